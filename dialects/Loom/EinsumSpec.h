@@ -1,0 +1,45 @@
+//===- EinsumSpec.h - parsed einsum subscripts ------------------*- C++ -*-===//
+//
+// The einsum notation shared by the dialect's verifier, the reference
+// evaluator and the planner. Parsing reports the offending character's
+// position in the original string.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_LOOM_EINSUMSPEC_H
+#define EINLOOM_LOOM_EINSUMSPEC_H
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/LogicalResult.h"
+#include <string>
+
+namespace mlir::loom {
+
+struct EinsumSpec {
+  /// One subscript string per operand, e.g. {"bmk", "bnk"}.
+  llvm::SmallVector<std::string, 4> inputs;
+  /// The output subscripts, e.g. "bmn".
+  std::string output;
+
+  /// Parses `spec`. On failure calls `emitError` once with the 0-based
+  /// position of the offending character and a message, and returns failure.
+  static llvm::FailureOr<EinsumSpec>
+  parse(llvm::StringRef spec,
+        llvm::function_ref<void(size_t pos, const llvm::Twine &msg)> emitError);
+
+  /// Every distinct label: the output's in order, then the summed ones in
+  /// order of first appearance.
+  std::string allLabels() const;
+  /// Labels that are summed (appear in an input but not in the output).
+  std::string summedLabels() const;
+  /// The canonical text, "ab,bc->ac".
+  std::string str() const;
+  /// True if some operand repeats a label (a diagonal).
+  bool hasRepeatedInputLabel() const;
+};
+
+} // namespace mlir::loom
+
+#endif

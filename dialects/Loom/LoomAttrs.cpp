@@ -1,0 +1,195 @@
+//===- LoomAttrs.cpp - verifiers of the loom attributes -------------------===//
+//
+// Only facts local to an attribute are checked here; how an attribute fits
+// the tensors it is used with is checked by the ops.
+//
+//===----------------------------------------------------------------------===//
+#include "Loom/LoomDialect.h"
+
+using namespace mlir;
+using namespace mlir::loom;
+
+LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                unsigned bits, QuantKind kind,
+                                QuantScheme scheme,
+                                QuantGranularity granularity, int64_t axis,
+                                int64_t groupSize, Type scaleType) {
+  if (bits < 1 || bits > 8)
+    return emitError() << "bits must be in [1, 8], got " << bits;
+  bool fp8 = kind == QuantKind::E4M3 || kind == QuantKind::E5M2;
+  if (fp8 && bits != 8)
+    return emitError() << "fp8 kind '" << stringifyQuantKind(kind)
+                       << "' needs bits = 8, got " << bits;
+  if ((fp8 || kind == QuantKind::Bipolar) && scheme == QuantScheme::Asymmetric)
+    return emitError() << "kind '" << stringifyQuantKind(kind)
+                       << "' has no zero point; use scheme = symmetric";
+  if (kind == QuantKind::Signed && bits < 2)
+    return emitError() << "a signed code needs at least 2 bits; use "
+                          "kind = unsigned or bipolar for 1 bit";
+  if (axis < 0)
+    return emitError() << "axis must be non-negative, got " << axis;
+  switch (granularity) {
+  case QuantGranularity::PerTensor:
+    if (axis != 0 || groupSize != 0)
+      return emitError() << "per-tensor quantization takes no axis or group_size";
+    break;
+  case QuantGranularity::PerChannel:
+    if (groupSize != 0)
+      return emitError() << "per-channel quantization takes no group_size";
+    break;
+  case QuantGranularity::PerGroup:
+    if (groupSize <= 0)
+      return emitError() << "per-group quantization needs group_size > 0";
+    break;
+  }
+  if (!isa<FloatType>(scaleType))
+    return emitError() << "scale_type must be a float type, got " << scaleType;
+  return success();
+}
+
+int64_t QuantAttr::getMinCode() const {
+  switch (getKind()) {
+  case QuantKind::Signed:
+    return -(int64_t(1) << (getBits() - 1));
+  case QuantKind::Unsigned:
+    return 0;
+  case QuantKind::Bipolar:
+    return -((int64_t(1) << getBits()) - 1);
+  default:
+    return 0;
+  }
+}
+
+int64_t QuantAttr::getMaxCode() const {
+  switch (getKind()) {
+  case QuantKind::Signed:
+    return (int64_t(1) << (getBits() - 1)) - 1;
+  case QuantKind::Unsigned:
+  case QuantKind::Bipolar:
+    return (int64_t(1) << getBits()) - 1;
+  default:
+    return 0;
+  }
+}
+
+LogicalResult SparseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 SparseFormat format, int64_t tileRows,
+                                 int64_t tileCols) {
+  if (tileRows < 0 || tileCols < 0)
+    return emitError() << "tile sizes must be non-negative";
+  if (format == SparseFormat::TwoFour) {
+    if (tileRows || tileCols)
+      return emitError() << "two_four takes no tile sizes";
+    return success();
+  }
+  if (tileRows == 0 || tileCols == 0)
+    return emitError() << "format '" << stringifySparseFormat(format)
+                       << "' needs tile_rows and tile_cols";
+  if (format == SparseFormat::TiledCsl && tileRows * tileCols > 65536)
+    return emitError() << "a tiled_csl tile holds at most 65536 elements "
+                          "(16-bit positions), got "
+                       << tileRows * tileCols;
+  return success();
+}
+
+LogicalResult
+PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       PackFormat format, int64_t bits, int64_t tileRows,
+                       int64_t tileCols, QuantKind kind) {
+  bool usesBits = format == PackFormat::Fragment || format == PackFormat::BitPlanes;
+  bool usesTiles = format == PackFormat::TiledCsl || format == PackFormat::BlockCsr;
+  if (!usesBits && bits != 0)
+    return emitError() << "format '" << stringifyPackFormat(format)
+                       << "' takes no bits";
+  if (!usesTiles && (tileRows != 0 || tileCols != 0))
+    return emitError() << "format '" << stringifyPackFormat(format)
+                       << "' takes no tile sizes";
+  if (format != PackFormat::BitPlanes && kind != QuantKind::Signed)
+    return emitError() << "only bit_planes takes a kind";
+  if (format == PackFormat::Fragment && bits != 4 && bits != 8)
+    return emitError() << "fragment layout packs 4- or 8-bit codes, got bits = "
+                       << bits;
+  if (format == PackFormat::BitPlanes) {
+    if (bits < 1 || bits > 8)
+      return emitError() << "bit_planes needs bits in [1, 8], got " << bits;
+    if (kind == QuantKind::E4M3 || kind == QuantKind::E5M2)
+      return emitError() << "bit_planes packs integer or bipolar codes";
+    if (kind == QuantKind::Signed && bits < 2)
+      return emitError() << "a signed code needs at least 2 bits";
+  }
+  if (usesTiles) {
+    if (tileRows <= 0 || tileCols <= 0)
+      return emitError() << "format '" << stringifyPackFormat(format)
+                         << "' needs tile_rows > 0 and tile_cols > 0";
+    if (format == PackFormat::TiledCsl && tileRows * tileCols > 65536)
+      return emitError() << "a tiled_csl tile holds at most 65536 elements "
+                            "(16-bit positions), got "
+                         << tileRows * tileCols;
+  }
+  return success();
+}
+
+/// The (m, n, k) of one instruction; for wgmma n is chosen by the tile.
+static std::array<int64_t, 3> instructionShape(MmaShape mma) {
+  switch (mma) {
+  case MmaShape::M16N8K16:
+    return {16, 8, 16};
+  case MmaShape::M16N8K8:
+    return {16, 8, 8};
+  case MmaShape::M16N8K32:
+    return {16, 8, 32};
+  case MmaShape::WgmmaK16:
+    return {64, 8, 16};
+  case MmaShape::WgmmaK32:
+    return {64, 8, 32};
+  case MmaShape::Fma:
+    return {1, 1, 1};
+  }
+  return {1, 1, 1};
+}
+
+LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t tileM, int64_t tileN, int64_t tileK,
+                               int64_t warpsM, int64_t warpsN, MmaShape mma,
+                               int64_t stages, int64_t splitK,
+                               ProducerKind producer, RasterOrder raster,
+                               int64_t swizzle) {
+  if (tileM <= 0 || tileN <= 0 || tileK <= 0)
+    return emitError() << "tile sizes must be positive, got " << tileM << "x"
+                       << tileN << "x" << tileK;
+  if (warpsM <= 0 || warpsN <= 0)
+    return emitError() << "warp counts must be positive";
+  if (warpsM * warpsN > 32)
+    return emitError() << "at most 32 warps (1024 threads) per CTA, got "
+                       << warpsM * warpsN;
+  auto [im, in, ik] = instructionShape(mma);
+  bool wgmma = mma == MmaShape::WgmmaK16 || mma == MmaShape::WgmmaK32;
+  if (wgmma) {
+    if ((warpsM * warpsN) % 4 != 0)
+      return emitError() << "wgmma plans issue from whole warpgroups: the "
+                            "warp count must be a multiple of 4, got "
+                         << warpsM * warpsN;
+    if (tileM % 64 != 0 || tileN % 8 != 0 || tileK % ik != 0)
+      return emitError() << "tile " << tileM << "x" << tileN << "x" << tileK
+                         << " is not a multiple of the wgmma shape 64x8x"
+                         << ik;
+  } else if (tileM % (warpsM * im) != 0 || tileN % (warpsN * in) != 0 ||
+             tileK % ik != 0) {
+    return emitError() << "tile " << tileM << "x" << tileN << "x" << tileK
+                       << " does not divide into " << warpsM << "x" << warpsN
+                       << " warps of " << stringifyMmaShape(mma)
+                       << " instructions";
+  }
+  if (stages < 1 || stages > 8)
+    return emitError() << "stages must be in [1, 8], got " << stages;
+  if (splitK < 1)
+    return emitError() << "split_k must be at least 1, got " << splitK;
+  if (swizzle < 1 || swizzle > 16 || (swizzle & (swizzle - 1)))
+    return emitError() << "swizzle must be a power of two in [1, 16], got "
+                       << swizzle;
+  if (swizzle != 1 && raster != RasterOrder::Swizzle)
+    return emitError() << "swizzle = " << swizzle
+                       << " needs raster = swizzle";
+  (void)producer;
+  return success();
+}

@@ -1,0 +1,119 @@
+//===- LoomAttrs.td - attributes of the loom dialect -------*- tablegen -*-===//
+#ifndef LOOM_ATTRS_TD
+#define LOOM_ATTRS_TD
+
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "LoomEnums.td"
+
+class Loom_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Loom_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+class Loom_DefaultEnum<EnumAttrInfo info, string value> : EnumParameter<info> {
+  let defaultValue = value;
+}
+
+def Loom_QuantAttr : Loom_Attr<"Quant", "quant"> {
+  let summary = "quantization parameters";
+  let description = [{
+    Describes how real values map to `bits`-bit codes. Scales (and zero
+    points) are tensor operands of the ops that use this attribute; their
+    shape follows `granularity`:
+      * `tensor`: a rank-0 tensor;
+      * `channel`: a 1-D tensor with the size of dimension `axis`;
+      * `group`: the input shape with dimension `axis` divided by `group_size`.
+    Example:
+      `#loom.quant<bits = 4, kind = unsigned, scheme = asymmetric,
+                   granularity = group, axis = 0, group_size = 128,
+                   scale_type = f16>`
+  }];
+  let parameters = (ins
+    "unsigned":$bits,
+    EnumParameter<Loom_QuantKind>:$kind,
+    Loom_DefaultEnum<Loom_QuantScheme, "::mlir::loom::QuantScheme::Symmetric">:$scheme,
+    Loom_DefaultEnum<Loom_QuantGranularity, "::mlir::loom::QuantGranularity::PerTensor">:$granularity,
+    DefaultValuedParameter<"int64_t", "0">:$axis,
+    DefaultValuedParameter<"int64_t", "0">:$group_size,
+    "::mlir::Type":$scale_type
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    bool isFloat8() const {
+      return getKind() == QuantKind::E4M3 || getKind() == QuantKind::E5M2;
+    }
+    bool hasZeroPoint() const { return getScheme() == QuantScheme::Asymmetric; }
+    /// The smallest and largest code, for integer kinds.
+    int64_t getMinCode() const;
+    int64_t getMaxCode() const;
+  }];
+}
+
+def Loom_SparseAttr : Loom_Attr<"Sparse", "sparse"> {
+  let summary = "an einsum operand that will be stored sparse";
+  let description = [{
+    A tensor encoding. The tensor's value is still its dense value: the
+    encoding tells planning which sparse producer to use (Tiled-CSL tiles of
+    `tile_rows` x `tile_cols`, 2:4, or block-CSR blocks).
+    Example: `tensor<4096x4096xf16, #loom.sparse<format = tiled_csl,
+    tile_rows = 128, tile_cols = 64>>`
+  }];
+  let parameters = (ins
+    EnumParameter<Loom_SparseFormat>:$format,
+    DefaultValuedParameter<"int64_t", "0">:$tile_rows,
+    DefaultValuedParameter<"int64_t", "0">:$tile_cols
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Loom_PackLayoutAttr : Loom_Attr<"PackLayout", "layout"> {
+  let summary = "an exact packed storage layout";
+  let description = [{
+    The storage encodings of `loom.pack` / `loom.unpack`. docs/dialect.md
+    gives the bit-exact definition of each:
+      * `fragment` (`bits` = 4 or 8): a K x N weight in mma.sync B-fragment order;
+      * `tiled_csl` (`tile_rows` x `tile_cols`): Flash-LLM's tiled CSL;
+      * `two_four`: 2:4 structured values plus 4-bit-per-group metadata;
+      * `bit_planes` (`bits`, `kind`): one packed plane per bit;
+      * `block_csr` (`tile_rows` x `tile_cols` blocks).
+  }];
+  let parameters = (ins
+    EnumParameter<Loom_PackFormat>:$format,
+    DefaultValuedParameter<"int64_t", "0">:$bits,
+    DefaultValuedParameter<"int64_t", "0">:$tile_rows,
+    DefaultValuedParameter<"int64_t", "0">:$tile_cols,
+    Loom_DefaultEnum<Loom_QuantKind, "::mlir::loom::QuantKind::Signed">:$kind
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
+  let summary = "how one contraction runs on the GPU";
+  let description = [{
+    The CTA tile, the warp arrangement, the tensor-core instruction, the
+    pipeline depth, split-K, the operand producer and the CTA raster order.
+    Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,
+    warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 3>`
+  }];
+  let parameters = (ins
+    "int64_t":$tile_m, "int64_t":$tile_n, "int64_t":$tile_k,
+    "int64_t":$warps_m, "int64_t":$warps_n,
+    EnumParameter<Loom_MmaShape>:$mma,
+    DefaultValuedParameter<"int64_t", "2">:$stages,
+    DefaultValuedParameter<"int64_t", "1">:$split_k,
+    Loom_DefaultEnum<Loom_ProducerKind, "::mlir::loom::ProducerKind::CpAsync">:$producer,
+    Loom_DefaultEnum<Loom_RasterOrder, "::mlir::loom::RasterOrder::RowMajor">:$raster,
+    DefaultValuedParameter<"int64_t", "1">:$swizzle
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumWarps() const { return getWarpsM() * getWarpsN(); }
+  }];
+}
+
+#endif // LOOM_ATTRS_TD

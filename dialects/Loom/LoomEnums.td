@@ -1,0 +1,92 @@
+//===- LoomEnums.td - enums of the loom dialect ------------*- tablegen -*-===//
+#ifndef LOOM_ENUMS_TD
+#define LOOM_ENUMS_TD
+
+include "mlir/IR/EnumAttr.td"
+include "LoomDialect.td"
+
+def Loom_QuantKind : I32EnumAttr<"QuantKind", "how quantized codes are read", [
+    I32EnumAttrCase<"Signed", 0, "signed">,
+    I32EnumAttrCase<"Unsigned", 1, "unsigned">,
+    I32EnumAttrCase<"Bipolar", 2, "bipolar">,
+    I32EnumAttrCase<"E4M3", 3, "e4m3">,
+    I32EnumAttrCase<"E5M2", 4, "e5m2">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_QuantScheme : I32EnumAttr<"QuantScheme", "zero point or not", [
+    I32EnumAttrCase<"Symmetric", 0, "symmetric">,
+    I32EnumAttrCase<"Asymmetric", 1, "asymmetric">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_QuantGranularity : I32EnumAttr<"QuantGranularity",
+    "which elements share a scale", [
+    I32EnumAttrCase<"PerTensor", 0, "tensor">,
+    I32EnumAttrCase<"PerChannel", 1, "channel">,
+    I32EnumAttrCase<"PerGroup", 2, "group">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_PackFormat : I32EnumAttr<"PackFormat", "a packed storage layout", [
+    I32EnumAttrCase<"Fragment", 0, "fragment">,
+    I32EnumAttrCase<"TiledCsl", 1, "tiled_csl">,
+    I32EnumAttrCase<"TwoFour", 2, "two_four">,
+    I32EnumAttrCase<"BitPlanes", 3, "bit_planes">,
+    I32EnumAttrCase<"BlockCsr", 4, "block_csr">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_SparseFormat : I32EnumAttr<"SparseFormat",
+    "how a sparse einsum operand will be stored", [
+    I32EnumAttrCase<"TiledCsl", 0, "tiled_csl">,
+    I32EnumAttrCase<"TwoFour", 1, "two_four">,
+    I32EnumAttrCase<"BlockCsr", 2, "block_csr">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_FFTConvMode : I32EnumAttr<"FFTConvMode", "boundary handling", [
+    I32EnumAttrCase<"Causal", 0, "causal">,
+    I32EnumAttrCase<"Circular", 1, "circular">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+def Loom_FFTConvModeAttr : EnumAttr<Loom_Dialect, Loom_FFTConvMode, "fftconv_mode">;
+
+def Loom_MmaShape : I32EnumAttr<"MmaShape", "tensor-core instruction shape", [
+    I32EnumAttrCase<"M16N8K16", 0, "m16n8k16">,
+    I32EnumAttrCase<"M16N8K8", 1, "m16n8k8">,
+    I32EnumAttrCase<"M16N8K32", 2, "m16n8k32">,
+    I32EnumAttrCase<"WgmmaK16", 3, "wgmma_k16">,
+    I32EnumAttrCase<"WgmmaK32", 4, "wgmma_k32">,
+    I32EnumAttrCase<"Fma", 5, "fma">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_ProducerKind : I32EnumAttr<"ProducerKind",
+    "how operand tiles reach shared memory", [
+    I32EnumAttrCase<"CpAsync", 0, "cp_async">,
+    I32EnumAttrCase<"Tma", 1, "tma">,
+    I32EnumAttrCase<"Dequant", 2, "dequant">,
+    I32EnumAttrCase<"TiledCsl", 3, "tiled_csl">,
+    I32EnumAttrCase<"TwoFour", 4, "two_four">,
+    I32EnumAttrCase<"BitPlane", 5, "bit_plane">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+def Loom_RasterOrder : I32EnumAttr<"RasterOrder", "CTA launch order", [
+    I32EnumAttrCase<"RowMajor", 0, "row_major">,
+    I32EnumAttrCase<"ColumnMajor", 1, "column_major">,
+    I32EnumAttrCase<"Swizzle", 2, "swizzle">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
+#endif // LOOM_ENUMS_TD

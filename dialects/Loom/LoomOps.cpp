@@ -1,0 +1,398 @@
+//===- LoomOps.cpp - verifiers of the loom ops ----------------------------===//
+#include "Loom/LoomOps.h"
+#include "Loom/EinsumSpec.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+using namespace mlir::loom;
+
+#define GET_OP_CLASSES
+#include "Loom/LoomOps.cpp.inc"
+
+bool mlir::loom::isSupportedElementType(Type t) {
+  return t.isF64() || t.isF32() || t.isF16() || t.isBF16() ||
+         isa<Float8E4M3FNType, Float8E5M2Type>(t) || t.isSignlessInteger(8) ||
+         t.isSignlessInteger(4) || t.isSignlessInteger(32);
+}
+
+static std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+}
+
+//===----------------------------------------------------------------------===//
+// EinsumOp
+//===----------------------------------------------------------------------===//
+
+Type EinsumOp::getAccumulatorType() {
+  if (std::optional<Type> acc = getAcc())
+    return *acc;
+  Type in = cast<RankedTensorType>(getInputs().front().getType()).getElementType();
+  Builder b(getContext());
+  if (in.isF64())
+    return b.getF64Type();
+  if (isa<IntegerType>(in))
+    return b.getI32Type();
+  return b.getF32Type();
+}
+
+/// Accumulator types each input element type may use.
+static bool isAllowedAccumulator(Type in, Type acc) {
+  if (in.isF64())
+    return acc.isF64();
+  if (in.isF32())
+    return acc.isF32();
+  if (in.isF16())
+    return acc.isF32() || acc.isF16();
+  if (in.isBF16() || isa<Float8E4M3FNType, Float8E5M2Type>(in))
+    return acc.isF32();
+  if (in.isSignlessInteger(8) || in.isSignlessInteger(4))
+    return acc.isSignlessInteger(32);
+  return false;
+}
+
+static LogicalResult verifyOperandEncoding(Operation *op, unsigned index,
+                                           RankedTensorType type) {
+  Attribute enc = type.getEncoding();
+  if (!enc)
+    return success();
+  if (auto quant = dyn_cast<QuantAttr>(enc)) {
+    Type e = type.getElementType();
+    if (quant.isFloat8()) {
+      bool match = quant.getKind() == QuantKind::E4M3 ? isa<Float8E4M3FNType>(e)
+                                                      : isa<Float8E5M2Type>(e);
+      if (!match)
+        return op->emitOpError("operand #")
+               << index << " has an fp8 quant encoding but element type " << e;
+      return success();
+    }
+    auto it = dyn_cast<IntegerType>(e);
+    if (!it || it.getWidth() < quant.getBits())
+      return op->emitOpError("operand #")
+             << index << " has a " << quant.getBits()
+             << "-bit quant encoding but element type " << e;
+    return success();
+  }
+  if (isa<SparseAttr>(enc)) {
+    if (type.getRank() < 2)
+      return op->emitOpError("operand #")
+             << index << " has a sparse encoding but rank " << type.getRank();
+    return success();
+  }
+  return op->emitOpError("operand #")
+         << index << " has an encoding loom does not know: " << enc;
+}
+
+LogicalResult EinsumOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one operand");
+  FailureOr<EinsumSpec> spec = EinsumSpec::parse(
+      getSpec(), [&](size_t pos, const Twine &msg) {
+        emitOpError("invalid spec \"") << getSpec() << "\" at position " << pos
+                                       << ": " << msg;
+      });
+  if (failed(spec))
+    return failure();
+  if (spec->inputs.size() != getInputs().size())
+    return emitOpError("spec \"")
+           << getSpec() << "\" has " << spec->inputs.size()
+           << " operand subscripts but the op has " << getInputs().size()
+           << " operands";
+
+  Type elem;
+  llvm::DenseMap<char, std::pair<int64_t, unsigned>> sizes;
+  for (auto [i, value] : llvm::enumerate(getInputs())) {
+    auto type = cast<RankedTensorType>(value.getType());
+    const std::string &sub = spec->inputs[i];
+    if (static_cast<int64_t>(sub.size()) != type.getRank())
+      return emitOpError("operand #")
+             << i << " has rank " << type.getRank() << " but its subscripts \""
+             << sub << "\" name " << sub.size() << " dimensions";
+    if (!isSupportedElementType(type.getElementType()) ||
+        type.getElementType().isSignlessInteger(32))
+      return emitOpError("operand #")
+             << i << " has unsupported element type " << type.getElementType()
+             << "; expected f64, f32, f16, bf16, f8E4M3FN, f8E5M2, i8 or i4";
+    if (!elem)
+      elem = type.getElementType();
+    else if (elem != type.getElementType())
+      return emitOpError("operand element types differ (")
+             << elem << " and " << type.getElementType()
+             << "); convert or dequantize first";
+    if (failed(verifyOperandEncoding(*this, i, type)))
+      return failure();
+    for (auto [d, label] : llvm::enumerate(sub)) {
+      int64_t size = type.getDimSize(d);
+      auto [it, inserted] = sizes.try_emplace(label, size, unsigned(i));
+      if (inserted || ShapedType::isDynamic(size))
+        continue;
+      if (ShapedType::isDynamic(it->second.first)) {
+        it->second = {size, unsigned(i)};
+        continue;
+      }
+      if (it->second.first != size)
+        return emitOpError("label '")
+               << label << "' has size " << it->second.first << " in operand #"
+               << it->second.second << " but size " << size << " in operand #"
+               << i;
+    }
+  }
+
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (static_cast<int64_t>(spec->output.size()) != result.getRank())
+    return emitOpError("result has rank ")
+           << result.getRank() << " but the output subscripts \""
+           << spec->output << "\" name " << spec->output.size()
+           << " dimensions";
+  for (auto [d, label] : llvm::enumerate(spec->output)) {
+    int64_t want = sizes.lookup(label).first;
+    int64_t got = result.getDimSize(d);
+    if (!ShapedType::isDynamic(want) && !ShapedType::isDynamic(got) &&
+        want != got)
+      return emitOpError("result dimension ")
+             << d << " (label '" << label << "') has size " << got
+             << " but the operands give " << want;
+  }
+
+  Type acc = getAccumulatorType();
+  if (!isAllowedAccumulator(elem, acc))
+    return emitOpError("accumulator type ")
+           << acc << " is not allowed for " << elem << " operands";
+  if (getAllowTf32() && !elem.isF32())
+    return emitOpError("allow_tf32 applies only to f32 operands, not ") << elem;
+  Type out = result.getElementType();
+  bool outOk = isa<IntegerType>(acc)
+                   ? (out.isSignlessInteger(32) || out.isF32() || out.isF16() ||
+                      out.isBF16())
+                   : isa<FloatType>(out) && isSupportedElementType(out);
+  if (!outOk)
+    return emitOpError("result element type ")
+           << out << " cannot hold a " << acc << " accumulator";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp / DequantizeOp
+//===----------------------------------------------------------------------===//
+
+/// Checks the code tensor's element type against the attribute.
+static LogicalResult verifyCodeType(Operation *op, QuantAttr quant, Type code,
+                                    StringRef what) {
+  if (quant.isFloat8()) {
+    bool match = quant.getKind() == QuantKind::E4M3 ? isa<Float8E4M3FNType>(code)
+                                                    : isa<Float8E5M2Type>(code);
+    if (!match)
+      return op->emitOpError() << what << " element type " << code
+                               << " does not match fp8 kind '"
+                               << stringifyQuantKind(quant.getKind()) << "'";
+    return success();
+  }
+  auto it = dyn_cast<IntegerType>(code);
+  unsigned need = quant.getBits() + (quant.getKind() == QuantKind::Bipolar ? 1 : 0);
+  if (!it || !it.isSignless() || it.getWidth() < need || it.getWidth() > 32)
+    return op->emitOpError() << what << " element type " << code
+                             << " cannot hold " << quant.getBits() << "-bit "
+                             << stringifyQuantKind(quant.getKind())
+                             << " codes; expected a signless integer of "
+                             << need << " to 32 bits";
+  return success();
+}
+
+/// Checks scale and zero-point shapes against the granularity.
+static LogicalResult verifyQuantParams(Operation *op, QuantAttr quant,
+                                       RankedTensorType values, Value scale,
+                                       Value zeroPoint) {
+  auto scaleType = cast<RankedTensorType>(scale.getType());
+  if (scaleType.getElementType() != quant.getScaleType())
+    return op->emitOpError("scale element type ")
+           << scaleType.getElementType() << " differs from the attribute's "
+           << "scale_type " << quant.getScaleType();
+  if (quant.hasZeroPoint() != static_cast<bool>(zeroPoint))
+    return op->emitOpError(quant.hasZeroPoint()
+                               ? "scheme = asymmetric needs a zero-point operand"
+                               : "a zero-point operand needs scheme = asymmetric");
+  if (zeroPoint) {
+    auto zpType = cast<RankedTensorType>(zeroPoint.getType());
+    if (zpType.getShape() != scaleType.getShape())
+      return op->emitOpError("zero point shape must equal the scale shape");
+    Type e = zpType.getElementType();
+    if (!isa<IntegerType, FloatType>(e))
+      return op->emitOpError("zero point element type ") << e << " is not numeric";
+  }
+
+  SmallVector<int64_t> want;
+  int64_t axis = quant.getAxis();
+  if (quant.getGranularity() != QuantGranularity::PerTensor &&
+      axis >= values.getRank())
+    return op->emitOpError("axis ")
+           << axis << " is out of range for rank " << values.getRank();
+  switch (quant.getGranularity()) {
+  case QuantGranularity::PerTensor:
+    break;
+  case QuantGranularity::PerChannel:
+    want.push_back(values.getDimSize(axis));
+    break;
+  case QuantGranularity::PerGroup: {
+    want.assign(values.getShape().begin(), values.getShape().end());
+    int64_t dim = values.getDimSize(axis);
+    int64_t g = quant.getGroupSize();
+    if (!ShapedType::isDynamic(dim)) {
+      if (dim % g != 0)
+        return op->emitOpError("dimension ")
+               << axis << " of size " << dim
+               << " is not a multiple of group_size " << g;
+      want[axis] = dim / g;
+    }
+    break;
+  }
+  }
+  ArrayRef<int64_t> got = scaleType.getShape();
+  bool ok = got.size() == want.size();
+  for (size_t i = 0; ok && i < want.size(); ++i)
+    ok = ShapedType::isDynamic(want[i]) || ShapedType::isDynamic(got[i]) ||
+         want[i] == got[i];
+  if (!ok) {
+    std::string w = "[";
+    for (size_t i = 0; i < want.size(); ++i)
+      w += (i ? ", " : "") + dimStr(want[i]);
+    w += "]";
+    return op->emitOpError("scale shape does not match ")
+           << stringifyQuantGranularity(quant.getGranularity())
+           << " granularity: expected " << w << " ("
+           << (want.empty() ? "a rank-0 tensor" : "see docs/dialect.md") << ")";
+  }
+  return success();
+}
+
+LogicalResult QuantizeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getResult().getType());
+  if (!isa<FloatType>(in.getElementType()))
+    return emitOpError("input must be a float tensor, got ") << in;
+  if (in.getShape() != out.getShape())
+    return emitOpError("result shape must equal the input shape");
+  if (failed(verifyCodeType(*this, getQuant(), out.getElementType(), "result")))
+    return failure();
+  return verifyQuantParams(*this, getQuant(), in, getScale(), getZeroPoint());
+}
+
+LogicalResult DequantizeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getResult().getType());
+  if (!isa<FloatType>(out.getElementType()))
+    return emitOpError("result must be a float tensor, got ") << out;
+  if (in.getShape() != out.getShape())
+    return emitOpError("result shape must equal the input shape");
+  if (failed(verifyCodeType(*this, getQuant(), in.getElementType(), "input")))
+    return failure();
+  return verifyQuantParams(*this, getQuant(), in, getScale(), getZeroPoint());
+}
+
+//===----------------------------------------------------------------------===//
+// PackOp / UnpackOp
+//===----------------------------------------------------------------------===//
+
+/// A packed type matches its expected type when shapes agree where both are
+/// static (a user may know a nonzero count the verifier cannot).
+static bool packedTypeMatches(RankedTensorType want, Type got) {
+  auto g = dyn_cast<RankedTensorType>(got);
+  if (!g || g.getElementType() != want.getElementType() ||
+      g.getRank() != want.getRank())
+    return false;
+  for (int64_t i = 0; i < want.getRank(); ++i)
+    if (!want.isDynamicDim(i) && want.getDimSize(i) != g.getDimSize(i))
+      return false;
+  return true;
+}
+
+static LogicalResult verifyPacked(Operation *op, PackLayoutAttr layout,
+                                  RankedTensorType dense, TypeRange packed,
+                                  StringRef what) {
+  FailureOr<SmallVector<RankedTensorType>> want =
+      getPackedTypes(layout, dense, [&] { return op->emitOpError(); });
+  if (failed(want))
+    return failure();
+  if (want->size() != packed.size())
+    return op->emitOpError("layout '")
+           << stringifyPackFormat(layout.getFormat()) << "' has "
+           << want->size() << " " << what << " but the op has "
+           << packed.size();
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(*want, packed)))
+    if (!packedTypeMatches(std::get<0>(pair), std::get<1>(pair)))
+      return op->emitOpError() << what << " #" << i << " has type "
+                               << std::get<1>(pair) << " but layout '"
+                               << stringifyPackFormat(layout.getFormat())
+                               << "' stores " << std::get<0>(pair);
+  return success();
+}
+
+LogicalResult PackOp::verify() {
+  return verifyPacked(*this, getLayout(),
+                      cast<RankedTensorType>(getInput().getType()),
+                      getResultTypes(), "results");
+}
+
+LogicalResult UnpackOp::verify() {
+  return verifyPacked(*this, getLayout(),
+                      cast<RankedTensorType>(getResult().getType()),
+                      getInputs().getTypes(), "operands");
+}
+
+//===----------------------------------------------------------------------===//
+// FFTConvOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FFTConvOp::verify() {
+  auto u = cast<RankedTensorType>(getInput().getType());
+  auto k = cast<RankedTensorType>(getKernel().getType());
+  auto y = cast<RankedTensorType>(getResult().getType());
+  for (auto [name, t] : {std::pair{"input", u}, {"kernel", k}, {"result", y}}) {
+    if (!isa<FloatType>(t.getElementType()) ||
+        isa<Float8E4M3FNType, Float8E5M2Type>(t.getElementType()))
+      return emitOpError() << name << " must be an f64/f32/f16/bf16 tensor, got "
+                           << t;
+    if (t.getRank() < 1)
+      return emitOpError() << name << " must have rank >= 1";
+  }
+  if (y.getShape() != u.getShape())
+    return emitOpError("result shape must equal the input shape");
+  if (k.getRank() > u.getRank())
+    return emitOpError("kernel rank ")
+           << k.getRank() << " exceeds input rank " << u.getRank();
+  int64_t n = u.getShape().back(), l = k.getShape().back();
+  if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(l) && l > n)
+    return emitOpError("kernel length ")
+           << l << " exceeds the sequence length " << n;
+  // Kernel leading dims align with the input's trailing leading dims.
+  int64_t off = u.getRank() - k.getRank();
+  for (int64_t i = 0; i + 1 < k.getRank(); ++i) {
+    int64_t kd = k.getDimSize(i), ud = u.getDimSize(off + i);
+    if (kd != 1 && !ShapedType::isDynamic(kd) && !ShapedType::isDynamic(ud) &&
+        kd != ud)
+      return emitOpError("kernel dimension ")
+             << i << " of size " << kd << " does not broadcast against input "
+             << "dimension " << off + i << " of size " << ud;
+  }
+  for (auto [name, gate] : {std::pair{"pre_gate", getPreGate()},
+                            {"post_gate", getPostGate()}}) {
+    if (!gate)
+      continue;
+    auto g = cast<RankedTensorType>(gate.getType());
+    if (g.getShape() != u.getShape() || !isa<FloatType>(g.getElementType()))
+      return emitOpError() << name << " must be a float tensor of the input's "
+                           << "shape, got " << g;
+  }
+  if (std::optional<int64_t> f = getFreqCutoff()) {
+    if (*f <= 0)
+      return emitOpError("freq_cutoff must be positive, got ") << *f;
+    if (!ShapedType::isDynamic(n)) {
+      int64_t m = getMode() == FFTConvMode::Causal ? 2 * n : n;
+      if (*f > m / 2 + 1)
+        return emitOpError("freq_cutoff ")
+               << *f << " exceeds the " << m / 2 + 1
+               << " distinct frequencies of a length-" << m << " FFT";
+    }
+  }
+  return success();
+}

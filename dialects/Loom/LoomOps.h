@@ -1,0 +1,28 @@
+//===- LoomOps.h - ops of the loom dialect ----------------------*- C++ -*-===//
+#ifndef EINLOOM_LOOM_LOOMOPS_H
+#define EINLOOM_LOOM_LOOMOPS_H
+
+#include "Loom/LoomDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "Loom/LoomOps.h.inc"
+
+namespace mlir::loom {
+
+/// The types a packed `layout` of the dense tensor `dense` has, in result
+/// order. Data-dependent sizes (nonzero counts) are dynamic. Emits through
+/// `emitError` and fails when the layout cannot hold `dense`.
+FailureOr<SmallVector<RankedTensorType>>
+getPackedTypes(PackLayoutAttr layout, RankedTensorType dense,
+               function_ref<InFlightDiagnostic()> emitError);
+
+/// True for the element types the loom ops compute on.
+bool isSupportedElementType(Type type);
+
+} // namespace mlir::loom
+
+#endif

@@ -1,0 +1,148 @@
+//===- LoomOps.td - ops of the loom dialect ----------------*- tablegen -*-===//
+#ifndef LOOM_OPS_TD
+#define LOOM_OPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "LoomAttrs.td"
+
+def Loom_EinsumOp : Loom_Op<"einsum", [Pure]> {
+  let summary = "an n-ary einsum contraction";
+  let description = [{
+    `spec` is NumPy's einsum notation: comma-separated subscripts, one per
+    operand, then `->` and the output subscripts. Labels are ASCII letters.
+    A label repeated inside one operand takes the diagonal; a label missing
+    from the output is summed. Without `->` the output is every label that
+    appears exactly once, in alphabetical order (NumPy's implicit mode).
+
+    Products and sums are formed in `acc` (f32 for floating inputs, i32 for
+    integer inputs, f64 for f64 by default) and rounded once to the result's
+    element type. `allow_tf32` lets f32 inputs use tf32 tensor cores.
+
+    Example:
+      %c = loom.einsum "bmk,bnk->bmn" (%a, %b) {acc = f32}
+         : (tensor<8x64x32xf16>, tensor<8x16x32xf16>) -> tensor<8x64x16xf16>
+  }];
+  let arguments = (ins
+    Variadic<AnyRankedTensor>:$inputs,
+    StrAttr:$spec,
+    OptionalAttr<TypeAttr>:$acc,
+    UnitAttr:$allow_tf32,
+    OptionalAttr<Loom_PlanAttr>:$plan);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $spec `(` $inputs `)` attr-dict `:` functional-type($inputs, $result)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The accumulator type: `acc` if given, else the default for the inputs.
+    ::mlir::Type getAccumulatorType();
+  }];
+}
+
+def Loom_QuantizeOp : Loom_Op<"quantize", [Pure]> {
+  let summary = "real values to quantized codes";
+  let description = [{
+    Integer kinds: `q = clamp(roundeven(x / s) + z, min, max)`.
+    Bipolar kinds: `q` is the nearest odd integer to `x / s` (ties to the
+    one of smaller magnitude... see docs/dialect.md), clamped to
+    [-(2^bits - 1), 2^bits - 1]. fp8 kinds: `q = fp8(x / s)`, round to
+    nearest even, saturating to the largest finite value.
+    Example:
+      %q = loom.quantize %w, %s {quant = #loom.quant<bits = 8, kind = signed,
+             granularity = channel, axis = 0, scale_type = f32>}
+         : (tensor<64x32xf32>, tensor<64xf32>) -> tensor<64x32xi8>
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$scale,
+                   Optional<AnyRankedTensor>:$zero_point,
+                   Loom_QuantAttr:$quant);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $zero_point^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Loom_DequantizeOp : Loom_Op<"dequantize", [Pure]> {
+  let summary = "quantized codes to real values";
+  let description = [{
+    `x = (q - z) * s`, computed in f64 and rounded once to the result type.
+    Example:
+      %w = loom.dequantize %q, %s, %z {quant = #loom.quant<bits = 4,
+             kind = unsigned, scheme = asymmetric, granularity = group,
+             axis = 0, group_size = 128, scale_type = f16>}
+         : (tensor<256x64xi4>, tensor<2x64xf16>, tensor<2x64xf16>)
+         -> tensor<256x64xf16>
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$scale,
+                   Optional<AnyRankedTensor>:$zero_point,
+                   Loom_QuantAttr:$quant);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $zero_point^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Loom_PackOp : Loom_Op<"pack", [Pure]> {
+  let summary = "put a tensor into a kernel's storage layout";
+  let description = [{
+    Produces the storage of `layout` (docs/dialect.md defines every word).
+    Sparse layouts have data-dependent sizes, so those results are dynamic.
+    Example:
+      %words = loom.pack %w {layout = #loom.layout<format = fragment, bits = 4>}
+             : (tensor<64x32xi4>) -> tensor<256xi32>
+  }];
+  let arguments = (ins AnyRankedTensor:$input, Loom_PackLayoutAttr:$layout);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $input attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Loom_UnpackOp : Loom_Op<"unpack", [Pure]> {
+  let summary = "the dense tensor a packed layout stores";
+  let description = [{
+    The inverse of `loom.pack`: `unpack(pack(x)) == x`.
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
+                   Loom_PackLayoutAttr:$layout);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Loom_FFTConvOp : Loom_Op<"fftconv", [Pure, AttrSizedOperandSegments]> {
+  let summary = "long convolution over the last axis";
+  let description = [{
+    `y = post_gate * (k * (pre_gate * u))` over the last axis of `u`
+    (length N) with the kernel `k` (length L <= N). `k`'s leading dims
+    broadcast against `u`'s trailing leading dims (e.g. u: B x H x N,
+    k: H x L). `causal` zero-pads (y[n] = sum_{j<=n} k[j] u[n-j]);
+    `circular` wraps around N. `freq_cutoff = F` keeps only the kernel's
+    frequencies below F (in the padded FFT of size 2N, or N if circular).
+    Example:
+      %y = loom.fftconv causal %u, %k
+         : (tensor<4x8x1024xf16>, tensor<8x1024xf32>) -> tensor<4x8x1024xf16>
+  }];
+  let arguments = (ins Loom_FFTConvModeAttr:$mode,
+                   AnyRankedTensor:$input, AnyRankedTensor:$kernel,
+                   Optional<AnyRankedTensor>:$pre_gate,
+                   Optional<AnyRankedTensor>:$post_gate,
+                   OptionalAttr<I64Attr>:$freq_cutoff);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $mode $input `,` $kernel (`pre_gate` `(` $pre_gate^ `)`)?
+    (`post_gate` `(` $post_gate^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // LOOM_OPS_TD
