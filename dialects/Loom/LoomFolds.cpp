@@ -90,7 +90,7 @@ OpFoldResult QuantizeOp::fold(FoldAdaptor) {
   // A result type narrower than the codes' own range could have rounded the
   // dequantized values too coarsely to recover them (f8 results, say).
   auto mid = cast<RankedTensorType>(dq.getResult().getType()).getElementType();
-  if (cast<FloatType>(mid).getFPMantissaWidth() <= static_cast<int>(getQuant().getBits()))
+  if (cast<FloatType>(mid).getFPMantissaWidth() <= getQuant().getBits())
     return {};
   return dq.getInput();
 }

@@ -1,0 +1,35 @@
+//===- Evaluator.h - run a loom function on the CPU -------------*- C++ -*-===//
+#ifndef EINLOOM_REFERENCE_EVALUATOR_H
+#define EINLOOM_REFERENCE_EVALUATOR_H
+
+#include "einloom/Reference/Tensor.h"
+
+#include "mlir/IR/Types.h"
+#include "mlir/Support/LLVM.h"
+
+#include <vector>
+
+namespace mlir::func {
+class FuncOp;
+} // namespace mlir::func
+
+namespace einloom::ref {
+
+/// The reference dtype of an MLIR element type; fails for types the
+/// reference does not model.
+mlir::FailureOr<DType> toDType(mlir::Type type);
+
+/// Evaluates `func` (loom ops, arith.constant and func.return) on `args`.
+/// Errors are emitted as diagnostics at the offending op or argument.
+mlir::FailureOr<std::vector<Tensor>> evaluate(mlir::func::FuncOp func,
+                                              const std::vector<Tensor> &args);
+
+/// Seeded random arguments for `func`. An argument's uses decide its values:
+/// scales are small positive numbers, zero points and code tensors hold
+/// valid codes, inputs of a two_four pack are made 2:4 sparse.
+mlir::FailureOr<std::vector<Tensor>> randomArguments(mlir::func::FuncOp func,
+                                                     uint64_t seed);
+
+} // namespace einloom::ref
+
+#endif

@@ -1,0 +1,87 @@
+//===- Kernels.h - reference semantics of the loom ops ----------*- C++ -*-===//
+//
+// Simple and obviously right: every sum is formed in f64 and rounded once to
+// the result type. docs/dialect.md states the semantics these implement.
+// Errors (data a layout cannot hold, say) come back as a message in `err`
+// with an empty result; nothing here aborts.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_REFERENCE_KERNELS_H
+#define EINLOOM_REFERENCE_KERNELS_H
+
+#include "einloom/Reference/Tensor.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace einloom::ref {
+
+struct EinsumOptions {
+  /// Round f32 operands to tf32 (10 mantissa bits) before multiplying.
+  bool tf32 = false;
+  /// Integer accumulation wraps at this many bits (32 for i32 accumulators);
+  /// 0 means no wrap (float accumulators).
+  unsigned intAccBits = 0;
+};
+
+/// `inputs[i]` has subscripts `subscripts[i]`; the result has `output`.
+/// Subscripts are letters; a label repeated in one operand is its diagonal.
+bool einsum(const std::vector<const Tensor *> &inputs,
+            const std::vector<std::string> &subscripts,
+            const std::string &output, DType resultType,
+            const EinsumOptions &options, Tensor &result, std::string &err);
+
+enum class QuantKind { Signed, Unsigned, Bipolar, E4M3, E5M2 };
+enum class Granularity { PerTensor, PerChannel, PerGroup };
+
+struct QuantParams {
+  unsigned bits = 8;
+  QuantKind kind = QuantKind::Signed;
+  bool zeroPoint = false;
+  Granularity granularity = Granularity::PerTensor;
+  int64_t axis = 0;
+  int64_t groupSize = 0;
+  int64_t minCode() const;
+  int64_t maxCode() const;
+};
+
+bool quantize(const Tensor &x, const Tensor &scale, const Tensor *zeroPoint,
+              const QuantParams &q, DType resultType, Tensor &result,
+              std::string &err);
+bool dequantize(const Tensor &codes, const Tensor &scale,
+                const Tensor *zeroPoint, const QuantParams &q,
+                DType resultType, Tensor &result, std::string &err);
+
+enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr };
+
+struct PackParams {
+  PackFormat format = PackFormat::Fragment;
+  int64_t bits = 0;
+  int64_t tileRows = 0, tileCols = 0;
+  QuantKind kind = QuantKind::Signed;
+};
+
+bool pack(const Tensor &dense, const PackParams &p, std::vector<Tensor> &out,
+          std::string &err);
+/// `denseShape` and `denseType` give the result; `packed` as pack made it.
+bool unpack(const std::vector<const Tensor *> &packed, const PackParams &p,
+            const std::vector<int64_t> &denseShape, DType denseType,
+            Tensor &result, std::string &err);
+
+enum class ConvMethod { Auto, Direct, FFT };
+
+struct FFTConvParams {
+  bool causal = true;
+  /// Keep kernel frequencies m with min(m, M - m) < freqCutoff; 0 keeps all.
+  int64_t freqCutoff = 0;
+  ConvMethod method = ConvMethod::Auto;
+};
+
+bool fftconv(const Tensor &u, const Tensor &k, const Tensor *preGate,
+             const Tensor *postGate, const FFTConvParams &p, DType resultType,
+             Tensor &result, std::string &err);
+
+} // namespace einloom::ref
+
+#endif

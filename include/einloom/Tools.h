@@ -1,0 +1,51 @@
+//===- Tools.h - what the command-line tools do -----------------*- C++ -*-===//
+//
+// The tools are thin mains; their work is here so that it is also available
+// to embedders.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_TOOLS_H
+#define EINLOOM_TOOLS_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+class MLIRContext;
+namespace func {
+class FuncOp;
+} // namespace func
+} // namespace mlir
+
+namespace einloom {
+
+/// Parses and verifies `path` ("-" is stdin). Diagnostics go to the
+/// context's handler; returns null on failure.
+mlir::OwningOpRef<mlir::ModuleOp> loadModule(mlir::MLIRContext &ctx,
+                                             llvm::StringRef path);
+
+/// The function to run: `name` if given, else `main`, else the only public
+/// function with a body. Emits a diagnostic and returns null otherwise.
+mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef name);
+
+struct ReferenceRunOptions {
+  uint64_t seed = 0;
+  std::vector<std::string> inputs; ///< .npy paths, one per argument
+  std::string saveDir;             ///< write result<i>.npy here if non-empty
+  size_t maxValues = 8;
+};
+
+/// einloom-run --reference: evaluates `func` on seeded random or given inputs
+/// and prints a summary of each result to `os`.
+mlir::LogicalResult runReference(mlir::func::FuncOp func,
+                                 const ReferenceRunOptions &options,
+                                 llvm::raw_ostream &os);
+
+} // namespace einloom
+
+#endif

@@ -1,0 +1,332 @@
+//===- Evaluator.cpp - run a loom function on the CPU ---------------------===//
+#include "einloom/Reference/Evaluator.h"
+#include "einloom/Reference/Kernels.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace einloom::ref;
+
+FailureOr<DType> einloom::ref::toDType(Type t) {
+  if (t.isF64()) return DType::F64;
+  if (t.isF32()) return DType::F32;
+  if (t.isF16()) return DType::F16;
+  if (t.isBF16()) return DType::BF16;
+  if (isa<Float8E4M3FNType>(t)) return DType::F8E4M3FN;
+  if (isa<Float8E5M2Type>(t)) return DType::F8E5M2;
+  if (t.isSignlessInteger(64)) return DType::I64;
+  if (t.isSignlessInteger(32)) return DType::I32;
+  if (t.isSignlessInteger(16)) return DType::I16;
+  if (t.isSignlessInteger(8)) return DType::I8;
+  if (t.isSignlessInteger(4)) return DType::I4;
+  return failure();
+}
+
+static QuantParams toParams(loom::QuantAttr a) {
+  QuantParams q;
+  q.bits = a.getBits();
+  q.kind = static_cast<QuantKind>(a.getKind());
+  q.zeroPoint = a.hasZeroPoint();
+  q.granularity = static_cast<Granularity>(a.getGranularity());
+  q.axis = a.getAxis();
+  q.groupSize = a.getGroupSize();
+  return q;
+}
+
+static PackParams toParams(loom::PackLayoutAttr a) {
+  PackParams p;
+  p.format = static_cast<PackFormat>(a.getFormat());
+  p.bits = a.getBits();
+  p.tileRows = a.getTileRows();
+  p.tileCols = a.getTileCols();
+  p.kind = static_cast<QuantKind>(a.getKind());
+  return p;
+}
+
+namespace {
+class Evaluator {
+public:
+  LogicalResult run(func::FuncOp func, const std::vector<Tensor> &args,
+                    std::vector<Tensor> &results) {
+    Block &body = func.getBody().front();
+    if (args.size() != body.getNumArguments())
+      return func.emitError("reference: expected ")
+             << body.getNumArguments() << " inputs, got " << args.size();
+    for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+      if (failed(bindArgument(func, i, arg, args[i])))
+        return failure();
+    }
+    for (Operation &op : body) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        for (Value v : ret.getOperands())
+          results.push_back(values.lookup(v));
+        return success();
+      }
+      if (failed(evaluate(op)))
+        return failure();
+    }
+    return func.emitError("reference: function has no return");
+  }
+
+private:
+  LogicalResult bindArgument(func::FuncOp func, size_t i, BlockArgument arg,
+                             const Tensor &t) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      return func.emitError("reference: argument #")
+             << i << " is not a ranked tensor";
+    FailureOr<DType> dt = toDType(type.getElementType());
+    if (failed(dt) || *dt != t.dtype)
+      return func.emitError("reference: argument #")
+             << i << " has element type " << type.getElementType()
+             << " but its input is " << dtypeName(t.dtype);
+    bool ok = type.getRank() == t.rank();
+    for (int64_t d = 0; ok && d < type.getRank(); ++d)
+      ok = type.isDynamicDim(d) || type.getDimSize(d) == t.shape[d];
+    if (!ok)
+      return func.emitError("reference: argument #")
+             << i << " has type " << type << " but its input has shape "
+             << t.typeStr();
+    values[arg] = t;
+    return success();
+  }
+
+  FailureOr<DType> resultDType(Operation &op, Value v) {
+    FailureOr<DType> dt =
+        toDType(cast<ShapedType>(v.getType()).getElementType());
+    if (failed(dt))
+      op.emitError("reference: element type ")
+          << cast<ShapedType>(v.getType()).getElementType()
+          << " is not modelled";
+    return dt;
+  }
+
+  LogicalResult check(Operation &op, bool ok, const std::string &err) {
+    if (ok)
+      return success();
+    return op.emitError("reference: ") << err;
+  }
+
+  LogicalResult evaluate(Operation &op) {
+    return llvm::TypeSwitch<Operation *, LogicalResult>(&op)
+        .Case<arith::ConstantOp>([&](auto c) { return constant(c); })
+        .Case<loom::EinsumOp>([&](auto e) { return einsumOp(e); })
+        .Case<loom::QuantizeOp, loom::DequantizeOp>([&](auto q) {
+          FailureOr<DType> dt = resultDType(op, q.getResult());
+          if (failed(dt))
+            return failure();
+          Tensor zp, out;
+          Value z = q.getZeroPoint();
+          std::string err;
+          bool ok;
+          if constexpr (std::is_same_v<decltype(q), loom::QuantizeOp>)
+            ok = quantize(values[q.getInput()], values[q.getScale()],
+                          z ? &values[z] : nullptr, toParams(q.getQuant()),
+                          *dt, out, err);
+          else
+            ok = dequantize(values[q.getInput()], values[q.getScale()],
+                            z ? &values[z] : nullptr, toParams(q.getQuant()),
+                            *dt, out, err);
+          values[q.getResult()] = std::move(out);
+          return check(op, ok, err);
+        })
+        .Case<loom::PackOp>([&](loom::PackOp p) {
+          std::vector<Tensor> out;
+          std::string err;
+          if (failed(check(op, pack(values[p.getInput()], toParams(p.getLayout()), out, err), err)))
+            return failure();
+          for (auto [r, t] : llvm::zip(p.getResults(), out))
+            values[r] = std::move(t);
+          return success();
+        })
+        .Case<loom::UnpackOp>([&](loom::UnpackOp u) {
+          std::vector<const Tensor *> in;
+          for (Value v : u.getInputs())
+            in.push_back(&values[v]);
+          auto type = cast<RankedTensorType>(u.getResult().getType());
+          FailureOr<DType> dt = resultDType(op, u.getResult());
+          if (failed(dt))
+            return failure();
+          Tensor out;
+          std::string err;
+          bool ok = unpack(in, toParams(u.getLayout()),
+                           std::vector<int64_t>(type.getShape()), *dt, out, err);
+          values[u.getResult()] = std::move(out);
+          return check(op, ok, err);
+        })
+        .Case<loom::FFTConvOp>([&](loom::FFTConvOp f) {
+          FailureOr<DType> dt = resultDType(op, f.getResult());
+          if (failed(dt))
+            return failure();
+          FFTConvParams p;
+          p.causal = f.getMode() == loom::FFTConvMode::Causal;
+          p.freqCutoff = f.getFreqCutoff().value_or(0);
+          Value pre = f.getPreGate(), post = f.getPostGate();
+          Tensor out;
+          std::string err;
+          bool ok = fftconv(values[f.getInput()], values[f.getKernel()],
+                            pre ? &values[pre] : nullptr,
+                            post ? &values[post] : nullptr, p, *dt, out, err);
+          values[f.getResult()] = std::move(out);
+          return check(op, ok, err);
+        })
+        .Default([&](Operation *o) {
+          return o->emitError("reference: op '")
+                 << o->getName() << "' is not supported by the reference "
+                 << "evaluator";
+        });
+  }
+
+  LogicalResult constant(arith::ConstantOp c) {
+    auto attr = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!attr)
+      return c.emitError("reference: only dense tensor constants are supported");
+    FailureOr<DType> dt = resultDType(*c, c.getResult());
+    if (failed(dt))
+      return failure();
+    Tensor t(*dt, std::vector<int64_t>(attr.getType().getShape()));
+    int64_t i = 0;
+    if (isa<FloatType>(attr.getElementType()))
+      for (APFloat v : attr.getValues<APFloat>())
+        t.data[i++] = v.convertToDouble();
+    else
+      for (APInt v : attr.getValues<APInt>())
+        t.data[i++] = static_cast<double>(v.getSExtValue());
+    values[c.getResult()] = std::move(t);
+    return success();
+  }
+
+  LogicalResult einsumOp(loom::EinsumOp e) {
+    FailureOr<loom::EinsumSpec> spec = loom::EinsumSpec::parse(
+        e.getSpec(), [](size_t, const llvm::Twine &) {});
+    if (failed(spec))
+      return e.emitError("reference: invalid spec");
+    FailureOr<DType> dt = resultDType(*e, e.getResult());
+    if (failed(dt))
+      return failure();
+    std::vector<const Tensor *> in;
+    for (Value v : e.getInputs())
+      in.push_back(&values[v]);
+    EinsumOptions opts;
+    opts.tf32 = e.getAllowTf32();
+    opts.intAccBits = isa<IntegerType>(e.getAccumulatorType()) ? 32 : 0;
+    Tensor out;
+    std::string err;
+    bool ok = einsum(in, std::vector<std::string>(spec->inputs.begin(), spec->inputs.end()),
+                     spec->output, *dt, opts, out, err);
+    values[e.getResult()] = std::move(out);
+    return check(*e, ok, err);
+  }
+
+  llvm::DenseMap<Value, Tensor> values;
+};
+
+/// The values an argument needs, read off its first telling use.
+struct ArgumentRole {
+  Role role = Role::Data;
+  int64_t lo = 0, hi = 0;
+  bool bipolar = false;
+  bool twoFour = false;
+};
+
+ArgumentRole roleOf(BlockArgument arg) {
+  ArgumentRole r;
+  for (OpOperand &use : arg.getUses()) {
+    Operation *op = use.getOwner();
+    unsigned n = use.getOperandNumber();
+    loom::QuantAttr quant;
+    bool codesIn = false;
+    if (auto q = dyn_cast<loom::QuantizeOp>(op))
+      quant = q.getQuant();
+    if (auto d = dyn_cast<loom::DequantizeOp>(op)) {
+      quant = d.getQuant();
+      codesIn = true;
+    }
+    if (quant) {
+      if (n == 1) {
+        r.role = Role::Scale;
+        return r;
+      }
+      if (quant.isFloat8() && n == 0 && codesIn)
+        return r; // fp8 codes: plain data of the fp8 type
+      if (n == 2 || (n == 0 && codesIn)) {
+        r.role = n == 2 ? Role::ZeroPoint : Role::Codes;
+        r.lo = quant.getMinCode();
+        r.hi = quant.getMaxCode();
+        r.bipolar = quant.getKind() == loom::QuantKind::Bipolar;
+        return r;
+      }
+    }
+    if (auto p = dyn_cast<loom::PackOp>(op)) {
+      loom::PackLayoutAttr l = p.getLayout();
+      if (l.getFormat() == loom::PackFormat::TwoFour) {
+        r.twoFour = true;
+        return r;
+      }
+      if (l.getFormat() == loom::PackFormat::Fragment ||
+          l.getFormat() == loom::PackFormat::BitPlanes) {
+        QuantParams q;
+        q.bits = static_cast<unsigned>(l.getBits());
+        q.kind = static_cast<QuantKind>(l.getKind());
+        r.role = Role::Codes;
+        r.lo = q.minCode();
+        r.hi = q.maxCode();
+        r.bipolar = q.kind == QuantKind::Bipolar;
+        return r;
+      }
+    }
+  }
+  return r;
+}
+} // namespace
+
+FailureOr<std::vector<Tensor>>
+einloom::ref::evaluate(func::FuncOp func, const std::vector<Tensor> &args) {
+  std::vector<Tensor> results;
+  Evaluator e;
+  if (failed(e.run(func, args, results)))
+    return failure();
+  return results;
+}
+
+FailureOr<std::vector<Tensor>> einloom::ref::randomArguments(func::FuncOp func,
+                                                             uint64_t seed) {
+  std::vector<Tensor> args;
+  Random rng(seed);
+  for (BlockArgument arg : func.getBody().front().getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || !type.hasStaticShape())
+      return func.emitError("reference: argument #")
+             << arg.getArgNumber() << " (" << arg.getType()
+             << ") has no static shape; pass its value with --inputs";
+    FailureOr<DType> dt = toDType(type.getElementType());
+    if (failed(dt))
+      return func.emitError("reference: argument #")
+             << arg.getArgNumber() << " has element type "
+             << type.getElementType() << ", which is not modelled";
+    Tensor t(*dt, std::vector<int64_t>(type.getShape()));
+    ArgumentRole role = roleOf(arg);
+    if (role.bipolar) {
+      // Draw the unsigned field u in [0, 2^b - 1]; the code 2u - (2^b - 1)
+      // is odd.
+      fillRandom(t, rng, Role::Codes, 0, role.hi);
+      for (double &v : t.data)
+        v = 2 * v - double(role.hi);
+    } else {
+      fillRandom(t, rng, role.role, role.lo, role.hi);
+    }
+    if (role.twoFour)
+      for (int64_t i = 0; i < t.numel(); ++i)
+        // Keep lane 3 and one of lanes 0-2 of every group of four.
+        if ((i % 4) != static_cast<int64_t>((i / 4) % 3) && (i % 4) != 3)
+          t.data[i] = 0;
+    args.push_back(std::move(t));
+  }
+  return args;
+}

@@ -1,0 +1,410 @@
+//===- Pack.cpp - reference storage layouts -------------------------------===//
+//
+// Every layout here is defined bit by bit in docs/dialect.md. 32-bit words
+// are held as their two's-complement int32 value.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Reference/Kernels.h"
+
+#include <cmath>
+
+using namespace einloom::ref;
+
+static double asInt32(uint32_t w) { return static_cast<double>(static_cast<int32_t>(w)); }
+static uint32_t asWord(double v) {
+  return static_cast<uint32_t>(static_cast<int64_t>(v));
+}
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+namespace {
+/// Integer codes <-> unsigned bit fields of `bits` bits.
+struct CodeField {
+  int64_t bits;
+  QuantKind kind;
+
+  bool encode(double code, uint32_t &field, std::string &err) const {
+    int64_t c = static_cast<int64_t>(code);
+    int64_t full = int64_t(1) << bits;
+    bool ok = c == code;
+    int64_t u = c;
+    switch (kind) {
+    case QuantKind::Signed:
+      ok = ok && c >= -full / 2 && c < full / 2;
+      u = c & (full - 1);
+      break;
+    case QuantKind::Unsigned:
+      ok = ok && c >= 0 && c < full;
+      break;
+    case QuantKind::Bipolar:
+      ok = ok && (c & 1) && c >= -(full - 1) && c <= full - 1;
+      u = (c + full - 1) / 2;
+      break;
+    default:
+      ok = false;
+    }
+    if (!ok) {
+      err = "pack: code " + std::to_string(code) + " does not fit a " +
+            std::to_string(bits) + "-bit " +
+            (kind == QuantKind::Signed     ? "signed"
+             : kind == QuantKind::Unsigned ? "unsigned"
+                                           : "bipolar") +
+            " field";
+      return false;
+    }
+    field = static_cast<uint32_t>(u);
+    return true;
+  }
+
+  double decode(uint32_t u) const {
+    int64_t full = int64_t(1) << bits;
+    int64_t v = u & (full - 1);
+    if (kind == QuantKind::Signed && v >= full / 2)
+      v -= full;
+    if (kind == QuantKind::Bipolar)
+      v = 2 * v - (full - 1);
+    return static_cast<double>(v);
+  }
+};
+
+/// Where element (k, n) of a K x N weight goes in the fragment layout:
+/// the word index and the bit offset inside it.
+struct FragmentSlot {
+  int64_t word;
+  int64_t shift;
+};
+
+/// Calls f(k, n, slot) for every element, in word order.
+template <typename F>
+void forEachFragmentSlot(int64_t K, int64_t N, int64_t bits, F f) {
+  if (bits == 4) {
+    // Per 16x16 block (kt, nb) and lane: two n8 sub-tiles j, four
+    // m16n8k16 B-fragment elements i; nibble p = 4j + i sits at nibble
+    // (p % 2) * 4 + p / 2, so `w & 0x000f000f` yields elements 0 and 1.
+    for (int64_t kt = 0; kt < K / 16; ++kt)
+      for (int64_t nb = 0; nb < N / 16; ++nb)
+        for (int64_t lane = 0; lane < 32; ++lane) {
+          int64_t word = (kt * (N / 16) + nb) * 32 + lane;
+          for (int64_t j = 0; j < 2; ++j)
+            for (int64_t i = 0; i < 4; ++i) {
+              int64_t p = 4 * j + i;
+              int64_t k = kt * 16 + (lane % 4) * 2 + (i % 2) + (i / 2) * 8;
+              int64_t n = nb * 16 + j * 8 + lane / 4;
+              f(k, n, FragmentSlot{word, 4 * ((p % 2) * 4 + p / 2)});
+            }
+        }
+    return;
+  }
+  // bits == 8: per k32 x n8 tile and lane, two words r holding the
+  // m16n8k32 B-fragment bytes b: k = (lane % 4) * 4 + b + 16 r.
+  for (int64_t kt = 0; kt < K / 32; ++kt)
+    for (int64_t nt = 0; nt < N / 8; ++nt)
+      for (int64_t lane = 0; lane < 32; ++lane)
+        for (int64_t r = 0; r < 2; ++r) {
+          int64_t word = ((kt * (N / 8) + nt) * 32 + lane) * 2 + r;
+          for (int64_t b = 0; b < 4; ++b)
+            f(kt * 32 + (lane % 4) * 4 + b + 16 * r, nt * 8 + lane / 4,
+              FragmentSlot{word, 8 * b});
+        }
+}
+
+bool needRank2(const Tensor &t, const char *what, std::string &err) {
+  if (t.rank() == 2)
+    return true;
+  err = std::string("pack: ") + what + " packs a rank-2 tensor, got " + t.typeStr();
+  return false;
+}
+} // namespace
+
+bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
+                        std::vector<Tensor> &out, std::string &err) {
+  out.clear();
+  switch (p.format) {
+  case PackFormat::Fragment: {
+    if (!needRank2(dense, "fragment", err))
+      return false;
+    int64_t K = dense.shape[0], N = dense.shape[1];
+    int64_t tk = p.bits == 4 ? 16 : 32, tn = p.bits == 4 ? 16 : 8;
+    if (K % tk || N % tn) {
+      err = "pack: fragment layout needs K % " + std::to_string(tk) +
+            " == 0 and N % " + std::to_string(tn) + " == 0";
+      return false;
+    }
+    std::vector<uint32_t> words(static_cast<size_t>(K * N * p.bits / 32), 0);
+    CodeField field{p.bits, p.kind};
+    bool ok = true;
+    forEachFragmentSlot(K, N, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
+      uint32_t u = 0;
+      if (ok && field.encode(dense.data[k * N + n], u, err))
+        words[s.word] |= u << s.shift;
+      else
+        ok = false;
+    });
+    if (!ok)
+      return false;
+    Tensor t(DType::I32, {static_cast<int64_t>(words.size())});
+    for (size_t i = 0; i < words.size(); ++i)
+      t.data[i] = asInt32(words[i]);
+    out.push_back(std::move(t));
+    return true;
+  }
+  case PackFormat::TiledCsl: {
+    if (!needRank2(dense, "tiled_csl", err))
+      return false;
+    int64_t M = dense.shape[0], K = dense.shape[1];
+    int64_t tr = p.tileRows, tc = p.tileCols;
+    int64_t tiles = ceilDiv(M, tr) * ceilDiv(K, tc);
+    Tensor offsets(DType::I32, {tiles + 1});
+    std::vector<double> words;
+    int64_t t = 0;
+    for (int64_t bi = 0; bi < ceilDiv(M, tr); ++bi)
+      for (int64_t bj = 0; bj < ceilDiv(K, tc); ++bj, ++t) {
+        offsets.data[t] = static_cast<double>(words.size());
+        size_t begin = words.size();
+        for (int64_t r = 0; r < tr && bi * tr + r < M; ++r)
+          for (int64_t c = 0; c < tc && bj * tc + c < K; ++c) {
+            double v = dense.data[(bi * tr + r) * K + bj * tc + c];
+            if (v == 0)
+              continue;
+            uint32_t pos = static_cast<uint32_t>(r * tc + c);
+            words.push_back(asInt32((pos << 16) | floatBits(dense.dtype, v)));
+          }
+        // Pad to a multiple of 4 by repeating the last word: scattering it
+        // twice writes the same value to the same place.
+        while ((words.size() - begin) % 4)
+          words.push_back(words.back());
+      }
+    offsets.data[tiles] = static_cast<double>(words.size());
+    Tensor w(DType::I32, {static_cast<int64_t>(words.size())});
+    w.data = words;
+    out.push_back(std::move(offsets));
+    out.push_back(std::move(w));
+    return true;
+  }
+  case PackFormat::TwoFour: {
+    if (!needRank2(dense, "two_four", err))
+      return false;
+    int64_t M = dense.shape[0], K = dense.shape[1];
+    if (K % 16) {
+      err = "pack: two_four needs K % 16 == 0";
+      return false;
+    }
+    Tensor values(dense.dtype, {M, K / 2}), meta(DType::I16, {M, K / 16});
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t g = 0; g < K / 4; ++g) {
+        int idx[2], n = 0;
+        for (int j = 0; j < 4; ++j)
+          if (dense.data[r * K + 4 * g + j] != 0) {
+            if (n == 2) {
+              err = "pack: row " + std::to_string(r) + ", columns " +
+                    std::to_string(4 * g) + ".." + std::to_string(4 * g + 3) +
+                    " hold more than 2 nonzeros; two_four needs at most 2 of "
+                    "every 4";
+              return false;
+            }
+            idx[n++] = j;
+          }
+        // Fill with the smallest unused positions, keeping idx0 < idx1.
+        for (int j = 0; n < 2 && j < 4; ++j)
+          if (!(n == 1 && idx[0] == j)) {
+            idx[n++] = j;
+            if (n == 2 && idx[0] > idx[1])
+              std::swap(idx[0], idx[1]);
+          }
+        values.data[r * (K / 2) + 2 * g] = dense.data[r * K + 4 * g + idx[0]];
+        values.data[r * (K / 2) + 2 * g + 1] = dense.data[r * K + 4 * g + idx[1]];
+        uint32_t field = static_cast<uint32_t>(idx[0] | (idx[1] << 2));
+        uint32_t word = asWord(meta.data[r * (K / 16) + g / 4]) & 0xffffu;
+        word |= field << (4 * (g % 4));
+        meta.data[r * (K / 16) + g / 4] =
+            static_cast<double>(static_cast<int16_t>(static_cast<uint16_t>(word)));
+      }
+    out.push_back(std::move(values));
+    out.push_back(std::move(meta));
+    return true;
+  }
+  case PackFormat::BitPlanes: {
+    if (dense.rank() < 1) {
+      err = "pack: bit_planes needs rank >= 1";
+      return false;
+    }
+    int64_t K = dense.shape.back(), rows = dense.numel() / std::max<int64_t>(K, 1);
+    int64_t W = ceilDiv(K, 32);
+    std::vector<int64_t> shape{p.bits};
+    shape.insert(shape.end(), dense.shape.begin(), dense.shape.end());
+    shape.back() = W;
+    Tensor planes(DType::I32, shape);
+    std::vector<uint32_t> words(static_cast<size_t>(p.bits * rows * W), 0);
+    CodeField field{p.bits, p.kind};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < K; ++k) {
+        uint32_t u;
+        if (!field.encode(dense.data[r * K + k], u, err))
+          return false;
+        for (int64_t b = 0; b < p.bits; ++b)
+          words[(b * rows + r) * W + k / 32] |= ((u >> b) & 1u) << (k % 32);
+      }
+    for (size_t i = 0; i < words.size(); ++i)
+      planes.data[i] = asInt32(words[i]);
+    out.push_back(std::move(planes));
+    return true;
+  }
+  case PackFormat::BlockCsr: {
+    if (!needRank2(dense, "block_csr", err))
+      return false;
+    int64_t M = dense.shape[0], N = dense.shape[1];
+    int64_t br = p.tileRows, bc = p.tileCols;
+    if (M % br || N % bc) {
+      err = "pack: block_csr needs the shape to be a multiple of the block";
+      return false;
+    }
+    Tensor rowPtr(DType::I32, {M / br + 1});
+    std::vector<double> cols, blocks;
+    for (int64_t i = 0; i < M / br; ++i) {
+      rowPtr.data[i] = static_cast<double>(cols.size());
+      for (int64_t j = 0; j < N / bc; ++j) {
+        bool any = false;
+        for (int64_t r = 0; r < br && !any; ++r)
+          for (int64_t c = 0; c < bc && !any; ++c)
+            any = dense.data[(i * br + r) * N + j * bc + c] != 0;
+        if (!any)
+          continue;
+        cols.push_back(static_cast<double>(j));
+        for (int64_t r = 0; r < br; ++r)
+          for (int64_t c = 0; c < bc; ++c)
+            blocks.push_back(dense.data[(i * br + r) * N + j * bc + c]);
+      }
+    }
+    rowPtr.data[M / br] = static_cast<double>(cols.size());
+    Tensor colIdx(DType::I32, {static_cast<int64_t>(cols.size())});
+    colIdx.data = cols;
+    Tensor values(dense.dtype, {static_cast<int64_t>(cols.size()), br, bc});
+    values.data = blocks;
+    out.push_back(std::move(rowPtr));
+    out.push_back(std::move(colIdx));
+    out.push_back(std::move(values));
+    return true;
+  }
+  }
+  err = "pack: unknown format";
+  return false;
+}
+
+bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
+                          const PackParams &p,
+                          const std::vector<int64_t> &denseShape,
+                          DType denseType, Tensor &result, std::string &err) {
+  result = Tensor(denseType, denseShape);
+  auto need = [&](size_t n) {
+    if (packed.size() == n)
+      return true;
+    err = "unpack: expected " + std::to_string(n) + " packed tensors, got " +
+          std::to_string(packed.size());
+    return false;
+  };
+  auto badIndex = [&](const char *what) {
+    err = std::string("unpack: ") + what + " out of range; the packed data is corrupt";
+    return false;
+  };
+  switch (p.format) {
+  case PackFormat::Fragment: {
+    if (!need(1))
+      return false;
+    if (denseShape.size() != 2) {
+      err = "unpack: fragment needs a rank-2 result";
+      return false;
+    }
+    int64_t K = denseShape[0], N = denseShape[1];
+    if (packed[0]->numel() != K * N * p.bits / 32)
+      return badIndex("word count");
+    CodeField field{p.bits, p.kind};
+    uint32_t mask = (1u << p.bits) - 1;
+    forEachFragmentSlot(K, N, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
+      result.data[k * N + n] = field.decode((asWord(packed[0]->data[s.word]) >> s.shift) & mask);
+    });
+    return true;
+  }
+  case PackFormat::TiledCsl: {
+    if (!need(2))
+      return false;
+    int64_t M = denseShape[0], K = denseShape[1];
+    int64_t tr = p.tileRows, tc = p.tileCols, tilesK = ceilDiv(K, tc);
+    const Tensor &offsets = *packed[0], &words = *packed[1];
+    int64_t tiles = ceilDiv(M, tr) * tilesK;
+    if (offsets.numel() != tiles + 1)
+      return badIndex("tile count");
+    for (int64_t t = 0; t < tiles; ++t) {
+      int64_t begin = static_cast<int64_t>(offsets.data[t]);
+      int64_t end = static_cast<int64_t>(offsets.data[t + 1]);
+      if (begin < 0 || end < begin || end > words.numel())
+        return badIndex("tile offset");
+      for (int64_t w = begin; w < end; ++w) {
+        uint32_t word = asWord(words.data[w]);
+        int64_t pos = word >> 16;
+        int64_t r = (t / tilesK) * tr + pos / tc, c = (t % tilesK) * tc + pos % tc;
+        if (pos >= tr * tc || r >= M || c >= K)
+          return badIndex("position");
+        result.data[r * K + c] = floatFromBits(denseType, word & 0xffffu);
+      }
+    }
+    return true;
+  }
+  case PackFormat::TwoFour: {
+    if (!need(2))
+      return false;
+    int64_t M = denseShape[0], K = denseShape[1];
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t g = 0; g < K / 4; ++g) {
+        uint32_t word = asWord(packed[1]->data[r * (K / 16) + g / 4]) & 0xffffu;
+        uint32_t field = (word >> (4 * (g % 4))) & 0xfu;
+        int64_t i0 = field & 3, i1 = field >> 2;
+        result.data[r * K + 4 * g + i0] = packed[0]->data[r * (K / 2) + 2 * g];
+        result.data[r * K + 4 * g + i1] = packed[0]->data[r * (K / 2) + 2 * g + 1];
+      }
+    return true;
+  }
+  case PackFormat::BitPlanes: {
+    if (!need(1))
+      return false;
+    int64_t K = denseShape.empty() ? 0 : denseShape.back();
+    int64_t rows = result.numel() / std::max<int64_t>(K, 1), W = ceilDiv(K, 32);
+    if (packed[0]->numel() != p.bits * rows * W)
+      return badIndex("plane size");
+    CodeField field{p.bits, p.kind};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < K; ++k) {
+        uint32_t u = 0;
+        for (int64_t b = 0; b < p.bits; ++b)
+          u |= ((asWord(packed[0]->data[(b * rows + r) * W + k / 32]) >> (k % 32)) & 1u) << b;
+        result.data[r * K + k] = field.decode(u);
+      }
+    return true;
+  }
+  case PackFormat::BlockCsr: {
+    if (!need(3))
+      return false;
+    int64_t M = denseShape[0], N = denseShape[1];
+    int64_t br = p.tileRows, bc = p.tileCols;
+    const Tensor &rowPtr = *packed[0], &cols = *packed[1], &blocks = *packed[2];
+    if (rowPtr.numel() != M / br + 1)
+      return badIndex("block-row count");
+    for (int64_t i = 0; i < M / br; ++i) {
+      int64_t begin = static_cast<int64_t>(rowPtr.data[i]);
+      int64_t end = static_cast<int64_t>(rowPtr.data[i + 1]);
+      if (begin < 0 || end < begin || end > cols.numel() ||
+          end * br * bc > blocks.numel())
+        return badIndex("row pointer");
+      for (int64_t b = begin; b < end; ++b) {
+        int64_t j = static_cast<int64_t>(cols.data[b]);
+        if (j < 0 || j >= N / bc)
+          return badIndex("block column");
+        for (int64_t r = 0; r < br; ++r)
+          for (int64_t c = 0; c < bc; ++c)
+            result.data[(i * br + r) * N + j * bc + c] = blocks.data[(b * br + r) * bc + c];
+      }
+    }
+    return true;
+  }
+  }
+  err = "unpack: unknown format";
+  return false;
+}

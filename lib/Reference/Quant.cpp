@@ -1,0 +1,141 @@
+//===- Quant.cpp - reference quantize / dequantize ------------------------===//
+#include "einloom/Reference/Kernels.h"
+
+#include <cmath>
+
+using namespace einloom::ref;
+
+int64_t QuantParams::minCode() const {
+  switch (kind) {
+  case QuantKind::Signed: return -(int64_t(1) << (bits - 1));
+  case QuantKind::Unsigned: return 0;
+  case QuantKind::Bipolar: return -((int64_t(1) << bits) - 1);
+  default: return 0;
+  }
+}
+
+int64_t QuantParams::maxCode() const {
+  switch (kind) {
+  case QuantKind::Signed: return (int64_t(1) << (bits - 1)) - 1;
+  case QuantKind::Unsigned:
+  case QuantKind::Bipolar: return (int64_t(1) << bits) - 1;
+  default: return 0;
+  }
+}
+
+namespace {
+/// Maps each element of the quantized tensor to its scale's flat index.
+class ScaleIndex {
+public:
+  ScaleIndex(const Tensor &values, const Tensor &scale, const QuantParams &q)
+      : q(q), shape(values.shape), scaleStrides(scale.strides()) {}
+
+  int64_t operator()(int64_t flat) const {
+    if (q.granularity == Granularity::PerTensor)
+      return 0;
+    // Decode the multi-index one dimension at a time from the back.
+    int64_t index = 0;
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      int64_t i = flat % shape[d];
+      flat /= shape[d];
+      if (q.granularity == Granularity::PerChannel) {
+        if (d == q.axis)
+          return i;
+        continue;
+      }
+      if (d == q.axis)
+        i /= q.groupSize;
+      index += i * scaleStrides[d];
+    }
+    return index;
+  }
+
+private:
+  const QuantParams &q;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> scaleStrides;
+};
+
+bool checkScaleShape(const Tensor &values, const Tensor &scale,
+                     const Tensor *zp, const QuantParams &q, std::string &err) {
+  std::vector<int64_t> want;
+  if (q.granularity != Granularity::PerTensor &&
+      (q.axis < 0 || q.axis >= values.rank())) {
+    err = "quant: axis " + std::to_string(q.axis) + " out of range";
+    return false;
+  }
+  if (q.granularity == Granularity::PerChannel)
+    want = {values.shape[q.axis]};
+  if (q.granularity == Granularity::PerGroup) {
+    want = values.shape;
+    if (q.groupSize <= 0 || want[q.axis] % q.groupSize) {
+      err = "quant: dimension " + std::to_string(q.axis) +
+            " is not a multiple of the group size";
+      return false;
+    }
+    want[q.axis] /= q.groupSize;
+  }
+  if (scale.shape != want) {
+    err = "quant: scale has shape " + scale.typeStr() + ", which does not fit";
+    return false;
+  }
+  if (q.zeroPoint != (zp != nullptr) || (zp && zp->shape != scale.shape)) {
+    err = "quant: zero point missing, unexpected, or shaped unlike the scale";
+    return false;
+  }
+  return true;
+}
+
+DType fp8Type(QuantKind k) {
+  return k == QuantKind::E4M3 ? DType::F8E4M3FN : DType::F8E5M2;
+}
+} // namespace
+
+bool einloom::ref::quantize(const Tensor &x, const Tensor &scale,
+                            const Tensor *zp, const QuantParams &q,
+                            DType resultType, Tensor &result,
+                            std::string &err) {
+  if (!checkScaleShape(x, scale, zp, q, err))
+    return false;
+  ScaleIndex at(x, scale, q);
+  result = Tensor(resultType, x.shape);
+  bool fp8 = q.kind == QuantKind::E4M3 || q.kind == QuantKind::E5M2;
+  double lo = static_cast<double>(q.minCode()), hi = static_cast<double>(q.maxCode());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    int64_t si = at(i);
+    double v = x.data[i] / scale.data[si];
+    double code;
+    if (fp8) {
+      code = roundToSaturating(fp8Type(q.kind), v);
+    } else if (std::isnan(v)) {
+      code = 0; // NaN has no code; documented as mapping to 0.
+    } else if (q.kind == QuantKind::Bipolar) {
+      code = 2 * std::nearbyint((v - 1) / 2) + 1;
+      code = std::fmin(std::fmax(code, lo), hi);
+    } else {
+      if (zp)
+        v += zp->data[si];
+      code = std::fmin(std::fmax(std::nearbyint(v), lo), hi);
+    }
+    result.data[i] = code;
+  }
+  return true;
+}
+
+bool einloom::ref::dequantize(const Tensor &codes, const Tensor &scale,
+                              const Tensor *zp, const QuantParams &q,
+                              DType resultType, Tensor &result,
+                              std::string &err) {
+  if (!checkScaleShape(codes, scale, zp, q, err))
+    return false;
+  ScaleIndex at(codes, scale, q);
+  result = Tensor(resultType, codes.shape);
+  for (int64_t i = 0; i < codes.numel(); ++i) {
+    int64_t si = at(i);
+    double c = codes.data[i];
+    if (zp)
+      c -= zp->data[si];
+    result.data[i] = roundTo(resultType, c * scale.data[si]);
+  }
+  return true;
+}

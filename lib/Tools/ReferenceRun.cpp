@@ -1,0 +1,102 @@
+//===- ReferenceRun.cpp - einloom-run --reference -------------------------===//
+#include "einloom/Reference/Evaluator.h"
+#include "einloom/Reference/Npy.h"
+#include "einloom/Tools.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <sys/stat.h>
+
+using namespace mlir;
+
+OwningOpRef<ModuleOp> einloom::loadModule(MLIRContext &ctx, StringRef path) {
+  std::string err;
+  auto buffer = openInputFile(path, &err);
+  if (!buffer) {
+    emitError(UnknownLoc::get(&ctx)) << "cannot open '" << path << "': " << err;
+    return nullptr;
+  }
+  auto sm = std::make_shared<llvm::SourceMgr>();
+  sm->AddNewSourceBuffer(std::move(buffer), SMLoc());
+  return parseSourceFile<ModuleOp>(sm, ParserConfig(&ctx));
+}
+
+func::FuncOp einloom::findEntry(ModuleOp module, StringRef name) {
+  SmallVector<func::FuncOp> candidates;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (f.isExternal())
+      continue;
+    if ((!name.empty() && f.getSymName() == name) ||
+        (name.empty() && f.getSymName() == "main"))
+      return f;
+    if (f.isPublic())
+      candidates.push_back(f);
+  }
+  if (!name.empty()) {
+    module.emitError("no function named '") << name << "'";
+    return nullptr;
+  }
+  if (candidates.size() == 1)
+    return candidates.front();
+  module.emitError(candidates.empty()
+                       ? "no function with a body to run"
+                       : "several functions; choose one with --function");
+  return nullptr;
+}
+
+LogicalResult einloom::runReference(func::FuncOp func,
+                                    const ReferenceRunOptions &options,
+                                    llvm::raw_ostream &os) {
+  using namespace einloom::ref;
+  std::vector<Tensor> args;
+  if (!options.inputs.empty()) {
+    Block &body = func.getBody().front();
+    if (options.inputs.size() != body.getNumArguments())
+      return func.emitError("--inputs names ")
+             << options.inputs.size() << " files but @" << func.getSymName()
+             << " takes " << body.getNumArguments() << " arguments";
+    for (auto [path, arg] : llvm::zip(options.inputs, body.getArguments())) {
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      FailureOr<DType> dt =
+          type ? toDType(type.getElementType()) : FailureOr<DType>(failure());
+      if (failed(dt))
+        return func.emitError("argument #")
+               << arg.getArgNumber() << " has a type the reference does not model";
+      Tensor t;
+      std::string err;
+      if (!readNpy(path, *dt, t, err))
+        return func.emitError(err);
+      args.push_back(std::move(t));
+    }
+  } else {
+    FailureOr<std::vector<Tensor>> random = randomArguments(func, options.seed);
+    if (failed(random))
+      return failure();
+    args = std::move(*random);
+  }
+
+  FailureOr<std::vector<Tensor>> results = evaluate(func, args);
+  if (failed(results))
+    return failure();
+
+  os << "@" << func.getSymName() << ": " << args.size() << " inputs ("
+     << (options.inputs.empty() ? "seed " + std::to_string(options.seed)
+                                : std::string("from .npy files"))
+     << "), " << results->size() << " results\n";
+  for (auto [i, t] : llvm::enumerate(*results)) {
+    os << "result #" << i << "\n" << summarize(t, options.maxValues);
+    if (options.saveDir.empty())
+      continue;
+    ::mkdir(options.saveDir.c_str(), 0755);
+    std::string path = options.saveDir + "/result" + std::to_string(i) + ".npy";
+    std::string err;
+    if (!writeNpy(path, t, err))
+      return func.emitError(err);
+    os << "  saved:    " << path << "\n";
+  }
+  return success();
+}
