@@ -104,8 +104,11 @@ PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!usesTiles && (tileRows != 0 || tileCols != 0))
     return emitError() << "format '" << stringifyPackFormat(format)
                        << "' takes no tile sizes";
-  if (format != PackFormat::BitPlanes && kind != QuantKind::Signed)
-    return emitError() << "only bit_planes takes a kind";
+  if (!usesBits && kind != QuantKind::Signed)
+    return emitError() << "only fragment and bit_planes take a kind";
+  if (format == PackFormat::Fragment && kind != QuantKind::Signed &&
+      kind != QuantKind::Unsigned)
+    return emitError() << "fragment packs signed or unsigned codes";
   if (format == PackFormat::Fragment && bits != 4 && bits != 8)
     return emitError() << "fragment layout packs 4- or 8-bit codes, got bits = "
                        << bits;

@@ -308,7 +308,7 @@ static bool packedTypeMatches(RankedTensorType want, Type got) {
 
 static LogicalResult verifyPacked(Operation *op, PackLayoutAttr layout,
                                   RankedTensorType dense, TypeRange packed,
-                                  StringRef what) {
+                                  StringRef what, StringRef one) {
   FailureOr<SmallVector<RankedTensorType>> want =
       getPackedTypes(layout, dense, [&] { return op->emitOpError(); });
   if (failed(want))
@@ -320,7 +320,7 @@ static LogicalResult verifyPacked(Operation *op, PackLayoutAttr layout,
            << packed.size();
   for (auto [i, pair] : llvm::enumerate(llvm::zip(*want, packed)))
     if (!packedTypeMatches(std::get<0>(pair), std::get<1>(pair)))
-      return op->emitOpError() << what << " #" << i << " has type "
+      return op->emitOpError() << one << " #" << i << " has type "
                                << std::get<1>(pair) << " but layout '"
                                << stringifyPackFormat(layout.getFormat())
                                << "' stores " << std::get<0>(pair);
@@ -330,13 +330,13 @@ static LogicalResult verifyPacked(Operation *op, PackLayoutAttr layout,
 LogicalResult PackOp::verify() {
   return verifyPacked(*this, getLayout(),
                       cast<RankedTensorType>(getInput().getType()),
-                      getResultTypes(), "results");
+                      getResultTypes(), "results", "result");
 }
 
 LogicalResult UnpackOp::verify() {
   return verifyPacked(*this, getLayout(),
                       cast<RankedTensorType>(getResult().getType()),
-                      getInputs().getTypes(), "operands");
+                      getInputs().getTypes(), "operands", "operand");
 }
 
 //===----------------------------------------------------------------------===//

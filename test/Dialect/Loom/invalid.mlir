@@ -1,0 +1,712 @@
+// RUN: einloom-opt %s -split-input-file -verify-diagnostics
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{invalid spec "i1->i" at position 1: invalid character '1'; labels are ASCII letters}}
+  %0 = loom.einsum "i1->i" (%a) : (tensor<4x8xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{at position 0: '...' broadcasting is not supported yet}}
+  %0 = loom.einsum "...j->j" (%a) : (tensor<4x8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{at position 5: a second '->'}}
+  %0 = loom.einsum "ij->i->j" (%a) : (tensor<4x8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{at position 2: a stray '-'; the output follows '->'}}
+  %0 = loom.einsum "ij-j" (%a) : (tensor<4x8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{at position 5: einsum has a single output; ',' after '->'}}
+  %0 = loom.einsum "ij->i,j" (%a) : (tensor<4x8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{at position 5: label 'i' appears twice in the output}}
+  %0 = loom.einsum "ij->ii" (%a) : (tensor<4x8xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{at position 5: label 'k' appears only in the output}}
+  %0 = loom.einsum "ij->ik" (%a) : (tensor<4x8xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{needs at least one operand}}
+  %0 = loom.einsum "->" () : () -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{spec "ij,jk->ik" has 2 operand subscripts but the op has 1 operands}}
+  %0 = loom.einsum "ij,jk->ik" (%a) : (tensor<4x8xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{operand #0 has rank 2 but its subscripts "ijk" name 3 dimensions}}
+  %0 = loom.einsum "ijk->i" (%a) : (tensor<4x8xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xi16>) {
+  // expected-error @+1 {{operand #0 has unsupported element type 'i16'}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xi16>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>, %b: tensor<8x4xf16>) {
+  // expected-error @+1 {{operand element types differ ('f32' and 'f16'); convert or dequantize first}}
+  %0 = loom.einsum "ij,jk->ik" (%a, %b) : (tensor<4x8xf32>, tensor<8x4xf16>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>, %b: tensor<6x4xf32>) {
+  // expected-error @+1 {{label 'j' has size 8 in operand #0 but size 6 in operand #1}}
+  %0 = loom.einsum "ij,jk->ik" (%a, %b) : (tensor<4x8xf32>, tensor<6x4xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{label 'i' has size 4 in operand #0 but size 8 in operand #0}}
+  %0 = loom.einsum "ii->i" (%a) : (tensor<4x8xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{result has rank 1 but the output subscripts "ji" name 2 dimensions}}
+  %0 = loom.einsum "ij->ji" (%a) : (tensor<4x8xf32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf32>) {
+  // expected-error @+1 {{result dimension 0 (label 'j') has size 4 but the operands give 8}}
+  %0 = loom.einsum "ij->ji" (%a) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xbf16>) {
+  // expected-error @+1 {{accumulator type 'f16' is not allowed for 'bf16' operands}}
+  %0 = loom.einsum "ij->i" (%a) {acc = f16} : (tensor<4x8xbf16>) -> tensor<4xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xi8>) {
+  // expected-error @+1 {{accumulator type 'f32' is not allowed for 'i8' operands}}
+  %0 = loom.einsum "ij->i" (%a) {acc = f32} : (tensor<4x8xi8>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf16>) {
+  // expected-error @+1 {{allow_tf32 applies only to f32 operands, not 'f16'}}
+  %0 = loom.einsum "ij->i" (%a) {allow_tf32} : (tensor<4x8xf16>) -> tensor<4xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf16>) {
+  // expected-error @+1 {{result element type 'i32' cannot hold a 'f32' accumulator}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xf16>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xi8>) {
+  // expected-error @+1 {{result element type 'i8' cannot hold a 'i32' accumulator}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xi8>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xi4, #loom.quant<bits = 8, kind = signed, scale_type = f16>>) {
+  // expected-error @+1 {{operand #0 has a 8-bit quant encoding but element type 'i4'}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xi4, #loom.quant<bits = 8, kind = signed, scale_type = f16>>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf8E5M2, #loom.quant<bits = 8, kind = e4m3, scale_type = f16>>) {
+  // expected-error @+1 {{operand #0 has an fp8 quant encoding but element type 'f8E5M2'}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xf8E5M2, #loom.quant<bits = 8, kind = e4m3, scale_type = f16>>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<8xf16, #loom.sparse<format = two_four>>) {
+  // expected-error @+1 {{operand #0 has a sparse encoding but rank 1}}
+  %0 = loom.einsum "i->" (%a) : (tensor<8xf16, #loom.sparse<format = two_four>>) -> tensor<f16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x8xf16, "foo">) {
+  // expected-error @+1 {{operand #0 has an encoding loom does not know: "foo"}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xf16, "foo">) -> tensor<4xf16>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{bits must be in [1, 8], got 9}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 9, kind = signed, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{fp8 kind 'e4m3' needs bits = 8, got 4}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 4, kind = e4m3, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{kind 'bipolar' has no zero point; use scheme = symmetric}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 2, kind = bipolar, scheme = asymmetric, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{a signed code needs at least 2 bits; use kind = unsigned or bipolar for 1 bit}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 1, kind = signed, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{axis must be non-negative, got -1}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 4, kind = signed, granularity = channel, axis = -1, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{per-tensor quantization takes no axis or group_size}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 4, kind = signed, axis = 1, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{per-channel quantization takes no group_size}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 4, kind = signed, granularity = channel, group_size = 4, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{per-group quantization needs group_size > 0}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 4, kind = signed, granularity = group, scale_type = f32>>)
+
+// -----
+
+// expected-error @+1 {{scale_type must be a float type, got 'i32'}}
+func.func private @f(tensor<4xf32, #loom.quant<bits = 4, kind = signed, scale_type = i32>>)
+
+// -----
+
+// expected-error @+1 {{tile sizes must be non-negative}}
+func.func private @f(tensor<4x4xf16, #loom.sparse<format = tiled_csl, tile_rows = -1, tile_cols = 4>>)
+
+// -----
+
+// expected-error @+1 {{two_four takes no tile sizes}}
+func.func private @f(tensor<4x4xf16, #loom.sparse<format = two_four, tile_rows = 4, tile_cols = 4>>)
+
+// -----
+
+// expected-error @+1 {{format 'block_csr' needs tile_rows and tile_cols}}
+func.func private @f(tensor<4x4xf16, #loom.sparse<format = block_csr>>)
+
+// -----
+
+// expected-error @+1 {{a tiled_csl tile holds at most 65536 elements (16-bit positions), got 131072}}
+func.func private @f(tensor<4x4xf16, #loom.sparse<format = tiled_csl, tile_rows = 512, tile_cols = 256>>)
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{format 'two_four' takes no bits}}
+  %0 = loom.pack %a {layout = #loom.layout<format = two_four, bits = 4>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{format 'fragment' takes no tile sizes}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 4, tile_rows = 4>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{only fragment and bit_planes take a kind}}
+  %0 = loom.pack %a {layout = #loom.layout<format = tiled_csl, tile_rows = 4, tile_cols = 4, kind = unsigned>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{fragment packs signed or unsigned codes}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 4, kind = bipolar>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{fragment layout packs 4- or 8-bit codes, got bits = 3}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 3>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{bit_planes needs bits in [1, 8], got 9}}
+  %0 = loom.pack %a {layout = #loom.layout<format = bit_planes, bits = 9>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{bit_planes packs integer or bipolar codes}}
+  %0 = loom.pack %a {layout = #loom.layout<format = bit_planes, bits = 8, kind = e5m2>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{a signed code needs at least 2 bits}}
+  %0 = loom.pack %a {layout = #loom.layout<format = bit_planes, bits = 1>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{format 'block_csr' needs tile_rows > 0 and tile_cols > 0}}
+  %0 = loom.pack %a {layout = #loom.layout<format = block_csr, tile_rows = 0, tile_cols = 4>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xi8>) {
+  // expected-error @+1 {{a tiled_csl tile holds at most 65536 elements (16-bit positions), got 131072}}
+  %0 = loom.pack %a {layout = #loom.layout<format = tiled_csl, tile_rows = 512, tile_cols = 256>} : (tensor<64x64xi8>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{tile sizes must be positive, got 0x64x32}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 0, tile_n = 64, tile_k = 32, warps_m = 1, warps_n = 1, mma = m16n8k16>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{warp counts must be positive}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 64, tile_n = 64, tile_k = 32, warps_m = 0, warps_n = 1, mma = m16n8k16>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{at most 32 warps (1024 threads) per CTA, got 64}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 256, tile_n = 256, tile_k = 32, warps_m = 8, warps_n = 8, mma = m16n8k16>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{wgmma plans issue from whole warpgroups: the warp count must be a multiple of 4, got 2}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 64, warps_m = 2, warps_n = 1, mma = wgmma_k16>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{tile 96x128x64 is not a multiple of the wgmma shape 64x8x16}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 96, tile_n = 128, tile_k = 64, warps_m = 4, warps_n = 1, mma = wgmma_k16>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{tile 128x128x24 does not divide into 2x2 warps of m16n8k16 instructions}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 24, warps_m = 2, warps_n = 2, mma = m16n8k16>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{stages must be in [1, 8], got 9}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 32, warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 9>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{split_k must be at least 1, got 0}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 32, warps_m = 2, warps_n = 2, mma = m16n8k16, split_k = 0>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{swizzle must be a power of two in [1, 16], got 3}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 32, warps_m = 2, warps_n = 2, mma = m16n8k16, raster = swizzle, swizzle = 3>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{swizzle = 4 needs raster = swizzle}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 32, warps_m = 2, warps_n = 2, mma = m16n8k16, swizzle = 4>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xi32>, %s: tensor<f32>) {
+  // expected-error @+1 {{input must be a float tensor, got 'tensor<4xi32>'}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xi32>, tensor<f32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{result shape must equal the input shape}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xf32>, tensor<f32>) -> tensor<5xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{result element type 'i4' cannot hold 8-bit signed codes; expected a signless integer of 8 to 32 bits}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi4>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{result element type 'f8E5M2' does not match fp8 kind 'e4m3'}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = e4m3, scale_type = f32>} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf8E5M2>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f16>) {
+  // expected-error @+1 {{scale element type 'f16' differs from the attribute's scale_type 'f32'}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xf32>, tensor<f16>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{scheme = asymmetric needs a zero-point operand}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = unsigned, scheme = asymmetric, scale_type = f32>} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{a zero-point operand needs scheme = asymmetric}}
+  %0 = loom.quantize %a, %s, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xf32>, tensor<f32>, tensor<f32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>, %z: tensor<1xf32>) {
+  // expected-error @+1 {{zero point shape must equal the scale shape}}
+  %0 = loom.quantize %a, %s, %z {quant = #loom.quant<bits = 8, kind = unsigned, scheme = asymmetric, scale_type = f32>} : (tensor<4xf32>, tensor<f32>, tensor<1xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<f32>, %z: tensor<index>) {
+  // expected-error @+1 {{zero point element type 'index' is not numeric}}
+  %0 = loom.quantize %a, %s, %z {quant = #loom.quant<bits = 8, kind = unsigned, scheme = asymmetric, scale_type = f32>} : (tensor<4xf32>, tensor<f32>, tensor<index>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{axis 1 is out of range for rank 1}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 1, scale_type = f32>} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<100x4xf32>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{dimension 0 of size 100 is not a multiple of group_size 64}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 4, kind = signed, granularity = group, group_size = 64, scale_type = f32>} : (tensor<100x4xf32>, tensor<1x4xf32>) -> tensor<100x4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<128x4xf32>, %s: tensor<4x4xf32>) {
+  // expected-error @+1 {{scale shape does not match group granularity: expected [2, 4]}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 4, kind = signed, granularity = group, group_size = 64, scale_type = f32>} : (tensor<128x4xf32>, tensor<4x4xf32>) -> tensor<128x4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>, %s: tensor<1xf32>) {
+  // expected-error @+1 {{scale shape does not match tensor granularity: expected [] (a rank-0 tensor)}}
+  %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xf32>, tensor<1xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xi8>, %s: tensor<f32>) {
+  // expected-error @+1 {{result must be a float tensor, got 'tensor<4xi32>'}}
+  %0 = loom.dequantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xi8>, tensor<f32>) -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xi8>, %s: tensor<f32>) {
+  // expected-error @+1 {{result shape must equal the input shape}}
+  %0 = loom.dequantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xi8>, tensor<f32>) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4xi2>, %s: tensor<f32>) {
+  // expected-error @+1 {{input element type 'i2' cannot hold 2-bit bipolar codes; expected a signless integer of 3 to 32 bits}}
+  %0 = loom.dequantize %a, %s {quant = #loom.quant<bits = 2, kind = bipolar, scale_type = f32>} : (tensor<4xi2>, tensor<f32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<?x32xi4>) {
+  // expected-error @+1 {{layout 'fragment' needs a static dense shape, got 'tensor<?x32xi4>'}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 4>} : (tensor<?x32xi4>) -> tensor<256xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x64x32xi4>) {
+  // expected-error @+1 {{layout 'fragment' packs a rank-2 tensor, got 'tensor<4x64x32xi4>'}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 4>} : (tensor<4x64x32xi4>) -> tensor<256xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x32xi16>) {
+  // expected-error @+1 {{fragment layout with bits = 4 needs i4 or i8 codes, got 'i16'}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 4>} : (tensor<64x32xi16>) -> tensor<256xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x24xi4>) {
+  // expected-error @+1 {{fragment layout with bits = 4 needs K % 16 == 0 and N % 16 == 0, got K = 64, N = 24}}
+  %0 = loom.pack %a {layout = #loom.layout<format = fragment, bits = 4>} : (tensor<64x24xi4>) -> tensor<192xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x32xf32>) {
+  // expected-error @+1 {{layout 'tiled_csl' stores f16 or bf16 values, got 'f32'}}
+  %0:2 = loom.pack %a {layout = #loom.layout<format = tiled_csl, tile_rows = 64, tile_cols = 64>} : (tensor<64x32xf32>) -> (tensor<2xi32>, tensor<?xi32>)
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x40xf16>) {
+  // expected-error @+1 {{two_four layout needs K % 16 == 0, got K = 40}}
+  %0:2 = loom.pack %a {layout = #loom.layout<format = two_four>} : (tensor<64x40xf16>) -> (tensor<64x20xf16>, tensor<64x2xi16>)
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<4x40xi2>) {
+  // expected-error @+1 {{bit_planes with bits = 2 needs integer codes of at least 3 bits and rank >= 1, got 'tensor<4x40xi2>'}}
+  %0 = loom.pack %a {layout = #loom.layout<format = bit_planes, bits = 2, kind = bipolar>} : (tensor<4x40xi2>) -> tensor<2x4x2xi32>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<60x64xf16>) {
+  // expected-error @+1 {{block_csr with 16x16 blocks needs the shape to be a multiple, got 60x64}}
+  %0:3 = loom.pack %a {layout = #loom.layout<format = block_csr, tile_rows = 16, tile_cols = 16>} : (tensor<60x64xf16>) -> (tensor<5xi32>, tensor<?xi32>, tensor<?x16x16xf16>)
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{layout 'two_four' has 2 results but the op has 1}}
+  %0 = loom.pack %a {layout = #loom.layout<format = two_four>} : (tensor<64x64xf16>) -> tensor<64x32xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{result #0 has type 'tensor<2xi32>' but layout 'tiled_csl' stores 'tensor<3xi32>'}}
+  %0:2 = loom.pack %a {layout = #loom.layout<format = tiled_csl, tile_rows = 32, tile_cols = 64>} : (tensor<64x64xf16>) -> (tensor<2xi32>, tensor<?xi32>)
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x32xf16>) {
+  // expected-error @+1 {{operand #1 has type 'tensor<64x32xf16>' but layout 'two_four' stores 'tensor<64x4xi16>'}}
+  %0 = loom.unpack %a, %a {layout = #loom.layout<format = two_four>} : (tensor<64x32xf16>, tensor<64x32xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<4x16xi32>, %k: tensor<16xf32>) {
+  // expected-error @+1 {{input must be an f64/f32/f16/bf16 tensor, got 'tensor<4x16xi32>'}}
+  %0 = loom.fftconv causal %u, %k : (tensor<4x16xi32>, tensor<16xf32>) -> tensor<4x16xi32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<f32>, %k: tensor<f32>) {
+  // expected-error @+1 {{input must have rank >= 1}}
+  %0 = loom.fftconv causal %u, %k : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<4x16xf32>, %k: tensor<16xf32>) {
+  // expected-error @+1 {{result shape must equal the input shape}}
+  %0 = loom.fftconv causal %u, %k : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<16xf32>, %k: tensor<2x16xf32>) {
+  // expected-error @+1 {{kernel rank 2 exceeds input rank 1}}
+  %0 = loom.fftconv causal %u, %k : (tensor<16xf32>, tensor<2x16xf32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<4x16xf32>, %k: tensor<32xf32>) {
+  // expected-error @+1 {{kernel length 32 exceeds the sequence length 16}}
+  %0 = loom.fftconv causal %u, %k : (tensor<4x16xf32>, tensor<32xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<2x4x16xf32>, %k: tensor<3x16xf32>) {
+  // expected-error @+1 {{kernel dimension 0 of size 3 does not broadcast against input dimension 1 of size 4}}
+  %0 = loom.fftconv causal %u, %k : (tensor<2x4x16xf32>, tensor<3x16xf32>) -> tensor<2x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<4x16xf32>, %k: tensor<16xf32>, %g: tensor<4x8xf32>) {
+  // expected-error @+1 {{pre_gate must be a float tensor of the input's shape, got 'tensor<4x8xf32>'}}
+  %0 = loom.fftconv causal %u, %k pre_gate(%g) : (tensor<4x16xf32>, tensor<16xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<4x16xf32>, %k: tensor<16xf32>) {
+  // expected-error @+1 {{freq_cutoff must be positive, got 0}}
+  %0 = loom.fftconv causal %u, %k {freq_cutoff = 0 : i64} : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%u: tensor<4x16xf32>, %k: tensor<16xf32>) {
+  // expected-error @+1 {{freq_cutoff 10 exceeds the 9 distinct frequencies of a length-16 FFT}}
+  %0 = loom.fftconv circular %u, %k {freq_cutoff = 10 : i64} : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
