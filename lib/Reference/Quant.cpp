@@ -117,7 +117,7 @@ bool einloom::ref::quantize(const Tensor &x, const Tensor &scale,
         v += zp->data[si];
       code = std::fmin(std::fmax(std::nearbyint(v), lo), hi);
     }
-    result.data[i] = code;
+    result.data[i] = code + 0.0; // no negative zero codes
   }
   return true;
 }
