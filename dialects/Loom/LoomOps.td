@@ -45,11 +45,11 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure]> {
 def Loom_QuantizeOp : Loom_Op<"quantize", [Pure]> {
   let summary = "real values to quantized codes";
   let description = [{
-    Integer kinds: `q = clamp(roundeven(x / s) + z, min, max)`.
-    Bipolar kinds: `q` is the nearest odd integer to `x / s` (ties to the
-    one of smaller magnitude... see docs/dialect.md), clamped to
-    [-(2^bits - 1), 2^bits - 1]. fp8 kinds: `q = fp8(x / s)`, round to
-    nearest even, saturating to the largest finite value.
+    Integer kinds: `q = clamp(roundeven(x / s + z), min, max)` (z = 0
+    without a zero point; NaN gives code 0). Bipolar kinds:
+    `q = clamp(2 * roundeven((x / s - 1) / 2) + 1, -(2^bits - 1), 2^bits - 1)`,
+    always odd. fp8 kinds: `q = fp8(x / s)`, round to nearest even,
+    saturating to the largest finite value. docs/dialect.md has the details.
     Example:
       %q = loom.quantize %w, %s {quant = #loom.quant<bits = 8, kind = signed,
              granularity = channel, axis = 0, scale_type = f32>}
