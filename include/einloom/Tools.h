@@ -46,6 +46,15 @@ mlir::LogicalResult runReference(mlir::func::FuncOp func,
                                  const ReferenceRunOptions &options,
                                  llvm::raw_ostream &os);
 
+/// A module with `func.func @main` holding one einsum of `spec` on operands
+/// of `dtype`, label sizes from `sizes` ("m=4096,n=4096,k=4096"), accumulator
+/// `acc` and result type `out` (empty: the defaults). Emits a diagnostic and
+/// returns null for a bad spec, a missing or malformed size, or a bad type.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildEinsumModule(mlir::MLIRContext &ctx, llvm::StringRef spec,
+                  llvm::StringRef sizes, llvm::StringRef dtype,
+                  llvm::StringRef acc, llvm::StringRef out);
+
 } // namespace einloom
 
 #endif

@@ -1,6 +1,7 @@
 //===- Registration.cpp - dialects and passes Einloom uses ----------------===//
 #include "einloom/Registration.h"
 #include "Loom/LoomDialect.h"
+#include "einloom/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -14,4 +15,7 @@ void einloom::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllToLLVMIRTranslations(registry);
 }
 
-void einloom::registerAllPasses() { mlir::registerAllPasses(); }
+void einloom::registerAllPasses() {
+  mlir::registerAllPasses();
+  registerEinloomPasses();
+}

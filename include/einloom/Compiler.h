@@ -1,0 +1,50 @@
+//===- Compiler.h - from loom IR to PTX, cubin and bundles ------*- C++ -*-===//
+#ifndef EINLOOM_COMPILER_H
+#define EINLOOM_COMPILER_H
+
+#include "einloom/runtime/Bundle.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace einloom {
+
+struct CompileOptions {
+  std::string target = "sm_90a";
+  /// Print the plan choice, its estimate and the rejected alternatives.
+  llvm::raw_ostream *explain = nullptr;
+  /// Assemble with ptxas when it can be found (EINLOOM_PTXAS, then
+  /// /usr/local/cuda/bin/ptxas, then PATH).
+  bool assemble = true;
+  /// Also produce the kernels' LLVM IR text.
+  bool emitLLVM = false;
+};
+
+struct CompileResult {
+  std::string ptx;
+  std::string cubin;    ///< empty when ptxas was not found
+  std::string ptxasLog; ///< ptxas -v output (registers, spills, smem)
+  std::string llvmIR;   ///< with emitLLVM
+  rt::Bundle bundle;
+};
+
+/// Runs loom-select-plan and loom-lower-to-kernels on `module` (in place, so
+/// the caller can print the kernel IR), then emits PTX (and a cubin), and
+/// describes the entry function `entry` as a bundle. Diagnostics go to the
+/// module's context.
+mlir::FailureOr<CompileResult> compileModule(mlir::ModuleOp module,
+                                             llvm::StringRef entry,
+                                             const CompileOptions &options);
+
+/// Runs only the two loom passes.
+mlir::LogicalResult planAndGenerate(mlir::ModuleOp module,
+                                    const CompileOptions &options);
+
+/// Where ptxas is, or "" when it cannot be found.
+std::string findPtxas();
+
+} // namespace einloom
+
+#endif

@@ -1,0 +1,67 @@
+//===- Contraction.h - an einsum seen as a batched GEMM ---------*- C++ -*-===//
+//
+// Groups a binary einsum's labels into batch, M (free in A), N (free in B)
+// and K (contracted) modes, with each mode's extent and its stride in A, B
+// and the result. Codegen addresses every operand through these strides, so
+// transposed and interleaved modes never need a copy.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_PLAN_CONTRACTION_H
+#define EINLOOM_PLAN_CONTRACTION_H
+
+#include "mlir/IR/Types.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+
+namespace mlir::loom {
+class EinsumOp;
+} // namespace mlir::loom
+
+namespace einloom {
+
+struct Mode {
+  char label;
+  int64_t extent;
+  /// Element strides in A, B and C (0 where the mode is absent).
+  int64_t strideA = 0, strideB = 0, strideC = 0;
+};
+
+/// One group of modes, flattened in order (the last mode varies fastest).
+struct ModeGroup {
+  llvm::SmallVector<Mode, 4> modes;
+  int64_t size() const {
+    int64_t s = 1;
+    for (const Mode &m : modes)
+      s *= m.extent;
+    return s;
+  }
+};
+
+struct Contraction {
+  ModeGroup batch, m, n, k;
+  mlir::Type elemA, elemB, elemC, acc;
+  std::string spec;
+  bool tf32 = false;
+
+  int64_t flops() const { return 2 * batch.size() * m.size() * n.size() * k.size(); }
+  /// The fewest bytes a kernel must move: each operand read once, C written.
+  int64_t minBytes() const;
+  /// True when a group's last mode has stride 1 in the operand ('A', 'B' or
+  /// 'C') and an extent that is a multiple of `vec`: 16-byte chunks then lie
+  /// inside one row.
+  bool contiguous(const ModeGroup &g, char operand, int64_t vec) const;
+};
+
+/// Analyses `op`. Emits a diagnostic and fails for einsums that are not a
+/// (batched) contraction of two operands, zero-sized dimensions, and sizes
+/// that overflow 32-bit indexing.
+mlir::FailureOr<Contraction> analyzeContraction(mlir::loom::EinsumOp op);
+
+/// Bytes of one element of `t` (1 for fp8 and i8).
+int64_t elementBytes(mlir::Type t);
+
+} // namespace einloom
+
+#endif

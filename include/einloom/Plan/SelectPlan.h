@@ -1,0 +1,70 @@
+//===- SelectPlan.h - choosing a #loom.plan for a contraction ---*- C++ -*-===//
+#ifndef EINLOOM_PLAN_SELECTPLAN_H
+#define EINLOOM_PLAN_SELECTPLAN_H
+
+#include "einloom/Plan/Contraction.h"
+#include "einloom/Target.h"
+
+#include "Loom/LoomDialect.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace einloom {
+
+/// What the cost model predicts for one plan.
+struct PlanEstimate {
+  double seconds = 0;
+  double computeSeconds = 0, memorySeconds = 0;
+  int64_t flops = 0, bytes = 0;
+  double waves = 0;
+  int64_t sharedMemoryBytes = 0;
+  int ctasPerSM = 1;
+  bool computeBound() const { return computeSeconds >= memorySeconds; }
+};
+
+struct PlanCandidate {
+  mlir::loom::PlanAttr plan;
+  PlanEstimate estimate;
+  std::string rejectedBecause; ///< empty for the chosen plan
+};
+
+struct PlanChoice {
+  PlanCandidate chosen;
+  std::vector<PlanCandidate> alternatives;
+};
+
+/// The mma.sync instruction shape for the contraction's element type.
+mlir::FailureOr<mlir::loom::MmaShape> mmaFor(const Contraction &c);
+
+/// K elements in one 128-byte shared-memory row: the tile_k our producers use.
+int64_t tileKFor(mlir::Type elem);
+
+/// Shared memory a plan's pipeline needs, in bytes.
+int64_t sharedMemoryBytes(mlir::loom::PlanAttr plan, const Contraction &c);
+
+PlanEstimate estimatePlan(mlir::loom::PlanAttr plan, const Contraction &c,
+                          const TargetInfo &t);
+
+/// Checks a plan against the contraction and the target (instruction, smem,
+/// what code generation supports). Emits through `emitError` on failure.
+mlir::LogicalResult
+verifyPlanForTarget(mlir::loom::PlanAttr plan, const Contraction &c,
+                    const TargetInfo &t,
+                    llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
+/// Chooses the plan with the lowest estimated time among the candidates that
+/// the target and code generation accept.
+mlir::FailureOr<PlanChoice>
+selectPlan(const Contraction &c, const TargetInfo &t, mlir::MLIRContext *ctx,
+           llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
+/// The --explain report.
+void printExplanation(llvm::raw_ostream &os, const Contraction &c,
+                      const TargetInfo &t, const PlanChoice &choice);
+
+} // namespace einloom
+
+#endif

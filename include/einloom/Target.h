@@ -1,0 +1,32 @@
+//===- Target.h - what plan selection knows about a GPU ---------*- C++ -*-===//
+#ifndef EINLOOM_TARGET_H
+#define EINLOOM_TARGET_H
+
+#include "mlir/IR/Types.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace einloom {
+
+struct TargetInfo {
+  std::string chip;        ///< "sm_90a"
+  int smVersion = 90;      ///< 80, 86, 89, 90
+  bool archSpecific = false; ///< the "a" targets: wgmma, setmaxnreg
+  int numSMs = 132;
+  int64_t smemPerBlock = 227 * 1024; ///< opt-in dynamic shared memory limit
+  int64_t smemPerSM = 228 * 1024;
+  double dramBytesPerSec = 3.0e12;
+  /// Dense mma.sync issue rate of the whole GPU, per input type (op/s).
+  double mmaRate(mlir::Type elem, bool tf32) const;
+  /// True when the target has mma.sync for this element type.
+  bool supportsMma(mlir::Type elem) const;
+};
+
+/// The known targets: sm_80, sm_86, sm_89, sm_90, sm_90a. Fails for others.
+mlir::FailureOr<TargetInfo> lookupTarget(llvm::StringRef chip);
+
+} // namespace einloom
+
+#endif

@@ -1,0 +1,86 @@
+//===- Epilogue.cpp - accumulators to the output tensor -------------------===//
+//
+// Thread `lane` of a warp holds, for each m16n8 fragment, rows g and g + 8
+// (g = lane / 4) and columns 2t, 2t + 1 (t = lane % 4). Each row pair is
+// converted to C's type and written with one 2-element vector store when C's
+// last N mode is contiguous, else element by element. Tails are guarded.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelContext.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+/// acc (f32 or i32) to C's element type.
+static Value convert(OpBuilder &b, Location loc, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  if (isa<IntegerType>(from)) {
+    v = b.create<arith::SIToFPOp>(loc, b.getF32Type(), v);
+    from = v.getType();
+    if (from == to)
+      return v;
+  }
+  return b.create<arith::TruncFOp>(loc, to, v);
+}
+
+void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOffC,
+                                     Value m0, Value n0, ArrayRef<Value> acc) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const Contraction &c = kc.c;
+  Type t = c.elemC;
+  int64_t eb = elementBytes(t);
+  auto gType = cast<MemRefType>(gC.getType());
+  Value cTyped = b.create<memref::ViewOp>(loc, MemRefType::get({gType.getNumElements() / eb}, t),
+                                          gC, kc.cst(0), ValueRange{});
+  // Pairs are contiguous when N's last mode has stride 1 and even extent,
+  // and every other stride of C keeps the pair 2-element aligned.
+  bool pairs = c.contiguous(c.n, 'C', 2);
+  for (const ModeGroup *g : {&c.batch, &c.m, &c.n})
+    for (const Mode &md : g->modes)
+      if (md.strideC % 2 && &md != &c.n.modes.back())
+        pairs = false;
+
+  int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
+  int64_t tilesN = wn / 8;
+  Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
+  Value rowBase = kc.add(m0, kc.add(kc.warpRow, g));
+  Value colBase = kc.add(n0, kc.add(kc.warpCol, kc.mul(tq, 2)));
+  for (int64_t i = 0; i < wm / 16; ++i)
+    for (int64_t n = 0; n < tilesN; ++n)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value m = kc.add(rowBase, kc.cst(16 * i + 8 * half));
+        Value col = kc.add(colBase, kc.cst(8 * n));
+        size_t at = (i * tilesN + n) * 4 + half * 2;
+        Value v0 = convert(b, loc, acc[at], t), v1 = convert(b, loc, acc[at + 1], t);
+        Value rowOff = kc.add(batchOffC, kc.groupOffset(c.m, 'C', m));
+        Value mOk = kc.lt(m, c.m.size());
+        if (pairs) {
+          Value ok = kc.andB(mOk, kc.lt(col, c.n.size()));
+          auto ifOp = b.create<scf::IfOp>(loc, ok, /*withElse=*/false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          Value vec = b.create<vector::FromElementsOp>(loc, VectorType::get({2}, t),
+                                                       ValueRange{v0, v1});
+          Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', col));
+          b.create<vector::StoreOp>(loc, vec, cTyped, ValueRange{off});
+          continue;
+        }
+        for (int64_t e = 0; e < 2; ++e) {
+          Value ncol = kc.add(col, kc.cst(e));
+          Value ok = kc.andB(mOk, kc.lt(ncol, c.n.size()));
+          auto ifOp = b.create<scf::IfOp>(loc, ok, /*withElse=*/false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', ncol));
+          b.create<memref::StoreOp>(loc, e ? v1 : v0, cTyped, ValueRange{off});
+        }
+      }
+}

@@ -1,0 +1,196 @@
+//===- KernelBuilder.cpp - one contraction kernel from a plan -------------===//
+//
+// The kernel: a CTA computes one BM x BN output tile of one batch entry. A
+// `stages`-deep ring of shared-memory buffers is filled by the producers
+// (cp.async groups); each main-loop iteration waits for the oldest group,
+// refills the buffer the previous iteration consumed, and runs the MMAs on
+// the oldest one. The epilogue converts and stores the accumulators.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/KernelBuilder.h"
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Vector copies need the operand's contiguous mode to hold whole 16-byte
+/// chunks and every other stride to keep chunks 16-byte aligned.
+static bool vectorizable(const Contraction &c, const ModeGroup &g, char operand,
+                         int64_t elemBytes) {
+  int64_t vec = 16 / elemBytes;
+  if (!c.contiguous(g, operand, vec))
+    return false;
+  for (const ModeGroup *grp : {&c.batch, &c.m, &c.n, &c.k})
+    for (const Mode &md : grp->modes) {
+      int64_t s = operand == 'A' ? md.strideA : md.strideB;
+      if (&md != &g.modes.back() && s % vec != 0)
+        return false;
+    }
+  return true;
+}
+
+static SmemLayout chooseLayout(const Contraction &c, const ModeGroup &rows, char operand,
+                               int64_t tileRows, int64_t elemBytes) {
+  if (vectorizable(c, c.k, operand, elemBytes))
+    return SmemLayout::KMajorVector;
+  if (elemBytes == 2 && tileRows >= 64 && vectorizable(c, rows, operand, elemBytes))
+    return SmemLayout::MNMajorVector;
+  return SmemLayout::KMajorElementwise;
+}
+
+static const char *layoutName(SmemLayout l) {
+  switch (l) {
+  case SmemLayout::KMajorVector: return "k-major";
+  case SmemLayout::MNMajorVector: return "mn-major";
+  case SmemLayout::KMajorElementwise: return "elementwise";
+  }
+  return "?";
+}
+
+FailureOr<KernelLaunch>
+einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
+                                const Contraction &c, loom::PlanAttr plan,
+                                Location loc) {
+  if (c.elemA != c.elemB)
+    return emitError(loc, "operands of different element types are not supported");
+  if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() &&
+      !c.elemC.isSignlessInteger(32))
+    return emitError(loc, "code generation writes f32, f16, bf16 or i32 results, not ")
+           << c.elemC;
+  if (!(c.acc.isF32() || c.acc.isSignlessInteger(32)))
+    return emitError(loc, "code generation accumulates in f32 or i32; ")
+           << c.acc << " accumulation is not supported yet";
+  if (plan.getStages() < 2)
+    return emitError(loc, "the cp.async pipeline needs at least 2 stages");
+  if (c.batch.size() > 65535)
+    return emitError(loc, "a batch of ") << c.batch.size()
+                                        << " exceeds the grid's 65535 z-blocks";
+
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t eb = elementBytes(c.elemA);
+  int64_t bm = plan.getTileM(), bn = plan.getTileN(), bk = plan.getTileK();
+  int64_t stages = plan.getStages();
+  int64_t threads = plan.getNumWarps() * 32;
+  int64_t tilesM = ceilDiv(c.m.size(), bm), tilesN = ceilDiv(c.n.size(), bn);
+  int64_t numK = ceilDiv(c.k.size(), bk);
+
+  auto bytesOf = [&](const ModeGroup &x, const ModeGroup &y, Type t) {
+    return c.batch.size() * x.size() * y.size() * elementBytes(t);
+  };
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.argumentBytes = {bytesOf(c.m, c.k, c.elemA), bytesOf(c.n, c.k, c.elemB),
+                          bytesOf(c.m, c.n, c.elemC)};
+  launch.grid = {tilesM * tilesN, 1, c.batch.size()};
+  launch.block = {threads, 1, 1};
+  launch.sharedMemoryBytes = stages * (bm + bn) * 128;
+
+  SmallVector<Type> args;
+  for (int64_t bytes : launch.argumentBytes)
+    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  auto func = b.create<gpu::GPUFuncOp>(loc, name, b.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+
+  KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, plan.getWarpsM(),
+                   plan.getWarpsN(), threads, eb, {}, {}, {}, {}};
+  kc.tid = b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x);
+  kc.lane = kc.rem(kc.tid, 32);
+  Value warp = kc.div(kc.tid, 32);
+  kc.warpRow = kc.mul(kc.rem(warp, kc.warpsM), bm / kc.warpsM);
+  kc.warpCol = kc.mul(kc.div(warp, kc.warpsM), bn / kc.warpsN);
+
+  // Raster: CTAs sweep `swizzle` tile rows at a time, so that consecutive
+  // CTAs share A and B tiles in L2.
+  Value linear = b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x);
+  Value tm, tn;
+  int64_t s = plan.getRaster() == loom::RasterOrder::Swizzle ? plan.getSwizzle() : 1;
+  if (plan.getRaster() == loom::RasterOrder::ColumnMajor) {
+    tm = kc.rem(linear, tilesM);
+    tn = kc.div(linear, tilesM);
+  } else if (s > 1) {
+    Value group = kc.div(linear, s * tilesN);
+    Value first = kc.mul(group, s);
+    Value rows = b.create<arith::MinUIOp>(loc, kc.cst(s),
+                                          b.create<arith::SubIOp>(loc, kc.cst(tilesM), first));
+    Value inGroup = kc.rem(linear, s * tilesN);
+    tm = kc.add(first, b.create<arith::RemUIOp>(loc, inGroup, rows));
+    tn = b.create<arith::DivUIOp>(loc, inGroup, rows);
+  } else {
+    tm = kc.div(linear, tilesN);
+    tn = kc.rem(linear, tilesN);
+  }
+  Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
+  Value bz = b.create<gpu::BlockIdOp>(loc, gpu::Dimension::z);
+
+  Value smem = b.create<gpu::DynamicSharedMemoryOp>(
+      loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
+                           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
+  auto region = [&](int64_t offset, int64_t bytes) {
+    return b.create<memref::ViewOp>(
+        loc, MemRefType::get({bytes}, b.getI8Type(), nullptr,
+                             gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+        smem, kc.cst(offset), ValueRange{});
+  };
+  OperandTile a{'A', &c.m, bm, chooseLayout(c, c.m, 'A', bm, eb), c.elemA,
+                entry.getArgument(0), kc.groupOffset(c.batch, 'A', bz), m0,
+                region(0, stages * bm * 128)};
+  OperandTile bt{'B', &c.n, bn, chooseLayout(c, c.n, 'B', bn, eb), c.elemB,
+                 entry.getArgument(1), kc.groupOffset(c.batch, 'B', bz), n0,
+                 region(stages * bm * 128, stages * bn * 128)};
+  launch.layoutA = layoutName(a.layout);
+  launch.layoutB = layoutName(bt.layout);
+  Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
+
+  auto produce = [&](Value stage, Value kTile) {
+    Value k0 = b.create<arith::MulIOp>(loc, kTile, kc.cst(bk));
+    produceStage(kc, a, stage, k0);
+    produceStage(kc, bt, stage, k0);
+  };
+  for (int64_t st = 0; st + 1 < stages; ++st) {
+    if (st < numK)
+      produce(kc.cst(st), kc.cst(st));
+    b.create<NVVM::CpAsyncCommitGroupOp>(loc);
+  }
+
+  int64_t wm = bm / kc.warpsM, wn = bn / kc.warpsN;
+  Type accT = c.acc;
+  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(accT));
+  SmallVector<Value> init((wm / 16) * (wn / 8) * 4, zero);
+  auto loop = b.create<scf::ForOp>(loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kt = loop.getInductionVar();
+    b.create<NVVM::CpAsyncWaitGroupOp>(loc, stages - 2);
+    b.create<gpu::BarrierOp>(loc);
+    Value next = kc.add(kt, kc.cst(stages - 1));
+    auto ifOp = b.create<scf::IfOp>(loc, kc.lt(next, numK), /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      produce(kc.rem(next, stages), next);
+    }
+    b.create<NVVM::CpAsyncCommitGroupOp>(loc);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    mmaStage(kc, a, bt, kc.rem(kt, stages), acc);
+    b.create<scf::YieldOp>(loc, acc);
+  }
+  SmallVector<Value> acc(loop.getResults());
+  storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
+  b.create<gpu::ReturnOp>(loc);
+  return launch;
+}

@@ -1,0 +1,83 @@
+//===- LowerToKernels.cpp - loom-lower-to-kernels -------------------------===//
+#include "einloom/Codegen/KernelBuilder.h"
+#include "einloom/Passes.h"
+#include "einloom/Plan/SelectPlan.h"
+
+#include "Loom/LoomOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+namespace einloom {
+#define GEN_PASS_DEF_LOOMLOWERTOKERNELS
+#include "einloom/Passes.h.inc"
+} // namespace einloom
+
+using namespace mlir;
+using namespace einloom;
+
+namespace {
+struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKernels> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<TargetInfo> t = lookupTarget(target);
+    if (failed(t)) {
+      module.emitError("unknown target '") << target << "'";
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    gpu::GPUModuleOp kernels;
+    bool failedAny = false;
+    module.walk([&](func::FuncOp func) {
+      int index = 0;
+      func.walk([&](loom::EinsumOp op) {
+        if (failedAny)
+          return;
+        loom::PlanAttr plan = op.getPlanAttr();
+        if (!plan) {
+          op.emitOpError("has no plan; run -loom-select-plan first");
+          failedAny = true;
+          return;
+        }
+        FailureOr<Contraction> c = analyzeContraction(op);
+        if (failed(c) ||
+            failed(verifyPlanForTarget(plan, *c, *t, [&] { return op.emitOpError(); }))) {
+          failedAny = true;
+          return;
+        }
+        if (!kernels) {
+          b.setInsertionPointToEnd(module.getBody());
+          auto nvvmTarget = NVVM::NVVMTargetAttr::get(
+              ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", t->chip, "+ptx80");
+          kernels = b.create<gpu::GPUModuleOp>(module.getLoc(), "einloom_kernels",
+                                               b.getArrayAttr({nvvmTarget}));
+          module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+        }
+        std::string name = (func.getSymName() + "_einsum" + Twine(index++)).str();
+        FailureOr<KernelLaunch> launch =
+            buildContractionKernel(kernels, name, *c, plan, op.getLoc());
+        if (failed(launch)) {
+          failedAny = true;
+          return;
+        }
+        op->setAttr("loom.kernel",
+                    SymbolRefAttr::get(kernels.getNameAttr(),
+                                       {FlatSymbolRefAttr::get(ctx, launch->name)}));
+        op->setAttr("loom.launch",
+                    b.getDictionaryAttr({
+                        b.getNamedAttr("grid", b.getDenseI64ArrayAttr(launch->grid)),
+                        b.getNamedAttr("block", b.getDenseI64ArrayAttr(launch->block)),
+                        b.getNamedAttr("smem", b.getI64IntegerAttr(launch->sharedMemoryBytes)),
+                        b.getNamedAttr("layout_a", b.getStringAttr(launch->layoutA)),
+                        b.getNamedAttr("layout_b", b.getStringAttr(launch->layoutB)),
+                    }));
+      });
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,149 @@
+//===- Contraction.cpp - an einsum seen as a batched GEMM -----------------===//
+#include "einloom/Plan/Contraction.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+using namespace mlir;
+using namespace einloom;
+
+int64_t einloom::elementBytes(Type t) {
+  return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8);
+}
+
+int64_t Contraction::minBytes() const {
+  int64_t b = batch.size();
+  return b * (m.size() * k.size() * elementBytes(elemA) +
+              n.size() * k.size() * elementBytes(elemB) +
+              m.size() * n.size() * elementBytes(elemC));
+}
+
+bool Contraction::contiguous(const ModeGroup &g, char operand, int64_t vec) const {
+  if (g.modes.empty())
+    return false;
+  const Mode &last = g.modes.back();
+  int64_t stride = operand == 'A' ? last.strideA : operand == 'B' ? last.strideB : last.strideC;
+  return stride == 1 && last.extent % vec == 0;
+}
+
+static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
+  if (op.getInputs().size() != 2)
+    return op.emitOpError("code generation supports einsums of two operands "
+                          "for now; this one has ")
+           << op.getInputs().size()
+           << " (n-ary contraction paths are not supported yet)";
+  FailureOr<loom::EinsumSpec> spec =
+      loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+  if (failed(spec))
+    return op.emitOpError("invalid spec");
+  if (spec->hasRepeatedInputLabel())
+    return op.emitOpError("a label repeated inside an operand (a diagonal) is "
+                          "not supported by code generation yet");
+
+  auto ta = cast<RankedTensorType>(op.getInputs()[0].getType());
+  auto tb = cast<RankedTensorType>(op.getInputs()[1].getType());
+  auto tc = cast<RankedTensorType>(op.getResult().getType());
+  for (auto t : {ta, tb, tc}) {
+    if (!t.hasStaticShape())
+      return op.emitOpError("dynamic dimensions are not supported by code "
+                            "generation yet: ")
+             << t;
+    if (t.getNumElements() == 0)
+      return op.emitOpError("has a zero-sized dimension (")
+             << t << "); there is nothing to compute";
+    if (t.getNumElements() >= (int64_t(1) << 31))
+      return op.emitOpError("operand ")
+             << t << " has " << t.getNumElements()
+             << " elements, which overflows 32-bit indexing";
+  }
+  SmallVector<int64_t> sa = rowMajorStrides(ta.getShape());
+  SmallVector<int64_t> sb = rowMajorStrides(tb.getShape());
+  SmallVector<int64_t> sc = rowMajorStrides(tc.getShape());
+  const std::string &A = spec->inputs[0], &B = spec->inputs[1], &C = spec->output;
+
+  Contraction c;
+  c.elemA = ta.getElementType();
+  c.elemB = tb.getElementType();
+  c.elemC = tc.getElementType();
+  c.acc = op.getAccumulatorType();
+  c.spec = spec->str();
+  c.tf32 = op.getAllowTf32();
+
+  auto modeOf = [&](char l) {
+    Mode md{l, 0};
+    if (size_t p = A.find(l); p != std::string::npos) {
+      md.extent = ta.getDimSize(p);
+      md.strideA = sa[p];
+    }
+    if (size_t p = B.find(l); p != std::string::npos) {
+      md.extent = tb.getDimSize(p);
+      md.strideB = sb[p];
+    }
+    if (size_t p = C.find(l); p != std::string::npos) {
+      md.extent = tc.getDimSize(p);
+      md.strideC = sc[p];
+    }
+    return md;
+  };
+  // Batch, M and N modes in output order; K modes in A's order.
+  for (char l : C) {
+    bool inA = A.find(l) != std::string::npos, inB = B.find(l) != std::string::npos;
+    ModeGroup &g = inA && inB ? c.batch : inA ? c.m : c.n;
+    g.modes.push_back(modeOf(l));
+  }
+  for (char l : A) {
+    if (C.find(l) != std::string::npos)
+      continue;
+    if (B.find(l) == std::string::npos)
+      return op.emitOpError("label '")
+             << l << "' is summed inside operand #0 alone; such a reduction "
+             << "is not supported by code generation yet";
+    c.k.modes.push_back(modeOf(l));
+  }
+  for (char l : B)
+    if (C.find(l) == std::string::npos && A.find(l) == std::string::npos)
+      return op.emitOpError("label '")
+             << l << "' is summed inside operand #1 alone; such a reduction "
+             << "is not supported by code generation yet";
+
+  // Merge neighbouring modes that are also neighbours, in the same order, in
+  // every operand that has them: fewer index computations in the kernel.
+  auto merge = [](ModeGroup &g) {
+    SmallVector<Mode, 4> out;
+    for (const Mode &md : g.modes) {
+      if (!out.empty()) {
+        Mode &p = out.back();
+        auto fits = [&](int64_t outer, int64_t inner) {
+          return (outer == 0 && inner == 0) || (inner != 0 && outer == inner * md.extent);
+        };
+        if (fits(p.strideA, md.strideA) && fits(p.strideB, md.strideB) &&
+            fits(p.strideC, md.strideC)) {
+          p.extent *= md.extent;
+          p.label = md.label;
+          p.strideA = md.strideA;
+          p.strideB = md.strideB;
+          p.strideC = md.strideC;
+          continue;
+        }
+      }
+      out.push_back(md);
+    }
+    g.modes = out;
+  };
+  merge(c.batch);
+  merge(c.m);
+  merge(c.n);
+  merge(c.k);
+  // Degenerate groups (e.g. no N modes: a matrix-vector product) get a unit mode.
+  for (ModeGroup *g : {&c.m, &c.n, &c.k})
+    if (g->modes.empty())
+      g->modes.push_back(Mode{'1', 1, 0, 0, 0});
+  return c;
+}

@@ -1,0 +1,220 @@
+//===- SelectPlan.cpp - choosing a #loom.plan for a contraction -----------===//
+//
+// A roofline cost model over a small set of tile shapes: the estimated time
+// is the larger of the compute time (whole waves of CTAs, each at an
+// efficiency that grows with the warp tile) and the memory time (the fewest
+// bytes over DRAM bandwidth), plus a launch cost.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Plan/SelectPlan.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::loom;
+using namespace einloom;
+
+FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
+  Type e = c.elemA;
+  if (e.isF16() || e.isBF16())
+    return MmaShape::M16N8K16;
+  if (e.isF32() && c.tf32)
+    return MmaShape::M16N8K8;
+  if (e.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(e))
+    return MmaShape::M16N8K32;
+  return failure();
+}
+
+int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
+
+int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
+  int64_t stage = (p.getTileM() * elementBytes(c.elemA) +
+                   p.getTileN() * elementBytes(c.elemB)) * p.getTileK();
+  return stage * p.getStages();
+}
+
+static double ceilDiv(double a, double b) { return std::ceil(a / b); }
+
+PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
+                                   const TargetInfo &t) {
+  PlanEstimate e;
+  int64_t bm = p.getTileM(), bn = p.getTileN();
+  int64_t wm = bm / p.getWarpsM(), wn = bn / p.getWarpsN();
+  e.sharedMemoryBytes = sharedMemoryBytes(p, c);
+  int64_t threads = p.getNumWarps() * 32;
+  int64_t regs = wm * wn / 32 + 64; // accumulators plus addressing
+  int bySmem = static_cast<int>(t.smemPerSM / std::max<int64_t>(e.sharedMemoryBytes, 1));
+  int byRegs = static_cast<int>(65536 / (threads * regs));
+  int byThreads = static_cast<int>(2048 / threads);
+  e.ctasPerSM = std::max(1, std::min({bySmem, byRegs, byThreads}));
+
+  double tiles = c.batch.size() * ceilDiv(c.m.size(), bm) * ceilDiv(c.n.size(), bn);
+  double slots = double(t.numSMs) * e.ctasPerSM;
+  e.waves = tiles / slots;
+  // A warp tile re-reads (wm + wn) rows of shared memory per wm x wn outputs;
+  // small warp tiles spend more of their time on ldmatrix than on mma.
+  double efficiency = double(wm * wn) / double(wm * wn + 16 * (wm + wn));
+  double kPadded = ceilDiv(c.k.size(), p.getTileK()) * p.getTileK();
+  double tileFlops = 2.0 * bm * bn * kPadded;
+  double perSM = t.mmaRate(c.elemA, c.tf32) / t.numSMs;
+  e.computeSeconds = std::ceil(e.waves) * e.ctasPerSM * tileFlops / (perSM * efficiency);
+  e.flops = c.flops();
+  e.bytes = c.minBytes();
+  e.memorySeconds = double(e.bytes) / t.dramBytesPerSec;
+  e.seconds = std::max(e.computeSeconds, e.memorySeconds) + 3e-6;
+  return e;
+}
+
+LogicalResult
+einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo &t,
+                             function_ref<InFlightDiagnostic()> emitError) {
+  FailureOr<MmaShape> want = mmaFor(c);
+  if (failed(want))
+    return emitError() << "no tensor-core instruction for " << c.elemA
+                       << (c.elemA.isF32() ? " without allow_tf32" : "")
+                       << " operands; CUDA-core contractions are not supported yet";
+  if (!t.supportsMma(c.elemA))
+    return emitError() << c.elemA << " tensor-core math needs sm_89 or newer; "
+                       << "target " << t.chip << " does not have it";
+  if (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32) {
+    if (!t.archSpecific)
+      return emitError() << "wgmma needs target sm_90a, not " << t.chip;
+    return emitError() << "wgmma plans are not supported by code generation yet";
+  }
+  if (p.getMma() != *want)
+    return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
+                       << " does not fit " << c.elemA << " operands; expected "
+                       << stringifyMmaShape(*want);
+  if (p.getTileK() != tileKFor(c.elemA))
+    return emitError() << "tile_k must be " << tileKFor(c.elemA)
+                       << " for " << c.elemA
+                       << " (one 128-byte shared-memory row), got " << p.getTileK();
+  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
+  if (wm % 16 || wn % 16)
+    return emitError() << "each warp's tile (" << wm << "x" << wn
+                       << ") must be a multiple of 16x16";
+  if ((p.getTileM() * 8) % (p.getNumWarps() * 32) ||
+      (p.getTileN() * 8) % (p.getNumWarps() * 32))
+    return emitError() << "the tile's 16-byte chunks must divide evenly among "
+                       << p.getNumWarps() * 32 << " threads";
+  if (p.getSplitK() != 1)
+    return emitError() << "split_k > 1 is not supported by code generation yet";
+  if (p.getProducer() != ProducerKind::CpAsync)
+    return emitError() << "producer '" << stringifyProducerKind(p.getProducer())
+                       << "' is not supported by code generation yet";
+  int64_t smem = sharedMemoryBytes(p, c);
+  if (smem > t.smemPerBlock)
+    return emitError() << "the plan needs " << smem / 1024
+                       << " KiB of shared memory; " << t.chip << " allows "
+                       << t.smemPerBlock / 1024 << " KiB per block";
+  return success();
+}
+
+FailureOr<PlanChoice>
+einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
+                    function_ref<InFlightDiagnostic()> emitError) {
+  FailureOr<MmaShape> mma = mmaFor(c);
+  if (failed(mma)) {
+    emitError() << "no tensor-core instruction for " << c.elemA
+                << (c.elemA.isF32() ? " without allow_tf32" : "")
+                << " operands; CUDA-core contractions are not supported yet";
+    return failure();
+  }
+  if (!t.supportsMma(c.elemA)) {
+    emitError() << c.elemA << " tensor-core math needs sm_89 or newer; target "
+                << t.chip << " does not have it";
+    return failure();
+  }
+  struct Shape {
+    int64_t bm, bn, wmN, wnN;
+  };
+  const Shape shapes[] = {{128, 256, 2, 4}, {256, 128, 4, 2}, {128, 128, 2, 2},
+                          {128, 64, 2, 2},  {64, 128, 2, 2},  {64, 64, 2, 2},
+                          {32, 64, 1, 2}};
+  int64_t tk = tileKFor(c.elemA);
+  int64_t swz = c.batch.size() * ceilDiv(c.m.size(), 128) * ceilDiv(c.n.size(), 128) > t.numSMs ? 8 : 1;
+  std::vector<PlanCandidate> all;
+  for (const Shape &s : shapes) {
+    int64_t stageBytes = (s.bm * elementBytes(c.elemA) + s.bn * elementBytes(c.elemB)) * tk;
+    int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
+    if (stages < 2)
+      continue;
+    PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
+                               /*splitK=*/1, ProducerKind::CpAsync,
+                               swz > 1 ? RasterOrder::Swizzle : RasterOrder::RowMajor,
+                               swz);
+    PlanCandidate cand{p, estimatePlan(p, c, t), ""};
+    std::string why;
+    llvm::raw_string_ostream os(why);
+    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+      os << d.str();
+      return success();
+    });
+    if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
+      cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
+    all.push_back(cand);
+  }
+  PlanCandidate *best = nullptr;
+  for (PlanCandidate &cand : all)
+    if (cand.rejectedBecause.empty() &&
+        (!best || cand.estimate.seconds < best->estimate.seconds))
+      best = &cand;
+  if (!best) {
+    emitError() << "no plan fits the target " << t.chip;
+    return failure();
+  }
+  PlanChoice choice;
+  choice.chosen = *best;
+  for (PlanCandidate &cand : all) {
+    if (&cand == best)
+      continue;
+    if (cand.rejectedBecause.empty()) {
+      std::string why;
+      llvm::raw_string_ostream os(why);
+      os << "estimated " << llvm::format("%.1f", cand.estimate.seconds * 1e6)
+         << " us against " << llvm::format("%.1f", best->estimate.seconds * 1e6)
+         << " us (" << llvm::format("%.2f", cand.estimate.waves) << " waves)";
+      cand.rejectedBecause = why;
+    }
+    choice.alternatives.push_back(cand);
+  }
+  return choice;
+}
+
+static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
+  os << p.getTileM() << "x" << p.getTileN() << "x" << p.getTileK() << " tile, "
+     << p.getWarpsM() << "x" << p.getWarpsN() << " warps, "
+     << stringifyMmaShape(p.getMma()) << ", " << p.getStages() << " stages";
+  if (p.getSplitK() > 1)
+    os << ", split-K " << p.getSplitK();
+  if (p.getRaster() == RasterOrder::Swizzle)
+    os << ", swizzle " << p.getSwizzle();
+}
+
+void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
+                               const TargetInfo &t, const PlanChoice &choice) {
+  const PlanEstimate &e = choice.chosen.estimate;
+  os << "einsum \"" << c.spec << "\" as batched GEMM: batch=" << c.batch.size()
+     << " M=" << c.m.size() << " N=" << c.n.size() << " K=" << c.k.size()
+     << ", " << c.elemA << " -> " << c.elemC << " (acc " << c.acc << ")\n";
+  os << "target " << t.chip << ": " << t.numSMs << " SMs, "
+     << t.smemPerBlock / 1024 << " KiB shared memory per block\n";
+  os << "chosen plan: ";
+  printPlanLine(os, choice.chosen.plan);
+  os << "\n  " << choice.chosen.plan << "\n";
+  os << "  estimate: " << llvm::format("%.2f", e.seconds * 1e6) << " us, "
+     << llvm::format("%.1f", e.flops / e.seconds / 1e12) << " TFLOP/s, "
+     << e.bytes << " bytes (" << llvm::format("%.1f", e.bytes / e.seconds / 1e9)
+     << " GB/s), " << (e.computeBound() ? "compute" : "memory") << "-bound; "
+     << llvm::format("%.2f", e.waves) << " waves at " << e.ctasPerSM
+     << " CTA/SM, " << e.sharedMemoryBytes / 1024 << " KiB shared memory\n";
+  os << "alternatives rejected:\n";
+  for (const PlanCandidate &a : choice.alternatives) {
+    os << "  ";
+    printPlanLine(os, a.plan);
+    os << ": " << a.rejectedBecause << "\n";
+  }
+}

@@ -1,0 +1,52 @@
+//===- SelectPlanPass.cpp - loom-select-plan ------------------------------===//
+#include "einloom/Passes.h"
+#include "einloom/Plan/SelectPlan.h"
+
+#include "Loom/LoomOps.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace einloom {
+#define GEN_PASS_DEF_LOOMSELECTPLAN
+#include "einloom/Passes.h.inc"
+} // namespace einloom
+
+using namespace mlir;
+using namespace einloom;
+
+namespace {
+struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    FailureOr<TargetInfo> t = lookupTarget(target);
+    if (failed(t)) {
+      getOperation().emitError("unknown target '")
+          << target << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
+      return signalPassFailure();
+    }
+    WalkResult r = getOperation().walk([&](loom::EinsumOp op) {
+      FailureOr<Contraction> c = analyzeContraction(op);
+      if (failed(c))
+        return WalkResult::interrupt();
+      auto emit = [&] { return op.emitOpError(); };
+      if (loom::PlanAttr given = op.getPlanAttr()) {
+        if (failed(verifyPlanForTarget(given, *c, *t, emit)))
+          return WalkResult::interrupt();
+        if (explain)
+          llvm::outs() << "einsum \"" << c->spec << "\": plan given in the IR, kept\n";
+        return WalkResult::advance();
+      }
+      FailureOr<PlanChoice> choice = selectPlan(*c, *t, op.getContext(), emit);
+      if (failed(choice))
+        return WalkResult::interrupt();
+      op.setPlanAttr(choice->chosen.plan);
+      if (explain)
+        printExplanation(llvm::outs(), *c, *t, *choice);
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,272 @@
+//===- Compile.cpp - loom IR to PTX, cubin and a bundle -------------------===//
+#include "einloom/Compiler.h"
+#include "einloom/Passes.h"
+#include "einloom/Plan/SelectPlan.h"
+
+#include "Loom/LoomOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+
+using namespace mlir;
+using namespace einloom;
+
+std::string einloom::findPtxas() {
+  if (const char *env = std::getenv("EINLOOM_PTXAS"))
+    if (llvm::sys::fs::can_execute(env))
+      return env;
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+    return "/usr/local/cuda/bin/ptxas";
+  if (auto p = llvm::sys::findProgramByName("ptxas"))
+    return *p;
+  return "";
+}
+
+LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &options) {
+  // The passes print --explain to stdout; route it where the caller wants.
+  PassManager pm(module.getContext());
+  LoomSelectPlanOptions sel;
+  sel.target = options.target;
+  pm.addPass(createLoomSelectPlan(sel));
+  LoomLowerToKernelsOptions low;
+  low.target = options.target;
+  pm.addPass(createLoomLowerToKernels(low));
+  if (options.explain) {
+    FailureOr<TargetInfo> t = lookupTarget(options.target);
+    if (failed(t))
+      return module.emitError("unknown target '") << options.target
+                                                  << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
+    bool bad = false;
+    module.walk([&](loom::EinsumOp op) {
+      if (bad || op.getPlanAttr())
+        return;
+      FailureOr<Contraction> c = analyzeContraction(op);
+      if (failed(c)) {
+        bad = true;
+        return;
+      }
+      FailureOr<PlanChoice> ch = selectPlan(*c, *t, op.getContext(), [&] { return op.emitOpError(); });
+      if (failed(ch)) {
+        bad = true;
+        return;
+      }
+      printExplanation(*options.explain, *c, *t, *ch);
+    });
+    if (bad)
+      return failure();
+  }
+  return pm.run(module);
+}
+
+/// Lowers the kernels in `module` to one PTX (or LLVM bitcode) object.
+static FailureOr<std::string> lowerKernels(ModuleOp module, const std::string &chip,
+                                           const std::string &format, bool index32) {
+  MLIRContext *ctx = module.getContext();
+  OwningOpRef<ModuleOp> tmp = ModuleOp::create(module.getLoc());
+  (*tmp)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(tmp->getBody());
+  for (auto g : module.getOps<gpu::GPUModuleOp>())
+    b.clone(*g);
+  PassManager pm(ctx);
+  gpu::GPUToNVVMPipelineOptions o;
+  o.cubinChip = chip;
+  o.cubinFeatures = "+ptx80";
+  o.cubinFormat = format;
+  o.optLevel = 3;
+  o.kernelUseBarePtrCallConv = true;
+  // 32-bit index math would be cheaper, but not every pass in the upstream
+  // pipeline honours the option (MLIR 22), so mixed widths fail to translate.
+  (void)index32;
+  o.indexBitWidth = 64;
+  gpu::buildLowerToNVVMPassPipeline(pm, o);
+  if (failed(pm.run(*tmp)))
+    return failure();
+  for (auto bin : tmp->getOps<gpu::BinaryOp>())
+    for (Attribute obj : bin.getObjects())
+      if (auto o2 = dyn_cast<gpu::ObjectAttr>(obj))
+        return o2.getObject().str();
+  return module.emitError("kernel lowering produced no object");
+}
+
+static FailureOr<std::string> runPtxas(const std::string &ptxas, const std::string &ptx,
+                                       const std::string &chip, std::string &log,
+                                       Location loc) {
+  SmallString<128> in, out, err;
+  if (llvm::sys::fs::createTemporaryFile("einloom", "ptx", in) ||
+      llvm::sys::fs::createTemporaryFile("einloom", "cubin", out) ||
+      llvm::sys::fs::createTemporaryFile("einloom", "log", err))
+    return emitError(loc, "cannot create temporary files for ptxas");
+  auto cleanup = llvm::make_scope_exit([&] {
+    llvm::sys::fs::remove(in);
+    llvm::sys::fs::remove(out);
+    llvm::sys::fs::remove(err);
+  });
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(in, ec);
+    if (ec)
+      return emitError(loc, "cannot write ") << in << ": " << ec.message();
+    os << ptx;
+  }
+  std::string arch = "-arch=" + chip;
+  SmallVector<StringRef> args{ptxas, arch, "-v", "-O3", in, "-o", out};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(err), StringRef(err)};
+  std::string msg;
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0, 0, &msg);
+  if (auto buf = llvm::MemoryBuffer::getFile(err))
+    log = (*buf)->getBuffer().str();
+  if (rc != 0)
+    return emitError(loc, "ptxas failed (") << (msg.empty() ? "exit " + std::to_string(rc) : msg)
+                                            << "):\n" << log;
+  auto cubin = llvm::MemoryBuffer::getFile(out);
+  if (!cubin)
+    return emitError(loc, "ptxas wrote no cubin");
+  return (*cubin)->getBuffer().str();
+}
+
+static std::string dtypeOf(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+/// The bundle's manifest for `func`: its arguments are inputs, the results of
+/// its einsums are outputs (if returned) or temporaries.
+static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &target) {
+  rt::Bundle b;
+  b.target = target;
+  b.source = func.getSymName().str();
+  DenseMap<Value, int> buffer;
+  auto addBuffer = [&](Value v, const std::string &name, const std::string &role) {
+    auto t = cast<RankedTensorType>(v.getType());
+    rt::BundleBuffer x;
+    x.name = name;
+    x.role = role;
+    x.dtype = dtypeOf(t.getElementType());
+    x.shape.assign(t.getShape().begin(), t.getShape().end());
+    x.bytes = t.getNumElements() * elementBytes(t.getElementType());
+    buffer[v] = static_cast<int>(b.buffers.size());
+    b.buffers.push_back(x);
+  };
+  for (BlockArgument a : func.getArguments()) {
+    if (!isa<RankedTensorType>(a.getType()))
+      return func.emitError("argument #") << a.getArgNumber() << " is not a tensor";
+    addBuffer(a, "arg" + std::to_string(a.getArgNumber()), "input");
+  }
+  Operation *ret = func.getBody().front().getTerminator();
+  int index = 0;
+  for (Operation &op : func.getBody().front()) {
+    if (&op == ret)
+      break;
+    auto e = dyn_cast<loom::EinsumOp>(op);
+    if (!e || !e->hasAttr("loom.kernel"))
+      return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
+                          "generated kernels can");
+    bool returned = llvm::is_contained(ret->getOperands(), e.getResult());
+    addBuffer(e.getResult(), (returned ? "out" : "tmp") + std::to_string(index), returned ? "output" : "temp");
+    auto launch = e->getAttrOfType<DictionaryAttr>("loom.launch");
+    rt::BundleKernel k;
+    k.name = cast<SymbolRefAttr>(e->getAttr("loom.kernel")).getLeafReference().str();
+    auto grid = cast<DenseI64ArrayAttr>(launch.get("grid")).asArrayRef();
+    auto block = cast<DenseI64ArrayAttr>(launch.get("block")).asArrayRef();
+    for (int i = 0; i < 3; ++i) {
+      k.grid[i] = grid[i];
+      k.block[i] = block[i];
+    }
+    k.sharedMemoryBytes = cast<IntegerAttr>(launch.get("smem")).getInt();
+    for (Value in : e.getInputs()) {
+      if (!buffer.count(in))
+        return e.emitOpError("operand is not a function argument or an einsum result");
+      k.args.push_back(buffer[in]);
+      k.operands.push_back(buffer[in]);
+    }
+    k.args.push_back(buffer[e.getResult()]);
+    k.result = buffer[e.getResult()];
+    k.op = "einsum";
+    FailureOr<Contraction> c = analyzeContraction(e);
+    if (failed(c))
+      return failure();
+    k.spec = c->spec;
+    k.acc = dtypeOf(c->acc);
+    k.flops = c->flops();
+    b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+    b.kernels.push_back(k);
+    ++index;
+  }
+  for (Value v : ret->getOperands())
+    if (!buffer.count(v) || b.buffers[buffer[v]].role != "output")
+      return func.emitError("returns a value no einsum computes; bundles return einsum results");
+  if (b.kernels.empty())
+    return func.emitError("has no einsum to compile");
+  return b;
+}
+
+FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry,
+                                                const CompileOptions &options) {
+  if (failed(lookupTarget(options.target)))
+    return module.emitError("unknown target '")
+           << options.target << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
+  func::FuncOp func;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (!f.isExternal() && (entry.empty() || f.getSymName() == entry))
+      func = func ? func : f;
+  if (!func)
+    return module.emitError("no function to compile");
+  if (failed(planAndGenerate(module, options)))
+    return failure();
+
+  // 32-bit index math is enough when every buffer's bytes fit in int32.
+  bool index32 = true;
+  func.walk([&](loom::EinsumOp e) {
+    for (Value v : llvm::concat<Value>(e.getInputs(), e->getResults())) {
+      auto t = cast<RankedTensorType>(v.getType());
+      if (t.getNumElements() * elementBytes(t.getElementType()) >= (int64_t(1) << 31))
+        index32 = false;
+    }
+  });
+  CompileResult r;
+  FailureOr<rt::Bundle> bundle = describe(func, options.target);
+  if (failed(bundle))
+    return failure();
+  r.bundle = std::move(*bundle);
+  FailureOr<std::string> ptx = lowerKernels(module, options.target, "isa", index32);
+  if (failed(ptx))
+    return failure();
+  r.ptx = *ptx;
+  if (options.emitLLVM) {
+    FailureOr<std::string> bc = lowerKernels(module, options.target, "llvm", index32);
+    if (failed(bc))
+      return failure();
+    llvm::LLVMContext llctx;
+    auto mod = llvm::parseBitcodeFile(llvm::MemoryBufferRef(*bc, "kernels"), llctx);
+    if (!mod)
+      return module.emitError("cannot read the kernels' LLVM bitcode: ")
+             << llvm::toString(mod.takeError());
+    llvm::raw_string_ostream os(r.llvmIR);
+    (*mod)->print(os, nullptr);
+  }
+  if (options.assemble) {
+    std::string ptxas = findPtxas();
+    if (!ptxas.empty()) {
+      FailureOr<std::string> cubin = runPtxas(ptxas, r.ptx, options.target, r.ptxasLog, module.getLoc());
+      if (failed(cubin))
+        return failure();
+      r.cubin = *cubin;
+    }
+  }
+  r.bundle.ptx = r.ptx;
+  r.bundle.cubin = r.cubin;
+  return r;
+}

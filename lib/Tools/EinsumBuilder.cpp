@@ -1,0 +1,94 @@
+//===- EinsumBuilder.cpp - an einsum module from command-line words -------===//
+#include "einloom/Tools.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+
+#include <map>
+
+using namespace mlir;
+
+OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef specText,
+                                                 StringRef sizes, StringRef dtype,
+                                                 StringRef acc, StringRef out) {
+  ctx.loadDialect<loom::LoomDialect, func::FuncDialect>();
+  Location loc = FileLineColLoc::get(&ctx, "--einsum", 1, 1);
+  FailureOr<loom::EinsumSpec> spec = loom::EinsumSpec::parse(
+      specText, [&](size_t pos, const Twine &msg) {
+        emitError(loc) << "invalid einsum \"" << specText << "\" at position " << pos
+                       << ": " << msg;
+      });
+  if (failed(spec))
+    return nullptr;
+  std::map<char, int64_t> size;
+  SmallVector<StringRef> items;
+  sizes.split(items, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef item : items) {
+    auto [label, value] = item.split('=');
+    int64_t v;
+    if (label.trim().size() != 1 || value.trim().getAsInteger(10, v) || v < 0) {
+      emitError(loc) << "malformed size '" << item << "'; expected LABEL=SIZE, e.g. m=4096";
+      return nullptr;
+    }
+    size[label.trim()[0]] = v;
+  }
+  auto typeArg = [&](StringRef text, StringRef what) -> Type {
+    Type t = mlir::parseType(text, &ctx);
+    if (!t)
+      emitError(loc) << "unknown " << what << " type '" << text << "'";
+    return t;
+  };
+  Type elem = typeArg(dtype, "--dtype");
+  if (!elem)
+    return nullptr;
+  Type accT = acc.empty() ? Type() : typeArg(acc, "--acc");
+  if (!acc.empty() && !accT)
+    return nullptr;
+  auto shapeOf = [&](const std::string &sub) -> std::optional<SmallVector<int64_t>> {
+    SmallVector<int64_t> s;
+    for (char l : sub) {
+      auto it = size.find(l);
+      if (it == size.end()) {
+        emitError(loc) << "no size for label '" << l << "'; pass it in --sizes";
+        return std::nullopt;
+      }
+      s.push_back(it->second);
+    }
+    return s;
+  };
+  SmallVector<Type> inputs;
+  for (const std::string &sub : spec->inputs) {
+    auto s = shapeOf(sub);
+    if (!s)
+      return nullptr;
+    inputs.push_back(RankedTensorType::get(*s, elem));
+  }
+  auto outShape = shapeOf(spec->output);
+  if (!outShape)
+    return nullptr;
+  Type outElem = out.empty() ? (isa<IntegerType>(elem) ? Type(IntegerType::get(&ctx, 32)) : elem)
+                             : typeArg(out, "--out");
+  if (!outElem)
+    return nullptr;
+  Type result = RankedTensorType::get(*outShape, outElem);
+
+  OpBuilder b(&ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = b.create<func::FuncOp>(loc, "main", b.getFunctionType(inputs, {result}));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToEnd(body);
+  auto e = b.create<loom::EinsumOp>(loc, result, body->getArguments(),
+                                    b.getStringAttr(specText),
+                                    accT ? TypeAttr::get(accT) : TypeAttr(), nullptr,
+                                    loom::PlanAttr());
+  b.create<func::ReturnOp>(loc, e.getResult());
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}

@@ -1,0 +1,196 @@
+//===- Bundle.cpp - reading and writing bundles ---------------------------===//
+#include "einloom/runtime/Bundle.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+using namespace einloom::rt;
+
+static const char *kMagic = "EINLOOM-BUNDLE";
+
+uint64_t einloom::rt::checksum(const std::string &bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+static std::string joinInts(const std::vector<int64_t> &v, char sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? std::string(1, sep) : "") + std::to_string(v[i]);
+  return s.empty() ? "-" : s;
+}
+
+std::string einloom::rt::writeBundle(const Bundle &b) {
+  std::ostringstream m;
+  m << "target " << b.target << "\n";
+  m << "source " << (b.source.empty() ? "-" : b.source) << "\n";
+  for (const BundleBuffer &x : b.buffers)
+    m << "buffer " << x.name << " " << x.role << " " << x.dtype << " "
+      << joinInts(x.shape, 'x') << " " << x.bytes << "\n";
+  for (const BundleKernel &k : b.kernels) {
+    m << "kernel " << k.name << " " << joinInts({k.grid.begin(), k.grid.end()}, ',')
+      << " " << joinInts({k.block.begin(), k.block.end()}, ',') << " "
+      << k.sharedMemoryBytes << " "
+      << joinInts(std::vector<int64_t>(k.args.begin(), k.args.end()), ',') << "\n";
+    m << "computes " << k.op << " " << k.spec << " " << k.acc << " "
+      << joinInts(std::vector<int64_t>(k.operands.begin(), k.operands.end()), ',')
+      << " " << k.result << " " << k.flops << "\n";
+  }
+  m << "launch " << joinInts(std::vector<int64_t>(b.launchOrder.begin(), b.launchOrder.end()), ',')
+    << "\n";
+  m << "image ptx " << b.ptx.size() << "\n";
+  m << "image cubin " << b.cubin.size() << "\n";
+  std::string manifest = m.str();
+  std::string payload = manifest + b.ptx + b.cubin;
+  char head[96];
+  std::snprintf(head, sizeof head, "%s %d %zu %016" PRIx64 "\n", kMagic, b.version,
+                payload.size(), checksum(payload));
+  return head + payload;
+}
+
+static bool parseInts(const std::string &s, char sep, std::vector<int64_t> &out) {
+  out.clear();
+  if (s == "-")
+    return true;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) {
+    char *end;
+    long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end)
+      return false;
+    out.push_back(v);
+  }
+  return true;
+}
+
+bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &err) {
+  size_t nl = bytes.find('\n');
+  if (bytes.compare(0, 14, kMagic) != 0 || nl == std::string::npos) {
+    err = "not an Einloom bundle (bad magic)";
+    return false;
+  }
+  int version = 0;
+  size_t size = 0;
+  uint64_t sum = 0;
+  if (std::sscanf(bytes.c_str() + 14, " %d %zu %" SCNx64, &version, &size, &sum) != 3) {
+    err = "corrupt bundle header";
+    return false;
+  }
+  if (version != 1) {
+    err = "unsupported bundle version " + std::to_string(version) + " (this runtime reads 1)";
+    return false;
+  }
+  std::string payload = bytes.substr(nl + 1);
+  if (payload.size() != size) {
+    err = "truncated or padded bundle: the header promises " + std::to_string(size) +
+          " bytes, the file has " + std::to_string(payload.size());
+    return false;
+  }
+  if (checksum(payload) != sum) {
+    err = "corrupt bundle: checksum mismatch";
+    return false;
+  }
+  b = Bundle();
+  std::istringstream in(payload);
+  std::string line;
+  size_t consumed = 0;
+  size_t ptxSize = 0, cubinSize = 0;
+  bool sawCubin = false;
+  auto bad = [&](const std::string &what) {
+    err = "corrupt bundle manifest: " + what + " in line '" + line + "'";
+    return false;
+  };
+  while (!sawCubin && std::getline(in, line)) {
+    consumed += line.size() + 1;
+    std::istringstream ls(line);
+    std::string kind;
+    ls >> kind;
+    if (kind == "target") {
+      ls >> b.target;
+    } else if (kind == "source") {
+      ls >> b.source;
+    } else if (kind == "buffer") {
+      BundleBuffer x;
+      std::string shape;
+      if (!(ls >> x.name >> x.role >> x.dtype >> shape >> x.bytes) ||
+          !parseInts(shape, 'x', x.shape) || x.bytes < 0)
+        return bad("bad buffer");
+      b.buffers.push_back(x);
+    } else if (kind == "kernel") {
+      BundleKernel k;
+      std::string grid, block, args;
+      std::vector<int64_t> g, bl, a;
+      if (!(ls >> k.name >> grid >> block >> k.sharedMemoryBytes >> args) ||
+          !parseInts(grid, ',', g) || !parseInts(block, ',', bl) ||
+          !parseInts(args, ',', a) || g.size() != 3 || bl.size() != 3)
+        return bad("bad kernel");
+      for (int i = 0; i < 3; ++i) {
+        k.grid[i] = g[i];
+        k.block[i] = bl[i];
+      }
+      for (int64_t v : a) {
+        if (v < 0 || v >= static_cast<int64_t>(b.buffers.size()))
+          return bad("kernel argument names no buffer");
+        k.args.push_back(static_cast<int>(v));
+      }
+      b.kernels.push_back(k);
+    } else if (kind == "computes") {
+      if (b.kernels.empty())
+        return bad("'computes' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      std::string ops;
+      std::vector<int64_t> o;
+      if (!(ls >> k.op >> k.spec >> k.acc >> ops >> k.result >> k.flops) || !parseInts(ops, ',', o))
+        return bad("bad 'computes'");
+      for (int64_t v : o) {
+        if (v < 0 || v >= static_cast<int64_t>(b.buffers.size()))
+          return bad("operand names no buffer");
+        k.operands.push_back(static_cast<int>(v));
+      }
+      if (k.result < 0 || k.result >= static_cast<int>(b.buffers.size()))
+        return bad("result names no buffer");
+    } else if (kind == "launch") {
+      std::string order;
+      std::vector<int64_t> o;
+      if (!(ls >> order) || !parseInts(order, ',', o))
+        return bad("bad launch order");
+      for (int64_t v : o) {
+        if (v < 0 || v >= static_cast<int64_t>(b.kernels.size()))
+          return bad("launch names no kernel");
+        b.launchOrder.push_back(static_cast<int>(v));
+      }
+    } else if (kind == "image") {
+      std::string which;
+      size_t n;
+      if (!(ls >> which >> n))
+        return bad("bad image");
+      if (which == "ptx")
+        ptxSize = n;
+      else if (which == "cubin") {
+        cubinSize = n;
+        sawCubin = true;
+      } else
+        return bad("unknown image kind");
+    } else {
+      return bad("unknown entry");
+    }
+  }
+  if (!sawCubin || consumed + ptxSize + cubinSize != payload.size()) {
+    err = "corrupt bundle: image sizes do not match the file";
+    return false;
+  }
+  b.ptx = payload.substr(consumed, ptxSize);
+  b.cubin = payload.substr(consumed + ptxSize, cubinSize);
+  if (b.target.empty() || b.kernels.empty()) {
+    err = "corrupt bundle manifest: no target or no kernels";
+    return false;
+  }
+  return true;
+}

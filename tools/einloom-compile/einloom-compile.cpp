@@ -1,0 +1,94 @@
+//===- einloom-compile.cpp - loom IR or an einsum to PTX / bundles --------===//
+#include "einloom/Compiler.h"
+#include "einloom/Registration.h"
+#include "einloom/Tools.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/Support/FileUtilities.h"
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[FILE.mlir]"), cl::init(""));
+static cl::opt<std::string> einsum("einsum", cl::desc("Compile this einsum instead of a file"));
+static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=4096,n=4096,k=4096"));
+static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (with --einsum)"), cl::init("f16"));
+static cl::opt<std::string> acc("acc", cl::desc("Accumulator type (with --einsum)"));
+static cl::opt<std::string> outType("out", cl::desc("Result type (with --einsum)"));
+static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
+                                   cl::init("sm_90a"));
+static cl::opt<std::string> emit("emit", cl::desc("mlir, llvm, ptx, cubin or bundle"),
+                                 cl::init("bundle"));
+static cl::opt<std::string> output("o", cl::desc("Output file"), cl::init("-"));
+static cl::opt<bool> explain("explain", cl::desc("Print the plan, its estimate and the "
+                                                  "rejected alternatives to stderr"));
+static cl::opt<bool> ptxasReport("ptxas-report",
+                                 cl::desc("Print ptxas' resource usage to stderr"));
+static cl::opt<std::string> function("function", cl::desc("The function to compile"));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "Einloom compiler\n");
+  if (emit != "mlir" && emit != "llvm" && emit != "ptx" && emit != "cubin" && emit != "bundle") {
+    llvm::errs() << "einloom-compile: unknown --emit '" << emit
+                 << "'; expected mlir, llvm, ptx, cubin or bundle\n";
+    return 1;
+  }
+  if (einsum.empty() == inputFile.empty()) {
+    llvm::errs() << "einloom-compile: give either a .mlir file or --einsum SPEC --sizes ...\n";
+    return 1;
+  }
+  mlir::DialectRegistry registry;
+  einloom::registerAllDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  llvm::SourceMgr sm;
+  mlir::SourceMgrDiagnosticHandler handler(sm, &ctx);
+
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      einsum.empty() ? einloom::loadModule(ctx, inputFile)
+                     : einloom::buildEinsumModule(ctx, einsum, sizes, dtype, acc, outType);
+  if (!module)
+    return 1;
+  einloom::CompileOptions options;
+  options.target = target;
+  options.explain = explain ? &llvm::errs() : nullptr;
+  options.emitLLVM = emit == "llvm";
+  options.assemble = emit == "cubin" || emit == "bundle" || ptxasReport;
+  if (emit == "mlir") {
+    if (mlir::failed(einloom::planAndGenerate(*module, options)))
+      return 1;
+  }
+  std::string text;
+  if (emit != "mlir") {
+    mlir::FailureOr<einloom::CompileResult> r = einloom::compileModule(*module, function, options);
+    if (mlir::failed(r))
+      return 1;
+    if (ptxasReport)
+      llvm::errs() << (r->ptxasLog.empty() ? "ptxas: not found; no cubin\n" : r->ptxasLog);
+    if (emit == "cubin" && r->cubin.empty()) {
+      llvm::errs() << "einloom-compile: --emit cubin needs ptxas (set EINLOOM_PTXAS or "
+                      "install the CUDA toolkit)\n";
+      return 1;
+    }
+    text = emit == "llvm" ? r->llvmIR
+           : emit == "ptx" ? r->ptx
+           : emit == "cubin" ? r->cubin
+                             : einloom::rt::writeBundle(r->bundle);
+  }
+  std::string err;
+  auto out = mlir::openOutputFile(output, &err);
+  if (!out) {
+    llvm::errs() << "einloom-compile: " << err << "\n";
+    return 1;
+  }
+  if (emit == "mlir")
+    module->print(out->os());
+  else
+    out->os() << text;
+  out->keep();
+  return 0;
+}
