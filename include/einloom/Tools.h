@@ -53,7 +53,7 @@ mlir::LogicalResult runReference(mlir::func::FuncOp func,
 mlir::OwningOpRef<mlir::ModuleOp>
 buildEinsumModule(mlir::MLIRContext &ctx, llvm::StringRef spec,
                   llvm::StringRef sizes, llvm::StringRef dtype,
-                  llvm::StringRef acc, llvm::StringRef out);
+                  llvm::StringRef acc, llvm::StringRef out, bool tf32 = false);
 
 } // namespace einloom
 

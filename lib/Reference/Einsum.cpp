@@ -125,3 +125,61 @@ bool einloom::ref::einsum(const std::vector<const Tensor *> &inputs,
   }
   return true;
 }
+
+double einloom::ref::einsumAt(const std::vector<const Tensor *> &inputs,
+                              const std::vector<std::string> &subscripts,
+                              const std::string &output,
+                              const std::vector<int64_t> &index,
+                              const EinsumOptions &options) {
+  // Fix the output labels by slicing: a scalar einsum over offset views.
+  std::map<char, int64_t> fixed;
+  for (size_t i = 0; i < output.size(); ++i)
+    fixed[output[i]] = index[i];
+  std::map<char, int64_t> extent;
+  std::string summed;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t d = 0; d < subscripts[i].size(); ++d) {
+      char c = subscripts[i][d];
+      if (!fixed.count(c) && !extent.count(c)) {
+        extent[c] = inputs[i]->shape[d];
+        summed.push_back(c);
+      }
+    }
+  std::vector<int64_t> base(inputs.size(), 0);
+  std::vector<std::vector<int64_t>> stride(inputs.size(), std::vector<int64_t>(summed.size(), 0));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<int64_t> s = inputs[i]->strides();
+    for (size_t d = 0; d < subscripts[i].size(); ++d) {
+      char c = subscripts[i][d];
+      if (fixed.count(c))
+        base[i] += fixed[c] * s[d];
+      else
+        stride[i][summed.find(c)] += s[d];
+    }
+  }
+  int64_t total = 1;
+  for (char c : summed)
+    total *= extent[c];
+  std::vector<int64_t> idx(summed.size(), 0), off = base;
+  double acc = 0;
+  for (int64_t t = 0; t < total; ++t) {
+    double prod = 1;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      double v = inputs[i]->data[off[i]];
+      prod *= options.tf32 ? toTf32(v) : v;
+    }
+    acc += prod;
+    for (size_t l = summed.size(); l-- > 0;) {
+      for (size_t i = 0; i < inputs.size(); ++i)
+        off[i] += stride[i][l];
+      if (++idx[l] < extent[summed[l]])
+        break;
+      for (size_t i = 0; i < inputs.size(); ++i)
+        off[i] -= extent[summed[l]] * stride[i][l];
+      idx[l] = 0;
+    }
+  }
+  if (options.intAccBits)
+    acc = roundTo(options.intAccBits == 32 ? DType::I32 : DType::I64, acc);
+  return acc;
+}

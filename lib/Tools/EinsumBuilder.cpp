@@ -15,7 +15,7 @@ using namespace mlir;
 
 OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef specText,
                                                  StringRef sizes, StringRef dtype,
-                                                 StringRef acc, StringRef out) {
+                                                 StringRef acc, StringRef out, bool tf32) {
   ctx.loadDialect<loom::LoomDialect, func::FuncDialect>();
   Location loc = FileLineColLoc::get(&ctx, "--einsum", 1, 1);
   FailureOr<loom::EinsumSpec> spec = loom::EinsumSpec::parse(
@@ -85,7 +85,8 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
   b.setInsertionPointToEnd(body);
   auto e = b.create<loom::EinsumOp>(loc, result, body->getArguments(),
                                     b.getStringAttr(specText),
-                                    accT ? TypeAttr::get(accT) : TypeAttr(), nullptr,
+                                    accT ? TypeAttr::get(accT) : TypeAttr(),
+                                    tf32 ? b.getUnitAttr() : nullptr,
                                     loom::PlanAttr());
   b.create<func::ReturnOp>(loc, e.getResult());
   if (failed(verify(*module)))

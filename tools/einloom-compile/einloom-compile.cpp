@@ -19,6 +19,7 @@ static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=4096,n=
 static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (with --einsum)"), cl::init("f16"));
 static cl::opt<std::string> acc("acc", cl::desc("Accumulator type (with --einsum)"));
 static cl::opt<std::string> outType("out", cl::desc("Result type (with --einsum)"));
+static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
                                    cl::init("sm_90a"));
 static cl::opt<std::string> emit("emit", cl::desc("mlir, llvm, ptx, cubin or bundle"),
@@ -50,7 +51,7 @@ int main(int argc, char **argv) {
 
   mlir::OwningOpRef<mlir::ModuleOp> module =
       einsum.empty() ? einloom::loadModule(ctx, inputFile)
-                     : einloom::buildEinsumModule(ctx, einsum, sizes, dtype, acc, outType);
+                     : einloom::buildEinsumModule(ctx, einsum, sizes, dtype, acc, outType, tf32);
   if (!module)
     return 1;
   einloom::CompileOptions options;

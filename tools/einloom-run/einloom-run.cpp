@@ -1,59 +1,210 @@
 //===- einloom-run.cpp - run a loom program -------------------------------===//
+//
+// One source, two builds: `einloom-run` (with the compiler: .mlir files,
+// --einsum, --reference) and `einloom-run-rt` (runtime only, no LLVM: runs
+// bundles; this is the build that goes to the GPU host).
+//
+//===----------------------------------------------------------------------===//
+#include "Runner.h"
+
+#ifdef EINLOOM_WITH_COMPILER
+#include "einloom/Compiler.h"
 #include "einloom/Registration.h"
 #include "einloom/Tools.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+#endif
 
-namespace cl = llvm::cl;
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<FILE.mlir>"),
-                                      cl::init("-"));
-static cl::opt<bool> reference("reference",
-                               cl::desc("Evaluate with the CPU reference"));
-static cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random inputs"),
-                              cl::init(0));
-static cl::list<std::string>
-    inputs("inputs", cl::desc("Comma-separated .npy files, one per argument"),
-           cl::CommaSeparated);
-static cl::opt<std::string>
-    saveOutputs("save-outputs",
-                cl::desc("Write each result to DIR/result<i>.npy"),
-                cl::value_desc("DIR"));
-static cl::opt<std::string> function("function",
-                                     cl::desc("The function to run"));
-static cl::opt<unsigned> printValues("print-values",
-                                     cl::desc("How many values to print"),
-                                     cl::init(8));
+static const char *kUsage =
+    "usage: einloom-run [options] BUNDLE | FILE.mlir | --einsum SPEC --sizes ...\n"
+    "  --check / --no-check   compare with the CPU reference (default: check)\n"
+    "  --bench                time the launches (median of --iters, CUDA events)\n"
+    "  --iters N              timed launches (default 50)\n"
+    "  --seed S               seed of the random inputs (default 0)\n"
+    "  --device N             CUDA device (default 0)\n"
+    "  --label NAME           name in the final RESULT line\n"
+#ifdef EINLOOM_WITH_COMPILER
+    "  --reference            evaluate FILE.mlir with the CPU reference only\n"
+    "  --inputs A.npy,B.npy   (--reference) inputs from .npy files\n"
+    "  --save-outputs DIR     (--reference) write DIR/result<i>.npy\n"
+    "  --function NAME        the function to run\n"
+    "  --print-values N       (--reference) values to print (default 8)\n"
+    "  --target sm_XY         compile for this target (default sm_90a)\n"
+    "  --einsum SPEC --sizes m=..,n=.. [--dtype f16] [--acc f32] [--out f16]\n"
+#endif
+    ;
+
+namespace {
+struct Args {
+  std::map<std::string, std::string> opts;
+  std::vector<std::string> positional;
+  std::string error;
+};
+
+Args parse(int argc, char **argv) {
+  static const char *flags[] = {"--check", "--no-check", "--bench", "--reference", "--help"};
+  static const char *valued[] = {"--iters", "--seed", "--device", "--label", "--inputs",
+                                 "--save-outputs", "--function", "--print-values", "--target",
+                                 "--einsum", "--sizes", "--dtype", "--acc", "--out"};
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("-", 0) != 0 || s == "-") {
+      a.positional.push_back(s);
+      continue;
+    }
+    if (s.rfind("--", 0) != 0)
+      s = "-" + s; // accept -seed as --seed
+    std::string value;
+    size_t eq = s.find('=');
+    if (eq != std::string::npos) {
+      value = s.substr(eq + 1);
+      s = s.substr(0, eq);
+    }
+    bool known = false;
+    for (const char *f : flags)
+      if (s == f) {
+        a.opts[s] = "1";
+        known = true;
+      }
+    for (const char *v : valued)
+      if (s == v) {
+        if (eq == std::string::npos) {
+          if (i + 1 >= argc) {
+            a.error = s + " needs a value";
+            return a;
+          }
+          value = argv[++i];
+        }
+        a.opts[s] = value;
+        known = true;
+      }
+    if (!known) {
+      a.error = "unknown option '" + s + "'";
+      return a;
+    }
+  }
+  return a;
+}
+
+bool toInt(const std::string &s, long long &v) {
+  char *end;
+  v = std::strtoll(s.c_str(), &end, 10);
+  return !s.empty() && *end == '\0';
+}
+} // namespace
 
 int main(int argc, char **argv) {
-  llvm::InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv, "Einloom runner\n");
-  if (!reference) {
-    llvm::errs() << "einloom-run: only --reference mode is available in this "
-                    "build\n";
+  Args args = parse(argc, argv);
+  if (!args.error.empty() || args.positional.size() > 1) {
+    std::fprintf(stderr, "einloom-run: %s\n%s",
+                 args.error.empty() ? "more than one input" : args.error.c_str(), kUsage);
     return 1;
   }
-  mlir::DialectRegistry registry;
-  einloom::registerAllDialects(registry);
-  mlir::MLIRContext ctx(registry);
-  llvm::SourceMgr sm;
-  mlir::SourceMgrDiagnosticHandler handler(sm, &ctx);
+  auto has = [&](const char *k) { return args.opts.count(k) > 0; };
+  auto get = [&](const char *k, const char *d = "") {
+    return has(k) ? args.opts[k] : std::string(d);
+  };
+  if (has("--help")) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  einloom::rt::RunOptions ro;
+  long long v;
+  for (auto [name, field] : {std::pair<const char *, int *>{"--iters", &ro.iterations},
+                             {"--device", &ro.device}}) {
+    if (!has(name))
+      continue;
+    if (!toInt(get(name), v) || v < 0) {
+      std::fprintf(stderr, "einloom-run: %s takes a non-negative integer\n", name);
+      return 1;
+    }
+    *field = static_cast<int>(v);
+  }
+  if (has("--seed")) {
+    if (!toInt(get("--seed"), v)) {
+      std::fprintf(stderr, "einloom-run: --seed takes an integer\n");
+      return 1;
+    }
+    ro.seed = static_cast<uint64_t>(v);
+  }
+  ro.check = !has("--no-check");
+  ro.bench = has("--bench");
+  std::string input = args.positional.empty() ? "" : args.positional[0];
+  ro.label = get("--label", input.empty() ? "einsum" : input.c_str());
 
-  mlir::OwningOpRef<mlir::ModuleOp> module = einloom::loadModule(ctx, inputFile);
-  if (!module)
+  bool wantsCompiler = has("--reference") || has("--einsum") ||
+                       (input.size() > 5 && input.substr(input.size() - 5) == ".mlir") ||
+                       input == "-";
+#ifndef EINLOOM_WITH_COMPILER
+  if (wantsCompiler) {
+    std::fprintf(stderr, "einloom-run: this build (einloom-run-rt) has no compiler; give it "
+                         "a bundle from einloom-compile\n");
     return 1;
-  mlir::func::FuncOp func = einloom::findEntry(*module, function);
-  if (!func)
+  }
+#else
+  if (wantsCompiler) {
+    mlir::DialectRegistry registry;
+    einloom::registerAllDialects(registry);
+    mlir::MLIRContext ctx(registry);
+    llvm::SourceMgr sm;
+    mlir::SourceMgrDiagnosticHandler handler(sm, &ctx);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        has("--einsum") ? einloom::buildEinsumModule(ctx, get("--einsum"), get("--sizes"),
+                                                     get("--dtype", "f16"), get("--acc"),
+                                                     get("--out"))
+                        : einloom::loadModule(ctx, input.empty() ? "-" : input);
+    if (!module)
+      return 1;
+    if (has("--reference")) {
+      mlir::func::FuncOp func = einloom::findEntry(*module, get("--function"));
+      if (!func)
+        return 1;
+      einloom::ReferenceRunOptions options;
+      options.seed = ro.seed;
+      std::stringstream ss(get("--inputs"));
+      std::string item;
+      while (std::getline(ss, item, ','))
+        if (!item.empty())
+          options.inputs.push_back(item);
+      options.saveDir = get("--save-outputs");
+      if (has("--print-values")) {
+        if (!toInt(get("--print-values"), v) || v < 0) {
+          std::fprintf(stderr, "einloom-run: --print-values takes a non-negative integer\n");
+          return 1;
+        }
+        options.maxValues = static_cast<size_t>(v);
+      }
+      return mlir::failed(einloom::runReference(func, options, llvm::outs())) ? 1 : 0;
+    }
+    einloom::CompileOptions co;
+    co.target = get("--target", "sm_90a");
+    mlir::FailureOr<einloom::CompileResult> r =
+        einloom::compileModule(*module, get("--function"), co);
+    if (mlir::failed(r))
+      return 1;
+    llvm::outs().flush();
+    return einloom::rt::runBundle(r->bundle, ro);
+  }
+#endif
+  if (input.empty()) {
+    std::fprintf(stderr, "einloom-run: no input\n%s", kUsage);
     return 1;
-  einloom::ReferenceRunOptions options;
-  options.seed = seed;
-  options.inputs.assign(inputs.begin(), inputs.end());
-  options.saveDir = saveOutputs;
-  options.maxValues = printValues;
-  return mlir::failed(einloom::runReference(func, options, llvm::outs())) ? 1 : 0;
+  }
+  einloom::rt::Bundle b;
+  if (!einloom::rt::loadBundleFile(input, b))
+    return 1;
+  return einloom::rt::runBundle(b, ro);
 }

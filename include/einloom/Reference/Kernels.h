@@ -32,6 +32,14 @@ bool einsum(const std::vector<const Tensor *> &inputs,
             const std::string &output, DType resultType,
             const EinsumOptions &options, Tensor &result, std::string &err);
 
+/// One element of an einsum's result: the output labels take the values in
+/// `index` (in output order), the summed labels are summed in f64. The
+/// oracle for sampled checks of large GPU results.
+double einsumAt(const std::vector<const Tensor *> &inputs,
+                const std::vector<std::string> &subscripts,
+                const std::string &output, const std::vector<int64_t> &index,
+                const EinsumOptions &options);
+
 enum class QuantKind { Signed, Unsigned, Bipolar, E4M3, E5M2 };
 enum class Granularity { PerTensor, PerChannel, PerGroup };
 

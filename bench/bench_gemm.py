@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Einloom GEMM bundles against cuBLAS (through PyTorch) and a Triton matmul,
+in one process on one GPU, on the same random inputs.
+
+usage: bench_gemm.py BUNDLE_DIR [--iters N]
+
+Einloom's kernels are loaded from each bundle's cubin with CuPy and launched
+on PyTorch's stream; every timing is the median of CUDA-event timings after
+warm-up. Prints one row per bundle and the ratios einloom / peer (higher is
+better for Einloom).
+"""
+import glob
+import os
+import statistics
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import triton
+import triton.language as tl
+import cupy as cp
+
+
+def parse_bundle(path):
+    data = open(path, "rb").read()
+    nl = data.index(b"\n")
+    payload = data[nl + 1:]
+    lines, pos = [], 0
+    while True:
+        end = payload.index(b"\n", pos)
+        line = payload[pos:end].decode()
+        pos = end + 1
+        lines.append(line)
+        if line.startswith("image cubin"):
+            break
+    b = {"buffers": [], "kernels": []}
+    sizes = {}
+    for line in lines:
+        w = line.split()
+        if w[0] == "target":
+            b["target"] = w[1]
+        elif w[0] == "buffer":
+            shape = [int(x) for x in w[4].split("x")] if w[4] != "-" else []
+            b["buffers"].append({"name": w[1], "role": w[2], "dtype": w[3], "shape": shape})
+        elif w[0] == "kernel":
+            b["kernels"].append({"name": w[1], "grid": [int(x) for x in w[2].split(",")],
+                                 "block": [int(x) for x in w[3].split(",")],
+                                 "smem": int(w[4]), "args": [int(x) for x in w[5].split(",")]})
+        elif w[0] == "computes":
+            b["kernels"][-1].update({"spec": w[2], "flops": int(w[6])})
+        elif w[0] == "image":
+            sizes[w[1]] = int(w[2])
+    b["ptx"] = payload[pos:pos + sizes["ptx"]]
+    b["cubin"] = payload[pos + sizes["ptx"]:pos + sizes["ptx"] + sizes["cubin"]]
+    return b
+
+
+TORCH_DTYPE = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
+               "i8": torch.int8, "i32": torch.int32}
+
+
+class EinloomKernel:
+    def __init__(self, bundle):
+        self.bundle = bundle
+        fd, self.path = tempfile.mkstemp(suffix=".cubin")
+        os.write(fd, bundle["cubin"])
+        os.close(fd)
+        self.module = cp.RawModule(path=self.path)
+        k = bundle["kernels"][0]
+        self.k = k
+        self.fn = self.module.get_function(k["name"])
+        if k["smem"] > 48 * 1024:
+            self.fn.max_dynamic_shared_size_bytes = k["smem"]
+
+    def __call__(self, tensors):
+        args = tuple(np.uint64(tensors[i].data_ptr()) for i in self.k["args"])
+        self.fn(tuple(self.k["grid"]), tuple(self.k["block"]), args, shared_mem=self.k["smem"])
+
+
+@triton.autotune(
+    configs=[
+        triton.Config({"BM": 128, "BN": 256, "BK": 64}, num_stages=3, num_warps=8),
+        triton.Config({"BM": 256, "BN": 128, "BK": 64}, num_stages=3, num_warps=8),
+        triton.Config({"BM": 128, "BN": 128, "BK": 64}, num_stages=4, num_warps=4),
+        triton.Config({"BM": 128, "BN": 128, "BK": 128}, num_stages=3, num_warps=8),
+    ],
+    key=["M", "N", "K"],
+)
+@triton.jit
+def matmul_nt(a_ptr, b_ptr, c_ptr, M, N, K, BM: tl.constexpr, BN: tl.constexpr,
+              BK: tl.constexpr, ACC_INT: tl.constexpr):
+    # C[M, N] = A[M, K] . B[N, K]^T, all row-major; grouped launch order for L2.
+    pid = tl.program_id(0)
+    tiles_m = tl.cdiv(M, BM)
+    tiles_n = tl.cdiv(N, BN)
+    group = 8
+    per_group = group * tiles_n
+    first_m = (pid // per_group) * group
+    rows = min(tiles_m - first_m, group)
+    pm = first_m + (pid % per_group) % rows
+    pn = (pid % per_group) // rows
+    offs_m = pm * BM + tl.arange(0, BM)
+    offs_n = pn * BN + tl.arange(0, BN)
+    offs_k = tl.arange(0, BK)
+    a = a_ptr + offs_m[:, None] * K + offs_k[None, :]
+    b = b_ptr + offs_n[None, :] * K + offs_k[:, None]
+    acc = tl.zeros((BM, BN), dtype=tl.int32 if ACC_INT else tl.float32)
+    for k in range(0, tl.cdiv(K, BK)):
+        ka = tl.load(a, mask=offs_k[None, :] < K - k * BK, other=0)
+        kb = tl.load(b, mask=offs_k[:, None] < K - k * BK, other=0)
+        acc = tl.dot(ka, kb, acc)
+        a += BK
+        b += BK
+    c = c_ptr + offs_m[:, None] * N + offs_n[None, :]
+    tl.store(c, acc.to(c_ptr.dtype.element_ty), mask=(offs_m[:, None] < M) & (offs_n[None, :] < N))
+
+
+def triton_mm(a, b, c):
+    M, K = a.shape
+    N = b.shape[0]
+    grid = lambda meta: (triton.cdiv(M, meta["BM"]) * triton.cdiv(N, meta["BN"]),)
+    matmul_nt[grid](a, b, c, M, N, K, ACC_INT=a.dtype == torch.int8)
+
+
+def time_ms(fn, iters, warmup=10):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        fn()
+        e.record()
+        e.synchronize()
+        times.append(s.elapsed_time(e))
+    return statistics.median(times)
+
+
+def main():
+    bundle_dir = sys.argv[1]
+    iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 50
+    torch.manual_seed(0)
+    rows = []
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, triton {triton.__version__}")
+    for path in sorted(glob.glob(os.path.join(bundle_dir, "*.bundle"))):
+        name = os.path.basename(path)[:-7]
+        b = parse_bundle(path)
+        bufs = b["buffers"]
+        a_shape, b_shape = bufs[0]["shape"], bufs[1]["shape"]
+        dt = TORCH_DTYPE[bufs[0]["dtype"]]
+        if dt == torch.int8:
+            A = torch.randint(-128, 128, a_shape, dtype=dt, device="cuda")
+            B = torch.randint(-128, 128, b_shape, dtype=dt, device="cuda")
+        else:
+            A = torch.randn(a_shape, device="cuda").to(dt)
+            B = torch.randn(b_shape, device="cuda").to(dt)
+        C = torch.full(bufs[2]["shape"], float("nan") if dt != torch.int8 else -1,
+                       device="cuda").to(TORCH_DTYPE[bufs[2]["dtype"]])
+        k = EinloomKernel(b)
+        flops = b["kernels"][0]["flops"]
+        # Correctness against the peer before timing.
+        k([A, B, C])
+        torch.cuda.synchronize()
+        if dt == torch.int8:
+            ref = torch._int_mm(A, B.t())
+            peer = lambda: torch._int_mm(A, B.t())
+            peer_name = "torch._int_mm"
+        else:
+            ref = A @ B.t()
+            peer = lambda: torch.matmul(A, B.t())
+            peer_name = "cuBLAS"
+        rel = ((C.double() - ref.double()).norm() / ref.double().norm()).item()
+        t_e = time_ms(lambda: k([A, B, C]), iters)
+        t_p = time_ms(peer, iters)
+        Ct = torch.empty_like(C)
+        try:
+            triton_mm(A, B, Ct)
+            torch.cuda.synchronize()
+            t_t = time_ms(lambda: triton_mm(A, B, Ct), iters)
+        except Exception as ex:  # report, do not hide
+            print(f"triton failed on {name}: {ex}")
+            t_t = float("nan")
+        rows.append((name, rel, t_e, flops / t_e / 1e9, peer_name, t_p, flops / t_p / 1e9, t_t,
+                     flops / t_t / 1e9))
+        print(f"{name}: einloom {t_e:.3f} ms ({flops / t_e / 1e9:.1f} T/s) rel={rel:.2e}; "
+              f"{peer_name} {t_p:.3f} ms ({flops / t_p / 1e9:.1f}); triton {t_t:.3f} ms "
+              f"({flops / t_t / 1e9:.1f})", flush=True)
+    print()
+    print("| case | einloom TFLOP/s | peer | peer TFLOP/s | einloom/peer | Triton TFLOP/s | einloom/Triton | rel err |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (name, rel, t_e, f_e, pn, t_p, f_p, t_t, f_t) in rows:
+        print(f"| {name} | {f_e:.1f} | {pn} | {f_p:.1f} | {t_p / t_e:.2f}x | {f_t:.1f} | {t_t / t_e:.2f}x | {rel:.1e} |")
+
+
+if __name__ == "__main__":
+    main()

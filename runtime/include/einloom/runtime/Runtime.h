@@ -1,0 +1,121 @@
+//===- Runtime.h - loading and launching bundles ----------------*- C++ -*-===//
+//
+// Built on the CUDA driver API, loaded with dlopen("libcuda.so.1") through a
+// table of function pointers: the runtime links and runs on machines with no
+// driver, where every call returns a clear error. No LLVM or MLIR inside.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_RUNTIME_RUNTIME_H
+#define EINLOOM_RUNTIME_RUNTIME_H
+
+#include "einloom/runtime/Bundle.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace einloom::rt {
+
+/// An error message, or success. Every driver error carries the driver's
+/// own name and text for the code.
+class Status {
+public:
+  static Status ok() { return Status(); }
+  static Status error(std::string msg) {
+    Status s;
+    s.message_ = std::move(msg);
+    s.failed_ = true;
+    return s;
+  }
+  explicit operator bool() const { return !failed_; }
+  const std::string &message() const { return message_; }
+
+private:
+  bool failed_ = false;
+  std::string message_;
+};
+
+struct DeviceInfo {
+  std::string name;
+  int major = 0, minor = 0;
+  int multiprocessors = 0;
+};
+
+struct DriverTable;
+
+/// A device, its primary context and a stream.
+class Device {
+public:
+  /// Loads the driver and opens device `ordinal`.
+  static Status open(int ordinal, std::unique_ptr<Device> &out);
+  ~Device();
+  Device(const Device &) = delete;
+  Device &operator=(const Device &) = delete;
+
+  const DeviceInfo &info() const { return info_; }
+  const DriverTable &driver() const { return *driver_; }
+  void *stream() const { return stream_; }
+
+  Status allocate(size_t bytes, uint64_t &ptr);
+  Status release(uint64_t ptr);
+  Status copyToDevice(uint64_t dst, const void *src, size_t bytes);
+  Status copyToHost(void *dst, uint64_t src, size_t bytes);
+  Status fill(uint64_t dst, unsigned char value, size_t bytes);
+  Status synchronize();
+
+private:
+  Device() = default;
+  const DriverTable *driver_ = nullptr;
+  int device_ = 0;
+  void *context_ = nullptr;
+  void *stream_ = nullptr;
+  DeviceInfo info_;
+};
+
+/// A bundle's kernels loaded on a device.
+class Program {
+public:
+  /// Checks the bundle's target against the device and loads its code: the
+  /// cubin when it matches the device exactly, else the PTX (JIT).
+  static Status load(Device &device, const Bundle &bundle, std::unique_ptr<Program> &out);
+  ~Program();
+  Program(const Program &) = delete;
+  Program &operator=(const Program &) = delete;
+
+  /// Launches the bundle's sequence on the device's stream with one device
+  /// pointer per manifest buffer, each at least that buffer's size.
+  Status launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes);
+  const Bundle &bundle() const { return bundle_; }
+  /// "cubin" or "ptx (JIT)".
+  const std::string &loadedFrom() const { return loadedFrom_; }
+
+private:
+  Program() = default;
+  Device *device_ = nullptr;
+  Bundle bundle_;
+  void *module_ = nullptr;
+  std::vector<void *> functions_;
+  std::string loadedFrom_;
+};
+
+/// Device-side timing: elapsed milliseconds between two points on the stream.
+class Timer {
+public:
+  static Status create(Device &device, std::unique_ptr<Timer> &out);
+  ~Timer();
+  Status start();
+  Status stop(float &milliseconds);
+
+private:
+  Timer() = default;
+  Device *device_ = nullptr;
+  void *begin_ = nullptr, *end_ = nullptr;
+};
+
+/// Parses "sm_90a" into (9, 0, true). False for anything else.
+bool parseTarget(const std::string &target, int &major, int &minor, bool &archSpecific);
+
+} // namespace einloom::rt
+
+#endif

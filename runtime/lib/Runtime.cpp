@@ -1,0 +1,326 @@
+//===- Runtime.cpp - the CUDA driver API through dlopen -------------------===//
+#include "einloom/runtime/Runtime.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <mutex>
+
+using namespace einloom::rt;
+
+namespace einloom::rt {
+// The few driver types we need, declared here so that no CUDA header is
+// required to build the runtime.
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+
+struct DriverTable {
+  void *handle = nullptr;
+  CUresult (*cuInit)(unsigned) = nullptr;
+  CUresult (*cuDeviceGetCount)(int *) = nullptr;
+  CUresult (*cuDeviceGet)(CUdevice *, int) = nullptr;
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice) = nullptr;
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice) = nullptr;
+  CUresult (*cuDevicePrimaryCtxRetain)(void **, CUdevice) = nullptr;
+  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice) = nullptr;
+  CUresult (*cuCtxSetCurrent)(void *) = nullptr;
+  CUresult (*cuCtxSynchronize)() = nullptr;
+  CUresult (*cuStreamCreate)(void **, unsigned) = nullptr;
+  CUresult (*cuStreamDestroy)(void *) = nullptr;
+  CUresult (*cuStreamSynchronize)(void *) = nullptr;
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t) = nullptr;
+  CUresult (*cuMemFree)(CUdeviceptr) = nullptr;
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t) = nullptr;
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t) = nullptr;
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t) = nullptr;
+  CUresult (*cuModuleLoadDataEx)(void **, const void *, unsigned, int *, void **) = nullptr;
+  CUresult (*cuModuleUnload)(void *) = nullptr;
+  CUresult (*cuModuleGetFunction)(void **, void *, const char *) = nullptr;
+  CUresult (*cuFuncSetAttribute)(void *, int, int) = nullptr;
+  CUresult (*cuLaunchKernel)(void *, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, void *, void **, void **) = nullptr;
+  CUresult (*cuEventCreate)(void **, unsigned) = nullptr;
+  CUresult (*cuEventDestroy)(void *) = nullptr;
+  CUresult (*cuEventRecord)(void *, void *) = nullptr;
+  CUresult (*cuEventSynchronize)(void *) = nullptr;
+  CUresult (*cuEventElapsedTime)(float *, void *, void *) = nullptr;
+  CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
+  CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
+  std::string loadError;
+};
+} // namespace einloom::rt
+
+namespace {
+constexpr int kAttrMultiprocessors = 16;
+constexpr int kAttrCcMajor = 75;
+constexpr int kAttrCcMinor = 76;
+constexpr int kFuncMaxDynamicShared = 8;
+constexpr int kJitErrorLogBuffer = 5;
+constexpr int kJitErrorLogBufferSize = 6;
+
+const DriverTable &driverTable() {
+  static DriverTable table;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *lib = std::getenv("EINLOOM_LIBCUDA");
+    table.handle = dlopen(lib ? lib : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!table.handle) {
+      const char *e = dlerror();
+      table.loadError = std::string("cannot load the CUDA driver (libcuda.so.1): ") +
+                        (e ? e : "unknown error") + "; is an NVIDIA driver installed?";
+      return;
+    }
+    auto sym = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(table.handle, name));
+      if (!fn && table.loadError.empty())
+        table.loadError = std::string("the CUDA driver lacks ") + name;
+    };
+    sym(table.cuInit, "cuInit");
+    sym(table.cuDeviceGetCount, "cuDeviceGetCount");
+    sym(table.cuDeviceGet, "cuDeviceGet");
+    sym(table.cuDeviceGetName, "cuDeviceGetName");
+    sym(table.cuDeviceGetAttribute, "cuDeviceGetAttribute");
+    sym(table.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    sym(table.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+    sym(table.cuCtxSetCurrent, "cuCtxSetCurrent");
+    sym(table.cuCtxSynchronize, "cuCtxSynchronize");
+    sym(table.cuStreamCreate, "cuStreamCreate");
+    sym(table.cuStreamDestroy, "cuStreamDestroy_v2");
+    sym(table.cuStreamSynchronize, "cuStreamSynchronize");
+    sym(table.cuMemAlloc, "cuMemAlloc_v2");
+    sym(table.cuMemFree, "cuMemFree_v2");
+    sym(table.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    sym(table.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    sym(table.cuMemsetD8, "cuMemsetD8_v2");
+    sym(table.cuModuleLoadDataEx, "cuModuleLoadDataEx");
+    sym(table.cuModuleUnload, "cuModuleUnload");
+    sym(table.cuModuleGetFunction, "cuModuleGetFunction");
+    sym(table.cuFuncSetAttribute, "cuFuncSetAttribute");
+    sym(table.cuLaunchKernel, "cuLaunchKernel");
+    sym(table.cuEventCreate, "cuEventCreate");
+    sym(table.cuEventDestroy, "cuEventDestroy_v2");
+    sym(table.cuEventRecord, "cuEventRecord");
+    sym(table.cuEventSynchronize, "cuEventSynchronize");
+    sym(table.cuEventElapsedTime, "cuEventElapsedTime");
+    sym(table.cuGetErrorName, "cuGetErrorName");
+    sym(table.cuGetErrorString, "cuGetErrorString");
+  });
+  return table;
+}
+
+Status check(const DriverTable &d, CUresult r, const char *what) {
+  if (r == 0)
+    return Status::ok();
+  const char *name = nullptr, *text = nullptr;
+  if (d.cuGetErrorName)
+    d.cuGetErrorName(r, &name);
+  if (d.cuGetErrorString)
+    d.cuGetErrorString(r, &text);
+  return Status::error(std::string(what) + " failed: " + (name ? name : "CUDA error") + " (" +
+                       std::to_string(r) + "): " + (text ? text : "no description"));
+}
+} // namespace
+
+#define EL_CHECK(call, what)                                                   \
+  do {                                                                         \
+    Status s_ = check(*driver_, (call), what);                                 \
+    if (!s_)                                                                   \
+      return s_;                                                               \
+  } while (0)
+
+bool einloom::rt::parseTarget(const std::string &t, int &major, int &minor, bool &arch) {
+  if (t.size() < 5 || t.compare(0, 3, "sm_") != 0)
+    return false;
+  std::string digits = t.substr(3);
+  arch = !digits.empty() && digits.back() == 'a';
+  if (arch)
+    digits.pop_back();
+  if (digits.size() != 2 || !isdigit(digits[0]) || !isdigit(digits[1]))
+    return false;
+  major = digits[0] - '0';
+  minor = digits[1] - '0';
+  return true;
+}
+
+Status Device::open(int ordinal, std::unique_ptr<Device> &out) {
+  const DriverTable &d = driverTable();
+  if (!d.loadError.empty())
+    return Status::error(d.loadError);
+  std::unique_ptr<Device> dev(new Device());
+  dev->driver_ = &d;
+  Status s = check(d, d.cuInit(0), "cuInit");
+  if (!s)
+    return s;
+  int count = 0;
+  if (!(s = check(d, d.cuDeviceGetCount(&count), "cuDeviceGetCount")))
+    return s;
+  if (ordinal < 0 || ordinal >= count)
+    return Status::error("no CUDA device " + std::to_string(ordinal) + " (this machine has " +
+                         std::to_string(count) + ")");
+  if (!(s = check(d, d.cuDeviceGet(&dev->device_, ordinal), "cuDeviceGet")))
+    return s;
+  char name[256] = {0};
+  d.cuDeviceGetName(name, sizeof name - 1, dev->device_);
+  dev->info_.name = name;
+  d.cuDeviceGetAttribute(&dev->info_.major, kAttrCcMajor, dev->device_);
+  d.cuDeviceGetAttribute(&dev->info_.minor, kAttrCcMinor, dev->device_);
+  d.cuDeviceGetAttribute(&dev->info_.multiprocessors, kAttrMultiprocessors, dev->device_);
+  if (!(s = check(d, d.cuDevicePrimaryCtxRetain(&dev->context_, dev->device_),
+                  "cuDevicePrimaryCtxRetain")))
+    return s;
+  if (!(s = check(d, d.cuCtxSetCurrent(dev->context_), "cuCtxSetCurrent")))
+    return s;
+  if (!(s = check(d, d.cuStreamCreate(&dev->stream_, 1 /*non-blocking*/), "cuStreamCreate")))
+    return s;
+  out = std::move(dev);
+  return Status::ok();
+}
+
+Device::~Device() {
+  if (stream_)
+    driver_->cuStreamDestroy(stream_);
+  if (context_)
+    driver_->cuDevicePrimaryCtxRelease(device_);
+}
+
+Status Device::allocate(size_t bytes, uint64_t &ptr) {
+  CUdeviceptr p = 0;
+  EL_CHECK(driver_->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc");
+  ptr = p;
+  return Status::ok();
+}
+Status Device::release(uint64_t ptr) {
+  EL_CHECK(driver_->cuMemFree(ptr), "cuMemFree");
+  return Status::ok();
+}
+Status Device::copyToDevice(uint64_t dst, const void *src, size_t bytes) {
+  EL_CHECK(driver_->cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD");
+  return Status::ok();
+}
+Status Device::copyToHost(void *dst, uint64_t src, size_t bytes) {
+  EL_CHECK(driver_->cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
+  return Status::ok();
+}
+Status Device::fill(uint64_t dst, unsigned char value, size_t bytes) {
+  EL_CHECK(driver_->cuMemsetD8(dst, value, bytes), "cuMemsetD8");
+  return Status::ok();
+}
+Status Device::synchronize() {
+  EL_CHECK(driver_->cuStreamSynchronize(stream_), "kernel execution (cuStreamSynchronize)");
+  return Status::ok();
+}
+
+Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Program> &out) {
+  int major, minor;
+  bool arch;
+  if (!parseTarget(bundle.target, major, minor, arch))
+    return Status::error("bundle target '" + bundle.target + "' is not an sm_XY target");
+  const DeviceInfo &info = device.info();
+  std::string dev = info.name + " (sm_" + std::to_string(info.major) + std::to_string(info.minor) + ")";
+  bool exact = info.major == major && info.minor == minor;
+  if (arch && !exact)
+    return Status::error("bundle built for " + bundle.target + " cannot run on " + dev +
+                         ": arch-specific code runs only on that exact architecture");
+  if (info.major * 10 + info.minor < major * 10 + minor)
+    return Status::error("bundle built for " + bundle.target + " cannot run on " + dev +
+                         ", an older architecture");
+  std::unique_ptr<Program> p(new Program());
+  p->device_ = &device;
+  p->bundle_ = bundle;
+  const DriverTable &d = device.driver();
+  bool useCubin = exact && !bundle.cubin.empty();
+  std::string image = useCubin ? bundle.cubin : bundle.ptx;
+  if (!useCubin)
+    image.push_back('\0');
+  char log[8192] = {0};
+  int opts[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void *vals[] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof log))};
+  CUresult r = d.cuModuleLoadDataEx(&p->module_, image.data(), 2, opts, vals);
+  if (r != 0) {
+    Status s = check(d, r, useCubin ? "loading the bundle's cubin" : "JIT-compiling the bundle's PTX");
+    return Status::error(s.message() + (log[0] ? std::string("\n") + log : ""));
+  }
+  p->loadedFrom_ = useCubin ? "cubin" : "ptx (JIT)";
+  for (const BundleKernel &k : bundle.kernels) {
+    void *fn = nullptr;
+    Status s = check(d, d.cuModuleGetFunction(&fn, p->module_, k.name.c_str()),
+                     ("finding kernel '" + k.name + "'").c_str());
+    if (!s)
+      return s;
+    if (k.sharedMemoryBytes > 48 * 1024) {
+      s = check(d, d.cuFuncSetAttribute(fn, kFuncMaxDynamicShared, static_cast<int>(k.sharedMemoryBytes)),
+                "allowing the kernel's dynamic shared memory");
+      if (!s)
+        return s;
+    }
+    p->functions_.push_back(fn);
+  }
+  out = std::move(p);
+  return Status::ok();
+}
+
+Program::~Program() {
+  if (module_)
+    device_->driver().cuModuleUnload(module_);
+}
+
+Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes) {
+  if (buffers.size() != bundle_.buffers.size() || sizes.size() != buffers.size())
+    return Status::error("the bundle takes " + std::to_string(bundle_.buffers.size()) +
+                         " buffers, got " + std::to_string(buffers.size()));
+  for (size_t i = 0; i < buffers.size(); ++i)
+    if (sizes[i] < static_cast<size_t>(bundle_.buffers[i].bytes))
+      return Status::error("buffer " + std::to_string(i) + " (" + bundle_.buffers[i].name + ") has " +
+                           std::to_string(sizes[i]) + " bytes; the bundle needs " +
+                           std::to_string(bundle_.buffers[i].bytes));
+  const DriverTable &d = device_->driver();
+  for (int ki : bundle_.launchOrder) {
+    const BundleKernel &k = bundle_.kernels[ki];
+    std::vector<uint64_t> ptrs;
+    for (int a : k.args)
+      ptrs.push_back(buffers[a]);
+    std::vector<void *> params;
+    for (uint64_t &p : ptrs)
+      params.push_back(&p);
+    Status s = check(d,
+                     d.cuLaunchKernel(functions_[ki], k.grid[0], k.grid[1], k.grid[2], k.block[0],
+                                      k.block[1], k.block[2], static_cast<unsigned>(k.sharedMemoryBytes),
+                                      device_->stream(), params.data(), nullptr),
+                     ("launching '" + k.name + "'").c_str());
+    if (!s)
+      return s;
+  }
+  return Status::ok();
+}
+
+Status Timer::create(Device &device, std::unique_ptr<Timer> &out) {
+  std::unique_ptr<Timer> t(new Timer());
+  t->device_ = &device;
+  const DriverTable &d = device.driver();
+  Status s = check(d, d.cuEventCreate(&t->begin_, 0), "cuEventCreate");
+  if (s)
+    s = check(d, d.cuEventCreate(&t->end_, 0), "cuEventCreate");
+  if (!s)
+    return s;
+  out = std::move(t);
+  return Status::ok();
+}
+Timer::~Timer() {
+  if (begin_)
+    device_->driver().cuEventDestroy(begin_);
+  if (end_)
+    device_->driver().cuEventDestroy(end_);
+}
+Status Timer::start() {
+  return check(device_->driver(), device_->driver().cuEventRecord(begin_, device_->stream()),
+               "cuEventRecord");
+}
+Status Timer::stop(float &ms) {
+  const DriverTable &d = device_->driver();
+  Status s = check(d, d.cuEventRecord(end_, device_->stream()), "cuEventRecord");
+  if (s)
+    s = check(d, d.cuEventSynchronize(end_), "kernel execution (cuEventSynchronize)");
+  if (s)
+    s = check(d, d.cuEventElapsedTime(&ms, begin_, end_), "cuEventElapsedTime");
+  return s;
+}

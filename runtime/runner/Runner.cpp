@@ -1,0 +1,338 @@
+//===- Runner.cpp - run a bundle on the GPU, check it, time it ------------===//
+#include "Runner.h"
+
+#include "einloom/Reference/Kernels.h"
+#include "einloom/runtime/Runtime.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+using namespace einloom;
+using namespace einloom::rt;
+using ref::DType;
+using ref::Tensor;
+
+namespace {
+constexpr size_t kGuard = 512;
+constexpr unsigned char kGuardByte = 0xA5;
+constexpr unsigned char kPoisonByte = 0xFF; // NaN in every float type we write
+
+bool dtypeOf(const std::string &name, DType &t) { return ref::parseDType(name, t); }
+
+std::string encode(const Tensor &t) {
+  size_t eb = std::max(1u, ref::bitWidth(t.dtype) / 8);
+  std::string bytes(t.data.size() * eb, '\0');
+  for (size_t i = 0; i < t.data.size(); ++i) {
+    double v = t.data[i];
+    uint64_t bits;
+    switch (t.dtype) {
+    case DType::F32: {
+      float f = static_cast<float>(v);
+      uint32_t u;
+      std::memcpy(&u, &f, 4);
+      bits = u;
+      break;
+    }
+    case DType::F64:
+      std::memcpy(&bits, &v, 8);
+      break;
+    case DType::F16: case DType::BF16: case DType::F8E4M3FN: case DType::F8E5M2:
+      bits = ref::floatBits(t.dtype, v);
+      break;
+    default:
+      bits = static_cast<uint64_t>(static_cast<int64_t>(v));
+    }
+    std::memcpy(&bytes[i * eb], &bits, eb); // little-endian
+  }
+  return bytes;
+}
+
+Tensor decode(const std::string &bytes, DType t, const std::vector<int64_t> &shape) {
+  Tensor out(t, shape);
+  size_t eb = std::max(1u, ref::bitWidth(t) / 8);
+  for (size_t i = 0; i < out.data.size(); ++i) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &bytes[i * eb], eb);
+    switch (t) {
+    case DType::F32: {
+      float f;
+      uint32_t u = static_cast<uint32_t>(bits);
+      std::memcpy(&f, &u, 4);
+      out.data[i] = f;
+      break;
+    }
+    case DType::F64:
+      std::memcpy(&out.data[i], &bits, 8);
+      break;
+    case DType::F16: case DType::BF16: case DType::F8E4M3FN: case DType::F8E5M2:
+      out.data[i] = ref::floatFromBits(t, static_cast<uint32_t>(bits));
+      break;
+    case DType::I32:
+      out.data[i] = static_cast<int32_t>(bits);
+      break;
+    case DType::I8:
+      out.data[i] = static_cast<int8_t>(bits);
+      break;
+    default:
+      out.data[i] = static_cast<double>(static_cast<int64_t>(bits));
+    }
+  }
+  return out;
+}
+
+/// Splits "ab,cd->ef".
+bool splitSpec(const std::string &spec, std::vector<std::string> &ins, std::string &out) {
+  size_t arrow = spec.find("->");
+  if (arrow == std::string::npos)
+    return false;
+  out = spec.substr(arrow + 2);
+  std::stringstream ss(spec.substr(0, arrow));
+  std::string s;
+  ins.clear();
+  while (std::getline(ss, s, ','))
+    ins.push_back(s);
+  return true;
+}
+
+/// Relative L2 error tolerated for a result type given the operand type.
+double tolerance(DType out, DType in) {
+  if (!ref::isFloat(out))
+    return 0;
+  if (out == DType::BF16)
+    return 2e-2;
+  if (out == DType::F16)
+    return 4e-3;
+  if (in == DType::F32) // tf32 operands
+    return 8e-3;
+  return 1e-5;
+}
+
+struct DeviceBuffer {
+  uint64_t base = 0;
+  size_t bytes = 0;
+  uint64_t data() const { return base + kGuard; }
+};
+
+int fail(const RunOptions &o, const std::string &what, const char *status = "ERROR") {
+  std::printf("error: %s\n", what.c_str());
+  std::printf("RESULT %s %s rel=nan ms=nan tflops=nan\n", o.label.c_str(), status);
+  return 1;
+}
+} // namespace
+
+bool einloom::rt::loadBundleFile(const std::string &path, Bundle &b) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    std::printf("error: %s: cannot open file\n", path.c_str());
+    return false;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string err;
+  if (!readBundle(bytes, b, err)) {
+    std::printf("error: %s: %s\n", path.c_str(), err.c_str());
+    return false;
+  }
+  return true;
+}
+
+int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
+  std::unique_ptr<Device> dev;
+  if (Status s = Device::open(o.device, dev); !s)
+    return fail(o, s.message());
+  std::printf("device: %s (sm_%d%d, %d SMs)\n", dev->info().name.c_str(), dev->info().major,
+              dev->info().minor, dev->info().multiprocessors);
+  std::unique_ptr<Program> prog;
+  if (Status s = Program::load(*dev, b, prog); !s)
+    return fail(o, s.message());
+  std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
+              b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
+
+  // Host inputs, fresh random data from the seed.
+  std::vector<Tensor> host(b.buffers.size());
+  ref::Random rng(o.seed);
+  for (size_t i = 0; i < b.buffers.size(); ++i) {
+    const BundleBuffer &x = b.buffers[i];
+    DType t;
+    if (!dtypeOf(x.dtype, t))
+      return fail(o, "buffer " + x.name + " has element type " + x.dtype + ", which the runner does not model");
+    host[i] = Tensor(t, x.shape);
+    if (x.role == "input")
+      ref::fillRandom(host[i], rng, ref::Role::Data);
+  }
+
+  // Device buffers with guard bands; outputs and temporaries poisoned.
+  std::vector<DeviceBuffer> buf(b.buffers.size());
+  auto cleanup = [&] {
+    for (DeviceBuffer &d : buf)
+      if (d.base)
+        dev->release(d.base);
+  };
+  std::vector<uint64_t> ptrs;
+  std::vector<size_t> sizes;
+  for (size_t i = 0; i < b.buffers.size(); ++i) {
+    buf[i].bytes = b.buffers[i].bytes;
+    Status s = dev->allocate(buf[i].bytes + 2 * kGuard, buf[i].base);
+    if (s)
+      s = dev->fill(buf[i].base, kGuardByte, buf[i].bytes + 2 * kGuard);
+    if (s) {
+      if (b.buffers[i].role == "input") {
+        std::string bytes = encode(host[i]);
+        s = dev->copyToDevice(buf[i].data(), bytes.data(), bytes.size());
+      } else {
+        s = dev->fill(buf[i].data(), kPoisonByte, buf[i].bytes);
+      }
+    }
+    if (!s) {
+      cleanup();
+      return fail(o, s.message());
+    }
+    ptrs.push_back(buf[i].data());
+    sizes.push_back(buf[i].bytes);
+  }
+
+  Status s = prog->launch(ptrs, sizes);
+  if (s)
+    s = dev->synchronize();
+  if (!s) {
+    cleanup();
+    return fail(o, s.message());
+  }
+
+  bool ok = true;
+  double worstRel = 0;
+  if (o.check) {
+    // Guard bands of every buffer must be untouched.
+    for (size_t i = 0; i < buf.size() && ok; ++i) {
+      std::string all(buf[i].bytes + 2 * kGuard, '\0');
+      if (Status g = dev->copyToHost(all.data(), buf[i].base, all.size()); !g) {
+        cleanup();
+        return fail(o, g.message());
+      }
+      for (size_t j = 0; j < kGuard; ++j)
+        if (static_cast<unsigned char>(all[j]) != kGuardByte ||
+            static_cast<unsigned char>(all[kGuard + buf[i].bytes + j]) != kGuardByte) {
+          std::printf("check %s: FAIL guard band overwritten near byte %zu\n",
+                      b.buffers[i].name.c_str(), j);
+          ok = false;
+          break;
+        }
+      if (b.buffers[i].role != "input")
+        host[i] = decode(all.substr(kGuard, buf[i].bytes), host[i].dtype, host[i].shape);
+    }
+    // The reference, kernel by kernel, on the host copies.
+    std::vector<Tensor> expect = host;
+    for (int ki : b.launchOrder) {
+      if (!ok)
+        break;
+      const BundleKernel &k = b.kernels[ki];
+      std::vector<std::string> subs;
+      std::string outSub;
+      if (k.op != "einsum" || !splitSpec(k.spec, subs, outSub)) {
+        cleanup();
+        return fail(o, "kernel " + k.name + " computes '" + k.op + " " + k.spec + "', which the runner cannot check");
+      }
+      std::vector<const Tensor *> ins;
+      for (int a : k.operands)
+        ins.push_back(&expect[a]);
+      ref::EinsumOptions eo;
+      eo.intAccBits = k.acc == "i32" ? 32 : 0;
+      eo.tf32 = ins[0]->dtype == DType::F32;
+      const Tensor &got = host[k.result];
+      Tensor &want = expect[k.result];
+      bool sampled = b.kernels.size() == 1 && double(k.flops) > o.fullCheckFlops;
+      std::vector<int64_t> checkIdx;
+      if (sampled) {
+        ref::Random pick(o.seed ^ 0x5eed);
+        for (int n = 0; n < o.samples; ++n)
+          checkIdx.push_back(static_cast<int64_t>(pick.uniform() * double(got.numel())));
+        std::vector<int64_t> strides = got.strides();
+        for (int64_t flat : checkIdx) {
+          std::vector<int64_t> idx(got.shape.size());
+          for (size_t d = 0; d < idx.size(); ++d)
+            idx[d] = (flat / strides[d]) % got.shape[d];
+          want.data[flat] = ref::roundTo(want.dtype, ref::einsumAt(ins, subs, outSub, idx, eo));
+        }
+      } else {
+        Tensor full;
+        std::string err;
+        if (!ref::einsum(ins, subs, outSub, want.dtype, eo, full, err)) {
+          cleanup();
+          return fail(o, "reference: " + err);
+        }
+        want = full;
+        for (int64_t n = 0; n < got.numel(); ++n)
+          checkIdx.push_back(n);
+      }
+      double num = 0, den = 0, maxAbs = 0;
+      int64_t nans = 0;
+      for (int64_t n : checkIdx) {
+        double g = got.data[n], w = want.data[n];
+        if (std::isnan(g) && !std::isnan(w)) {
+          ++nans;
+          continue;
+        }
+        num += (g - w) * (g - w);
+        den += w * w;
+        maxAbs = std::max(maxAbs, std::fabs(g - w));
+      }
+      double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+      double tol = tolerance(got.dtype, ins[0]->dtype);
+      bool pass = nans == 0 && rel <= tol;
+      std::printf("check %s (%s, einsum \"%s\"): %s rel_err=%.3g max_abs=%.3g tol=%.1g, %zu %s elements%s\n",
+                  b.buffers[k.result].name.c_str(), got.typeStr().c_str(), k.spec.c_str(),
+                  pass ? "PASS" : "FAIL", rel, maxAbs, tol, checkIdx.size(),
+                  sampled ? "sampled" : "(all)",
+                  nans ? (", " + std::to_string(nans) + " NaN (unwritten?)").c_str() : "");
+      ok = ok && pass;
+      worstRel = std::max(worstRel, rel);
+      // Later kernels consume what this one really produced.
+      if (!sampled)
+        want = got;
+    }
+  }
+
+  double ms = NAN, tflops = NAN;
+  if (o.bench && ok) {
+    int64_t flops = 0, bytes = 0;
+    for (const BundleKernel &k : b.kernels)
+      flops += k.flops;
+    for (const BundleBuffer &x : b.buffers)
+      bytes += x.bytes;
+    std::unique_ptr<Timer> timer;
+    if (Status t = Timer::create(*dev, timer); !t) {
+      cleanup();
+      return fail(o, t.message());
+    }
+    for (int i = 0; i < o.warmup; ++i)
+      prog->launch(ptrs, sizes);
+    std::vector<float> times;
+    for (int i = 0; i < o.iterations; ++i) {
+      float t = 0;
+      Status st = timer->start();
+      if (st)
+        st = prog->launch(ptrs, sizes);
+      if (st)
+        st = timer->stop(t);
+      if (!st) {
+        cleanup();
+        return fail(o, st.message());
+      }
+      times.push_back(t);
+    }
+    std::sort(times.begin(), times.end());
+    ms = times[times.size() / 2];
+    tflops = double(flops) / (ms * 1e-3) / 1e12;
+    std::printf("bench: median %.4f ms (min %.4f, max %.4f) over %d runs: %.1f TFLOP/s, %.1f GB/s\n",
+                ms, times.front(), times.back(), o.iterations, tflops,
+                double(bytes) / (ms * 1e-3) / 1e9);
+  }
+  cleanup();
+  std::printf("RESULT %s %s rel=%.3g ms=%.4f tflops=%.1f\n", o.label.c_str(),
+              ok ? "PASS" : "FAIL", worstRel, ms, tflops);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+//===- Runner.h - run a bundle on the GPU, check it, time it ----*- C++ -*-===//
+//
+// Runtime-only (no LLVM): this is what einloom-run does with a bundle, and
+// what runs on the GPU host.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_RUNTIME_RUNNER_H
+#define EINLOOM_RUNTIME_RUNNER_H
+
+#include "einloom/runtime/Bundle.h"
+
+#include <cstdint>
+#include <string>
+
+namespace einloom::rt {
+
+struct RunOptions {
+  uint64_t seed = 0;
+  bool check = true;
+  bool bench = false;
+  int iterations = 50;
+  int warmup = 5;
+  int device = 0;
+  /// Sampled check of this many output elements when the full reference
+  /// would exceed `fullCheckFlops`.
+  int samples = 2048;
+  double fullCheckFlops = 4.0e9;
+  std::string label; ///< name used in the RESULT line
+};
+
+/// Runs `b` and prints a report to stdout, ending with one line
+/// "RESULT <label> PASS|FAIL|ERROR rel=<e> ms=<t> tflops=<f>".
+/// Returns 0 on success, 1 on a failed check or any error.
+int runBundle(const Bundle &b, const RunOptions &options);
+
+/// Reads and parses a bundle file; on failure prints why and returns false.
+bool loadBundleFile(const std::string &path, Bundle &b);
+
+} // namespace einloom::rt
+
+#endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds everything the GPU host needs into gpu-pack/ (git-ignored): the
+# runtime-only runner, one bundle per GPU-suite case and per benchmark, and
+# the scripts. Then: device run with carry gpu-pack, command scripts/gpu-check.
+set -euo pipefail
+BUILD=${BUILD:-build}
+PACK=${PACK:-gpu-pack}
+COMPILE="$BUILD/bin/einloom-compile"
+rm -rf "$PACK"
+mkdir -p "$PACK/suite" "$PACK/bench" "$PACK/bin"
+cp "$BUILD/bin/einloom-run-rt" "$PACK/bin/"
+
+suite() { # name spec sizes dtype [extra args...]
+  local name=$1 spec=$2 sizes=$3 dtype=$4
+  shift 4
+  "$COMPILE" --einsum "$spec" --sizes "$sizes" --dtype "$dtype" "$@" -o "$PACK/suite/$name.bundle"
+}
+# f16, every operand layout, odd and prime sizes (1, 7, 33, 255, 1023, primes).
+suite f16_nt_1x1x1        "mk,nk->mn" m=1,n=1,k=1 f16
+suite f16_nt_7x33x255     "mk,nk->mn" m=7,n=33,k=255 f16
+suite f16_nt_33x7x64      "mk,nk->mn" m=33,n=7,k=64 f16
+suite f16_nt_255x1023x128 "mk,nk->mn" m=255,n=1023,k=128 f16
+suite f16_nt_1023x1021x1027 "mk,nk->mn" m=1023,n=1021,k=1027 f16
+suite f16_nt_257x263x4096 "mk,nk->mn" m=257,n=263,k=4096 f16
+suite f16_nt_128          "mk,nk->mn" m=128,n=128,k=128 f16
+suite f16_nt_4096         "mk,nk->mn" m=4096,n=4096,k=4096 f16
+suite f16_nn_1024         "mk,kn->mn" m=1024,n=1024,k=1024 f16
+suite f16_nn_100x200x64   "mk,kn->mn" m=100,n=200,k=64 f16
+suite f16_tn_512x384x256  "km,kn->mn" m=512,n=384,k=256 f16
+suite f16_tn_7x9x5        "km,kn->mn" m=7,n=9,k=5 f16
+suite f16_tt_256          "km,nk->mn" m=256,n=256,k=256 f16
+suite f16_out_f32_300x200x100 "mk,nk->mn" m=300,n=200,k=100 f16 --out f32
+suite bf16_nt_1023x513x256 "mk,nk->mn" m=1023,n=513,k=256 bf16
+suite bf16_nn_4096        "mk,kn->mn" m=4096,n=4096,k=4096 bf16
+suite f16_batched         "bmk,bnk->bmn" b=8,m=128,n=96,k=64 f16
+suite f16_batch_inner     "mbk,bnk->bmn" b=4,m=64,n=61,k=64 f16
+suite f16_multimode       "abcd,dbe->ace" a=8,b=4,c=16,d=32,e=24 f16
+suite f16_gemv_1x4096x4096 "k,nk->n" n=4096,k=4096 f16
+suite i8_nt_512x256x512   "mk,nk->mn" m=512,n=256,k=512 i8
+suite i8_nt_33x17x100     "mk,nk->mn" m=33,n=17,k=100 i8
+suite i8_nt_8192          "mk,nk->mn" m=8192,n=8192,k=8192 i8
+suite e4m3_nt_256x256x512 "mk,nk->mn" m=256,n=256,k=512 f8E4M3FN --out f32
+suite e5m2_nt_129x65x256  "mk,nk->mn" m=129,n=65,k=256 f8E5M2 --out bf16
+suite tf32_nt_300x256x200 "mk,nk->mn" m=300,n=256,k=200 f32 --tf32
+suite f16_sm80_512        "mk,nk->mn" m=512,n=512,k=512 f16 --target sm_80
+suite f16_sm89_128        "km,kn->mn" m=128,n=128,k=128 f16 --target sm_89
+
+# Benchmarks: the same kernels the peers are measured against.
+bench() { # name spec sizes dtype [extra...]
+  local name=$1 spec=$2 sizes=$3 dtype=$4
+  shift 4
+  "$COMPILE" --einsum "$spec" --sizes "$sizes" --dtype "$dtype" "$@" -o "$PACK/bench/$name.bundle"
+}
+bench f16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16
+bench f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16
+bench bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16
+bench bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16
+bench i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8
+cp bench/bench_gemm.py "$PACK/"
+du -sh "$PACK"
