@@ -39,7 +39,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
   int64_t eb = elementBytes(t);
   auto gType = cast<MemRefType>(gC.getType());
   Value cTyped = b.create<memref::ViewOp>(loc, MemRefType::get({gType.getNumElements() / eb}, t),
-                                          gC, kc.cst(0), ValueRange{});
+                                          gC, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
   // Pairs are contiguous when N's last mode has stride 1 and even extent,
   // and every other stride of C keeps the pair 2-element aligned.
   bool pairs = c.contiguous(c.n, 'C', 2);
@@ -70,7 +70,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
           Value vec = b.create<vector::FromElementsOp>(loc, VectorType::get({2}, t),
                                                        ValueRange{v0, v1});
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', col));
-          b.create<vector::StoreOp>(loc, vec, cTyped, ValueRange{off});
+          b.create<vector::StoreOp>(loc, vec, cTyped, ValueRange{kc.idx(off)});
           continue;
         }
         for (int64_t e = 0; e < 2; ++e) {
@@ -80,7 +80,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', ncol));
-          b.create<memref::StoreOp>(loc, e ? v1 : v0, cTyped, ValueRange{off});
+          b.create<memref::StoreOp>(loc, e ? v1 : v0, cTyped, ValueRange{kc.idx(off)});
         }
       }
 }

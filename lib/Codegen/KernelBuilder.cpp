@@ -105,9 +105,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
 
+  // 32-bit offsets suffice when every buffer's bytes fit in int32.
+  bool narrow = llvm::all_of(launch.argumentBytes, [](int64_t x) { return x < (int64_t(1) << 31); });
   KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, plan.getWarpsM(),
-                   plan.getWarpsN(), threads, eb, {}, {}, {}, {}};
-  kc.tid = b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x);
+                   plan.getWarpsN(), threads, eb,
+                   narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
+  kc.tid = kc.fromIndex(b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warp = kc.div(kc.tid, 32);
   kc.warpRow = kc.mul(kc.rem(warp, kc.warpsM), bm / kc.warpsM);
@@ -115,7 +118,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   // Raster: CTAs sweep `swizzle` tile rows at a time, so that consecutive
   // CTAs share A and B tiles in L2.
-  Value linear = b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x);
+  Value linear = kc.fromIndex(b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x));
   Value tm, tn;
   int64_t s = plan.getRaster() == loom::RasterOrder::Swizzle ? plan.getSwizzle() : 1;
   if (plan.getRaster() == loom::RasterOrder::ColumnMajor) {
@@ -127,14 +130,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value rows = b.create<arith::MinUIOp>(loc, kc.cst(s),
                                           b.create<arith::SubIOp>(loc, kc.cst(tilesM), first));
     Value inGroup = kc.rem(linear, s * tilesN);
-    tm = kc.add(first, b.create<arith::RemUIOp>(loc, inGroup, rows));
+    tm = kc.add(first, b.create<arith::RemUIOp>(loc, inGroup, rows).getResult());
     tn = b.create<arith::DivUIOp>(loc, inGroup, rows);
   } else {
     tm = kc.div(linear, tilesN);
     tn = kc.rem(linear, tilesN);
   }
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
-  Value bz = b.create<gpu::BlockIdOp>(loc, gpu::Dimension::z);
+  Value bz = kc.fromIndex(b.create<gpu::BlockIdOp>(loc, gpu::Dimension::z));
 
   Value smem = b.create<gpu::DynamicSharedMemoryOp>(
       loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
@@ -143,7 +146,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     return b.create<memref::ViewOp>(
         loc, MemRefType::get({bytes}, b.getI8Type(), nullptr,
                              gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
-        smem, kc.cst(offset), ValueRange{});
+        smem, b.create<arith::ConstantIndexOp>(loc, offset), ValueRange{});
   };
   OperandTile a{'A', &c.m, bm, chooseLayout(c, c.m, 'A', bm, eb), c.elemA,
                 entry.getArgument(0), kc.groupOffset(c.batch, 'A', bz), m0,
@@ -155,10 +158,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 
+  ProducerState psA = prepareProducer(kc, a), psB = prepareProducer(kc, bt);
+  FragmentState frags = prepareFragments(kc, a, bt);
   auto produce = [&](Value stage, Value kTile) {
     Value k0 = b.create<arith::MulIOp>(loc, kTile, kc.cst(bk));
-    produceStage(kc, a, stage, k0);
-    produceStage(kc, bt, stage, k0);
+    produceStage(kc, a, psA, stage, k0);
+    produceStage(kc, bt, psB, stage, k0);
   };
   for (int64_t st = 0; st + 1 < stages; ++st) {
     if (st < numK)
@@ -186,7 +191,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     }
     b.create<NVVM::CpAsyncCommitGroupOp>(loc);
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    mmaStage(kc, a, bt, kc.rem(kt, stages), acc);
+    mmaStage(kc, a, bt, frags, kc.rem(kt, stages), acc);
     b.create<scf::YieldOp>(loc, acc);
   }
   SmallVector<Value> acc(loop.getResults());

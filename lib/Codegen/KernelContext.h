@@ -44,6 +44,9 @@ struct OperandTile {
   int64_t stageBytes() const { return tileRows * 128; }
 };
 
+/// Integer arithmetic of the kernel. Offsets are computed in `intType`
+/// (i32 when every buffer's bytes fit, else i64) and cast to `index` only
+/// where a memref is indexed: 64-bit math costs two instructions a step.
 struct KernelContext {
   mlir::OpBuilder &b;
   mlir::Location loc;
@@ -51,12 +54,14 @@ struct KernelContext {
   mlir::loom::PlanAttr plan;
   int64_t bm, bn, bk, stages, warpsM, warpsN, threads;
   int64_t elemBytes;
+  mlir::Type intType;
   mlir::Value tid, lane, warpRow, warpCol; // warpRow/Col: first row/col in the tile
 
   mlir::Value cst(int64_t v) {
-    return b.create<mlir::arith::ConstantIndexOp>(loc, v);
+    return b.create<mlir::arith::ConstantOp>(loc, b.getIntegerAttr(intType, v));
   }
   mlir::Value add(mlir::Value x, mlir::Value y) { return b.create<mlir::arith::AddIOp>(loc, x, y); }
+  mlir::Value add(mlir::Value x, int64_t y) { return y == 0 ? x : add(x, cst(y)); }
   mlir::Value mul(mlir::Value x, int64_t y) {
     return y == 1 ? x : b.create<mlir::arith::MulIOp>(loc, x, cst(y)).getResult();
   }
@@ -73,20 +78,51 @@ struct KernelContext {
   mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y) {
     return b.create<mlir::arith::SelectOp>(loc, c, x, y);
   }
+  /// `v` as an `index`, for memref subscripts.
+  mlir::Value idx(mlir::Value v) {
+    return b.create<mlir::arith::IndexCastUIOp>(loc, b.getIndexType(), v);
+  }
+  /// An `index` (thread and block ids) as the kernel's integer type.
+  mlir::Value fromIndex(mlir::Value v) {
+    return b.create<mlir::arith::IndexCastUIOp>(loc, intType, v);
+  }
 
   /// The element offset of flattened index `idx` of `group` in `operand`.
   mlir::Value groupOffset(const ModeGroup &group, char operand, mlir::Value idx);
+  /// The offset of K index `k0 + x` in `operand`, where `x` is known before
+  /// the main loop: with a single K mode this is `k0 * s + x * s`, so the
+  /// second term can be hoisted.
+  mlir::Value kOffset(char operand, mlir::Value k0, mlir::Value xTimesStride, mlir::Value x);
+  int64_t kStride(char operand) const;
+  bool singleK() const { return c.k.modes.size() == 1; }
 };
+
+/// What a producer computes once, before the main loop: per copy pass, the
+/// element offset of its row, whether the row exists, and its place within a
+/// pipeline stage.
+struct ProducerState {
+  llvm::SmallVector<mlir::Value> rowOffset, rowValid, dst;
+  llvm::SmallVector<mlir::Value> kLane, kLaneOffset; // K index and its offset, per pass
+};
+
+/// Per-lane ldmatrix offsets (16-bit units within a stage), before the loop.
+struct FragmentState {
+  llvm::SmallVector<mlir::Value> a, b; // indexed [frag * 4 + kstep]
+};
+
+ProducerState prepareProducer(KernelContext &kc, OperandTile &op);
+FragmentState prepareFragments(KernelContext &kc, OperandTile &a, OperandTile &b);
 
 /// Fills one pipeline stage of an operand's shared-memory tile with the
 /// K tile starting at element `k0`.
-void produceStage(KernelContext &kc, OperandTile &op, mlir::Value stage,
-                  mlir::Value k0);
+void produceStage(KernelContext &kc, OperandTile &op, const ProducerState &ps,
+                  mlir::Value stage, mlir::Value k0);
 
 /// Runs the MMAs of one stage, updating `acc` (WM/16 x WN/8 fragments of
 /// four scalars each, row-major over (i, n)).
 void mmaStage(KernelContext &kc, OperandTile &a, OperandTile &bop,
-              mlir::Value stage, llvm::SmallVectorImpl<mlir::Value> &acc);
+              const FragmentState &fs, mlir::Value stage,
+              llvm::SmallVectorImpl<mlir::Value> &acc);
 
 /// Converts and stores the accumulators to C.
 void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,

@@ -6,6 +6,10 @@
 // units from a K-major tile (or, transposed, from an M/N-major tile of a
 // 16-bit type), and only the PTX instruction depends on the element type.
 //
+// Each lane's ldmatrix addresses are a per-lane offset (computed once,
+// before the main loop) plus compile-time constants plus the stage base, so
+// the loop body spends its integer instructions on one add per ldmatrix.
+//
 //===----------------------------------------------------------------------===//
 #include "KernelContext.h"
 
@@ -35,13 +39,62 @@ std::string einloom::codegen::mmaInstruction(const Contraction &c) {
   return "mma.sync.aligned.m16n8k32.row.col.f32.e5m2.e5m2.f32";
 }
 
-/// ldmatrix.x4 at i16 index `idx` of `tile`; returns the four 32-bit registers.
+static constexpr int64_t kSteps = 4; // 128 bytes of K per tile, 32 per mma
+
+/// Offsets in 16-bit units within a stage, one per (fragment, kstep).
+static SmallVector<Value> laneOffsets(KernelContext &kc, OperandTile &op, Value warpBase,
+                                      int64_t frags, bool isA) {
+  SmallVector<Value> out;
+  Value lane = kc.lane, q = kc.div(lane, 8), r8 = kc.rem(lane, 8);
+  if (op.layout != SmemLayout::MNMajorVector) {
+    // K-major: rows are M (or N); a fragment's 16 rows start at a multiple
+    // of 8, so the swizzle term (row & 7) is the lane's own r8.
+    Value rowInFrag = isA ? kc.rem(lane, 16) : kc.add(r8, kc.mul(kc.div(lane, 16), 8));
+    Value chunkLane = isA ? kc.div(lane, 16) : kc.rem(q, 2);
+    Value rowBase = kc.mul(kc.add(warpBase, rowInFrag), 64);
+    SmallVector<Value> kPart;
+    for (int64_t ks = 0; ks < kSteps; ++ks)
+      kPart.push_back(kc.add(rowBase, kc.mul(kc.xorI(kc.add(chunkLane, 2 * ks), r8), 8)));
+    for (int64_t f = 0; f < frags; ++f)
+      for (int64_t ks = 0; ks < kSteps; ++ks)
+        out.push_back(kc.add(kPart[ks], f * 16 * 64));
+    return out;
+  }
+  // MN-major (16-bit types, ldmatrix.trans): rows are K, of tileRows elements.
+  // A's matrices are (m0-7,k0-7) (m8-15,k0-7) (m0-7,k8-15) (m8-15,k8-15);
+  // B's are (n0-7,k0-7) (n0-7,k8-15) (n8-15,k0-7) (n8-15,k8-15).
+  int64_t chunksPerRow = op.tileRows / 8;
+  int64_t mask = std::min<int64_t>(8, chunksPerRow) - 1;
+  Value kHalf = isA ? kc.div(q, 2) : kc.rem(q, 2);
+  Value mnHalf = isA ? kc.rem(q, 2) : kc.div(q, 2);
+  Value kInStep = kc.add(r8, kc.mul(kHalf, 8));
+  Value kRow = kc.mul(kInStep, op.tileRows);
+  Value kAnd = kc.andI(kInStep, mask); // (16 * ks) & mask == 0
+  for (int64_t f = 0; f < frags; ++f) {
+    Value chunk = kc.add(kc.div(warpBase, 8), kc.add(mnHalf, 2 * f));
+    Value base = kc.add(kRow, kc.mul(kc.xorI(chunk, kAnd), 8));
+    for (int64_t ks = 0; ks < kSteps; ++ks)
+      out.push_back(kc.add(base, 16 * ks * op.tileRows));
+  }
+  return out;
+}
+
+FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile &a,
+                                                 OperandTile &b) {
+  int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
+  FragmentState fs;
+  fs.a = laneOffsets(kc, a, kc.warpRow, wm / 16, /*isA=*/true);
+  fs.b = laneOffsets(kc, b, kc.warpCol, wn / 16, /*isA=*/false);
+  return fs;
+}
+
+/// ldmatrix.x4 at i16 index `idx` of `tile16`; returns four 32-bit registers.
 static SmallVector<Value, 4> ldmatrix4(KernelContext &kc, Value tile16, Value idx,
                                        bool transpose) {
   OpBuilder &b = kc.b;
-  Type i16 = b.getI16Type();
-  auto vt = VectorType::get({4, 2}, i16);
-  Value frag = b.create<nvgpu::LdMatrixOp>(kc.loc, vt, tile16, ValueRange{idx}, transpose, 4);
+  auto vt = VectorType::get({4, 2}, b.getI16Type());
+  Value frag = b.create<nvgpu::LdMatrixOp>(kc.loc, vt, tile16, ValueRange{kc.idx(idx)},
+                                           transpose, 4);
   SmallVector<Value, 4> regs;
   for (int64_t i = 0; i < 4; ++i) {
     Value row = b.create<vector::ExtractOp>(kc.loc, frag, ArrayRef<int64_t>{i});
@@ -51,25 +104,9 @@ static SmallVector<Value, 4> ldmatrix4(KernelContext &kc, Value tile16, Value id
   return regs;
 }
 
-/// The i16 index where this lane's ldmatrix row address points.
-static Value fragmentAddress(KernelContext &kc, OperandTile &op, Value stageBase,
-                             Value rowInTile, Value kByte) {
-  if (op.layout == SmemLayout::MNMajorVector) {
-    // rowInTile is an M (or N) index, kByte / 2 is the K row.
-    int64_t chunksPerRow = op.tileRows / 8;
-    int64_t mask = std::min<int64_t>(8, chunksPerRow) - 1;
-    Value k = kc.div(kByte, 2);
-    Value phys = kc.xorI(kc.div(rowInTile, 8), kc.andI(k, mask));
-    Value byte = kc.add(kc.mul(k, op.tileRows * 2), kc.mul(phys, 16));
-    return kc.div(kc.add(stageBase, byte), 2);
-  }
-  Value phys = kc.xorI(kc.div(kByte, 16), kc.andI(rowInTile, 7));
-  Value byte = kc.add(kc.mul(rowInTile, 128), kc.mul(phys, 16));
-  return kc.div(kc.add(stageBase, byte), 2);
-}
-
 void einloom::codegen::mmaStage(KernelContext &kc, OperandTile &a, OperandTile &bop,
-                                Value stage, SmallVectorImpl<Value> &acc) {
+                                const FragmentState &fs, Value stage,
+                                SmallVectorImpl<Value> &acc) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
@@ -78,44 +115,22 @@ void einloom::codegen::mmaStage(KernelContext &kc, OperandTile &a, OperandTile &
     auto t = cast<MemRefType>(op.smemBytes.getType());
     return b.create<memref::ViewOp>(
         loc, MemRefType::get({t.getNumElements() / 2}, b.getI16Type(), nullptr, t.getMemorySpace()),
-        op.smemBytes, kc.cst(0), ValueRange{});
+        op.smemBytes, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
   };
   Value a16 = view16(a), b16 = view16(bop);
-  Value aBase = b.create<arith::MulIOp>(loc, stage, kc.cst(a.stageBytes()));
-  Value bBase = b.create<arith::MulIOp>(loc, stage, kc.cst(bop.stageBytes()));
-  Value q = kc.div(kc.lane, 8), r8 = kc.rem(kc.lane, 8);
+  Value aBase = b.create<arith::MulIOp>(loc, stage, kc.cst(a.stageBytes() / 2));
+  Value bBase = b.create<arith::MulIOp>(loc, stage, kc.cst(bop.stageBytes() / 2));
   std::string ptx = mmaInstruction(kc.c) +
                     " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
   Type accT = acc.front().getType();
+  bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
 
-  for (int64_t kstep = 0; kstep < 4; ++kstep) { // 128 bytes of K, 32 per mma
+  for (int64_t ks = 0; ks < kSteps; ++ks) {
     SmallVector<SmallVector<Value, 4>> fa, fb;
-    for (int64_t i = 0; i < fragsM; ++i) {
-      Value row, kb;
-      if (a.layout == SmemLayout::MNMajorVector) {
-        // matrices: (m0-7,k0-7) (m8-15,k0-7) (m0-7,k8-15) (m8-15,k8-15)
-        row = kc.add(kc.warpRow, kc.add(kc.cst(16 * i), kc.mul(kc.rem(q, 2), 8)));
-        kb = kc.mul(kc.add(kc.cst(16 * kstep), kc.add(r8, kc.mul(kc.div(q, 2), 8))), 2);
-      } else {
-        row = kc.add(kc.warpRow, kc.add(kc.cst(16 * i), kc.rem(kc.lane, 16)));
-        kb = kc.add(kc.cst(32 * kstep), kc.mul(kc.div(kc.lane, 16), 16));
-      }
-      fa.push_back(ldmatrix4(kc, a16, fragmentAddress(kc, a, aBase, row, kb),
-                             a.layout == SmemLayout::MNMajorVector));
-    }
-    for (int64_t j = 0; j < wn / 16; ++j) {
-      Value row, kb;
-      if (bop.layout == SmemLayout::MNMajorVector) {
-        // matrices: (n0-7,k0-7) (n0-7,k8-15) (n8-15,k0-7) (n8-15,k8-15)
-        row = kc.add(kc.warpCol, kc.add(kc.cst(16 * j), kc.mul(kc.div(q, 2), 8)));
-        kb = kc.mul(kc.add(kc.cst(16 * kstep), kc.add(r8, kc.mul(kc.rem(q, 2), 8))), 2);
-      } else {
-        row = kc.add(kc.warpCol, kc.add(kc.cst(16 * j), kc.add(r8, kc.mul(kc.div(kc.lane, 16), 8))));
-        kb = kc.add(kc.cst(32 * kstep), kc.mul(kc.rem(q, 2), 16));
-      }
-      fb.push_back(ldmatrix4(kc, b16, fragmentAddress(kc, bop, bBase, row, kb),
-                             bop.layout == SmemLayout::MNMajorVector));
-    }
+    for (int64_t i = 0; i < fragsM; ++i)
+      fa.push_back(ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
+    for (int64_t j = 0; j < wn / 16; ++j)
+      fb.push_back(ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + ks]), bT));
     for (int64_t i = 0; i < fragsM; ++i)
       for (int64_t n = 0; n < tilesN; ++n) {
         const SmallVector<Value, 4> &bf = fb[n / 2];

@@ -135,10 +135,13 @@ bool einloom::rt::parseTarget(const std::string &t, int &major, int &minor, bool
   arch = !digits.empty() && digits.back() == 'a';
   if (arch)
     digits.pop_back();
-  if (digits.size() != 2 || !isdigit(digits[0]) || !isdigit(digits[1]))
+  if (digits.size() < 2 || digits.size() > 3)
     return false;
-  major = digits[0] - '0';
-  minor = digits[1] - '0';
+  for (char c : digits)
+    if (!isdigit(static_cast<unsigned char>(c)))
+      return false;
+  major = std::stoi(digits.substr(0, digits.size() - 1));
+  minor = digits.back() - '0';
   return true;
 }
 
@@ -170,7 +173,8 @@ Status Device::open(int ordinal, std::unique_ptr<Device> &out) {
     return s;
   if (!(s = check(d, d.cuCtxSetCurrent(dev->context_), "cuCtxSetCurrent")))
     return s;
-  if (!(s = check(d, d.cuStreamCreate(&dev->stream_, 1 /*non-blocking*/), "cuStreamCreate")))
+  // A blocking stream: it orders after work on the legacy stream (memsets).
+  if (!(s = check(d, d.cuStreamCreate(&dev->stream_, 0), "cuStreamCreate")))
     return s;
   out = std::move(dev);
   return Status::ok();
@@ -206,7 +210,7 @@ Status Device::fill(uint64_t dst, unsigned char value, size_t bytes) {
   return Status::ok();
 }
 Status Device::synchronize() {
-  EL_CHECK(driver_->cuStreamSynchronize(stream_), "kernel execution (cuStreamSynchronize)");
+  EL_CHECK(driver_->cuCtxSynchronize(), "device work (cuCtxSynchronize)");
   return Status::ok();
 }
 
@@ -247,7 +251,9 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
                      ("finding kernel '" + k.name + "'").c_str());
     if (!s)
       return s;
-    if (k.sharedMemoryBytes > 48 * 1024) {
+    // Always set: the NVPTX backend turns the dynamic shared memory symbol
+    // into a 1-byte static one, so even exactly 48 KiB needs the opt-in.
+    if (k.sharedMemoryBytes > 0) {
       s = check(d, d.cuFuncSetAttribute(fn, kFuncMaxDynamicShared, static_cast<int>(k.sharedMemoryBytes)),
                 "allowing the kernel's dynamic shared memory");
       if (!s)

@@ -195,7 +195,10 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
     sizes.push_back(buf[i].bytes);
   }
 
-  Status s = prog->launch(ptrs, sizes);
+  // Setup copies and memsets must finish before the kernels read them.
+  Status s = dev->synchronize();
+  if (s)
+    s = prog->launch(ptrs, sizes);
   if (s)
     s = dev->synchronize();
   if (!s) {
