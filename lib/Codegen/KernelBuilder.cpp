@@ -160,7 +160,15 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   ProducerState psA = prepareProducer(kc, a), psB = prepareProducer(kc, bt);
   FragmentState frags = prepareFragments(kc, a, bt);
+  // Development experiments only (never set in tests or benchmarks):
+  // EINLOOM_EXPERIMENT=noloads / nomma drop the main loop's copies / MMAs to
+  // measure the other half's ceiling.
+  const char *experiment = std::getenv("EINLOOM_EXPERIMENT");
+  bool noLoads = experiment && StringRef(experiment) == "noloads";
+  bool noMma = experiment && StringRef(experiment) == "nomma";
   auto produce = [&](Value stage, Value kTile) {
+    if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
+      return;
     Value k0 = b.create<arith::MulIOp>(loc, kTile, kc.cst(bk));
     produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
@@ -171,17 +179,30 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     b.create<NVVM::CpAsyncCommitGroupOp>(loc);
   }
 
+  // Software pipeline (as CUTLASS's multistage mainloop): k step ks uses
+  // the fragments loaded during k step ks - 1, so ldmatrix overlaps the MMAs.
+  // The wait for the next tile and the barrier sit in the last k step,
+  // between loading its fragments and issuing its MMAs, and the next tile's
+  // first fragments are loaded across the loop edge (carried in iter_args).
   int64_t wm = bm / kc.warpsM, wn = bn / kc.warpsN;
   Type accT = c.acc;
   Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(accT));
-  SmallVector<Value> init((wm / 16) * (wn / 8) * 4, zero);
+  size_t numAcc = (wm / 16) * (wn / 8) * 4;
+  b.create<NVVM::CpAsyncWaitGroupOp>(loc, stages - 2);
+  b.create<gpu::BarrierOp>(loc);
+  SmallVector<Value> init(numAcc, zero);
+  SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
+  size_t numFrag = firstFrags.size();
+  llvm::append_range(init, firstFrags);
   auto loop = b.create<scf::ForOp>(loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value kt = loop.getInductionVar();
-    b.create<NVVM::CpAsyncWaitGroupOp>(loc, stages - 2);
-    b.create<gpu::BarrierOp>(loc);
+    SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
+    SmallVector<Value> cur(loop.getRegionIterArgs().drop_front(numAcc));
+    Value stage = kc.rem(kt, stages);
+    // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
     auto ifOp = b.create<scf::IfOp>(loc, kc.lt(next, numK), /*withElse=*/false);
     {
@@ -190,11 +211,25 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       produce(kc.rem(next, stages), next);
     }
     b.create<NVVM::CpAsyncCommitGroupOp>(loc);
-    SmallVector<Value> acc(loop.getRegionIterArgs());
-    mmaStage(kc, a, bt, frags, kc.rem(kt, stages), acc);
-    b.create<scf::YieldOp>(loc, acc);
+    for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
+      SmallVector<Value> upcoming;
+      if (ks + 1 < kStepsPerTile) {
+        upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1);
+      } else {
+        b.create<NVVM::CpAsyncWaitGroupOp>(loc, stages - 2);
+        b.create<gpu::BarrierOp>(loc);
+        upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
+      }
+      if (!noMma)
+        mmaStep(kc, cur, acc);
+      cur = upcoming;
+    }
+    SmallVector<Value> yielded(acc);
+    llvm::append_range(yielded, cur);
+    b.create<scf::YieldOp>(loc, yielded);
   }
-  SmallVector<Value> acc(loop.getResults());
+  (void)numFrag;
+  SmallVector<Value> acc(loop.getResults().take_front(numAcc));
   storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
   b.create<gpu::ReturnOp>(loc);
   return launch;

@@ -118,11 +118,19 @@ FragmentState prepareFragments(KernelContext &kc, OperandTile &a, OperandTile &b
 void produceStage(KernelContext &kc, OperandTile &op, const ProducerState &ps,
                   mlir::Value stage, mlir::Value k0);
 
-/// Runs the MMAs of one stage, updating `acc` (WM/16 x WN/8 fragments of
-/// four scalars each, row-major over (i, n)).
-void mmaStage(KernelContext &kc, OperandTile &a, OperandTile &bop,
-              const FragmentState &fs, mlir::Value stage,
-              llvm::SmallVectorImpl<mlir::Value> &acc);
+/// K steps per 128-byte shared-memory row: each mma consumes 32 bytes of K.
+constexpr int64_t kStepsPerTile = 4;
+
+/// Loads the A and B fragments of k step `ks` of pipeline stage `stage`:
+/// WM/16 A fragments then WN/16 B fragment pairs, four i32 registers each.
+llvm::SmallVector<mlir::Value> loadFragments(KernelContext &kc, OperandTile &a,
+                                             OperandTile &bop, const FragmentState &fs,
+                                             mlir::Value stage, int64_t ks);
+
+/// The MMAs of one k step on fragments from loadFragments, updating `acc`
+/// (WM/16 x WN/8 accumulator tiles of four scalars, row-major over (i, n)).
+void mmaStep(KernelContext &kc, llvm::ArrayRef<mlir::Value> frags,
+             llvm::SmallVectorImpl<mlir::Value> &acc);
 
 /// Converts and stores the accumulators to C.
 void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,

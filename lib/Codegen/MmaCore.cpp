@@ -39,7 +39,7 @@ std::string einloom::codegen::mmaInstruction(const Contraction &c) {
   return "mma.sync.aligned.m16n8k32.row.col.f32.e5m2.e5m2.f32";
 }
 
-static constexpr int64_t kSteps = 4; // 128 bytes of K per tile, 32 per mma
+static constexpr int64_t kSteps = kStepsPerTile;
 
 /// Offsets in 16-bit units within a stage, one per (fragment, kstep).
 static SmallVector<Value> laneOffsets(KernelContext &kc, OperandTile &op, Value warpBase,
@@ -104,13 +104,12 @@ static SmallVector<Value, 4> ldmatrix4(KernelContext &kc, Value tile16, Value id
   return regs;
 }
 
-void einloom::codegen::mmaStage(KernelContext &kc, OperandTile &a, OperandTile &bop,
-                                const FragmentState &fs, Value stage,
-                                SmallVectorImpl<Value> &acc) {
+SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTile &a,
+                                                   OperandTile &bop, const FragmentState &fs,
+                                                   Value stage, int64_t ks) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
-  int64_t fragsM = wm / 16, tilesN = wn / 8;
   auto view16 = [&](OperandTile &op) {
     auto t = cast<MemRefType>(op.smemBytes.getType());
     return b.create<memref::ViewOp>(
@@ -120,29 +119,35 @@ void einloom::codegen::mmaStage(KernelContext &kc, OperandTile &a, OperandTile &
   Value a16 = view16(a), b16 = view16(bop);
   Value aBase = b.create<arith::MulIOp>(loc, stage, kc.cst(a.stageBytes() / 2));
   Value bBase = b.create<arith::MulIOp>(loc, stage, kc.cst(bop.stageBytes() / 2));
+  bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
+  SmallVector<Value> regs;
+  for (int64_t i = 0; i < wm / 16; ++i)
+    llvm::append_range(regs, ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
+  for (int64_t j = 0; j < wn / 16; ++j)
+    llvm::append_range(regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + ks]), bT));
+  return regs;
+}
+
+void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
+                               SmallVectorImpl<Value> &acc) {
+  OpBuilder &b = kc.b;
+  int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
+  int64_t fragsM = wm / 16, tilesN = wn / 8;
   std::string ptx = mmaInstruction(kc.c) +
                     " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
   Type accT = acc.front().getType();
-  bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
-
-  for (int64_t ks = 0; ks < kSteps; ++ks) {
-    SmallVector<SmallVector<Value, 4>> fa, fb;
-    for (int64_t i = 0; i < fragsM; ++i)
-      fa.push_back(ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
-    for (int64_t j = 0; j < wn / 16; ++j)
-      fb.push_back(ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + ks]), bT));
-    for (int64_t i = 0; i < fragsM; ++i)
-      for (int64_t n = 0; n < tilesN; ++n) {
-        const SmallVector<Value, 4> &bf = fb[n / 2];
-        size_t at = (i * tilesN + n) * 4;
-        SmallVector<Value> ins{fa[i][0], fa[i][1], fa[i][2], fa[i][3],
-                               bf[(n % 2) * 2], bf[(n % 2) * 2 + 1],
-                               acc[at], acc[at + 1], acc[at + 2], acc[at + 3]};
-        auto mma = b.create<NVVM::InlinePtxOp>(
-            loc, TypeRange{accT, accT, accT, accT}, ValueRange(ins), ValueRange{},
-            b.getStringAttr(ptx), Value());
-        for (int64_t e = 0; e < 4; ++e)
-          acc[at + e] = mma.getResult(e);
-      }
-  }
+  ArrayRef<Value> fa = frags.take_front(fragsM * 4), fb = frags.drop_front(fragsM * 4);
+  for (int64_t i = 0; i < fragsM; ++i)
+    for (int64_t n = 0; n < tilesN; ++n) {
+      size_t at = (i * tilesN + n) * 4;
+      size_t bAt = (n / 2) * 4 + (n % 2) * 2;
+      SmallVector<Value> ins{fa[i * 4], fa[i * 4 + 1], fa[i * 4 + 2], fa[i * 4 + 3],
+                             fb[bAt], fb[bAt + 1],
+                             acc[at], acc[at + 1], acc[at + 2], acc[at + 3]};
+      auto mma = b.create<NVVM::InlinePtxOp>(kc.loc, TypeRange{accT, accT, accT, accT},
+                                             ValueRange(ins), ValueRange{},
+                                             b.getStringAttr(ptx), Value());
+      for (int64_t e = 0; e < 4; ++e)
+        acc[at + e] = mma.getResult(e);
+    }
 }
