@@ -16,5 +16,12 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 llvm_config.with_system_environment(["HOME", "TMPDIR", "PATH"])
 llvm_config.use_default_substitutions()
 tool_dirs = [config.einloom_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["einloom-opt", "einloom-run"], tool_dirs)
+llvm_config.add_tool_substitutions(["einloom-opt", "einloom-run-rt", "einloom-run", "einloom-compile"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# ptxas comes with the CUDA toolkit, which CI machines may lack; tests that
+# assemble kernels say REQUIRES: ptxas and are reported UNSUPPORTED without it.
+import shutil
+ptxas = os.environ.get("EINLOOM_PTXAS") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) else shutil.which("ptxas"))
+if ptxas:
+    config.available_features.add("ptxas")

@@ -22,29 +22,11 @@ using namespace einloom::codegen;
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// Vector copies need the operand's contiguous mode to hold whole 16-byte
-/// chunks and every other stride to keep chunks 16-byte aligned.
-static bool vectorizable(const Contraction &c, const ModeGroup &g, char operand,
-                         int64_t elemBytes) {
-  int64_t vec = 16 / elemBytes;
-  if (!c.contiguous(g, operand, vec))
-    return false;
-  for (const ModeGroup *grp : {&c.batch, &c.m, &c.n, &c.k})
-    for (const Mode &md : grp->modes) {
-      int64_t s = operand == 'A' ? md.strideA : md.strideB;
-      if (&md != &g.modes.back() && s % vec != 0)
-        return false;
-    }
-  return true;
-}
-
-static SmemLayout chooseLayout(const Contraction &c, const ModeGroup &rows, char operand,
-                               int64_t tileRows, int64_t elemBytes) {
-  if (vectorizable(c, c.k, operand, elemBytes))
-    return SmemLayout::KMajorVector;
-  if (elemBytes == 2 && tileRows >= 64 && vectorizable(c, rows, operand, elemBytes))
-    return SmemLayout::MNMajorVector;
-  return SmemLayout::KMajorElementwise;
+static SmemLayout chooseLayout(const Contraction &c, char operand, int64_t tileRows) {
+  StringRef l = c.operandLayout(operand, tileRows);
+  return l == "k-major"    ? SmemLayout::KMajorVector
+         : l == "mn-major" ? SmemLayout::MNMajorVector
+                           : SmemLayout::KMajorElementwise;
 }
 
 static const char *layoutName(SmemLayout l) {
@@ -148,10 +130,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                              gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
         smem, b.create<arith::ConstantIndexOp>(loc, offset), ValueRange{});
   };
-  OperandTile a{'A', &c.m, bm, chooseLayout(c, c.m, 'A', bm, eb), c.elemA,
+  OperandTile a{'A', &c.m, bm, chooseLayout(c, 'A', bm), c.elemA,
                 entry.getArgument(0), kc.groupOffset(c.batch, 'A', bz), m0,
                 region(0, stages * bm * 128)};
-  OperandTile bt{'B', &c.n, bn, chooseLayout(c, c.n, 'B', bn, eb), c.elemB,
+  OperandTile bt{'B', &c.n, bn, chooseLayout(c, 'B', bn), c.elemB,
                  entry.getArgument(1), kc.groupOffset(c.batch, 'B', bz), n0,
                  region(stages * bm * 128, stages * bn * 128)};
   launch.layoutA = layoutName(a.layout);

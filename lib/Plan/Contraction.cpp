@@ -26,6 +26,28 @@ bool Contraction::contiguous(const ModeGroup &g, char operand, int64_t vec) cons
   return stride == 1 && last.extent % vec == 0;
 }
 
+bool Contraction::vectorizable(const ModeGroup &g, char operand) const {
+  int64_t vec = 16 / elementBytes(operand == 'A' ? elemA : elemB);
+  if (!contiguous(g, operand, vec))
+    return false;
+  for (const ModeGroup *grp : {&batch, &m, &n, &k})
+    for (const Mode &md : grp->modes) {
+      int64_t s = operand == 'A' ? md.strideA : md.strideB;
+      if (&md != &g.modes.back() && s % vec != 0)
+        return false;
+    }
+  return true;
+}
+
+const char *Contraction::operandLayout(char operand, int64_t tileRows) const {
+  if (vectorizable(k, operand))
+    return "k-major";
+  int64_t eb = elementBytes(operand == 'A' ? elemA : elemB);
+  if (eb == 2 && tileRows >= 64 && vectorizable(operand == 'A' ? m : n, operand))
+    return "mn-major";
+  return "elementwise";
+}
+
 static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> s(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)

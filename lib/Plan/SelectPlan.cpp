@@ -57,6 +57,11 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   // A warp tile re-reads (wm + wn) rows of shared memory per wm x wn outputs;
   // small warp tiles spend more of their time on ldmatrix than on mma.
   double efficiency = double(wm * wn) / double(wm * wn + 16 * (wm + wn));
+  // Element-by-element copies (no 16-byte path for an operand at this tile
+  // size) cost far more than the MMAs they feed.
+  for (char operand : {'A', 'B'})
+    if (StringRef(c.operandLayout(operand, operand == 'A' ? bm : bn)) == "elementwise")
+      efficiency *= 0.25;
   double kPadded = ceilDiv(c.k.size(), p.getTileK()) * p.getTileK();
   double tileFlops = 2.0 * bm * bn * kPadded;
   double perSM = t.mmaRate(c.elemA, c.tf32) / t.numSMs;

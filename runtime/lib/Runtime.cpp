@@ -62,11 +62,14 @@ const DriverTable &driverTable() {
   static DriverTable table;
   static std::once_flag once;
   std::call_once(once, [] {
-    const char *lib = std::getenv("EINLOOM_LIBCUDA");
-    table.handle = dlopen(lib ? lib : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    // EINLOOM_LIBCUDA names another driver library (tests use it to
+    // simulate a machine without one).
+    const char *env = std::getenv("EINLOOM_LIBCUDA");
+    const char *lib = env ? env : "libcuda.so.1";
+    table.handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!table.handle) {
       const char *e = dlerror();
-      table.loadError = std::string("cannot load the CUDA driver (libcuda.so.1): ") +
+      table.loadError = std::string("cannot load the CUDA driver (") + lib + "): " +
                         (e ? e : "unknown error") + "; is an NVIDIA driver installed?";
       return;
     }

@@ -52,6 +52,15 @@ struct Contraction {
   /// 'C') and an extent that is a multiple of `vec`: 16-byte chunks then lie
   /// inside one row.
   bool contiguous(const ModeGroup &g, char operand, int64_t vec) const;
+  /// True when operand 'A' or 'B' can be copied in 16-byte chunks along the
+  /// last mode of `g`: that mode is contiguous and every other stride keeps
+  /// the chunks 16-byte aligned.
+  bool vectorizable(const ModeGroup &g, char operand) const;
+  /// How operand 'A' (rows = M) or 'B' (rows = N) reaches shared memory with
+  /// tiles of `tileRows` rows: "k-major" (16-byte copies along K),
+  /// "mn-major" (16-byte copies along M or N, 16-bit types, tileRows >= 64),
+  /// or "elementwise" (any strides, slow).
+  const char *operandLayout(char operand, int64_t tileRows) const;
 };
 
 /// Analyses `op`. Emits a diagnostic and fails for einsums that are not a
