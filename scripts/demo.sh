@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# make demo: parse, verify, canonicalize and reference-evaluate examples/demo.mlir.
+# make demo: the foundation demo (parse, verify, reference-evaluate
+# examples/demo.mlir), then compile examples/gemm.mlir to PTX with the plan
+# and ptxas' resource usage, and run it on the GPU when there is one.
 set -euo pipefail
 BUILD=${1:-build}
 BIN="$BUILD/bin"
-EXAMPLE=examples/demo.mlir
 
-echo "== Einloom demo: $EXAMPLE =="
-echo
-echo "-- 1. parse and verify (einloom-opt), then canonicalize --"
-"$BIN/einloom-opt" "$EXAMPLE" -canonicalize > /dev/null
-echo "ok: $(grep -c 'loom\.' "$EXAMPLE") loom ops verified"
+echo "== 1. examples/demo.mlir: parse, verify, canonicalize =="
+"$BIN/einloom-opt" examples/demo.mlir -canonicalize > /dev/null
+echo "ok: $(grep -c 'loom\.' examples/demo.mlir) loom ops verified"
 echo
 for fn in attention_scores w4a16_linear long_conv; do
-  echo "-- 2. reference evaluation of @$fn (f64 accumulation, seed 1) --"
-  "$BIN/einloom-run" --reference "$EXAMPLE" --function "$fn" --seed 1
+  echo "== 2. CPU reference of @$fn (f64 accumulation, seed 1) =="
+  "$BIN/einloom-run" --reference examples/demo.mlir --function "$fn" --seed 1
   echo
 done
-echo "Kernels for these programs come with plan selection and code generation;"
-echo "see README.md for the state of each part."
+
+echo "== 3. examples/gemm.mlir: plan, PTX, ptxas =="
+OUTDIR=$(mktemp -d)
+trap 'rm -rf "$OUTDIR"' EXIT
+"$BIN/einloom-compile" examples/gemm.mlir --target sm_90a --emit ptx -o "$OUTDIR/gemm.ptx" \
+  --explain --ptxas-report 2>&1
+echo "PTX: $(wc -l < "$OUTDIR/gemm.ptx") lines, $(grep -c 'mma.sync' "$OUTDIR/gemm.ptx") mma.sync, $(grep -c 'ldmatrix' "$OUTDIR/gemm.ptx") ldmatrix, $(grep -c 'cp.async.cg' "$OUTDIR/gemm.ptx") cp.async"
+"$BIN/einloom-compile" examples/gemm.mlir --target sm_90a -o "$OUTDIR/gemm.bundle"
+echo "bundle: $(wc -c < "$OUTDIR/gemm.bundle") bytes"
+echo
+echo "== 4. run on the GPU, check against the CPU reference, time it =="
+if "$BIN/einloom-run-rt" "$OUTDIR/gemm.bundle" --bench --label gemm > "$OUTDIR/run.log" 2>&1; then
+  cat "$OUTDIR/run.log"
+elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/run.log"; then
+  echo "no GPU on this machine, so the run is skipped: $(grep -m1 '^error:' "$OUTDIR/run.log")"
+else
+  cat "$OUTDIR/run.log"
+  exit 1
+fi

@@ -1,0 +1,104 @@
+// The bundle format: round trip, and every kind of damage is refused.
+#include "einloom/runtime/Bundle.h"
+#include "einloom/runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+using namespace einloom::rt;
+
+static Bundle sample() {
+  Bundle b;
+  b.target = "sm_90a";
+  b.source = "main";
+  b.buffers = {{"arg0", "input", "f16", {4, 8}, 64},
+               {"arg1", "input", "f16", {2, 8}, 32},
+               {"out0", "output", "f32", {4, 2}, 32}};
+  BundleKernel k;
+  k.name = "main_einsum0";
+  k.grid = {3, 1, 2};
+  k.block = {128, 1, 1};
+  k.sharedMemoryBytes = 65536;
+  k.args = {0, 1, 2};
+  k.op = "einsum";
+  k.spec = "mk,nk->mn";
+  k.acc = "f32";
+  k.operands = {0, 1};
+  k.result = 2;
+  k.flops = 128;
+  b.kernels = {k};
+  b.launchOrder = {0};
+  b.ptx = ".version 8.4\n.target sm_90a\n";
+  b.cubin = std::string("\x7f" "ELF\0\1\2", 7);
+  return b;
+}
+
+TEST(Bundle, RoundTrip) {
+  Bundle in = sample(), out;
+  std::string err;
+  ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << err;
+  EXPECT_EQ(out.target, "sm_90a");
+  ASSERT_EQ(out.buffers.size(), 3u);
+  EXPECT_EQ(out.buffers[2].shape, (std::vector<int64_t>{4, 2}));
+  EXPECT_EQ(out.buffers[2].role, "output");
+  ASSERT_EQ(out.kernels.size(), 1u);
+  EXPECT_EQ(out.kernels[0].grid, (std::array<int64_t, 3>{3, 1, 2}));
+  EXPECT_EQ(out.kernels[0].sharedMemoryBytes, 65536);
+  EXPECT_EQ(out.kernels[0].spec, "mk,nk->mn");
+  EXPECT_EQ(out.kernels[0].result, 2);
+  EXPECT_EQ(out.ptx, in.ptx);
+  EXPECT_EQ(out.cubin, in.cubin); // binary, with a NUL inside
+}
+
+TEST(Bundle, RefusesDamage) {
+  std::string good = writeBundle(sample());
+  Bundle out;
+  std::string err;
+  EXPECT_FALSE(readBundle(good.substr(0, good.size() - 1), out, err));
+  EXPECT_NE(err.find("truncated"), std::string::npos) << err;
+  std::string flipped = good;
+  flipped[flipped.size() - 3] ^= 1;
+  EXPECT_FALSE(readBundle(flipped, out, err));
+  EXPECT_NE(err.find("checksum"), std::string::npos) << err;
+  EXPECT_FALSE(readBundle("PK\3\4 a zip file", out, err));
+  EXPECT_NE(err.find("bad magic"), std::string::npos);
+  std::string v2 = good;
+  v2.replace(good.find(" 1 "), 3, " 2 ");
+  EXPECT_FALSE(readBundle(v2, out, err));
+  EXPECT_NE(err.find("unsupported bundle version 2"), std::string::npos) << err;
+}
+
+TEST(Bundle, RefusesInconsistentManifest) {
+  // A kernel argument naming a buffer that does not exist, with a valid
+  // checksum: the manifest itself must be checked.
+  Bundle b = sample();
+  b.kernels[0].args = {0, 1, 7};
+  Bundle out;
+  std::string err;
+  EXPECT_FALSE(readBundle(writeBundle(b), out, err));
+  EXPECT_NE(err.find("kernel argument names no buffer"), std::string::npos) << err;
+}
+
+TEST(Runtime, ParseTarget) {
+  int major, minor;
+  bool arch;
+  ASSERT_TRUE(parseTarget("sm_90a", major, minor, arch));
+  EXPECT_EQ(major, 9);
+  EXPECT_EQ(minor, 0);
+  EXPECT_TRUE(arch);
+  ASSERT_TRUE(parseTarget("sm_80", major, minor, arch));
+  EXPECT_EQ(major, 8);
+  EXPECT_FALSE(arch);
+  ASSERT_TRUE(parseTarget("sm_100a", major, minor, arch));
+  EXPECT_EQ(major, 10);
+  EXPECT_FALSE(parseTarget("compute_90", major, minor, arch));
+  EXPECT_FALSE(parseTarget("sm_9", major, minor, arch));
+}
+
+TEST(Runtime, NoDriverIsAnErrorNotACrash) {
+  setenv("EINLOOM_LIBCUDA", "/nonexistent/libcuda.so.1", 1);
+  std::unique_ptr<Device> dev;
+  Status s = Device::open(0, dev);
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("cannot load the CUDA driver"), std::string::npos) << s.message();
+  EXPECT_EQ(dev, nullptr);
+}
