@@ -44,6 +44,11 @@ suite e5m2_nt_129x65x256  "mk,nk->mn" m=129,n=65,k=256 f8E5M2 --out bf16
 suite tf32_nt_300x256x200 "mk,nk->mn" m=300,n=256,k=200 f32 --tf32
 suite f16_sm80_512        "mk,nk->mn" m=512,n=512,k=512 f16 --target sm_80
 suite f16_sm89_128        "km,kn->mn" m=128,n=128,k=128 f16 --target sm_89
+suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
+suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
+suite f16_outer           "m,n->mn" m=300,n=257 f16
+# The demo program.
+"$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 
 # Benchmarks: the same kernels the peers are measured against.
 bench() { # name spec sizes dtype [extra...]

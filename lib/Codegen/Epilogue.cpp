@@ -22,12 +22,12 @@ static Value convert(OpBuilder &b, Location loc, Value v, Type to) {
   if (from == to)
     return v;
   if (isa<IntegerType>(from)) {
-    v = b.create<arith::SIToFPOp>(loc, b.getF32Type(), v);
+    v = arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
     from = v.getType();
     if (from == to)
       return v;
   }
-  return b.create<arith::TruncFOp>(loc, to, v);
+  return arith::TruncFOp::create(b, loc, to, v);
 }
 
 void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOffC,
@@ -38,8 +38,8 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
   Type t = c.elemC;
   int64_t eb = elementBytes(t);
   auto gType = cast<MemRefType>(gC.getType());
-  Value cTyped = b.create<memref::ViewOp>(loc, MemRefType::get({gType.getNumElements() / eb}, t),
-                                          gC, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
+  Value cTyped = memref::ViewOp::create(b, loc, MemRefType::get({gType.getNumElements() / eb}, t),
+                                          gC, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
   // Pairs are contiguous when N's last mode has stride 1 and even extent,
   // and every other stride of C keeps the pair 2-element aligned.
   bool pairs = c.contiguous(c.n, 'C', 2);
@@ -64,23 +64,23 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         Value mOk = kc.lt(m, c.m.size());
         if (pairs) {
           Value ok = kc.andB(mOk, kc.lt(col, c.n.size()));
-          auto ifOp = b.create<scf::IfOp>(loc, ok, /*withElse=*/false);
+          auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          Value vec = b.create<vector::FromElementsOp>(loc, VectorType::get({2}, t),
+          Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, t),
                                                        ValueRange{v0, v1});
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', col));
-          b.create<vector::StoreOp>(loc, vec, cTyped, ValueRange{kc.idx(off)});
+          vector::StoreOp::create(b, loc, vec, cTyped, ValueRange{kc.idx(off)});
           continue;
         }
         for (int64_t e = 0; e < 2; ++e) {
           Value ncol = kc.add(col, kc.cst(e));
           Value ok = kc.andB(mOk, kc.lt(ncol, c.n.size()));
-          auto ifOp = b.create<scf::IfOp>(loc, ok, /*withElse=*/false);
+          auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', ncol));
-          b.create<memref::StoreOp>(loc, e ? v1 : v0, cTyped, ValueRange{kc.idx(off)});
+          memref::StoreOp::create(b, loc, e ? v1 : v0, cTyped, ValueRange{kc.idx(off)});
         }
       }
 }

@@ -81,7 +81,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   SmallVector<Type> args;
   for (int64_t bytes : launch.argumentBytes)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  auto func = b.create<gpu::GPUFuncOp>(loc, name, b.getFunctionType(args, {}));
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   Block &entry = func.getBody().front();
@@ -92,7 +92,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, plan.getWarpsM(),
                    plan.getWarpsN(), threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
-  kc.tid = kc.fromIndex(b.create<gpu::ThreadIdOp>(loc, gpu::Dimension::x));
+  kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warp = kc.div(kc.tid, 32);
   kc.warpRow = kc.mul(kc.rem(warp, kc.warpsM), bm / kc.warpsM);
@@ -100,7 +100,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   // Raster: CTAs sweep `swizzle` tile rows at a time, so that consecutive
   // CTAs share A and B tiles in L2.
-  Value linear = kc.fromIndex(b.create<gpu::BlockIdOp>(loc, gpu::Dimension::x));
+  Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   Value tm, tn;
   int64_t s = plan.getRaster() == loom::RasterOrder::Swizzle ? plan.getSwizzle() : 1;
   if (plan.getRaster() == loom::RasterOrder::ColumnMajor) {
@@ -109,26 +109,26 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   } else if (s > 1) {
     Value group = kc.div(linear, s * tilesN);
     Value first = kc.mul(group, s);
-    Value rows = b.create<arith::MinUIOp>(loc, kc.cst(s),
-                                          b.create<arith::SubIOp>(loc, kc.cst(tilesM), first));
+    Value rows = arith::MinUIOp::create(b, loc, kc.cst(s),
+                                          arith::SubIOp::create(b, loc, kc.cst(tilesM), first));
     Value inGroup = kc.rem(linear, s * tilesN);
-    tm = kc.add(first, b.create<arith::RemUIOp>(loc, inGroup, rows).getResult());
-    tn = b.create<arith::DivUIOp>(loc, inGroup, rows);
+    tm = kc.add(first, arith::RemUIOp::create(b, loc, inGroup, rows).getResult());
+    tn = arith::DivUIOp::create(b, loc, inGroup, rows);
   } else {
     tm = kc.div(linear, tilesN);
     tn = kc.rem(linear, tilesN);
   }
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
-  Value bz = kc.fromIndex(b.create<gpu::BlockIdOp>(loc, gpu::Dimension::z));
+  Value bz = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
 
-  Value smem = b.create<gpu::DynamicSharedMemoryOp>(
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, 
       loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
                            gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
   auto region = [&](int64_t offset, int64_t bytes) {
-    return b.create<memref::ViewOp>(
+    return memref::ViewOp::create(b, 
         loc, MemRefType::get({bytes}, b.getI8Type(), nullptr,
                              gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
-        smem, b.create<arith::ConstantIndexOp>(loc, offset), ValueRange{});
+        smem, arith::ConstantIndexOp::create(b, loc, offset), ValueRange{});
   };
   OperandTile a{'A', &c.m, bm, chooseLayout(c, 'A', bm), c.elemA,
                 entry.getArgument(0), kc.groupOffset(c.batch, 'A', bz), m0,
@@ -151,14 +151,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   auto produce = [&](Value stage, Value kTile) {
     if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
       return;
-    Value k0 = b.create<arith::MulIOp>(loc, kTile, kc.cst(bk));
+    Value k0 = arith::MulIOp::create(b, loc, kTile, kc.cst(bk));
     produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
   for (int64_t st = 0; st + 1 < stages; ++st) {
     if (st < numK)
       produce(kc.cst(st), kc.cst(st));
-    b.create<NVVM::CpAsyncCommitGroupOp>(loc);
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
   // Software pipeline (as CUTLASS's multistage mainloop): k step ks uses
@@ -168,15 +168,15 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // first fragments are loaded across the loop edge (carried in iter_args).
   int64_t wm = bm / kc.warpsM, wn = bn / kc.warpsN;
   Type accT = c.acc;
-  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(accT));
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
   size_t numAcc = (wm / 16) * (wn / 8) * 4;
-  b.create<NVVM::CpAsyncWaitGroupOp>(loc, stages - 2);
-  b.create<gpu::BarrierOp>(loc);
+  NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
+  gpu::BarrierOp::create(b, loc);
   SmallVector<Value> init(numAcc, zero);
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
   size_t numFrag = firstFrags.size();
   llvm::append_range(init, firstFrags);
-  auto loop = b.create<scf::ForOp>(loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+  auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -186,20 +186,20 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
-    auto ifOp = b.create<scf::IfOp>(loc, kc.lt(next, numK), /*withElse=*/false);
+    auto ifOp = scf::IfOp::create(b, loc, kc.lt(next, numK), /*withElse=*/false);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
       produce(kc.rem(next, stages), next);
     }
-    b.create<NVVM::CpAsyncCommitGroupOp>(loc);
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
       if (ks + 1 < kStepsPerTile) {
         upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1);
       } else {
-        b.create<NVVM::CpAsyncWaitGroupOp>(loc, stages - 2);
-        b.create<gpu::BarrierOp>(loc);
+        NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
+        gpu::BarrierOp::create(b, loc);
         upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
       }
       if (!noMma)
@@ -208,11 +208,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     }
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
-    b.create<scf::YieldOp>(loc, yielded);
+    scf::YieldOp::create(b, loc, yielded);
   }
   (void)numFrag;
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));
   storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
-  b.create<gpu::ReturnOp>(loc);
+  gpu::ReturnOp::create(b, loc);
   return launch;
 }

@@ -58,33 +58,33 @@ struct KernelContext {
   mlir::Value tid, lane, warpRow, warpCol; // warpRow/Col: first row/col in the tile
 
   mlir::Value cst(int64_t v) {
-    return b.create<mlir::arith::ConstantOp>(loc, b.getIntegerAttr(intType, v));
+    return mlir::arith::ConstantOp::create(b, loc, b.getIntegerAttr(intType, v));
   }
-  mlir::Value add(mlir::Value x, mlir::Value y) { return b.create<mlir::arith::AddIOp>(loc, x, y); }
+  mlir::Value add(mlir::Value x, mlir::Value y) { return mlir::arith::AddIOp::create(b, loc, x, y); }
   mlir::Value add(mlir::Value x, int64_t y) { return y == 0 ? x : add(x, cst(y)); }
   mlir::Value mul(mlir::Value x, int64_t y) {
-    return y == 1 ? x : b.create<mlir::arith::MulIOp>(loc, x, cst(y)).getResult();
+    return y == 1 ? x : mlir::arith::MulIOp::create(b, loc, x, cst(y)).getResult();
   }
   mlir::Value div(mlir::Value x, int64_t y) {
-    return y == 1 ? x : b.create<mlir::arith::DivUIOp>(loc, x, cst(y)).getResult();
+    return y == 1 ? x : mlir::arith::DivUIOp::create(b, loc, x, cst(y)).getResult();
   }
-  mlir::Value rem(mlir::Value x, int64_t y) { return b.create<mlir::arith::RemUIOp>(loc, x, cst(y)); }
-  mlir::Value xorI(mlir::Value x, mlir::Value y) { return b.create<mlir::arith::XOrIOp>(loc, x, y); }
-  mlir::Value andI(mlir::Value x, int64_t m) { return b.create<mlir::arith::AndIOp>(loc, x, cst(m)); }
+  mlir::Value rem(mlir::Value x, int64_t y) { return mlir::arith::RemUIOp::create(b, loc, x, cst(y)); }
+  mlir::Value xorI(mlir::Value x, mlir::Value y) { return mlir::arith::XOrIOp::create(b, loc, x, y); }
+  mlir::Value andI(mlir::Value x, int64_t m) { return mlir::arith::AndIOp::create(b, loc, x, cst(m)); }
   mlir::Value lt(mlir::Value x, int64_t y) {
-    return b.create<mlir::arith::CmpIOp>(loc, mlir::arith::CmpIPredicate::ult, x, cst(y));
+    return mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::ult, x, cst(y));
   }
-  mlir::Value andB(mlir::Value x, mlir::Value y) { return b.create<mlir::arith::AndIOp>(loc, x, y); }
+  mlir::Value andB(mlir::Value x, mlir::Value y) { return mlir::arith::AndIOp::create(b, loc, x, y); }
   mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y) {
-    return b.create<mlir::arith::SelectOp>(loc, c, x, y);
+    return mlir::arith::SelectOp::create(b, loc, c, x, y);
   }
   /// `v` as an `index`, for memref subscripts.
   mlir::Value idx(mlir::Value v) {
-    return b.create<mlir::arith::IndexCastUIOp>(loc, b.getIndexType(), v);
+    return mlir::arith::IndexCastUIOp::create(b, loc, b.getIndexType(), v);
   }
   /// An `index` (thread and block ids) as the kernel's integer type.
   mlir::Value fromIndex(mlir::Value v) {
-    return b.create<mlir::arith::IndexCastUIOp>(loc, intType, v);
+    return mlir::arith::IndexCastUIOp::create(b, loc, intType, v);
   }
 
   /// The element offset of flattened index `idx` of `group` in `operand`.

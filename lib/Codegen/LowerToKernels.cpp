@@ -52,7 +52,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           b.setInsertionPointToEnd(module.getBody());
           auto nvvmTarget = NVVM::NVVMTargetAttr::get(
               ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", t->chip, "+ptx84");
-          kernels = b.create<gpu::GPUModuleOp>(module.getLoc(), "einloom_kernels",
+          kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "einloom_kernels",
                                                b.getArrayAttr({nvvmTarget}));
           module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
         }

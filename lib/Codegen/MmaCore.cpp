@@ -93,13 +93,13 @@ static SmallVector<Value, 4> ldmatrix4(KernelContext &kc, Value tile16, Value id
                                        bool transpose) {
   OpBuilder &b = kc.b;
   auto vt = VectorType::get({4, 2}, b.getI16Type());
-  Value frag = b.create<nvgpu::LdMatrixOp>(kc.loc, vt, tile16, ValueRange{kc.idx(idx)},
+  Value frag = nvgpu::LdMatrixOp::create(b, kc.loc, vt, tile16, ValueRange{kc.idx(idx)},
                                            transpose, 4);
   SmallVector<Value, 4> regs;
   for (int64_t i = 0; i < 4; ++i) {
-    Value row = b.create<vector::ExtractOp>(kc.loc, frag, ArrayRef<int64_t>{i});
-    Value asI32 = b.create<vector::BitCastOp>(kc.loc, VectorType::get({1}, b.getI32Type()), row);
-    regs.push_back(b.create<vector::ExtractOp>(kc.loc, asI32, ArrayRef<int64_t>{0}));
+    Value row = vector::ExtractOp::create(b, kc.loc, frag, ArrayRef<int64_t>{i});
+    Value asI32 = vector::BitCastOp::create(b, kc.loc, VectorType::get({1}, b.getI32Type()), row);
+    regs.push_back(vector::ExtractOp::create(b, kc.loc, asI32, ArrayRef<int64_t>{0}));
   }
   return regs;
 }
@@ -112,13 +112,13 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
   auto view16 = [&](OperandTile &op) {
     auto t = cast<MemRefType>(op.smemBytes.getType());
-    return b.create<memref::ViewOp>(
+    return memref::ViewOp::create(b, 
         loc, MemRefType::get({t.getNumElements() / 2}, b.getI16Type(), nullptr, t.getMemorySpace()),
-        op.smemBytes, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
+        op.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
   };
   Value a16 = view16(a), b16 = view16(bop);
-  Value aBase = b.create<arith::MulIOp>(loc, stage, kc.cst(a.stageBytes() / 2));
-  Value bBase = b.create<arith::MulIOp>(loc, stage, kc.cst(bop.stageBytes() / 2));
+  Value aBase = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes() / 2));
+  Value bBase = arith::MulIOp::create(b, loc, stage, kc.cst(bop.stageBytes() / 2));
   bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
   SmallVector<Value> regs;
   for (int64_t i = 0; i < wm / 16; ++i)
@@ -144,7 +144,7 @@ void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
       SmallVector<Value> ins{fa[i * 4], fa[i * 4 + 1], fa[i * 4 + 2], fa[i * 4 + 3],
                              fb[bAt], fb[bAt + 1],
                              acc[at], acc[at + 1], acc[at + 2], acc[at + 3]};
-      auto mma = b.create<NVVM::InlinePtxOp>(kc.loc, TypeRange{accT, accT, accT, accT},
+      auto mma = NVVM::InlinePtxOp::create(b, kc.loc, TypeRange{accT, accT, accT, accT},
                                              ValueRange(ins), ValueRange{},
                                              b.getStringAttr(ptx), Value());
       for (int64_t e = 0; e < 4; ++e)

@@ -100,7 +100,7 @@ ProducerState einloom::codegen::prepareProducer(KernelContext &kc, OperandTile &
 /// One 16-byte cp.async per pass; invalid chunks are zero-filled.
 static void issueVectorCopies(KernelContext &kc, OperandTile &op, const ProducerState &ps,
                               Value stage, Value k0) {
-  Value stageBase = kc.b.create<arith::MulIOp>(kc.loc, stage, kc.cst(op.stageBytes()));
+  Value stageBase = arith::MulIOp::create(kc.b, kc.loc, stage, kc.cst(op.stageBytes()));
   bool perPassK = ps.kLane.size() > 1;
   Value kValid, kOff;
   for (size_t pass = 0; pass < ps.dst.size(); ++pass) {
@@ -111,11 +111,11 @@ static void issueVectorCopies(KernelContext &kc, OperandTile &op, const Producer
     }
     Value valid = kc.andB(kValid, ps.rowValid[pass]);
     Value src = kc.select(valid, kc.mul(kc.add(ps.rowOffset[pass], kOff), kc.elemBytes), kc.cst(0));
-    Value n = kc.b.create<arith::SelectOp>(
-        kc.loc, valid, kc.b.create<arith::ConstantIndexOp>(kc.loc, 16),
-        kc.b.create<arith::ConstantIndexOp>(kc.loc, 0));
+    Value n = arith::SelectOp::create(kc.b, 
+        kc.loc, valid, arith::ConstantIndexOp::create(kc.b, kc.loc, 16),
+        arith::ConstantIndexOp::create(kc.b, kc.loc, 0));
     Value dst = kc.add(stageBase, ps.dst[pass]);
-    kc.b.create<nvgpu::DeviceAsyncCopyOp>(kc.loc, op.smemBytes, ValueRange{kc.idx(dst)}, op.global,
+    nvgpu::DeviceAsyncCopyOp::create(kc.b, kc.loc, op.smemBytes, ValueRange{kc.idx(dst)}, op.global,
                                           ValueRange{kc.idx(src)}, kc.b.getIndexAttr(16), n,
                                           kc.b.getUnitAttr());
   }
@@ -129,19 +129,19 @@ static void produceKMajorElementwise(KernelContext &kc, OperandTile &op, Value s
   Type t = op.elem;
   int64_t eb = kc.elemBytes;
   auto gType = cast<MemRefType>(op.global.getType());
-  Value zeroIdx = b.create<arith::ConstantIndexOp>(loc, 0);
-  Value gTyped = b.create<memref::ViewOp>(loc, MemRefType::get({gType.getNumElements() / eb}, t),
+  Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
+  Value gTyped = memref::ViewOp::create(b, loc, MemRefType::get({gType.getNumElements() / eb}, t),
                                           op.global, zeroIdx, ValueRange{});
   auto sType = cast<MemRefType>(op.smemBytes.getType());
-  Value sTyped = b.create<memref::ViewOp>(
+  Value sTyped = memref::ViewOp::create(b, 
       loc, MemRefType::get({sType.getNumElements() / eb}, t, nullptr, sType.getMemorySpace()),
       op.smemBytes, zeroIdx, ValueRange{});
   int64_t total = op.tileRows * kc.bk;
   // tileRows * 8 is a multiple of the thread count (plan verifier), and
   // bk is a multiple of 8: every pass is whole.
   assert(total % kc.threads == 0 && "partial producer pass");
-  Value stageBase = b.create<arith::MulIOp>(loc, stage, kc.cst(op.tileRows * kc.bk));
-  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(t));
+  Value stageBase = arith::MulIOp::create(b, loc, stage, kc.cst(op.tileRows * kc.bk));
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
   for (int64_t pass = 0; pass * kc.threads < total; ++pass) {
     Value e = kc.add(kc.tid, pass * kc.threads);
     Value r = kc.div(e, kc.bk), kcol = kc.rem(e, kc.bk);
@@ -149,13 +149,13 @@ static void produceKMajorElementwise(KernelContext &kc, OperandTile &op, Value s
     Value valid = kc.andB(kc.lt(row, op.rows->size()), kc.lt(k, kc.c.k.size()));
     Value elem = kc.add(op.batchOffset, kc.add(kc.groupOffset(*op.rows, op.name, row),
                                                kc.groupOffset(kc.c.k, op.name, k)));
-    Value v = b.create<memref::LoadOp>(loc, gTyped, ValueRange{kc.idx(kc.select(valid, elem, kc.cst(0)))});
+    Value v = memref::LoadOp::create(b, loc, gTyped, ValueRange{kc.idx(kc.select(valid, elem, kc.cst(0)))});
     v = kc.select(valid, v, zero);
     Value byte = kc.mul(kcol, eb);
     Value phys = kc.xorI(kc.div(byte, 16), kc.andI(r, 7));
     Value col = kc.div(kc.add(kc.mul(phys, 16), kc.rem(byte, 16)), eb);
     Value at = kc.add(stageBase, kc.add(kc.mul(r, kc.bk), col));
-    b.create<memref::StoreOp>(loc, v, sTyped, ValueRange{kc.idx(at)});
+    memref::StoreOp::create(b, loc, v, sTyped, ValueRange{kc.idx(at)});
   }
 }
 

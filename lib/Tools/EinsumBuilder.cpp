@@ -80,15 +80,15 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   b.setInsertionPointToEnd(module->getBody());
-  auto func = b.create<func::FuncOp>(loc, "main", b.getFunctionType(inputs, {result}));
+  auto func = func::FuncOp::create(b, loc, "main", b.getFunctionType(inputs, {result}));
   Block *body = func.addEntryBlock();
   b.setInsertionPointToEnd(body);
-  auto e = b.create<loom::EinsumOp>(loc, result, body->getArguments(),
+  auto e = loom::EinsumOp::create(b, loc, result, body->getArguments(),
                                     b.getStringAttr(specText),
                                     accT ? TypeAttr::get(accT) : TypeAttr(),
                                     tf32 ? b.getUnitAttr() : nullptr,
                                     loom::PlanAttr());
-  b.create<func::ReturnOp>(loc, e.getResult());
+  func::ReturnOp::create(b, loc, e.getResult());
   if (failed(verify(*module)))
     return nullptr;
   return module;
