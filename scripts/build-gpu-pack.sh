@@ -10,11 +10,13 @@ rm -rf "$PACK"
 mkdir -p "$PACK/suite" "$PACK/bench" "$PACK/bin"
 cp "$BUILD/bin/einloom-run-rt" "$PACK/bin/"
 
-suite() { # name spec sizes dtype [extra args...]
-  local name=$1 spec=$2 sizes=$3 dtype=$4
-  shift 4
-  "$COMPILE" --einsum "$spec" --sizes "$sizes" --dtype "$dtype" "$@" -o "$PACK/suite/$name.bundle"
+compile_into() { # dir name spec sizes dtype [extra args...]
+  local dir=$1 name=$2 spec=$3 sizes=$4 dtype=$5
+  shift 5
+  "$COMPILE" --einsum "$spec" --sizes "$sizes" --dtype "$dtype" "$@" -o "$PACK/$dir/$name.bundle"
 }
+suite() { compile_into suite "$@"; }
+bench() { compile_into bench "$@"; }
 # f16, every operand layout, odd and prime sizes (1, 7, 33, 255, 1023, primes).
 suite f16_nt_1x1x1        "mk,nk->mn" m=1,n=1,k=1 f16
 suite f16_nt_7x33x255     "mk,nk->mn" m=7,n=33,k=255 f16
@@ -51,11 +53,6 @@ suite f16_outer           "m,n->mn" m=300,n=257 f16
 "$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 
 # Benchmarks: the same kernels the peers are measured against.
-bench() { # name spec sizes dtype [extra...]
-  local name=$1 spec=$2 sizes=$3 dtype=$4
-  shift 4
-  "$COMPILE" --einsum "$spec" --sizes "$sizes" --dtype "$dtype" "$@" -o "$PACK/bench/$name.bundle"
-}
 bench f16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16
 bench f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16
 bench bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16

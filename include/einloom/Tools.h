@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,18 @@ class FuncOp;
 } // namespace mlir
 
 namespace einloom {
+
+/// What every tool main needs: a context with Einloom's dialects and
+/// diagnostics printed with their source lines.
+struct ToolSession {
+  ToolSession();
+  ~ToolSession();
+  mlir::MLIRContext &context();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
 
 /// Parses and verifies `path` ("-" is stdin). Diagnostics go to the
 /// context's handler; returns null on failure.

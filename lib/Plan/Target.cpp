@@ -37,31 +37,29 @@ double TargetInfo::mmaRate(mlir::Type elem, bool tf32) const {
 }
 
 mlir::FailureOr<TargetInfo> einloom::lookupTarget(llvm::StringRef chip) {
-  TargetInfo t;
-  t.chip = chip.str();
-  if (chip == "sm_80") {
-    t.smVersion = 80;
-    t.numSMs = 108;
-    t.smemPerBlock = 163 * 1024;
-    t.smemPerSM = 164 * 1024;
-    t.dramBytesPerSec = 1.9e12;
-  } else if (chip == "sm_86") {
-    t.smVersion = 86;
-    t.numSMs = 82;
-    t.smemPerBlock = 99 * 1024;
-    t.smemPerSM = 100 * 1024;
-    t.dramBytesPerSec = 0.9e12;
-  } else if (chip == "sm_89") {
-    t.smVersion = 89;
-    t.numSMs = 142;
-    t.smemPerBlock = 99 * 1024;
-    t.smemPerSM = 100 * 1024;
-    t.dramBytesPerSec = 0.86e12;
-  } else if (chip == "sm_90" || chip == "sm_90a") {
-    t.smVersion = 90;
-    t.archSpecific = chip == "sm_90a";
-  } else {
-    return mlir::failure();
+  struct Known {
+    const char *chip;
+    int sm, numSMs;
+    int64_t smemPerBlockKiB, smemPerSMKiB;
+    double dramBytesPerSec;
+  };
+  static const Known known[] = {
+      {"sm_80", 80, 108, 163, 164, 1.9e12},  {"sm_86", 86, 82, 99, 100, 0.9e12},
+      {"sm_89", 89, 142, 99, 100, 0.86e12},  {"sm_90", 90, 132, 227, 228, 3.0e12},
+      {"sm_90a", 90, 132, 227, 228, 3.0e12},
+  };
+  for (const Known &k : known) {
+    if (chip != k.chip)
+      continue;
+    TargetInfo t;
+    t.chip = k.chip;
+    t.smVersion = k.sm;
+    t.archSpecific = chip.ends_with("a");
+    t.numSMs = k.numSMs;
+    t.smemPerBlock = k.smemPerBlockKiB * 1024;
+    t.smemPerSM = k.smemPerSMKiB * 1024;
+    t.dramBytesPerSec = k.dramBytesPerSec;
+    return t;
   }
-  return t;
+  return mlir::failure();
 }

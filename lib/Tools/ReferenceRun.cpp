@@ -1,6 +1,7 @@
 //===- ReferenceRun.cpp - einloom-run --reference -------------------------===//
 #include "einloom/Reference/Evaluator.h"
 #include "einloom/Reference/Npy.h"
+#include "einloom/Registration.h"
 #include "einloom/Tools.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -12,6 +13,21 @@
 #include <sys/stat.h>
 
 using namespace mlir;
+
+struct einloom::ToolSession::Impl {
+  DialectRegistry registry;
+  std::unique_ptr<MLIRContext> ctx;
+  llvm::SourceMgr sm;
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+};
+
+einloom::ToolSession::ToolSession() : impl(std::make_unique<Impl>()) {
+  registerAllDialects(impl->registry);
+  impl->ctx = std::make_unique<MLIRContext>(impl->registry);
+  impl->handler = std::make_unique<SourceMgrDiagnosticHandler>(impl->sm, impl->ctx.get());
+}
+einloom::ToolSession::~ToolSession() = default;
+MLIRContext &einloom::ToolSession::context() { return *impl->ctx; }
 
 OwningOpRef<ModuleOp> einloom::loadModule(MLIRContext &ctx, StringRef path) {
   std::string err;

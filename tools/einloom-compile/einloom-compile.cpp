@@ -43,11 +43,8 @@ int main(int argc, char **argv) {
     llvm::errs() << "einloom-compile: give either a .mlir file or --einsum SPEC --sizes ...\n";
     return 1;
   }
-  mlir::DialectRegistry registry;
-  einloom::registerAllDialects(registry);
-  mlir::MLIRContext ctx(registry);
-  llvm::SourceMgr sm;
-  mlir::SourceMgrDiagnosticHandler handler(sm, &ctx);
+  einloom::ToolSession session;
+  mlir::MLIRContext &ctx = session.context();
 
   mlir::OwningOpRef<mlir::ModuleOp> module =
       einsum.empty() ? einloom::loadModule(ctx, inputFile)

@@ -156,11 +156,8 @@ int main(int argc, char **argv) {
   }
 #else
   if (wantsCompiler) {
-    mlir::DialectRegistry registry;
-    einloom::registerAllDialects(registry);
-    mlir::MLIRContext ctx(registry);
-    llvm::SourceMgr sm;
-    mlir::SourceMgrDiagnosticHandler handler(sm, &ctx);
+    einloom::ToolSession session;
+    mlir::MLIRContext &ctx = session.context();
     mlir::OwningOpRef<mlir::ModuleOp> module =
         has("--einsum") ? einloom::buildEinsumModule(ctx, get("--einsum"), get("--sizes"),
                                                      get("--dtype", "f16"), get("--acc"),
