@@ -49,6 +49,11 @@ suite f16_sm89_128        "km,kn->mn" m=128,n=128,k=128 f16 --target sm_89
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
 suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
 suite f16_outer           "m,n->mn" m=300,n=257 f16
+# Split-K (skinny outputs, long K), chosen by the planner.
+suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
+suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16
+suite i8_splitk_8x512x4096 "mk,nk->mn" m=8,n=512,k=4096 i8
+suite bf16_splitk_odd     "mk,nk->mn" m=7,n=33,k=6144 bf16 --out f32
 # The demo program.
 "$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 

@@ -84,3 +84,46 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         }
       }
 }
+
+void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value split,
+                                     Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const Contraction &c = kc.c;
+  Type t = c.acc;
+  int64_t M = c.m.size(), N = c.n.size(), B = c.batch.size();
+  auto wType = cast<MemRefType>(workspace.getType());
+  Value w = memref::ViewOp::create(b, loc, MemRefType::get({wType.getNumElements() / 4}, t),
+                                   workspace, arith::ConstantIndexOp::create(b, loc, 0),
+                                   ValueRange{});
+  // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace.
+  Value plane = kc.mul(kc.add(kc.mul(split, B), batch), M * N);
+  int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN, tilesN = wn / 8;
+  Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
+  Value rowBase = kc.add(m0, kc.add(kc.warpRow, g));
+  Value colBase = kc.add(n0, kc.add(kc.warpCol, kc.mul(tq, 2)));
+  bool pairs = N % 2 == 0;
+  for (int64_t i = 0; i < wm / 16; ++i)
+    for (int64_t n = 0; n < tilesN; ++n)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value m = kc.add(rowBase, 16 * i + 8 * half);
+        Value col = kc.add(colBase, 8 * n);
+        size_t at = (i * tilesN + n) * 4 + half * 2;
+        Value rowOff = kc.add(plane, kc.mul(m, N));
+        Value mOk = kc.lt(m, M);
+        for (int64_t e = 0; e < (pairs ? 1 : 2); ++e) {
+          Value ncol = kc.add(col, e);
+          auto ifOp = scf::IfOp::create(b, loc, kc.andB(mOk, kc.lt(ncol, N)), false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          Value off = kc.idx(kc.add(rowOff, ncol));
+          if (pairs) {
+            Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, t),
+                                                       ValueRange{acc[at], acc[at + 1]});
+            vector::StoreOp::create(b, loc, vec, w, ValueRange{off});
+          } else {
+            memref::StoreOp::create(b, loc, acc[at + e], w, ValueRange{off});
+          }
+        }
+      }
+}

@@ -53,8 +53,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
            << c.acc << " accumulation is not supported yet";
   if (plan.getStages() < 2)
     return emitError(loc, "the cp.async pipeline needs at least 2 stages");
-  if (c.batch.size() > 65535)
-    return emitError(loc, "a batch of ") << c.batch.size()
+  if (c.batch.size() * plan.getSplitK() > 65535)
+    return emitError(loc, "a batch of ") << c.batch.size() << " times split-K "
+                                        << plan.getSplitK()
                                         << " exceeds the grid's 65535 z-blocks";
 
   MLIRContext *ctx = module.getContext();
@@ -66,6 +67,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t threads = plan.getNumWarps() * 32;
   int64_t tilesM = ceilDiv(c.m.size(), bm), tilesN = ceilDiv(c.n.size(), bn);
   int64_t numK = ceilDiv(c.k.size(), bk);
+  int64_t splitK = plan.getSplitK();
+  int64_t tilesPerSplit = ceilDiv(numK, splitK);
 
   auto bytesOf = [&](const ModeGroup &x, const ModeGroup &y, Type t) {
     return c.batch.size() * x.size() * y.size() * elementBytes(t);
@@ -73,8 +76,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   KernelLaunch launch;
   launch.name = name.str();
   launch.argumentBytes = {bytesOf(c.m, c.k, c.elemA), bytesOf(c.n, c.k, c.elemB),
-                          bytesOf(c.m, c.n, c.elemC)};
-  launch.grid = {tilesM * tilesN, 1, c.batch.size()};
+                          splitK > 1 ? splitK * bytesOf(c.m, c.n, c.acc)
+                                     : bytesOf(c.m, c.n, c.elemC)};
+  launch.grid = {tilesM * tilesN, 1, c.batch.size() * splitK};
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = stages * (bm + bn) * 128;
 
@@ -119,7 +123,17 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     tn = kc.rem(linear, tilesN);
   }
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
-  Value bz = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
+  // grid.z enumerates (batch, split); each split runs tilesPerSplit K tiles
+  // from kBegin (the last may run fewer, or none).
+  Value bzAll = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
+  Value bz = kc.div(bzAll, splitK), split = kc.rem(bzAll, splitK);
+  Value kBegin = kc.mul(split, tilesPerSplit);
+  Value count = kc.cst(numK);
+  if (splitK > 1) {
+    Value left = arith::SubIOp::create(b, loc, kc.cst(numK), kBegin);
+    count = arith::MaxSIOp::create(
+        b, loc, kc.cst(0), arith::MinSIOp::create(b, loc, left, kc.cst(tilesPerSplit)));
+  }
 
   Value smem = gpu::DynamicSharedMemoryOp::create(b, 
       loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
@@ -151,13 +165,19 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   auto produce = [&](Value stage, Value kTile) {
     if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
       return;
-    Value k0 = arith::MulIOp::create(b, loc, kTile, kc.cst(bk));
+    Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
     produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
   for (int64_t st = 0; st + 1 < stages; ++st) {
-    if (st < numK)
+    if (splitK > 1) {
+      auto guard = scf::IfOp::create(b, loc, kc.ltV(kc.cst(st), count), false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&guard.getThenRegion().front());
       produce(kc.cst(st), kc.cst(st));
+    } else if (st < numK) {
+      produce(kc.cst(st), kc.cst(st));
+    }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
@@ -176,7 +196,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
   size_t numFrag = firstFrags.size();
   llvm::append_range(init, firstFrags);
-  auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+  auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -186,7 +206,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
-    auto ifOp = scf::IfOp::create(b, loc, kc.lt(next, numK), /*withElse=*/false);
+    auto ifOp = scf::IfOp::create(b, loc, kc.ltV(next, count), /*withElse=*/false);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -212,7 +232,64 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   }
   (void)numFrag;
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));
-  storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
+  if (splitK > 1)
+    storePartials(kc, entry.getArgument(2), split, bz, m0, n0, acc);
+  else
+    storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
+
+FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module, StringRef name,
+                                                         const Contraction &c, int64_t splitK,
+                                                         Location loc) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t total = c.batch.size() * c.m.size() * c.n.size();
+  int64_t threads = 256;
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.argumentBytes = {splitK * total * elementBytes(c.acc), total * elementBytes(c.elemC), 0};
+  launch.grid = {ceilDiv(total, threads), 1, 1};
+  launch.block = {threads, 1, 1};
+  SmallVector<Type> args{MemRefType::get({launch.argumentBytes[0]}, b.getI8Type()),
+                         MemRefType::get({launch.argumentBytes[1]}, b.getI8Type())};
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  bool narrow = launch.argumentBytes[0] < (int64_t(1) << 31);
+  KernelContext kc{b, loc, c, loom::PlanAttr(), 0, 0, 0, 0, 1, 1, threads, 0,
+                   narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
+  Value e = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)), threads),
+                   kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+  auto ifOp = scf::IfOp::create(b, loc, kc.lt(e, total), false);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
+  Value ws = memref::ViewOp::create(b, loc, MemRefType::get({splitK * total}, c.acc),
+                                    entry.getArgument(0), zeroIdx, ValueRange{});
+  Value sum = memref::LoadOp::create(b, loc, ws, ValueRange{kc.idx(e)});
+  for (int64_t s = 1; s < splitK; ++s) {
+    Value v = memref::LoadOp::create(b, loc, ws, ValueRange{kc.idx(kc.add(e, s * total))});
+    sum = isa<IntegerType>(c.acc) ? Value(arith::AddIOp::create(b, loc, sum, v))
+                                  : Value(arith::AddFOp::create(b, loc, sum, v));
+  }
+  Value out = sum;
+  if (out.getType() != c.elemC) {
+    if (isa<IntegerType>(out.getType()))
+      out = arith::SIToFPOp::create(b, loc, b.getF32Type(), out);
+    if (out.getType() != c.elemC)
+      out = arith::TruncFOp::create(b, loc, c.elemC, out);
+  }
+  int64_t M = c.m.size(), N = c.n.size();
+  Value bIdx = kc.div(e, M * N), mIdx = kc.rem(kc.div(e, N), M), nIdx = kc.rem(e, N);
+  Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
+                     kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
+  Value cv = memref::ViewOp::create(b, loc, MemRefType::get({total}, c.elemC),
+                                    entry.getArgument(1), zeroIdx, ValueRange{});
+  memref::StoreOp::create(b, loc, out, cv, ValueRange{kc.idx(off)});
+  b.setInsertionPointAfter(ifOp);
   gpu::ReturnOp::create(b, loc);
   return launch;
 }

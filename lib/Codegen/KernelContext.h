@@ -74,6 +74,9 @@ struct KernelContext {
   mlir::Value lt(mlir::Value x, int64_t y) {
     return mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::ult, x, cst(y));
   }
+  mlir::Value ltV(mlir::Value x, mlir::Value y) {
+    return mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::slt, x, y);
+  }
   mlir::Value andB(mlir::Value x, mlir::Value y) { return mlir::arith::AndIOp::create(b, loc, x, y); }
   mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y) {
     return mlir::arith::SelectOp::create(b, loc, c, x, y);
@@ -135,6 +138,12 @@ void mmaStep(KernelContext &kc, llvm::ArrayRef<mlir::Value> frags,
 /// Converts and stores the accumulators to C.
 void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,
                    mlir::Value m0, mlir::Value n0,
+                   llvm::ArrayRef<mlir::Value> acc);
+
+/// Split-K: stores the raw accumulators of split `split` to the workspace
+/// [S][batch][M][N] (canonical row-major, accumulator type).
+void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
+                   mlir::Value batch, mlir::Value m0, mlir::Value n0,
                    llvm::ArrayRef<mlir::Value> acc);
 
 /// The PTX mma.sync instruction for the contraction's element types.

@@ -63,6 +63,23 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           failedAny = true;
           return;
         }
+        if (plan.getSplitK() > 1) {
+          FailureOr<KernelLaunch> reduce = buildSplitKReduceKernel(
+              kernels, name + "_reduce", *c, plan.getSplitK(), op.getLoc());
+          if (failed(reduce)) {
+            failedAny = true;
+            return;
+          }
+          op->setAttr("loom.reduce_kernel",
+                      SymbolRefAttr::get(kernels.getNameAttr(),
+                                         {FlatSymbolRefAttr::get(ctx, reduce->name)}));
+          op->setAttr("loom.reduce_launch",
+                      b.getDictionaryAttr({
+                          b.getNamedAttr("grid", b.getDenseI64ArrayAttr(reduce->grid)),
+                          b.getNamedAttr("block", b.getDenseI64ArrayAttr(reduce->block)),
+                      }));
+          op->setAttr("loom.workspace", b.getI64IntegerAttr(launch->argumentBytes[2]));
+        }
         op->setAttr("loom.kernel",
                     SymbolRefAttr::get(kernels.getNameAttr(),
                                        {FlatSymbolRefAttr::get(ctx, launch->name)}));

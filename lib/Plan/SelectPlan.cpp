@@ -51,7 +51,8 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   int byThreads = static_cast<int>(2048 / threads);
   e.ctasPerSM = std::max(1, std::min({bySmem, byRegs, byThreads}));
 
-  double tiles = c.batch.size() * ceilDiv(c.m.size(), bm) * ceilDiv(c.n.size(), bn);
+  int64_t split = p.getSplitK();
+  double tiles = c.batch.size() * ceilDiv(c.m.size(), bm) * ceilDiv(c.n.size(), bn) * split;
   double slots = double(t.numSMs) * e.ctasPerSM;
   e.waves = tiles / slots;
   // A warp tile re-reads (wm + wn) rows of shared memory per wm x wn outputs;
@@ -62,14 +63,16 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   for (char operand : {'A', 'B'})
     if (StringRef(c.operandLayout(operand, operand == 'A' ? bm : bn)) == "elementwise")
       efficiency *= 0.25;
-  double kPadded = ceilDiv(c.k.size(), p.getTileK()) * p.getTileK();
+  double kPadded = ceilDiv(ceilDiv(c.k.size(), p.getTileK()), split) * p.getTileK();
   double tileFlops = 2.0 * bm * bn * kPadded;
   double perSM = t.mmaRate(c.elemA, c.tf32) / t.numSMs;
   e.computeSeconds = std::ceil(e.waves) * e.ctasPerSM * tileFlops / (perSM * efficiency);
   e.flops = c.flops();
   e.bytes = c.minBytes();
+  if (split > 1) // partial sums written and read back once
+    e.bytes += 2 * split * c.batch.size() * c.m.size() * c.n.size() * elementBytes(c.acc);
   e.memorySeconds = double(e.bytes) / t.dramBytesPerSec;
-  e.seconds = std::max(e.computeSeconds, e.memorySeconds) + 3e-6;
+  e.seconds = std::max(e.computeSeconds, e.memorySeconds) + (split > 1 ? 6e-6 : 3e-6);
   return e;
 }
 
@@ -105,8 +108,13 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
       (p.getTileN() * 8) % (p.getNumWarps() * 32))
     return emitError() << "the tile's 16-byte chunks must divide evenly among "
                        << p.getNumWarps() * 32 << " threads";
-  if (p.getSplitK() != 1)
-    return emitError() << "split_k > 1 is not supported by code generation yet";
+  int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
+  if (p.getSplitK() > kTiles)
+    return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
+                       << " K tiles of " << p.getTileK();
+  if (c.batch.size() * p.getSplitK() > 65535)
+    return emitError() << "batch " << c.batch.size() << " times split_k " << p.getSplitK()
+                       << " exceeds the grid's 65535 z-blocks";
   if (p.getProducer() != ProducerKind::CpAsync)
     return emitError() << "producer '" << stringifyProducerKind(p.getProducer())
                        << "' is not supported by code generation yet";
@@ -142,13 +150,20 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   int64_t tk = tileKFor(c.elemA);
   int64_t swz = c.batch.size() * ceilDiv(c.m.size(), 128) * ceilDiv(c.n.size(), 128) > t.numSMs ? 8 : 1;
   std::vector<PlanCandidate> all;
-  for (const Shape &s : shapes) {
+  // Split-K is a candidate when the output tiles alone leave SMs idle and K
+  // is long enough to give each split several tiles.
+  int64_t kTiles = (c.k.size() + tk - 1) / tk;
+  for (const Shape &s : shapes)
+   for (int64_t split : {1, 2, 4, 8, 16}) {
+    double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
+    if (split > 1 && (outTiles * split > 2.0 * t.numSMs || kTiles < 4 * split))
+      continue;
     int64_t stageBytes = (s.bm * elementBytes(c.elemA) + s.bn * elementBytes(c.elemB)) * tk;
     int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
     if (stages < 2)
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
-                               /*splitK=*/1, ProducerKind::CpAsync,
+                               split, ProducerKind::CpAsync,
                                swz > 1 ? RasterOrder::Swizzle : RasterOrder::RowMajor,
                                swz);
     PlanCandidate cand{p, estimatePlan(p, c, t), ""};

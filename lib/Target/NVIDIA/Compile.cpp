@@ -192,7 +192,6 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.args.push_back(buffer[in]);
       k.operands.push_back(buffer[in]);
     }
-    k.args.push_back(buffer[e.getResult()]);
     k.result = buffer[e.getResult()];
     k.op = "einsum";
     FailureOr<Contraction> c = analyzeContraction(e);
@@ -201,8 +200,44 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     k.spec = c->spec;
     k.acc = dtypeOf(c->acc);
     k.flops = c->flops();
+    // Split-K: the contraction writes partial sums to a workspace and a
+    // second kernel reduces them into the result.
+    std::optional<rt::BundleKernel> reduce;
+    if (auto ws = e->getAttrOfType<IntegerAttr>("loom.workspace")) {
+      rt::BundleBuffer w;
+      w.name = "ws" + std::to_string(index);
+      w.role = "temp";
+      w.dtype = k.acc;
+      w.bytes = ws.getInt();
+      w.shape = {w.bytes / elementBytes(c->acc)};
+      int wi = static_cast<int>(b.buffers.size());
+      b.buffers.push_back(w);
+      k.args.push_back(wi);
+      rt::BundleKernel r;
+      r.name = cast<SymbolRefAttr>(e->getAttr("loom.reduce_kernel")).getLeafReference().str();
+      auto rl = e->getAttrOfType<DictionaryAttr>("loom.reduce_launch");
+      auto rg = cast<DenseI64ArrayAttr>(rl.get("grid")).asArrayRef();
+      auto rb = cast<DenseI64ArrayAttr>(rl.get("block")).asArrayRef();
+      for (int i = 0; i < 3; ++i) {
+        r.grid[i] = rg[i];
+        r.block[i] = rb[i];
+      }
+      r.args = {wi, k.result};
+      r.op = "reduce";
+      r.spec = "-";
+      r.acc = k.acc;
+      r.operands = {wi};
+      r.result = k.result;
+      reduce = r;
+    } else {
+      k.args.push_back(k.result);
+    }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
     b.kernels.push_back(k);
+    if (reduce) {
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(*reduce);
+    }
     ++index;
   }
   for (Value v : ret->getOperands())
