@@ -42,7 +42,8 @@ def parse_bundle(path):
             b["target"] = w[1]
         elif w[0] == "buffer":
             shape = [int(x) for x in w[4].split("x")] if w[4] != "-" else []
-            b["buffers"].append({"name": w[1], "role": w[2], "dtype": w[3], "shape": shape})
+            b["buffers"].append({"name": w[1], "role": w[2], "dtype": w[3], "shape": shape,
+                                 "bytes": int(w[5])})
         elif w[0] == "kernel":
             b["kernels"].append({"name": w[1], "grid": [int(x) for x in w[2].split(",")],
                                  "block": [int(x) for x in w[3].split(",")],
@@ -61,21 +62,30 @@ TORCH_DTYPE = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float3
 
 
 class EinloomKernel:
+    """A bundle's launch sequence (one kernel, or split-K's two)."""
+
     def __init__(self, bundle):
         self.bundle = bundle
         fd, self.path = tempfile.mkstemp(suffix=".cubin")
         os.write(fd, bundle["cubin"])
         os.close(fd)
         self.module = cp.RawModule(path=self.path)
-        k = bundle["kernels"][0]
-        self.k = k
-        self.fn = self.module.get_function(k["name"])
-        # Always: the generated kernels carry a 1-byte static shared variable.
-        self.fn.max_dynamic_shared_size_bytes = k["smem"]
+        self.fns = []
+        for k in bundle["kernels"]:
+            fn = self.module.get_function(k["name"])
+            # Always: the generated kernels carry a 1-byte static shared variable.
+            fn.max_dynamic_shared_size_bytes = k["smem"]
+            self.fns.append((k, fn))
+        # Workspaces (temp buffers) belong to the launch, not to the caller.
+        self.temps = {i: torch.empty(b["bytes"], dtype=torch.uint8, device="cuda")
+                      for i, b in enumerate(bundle["buffers"]) if b["role"] == "temp"}
+        self.flops = sum(k.get("flops", 0) for k in bundle["kernels"])
 
     def __call__(self, tensors):
-        args = tuple(np.uint64(tensors[i].data_ptr()) for i in self.k["args"])
-        self.fn(tuple(self.k["grid"]), tuple(self.k["block"]), args, shared_mem=self.k["smem"])
+        for k, fn in self.fns:
+            args = tuple(np.uint64((self.temps[i] if i in self.temps else tensors[i]).data_ptr())
+                         for i in k["args"])
+            fn(tuple(k["grid"]), tuple(k["block"]), args, shared_mem=k["smem"])
 
 
 @triton.autotune(
@@ -97,7 +107,7 @@ def matmul_nt(a_ptr, b_ptr, c_ptr, M, N, K, BM: tl.constexpr, BN: tl.constexpr,
     group = 8
     per_group = group * tiles_n
     first_m = (pid // per_group) * group
-    rows = min(tiles_m - first_m, group)
+    rows = tl.minimum(tiles_m - first_m, group)
     pm = first_m + (pid % per_group) % rows
     pn = (pid % per_group) // rows
     offs_m = pm * BM + tl.arange(0, BM)
@@ -107,8 +117,8 @@ def matmul_nt(a_ptr, b_ptr, c_ptr, M, N, K, BM: tl.constexpr, BN: tl.constexpr,
     b = b_ptr + offs_n[None, :] * K + offs_k[:, None]
     acc = tl.zeros((BM, BN), dtype=tl.int32 if ACC_INT else tl.float32)
     for k in range(0, tl.cdiv(K, BK)):
-        ka = tl.load(a, mask=offs_k[None, :] < K - k * BK, other=0)
-        kb = tl.load(b, mask=offs_k[:, None] < K - k * BK, other=0)
+        ka = tl.load(a, mask=(offs_m[:, None] < M) & (offs_k[None, :] < K - k * BK), other=0)
+        kb = tl.load(b, mask=(offs_n[None, :] < N) & (offs_k[:, None] < K - k * BK), other=0)
         acc = tl.dot(ka, kb, acc)
         a += BK
         b += BK
@@ -159,7 +169,7 @@ def main():
         C = torch.full(bufs[2]["shape"], float("nan") if dt != torch.int8 else -1,
                        device="cuda").to(TORCH_DTYPE[bufs[2]["dtype"]])
         k = EinloomKernel(b)
-        flops = b["kernels"][0]["flops"]
+        flops = k.flops
         # Correctness against the peer before timing.
         k([A, B, C])
         torch.cuda.synchronize()
@@ -180,7 +190,7 @@ def main():
             torch.cuda.synchronize()
             t_t = time_ms(lambda: triton_mm(A, B, Ct), iters)
         except Exception as ex:  # report, do not hide
-            print(f"triton failed on {name}: {ex}")
+            print(f"triton failed on {name}: {str(ex).strip().splitlines()[-1]}")
             t_t = float("nan")
         rows.append((name, rel, t_e, flops / t_e / 1e9, peer_name, t_p, flops / t_p / 1e9, t_t,
                      flops / t_t / 1e9))

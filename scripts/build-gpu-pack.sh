@@ -63,5 +63,8 @@ bench f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16
 bench bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16
 bench bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16
 bench i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8
+# Decode-shaped (weight-bound) x . W^T: the planner splits K.
+bench f16_skinny_16x28672x8192 "mk,nk->mn" m=16,n=28672,k=8192 f16
+bench f16_skinny_1x4096x4096 "mk,nk->mn" m=1,n=4096,k=4096 f16
 cp bench/bench_gemm.py "$PACK/"
 du -sh "$PACK"
