@@ -46,6 +46,10 @@ suite e5m2_nt_129x65x256  "mk,nk->mn" m=129,n=65,k=256 f8E5M2 --out bf16
 suite tf32_nt_300x256x200 "mk,nk->mn" m=300,n=256,k=200 f32 --tf32
 suite f16_sm80_512        "mk,nk->mn" m=512,n=512,k=512 f16 --target sm_80
 suite f16_sm89_128        "km,kn->mn" m=128,n=128,k=128 f16 --target sm_89
+suite f16_sm90_mmasync_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16 --target sm_90
+suite wgmma_f16_1000x1000x1024 "mk,nk->mn" m=1000,n=1000,k=1024 f16
+suite wgmma_bf16_batched  "bmk,bnk->bmn" b=3,m=200,n=136,k=512 bf16
+suite wgmma_f16_out_f32_tails "mk,nk->mn" m=777,n=520,k=2048 f16 --out f32
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
 suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
 suite f16_outer           "m,n->mn" m=300,n=257 f16
@@ -63,6 +67,10 @@ bench f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16
 bench bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16
 bench bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16
 bench i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8
+# The mma.sync path on the same GPU: plain sm_90 has no wgmma.
+bench mmasync_f16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16 --target sm_90
+bench mmasync_f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 --target sm_90
+bench mmasync_bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16 --target sm_90
 # Decode-shaped (weight-bound) x . W^T: the planner splits K.
 bench f16_skinny_16x28672x8192 "mk,nk->mn" m=16,n=28672,k=8192 f16
 bench f16_skinny_1x4096x4096 "mk,nk->mn" m=1,n=4096,k=4096 f16

@@ -12,6 +12,7 @@
 #include "KernelContext.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -169,7 +170,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
-  for (int64_t st = 0; st + 1 < stages; ++st) {
+  bool wgmma = plan.getMma() == loom::MmaShape::WgmmaK16;
+  // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
+  int64_t ahead = wgmma ? stages - 2 : stages - 1;
+  for (int64_t st = 0; st < ahead; ++st) {
     if (splitK > 1) {
       auto guard = scf::IfOp::create(b, loc, kc.ltV(kc.cst(st), count), false);
       OpBuilder::InsertionGuard g(b);
@@ -179,6 +183,45 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       produce(kc.cst(st), kc.cst(st));
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+
+  if (wgmma) {
+    // Hopper: the same cp.async pipeline feeding wgmma. cp.async writes are
+    // generic-proxy stores that the tensor cores read through the async
+    // proxy, hence the proxy fence before each barrier.
+    Type accT = c.acc;
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
+    SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 f32 per thread
+    auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value kt = loop.getInductionVar();
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
+      LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "",
+                                true, false, LLVM::TailCallKind::None,
+                                LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT), ArrayAttr());
+      gpu::BarrierOp::create(b, loc);
+      Value next = kc.add(kt, kc.cst(ahead));
+      auto ifOp = scf::IfOp::create(b, loc, kc.ltV(next, count), /*withElse=*/false);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        produce(kc.rem(next, stages), next);
+      }
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      wgmmaTile(kc, a, bt, kc.rem(kt, stages), acc);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    SmallVector<Value> acc(loop.getResults());
+    if (splitK > 1)
+      storePartials(kc, entry.getArgument(2), split, bz, m0, n0, acc);
+    else
+      storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
+    gpu::ReturnOp::create(b, loc);
+    return launch;
   }
 
   // Software pipeline (as CUTLASS's multistage mainloop): k step ks uses

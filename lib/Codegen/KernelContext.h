@@ -140,6 +140,13 @@ void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,
                    mlir::Value m0, mlir::Value n0,
                    llvm::ArrayRef<mlir::Value> acc);
 
+/// Hopper (sm_90a): one K tile of `stage` with wgmma.mma_async, each
+/// warpgroup computing 64 rows x tile_n from shared-memory descriptors over
+/// the same 128-byte-swizzled K-major tiles the producers write. Issues the
+/// fence, four k16 MMAs, the commit and the wait.
+void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value stage,
+               llvm::SmallVectorImpl<mlir::Value> &acc);
+
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).
 void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "KernelContext.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -150,4 +151,74 @@ void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
       for (int64_t e = 0; e < 4; ++e)
         acc[at + e] = mma.getResult(e);
     }
+}
+
+/// A wgmma shared-memory matrix descriptor for a 128-byte-swizzled K-major
+/// tile starting at shared address `addr`: 8-row core matrices 1024 bytes
+/// apart (stride byte offset), swizzle mode 1 (128B) in bits 62-63.
+static Value smemDescriptor(OpBuilder &b, Location loc, Value addr) {
+  auto c64 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
+  Value start = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, addr, c64(4)), c64(0x3FFF));
+  int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62);
+  return arith::OrIOp::create(b, loc, start, c64(fixed));
+}
+
+void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop,
+                                 Value stage, SmallVectorImpl<Value> &acc) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  MLIRContext *ctx = b.getContext();
+  int64_t n = kc.bn;
+  auto addressOf = [&](OperandTile &op) {
+    Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, op.smemBytes);
+    return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), p).getResult();
+  };
+  Value i64Stage = arith::ExtUIOp::create(b, loc, b.getI64Type(), stage);
+  auto c64 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
+  Value warpgroup = arith::ExtUIOp::create(b, loc, b.getI64Type(), kc.div(kc.tid, 128));
+  Value aBase = arith::AddIOp::create(
+      b, loc, addressOf(a),
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, i64Stage, c64(a.stageBytes())),
+                            arith::MulIOp::create(b, loc, warpgroup, c64(64 * 128))));
+  Value bBase = arith::AddIOp::create(b, loc, addressOf(bop),
+                                      arith::MulIOp::create(b, loc, i64Stage, c64(bop.stageBytes())));
+  Type f32 = acc.front().getType();
+  std::string type = kc.c.elemA.isBF16() ? "bf16" : "f16";
+  // upstream nvgpu.warpgroup.mma needs its own descriptor and fragment
+  // types; the instruction is issued as inline assembly with the
+  // accumulators tied (read and written in place).
+  std::string asmText = "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(acc.size() + 2) +
+                        ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) + "k16.f32." +
+                        type + "." + type + " {";
+  std::string constraints;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    asmText += (i ? ", $" : "$") + std::to_string(i);
+    constraints += "=f,";
+  }
+  asmText += "}, $" + std::to_string(acc.size()) + ", $" + std::to_string(acc.size() + 1) +
+             ", p, 1, 1, 0, 0;\n}";
+  constraints += "l,l,r";
+  for (size_t i = 0; i < acc.size(); ++i)
+    constraints += "," + std::to_string(i);
+  auto resultType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(acc.size(), f32));
+  Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
+    Value descA = smemDescriptor(b, loc, arith::AddIOp::create(b, loc, aBase, c64(32 * ks)));
+    Value descB = smemDescriptor(b, loc, arith::AddIOp::create(b, loc, bBase, c64(32 * ks)));
+    SmallVector<Value> operands{descA, descB, one};
+    llvm::append_range(operands, acc);
+    auto mma = LLVM::InlineAsmOp::create(b, loc, resultType, operands, asmText, constraints,
+                                         /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                         LLVM::TailCallKind::None,
+                                         LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+                                         ArrayAttr());
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] = LLVM::ExtractValueOp::create(b, loc, mma.getRes(), ArrayRef<int64_t>{int64_t(i)});
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  // Keep this tile's MMAs in flight while the next iteration waits for its
+  // copies; the stage they read is not refilled until two tiles later.
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
 }

@@ -65,7 +65,13 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
       efficiency *= 0.25;
   double kPadded = ceilDiv(ceilDiv(c.k.size(), p.getTileK()), split) * p.getTileK();
   double tileFlops = 2.0 * bm * bn * kPadded;
-  double perSM = t.mmaRate(c.elemA, c.tf32) / t.numSMs;
+  bool isWgmma = p.getMma() == MmaShape::WgmmaK16;
+  // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate;
+  // the warp-tile model above does not apply (one warpgroup, 64 x tile_n).
+  double rate = isWgmma ? 764e12 : t.mmaRate(c.elemA, c.tf32);
+  if (isWgmma)
+    efficiency = 0.9;
+  double perSM = rate / t.numSMs;
   e.computeSeconds = std::ceil(e.waves) * e.ctasPerSM * tileFlops / (perSM * efficiency);
   e.flops = c.flops();
   e.bytes = c.minBytes();
@@ -90,9 +96,18 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32) {
     if (!t.archSpecific)
       return emitError() << "wgmma needs target sm_90a, not " << t.chip;
-    return emitError() << "wgmma plans are not supported by code generation yet";
-  }
-  if (p.getMma() != *want)
+    if (p.getMma() == MmaShape::WgmmaK32 || !(c.elemA.isF16() || c.elemA.isBF16()))
+      return emitError() << "code generation has wgmma for f16 and bf16 (k16) only";
+    if (StringRef(c.operandLayout('A', p.getTileM())) != "k-major" ||
+        StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
+      return emitError() << "the wgmma kernel needs both operands contiguous along K";
+    if (p.getStages() < 3)
+      return emitError() << "the wgmma pipeline needs at least 3 stages";
+    if (p.getWarpsN() != 1 || p.getTileM() != 16 * p.getWarpsM() || p.getTileN() > 256 ||
+        p.getTileK() != 64)
+      return emitError() << "a wgmma plan is warps_m x 1 warps of 16 rows each, "
+                            "tile_n <= 256 and tile_k = 64";
+  } else if (p.getMma() != *want)
     return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
                        << " does not fit " << c.elemA << " operands; expected "
                        << stringifyMmaShape(*want);
@@ -101,7 +116,8 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                        << " for " << c.elemA
                        << " (one 128-byte shared-memory row), got " << p.getTileK();
   int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
-  if (wm % 16 || wn % 16)
+  bool isWgmma = p.getMma() == MmaShape::WgmmaK16;
+  if (!isWgmma && (wm % 16 || wn % 16))
     return emitError() << "each warp's tile (" << wm << "x" << wn
                        << ") must be a multiple of 16x16";
   if ((p.getTileM() * 8) % (p.getNumWarps() * 32) ||
@@ -153,6 +169,34 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   // Split-K is a candidate when the output tiles alone leave SMs idle and K
   // is long enough to give each split several tiles.
   int64_t kTiles = (c.k.size() + tk - 1) / tk;
+  // On sm_90a, f16 and bf16 with both operands contiguous along K also get
+  // wgmma candidates (warps_m x 1 warps of 16 rows; warpgroups of 64).
+  bool wgmmaOk = t.archSpecific && (c.elemA.isF16() || c.elemA.isBF16()) &&
+                 StringRef(c.operandLayout('A', 128)) == "k-major" &&
+                 StringRef(c.operandLayout('B', 128)) == "k-major";
+  struct WgShape {
+    int64_t bm, bn;
+  };
+  const WgShape wgShapes[] = {{128, 256}, {128, 128}};
+  for (const WgShape &s : wgShapes) {
+    if (!wgmmaOk)
+      break;
+    int64_t stageBytes = (s.bm + s.bn) * 128;
+    int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
+    PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
+                               ProducerKind::CpAsync,
+                               swz > 1 ? RasterOrder::Swizzle : RasterOrder::RowMajor, swz);
+    PlanCandidate cand{p, estimatePlan(p, c, t), ""};
+    std::string why;
+    llvm::raw_string_ostream os(why);
+    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+      os << d.str();
+      return success();
+    });
+    if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
+      cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
+    all.push_back(cand);
+  }
   for (const Shape &s : shapes)
    for (int64_t split : {1, 2, 4, 8, 16}) {
     double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
@@ -207,7 +251,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
 static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
   os << p.getTileM() << "x" << p.getTileN() << "x" << p.getTileK() << " tile, "
      << p.getWarpsM() << "x" << p.getWarpsN() << " warps, "
-     << stringifyMmaShape(p.getMma()) << ", " << p.getStages() << " stages";
+     << stringifyMmaShape(p.getMma()) << (p.getMma() == MmaShape::WgmmaK16 ? " (Hopper)" : "")
+     << ", " << p.getStages() << " stages";
   if (p.getSplitK() > 1)
     os << ", split-K " << p.getSplitK();
   if (p.getRaster() == RasterOrder::Swizzle)

@@ -1,0 +1,23 @@
+// RUN: einloom-opt %s -loom-select-plan="target=sm_90a" -loom-lower-to-kernels="target=sm_90a" | FileCheck %s
+
+// sm_90a: the same cp.async producers feed wgmma through shared-memory
+// descriptors. Per K tile: wait for the copies, the generic-to-async proxy
+// fence, a barrier, then fence / four m64n256k16 MMAs / commit, keeping one
+// group in flight; all are waited for before the epilogue.
+// CHECK-LABEL: func.func @hopper
+// CHECK: mma = wgmma_k16
+// CHECK: gpu.func @hopper_einsum0
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: llvm.inline_asm has_side_effects {{.*}}"fence.proxy.async.shared::cta;"
+// CHECK: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+func.func @hopper(%a: tensor<2048x1024xbf16>, %b: tensor<2048x1024xbf16>) -> tensor<2048x2048xbf16> {
+  %c = loom.einsum "mk,nk->mn" (%a, %b) : (tensor<2048x1024xbf16>, tensor<2048x1024xbf16>) -> tensor<2048x2048xbf16>
+  return %c : tensor<2048x2048xbf16>
+}
