@@ -67,6 +67,13 @@ bench f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16
 bench bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16
 bench bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16
 bench i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8
+# Llama prefill shapes (M = 4096 tokens), x . W^T.
+mkdir -p "$PACK/llama"
+for kn in 4096,4096 4096,11008 11008,4096 8192,8192 8192,28672 28672,8192; do
+  k=${kn%,*} n=${kn#*,}
+  compile_into llama "prefill_f16_k${k}_n${n}" "mk,nk->mn" "m=4096,n=$n,k=$k" f16
+  compile_into llama "prefill_bf16_k${k}_n${n}" "mk,nk->mn" "m=4096,n=$n,k=$k" bf16
+done
 # The mma.sync path on the same GPU: plain sm_90 has no wgmma.
 bench mmasync_f16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16 --target sm_90
 bench mmasync_f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 --target sm_90
