@@ -58,7 +58,7 @@ def parse_bundle(path):
 
 
 TORCH_DTYPE = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
-               "i8": torch.int8, "i32": torch.int32}
+               "i8": torch.int8, "i32": torch.int32, "f8E4M3FN": torch.float8_e4m3fn}
 
 
 class EinloomKernel:
@@ -177,6 +177,12 @@ def main():
             ref = torch._int_mm(A, B.t())
             peer = lambda: torch._int_mm(A, B.t())
             peer_name = "torch._int_mm"
+        elif dt == torch.float8_e4m3fn:
+            one = torch.tensor(1.0, device="cuda")
+            out_dt = C.dtype
+            peer = lambda: torch._scaled_mm(A, B.t(), scale_a=one, scale_b=one, out_dtype=out_dt)
+            ref = peer()
+            peer_name = "torch._scaled_mm"
         else:
             ref = A @ B.t()
             peer = lambda: torch.matmul(A, B.t())

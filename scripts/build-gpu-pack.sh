@@ -50,6 +50,9 @@ suite f16_sm90_mmasync_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16 --target sm_90
 suite wgmma_f16_1000x1000x1024 "mk,nk->mn" m=1000,n=1000,k=1024 f16
 suite wgmma_bf16_batched  "bmk,bnk->bmn" b=3,m=200,n=136,k=512 bf16
 suite wgmma_f16_out_f32_tails "mk,nk->mn" m=777,n=520,k=2048 f16 --out f32
+suite wgmma_e4m3_4096     "mk,nk->mn" m=4096,n=4096,k=4096 f8E4M3FN --out bf16
+suite wgmma_e5m2_tails    "mk,nk->mn" m=1000,n=1800,k=2048 f8E5M2 --out f32
+suite wgmma_i8_tails      "mk,nk->mn" m=1500,n=1700,k=2048 i8
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
 suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
 suite f16_outer           "m,n->mn" m=300,n=257 f16
@@ -67,6 +70,9 @@ bench f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16
 bench bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16
 bench bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16
 bench i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8
+bench e4m3_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f8E4M3FN --out bf16
+bench e4m3_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f8E4M3FN --out bf16
+bench mmasync_i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8 --target sm_90
 # Llama prefill shapes (M = 4096 tokens), x . W^T.
 mkdir -p "$PACK/llama"
 for kn in 4096,4096 4096,11008 11008,4096 8192,8192 8192,28672 28672,8192; do

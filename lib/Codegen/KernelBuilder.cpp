@@ -170,7 +170,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
-  bool wgmma = plan.getMma() == loom::MmaShape::WgmmaK16;
+  bool wgmma = plan.getMma() == loom::MmaShape::WgmmaK16 ||
+               plan.getMma() == loom::MmaShape::WgmmaK32;
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   for (int64_t st = 0; st < ahead; ++st) {

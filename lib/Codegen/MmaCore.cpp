@@ -182,25 +182,35 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
                             arith::MulIOp::create(b, loc, warpgroup, c64(64 * 128))));
   Value bBase = arith::AddIOp::create(b, loc, addressOf(bop),
                                       arith::MulIOp::create(b, loc, i64Stage, c64(bop.stageBytes())));
-  Type f32 = acc.front().getType();
-  std::string type = kc.c.elemA.isBF16() ? "bf16" : "f16";
+  Type accT = acc.front().getType();
+  Type e = kc.c.elemA;
+  bool isInt = e.isSignlessInteger(8);
+  bool is8bit = isInt || isa<Float8E4M3FNType, Float8E5M2Type>(e);
+  std::string type = e.isBF16() ? "bf16" : e.isF16() ? "f16" : isInt ? "s8"
+                     : isa<Float8E4M3FNType>(e) ? "e4m3" : "e5m2";
+  // Every variant reads 32 bytes of K per instruction: k16 for 16-bit
+  // types, k32 for 8-bit ones. Operand lists differ by type (PTX ISA):
+  // 16-bit types take scale-d, scale-a, scale-b, transpose-a, transpose-b;
+  // fp8 takes no transpose flags; integers take only scale-d.
+  std::string shape = "m64n" + std::to_string(n) + (is8bit ? "k32" : "k16");
+  std::string tail = isInt ? "p;" : is8bit ? "p, 1, 1;" : "p, 1, 1, 0, 0;";
   // upstream nvgpu.warpgroup.mma needs its own descriptor and fragment
   // types; the instruction is issued as inline assembly with the
   // accumulators tied (read and written in place).
   std::string asmText = "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(acc.size() + 2) +
-                        ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n) + "k16.f32." +
-                        type + "." + type + " {";
+                        ", 0;\nwgmma.mma_async.sync.aligned." + shape + "." +
+                        (isInt ? "s32" : "f32") + "." + type + "." + type + " {";
   std::string constraints;
   for (size_t i = 0; i < acc.size(); ++i) {
     asmText += (i ? ", $" : "$") + std::to_string(i);
-    constraints += "=f,";
+    constraints += isInt ? "=r," : "=f,";
   }
   asmText += "}, $" + std::to_string(acc.size()) + ", $" + std::to_string(acc.size() + 1) +
-             ", p, 1, 1, 0, 0;\n}";
+             ", " + tail + "\n}";
   constraints += "l,l,r";
   for (size_t i = 0; i < acc.size(); ++i)
     constraints += "," + std::to_string(i);
-  auto resultType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(acc.size(), f32));
+  auto resultType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(acc.size(), accT));
   Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
 
   NVVM::WgmmaFenceAlignedOp::create(b, loc);

@@ -65,10 +65,12 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
       efficiency *= 0.25;
   double kPadded = ceilDiv(ceilDiv(c.k.size(), p.getTileK()), split) * p.getTileK();
   double tileFlops = 2.0 * bm * bn * kPadded;
-  bool isWgmma = p.getMma() == MmaShape::WgmmaK16;
-  // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate;
+  bool isWgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
+  // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate
+  // (twice that for 8-bit types, as cuBLASLt's fp8 reaches 1280);
   // the warp-tile model above does not apply (one warpgroup, 64 x tile_n).
-  double rate = isWgmma ? 764e12 : t.mmaRate(c.elemA, c.tf32);
+  double rate = isWgmma ? (p.getMma() == MmaShape::WgmmaK32 ? 1528e12 : 764e12)
+                        : t.mmaRate(c.elemA, c.tf32);
   // Measured on an H100 (same run): 128x256 tiles ran 495-538 TFLOP/s and
   // 128x128 tiles 392-445, so narrower wgmma tiles are rated lower.
   if (isWgmma)
@@ -98,17 +100,22 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32) {
     if (!t.archSpecific)
       return emitError() << "wgmma needs target sm_90a, not " << t.chip;
-    if (p.getMma() == MmaShape::WgmmaK32 || !(c.elemA.isF16() || c.elemA.isBF16()))
-      return emitError() << "code generation has wgmma for f16 and bf16 (k16) only";
+    bool sixteen = c.elemA.isF16() || c.elemA.isBF16();
+    bool eight = c.elemA.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA);
+    if (!(sixteen && p.getMma() == MmaShape::WgmmaK16) &&
+        !(eight && p.getMma() == MmaShape::WgmmaK32))
+      return emitError() << "wgmma_k16 takes f16 or bf16 and wgmma_k32 takes s8 or fp8 "
+                            "operands, not "
+                         << c.elemA;
     if (StringRef(c.operandLayout('A', p.getTileM())) != "k-major" ||
         StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
       return emitError() << "the wgmma kernel needs both operands contiguous along K";
     if (p.getStages() < 3)
       return emitError() << "the wgmma pipeline needs at least 3 stages";
     if (p.getWarpsN() != 1 || p.getTileM() != 16 * p.getWarpsM() || p.getTileN() > 256 ||
-        p.getTileK() != 64)
+        p.getTileK() != tileKFor(c.elemA))
       return emitError() << "a wgmma plan is warps_m x 1 warps of 16 rows each, "
-                            "tile_n <= 256 and tile_k = 64";
+                            "tile_n <= 256 and tile_k = " << tileKFor(c.elemA);
   } else if (p.getMma() != *want)
     return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
                        << " does not fit " << c.elemA << " operands; expected "
@@ -118,7 +125,7 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                        << " for " << c.elemA
                        << " (one 128-byte shared-memory row), got " << p.getTileK();
   int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
-  bool isWgmma = p.getMma() == MmaShape::WgmmaK16;
+  bool isWgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
   if (!isWgmma && (wm % 16 || wn % 16))
     return emitError() << "each warp's tile (" << wm << "x" << wn
                        << ") must be a multiple of 16x16";
@@ -182,7 +189,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   int64_t kTiles = (c.k.size() + tk - 1) / tk;
   // On sm_90a, f16 and bf16 with both operands contiguous along K also get
   // wgmma candidates (warps_m x 1 warps of 16 rows; warpgroups of 64).
-  bool wgmmaOk = t.archSpecific && (c.elemA.isF16() || c.elemA.isBF16()) &&
+  bool eightBit = c.elemA.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA);
+  bool wgmmaOk = t.archSpecific && (c.elemA.isF16() || c.elemA.isBF16() || eightBit) &&
                  StringRef(c.operandLayout('A', 128)) == "k-major" &&
                  StringRef(c.operandLayout('B', 128)) == "k-major";
   struct WgShape {
@@ -194,7 +202,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       break;
     int64_t stageBytes = (s.bm + s.bn) * 128;
     int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
-    PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
+    PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
+                               eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
                                ProducerKind::CpAsync, raster, swz);
     PlanCandidate cand{p, estimatePlan(p, c, t), ""};
     std::string why;
@@ -259,7 +268,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
 static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
   os << p.getTileM() << "x" << p.getTileN() << "x" << p.getTileK() << " tile, "
      << p.getWarpsM() << "x" << p.getWarpsN() << " warps, "
-     << stringifyMmaShape(p.getMma()) << (p.getMma() == MmaShape::WgmmaK16 ? " (Hopper)" : "")
+     << stringifyMmaShape(p.getMma())
+     << (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32 ? " (Hopper)" : "")
      << ", " << p.getStages() << " stages";
   if (p.getSplitK() > 1)
     os << ", split-K " << p.getSplitK();
