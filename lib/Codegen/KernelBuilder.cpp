@@ -186,6 +186,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
+  // The epilogue: partial sums to the workspace (split-K), or C.
+  auto finish = [&](ArrayRef<Value> acc) {
+    if (splitK > 1)
+      storePartials(kc, entry.getArgument(2), split, bz, m0, n0, acc);
+    else
+      storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
+    gpu::ReturnOp::create(b, loc);
+  };
   if (wgmma) {
     // Hopper: the same cp.async pipeline feeding wgmma. cp.async writes are
     // generic-proxy stores that the tensor cores read through the async
@@ -217,11 +225,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     SmallVector<Value> acc(loop.getResults());
-    if (splitK > 1)
-      storePartials(kc, entry.getArgument(2), split, bz, m0, n0, acc);
-    else
-      storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
-    gpu::ReturnOp::create(b, loc);
+    finish(acc);
     return launch;
   }
 
@@ -276,11 +280,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   }
   (void)numFrag;
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));
-  if (splitK > 1)
-    storePartials(kc, entry.getArgument(2), split, bz, m0, n0, acc);
-  else
-    storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
-  gpu::ReturnOp::create(b, loc);
+  finish(acc);
   return launch;
 }
 

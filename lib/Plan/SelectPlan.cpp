@@ -184,11 +184,24 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   RasterOrder raster = columns ? RasterOrder::ColumnMajor
                        : swz > 1 ? RasterOrder::Swizzle : RasterOrder::RowMajor;
   std::vector<PlanCandidate> all;
+  // Estimates `p` and records why the target or code generation refuses it.
+  auto consider = [&](PlanAttr p) {
+    PlanCandidate cand{p, estimatePlan(p, c, t), ""};
+    std::string why;
+    llvm::raw_string_ostream os(why);
+    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+      os << d.str();
+      return success();
+    });
+    if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
+      cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
+    all.push_back(cand);
+  };
   // Split-K is a candidate when the output tiles alone leave SMs idle and K
   // is long enough to give each split several tiles.
   int64_t kTiles = (c.k.size() + tk - 1) / tk;
-  // On sm_90a, f16 and bf16 with both operands contiguous along K also get
-  // wgmma candidates (warps_m x 1 warps of 16 rows; warpgroups of 64).
+  // On sm_90a, f16, bf16, fp8 and s8 with both operands contiguous along K
+  // also get wgmma candidates (warps_m x 1 warps of 16 rows; warpgroups of 64).
   bool eightBit = c.elemA.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA);
   bool wgmmaOk = t.archSpecific && (c.elemA.isF16() || c.elemA.isBF16() || eightBit) &&
                  StringRef(c.operandLayout('A', 128)) == "k-major" &&
@@ -205,16 +218,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
                                eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
                                ProducerKind::CpAsync, raster, swz);
-    PlanCandidate cand{p, estimatePlan(p, c, t), ""};
-    std::string why;
-    llvm::raw_string_ostream os(why);
-    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
-      os << d.str();
-      return success();
-    });
-    if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
-      cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
-    all.push_back(cand);
+    consider(p);
   }
   for (const Shape &s : shapes)
    for (int64_t split : {1, 2, 4, 8, 16}) {
@@ -227,16 +231,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
                                split, ProducerKind::CpAsync, raster, swz);
-    PlanCandidate cand{p, estimatePlan(p, c, t), ""};
-    std::string why;
-    llvm::raw_string_ostream os(why);
-    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
-      os << d.str();
-      return success();
-    });
-    if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
-      cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
-    all.push_back(cand);
+    consider(p);
   }
   PlanCandidate *best = nullptr;
   for (PlanCandidate &cand : all)
