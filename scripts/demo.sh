@@ -21,7 +21,7 @@ OUTDIR=$(mktemp -d)
 trap 'rm -rf "$OUTDIR"' EXIT
 "$BIN/einloom-compile" examples/gemm.mlir --target sm_90a --emit ptx -o "$OUTDIR/gemm.ptx" \
   --explain --ptxas-report 2>&1
-echo "PTX: $(wc -l < "$OUTDIR/gemm.ptx") lines, $(grep -c 'mma.sync' "$OUTDIR/gemm.ptx") mma.sync, $(grep -c 'ldmatrix' "$OUTDIR/gemm.ptx") ldmatrix, $(grep -c 'cp.async.cg' "$OUTDIR/gemm.ptx") cp.async"
+echo "PTX: $(wc -l < "$OUTDIR/gemm.ptx") lines; $(grep -c 'wgmma.mma_async' "$OUTDIR/gemm.ptx") wgmma.mma_async, $(grep -c 'mma.sync' "$OUTDIR/gemm.ptx") mma.sync, $(grep -c 'ldmatrix' "$OUTDIR/gemm.ptx") ldmatrix; $(grep -c 'cp.async.cg' "$OUTDIR/gemm.ptx") cp.async"
 "$BIN/einloom-compile" examples/gemm.mlir --target sm_90a -o "$OUTDIR/gemm.bundle"
 echo "bundle: $(wc -c < "$OUTDIR/gemm.bundle") bytes"
 echo
