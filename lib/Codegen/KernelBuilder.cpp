@@ -156,7 +156,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 
   ProducerState psA = prepareProducer(kc, a), psB = prepareProducer(kc, bt);
-  FragmentState frags = prepareFragments(kc, a, bt);
+  bool wgmma = plan.getMma() == loom::MmaShape::WgmmaK16 ||
+               plan.getMma() == loom::MmaShape::WgmmaK32;
+  // ldmatrix offsets serve only the mma.sync core.
+  FragmentState frags;
+  if (!wgmma)
+    frags = prepareFragments(kc, a, bt);
   // Development experiments only (never set in tests or benchmarks):
   // EINLOOM_EXPERIMENT=noloads / nomma drop the main loop's copies / MMAs to
   // measure the other half's ceiling.
@@ -170,8 +175,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
-  bool wgmma = plan.getMma() == loom::MmaShape::WgmmaK16 ||
-               plan.getMma() == loom::MmaShape::WgmmaK32;
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   for (int64_t st = 0; st < ahead; ++st) {
@@ -242,7 +245,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   gpu::BarrierOp::create(b, loc);
   SmallVector<Value> init(numAcc, zero);
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
-  size_t numFrag = firstFrags.size();
   llvm::append_range(init, firstFrags);
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
@@ -278,7 +280,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     llvm::append_range(yielded, cur);
     scf::YieldOp::create(b, loc, yielded);
   }
-  (void)numFrag;
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));
   finish(acc);
   return launch;

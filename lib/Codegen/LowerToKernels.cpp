@@ -17,6 +17,12 @@ using namespace mlir;
 using namespace einloom;
 
 namespace {
+/// The grid and block of a launch, as attributes.
+SmallVector<NamedAttribute> launchShape(OpBuilder &b, const KernelLaunch &l) {
+  return {b.getNamedAttr("grid", b.getDenseI64ArrayAttr(l.grid)),
+          b.getNamedAttr("block", b.getDenseI64ArrayAttr(l.block))};
+}
+
 struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKernels> {
   using Base::Base;
 
@@ -73,24 +79,17 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           op->setAttr("loom.reduce_kernel",
                       SymbolRefAttr::get(kernels.getNameAttr(),
                                          {FlatSymbolRefAttr::get(ctx, reduce->name)}));
-          op->setAttr("loom.reduce_launch",
-                      b.getDictionaryAttr({
-                          b.getNamedAttr("grid", b.getDenseI64ArrayAttr(reduce->grid)),
-                          b.getNamedAttr("block", b.getDenseI64ArrayAttr(reduce->block)),
-                      }));
+          op->setAttr("loom.reduce_launch", b.getDictionaryAttr(launchShape(b, *reduce)));
           op->setAttr("loom.workspace", b.getI64IntegerAttr(launch->argumentBytes[2]));
         }
         op->setAttr("loom.kernel",
                     SymbolRefAttr::get(kernels.getNameAttr(),
                                        {FlatSymbolRefAttr::get(ctx, launch->name)}));
-        op->setAttr("loom.launch",
-                    b.getDictionaryAttr({
-                        b.getNamedAttr("grid", b.getDenseI64ArrayAttr(launch->grid)),
-                        b.getNamedAttr("block", b.getDenseI64ArrayAttr(launch->block)),
-                        b.getNamedAttr("smem", b.getI64IntegerAttr(launch->sharedMemoryBytes)),
-                        b.getNamedAttr("layout_a", b.getStringAttr(launch->layoutA)),
-                        b.getNamedAttr("layout_b", b.getStringAttr(launch->layoutB)),
-                    }));
+        SmallVector<NamedAttribute> attrs = launchShape(b, *launch);
+        attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(launch->sharedMemoryBytes)));
+        attrs.push_back(b.getNamedAttr("layout_a", b.getStringAttr(launch->layoutA)));
+        attrs.push_back(b.getNamedAttr("layout_b", b.getStringAttr(launch->layoutB)));
+        op->setAttr("loom.launch", b.getDictionaryAttr(attrs));
       });
     });
     if (failedAny)

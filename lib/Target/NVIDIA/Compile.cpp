@@ -70,7 +70,7 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
 
 /// Lowers the kernels in `module` to one PTX (or LLVM bitcode) object.
 static FailureOr<std::string> lowerKernels(ModuleOp module, const std::string &chip,
-                                           const std::string &format, bool index32) {
+                                           const std::string &format) {
   MLIRContext *ctx = module.getContext();
   OwningOpRef<ModuleOp> tmp = ModuleOp::create(module.getLoc());
   (*tmp)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
@@ -87,7 +87,6 @@ static FailureOr<std::string> lowerKernels(ModuleOp module, const std::string &c
   o.kernelUseBarePtrCallConv = true;
   // 32-bit index math would be cheaper, but not every pass in the upstream
   // pipeline honours the option (MLIR 22), so mixed widths fail to translate.
-  (void)index32;
   o.indexBitWidth = 64;
   gpu::buildLowerToNVVMPassPipeline(pm, o);
   if (failed(pm.run(*tmp)))
@@ -107,7 +106,7 @@ static FailureOr<std::string> runPtxas(const std::string &ptxas, const std::stri
       llvm::sys::fs::createTemporaryFile("einloom", "cubin", out) ||
       llvm::sys::fs::createTemporaryFile("einloom", "log", err))
     return emitError(loc, "cannot create temporary files for ptxas");
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(in);
     llvm::sys::fs::remove(out);
     llvm::sys::fs::remove(err);
@@ -262,26 +261,17 @@ FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry
   if (failed(planAndGenerate(module, options)))
     return failure();
 
-  // 32-bit index math is enough when every buffer's bytes fit in int32.
-  bool index32 = true;
-  func.walk([&](loom::EinsumOp e) {
-    for (Value v : llvm::concat<Value>(e.getInputs(), e->getResults())) {
-      auto t = cast<RankedTensorType>(v.getType());
-      if (t.getNumElements() * elementBytes(t.getElementType()) >= (int64_t(1) << 31))
-        index32 = false;
-    }
-  });
   CompileResult r;
   FailureOr<rt::Bundle> bundle = describe(func, options.target);
   if (failed(bundle))
     return failure();
   r.bundle = std::move(*bundle);
-  FailureOr<std::string> ptx = lowerKernels(module, options.target, "isa", index32);
+  FailureOr<std::string> ptx = lowerKernels(module, options.target, "isa");
   if (failed(ptx))
     return failure();
   r.ptx = *ptx;
   if (options.emitLLVM) {
-    FailureOr<std::string> bc = lowerKernels(module, options.target, "llvm", index32);
+    FailureOr<std::string> bc = lowerKernels(module, options.target, "llvm");
     if (failed(bc))
       return failure();
     llvm::LLVMContext llctx;
