@@ -9,6 +9,7 @@ on PyTorch's stream; every timing is the median of CUDA-event timings after
 warm-up. Prints one row per bundle and the ratios einloom / peer (higher is
 better for Einloom).
 """
+import ctypes
 import glob
 import os
 import statistics
@@ -48,6 +49,14 @@ def parse_bundle(path):
             b["kernels"].append({"name": w[1], "grid": [int(x) for x in w[2].split(",")],
                                  "block": [int(x) for x in w[3].split(",")],
                                  "smem": int(w[4]), "args": [int(x) for x in w[5].split(",")]})
+        elif w[0] == "tensormap":
+            b["kernels"][-1].setdefault("tmaps", []).append({
+                "arg": int(w[1]), "eb": int(w[2]),
+                "dims": [int(x) for x in w[3].split("x")],
+                "strides": [int(x) for x in w[4].split("x")] if w[4] != "-" else [],
+                "box": [int(x) for x in w[5].split("x")], "swizzle": int(w[6])})
+        elif w[0] == "persistent":
+            b["kernels"][-1]["persistent"] = True
         elif w[0] == "computes":
             b["kernels"][-1].update({"spec": w[2], "flops": int(w[6])})
         elif w[0] == "image":
@@ -59,6 +68,33 @@ def parse_bundle(path):
 
 TORCH_DTYPE = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
                "i8": torch.int8, "i32": torch.int32, "f8E4M3FN": torch.float8_e4m3fn}
+
+
+_libcuda = None
+
+
+def encode_tensor_maps(tmaps, ptrs):
+    """The kernel's TMA tensor-map table (128 bytes per map) on the GPU,
+    encoded with the driver's cuTensorMapEncodeTiled, as the runtime does."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+    table = bytearray()
+    for t in tmaps:
+        rank = len(t["dims"])
+        out = (ctypes.c_uint8 * 128)()
+        dims = (ctypes.c_uint64 * rank)(*t["dims"])
+        strides = (ctypes.c_uint64 * max(rank - 1, 1))(*(t["strides"] or [0]))
+        box = (ctypes.c_uint32 * rank)(*t["box"])
+        unit = (ctypes.c_uint32 * rank)(*([1] * rank))
+        dtype = {1: 0, 2: 1, 4: 2}[t["eb"]]
+        swz = {0: 0, 32: 1, 64: 2, 128: 3}[t["swizzle"]]
+        r = _libcuda.cuTensorMapEncodeTiled(out, dtype, rank, ctypes.c_void_p(ptrs[t["arg"]]),
+                                            dims, strides, box, unit, 0, swz, 3, 0)
+        if r != 0:
+            raise RuntimeError(f"cuTensorMapEncodeTiled failed with {r}")
+        table += bytes(out)
+    return torch.frombuffer(table, dtype=torch.uint8).cuda()
 
 
 class EinloomKernel:
@@ -80,12 +116,18 @@ class EinloomKernel:
         self.temps = {i: torch.empty(b["bytes"], dtype=torch.uint8, device="cuda")
                       for i, b in enumerate(bundle["buffers"]) if b["role"] == "temp"}
         self.flops = sum(k.get("flops", 0) for k in bundle["kernels"])
+        self.tables = {}
 
     def __call__(self, tensors):
-        for k, fn in self.fns:
-            args = tuple(np.uint64((self.temps[i] if i in self.temps else tensors[i]).data_ptr())
-                         for i in k["args"])
-            fn(tuple(k["grid"]), tuple(k["block"]), args, shared_mem=k["smem"])
+        for n, (k, fn) in enumerate(self.fns):
+            ptrs = [(self.temps[i] if i in self.temps else tensors[i]).data_ptr() for i in k["args"]]
+            if "tmaps" in k:
+                key = (n, tuple(ptrs))
+                if key not in self.tables:
+                    self.tables[key] = encode_tensor_maps(k["tmaps"], ptrs)
+                ptrs.append(self.tables[key].data_ptr())
+            fn(tuple(k["grid"]), tuple(k["block"]), tuple(np.uint64(p) for p in ptrs),
+               shared_mem=k["smem"])
 
 
 @triton.autotune(

@@ -53,6 +53,22 @@ suite wgmma_f16_out_f32_tails "mk,nk->mn" m=777,n=520,k=2048 f16 --out f32
 suite wgmma_e4m3_4096     "mk,nk->mn" m=4096,n=4096,k=4096 f8E4M3FN --out bf16
 suite wgmma_e5m2_tails    "mk,nk->mn" m=1000,n=1800,k=2048 f8E5M2 --out f32
 suite wgmma_i8_tails      "mk,nk->mn" m=1500,n=1700,k=2048 i8
+# The warp-specialized TMA kernel (the sm_90a default where TMA can describe
+# the operands), forced with --plan on small odd shapes where the planner
+# would pick mma.sync: prime and tiny M/N, K tails inside a 16-byte pitch,
+# 3-D maps, one and two consumer warpgroups, 128- and 256-wide tiles.
+tma() { # tile_m tile_n tile_k mma: the TMA plan
+  echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = $3, warps_m = $(($1 / 16)), warps_n = 1, mma = $4, stages = 4, producer = tma, raster = swizzle, swizzle = 8>"
+}
+suite tma_f16_509x263x520   "mk,nk->mn" m=509,n=263,k=520 f16 --plan "$(tma 128 256 64 wgmma_k16)"
+suite tma_bf16_1x7x8        "mk,nk->mn" m=1,n=7,k=8 bf16 --plan "$(tma 128 128 64 wgmma_k16)"
+suite tma_f16_batched_odd   "bmk,bnk->bmn" b=5,m=33,n=65,k=72 f16 --out f32 --plan "$(tma 64 128 64 wgmma_k16)"
+suite tma_f16_batch_inner   "mbk,bnk->bmn" b=3,m=130,n=120,k=200 f16 --plan "$(tma 64 256 64 wgmma_k16)"
+suite tma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tma 128 256 128 wgmma_k32)"
+suite tma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tma 128 128 128 wgmma_k32)"
+suite tma_f16_2048x8192x4096 "mk,nk->mn" m=2048,n=8192,k=4096 f16
+# Free modes that do not merge: TMA cannot describe A, the cp.async wgmma kernel runs.
+suite wgmma_cpasync_fallback "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
 suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
 suite f16_outer           "m,n->mn" m=300,n=257 f16

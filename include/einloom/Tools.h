@@ -68,6 +68,10 @@ buildEinsumModule(mlir::MLIRContext &ctx, llvm::StringRef spec,
                   llvm::StringRef sizes, llvm::StringRef dtype,
                   llvm::StringRef acc, llvm::StringRef out, bool tf32 = false);
 
+/// Parses `planText` as a #loom.plan and sets it on every loom.einsum in
+/// `module`; a located diagnostic and failure when it is not one.
+mlir::LogicalResult setEinsumPlan(mlir::ModuleOp module, llvm::StringRef planText);
+
 } // namespace einloom
 
 #endif

@@ -39,10 +39,34 @@ static const char *layoutName(SmemLayout l) {
   return "?";
 }
 
+std::pair<Value, Value> einloom::codegen::rasterTile(KernelContext &kc, Value linear,
+                                                     int64_t tilesM, int64_t tilesN) {
+  // Raster: CTAs sweep `swizzle` tile rows at a time, so that consecutive
+  // CTAs share A and B tiles in L2.
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  loom::PlanAttr plan = kc.plan;
+  int64_t s = plan.getRaster() == loom::RasterOrder::Swizzle ? plan.getSwizzle() : 1;
+  if (plan.getRaster() == loom::RasterOrder::ColumnMajor)
+    return {kc.rem(linear, tilesM), kc.div(linear, tilesM)};
+  if (s > 1) {
+    Value group = kc.div(linear, s * tilesN);
+    Value first = kc.mul(group, s);
+    Value rows = arith::MinUIOp::create(b, loc, kc.cst(s),
+                                        arith::SubIOp::create(b, loc, kc.cst(tilesM), first));
+    Value inGroup = kc.rem(linear, s * tilesN);
+    return {kc.add(first, arith::RemUIOp::create(b, loc, inGroup, rows).getResult()),
+            arith::DivUIOp::create(b, loc, inGroup, rows)};
+  }
+  return {kc.div(linear, tilesN), kc.rem(linear, tilesN)};
+}
+
 FailureOr<KernelLaunch>
 einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 const Contraction &c, loom::PlanAttr plan,
-                                Location loc) {
+                                Location loc, int64_t numSMs) {
+  if (plan.getProducer() == loom::ProducerKind::Tma)
+    return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
   if (c.elemA != c.elemB)
     return emitError(loc, "operands of different element types are not supported");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() &&
@@ -103,26 +127,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   kc.warpRow = kc.mul(kc.rem(warp, kc.warpsM), bm / kc.warpsM);
   kc.warpCol = kc.mul(kc.div(warp, kc.warpsM), bn / kc.warpsN);
 
-  // Raster: CTAs sweep `swizzle` tile rows at a time, so that consecutive
-  // CTAs share A and B tiles in L2.
   Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
-  Value tm, tn;
-  int64_t s = plan.getRaster() == loom::RasterOrder::Swizzle ? plan.getSwizzle() : 1;
-  if (plan.getRaster() == loom::RasterOrder::ColumnMajor) {
-    tm = kc.rem(linear, tilesM);
-    tn = kc.div(linear, tilesM);
-  } else if (s > 1) {
-    Value group = kc.div(linear, s * tilesN);
-    Value first = kc.mul(group, s);
-    Value rows = arith::MinUIOp::create(b, loc, kc.cst(s),
-                                          arith::SubIOp::create(b, loc, kc.cst(tilesM), first));
-    Value inGroup = kc.rem(linear, s * tilesN);
-    tm = kc.add(first, arith::RemUIOp::create(b, loc, inGroup, rows).getResult());
-    tn = arith::DivUIOp::create(b, loc, inGroup, rows);
-  } else {
-    tm = kc.div(linear, tilesN);
-    tn = kc.rem(linear, tilesN);
-  }
+  auto [tm, tn] = rasterTile(kc, linear, tilesM, tilesN);
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
   // grid.z enumerates (batch, split); each split runs tilesPerSplit K tiles
   // from kBegin (the last may run fewer, or none).

@@ -144,14 +144,21 @@ void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,
 /// warpgroup computing 64 rows x tile_n from shared-memory descriptors over
 /// the same 128-byte-swizzled K-major tiles the producers write. Issues the
 /// fence, four k16 MMAs, the commit and the wait.
+/// `warpgroup` (i64) selects the 64-row slice of A; by default the
+/// warpgroup of the executing thread.
 void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value stage,
-               llvm::SmallVectorImpl<mlir::Value> &acc);
+               llvm::SmallVectorImpl<mlir::Value> &acc, mlir::Value warpgroup = {});
 
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).
 void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
                    mlir::Value batch, mlir::Value m0, mlir::Value n0,
                    llvm::ArrayRef<mlir::Value> acc);
+
+/// The (tile row, tile column) of linear tile index `linear` in the plan's
+/// raster order.
+std::pair<mlir::Value, mlir::Value> rasterTile(KernelContext &kc, mlir::Value linear,
+                                               int64_t tilesM, int64_t tilesN);
 
 /// The PTX mma.sync instruction for the contraction's element types.
 std::string mmaInstruction(const Contraction &c);

@@ -64,7 +64,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         }
         std::string name = (func.getSymName() + "_einsum" + Twine(index++)).str();
         FailureOr<KernelLaunch> launch =
-            buildContractionKernel(kernels, name, *c, plan, op.getLoc());
+            buildContractionKernel(kernels, name, *c, plan, op.getLoc(), t->numSMs);
         if (failed(launch)) {
           failedAny = true;
           return;
@@ -89,6 +89,20 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(launch->sharedMemoryBytes)));
         attrs.push_back(b.getNamedAttr("layout_a", b.getStringAttr(launch->layoutA)));
         attrs.push_back(b.getNamedAttr("layout_b", b.getStringAttr(launch->layoutB)));
+        if (!launch->tensorMaps.empty()) {
+          SmallVector<Attribute> maps;
+          for (const KernelLaunch::TensorMap &m : launch->tensorMaps)
+            maps.push_back(b.getDictionaryAttr(
+                {b.getNamedAttr("operand", b.getI64IntegerAttr(m.operand)),
+                 b.getNamedAttr("element_bytes", b.getI64IntegerAttr(m.elementBytes)),
+                 b.getNamedAttr("dims", b.getDenseI64ArrayAttr(m.dims)),
+                 b.getNamedAttr("strides", b.getDenseI64ArrayAttr(m.strides)),
+                 b.getNamedAttr("box", b.getDenseI64ArrayAttr(m.box)),
+                 b.getNamedAttr("swizzle", b.getI64IntegerAttr(m.swizzleBytes))}));
+          attrs.push_back(b.getNamedAttr("tensor_maps", b.getArrayAttr(maps)));
+        }
+        if (launch->persistent)
+          attrs.push_back(b.getNamedAttr("persistent", b.getUnitAttr()));
         op->setAttr("loom.launch", b.getDictionaryAttr(attrs));
       });
     });

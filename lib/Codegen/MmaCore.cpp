@@ -164,7 +164,8 @@ static Value smemDescriptor(OpBuilder &b, Location loc, Value addr) {
 }
 
 void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop,
-                                 Value stage, SmallVectorImpl<Value> &acc) {
+                                 Value stage, SmallVectorImpl<Value> &acc,
+                                 Value warpgroup) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   MLIRContext *ctx = b.getContext();
@@ -173,9 +174,12 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
     Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, op.smemBytes);
     return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), p).getResult();
   };
-  Value i64Stage = arith::ExtUIOp::create(b, loc, b.getI64Type(), stage);
+  Value i64Stage = stage.getType().isInteger(64)
+                       ? stage
+                       : arith::ExtUIOp::create(b, loc, b.getI64Type(), stage).getResult();
   auto c64 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
-  Value warpgroup = arith::ExtUIOp::create(b, loc, b.getI64Type(), kc.div(kc.tid, 128));
+  if (!warpgroup)
+    warpgroup = arith::ExtUIOp::create(b, loc, b.getI64Type(), kc.div(kc.tid, 128));
   Value aBase = arith::AddIOp::create(
       b, loc, addressOf(a),
       arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, i64Stage, c64(a.stageBytes())),

@@ -48,6 +48,44 @@ const char *Contraction::operandLayout(char operand, int64_t tileRows) const {
   return "elementwise";
 }
 
+LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &dims,
+                                       SmallVectorImpl<int64_t> &strides,
+                                       std::string &whyNot) const {
+  const ModeGroup &rows = operand == 'A' ? m : n;
+  int64_t eb = elementBytes(operand == 'A' ? elemA : elemB);
+  auto strideOf = [&](const Mode &md) { return operand == 'A' ? md.strideA : md.strideB; };
+  std::string name = std::string("operand ") + operand;
+  dims.clear();
+  strides.clear();
+  if (k.modes.size() != 1 || strideOf(k.modes[0]) != 1) {
+    whyNot = name + " is not contiguous along one K mode";
+    return failure();
+  }
+  if (rows.modes.size() != 1 || batch.modes.size() > 1) {
+    whyNot = name + "'s " + (rows.modes.size() != 1 ? "free" : "batch") +
+             " modes do not merge into one dimension";
+    return failure();
+  }
+  dims.push_back(k.modes[0].extent);
+  dims.push_back(rows.modes[0].extent);
+  // A unit mode (a matrix-vector product) has stride 0; any legal pitch will do.
+  auto pitch = [&](const Mode &md) {
+    return md.extent == 1 && strideOf(md) == 0 ? 16 : strideOf(md) * eb;
+  };
+  strides.push_back(pitch(rows.modes[0]));
+  if (!batch.modes.empty()) {
+    dims.push_back(batch.modes[0].extent);
+    strides.push_back(pitch(batch.modes[0]));
+  }
+  for (int64_t s : strides)
+    if (s % 16 != 0 || s >= (int64_t(1) << 40)) {
+      whyNot = name + " has a " + std::to_string(s) +
+               "-byte pitch; the copy engine needs a multiple of 16";
+      return failure();
+    }
+  return success();
+}
+
 static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> s(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)

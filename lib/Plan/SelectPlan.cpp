@@ -33,7 +33,9 @@ int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
   int64_t stage = (p.getTileM() * elementBytes(c.elemA) +
                    p.getTileN() * elementBytes(c.elemB)) * p.getTileK();
-  return stage * p.getStages();
+  // TMA plans keep two mbarriers (8 bytes each) per stage after the ring.
+  int64_t barriers = p.getProducer() == ProducerKind::Tma ? 16 * p.getStages() : 0;
+  return stage * p.getStages() + barriers;
 }
 
 static double ceilDiv(double a, double b) { return std::ceil(a / b); }
@@ -75,6 +77,11 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   // 128x128 tiles 392-445, so narrower wgmma tiles are rated lower.
   if (isWgmma)
     efficiency = p.getTileN() >= 256 ? 0.9 : 0.75;
+  // The warp-specialized TMA kernel keeps the tensor cores fed without the
+  // consumers issuing copies; rated above the cp.async kernel so that it is
+  // chosen wherever TMA can describe the operands.
+  if (isWgmma && p.getProducer() == ProducerKind::Tma)
+    efficiency = p.getTileN() >= 256 ? 0.95 : 0.8;
   double perSM = rate / t.numSMs;
   e.computeSeconds = std::ceil(e.waves) * e.ctasPerSM * tileFlops / (perSM * efficiency);
   e.flops = c.flops();
@@ -140,9 +147,24 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (c.batch.size() * p.getSplitK() > 65535)
     return emitError() << "batch " << c.batch.size() << " times split_k " << p.getSplitK()
                        << " exceeds the grid's 65535 z-blocks";
-  if (p.getProducer() != ProducerKind::CpAsync)
+  if (p.getProducer() == ProducerKind::Tma) {
+    if (!isWgmma)
+      return emitError() << "TMA plans run wgmma (mma = wgmma_k16 or wgmma_k32)";
+    if (p.getSplitK() != 1)
+      return emitError() << "the TMA kernel does not split K";
+    if (p.getWarpsM() != 4 && p.getWarpsM() != 8)
+      return emitError() << "the TMA kernel runs one or two consumer warpgroups "
+                            "(warps_m = 4 or 8)";
+    SmallVector<int64_t> dims, strides;
+    std::string why;
+    if (failed(c.tensorMapFor('A', dims, strides, why)) ||
+        failed(c.tensorMapFor('B', dims, strides, why)))
+      return emitError() << "TMA cannot describe the operands (" << why
+                         << "); the cp.async producer handles them";
+  } else if (p.getProducer() != ProducerKind::CpAsync) {
     return emitError() << "producer '" << stringifyProducerKind(p.getProducer())
                        << "' is not supported by code generation yet";
+  }
   int64_t smem = sharedMemoryBytes(p, c);
   if (smem > t.smemPerBlock)
     return emitError() << "the plan needs " << smem / 1024
@@ -210,16 +232,21 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     int64_t bm, bn;
   };
   const WgShape wgShapes[] = {{128, 256}, {128, 128}};
-  for (const WgShape &s : wgShapes) {
-    if (!wgmmaOk)
-      break;
-    int64_t stageBytes = (s.bm + s.bn) * 128;
-    int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
-    PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
-                               eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
-                               ProducerKind::CpAsync, raster, swz);
-    consider(p);
-  }
+  // Each shape twice: the warp-specialized TMA kernel (persistent; chosen
+  // when TMA can describe both operands, else rejected with the reason) and
+  // the cp.async kernel that handles any K-contiguous operands.
+  for (const WgShape &s : wgShapes)
+    for (ProducerKind producer : {ProducerKind::Tma, ProducerKind::CpAsync}) {
+      if (!wgmmaOk)
+        break;
+      int64_t stageBytes = (s.bm + s.bn) * 128;
+      int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
+      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / (stageBytes + barriers), 1, 4);
+      PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
+                                 eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
+                                 producer, raster, swz);
+      consider(p);
+    }
   for (const Shape &s : shapes)
    for (int64_t split : {1, 2, 4, 8, 16}) {
     double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
@@ -266,6 +293,8 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << stringifyMmaShape(p.getMma())
      << (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32 ? " (Hopper)" : "")
      << ", " << p.getStages() << " stages";
+  if (p.getProducer() == ProducerKind::Tma)
+    os << ", TMA + mbarrier, warp-specialized, persistent";
   if (p.getSplitK() > 1)
     os << ", split-K " << p.getSplitK();
   if (p.getRaster() == RasterOrder::Swizzle)

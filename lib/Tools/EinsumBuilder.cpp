@@ -93,3 +93,14 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
     return nullptr;
   return module;
 }
+
+LogicalResult einloom::setEinsumPlan(ModuleOp module, StringRef planText) {
+  MLIRContext *ctx = module.getContext();
+  Attribute attr = parseAttribute(planText, ctx);
+  auto plan = dyn_cast_or_null<loom::PlanAttr>(attr);
+  if (!plan)
+    return emitError(FileLineColLoc::get(ctx, "--plan", 1, 1))
+           << "expected a #loom.plan<...> attribute, got '" << planText << "'";
+  module.walk([&](loom::EinsumOp op) { op.setPlanAttr(plan); });
+  return success();
+}

@@ -41,6 +41,11 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
     m << "computes " << k.op << " " << k.spec << " " << k.acc << " "
       << joinInts(std::vector<int64_t>(k.operands.begin(), k.operands.end()), ',')
       << " " << k.result << " " << k.flops << "\n";
+    for (const BundleTensorMap &t : k.tensorMaps)
+      m << "tensormap " << t.arg << " " << t.elementBytes << " " << joinInts(t.dims, 'x') << " "
+        << joinInts(t.strides, 'x') << " " << joinInts(t.box, 'x') << " " << t.swizzle << "\n";
+    if (k.persistent)
+      m << "persistent\n";
   }
   m << "launch " << joinInts(std::vector<int64_t>(b.launchOrder.begin(), b.launchOrder.end()), ',')
     << "\n";
@@ -68,6 +73,30 @@ static bool parseInts(const std::string &s, char sep, std::vector<int64_t> &out)
     out.push_back(v);
   }
   return true;
+}
+
+std::string einloom::rt::checkTensorMap(const BundleTensorMap &t, size_t numArgs) {
+  size_t rank = t.dims.size();
+  if (t.arg < 0 || static_cast<size_t>(t.arg) >= numArgs)
+    return "tensor map names no kernel argument";
+  if (t.elementBytes != 1 && t.elementBytes != 2 && t.elementBytes != 4)
+    return "tensor map element size must be 1, 2 or 4 bytes";
+  if (rank < 1 || rank > 5 || t.strides.size() != rank - 1 || t.box.size() != rank)
+    return "tensor map rank, strides and box disagree";
+  for (int64_t d : t.dims)
+    if (d < 1 || d > (int64_t(1) << 32))
+      return "tensor map extent out of range";
+  for (int64_t s : t.strides)
+    if (s < 16 || s % 16 != 0 || s >= (int64_t(1) << 40))
+      return "tensor map pitch must be a positive multiple of 16 bytes";
+  for (int64_t x : t.box)
+    if (x < 1 || x > 256)
+      return "tensor map box extent must be 1 to 256";
+  if (t.swizzle != 0 && t.swizzle != 32 && t.swizzle != 64 && t.swizzle != 128)
+    return "tensor map swizzle must be 0, 32, 64 or 128";
+  if (t.swizzle && t.box[0] * t.elementBytes > t.swizzle)
+    return "tensor map box row is wider than its swizzle span";
+  return "";
 }
 
 bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &err) {
@@ -156,6 +185,24 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       }
       if (k.result < 0 || k.result >= static_cast<int>(b.buffers.size()))
         return bad("result names no buffer");
+    } else if (kind == "tensormap") {
+      if (b.kernels.empty())
+        return bad("'tensormap' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      BundleTensorMap t;
+      std::string dims, strides, box;
+      if (!(ls >> t.arg >> t.elementBytes >> dims >> strides >> box >> t.swizzle) ||
+          !parseInts(dims, 'x', t.dims) || !parseInts(strides, 'x', t.strides) ||
+          !parseInts(box, 'x', t.box))
+        return bad("bad tensormap");
+      std::string why = checkTensorMap(t, k.args.size());
+      if (!why.empty())
+        return bad(why);
+      k.tensorMaps.push_back(t);
+    } else if (kind == "persistent") {
+      if (b.kernels.empty())
+        return bad("'persistent' before any kernel");
+      b.kernels.back().persistent = true;
     } else if (kind == "launch") {
       std::string order;
       std::vector<int64_t> o;

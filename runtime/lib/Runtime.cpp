@@ -44,6 +44,9 @@ struct DriverTable {
   CUresult (*cuEventRecord)(void *, void *) = nullptr;
   CUresult (*cuEventSynchronize)(void *) = nullptr;
   CUresult (*cuEventElapsedTime)(float *, void *, void *) = nullptr;
+  CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *, const uint64_t *,
+                                     const uint64_t *, const unsigned *, const unsigned *, int,
+                                     int, int, int) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
   std::string loadError;
@@ -105,6 +108,9 @@ const DriverTable &driverTable() {
     sym(table.cuEventRecord, "cuEventRecord");
     sym(table.cuEventSynchronize, "cuEventSynchronize");
     sym(table.cuEventElapsedTime, "cuEventElapsedTime");
+    // Optional: drivers before CUDA 12 lack it; only TMA kernels need it.
+    table.cuTensorMapEncodeTiled = reinterpret_cast<decltype(table.cuTensorMapEncodeTiled)>(
+        dlsym(table.handle, "cuTensorMapEncodeTiled"));
     sym(table.cuGetErrorName, "cuGetErrorName");
     sym(table.cuGetErrorString, "cuGetErrorString");
   });
@@ -263,12 +269,25 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
         return s;
     }
     p->functions_.push_back(fn);
+    uint64_t table = 0;
+    if (!k.tensorMaps.empty()) {
+      if (!d.cuTensorMapEncodeTiled)
+        return Status::error("kernel '" + k.name + "' uses TMA tensor maps, but this CUDA "
+                             "driver has no cuTensorMapEncodeTiled (CUDA 12 or newer needed)");
+      if (!(s = device.allocate(kTensorMapBytes * k.tensorMaps.size(), table)))
+        return s;
+    }
+    p->tensorMapTables_.push_back(table);
+    p->tensorMapCache_.emplace_back();
   }
   out = std::move(p);
   return Status::ok();
 }
 
 Program::~Program() {
+  for (uint64_t t : tensorMapTables_)
+    if (t)
+      device_->release(t);
   if (module_)
     device_->driver().cuModuleUnload(module_);
 }
@@ -288,16 +307,66 @@ Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<s
     std::vector<uint64_t> ptrs;
     for (int a : k.args)
       ptrs.push_back(buffers[a]);
+    if (!k.tensorMaps.empty()) {
+      Status s = prepareTensorMaps(ki, ptrs);
+      if (!s)
+        return s;
+      ptrs.push_back(tensorMapTables_[ki]);
+    }
+    unsigned gridX = static_cast<unsigned>(k.grid[0]);
+    if (k.persistent && device_->info().multiprocessors > 0)
+      gridX = std::min(gridX, static_cast<unsigned>(device_->info().multiprocessors));
     std::vector<void *> params;
     for (uint64_t &p : ptrs)
       params.push_back(&p);
     Status s = check(d,
-                     d.cuLaunchKernel(functions_[ki], k.grid[0], k.grid[1], k.grid[2], k.block[0],
+                     d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
                                       k.block[1], k.block[2], static_cast<unsigned>(k.sharedMemoryBytes),
                                       device_->stream(), params.data(), nullptr),
                      ("launching '" + k.name + "'").c_str());
     if (!s)
       return s;
+  }
+  return Status::ok();
+}
+
+Status Program::prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs) {
+  const BundleKernel &k = bundle_.kernels[ki];
+  const DriverTable &d = device_->driver();
+  // CUtensorMap is 64-byte aligned.
+  struct alignas(64) Encoded {
+    unsigned char bytes[kTensorMapBytes];
+  };
+  std::vector<Encoded> encoded(k.tensorMaps.size());
+  for (size_t i = 0; i < k.tensorMaps.size(); ++i) {
+    const BundleTensorMap &t = k.tensorMaps[i];
+    uint64_t base = ptrs[t.arg];
+    if (base % 16)
+      return Status::error("kernel '" + k.name + "' reads argument " + std::to_string(t.arg) +
+                           " with TMA, which needs a 16-byte aligned address");
+    std::vector<uint64_t> dims(t.dims.begin(), t.dims.end()), strides(t.strides.begin(), t.strides.end());
+    std::vector<unsigned> box(t.box.begin(), t.box.end()), unit(t.dims.size(), 1);
+    // Raw bits: 8-, 16- or 32-bit unsigned elements (no conversion happens).
+    int type = t.elementBytes == 1 ? 0 : t.elementBytes == 2 ? 1 : 2;
+    int swizzle = t.swizzle == 128 ? 3 : t.swizzle == 64 ? 2 : t.swizzle == 32 ? 1 : 0;
+    const int interleaveNone = 0, l2Promotion256 = 3, oobFillZero = 0;
+    Status s = check(d,
+                     d.cuTensorMapEncodeTiled(encoded[i].bytes, type, static_cast<unsigned>(dims.size()),
+                                              reinterpret_cast<void *>(static_cast<uintptr_t>(base)),
+                                              dims.data(), strides.data(), box.data(), unit.data(),
+                                              interleaveNone, swizzle, l2Promotion256, oobFillZero),
+                     ("encoding a tensor map for '" + k.name + "' (cuTensorMapEncodeTiled)").c_str());
+    if (!s)
+      return s;
+  }
+  const unsigned char *raw = encoded.empty() ? nullptr : encoded[0].bytes;
+  std::vector<unsigned char> maps(raw, raw + kTensorMapBytes * encoded.size());
+  // The table is rewritten only when the buffers change.
+  if (maps != tensorMapCache_[ki]) {
+    Status s = device_->copyToDevice(tensorMapTables_[ki], maps.data(), maps.size());
+    if (!s)
+      return s;
+    tensorMapCache_[ki] = std::move(maps);
   }
   return Status::ok();
 }

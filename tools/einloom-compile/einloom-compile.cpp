@@ -29,6 +29,11 @@ static cl::opt<bool> explain("explain", cl::desc("Print the plan, its estimate a
                                                   "rejected alternatives to stderr"));
 static cl::opt<bool> ptxasReport("ptxas-report",
                                  cl::desc("Print ptxas' resource usage to stderr"));
+static cl::opt<std::string> planText(
+    "plan", cl::desc("Use this plan instead of choosing one (with --einsum), e.g. "
+                     "'#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, "
+                     "warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma>'; "
+                     "it is verified against the target"));
 static cl::opt<std::string> function("function", cl::desc("The function to compile"));
 
 int main(int argc, char **argv) {
@@ -51,6 +56,15 @@ int main(int argc, char **argv) {
                      : einloom::buildEinsumModule(ctx, einsum, sizes, dtype, acc, outType, tf32);
   if (!module)
     return 1;
+  if (!planText.empty()) {
+    if (einsum.empty()) {
+      llvm::errs() << "einloom-compile: --plan goes with --einsum; in a .mlir file, give "
+                      "the einsum a `plan` attribute\n";
+      return 1;
+    }
+    if (mlir::failed(einloom::setEinsumPlan(*module, planText)))
+      return 1;
+  }
   einloom::CompileOptions options;
   options.target = target;
   options.explain = explain ? &llvm::errs() : nullptr;

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace einloom {
 
@@ -23,6 +24,21 @@ struct KernelLaunch {
   std::array<int64_t, 3> argumentBytes{0, 0, 0};
   /// "k-major", "mn-major" or "elementwise" for A and B.
   std::string layoutA, layoutB;
+  /// TMA tensor maps the host encodes before the launch (Hopper plans with
+  /// producer = tma). The kernel then takes one more argument: a device
+  /// table of the maps, 128 bytes each, in this order.
+  struct TensorMap {
+    int operand = 0;           ///< which argument: 0 = A, 1 = B
+    int64_t elementBytes = 2;
+    std::vector<int64_t> dims; ///< extents, innermost first
+    std::vector<int64_t> strides; ///< byte pitches of dims 1..rank-1
+    std::vector<int64_t> box;  ///< the tile each copy moves, innermost first
+    int64_t swizzleBytes = 128;
+  };
+  std::vector<TensorMap> tensorMaps;
+  /// A persistent kernel: grid.x CTAs loop over the tiles (any grid.x is
+  /// correct; the plan sizes it to the target's SM count).
+  bool persistent = false;
 };
 
 /// Builds `gpu.func @name` in `module` computing the contraction with `plan`.
@@ -37,7 +53,16 @@ buildSplitKReduceKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
 mlir::FailureOr<KernelLaunch>
 buildContractionKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
                        const Contraction &c, mlir::loom::PlanAttr plan,
-                       mlir::Location loc);
+                       mlir::Location loc, int64_t numSMs = 132);
+
+/// Hopper (plans with producer = tma): a persistent, warp-specialized
+/// kernel. One producer warpgroup issues TMA copies into a ring of
+/// shared-memory stages completed on mbarriers; warps_m / 4 consumer
+/// warpgroups run wgmma on them and release each stage on an mbarrier.
+mlir::FailureOr<KernelLaunch>
+buildWarpSpecializedKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
+                           const Contraction &c, mlir::loom::PlanAttr plan,
+                           mlir::Location loc, int64_t numSMs);
 
 } // namespace einloom
 

@@ -185,6 +185,23 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.block[i] = block[i];
     }
     k.sharedMemoryBytes = cast<IntegerAttr>(launch.get("smem")).getInt();
+    if (auto maps = launch.getAs<ArrayAttr>("tensor_maps"))
+      for (Attribute a : maps) {
+        auto d = cast<DictionaryAttr>(a);
+        auto ints = [&](StringRef key) {
+          auto v = cast<DenseI64ArrayAttr>(d.get(key)).asArrayRef();
+          return std::vector<int64_t>(v.begin(), v.end());
+        };
+        rt::BundleTensorMap t;
+        t.arg = static_cast<int>(d.getAs<IntegerAttr>("operand").getInt());
+        t.elementBytes = d.getAs<IntegerAttr>("element_bytes").getInt();
+        t.dims = ints("dims");
+        t.strides = ints("strides");
+        t.box = ints("box");
+        t.swizzle = d.getAs<IntegerAttr>("swizzle").getInt();
+        k.tensorMaps.push_back(t);
+      }
+    k.persistent = launch.contains("persistent");
     for (Value in : e.getInputs()) {
       if (!buffer.count(in))
         return e.emitOpError("operand is not a function argument or an einsum result");

@@ -22,6 +22,17 @@ struct BundleBuffer {
   int64_t bytes = 0;
 };
 
+/// A TMA tensor map the runtime encodes (cuTensorMapEncodeTiled) over one
+/// of the kernel's buffers before each launch.
+struct BundleTensorMap {
+  int arg = 0;               ///< position in the kernel's `args`
+  int64_t elementBytes = 2;  ///< 1, 2 or 4 (copied as raw bits)
+  std::vector<int64_t> dims; ///< extents, innermost first
+  std::vector<int64_t> strides; ///< byte pitches of dims 1..rank-1
+  std::vector<int64_t> box;  ///< box extents, innermost first
+  int64_t swizzle = 128;     ///< 0, 32, 64 or 128 bytes
+};
+
 struct BundleKernel {
   std::string name;
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
@@ -32,6 +43,12 @@ struct BundleKernel {
   std::vector<int> operands; ///< buffer indices of the einsum's operands
   int result = -1;
   int64_t flops = 0;
+  /// When non-empty the kernel takes one more pointer after `args`: a
+  /// device table of these maps, 128 bytes each, in order.
+  std::vector<BundleTensorMap> tensorMaps;
+  /// grid.x CTAs loop over the tiles; the runtime may lower grid.x to the
+  /// device's SM count.
+  bool persistent = false;
 };
 
 struct Bundle {
@@ -50,6 +67,9 @@ std::string writeBundle(const Bundle &b);
 /// Parses bundle bytes. On failure returns false and says why in `err`
 /// (bad magic, unsupported version, truncated, checksum mismatch, ...).
 bool readBundle(const std::string &bytes, Bundle &b, std::string &err);
+/// Why `t` is not a tensor map the copy engine accepts for a kernel with
+/// `numArgs` buffer arguments; empty when it is.
+std::string checkTensorMap(const BundleTensorMap &t, size_t numArgs);
 /// FNV-1a 64-bit.
 uint64_t checksum(const std::string &bytes);
 

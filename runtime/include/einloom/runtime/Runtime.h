@@ -90,10 +90,18 @@ public:
   /// "cubin" or "ptx (JIT)".
   const std::string &loadedFrom() const { return loadedFrom_; }
 
+  /// Bytes of one encoded TMA tensor map (CUtensorMap).
+  static constexpr size_t kTensorMapBytes = 128;
+
 private:
   Program() = default;
+  /// Encodes kernel `ki`'s tensor maps over `ptrs` (its buffer arguments)
+  /// and uploads them to its table when they changed.
+  Status prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs);
   Device *device_ = nullptr;
   Bundle bundle_;
+  std::vector<uint64_t> tensorMapTables_; ///< per kernel; 0 when it has no maps
+  std::vector<std::vector<unsigned char>> tensorMapCache_;
   void *module_ = nullptr;
   std::vector<void *> functions_;
   std::string loadedFrom_;

@@ -1,0 +1,298 @@
+//===- HopperKernel.cpp - warp-specialized TMA + wgmma kernels ------------===//
+//
+// The kernel for sm_90a plans with producer = tma (as CUTLASS's cooperative
+// warp-specialized schedule, written from the PTX ISA):
+//
+//   warpgroup 0 (producer, setmaxnreg.dec 40): one thread walks this CTA's
+//     tiles and their K tiles; for each it waits until the ring stage is
+//     empty, arms the stage's `full` mbarrier with the bytes to expect and
+//     issues two TMA copies (A and B boxes) that complete on it.
+//   warpgroups 1.. (consumers, setmaxnreg.inc): each owns 64 rows of the
+//     tile. Per K tile: wait on `full`, issue wgmma on the stage (the TMA's
+//     128-byte swizzle is the layout the descriptors expect), keep one K
+//     tile of MMAs in flight, and release the previous stage on its `empty`
+//     mbarrier (one arrival per consumer warp). After the last K tile, the
+//     epilogue stores the accumulators while the producer already fills the
+//     ring for the next tile.
+//
+// The grid is persistent: CTA i takes tiles i, i + grid, ... in the plan's
+// raster order. The copy engine zero-fills boxes that overhang the tensor,
+// so M, N and K tails need no predication until the epilogue.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/KernelBuilder.h"
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Registers per thread after setmaxnreg: the producer gives most of its
+/// share to the consumers (65536 per SM, one CTA per SM).
+static constexpr int64_t kProducerRegisters = 40;
+static int64_t consumerRegisters(int64_t consumers) {
+  int64_t r = (65536 - 128 * kProducerRegisters) / (128 * consumers);
+  return std::min<int64_t>(240, r / 8 * 8);
+}
+
+FailureOr<KernelLaunch>
+einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
+                                    const Contraction &c, loom::PlanAttr plan, Location loc,
+                                    int64_t numSMs) {
+  if (c.elemA != c.elemB)
+    return emitError(loc, "operands of different element types are not supported");
+  if (plan.getSplitK() != 1)
+    return emitError(loc, "the TMA kernel does not split K");
+  if (plan.getWarpsN() != 1 || (plan.getWarpsM() != 4 && plan.getWarpsM() != 8))
+    return emitError(loc, "the TMA kernel runs one or two consumer warpgroups (warps_m = 4 "
+                          "or 8, warps_n = 1)");
+  SmallVector<int64_t> dimsA, stridesA, dimsB, stridesB;
+  std::string why;
+  if (failed(c.tensorMapFor('A', dimsA, stridesA, why)) ||
+      failed(c.tensorMapFor('B', dimsB, stridesB, why)))
+    return emitError(loc, "TMA cannot describe the operands: ") << why;
+
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t eb = elementBytes(c.elemA);
+  int64_t bm = plan.getTileM(), bn = plan.getTileN(), bk = plan.getTileK();
+  int64_t stages = plan.getStages();
+  int64_t consumers = plan.getWarpsM() / 4;
+  int64_t threads = 128 * (consumers + 1);
+  int64_t tilesM = ceilDiv(c.m.size(), bm), tilesN = ceilDiv(c.n.size(), bn);
+  int64_t numK = ceilDiv(c.k.size(), bk);
+  int64_t tilesPerBatch = tilesM * tilesN;
+  int64_t totalTiles = c.batch.size() * tilesPerBatch;
+  int64_t ringA = stages * bm * 128, ringB = stages * bn * 128;
+  int64_t fullAt = ringA + ringB, emptyAt = fullAt + 8 * stages;
+
+  auto bytesOf = [&](const ModeGroup &x, const ModeGroup &y, Type t) {
+    return c.batch.size() * x.size() * y.size() * elementBytes(t);
+  };
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.argumentBytes = {bytesOf(c.m, c.k, c.elemA), bytesOf(c.n, c.k, c.elemB),
+                          bytesOf(c.m, c.n, c.elemC)};
+  launch.grid = {std::min(totalTiles, numSMs), 1, 1};
+  launch.block = {threads, 1, 1};
+  launch.sharedMemoryBytes = emptyAt + 8 * stages;
+  launch.layoutA = launch.layoutB = "k-major (TMA)";
+  launch.persistent = true;
+  auto map = [&](int operand, ArrayRef<int64_t> dims, ArrayRef<int64_t> strides, int64_t rows) {
+    KernelLaunch::TensorMap t;
+    t.operand = operand;
+    t.elementBytes = eb;
+    t.dims.assign(dims.begin(), dims.end());
+    t.strides.assign(strides.begin(), strides.end());
+    t.box = {128 / eb, rows};
+    if (dims.size() == 3)
+      t.box.push_back(1);
+    return t;
+  };
+  launch.tensorMaps = {map(0, dimsA, stridesA, bm), map(1, dimsB, stridesB, bn)};
+
+  SmallVector<Type> args;
+  for (int64_t bytes : launch.argumentBytes)
+    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  args.push_back(MemRefType::get({128 * 2}, b.getI8Type()));
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  // setmaxnreg needs a register cap at entry: one CTA per SM.
+  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+
+  bool narrow = launch.argumentBytes[2] < (int64_t(1) << 31);
+  KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, plan.getWarpsM(), 1, threads, eb,
+                   narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)).getResult(); };
+  auto c64 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)).getResult(); };
+  auto to64 = [&](Value v) {
+    return v.getType() == i64 ? v : arith::ExtUIOp::create(b, loc, i64, v).getResult();
+  };
+  auto to32 = [&](Value v) {
+    return v.getType() == i32 ? v : arith::TruncIOp::create(b, loc, i32, v).getResult();
+  };
+  auto addressOf = [&](Value memref) {
+    Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    return arith::IndexCastUIOp::create(b, loc, i64, p).getResult();
+  };
+  kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+  kc.lane = kc.rem(kc.tid, 32);
+  Value warpgroup = kc.div(kc.tid, 128);
+
+  auto sharedSpace = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, sharedSpace));
+  auto region = [&](int64_t offset, int64_t bytes) {
+    return memref::ViewOp::create(b, loc,
+                                  MemRefType::get({bytes}, b.getI8Type(), nullptr, sharedSpace),
+                                  smem, arith::ConstantIndexOp::create(b, loc, offset),
+                                  ValueRange{});
+  };
+  Value smemBase = addressOf(smem);
+  auto sharedPtr = [&](Value offset64) {
+    return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 3),
+                                    arith::AddIOp::create(b, loc, smemBase, offset64).getResult())
+        .getResult();
+  };
+  // The mbarrier of ring stage `s` (an intType value) in the array at `at`.
+  auto barrierAt = [&](int64_t at, Value s) {
+    return sharedPtr(arith::AddIOp::create(b, loc, c64(at),
+                                           arith::MulIOp::create(b, loc, to64(s), c64(8)))
+                         .getResult());
+  };
+  Value tmaps = addressOf(entry.getArgument(3));
+  auto genericPtr = LLVM::LLVMPointerType::get(ctx);
+  Value descA = LLVM::IntToPtrOp::create(b, loc, genericPtr, tmaps);
+  Value descB = LLVM::IntToPtrOp::create(b, loc, genericPtr,
+                                         arith::AddIOp::create(b, loc, tmaps, c64(128)).getResult());
+
+  OperandTile a{'A', &c.m, bm, SmemLayout::KMajorVector, c.elemA, entry.getArgument(0),
+                {}, {}, region(0, ringA)};
+  OperandTile bt{'B', &c.n, bn, SmemLayout::KMajorVector, c.elemB, entry.getArgument(1),
+                 {}, {}, region(ringA, ringB)};
+
+  // One thread initialises the barriers: `full` completes when the producer
+  // has armed it and the copies have landed; `empty` when every consumer
+  // warp has finished reading the stage.
+  {
+    auto init = scf::IfOp::create(b, loc, kc.lt(kc.tid, 1), false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&init.getThenRegion().front());
+    for (int64_t s = 0; s < stages; ++s) {
+      NVVM::MBarrierInitOp::create(b, loc, barrierAt(fullAt, kc.cst(s)), c32(1), Value());
+      NVVM::MBarrierInitOp::create(b, loc, barrierAt(emptyAt, kc.cst(s)), c32(4 * consumers),
+                                   Value());
+    }
+    NVVM::FenceMbarrierInitOp::create(b, loc);
+    for (Value d : {descA, descB})
+      NVVM::PrefetchOp::create(b, loc, nullptr, nullptr, d, Value(), /*tensormap=*/true);
+  }
+  gpu::BarrierOp::create(b, loc);
+
+  // This CTA's tiles: bid, bid + grid, ...
+  Value bid = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value grid = kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
+  Value myTiles = arith::DivUIOp::create(
+      b, loc, kc.add(arith::SubIOp::create(b, loc, kc.cst(totalTiles), bid), arith::SubIOp::create(b, loc, grid, kc.cst(1))),
+      grid);
+  struct Tile {
+    Value batch, m0, n0, iterBase;
+  };
+  auto tileOf = [&](Value j) {
+    Value linear = kc.add(bid, arith::MulIOp::create(b, loc, j, grid).getResult());
+    Value bz = kc.div(linear, tilesPerBatch);
+    auto [tm, tn] = rasterTile(kc, kc.rem(linear, tilesPerBatch), tilesM, tilesN);
+    return Tile{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mul(j, numK)};
+  };
+  // Ring position of the it-th K tile this CTA handles: stage and phase parity.
+  auto stageOf = [&](Value it) { return kc.rem(it, stages); };
+  auto parityOf = [&](Value it) { return to32(kc.andI(kc.div(it, stages), 1)); };
+  Value suspendHint = c32(0x989680);
+
+  auto isProducer = scf::IfOp::create(b, loc, kc.lt(warpgroup, 1), /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&isProducer.getThenRegion().front());
+    NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
+                                   NVVM::SetMaxRegisterAction::decrease);
+    auto leader = scf::IfOp::create(b, loc, kc.lt(kc.tid, 1), false);
+    b.setInsertionPointToStart(&leader.getThenRegion().front());
+    auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
+    b.setInsertionPointToStart(tiles.getBody());
+    Tile t = tileOf(tiles.getInductionVar());
+    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1));
+    b.setInsertionPointToStart(ks.getBody());
+    Value kt = ks.getInductionVar();
+    Value it = kc.add(t.iterBase, kt);
+    Value s = stageOf(it);
+    // A fresh barrier counts as having completed the phase before phase 0,
+    // so the first pass over the ring does not wait.
+    Value parity = arith::XOrIOp::create(b, loc, parityOf(it), c32(1));
+    NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(emptyAt, s), parity, suspendHint);
+    Value full = barrierAt(fullAt, s);
+    NVVM::MBarrierArriveExpectTxOp::create(b, loc, Type(), full, c32((bm + bn) * 128),
+                                           NVVM::MemScopeKind::CTA, false, Value());
+    Value k0 = to32(kc.mul(kt, bk));
+    auto copy = [&](Value desc, int64_t at, int64_t rows, Value row0) {
+      Value dst = sharedPtr(arith::AddIOp::create(
+          b, loc, c64(at), arith::MulIOp::create(b, loc, to64(s), c64(rows * 128)))
+                                .getResult());
+      // The copy writes through the cluster window (address space 7); a
+      // CTA's own shared memory is part of it.
+      dst = LLVM::AddrSpaceCastOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 7), dst);
+      SmallVector<Value> coords{k0, to32(row0)};
+      if (!c.batch.modes.empty())
+        coords.push_back(to32(t.batch));
+      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+          b, loc, dst, desc, coords, full, ValueRange{}, Value(), Value(),
+          NVVM::TMALoadMode::TILE, false, nullptr, Value());
+    };
+    copy(descA, 0, bm, t.m0);
+    copy(descB, ringA, bn, t.n0);
+  }
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&isProducer.getElseRegion().front());
+    NVVM::SetMaxRegisterOp::create(b, loc, consumerRegisters(consumers),
+                                   NVVM::SetMaxRegisterAction::increase);
+    Value consumer = arith::SubIOp::create(b, loc, warpgroup, kc.cst(1));
+    Value warpInGroup = kc.rem(kc.div(kc.tid, 32), 4);
+    kc.warpRow = kc.add(kc.mul(consumer, 64), kc.mul(warpInGroup, 16));
+    kc.warpCol = kc.cst(0);
+    Value laneZero = kc.lt(kc.lane, 1);
+    auto release = [&](Value it) {
+      auto one = scf::IfOp::create(b, loc, laneZero, false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&one.getThenRegion().front());
+      NVVM::MBarrierArriveOp::create(b, loc, Type(), barrierAt(emptyAt, stageOf(it)), Value(),
+                                     NVVM::MemScopeKind::CTA, false);
+    };
+    auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
+    b.setInsertionPointToStart(tiles.getBody());
+    Tile t = tileOf(tiles.getInductionVar());
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(c.acc));
+    SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
+    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ks.getBody());
+      Value kt = ks.getInductionVar();
+      Value it = kc.add(t.iterBase, kt);
+      NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(fullAt, stageOf(it)), parityOf(it),
+                                            suspendHint);
+      SmallVector<Value> acc(ks.getRegionIterArgs());
+      // Issues the fence, the MMAs, the commit, and waits for all but this
+      // K tile's group: the previous stage has been read.
+      wgmmaTile(kc, a, bt, stageOf(it), acc, to64(consumer));
+      auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
+      {
+        OpBuilder::InsertionGuard g3(b);
+        b.setInsertionPointToStart(&previous.getThenRegion().front());
+        release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
+      }
+      scf::YieldOp::create(b, loc, acc);
+    }
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    release(kc.add(t.iterBase, numK - 1));
+    SmallVector<Value> acc(ks.getResults());
+    storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0, t.n0,
+                  acc);
+  }
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
