@@ -55,6 +55,8 @@ def parse_bundle(path):
                 "dims": [int(x) for x in w[3].split("x")],
                 "strides": [int(x) for x in w[4].split("x")] if w[4] != "-" else [],
                 "box": [int(x) for x in w[5].split("x")], "swizzle": int(w[6])})
+        elif w[0] == "cluster":
+            b["kernels"][-1]["cluster"] = int(w[1])
         elif w[0] == "persistent":
             b["kernels"][-1]["persistent"] = True
         elif w[0] == "computes":
@@ -97,6 +99,35 @@ def encode_tensor_maps(tmaps, ptrs):
     return torch.frombuffer(table, dtype=torch.uint8).cuda()
 
 
+class LaunchConfig(ctypes.Structure):
+    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3),
+                ("smem", ctypes.c_uint), ("stream", ctypes.c_void_p),
+                ("attrs", ctypes.c_void_p), ("num_attrs", ctypes.c_uint)]
+
+
+def resident_ctas(fn, k):
+    """How many CTAs of a persistent kernel can run at once (whole clusters),
+    as the runtime computes it: a CTA that is not resident would run a
+    second full-length round."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+    cl = k.get("cluster", 1)
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    limit = sms // cl * cl
+    if cl > 1:
+        cfg = LaunchConfig((ctypes.c_uint * 3)(k["grid"][0], 1, 1),
+                           (ctypes.c_uint * 3)(*k["block"]), k["smem"], None, None, 0)
+        n = ctypes.c_int(0)
+        r = _libcuda.cuOccupancyMaxActiveClusters(ctypes.byref(n), ctypes.c_void_p(getattr(fn, "kernel", fn).ptr),
+                                                   ctypes.byref(cfg))
+        if r != 0:
+            raise RuntimeError(f"cuOccupancyMaxActiveClusters failed with {r}")
+        limit = min(limit, n.value * cl)
+        print(f"{k['name']}: {n.value} resident clusters of {cl}; grid {min(limit, k['grid'][0])}")
+    return limit
+
+
 class EinloomKernel:
     """A bundle's launch sequence (one kernel, or split-K's two)."""
 
@@ -111,6 +142,8 @@ class EinloomKernel:
             fn = self.module.get_function(k["name"])
             # Always: the generated kernels carry a 1-byte static shared variable.
             fn.max_dynamic_shared_size_bytes = k["smem"]
+            if k.get("persistent"):
+                k["grid"][0] = min(k["grid"][0], resident_ctas(fn, k))
             self.fns.append((k, fn))
         # Workspaces (temp buffers) belong to the launch, not to the caller.
         self.temps = {i: torch.empty(b["bytes"], dtype=torch.uint8, device="cuda")

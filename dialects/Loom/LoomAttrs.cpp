@@ -156,7 +156,12 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t warpsM, int64_t warpsN, MmaShape mma,
                                int64_t stages, int64_t splitK,
                                ProducerKind producer, RasterOrder raster,
-                               int64_t swizzle) {
+                               int64_t swizzle, int64_t clusterM) {
+  if (clusterM != 1 && clusterM != 2)
+    return emitError() << "cluster_m must be 1 or 2, got " << clusterM;
+  if (clusterM != 1 && producer != ProducerKind::Tma)
+    return emitError() << "clusters (cluster_m = " << clusterM
+                       << ") need producer = tma, which multicasts the shared tile";
   if (tileM <= 0 || tileN <= 0 || tileK <= 0)
     return emitError() << "tile sizes must be positive, got " << tileM << "x"
                        << tileN << "x" << tileK;

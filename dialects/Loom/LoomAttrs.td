@@ -95,7 +95,9 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
   let summary = "how one contraction runs on the GPU";
   let description = [{
     The CTA tile, the warp arrangement, the tensor-core instruction, the
-    pipeline depth, split-K, the operand producer and the CTA raster order.
+    pipeline depth, split-K, the operand producer, the CTA raster order and
+    the thread-block cluster (`cluster_m` CTAs along M share each B tile
+    through TMA multicast; TMA plans only).
     Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,
     warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 3>`
   }];
@@ -107,7 +109,8 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     DefaultValuedParameter<"int64_t", "1">:$split_k,
     Loom_DefaultEnum<Loom_ProducerKind, "::mlir::loom::ProducerKind::CpAsync">:$producer,
     Loom_DefaultEnum<Loom_RasterOrder, "::mlir::loom::RasterOrder::RowMajor">:$raster,
-    DefaultValuedParameter<"int64_t", "1">:$swizzle
+    DefaultValuedParameter<"int64_t", "1">:$swizzle,
+    DefaultValuedParameter<"int64_t", "1">:$cluster_m
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

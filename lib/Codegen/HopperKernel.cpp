@@ -71,8 +71,13 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t threads = 128 * (consumers + 1);
   int64_t tilesM = ceilDiv(c.m.size(), bm), tilesN = ceilDiv(c.n.size(), bn);
   int64_t numK = ceilDiv(c.k.size(), bk);
-  int64_t tilesPerBatch = tilesM * tilesN;
-  int64_t totalTiles = c.batch.size() * tilesPerBatch;
+  // Work units: with a cluster of `cluster` CTAs along M, one unit is
+  // `cluster` vertically adjacent tiles that share the B tile; CTA rank r of
+  // the cluster takes tile row unitRow * cluster + r.
+  int64_t cluster = plan.getClusterM();
+  int64_t unitRows = ceilDiv(tilesM, cluster);
+  int64_t unitsPerBatch = unitRows * tilesN;
+  int64_t totalUnits = c.batch.size() * unitsPerBatch;
   int64_t ringA = stages * bm * 128, ringB = stages * bn * 128;
   int64_t fullAt = ringA + ringB, emptyAt = fullAt + 8 * stages;
 
@@ -83,7 +88,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   launch.name = name.str();
   launch.argumentBytes = {bytesOf(c.m, c.k, c.elemA), bytesOf(c.n, c.k, c.elemB),
                           bytesOf(c.m, c.n, c.elemC)};
-  launch.grid = {std::min(totalTiles, numSMs), 1, 1};
+  launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(numSMs / cluster, 1)), 1, 1};
+  launch.cluster = cluster;
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = emptyAt + 8 * stages;
   launch.layoutA = launch.layoutB = "k-major (TMA)";
@@ -99,7 +105,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       t.box.push_back(1);
     return t;
   };
-  launch.tensorMaps = {map(0, dimsA, stridesA, bm), map(1, dimsB, stridesB, bn)};
+  // Each CTA of a cluster copies 1/cluster of the B tile and multicasts it.
+  launch.tensorMaps = {map(0, dimsA, stridesA, bm), map(1, dimsB, stridesB, bn / cluster)};
 
   SmallVector<Type> args;
   for (int64_t bytes : launch.argumentBytes)
@@ -111,6 +118,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                 b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   // setmaxnreg needs a register cap at entry: one CTA per SM.
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
+  if (cluster > 1)
+    func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                  b.getDenseI32ArrayAttr({int32_t(cluster), 1, 1}));
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
 
@@ -175,28 +185,40 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     b.setInsertionPointToStart(&init.getThenRegion().front());
     for (int64_t s = 0; s < stages; ++s) {
       NVVM::MBarrierInitOp::create(b, loc, barrierAt(fullAt, kc.cst(s)), c32(1), Value());
-      NVVM::MBarrierInitOp::create(b, loc, barrierAt(emptyAt, kc.cst(s)), c32(4 * consumers),
-                                   Value());
+      NVVM::MBarrierInitOp::create(b, loc, barrierAt(emptyAt, kc.cst(s)),
+                                   c32(4 * consumers * cluster), Value());
     }
     NVVM::FenceMbarrierInitOp::create(b, loc);
     for (Value d : {descA, descB})
       NVVM::PrefetchOp::create(b, loc, nullptr, nullptr, d, Value(), /*tensormap=*/true);
   }
-  gpu::BarrierOp::create(b, loc);
+  // Every CTA of the cluster must see the others' barriers initialised
+  // before any multicast or remote arrival reaches them.
+  auto clusterBarrier = [&] {
+    NVVM::ClusterArriveOp::create(b, loc, b.getUnitAttr());
+    NVVM::ClusterWaitOp::create(b, loc, b.getUnitAttr());
+  };
+  if (cluster > 1)
+    clusterBarrier();
+  else
+    gpu::BarrierOp::create(b, loc);
 
-  // This CTA's tiles: bid, bid + grid, ...
-  Value bid = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
-  Value grid = kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
+  // This cluster's units: id, id + clusters, ...
+  Value bidx = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value bid = kc.div(bidx, cluster);
+  Value rank = kc.rem(bidx, cluster);
+  Value grid = kc.div(kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x)), cluster);
   Value myTiles = arith::DivUIOp::create(
-      b, loc, kc.add(arith::SubIOp::create(b, loc, kc.cst(totalTiles), bid), arith::SubIOp::create(b, loc, grid, kc.cst(1))),
+      b, loc, kc.add(arith::SubIOp::create(b, loc, kc.cst(totalUnits), bid), arith::SubIOp::create(b, loc, grid, kc.cst(1))),
       grid);
   struct Tile {
     Value batch, m0, n0, iterBase;
   };
   auto tileOf = [&](Value j) {
     Value linear = kc.add(bid, arith::MulIOp::create(b, loc, j, grid).getResult());
-    Value bz = kc.div(linear, tilesPerBatch);
-    auto [tm, tn] = rasterTile(kc, kc.rem(linear, tilesPerBatch), tilesM, tilesN);
+    Value bz = kc.div(linear, unitsPerBatch);
+    auto [tu, tn] = rasterTile(kc, kc.rem(linear, unitsPerBatch), unitRows, tilesN);
+    Value tm = kc.add(kc.mul(tu, cluster), rank);
     return Tile{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mul(j, numK)};
   };
   // Ring position of the it-th K tile this CTA handles: stage and phase parity.
@@ -204,6 +226,12 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   auto parityOf = [&](Value it) { return to32(kc.andI(kc.div(it, stages), 1)); };
   Value suspendHint = c32(0x989680);
 
+  // Development experiments only (never set in tests or benchmarks), to
+  // measure what each part costs: EINLOOM_EXPERIMENT=nocopies arms the
+  // barriers without copying (MMAs on stale data); noepilogue skips C.
+  const char *experiment = std::getenv("EINLOOM_EXPERIMENT");
+  bool noCopies = experiment && StringRef(experiment) == "nocopies";
+  bool noEpilogue = experiment && StringRef(experiment) == "noepilogue";
   auto isProducer = scf::IfOp::create(b, loc, kc.lt(warpgroup, 1), /*withElse=*/true);
   {
     OpBuilder::InsertionGuard g(b);
@@ -225,13 +253,20 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     Value parity = arith::XOrIOp::create(b, loc, parityOf(it), c32(1));
     NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(emptyAt, s), parity, suspendHint);
     Value full = barrierAt(fullAt, s);
+    if (noCopies) {
+      NVVM::MBarrierArriveOp::create(b, loc, Type(), full, Value(), NVVM::MemScopeKind::CTA,
+                                     false);
+    } else {
     NVVM::MBarrierArriveExpectTxOp::create(b, loc, Type(), full, c32((bm + bn) * 128),
                                            NVVM::MemScopeKind::CTA, false, Value());
     Value k0 = to32(kc.mul(kt, bk));
-    auto copy = [&](Value desc, int64_t at, int64_t rows, Value row0) {
+    // `rows` of the operand from `row0`, into the stage at byte `at` plus
+    // `within`; multicast to every CTA of the cluster when `mask` is set.
+    auto copy = [&](Value desc, int64_t at, int64_t rows, Value row0, Value within,
+                    Value mask) {
       Value dst = sharedPtr(arith::AddIOp::create(
-          b, loc, c64(at), arith::MulIOp::create(b, loc, to64(s), c64(rows * 128)))
-                                .getResult());
+          b, loc, arith::AddIOp::create(b, loc, c64(at), within),
+          arith::MulIOp::create(b, loc, to64(s), c64(rows * 128))).getResult());
       // The copy writes through the cluster window (address space 7); a
       // CTA's own shared memory is part of it.
       dst = LLVM::AddrSpaceCastOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 7), dst);
@@ -239,11 +274,20 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       if (!c.batch.modes.empty())
         coords.push_back(to32(t.batch));
       NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-          b, loc, dst, desc, coords, full, ValueRange{}, Value(), Value(),
+          b, loc, dst, desc, coords, full, ValueRange{}, mask, Value(),
           NVVM::TMALoadMode::TILE, false, nullptr, Value());
     };
-    copy(descA, 0, bm, t.m0);
-    copy(descB, ringA, bn, t.n0);
+    copy(descA, 0, bm, t.m0, c64(0), Value());
+    if (cluster == 1) {
+      copy(descB, ringA, bn, t.n0, c64(0), Value());
+    } else {
+      // This CTA's slice of B: rows [rank * bn / cluster, +bn / cluster).
+      int64_t part = bn / cluster;
+      Value mask = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr((1 << cluster) - 1));
+      copy(descB, ringA, bn, kc.add(t.n0, kc.mul(rank, part)),
+           arith::MulIOp::create(b, loc, to64(rank), c64(part * 128)).getResult(), mask);
+    }
+    }
   }
   {
     OpBuilder::InsertionGuard g(b);
@@ -255,12 +299,27 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     kc.warpRow = kc.add(kc.mul(consumer, 64), kc.mul(warpInGroup, 16));
     kc.warpCol = kc.cst(0);
     Value laneZero = kc.lt(kc.lane, 1);
+    // A stage is free when the consumer warps of every CTA that receives
+    // its multicast have read it: arrive on each CTA's `empty` barrier.
     auto release = [&](Value it) {
       auto one = scf::IfOp::create(b, loc, laneZero, false);
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&one.getThenRegion().front());
-      NVVM::MBarrierArriveOp::create(b, loc, Type(), barrierAt(emptyAt, stageOf(it)), Value(),
-                                     NVVM::MemScopeKind::CTA, false);
+      Value local = barrierAt(emptyAt, stageOf(it));
+      if (cluster == 1) {
+        NVVM::MBarrierArriveOp::create(b, loc, Type(), local, Value(), NVVM::MemScopeKind::CTA,
+                                       false);
+        return;
+      }
+      for (int64_t q = 0; q < cluster; ++q) {
+        Value remote = NVVM::MapaOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 7), local,
+                                            c32(q));
+        // CTA scope (the default release): the stage's reads were by wgmma,
+        // complete at the wait. release.cluster made the kernel 2x slower
+        // (H100, 4096^3 f16: 285 against 566 TFLOP/s).
+        NVVM::MBarrierArriveOp::create(b, loc, Type(), remote, Value(),
+                                       NVVM::MemScopeKind::CTA, false);
+      }
     };
     auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
@@ -290,9 +349,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     release(kc.add(t.iterBase, numK - 1));
     SmallVector<Value> acc(ks.getResults());
-    storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0, t.n0,
-                  acc);
+    if (!noEpilogue)
+      storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0,
+                    t.n0, acc);
   }
+  // No CTA may exit while a peer can still multicast into it or arrive on
+  // its barriers.
+  if (cluster > 1)
+    clusterBarrier();
   gpu::ReturnOp::create(b, loc);
   return launch;
 }

@@ -244,7 +244,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       int64_t stages = std::clamp<int64_t>(t.smemPerBlock / (stageBytes + barriers), 1, 4);
       PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
                                  eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
-                                 producer, raster, swz);
+                                 producer, raster, swz, 1);
       consider(p);
     }
   for (const Shape &s : shapes)
@@ -257,7 +257,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     if (stages < 2)
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
-                               split, ProducerKind::CpAsync, raster, swz);
+                               split, ProducerKind::CpAsync, raster, swz, 1);
     consider(p);
   }
   PlanCandidate *best = nullptr;
@@ -314,6 +314,38 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   os << "chosen plan: ";
   printPlanLine(os, choice.chosen.plan);
   os << "\n  " << choice.chosen.plan << "\n";
+  // Which instruction family, and why.
+  PlanAttr p = choice.chosen.plan;
+  bool wgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
+  bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
+                StringRef(c.operandLayout('B', 128)) == "k-major";
+  os << "  family: ";
+  if (wgmma) {
+    os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and both operands are "
+       << "contiguous along K; ";
+    SmallVector<int64_t> dims, strides;
+    std::string why;
+    if (p.getProducer() == ProducerKind::Tma)
+      os << "fed by TMA into mbarrier-completed stages, warp-specialized, persistent"
+         << (p.getClusterM() > 1 ? ", clusters of 2 along M sharing B by multicast" : "");
+    else if (failed(c.tensorMapFor('A', dims, strides, why)) ||
+             failed(c.tensorMapFor('B', dims, strides, why)))
+      os << "fed by cp.async, because TMA cannot describe the operands (" << why << ")";
+    else
+      os << "fed by cp.async (estimated faster here than the TMA kernel)";
+  } else {
+    os << "mma.sync: ";
+    if (!t.archSpecific)
+      os << "target " << t.chip << " has no wgmma (that needs sm_90a)";
+    else if (!kMajor)
+      os << "wgmma needs both operands contiguous along K";
+    else if (!(c.elemA.isF16() || c.elemA.isBF16() || c.elemA.isSignlessInteger(8) ||
+               isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA)))
+      os << "wgmma is not generated for " << c.elemA << " operands";
+    else
+      os << "estimated faster for this shape than the wgmma plans";
+  }
+  os << "\n";
   os << "  estimate: " << llvm::format("%.2f", e.seconds * 1e6) << " us, "
      << llvm::format("%.1f", e.flops / e.seconds / 1e12) << " TFLOP/s, "
      << e.bytes << " bytes (" << llvm::format("%.1f", e.bytes / e.seconds / 1e9)

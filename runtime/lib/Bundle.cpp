@@ -46,6 +46,8 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
         << joinInts(t.strides, 'x') << " " << joinInts(t.box, 'x') << " " << t.swizzle << "\n";
     if (k.persistent)
       m << "persistent\n";
+    if (k.cluster > 1)
+      m << "cluster " << k.cluster << "\n";
   }
   m << "launch " << joinInts(std::vector<int64_t>(b.launchOrder.begin(), b.launchOrder.end()), ',')
     << "\n";
@@ -203,6 +205,12 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (b.kernels.empty())
         return bad("'persistent' before any kernel");
       b.kernels.back().persistent = true;
+    } else if (kind == "cluster") {
+      if (b.kernels.empty())
+        return bad("'cluster' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      if (!(ls >> k.cluster) || k.cluster < 1 || k.cluster > 8 || k.grid[0] % k.cluster)
+        return bad("bad cluster size (1 to 8, dividing grid.x)");
     } else if (kind == "launch") {
       std::string order;
       std::vector<int64_t> o;

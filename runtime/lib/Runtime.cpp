@@ -47,6 +47,7 @@ struct DriverTable {
   CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *, const uint64_t *,
                                      const uint64_t *, const unsigned *, const unsigned *, int,
                                      int, int, int) = nullptr;
+  CUresult (*cuOccupancyMaxActiveClusters)(int *, void *, const void *) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
   std::string loadError;
@@ -111,6 +112,9 @@ const DriverTable &driverTable() {
     // Optional: drivers before CUDA 12 lack it; only TMA kernels need it.
     table.cuTensorMapEncodeTiled = reinterpret_cast<decltype(table.cuTensorMapEncodeTiled)>(
         dlsym(table.handle, "cuTensorMapEncodeTiled"));
+    table.cuOccupancyMaxActiveClusters =
+        reinterpret_cast<decltype(table.cuOccupancyMaxActiveClusters)>(
+            dlsym(table.handle, "cuOccupancyMaxActiveClusters"));
     sym(table.cuGetErrorName, "cuGetErrorName");
     sym(table.cuGetErrorString, "cuGetErrorString");
   });
@@ -278,6 +282,35 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
         return s;
     }
     p->tensorMapTables_.push_back(table);
+    // A persistent kernel's CTAs must all be resident at once, or the ones
+    // left over run a second, full-length round. With clusters fewer than
+    // SMs / cluster may fit (a GPC's SMs need not pair up): ask the driver.
+    unsigned limit = static_cast<unsigned>(k.grid[0]);
+    if (k.persistent) {
+      unsigned cl = static_cast<unsigned>(k.cluster);
+      limit = std::min(limit, static_cast<unsigned>(info.multiprocessors) / cl * cl);
+      if (cl > 1 && d.cuOccupancyMaxActiveClusters) {
+        struct LaunchConfig {
+          unsigned grid[3], block[3], sharedMemBytes;
+          void *stream;
+          void *attrs;
+          unsigned numAttrs;
+        } config{{static_cast<unsigned>(k.grid[0]), 1, 1},
+                 {static_cast<unsigned>(k.block[0]), static_cast<unsigned>(k.block[1]),
+                  static_cast<unsigned>(k.block[2])},
+                 static_cast<unsigned>(k.sharedMemoryBytes), nullptr, nullptr, 0};
+        int clusters = 0;
+        s = check(d, d.cuOccupancyMaxActiveClusters(&clusters, fn, &config),
+                  ("counting the resident clusters of '" + k.name + "'").c_str());
+        if (!s)
+          return s;
+        if (clusters > 0)
+          limit = std::min(limit, static_cast<unsigned>(clusters) * cl);
+      }
+      if (limit == 0)
+        return Status::error("kernel '" + k.name + "' cannot be resident on " + dev);
+    }
+    p->gridLimit_.push_back(limit);
     p->tensorMapCache_.emplace_back();
   }
   out = std::move(p);
@@ -313,9 +346,7 @@ Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<s
         return s;
       ptrs.push_back(tensorMapTables_[ki]);
     }
-    unsigned gridX = static_cast<unsigned>(k.grid[0]);
-    if (k.persistent && device_->info().multiprocessors > 0)
-      gridX = std::min(gridX, static_cast<unsigned>(device_->info().multiprocessors));
+    unsigned gridX = launchGridX(ki);
     std::vector<void *> params;
     for (uint64_t &p : ptrs)
       params.push_back(&p);

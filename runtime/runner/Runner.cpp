@@ -151,6 +151,12 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
     return fail(o, s.message());
   std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
               b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
+  for (size_t i = 0; i < b.kernels.size(); ++i)
+    if (b.kernels[i].persistent)
+      std::printf("kernel %s: persistent, %u CTAs resident (clusters of %lld), %lld tiles' grid\n",
+                  b.kernels[i].name.c_str(), prog->launchGridX(i),
+                  static_cast<long long>(b.kernels[i].cluster),
+                  static_cast<long long>(b.kernels[i].grid[0]));
 
   // Host inputs, fresh random data from the seed.
   std::vector<Tensor> host(b.buffers.size());

@@ -1,7 +1,8 @@
 // RUN: einloom-opt %s -split-input-file -loom-select-plan="target=sm_90a" -loom-lower-to-kernels="target=sm_90a" | FileCheck %s
 
-// sm_90a: the same cp.async producers feed wgmma through shared-memory
-// descriptors. Per K tile: wait for the copies, the generic-to-async proxy
+// sm_90a with producer = cp_async (the fallback where TMA cannot describe
+// an operand; forced here by an explicit plan): the same cp.async producers
+// feed wgmma through shared-memory descriptors. Per K tile: wait for the copies, the generic-to-async proxy
 // fence, a barrier, then fence / four m64n256k16 MMAs / commit, keeping one
 // group in flight; all are waited for before the epilogue.
 // CHECK-LABEL: func.func @hopper
@@ -18,7 +19,7 @@
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: arith.truncf {{.*}} : f32 to bf16
 func.func @hopper(%a: tensor<2048x1024xbf16>, %b: tensor<2048x1024xbf16>) -> tensor<2048x2048xbf16> {
-  %c = loom.einsum "mk,nk->mn" (%a, %b) : (tensor<2048x1024xbf16>, tensor<2048x1024xbf16>) -> tensor<2048x2048xbf16>
+  %c = loom.einsum "mk,nk->mn" (%a, %b) {plan = #loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4>} : (tensor<2048x1024xbf16>, tensor<2048x1024xbf16>) -> tensor<2048x2048xbf16>
   return %c : tensor<2048x2048xbf16>
 }
 

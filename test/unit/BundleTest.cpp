@@ -78,6 +78,77 @@ TEST(Bundle, RefusesInconsistentManifest) {
   EXPECT_NE(err.find("kernel argument names no buffer"), std::string::npos) << err;
 }
 
+static BundleTensorMap sampleMap() {
+  BundleTensorMap t;
+  t.arg = 1;
+  t.elementBytes = 2;
+  t.dims = {520, 263, 3};
+  t.strides = {1040, 273520};
+  t.box = {64, 128, 1};
+  t.swizzle = 128;
+  return t;
+}
+
+TEST(Bundle, TensorMapsPersistenceAndClustersRoundTrip) {
+  Bundle in = sample(), out;
+  in.kernels[0].grid = {132, 1, 1};
+  in.kernels[0].tensorMaps = {sampleMap()};
+  in.kernels[0].persistent = true;
+  in.kernels[0].cluster = 2;
+  std::string err;
+  ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << err;
+  const BundleKernel &k = out.kernels[0];
+  ASSERT_EQ(k.tensorMaps.size(), 1u);
+  EXPECT_EQ(k.tensorMaps[0].arg, 1);
+  EXPECT_EQ(k.tensorMaps[0].dims, (std::vector<int64_t>{520, 263, 3}));
+  EXPECT_EQ(k.tensorMaps[0].strides, (std::vector<int64_t>{1040, 273520}));
+  EXPECT_EQ(k.tensorMaps[0].box, (std::vector<int64_t>{64, 128, 1}));
+  EXPECT_EQ(k.tensorMaps[0].swizzle, 128);
+  EXPECT_TRUE(k.persistent);
+  EXPECT_EQ(k.cluster, 2);
+  // A plain kernel stays plain.
+  ASSERT_TRUE(readBundle(writeBundle(sample()), out, err)) << err;
+  EXPECT_TRUE(out.kernels[0].tensorMaps.empty());
+  EXPECT_FALSE(out.kernels[0].persistent);
+  EXPECT_EQ(out.kernels[0].cluster, 1);
+}
+
+TEST(Bundle, RefusesTensorMapsTheCopyEngineCannotUse) {
+  struct Case {
+    const char *expect;
+    void (*damage)(BundleTensorMap &);
+  };
+  const Case cases[] = {
+      {"names no kernel argument", [](BundleTensorMap &t) { t.arg = 3; }},
+      {"element size", [](BundleTensorMap &t) { t.elementBytes = 3; }},
+      {"rank, strides and box disagree", [](BundleTensorMap &t) { t.strides = {1040}; }},
+      {"rank, strides and box disagree", [](BundleTensorMap &t) { t.dims = {1, 2, 3, 4, 5, 6}; }},
+      {"extent out of range", [](BundleTensorMap &t) { t.dims[1] = 0; }},
+      {"multiple of 16 bytes", [](BundleTensorMap &t) { t.strides[0] = 1030; }},
+      {"box extent must be 1 to 256", [](BundleTensorMap &t) { t.box[1] = 512; }},
+      {"swizzle must be", [](BundleTensorMap &t) { t.swizzle = 96; }},
+      {"wider than its swizzle span", [](BundleTensorMap &t) { t.box[0] = 128; }},
+  };
+  for (const Case &c : cases) {
+    Bundle b = sample();
+    BundleTensorMap t = sampleMap();
+    c.damage(t);
+    b.kernels[0].tensorMaps = {t};
+    Bundle out;
+    std::string err;
+    EXPECT_FALSE(readBundle(writeBundle(b), out, err)) << c.expect;
+    EXPECT_NE(err.find(c.expect), std::string::npos) << err;
+  }
+  // A cluster that does not divide the grid.
+  Bundle b = sample();
+  b.kernels[0].grid = {3, 1, 1};
+  b.kernels[0].cluster = 2;
+  Bundle out;
+  std::string err;
+  EXPECT_FALSE(readBundle(writeBundle(b), out, err));
+  EXPECT_NE(err.find("bad cluster size"), std::string::npos) << err;
+}
+
 TEST(Runtime, ParseTarget) {
   int major, minor;
   bool arch;

@@ -48,6 +48,11 @@ int main(int argc, char **argv) {
     llvm::errs() << "einloom-compile: give either a .mlir file or --einsum SPEC --sizes ...\n";
     return 1;
   }
+  if (!planText.empty() && einsum.empty()) {
+    llvm::errs() << "einloom-compile: --plan goes with --einsum; in a .mlir file, give "
+                    "the einsum a `plan` attribute\n";
+    return 1;
+  }
   einloom::ToolSession session;
   mlir::MLIRContext &ctx = session.context();
 
@@ -56,15 +61,8 @@ int main(int argc, char **argv) {
                      : einloom::buildEinsumModule(ctx, einsum, sizes, dtype, acc, outType, tf32);
   if (!module)
     return 1;
-  if (!planText.empty()) {
-    if (einsum.empty()) {
-      llvm::errs() << "einloom-compile: --plan goes with --einsum; in a .mlir file, give "
-                      "the einsum a `plan` attribute\n";
-      return 1;
-    }
-    if (mlir::failed(einloom::setEinsumPlan(*module, planText)))
-      return 1;
-  }
+  if (!planText.empty() && mlir::failed(einloom::setEinsumPlan(*module, planText)))
+    return 1;
   einloom::CompileOptions options;
   options.target = target;
   options.explain = explain ? &llvm::errs() : nullptr;

@@ -39,6 +39,8 @@ struct KernelLaunch {
   /// A persistent kernel: grid.x CTAs loop over the tiles (any grid.x is
   /// correct; the plan sizes it to the target's SM count).
   bool persistent = false;
+  /// CTAs per thread-block cluster along grid.x (1: no cluster).
+  int64_t cluster = 1;
 };
 
 /// Builds `gpu.func @name` in `module` computing the contraction with `plan`.

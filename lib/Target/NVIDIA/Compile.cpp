@@ -202,6 +202,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         k.tensorMaps.push_back(t);
       }
     k.persistent = launch.contains("persistent");
+    if (auto cl = launch.getAs<IntegerAttr>("cluster"))
+      k.cluster = cl.getInt();
     for (Value in : e.getInputs()) {
       if (!buffer.count(in))
         return e.emitOpError("operand is not a function argument or an einsum result");

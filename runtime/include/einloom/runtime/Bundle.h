@@ -49,6 +49,9 @@ struct BundleKernel {
   /// grid.x CTAs loop over the tiles; the runtime may lower grid.x to the
   /// device's SM count.
   bool persistent = false;
+  /// CTAs per thread-block cluster along x, compiled into the kernel; grid.x
+  /// is a multiple of it.
+  int64_t cluster = 1;
 };
 
 struct Bundle {

@@ -87,6 +87,12 @@ public:
   /// pointer per manifest buffer, each at least that buffer's size.
   Status launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes);
   const Bundle &bundle() const { return bundle_; }
+  /// The grid.x kernel `i` launches with: the manifest's, or for a
+  /// persistent kernel at most the CTAs that can be resident at once.
+  unsigned launchGridX(size_t i) const {
+    unsigned g = static_cast<unsigned>(bundle_.kernels[i].grid[0]);
+    return bundle_.kernels[i].persistent && gridLimit_[i] < g ? gridLimit_[i] : g;
+  }
   /// "cubin" or "ptx (JIT)".
   const std::string &loadedFrom() const { return loadedFrom_; }
 
@@ -102,6 +108,7 @@ private:
   Bundle bundle_;
   std::vector<uint64_t> tensorMapTables_; ///< per kernel; 0 when it has no maps
   std::vector<std::vector<unsigned char>> tensorMapCache_;
+  std::vector<unsigned> gridLimit_; ///< per kernel: CTAs that can be resident at once
   void *module_ = nullptr;
   std::vector<void *> functions_;
   std::string loadedFrom_;
