@@ -29,6 +29,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "einloom/Plan/SelectPlan.h"
 
 using namespace mlir;
 using namespace einloom;
@@ -79,7 +81,18 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t unitsPerBatch = unitRows * tilesN;
   int64_t totalUnits = c.batch.size() * unitsPerBatch;
   int64_t ringA = stages * bm * 128, ringB = stages * bn * 128;
-  int64_t fullAt = ringA + ringB, emptyAt = fullAt + 8 * stages;
+  // Shared memory: the A ring, the B ring, the C staging buffers (all
+  // 1024-byte aligned, as the 128-byte swizzle needs), then the barriers.
+  // A 16-bit C that TMA can describe is staged through shared memory in
+  // 64x64 blocks (two buffers per consumer warpgroup) and stored with TMA.
+  bool tmaStore = c.tmaStorable();
+  SmallVector<int64_t> dimsC, stridesC;
+  if (tmaStore)
+    (void)c.tensorMapFor('C', dimsC, stridesC, why);
+  constexpr int64_t kBlockBytes = 64 * 128; // 64 rows of 64 16-bit columns
+  int64_t stagingAt = ringA + ringB;
+  int64_t fullAt = stagingAt + (tmaStore ? 2 * consumers * kBlockBytes : 0);
+  int64_t emptyAt = fullAt + 8 * stages;
 
   auto bytesOf = [&](const ModeGroup &x, const ModeGroup &y, Type t) {
     return c.batch.size() * x.size() * y.size() * elementBytes(t);
@@ -91,27 +104,31 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(numSMs / cluster, 1)), 1, 1};
   launch.cluster = cluster;
   launch.block = {threads, 1, 1};
-  launch.sharedMemoryBytes = emptyAt + 8 * stages;
+  launch.sharedMemoryBytes = sharedMemoryBytes(plan, c);
+  if (launch.sharedMemoryBytes != emptyAt + 8 * stages)
+    return emitError(loc, "internal error: shared-memory layout disagrees with the plan");
   launch.layoutA = launch.layoutB = "k-major (TMA)";
   launch.persistent = true;
   auto map = [&](int operand, ArrayRef<int64_t> dims, ArrayRef<int64_t> strides, int64_t rows) {
     KernelLaunch::TensorMap t;
     t.operand = operand;
-    t.elementBytes = eb;
+    t.elementBytes = operand == 2 ? elementBytes(c.elemC) : eb;
     t.dims.assign(dims.begin(), dims.end());
     t.strides.assign(strides.begin(), strides.end());
-    t.box = {128 / eb, rows};
+    t.box = {128 / t.elementBytes, rows};
     if (dims.size() == 3)
       t.box.push_back(1);
     return t;
   };
   // Each CTA of a cluster copies 1/cluster of the B tile and multicasts it.
   launch.tensorMaps = {map(0, dimsA, stridesA, bm), map(1, dimsB, stridesB, bn / cluster)};
+  if (tmaStore)
+    launch.tensorMaps.push_back(map(2, dimsC, stridesC, 64));
 
   SmallVector<Type> args;
   for (int64_t bytes : launch.argumentBytes)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  args.push_back(MemRefType::get({128 * 2}, b.getI8Type()));
+  args.push_back(MemRefType::get({int64_t(128 * launch.tensorMaps.size())}, b.getI8Type()));
   auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
@@ -170,6 +187,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   Value descA = LLVM::IntToPtrOp::create(b, loc, genericPtr, tmaps);
   Value descB = LLVM::IntToPtrOp::create(b, loc, genericPtr,
                                          arith::AddIOp::create(b, loc, tmaps, c64(128)).getResult());
+  Value descC = tmaStore ? LLVM::IntToPtrOp::create(b, loc, genericPtr,
+                                                    arith::AddIOp::create(b, loc, tmaps, c64(256)).getResult())
+                               .getResult()
+                         : Value();
 
   OperandTile a{'A', &c.m, bm, SmemLayout::KMajorVector, c.elemA, entry.getArgument(0),
                 {}, {}, region(0, ringA)};
@@ -189,8 +210,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                    c32(4 * consumers * cluster), Value());
     }
     NVVM::FenceMbarrierInitOp::create(b, loc);
-    for (Value d : {descA, descB})
-      NVVM::PrefetchOp::create(b, loc, nullptr, nullptr, d, Value(), /*tensormap=*/true);
+    for (Value d : {descA, descB, descC})
+      if (d)
+        NVVM::PrefetchOp::create(b, loc, nullptr, nullptr, d, Value(), /*tensormap=*/true);
   }
   // Every CTA of the cluster must see the others' barriers initialised
   // before any multicast or remote arrival reaches them.
@@ -321,6 +343,66 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                        NVVM::MemScopeKind::CTA, false);
       }
     };
+    // The epilogue through shared memory: per 64-column block, the warpgroup
+    // writes its 64 rows into a 128-byte-swizzled buffer (conflict-free:
+    // lane (g, t) of a warp lands in chunk (i ^ g), word t), fences them for
+    // the async proxy, and its leader issues one TMA store. Two buffers
+    // alternate; a buffer is rewritten only after the store that read it.
+    Value groupLeader = kc.lt(kc.rem(kc.tid, 128), 1);
+    Value barrierId = to32(kc.add(consumer, 1));
+    Value groupThreads = c32(128);
+    auto groupBarrier = [&] {
+      NVVM::BarrierOp::create(b, loc, Type(), barrierId, groupThreads, nullptr, Value());
+    };
+    auto stagedEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
+      Type ct = c.elemC;
+      auto sharedC = MemRefType::get({kBlockBytes / 2}, ct, nullptr, sharedSpace);
+      Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
+      Value rowInGroup = kc.add(kc.mul(warpInGroup, 16), g);
+      for (int64_t j = 0; j < bn / 64; ++j) {
+        int64_t buffer = j % 2;
+        {
+          auto leader = scf::IfOp::create(b, loc, groupLeader, false);
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(&leader.getThenRegion().front());
+          NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, j == 0 ? 0 : 1, b.getUnitAttr());
+        }
+        groupBarrier();
+        Value offset = arith::AddIOp::create(
+            b, loc, arith::ConstantIndexOp::create(b, loc, stagingAt + buffer * kBlockBytes),
+            arith::MulIOp::create(b, loc, arith::IndexCastUIOp::create(b, loc, b.getIndexType(), consumer),
+                                  arith::ConstantIndexOp::create(b, loc, 2 * kBlockBytes)));
+        Value view = memref::ViewOp::create(b, loc, sharedC, smem, offset, ValueRange{});
+        for (int64_t i = 8 * j; i < 8 * j + 8; ++i)
+          for (int64_t half = 0; half < 2; ++half) {
+            Value row = kc.add(rowInGroup, 8 * half);
+            Value chunk = kc.xorI(kc.cst(i % 8), g);
+            Value at = kc.add(kc.mul(row, 64), kc.add(kc.mul(chunk, 8), kc.mul(tq, 2)));
+            Value v0 = arith::TruncFOp::create(b, loc, ct, acc[4 * i + 2 * half]);
+            Value v1 = arith::TruncFOp::create(b, loc, ct, acc[4 * i + 2 * half + 1]);
+            Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, ct),
+                                                       ValueRange{v0, v1});
+            vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
+          }
+        LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{}, "fence.proxy.async.shared::cta;",
+                                  "", true, false, LLVM::TailCallKind::None,
+                                  LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+                                  ArrayAttr());
+        groupBarrier();
+        auto leader = scf::IfOp::create(b, loc, groupLeader, false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&leader.getThenRegion().front());
+        Value src = sharedPtr(arith::AddIOp::create(
+            b, loc, c64(stagingAt + buffer * kBlockBytes),
+            arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes))).getResult());
+        SmallVector<Value> coords{to32(kc.add(n0, 64 * j)), to32(kc.add(m0, kc.mul(consumer, 64)))};
+        if (!c.batch.modes.empty())
+          coords.push_back(to32(batch));
+        NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(b, loc, descC, src, coords, Value(),
+                                                           NVVM::TMAStoreMode::TILE, Value());
+        NVVM::CpAsyncBulkCommitGroupOp::create(b, loc);
+      }
+    };
     auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
     Tile t = tileOf(tiles.getInductionVar());
@@ -349,9 +431,29 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     release(kc.add(t.iterBase, numK - 1));
     SmallVector<Value> acc(ks.getResults());
-    if (!noEpilogue)
+    if (noEpilogue) {
+      // Store only when an accumulator holds an unlikely value, so that the
+      // MMAs stay live.
+      Value probe = isa<FloatType>(c.acc)
+                        ? Value(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, acc[0],
+                                                      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.25e-30f))))
+                        : Value(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, acc[0],
+                                                      arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(-123457))));
+      auto rare = scf::IfOp::create(b, loc, probe, false);
+      b.setInsertionPointToStart(&rare.getThenRegion().front());
+    }
+    if (tmaStore)
+      stagedEpilogue(t.batch, t.m0, t.n0, acc);
+    else
       storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0,
                     t.n0, acc);
+    b.setInsertionPointAfter(tiles);
+    // Shared memory must outlive the last stores' reads of it.
+    if (tmaStore) {
+      auto leader = scf::IfOp::create(b, loc, groupLeader, false);
+      b.setInsertionPointToStart(&leader.getThenRegion().front());
+      NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, 0, nullptr);
+    }
   }
   // No CTA may exit while a peer can still multicast into it or arrive on
   // its barriers.

@@ -51,14 +51,18 @@ const char *Contraction::operandLayout(char operand, int64_t tileRows) const {
 LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &dims,
                                        SmallVectorImpl<int64_t> &strides,
                                        std::string &whyNot) const {
-  const ModeGroup &rows = operand == 'A' ? m : n;
-  int64_t eb = elementBytes(operand == 'A' ? elemA : elemB);
-  auto strideOf = [&](const Mode &md) { return operand == 'A' ? md.strideA : md.strideB; };
-  std::string name = std::string("operand ") + operand;
+  // A and B: rows M (N) by K; C: rows M by N.
+  const ModeGroup &rows = operand == 'B' ? n : m;
+  const ModeGroup &inner = operand == 'C' ? n : k;
+  int64_t eb = elementBytes(operand == 'A' ? elemA : operand == 'B' ? elemB : elemC);
+  auto strideOf = [&](const Mode &md) {
+    return operand == 'A' ? md.strideA : operand == 'B' ? md.strideB : md.strideC;
+  };
+  std::string name = operand == 'C' ? std::string("the result") : std::string("operand ") + operand;
   dims.clear();
   strides.clear();
-  if (k.modes.size() != 1 || strideOf(k.modes[0]) != 1) {
-    whyNot = name + " is not contiguous along one K mode";
+  if (inner.modes.size() != 1 || strideOf(inner.modes[0]) != 1) {
+    whyNot = name + " is not contiguous along one " + (operand == 'C' ? "N" : "K") + " mode";
     return failure();
   }
   if (rows.modes.size() != 1 || batch.modes.size() > 1) {
@@ -66,7 +70,7 @@ LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &
              " modes do not merge into one dimension";
     return failure();
   }
-  dims.push_back(k.modes[0].extent);
+  dims.push_back(inner.modes[0].extent);
   dims.push_back(rows.modes[0].extent);
   // A unit mode (a matrix-vector product) has stride 0; any legal pitch will do.
   auto pitch = [&](const Mode &md) {
@@ -84,6 +88,12 @@ LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &
       return failure();
     }
   return success();
+}
+
+bool Contraction::tmaStorable() const {
+  SmallVector<int64_t> dims, strides;
+  std::string why;
+  return (elemC.isF16() || elemC.isBF16()) && succeeded(tensorMapFor('C', dims, strides, why));
 }
 
 static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {

@@ -33,9 +33,13 @@ int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
   int64_t stage = (p.getTileM() * elementBytes(c.elemA) +
                    p.getTileN() * elementBytes(c.elemB)) * p.getTileK();
-  // TMA plans keep two mbarriers (8 bytes each) per stage after the ring.
-  int64_t barriers = p.getProducer() == ProducerKind::Tma ? 16 * p.getStages() : 0;
-  return stage * p.getStages() + barriers;
+  // TMA plans keep two mbarriers (8 bytes each) per stage after the ring,
+  // and, when C is stored with TMA, two 64x64 staging buffers per consumer
+  // warpgroup (64 rows of 128 bytes each).
+  if (p.getProducer() != ProducerKind::Tma)
+    return stage * p.getStages();
+  int64_t staging = c.tmaStorable() ? 2 * (p.getTileM() / 64) * 64 * 128 : 0;
+  return stage * p.getStages() + 16 * p.getStages() + staging;
 }
 
 static double ceilDiv(double a, double b) { return std::ceil(a / b); }
@@ -241,7 +245,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
         break;
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
-      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / (stageBytes + barriers), 1, 4);
+      int64_t staging = producer == ProducerKind::Tma && c.tmaStorable() ? 2 * (s.bm / 64) * 8192 : 0;
+      int64_t stages = std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
       PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
                                  eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
                                  producer, raster, swz, 1);

@@ -61,8 +61,9 @@ struct Contraction {
   /// "mn-major" (16-byte copies along M or N, 16-bit types, tileRows >= 64),
   /// or "elementwise" (any strides, slow).
   const char *operandLayout(char operand, int64_t tileRows) const;
-  /// The global tensor a TMA tensor map describes for operand 'A' or 'B':
-  /// extents innermost first (K, rows, then batch if any) and the byte
+  /// The global tensor a TMA tensor map describes for operand 'A' or 'B'
+  /// (rows M or N, inner K) or the result 'C' (rows M, inner N):
+  /// extents innermost first (inner, rows, then batch if any) and the byte
   /// strides of the outer dimensions. Fails, saying why in `whyNot`, when
   /// the copy engine cannot describe the operand: K not contiguous, a group
   /// of several modes that do not merge, or a row or batch pitch that is not
@@ -70,6 +71,9 @@ struct Contraction {
   mlir::LogicalResult tensorMapFor(char operand, llvm::SmallVectorImpl<int64_t> &dims,
                                    llvm::SmallVectorImpl<int64_t> &strides,
                                    std::string &whyNot) const;
+  /// True when the TMA kernel's epilogue stages C through shared memory
+  /// and stores it with TMA: a 16-bit result the copy engine can describe.
+  bool tmaStorable() const;
 };
 
 /// Analyses `op`. Emits a diagnostic and fails for einsums that are not a
