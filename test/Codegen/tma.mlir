@@ -12,9 +12,9 @@
 // CHECK-LABEL: func.func @tma
 // CHECK: loom.launch = {block = array<i64: 384, 1, 1>, grid = array<i64: 132, 1, 1>
 // CHECK-SAME: persistent
-// CHECK-SAME: tensor_maps = [{box = array<i64: 64, 128>, dims = array<i64: 1024, 2048>, element_bytes = 2 : i64, operand = 0 : i64, strides = array<i64: 2048>, swizzle = 128 : i64}, {box = array<i64: 64, 256>, dims = array<i64: 1024, 4096>, element_bytes = 2 : i64, operand = 1 : i64, strides = array<i64: 2048>, swizzle = 128 : i64}]
+// CHECK-SAME: tensor_maps = [{box = array<i64: 64, 128>, dims = array<i64: 1024, 2048>, element_bytes = 2 : i64, operand = 0 : i64, strides = array<i64: 2048>, swizzle = 128 : i64}, {box = array<i64: 64, 256>, dims = array<i64: 1024, 4096>, element_bytes = 2 : i64, operand = 1 : i64, strides = array<i64: 2048>, swizzle = 128 : i64}, {box = array<i64: 64, 64>, dims = array<i64: 4096, 2048>, element_bytes = 2 : i64, operand = 2 : i64, strides = array<i64: 8192>, swizzle = 128 : i64}]
 // CHECK-SAME: producer = tma
-// CHECK: gpu.func @tma_einsum0(%{{.*}}: memref<4194304xi8>, %{{.*}}: memref<8388608xi8>, %{{.*}}: memref<16777216xi8>, %{{.*}}: memref<256xi8>) kernel
+// CHECK: gpu.func @tma_einsum0(%{{.*}}: memref<4194304xi8>, %{{.*}}: memref<8388608xi8>, %{{.*}}: memref<16777216xi8>, %{{.*}}: memref<384xi8>) kernel
 // CHECK-SAME: nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32
 // CHECK-COUNT-4: nvvm.mbarrier.init
 // CHECK: nvvm.fence.mbarrier.init
@@ -36,7 +36,20 @@
 // CHECK: nvvm.mbarrier.arrive
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: nvvm.mbarrier.arrive
-// CHECK: vector.store
+// The 16-bit result goes through shared memory: per 64-column block, wait
+// until the buffer's previous store has read it, a warpgroup barrier, the
+// converted pairs, the proxy fence, a barrier, one TMA store.
+// CHECK: nvvm.cp.async.bulk.wait_group 0 {read}
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK-COUNT-16: vector.store {{.*}} : memref<4096xf16, #gpu.address_space<workgroup>>, vector<2xf16>
+// CHECK: fence.proxy.async.shared::cta
+// CHECK: nvvm.barrier
+// CHECK: nvvm.cp.async.bulk.tensor.global.shared.cta
+// CHECK: nvvm.cp.async.bulk.commit.group
+// CHECK: nvvm.cp.async.bulk.wait_group 1 {read}
+// CHECK: nvvm.cp.async.bulk.wait_group 0
+// CHECK-NOT: {read}
+// CHECK: gpu.return
 func.func @tma(%a: tensor<2048x1024xf16>, %b: tensor<4096x1024xf16>) -> tensor<2048x4096xf16> {
   %c = loom.einsum "mk,nk->mn" (%a, %b) : (tensor<2048x1024xf16>, tensor<4096x1024xf16>) -> tensor<2048x4096xf16>
   return %c : tensor<2048x4096xf16>
@@ -45,8 +58,11 @@ func.func @tma(%a: tensor<2048x1024xf16>, %b: tensor<4096x1024xf16>) -> tensor<2
 // -----
 
 // A batch becomes the third dimension of both tensor maps (box extent 1).
+// An f32 result is stored directly from the registers (no third map).
 // CHECK-LABEL: func.func @tma_batched
 // CHECK: tensor_maps = [{box = array<i64: 64, 128, 1>, dims = array<i64: 512, 1024, 4>, element_bytes = 2 : i64, operand = 0 : i64, strides = array<i64: 1024, 1048576>
+// CHECK-NOT: operand = 2
+// CHECK: gpu.func @tma_batched_einsum0({{.*}}memref<256xi8>)
 func.func @tma_batched(%a: tensor<4x1024x512xbf16>, %b: tensor<4x1024x512xbf16>) -> tensor<4x1024x1024xf32> {
   %c = loom.einsum "bmk,bnk->bmn" (%a, %b) : (tensor<4x1024x512xbf16>, tensor<4x1024x512xbf16>) -> tensor<4x1024x1024xf32>
   return %c : tensor<4x1024x1024xf32>
