@@ -67,6 +67,12 @@ suite tma_f16_batch_inner   "mbk,bnk->bmn" b=3,m=130,n=120,k=200 f16 --plan "$(t
 suite tma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tma 128 256 128 wgmma_k32)"
 suite tma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tma 128 128 128 wgmma_k32)"
 suite tma_f16_2048x8192x4096 "mk,nk->mn" m=2048,n=8192,k=4096 f16
+# M- or N-contiguous (transposed) 16-bit operands, read by wgmma transposed
+# from MN-major TMA tiles: each layout, tails, a batch, one consumer.
+suite tma_tn_296x520x264  "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 256 64 wgmma_k16)"
+suite tma_nn_300x520x264  "mk,kn->mn" m=300,n=520,k=264 bf16 --plan "$(tma 128 256 64 wgmma_k16)"
+suite tma_tt_296x520x264  "km,nk->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 128 64 wgmma_k16)"
+suite tma_tn_batched      "bkm,bkn->bmn" b=3,m=72,n=136,k=100 f16 --out f32 --plan "$(tma 64 128 64 wgmma_k16)"
 # Free modes that do not merge: TMA cannot describe A, the cp.async wgmma kernel runs.
 suite wgmma_cpasync_fallback "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
@@ -100,6 +106,9 @@ done
 bench mmasync_f16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16 --target sm_90
 bench mmasync_f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 --target sm_90
 bench mmasync_bf16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 bf16 --target sm_90
+# Transposed operands (A^T B and A B), on wgmma through MN-major TMA tiles.
+bench tn_f16_4096 "km,kn->mn" m=4096,n=4096,k=4096 f16
+bench nn_bf16_8192 "mk,kn->mn" m=8192,n=8192,k=8192 bf16
 # Decode-shaped (weight-bound) x . W^T: the planner splits K.
 bench f16_skinny_16x28672x8192 "mk,nk->mn" m=16,n=28672,k=8192 f16
 bench f16_skinny_1x4096x4096 "mk,nk->mn" m=1,n=4096,k=4096 f16

@@ -59,9 +59,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                           "or 8, warps_n = 1)");
   SmallVector<int64_t> dimsA, stridesA, dimsB, stridesB;
   std::string why;
-  if (failed(c.tensorMapFor('A', dimsA, stridesA, why)) ||
-      failed(c.tensorMapFor('B', dimsB, stridesB, why)))
+  bool mnA = false, mnB = false;
+  if (failed(c.tensorMapFor('A', dimsA, stridesA, why, &mnA)) ||
+      failed(c.tensorMapFor('B', dimsB, stridesB, why, &mnB)))
     return emitError(loc, "TMA cannot describe the operands: ") << why;
+  if ((mnA || mnB) && elementBytes(c.elemA) != 2)
+    return emitError(loc, "wgmma reads M- or N-contiguous (transposed) operands only for "
+                          "16-bit types, not ")
+           << c.elemA;
 
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
@@ -107,21 +112,26 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   launch.sharedMemoryBytes = sharedMemoryBytes(plan, c);
   if (launch.sharedMemoryBytes != emptyAt + 8 * stages)
     return emitError(loc, "internal error: shared-memory layout disagrees with the plan");
-  launch.layoutA = launch.layoutB = "k-major (TMA)";
+  launch.layoutA = mnA ? "mn-major (TMA)" : "k-major (TMA)";
+  launch.layoutB = mnB ? "mn-major (TMA)" : "k-major (TMA)";
   launch.persistent = true;
-  auto map = [&](int operand, ArrayRef<int64_t> dims, ArrayRef<int64_t> strides, int64_t rows) {
+  // A K-major operand's box is 128 bytes of K by the tile's rows; an
+  // MN-major one's is 64 rows (128 bytes) by 64 K, copied once per 64 rows.
+  auto map = [&](int operand, ArrayRef<int64_t> dims, ArrayRef<int64_t> strides, int64_t rows,
+                 bool mnMajor = false) {
     KernelLaunch::TensorMap t;
     t.operand = operand;
     t.elementBytes = operand == 2 ? elementBytes(c.elemC) : eb;
     t.dims.assign(dims.begin(), dims.end());
     t.strides.assign(strides.begin(), strides.end());
-    t.box = {128 / t.elementBytes, rows};
+    t.box = {128 / t.elementBytes, mnMajor ? 128 / t.elementBytes : rows};
     if (dims.size() == 3)
       t.box.push_back(1);
     return t;
   };
   // Each CTA of a cluster copies 1/cluster of the B tile and multicasts it.
-  launch.tensorMaps = {map(0, dimsA, stridesA, bm), map(1, dimsB, stridesB, bn / cluster)};
+  launch.tensorMaps = {map(0, dimsA, stridesA, bm, mnA),
+                       map(1, dimsB, stridesB, bn / cluster, mnB)};
   if (tmaStore)
     launch.tensorMaps.push_back(map(2, dimsC, stridesC, 64));
 
@@ -192,10 +202,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                .getResult()
                          : Value();
 
-  OperandTile a{'A', &c.m, bm, SmemLayout::KMajorVector, c.elemA, entry.getArgument(0),
-                {}, {}, region(0, ringA)};
-  OperandTile bt{'B', &c.n, bn, SmemLayout::KMajorVector, c.elemB, entry.getArgument(1),
-                 {}, {}, region(ringA, ringB)};
+  OperandTile a{'A', &c.m, bm, mnA ? SmemLayout::MNMajorAtoms : SmemLayout::KMajorVector,
+                c.elemA, entry.getArgument(0), {}, {}, region(0, ringA)};
+  OperandTile bt{'B', &c.n, bn, mnB ? SmemLayout::MNMajorAtoms : SmemLayout::KMajorVector,
+                 c.elemB, entry.getArgument(1), {}, {}, region(ringA, ringB)};
 
   // One thread initialises the barriers: `full` completes when the producer
   // has armed it and the copies have landed; `empty` when every consumer
@@ -284,29 +294,37 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     Value k0 = to32(kc.mul(kt, bk));
     // `rows` of the operand from `row0`, into the stage at byte `at` plus
     // `within`; multicast to every CTA of the cluster when `mask` is set.
-    auto copy = [&](Value desc, int64_t at, int64_t rows, Value row0, Value within,
-                    Value mask) {
-      Value dst = sharedPtr(arith::AddIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, c64(at), within),
-          arith::MulIOp::create(b, loc, to64(s), c64(rows * 128))).getResult());
-      // The copy writes through the cluster window (address space 7); a
-      // CTA's own shared memory is part of it.
-      dst = LLVM::AddrSpaceCastOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 7), dst);
-      SmallVector<Value> coords{k0, to32(row0)};
-      if (!c.batch.modes.empty())
-        coords.push_back(to32(t.batch));
-      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-          b, loc, dst, desc, coords, full, ValueRange{}, mask, Value(),
-          NVVM::TMALoadMode::TILE, false, nullptr, Value());
+    // `rows` rows of the operand from `row0` (`stageRows` per stage), into
+    // the stage at byte `at` plus `within`; multicast to every CTA of the
+    // cluster when `mask` is set. An MN-major operand takes one box per 64
+    // rows, 8 KiB apart (the same bytes per row as K-major tiles).
+    auto copy = [&](Value desc, int64_t at, int64_t stageRows, int64_t rows, bool mnMajor,
+                    Value row0, Value within, Value mask) {
+      for (int64_t q = 0; q < (mnMajor ? rows / 64 : 1); ++q) {
+        Value dst = sharedPtr(arith::AddIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, c64(at + q * 64 * 128), within),
+            arith::MulIOp::create(b, loc, to64(s), c64(stageRows * 128))).getResult());
+        // The copy writes through the cluster window (address space 7); a
+        // CTA's own shared memory is part of it.
+        dst = LLVM::AddrSpaceCastOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 7), dst);
+        Value r0 = to32(kc.add(row0, 64 * q));
+        SmallVector<Value> coords = mnMajor ? SmallVector<Value>{r0, k0}
+                                            : SmallVector<Value>{k0, r0};
+        if (!c.batch.modes.empty())
+          coords.push_back(to32(t.batch));
+        NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+            b, loc, dst, desc, coords, full, ValueRange{}, mask, Value(),
+            NVVM::TMALoadMode::TILE, false, nullptr, Value());
+      }
     };
-    copy(descA, 0, bm, t.m0, c64(0), Value());
+    copy(descA, 0, bm, bm, mnA, t.m0, c64(0), Value());
     if (cluster == 1) {
-      copy(descB, ringA, bn, t.n0, c64(0), Value());
+      copy(descB, ringA, bn, bn, mnB, t.n0, c64(0), Value());
     } else {
       // This CTA's slice of B: rows [rank * bn / cluster, +bn / cluster).
       int64_t part = bn / cluster;
       Value mask = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr((1 << cluster) - 1));
-      copy(descB, ringA, bn, kc.add(t.n0, kc.mul(rank, part)),
+      copy(descB, ringA, bn, part, mnB, kc.add(t.n0, kc.mul(rank, part)),
            arith::MulIOp::create(b, loc, to64(rank), c64(part * 128)).getResult(), mask);
     }
     }

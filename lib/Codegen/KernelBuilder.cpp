@@ -35,6 +35,7 @@ static const char *layoutName(SmemLayout l) {
   case SmemLayout::KMajorVector: return "k-major";
   case SmemLayout::MNMajorVector: return "mn-major";
   case SmemLayout::KMajorElementwise: return "elementwise";
+  case SmemLayout::MNMajorAtoms: return "mn-major (TMA)";
   }
   return "?";
 }

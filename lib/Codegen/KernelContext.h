@@ -28,6 +28,11 @@ enum class SmemLayout {
   MNMajorVector,
   /// rows = M (or N) as KMajorVector, filled element by element: any strides.
   KMajorElementwise,
+  /// rows = K, 64 M (or N) elements (128 bytes) per row, 128-byte swizzled,
+  /// one 8 KiB block per 64 M (or N): what TMA writes for an operand
+  /// contiguous along M (N), read by wgmma as a transposed (MN-major)
+  /// operand. 16-bit types only.
+  MNMajorAtoms,
 };
 
 /// One operand of the MMA (A: rows are M; B: rows are N).

@@ -156,10 +156,15 @@ void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
 /// A wgmma shared-memory matrix descriptor for a 128-byte-swizzled K-major
 /// tile starting at shared address `addr`: 8-row core matrices 1024 bytes
 /// apart (stride byte offset), swizzle mode 1 (128B) in bits 62-63.
-static Value smemDescriptor(OpBuilder &b, Location loc, Value addr) {
+/// For an MN-major tile (MNMajorAtoms), the leading byte offset is the step
+/// between 64-element atoms along M (N), 8 KiB, and the stride byte offset
+/// the step between groups of 8 K rows, 1024 bytes.
+static Value smemDescriptor(OpBuilder &b, Location loc, Value addr, bool mnMajor = false) {
   auto c64 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
   Value start = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, addr, c64(4)), c64(0x3FFF));
-  int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) | (int64_t(1) << 62);
+  // (Measured on an H100: with the two swapped, every MN-major case fails.)
+  int64_t lbo = mnMajor ? 8192 : 16, sbo = 1024;
+  int64_t fixed = (int64_t(lbo >> 4) << 16) | (int64_t(sbo >> 4) << 32) | (int64_t(1) << 62);
   return arith::OrIOp::create(b, loc, start, c64(fixed));
 }
 
@@ -197,7 +202,10 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   // 16-bit types take scale-d, scale-a, scale-b, transpose-a, transpose-b;
   // fp8 takes no transpose flags; integers take only scale-d.
   std::string shape = "m64n" + std::to_string(n) + (is8bit ? "k32" : "k16");
-  std::string tail = isInt ? "p;" : is8bit ? "p, 1, 1;" : "p, 1, 1, 0, 0;";
+  // MN-major operands are read transposed (16-bit types only).
+  bool aMN = a.layout == SmemLayout::MNMajorAtoms, bMN = bop.layout == SmemLayout::MNMajorAtoms;
+  std::string tail = isInt ? "p;" : is8bit ? "p, 1, 1;"
+                     : std::string("p, 1, 1, ") + (aMN ? "1" : "0") + ", " + (bMN ? "1" : "0") + ";";
   // upstream nvgpu.warpgroup.mma needs its own descriptor and fragment
   // types; the instruction is issued as inline assembly with the
   // accumulators tied (read and written in place).
@@ -219,8 +227,12 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
 
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
-    Value descA = smemDescriptor(b, loc, arith::AddIOp::create(b, loc, aBase, c64(32 * ks)));
-    Value descB = smemDescriptor(b, loc, arith::AddIOp::create(b, loc, bBase, c64(32 * ks)));
+    // A k16 (k32) step is 32 bytes along a K-major row, or 16 K rows of 128
+    // bytes in an MN-major tile.
+    Value descA = smemDescriptor(
+        b, loc, arith::AddIOp::create(b, loc, aBase, c64((aMN ? 2048 : 32) * ks)), aMN);
+    Value descB = smemDescriptor(
+        b, loc, arith::AddIOp::create(b, loc, bBase, c64((bMN ? 2048 : 32) * ks)), bMN);
     SmallVector<Value> operands{descA, descB, one};
     llvm::append_range(operands, acc);
     auto mma = LLVM::InlineAsmOp::create(b, loc, resultType, operands, asmText, constraints,

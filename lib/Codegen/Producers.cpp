@@ -93,6 +93,8 @@ ProducerState einloom::codegen::prepareProducer(KernelContext &kc, OperandTile &
   }
   case SmemLayout::KMajorElementwise:
     break; // computed per element in produceStage
+  case SmemLayout::MNMajorAtoms:
+    llvm_unreachable("MN-major atoms are filled by TMA, not by cp.async producers");
   }
   return ps;
 }

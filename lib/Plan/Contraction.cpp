@@ -50,10 +50,25 @@ const char *Contraction::operandLayout(char operand, int64_t tileRows) const {
 
 LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &dims,
                                        SmallVectorImpl<int64_t> &strides,
-                                       std::string &whyNot) const {
-  // A and B: rows M (N) by K; C: rows M by N.
-  const ModeGroup &rows = operand == 'B' ? n : m;
-  const ModeGroup &inner = operand == 'C' ? n : k;
+                                       std::string &whyNot, bool *mnMajor) const {
+  // A and B: rows M (N) by K; C: rows M by N. With `mnMajor`, an A or B
+  // whose contiguous mode is M (N) is described transposed: inner M (N),
+  // then K.
+  const ModeGroup *rowsP = operand == 'B' ? &n : &m;
+  const ModeGroup *innerP = operand == 'C' ? &n : &k;
+  if (mnMajor) {
+    *mnMajor = false;
+    const Mode &last = rowsP->modes.back();
+    int64_t s = operand == 'A' ? last.strideA : last.strideB;
+    bool kContiguous = k.modes.size() == 1 &&
+                       (operand == 'A' ? k.modes[0].strideA : k.modes[0].strideB) == 1;
+    if (!kContiguous && rowsP->modes.size() == 1 && s == 1) {
+      *mnMajor = true;
+      std::swap(rowsP, innerP);
+    }
+  }
+  const ModeGroup &rows = *rowsP;
+  const ModeGroup &inner = *innerP;
   int64_t eb = elementBytes(operand == 'A' ? elemA : operand == 'B' ? elemB : elemC);
   auto strideOf = [&](const Mode &md) {
     return operand == 'A' ? md.strideA : operand == 'B' ? md.strideB : md.strideC;

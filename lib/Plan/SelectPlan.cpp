@@ -118,9 +118,10 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
       return emitError() << "wgmma_k16 takes f16 or bf16 and wgmma_k32 takes s8 or fp8 "
                             "operands, not "
                          << c.elemA;
-    if (StringRef(c.operandLayout('A', p.getTileM())) != "k-major" ||
-        StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
-      return emitError() << "the wgmma kernel needs both operands contiguous along K";
+    bool kMajor = StringRef(c.operandLayout('A', p.getTileM())) == "k-major" &&
+                  StringRef(c.operandLayout('B', p.getTileN())) == "k-major";
+    if (!kMajor && p.getProducer() != ProducerKind::Tma)
+      return emitError() << "the cp.async wgmma kernel needs both operands contiguous along K";
     if (p.getStages() < 3)
       return emitError() << "the wgmma pipeline needs at least 3 stages";
     if (p.getWarpsN() != 1 || p.getTileM() != 16 * p.getWarpsM() || p.getTileN() > 256 ||
@@ -161,10 +162,18 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                             "(warps_m = 4 or 8)";
     SmallVector<int64_t> dims, strides;
     std::string why;
-    if (failed(c.tensorMapFor('A', dims, strides, why)) ||
-        failed(c.tensorMapFor('B', dims, strides, why)))
+    bool mnA = false, mnB = false;
+    if (failed(c.tensorMapFor('A', dims, strides, why, &mnA)) ||
+        failed(c.tensorMapFor('B', dims, strides, why, &mnB)))
       return emitError() << "TMA cannot describe the operands (" << why
                          << "); the cp.async producer handles them";
+    if ((mnA || mnB) && elementBytes(c.elemA) != 2)
+      return emitError() << "wgmma reads M- or N-contiguous (transposed) operands only for "
+                            "16-bit types, not "
+                         << c.elemA;
+    if ((mnA && p.getTileM() % 64) || (mnB && p.getTileN() % 64))
+      return emitError() << "M- or N-contiguous operands are copied in 64-row boxes; "
+                            "the tile must be a multiple of 64";
   } else if (p.getProducer() != ProducerKind::CpAsync) {
     return emitError() << "producer '" << stringifyProducerKind(p.getProducer())
                        << "' is not supported by code generation yet";
@@ -229,9 +238,20 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   // On sm_90a, f16, bf16, fp8 and s8 with both operands contiguous along K
   // also get wgmma candidates (warps_m x 1 warps of 16 rows; warpgroups of 64).
   bool eightBit = c.elemA.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA);
+  bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
+                StringRef(c.operandLayout('B', 128)) == "k-major";
+  // The TMA kernel also reads 16-bit operands contiguous along M (N),
+  // transposed.
+  bool transposable = false;
+  if (!kMajor && elementBytes(c.elemA) == 2) {
+    SmallVector<int64_t> dims, strides;
+    std::string why;
+    bool mn = false;
+    transposable = succeeded(c.tensorMapFor('A', dims, strides, why, &mn)) &&
+                   succeeded(c.tensorMapFor('B', dims, strides, why, &mn));
+  }
   bool wgmmaOk = t.archSpecific && (c.elemA.isF16() || c.elemA.isBF16() || eightBit) &&
-                 StringRef(c.operandLayout('A', 128)) == "k-major" &&
-                 StringRef(c.operandLayout('B', 128)) == "k-major";
+                 (kMajor || transposable);
   struct WgShape {
     int64_t bm, bn;
   };
@@ -241,7 +261,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   // the cp.async kernel that handles any K-contiguous operands.
   for (const WgShape &s : wgShapes)
     for (ProducerKind producer : {ProducerKind::Tma, ProducerKind::CpAsync}) {
-      if (!wgmmaOk)
+      if (!wgmmaOk || (producer == ProducerKind::CpAsync && !kMajor))
         break;
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
@@ -335,8 +355,9 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
   if (wgmma) {
-    os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and both operands are "
-       << "contiguous along K; ";
+    os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and "
+       << (kMajor ? "both operands are contiguous along K; "
+                  : "the 16-bit operands are contiguous along K or (read transposed) M/N; ");
     SmallVector<int64_t> dims, strides;
     std::string why;
     if (p.getProducer() == ProducerKind::Tma)
@@ -352,7 +373,8 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
     if (!t.archSpecific)
       os << "target " << t.chip << " has no wgmma (that needs sm_90a)";
     else if (!kMajor)
-      os << "wgmma needs both operands contiguous along K";
+      os << "wgmma needs each operand contiguous along K, or, for 16-bit types with TMA, "
+            "along one M (N) mode";
     else if (!(c.elemA.isF16() || c.elemA.isBF16() || c.elemA.isSignlessInteger(8) ||
                isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA)))
       os << "wgmma is not generated for " << c.elemA << " operands";

@@ -92,3 +92,32 @@ func.func @tma_cluster(%a: tensor<2048x1024xf16>, %b: tensor<4096x1024xf16>) -> 
   %c = loom.einsum "mk,nk->mn" (%a, %b) {plan = #loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma, raster = swizzle, swizzle = 8, cluster_m = 2>} : (tensor<2048x1024xf16>, tensor<4096x1024xf16>) -> tensor<2048x4096xf16>
   return %c : tensor<2048x4096xf16>
 }
+
+// -----
+
+// Operands contiguous along M (A stored K x M) and N (B stored K x N): the
+// tensor maps are transposed (M or N innermost, then K) with 64 x 64 boxes,
+// copied once per 64 rows of the tile (2 for A, 4 for B), and wgmma reads
+// both transposed (the last two immediates).
+// CHECK-LABEL: func.func @tma_transposed
+// CHECK: layout_a = "mn-major (TMA)", layout_b = "mn-major (TMA)"
+// CHECK-SAME: tensor_maps = [{box = array<i64: 64, 64>, dims = array<i64: 2048, 1024>, element_bytes = 2 : i64, operand = 0 : i64, strides = array<i64: 4096>, swizzle = 128 : i64}, {box = array<i64: 64, 64>, dims = array<i64: 4096, 1024>, element_bytes = 2 : i64, operand = 1 : i64, strides = array<i64: 8192>
+// CHECK: gpu.func @tma_transposed_einsum0
+// CHECK-COUNT-6: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: } else {
+// CHECK-COUNT-4: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {{.*}}, p, 1, 1, 1, 1;
+func.func @tma_transposed(%a: tensor<1024x2048xf16>, %b: tensor<1024x4096xf16>) -> tensor<2048x4096xf16> {
+  %c = loom.einsum "km,kn->mn" (%a, %b) : (tensor<1024x2048xf16>, tensor<1024x4096xf16>) -> tensor<2048x4096xf16>
+  return %c : tensor<2048x4096xf16>
+}
+
+// -----
+
+// 8-bit operands contiguous along M: wgmma has no transposed form for them,
+// so sm_90a keeps mma.sync.
+// CHECK-LABEL: func.func @transposed_8bit
+// CHECK: mma = m16n8k32
+func.func @transposed_8bit(%a: tensor<1024x2048xi8>, %b: tensor<1024x4096xi8>) -> tensor<2048x4096xi32> {
+  %c = loom.einsum "km,kn->mn" (%a, %b) : (tensor<1024x2048xi8>, tensor<1024x4096xi8>) -> tensor<2048x4096xi32>
+  return %c : tensor<2048x4096xi32>
+}

@@ -68,9 +68,12 @@ struct Contraction {
   /// the copy engine cannot describe the operand: K not contiguous, a group
   /// of several modes that do not merge, or a row or batch pitch that is not
   /// a multiple of 16 bytes.
+  /// With `mnMajor` (A or B only), an operand contiguous along its one M
+  /// (N) mode instead of K is described transposed (extents M or N, then
+  /// K, then batch) and `*mnMajor` says so.
   mlir::LogicalResult tensorMapFor(char operand, llvm::SmallVectorImpl<int64_t> &dims,
                                    llvm::SmallVectorImpl<int64_t> &strides,
-                                   std::string &whyNot) const;
+                                   std::string &whyNot, bool *mnMajor = nullptr) const;
   /// True when the TMA kernel's epilogue stages C through shared memory
   /// and stores it with TMA: a 16-bit result the copy engine can describe.
   bool tmaStorable() const;
