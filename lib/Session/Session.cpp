@@ -1,0 +1,233 @@
+//===- Session.cpp - the embeddable compiler, with kernel caches ----------===//
+#include "einloom/Session.h"
+
+#include "einloom/Compiler.h"
+#include "einloom/Registration.h"
+#include "einloom/Target.h"
+#include "einloom/Tools.h"
+#include "einloom/runtime/Cache.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/SHA256.h"
+
+#include <map>
+#include <mutex>
+
+using namespace mlir;
+using namespace einloom;
+
+const char *einloom::compilerVersion() { return "einloom 0.4 (MLIR 22)"; }
+
+struct Session::Impl {
+  SessionOptions options;
+  DialectRegistry registry;
+  std::unique_ptr<MLIRContext> ctx;
+  std::unique_ptr<rt::DiskCache> disk;
+  std::mutex compileMutex; // the context and the compiler
+  mutable std::mutex cacheMutex; // `memory` and `stats`
+  /// Request key (a hash of what the caller passed) -> bundle. Hits here
+  /// need neither the parser nor the context.
+  std::map<std::string, rt::Bundle> memory;
+  SessionStats stats;
+
+  /// A hex SHA-256 over the parts, each length-prefixed.
+  std::string hash(std::initializer_list<StringRef> parts) const {
+    llvm::SHA256 h;
+    for (StringRef p : {StringRef(compilerVersion()), StringRef(options.target),
+                        StringRef(options.assemble ? "cubin" : "ptx")}) {
+      h.update(std::to_string(p.size()) + ":");
+      h.update(p);
+    }
+    for (StringRef p : parts) {
+      h.update(std::to_string(p.size()) + ":");
+      h.update(p);
+    }
+    return llvm::toHex(h.final(), /*LowerCase=*/true);
+  }
+
+  bool memoryLookup(const std::string &key, rt::Bundle &out) {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    auto it = memory.find(key);
+    if (it == memory.end())
+      return false;
+    out = it->second;
+    ++stats.memoryHits;
+    return true;
+  }
+  void remember(const std::string &key, const rt::Bundle &b) {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    memory[key] = b;
+  }
+  void note(const std::string &n) {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    stats.lastDiskNote = n;
+  }
+
+  /// The module's canonical text: generic form, no locations.
+  static std::string canonical(ModuleOp module) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    module->print(os, OpPrintingFlags().printGenericOpForm());
+    return s;
+  }
+
+  /// Disk lookup, else compile and store. Runs under compileMutex with
+  /// diagnostics being collected by the caller.
+  llvm::Expected<rt::Bundle> finish(ModuleOp module, StringRef entry, CacheOutcome *outcome,
+                                    std::string &diagnostics) {
+    std::string key = hash({"module", entry, canonical(module)});
+    rt::Bundle b;
+    if (disk) {
+      std::string why;
+      if (disk->lookup(key, b, &why)) {
+        std::lock_guard<std::mutex> lock(cacheMutex);
+        ++stats.diskHits;
+        if (outcome)
+          *outcome = CacheOutcome::DiskHit;
+        return b;
+      }
+      if (why != "not cached")
+        note(why);
+    }
+    CompileOptions co;
+    co.target = options.target;
+    co.assemble = options.assemble;
+    FailureOr<CompileResult> r = compileModule(module, entry, co);
+    if (failed(r))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     diagnostics.empty() ? "compilation failed" : diagnostics);
+    {
+      std::lock_guard<std::mutex> lock(cacheMutex);
+      ++stats.compiles;
+    }
+    if (disk)
+      if (rt::Status s = disk->store(key, r->bundle); !s)
+        note(s.message());
+    if (outcome)
+      *outcome = CacheOutcome::Compiled;
+    return r->bundle;
+  }
+};
+
+Session::Session() : impl_(std::make_unique<Impl>()) {}
+Session::~Session() = default;
+
+llvm::Expected<std::unique_ptr<Session>> Session::create(const SessionOptions &options) {
+  if (failed(lookupTarget(options.target)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "unknown target '%s'; expected sm_80, sm_86, sm_89, sm_90 or "
+                                   "sm_90a",
+                                   options.target.c_str());
+  std::unique_ptr<Session> s(new Session());
+  s->impl_->options = options;
+  registerAllDialects(s->impl_->registry);
+  s->impl_->ctx = std::make_unique<MLIRContext>(s->impl_->registry);
+  s->impl_->ctx->loadAllAvailableDialects();
+  if (options.diskCache) {
+    rt::Status st = rt::DiskCache::open(options.cacheDir, options.cacheCapBytes, s->impl_->disk);
+    if (!st)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s", st.message().c_str());
+  }
+  return std::move(s);
+}
+
+namespace {
+/// Collects the context's diagnostics into `out` while alive (nothing is
+/// printed).
+struct Collect {
+  Collect(MLIRContext *ctx, std::string &out)
+      : handler(ctx, [&out](Diagnostic &d) {
+          if (!out.empty())
+            out += "\n";
+          llvm::raw_string_ostream os(out);
+          os << d.getLocation() << ": " << d;
+          for (Diagnostic &n : d.getNotes())
+            os << "\n  note: " << n;
+          return success();
+        }) {}
+  ScopedDiagnosticHandler handler;
+};
+
+llvm::Error failure(const std::string &what, const std::string &diagnostics) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s%s%s", what.c_str(),
+                                 diagnostics.empty() ? "" : ":\n", diagnostics.c_str());
+}
+} // namespace
+
+llvm::Expected<rt::Bundle> Session::compileMLIR(StringRef text, StringRef entry,
+                                                CacheOutcome *outcome) {
+  std::string request = impl_->hash({"mlir", entry, text});
+  rt::Bundle b;
+  if (impl_->memoryLookup(request, b)) {
+    if (outcome)
+      *outcome = CacheOutcome::MemoryHit;
+    return b;
+  }
+  std::lock_guard<std::mutex> lock(impl_->compileMutex);
+  // Another thread may have compiled it while this one waited.
+  if (impl_->memoryLookup(request, b)) {
+    if (outcome)
+      *outcome = CacheOutcome::MemoryHit;
+    return b;
+  }
+  std::string diagnostics;
+  Collect collect(impl_->ctx.get(), diagnostics);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, ParserConfig(impl_->ctx.get()));
+  if (!module)
+    return failure("the MLIR text does not parse", diagnostics);
+  llvm::Expected<rt::Bundle> r = impl_->finish(*module, entry, outcome, diagnostics);
+  if (r)
+    impl_->remember(request, *r);
+  return r;
+}
+
+llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheOutcome *outcome) {
+  std::string request = impl_->hash({"einsum", q.spec, q.sizes, q.dtype, q.acc, q.out,
+                                     q.tf32 ? "tf32" : "", q.plan});
+  rt::Bundle b;
+  if (impl_->memoryLookup(request, b)) {
+    if (outcome)
+      *outcome = CacheOutcome::MemoryHit;
+    return b;
+  }
+  std::lock_guard<std::mutex> lock(impl_->compileMutex);
+  if (impl_->memoryLookup(request, b)) {
+    if (outcome)
+      *outcome = CacheOutcome::MemoryHit;
+    return b;
+  }
+  std::string diagnostics;
+  Collect collect(impl_->ctx.get(), diagnostics);
+  OwningOpRef<ModuleOp> module =
+      buildEinsumModule(*impl_->ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
+  if (!module)
+    return failure("invalid einsum request", diagnostics);
+  if (!q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan)))
+    return failure("invalid plan", diagnostics);
+  llvm::Expected<rt::Bundle> r = impl_->finish(*module, "main", outcome, diagnostics);
+  if (r)
+    impl_->remember(request, *r);
+  return r;
+}
+
+llvm::Expected<std::string> Session::cacheKey(StringRef text, StringRef entry) {
+  std::lock_guard<std::mutex> lock(impl_->compileMutex);
+  std::string diagnostics;
+  Collect collect(impl_->ctx.get(), diagnostics);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, ParserConfig(impl_->ctx.get()));
+  if (!module)
+    return failure("the MLIR text does not parse", diagnostics);
+  return impl_->hash({"module", entry, Impl::canonical(*module)});
+}
+
+SessionStats Session::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->cacheMutex);
+  return impl_->stats;
+}
+
+const SessionOptions &Session::options() const { return impl_->options; }
