@@ -50,6 +50,23 @@ struct Session::Impl {
     return llvm::toHex(h.final(), /*LowerCase=*/true);
   }
 
+  /// The disk cache under the request's own key: a repeated request (the
+  /// common case for a restarted host program) needs no parse at all.
+  bool diskLookup(const std::string &key, rt::Bundle &out) {
+    if (!disk)
+      return false;
+    std::string why;
+    if (!disk->lookup(key, out, &why)) {
+      if (why != "not cached")
+        note(why);
+      return false;
+    }
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    ++stats.diskHits;
+    memory[key] = out;
+    return true;
+  }
+
   bool memoryLookup(const std::string &key, rt::Bundle &out) {
     std::lock_guard<std::mutex> lock(cacheMutex);
     auto it = memory.find(key);
@@ -79,12 +96,14 @@ struct Session::Impl {
   /// Disk lookup, else compile and store. Runs under compileMutex with
   /// diagnostics being collected by the caller.
   llvm::Expected<rt::Bundle> finish(ModuleOp module, StringRef entry, CacheOutcome *outcome,
-                                    std::string &diagnostics) {
+                                    std::string &diagnostics, const std::string &request) {
     std::string key = hash({"module", entry, canonical(module)});
     rt::Bundle b;
     if (disk) {
       std::string why;
       if (disk->lookup(key, b, &why)) {
+        if (rt::Status s = disk->store(request, b); !s)
+          note(s.message());
         std::lock_guard<std::mutex> lock(cacheMutex);
         ++stats.diskHits;
         if (outcome)
@@ -105,9 +124,12 @@ struct Session::Impl {
       std::lock_guard<std::mutex> lock(cacheMutex);
       ++stats.compiles;
     }
+    // Under the canonical key (any spelling of the same program finds it)
+    // and under the request's key (the same request finds it unparsed).
     if (disk)
-      if (rt::Status s = disk->store(key, r->bundle); !s)
-        note(s.message());
+      for (const std::string &k : {key, request})
+        if (rt::Status s = disk->store(k, r->bundle); !s)
+          note(s.message());
     if (outcome)
       *outcome = CacheOutcome::Compiled;
     return r->bundle;
@@ -168,6 +190,11 @@ llvm::Expected<rt::Bundle> Session::compileMLIR(StringRef text, StringRef entry,
       *outcome = CacheOutcome::MemoryHit;
     return b;
   }
+  if (impl_->diskLookup(request, b)) {
+    if (outcome)
+      *outcome = CacheOutcome::DiskHit;
+    return b;
+  }
   std::lock_guard<std::mutex> lock(impl_->compileMutex);
   // Another thread may have compiled it while this one waited.
   if (impl_->memoryLookup(request, b)) {
@@ -180,7 +207,7 @@ llvm::Expected<rt::Bundle> Session::compileMLIR(StringRef text, StringRef entry,
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, ParserConfig(impl_->ctx.get()));
   if (!module)
     return failure("the MLIR text does not parse", diagnostics);
-  llvm::Expected<rt::Bundle> r = impl_->finish(*module, entry, outcome, diagnostics);
+  llvm::Expected<rt::Bundle> r = impl_->finish(*module, entry, outcome, diagnostics, request);
   if (r)
     impl_->remember(request, *r);
   return r;
@@ -193,6 +220,11 @@ llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheO
   if (impl_->memoryLookup(request, b)) {
     if (outcome)
       *outcome = CacheOutcome::MemoryHit;
+    return b;
+  }
+  if (impl_->diskLookup(request, b)) {
+    if (outcome)
+      *outcome = CacheOutcome::DiskHit;
     return b;
   }
   std::lock_guard<std::mutex> lock(impl_->compileMutex);
@@ -209,7 +241,7 @@ llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheO
     return failure("invalid einsum request", diagnostics);
   if (!q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan)))
     return failure("invalid plan", diagnostics);
-  llvm::Expected<rt::Bundle> r = impl_->finish(*module, "main", outcome, diagnostics);
+  llvm::Expected<rt::Bundle> r = impl_->finish(*module, "main", outcome, diagnostics, request);
   if (r)
     impl_->remember(request, *r);
   return r;
