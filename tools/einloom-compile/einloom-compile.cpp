@@ -1,7 +1,9 @@
 //===- einloom-compile.cpp - loom IR or an einsum to PTX / bundles --------===//
 #include "einloom/Compiler.h"
 #include "einloom/Registration.h"
+#include "einloom/Session.h"
 #include "einloom/Tools.h"
+#include "einloom/runtime/Cache.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -34,6 +36,12 @@ static cl::opt<std::string> planText(
                      "'#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, "
                      "warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma>'; "
                      "it is verified against the target"));
+static cl::opt<bool> cacheStats("cache-stats",
+                                cl::desc("Print the kernel cache's directory, entries and size"));
+static cl::opt<bool> cacheClear("cache-clear", cl::desc("Remove every kernel cache entry"));
+static cl::opt<bool> useCache(
+    "cache", cl::desc("Compile through the kernel cache (with --einsum and --emit bundle): "
+                      "$EINLOOM_CACHE_DIR, $XDG_CACHE_HOME/einloom or ~/.cache/einloom"));
 static cl::opt<std::string> function("function", cl::desc("The function to compile"));
 
 int main(int argc, char **argv) {
@@ -43,6 +51,56 @@ int main(int argc, char **argv) {
     llvm::errs() << "einloom-compile: unknown --emit '" << emit
                  << "'; expected mlir, llvm, ptx, cubin or bundle\n";
     return 1;
+  }
+  if (cacheStats || cacheClear) {
+    std::unique_ptr<einloom::rt::DiskCache> cache;
+    einloom::rt::Status s = einloom::rt::DiskCache::open("", uint64_t(1) << 30, cache);
+    if (!s) {
+      llvm::errs() << "einloom-compile: " << s.message() << "\n";
+      return 1;
+    }
+    if (cacheClear && !(s = cache->clear())) {
+      llvm::errs() << "einloom-compile: " << s.message() << "\n";
+      return 1;
+    }
+    einloom::rt::CacheStats st;
+    (void)cache->stats(st);
+    llvm::outs() << "cache " << st.dir << ": " << st.entries << " entries, " << st.bytes
+                 << " bytes (cap " << st.capBytes << ")" << (cacheClear ? ", cleared" : "")
+                 << "\n";
+    return 0;
+  }
+  if (useCache) {
+    if (einsum.empty() || emit != "bundle" || explain || ptxasReport) {
+      llvm::errs() << "einloom-compile: --cache goes with --einsum and --emit bundle (no "
+                      "--explain or --ptxas-report: a hit runs no compiler)\n";
+      return 1;
+    }
+    einloom::SessionOptions so;
+    so.target = target;
+    auto session = einloom::Session::create(so);
+    if (!session) {
+      llvm::errs() << "einloom-compile: " << llvm::toString(session.takeError()) << "\n";
+      return 1;
+    }
+    einloom::EinsumRequest q{einsum, sizes, dtype, acc, outType, tf32, planText};
+    einloom::CacheOutcome how;
+    auto bundle = (*session)->compileEinsum(q, &how);
+    if (!bundle) {
+      llvm::errs() << llvm::toString(bundle.takeError()) << "\n";
+      return 1;
+    }
+    llvm::errs() << "cache: " << (how == einloom::CacheOutcome::DiskHit ? "hit" : "miss, compiled")
+                 << "\n";
+    std::string err;
+    auto out = mlir::openOutputFile(output, &err);
+    if (!out) {
+      llvm::errs() << "einloom-compile: " << err << "\n";
+      return 1;
+    }
+    out->os() << einloom::rt::writeBundle(*bundle);
+    out->keep();
+    return 0;
   }
   if (einsum.empty() == inputFile.empty()) {
     llvm::errs() << "einloom-compile: give either a .mlir file or --einsum SPEC --sizes ...\n";
