@@ -1,0 +1,80 @@
+/*===- einloom-c/Einloom.h - the C API --------------------------*- C -*-===*\
+ *
+ * Opaque handles with create/destroy pairs. Every call that can fail returns
+ * an EinloomStatus; the message of the last failure on the calling thread is
+ * einloomLastError(). NULL handles and bad arguments are reported, never
+ * dereferenced. Destroying a handle twice, or one that was never created, is
+ * a no-op that sets EINLOOM_INVALID_ARGUMENT's message (handles are checked
+ * against a registry of live ones). Nothing is printed.
+ *
+\*===----------------------------------------------------------------------===*/
+#ifndef EINLOOM_C_EINLOOM_H
+#define EINLOOM_C_EINLOOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  EINLOOM_OK = 0,
+  EINLOOM_ERROR = 1,            /* compiler, cache or driver failure */
+  EINLOOM_INVALID_ARGUMENT = 2, /* NULL or unknown handle, bad index or count */
+} EinloomStatus;
+
+typedef struct EinloomSessionImpl *EinloomSession; /* compiler + kernel caches */
+typedef struct EinloomBundleImpl *EinloomBundle;   /* compiled kernels + manifest */
+typedef struct EinloomDeviceImpl *EinloomDevice;   /* a GPU, its context and stream */
+typedef struct EinloomProgramImpl *EinloomProgram; /* a bundle loaded on a device */
+
+/* "einloom 0.4 (MLIR 22)"; C API version 1. */
+const char *einloomVersion(void);
+int einloomApiVersion(void);
+/* The last failure's message on this thread ("" when none). */
+const char *einloomLastError(void);
+
+/* target: "sm_80" ... "sm_90a" (NULL: "sm_90a"). cacheDir: NULL for the
+ * default ($EINLOOM_CACHE_DIR, $XDG_CACHE_HOME/einloom, ~/.cache/einloom),
+ * "" to disable the on-disk cache. */
+EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir,
+                                   EinloomSession *out);
+EinloomStatus einloomSessionDestroy(EinloomSession session);
+
+/* spec "mk,nk->mn", sizes "m=4096,n=4096,k=4096", dtype "f16" (NULL: f16). */
+EinloomStatus einloomCompileEinsum(EinloomSession session, const char *spec, const char *sizes,
+                                   const char *dtype, EinloomBundle *out);
+/* A module in MLIR text; entry names the function (NULL: the only one). */
+EinloomStatus einloomCompileMLIR(EinloomSession session, const char *text, const char *entry,
+                                 EinloomBundle *out);
+/* 1 when the last compile on this session was served from a cache. */
+EinloomStatus einloomSessionLastWasCached(EinloomSession session, int *cached);
+
+EinloomStatus einloomBundleNumBuffers(EinloomBundle bundle, size_t *count);
+EinloomStatus einloomBundleBufferBytes(EinloomBundle bundle, size_t index, uint64_t *bytes);
+/* "input", "output" or "temp"; valid while the bundle lives. */
+EinloomStatus einloomBundleBufferRole(EinloomBundle bundle, size_t index, const char **role);
+EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);
+EinloomStatus einloomBundleRead(const char *path, EinloomBundle *out);
+EinloomStatus einloomBundleDestroy(EinloomBundle bundle);
+
+EinloomStatus einloomDeviceOpen(int ordinal, EinloomDevice *out);
+EinloomStatus einloomDeviceDestroy(EinloomDevice device);
+EinloomStatus einloomDeviceAlloc(EinloomDevice device, uint64_t bytes, uint64_t *ptr);
+EinloomStatus einloomDeviceFree(EinloomDevice device, uint64_t ptr);
+EinloomStatus einloomDeviceCopyIn(EinloomDevice device, uint64_t dst, const void *src, uint64_t bytes);
+EinloomStatus einloomDeviceCopyOut(EinloomDevice device, void *dst, uint64_t src, uint64_t bytes);
+EinloomStatus einloomDeviceSynchronize(EinloomDevice device);
+
+EinloomStatus einloomProgramLoad(EinloomDevice device, EinloomBundle bundle, EinloomProgram *out);
+/* One device pointer and its size per manifest buffer, in order. */
+EinloomStatus einloomProgramLaunch(EinloomProgram program, const uint64_t *buffers,
+                                   const uint64_t *sizes, size_t count);
+EinloomStatus einloomProgramDestroy(EinloomProgram program);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

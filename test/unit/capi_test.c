@@ -1,0 +1,107 @@
+/* The C API, from C: versions, compiling, bundles, caches, and every kind
+ * of bad call (NULL handles, double destroys, bad indices, no driver).
+ * Exits non-zero at the first failed check, naming it. */
+#include "einloom-c/Einloom.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures = 0;
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "capi_test.c:%d: check failed: %s (last error: %s)\n",   \
+              __LINE__, #cond, einloomLastError());                            \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+int main(void) {
+  CHECK(einloomApiVersion() == 1);
+  CHECK(strstr(einloomVersion(), "einloom") != NULL);
+
+  char dir[] = "/tmp/einloom-capi.XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  EinloomSession s = NULL;
+  CHECK(einloomSessionCreate("sm_90a", dir, &s) == EINLOOM_OK);
+  CHECK(s != NULL);
+
+  EinloomBundle b = NULL;
+  CHECK(einloomCompileEinsum(s, "mk,nk->mn", "m=300,n=200,k=64", "f16", &b) == EINLOOM_OK);
+  int cached = -1;
+  CHECK(einloomSessionLastWasCached(s, &cached) == EINLOOM_OK && cached == 0);
+  size_t n = 0;
+  CHECK(einloomBundleNumBuffers(b, &n) == EINLOOM_OK && n == 3);
+  uint64_t bytes = 0;
+  CHECK(einloomBundleBufferBytes(b, 2, &bytes) == EINLOOM_OK && bytes == 300 * 200 * 2);
+  const char *role = NULL;
+  CHECK(einloomBundleBufferRole(b, 0, &role) == EINLOOM_OK && strcmp(role, "input") == 0);
+  CHECK(einloomBundleBufferBytes(b, 3, &bytes) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "out of range") != NULL);
+
+  /* The same request again: from the cache. */
+  EinloomBundle b2 = NULL;
+  CHECK(einloomCompileEinsum(s, "mk,nk->mn", "m=300,n=200,k=64", "f16", &b2) == EINLOOM_OK);
+  CHECK(einloomSessionLastWasCached(s, &cached) == EINLOOM_OK && cached == 1);
+
+  /* Bundles round-trip through files. */
+  char path[64];
+  snprintf(path, sizeof path, "%s/x.bundle", dir);
+  CHECK(einloomBundleWrite(b, path) == EINLOOM_OK);
+  EinloomBundle b3 = NULL;
+  CHECK(einloomBundleRead(path, &b3) == EINLOOM_OK);
+  CHECK(einloomBundleNumBuffers(b3, &n) == EINLOOM_OK && n == 3);
+  FILE *f = fopen(path, "r+b");
+  CHECK(f != NULL);
+  if (f) {
+    fseek(f, -5, SEEK_END);
+    fputc('#', f);
+    fclose(f);
+  }
+  EinloomBundle bad = NULL;
+  CHECK(einloomBundleRead(path, &bad) == EINLOOM_ERROR && bad == NULL);
+  CHECK(strstr(einloomLastError(), "checksum") != NULL);
+
+  /* Compiler errors come back as values with the diagnostic. */
+  EinloomBundle e = NULL;
+  CHECK(einloomCompileEinsum(s, "mk,nk->mq", "m=4,n=4,k=4", "f16", &e) == EINLOOM_ERROR);
+  CHECK(e == NULL);
+  CHECK(strstr(einloomLastError(), "invalid einsum") != NULL);
+  CHECK(einloomCompileMLIR(s, "func.func @main( {", NULL, &e) == EINLOOM_ERROR);
+  CHECK(strstr(einloomLastError(), "does not parse") != NULL);
+  EinloomSession s2 = NULL;
+  CHECK(einloomSessionCreate("sm_75", "", &s2) == EINLOOM_ERROR && s2 == NULL);
+  CHECK(strstr(einloomLastError(), "unknown target") != NULL);
+
+  /* NULL and dead handles. */
+  CHECK(einloomCompileEinsum(NULL, "mk,nk->mn", "m=4,n=4,k=4", "f16", &e) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomCompileEinsum(s, NULL, "m=4", "f16", &e) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleNumBuffers(NULL, &n) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomProgramLaunch(NULL, NULL, NULL, 0) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleDestroy(b) == EINLOOM_OK);
+  CHECK(einloomBundleDestroy(b) == EINLOOM_INVALID_ARGUMENT); /* double destroy: caught */
+  CHECK(einloomBundleNumBuffers(b, &n) == EINLOOM_INVALID_ARGUMENT); /* use after destroy */
+  CHECK(einloomBundleDestroy(b2) == EINLOOM_OK);
+  CHECK(einloomBundleDestroy(b3) == EINLOOM_OK);
+  CHECK(einloomSessionDestroy(s) == EINLOOM_OK);
+  CHECK(einloomSessionDestroy(s) == EINLOOM_INVALID_ARGUMENT);
+
+  /* No driver: a clear error, not a crash. */
+  setenv("EINLOOM_LIBCUDA", "/nonexistent/libcuda.so.1", 1);
+  EinloomDevice d = NULL;
+  CHECK(einloomDeviceOpen(0, &d) == EINLOOM_ERROR && d == NULL);
+  CHECK(strstr(einloomLastError(), "cannot load the CUDA driver") != NULL);
+  CHECK(einloomDeviceDestroy(d) == EINLOOM_INVALID_ARGUMENT);
+
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "note: could not remove %s\n", dir);
+  if (failures)
+    fprintf(stderr, "%d check(s) failed\n", failures);
+  else
+    printf("C API: all checks passed\n");
+  return failures ? 1 : 0;
+}
