@@ -312,6 +312,7 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
     }
     p->gridLimit_.push_back(limit);
     p->tensorMapCache_.emplace_back();
+    p->tensorMapPtrs_.emplace_back();
   }
   out = std::move(p);
   return Status::ok();
@@ -364,6 +365,9 @@ Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<s
 Status Program::prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs) {
   const BundleKernel &k = bundle_.kernels[ki];
   const DriverTable &d = device_->driver();
+  // The same buffers as last time: the table on the device is current.
+  if (!tensorMapCache_[ki].empty() && tensorMapPtrs_[ki] == ptrs)
+    return Status::ok();
   // CUtensorMap is 64-byte aligned.
   struct alignas(64) Encoded {
     unsigned char bytes[kTensorMapBytes];
@@ -399,6 +403,7 @@ Status Program::prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs) {
       return s;
     tensorMapCache_[ki] = std::move(maps);
   }
+  tensorMapPtrs_[ki] = ptrs;
   return Status::ok();
 }
 

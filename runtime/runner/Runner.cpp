@@ -5,6 +5,7 @@
 #include "einloom/runtime/Runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -349,6 +350,19 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
     std::printf("bench: median %.4f ms (min %.4f, max %.4f) over %d runs: %.1f TFLOP/s, %.1f GB/s\n",
                 ms, times.front(), times.back(), o.iterations, tflops,
                 double(bytes) / (ms * 1e-3) / 1e9);
+    // Host-side cost of a launch: back-to-back enqueues, timed on the host
+    // (100, few enough that the driver's queue never fills).
+    if (Status st = dev->synchronize(); !st) {
+      cleanup();
+      return fail(o, st.message());
+    }
+    auto h0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 100; ++i)
+      prog->launch(ptrs, sizes);
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count() / 100;
+    (void)dev->synchronize();
+    std::printf("launch: host overhead %.2f us per launch of %zu kernel(s) (100 back-to-back)\n",
+                us, b.launchOrder.size());
   }
   cleanup();
   std::printf("RESULT %s %s rel=%.3g ms=%.4f tflops=%.1f\n", o.label.c_str(),

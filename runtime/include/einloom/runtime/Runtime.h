@@ -108,6 +108,7 @@ private:
   Bundle bundle_;
   std::vector<uint64_t> tensorMapTables_; ///< per kernel; 0 when it has no maps
   std::vector<std::vector<unsigned char>> tensorMapCache_;
+  std::vector<std::vector<uint64_t>> tensorMapPtrs_; ///< the buffers the table encodes
   std::vector<unsigned> gridLimit_; ///< per kernel: CTAs that can be resident at once
   void *module_ = nullptr;
   std::vector<void *> functions_;
