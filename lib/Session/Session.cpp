@@ -85,6 +85,13 @@ struct Session::Impl {
     stats.lastDiskNote = n;
   }
 
+  /// The cache levels, then `build` (under the compile lock) and the
+  /// compiler. `build` names what failed in `what` when it returns null.
+  llvm::Expected<rt::Bundle>
+  serve(const std::string &request, StringRef entry, CacheOutcome *outcome,
+        llvm::function_ref<OwningOpRef<ModuleOp>(std::string &diagnostics, std::string &what)>
+            build);
+
   /// The module's canonical text: generic form, no locations.
   static std::string canonical(ModuleOp module) {
     std::string s;
@@ -181,70 +188,58 @@ llvm::Error failure(const std::string &what, const std::string &diagnostics) {
 }
 } // namespace
 
+llvm::Expected<rt::Bundle>
+Session::Impl::serve(const std::string &request, StringRef entry, CacheOutcome *outcome,
+               llvm::function_ref<OwningOpRef<ModuleOp>(std::string &diagnostics,
+                                                        std::string &what)>
+                   build) {
+  rt::Bundle b;
+  auto hit = [&](CacheOutcome how) {
+    if (outcome)
+      *outcome = how;
+    return b;
+  };
+  if (memoryLookup(request, b))
+    return hit(CacheOutcome::MemoryHit);
+  if (diskLookup(request, b))
+    return hit(CacheOutcome::DiskHit);
+  std::lock_guard<std::mutex> lock(compileMutex);
+  // Another thread may have compiled it while this one waited.
+  if (memoryLookup(request, b))
+    return hit(CacheOutcome::MemoryHit);
+  std::string diagnostics, what;
+  Collect collect(ctx.get(), diagnostics);
+  OwningOpRef<ModuleOp> module = build(diagnostics, what);
+  if (!module)
+    return failure(what, diagnostics);
+  llvm::Expected<rt::Bundle> r = finish(*module, entry, outcome, diagnostics, request);
+  if (r)
+    remember(request, *r);
+  return r;
+}
+
 llvm::Expected<rt::Bundle> Session::compileMLIR(StringRef text, StringRef entry,
                                                 CacheOutcome *outcome) {
-  std::string request = impl_->hash({"mlir", entry, text});
-  rt::Bundle b;
-  if (impl_->memoryLookup(request, b)) {
-    if (outcome)
-      *outcome = CacheOutcome::MemoryHit;
-    return b;
-  }
-  if (impl_->diskLookup(request, b)) {
-    if (outcome)
-      *outcome = CacheOutcome::DiskHit;
-    return b;
-  }
-  std::lock_guard<std::mutex> lock(impl_->compileMutex);
-  // Another thread may have compiled it while this one waited.
-  if (impl_->memoryLookup(request, b)) {
-    if (outcome)
-      *outcome = CacheOutcome::MemoryHit;
-    return b;
-  }
-  std::string diagnostics;
-  Collect collect(impl_->ctx.get(), diagnostics);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, ParserConfig(impl_->ctx.get()));
-  if (!module)
-    return failure("the MLIR text does not parse", diagnostics);
-  llvm::Expected<rt::Bundle> r = impl_->finish(*module, entry, outcome, diagnostics, request);
-  if (r)
-    impl_->remember(request, *r);
-  return r;
+  return impl_->serve(impl_->hash({"mlir", entry, text}), entry, outcome,
+               [&](std::string &, std::string &what) {
+                 what = "the MLIR text does not parse";
+                 return parseSourceString<ModuleOp>(text, ParserConfig(impl_->ctx.get()));
+               });
 }
 
 llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheOutcome *outcome) {
   std::string request = impl_->hash({"einsum", q.spec, q.sizes, q.dtype, q.acc, q.out,
                                      q.tf32 ? "tf32" : "", q.plan});
-  rt::Bundle b;
-  if (impl_->memoryLookup(request, b)) {
-    if (outcome)
-      *outcome = CacheOutcome::MemoryHit;
-    return b;
-  }
-  if (impl_->diskLookup(request, b)) {
-    if (outcome)
-      *outcome = CacheOutcome::DiskHit;
-    return b;
-  }
-  std::lock_guard<std::mutex> lock(impl_->compileMutex);
-  if (impl_->memoryLookup(request, b)) {
-    if (outcome)
-      *outcome = CacheOutcome::MemoryHit;
-    return b;
-  }
-  std::string diagnostics;
-  Collect collect(impl_->ctx.get(), diagnostics);
-  OwningOpRef<ModuleOp> module =
-      buildEinsumModule(*impl_->ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
-  if (!module)
-    return failure("invalid einsum request", diagnostics);
-  if (!q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan)))
-    return failure("invalid plan", diagnostics);
-  llvm::Expected<rt::Bundle> r = impl_->finish(*module, "main", outcome, diagnostics, request);
-  if (r)
-    impl_->remember(request, *r);
-  return r;
+  return impl_->serve(request, "main", outcome, [&](std::string &, std::string &what) {
+    what = "invalid einsum request";
+    OwningOpRef<ModuleOp> module =
+        buildEinsumModule(*impl_->ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
+    if (module && !q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan))) {
+      what = "invalid plan";
+      module = nullptr;
+    }
+    return module;
+  });
 }
 
 llvm::Expected<std::string> Session::cacheKey(StringRef text, StringRef entry) {
