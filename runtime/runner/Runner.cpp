@@ -159,7 +159,7 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
               b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
   for (size_t i = 0; i < b.kernels.size(); ++i)
     if (b.kernels[i].persistent)
-      std::printf("kernel %s: persistent, %u CTAs resident (clusters of %lld), %lld tiles' grid\n",
+      std::printf("kernel %s: persistent, %u CTAs resident (clusters of %lld; the manifest's grid is %lld)\n",
                   b.kernels[i].name.c_str(), prog->launchGridX(i),
                   static_cast<long long>(b.kernels[i].cluster),
                   static_cast<long long>(b.kernels[i].grid[0]));
