@@ -39,4 +39,23 @@ def LoomLowerToKernels : Pass<"loom-lower-to-kernels", "mlir::ModuleOp"> {
   ];
 }
 
+def LoomOptimizePaths : Pass<"loom-optimize-paths", "mlir::ModuleOp"> {
+  let summary = "Split n-ary einsums into binary ones in the cheapest order";
+  let description = [{
+    Rewrites every `loom.einsum` with three or more operands into a chain of
+    binary einsums, in the order that minimises FLOPs: exact dynamic
+    programming over subsets for up to 10 operands, greedy beyond (with a
+    note), never creating an intermediate of more than `memory-limit`
+    elements. Intermediates take the result's element type and the op's
+    accumulator. Einsums with a label repeated inside an operand are left
+    alone.
+  }];
+  let options = [
+    Option<"memoryLimit", "memory-limit", "int64_t", /*default=*/"int64_t(1) << 31",
+           "Largest intermediate, in elements (0: no limit)">,
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Print the path, its FLOPs, the naive order's FLOPs and the peak intermediate">,
+  ];
+}
+
 #endif

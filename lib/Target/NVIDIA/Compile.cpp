@@ -33,6 +33,16 @@ std::string einloom::findPtxas() {
 }
 
 LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &options) {
+  // First, n-ary einsums become chains of binary ones (their path is
+  // explained on stderr), so that every einsum below is a contraction.
+  {
+    PassManager paths(module.getContext());
+    LoomOptimizePathsOptions po;
+    po.explain = options.explain != nullptr;
+    paths.addPass(createLoomOptimizePaths(po));
+    if (failed(paths.run(module)))
+      return failure();
+  }
   // The passes print --explain to stdout; route it where the caller wants.
   PassManager pm(module.getContext());
   LoomSelectPlanOptions sel;

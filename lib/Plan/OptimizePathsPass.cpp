@@ -1,0 +1,94 @@
+//===- OptimizePathsPass.cpp - loom-optimize-paths ------------------------===//
+#include "einloom/Passes.h"
+#include "einloom/Plan/ContractionPath.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace einloom {
+#define GEN_PASS_DEF_LOOMOPTIMIZEPATHS
+#include "einloom/Passes.h.inc"
+} // namespace einloom
+
+using namespace mlir;
+using namespace einloom;
+
+namespace {
+struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePaths> {
+  using Base::Base;
+
+  /// Rewrites `op` into binary einsums; fails (with a diagnostic) only when
+  /// no order fits the memory limit.
+  LogicalResult rewrite(loom::EinsumOp op) {
+    FailureOr<loom::EinsumSpec> spec =
+        loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+    if (failed(spec) || spec->inputs.size() < 3 || spec->hasRepeatedInputLabel())
+      return success();
+    std::map<char, int64_t> sizes;
+    for (auto [labels, v] : llvm::zip(spec->inputs, op.getInputs())) {
+      auto t = cast<RankedTensorType>(v.getType());
+      if (!t.hasStaticShape())
+        return success();
+      for (size_t d = 0; d < labels.size(); ++d)
+        sizes[labels[d]] = t.getDimSize(d);
+    }
+    ContractionPath path;
+    std::string why;
+    if (!optimizePath(std::vector<std::string>(spec->inputs.begin(), spec->inputs.end()),
+                      spec->output, sizes, double(memoryLimit), path, why))
+      return op.emitOpError("cannot be split into binary contractions: ") << why;
+    if (explain) {
+      llvm::errs() << "einsum \"" << spec->str() << "\": " << spec->inputs.size()
+                   << " operands, path by " << (path.exact ? "exact dynamic programming"
+                                                           : "greedy search (more than 10 "
+                                                             "operands: not exact)")
+                   << "\n";
+      for (const PathStep &st : path.steps)
+        llvm::errs() << "  (" << st.lhs << ", " << st.rhs << ") " << st.lhsLabels << ","
+                     << st.rhsLabels << "->" << st.resultLabels << ": "
+                     << llvm::format("%.4g", st.flops) << " FLOPs, "
+                     << llvm::format("%.4g", st.resultElements) << " elements\n";
+      llvm::errs() << "  total " << llvm::format("%.4g", path.flops)
+                   << " FLOPs; left to right " << llvm::format("%.4g", path.naiveFlops)
+                   << " FLOPs" << (path.naiveFits ? "" : " (over the memory limit)") << " ("
+                   << llvm::format("%.3g", path.naiveFlops / path.flops)
+                   << "x); peak intermediate " << llvm::format("%.4g", path.peakElements)
+                   << " elements\n";
+    }
+    OpBuilder b(op);
+    Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
+    SmallVector<Value> values(op.getInputs());
+    for (size_t k = 0; k < path.steps.size(); ++k) {
+      const PathStep &st = path.steps[k];
+      bool last = k + 1 == path.steps.size();
+      std::string out = last ? spec->output : st.resultLabels;
+      SmallVector<int64_t> shape;
+      for (char c : out)
+        shape.push_back(sizes.at(c));
+      Type resultType = last ? op.getResult().getType() : RankedTensorType::get(shape, elem);
+      Value lhs = values[st.lhs], rhs = values[st.rhs];
+      auto e = loom::EinsumOp::create(
+          b, op.getLoc(), resultType, ValueRange{lhs, rhs},
+          b.getStringAttr(st.lhsLabels + "," + st.rhsLabels + "->" + out), op.getAccAttr(),
+          op.getAllowTf32Attr(), loom::PlanAttr());
+      values.erase(values.begin() + st.rhs);
+      values.erase(values.begin() + st.lhs);
+      values.push_back(e.getResult());
+    }
+    op.getResult().replaceAllUsesWith(values.front());
+    op.erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    SmallVector<loom::EinsumOp> ops;
+    getOperation().walk([&](loom::EinsumOp op) { ops.push_back(op); });
+    for (loom::EinsumOp op : ops)
+      if (failed(rewrite(op)))
+        return signalPassFailure();
+  }
+};
+} // namespace
