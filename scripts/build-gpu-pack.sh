@@ -78,6 +78,11 @@ suite wgmma_cpasync_fallback "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
 suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
 suite f16_outer           "m,n->mn" m=300,n=257 f16
+# n-ary einsums, split into binary contractions by loom-optimize-paths: the
+# runner checks every intermediate and the result.
+suite nary_chain_odd      "ij,jk,kl->il" i=300,j=64,k=257,l=130 f16
+suite nary_tucker         "abc,ia,jb,kc->ijk" a=16,b=16,c=16,i=96,j=80,k=64 f16 --out f32
+suite nary_chain_4096     "ij,jk,kl->il" i=4096,j=64,k=4096,l=512 f16
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16

@@ -59,7 +59,15 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
                    << " elements\n";
     }
     OpBuilder b(op);
+    // Intermediates take the operands' element type when they share one (a
+    // binary einsum needs both operands of one type; the accumulator keeps
+    // the sums wide), else the result's.
     Type elem = cast<RankedTensorType>(op.getResult().getType()).getElementType();
+    Type first = cast<RankedTensorType>(op.getInputs()[0].getType()).getElementType();
+    if (llvm::all_of(op.getInputs(), [&](Value v) {
+          return cast<RankedTensorType>(v.getType()).getElementType() == first;
+        }))
+      elem = first;
     SmallVector<Value> values(op.getInputs());
     for (size_t k = 0; k < path.steps.size(); ++k) {
       const PathStep &st = path.steps[k];
