@@ -75,12 +75,17 @@ TORCH_DTYPE = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float3
 _libcuda = None
 
 
-def encode_tensor_maps(tmaps, ptrs):
-    """The kernel's TMA tensor-map table (128 bytes per map) on the GPU,
-    encoded with the driver's cuTensorMapEncodeTiled, as the runtime does."""
+def libcuda():
+    """The driver library, loaded once."""
     global _libcuda
     if _libcuda is None:
         _libcuda = ctypes.CDLL("libcuda.so.1")
+    return _libcuda
+
+
+def encode_tensor_maps(tmaps, ptrs):
+    """The kernel's TMA tensor-map table (128 bytes per map) on the GPU,
+    encoded with the driver's cuTensorMapEncodeTiled, as the runtime does."""
     table = bytearray()
     for t in tmaps:
         rank = len(t["dims"])
@@ -91,7 +96,7 @@ def encode_tensor_maps(tmaps, ptrs):
         unit = (ctypes.c_uint32 * rank)(*([1] * rank))
         dtype = {1: 0, 2: 1, 4: 2}[t["eb"]]
         swz = {0: 0, 32: 1, 64: 2, 128: 3}[t["swizzle"]]
-        r = _libcuda.cuTensorMapEncodeTiled(out, dtype, rank, ctypes.c_void_p(ptrs[t["arg"]]),
+        r = libcuda().cuTensorMapEncodeTiled(out, dtype, rank, ctypes.c_void_p(ptrs[t["arg"]]),
                                             dims, strides, box, unit, 0, swz, 3, 0)
         if r != 0:
             raise RuntimeError(f"cuTensorMapEncodeTiled failed with {r}")
@@ -109,9 +114,6 @@ def resident_ctas(fn, k):
     """How many CTAs of a persistent kernel can run at once (whole clusters),
     as the runtime computes it: a CTA that is not resident would run a
     second full-length round."""
-    global _libcuda
-    if _libcuda is None:
-        _libcuda = ctypes.CDLL("libcuda.so.1")
     cl = k.get("cluster", 1)
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     limit = sms // cl * cl
@@ -119,7 +121,7 @@ def resident_ctas(fn, k):
         cfg = LaunchConfig((ctypes.c_uint * 3)(k["grid"][0], 1, 1),
                            (ctypes.c_uint * 3)(*k["block"]), k["smem"], None, None, 0)
         n = ctypes.c_int(0)
-        r = _libcuda.cuOccupancyMaxActiveClusters(ctypes.byref(n), ctypes.c_void_p(getattr(fn, "kernel", fn).ptr),
+        r = libcuda().cuOccupancyMaxActiveClusters(ctypes.byref(n), ctypes.c_void_p(getattr(fn, "kernel", fn).ptr),
                                                    ctypes.byref(cfg))
         if r != 0:
             raise RuntimeError(f"cuOccupancyMaxActiveClusters failed with {r}")

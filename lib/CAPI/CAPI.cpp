@@ -72,15 +72,19 @@ template <typename T> EinloomStatus fromExpected(llvm::Expected<T> &e) {
   return fail(EINLOOM_ERROR, llvm::toString(e.takeError()));
 }
 
+/// Registers a new handle and hands it out.
+template <typename H> EinloomStatus publish(H *h, H **out) {
+  track(h);
+  *out = h;
+  return ok();
+}
+
 EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b, CacheOutcome how,
                             EinloomBundle *out) {
   if (!b)
     return fromExpected(b);
   s->lastCached = how != CacheOutcome::Compiled;
-  auto *h = new EinloomBundleImpl{std::move(*b)};
-  track(h);
-  *out = h;
-  return ok();
+  return publish(new EinloomBundleImpl{std::move(*b)}, out);
 }
 } // namespace
 
@@ -104,10 +108,7 @@ EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, Ein
   auto s = Session::create(o);
   if (!s)
     return fromExpected(s);
-  auto *h = new EinloomSessionImpl{std::move(*s), false};
-  track(h);
-  *out = h;
-  return ok();
+  return publish(new EinloomSessionImpl{std::move(*s), false}, out);
 }
 
 EinloomStatus einloomSessionDestroy(EinloomSession session) {
@@ -204,9 +205,7 @@ EinloomStatus einloomBundleRead(const char *path, EinloomBundle *out) {
     delete h;
     return fail(EINLOOM_ERROR, std::string(path) + ": " + err);
   }
-  track(h);
-  *out = h;
-  return ok();
+  return publish(h, out);
 }
 
 EinloomStatus einloomBundleDestroy(EinloomBundle bundle) {
@@ -223,10 +222,7 @@ EinloomStatus einloomDeviceOpen(int ordinal, EinloomDevice *out) {
   std::unique_ptr<rt::Device> d;
   if (rt::Status s = rt::Device::open(ordinal, d); !s)
     return fromStatus(s);
-  auto *h = new EinloomDeviceImpl{std::move(d), 0};
-  track(h);
-  *out = h;
-  return ok();
+  return publish(new EinloomDeviceImpl{std::move(d), 0}, out);
 }
 
 EinloomStatus einloomDeviceDestroy(EinloomDevice device) {
@@ -273,11 +269,8 @@ EinloomStatus einloomProgramLoad(EinloomDevice device, EinloomBundle bundle, Ein
   std::unique_ptr<rt::Program> p;
   if (rt::Status s = rt::Program::load(*device->device, bundle->bundle, p); !s)
     return fromStatus(s);
-  auto *h = new EinloomProgramImpl{std::move(p), device};
   ++device->programs;
-  track(h);
-  *out = h;
-  return ok();
+  return publish(new EinloomProgramImpl{std::move(p), device}, out);
 }
 
 EinloomStatus einloomProgramLaunch(EinloomProgram program, const uint64_t *buffers,

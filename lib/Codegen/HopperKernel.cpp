@@ -99,13 +99,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t fullAt = stagingAt + (tmaStore ? 2 * consumers * kBlockBytes : 0);
   int64_t emptyAt = fullAt + 8 * stages;
 
-  auto bytesOf = [&](const ModeGroup &x, const ModeGroup &y, Type t) {
-    return c.batch.size() * x.size() * y.size() * elementBytes(t);
-  };
   KernelLaunch launch;
   launch.name = name.str();
-  launch.argumentBytes = {bytesOf(c.m, c.k, c.elemA), bytesOf(c.n, c.k, c.elemB),
-                          bytesOf(c.m, c.n, c.elemC)};
+  launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
+                          c.tensorBytes(c.m, c.n, c.elemC)};
   launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(numSMs / cluster, 1)), 1, 1};
   launch.cluster = cluster;
   launch.block = {threads, 1, 1};
@@ -163,10 +160,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   auto to32 = [&](Value v) {
     return v.getType() == i32 ? v : arith::TruncIOp::create(b, loc, i32, v).getResult();
   };
-  auto addressOf = [&](Value memref) {
-    Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    return arith::IndexCastUIOp::create(b, loc, i64, p).getResult();
-  };
+  auto addressOf = [&](Value memref) { return sharedAddress(b, loc, memref); };
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warpgroup = kc.div(kc.tid, 128);
@@ -402,10 +396,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                                        ValueRange{v0, v1});
             vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
           }
-        LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{}, "fence.proxy.async.shared::cta;",
-                                  "", true, false, LLVM::TailCallKind::None,
-                                  LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
-                                  ArrayAttr());
+        asyncProxyFence(b, loc);
         groupBarrier();
         auto leader = scf::IfOp::create(b, loc, groupLeader, false);
         OpBuilder::InsertionGuard g2(b);

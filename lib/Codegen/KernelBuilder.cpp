@@ -96,14 +96,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t splitK = plan.getSplitK();
   int64_t tilesPerSplit = ceilDiv(numK, splitK);
 
-  auto bytesOf = [&](const ModeGroup &x, const ModeGroup &y, Type t) {
-    return c.batch.size() * x.size() * y.size() * elementBytes(t);
-  };
   KernelLaunch launch;
   launch.name = name.str();
-  launch.argumentBytes = {bytesOf(c.m, c.k, c.elemA), bytesOf(c.n, c.k, c.elemB),
-                          splitK > 1 ? splitK * bytesOf(c.m, c.n, c.acc)
-                                     : bytesOf(c.m, c.n, c.elemC)};
+  launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
+                          splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
+                                     : c.tensorBytes(c.m, c.n, c.elemC)};
   launch.grid = {tilesM * tilesN, 1, c.batch.size() * splitK};
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = stages * (bm + bn) * 128;
@@ -217,9 +214,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       b.setInsertionPointToStart(loop.getBody());
       Value kt = loop.getInductionVar();
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
-      LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "",
-                                true, false, LLVM::TailCallKind::None,
-                                LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT), ArrayAttr());
+      asyncProxyFence(b, loc);
       gpu::BarrierOp::create(b, loc);
       Value next = kc.add(kt, kc.cst(ahead));
       auto ifOp = scf::IfOp::create(b, loc, kc.ltV(next, count), /*withElse=*/false);

@@ -165,6 +165,14 @@ void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
 std::pair<mlir::Value, mlir::Value> rasterTile(KernelContext &kc, mlir::Value linear,
                                                int64_t tilesM, int64_t tilesN);
 
+/// The address of a memref's first byte (for shared memory: its offset in
+/// the shared window) as an i64, for descriptors, mbarriers and TMA.
+mlir::Value sharedAddress(mlir::OpBuilder &b, mlir::Location loc, mlir::Value memref);
+
+/// `fence.proxy.async.shared::cta`: makes this thread's ordinary shared
+/// stores visible to the async proxy (wgmma, TMA) after the next barrier.
+void asyncProxyFence(mlir::OpBuilder &b, mlir::Location loc);
+
 /// The PTX mma.sync instruction for the contraction's element types.
 std::string mmaInstruction(const Contraction &c);
 

@@ -175,10 +175,7 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   Location loc = kc.loc;
   MLIRContext *ctx = b.getContext();
   int64_t n = kc.bn;
-  auto addressOf = [&](OperandTile &op) {
-    Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, op.smemBytes);
-    return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), p).getResult();
-  };
+  auto addressOf = [&](OperandTile &op) { return sharedAddress(b, loc, op.smemBytes); };
   Value i64Stage = stage.getType().isInteger(64)
                        ? stage
                        : arith::ExtUIOp::create(b, loc, b.getI64Type(), stage).getResult();
@@ -247,4 +244,17 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   // Keep this tile's MMAs in flight while the next iteration waits for its
   // copies; the stage they read is not refilled until two tiles later.
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+}
+
+Value einloom::codegen::sharedAddress(OpBuilder &b, Location loc, Value memref) {
+  Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), p).getResult();
+}
+
+void einloom::codegen::asyncProxyFence(OpBuilder &b, Location loc) {
+  LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "",
+                            /*has_side_effects=*/true, /*is_align_stack=*/false,
+                            LLVM::TailCallKind::None,
+                            LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                            ArrayAttr());
 }

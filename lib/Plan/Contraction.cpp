@@ -11,11 +11,12 @@ int64_t einloom::elementBytes(Type t) {
   return std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8);
 }
 
+int64_t Contraction::tensorBytes(const ModeGroup &x, const ModeGroup &y, Type t) const {
+  return batch.size() * x.size() * y.size() * elementBytes(t);
+}
+
 int64_t Contraction::minBytes() const {
-  int64_t b = batch.size();
-  return b * (m.size() * k.size() * elementBytes(elemA) +
-              n.size() * k.size() * elementBytes(elemB) +
-              m.size() * n.size() * elementBytes(elemC));
+  return tensorBytes(m, k, elemA) + tensorBytes(n, k, elemB) + tensorBytes(m, n, elemC);
 }
 
 bool Contraction::contiguous(const ModeGroup &g, char operand, int64_t vec) const {

@@ -30,16 +30,20 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
 
 int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
 
+/// A TMA plan's C staging buffers: two 64x64 16-bit blocks (64 rows of 128
+/// bytes) per consumer warpgroup, when C is stored with TMA.
+static int64_t tmaStagingBytes(int64_t tileM, const Contraction &c) {
+  return c.tmaStorable() ? 2 * (tileM / 64) * 64 * 128 : 0;
+}
+
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
   int64_t stage = (p.getTileM() * elementBytes(c.elemA) +
                    p.getTileN() * elementBytes(c.elemB)) * p.getTileK();
   // TMA plans keep two mbarriers (8 bytes each) per stage after the ring,
-  // and, when C is stored with TMA, two 64x64 staging buffers per consumer
-  // warpgroup (64 rows of 128 bytes each).
+  // and the C staging buffers.
   if (p.getProducer() != ProducerKind::Tma)
     return stage * p.getStages();
-  int64_t staging = c.tmaStorable() ? 2 * (p.getTileM() / 64) * 64 * 128 : 0;
-  return stage * p.getStages() + 16 * p.getStages() + staging;
+  return stage * p.getStages() + 16 * p.getStages() + tmaStagingBytes(p.getTileM(), c);
 }
 
 static double ceilDiv(double a, double b) { return std::ceil(a / b); }
@@ -265,7 +269,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
         break;
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
-      int64_t staging = producer == ProducerKind::Tma && c.tmaStorable() ? 2 * (s.bm / 64) * 8192 : 0;
+      int64_t staging = producer == ProducerKind::Tma ? tmaStagingBytes(s.bm, c) : 0;
       int64_t stages = std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
       // The TMA kernel measured better with the swizzle-8 raster on wide
       // outputs too (H100, M=4096 K=28672 N=8192: 1.05x cuBLAS against

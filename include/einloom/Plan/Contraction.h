@@ -46,6 +46,9 @@ struct Contraction {
   bool tf32 = false;
 
   int64_t flops() const { return 2 * batch.size() * m.size() * n.size() * k.size(); }
+  /// Bytes of a batched tensor over groups `x` and `y` with elements `t`
+  /// (A: m, k; B: n, k; C: m, n).
+  int64_t tensorBytes(const ModeGroup &x, const ModeGroup &y, mlir::Type t) const;
   /// The fewest bytes a kernel must move: each operand read once, C written.
   int64_t minBytes() const;
   /// True when a group's last mode has stride 1 in the operand ('A', 'B' or
