@@ -88,6 +88,21 @@ suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16
 suite i8_splitk_8x512x4096 "mk,nk->mn" m=8,n=512,k=4096 i8
 suite bf16_splitk_odd     "mk,nk->mn" m=7,n=33,k=6144 bf16 --out f32
+# Shape polymorphism: one bundle per case (a plan variant per size bucket of
+# the dynamic M), run at every size in NAME.sizes from one loaded program.
+dyn() { # name sizes spec label-sizes dtype [extra args...]
+  local name=$1 sizes=$2
+  shift 2
+  suite "$name" "$@"
+  echo "$sizes" > "$PACK/suite/$name.sizes"
+}
+dyn dyn_f16_nt_4096   1,7,16,17,64,300,1024,1025,4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
+dyn dyn_bf16_nn_odd   1,7,16,300,4096 "mk,kn->mn" m=?,n=520,k=264 bf16
+dyn dyn_i8_nt         1,33,300,1500 "mk,nk->mn" m=?,n=1000,k=512 i8
+dyn dyn_f16_sm80      1,7,300,2000 "mk,nk->mn" m=?,n=1023,k=255 f16 --target sm_80
+dyn dyn_batch_inner   1,7,300,1100 "mbk,bnk->mbn" m=?,b=3,n=130,k=200 f16 --out f32
+dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
+dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
 # The demo program.
 "$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 
@@ -117,5 +132,11 @@ bench nn_bf16_8192 "mk,kn->mn" m=8192,n=8192,k=8192 bf16
 # Decode-shaped (weight-bound) x . W^T: the planner splits K.
 bench f16_skinny_16x28672x8192 "mk,nk->mn" m=16,n=28672,k=8192 f16
 bench f16_skinny_1x4096x4096 "mk,nk->mn" m=1,n=4096,k=4096 f16
+# Shape polymorphism: one dynamic-M bundle against a static bundle per size.
+mkdir -p "$PACK/dynamic"
+compile_into dynamic dyn_f16_k4096_n4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
+for m in 1 16 300 4096; do
+  compile_into dynamic "static_f16_m${m}" "mk,nk->mn" "m=$m,n=4096,k=4096" f16
+done
 cp bench/bench_gemm.py "$PACK/"
 du -sh "$PACK"

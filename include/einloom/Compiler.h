@@ -8,6 +8,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace einloom {
 
@@ -20,6 +21,13 @@ struct CompileOptions {
   bool assemble = true;
   /// Also produce the kernels' LLVM IR text.
   bool emitLLVM = false;
+  /// Shape polymorphism. A function whose tensors have a dynamic (`?`)
+  /// leading dimension compiles to one bundle that serves sizes 1 to
+  /// `dynamicMax`: one plan variant per size bucket, each planned for its
+  /// bucket's largest size; `buckets` are the buckets' upper ends (those
+  /// below dynamicMax count). The runtime picks the variant at launch.
+  int64_t dynamicMax = 16384;
+  std::vector<int64_t> buckets = {16, 64, 256, 1024};
 };
 
 struct CompileResult {

@@ -61,7 +61,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         size_t at = (i * tilesN + n) * 4 + half * 2;
         Value v0 = convert(b, loc, acc[at], t), v1 = convert(b, loc, acc[at + 1], t);
         Value rowOff = kc.add(batchOffC, kc.groupOffset(c.m, 'C', m));
-        Value mOk = kc.lt(m, c.m.size());
+        Value mOk = kc.ltExtent(m, c.m);
         if (pairs) {
           Value ok = kc.andB(mOk, kc.lt(col, c.n.size()));
           auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
@@ -91,13 +91,13 @@ void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value s
   Location loc = kc.loc;
   const Contraction &c = kc.c;
   Type t = c.acc;
-  int64_t M = c.m.size(), N = c.n.size(), B = c.batch.size();
+  int64_t N = c.n.size(), B = c.batch.size();
   auto wType = cast<MemRefType>(workspace.getType());
   Value w = memref::ViewOp::create(b, loc, MemRefType::get({wType.getNumElements() / 4}, t),
                                    workspace, arith::ConstantIndexOp::create(b, loc, 0),
                                    ValueRange{});
   // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace.
-  Value plane = kc.mul(kc.add(kc.mul(split, B), batch), M * N);
+  Value plane = kc.mul(kc.mulV(kc.add(kc.mul(split, B), batch), kc.mSize), N);
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN, tilesN = wn / 8;
   Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
   Value rowBase = kc.add(m0, kc.add(kc.warpRow, g));
@@ -110,7 +110,7 @@ void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value s
         Value col = kc.add(colBase, 8 * n);
         size_t at = (i * tilesN + n) * 4 + half * 2;
         Value rowOff = kc.add(plane, kc.mul(m, N));
-        Value mOk = kc.lt(m, M);
+        Value mOk = kc.ltExtent(m, c.m);
         for (int64_t e = 0; e < (pairs ? 1 : 2); ++e) {
           Value ncol = kc.add(col, e);
           auto ifOp = scf::IfOp::create(b, loc, kc.andB(mOk, kc.lt(ncol, N)), false);

@@ -105,6 +105,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                           c.tensorBytes(c.m, c.n, c.elemC)};
   launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(numSMs / cluster, 1)), 1, 1};
   launch.cluster = cluster;
+  if (c.dynamicLabel) // one unit per `cluster` tile rows, each `cluster` CTAs
+    launch.dynamicGrid = {1, bm * cluster, c.batch.size() * tilesN * cluster};
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = sharedMemoryBytes(plan, c);
   if (launch.sharedMemoryBytes != emptyAt + 8 * stages)
@@ -131,11 +133,22 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                        map(1, dimsB, stridesB, bn / cluster, mnB)};
   if (tmaStore)
     launch.tensorMaps.push_back(map(2, dimsC, stridesC, 64));
+  // A dynamic M is the rows extent of A (K-major: it leads A) and of C; the
+  // host fills in the size.
+  if (c.dynamicLabel) {
+    if (mnA)
+      return emitError(loc, "internal error: a dynamic M must lead operand A");
+    for (KernelLaunch::TensorMap &t : launch.tensorMaps)
+      if (t.operand != 1)
+        t.dims[1] = -1;
+  }
 
   SmallVector<Type> args;
   for (int64_t bytes : launch.argumentBytes)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
   args.push_back(MemRefType::get({int64_t(128 * launch.tensorMaps.size())}, b.getI8Type()));
+  if (c.dynamicLabel)
+    args.push_back(b.getI64Type());
   auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
@@ -161,6 +174,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     return v.getType() == i32 ? v : arith::TruncIOp::create(b, loc, i32, v).getResult();
   };
   auto addressOf = [&](Value memref) { return sharedAddress(b, loc, memref); };
+  kc.initSize(entry);
+  // Work units from M (a launch-time value when M is dynamic).
+  Value unitRowsV = kc.tilesOfM(bm * cluster);
+  Value unitsPerBatchV = kc.mul(unitRowsV, tilesN);
+  Value totalUnitsV = kc.mul(unitsPerBatchV, c.batch.size());
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warpgroup = kc.div(kc.tid, 128);
@@ -235,15 +253,15 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   Value rank = kc.rem(bidx, cluster);
   Value grid = kc.div(kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x)), cluster);
   Value myTiles = arith::DivUIOp::create(
-      b, loc, kc.add(arith::SubIOp::create(b, loc, kc.cst(totalUnits), bid), arith::SubIOp::create(b, loc, grid, kc.cst(1))),
+      b, loc, kc.add(arith::SubIOp::create(b, loc, totalUnitsV, bid), arith::SubIOp::create(b, loc, grid, kc.cst(1))),
       grid);
   struct Tile {
     Value batch, m0, n0, iterBase;
   };
   auto tileOf = [&](Value j) {
     Value linear = kc.add(bid, arith::MulIOp::create(b, loc, j, grid).getResult());
-    Value bz = kc.div(linear, unitsPerBatch);
-    auto [tu, tn] = rasterTile(kc, kc.rem(linear, unitsPerBatch), unitRows, tilesN);
+    Value bz = kc.divV(linear, unitsPerBatchV);
+    auto [tu, tn] = rasterTile(kc, kc.remV(linear, unitsPerBatchV), unitRowsV, tilesN);
     Value tm = kc.add(kc.mul(tu, cluster), rank);
     return Tile{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mul(j, numK)};
   };

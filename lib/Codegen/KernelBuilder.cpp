@@ -41,7 +41,7 @@ static const char *layoutName(SmemLayout l) {
 }
 
 std::pair<Value, Value> einloom::codegen::rasterTile(KernelContext &kc, Value linear,
-                                                     int64_t tilesM, int64_t tilesN) {
+                                                     Value tilesM, int64_t tilesN) {
   // Raster: CTAs sweep `swizzle` tile rows at a time, so that consecutive
   // CTAs share A and B tiles in L2.
   OpBuilder &b = kc.b;
@@ -49,12 +49,12 @@ std::pair<Value, Value> einloom::codegen::rasterTile(KernelContext &kc, Value li
   loom::PlanAttr plan = kc.plan;
   int64_t s = plan.getRaster() == loom::RasterOrder::Swizzle ? plan.getSwizzle() : 1;
   if (plan.getRaster() == loom::RasterOrder::ColumnMajor)
-    return {kc.rem(linear, tilesM), kc.div(linear, tilesM)};
+    return {kc.remV(linear, tilesM), kc.divV(linear, tilesM)};
   if (s > 1) {
     Value group = kc.div(linear, s * tilesN);
     Value first = kc.mul(group, s);
     Value rows = arith::MinUIOp::create(b, loc, kc.cst(s),
-                                        arith::SubIOp::create(b, loc, kc.cst(tilesM), first));
+                                        arith::SubIOp::create(b, loc, tilesM, first));
     Value inGroup = kc.rem(linear, s * tilesN);
     return {kc.add(first, arith::RemUIOp::create(b, loc, inGroup, rows).getResult()),
             arith::DivUIOp::create(b, loc, inGroup, rows)};
@@ -104,10 +104,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.grid = {tilesM * tilesN, 1, c.batch.size() * splitK};
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = stages * (bm + bn) * 128;
+  if (c.dynamicLabel)
+    launch.dynamicGrid = {1, bm, tilesN};
 
   SmallVector<Type> args;
   for (int64_t bytes : launch.argumentBytes)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  if (c.dynamicLabel)
+    args.push_back(b.getI64Type());
   auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
@@ -119,6 +123,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, plan.getWarpsM(),
                    plan.getWarpsN(), threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
+  kc.initSize(entry);
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warp = kc.div(kc.tid, 32);
@@ -126,7 +131,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   kc.warpCol = kc.mul(kc.div(warp, kc.warpsM), bn / kc.warpsN);
 
   Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
-  auto [tm, tn] = rasterTile(kc, linear, tilesM, tilesN);
+  auto [tm, tn] = rasterTile(kc, linear, kc.tilesOfM(bm), tilesN);
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
   // grid.z enumerates (batch, split); each split runs tilesPerSplit K tiles
   // from kBegin (the last may run fewer, or none).
@@ -302,6 +307,11 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
   launch.block = {threads, 1, 1};
   SmallVector<Type> args{MemRefType::get({launch.argumentBytes[0]}, b.getI8Type()),
                          MemRefType::get({launch.argumentBytes[1]}, b.getI8Type())};
+  int64_t perRow = c.batch.size() * c.n.size(); // elements per unit of M
+  if (c.dynamicLabel) {
+    launch.dynamicGrid = {perRow, threads, 1};
+    args.push_back(b.getI64Type());
+  }
   auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   Block &entry = func.getBody().front();
@@ -309,16 +319,20 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
   bool narrow = launch.argumentBytes[0] < (int64_t(1) << 31);
   KernelContext kc{b, loc, c, loom::PlanAttr(), 0, 0, 0, 0, 1, 1, threads, 0,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
+  kc.initSize(entry);
+  // The element count: a constant, or per unit of a dynamic M times its size.
+  Value totalV = c.dynamicLabel ? kc.mul(kc.mSize, perRow) : kc.cst(total);
   Value e = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)), threads),
                    kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
-  auto ifOp = scf::IfOp::create(b, loc, kc.lt(e, total), false);
+  auto ifOp = scf::IfOp::create(b, loc, kc.ltV(e, totalV), false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
   Value ws = memref::ViewOp::create(b, loc, MemRefType::get({splitK * total}, c.acc),
                                     entry.getArgument(0), zeroIdx, ValueRange{});
   Value sum = memref::LoadOp::create(b, loc, ws, ValueRange{kc.idx(e)});
   for (int64_t s = 1; s < splitK; ++s) {
-    Value v = memref::LoadOp::create(b, loc, ws, ValueRange{kc.idx(kc.add(e, s * total))});
+    Value v = memref::LoadOp::create(b, loc, ws,
+                                     ValueRange{kc.idx(kc.add(e, kc.mul(totalV, s)))});
     sum = isa<IntegerType>(c.acc) ? Value(arith::AddIOp::create(b, loc, sum, v))
                                   : Value(arith::AddFOp::create(b, loc, sum, v));
   }
@@ -329,8 +343,9 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
     if (out.getType() != c.elemC)
       out = arith::TruncFOp::create(b, loc, c.elemC, out);
   }
-  int64_t M = c.m.size(), N = c.n.size();
-  Value bIdx = kc.div(e, M * N), mIdx = kc.rem(kc.div(e, N), M), nIdx = kc.rem(e, N);
+  int64_t N = c.n.size();
+  Value bIdx = kc.divV(e, kc.mul(kc.mSize, N)), mIdx = kc.remV(kc.div(e, N), kc.mSize),
+        nIdx = kc.rem(e, N);
   Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
                      kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
   Value cv = memref::ViewOp::create(b, loc, MemRefType::get({total}, c.elemC),

@@ -61,6 +61,34 @@ struct KernelContext {
   int64_t elemBytes;
   mlir::Type intType;
   mlir::Value tid, lane, warpRow, warpCol; // warpRow/Col: first row/col in the tile
+  /// M's extent in `intType`: a constant, or for a dynamic M (shape
+  /// polymorphism) the size the kernel is launched with. Set by initSize.
+  mlir::Value mSize;
+
+  /// The kernel's M extent: a constant, or for a dynamic M its last
+  /// argument (i64). Call at the kernel's entry.
+  void initSize(mlir::Block &entry) {
+    if (!c.dynamicLabel) {
+      mSize = cst(c.m.size());
+      return;
+    }
+    mlir::Value arg = entry.getArguments().back();
+    mSize = arg.getType() == intType
+                ? arg
+                : mlir::arith::TruncIOp::create(b, loc, intType, arg).getResult();
+  }
+  bool dynamicM() const { return c.dynamicLabel != 0; }
+  /// `x < extent of g`, with the launch-time extent for a dynamic M.
+  mlir::Value ltExtent(mlir::Value x, const ModeGroup &g) {
+    return &g == &c.m && dynamicM() ? ltV(x, mSize) : lt(x, g.size());
+  }
+  /// ceil(M / tile) as a value (a constant when M is static).
+  mlir::Value tilesOfM(int64_t tile) {
+    return dynamicM() ? div(add(mSize, tile - 1), tile) : cst((c.m.size() + tile - 1) / tile);
+  }
+  mlir::Value mulV(mlir::Value x, mlir::Value y) { return mlir::arith::MulIOp::create(b, loc, x, y); }
+  mlir::Value divV(mlir::Value x, mlir::Value y) { return mlir::arith::DivUIOp::create(b, loc, x, y); }
+  mlir::Value remV(mlir::Value x, mlir::Value y) { return mlir::arith::RemUIOp::create(b, loc, x, y); }
 
   mlir::Value cst(int64_t v) {
     return mlir::arith::ConstantOp::create(b, loc, b.getIntegerAttr(intType, v));
@@ -163,7 +191,7 @@ void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
 /// The (tile row, tile column) of linear tile index `linear` in the plan's
 /// raster order.
 std::pair<mlir::Value, mlir::Value> rasterTile(KernelContext &kc, mlir::Value linear,
-                                               int64_t tilesM, int64_t tilesN);
+                                               mlir::Value tilesM, int64_t tilesN);
 
 /// The address of a memref's first byte (for shared memory: its offset in
 /// the shared window) as an i64, for descriptors, mbarriers and TMA.

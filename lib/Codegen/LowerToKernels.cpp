@@ -19,8 +19,11 @@ using namespace einloom;
 namespace {
 /// The grid and block of a launch, as attributes.
 SmallVector<NamedAttribute> launchShape(OpBuilder &b, const KernelLaunch &l) {
-  return {b.getNamedAttr("grid", b.getDenseI64ArrayAttr(l.grid)),
-          b.getNamedAttr("block", b.getDenseI64ArrayAttr(l.block))};
+  SmallVector<NamedAttribute> attrs{b.getNamedAttr("grid", b.getDenseI64ArrayAttr(l.grid)),
+                                    b.getNamedAttr("block", b.getDenseI64ArrayAttr(l.block))};
+  if (l.dynamicGrid[0])
+    attrs.push_back(b.getNamedAttr("dynamic_grid", b.getDenseI64ArrayAttr(l.dynamicGrid)));
+  return attrs;
 }
 
 struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKernels> {

@@ -53,7 +53,7 @@ ProducerState einloom::codegen::prepareProducer(KernelContext &kc, OperandTile &
   ProducerState ps;
   auto addRow = [&](Value rowInTile) {
     Value row = kc.add(op.rowOrigin, rowInTile);
-    ps.rowValid.push_back(kc.lt(row, op.rows->size()));
+    ps.rowValid.push_back(kc.ltExtent(row, *op.rows));
     ps.rowOffset.push_back(kc.add(op.batchOffset, kc.groupOffset(*op.rows, op.name, row)));
   };
   auto addK = [&](Value kInTile) {
@@ -148,7 +148,7 @@ static void produceKMajorElementwise(KernelContext &kc, OperandTile &op, Value s
     Value e = kc.add(kc.tid, pass * kc.threads);
     Value r = kc.div(e, kc.bk), kcol = kc.rem(e, kc.bk);
     Value row = kc.add(op.rowOrigin, r), k = kc.add(k0, kcol);
-    Value valid = kc.andB(kc.lt(row, op.rows->size()), kc.lt(k, kc.c.k.size()));
+    Value valid = kc.andB(kc.ltExtent(row, *op.rows), kc.lt(k, kc.c.k.size()));
     Value elem = kc.add(op.batchOffset, kc.add(kc.groupOffset(*op.rows, op.name, row),
                                                kc.groupOffset(kc.c.k, op.name, k)));
     Value v = memref::LoadOp::create(b, loc, gTyped, ValueRange{kc.idx(kc.select(valid, elem, kc.cst(0)))});

@@ -199,6 +199,18 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
              << l << "' is summed inside operand #1 alone; such a reduction "
              << "is not supported by code generation yet";
 
+  // A dynamic dimension (see compileModule's size buckets): the types hold
+  // the bucket's largest size; the kernel is told the actual one.
+  if (auto dyn = op->getAttrOfType<StringAttr>("loom.dynamic")) {
+    char d = dyn.getValue().empty() ? 0 : dyn.getValue()[0];
+    if (dyn.getValue().size() != 1 || A.empty() || A[0] != d || C.empty() || C[0] != d ||
+        B.find(d) != std::string::npos || c.m.modes.size() != 1)
+      return op.emitOpError("the dynamic dimension '")
+             << dyn.getValue() << "' must be the leading dimension of the first operand "
+             << "and of the result, and the first operand's only free label (spec "
+             << spec->str() << ")";
+    c.dynamicLabel = d;
+  }
   // Merge neighbouring modes that are also neighbours, in the same order, in
   // every operand that has them: fewer index computations in the kernel.
   auto merge = [](ModeGroup &g) {

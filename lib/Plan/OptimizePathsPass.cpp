@@ -68,23 +68,45 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
           return cast<RankedTensorType>(v.getType()).getElementType() == first;
         }))
       elem = first;
+    // A dynamic dimension (a size-bucket variant, see compileModule) must
+    // lead the first operand and the result of each binary einsum that has
+    // it: intermediates put it first, and operands swap to bring it to A.
+    auto dynAttr = op->getAttrOfType<StringAttr>("loom.dynamic");
+    char dyn = dynAttr && dynAttr.getValue().size() == 1 ? dynAttr.getValue()[0] : 0;
     SmallVector<Value> values(op.getInputs());
+    std::vector<std::string> labels(spec->inputs.begin(), spec->inputs.end());
     for (size_t k = 0; k < path.steps.size(); ++k) {
       const PathStep &st = path.steps[k];
       bool last = k + 1 == path.steps.size();
       std::string out = last ? spec->output : st.resultLabels;
+      if (dyn && !last && out.find(dyn) != std::string::npos) {
+        out.erase(out.find(dyn), 1);
+        out.insert(out.begin(), dyn);
+      }
       SmallVector<int64_t> shape;
       for (char c : out)
         shape.push_back(sizes.at(c));
       Type resultType = last ? op.getResult().getType() : RankedTensorType::get(shape, elem);
       Value lhs = values[st.lhs], rhs = values[st.rhs];
+      std::string lhsLabels = labels[st.lhs], rhsLabels = labels[st.rhs];
+      if (dyn && lhsLabels.find(dyn) == std::string::npos &&
+          rhsLabels.find(dyn) != std::string::npos) {
+        std::swap(lhs, rhs);
+        std::swap(lhsLabels, rhsLabels);
+      }
       auto e = loom::EinsumOp::create(
           b, op.getLoc(), resultType, ValueRange{lhs, rhs},
-          b.getStringAttr(st.lhsLabels + "," + st.rhsLabels + "->" + out), op.getAccAttr(),
+          b.getStringAttr(lhsLabels + "," + rhsLabels + "->" + out), op.getAccAttr(),
           op.getAllowTf32Attr(), loom::PlanAttr());
-      values.erase(values.begin() + st.rhs);
-      values.erase(values.begin() + st.lhs);
+      if (dyn && (lhsLabels + rhsLabels + out).find(dyn) != std::string::npos)
+        e->setAttr("loom.dynamic", dynAttr);
+      size_t hi = std::max(st.lhs, st.rhs), lo = std::min(st.lhs, st.rhs);
+      values.erase(values.begin() + hi);
+      values.erase(values.begin() + lo);
       values.push_back(e.getResult());
+      labels.erase(labels.begin() + hi);
+      labels.erase(labels.begin() + lo);
+      labels.push_back(out);
     }
     op.getResult().replaceAllUsesWith(values.front());
     op.erase();

@@ -30,9 +30,11 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
   sizes.split(items, ',', -1, /*KeepEmpty=*/false);
   for (StringRef item : items) {
     auto [label, value] = item.split('=');
-    int64_t v;
-    if (label.trim().size() != 1 || value.trim().getAsInteger(10, v) || v < 0) {
-      emitError(loc) << "malformed size '" << item << "'; expected LABEL=SIZE, e.g. m=4096";
+    int64_t v = ShapedType::kDynamic; // `?`: a dynamic size (size buckets)
+    if (label.trim().size() != 1 ||
+        (value.trim() != "?" && (value.trim().getAsInteger(10, v) || v < 0))) {
+      emitError(loc) << "malformed size '" << item
+                     << "'; expected LABEL=SIZE (e.g. m=4096), or LABEL=? for a dynamic size";
       return nullptr;
     }
     size[label.trim()[0]] = v;

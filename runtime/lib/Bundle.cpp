@@ -19,17 +19,58 @@ uint64_t einloom::rt::checksum(const std::string &bytes) {
   return h;
 }
 
+/// `v` joined by `sep`; -1 (a dynamic extent) is written `?`.
 static std::string joinInts(const std::vector<int64_t> &v, char sep) {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i)
-    s += (i ? std::string(1, sep) : "") + std::to_string(v[i]);
+    s += (i ? std::string(1, sep) : "") + (v[i] == -1 ? std::string("?") : std::to_string(v[i]));
   return s.empty() ? "-" : s;
+}
+
+static std::string joinOrder(const std::vector<int> &v) {
+  return joinInts(std::vector<int64_t>(v.begin(), v.end()), ',');
+}
+
+bool einloom::rt::isDynamic(const Bundle &b) { return !b.dynamicLabel.empty(); }
+
+const std::vector<int> *einloom::rt::launchOrderFor(const Bundle &b, int64_t size,
+                                                    std::string &err) {
+  if (!isDynamic(b)) {
+    if (size != -1) {
+      err = "the bundle has static shapes; it takes no dynamic size";
+      return nullptr;
+    }
+    return &b.launchOrder;
+  }
+  std::string range = b.dynamicLabel + " (" + std::to_string(b.dynamicMin) + " to " +
+                      std::to_string(b.dynamicMax) + ")";
+  if (size == -1) {
+    err = "the bundle has a dynamic dimension " + range + "; pass its size";
+    return nullptr;
+  }
+  for (const BundleVariant &v : b.variants)
+    if (v.lo <= size && size <= v.hi)
+      return &v.launchOrder;
+  err = "size " + std::to_string(size) + " is outside the bundle's range for " + range;
+  return nullptr;
+}
+
+int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
+  return x.dynamic() ? x.bytes * size : x.bytes;
+}
+
+int64_t einloom::rt::gridX(const BundleKernel &k, int64_t size) {
+  if (!k.sized())
+    return k.grid[0];
+  return (size * k.sizedGrid[0] + k.sizedGrid[1] - 1) / k.sizedGrid[1] * k.sizedGrid[2];
 }
 
 std::string einloom::rt::writeBundle(const Bundle &b) {
   std::ostringstream m;
   m << "target " << b.target << "\n";
   m << "source " << (b.source.empty() ? "-" : b.source) << "\n";
+  if (isDynamic(b))
+    m << "dynamic " << b.dynamicLabel << " " << b.dynamicMin << " " << b.dynamicMax << "\n";
   for (const BundleBuffer &x : b.buffers)
     m << "buffer " << x.name << " " << x.role << " " << x.dtype << " "
       << joinInts(x.shape, 'x') << " " << x.bytes << "\n";
@@ -48,9 +89,14 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       m << "persistent\n";
     if (k.cluster > 1)
       m << "cluster " << k.cluster << "\n";
+    if (k.sized())
+      m << "sized " << joinInts({k.sizedGrid.begin(), k.sizedGrid.end()}, ' ') << "\n";
   }
-  m << "launch " << joinInts(std::vector<int64_t>(b.launchOrder.begin(), b.launchOrder.end()), ',')
-    << "\n";
+  if (isDynamic(b))
+    for (const BundleVariant &v : b.variants)
+      m << "variant " << v.lo << " " << v.hi << " " << joinOrder(v.launchOrder) << "\n";
+  else
+    m << "launch " << joinOrder(b.launchOrder) << "\n";
   m << "image ptx " << b.ptx.size() << "\n";
   m << "image cubin " << b.cubin.size() << "\n";
   std::string manifest = m.str();
@@ -68,6 +114,10 @@ static bool parseInts(const std::string &s, char sep, std::vector<int64_t> &out)
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, sep)) {
+    if (item == "?") {
+      out.push_back(-1);
+      continue;
+    }
     char *end;
     long long v = std::strtoll(item.c_str(), &end, 10);
     if (item.empty() || *end)
@@ -86,7 +136,7 @@ std::string einloom::rt::checkTensorMap(const BundleTensorMap &t, size_t numArgs
   if (rank < 1 || rank > 5 || t.strides.size() != rank - 1 || t.box.size() != rank)
     return "tensor map rank, strides and box disagree";
   for (int64_t d : t.dims)
-    if (d < 1 || d > (int64_t(1) << 32))
+    if ((d < 1 && d != -1) || d > (int64_t(1) << 32))
       return "tensor map extent out of range";
   for (int64_t s : t.strides)
     if (s < 16 || s % 16 != 0 || s >= (int64_t(1) << 40))
@@ -98,6 +148,57 @@ std::string einloom::rt::checkTensorMap(const BundleTensorMap &t, size_t numArgs
     return "tensor map swizzle must be 0, 32, 64 or 128";
   if (t.swizzle && t.box[0] * t.elementBytes > t.swizzle)
     return "tensor map box row is wider than its swizzle span";
+  return "";
+}
+
+/// The rules that tie a dynamic dimension's entries together: "" when the
+/// manifest keeps them.
+static std::string checkDynamic(const Bundle &b) {
+  for (const BundleKernel &k : b.kernels) {
+    for (int i = 0; i < 3; ++i)
+      if (k.grid[i] < 1 || k.block[i] < 1)
+        return "kernel '" + k.name + "' has an empty grid or block";
+    bool dynMap = false;
+    for (const BundleTensorMap &t : k.tensorMaps)
+      for (int64_t d : t.dims)
+        dynMap |= d == -1;
+    if (dynMap && !k.sized())
+      return "kernel '" + k.name + "' has a dynamic tensor map extent but is not sized";
+    if (k.sized() && !isDynamic(b))
+      return "kernel '" + k.name + "' is sized, but the bundle has no dynamic dimension";
+  }
+  if (!isDynamic(b)) {
+    if (!b.variants.empty())
+      return "variants without a dynamic dimension";
+    for (const BundleBuffer &x : b.buffers)
+      if (x.dynamic())
+        return "buffer '" + x.name + "' has a dynamic extent, but the bundle has no dynamic dimension";
+    if (b.launchOrder.empty())
+      return "no launch order";
+    return "";
+  }
+  if (!b.launchOrder.empty())
+    return "a bundle with a dynamic dimension launches by variant, not 'launch'";
+  if (b.variants.empty())
+    return "a dynamic dimension without variants";
+  int64_t next = b.dynamicMin;
+  for (const BundleVariant &v : b.variants) {
+    if (v.lo != next)
+      return "variants must cover " + std::to_string(b.dynamicMin) + " to " +
+             std::to_string(b.dynamicMax) + " in order, without gaps or overlaps";
+    next = v.hi + 1;
+  }
+  if (next != b.dynamicMax + 1)
+    return "variants must end at the dynamic dimension's largest size " + std::to_string(b.dynamicMax);
+  for (const BundleBuffer &x : b.buffers) {
+    int dyn = 0;
+    for (int64_t d : x.shape)
+      dyn += d == -1;
+    if (dyn > 1)
+      return "buffer '" + x.name + "' has more than one dynamic extent";
+    if (dyn && x.bytes > (int64_t(1) << 40) / b.dynamicMax)
+      return "buffer '" + x.name + "' would exceed 1 TiB at the largest size";
+  }
   return "";
 }
 
@@ -211,6 +312,29 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       BundleKernel &k = b.kernels.back();
       if (!(ls >> k.cluster) || k.cluster < 1 || k.cluster > 8 || k.grid[0] % k.cluster)
         return bad("bad cluster size (1 to 8, dividing grid.x)");
+    } else if (kind == "dynamic") {
+      if (!(ls >> b.dynamicLabel >> b.dynamicMin >> b.dynamicMax) || b.dynamicLabel.size() != 1 ||
+          b.dynamicMin < 1 || b.dynamicMax < b.dynamicMin)
+        return bad("bad dynamic dimension (LABEL MIN MAX, 1 <= MIN <= MAX)");
+    } else if (kind == "sized") {
+      if (b.kernels.empty())
+        return bad("'sized' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      for (int64_t &v : k.sizedGrid)
+        if (!(ls >> v) || v < 1 || v > (int64_t(1) << 31))
+          return bad("bad sized grid (three factors, 1 to 2^31)");
+    } else if (kind == "variant") {
+      BundleVariant v;
+      std::string order;
+      std::vector<int64_t> o;
+      if (!(ls >> v.lo >> v.hi >> order) || !parseInts(order, ',', o) || v.lo > v.hi || o.empty())
+        return bad("bad variant (LO HI KERNELS)");
+      for (int64_t x : o) {
+        if (x < 0 || x >= static_cast<int64_t>(b.kernels.size()))
+          return bad("variant names no kernel");
+        v.launchOrder.push_back(static_cast<int>(x));
+      }
+      b.variants.push_back(v);
     } else if (kind == "launch") {
       std::string order;
       std::vector<int64_t> o;
@@ -245,6 +369,11 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
   b.cubin = payload.substr(consumed + ptxSize, cubinSize);
   if (b.target.empty() || b.kernels.empty()) {
     err = "corrupt bundle manifest: no target or no kernels";
+    return false;
+  }
+  std::string why = checkDynamic(b);
+  if (!why.empty()) {
+    err = "corrupt bundle manifest: " + why;
     return false;
   }
   return true;

@@ -1,6 +1,7 @@
 //===- Runtime.cpp - the CUDA driver API through dlopen -------------------===//
 #include "einloom/runtime/Runtime.h"
 
+#include <algorithm>
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
@@ -313,6 +314,7 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
     p->gridLimit_.push_back(limit);
     p->tensorMapCache_.emplace_back();
     p->tensorMapPtrs_.emplace_back();
+    p->tensorMapSize_.push_back(-1);
   }
   out = std::move(p);
   return Status::ok();
@@ -326,47 +328,59 @@ Program::~Program() {
     device_->driver().cuModuleUnload(module_);
 }
 
-Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes) {
+Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes,
+                       int64_t dynamicSize) {
   if (buffers.size() != bundle_.buffers.size() || sizes.size() != buffers.size())
     return Status::error("the bundle takes " + std::to_string(bundle_.buffers.size()) +
                          " buffers, got " + std::to_string(buffers.size()));
-  for (size_t i = 0; i < buffers.size(); ++i)
-    if (sizes[i] < static_cast<size_t>(bundle_.buffers[i].bytes))
+  std::string why;
+  const std::vector<int> *order = launchOrderFor(bundle_, dynamicSize, why);
+  if (!order)
+    return Status::error(why);
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    int64_t need = bufferBytes(bundle_.buffers[i], dynamicSize);
+    if (sizes[i] < static_cast<size_t>(need))
       return Status::error("buffer " + std::to_string(i) + " (" + bundle_.buffers[i].name + ") has " +
                            std::to_string(sizes[i]) + " bytes; the bundle needs " +
-                           std::to_string(bundle_.buffers[i].bytes));
+                           std::to_string(need));
+  }
   const DriverTable &d = device_->driver();
-  for (int ki : bundle_.launchOrder) {
+  // Kernel parameters: the buffers, the tensor-map table, the dynamic size.
+  uint64_t params64[16];
+  void *params[16];
+  for (int ki : *order) {
     const BundleKernel &k = bundle_.kernels[ki];
-    std::vector<uint64_t> ptrs;
+    size_t n = 0;
+    if (k.args.size() + 2 > 16)
+      return Status::error("kernel '" + k.name + "' takes too many arguments");
     for (int a : k.args)
-      ptrs.push_back(buffers[a]);
+      params64[n++] = buffers[a];
     if (!k.tensorMaps.empty()) {
-      Status s = prepareTensorMaps(ki, ptrs);
+      Status s = prepareTensorMaps(ki, params64, n, dynamicSize);
       if (!s)
         return s;
-      ptrs.push_back(tensorMapTables_[ki]);
+      params64[n++] = tensorMapTables_[ki];
     }
-    unsigned gridX = launchGridX(ki);
-    std::vector<void *> params;
-    for (uint64_t &p : ptrs)
-      params.push_back(&p);
-    Status s = check(d,
-                     d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
-                                      k.block[1], k.block[2], static_cast<unsigned>(k.sharedMemoryBytes),
-                                      device_->stream(), params.data(), nullptr),
-                     ("launching '" + k.name + "'").c_str());
-    if (!s)
-      return s;
+    if (k.sized())
+      params64[n++] = static_cast<uint64_t>(dynamicSize);
+    for (size_t i = 0; i < n; ++i)
+      params[i] = &params64[i];
+    unsigned gridX = launchGridX(ki, dynamicSize);
+    CUresult r = d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
+                                  k.block[1], k.block[2], static_cast<unsigned>(k.sharedMemoryBytes),
+                                  device_->stream(), params, nullptr);
+    if (r != 0) // the message is built only on failure: launches stay allocation-free
+      return check(d, r, ("launching '" + k.name + "'").c_str());
   }
   return Status::ok();
 }
 
-Status Program::prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs) {
+Status Program::prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size) {
   const BundleKernel &k = bundle_.kernels[ki];
   const DriverTable &d = device_->driver();
-  // The same buffers as last time: the table on the device is current.
-  if (!tensorMapCache_[ki].empty() && tensorMapPtrs_[ki] == ptrs)
+  // The same buffers and size as last time: the table on the device is current.
+  if (!tensorMapCache_[ki].empty() && tensorMapSize_[ki] == size &&
+      tensorMapPtrs_[ki].size() == count && std::equal(ptrs, ptrs + count, tensorMapPtrs_[ki].begin()))
     return Status::ok();
   // CUtensorMap is 64-byte aligned.
   struct alignas(64) Encoded {
@@ -379,7 +393,9 @@ Status Program::prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs) {
     if (base % 16)
       return Status::error("kernel '" + k.name + "' reads argument " + std::to_string(t.arg) +
                            " with TMA, which needs a 16-byte aligned address");
-    std::vector<uint64_t> dims(t.dims.begin(), t.dims.end()), strides(t.strides.begin(), t.strides.end());
+    std::vector<uint64_t> dims, strides(t.strides.begin(), t.strides.end());
+    for (int64_t x : t.dims)
+      dims.push_back(static_cast<uint64_t>(x == -1 ? size : x));
     std::vector<unsigned> box(t.box.begin(), t.box.end()), unit(t.dims.size(), 1);
     // Raw bits: 8-, 16- or 32-bit unsigned elements (no conversion happens).
     int type = t.elementBytes == 1 ? 0 : t.elementBytes == 2 ? 1 : 2;
@@ -403,7 +419,8 @@ Status Program::prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs) {
       return s;
     tensorMapCache_[ki] = std::move(maps);
   }
-  tensorMapPtrs_[ki] = ptrs;
+  tensorMapPtrs_[ki].assign(ptrs, ptrs + count);
+  tensorMapSize_[ki] = size;
   return Status::ok();
 }
 

@@ -146,33 +146,41 @@ bool einloom::rt::loadBundleFile(const std::string &path, Bundle &b) {
   return true;
 }
 
-int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
-  std::unique_ptr<Device> dev;
-  if (Status s = Device::open(o.device, dev); !s)
-    return fail(o, s.message());
-  std::printf("device: %s (sm_%d%d, %d SMs)\n", dev->info().name.c_str(), dev->info().major,
-              dev->info().minor, dev->info().multiprocessors);
-  std::unique_ptr<Program> prog;
-  if (Status s = Program::load(*dev, b, prog); !s)
-    return fail(o, s.message());
-  std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
-              b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
-  for (size_t i = 0; i < b.kernels.size(); ++i)
-    if (b.kernels[i].persistent)
-      std::printf("kernel %s: persistent, %u CTAs resident (clusters of %lld; the manifest's grid is %lld)\n",
-                  b.kernels[i].name.c_str(), prog->launchGridX(i),
-                  static_cast<long long>(b.kernels[i].cluster),
-                  static_cast<long long>(b.kernels[i].grid[0]));
+/// One run of the loaded program at dynamic size `size` (-1: static).
+static int runAt(Device &device, Program &program, const Bundle &b, const RunOptions &o,
+                 int64_t size) {
+  Device *dev = &device;
+  Program *prog = &program;
+  std::string why;
+  const std::vector<int> *order = launchOrderFor(b, size, why);
+  if (!order)
+    return fail(o, why);
+  if (size != -1) {
+    std::printf("size: %s=%lld runs", b.dynamicLabel.c_str(), static_cast<long long>(size));
+    for (int ki : *order)
+      std::printf(" %s", b.kernels[ki].name.c_str());
+    std::printf("\n");
+  }
+  for (int ki : *order)
+    if (b.kernels[ki].persistent)
+      std::printf("kernel %s: persistent, %u CTAs (clusters of %lld; the manifest's grid is %lld)\n",
+                  b.kernels[ki].name.c_str(), prog->launchGridX(ki, size),
+                  static_cast<long long>(b.kernels[ki].cluster),
+                  static_cast<long long>(b.kernels[ki].grid[0]));
 
   // Host inputs, fresh random data from the seed.
   std::vector<Tensor> host(b.buffers.size());
-  ref::Random rng(o.seed);
+  ref::Random rng(o.seed + (size == -1 ? 0 : static_cast<uint64_t>(size)));
   for (size_t i = 0; i < b.buffers.size(); ++i) {
     const BundleBuffer &x = b.buffers[i];
     DType t;
     if (!dtypeOf(x.dtype, t))
       return fail(o, "buffer " + x.name + " has element type " + x.dtype + ", which the runner does not model");
-    host[i] = Tensor(t, x.shape);
+    std::vector<int64_t> shape = x.shape;
+    for (int64_t &d : shape)
+      if (d == -1)
+        d = size;
+    host[i] = Tensor(t, shape);
     if (x.role == "input")
       ref::fillRandom(host[i], rng, ref::Role::Data);
   }
@@ -187,7 +195,7 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
   std::vector<uint64_t> ptrs;
   std::vector<size_t> sizes;
   for (size_t i = 0; i < b.buffers.size(); ++i) {
-    buf[i].bytes = b.buffers[i].bytes;
+    buf[i].bytes = static_cast<size_t>(bufferBytes(b.buffers[i], size));
     Status s = dev->allocate(buf[i].bytes + 2 * kGuard, buf[i].base);
     if (s)
       s = dev->fill(buf[i].base, kGuardByte, buf[i].bytes + 2 * kGuard);
@@ -210,7 +218,7 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
   // Setup copies and memsets must finish before the kernels read them.
   Status s = dev->synchronize();
   if (s)
-    s = prog->launch(ptrs, sizes);
+    s = prog->launch(ptrs, sizes, size);
   if (s)
     s = dev->synchronize();
   if (!s) {
@@ -241,7 +249,7 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
     }
     // The reference, kernel by kernel, on the host copies.
     std::vector<Tensor> expect = host;
-    for (int ki : b.launchOrder) {
+    for (int ki : *order) {
       if (!ok)
         break;
       const BundleKernel &k = b.kernels[ki];
@@ -262,9 +270,10 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
       const Tensor &got = host[k.result];
       Tensor &want = expect[k.result];
       size_t einsums = 0;
-      for (const BundleKernel &x : b.kernels)
-        einsums += x.op == "einsum";
-      bool sampled = einsums == 1 && double(k.flops) > o.fullCheckFlops;
+      for (int x : *order)
+        einsums += b.kernels[x].op == "einsum";
+      double kernelFlops = double(k.flops) * (k.sized() ? double(size) : 1.0);
+      bool sampled = einsums == 1 && kernelFlops > o.fullCheckFlops;
       std::vector<int64_t> checkIdx;
       if (sampled) {
         ref::Random pick(o.seed ^ 0x5eed);
@@ -319,23 +328,23 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
   double ms = NAN, tflops = NAN;
   if (o.bench && ok) {
     int64_t flops = 0, bytes = 0;
-    for (const BundleKernel &k : b.kernels)
-      flops += k.flops;
+    for (int ki : *order)
+      flops += b.kernels[ki].flops * (b.kernels[ki].sized() ? size : 1);
     for (const BundleBuffer &x : b.buffers)
-      bytes += x.bytes;
+      bytes += bufferBytes(x, size);
     std::unique_ptr<Timer> timer;
     if (Status t = Timer::create(*dev, timer); !t) {
       cleanup();
       return fail(o, t.message());
     }
     for (int i = 0; i < o.warmup; ++i)
-      prog->launch(ptrs, sizes);
+      prog->launch(ptrs, sizes, size);
     std::vector<float> times;
     for (int i = 0; i < o.iterations; ++i) {
       float t = 0;
       Status st = timer->start();
       if (st)
-        st = prog->launch(ptrs, sizes);
+        st = prog->launch(ptrs, sizes, size);
       if (st)
         st = timer->stop(t);
       if (!st) {
@@ -358,14 +367,48 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
     }
     auto h0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 100; ++i)
-      prog->launch(ptrs, sizes);
+      prog->launch(ptrs, sizes, size);
     double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count() / 100;
     (void)dev->synchronize();
     std::printf("launch: host overhead %.2f us per launch of %zu kernel(s) (100 back-to-back)\n",
-                us, b.launchOrder.size());
+                us, order->size());
   }
   cleanup();
   std::printf("RESULT %s %s rel=%.3g ms=%.4f tflops=%.1f\n", o.label.c_str(),
               ok ? "PASS" : "FAIL", worstRel, ms, tflops);
   return ok ? 0 : 1;
+}
+
+int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
+  if (isDynamic(b) && o.dynamicSizes.empty())
+    return fail(o, "the bundle has a dynamic dimension " + b.dynamicLabel + " (" +
+                       std::to_string(b.dynamicMin) + " to " + std::to_string(b.dynamicMax) +
+                       "); give its sizes with --size N[,N...]");
+  for (int64_t size : o.dynamicSizes) {
+    std::string why;
+    if (isDynamic(b) && !launchOrderFor(b, size, why))
+      return fail(o, why);
+  }
+  if (!isDynamic(b) && !o.dynamicSizes.empty())
+    return fail(o, "--size applies to bundles with a dynamic dimension; this one has static shapes");
+  std::unique_ptr<Device> dev;
+  if (Status s = Device::open(o.device, dev); !s)
+    return fail(o, s.message());
+  std::printf("device: %s (sm_%d%d, %d SMs)\n", dev->info().name.c_str(), dev->info().major,
+              dev->info().minor, dev->info().multiprocessors);
+  std::unique_ptr<Program> prog;
+  if (Status s = Program::load(*dev, b, prog); !s)
+    return fail(o, s.message());
+  std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
+              b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
+  if (!isDynamic(b))
+    return runAt(*dev, *prog, b, o, -1);
+  // Every size from the same loaded program: nothing is recompiled.
+  int rc = 0;
+  for (int64_t size : o.dynamicSizes) {
+    RunOptions one = o;
+    one.label = o.label + "@" + b.dynamicLabel + "=" + std::to_string(size);
+    rc |= runAt(*dev, *prog, b, one, size);
+  }
+  return rc;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace einloom::rt {
 
@@ -26,10 +27,15 @@ struct RunOptions {
   int samples = 2048;
   double fullCheckFlops = 4.0e9;
   std::string label; ///< name used in the RESULT line
+  /// Sizes of a dynamic dimension to run, one after the other, from the one
+  /// loaded program (each gets its own RESULT line). Required for a bundle
+  /// with a dynamic dimension; must be empty otherwise.
+  std::vector<int64_t> dynamicSizes;
 };
 
 /// Runs `b` and prints a report to stdout, ending with one line
-/// "RESULT <label> PASS|FAIL|ERROR rel=<e> ms=<t> tflops=<f>".
+/// "RESULT <label> PASS|FAIL|ERROR rel=<e> ms=<t> tflops=<f>" (per dynamic
+/// size: "RESULT <label>@<dim>=<size> ...").
 /// Returns 0 on success, 1 on a failed check or any error.
 int runBundle(const Bundle &b, const RunOptions &options);
 

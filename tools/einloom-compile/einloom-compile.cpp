@@ -43,6 +43,13 @@ static cl::opt<bool> useCache(
     "cache", cl::desc("Compile through the kernel cache (with --einsum and --emit bundle): "
                       "$EINLOOM_CACHE_DIR, $XDG_CACHE_HOME/einloom or ~/.cache/einloom"));
 static cl::opt<std::string> function("function", cl::desc("The function to compile"));
+static cl::opt<int64_t> dynamicMax(
+    "dynamic-max", cl::desc("Largest size a dynamic (`?`) dimension is compiled for"),
+    cl::init(16384));
+static cl::list<int64_t> buckets(
+    "buckets", cl::CommaSeparated,
+    cl::desc("Upper ends of the size buckets of a dynamic dimension, one plan each "
+             "(default 16,64,256,1024)"));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -126,6 +133,9 @@ int main(int argc, char **argv) {
   options.explain = explain ? &llvm::errs() : nullptr;
   options.emitLLVM = emit == "llvm";
   options.assemble = emit == "cubin" || emit == "bundle" || ptxasReport;
+  options.dynamicMax = dynamicMax;
+  if (!buckets.empty())
+    options.buckets.assign(buckets.begin(), buckets.end());
   if (emit == "mlir") {
     if (mlir::failed(einloom::planAndGenerate(*module, options)))
       return 1;

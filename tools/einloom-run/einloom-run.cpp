@@ -35,6 +35,8 @@ static const char *kUsage =
     "  --seed S               seed of the random inputs (default 0)\n"
     "  --device N             CUDA device (default 0)\n"
     "  --label NAME           name in the final RESULT line\n"
+    "  --size N[,N...]        sizes of the bundle's dynamic dimension to run, each from\n"
+    "                         the one loaded program\n"
 #ifdef EINLOOM_WITH_COMPILER
     "  --reference            evaluate FILE.mlir with the CPU reference only\n"
     "  --inputs A.npy,B.npy   (--reference) inputs from .npy files\n"
@@ -55,7 +57,7 @@ struct Args {
 
 Args parse(int argc, char **argv) {
   static const char *flags[] = {"--check", "--no-check", "--bench", "--reference", "--help"};
-  static const char *valued[] = {"--iters", "--seed", "--device", "--label", "--inputs",
+  static const char *valued[] = {"--iters", "--seed", "--device", "--label", "--inputs", "--size",
                                  "--save-outputs", "--function", "--print-values", "--target",
                                  "--einsum", "--sizes", "--dtype", "--acc", "--out"};
   Args a;
@@ -139,6 +141,21 @@ int main(int argc, char **argv) {
       return 1;
     }
     ro.seed = static_cast<uint64_t>(v);
+  }
+  if (has("--size")) {
+    std::stringstream ss(get("--size"));
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (!toInt(item, v) || v < 1) {
+        std::fprintf(stderr, "einloom-run: --size takes positive integers, e.g. --size 1,7,300\n");
+        return 1;
+      }
+      ro.dynamicSizes.push_back(v);
+    }
+    if (ro.dynamicSizes.empty()) {
+      std::fprintf(stderr, "einloom-run: --size takes positive integers, e.g. --size 1,7,300\n");
+      return 1;
+    }
   }
   ro.check = !has("--no-check");
   ro.bench = has("--bench");

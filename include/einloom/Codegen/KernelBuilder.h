@@ -41,6 +41,12 @@ struct KernelLaunch {
   bool persistent = false;
   /// CTAs per thread-block cluster along grid.x (1: no cluster).
   int64_t cluster = 1;
+  /// Dynamic M (Contraction::dynamicLabel): the kernel takes the size as a
+  /// last i64 argument, and the host launches grid.x = ceil(size * a / b) * c
+  /// for {a, b, c} (persistent kernels: at most that). `grid` and the
+  /// argument bytes are those of the largest size; a tensor map extent of -1
+  /// stands for the size. {0, 0, 0} for static shapes.
+  std::array<int64_t, 3> dynamicGrid{0, 0, 0};
 };
 
 /// Builds `gpu.func @name` in `module` computing the contraction with `plan`.

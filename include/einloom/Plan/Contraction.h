@@ -44,6 +44,12 @@ struct Contraction {
   mlir::Type elemA, elemB, elemC, acc;
   std::string spec;
   bool tf32 = false;
+  /// Shape polymorphism: the label of the one dynamic dimension (0 when the
+  /// shapes are static). The einsum was specialised to the largest size of
+  /// its bucket, which `m`'s extent holds; the kernel takes the actual size
+  /// at launch. It is the only M mode and the leading dimension of A and C,
+  /// so no stride depends on it.
+  char dynamicLabel = 0;
 
   int64_t flops() const { return 2 * batch.size() * m.size() * n.size() * k.size(); }
   /// Bytes of a batched tensor over groups `x` and `y` with elements `t`

@@ -3,6 +3,7 @@
 #include "einloom/Passes.h"
 #include "einloom/Plan/SelectPlan.h"
 
+#include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,7 +33,25 @@ std::string einloom::findPtxas() {
   return "";
 }
 
+namespace {
+/// A size bucket of a dynamic dimension: the entry function specialised to
+/// the bucket's largest size.
+struct Variant {
+  int64_t lo, hi;
+  func::FuncOp func;
+};
+} // namespace
+
+static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const CompileOptions &o,
+                                                  std::string &label);
+
 LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &options) {
+  // Functions with a dynamic dimension become one function per size bucket.
+  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+    std::string label;
+    if (!f.isExternal() && failed(specialize(f, options, label)))
+      return failure();
+  }
   // First, n-ary einsums become chains of binary ones (their path is
   // explained on stderr), so that every einsum below is a contraction.
   {
@@ -60,6 +79,12 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
     module.walk([&](loom::EinsumOp op) {
       if (bad || op.getPlanAttr())
         return;
+      // A size bucket of a dynamic dimension: say which, before its first einsum.
+      auto fn = op->getParentOfType<func::FuncOp>();
+      if (auto v = fn->getAttrOfType<DenseI64ArrayAttr>("loom.variant");
+          v && &fn.getBody().front().front() == op.getOperation())
+        *options.explain << "variant " << fn->getAttrOfType<StringAttr>("loom.dynamic_label").getValue()
+                         << " = " << v[0] << ".." << v[1] << " (planned at " << v[1] << "):\n";
       FailureOr<Contraction> c = analyzeContraction(op);
       if (failed(c)) {
         bad = true;
@@ -153,12 +178,16 @@ static std::string dtypeOf(Type t) {
 
 /// The bundle's manifest for `func`: its arguments are inputs, the results of
 /// its einsums are outputs (if returned) or temporaries.
-static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &target) {
+/// For a size-bucket variant (see specialize), `dynamicSize` is the size
+/// its types were specialised to: the buffers and kernels that depend on it
+/// are described per unit of the size, with `?` for its extent.
+static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &target,
+                                      int64_t dynamicSize = 0) {
   rt::Bundle b;
   b.target = target;
   b.source = func.getSymName().str();
   DenseMap<Value, int> buffer;
-  auto addBuffer = [&](Value v, const std::string &name, const std::string &role) {
+  auto addBuffer = [&](Value v, const std::string &name, const std::string &role, bool dynamic) {
     auto t = cast<RankedTensorType>(v.getType());
     rt::BundleBuffer x;
     x.name = name;
@@ -166,13 +195,18 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     x.dtype = dtypeOf(t.getElementType());
     x.shape.assign(t.getShape().begin(), t.getShape().end());
     x.bytes = t.getNumElements() * elementBytes(t.getElementType());
+    if (dynamic) { // the dynamic dimension leads
+      x.shape[0] = -1;
+      x.bytes /= dynamicSize;
+    }
     buffer[v] = static_cast<int>(b.buffers.size());
     b.buffers.push_back(x);
   };
   for (BlockArgument a : func.getArguments()) {
     if (!isa<RankedTensorType>(a.getType()))
       return func.emitError("argument #") << a.getArgNumber() << " is not a tensor";
-    addBuffer(a, "arg" + std::to_string(a.getArgNumber()), "input");
+    addBuffer(a, "arg" + std::to_string(a.getArgNumber()), "input",
+              dynamicSize && func.getArgAttr(a.getArgNumber(), "loom.dynamic"));
   }
   Operation *ret = func.getBody().front().getTerminator();
   int index = 0;
@@ -184,7 +218,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");
     bool returned = llvm::is_contained(ret->getOperands(), e.getResult());
-    addBuffer(e.getResult(), (returned ? "out" : "tmp") + std::to_string(index), returned ? "output" : "temp");
+    bool dynamic = dynamicSize && e->hasAttr("loom.dynamic");
+    addBuffer(e.getResult(), (returned ? "out" : "tmp") + std::to_string(index),
+              returned ? "output" : "temp", dynamic);
     auto launch = e->getAttrOfType<DictionaryAttr>("loom.launch");
     rt::BundleKernel k;
     k.name = cast<SymbolRefAttr>(e->getAttr("loom.kernel")).getLeafReference().str();
@@ -212,6 +248,12 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         k.tensorMaps.push_back(t);
       }
     k.persistent = launch.contains("persistent");
+    auto sizedOf = [&](DictionaryAttr l, rt::BundleKernel &x) {
+      if (auto g = l.getAs<DenseI64ArrayAttr>("dynamic_grid"))
+        for (int i = 0; i < 3; ++i)
+          x.sizedGrid[i] = g[i];
+    };
+    sizedOf(launch, k);
     if (auto cl = launch.getAs<IntegerAttr>("cluster"))
       k.cluster = cl.getInt();
     for (Value in : e.getInputs()) {
@@ -227,7 +269,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       return failure();
     k.spec = c->spec;
     k.acc = dtypeOf(c->acc);
-    k.flops = c->flops();
+    k.flops = dynamic ? c->flops() / dynamicSize : c->flops();
     // Split-K: the contraction writes partial sums to a workspace and a
     // second kernel reduces them into the result.
     std::optional<rt::BundleKernel> reduce;
@@ -236,8 +278,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       w.name = "ws" + std::to_string(index);
       w.role = "temp";
       w.dtype = k.acc;
-      w.bytes = ws.getInt();
-      w.shape = {w.bytes / elementBytes(c->acc)};
+      w.bytes = ws.getInt() / (dynamic ? dynamicSize : 1);
+      w.shape = {dynamic ? -1 : w.bytes / elementBytes(c->acc)};
       int wi = static_cast<int>(b.buffers.size());
       b.buffers.push_back(w);
       k.args.push_back(wi);
@@ -250,6 +292,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         r.grid[i] = rg[i];
         r.block[i] = rb[i];
       }
+      sizedOf(rl, r);
       r.args = {wi, k.result};
       r.op = "reduce";
       r.spec = "-";
@@ -276,6 +319,184 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
   return b;
 }
 
+/// The label of `op`'s dynamic dimension, 0 when it has none.
+static FailureOr<char> dynamicLabelOf(loom::EinsumOp op) {
+  FailureOr<loom::EinsumSpec> spec =
+      loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+  if (failed(spec))
+    return op.emitOpError("invalid spec");
+  char found = 0;
+  auto visit = [&](Value v, const std::string &labels) -> LogicalResult {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t)
+      return op.emitOpError("takes an unranked tensor; shapes must be ranked");
+    for (int64_t i = 0; i < t.getRank() && i < static_cast<int64_t>(labels.size()); ++i)
+      if (t.isDynamicDim(i)) {
+        if (found && found != labels[i])
+          return op.emitOpError("has two dynamic dimensions ('")
+                 << found << "' and '" << labels[i] << "'); one is supported";
+        found = labels[i];
+      }
+    return success();
+  };
+  for (auto [v, labels] : llvm::zip(op.getInputs(), spec->inputs))
+    if (failed(visit(v, labels)))
+      return failure();
+  if (failed(visit(op.getResult(), spec->output)))
+    return failure();
+  return found;
+}
+
+/// Shape polymorphism: when `func` has tensors with a dynamic leading
+/// dimension, replaces it by one copy per size bucket (`<name>_<label><hi>`,
+/// its `?` extents set to the bucket's largest size, dynamic values marked
+/// `loom.dynamic`). Returns no variants for static functions.
+static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const CompileOptions &o,
+                                                  std::string &label) {
+  auto dynamicDims = [](Type t) {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r ? static_cast<int64_t>(llvm::count(r.getShape(), ShapedType::kDynamic)) : 0;
+  };
+  bool any = false;
+  for (auto [i, t] : llvm::enumerate(func.getArgumentTypes())) {
+    int64_t n = dynamicDims(t);
+    if (n > 1 || (n == 1 && !cast<RankedTensorType>(t).isDynamicDim(0)))
+      return func.emitError("argument #")
+             << i << " has type " << t
+             << "; only one dimension, the leading one, may be dynamic";
+    any |= n > 0;
+  }
+  for (Type t : func.getResultTypes())
+    any |= dynamicDims(t) > 0;
+  if (!any)
+    return SmallVector<Variant>();
+  if (o.dynamicMax < 1 || o.dynamicMax > (int64_t(1) << 31))
+    return func.emitError("the largest dynamic size must be 1 to 2^31, not ") << o.dynamicMax;
+  SmallVector<int64_t> ends;
+  for (int64_t e : o.buckets) {
+    if (e < 1 || (!ends.empty() && e <= ends.back()))
+      return func.emitError("size buckets must be positive and increasing");
+    if (e < o.dynamicMax)
+      ends.push_back(e);
+  }
+  ends.push_back(o.dynamicMax);
+
+  // Every einsum names its dynamic dimension (all `?` are the same size).
+  bool bad = false;
+  func.walk([&](loom::EinsumOp e) {
+    FailureOr<char> d = dynamicLabelOf(e);
+    if (failed(d))
+      bad = true;
+    else if (*d && label.empty())
+      label = std::string(1, *d);
+  });
+  if (bad)
+    return failure();
+  if (label.empty())
+    return func.emitError("has dynamic dimensions that no einsum uses");
+
+  MLIRContext *ctx = func.getContext();
+  SmallVector<Variant> out;
+  int64_t lo = 1;
+  for (int64_t hi : ends) {
+    OpBuilder b(func);
+    auto clone = cast<func::FuncOp>(b.clone(*func));
+    clone.setSymName((func.getSymName() + "_" + label + Twine(hi)).str());
+    clone->setAttr("loom.variant", b.getDenseI64ArrayAttr({lo, hi}));
+    clone->setAttr("loom.dynamic_label", b.getStringAttr(label));
+    clone->setAttr("loom.variant_of", b.getStringAttr(func.getSymName()));
+    auto fix = [&](Type t) -> Type {
+      auto r = dyn_cast<RankedTensorType>(t);
+      if (!r || r.hasStaticShape())
+        return t;
+      SmallVector<int64_t> shape(r.getShape());
+      for (int64_t &d : shape)
+        if (d == ShapedType::kDynamic)
+          d = hi;
+      return r.clone(shape);
+    };
+    clone.walk([&](loom::EinsumOp e) {
+      FailureOr<char> d = dynamicLabelOf(e);
+      if (succeeded(d) && *d)
+        e->setAttr("loom.dynamic", b.getStringAttr(std::string(1, *d)));
+    });
+    for (BlockArgument a : clone.getArguments()) {
+      if (dynamicDims(a.getType()))
+        clone.setArgAttr(a.getArgNumber(), "loom.dynamic", UnitAttr::get(ctx));
+      a.setType(fix(a.getType()));
+    }
+    clone.walk([&](loom::EinsumOp e) {
+      e.getResult().setType(cast<RankedTensorType>(fix(e.getResult().getType())));
+    });
+    SmallVector<Type> ins, res;
+    for (Type t : clone.getArgumentTypes())
+      ins.push_back(fix(t));
+    for (Type t : clone.getResultTypes())
+      res.push_back(fix(t));
+    clone.setFunctionType(FunctionType::get(ctx, ins, res));
+    out.push_back({lo, hi, clone});
+    lo = hi + 1;
+  }
+  func.erase();
+  return out;
+}
+
+/// One bundle from the variants' bundles: shared buffers once (a temporary
+/// that differs between variants, such as a split-K workspace, once per
+/// variant), every variant's kernels, and the size ranges that choose them.
+static FailureOr<rt::Bundle> mergeVariants(ArrayRef<rt::Bundle> parts, ArrayRef<Variant> vs,
+                                           const std::string &label, const std::string &source,
+                                           Location loc) {
+  rt::Bundle out;
+  out.target = parts[0].target;
+  out.source = source;
+  out.dynamicLabel = label;
+  out.dynamicMin = 1;
+  out.dynamicMax = vs.back().hi;
+  for (auto [part, v] : llvm::zip(parts, vs)) {
+    SmallVector<int> map;
+    for (rt::BundleBuffer x : part.buffers) {
+      // The same buffer, or for a temporary one of the same kind and size
+      // (an earlier variant's renamed copy) that this variant does not use yet.
+      auto same = llvm::find_if(out.buffers, [&](const rt::BundleBuffer &y) {
+        StringRef base = StringRef(y.name).split('.').first;
+        return (y.name == x.name || (x.role == "temp" && base == x.name)) && y.role == x.role &&
+               y.dtype == x.dtype && y.shape == x.shape && y.bytes == x.bytes &&
+               !llvm::is_contained(map, static_cast<int>(&y - out.buffers.data()));
+      });
+      if (same != out.buffers.end()) {
+        map.push_back(static_cast<int>(same - out.buffers.begin()));
+        continue;
+      }
+      if (x.role != "temp" && llvm::any_of(out.buffers, [&](const rt::BundleBuffer &y) {
+            return y.name == x.name;
+          }))
+        return emitError(loc, "internal error: variant ")
+               << v.lo << ".." << v.hi << " disagrees about buffer " << x.name;
+      if (llvm::any_of(out.buffers, [&](const rt::BundleBuffer &y) { return y.name == x.name; }))
+        x.name += "." + label + std::to_string(v.hi);
+      map.push_back(static_cast<int>(out.buffers.size()));
+      out.buffers.push_back(x);
+    }
+    int base = static_cast<int>(out.kernels.size());
+    rt::BundleVariant bv;
+    bv.lo = v.lo;
+    bv.hi = v.hi;
+    for (rt::BundleKernel k : part.kernels) {
+      for (int &a : k.args)
+        a = map[a];
+      for (int &a : k.operands)
+        a = map[a];
+      k.result = map[k.result];
+      out.kernels.push_back(k);
+    }
+    for (int ki : part.launchOrder)
+      bv.launchOrder.push_back(base + ki);
+    out.variants.push_back(bv);
+  }
+  return out;
+}
+
 FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry,
                                                 const CompileOptions &options) {
   if (failed(lookupTarget(options.target)))
@@ -287,14 +508,38 @@ FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry
       func = func ? func : f;
   if (!func)
     return module.emitError("no function to compile");
+  std::string source = func.getSymName().str();
   if (failed(planAndGenerate(module, options)))
     return failure();
+  // A function with a dynamic dimension is now its size-bucket variants.
+  SmallVector<Variant> variants;
+  std::string label;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (auto of = f->getAttrOfType<StringAttr>("loom.variant_of"); of && of.getValue() == source) {
+      auto range = f->getAttrOfType<DenseI64ArrayAttr>("loom.variant");
+      variants.push_back({range[0], range[1], f});
+      label = f->getAttrOfType<StringAttr>("loom.dynamic_label").getValue().str();
+    }
 
   CompileResult r;
-  FailureOr<rt::Bundle> bundle = describe(func, options.target);
-  if (failed(bundle))
-    return failure();
-  r.bundle = std::move(*bundle);
+  if (variants.empty()) {
+    FailureOr<rt::Bundle> bundle = describe(func, options.target);
+    if (failed(bundle))
+      return failure();
+    r.bundle = std::move(*bundle);
+  } else {
+    std::vector<rt::Bundle> parts;
+    for (const Variant &v : variants) {
+      FailureOr<rt::Bundle> part = describe(v.func, options.target, v.hi);
+      if (failed(part))
+        return failure();
+      parts.push_back(std::move(*part));
+    }
+    FailureOr<rt::Bundle> merged = mergeVariants(parts, variants, label, source, module.getLoc());
+    if (failed(merged))
+      return failure();
+    r.bundle = std::move(*merged);
+  }
   FailureOr<std::string> ptx = lowerKernels(module, options.target, "isa");
   if (failed(ptx))
     return failure();

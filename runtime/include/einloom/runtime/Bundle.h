@@ -18,8 +18,14 @@ struct BundleBuffer {
   std::string name;
   std::string role;  ///< "input", "output" or "temp"
   std::string dtype; ///< "f16", "i8", ...
-  std::vector<int64_t> shape;
-  int64_t bytes = 0;
+  std::vector<int64_t> shape; ///< -1 marks the dynamic dimension
+  int64_t bytes = 0;          ///< per unit of the dynamic size when dynamic()
+  bool dynamic() const {
+    for (int64_t d : shape)
+      if (d < 0)
+        return true;
+    return false;
+  }
 };
 
 /// A TMA tensor map the runtime encodes (cuTensorMapEncodeTiled) over one
@@ -27,7 +33,7 @@ struct BundleBuffer {
 struct BundleTensorMap {
   int arg = 0;               ///< position in the kernel's `args`
   int64_t elementBytes = 2;  ///< 1, 2 or 4 (copied as raw bits)
-  std::vector<int64_t> dims; ///< extents, innermost first
+  std::vector<int64_t> dims; ///< extents, innermost first; -1: the dynamic size
   std::vector<int64_t> strides; ///< byte pitches of dims 1..rank-1
   std::vector<int64_t> box;  ///< box extents, innermost first
   int64_t swizzle = 128;     ///< 0, 32, 64 or 128 bytes
@@ -52,6 +58,19 @@ struct BundleKernel {
   /// CTAs per thread-block cluster along x, compiled into the kernel; grid.x
   /// is a multiple of it.
   int64_t cluster = 1;
+  /// In a bundle with a dynamic dimension, a kernel that depends on it
+  /// takes its size as one more (64-bit) parameter, last, and launches
+  /// grid.x = ceil(size * a / b) * c for {a, b, c} (a persistent one: at
+  /// most that). `grid` is then the largest grid; `flops` is per unit of
+  /// the size. {0, 0, 0} for kernels that do not depend on it.
+  std::array<int64_t, 3> sizedGrid{0, 0, 0};
+  bool sized() const { return sizedGrid[0] != 0; }
+};
+
+/// The kernels to launch, in order, for dynamic sizes lo..hi.
+struct BundleVariant {
+  int64_t lo = 0, hi = 0;
+  std::vector<int> launchOrder;
 };
 
 struct Bundle {
@@ -60,12 +79,29 @@ struct Bundle {
   std::string source; ///< what it was compiled from
   std::vector<BundleBuffer> buffers;
   std::vector<BundleKernel> kernels;
-  std::vector<int> launchOrder;
+  std::vector<int> launchOrder; ///< static bundles
+  /// Shape polymorphism: one dynamic dimension (its einsum label, and the
+  /// sizes the bundle serves), and the plan variants chosen by size.
+  /// dynamicLabel is empty for static bundles.
+  std::string dynamicLabel;
+  int64_t dynamicMin = 0, dynamicMax = 0;
+  std::vector<BundleVariant> variants;
   std::string ptx;
   std::string cubin; ///< empty when ptxas was not available
 };
 
 /// Serializes `b` (manifest, then the images, with a checksum).
+bool isDynamic(const Bundle &b);
+/// The kernels to launch for dynamic size `size` (-1 for a static bundle),
+/// or null with `err` set when the size is missing, not wanted or out of
+/// the bundle's range.
+const std::vector<int> *launchOrderFor(const Bundle &b, int64_t size, std::string &err);
+/// Bytes buffer `x` needs at dynamic size `size`.
+int64_t bufferBytes(const BundleBuffer &x, int64_t size);
+/// grid.x kernel `k` needs at dynamic size `size` (before a persistent
+/// kernel is limited to what can be resident).
+int64_t gridX(const BundleKernel &k, int64_t size);
+
 std::string writeBundle(const Bundle &b);
 /// Parses bundle bytes. On failure returns false and says why in `err`
 /// (bad magic, unsupported version, truncated, checksum mismatch, ...).

@@ -85,12 +85,20 @@ public:
 
   /// Launches the bundle's sequence on the device's stream with one device
   /// pointer per manifest buffer, each at least that buffer's size.
-  Status launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes);
+  Status launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes) {
+    return launch(buffers, sizes, -1);
+  }
+  /// For a bundle with a dynamic dimension: launches the variant for
+  /// `dynamicSize` (-1: none; see Bundle.h). Buffers are checked against
+  /// their bytes at that size. Nothing recompiles when the size changes.
+  Status launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes,
+                int64_t dynamicSize);
   const Bundle &bundle() const { return bundle_; }
-  /// The grid.x kernel `i` launches with: the manifest's, or for a
-  /// persistent kernel at most the CTAs that can be resident at once.
-  unsigned launchGridX(size_t i) const {
-    unsigned g = static_cast<unsigned>(bundle_.kernels[i].grid[0]);
+  /// The grid.x kernel `i` launches with at dynamic size `size` (-1 for
+  /// static bundles): the manifest's, or for a persistent kernel at most the
+  /// CTAs that can be resident at once.
+  unsigned launchGridX(size_t i, int64_t size = -1) const {
+    unsigned g = static_cast<unsigned>(gridX(bundle_.kernels[i], size));
     return bundle_.kernels[i].persistent && gridLimit_[i] < g ? gridLimit_[i] : g;
   }
   /// "cubin" or "ptx (JIT)".
@@ -103,12 +111,13 @@ private:
   Program() = default;
   /// Encodes kernel `ki`'s tensor maps over `ptrs` (its buffer arguments)
   /// and uploads them to its table when they changed.
-  Status prepareTensorMaps(int ki, const std::vector<uint64_t> &ptrs);
+  Status prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size);
   Device *device_ = nullptr;
   Bundle bundle_;
   std::vector<uint64_t> tensorMapTables_; ///< per kernel; 0 when it has no maps
   std::vector<std::vector<unsigned char>> tensorMapCache_;
   std::vector<std::vector<uint64_t>> tensorMapPtrs_; ///< the buffers the table encodes
+  std::vector<int64_t> tensorMapSize_; ///< and the dynamic size it was encoded for
   std::vector<unsigned> gridLimit_; ///< per kernel: CTAs that can be resident at once
   void *module_ = nullptr;
   std::vector<void *> functions_;
