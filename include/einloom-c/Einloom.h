@@ -52,7 +52,16 @@ EinloomStatus einloomCompileMLIR(EinloomSession session, const char *text, const
 EinloomStatus einloomSessionLastWasCached(EinloomSession session, int *cached);
 
 EinloomStatus einloomBundleNumBuffers(EinloomBundle bundle, size_t *count);
+/* A buffer's bytes; for a buffer with a dynamic extent, per unit of the size
+ * (see einloomBundleBufferBytesAt). */
 EinloomStatus einloomBundleBufferBytes(EinloomBundle bundle, size_t index, uint64_t *bytes);
+/* Shape polymorphism: the dynamic dimension's einsum label ("" for a bundle
+ * with static shapes) and the sizes the bundle serves. */
+EinloomStatus einloomBundleDynamic(EinloomBundle bundle, const char **label, int64_t *minSize,
+                                   int64_t *maxSize);
+/* Bytes buffer `index` needs at dynamic size `size` (-1 for static bundles). */
+EinloomStatus einloomBundleBufferBytesAt(EinloomBundle bundle, size_t index, int64_t size,
+                                         uint64_t *bytes);
 /* "input", "output" or "temp"; valid while the bundle lives. */
 EinloomStatus einloomBundleBufferRole(EinloomBundle bundle, size_t index, const char **role);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);
@@ -71,6 +80,10 @@ EinloomStatus einloomProgramLoad(EinloomDevice device, EinloomBundle bundle, Ein
 /* One device pointer and its size per manifest buffer, in order. */
 EinloomStatus einloomProgramLaunch(EinloomProgram program, const uint64_t *buffers,
                                    const uint64_t *sizes, size_t count);
+/* The same at dynamic size `size` (-1 for static bundles): the variant for
+ * that size runs; nothing is recompiled. */
+EinloomStatus einloomProgramLaunchSized(EinloomProgram program, const uint64_t *buffers,
+                                        const uint64_t *sizes, size_t count, int64_t size);
 EinloomStatus einloomProgramDestroy(EinloomProgram program);
 
 #ifdef __cplusplus

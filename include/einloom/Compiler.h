@@ -23,11 +23,12 @@ struct CompileOptions {
   bool emitLLVM = false;
   /// Shape polymorphism. A function whose tensors have a dynamic (`?`)
   /// leading dimension compiles to one bundle that serves sizes 1 to
-  /// `dynamicMax`: one plan variant per size bucket, each planned for its
-  /// bucket's largest size; `buckets` are the buckets' upper ends (those
-  /// below dynamicMax count). The runtime picks the variant at launch.
+  /// `dynamicMax`: one plan variant per size bucket lo..hi, planned for
+  /// sqrt(lo * hi) and correct for all of it; `buckets` are the buckets'
+  /// upper ends (those below dynamicMax count). The runtime picks the
+  /// variant at launch.
   int64_t dynamicMax = 16384;
-  std::vector<int64_t> buckets = {16, 64, 256, 1024};
+  std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 4096};
 };
 
 struct CompileResult {

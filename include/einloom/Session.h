@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace einloom {
 
@@ -41,6 +42,10 @@ struct SessionOptions {
   bool diskCache = true;
   std::string cacheDir;
   uint64_t cacheCapBytes = uint64_t(1) << 30;
+  /// Shape polymorphism (see CompileOptions): the largest size of a dynamic
+  /// dimension and the size buckets' upper ends. Part of the cache key.
+  int64_t dynamicMax = 16384;
+  std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 4096};
 };
 
 /// An einsum to compile: spec, label sizes ("m=4096,n=4096,k=4096"), operand

@@ -172,6 +172,32 @@ EinloomStatus einloomBundleBufferBytes(EinloomBundle bundle, size_t index, uint6
   return ok();
 }
 
+EinloomStatus einloomBundleDynamic(EinloomBundle bundle, const char **label, int64_t *minSize,
+                                   int64_t *maxSize) {
+  if (!live(bundle) || !label || !minSize || !maxSize)
+    return invalid("the bundle or an output pointer");
+  *label = bundle->bundle.dynamicLabel.c_str();
+  *minSize = bundle->bundle.dynamicMin;
+  *maxSize = bundle->bundle.dynamicMax;
+  return ok();
+}
+
+EinloomStatus einloomBundleBufferBytesAt(EinloomBundle bundle, size_t index, int64_t size,
+                                         uint64_t *bytes) {
+  if (!live(bundle) || !bytes)
+    return invalid("the bundle or the output pointer");
+  const einloom::rt::Bundle &b = bundle->bundle;
+  if (index >= b.buffers.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "buffer index " + std::to_string(index) +
+                                              " out of range (the bundle has " +
+                                              std::to_string(b.buffers.size()) + ")");
+  std::string why;
+  if (!einloom::rt::launchOrderFor(b, size, why))
+    return fail(EINLOOM_INVALID_ARGUMENT, why);
+  *bytes = static_cast<uint64_t>(einloom::rt::bufferBytes(b.buffers[index], size));
+  return ok();
+}
+
 EinloomStatus einloomBundleBufferRole(EinloomBundle bundle, size_t index, const char **role) {
   if (!live(bundle) || !role)
     return invalid("the bundle or the output pointer");
@@ -279,9 +305,16 @@ EinloomStatus einloomProgramLaunch(EinloomProgram program, const uint64_t *buffe
     return invalid("the program");
   if (count && (!buffers || !sizes))
     return fail(EINLOOM_INVALID_ARGUMENT, "buffers and sizes are required");
-  std::vector<uint64_t> b(buffers, buffers + count);
-  std::vector<size_t> s(sizes, sizes + count);
-  return fromStatus(program->program->launch(b, s));
+  return fromStatus(program->program->launch(buffers, sizes, count, -1));
+}
+
+EinloomStatus einloomProgramLaunchSized(EinloomProgram program, const uint64_t *buffers,
+                                        const uint64_t *sizes, size_t count, int64_t size) {
+  if (!live(program))
+    return invalid("the program");
+  if (count && (!buffers || !sizes))
+    return fail(EINLOOM_INVALID_ARGUMENT, "buffers and sizes are required");
+  return fromStatus(program->program->launch(buffers, sizes, count, size));
 }
 
 EinloomStatus einloomProgramDestroy(EinloomProgram program) {

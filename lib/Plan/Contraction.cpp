@@ -210,6 +210,8 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
              << "and of the result, and the first operand's only free label (spec "
              << spec->str() << ")";
     c.dynamicLabel = d;
+    if (auto at = op->getAttrOfType<IntegerAttr>("loom.plan_at"))
+      c.planningM = at.getInt();
   }
   // Merge neighbouring modes that are also neighbours, in the same order, in
   // every operand that has them: fewer index computations in the kernel.

@@ -37,12 +37,13 @@ struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
           llvm::outs() << "einsum \"" << c->spec << "\": plan given in the IR, kept\n";
         return WalkResult::advance();
       }
-      FailureOr<PlanChoice> choice = selectPlan(*c, *t, op.getContext(), emit);
+      Contraction planned = c->forPlanning();
+      FailureOr<PlanChoice> choice = selectPlan(planned, *t, op.getContext(), emit);
       if (failed(choice))
         return WalkResult::interrupt();
       op.setPlanAttr(choice->chosen.plan);
       if (explain)
-        printExplanation(llvm::outs(), *c, *t, *choice);
+        printExplanation(llvm::outs(), planned, *t, *choice);
       return WalkResult::advance();
     });
     if (r.wasInterrupted())

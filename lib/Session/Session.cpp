@@ -38,8 +38,11 @@ struct Session::Impl {
   /// A hex SHA-256 over the parts, each length-prefixed.
   std::string hash(std::initializer_list<StringRef> parts) const {
     llvm::SHA256 h;
+    std::string shapes = "dynamic-max=" + std::to_string(options.dynamicMax) + " buckets=";
+    for (int64_t e : options.buckets)
+      shapes += std::to_string(e) + ",";
     for (StringRef p : {StringRef(compilerVersion()), StringRef(options.target),
-                        StringRef(options.assemble ? "cubin" : "ptx")}) {
+                        StringRef(options.assemble ? "cubin" : "ptx"), StringRef(shapes)}) {
       h.update(std::to_string(p.size()) + ":");
       h.update(p);
     }
@@ -123,6 +126,8 @@ struct Session::Impl {
     CompileOptions co;
     co.target = options.target;
     co.assemble = options.assemble;
+    co.dynamicMax = options.dynamicMax;
+    co.buckets = options.buckets;
     FailureOr<CompileResult> r = compileModule(module, entry, co);
     if (failed(r))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),

@@ -42,16 +42,16 @@ const std::vector<int> *einloom::rt::launchOrderFor(const Bundle &b, int64_t siz
     }
     return &b.launchOrder;
   }
-  std::string range = b.dynamicLabel + " (" + std::to_string(b.dynamicMin) + " to " +
-                      std::to_string(b.dynamicMax) + ")";
-  if (size == -1) {
-    err = "the bundle has a dynamic dimension " + range + "; pass its size";
-    return nullptr;
-  }
   for (const BundleVariant &v : b.variants)
     if (v.lo <= size && size <= v.hi)
       return &v.launchOrder;
-  err = "size " + std::to_string(size) + " is outside the bundle's range for " + range;
+  // Messages are built only here: a launch that succeeds allocates nothing.
+  std::string range = b.dynamicLabel + " (" + std::to_string(b.dynamicMin) + " to " +
+                      std::to_string(b.dynamicMax) + ")";
+  if (size == -1)
+    err = "the bundle has a dynamic dimension " + range + "; pass its size";
+  else
+    err = "size " + std::to_string(size) + " is outside the bundle's range for " + range;
   return nullptr;
 }
 
@@ -154,6 +154,8 @@ std::string einloom::rt::checkTensorMap(const BundleTensorMap &t, size_t numArgs
 /// The rules that tie a dynamic dimension's entries together: "" when the
 /// manifest keeps them.
 static std::string checkDynamic(const Bundle &b) {
+  if (!isDynamic(b) && !b.variants.empty())
+    return "variants without a dynamic dimension";
   for (const BundleKernel &k : b.kernels) {
     for (int i = 0; i < 3; ++i)
       if (k.grid[i] < 1 || k.block[i] < 1)
@@ -168,8 +170,6 @@ static std::string checkDynamic(const Bundle &b) {
       return "kernel '" + k.name + "' is sized, but the bundle has no dynamic dimension";
   }
   if (!isDynamic(b)) {
-    if (!b.variants.empty())
-      return "variants without a dynamic dimension";
     for (const BundleBuffer &x : b.buffers)
       if (x.dynamic())
         return "buffer '" + x.name + "' has a dynamic extent, but the bundle has no dynamic dimension";

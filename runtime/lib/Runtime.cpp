@@ -328,18 +328,18 @@ Program::~Program() {
     device_->driver().cuModuleUnload(module_);
 }
 
-Status Program::launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes,
+Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
                        int64_t dynamicSize) {
-  if (buffers.size() != bundle_.buffers.size() || sizes.size() != buffers.size())
+  if (count != bundle_.buffers.size() || (count && (!buffers || !sizes)))
     return Status::error("the bundle takes " + std::to_string(bundle_.buffers.size()) +
-                         " buffers, got " + std::to_string(buffers.size()));
+                         " buffers, got " + std::to_string(count));
   std::string why;
   const std::vector<int> *order = launchOrderFor(bundle_, dynamicSize, why);
   if (!order)
     return Status::error(why);
-  for (size_t i = 0; i < buffers.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     int64_t need = bufferBytes(bundle_.buffers[i], dynamicSize);
-    if (sizes[i] < static_cast<size_t>(need))
+    if (sizes[i] < static_cast<uint64_t>(need))
       return Status::error("buffer " + std::to_string(i) + " (" + bundle_.buffers[i].name + ") has " +
                            std::to_string(sizes[i]) + " bytes; the bundle needs " +
                            std::to_string(need));

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 using namespace einloom::rt;
 
 static Bundle sample() {
@@ -147,6 +149,145 @@ TEST(Bundle, RefusesTensorMapsTheCopyEngineCannotUse) {
   std::string err;
   EXPECT_FALSE(readBundle(writeBundle(b), out, err));
   EXPECT_NE(err.find("bad cluster size"), std::string::npos) << err;
+}
+
+/// A dynamic-M bundle: two variants (1..16 with kernel 0, 17..4096 with
+/// kernel 1), A and C with a dynamic leading extent.
+static Bundle dynamicSample() {
+  Bundle b = sample();
+  b.buffers[0] = {"arg0", "input", "f16", {-1, 8}, 16};
+  b.buffers[2] = {"out0", "output", "f32", {-1, 2}, 8};
+  b.dynamicLabel = "m";
+  b.dynamicMin = 1;
+  b.dynamicMax = 4096;
+  b.kernels[0].sizedGrid = {1, 32, 1};
+  BundleKernel big = b.kernels[0];
+  big.name = "main_m4096_einsum0";
+  big.grid = {132, 1, 1};
+  big.persistent = true;
+  big.sizedGrid = {1, 128, 2};
+  BundleTensorMap t = sampleMap();
+  t.arg = 0;
+  t.dims = {8, -1};
+  t.strides = {16};
+  t.box = {8, 128};
+  big.tensorMaps = {t};
+  b.kernels.push_back(big);
+  b.launchOrder.clear();
+  b.variants = {{1, 16, {0}}, {17, 4096, {1}}};
+  return b;
+}
+
+TEST(Bundle, DynamicDimensionRoundTripsAndPicksVariants) {
+  Bundle in = dynamicSample(), out;
+  std::string err;
+  std::string text = writeBundle(in);
+  EXPECT_NE(text.find("dynamic m 1 4096\n"), std::string::npos);
+  EXPECT_NE(text.find("buffer arg0 input f16 ?x8 16\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tensormap 0 2 8x? 16 8x128 128\n"), std::string::npos);
+  EXPECT_NE(text.find("variant 17 4096 1\n"), std::string::npos);
+  ASSERT_TRUE(readBundle(text, out, err)) << err;
+  EXPECT_TRUE(isDynamic(out));
+  EXPECT_EQ(out.dynamicLabel, "m");
+  EXPECT_EQ(out.dynamicMax, 4096);
+  EXPECT_EQ(out.buffers[0].shape, (std::vector<int64_t>{-1, 8}));
+  EXPECT_TRUE(out.buffers[0].dynamic());
+  EXPECT_FALSE(out.buffers[1].dynamic());
+  EXPECT_EQ(out.kernels[1].tensorMaps[0].dims, (std::vector<int64_t>{8, -1}));
+  EXPECT_EQ(out.kernels[1].sizedGrid, (std::array<int64_t, 3>{1, 128, 2}));
+  ASSERT_EQ(out.variants.size(), 2u);
+
+  // The variant by size, at both ends of each bucket.
+  for (auto [size, kernel] : {std::pair<int64_t, int>{1, 0}, {16, 0}, {17, 1}, {4096, 1}}) {
+    const std::vector<int> *order = launchOrderFor(out, size, err);
+    ASSERT_NE(order, nullptr) << size << ": " << err;
+    EXPECT_EQ(*order, std::vector<int>{kernel}) << size;
+  }
+  EXPECT_EQ(launchOrderFor(out, 4097, err), nullptr);
+  EXPECT_NE(err.find("size 4097 is outside the bundle's range for m (1 to 4096)"),
+            std::string::npos) << err;
+  EXPECT_EQ(launchOrderFor(out, 0, err), nullptr);
+  EXPECT_EQ(launchOrderFor(out, -1, err), nullptr);
+  EXPECT_NE(err.find("pass its size"), std::string::npos) << err;
+  EXPECT_EQ(launchOrderFor(sample(), 5, err), nullptr);
+  EXPECT_NE(err.find("takes no dynamic size"), std::string::npos) << err;
+  ASSERT_NE(launchOrderFor(sample(), -1, err), nullptr);
+
+  // Bytes and grids at a size: per unit for dynamic buffers, fixed otherwise.
+  EXPECT_EQ(bufferBytes(out.buffers[0], 300), 16 * 300);
+  EXPECT_EQ(bufferBytes(out.buffers[1], 300), 32);
+  EXPECT_EQ(gridX(out.kernels[0], 7), 1);     // ceil(7 / 32) * 1
+  EXPECT_EQ(gridX(out.kernels[0], 33), 2);
+  EXPECT_EQ(gridX(out.kernels[1], 300), 6);   // ceil(300 / 128) * 2
+  EXPECT_EQ(gridX(sample().kernels[0], 300), 3); // static: the manifest's
+}
+
+TEST(Bundle, RefusesInconsistentDynamicManifests) {
+  struct Case {
+    const char *expect;
+    void (*damage)(Bundle &);
+  };
+  const Case cases[] = {
+      {"without gaps or overlaps", [](Bundle &b) { b.variants[1].lo = 18; }},
+      {"without gaps or overlaps", [](Bundle &b) { b.variants[1].lo = 16; }},
+      {"without gaps or overlaps", [](Bundle &b) { std::swap(b.variants[0], b.variants[1]); }},
+      {"must end at the dynamic dimension's largest size", [](Bundle &b) { b.variants[1].hi = 4000; }},
+      {"a dynamic dimension without variants", [](Bundle &b) { b.variants.clear(); }},
+      {"variant names no kernel", [](Bundle &b) { b.variants[0].launchOrder = {5}; }},
+      {"bad dynamic dimension", [](Bundle &b) { b.dynamicMin = 0; }},
+      {"bad dynamic dimension", [](Bundle &b) { b.dynamicMax = -3; }},
+      {"bad dynamic dimension", [](Bundle &b) { b.dynamicLabel = "mn"; }},
+      {"bad sized grid", [](Bundle &b) { b.kernels[0].sizedGrid = {1, -32, 1}; }},
+      {"has a dynamic tensor map extent but is not sized",
+       [](Bundle &b) { b.kernels[1].sizedGrid = {0, 0, 0}; }},
+      {"more than one dynamic extent", [](Bundle &b) { b.buffers[0].shape = {-1, -1}; }},
+      {"would exceed 1 TiB", [](Bundle &b) { b.buffers[0].bytes = int64_t(1) << 32; }},
+      // Dynamic pieces in a bundle without a dynamic dimension.
+      {"is sized, but the bundle has no dynamic dimension",
+       [](Bundle &b) {
+         b.dynamicLabel.clear();
+         b.variants.clear();
+         b.launchOrder = {0};
+       }},
+  };
+  for (const Case &c : cases) {
+    Bundle b = dynamicSample();
+    c.damage(b);
+    Bundle out;
+    std::string err;
+    EXPECT_FALSE(readBundle(writeBundle(b), out, err)) << c.expect;
+    EXPECT_NE(err.find(c.expect), std::string::npos) << c.expect << ": " << err;
+  }
+  // Manifests the writer never produces: edited, then resealed with a valid
+  // header. A `launch` line in a dynamic bundle; variants without `dynamic`.
+  auto resealed = [](void (*edit)(std::string &)) {
+    std::string text = writeBundle(dynamicSample());
+    std::string payload = text.substr(text.find('\n') + 1);
+    edit(payload);
+    char head[96];
+    std::snprintf(head, sizeof head, "EINLOOM-BUNDLE 1 %zu %016llx\n", payload.size(),
+                  static_cast<unsigned long long>(checksum(payload)));
+    return head + payload;
+  };
+  {
+    Bundle out;
+    std::string err;
+    EXPECT_FALSE(readBundle(resealed([](std::string &p) { p.insert(p.find("variant "), "launch 0\n"); }),
+                            out, err));
+    EXPECT_NE(err.find("launches by variant, not 'launch'"), std::string::npos) << err;
+    EXPECT_FALSE(readBundle(
+        resealed([](std::string &p) { p.erase(p.find("dynamic m"), std::string("dynamic m 1 4096\n").size()); }),
+        out, err));
+    EXPECT_NE(err.find("variants without a dynamic dimension"), std::string::npos) << err;
+  }
+  // A static bundle with a `?` in a buffer.
+  Bundle b = sample();
+  b.buffers[0].shape = {-1, 8};
+  Bundle out;
+  std::string err;
+  EXPECT_FALSE(readBundle(writeBundle(b), out, err));
+  EXPECT_NE(err.find("has a dynamic extent, but the bundle has no dynamic dimension"),
+            std::string::npos) << err;
 }
 
 TEST(Runtime, ParseTarget) {

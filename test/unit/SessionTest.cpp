@@ -124,6 +124,38 @@ TEST(Session, KeysFollowTheCanonicalIRTargetAndOptions) {
   EXPECT_NE(*k1, *k5);
 }
 
+TEST(Session, ADynamicDimensionIsOneBundleWithVariantsAndTheBucketsAreInTheKey) {
+  std::string dir = freshDir();
+  SessionOptions o = options(dir);
+  o.buckets = {16, 256};
+  o.dynamicMax = 4096;
+  auto s = Session::create(o);
+  ASSERT_TRUE(bool(s));
+  EinsumRequest q{"mk,nk->mn", "m=?,n=64,k=32", "f16", "", "", false, ""};
+  auto b = (*s)->compileEinsum(q);
+  ASSERT_TRUE(bool(b)) << llvm::toString(b.takeError());
+  EXPECT_TRUE(rt::isDynamic(*b));
+  EXPECT_EQ(b->dynamicMax, 4096);
+  ASSERT_EQ(b->variants.size(), 3u);
+  EXPECT_EQ(b->variants[1].lo, 17);
+  EXPECT_EQ(b->variants[1].hi, 256);
+  // Other buckets compile to another bundle: the key must differ.
+  const char *text = "func.func @main(%a: tensor<?x32xf16>, %b: tensor<64x32xf16>) -> tensor<?x64xf16> {\n"
+                     "  %c = loom.einsum \"mk,nk->mn\"(%a, %b) : (tensor<?x32xf16>, tensor<64x32xf16>) -> tensor<?x64xf16>\n"
+                     "  return %c : tensor<?x64xf16>\n}\n";
+  auto k1 = (*s)->cacheKey(text);
+  ASSERT_TRUE(bool(k1)) << llvm::toString(k1.takeError());
+  o.buckets = {16, 512};
+  auto s2 = Session::create(o);
+  ASSERT_TRUE(bool(s2));
+  auto k2 = (*s2)->cacheKey(text);
+  ASSERT_TRUE(bool(k2));
+  EXPECT_NE(*k1, *k2);
+  auto b2 = (*s2)->compileMLIR(text);
+  ASSERT_TRUE(bool(b2)) << llvm::toString(b2.takeError());
+  EXPECT_EQ(b2->variants[1].hi, 512);
+}
+
 TEST(Session, ErrorsAreValuesAndNothingIsPrinted) {
   auto s = Session::create(options(freshDir()));
   ASSERT_TRUE(bool(s));

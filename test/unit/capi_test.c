@@ -80,6 +80,27 @@ int main(void) {
   CHECK(einloomCompileEinsum(s, NULL, "m=4", "f16", &e) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomBundleNumBuffers(NULL, &n) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomProgramLaunch(NULL, NULL, NULL, 0) == EINLOOM_INVALID_ARGUMENT);
+  /* Shape polymorphism: one bundle for every token count up to the maximum. */
+  EinloomBundle dyn = NULL;
+  CHECK(einloomCompileEinsum(s, "mk,nk->mn", "m=?,n=64,k=32", "f16", &dyn) == EINLOOM_OK);
+  const char *label = NULL;
+  int64_t lo = 0, hi = 0;
+  CHECK(einloomBundleDynamic(dyn, &label, &lo, &hi) == EINLOOM_OK);
+  CHECK(label && strcmp(label, "m") == 0 && lo == 1 && hi == 16384);
+  CHECK(einloomBundleBufferBytesAt(dyn, 0, 300, &bytes) == EINLOOM_OK && bytes == 300 * 32 * 2);
+  CHECK(einloomBundleBufferBytesAt(dyn, 1, 300, &bytes) == EINLOOM_OK && bytes == 64 * 32 * 2);
+  CHECK(einloomBundleBufferBytesAt(dyn, 2, 7, &bytes) == EINLOOM_OK && bytes == 7 * 64 * 2);
+  CHECK(einloomBundleBufferBytesAt(dyn, 0, 20000, &bytes) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "outside the bundle's range") != NULL);
+  CHECK(einloomBundleBufferBytesAt(dyn, 0, -1, &bytes) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "pass its size") != NULL);
+  CHECK(einloomBundleDynamic(b, &label, &lo, &hi) == EINLOOM_OK && strcmp(label, "") == 0);
+  CHECK(einloomBundleBufferBytesAt(b, 2, -1, &bytes) == EINLOOM_OK && bytes == 300 * 200 * 2);
+  CHECK(einloomBundleBufferBytesAt(b, 2, 5, &bytes) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomProgramLaunchSized(NULL, NULL, NULL, 0, 7) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleDynamic(NULL, &label, &lo, &hi) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleDestroy(dyn) == EINLOOM_OK);
+
   CHECK(einloomBundleDestroy(b) == EINLOOM_OK);
   CHECK(einloomBundleDestroy(b) == EINLOOM_INVALID_ARGUMENT); /* double destroy: caught */
   CHECK(einloomBundleNumBuffers(b, &n) == EINLOOM_INVALID_ARGUMENT); /* use after destroy */

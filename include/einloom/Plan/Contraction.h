@@ -50,6 +50,17 @@ struct Contraction {
   /// at launch. It is the only M mode and the leading dimension of A and C,
   /// so no stride depends on it.
   char dynamicLabel = 0;
+  /// For a dynamic M: the size the planner plans for (a typical size of the
+  /// bucket, from the einsum's `loom.plan_at`), 0 otherwise.
+  int64_t planningM = 0;
+  /// The contraction the planner sees: with a dynamic M, M's extent is the
+  /// bucket's planning size instead of its largest.
+  Contraction forPlanning() const {
+    Contraction p = *this;
+    if (dynamicLabel && planningM > 0)
+      p.m.modes[0].extent = planningM;
+    return p;
+  }
 
   int64_t flops() const { return 2 * batch.size() * m.size() * n.size() * k.size(); }
   /// Bytes of a batched tensor over groups `x` and `y` with elements `t`

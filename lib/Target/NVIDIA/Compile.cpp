@@ -12,6 +12,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
+#include <cmath>
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -44,6 +45,12 @@ struct Variant {
 
 static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const CompileOptions &o,
                                                   std::string &label);
+
+/// The size a bucket lo..hi is planned for: the geometric middle, so that
+/// neither end is far from the plan's shape.
+static int64_t planningSize(int64_t lo, int64_t hi) {
+  return std::max<int64_t>(lo, static_cast<int64_t>(std::lround(std::sqrt(double(lo) * double(hi)))));
+}
 
 LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &options) {
   // Functions with a dynamic dimension become one function per size bucket.
@@ -84,18 +91,21 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
       if (auto v = fn->getAttrOfType<DenseI64ArrayAttr>("loom.variant");
           v && &fn.getBody().front().front() == op.getOperation())
         *options.explain << "variant " << fn->getAttrOfType<StringAttr>("loom.dynamic_label").getValue()
-                         << " = " << v[0] << ".." << v[1] << " (planned at " << v[1] << "):\n";
+                         << " = " << v[0] << ".." << v[1] << " (planned at " << planningSize(v[0], v[1])
+                         << ", compiled for up to " << v[1] << "):\n";
       FailureOr<Contraction> c = analyzeContraction(op);
       if (failed(c)) {
         bad = true;
         return;
       }
-      FailureOr<PlanChoice> ch = selectPlan(*c, *t, op.getContext(), [&] { return op.emitOpError(); });
+      Contraction planned = c->forPlanning();
+      FailureOr<PlanChoice> ch =
+          selectPlan(planned, *t, op.getContext(), [&] { return op.emitOpError(); });
       if (failed(ch)) {
         bad = true;
         return;
       }
-      printExplanation(*options.explain, *c, *t, *ch);
+      printExplanation(*options.explain, planned, *t, *ch);
     });
     if (bad)
       return failure();
@@ -417,8 +427,10 @@ static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const Compi
     };
     clone.walk([&](loom::EinsumOp e) {
       FailureOr<char> d = dynamicLabelOf(e);
-      if (succeeded(d) && *d)
+      if (succeeded(d) && *d) {
         e->setAttr("loom.dynamic", b.getStringAttr(std::string(1, *d)));
+        e->setAttr("loom.plan_at", b.getI64IntegerAttr(planningSize(lo, hi)));
+      }
     });
     for (BlockArgument a : clone.getArguments()) {
       if (dynamicDims(a.getType()))

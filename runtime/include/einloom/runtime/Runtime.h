@@ -92,6 +92,17 @@ public:
   /// `dynamicSize` (-1: none; see Bundle.h). Buffers are checked against
   /// their bytes at that size. Nothing recompiles when the size changes.
   Status launch(const std::vector<uint64_t> &buffers, const std::vector<size_t> &sizes,
+                int64_t dynamicSize) {
+    if (buffers.size() != sizes.size())
+      return Status::error("got " + std::to_string(buffers.size()) + " buffers but " +
+                           std::to_string(sizes.size()) + " sizes");
+    static_assert(sizeof(size_t) == sizeof(uint64_t), "sizes are 64-bit");
+    return launch(buffers.data(), reinterpret_cast<const uint64_t *>(sizes.data()),
+                  buffers.size(), dynamicSize);
+  }
+  /// The same, from arrays of `count` pointers and sizes (what the C API
+  /// passes through; a launch allocates nothing).
+  Status launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
                 int64_t dynamicSize);
   const Bundle &bundle() const { return bundle_; }
   /// The grid.x kernel `i` launches with at dynamic size `size` (-1 for
