@@ -138,5 +138,14 @@ compile_into dynamic dyn_f16_k4096_n4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
 for m in 1 16 300 4096; do
   compile_into dynamic "static_f16_m${m}" "mk,nk->mn" "m=$m,n=4096,k=4096" f16
 done
+# The JIT programs (the compiler linked in statically, for the GPU host,
+# which has no LLVM), when scripts/build-static-jit.sh has built them.
+if [ -x "${BUILD_STATIC:-build-static}/bin/einloom-jit-host" ]; then
+  for p in einloom-jit-host einloom-jit-bench; do
+    xz -T2 -6 -c "${BUILD_STATIC:-build-static}/bin/$p" > "$PACK/bin/$p.xz"
+  done
+else
+  echo "note: no build-static/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host"
+fi
 cp bench/bench_gemm.py "$PACK/"
 du -sh "$PACK"

@@ -159,7 +159,7 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(const SessionOptions &o
                                    options.target.c_str());
   std::unique_ptr<Session> s(new Session());
   s->impl_->options = options;
-  registerAllDialects(s->impl_->registry);
+  registerCompilerDialects(s->impl_->registry);
   s->impl_->ctx = std::make_unique<MLIRContext>(s->impl_->registry);
   s->impl_->ctx->loadAllAvailableDialects();
   if (options.diskCache) {

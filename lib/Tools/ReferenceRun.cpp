@@ -22,7 +22,7 @@ struct einloom::ToolSession::Impl {
 };
 
 einloom::ToolSession::ToolSession() : impl(std::make_unique<Impl>()) {
-  registerAllDialects(impl->registry);
+  registerCompilerDialects(impl->registry);
   impl->ctx = std::make_unique<MLIRContext>(impl->registry);
   impl->handler = std::make_unique<SourceMgrDiagnosticHandler>(impl->sm, impl->ctx.get());
 }
