@@ -28,7 +28,7 @@ struct CompileOptions {
   /// upper ends (those below dynamicMax count). The runtime picks the
   /// variant at launch.
   int64_t dynamicMax = 16384;
-  std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 4096};
+  std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 2048, 4096};
 };
 
 struct CompileResult {

@@ -45,7 +45,7 @@ struct SessionOptions {
   /// Shape polymorphism (see CompileOptions): the largest size of a dynamic
   /// dimension and the size buckets' upper ends. Part of the cache key.
   int64_t dynamicMax = 16384;
-  std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 4096};
+  std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 2048, 4096};
 };
 
 /// An einsum to compile: spec, label sizes ("m=4096,n=4096,k=4096"), operand

@@ -49,7 +49,7 @@ static cl::opt<int64_t> dynamicMax(
 static cl::list<int64_t> buckets(
     "buckets", cl::CommaSeparated,
     cl::desc("Upper ends of the size buckets of a dynamic dimension, one plan each "
-             "(default 16,64,256,1024)"));
+             "(default 16,64,128,256,512,1024,2048,4096)"));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);

@@ -111,6 +111,7 @@ bool readBundle(const std::string &bytes, Bundle &b, std::string &err);
 std::string checkTensorMap(const BundleTensorMap &t, size_t numArgs);
 /// FNV-1a 64-bit.
 uint64_t checksum(const std::string &bytes);
+uint64_t checksumOf(const char *data, size_t size);
 
 } // namespace einloom::rt
 
