@@ -98,11 +98,13 @@ int main(int argc, char **argv) {
     std::printf("no GPU to run on (%s); compiling and caching worked\n", s.message().c_str());
     return 0;
   }
-  std::unique_ptr<rt::Program> prog;
-  if (rt::Status s = rt::Program::load(*dev, *bundle, prog); !s) {
-    std::printf("cannot run here (%s); compiling and caching worked\n", s.message().c_str());
+  auto loaded = Session::load(*bundle, *dev);
+  if (!loaded) {
+    std::printf("cannot run here (%s); compiling and caching worked\n",
+                llvm::toString(loaded.takeError()).c_str());
     return 0;
   }
+  std::unique_ptr<rt::Program> prog = std::move(*loaded);
   bool allOk = true;
   srand(1);
   for (int64_t m : ms) {
@@ -112,19 +114,20 @@ int main(int argc, char **argv) {
     for (auto &x : b)
       x = toHalf((rand() % 17 - 8) / 8.0f);
     std::vector<uint64_t> ptrs(bundle->buffers.size());
-    std::vector<size_t> sizes(bundle->buffers.size());
+    std::vector<uint64_t> sizes(bundle->buffers.size());
     rt::Status s = rt::Status::ok();
     for (size_t i = 0; i < ptrs.size() && s; ++i) {
-      sizes[i] = size_t(rt::bufferBytes(bundle->buffers[i], m));
+      sizes[i] = uint64_t(rt::bufferBytes(bundle->buffers[i], m));
       s = dev->allocate(sizes[i], ptrs[i]);
     }
     if (s)
       s = dev->copyToDevice(ptrs[0], a.data(), a.size() * 2);
     if (s)
       s = dev->copyToDevice(ptrs[1], b.data(), b.size() * 2);
-    // The size picks the plan variant; the program is not rebuilt.
+    // The size picks the plan variant; the program is not rebuilt. The
+    // stream is the caller's (here the device's own, passed explicitly).
     if (s)
-      s = prog->launch(ptrs, sizes, m);
+      s = prog->launch(ptrs.data(), sizes.data(), ptrs.size(), m, dev->stream());
     if (s)
       s = dev->synchronize();
     if (s)

@@ -84,6 +84,11 @@ EinloomStatus einloomProgramLaunch(EinloomProgram program, const uint64_t *buffe
  * that size runs; nothing is recompiled. */
 EinloomStatus einloomProgramLaunchSized(EinloomProgram program, const uint64_t *buffers,
                                         const uint64_t *sizes, size_t count, int64_t size);
+/* The same on the caller's stream (a CUstream of the device's primary
+ * context, as frameworks hold; NULL: the device's own stream). */
+EinloomStatus einloomProgramLaunchOnStream(EinloomProgram program, const uint64_t *buffers,
+                                           const uint64_t *sizes, size_t count, int64_t size,
+                                           void *stream);
 EinloomStatus einloomProgramDestroy(EinloomProgram program);
 
 #ifdef __cplusplus

@@ -27,7 +27,16 @@
 #include <string>
 #include <vector>
 
+namespace mlir {
+class Operation;
+} // namespace mlir
+
 namespace einloom {
+namespace rt {
+class Device;
+class Program;
+} // namespace rt
+
 
 /// The compiler's version, part of every cache key.
 const char *compilerVersion();
@@ -79,6 +88,14 @@ public:
                                          CacheOutcome *outcome = nullptr);
   llvm::Expected<rt::Bundle> compileEinsum(const EinsumRequest &request,
                                            CacheOutcome *outcome = nullptr);
+  /// Compiles a module built in memory (a `builtin.module` holding loom
+  /// ops, from any MLIRContext; it is not modified).
+  llvm::Expected<rt::Bundle> compileModule(mlir::Operation *module, llvm::StringRef entry = "",
+                                           CacheOutcome *outcome = nullptr);
+  /// Loads a bundle on a device: a launchable program
+  /// (`launch(buffers, sizes, dynamicSize, stream)`).
+  static llvm::Expected<std::unique_ptr<rt::Program>> load(const rt::Bundle &bundle,
+                                                           rt::Device &device);
   /// The cache key `compileMLIR` would use (hex SHA-256), or an error when
   /// the text does not parse.
   llvm::Expected<std::string> cacheKey(llvm::StringRef mlirText, llvm::StringRef entry = "");

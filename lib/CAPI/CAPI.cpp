@@ -305,16 +305,22 @@ EinloomStatus einloomProgramLaunch(EinloomProgram program, const uint64_t *buffe
     return invalid("the program");
   if (count && (!buffers || !sizes))
     return fail(EINLOOM_INVALID_ARGUMENT, "buffers and sizes are required");
-  return fromStatus(program->program->launch(buffers, sizes, count, -1));
+  return einloomProgramLaunchOnStream(program, buffers, sizes, count, -1, nullptr);
 }
 
 EinloomStatus einloomProgramLaunchSized(EinloomProgram program, const uint64_t *buffers,
                                         const uint64_t *sizes, size_t count, int64_t size) {
+  return einloomProgramLaunchOnStream(program, buffers, sizes, count, size, nullptr);
+}
+
+EinloomStatus einloomProgramLaunchOnStream(EinloomProgram program, const uint64_t *buffers,
+                                           const uint64_t *sizes, size_t count, int64_t size,
+                                           void *stream) {
   if (!live(program))
     return invalid("the program");
   if (count && (!buffers || !sizes))
     return fail(EINLOOM_INVALID_ARGUMENT, "buffers and sizes are required");
-  return fromStatus(program->program->launch(buffers, sizes, count, size));
+  return fromStatus(program->program->launch(buffers, sizes, count, size, stream));
 }
 
 EinloomStatus einloomProgramDestroy(EinloomProgram program) {

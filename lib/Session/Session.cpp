@@ -1,5 +1,6 @@
 //===- Session.cpp - the embeddable compiler, with kernel caches ----------===//
 #include "einloom/Session.h"
+#include "einloom/runtime/Runtime.h"
 
 #include "einloom/Compiler.h"
 #include "einloom/Registration.h"
@@ -128,7 +129,7 @@ struct Session::Impl {
     co.assemble = options.assemble;
     co.dynamicMax = options.dynamicMax;
     co.buckets = options.buckets;
-    FailureOr<CompileResult> r = compileModule(module, entry, co);
+    FailureOr<CompileResult> r = einloom::compileModule(module, entry, co);
     if (failed(r))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      diagnostics.empty() ? "compilation failed" : diagnostics);
@@ -245,6 +246,28 @@ llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheO
     }
     return module;
   });
+}
+
+llvm::Expected<rt::Bundle> Session::compileModule(Operation *module, StringRef entry,
+                                                  CacheOutcome *outcome) {
+  if (!module || !isa<ModuleOp>(module))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "compileModule takes a builtin.module operation");
+  // The caller's module may live in another context: it crosses over as
+  // text (generic form, so every attribute survives), which is also what
+  // the cache key hashes.
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os, OpPrintingFlags().printGenericOpForm());
+  return compileMLIR(text, entry, outcome);
+}
+
+llvm::Expected<std::unique_ptr<rt::Program>> Session::load(const rt::Bundle &bundle,
+                                                           rt::Device &device) {
+  std::unique_ptr<rt::Program> program;
+  if (rt::Status s = rt::Program::load(device, bundle, program); !s)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), s.message());
+  return program;
 }
 
 llvm::Expected<std::string> Session::cacheKey(StringRef text, StringRef entry) {

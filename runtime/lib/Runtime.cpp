@@ -329,7 +329,9 @@ Program::~Program() {
 }
 
 Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
-                       int64_t dynamicSize) {
+                       int64_t dynamicSize, void *stream) {
+  if (!stream)
+    stream = device_->stream();
   if (count != bundle_.buffers.size() || (count && (!buffers || !sizes)))
     return Status::error("the bundle takes " + std::to_string(bundle_.buffers.size()) +
                          " buffers, got " + std::to_string(count));
@@ -368,7 +370,7 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
     unsigned gridX = launchGridX(ki, dynamicSize);
     CUresult r = d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
                                   k.block[1], k.block[2], static_cast<unsigned>(k.sharedMemoryBytes),
-                                  device_->stream(), params, nullptr);
+                                  stream, params, nullptr);
     if (r != 0) // the message is built only on failure: launches stay allocation-free
       return check(d, r, ("launching '" + k.name + "'").c_str());
   }

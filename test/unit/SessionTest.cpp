@@ -1,7 +1,12 @@
 // The embeddable compiler: caches in memory and on disk, errors as values,
 // several threads at once.
 #include "einloom/Session.h"
+#include "einloom/Registration.h"
 #include "einloom/runtime/Cache.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 
 #include <gtest/gtest.h>
 
@@ -154,6 +159,36 @@ TEST(Session, ADynamicDimensionIsOneBundleWithVariantsAndTheBucketsAreInTheKey) 
   auto b2 = (*s2)->compileMLIR(text);
   ASSERT_TRUE(bool(b2)) << llvm::toString(b2.takeError());
   EXPECT_EQ(b2->variants[1].hi, 512);
+}
+
+TEST(Session, CompilesAModuleFromTheCallersOwnContext) {
+  auto s = Session::create(options(freshDir()));
+  ASSERT_TRUE(bool(s));
+  // A framework's context, not the session's.
+  mlir::DialectRegistry registry;
+  registerCompilerDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(kText, &ctx);
+  ASSERT_TRUE(module);
+  CacheOutcome how;
+  auto fromModule = (*s)->compileModule(module->getOperation(), "", &how);
+  ASSERT_TRUE(bool(fromModule)) << llvm::toString(fromModule.takeError());
+  EXPECT_EQ(how, CacheOutcome::Compiled);
+  EXPECT_EQ(fromModule->kernels.size(), 1u);
+  EXPECT_EQ(fromModule->buffers[2].shape, (std::vector<int64_t>{128, 96}));
+  // The caller's module is left as it was: no plan, no kernels.
+  std::string after;
+  llvm::raw_string_ostream os(after);
+  module->print(os);
+  EXPECT_EQ(after.find("loom.plan"), std::string::npos) << after;
+  EXPECT_EQ(after.find("gpu.module"), std::string::npos);
+  // The same program as text is the same kernel.
+  auto fromText = (*s)->compileMLIR(kText);
+  ASSERT_TRUE(bool(fromText));
+  EXPECT_EQ(fromText->ptx, fromModule->ptx);
+  auto bad = (*s)->compileModule(nullptr);
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("builtin.module"), std::string::npos);
 }
 
 TEST(Session, ErrorsAreValuesAndNothingIsPrinted) {

@@ -98,6 +98,8 @@ int main(void) {
   CHECK(einloomBundleBufferBytesAt(b, 2, -1, &bytes) == EINLOOM_OK && bytes == 300 * 200 * 2);
   CHECK(einloomBundleBufferBytesAt(b, 2, 5, &bytes) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomProgramLaunchSized(NULL, NULL, NULL, 0, 7) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomProgramLaunchOnStream(NULL, NULL, NULL, 0, 7, NULL) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "program") != NULL);
   CHECK(einloomBundleDynamic(NULL, &label, &lo, &hi) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomBundleDestroy(dyn) == EINLOOM_OK);
 

@@ -101,9 +101,10 @@ public:
                   buffers.size(), dynamicSize);
   }
   /// The same, from arrays of `count` pointers and sizes (what the C API
-  /// passes through; a launch allocates nothing).
+  /// passes through; a launch allocates nothing), on `stream` (a CUstream of
+  /// this device's context; null: the device's own stream).
   Status launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
-                int64_t dynamicSize);
+                int64_t dynamicSize, void *stream = nullptr);
   const Bundle &bundle() const { return bundle_; }
   /// The grid.x kernel `i` launches with at dynamic size `size` (-1 for
   /// static bundles): the manifest's, or for a persistent kernel at most the
