@@ -83,6 +83,15 @@ suite f16_outer           "m,n->mn" m=300,n=257 f16
 suite nary_chain_odd      "ij,jk,kl->il" i=300,j=64,k=257,l=130 f16
 suite nary_tucker         "abc,ia,jb,kc->ijk" a=16,b=16,c=16,i=96,j=80,k=64 f16 --out f32
 suite nary_chain_4096     "ij,jk,kl->il" i=4096,j=64,k=4096,l=512 f16
+# Diagonals (a label repeated inside an operand) and labels summed inside one
+# operand alone, run as strided contractions (stride sums; stride-0 K modes).
+suite diag_a_iik          "iik,kn->in" i=100,k=64,n=80 f16
+suite diag_a_tma          "iik,nk->in" i=300,k=128,n=256 f16 --plan "$(tma 128 256 64 wgmma_k16)"
+suite diag_shared_kkn     "mk,kkn->mn" m=33,k=40,n=50 f16 --out f32
+suite diag_batch_bbmk     "bbmk,bnk->bmn" b=3,m=20,n=30,k=16 bf16
+suite diag_trace_ii       "ii,ij->j" i=64,j=100 f16 --out f32
+suite inner_sum_a         "mkl,nk->mn" m=65,k=48,l=5,n=70 f16 --out f32
+suite inner_sum_b         "mk,nkj->mn" m=33,k=40,n=50,j=3 f16
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16

@@ -129,9 +129,6 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
       loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
   if (failed(spec))
     return op.emitOpError("invalid spec");
-  if (spec->hasRepeatedInputLabel())
-    return op.emitOpError("a label repeated inside an operand (a diagonal) is "
-                          "not supported by code generation yet");
 
   auto ta = cast<RankedTensorType>(op.getInputs()[0].getType());
   auto tb = cast<RankedTensorType>(op.getInputs()[1].getType());
@@ -162,15 +159,25 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
   c.spec = spec->str();
   c.tf32 = op.getAllowTf32();
 
+  // A label repeated inside an operand (a diagonal, as in "iij") is one mode
+  // whose stride is the sum of its positions' strides: the diagonal is a
+  // strided view, read in place.
+  auto strideIn = [](const std::string &labels, ArrayRef<int64_t> strides, char l) {
+    int64_t s = 0;
+    for (size_t p = 0; p < labels.size(); ++p)
+      if (labels[p] == l)
+        s += strides[p];
+    return s;
+  };
   auto modeOf = [&](char l) {
     Mode md{l, 0};
     if (size_t p = A.find(l); p != std::string::npos) {
       md.extent = ta.getDimSize(p);
-      md.strideA = sa[p];
+      md.strideA = strideIn(A, sa, l);
     }
     if (size_t p = B.find(l); p != std::string::npos) {
       md.extent = tb.getDimSize(p);
-      md.strideB = sb[p];
+      md.strideB = strideIn(B, sb, l);
     }
     if (size_t p = C.find(l); p != std::string::npos) {
       md.extent = tc.getDimSize(p);
@@ -184,20 +191,17 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
     ModeGroup &g = inA && inB ? c.batch : inA ? c.m : c.n;
     g.modes.push_back(modeOf(l));
   }
-  for (char l : A) {
-    if (C.find(l) != std::string::npos)
-      continue;
-    if (B.find(l) == std::string::npos)
-      return op.emitOpError("label '")
-             << l << "' is summed inside operand #0 alone; such a reduction "
-             << "is not supported by code generation yet";
-    c.k.modes.push_back(modeOf(l));
-  }
-  for (char l : B)
-    if (C.find(l) == std::string::npos && A.find(l) == std::string::npos)
-      return op.emitOpError("label '")
-             << l << "' is summed inside operand #1 alone; such a reduction "
-             << "is not supported by code generation yet";
+  // Contracted modes, in A's order, each once; then labels summed inside B
+  // alone. A label summed inside one operand alone is a K mode along which
+  // the other operand is broadcast (stride 0): the sum is the same.
+  std::string seen;
+  for (const std::string *x : {&A, &B})
+    for (char l : *x) {
+      if (C.find(l) != std::string::npos || seen.find(l) != std::string::npos)
+        continue;
+      seen.push_back(l);
+      c.k.modes.push_back(modeOf(l));
+    }
 
   // A dynamic dimension (see compileModule's size buckets): the types hold
   // the bucket's largest size; the kernel is told the actual one.

@@ -64,14 +64,6 @@ func.func @diagonal(%a: tensor<64x64xf16>) -> tensor<64xf16> {
 
 // -----
 
-func.func @reduce_inside(%a: tensor<8x64x64xf16>, %b: tensor<64x64xf16>) -> tensor<64x64xf16> {
-  // expected-error @+1 {{label 'z' is summed inside operand #0 alone; such a reduction is not supported by code generation yet}}
-  %c = loom.einsum "zmk,nk->mn" (%a, %b) : (tensor<8x64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
-  return %c : tensor<64x64xf16>
-}
-
-// -----
-
 func.func @split_beyond_k(%a: tensor<64x128xf16>) -> tensor<64x64xf16> {
   // expected-error @+1 {{split_k = 4 exceeds the 2 K tiles of 64}}
   %c = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 64, tile_n = 64, tile_k = 64, warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 2, split_k = 4>} : (tensor<64x128xf16>, tensor<64x128xf16>) -> tensor<64x64xf16>
