@@ -92,6 +92,10 @@ suite diag_batch_bbmk     "bbmk,bnk->bmn" b=3,m=20,n=30,k=16 bf16
 suite diag_trace_ii       "ii,ij->j" i=64,j=100 f16 --out f32
 suite inner_sum_a         "mkl,nk->mn" m=65,k=48,l=5,n=70 f16 --out f32
 suite inner_sum_b         "mk,nkj->mn" m=33,k=40,n=50,j=3 f16
+# NumPy's `...`: broadcast dimensions as batch, M or summed modes.
+suite ellipsis_batched    "...mk,...nk->...mn" "...=3x2,m=65,n=48,k=40" f16
+suite ellipsis_summed     "...mk,...nk->mn" "...=4,m=33,n=20,k=16" f16 --out f32
+suite ellipsis_weights    "...k,nk->...n" "...=2x3,k=64,n=96" bf16
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16

@@ -8,6 +8,7 @@
 #ifndef EINLOOM_LOOM_EINSUMSPEC_H
 #define EINLOOM_LOOM_EINSUMSPEC_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
@@ -23,10 +24,23 @@ struct EinsumSpec {
   /// The output subscripts, e.g. "bmn".
   std::string output;
 
+  /// The labels that `...` stood for, outermost first (empty without `...`).
+  std::string ellipsisLabels;
+
   /// Parses `spec`. On failure calls `emitError` once with the 0-based
   /// position of the offending character and a message, and returns failure.
+  /// A spec with `...` needs the operands' ranks (the overload below).
   static llvm::FailureOr<EinsumSpec>
   parse(llvm::StringRef spec,
+        llvm::function_ref<void(size_t pos, const llvm::Twine &msg)> emitError);
+  /// The same, with NumPy's `...`: in each operand it stands for the
+  /// dimensions its subscripts do not name (right-aligned across operands),
+  /// and gets fresh labels (letters the spec does not use). In the output,
+  /// `...` places those labels; an explicit output without it sums them; in
+  /// implicit mode they lead the output. Sizes must agree (no size-1
+  /// broadcasting).
+  static llvm::FailureOr<EinsumSpec>
+  parse(llvm::StringRef spec, llvm::ArrayRef<int64_t> inputRanks,
         llvm::function_ref<void(size_t pos, const llvm::Twine &msg)> emitError);
 
   /// Every distinct label: the output's in order, then the summed ones in

@@ -16,7 +16,7 @@ OpFoldResult EinsumOp::fold(FoldAdaptor) {
   if (in.getType() != getResult().getType())
     return {};
   FailureOr<EinsumSpec> spec =
-      EinsumSpec::parse(getSpec(), [](size_t, const Twine &) {});
+      parseSpec(*this);
   if (failed(spec) || spec->hasRepeatedInputLabel() ||
       spec->inputs.front() != spec->output)
     return {};
@@ -33,7 +33,7 @@ struct FoldTransposeIntoEinsum : OpRewritePattern<EinsumOp> {
   LogicalResult matchAndRewrite(EinsumOp op,
                                 PatternRewriter &rewriter) const override {
     FailureOr<EinsumSpec> spec =
-        EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+        parseSpec(op);
     if (failed(spec))
       return failure();
     SmallVector<Value> operands(op.getInputs());
@@ -49,7 +49,7 @@ struct FoldTransposeIntoEinsum : OpRewritePattern<EinsumOp> {
           srcType.getEncoding() || dstType.getEncoding())
         continue;
       FailureOr<EinsumSpec> inner =
-          EinsumSpec::parse(producer.getSpec(), [](size_t, const Twine &) {});
+          parseSpec(producer);
       if (failed(inner) || inner->hasRepeatedInputLabel() ||
           inner->inputs.front().size() != inner->output.size())
         continue;

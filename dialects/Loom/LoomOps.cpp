@@ -84,11 +84,23 @@ static LogicalResult verifyOperandEncoding(Operation *op, unsigned index,
          << index << " has an encoding loom does not know: " << enc;
 }
 
+FailureOr<EinsumSpec>
+mlir::loom::parseSpec(EinsumOp op, function_ref<void(size_t, const Twine &)> emitError) {
+  SmallVector<int64_t> ranks;
+  for (Value v : op.getInputs())
+    ranks.push_back(isa<RankedTensorType>(v.getType()) ? cast<RankedTensorType>(v.getType()).getRank()
+                                                      : 0);
+  auto quiet = [](size_t, const Twine &) {};
+  if (emitError)
+    return EinsumSpec::parse(op.getSpec(), ranks, emitError);
+  return EinsumSpec::parse(op.getSpec(), ranks, quiet);
+}
+
 LogicalResult EinsumOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
-  FailureOr<EinsumSpec> spec = EinsumSpec::parse(
-      getSpec(), [&](size_t pos, const Twine &msg) {
+  FailureOr<EinsumSpec> spec = parseSpec(
+      *this, [&](size_t pos, const Twine &msg) {
         emitOpError("invalid spec \"") << getSpec() << "\" at position " << pos
                                        << ": " << msg;
       });

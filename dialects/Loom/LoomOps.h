@@ -8,6 +8,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "Loom/EinsumSpec.h"
+
 #define GET_OP_CLASSES
 #include "Loom/LoomOps.h.inc"
 
@@ -22,6 +24,11 @@ getPackedTypes(PackLayoutAttr layout, RankedTensorType dense,
 
 /// True for the element types the loom ops compute on.
 bool isSupportedElementType(Type type);
+
+/// `op`'s spec with `...` written out against its operands' ranks (see
+/// EinsumSpec::parse). Quiet unless `emitError` is given.
+FailureOr<EinsumSpec>
+parseSpec(EinsumOp op, function_ref<void(size_t, const Twine &)> emitError = nullptr);
 
 } // namespace mlir::loom
 

@@ -126,7 +126,7 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
            << op.getInputs().size()
            << " (n-ary contraction paths are not supported yet)";
   FailureOr<loom::EinsumSpec> spec =
-      loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+      loom::parseSpec(op);
   if (failed(spec))
     return op.emitOpError("invalid spec");
 

@@ -24,7 +24,7 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
   /// no order fits the memory limit.
   LogicalResult rewrite(loom::EinsumOp op) {
     FailureOr<loom::EinsumSpec> spec =
-        loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+        loom::parseSpec(op);
     if (failed(spec) || spec->inputs.size() < 3 || spec->hasRepeatedInputLabel())
       return success();
     std::map<char, int64_t> sizes;

@@ -203,8 +203,7 @@ private:
   }
 
   LogicalResult einsumOp(loom::EinsumOp e) {
-    FailureOr<loom::EinsumSpec> spec = loom::EinsumSpec::parse(
-        e.getSpec(), [](size_t, const llvm::Twine &) {});
+    FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
     if (failed(spec))
       return e.emitError("reference: invalid spec");
     FailureOr<DType> dt = resultDType(*e, e.getResult());

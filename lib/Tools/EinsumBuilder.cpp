@@ -9,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 
+#include <cctype>
 #include <map>
 
 using namespace mlir;
@@ -18,18 +19,27 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
                                                  StringRef acc, StringRef out, bool tf32) {
   ctx.loadDialect<loom::LoomDialect, func::FuncDialect>();
   Location loc = FileLineColLoc::get(&ctx, "--einsum", 1, 1);
-  FailureOr<loom::EinsumSpec> spec = loom::EinsumSpec::parse(
-      specText, [&](size_t pos, const Twine &msg) {
-        emitError(loc) << "invalid einsum \"" << specText << "\" at position " << pos
-                       << ": " << msg;
-      });
-  if (failed(spec))
-    return nullptr;
+  // Sizes first: `...=AxB` gives the dimensions `...` stands for (the same
+  // in every operand that has it).
   std::map<char, int64_t> size;
+  SmallVector<int64_t> ellipsisDims;
   SmallVector<StringRef> items;
   sizes.split(items, ',', -1, /*KeepEmpty=*/false);
   for (StringRef item : items) {
     auto [label, value] = item.split('=');
+    if (label.trim() == "...") {
+      SmallVector<StringRef> dims;
+      value.trim().split(dims, 'x');
+      for (StringRef d : dims) {
+        int64_t v;
+        if (d.getAsInteger(10, v) || v < 0) {
+          emitError(loc) << "malformed size '" << item << "'; expected ...=AxB (e.g. ...=8x16)";
+          return nullptr;
+        }
+        ellipsisDims.push_back(v);
+      }
+      continue;
+    }
     int64_t v = ShapedType::kDynamic; // `?`: a dynamic size (size buckets)
     if (label.trim().size() != 1 ||
         (value.trim() != "?" && (value.trim().getAsInteger(10, v) || v < 0))) {
@@ -39,6 +49,24 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
     }
     size[label.trim()[0]] = v;
   }
+  SmallVector<int64_t> ranks;
+  {
+    StringRef lhs = specText.split("->").first;
+    SmallVector<StringRef> subs;
+    lhs.split(subs, ',');
+    for (StringRef sub : subs)
+      ranks.push_back(llvm::count_if(sub, [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }) +
+                      (sub.contains("...") ? static_cast<int64_t>(ellipsisDims.size()) : 0));
+  }
+  FailureOr<loom::EinsumSpec> spec = loom::EinsumSpec::parse(
+      specText, ranks, [&](size_t pos, const Twine &msg) {
+        emitError(loc) << "invalid einsum \"" << specText << "\" at position " << pos
+                       << ": " << msg;
+      });
+  if (failed(spec))
+    return nullptr;
+  for (auto [label, d] : llvm::zip(spec->ellipsisLabels, ellipsisDims))
+    size[label] = d;
   auto typeArg = [&](StringRef text, StringRef what) -> Type {
     Type t = mlir::parseType(text, &ctx);
     if (!t)

@@ -42,8 +42,41 @@ TEST(EinsumSpec, ErrorsCarryPositions) {
   EXPECT_NE(msg.find("twice"), std::string::npos);
   EXPECT_TRUE(failed(parse("ab->c", &pos, &msg)));
   EXPECT_EQ(pos, 4u);
+  // Without the operands' ranks, `...` cannot be written out.
   EXPECT_TRUE(failed(parse("a...->a", &pos, &msg)));
-  EXPECT_NE(msg.find("not supported yet"), std::string::npos);
+  EXPECT_EQ(pos, 1u);
+  EXPECT_NE(msg.find("needs the operands' ranks"), std::string::npos) << msg;
+}
+
+static llvm::FailureOr<EinsumSpec> parseRanks(const char *s, std::vector<int64_t> ranks,
+                                              std::string *msg = nullptr) {
+  return EinsumSpec::parse(s, ranks, [&](size_t, const llvm::Twine &m) {
+    if (msg)
+      *msg = m.str();
+  });
+}
+
+TEST(EinsumSpec, EllipsisGetsFreshLabelsRightAligned) {
+  auto s = parseRanks("...ij,...jk->...ik", {4, 3});
+  ASSERT_TRUE(succeeded(s));
+  // Operand 0 covers two broadcast dimensions, operand 1 only the inner one.
+  EXPECT_EQ(s->ellipsisLabels, "AB");
+  EXPECT_EQ(s->str(), "ABij,Bjk->ABik");
+  // Letters the spec uses are not taken.
+  auto t = parseRanks("A...b,b->...A", {3, 2});
+  ASSERT_TRUE(succeeded(t));
+  EXPECT_EQ(t->str(), "ABb,b->BA");
+  // An explicit output without `...` sums the broadcast dimensions; implicit
+  // mode puts them first.
+  EXPECT_EQ(parseRanks("...i->i", {3})->str(), "ABi->i");
+  EXPECT_EQ(parseRanks("...ij,jk", {3, 2})->str(), "Aij,jk->Aik");
+  // `...` may stand for nothing.
+  EXPECT_EQ(parseRanks("...ij,jk->...ik", {2, 2})->str(), "ij,jk->ik");
+  std::string msg;
+  EXPECT_TRUE(failed(parseRanks("...ij->ij", {1}, &msg)));
+  EXPECT_NE(msg.find("rank 1 but its subscripts name 2"), std::string::npos) << msg;
+  EXPECT_TRUE(failed(parseRanks("...i,i", {2}, &msg)));
+  EXPECT_NE(msg.find("2 operand subscripts but there are 1 operands"), std::string::npos) << msg;
 }
 
 TEST(EinsumSpec, RepeatedInputLabel) {

@@ -332,7 +332,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
 /// The label of `op`'s dynamic dimension, 0 when it has none.
 static FailureOr<char> dynamicLabelOf(loom::EinsumOp op) {
   FailureOr<loom::EinsumSpec> spec =
-      loom::EinsumSpec::parse(op.getSpec(), [](size_t, const Twine &) {});
+      loom::parseSpec(op);
   if (failed(spec))
     return op.emitOpError("invalid spec");
   char found = 0;
