@@ -116,6 +116,8 @@ dyn dyn_f16_sm80      1,7,300,2000 "mk,nk->mn" m=?,n=1023,k=255 f16 --target sm_
 dyn dyn_batch_inner   1,7,300,1100 "mbk,bnk->mbn" m=?,b=3,n=130,k=200 f16 --out f32
 dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
+# Size-1 dimensions broadcast (stride 0), from a file.
+"$COMPILE" test/Inputs/broadcast-batch.mlir -o "$PACK/suite/bcast_batch.bundle"
 # The demo program.
 "$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 

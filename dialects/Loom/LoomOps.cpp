@@ -143,11 +143,17 @@ LogicalResult EinsumOp::verify() {
         it->second = {size, unsigned(i)};
         continue;
       }
-      if (it->second.first != size)
+      // Size 1 broadcasts against any size (as in NumPy); the label's size
+      // is the larger.
+      if (it->second.first == 1) {
+        it->second = {size, unsigned(i)};
+        continue;
+      }
+      if (it->second.first != size && size != 1)
         return emitOpError("label '")
                << label << "' has size " << it->second.first << " in operand #"
                << it->second.second << " but size " << size << " in operand #"
-               << i;
+               << i << " (only a size of 1 broadcasts)";
     }
   }
 

@@ -86,6 +86,12 @@ LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &
              " modes do not merge into one dimension";
     return failure();
   }
+  for (const ModeGroup *g : {&rows, &batch})
+    for (const Mode &md : g->modes)
+      if (md.extent > 1 && strideOf(md) == 0) {
+        whyNot = name + " is broadcast along a mode (stride 0), which a tensor map cannot express";
+        return failure();
+      }
   dims.push_back(inner.modes[0].extent);
   dims.push_back(rows.modes[0].extent);
   // A unit mode (a matrix-vector product) has stride 0; any legal pitch will do.
@@ -169,6 +175,7 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
         s += strides[p];
     return s;
   };
+  // A dimension of size 1 against a larger one broadcasts: stride 0 there.
   auto modeOf = [&](char l) {
     Mode md{l, 0};
     if (size_t p = A.find(l); p != std::string::npos) {
@@ -176,8 +183,14 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
       md.strideA = strideIn(A, sa, l);
     }
     if (size_t p = B.find(l); p != std::string::npos) {
-      md.extent = tb.getDimSize(p);
+      md.extent = std::max(md.extent, tb.getDimSize(p));
       md.strideB = strideIn(B, sb, l);
+    }
+    if (md.extent > 1) {
+      if (size_t p = A.find(l); p != std::string::npos && ta.getDimSize(p) == 1)
+        md.strideA = 0;
+      if (size_t p = B.find(l); p != std::string::npos && tb.getDimSize(p) == 1)
+        md.strideB = 0;
     }
     if (size_t p = C.find(l); p != std::string::npos) {
       md.extent = tc.getDimSize(p);

@@ -45,12 +45,14 @@ bool einloom::ref::einsum(const std::vector<const Tensor *> &inputs,
     for (size_t d = 0; d < subscripts[i].size(); ++d) {
       char c = subscripts[i][d];
       auto it = size.find(c);
-      if (it != size.end() && it->second != t.shape[d]) {
+      // A size of 1 broadcasts (read with stride 0 below).
+      if (it != size.end() && it->second != t.shape[d] && it->second != 1 && t.shape[d] != 1) {
         err = std::string("einsum: label '") + c + "' has sizes " +
               std::to_string(it->second) + " and " + std::to_string(t.shape[d]);
         return false;
       }
-      size[c] = t.shape[d];
+      if (it == size.end() || it->second == 1)
+        size[c] = t.shape[d];
       if (labels.find(c) == std::string::npos)
         labels.push_back(c);
     }
@@ -71,7 +73,8 @@ bool einloom::ref::einsum(const std::vector<const Tensor *> &inputs,
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::vector<int64_t> s = inputs[i]->strides();
     for (size_t d = 0; d < subscripts[i].size(); ++d)
-      stride[i][labels.find(subscripts[i][d])] += s[d];
+      if (inputs[i]->shape[d] != 1) // a broadcast dimension stays at 0
+        stride[i][labels.find(subscripts[i][d])] += s[d];
   }
 
   std::vector<int64_t> outShape(extent.begin(), extent.begin() + nOut);
@@ -140,10 +143,10 @@ double einloom::ref::einsumAt(const std::vector<const Tensor *> &inputs,
   for (size_t i = 0; i < inputs.size(); ++i)
     for (size_t d = 0; d < subscripts[i].size(); ++d) {
       char c = subscripts[i][d];
-      if (!fixed.count(c) && !extent.count(c)) {
-        extent[c] = inputs[i]->shape[d];
+      if (!fixed.count(c) && !extent.count(c))
         summed.push_back(c);
-      }
+      if (!fixed.count(c))
+        extent[c] = std::max(extent[c], inputs[i]->shape[d]); // size 1 broadcasts
     }
   std::vector<int64_t> base(inputs.size(), 0);
   std::vector<std::vector<int64_t>> stride(inputs.size(), std::vector<int64_t>(summed.size(), 0));
@@ -151,6 +154,8 @@ double einloom::ref::einsumAt(const std::vector<const Tensor *> &inputs,
     std::vector<int64_t> s = inputs[i]->strides();
     for (size_t d = 0; d < subscripts[i].size(); ++d) {
       char c = subscripts[i][d];
+      if (inputs[i]->shape[d] == 1)
+        continue; // broadcast: index 0 whatever the label's value
       if (fixed.count(c))
         base[i] += fixed[c] * s[d];
       else

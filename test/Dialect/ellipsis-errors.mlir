@@ -37,3 +37,19 @@ func.func @sizes_disagree(%a: tensor<2x3x4xf32>, %b: tensor<5x4xf32>) -> tensor<
   %0 = loom.einsum "...i,...i->..." (%a, %b) : (tensor<2x3x4xf32>, tensor<5x4xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @sizes_disagree_without_one(%a: tensor<2x4x6xf64>, %b: tensor<3x5x6xf64>) -> tensor<3x4x5xf64> {
+  // expected-error @+1 {{label 'b' has size 2 in operand #0 but size 3 in operand #1 (only a size of 1 broadcasts)}}
+  %0 = loom.einsum "bmk,bnk->bmn" (%a, %b) : (tensor<2x4x6xf64>, tensor<3x5x6xf64>) -> tensor<3x4x5xf64>
+  return %0 : tensor<3x4x5xf64>
+}
+
+// -----
+
+func.func @result_not_broadcast(%a: tensor<1x4x6xf64>, %b: tensor<3x5x6xf64>) -> tensor<1x4x5xf64> {
+  // expected-error @+1 {{result dimension 0 (label 'b') has size 1 but the operands give 3}}
+  %0 = loom.einsum "bmk,bnk->bmn" (%a, %b) : (tensor<1x4x6xf64>, tensor<3x5x6xf64>) -> tensor<1x4x5xf64>
+  return %0 : tensor<1x4x5xf64>
+}
