@@ -92,6 +92,11 @@ suite diag_batch_bbmk     "bbmk,bnk->bmn" b=3,m=20,n=30,k=16 bf16
 suite diag_trace_ii       "ii,ij->j" i=64,j=100 f16 --out f32
 suite inner_sum_a         "mkl,nk->mn" m=65,k=48,l=5,n=70 f16 --out f32
 suite inner_sum_b         "mk,nkj->mn" m=33,k=40,n=50,j=3 f16
+# f32 (no tf32) and f64 on the CUDA cores: layouts, tails, batch, dynamic M.
+suite fma_f32_nt_300x257x100 "mk,nk->mn" m=300,n=257,k=100 f32
+suite fma_f64_tn_65x130x33   "km,kn->mn" m=65,n=130,k=33 f64
+suite fma_f64_batched        "bmk,bkn->bmn" b=3,m=70,n=20,k=129 f64
+suite fma_f32_chain          "ij,jk,kl->il" i=100,j=30,k=70,l=45 f32
 # NumPy's `...`: broadcast dimensions as batch, M or summed modes.
 suite ellipsis_batched    "...mk,...nk->...mn" "...=3x2,m=65,n=48,k=40" f16
 suite ellipsis_summed     "...mk,...nk->mn" "...=4,m=33,n=20,k=16" f16 --out f32
@@ -116,6 +121,7 @@ dyn dyn_f16_sm80      1,7,300,2000 "mk,nk->mn" m=?,n=1023,k=255 f16 --target sm_
 dyn dyn_batch_inner   1,7,300,1100 "mbk,bnk->mbn" m=?,b=3,n=130,k=200 f16 --out f32
 dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
+dyn fma_f64_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=100,k=64 f64
 # Size-1 dimensions broadcast (stride 0), from a file.
 "$COMPILE" test/Inputs/broadcast-batch.mlir -o "$PACK/suite/bcast_batch.bundle"
 # The demo program.

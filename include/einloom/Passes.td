@@ -35,7 +35,7 @@ def LoomLowerToKernels : Pass<"loom-lower-to-kernels", "mlir::ModuleOp"> {
     "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect",
     "mlir::NVVM::NVVMDialect", "mlir::scf::SCFDialect",
     "mlir::arith::ArithDialect", "mlir::vector::VectorDialect",
-    "mlir::memref::MemRefDialect",
+    "mlir::memref::MemRefDialect", "mlir::math::MathDialect",
   ];
 }
 

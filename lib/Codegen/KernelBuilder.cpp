@@ -68,6 +68,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 Location loc, int64_t numSMs) {
   if (plan.getProducer() == loom::ProducerKind::Tma)
     return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
+  if (plan.getMma() == loom::MmaShape::Fma)
+    return buildSimtKernel(module, name, c, plan, loc);
   if (c.elemA != c.elemB)
     return emitError(loc, "operands of different element types are not supported");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() &&

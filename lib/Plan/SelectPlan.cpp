@@ -25,7 +25,18 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
     return MmaShape::M16N8K8;
   if (e.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(e))
     return MmaShape::M16N8K32;
+  // f32 without tf32, and f64: fused multiply-adds on the CUDA cores.
+  if (e.isF32() || e.isF64())
+    return MmaShape::Fma;
   return failure();
+}
+
+/// The CUDA-core kernel's one shape: a 64x64 tile, K in steps of 16, 256
+/// threads that each keep a 4x4 block of accumulators.
+static PlanAttr fmaPlan(MLIRContext *ctx) {
+  return PlanAttr::get(ctx, 64, 64, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
+                       ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
+                       /*cluster_m=*/1);
 }
 
 int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
@@ -79,8 +90,12 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate
   // (twice that for 8-bit types, as cuBLASLt's fp8 reaches 1280);
   // the warp-tile model above does not apply (one warpgroup, 64 x tile_n).
+  // CUDA cores: 128 FP32 lanes per SM at about 1.7 GHz, two FLOPs per FMA;
+  // FP64 at half that (an H100's non-tensor rates).
+  double fmaRate = t.numSMs * 128 * 2 * 1.7e9 * (c.elemA.isF64() ? 0.5 : 1.0);
   double rate = isWgmma ? (p.getMma() == MmaShape::WgmmaK32 ? 1528e12 : 764e12)
-                        : t.mmaRate(c.elemA, c.tf32);
+                : p.getMma() == MmaShape::Fma ? fmaRate
+                                              : t.mmaRate(c.elemA, c.tf32);
   // Measured on an H100 (same run): 128x256 tiles ran 495-538 TFLOP/s and
   // 128x128 tiles 392-445, so narrower wgmma tiles are rated lower.
   if (isWgmma)
@@ -106,9 +121,16 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                              function_ref<InFlightDiagnostic()> emitError) {
   FailureOr<MmaShape> want = mmaFor(c);
   if (failed(want))
-    return emitError() << "no tensor-core instruction for " << c.elemA
-                       << (c.elemA.isF32() ? " without allow_tf32" : "")
-                       << " operands; CUDA-core contractions are not supported yet";
+    return emitError() << "no instruction for " << c.elemA << " operands";
+  if (*want == MmaShape::Fma || p.getMma() == MmaShape::Fma) {
+    if (p.getMma() != *want)
+      return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
+                         << " does not fit " << c.elemA << " operands; expected "
+                         << stringifyMmaShape(*want);
+    if (p != fmaPlan(p.getContext()))
+      return emitError() << "the CUDA-core (fma) kernel has one plan: " << fmaPlan(p.getContext());
+    return success();
+  }
   if (!t.supportsMma(c.elemA))
     return emitError() << c.elemA << " tensor-core math needs sm_89 or newer; "
                        << "target " << t.chip << " does not have it";
@@ -195,10 +217,12 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                     function_ref<InFlightDiagnostic()> emitError) {
   FailureOr<MmaShape> mma = mmaFor(c);
   if (failed(mma)) {
-    emitError() << "no tensor-core instruction for " << c.elemA
-                << (c.elemA.isF32() ? " without allow_tf32" : "")
-                << " operands; CUDA-core contractions are not supported yet";
+    emitError() << "no instruction for " << c.elemA << " operands";
     return failure();
+  }
+  if (*mma == MmaShape::Fma) {
+    PlanCandidate only{fmaPlan(ctx), estimatePlan(fmaPlan(ctx), c, t), ""};
+    return PlanChoice{only, {only}};
   }
   if (!t.supportsMma(c.elemA)) {
     emitError() << c.elemA << " tensor-core math needs sm_89 or newer; target "
@@ -371,6 +395,13 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
+  if (p.getMma() == MmaShape::Fma) {
+    os << "CUDA cores (fma): " << c.elemA
+       << (c.elemA.isF32() ? " without allow_tf32 (opt in with --tf32 for tf32 tensor cores)"
+                           : " has no tensor-core instruction here")
+       << "\n";
+    return;
+  }
   if (wgmma) {
     os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and "
        << (kMajor ? "both operands are contiguous along K; "

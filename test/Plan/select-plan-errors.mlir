@@ -8,10 +8,18 @@ func.func @fp8_on_sm80(%a: tensor<64x64xf8E4M3FN>) -> tensor<64x64xf32> {
 
 // -----
 
-func.func @f32_without_tf32(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
-  // expected-error @+1 {{no tensor-core instruction for 'f32' without allow_tf32 operands; CUDA-core contractions are not supported yet}}
-  %c = loom.einsum "mk,nk->mn" (%a, %a) : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+func.func @f32_cuda_core_plan_is_fixed(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  // expected-error @+1 {{the CUDA-core (fma) kernel has one plan: #loom.plan<tile_m = 64, tile_n = 64, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1>}}
+  %c = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 64, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
   return %c : tensor<64x64xf32>
+}
+
+// -----
+
+func.func @f64_not_on_tensor_cores(%a: tensor<64x64xf64>) -> tensor<64x64xf64> {
+  // expected-error @+1 {{plan instruction m16n8k16 does not fit 'f64' operands; expected fma}}
+  %c = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 64, tile_n = 64, tile_k = 16, warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 2>} : (tensor<64x64xf64>, tensor<64x64xf64>) -> tensor<64x64xf64>
+  return %c : tensor<64x64xf64>
 }
 
 // -----

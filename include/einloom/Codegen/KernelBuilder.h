@@ -63,6 +63,11 @@ buildContractionKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
                        const Contraction &c, mlir::loom::PlanAttr plan,
                        mlir::Location loc, int64_t numSMs = 132);
 
+/// f32 (without tf32) and f64 on the CUDA cores (plans with mma = fma).
+mlir::FailureOr<KernelLaunch>
+buildSimtKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name, const Contraction &c,
+                mlir::loom::PlanAttr plan, mlir::Location loc);
+
 /// Hopper (plans with producer = tma): a persistent, warp-specialized
 /// kernel. One producer warpgroup issues TMA copies into a ring of
 /// shared-memory stages completed on mbarriers; warps_m / 4 consumer

@@ -1,0 +1,164 @@
+//===- SimtKernel.cpp - contractions on the CUDA cores --------------------===//
+//
+// For f32 (without tf32) and f64 operands, which have no tensor-core
+// instruction here: a 64x64 output tile per CTA, K in steps of 16 through
+// shared memory, and 256 threads that each keep a 4x4 block of accumulators
+// and issue fused multiply-adds. Operands are read element by element through
+// their strides (any layout, diagonals, broadcasts), coalesced along
+// whichever of the tile's two modes is contiguous. Not tuned: it exists so
+// that every einsum in these types runs on the GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/KernelBuilder.h"
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, StringRef name,
+                                                 const Contraction &c, loom::PlanAttr plan,
+                                                 Location loc) {
+  constexpr int64_t BM = 64, BN = 64, BK = 16, threads = 256, R = 4; // 16x16 threads, 4x4 each
+  if (c.elemA != c.elemB || !(c.elemA.isF32() || c.elemA.isF64()) || c.acc != c.elemA)
+    return emitError(loc, "the CUDA-core kernel takes f32 or f64 operands accumulated in "
+                          "their own type");
+  if (c.batch.size() > 65535)
+    return emitError(loc, "a batch of ") << c.batch.size() << " exceeds the grid's 65535 z-blocks";
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(module.getBody());
+  Type elem = c.elemA, accT = c.acc;
+  int64_t eb = elementBytes(elem);
+  auto ceilDiv = [](int64_t a, int64_t d) { return (a + d - 1) / d; };
+  int64_t tilesM = ceilDiv(c.m.size(), BM), tilesN = ceilDiv(c.n.size(), BN);
+  int64_t numK = ceilDiv(c.k.size(), BK);
+
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
+                          c.tensorBytes(c.m, c.n, c.elemC)};
+  launch.grid = {tilesM * tilesN, 1, c.batch.size()};
+  launch.block = {threads, 1, 1};
+  launch.sharedMemoryBytes = (BM + BN) * BK * eb;
+  launch.layoutA = launch.layoutB = "elementwise (CUDA cores)";
+  if (c.dynamicLabel)
+    launch.dynamicGrid = {1, BM, tilesN};
+
+  SmallVector<Type> args;
+  for (int64_t bytes : launch.argumentBytes)
+    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  if (c.dynamicLabel)
+    args.push_back(b.getI64Type());
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  bool narrow = llvm::all_of(launch.argumentBytes, [](int64_t x) { return x < (int64_t(1) << 31); });
+  KernelContext kc{b, loc, c, plan, BM, BN, BK, 1, plan.getWarpsM(), plan.getWarpsN(), threads, eb,
+                   narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
+  kc.initSize(entry);
+  kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+  Value ty = kc.div(kc.tid, 16), tx = kc.rem(kc.tid, 16);
+  Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value m0 = kc.mul(kc.div(linear, tilesN), BM), n0 = kc.mul(kc.rem(linear, tilesN), BN);
+  Value bz = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
+
+  Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
+  auto typed = [&](Value bytes, Type t, int64_t count) {
+    return memref::ViewOp::create(b, loc, MemRefType::get({count}, t), bytes, zeroIdx, ValueRange{})
+        .getResult();
+  };
+  Value gA = typed(entry.getArgument(0), elem, launch.argumentBytes[0] / eb);
+  Value gB = typed(entry.getArgument(1), elem, launch.argumentBytes[1] / eb);
+  Value gC = typed(entry.getArgument(2), c.elemC, launch.argumentBytes[2] / elementBytes(c.elemC));
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, shared));
+  auto tile = [&](int64_t offset, int64_t count) {
+    return memref::ViewOp::create(b, loc, MemRefType::get({count}, elem, nullptr, shared), smem,
+                                  arith::ConstantIndexOp::create(b, loc, offset), ValueRange{})
+        .getResult();
+  };
+  Value sA = tile(0, BK * BM), sB = tile(BK * BM * eb, BK * BN);
+  Value offA = kc.groupOffset(c.batch, 'A', bz), offB = kc.groupOffset(c.batch, 'B', bz);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+
+  // One K step of one operand into shared memory, stored [k][row]: each
+  // thread copies BK * 64 / 256 elements, consecutive threads along the
+  // operand's contiguous mode (K, or the rows).
+  auto fill = [&](Value global, Value batchOff, const ModeGroup &rows, char operand, Value row0,
+                  Value dst, Value k0) {
+    const Mode &lastK = c.k.modes.back();
+    bool kFast = (operand == 'A' ? lastK.strideA : lastK.strideB) == 1;
+    for (int64_t e = 0; e < BK * 64 / threads; ++e) {
+      Value idx = kc.add(kc.tid, e * threads);
+      Value r = kFast ? kc.div(idx, BK) : kc.rem(idx, 64);
+      Value kk = kFast ? kc.rem(idx, BK) : kc.div(idx, 64);
+      Value row = kc.add(row0, r), k = kc.add(k0, kk);
+      Value valid = kc.andB(kc.ltExtent(row, rows), kc.lt(k, c.k.size()));
+      Value off = kc.add(batchOff, kc.add(kc.groupOffset(rows, operand, row),
+                                          kc.groupOffset(c.k, operand, k)));
+      // Out-of-range elements read element 0 (always there) and store zero.
+      off = kc.select(valid, off, kc.cst(0));
+      Value v = memref::LoadOp::create(b, loc, global, ValueRange{kc.idx(off)});
+      v = kc.select(valid, v, zero);
+      memref::StoreOp::create(b, loc, v, dst, ValueRange{kc.idx(kc.add(kc.mul(kk, 64), r))});
+    }
+  };
+
+  Value accZero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
+  SmallVector<Value> init(R * R, accZero);
+  auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = kc.mul(loop.getInductionVar(), BK);
+    fill(gA, offA, c.m, 'A', m0, sA, k0);
+    fill(gB, offB, c.n, 'B', n0, sB, k0);
+    gpu::BarrierOp::create(b, loc);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    Value rowA = kc.mul(ty, R), colB = kc.mul(tx, R);
+    for (int64_t kk = 0; kk < BK; ++kk) {
+      SmallVector<Value> av, bv;
+      for (int64_t i = 0; i < R; ++i) {
+        av.push_back(memref::LoadOp::create(b, loc, sA, ValueRange{kc.idx(kc.add(rowA, kk * BM + i))}));
+        bv.push_back(memref::LoadOp::create(b, loc, sB, ValueRange{kc.idx(kc.add(colB, kk * BN + i))}));
+      }
+      for (int64_t i = 0; i < R; ++i)
+        for (int64_t j = 0; j < R; ++j)
+          // llvm.intr.fma, not math.fma: the GPU lowering may turn math.fma into a
+          // libdevice call (__nv_fmaf), which a bundle cannot link.
+          acc[i * R + j] = LLVM::FMAOp::create(b, loc, av[i], bv[j], acc[i * R + j]).getResult();
+    }
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
+  }
+
+  // Epilogue: each thread's 4x4 block, converted, bounds-checked.
+  Value offC = kc.groupOffset(c.batch, 'C', bz);
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t j = 0; j < R; ++j) {
+      Value m = kc.add(m0, kc.add(kc.mul(ty, R), i)), n = kc.add(n0, kc.add(kc.mul(tx, R), j));
+      Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
+      auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value v = loop.getResult(i * R + j);
+      if (v.getType() != c.elemC)
+        v = arith::TruncFOp::create(b, loc, c.elemC, v);
+      Value off = kc.add(offC, kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
+      memref::StoreOp::create(b, loc, v, gC, ValueRange{kc.idx(off)});
+    }
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
