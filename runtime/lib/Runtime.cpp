@@ -2,6 +2,7 @@
 #include "einloom/runtime/Runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
@@ -374,6 +375,48 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
     if (r != 0) // the message is built only on failure: launches stay allocation-free
       return check(d, r, ("launching '" + k.name + "'").c_str());
   }
+  return Status::ok();
+}
+
+Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t dynamicSize,
+                                   int count, double &usPerLaunch) {
+  std::string why;
+  const std::vector<int> *order = launchOrderFor(bundle_, dynamicSize, why);
+  if (!order || order->empty() || buffers.size() != bundle_.buffers.size())
+    return Status::error(order ? "the bundle takes " + std::to_string(bundle_.buffers.size()) +
+                                     " buffers"
+                               : why);
+  int ki = order->front();
+  const BundleKernel &k = bundle_.kernels[ki];
+  uint64_t params64[16];
+  void *params[16];
+  size_t n = 0;
+  if (k.args.size() + 2 > 16)
+    return Status::error("kernel '" + k.name + "' takes too many arguments");
+  for (int a : k.args)
+    params64[n++] = buffers[a];
+  if (!k.tensorMaps.empty()) {
+    Status s = prepareTensorMaps(ki, params64, n, dynamicSize);
+    if (!s)
+      return s;
+    params64[n++] = tensorMapTables_[ki];
+  }
+  if (k.sized())
+    params64[n++] = static_cast<uint64_t>(dynamicSize);
+  for (size_t i = 0; i < n; ++i)
+    params[i] = &params64[i];
+  unsigned gx = launchGridX(ki, dynamicSize);
+  const DriverTable &d = device_->driver();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i)
+    if (CUresult r = d.cuLaunchKernel(functions_[ki], gx, k.grid[1], k.grid[2], k.block[0],
+                                      k.block[1], k.block[2],
+                                      static_cast<unsigned>(k.sharedMemoryBytes),
+                                      device_->stream(), params, nullptr);
+        r != 0)
+      return check(d, r, ("launching '" + k.name + "'").c_str());
+  usPerLaunch = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                    .count() / count;
   return Status::ok();
 }
 

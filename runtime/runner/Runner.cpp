@@ -372,6 +372,13 @@ static int runAt(Device &device, Program &program, const Bundle &b, const RunOpt
     (void)dev->synchronize();
     std::printf("launch: host overhead %.2f us per launch of %zu kernel(s) (100 back-to-back)\n",
                 us, order->size());
+    // The driver's share: the first kernel alone, parameters built once.
+    double driverUs = 0;
+    if (Status st = prog->timeDriverLaunches(ptrs, size, 100, driverUs); st) {
+      (void)dev->synchronize();
+      std::printf("launch: cuLaunchKernel alone %.2f us per call (first kernel, 100 back-to-back)\n",
+                  driverUs);
+    }
   }
   cleanup();
   std::printf("RESULT %s %s rel=%.3g ms=%.4f tflops=%.1f\n", o.label.c_str(),

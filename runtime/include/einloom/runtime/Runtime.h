@@ -105,6 +105,12 @@ public:
   /// this device's context; null: the device's own stream).
   Status launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
                 int64_t dynamicSize, void *stream = nullptr);
+  /// Measurement only: `count` back-to-back cuLaunchKernel calls of the
+  /// first kernel the launch for `dynamicSize` would run, with its
+  /// parameters built once and no checks: the driver's share of a launch's
+  /// host cost (microseconds per call in `usPerLaunch`).
+  Status timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t dynamicSize, int count,
+                            double &usPerLaunch);
   const Bundle &bundle() const { return bundle_; }
   /// The grid.x kernel `i` launches with at dynamic size `size` (-1 for
   /// static bundles): the manifest's, or for a persistent kernel at most the
