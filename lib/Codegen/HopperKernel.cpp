@@ -143,16 +143,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         t.dims[1] = -1;
   }
 
-  SmallVector<Type> args;
-  for (int64_t bytes : launch.argumentBytes)
-    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  args.push_back(MemRefType::get({int64_t(128 * launch.tensorMaps.size())}, b.getI8Type()));
-  if (c.dynamicLabel)
-    args.push_back(b.getI64Type());
-  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
-                b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  auto func = createKernelFunc(b, loc, name, launch, {int64_t(128 * launch.tensorMaps.size())},
+                               c.dynamicLabel != 0, threads);
   // setmaxnreg needs a register cap at entry: one CTA per SM.
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
   if (cluster > 1)

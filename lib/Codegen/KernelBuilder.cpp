@@ -62,6 +62,25 @@ std::pair<Value, Value> einloom::codegen::rasterTile(KernelContext &kc, Value li
   return {kc.div(linear, tilesN), kc.rem(linear, tilesN)};
 }
 
+gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
+                                                  const KernelLaunch &launch,
+                                                  ArrayRef<int64_t> extraBuffers, bool takesSize,
+                                                  int64_t threads) {
+  SmallVector<Type> args;
+  for (int64_t bytes : launch.argumentBytes)
+    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  for (int64_t bytes : extraBuffers)
+    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  if (takesSize)
+    args.push_back(b.getI64Type());
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  b.setInsertionPointToStart(&func.getBody().front());
+  return func;
+}
+
 FailureOr<KernelLaunch>
 einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 const Contraction &c, loom::PlanAttr plan,
@@ -109,16 +128,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   if (c.dynamicLabel)
     launch.dynamicGrid = {1, bm, tilesN};
 
-  SmallVector<Type> args;
-  for (int64_t bytes : launch.argumentBytes)
-    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  if (c.dynamicLabel)
-    args.push_back(b.getI64Type());
-  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  auto func = createKernelFunc(b, loc, name, launch, {}, c.dynamicLabel != 0, threads);
   Block &entry = func.getBody().front();
-  b.setInsertionPointToStart(&entry);
 
   // 32-bit offsets suffice when every buffer's bytes fit in int32.
   bool narrow = llvm::all_of(launch.argumentBytes, [](int64_t x) { return x < (int64_t(1) << 31); });

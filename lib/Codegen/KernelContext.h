@@ -10,6 +10,7 @@
 #ifndef EINLOOM_LIB_CODEGEN_KERNELCONTEXT_H
 #define EINLOOM_LIB_CODEGEN_KERNELCONTEXT_H
 
+#include "einloom/Codegen/KernelBuilder.h"
 #include "einloom/Plan/Contraction.h"
 
 #include "Loom/LoomDialect.h"
@@ -200,6 +201,15 @@ mlir::Value sharedAddress(mlir::OpBuilder &b, mlir::Location loc, mlir::Value me
 /// `fence.proxy.async.shared::cta`: makes this thread's ordinary shared
 /// stores visible to the async proxy (wgmma, TMA) after the next barrier.
 void asyncProxyFence(mlir::OpBuilder &b, mlir::Location loc);
+
+/// `gpu.func @name` at `b`'s insertion point, a kernel of `threads` threads
+/// taking one byte buffer per `launch.argumentBytes` entry, then one per
+/// `extraBuffers` entry (bytes), then, with `takesSize`, the dynamic size
+/// (i64). `b` is left at the start of its body.
+mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
+                                      llvm::StringRef name, const KernelLaunch &launch,
+                                      llvm::ArrayRef<int64_t> extraBuffers, bool takesSize,
+                                      int64_t threads);
 
 /// The PTX mma.sync instruction for the contraction's element types.
 std::string mmaInstruction(const Contraction &c);

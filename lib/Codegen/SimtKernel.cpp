@@ -52,17 +52,8 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   if (c.dynamicLabel)
     launch.dynamicGrid = {1, BM, tilesN};
 
-  SmallVector<Type> args;
-  for (int64_t bytes : launch.argumentBytes)
-    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  if (c.dynamicLabel)
-    args.push_back(b.getI64Type());
-  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
-                b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  auto func = createKernelFunc(b, loc, name, launch, {}, c.dynamicLabel != 0, threads);
   Block &entry = func.getBody().front();
-  b.setInsertionPointToStart(&entry);
   bool narrow = llvm::all_of(launch.argumentBytes, [](int64_t x) { return x < (int64_t(1) << 31); });
   KernelContext kc{b, loc, c, plan, BM, BN, BK, 1, plan.getWarpsM(), plan.getWarpsN(), threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};

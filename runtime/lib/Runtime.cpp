@@ -349,25 +349,12 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   }
   const DriverTable &d = device_->driver();
   // Kernel parameters: the buffers, the tensor-map table, the dynamic size.
-  uint64_t params64[16];
-  void *params[16];
+  uint64_t params64[kMaxParams];
+  void *params[kMaxParams];
   for (int ki : *order) {
     const BundleKernel &k = bundle_.kernels[ki];
-    size_t n = 0;
-    if (k.args.size() + 2 > 16)
-      return Status::error("kernel '" + k.name + "' takes too many arguments");
-    for (int a : k.args)
-      params64[n++] = buffers[a];
-    if (!k.tensorMaps.empty()) {
-      Status s = prepareTensorMaps(ki, params64, n, dynamicSize);
-      if (!s)
-        return s;
-      params64[n++] = tensorMapTables_[ki];
-    }
-    if (k.sized())
-      params64[n++] = static_cast<uint64_t>(dynamicSize);
-    for (size_t i = 0; i < n; ++i)
-      params[i] = &params64[i];
+    if (Status st = kernelParams(ki, buffers, dynamicSize, params64, params); !st)
+      return st;
     unsigned gridX = launchGridX(ki, dynamicSize);
     CUresult r = d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
                                   k.block[1], k.block[2], static_cast<unsigned>(k.sharedMemoryBytes),
@@ -378,20 +365,11 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   return Status::ok();
 }
 
-Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t dynamicSize,
-                                   int count, double &usPerLaunch) {
-  std::string why;
-  const std::vector<int> *order = launchOrderFor(bundle_, dynamicSize, why);
-  if (!order || order->empty() || buffers.size() != bundle_.buffers.size())
-    return Status::error(order ? "the bundle takes " + std::to_string(bundle_.buffers.size()) +
-                                     " buffers"
-                               : why);
-  int ki = order->front();
+Status Program::kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSize,
+                             uint64_t *params64, void **params) {
   const BundleKernel &k = bundle_.kernels[ki];
-  uint64_t params64[16];
-  void *params[16];
   size_t n = 0;
-  if (k.args.size() + 2 > 16)
+  if (k.args.size() + 2 > kMaxParams)
     return Status::error("kernel '" + k.name + "' takes too many arguments");
   for (int a : k.args)
     params64[n++] = buffers[a];
@@ -405,6 +383,23 @@ Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t
     params64[n++] = static_cast<uint64_t>(dynamicSize);
   for (size_t i = 0; i < n; ++i)
     params[i] = &params64[i];
+  return Status::ok();
+}
+
+Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t dynamicSize,
+                                   int count, double &usPerLaunch) {
+  std::string why;
+  const std::vector<int> *order = launchOrderFor(bundle_, dynamicSize, why);
+  if (!order || order->empty() || buffers.size() != bundle_.buffers.size())
+    return Status::error(order ? "the bundle takes " + std::to_string(bundle_.buffers.size()) +
+                                     " buffers"
+                               : why);
+  int ki = order->front();
+  const BundleKernel &k = bundle_.kernels[ki];
+  uint64_t params64[kMaxParams];
+  void *params[kMaxParams];
+  if (Status st = kernelParams(ki, buffers.data(), dynamicSize, params64, params); !st)
+    return st;
   unsigned gx = launchGridX(ki, dynamicSize);
   const DriverTable &d = device_->driver();
   auto t0 = std::chrono::steady_clock::now();

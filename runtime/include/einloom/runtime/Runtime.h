@@ -130,6 +130,12 @@ private:
   /// Encodes kernel `ki`'s tensor maps over `ptrs` (its buffer arguments)
   /// and uploads them to its table when they changed.
   Status prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size);
+  /// Kernel `ki`'s launch parameters: its buffers, its tensor-map table
+  /// (encoded first if needed), the dynamic size; `params` points into
+  /// `params64`, both at least kMaxParams long.
+  static constexpr size_t kMaxParams = 16;
+  Status kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSize, uint64_t *params64,
+                      void **params);
   Device *device_ = nullptr;
   Bundle bundle_;
   std::vector<uint64_t> tensorMapTables_; ///< per kernel; 0 when it has no maps
