@@ -43,8 +43,7 @@ struct Variant {
 };
 } // namespace
 
-static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const CompileOptions &o,
-                                                  std::string &label);
+static LogicalResult specialize(func::FuncOp func, const CompileOptions &o);
 
 /// The size a bucket lo..hi is planned for: the geometric middle, so that
 /// neither end is far from the plan's shape.
@@ -55,8 +54,7 @@ static int64_t planningSize(int64_t lo, int64_t hi) {
 LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &options) {
   // Functions with a dynamic dimension become one function per size bucket.
   for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
-    std::string label;
-    if (!f.isExternal() && failed(specialize(f, options, label)))
+    if (!f.isExternal() && failed(specialize(f, options)))
       return failure();
   }
   // First, n-ary einsums become chains of binary ones (their path is
@@ -360,9 +358,9 @@ static FailureOr<char> dynamicLabelOf(loom::EinsumOp op) {
 /// Shape polymorphism: when `func` has tensors with a dynamic leading
 /// dimension, replaces it by one copy per size bucket (`<name>_<label><hi>`,
 /// its `?` extents set to the bucket's largest size, dynamic values marked
-/// `loom.dynamic`). Returns no variants for static functions.
-static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const CompileOptions &o,
-                                                  std::string &label) {
+/// `loom.dynamic`, the copies `loom.variant` = [lo, hi]). Static functions
+/// are left alone.
+static LogicalResult specialize(func::FuncOp func, const CompileOptions &o) {
   auto dynamicDims = [](Type t) {
     auto r = dyn_cast<RankedTensorType>(t);
     return r ? static_cast<int64_t>(llvm::count(r.getShape(), ShapedType::kDynamic)) : 0;
@@ -379,7 +377,7 @@ static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const Compi
   for (Type t : func.getResultTypes())
     any |= dynamicDims(t) > 0;
   if (!any)
-    return SmallVector<Variant>();
+    return success();
   if (o.dynamicMax < 1 || o.dynamicMax > (int64_t(1) << 31))
     return func.emitError("the largest dynamic size must be 1 to 2^31, not ") << o.dynamicMax;
   SmallVector<int64_t> ends;
@@ -391,14 +389,18 @@ static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const Compi
   }
   ends.push_back(o.dynamicMax);
 
-  // Every einsum names its dynamic dimension (all `?` are the same size).
+  // Every einsum names its dynamic dimension (all `?` are the same size);
+  // the copies' einsums come in the same walk order.
   bool bad = false;
+  std::string label;
+  SmallVector<char> labels;
   func.walk([&](loom::EinsumOp e) {
     FailureOr<char> d = dynamicLabelOf(e);
     if (failed(d))
       bad = true;
     else if (*d && label.empty())
       label = std::string(1, *d);
+    labels.push_back(succeeded(d) ? *d : 0);
   });
   if (bad)
     return failure();
@@ -406,7 +408,6 @@ static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const Compi
     return func.emitError("has dynamic dimensions that no einsum uses");
 
   MLIRContext *ctx = func.getContext();
-  SmallVector<Variant> out;
   int64_t lo = 1;
   for (int64_t hi : ends) {
     OpBuilder b(func);
@@ -425,10 +426,10 @@ static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const Compi
           d = hi;
       return r.clone(shape);
     };
+    size_t next = 0;
     clone.walk([&](loom::EinsumOp e) {
-      FailureOr<char> d = dynamicLabelOf(e);
-      if (succeeded(d) && *d) {
-        e->setAttr("loom.dynamic", b.getStringAttr(std::string(1, *d)));
+      if (char d = labels[next++]) {
+        e->setAttr("loom.dynamic", b.getStringAttr(std::string(1, d)));
         e->setAttr("loom.plan_at", b.getI64IntegerAttr(planningSize(lo, hi)));
       }
     });
@@ -446,11 +447,10 @@ static FailureOr<SmallVector<Variant>> specialize(func::FuncOp func, const Compi
     for (Type t : clone.getResultTypes())
       res.push_back(fix(t));
     clone.setFunctionType(FunctionType::get(ctx, ins, res));
-    out.push_back({lo, hi, clone});
     lo = hi + 1;
   }
   func.erase();
-  return out;
+  return success();
 }
 
 /// One bundle from the variants' bundles: shared buffers once (a temporary
