@@ -68,6 +68,10 @@ int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
   return x.dynamic() ? x.bytes * size : x.bytes;
 }
 
+int64_t einloom::rt::flopsAt(const BundleKernel &k, int64_t size) {
+  return k.sized() ? k.flops * size : k.flops;
+}
+
 int64_t einloom::rt::gridX(const BundleKernel &k, int64_t size) {
   if (!k.sized())
     return k.grid[0];

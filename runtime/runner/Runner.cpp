@@ -147,10 +147,8 @@ bool einloom::rt::loadBundleFile(const std::string &path, Bundle &b) {
 }
 
 /// One run of the loaded program at dynamic size `size` (-1: static).
-static int runAt(Device &device, Program &program, const Bundle &b, const RunOptions &o,
+static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &o,
                  int64_t size) {
-  Device *dev = &device;
-  Program *prog = &program;
   std::string why;
   const std::vector<int> *order = launchOrderFor(b, size, why);
   if (!order)
@@ -272,8 +270,7 @@ static int runAt(Device &device, Program &program, const Bundle &b, const RunOpt
       size_t einsums = 0;
       for (int x : *order)
         einsums += b.kernels[x].op == "einsum";
-      double kernelFlops = double(k.flops) * (k.sized() ? double(size) : 1.0);
-      bool sampled = einsums == 1 && kernelFlops > o.fullCheckFlops;
+      bool sampled = einsums == 1 && double(flopsAt(k, size)) > o.fullCheckFlops;
       std::vector<int64_t> checkIdx;
       if (sampled) {
         ref::Random pick(o.seed ^ 0x5eed);
@@ -329,7 +326,7 @@ static int runAt(Device &device, Program &program, const Bundle &b, const RunOpt
   if (o.bench && ok) {
     int64_t flops = 0, bytes = 0;
     for (int ki : *order)
-      flops += b.kernels[ki].flops * (b.kernels[ki].sized() ? size : 1);
+      flops += flopsAt(b.kernels[ki], size);
     for (const BundleBuffer &x : b.buffers)
       bytes += bufferBytes(x, size);
     std::unique_ptr<Timer> timer;
@@ -409,13 +406,13 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
   std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
               b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
   if (!isDynamic(b))
-    return runAt(*dev, *prog, b, o, -1);
+    return runAt(dev.get(), prog.get(), b, o, -1);
   // Every size from the same loaded program: nothing is recompiled.
   int rc = 0;
   for (int64_t size : o.dynamicSizes) {
     RunOptions one = o;
     one.label = o.label + "@" + b.dynamicLabel + "=" + std::to_string(size);
-    rc |= runAt(*dev, *prog, b, one, size);
+    rc |= runAt(dev.get(), prog.get(), b, one, size);
   }
   return rc;
 }

@@ -220,6 +220,8 @@ TEST(Bundle, DynamicDimensionRoundTripsAndPicksVariants) {
   EXPECT_EQ(gridX(out.kernels[0], 33), 2);
   EXPECT_EQ(gridX(out.kernels[1], 300), 6);   // ceil(300 / 128) * 2
   EXPECT_EQ(gridX(sample().kernels[0], 300), 3); // static: the manifest's
+  EXPECT_EQ(flopsAt(out.kernels[0], 7), 128 * 7); // per unit of the size
+  EXPECT_EQ(flopsAt(sample().kernels[0], -1), 128);
 }
 
 TEST(Bundle, RefusesInconsistentDynamicManifests) {

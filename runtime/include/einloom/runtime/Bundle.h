@@ -98,6 +98,8 @@ bool isDynamic(const Bundle &b);
 const std::vector<int> *launchOrderFor(const Bundle &b, int64_t size, std::string &err);
 /// Bytes buffer `x` needs at dynamic size `size`.
 int64_t bufferBytes(const BundleBuffer &x, int64_t size);
+/// FLOPs kernel `k` performs at dynamic size `size`.
+int64_t flopsAt(const BundleKernel &k, int64_t size);
 /// grid.x kernel `k` needs at dynamic size `size` (before a persistent
 /// kernel is limited to what can be resident).
 int64_t gridX(const BundleKernel &k, int64_t size);
