@@ -101,6 +101,27 @@ suite fma_f32_chain          "ij,jk,kl->il" i=100,j=30,k=70,l=45 f32
 suite ellipsis_batched    "...mk,...nk->...mn" "...=3x2,m=65,n=48,k=40" f16
 suite ellipsis_summed     "...mk,...nk->mn" "...=4,m=33,n=20,k=16" f16 --out f32
 suite ellipsis_weights    "...k,nk->...n" "...=2x3,k=64,n=96" bf16
+# Memory-bound einsums (no tensor-core work): transposes, reductions,
+# traces, diagonals, elementwise and outer products, batched dot products.
+suite mem_transpose_f16       "ij->ji" i=1023,j=257 f16
+suite mem_transpose3_bf16     "abc->cab" a=7,b=33,c=65 bf16
+suite mem_permute4_f32        "abcd->dbca" a=3,b=5,c=7,d=65 f32
+suite mem_rowsum_f16          "ij->i" i=300,j=1027 f16 --out f32
+suite mem_rowsum_cta_f32      "ij->i" i=7,j=100000 f32
+suite mem_colsum_bf16         "ij->j" i=513,j=77 bf16 --out f32
+suite mem_total_f64           "ijk->" i=30,j=40,k=50 f64
+suite mem_trace_f32           "ii->" i=257 f32
+suite mem_diag_f16            "ii->i" i=1000 f16
+suite mem_hadamard_f16        "ij,ij->ij" i=1001,j=1003 f16
+suite mem_hadamard_t_f16      "ij,ji->ij" i=300,j=257 f16
+suite mem_outer_f32           "i,j->ij" i=1000,j=999 f32
+suite mem_scale_rows_bf16     "ij,i->ij" i=513,j=1024 bf16
+suite mem_bdot_f16            "bk,bk->b" b=1000,k=4096 f16 --out f32
+suite mem_bdot_i8             "bk,bk->b" b=77,k=333 i8
+suite mem_reduce_mid_f16      "ijk->ik" i=17,j=300,k=33 f16 --out f32
+suite mem_transpose_sum_f32   "ijk->kj" i=5,j=100,k=130 f32
+suite mem_transpose_i8        "ij->ji" i=100,j=37 i8
+suite mem_f64_chain           "ij,ij,ij->ij" i=65,j=33 f64
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16
@@ -153,6 +174,20 @@ bench nn_bf16_8192 "mk,kn->mn" m=8192,n=8192,k=8192 bf16
 # Decode-shaped (weight-bound) x . W^T: the planner splits K.
 bench f16_skinny_16x28672x8192 "mk,nk->mn" m=16,n=28672,k=8192 f16
 bench f16_skinny_1x4096x4096 "mk,nk->mn" m=1,n=4096,k=4096 f16
+# Memory-bound einsums against torch.einsum and a copy of as many bytes.
+mkdir -p "$PACK/memory"
+mem() { compile_into memory "$@"; }
+mem transpose_f16_8192   "ij->ji" i=8192,j=8192 f16
+mem permute_f32          "abc->acb" a=64,b=512,c=512 f32
+mem permute4_bf16        "abcd->cadb" a=32,b=64,c=64,d=128 bf16
+mem rowsum_f16           "ij->i" i=16384,j=8192 f16
+mem colsum_f16           "ij->j" i=16384,j=8192 f16
+mem total_f32            "ij->" i=4096,j=4096 f32
+mem hadamard_f16         "ij,ij->ij" i=8192,j=8192 f16
+mem outer_f32            "i,j->ij" i=8192,j=8192 f32
+mem scale_rows_bf16      "ij,i->ij" i=8192,j=8192 bf16
+mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
+mem diag_f32             "ii->i" i=16384 f32
 # Shape polymorphism: one dynamic-M bundle against a static bundle per size.
 mkdir -p "$PACK/dynamic"
 compile_into dynamic dyn_f16_k4096_n4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
@@ -168,5 +203,5 @@ if [ -x "${BUILD_STATIC:-build-static}/bin/einloom-jit-host" ]; then
 else
   echo "note: no build-static/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host"
 fi
-cp bench/bench_gemm.py "$PACK/"
+cp bench/bench_gemm.py bench/bench_einsum.py "$PACK/"
 du -sh "$PACK"

@@ -66,10 +66,16 @@ gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, St
                                                   const KernelLaunch &launch,
                                                   ArrayRef<int64_t> extraBuffers, bool takesSize,
                                                   int64_t threads) {
+  SmallVector<int64_t> buffers(launch.argumentBytes.begin(), launch.argumentBytes.end());
+  buffers.append(extraBuffers.begin(), extraBuffers.end());
+  return createKernelFunc(b, loc, name, buffers, takesSize, threads);
+}
+
+gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
+                                                  ArrayRef<int64_t> buffers, bool takesSize,
+                                                  int64_t threads) {
   SmallVector<Type> args;
-  for (int64_t bytes : launch.argumentBytes)
-    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  for (int64_t bytes : extraBuffers)
+  for (int64_t bytes : buffers)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
   if (takesSize)
     args.push_back(b.getI64Type());

@@ -210,6 +210,10 @@ mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::StringRef name, const KernelLaunch &launch,
                                       llvm::ArrayRef<int64_t> extraBuffers, bool takesSize,
                                       int64_t threads);
+/// The same with the byte sizes of every buffer argument given in order.
+mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
+                                      llvm::StringRef name, llvm::ArrayRef<int64_t> buffers,
+                                      bool takesSize, int64_t threads);
 
 /// The PTX mma.sync instruction for the contraction's element types.
 std::string mmaInstruction(const Contraction &c);

@@ -45,15 +45,19 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       func.walk([&](loom::EinsumOp op) {
         if (failedAny)
           return;
+        bool memory = runsAsMemoryKernel(op);
         loom::PlanAttr plan = op.getPlanAttr();
-        if (!plan) {
+        if (!plan && !memory) {
           op.emitOpError("has no plan; run -loom-select-plan first");
           failedAny = true;
           return;
         }
-        FailureOr<Contraction> c = analyzeContraction(op);
-        if (failed(c) ||
-            failed(verifyPlanForTarget(plan, *c, *t, [&] { return op.emitOpError(); }))) {
+        FailureOr<MemoryEinsum> mem = failure();
+        FailureOr<Contraction> c = failure();
+        if (memory ? failed(mem = analyzeMemoryEinsum(op))
+                   : failed(c = analyzeContraction(op)) ||
+                         failed(verifyPlanForTarget(plan, *c, *t,
+                                                    [&] { return op.emitOpError(); }))) {
           failedAny = true;
           return;
         }
@@ -67,12 +71,13 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         }
         std::string name = (func.getSymName() + "_einsum" + Twine(index++)).str();
         FailureOr<KernelLaunch> launch =
-            buildContractionKernel(kernels, name, *c, plan, op.getLoc(), t->numSMs);
+            memory ? buildMemoryKernel(kernels, name, *mem, op.getLoc())
+                   : buildContractionKernel(kernels, name, *c, plan, op.getLoc(), t->numSMs);
         if (failed(launch)) {
           failedAny = true;
           return;
         }
-        if (plan.getSplitK() > 1) {
+        if (plan && plan.getSplitK() > 1) {
           FailureOr<KernelLaunch> reduce = buildSplitKReduceKernel(
               kernels, name + "_reduce", *c, plan.getSplitK(), op.getLoc());
           if (failed(reduce)) {

@@ -1,5 +1,6 @@
 //===- SelectPlanPass.cpp - loom-select-plan ------------------------------===//
 #include "einloom/Passes.h"
+#include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
 
 #include "Loom/LoomOps.h"
@@ -26,6 +27,20 @@ struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
       return signalPassFailure();
     }
     WalkResult r = getOperation().walk([&](loom::EinsumOp op) {
+      if (runsAsMemoryKernel(op)) {
+        // Nothing for a tensor core: a memory-bound kernel, no plan.
+        if (op.getPlanAttr()) {
+          op.emitOpError("has a plan, but an einsum of one operand runs as a memory-bound "
+                         "kernel, which takes none");
+          return WalkResult::interrupt();
+        }
+        FailureOr<MemoryEinsum> m = analyzeMemoryEinsum(op);
+        if (failed(m))
+          return WalkResult::interrupt();
+        if (explain)
+          printMemoryExplanation(llvm::outs(), *m, *t);
+        return WalkResult::advance();
+      }
       FailureOr<Contraction> c = analyzeContraction(op);
       if (failed(c))
         return WalkResult::interrupt();

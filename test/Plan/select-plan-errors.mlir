@@ -64,10 +64,19 @@ func.func @overflow(%a: tensor<65536x32768xf16>, %b: tensor<8x32768xf16>) -> ten
 
 // -----
 
-func.func @diagonal(%a: tensor<64x64xf16>) -> tensor<64xf16> {
-  // expected-error @+1 {{code generation supports einsums of two operands for now; this one has 1}}
-  %c = loom.einsum "ii->i" (%a) : (tensor<64x64xf16>) -> tensor<64xf16>
-  return %c : tensor<64xf16>
+// One operand runs as a memory-bound kernel on the CUDA cores, which do not take fp8.
+func.func @diagonal_fp8(%a: tensor<64x64xf8E4M3FN>) -> tensor<64xf32> {
+  // expected-error @+1 {{an einsum with nothing to contract on tensor cores runs on the CUDA cores, which take f16, bf16, f32, f64, i8 and i32 here, not 'f8E4M3FN'}}
+  %c = loom.einsum "ii->i" (%a) : (tensor<64x64xf8E4M3FN>) -> tensor<64xf32>
+  return %c : tensor<64xf32>
+}
+
+// -----
+
+func.func @transpose_overflow(%a: tensor<65536x32768xf16>) -> tensor<32768x65536xf16> {
+  // expected-error @+1 {{operand 'tensor<65536x32768xf16>' has 2147483648 elements, which overflows 32-bit indexing}}
+  %c = loom.einsum "ij->ji" (%a) : (tensor<65536x32768xf16>) -> tensor<32768x65536xf16>
+  return %c : tensor<32768x65536xf16>
 }
 
 // -----

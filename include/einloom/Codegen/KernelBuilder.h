@@ -3,6 +3,7 @@
 #define EINLOOM_CODEGEN_KERNELBUILDER_H
 
 #include "einloom/Plan/Contraction.h"
+#include "einloom/Plan/MemoryBound.h"
 
 #include "Loom/LoomDialect.h"
 
@@ -67,6 +68,12 @@ buildContractionKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
 mlir::FailureOr<KernelLaunch>
 buildSimtKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name, const Contraction &c,
                 mlir::loom::PlanAttr plan, mlir::Location loc);
+
+/// A memory-bound einsum (see runsAsMemoryKernel): arguments are the inputs
+/// in order, then the result.
+mlir::FailureOr<KernelLaunch>
+buildMemoryKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name, const MemoryEinsum &m,
+                  mlir::Location loc);
 
 /// Hopper (plans with producer = tma): a persistent, warp-specialized
 /// kernel. One producer warpgroup issues TMA copies into a ring of

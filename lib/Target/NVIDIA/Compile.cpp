@@ -1,6 +1,7 @@
 //===- Compile.cpp - loom IR to PTX, cubin and a bundle -------------------===//
 #include "einloom/Compiler.h"
 #include "einloom/Passes.h"
+#include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
 
 #include "Loom/EinsumSpec.h"
@@ -92,6 +93,14 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
         *options.explain << "variant " << fn->getAttrOfType<StringAttr>("loom.dynamic_label").getValue()
                          << " = " << v[0] << ".." << v[1] << " (planned at " << planningSize(v[0], v[1])
                          << ", compiled for up to " << v[1] << "):\n";
+      if (runsAsMemoryKernel(op)) {
+        FailureOr<MemoryEinsum> m = analyzeMemoryEinsum(op);
+        if (failed(m))
+          bad = true;
+        else
+          printMemoryExplanation(*options.explain, *m, *t);
+        return;
+      }
       FailureOr<Contraction> c = analyzeContraction(op);
       if (failed(c)) {
         bad = true;
@@ -273,12 +282,21 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     }
     k.result = buffer[e.getResult()];
     k.op = "einsum";
-    FailureOr<Contraction> c = analyzeContraction(e);
-    if (failed(c))
-      return failure();
-    k.spec = c->spec;
-    k.acc = dtypeOf(c->acc);
-    k.flops = dynamic ? c->flops() / dynamicSize : c->flops();
+    if (runsAsMemoryKernel(e)) {
+      FailureOr<MemoryEinsum> m = analyzeMemoryEinsum(e);
+      if (failed(m))
+        return failure();
+      k.spec = m->spec;
+      k.acc = dtypeOf(m->acc);
+      k.flops = m->flops();
+    } else {
+      FailureOr<Contraction> c = analyzeContraction(e);
+      if (failed(c))
+        return failure();
+      k.spec = c->spec;
+      k.acc = dtypeOf(c->acc);
+      k.flops = dynamic ? c->flops() / dynamicSize : c->flops();
+    }
     // Split-K: the contraction writes partial sums to a workspace and a
     // second kernel reduces them into the result.
     std::optional<rt::BundleKernel> reduce;
@@ -288,7 +306,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       w.role = "temp";
       w.dtype = k.acc;
       w.bytes = ws.getInt() / (dynamic ? dynamicSize : 1);
-      w.shape = {dynamic ? -1 : w.bytes / elementBytes(c->acc)};
+      w.shape = {dynamic ? -1 : w.bytes / elementBytes(e.getAccumulatorType())};
       int wi = static_cast<int>(b.buffers.size());
       b.buffers.push_back(w);
       k.args.push_back(wi);

@@ -1,0 +1,421 @@
+//===- MemoryKernel.cpp - memory-bound einsums on the CUDA cores ----------===//
+//
+// Transposes, reductions, traces, elementwise and outer products, batched
+// dot products: einsums whose time is the time to move their bytes. Every
+// address is computed from the dimensions' strides (any layout, diagonals,
+// broadcasts); what varies is which way the threads walk, so that the big
+// tensors are read and written in whole sectors (see MemoryStrategy):
+//  - Map: each thread owns `vec` consecutive result elements, read and
+//    written with 16-byte vector accesses where the layout allows;
+//  - RowReduce: a warp (or CTA) sums one result element, its lanes reading
+//    the widest input along its contiguous dimension, combined by shuffles;
+//  - Transpose: 64x64 tiles staged in shared memory (pitch 65, no bank
+//    conflicts), read along the input's contiguous dimension and written
+//    along the result's.
+// Products and sums are formed in the accumulator type; summed dimensions
+// are unrolled four deep so that each thread keeps several loads in flight.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/KernelBuilder.h"
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+namespace {
+constexpr int64_t kThreads = 256, kTile = 64, kPitch = kTile + 1, kUnroll = 4;
+
+/// The code of one memory-bound kernel: typed views of the buffers and the
+/// index, load and arithmetic helpers the three strategies share.
+struct MemoryKernel {
+  OpBuilder &b;
+  Location loc;
+  const MemoryEinsum &m;
+  KernelContext &kc; // only its integer helpers: there is no contraction here
+  SmallVector<Value> inputs;
+  Value result;
+
+  Value zeroAcc() { return arith::ConstantOp::create(b, loc, b.getZeroAttr(m.acc)); }
+
+  /// The element offsets in each input, then in the result, of linear index
+  /// `x` over `dims` (outermost first; `x` below their product).
+  SmallVector<Value> offsets(ArrayRef<LoopDim> dims, Value x) {
+    SmallVector<Value> off(m.numInputs() + 1, kc.cst(0));
+    Value cur = x;
+    for (int64_t d = static_cast<int64_t>(dims.size()) - 1; d >= 0; --d) {
+      Value i = d == 0 ? cur : kc.rem(cur, dims[d].extent);
+      if (d > 0)
+        cur = kc.div(cur, dims[d].extent);
+      for (size_t k = 0; k < m.numInputs(); ++k)
+        if (dims[d].in[k])
+          off[k] = kc.add(off[k], kc.mul(i, dims[d].in[k]));
+      if (dims[d].out)
+        off.back() = kc.add(off.back(), kc.mul(i, dims[d].out));
+    }
+    return off;
+  }
+
+  static SmallVector<Value> plus(ArrayRef<Value> x, ArrayRef<Value> y, KernelContext &kc) {
+    SmallVector<Value> s;
+    for (auto [a, c] : llvm::zip(x, y))
+      s.push_back(kc.add(a, c));
+    return s;
+  }
+
+  Value convert(Value v, Type to) {
+    Type from = v.getType();
+    if (from == to)
+      return v;
+    bool ff = isa<FloatType>(from), tf = isa<FloatType>(to);
+    unsigned wf = from.getIntOrFloatBitWidth(), wt = to.getIntOrFloatBitWidth();
+    if (ff && tf)
+      return wf < wt ? arith::ExtFOp::create(b, loc, to, v).getResult()
+                     : arith::TruncFOp::create(b, loc, to, v).getResult();
+    if (!ff && !tf)
+      return wf < wt ? arith::ExtSIOp::create(b, loc, to, v).getResult()
+                     : arith::TruncIOp::create(b, loc, to, v).getResult();
+    return ff ? arith::FPToSIOp::create(b, loc, to, v).getResult()
+              : arith::SIToFPOp::create(b, loc, to, v).getResult();
+  }
+  Value add(Value x, Value y) {
+    return isa<FloatType>(m.acc) ? arith::AddFOp::create(b, loc, x, y).getResult()
+                                 : arith::AddIOp::create(b, loc, x, y).getResult();
+  }
+  Value mul(Value x, Value y) {
+    return isa<FloatType>(m.acc) ? arith::MulFOp::create(b, loc, x, y).getResult()
+                                 : arith::MulIOp::create(b, loc, x, y).getResult();
+  }
+
+  /// `count` elements of input `i` starting at element `off`, `stride`
+  /// apart, in the accumulator type: one aligned vector load when the run
+  /// is contiguous, one load repeated when it is broadcast.
+  SmallVector<Value> loadRun(size_t i, Value off, int64_t stride, int64_t count) {
+    Type elem = m.elems[i];
+    SmallVector<Value> v;
+    if (count > 1 && stride == 1) {
+      auto vt = VectorType::get({count}, elem);
+      Value vec = vector::LoadOp::create(b, loc, vt, inputs[i], ValueRange{kc.idx(off)},
+                                         /*nontemporal=*/false,
+                                         llvm::MaybeAlign(count * elementBytes(elem)));
+      for (int64_t j = 0; j < count; ++j)
+        v.push_back(vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{j}));
+    } else {
+      for (int64_t j = 0; j < count; ++j) {
+        if (j > 0 && stride == 0) {
+          v.push_back(v.front());
+          continue;
+        }
+        v.push_back(memref::LoadOp::create(b, loc, inputs[i],
+                                           ValueRange{kc.idx(kc.add(off, j * stride))}));
+      }
+    }
+    for (Value &x : v)
+      x = convert(x, m.acc);
+    return v;
+  }
+
+  /// The product of the inputs at `off` (one offset per input), for `count`
+  /// consecutive positions along `along`.
+  SmallVector<Value> products(ArrayRef<Value> off, const LoopDim &along, int64_t count) {
+    SmallVector<Value> p;
+    for (size_t i = 0; i < m.numInputs(); ++i) {
+      SmallVector<Value> run = loadRun(i, off[i], along.in[i], count);
+      if (p.empty()) {
+        p = run;
+        continue;
+      }
+      for (int64_t j = 0; j < count; ++j)
+        p[j] = mul(p[j], run[j]);
+    }
+    return p;
+  }
+
+  /// Stores `values` (accumulator type) to the result at element `off`,
+  /// consecutive: one aligned vector store when there are several.
+  void storeRun(Value off, ArrayRef<Value> values) {
+    SmallVector<Value> v;
+    for (Value x : values)
+      v.push_back(convert(x, m.elemC));
+    if (v.size() == 1) {
+      memref::StoreOp::create(b, loc, v[0], result, ValueRange{kc.idx(off)});
+      return;
+    }
+    auto vt = VectorType::get({static_cast<int64_t>(v.size())}, m.elemC);
+    Value vec = vector::FromElementsOp::create(b, loc, vt, v);
+    vector::StoreOp::create(b, loc, vec, result, ValueRange{kc.idx(off)}, /*nontemporal=*/false,
+                            llvm::MaybeAlign(v.size() * elementBytes(m.elemC)));
+  }
+
+  /// Sums `body(r)` for r in [first, total) stepping `step`, `kUnroll`
+  /// terms per iteration (their loads issued together), into `acc`.
+  /// `body` gets the term's index (clamped to 0 past the end) and returns
+  /// `acc.size()` values; past the end they count as zero.
+  void sumTerms(Value first, int64_t total, int64_t step, SmallVectorImpl<Value> &acc,
+                function_ref<SmallVector<Value>(Value)> body) {
+    int64_t unroll = std::min<int64_t>(kUnroll, total);
+    auto loop = scf::ForOp::create(b, loc, first, kc.cst(total), kc.cst(step * unroll), acc);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> sums(loop.getRegionIterArgs());
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value r = kc.add(loop.getInductionVar(), u * step);
+      Value ok = kc.lt(r, total);
+      SmallVector<Value> terms = body(kc.select(ok, r, kc.cst(0)));
+      for (size_t j = 0; j < sums.size(); ++j)
+        sums[j] = add(sums[j], arith::SelectOp::create(b, loc, ok, terms[j], zeroAcc()));
+    }
+    scf::YieldOp::create(b, loc, sums);
+    b.setInsertionPointAfter(loop);
+    acc.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+
+  /// `x` summed over the lanes of each warp (xor butterfly; every lane gets
+  /// the sum). 64-bit values travel as two 32-bit halves.
+  Value warpSum(Value x, int64_t lanes = 32) {
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
+    for (int64_t s = lanes / 2; s >= 1; s /= 2) {
+      Value offset = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(s)));
+      auto shuffle = [&](Value v) {
+        return gpu::ShuffleOp::create(b, loc, v, offset, width, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+      };
+      Value other;
+      if (x.getType().getIntOrFloatBitWidth() == 64) {
+        Value bits = arith::BitcastOp::create(b, loc, i64, x);
+        Value lo = shuffle(arith::TruncIOp::create(b, loc, i32, bits));
+        Value hi = shuffle(arith::TruncIOp::create(
+            b, loc, i32,
+            arith::ShRUIOp::create(b, loc, bits,
+                                   arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32)))));
+        Value joined = arith::OrIOp::create(
+            b, loc, arith::ExtUIOp::create(b, loc, i64, lo),
+            arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, i64, hi),
+                                  arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+        other = arith::BitcastOp::create(b, loc, x.getType(), joined);
+      } else {
+        other = shuffle(x);
+      }
+      x = add(x, other);
+    }
+    return x;
+  }
+
+  /// A view of dynamic shared memory holding `count` accumulators.
+  Value sharedAccumulators(int64_t count) {
+    auto shared = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+    Value smem = gpu::DynamicSharedMemoryOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, shared));
+    return memref::ViewOp::create(b, loc, MemRefType::get({count}, m.acc, nullptr, shared), smem,
+                                  arith::ConstantIndexOp::create(b, loc, 0), ValueRange{})
+        .getResult();
+  }
+
+  /// Runs `then` under `cond`.
+  void ifThen(Value cond, function_ref<void()> then) {
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    then();
+  }
+
+  void buildMap(Value tid, Value bid);
+  void buildRowReduce(Value tid, Value bid);
+  void buildTranspose(Value tid, Value bid);
+};
+} // namespace
+
+void MemoryKernel::buildMap(Value tid, Value bid) {
+  int64_t v = m.vec, groups = m.outSize() / v;
+  Value g = kc.add(kc.mul(bid, kThreads), tid);
+  ifThen(kc.lt(g, groups), [&] {
+    SmallVector<Value> base = offsets(m.out, kc.mul(g, v));
+    SmallVector<Value> acc;
+    if (m.red.empty()) {
+      acc = products(base, m.out.back(), v);
+    } else {
+      acc.assign(v, zeroAcc());
+      sumTerms(kc.cst(0), m.redSize(), 1, acc, [&](Value r) {
+        return products(plus(base, offsets(m.red, r), kc), m.out.back(), v);
+      });
+    }
+    storeRun(base.back(), acc);
+  });
+}
+
+void MemoryKernel::buildRowReduce(Value tid, Value bid) {
+  int64_t t = m.threadsPerOutput, perCta = kThreads / t, v = m.vec;
+  Value o = kc.add(kc.mul(bid, perCta), kc.div(tid, t));
+  Value lane = kc.rem(tid, t);
+  Value valid = kc.lt(o, m.outSize());
+  SmallVector<Value> base = offsets(m.out, kc.select(valid, o, kc.cst(0)));
+  SmallVector<Value> acc{zeroAcc()};
+  // Chunk c covers summed indices c*v .. c*v+v-1, contiguous in the widest input.
+  sumTerms(lane, m.redSize() / v, t, acc, [&](Value c) {
+    SmallVector<Value> p = products(plus(base, offsets(m.red, kc.mul(c, v)), kc), m.red.back(), v);
+    Value s = p[0];
+    for (int64_t j = 1; j < v; ++j)
+      s = add(s, p[j]);
+    return SmallVector<Value>{s};
+  });
+  Value sum = warpSum(acc[0]);
+  if (t > 32) {
+    // Warp sums meet in shared memory; warp 0 adds them.
+    Value partial = sharedAccumulators(kThreads / 32);
+    Value warp = kc.div(tid, 32);
+    ifThen(kc.lt(kc.rem(tid, 32), 1),
+           [&] { memref::StoreOp::create(b, loc, sum, partial, ValueRange{kc.idx(warp)}); });
+    gpu::BarrierOp::create(b, loc);
+    Value mine = kc.lt(tid, kThreads / 32);
+    Value x = memref::LoadOp::create(b, loc, partial,
+                                     ValueRange{kc.idx(kc.select(mine, tid, kc.cst(0)))});
+    sum = warpSum(arith::SelectOp::create(b, loc, mine, x, zeroAcc()), kThreads / 32);
+  }
+  ifThen(kc.andB(valid, kc.lt(lane, 1)), [&] { storeRun(base.back(), {sum}); });
+}
+
+void MemoryKernel::buildTranspose(Value tid, Value bid) {
+  const LoopDim &cd = m.out[m.transposeDim], &wd = m.out.back();
+  SmallVector<LoopDim, 4> rest;
+  for (size_t d = 0; d + 1 < m.out.size(); ++d)
+    if (static_cast<int>(d) != m.transposeDim)
+      rest.push_back(m.out[d]);
+  int64_t tilesC = (cd.extent + kTile - 1) / kTile, tilesW = (wd.extent + kTile - 1) / kTile;
+  Value restIdx = kc.div(bid, tilesC * tilesW), inRest = kc.rem(bid, tilesC * tilesW);
+  Value c0 = kc.mul(kc.div(inRest, tilesW), kTile), w0 = kc.mul(kc.rem(inRest, tilesW), kTile);
+  SmallVector<Value> base = offsets(rest, restIdx);
+  Value tile = sharedAccumulators(kTile * kPitch);
+  constexpr int64_t rows = kThreads / kTile, perThread = kTile / rows;
+
+  // Read: consecutive threads along the input's contiguous dimension.
+  Value lc = kc.rem(tid, kTile), lw0 = kc.div(tid, kTile);
+  Value c = kc.add(c0, lc);
+  Value cOk = kc.lt(c, cd.extent);
+  SmallVector<SmallVector<Value>> at; // per element: the offset in each input
+  for (int64_t j = 0; j < perThread; ++j) {
+    Value w = kc.add(w0, kc.add(lw0, j * rows));
+    Value ok = kc.andB(cOk, kc.lt(w, wd.extent));
+    SmallVector<Value> off;
+    for (size_t i = 0; i < m.numInputs(); ++i)
+      off.push_back(kc.add(base[i], kc.select(ok, kc.add(kc.mul(c, cd.in[i]), kc.mul(w, wd.in[i])),
+                                              kc.cst(0))));
+    at.push_back(off);
+  }
+  auto terms = [&](ArrayRef<Value> redOff) {
+    SmallVector<Value> t;
+    for (const SmallVector<Value> &off : at)
+      t.push_back(products(redOff.empty() ? ArrayRef<Value>(off) : ArrayRef<Value>(plus(off, redOff, kc)),
+                           cd, 1)[0]);
+    return t;
+  };
+  SmallVector<Value> acc;
+  if (m.red.empty()) {
+    acc = terms({});
+  } else {
+    // The tile's elements are the unrolled dimension here: one load each per step.
+    acc.assign(perThread, zeroAcc());
+    auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(m.redSize()), kc.cst(1), acc);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> redOff = offsets(m.red, loop.getInductionVar());
+      redOff.pop_back();
+      SmallVector<Value> t = terms(redOff);
+      SmallVector<Value> next;
+      for (auto [a, x] : llvm::zip(loop.getRegionIterArgs(), t))
+        next.push_back(add(a, x));
+      scf::YieldOp::create(b, loc, next);
+    }
+    acc.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  for (int64_t j = 0; j < perThread; ++j)
+    memref::StoreOp::create(b, loc, acc[j], tile,
+                            ValueRange{kc.idx(kc.add(kc.mul(lc, kPitch), kc.add(lw0, j * rows)))});
+  gpu::BarrierOp::create(b, loc);
+
+  // Write: consecutive threads along the result's innermost dimension.
+  Value lw = kc.rem(tid, kTile), lc0 = kc.div(tid, kTile);
+  Value w = kc.add(w0, lw);
+  Value wOk = kc.lt(w, wd.extent);
+  for (int64_t j = 0; j < perThread; ++j) {
+    Value lcj = kc.add(lc0, j * rows);
+    Value cc = kc.add(c0, lcj);
+    ifThen(kc.andB(wOk, kc.lt(cc, cd.extent)), [&] {
+      Value x = memref::LoadOp::create(b, loc, tile, ValueRange{kc.idx(kc.add(kc.mul(lcj, kPitch), lw))});
+      storeRun(kc.add(base.back(), kc.add(kc.mul(cc, cd.out), kc.mul(w, wd.out))), {x});
+    });
+  }
+}
+
+FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, StringRef name,
+                                                   const MemoryEinsum &m, Location loc) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.block = {kThreads, 1, 1};
+  launch.layoutA = launch.layoutB = "memory-bound (CUDA cores)";
+  int64_t accBytes = elementBytes(m.acc);
+  switch (m.strategy) {
+  case MemoryStrategy::Map:
+    launch.grid[0] = (m.outSize() / m.vec + kThreads - 1) / kThreads;
+    break;
+  case MemoryStrategy::RowReduce: {
+    int64_t perCta = kThreads / m.threadsPerOutput;
+    launch.grid[0] = (m.outSize() + perCta - 1) / perCta;
+    if (m.threadsPerOutput > 32)
+      launch.sharedMemoryBytes = kThreads / 32 * accBytes;
+    break;
+  }
+  case MemoryStrategy::Transpose: {
+    int64_t blocks = 1;
+    for (size_t d = 0; d < m.out.size(); ++d)
+      blocks *= static_cast<int>(d) == m.transposeDim || d + 1 == m.out.size()
+                    ? (m.out[d].extent + kTile - 1) / kTile
+                    : m.out[d].extent;
+    launch.grid[0] = blocks;
+    launch.sharedMemoryBytes = kTile * kPitch * accBytes;
+    break;
+  }
+  }
+  if (launch.grid[0] >= (int64_t(1) << 31))
+    return emitError(loc, "the memory-bound kernel would need ")
+           << launch.grid[0] << " CTAs, more than a grid holds";
+  SmallVector<int64_t> buffers;
+  for (size_t i = 0; i < m.numInputs(); ++i)
+    buffers.push_back(m.inputBytes(i));
+  buffers.push_back(m.outputBytes());
+  for (size_t i = 0; i < 2 && i < buffers.size(); ++i)
+    launch.argumentBytes[i] = buffers[i];
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+
+  static const Contraction none{};
+  KernelContext kc{b, loc, none, loom::PlanAttr(), 0, 0, 0, 1, 1, 1, kThreads, 0,
+                   b.getI32Type(), {}, {}, {}, {}};
+  MemoryKernel k{b, loc, m, kc, {}, {}};
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto typed = [&](Value bytes, Type t, int64_t n) {
+    return memref::ViewOp::create(b, loc, MemRefType::get({n}, t), bytes, zero, ValueRange{})
+        .getResult();
+  };
+  for (size_t i = 0; i < m.numInputs(); ++i)
+    k.inputs.push_back(typed(entry.getArgument(i), m.elems[i], buffers[i] / elementBytes(m.elems[i])));
+  k.result = typed(entry.getArgument(m.numInputs()), m.elemC, m.outSize());
+  Value tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+  Value bid = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  switch (m.strategy) {
+  case MemoryStrategy::Map: k.buildMap(tid, bid); break;
+  case MemoryStrategy::RowReduce: k.buildRowReduce(tid, bid); break;
+  case MemoryStrategy::Transpose: k.buildTranspose(tid, bid); break;
+  }
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
