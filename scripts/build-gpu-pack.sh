@@ -121,6 +121,8 @@ suite mem_bdot_i8             "bk,bk->b" b=77,k=333 i8
 suite mem_reduce_mid_f16      "ijk->ik" i=17,j=300,k=33 f16 --out f32
 suite mem_transpose_sum_f32   "ijk->kj" i=5,j=100,k=130 f32
 suite mem_transpose_i8        "ij->ji" i=100,j=37 i8
+suite mem_colsum_split_i8   "ij->j" i=2000,j=64 i8 --out i32
+suite mem_total_split_f16   "ijk->" i=64,j=100,k=1000 f16 --out f32
 suite mem_f64_chain           "ij,ij,ij->ij" i=65,j=33 f64
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
@@ -187,7 +189,7 @@ mem hadamard_f16         "ij,ij->ij" i=8192,j=8192 f16
 mem outer_f32            "i,j->ij" i=8192,j=8192 f32
 mem scale_rows_bf16      "ij,i->ij" i=8192,j=8192 bf16
 mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
-mem diag_f32             "ii->i" i=16384 f32
+mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
 # Shape polymorphism: one dynamic-M bundle against a static bundle per size.
 mkdir -p "$PACK/dynamic"
 compile_into dynamic dyn_f16_k4096_n4096 "mk,nk->mn" m=?,n=4096,k=4096 f16

@@ -77,9 +77,12 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           failedAny = true;
           return;
         }
-        if (plan && plan.getSplitK() > 1) {
-          FailureOr<KernelLaunch> reduce = buildSplitKReduceKernel(
-              kernels, name + "_reduce", *c, plan.getSplitK(), op.getLoc());
+        bool twoKernels = memory ? mem->split > 1 : plan.getSplitK() > 1;
+        if (twoKernels) {
+          FailureOr<KernelLaunch> reduce =
+              memory ? buildMemoryPartialSums(kernels, name + "_reduce", *mem, op.getLoc())
+                     : buildSplitKReduceKernel(kernels, name + "_reduce", *c, plan.getSplitK(),
+                                               op.getLoc());
           if (failed(reduce)) {
             failedAny = true;
             return;
@@ -88,7 +91,8 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
                       SymbolRefAttr::get(kernels.getNameAttr(),
                                          {FlatSymbolRefAttr::get(ctx, reduce->name)}));
           op->setAttr("loom.reduce_launch", b.getDictionaryAttr(launchShape(b, *reduce)));
-          op->setAttr("loom.workspace", b.getI64IntegerAttr(launch->argumentBytes[2]));
+          op->setAttr("loom.workspace", b.getI64IntegerAttr(memory ? launch->workspaceBytes
+                                                                   : launch->argumentBytes[2]));
         }
         op->setAttr("loom.kernel",
                     SymbolRefAttr::get(kernels.getNameAttr(),

@@ -153,20 +153,21 @@ struct MemoryKernel {
                             llvm::MaybeAlign(v.size() * elementBytes(m.elemC)));
   }
 
-  /// Sums `body(r)` for r in [first, total) stepping `step`, `kUnroll`
+  /// Sums `body(r)` for r in [first, end) stepping `step`, `kUnroll`
   /// terms per iteration (their loads issued together), into `acc`.
   /// `body` gets the term's index (clamped to 0 past the end) and returns
-  /// `acc.size()` values; past the end they count as zero.
-  void sumTerms(Value first, int64_t total, int64_t step, SmallVectorImpl<Value> &acc,
+  /// `acc.size()` values; past the end they count as zero. `most` bounds
+  /// the number of terms (for the unroll depth).
+  void sumTerms(Value first, Value end, int64_t most, int64_t step, SmallVectorImpl<Value> &acc,
                 function_ref<SmallVector<Value>(Value)> body) {
-    int64_t unroll = std::min<int64_t>(kUnroll, total);
-    auto loop = scf::ForOp::create(b, loc, first, kc.cst(total), kc.cst(step * unroll), acc);
+    int64_t unroll = std::max<int64_t>(1, std::min<int64_t>(kUnroll, most));
+    auto loop = scf::ForOp::create(b, loc, first, end, kc.cst(step * unroll), acc);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     SmallVector<Value> sums(loop.getRegionIterArgs());
     for (int64_t u = 0; u < unroll; ++u) {
       Value r = kc.add(loop.getInductionVar(), u * step);
-      Value ok = kc.lt(r, total);
+      Value ok = kc.ltV(r, end);
       SmallVector<Value> terms = body(kc.select(ok, r, kc.cst(0)));
       for (size_t j = 0; j < sums.size(); ++j)
         sums[j] = add(sums[j], arith::SelectOp::create(b, loc, ok, terms[j], zeroAcc()));
@@ -226,13 +227,45 @@ struct MemoryKernel {
     then();
   }
 
-  void buildMap(Value tid, Value bid);
-  void buildRowReduce(Value tid, Value bid);
+  /// Split summation (m.split > 1): the range [first, end) of `total`
+  /// terms that slice `slice` (blockIdx.y) sums; all of it otherwise.
+  std::pair<Value, Value> sliceOf(Value slice, int64_t total);
+  /// Stores the sums `acc` of result elements o.. : to the result, or with
+  /// a split to the slice's row of the workspace.
+  void finish(Value slice, Value o, ArrayRef<Value> acc);
+
+  void buildMap(Value tid, Value bid, Value slice);
+  void buildRowReduce(Value tid, Value bid, Value slice);
   void buildTranspose(Value tid, Value bid);
+  /// The second kernel of a split summation: `inputs[0]` is the workspace.
+  void buildPartialSums(Value tid, Value bid);
 };
 } // namespace
 
-void MemoryKernel::buildMap(Value tid, Value bid) {
+std::pair<Value, Value> MemoryKernel::sliceOf(Value slice, int64_t total) {
+  if (m.split == 1)
+    return {kc.cst(0), kc.cst(total)};
+  int64_t per = (total + m.split - 1) / m.split;
+  Value first = kc.mul(slice, per);
+  return {first, arith::MinUIOp::create(b, loc, kc.add(first, per), kc.cst(total))};
+}
+
+void MemoryKernel::finish(Value slice, Value o, ArrayRef<Value> acc) {
+  if (m.split == 1)
+    return storeRun(o, acc);
+  // A partial sum: workspace [split][result elements] in the accumulator type.
+  Value at = kc.add(kc.mul(slice, m.outSize()), o);
+  if (acc.size() == 1) {
+    memref::StoreOp::create(b, loc, acc[0], result, ValueRange{kc.idx(at)});
+    return;
+  }
+  auto vt = VectorType::get({static_cast<int64_t>(acc.size())}, m.acc);
+  vector::StoreOp::create(b, loc, vector::FromElementsOp::create(b, loc, vt, acc), result,
+                          ValueRange{kc.idx(at)}, /*nontemporal=*/false,
+                          llvm::MaybeAlign(acc.size() * elementBytes(m.acc)));
+}
+
+void MemoryKernel::buildMap(Value tid, Value bid, Value slice) {
   int64_t v = m.vec, groups = m.outSize() / v;
   Value g = kc.add(kc.mul(bid, kThreads), tid);
   ifThen(kc.lt(g, groups), [&] {
@@ -242,15 +275,16 @@ void MemoryKernel::buildMap(Value tid, Value bid) {
       acc = products(base, m.out.back(), v);
     } else {
       acc.assign(v, zeroAcc());
-      sumTerms(kc.cst(0), m.redSize(), 1, acc, [&](Value r) {
+      auto [first, end] = sliceOf(slice, m.redSize());
+      sumTerms(first, end, m.redSize() / m.split, 1, acc, [&](Value r) {
         return products(plus(base, offsets(m.red, r), kc), m.out.back(), v);
       });
     }
-    storeRun(base.back(), acc);
+    finish(slice, base.back(), acc);
   });
 }
 
-void MemoryKernel::buildRowReduce(Value tid, Value bid) {
+void MemoryKernel::buildRowReduce(Value tid, Value bid, Value slice) {
   int64_t t = m.threadsPerOutput, perCta = kThreads / t, v = m.vec;
   Value o = kc.add(kc.mul(bid, perCta), kc.div(tid, t));
   Value lane = kc.rem(tid, t);
@@ -258,7 +292,9 @@ void MemoryKernel::buildRowReduce(Value tid, Value bid) {
   SmallVector<Value> base = offsets(m.out, kc.select(valid, o, kc.cst(0)));
   SmallVector<Value> acc{zeroAcc()};
   // Chunk c covers summed indices c*v .. c*v+v-1, contiguous in the widest input.
-  sumTerms(lane, m.redSize() / v, t, acc, [&](Value c) {
+  int64_t chunks = m.redSize() / v;
+  auto [first, end] = sliceOf(slice, chunks);
+  sumTerms(kc.add(first, lane), end, chunks / m.split / t, t, acc, [&](Value c) {
     SmallVector<Value> p = products(plus(base, offsets(m.red, kc.mul(c, v)), kc), m.red.back(), v);
     Value s = p[0];
     for (int64_t j = 1; j < v; ++j)
@@ -278,7 +314,23 @@ void MemoryKernel::buildRowReduce(Value tid, Value bid) {
                                      ValueRange{kc.idx(kc.select(mine, tid, kc.cst(0)))});
     sum = warpSum(arith::SelectOp::create(b, loc, mine, x, zeroAcc()), kThreads / 32);
   }
-  ifThen(kc.andB(valid, kc.lt(lane, 1)), [&] { storeRun(base.back(), {sum}); });
+  ifThen(kc.andB(valid, kc.lt(lane, 1)), [&] { finish(slice, base.back(), {sum}); });
+}
+
+void MemoryKernel::buildPartialSums(Value tid, Value bid) {
+  // A warp per result element: its lanes add the slices' partial sums.
+  Value o = kc.add(kc.mul(bid, kThreads / 32), kc.div(tid, 32));
+  Value lane = kc.rem(tid, 32);
+  Value valid = kc.lt(o, m.outSize());
+  Value oc = kc.select(valid, o, kc.cst(0));
+  SmallVector<Value> acc{zeroAcc()};
+  sumTerms(lane, kc.cst(m.split), m.split / 32, 32, acc, [&](Value s) {
+    Value x = memref::LoadOp::create(b, loc, inputs[0],
+                                     ValueRange{kc.idx(kc.add(kc.mul(s, m.outSize()), oc))});
+    return SmallVector<Value>{x};
+  });
+  Value sum = warpSum(acc[0]);
+  ifThen(kc.andB(valid, kc.lt(lane, 1)), [&] { storeRun(oc, {sum}); });
 }
 
 void MemoryKernel::buildTranspose(Value tid, Value bid) {
@@ -354,6 +406,14 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
   }
 }
 
+/// A KernelContext for its 32-bit integer helpers alone: a memory-bound
+/// kernel has no contraction or plan.
+static KernelContext integerContext(OpBuilder &b, Location loc) {
+  static const Contraction none{};
+  return KernelContext{b, loc, none, loom::PlanAttr(), 0, 0, 0, 1, 1, 1, kThreads, 0,
+                       b.getI32Type(), {}, {}, {}, {}};
+}
+
 FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, StringRef name,
                                                    const MemoryEinsum &m, Location loc) {
   OpBuilder b(module.getContext());
@@ -388,18 +448,19 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   if (launch.grid[0] >= (int64_t(1) << 31))
     return emitError(loc, "the memory-bound kernel would need ")
            << launch.grid[0] << " CTAs, more than a grid holds";
+  launch.grid[1] = m.split;
+  if (m.split > 1)
+    launch.workspaceBytes = m.split * m.outSize() * accBytes;
   SmallVector<int64_t> buffers;
   for (size_t i = 0; i < m.numInputs(); ++i)
     buffers.push_back(m.inputBytes(i));
-  buffers.push_back(m.outputBytes());
+  buffers.push_back(m.split > 1 ? launch.workspaceBytes : m.outputBytes());
   for (size_t i = 0; i < 2 && i < buffers.size(); ++i)
     launch.argumentBytes[i] = buffers[i];
   auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
   Block &entry = func.getBody().front();
 
-  static const Contraction none{};
-  KernelContext kc{b, loc, none, loom::PlanAttr(), 0, 0, 0, 1, 1, 1, kThreads, 0,
-                   b.getI32Type(), {}, {}, {}, {}};
+  KernelContext kc = integerContext(b, loc);
   MemoryKernel k{b, loc, m, kc, {}, {}};
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   auto typed = [&](Value bytes, Type t, int64_t n) {
@@ -408,14 +469,41 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   };
   for (size_t i = 0; i < m.numInputs(); ++i)
     k.inputs.push_back(typed(entry.getArgument(i), m.elems[i], buffers[i] / elementBytes(m.elems[i])));
-  k.result = typed(entry.getArgument(m.numInputs()), m.elemC, m.outSize());
+  k.result = m.split > 1 ? typed(entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
+                         : typed(entry.getArgument(m.numInputs()), m.elemC, m.outSize());
   Value tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   Value bid = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value slice = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
   switch (m.strategy) {
-  case MemoryStrategy::Map: k.buildMap(tid, bid); break;
-  case MemoryStrategy::RowReduce: k.buildRowReduce(tid, bid); break;
+  case MemoryStrategy::Map: k.buildMap(tid, bid, slice); break;
+  case MemoryStrategy::RowReduce: k.buildRowReduce(tid, bid, slice); break;
   case MemoryStrategy::Transpose: k.buildTranspose(tid, bid); break;
   }
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
+
+FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module, StringRef name,
+                                                        const MemoryEinsum &m, Location loc) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.block = {kThreads, 1, 1};
+  launch.grid[0] = (m.outSize() + kThreads / 32 - 1) / (kThreads / 32);
+  int64_t ws = m.split * m.outSize() * elementBytes(m.acc);
+  launch.argumentBytes = {ws, m.outputBytes(), 0};
+  auto func = createKernelFunc(b, loc, name, {ws, m.outputBytes()}, /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = integerContext(b, loc);
+  MemoryKernel k{b, loc, m, kc, {}, {}};
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  k.inputs.push_back(memref::ViewOp::create(b, loc, MemRefType::get({m.split * m.outSize()}, m.acc),
+                                            entry.getArgument(0), zero, ValueRange{}));
+  k.result = memref::ViewOp::create(b, loc, MemRefType::get({m.outSize()}, m.elemC),
+                                    entry.getArgument(1), zero, ValueRange{});
+  k.buildPartialSums(kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)),
+                     kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)));
   gpu::ReturnOp::create(b, loc);
   return launch;
 }

@@ -67,6 +67,13 @@ int64_t MemoryEinsum::flops() const {
 }
 
 std::string MemoryEinsum::describe() const {
+  std::string split = this->split > 1 ? "; the sum cut into " + std::to_string(this->split) +
+                                            " slices whose partial sums a second kernel adds"
+                                      : "";
+  return describeStrategy() + split;
+}
+
+std::string MemoryEinsum::describeStrategy() const {
   switch (strategy) {
   case MemoryStrategy::Map:
     return "a thread per " + std::to_string(vec) + " result element" + (vec > 1 ? "s" : "") +
@@ -254,6 +261,20 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
     m.strategy = MemoryStrategy::Map;
     m.vec = vectorWidth(m, m.out.back(), most);
   }
+  // Too few threads to keep enough loads in flight (about 1024 per SM on an
+  // H100): split the sum, each slice at least `minTerms` terms per thread.
+  constexpr int64_t enoughThreads = 132 * 1024, minTerms = 16;
+  int64_t threads = 0, termsPerThread = 0;
+  if (m.strategy == MemoryStrategy::Map && !m.red.empty()) {
+    threads = m.outSize() / m.vec;
+    termsPerThread = m.redSize();
+  } else if (m.strategy == MemoryStrategy::RowReduce) {
+    threads = m.outSize() * m.threadsPerOutput;
+    termsPerThread = m.redSize() / m.vec / m.threadsPerOutput;
+  }
+  if (threads > 0 && threads < enoughThreads)
+    m.split = std::max<int64_t>(1, std::min((enoughThreads + threads - 1) / threads,
+                                            termsPerThread / minTerms));
   return m;
 }
 

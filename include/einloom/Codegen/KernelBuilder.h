@@ -48,6 +48,9 @@ struct KernelLaunch {
   /// argument bytes are those of the largest size; a tensor map extent of -1
   /// stands for the size. {0, 0, 0} for static shapes.
   std::array<int64_t, 3> dynamicGrid{0, 0, 0};
+  /// Bytes of the workspace a second kernel reduces (memory-bound split
+  /// sums; split-K GEMMs use argumentBytes[2]).
+  int64_t workspaceBytes = 0;
 };
 
 /// Builds `gpu.func @name` in `module` computing the contraction with `plan`.
@@ -74,6 +77,13 @@ buildSimtKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name, const Contr
 mlir::FailureOr<KernelLaunch>
 buildMemoryKernel(mlir::gpu::GPUModuleOp module, llvm::StringRef name, const MemoryEinsum &m,
                   mlir::Location loc);
+
+/// With MemoryEinsum::split > 1 the memory-bound kernel writes partial sums
+/// to a workspace [split][result elements] (accumulator type) in place of
+/// the result; this kernel (arguments: workspace, result) adds them.
+mlir::FailureOr<KernelLaunch>
+buildMemoryPartialSums(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
+                       const MemoryEinsum &m, mlir::Location loc);
 
 /// Hopper (plans with producer = tma): a persistent, warp-specialized
 /// kernel. One producer warpgroup issues TMA copies into a ring of

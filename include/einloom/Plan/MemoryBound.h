@@ -65,6 +65,10 @@ struct MemoryEinsum {
   int64_t threadsPerOutput = 32;
   /// Transpose: the index in `out` of the widest input's contiguous dimension.
   int transposeDim = -1;
+  /// Map and RowReduce with too few result elements to fill the GPU: the
+  /// summed range is cut into `split` slices (grid.y), each writing partial
+  /// sums to a workspace that a second kernel adds up. 1: no split.
+  int64_t split = 1;
 
   int64_t outSize() const;
   int64_t redSize() const;
@@ -77,6 +81,9 @@ struct MemoryEinsum {
   int64_t flops() const;
   /// "transpose through shared memory, 64x64 tiles", etc.
   std::string describe() const;
+
+private:
+  std::string describeStrategy() const;
 };
 
 /// True for einsums that run as a memory-bound kernel: one operand, or two
