@@ -123,6 +123,7 @@ suite mem_transpose_sum_f32   "ijk->kj" i=5,j=100,k=130 f32
 suite mem_transpose_i8        "ij->ji" i=100,j=37 i8
 suite mem_colsum_split_i8   "ij->j" i=2000,j=64 i8 --out i32
 suite mem_total_split_f16   "ijk->" i=64,j=100,k=1000 f16 --out f32
+suite nary_diag_f16         "ii,ij,jkk->k" i=65,j=130,k=33 f16 --out f32
 suite mem_f64_chain           "ij,ij,ij->ij" i=65,j=33 f64
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16

@@ -25,20 +25,51 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
   LogicalResult rewrite(loom::EinsumOp op) {
     FailureOr<loom::EinsumSpec> spec =
         loom::parseSpec(op);
-    if (failed(spec) || spec->inputs.size() < 3 || spec->hasRepeatedInputLabel())
+    if (failed(spec) || spec->inputs.size() < 3)
       return success();
+    auto dynAttr = op->getAttrOfType<StringAttr>("loom.dynamic");
+    char dyn = dynAttr && dynAttr.getValue().size() == 1 ? dynAttr.getValue()[0] : 0;
+    if ((spec->hasRepeatedInputLabel() && dyn) ||
+        llvm::any_of(op.getInputs(), [](Value v) {
+          return !cast<RankedTensorType>(v.getType()).hasStaticShape();
+        }))
+      return success(); // code generation reports what it cannot do
+    OpBuilder b(op);
+    SmallVector<Value> values(op.getInputs());
+    std::vector<std::string> labels(spec->inputs.begin(), spec->inputs.end());
+    // A diagonal (a label repeated inside an operand) is taken first, by an
+    // einsum of that operand alone ("iij->ij", a memory-bound kernel), so
+    // that the path below sees each label once per operand.
+    for (size_t i = 0; i < labels.size(); ++i) {
+      std::string once;
+      for (char c : labels[i])
+        if (once.find(c) == std::string::npos)
+          once.push_back(c);
+      if (once.size() == labels[i].size())
+        continue;
+      auto t = cast<RankedTensorType>(values[i].getType());
+      SmallVector<int64_t> shape;
+      for (char c : once)
+        shape.push_back(t.getDimSize(labels[i].find(c)));
+      auto diag = loom::EinsumOp::create(
+          b, op.getLoc(), RankedTensorType::get(shape, t.getElementType()), ValueRange{values[i]},
+          b.getStringAttr(labels[i] + "->" + once), op.getAccAttr(), op.getAllowTf32Attr(),
+          loom::PlanAttr());
+      if (explain)
+        llvm::errs() << "einsum \"" << spec->str() << "\": operand " << i << " diagonal first: "
+                     << labels[i] << "->" << once << "\n";
+      values[i] = diag.getResult();
+      labels[i] = once;
+    }
     std::map<char, int64_t> sizes;
-    for (auto [labels, v] : llvm::zip(spec->inputs, op.getInputs())) {
+    for (auto [ls, v] : llvm::zip(labels, values)) {
       auto t = cast<RankedTensorType>(v.getType());
-      if (!t.hasStaticShape())
-        return success();
-      for (size_t d = 0; d < labels.size(); ++d)
-        sizes[labels[d]] = t.getDimSize(d);
+      for (size_t d = 0; d < ls.size(); ++d)
+        sizes[ls[d]] = t.getDimSize(d);
     }
     ContractionPath path;
     std::string why;
-    if (!optimizePath(std::vector<std::string>(spec->inputs.begin(), spec->inputs.end()),
-                      spec->output, sizes, double(memoryLimit), path, why))
+    if (!optimizePath(labels, spec->output, sizes, double(memoryLimit), path, why))
       return op.emitOpError("cannot be split into binary contractions: ") << why;
     if (explain) {
       llvm::errs() << "einsum \"" << spec->str() << "\": " << spec->inputs.size()
@@ -58,7 +89,6 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
                    << "x); peak intermediate " << llvm::format("%.4g", path.peakElements)
                    << " elements\n";
     }
-    OpBuilder b(op);
     // Intermediates take the operands' element type when they share one (a
     // binary einsum needs both operands of one type; the accumulator keeps
     // the sums wide), else the result's.
@@ -71,10 +101,6 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
     // A dynamic dimension (a size-bucket variant, see compileModule) must
     // lead the first operand and the result of each binary einsum that has
     // it: intermediates put it first, and operands swap to bring it to A.
-    auto dynAttr = op->getAttrOfType<StringAttr>("loom.dynamic");
-    char dyn = dynAttr && dynAttr.getValue().size() == 1 ? dynAttr.getValue()[0] : 0;
-    SmallVector<Value> values(op.getInputs());
-    std::vector<std::string> labels(spec->inputs.begin(), spec->inputs.end());
     for (size_t k = 0; k < path.steps.size(); ++k) {
       const PathStep &st = path.steps[k];
       bool last = k + 1 == path.steps.size();
