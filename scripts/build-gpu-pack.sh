@@ -124,6 +124,7 @@ suite mem_transpose_i8        "ij->ji" i=100,j=37 i8
 suite mem_colsum_split_i8   "ij->j" i=2000,j=64 i8 --out i32
 suite mem_total_split_f16   "ijk->" i=64,j=100,k=1000 f16 --out f32
 suite nary_diag_f16         "ii,ij,jkk->k" i=65,j=130,k=33 f16 --out f32
+suite store_bound_bhqd_f16  "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16
 suite mem_f64_chain           "ij,ij,ij->ij" i=65,j=33 f64
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
@@ -190,6 +191,7 @@ mem hadamard_f16         "ij,ij->ij" i=8192,j=8192 f16
 mem outer_f32            "i,j->ij" i=8192,j=8192 f32
 mem scale_rows_bf16      "ij,i->ij" i=8192,j=8192 bf16
 mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
+mem attn_scores_f16      "bhqd,bhkd->bhqk" b=8,h=16,q=2048,k=2048,d=128 f16
 mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
 # Shape polymorphism: one dynamic-M bundle against a static bundle per size.
 mkdir -p "$PACK/dynamic"
