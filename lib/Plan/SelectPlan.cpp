@@ -302,6 +302,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     for (ProducerKind producer : {ProducerKind::Tma, ProducerKind::CpAsync}) {
       if (!wgmmaOk || (producer == ProducerKind::CpAsync && !kMajor))
         break;
+      if (producer == ProducerKind::CpAsync && s.bm == 64)
+        continue; // (the store-bound shape is for the TMA kernel only)
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
       int64_t staging = producer == ProducerKind::Tma ? tmaStagingBytes(s.bm, c) : 0;
