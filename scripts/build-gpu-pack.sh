@@ -147,6 +147,10 @@ dyn dyn_batch_inner   1,7,300,1100 "mbk,bnk->mbn" m=?,b=3,n=130,k=200 f16 --out 
 dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
 dyn fma_f64_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=100,k=64 f64
+dyn mem_dyn_scale     1,7,300,5000 "mk,k->mk" m=?,k=1000 f16
+dyn mem_dyn_rowsum    1,17,3000 "mk->m" m=?,k=4096 bf16 --out f32
+dyn mem_dyn_bdot      1,100,2049 "mk,mk->m" m=?,k=64 f16
+dyn mem_dyn_midsum    1,7,300 "mkn->mn" m=?,k=30,n=64 f16
 # Size-1 dimensions broadcast (stride 0), from a file.
 "$COMPILE" test/Inputs/broadcast-batch.mlir -o "$PACK/suite/bcast_batch.bundle"
 # The demo program.

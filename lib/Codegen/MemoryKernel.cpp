@@ -234,6 +234,9 @@ struct MemoryKernel {
   /// a split to the slice's row of the workspace.
   void finish(Value slice, Value o, ArrayRef<Value> acc);
 
+  /// Result elements / `per`: a constant, or with a dynamic size a value.
+  Value resultCount(int64_t per);
+
   void buildMap(Value tid, Value bid, Value slice);
   void buildRowReduce(Value tid, Value bid, Value slice);
   void buildTranspose(Value tid, Value bid);
@@ -265,10 +268,16 @@ void MemoryKernel::finish(Value slice, Value o, ArrayRef<Value> acc) {
                           llvm::MaybeAlign(acc.size() * elementBytes(m.acc)));
 }
 
+Value MemoryKernel::resultCount(int64_t per) {
+  if (!m.dynamicLabel)
+    return kc.cst(m.outSize() / per);
+  return kc.mulV(kc.mSize, kc.cst(m.outPerUnit() / per));
+}
+
 void MemoryKernel::buildMap(Value tid, Value bid, Value slice) {
-  int64_t v = m.vec, groups = m.outSize() / v;
+  int64_t v = m.vec;
   Value g = kc.add(kc.mul(bid, kThreads), tid);
-  ifThen(kc.lt(g, groups), [&] {
+  ifThen(kc.ltV(g, resultCount(v)), [&] {
     SmallVector<Value> base = offsets(m.out, kc.mul(g, v));
     SmallVector<Value> acc;
     if (m.red.empty()) {
@@ -288,7 +297,7 @@ void MemoryKernel::buildRowReduce(Value tid, Value bid, Value slice) {
   int64_t t = m.threadsPerOutput, perCta = kThreads / t, v = m.vec;
   Value o = kc.add(kc.mul(bid, perCta), kc.div(tid, t));
   Value lane = kc.rem(tid, t);
-  Value valid = kc.lt(o, m.outSize());
+  Value valid = kc.ltV(o, resultCount(1));
   SmallVector<Value> base = offsets(m.out, kc.select(valid, o, kc.cst(0)));
   SmallVector<Value> acc{zeroAcc()};
   // Chunk c covers summed indices c*v .. c*v+v-1, contiguous in the widest input.
@@ -426,15 +435,21 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   switch (m.strategy) {
   case MemoryStrategy::Map:
     launch.grid[0] = (m.outSize() / m.vec + kThreads - 1) / kThreads;
+    if (m.dynamicLabel)
+      launch.dynamicGrid = {m.outPerUnit() / m.vec, kThreads, 1};
     break;
   case MemoryStrategy::RowReduce: {
     int64_t perCta = kThreads / m.threadsPerOutput;
     launch.grid[0] = (m.outSize() + perCta - 1) / perCta;
+    if (m.dynamicLabel)
+      launch.dynamicGrid = {m.outPerUnit(), perCta, 1};
     if (m.threadsPerOutput > 32)
       launch.sharedMemoryBytes = kThreads / 32 * accBytes;
     break;
   }
   case MemoryStrategy::Transpose: {
+    if (m.dynamicLabel)
+      return emitError(loc, "internal error: a dynamic size in a tiled transpose");
     int64_t blocks = 1;
     for (size_t d = 0; d < m.out.size(); ++d)
       blocks *= static_cast<int>(d) == m.transposeDim || d + 1 == m.out.size()
@@ -457,10 +472,12 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   buffers.push_back(m.split > 1 ? launch.workspaceBytes : m.outputBytes());
   for (size_t i = 0; i < 2 && i < buffers.size(); ++i)
     launch.argumentBytes[i] = buffers[i];
-  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/m.dynamicLabel != 0, kThreads);
   Block &entry = func.getBody().front();
 
   KernelContext kc = integerContext(b, loc);
+  if (m.dynamicLabel) // the size, the kernel's last argument (i64)
+    kc.mSize = arith::TruncIOp::create(b, loc, b.getI32Type(), entry.getArguments().back());
   MemoryKernel k{b, loc, m, kc, {}, {}};
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   auto typed = [&](Value bytes, Type t, int64_t n) {

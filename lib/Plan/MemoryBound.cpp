@@ -36,6 +36,8 @@ int64_t MemoryEinsum::outSize() const {
   return s;
 }
 
+int64_t MemoryEinsum::outPerUnit() const { return outSize() / dynamicMax; }
+
 int64_t MemoryEinsum::redSize() const {
   int64_t s = 1;
   for (const LoopDim &d : red)
@@ -128,8 +130,11 @@ static void mergeDims(SmallVectorImpl<LoopDim> &dims) {
 /// input read contiguously along the dimension (stride 1), every other
 /// stride of that input: vector accesses then stay aligned.
 static int64_t vectorWidth(const MemoryEinsum &m, const LoopDim &along, int64_t most) {
+  // A dynamic size scales out[0]'s extent: only its part per unit is known.
+  int64_t extent = m.dynamicLabel && &along == &m.out[0] ? along.extent / m.dynamicMax
+                                                         : along.extent;
   for (int64_t v = most; v > 1; v /= 2) {
-    bool ok = along.extent % v == 0;
+    bool ok = extent % v == 0;
     for (size_t i = 0; i < m.numInputs() && ok; ++i) {
       if (along.in[i] != 1)
         continue;
@@ -147,11 +152,20 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(op);
   if (failed(spec))
     return op.emitOpError("invalid spec");
-  if (op->hasAttr("loom.dynamic"))
-    return op.emitOpError("a dynamic dimension in an einsum with nothing to contract on "
-                          "tensor cores (spec ")
-           << spec->str() << ") is not supported yet";
   MemoryEinsum m;
+  if (auto dyn = op->getAttrOfType<StringAttr>("loom.dynamic")) {
+    char d = dyn.getValue().size() == 1 ? dyn.getValue()[0] : 0;
+    bool leads = d && !spec->output.empty() && spec->output[0] == d;
+    for (const std::string &in : spec->inputs)
+      if (size_t p = in.find(d); p != std::string::npos)
+        leads = leads && p == 0 && in.find(d, 1) == std::string::npos;
+    if (!leads)
+      return op.emitOpError("the dynamic dimension '")
+             << dyn.getValue() << "' must lead the result and every operand that has it, "
+             << "once (spec " << spec->str() << ")";
+    m.dynamicLabel = d;
+    m.dynamicMax = cast<RankedTensorType>(op.getResult().getType()).getDimSize(0);
+  }
   m.spec = spec->str();
   auto tc = cast<RankedTensorType>(op.getResult().getType());
   SmallVector<RankedTensorType, 2> ins;
@@ -229,7 +243,8 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
     llvm::erase_if(d, [](const LoopDim &x) { return x.extent == 1; });
   };
   drop(m.red);
-  drop(m.out);
+  if (!m.dynamicLabel) // (a dynamic out[0] stays, whatever its bucket)
+    drop(m.out);
   if (m.out.empty())
     m.out.push_back(LoopDim{'1', 1, SmallVector<int64_t, 2>(ins.size(), 0), 1});
 
@@ -251,7 +266,7 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
     m.vec = vectorWidth(m, m.red.back(), std::max<int64_t>(1, 16 / inMost));
     // Few results: a CTA per result keeps the GPU busy; many: a warp each.
     m.threadsPerOutput = m.outSize() < 2048 && m.redSize() >= 256 * m.vec ? 256 : 32;
-  } else if (transposeDim >= 0 && m.out[transposeDim].extent > 1 &&
+  } else if (!m.dynamicLabel && transposeDim >= 0 && m.out[transposeDim].extent > 1 &&
              m.inputBytes(dom) * 2 >= m.outputBytes()) {
     // (When the result dwarfs the input, as in an outer product, writing it
     // along its rows is what matters: Map.)
@@ -272,7 +287,7 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
     threads = m.outSize() * m.threadsPerOutput;
     termsPerThread = m.redSize() / m.vec / m.threadsPerOutput;
   }
-  if (threads > 0 && threads < enoughThreads)
+  if (threads > 0 && threads < enoughThreads && !m.dynamicLabel)
     m.split = std::max<int64_t>(1, std::min((enoughThreads + threads - 1) / threads,
                                             termsPerThread / minTerms));
   return m;

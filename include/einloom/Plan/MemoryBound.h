@@ -69,8 +69,18 @@ struct MemoryEinsum {
   /// summed range is cut into `split` slices (grid.y), each writing partial
   /// sums to a workspace that a second kernel adds up. 1: no split.
   int64_t split = 1;
+  /// Shape polymorphism: the dynamic label (0 for static shapes). It leads
+  /// the result and every input that has it, so no stride depends on it;
+  /// `out[0]` holds it (merged with inner dimensions perhaps), at the
+  /// bucket's largest size. The kernel takes the size as a last i64
+  /// argument. Dynamic einsums use Map or RowReduce, without a split.
+  char dynamicLabel = 0;
+  /// Result elements per unit of the dynamic size.
+  int64_t outPerUnit() const;
 
   int64_t outSize() const;
+  /// The dynamic dimension's size the types were specialised to (1 when static).
+  int64_t dynamicMax = 1;
   int64_t redSize() const;
   size_t numInputs() const { return elems.size(); }
   int64_t inputBytes(size_t i) const;

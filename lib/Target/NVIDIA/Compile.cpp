@@ -288,7 +288,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         return failure();
       k.spec = m->spec;
       k.acc = dtypeOf(m->acc);
-      k.flops = m->flops();
+      k.flops = dynamic ? m->flops() / dynamicSize : m->flops();
     } else {
       FailureOr<Contraction> c = analyzeContraction(e);
       if (failed(c))
