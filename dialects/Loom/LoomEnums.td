@@ -81,6 +81,15 @@ def Loom_ProducerKind : I32EnumAttr<"ProducerKind",
   let genSpecializedAttr = 0;
 }
 
+def Loom_Activation : I32EnumAttr<"Activation", "an elementwise activation", [
+    I32EnumAttrCase<"Relu", 0, "relu">,
+    I32EnumAttrCase<"Gelu", 1, "gelu">,
+    I32EnumAttrCase<"Silu", 2, "silu">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+def Loom_ActivationAttr : EnumAttr<Loom_Dialect, Loom_Activation, "activation">;
+
 def Loom_RasterOrder : I32EnumAttr<"RasterOrder", "CTA launch order", [
     I32EnumAttrCase<"RowMajor", 0, "row_major">,
     I32EnumAttrCase<"ColumnMajor", 1, "column_major">,

@@ -187,6 +187,63 @@ LogicalResult EinsumOp::verify() {
   if (!outOk)
     return emitOpError("result element type ")
            << out << " cannot hold a " << acc << " accumulator";
+  bool epilogue = getBias() || getResidual() || getAlpha() || getBeta() || getActivation();
+  if (epilogue && !isa<FloatType>(acc))
+    return emitOpError("a fused epilogue needs a float accumulator, not ") << acc;
+  for (auto [what, v] : {std::pair<const char *, Value>{"bias", getBias()},
+                         std::pair<const char *, Value>{"residual", getResidual()}})
+    if (v && failed(verifyTrailingOperand(getOperation(), what, v, result)))
+      return failure();
+  if (getBeta() && !getResidual())
+    return emitOpError("has beta but no residual");
+  return success();
+}
+
+/// A float element type the elementwise ops take.
+static bool isElementwiseFloat(Type t) { return t.isF16() || t.isBF16() || t.isF32() || t.isF64(); }
+
+LogicalResult loom::verifyTrailingOperand(Operation *op, StringRef what, Value v,
+                                          RankedTensorType of) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (!isElementwiseFloat(t.getElementType()))
+    return op->emitOpError() << what << " must be f16, bf16, f32 or f64, not "
+                             << t.getElementType();
+  ArrayRef<int64_t> shape = of.getShape();
+  if (t.getRank() > of.getRank() ||
+      t.getShape() != shape.take_back(t.getRank()))
+    return op->emitOpError() << what << " of type " << t << " must have the shape of the trailing "
+                             << "dimensions of " << of << " (broadcast over the leading ones)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The elementwise ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyFloatTensor(Operation *op, Type t) {
+  Type e = cast<RankedTensorType>(t).getElementType();
+  if (!isElementwiseFloat(e))
+    return op->emitOpError("takes f16, bf16, f32 or f64 tensors, not ") << e;
+  return success();
+}
+
+LogicalResult ScaleOp::verify() { return verifyFloatTensor(*this, getInput().getType()); }
+LogicalResult ActivationOp::verify() { return verifyFloatTensor(*this, getInput().getType()); }
+
+LogicalResult AddOp::verify() {
+  if (failed(verifyFloatTensor(*this, getLhs().getType())))
+    return failure();
+  auto lhs = cast<RankedTensorType>(getLhs().getType());
+  if (cast<RankedTensorType>(getRhs().getType()).getElementType() != lhs.getElementType())
+    return emitOpError("operands have different element types: ")
+           << getLhs().getType() << " and " << getRhs().getType();
+  return verifyTrailingOperand(*this, "the second operand", getRhs(), lhs);
+}
+
+LogicalResult CastOp::verify() {
+  if (failed(verifyFloatTensor(*this, getInput().getType())) ||
+      failed(verifyFloatTensor(*this, getResult().getType())))
+    return failure();
   return success();
 }
 

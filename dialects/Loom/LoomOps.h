@@ -6,6 +6,7 @@
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "Loom/EinsumSpec.h"
@@ -21,6 +22,11 @@ namespace mlir::loom {
 FailureOr<SmallVector<RankedTensorType>>
 getPackedTypes(PackLayoutAttr layout, RankedTensorType dense,
                function_ref<InFlightDiagnostic()> emitError);
+
+/// Checks that `v` (a bias or residual, named `what` in the diagnostic) is a
+/// float tensor with the shape of `of`'s trailing dimensions.
+LogicalResult verifyTrailingOperand(Operation *op, StringRef what, Value v,
+                                    RankedTensorType of);
 
 /// True for the element types the loom ops compute on.
 bool isSupportedElementType(Type type);

@@ -4,9 +4,10 @@
 
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "LoomAttrs.td"
 
-def Loom_EinsumOp : Loom_Op<"einsum", [Pure]> {
+def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
   let summary = "an n-ary einsum contraction";
   let description = [{
     `spec` is NumPy's einsum notation: comma-separated subscripts, one per
@@ -19,20 +20,41 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure]> {
     integer inputs, f64 for f64 by default) and rounded once to the result's
     element type. `allow_tf32` lets f32 inputs use tf32 tensor cores.
 
+    A fused epilogue (what `loom-fuse-epilogues` makes of the elementwise
+    ops below; float accumulators only), in the accumulator type before the
+    one rounding: `act(alpha * sum + bias) + beta * residual`. `bias` and
+    `residual` have the shape of the result's trailing dimensions (all of
+    them: a residual of the result's shape) and broadcast over the rest.
+
     Example:
       %c = loom.einsum "bmk,bnk->bmn" (%a, %b) {acc = f32}
          : (tensor<8x64x32xf16>, tensor<8x16x32xf16>) -> tensor<8x64x16xf16>
   }];
   let arguments = (ins
     Variadic<AnyRankedTensor>:$inputs,
+    Optional<AnyRankedTensor>:$bias,
+    Optional<AnyRankedTensor>:$residual,
     StrAttr:$spec,
     OptionalAttr<TypeAttr>:$acc,
     UnitAttr:$allow_tf32,
-    OptionalAttr<Loom_PlanAttr>:$plan);
+    OptionalAttr<Loom_PlanAttr>:$plan,
+    OptionalAttr<F64Attr>:$alpha,
+    OptionalAttr<F64Attr>:$beta,
+    OptionalAttr<Loom_ActivationAttr>:$activation);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $spec `(` $inputs `)` attr-dict `:` functional-type($inputs, $result)
+    $spec `(` $inputs `)` (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    attr-dict `:` functional-type($inputs, $result)
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::ValueRange":$inputs,
+                   "::llvm::StringRef":$spec), [{
+      build($_builder, $_state, result, inputs, ::mlir::Value(), ::mlir::Value(),
+            $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
+            ::mlir::loom::PlanAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
+            ::mlir::loom::ActivationAttr());
+    }]>];
   let hasVerifier = 1;
   let hasFolder = 1;
   let hasCanonicalizer = 1;
@@ -40,6 +62,58 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure]> {
     /// The accumulator type: `acc` if given, else the default for the inputs.
     ::mlir::Type getAccumulatorType();
   }];
+}
+
+def Loom_ScaleOp : Loom_Op<"scale", [Pure, SameOperandsAndResultType]> {
+  let summary = "x times a constant";
+  let description = [{
+    `alpha * x`, elementwise, in f64 and rounded to the element type (floats).
+    Example: `%y = loom.scale %x by 5.000000e-01 : tensor<4x8xf32>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$alpha);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input `by` $alpha attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Loom_AddOp : Loom_Op<"add", [Pure, AllTypesMatch<["lhs", "result"]>]> {
+  let summary = "x plus beta times y, y broadcast over x's leading dimensions";
+  let description = [{
+    `lhs + beta * rhs`, elementwise (floats). `rhs` has the shape of `lhs`'s
+    trailing dimensions (a bias along the last ones, or all of them: a
+    residual) and the same element type.
+    Example: `%y = loom.add %x, %b : tensor<4x8xf16>, tensor<8xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                   DefaultValuedAttr<F64Attr, "1.0">:$beta);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  let hasVerifier = 1;
+}
+
+def Loom_ActivationOp : Loom_Op<"activation", [Pure, SameOperandsAndResultType]> {
+  let summary = "relu, gelu or silu, elementwise";
+  let description = [{
+    relu(x) = max(x, 0); gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    (the tanh form, PyTorch's `approximate='tanh'`); silu(x) = x / (1 + exp(-x)).
+    Example: `%y = loom.activation gelu %x : tensor<4x8xf16>`
+  }];
+  let arguments = (ins Loom_ActivationAttr:$kind, AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Loom_CastOp : Loom_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "a float tensor rounded to another float type";
+  let description = [{
+    Round to nearest even. Example:
+    `%y = loom.cast %x : tensor<4x8xf32> to tensor<4x8xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
 }
 
 def Loom_QuantizeOp : Loom_Op<"quantize", [Pure]> {

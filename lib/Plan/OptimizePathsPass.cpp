@@ -51,10 +51,11 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
       SmallVector<int64_t> shape;
       for (char c : once)
         shape.push_back(t.getDimSize(labels[i].find(c)));
-      auto diag = loom::EinsumOp::create(
-          b, op.getLoc(), RankedTensorType::get(shape, t.getElementType()), ValueRange{values[i]},
-          b.getStringAttr(labels[i] + "->" + once), op.getAccAttr(), op.getAllowTf32Attr(),
-          loom::PlanAttr());
+      auto diag = loom::EinsumOp::create(b, op.getLoc(),
+                                         RankedTensorType::get(shape, t.getElementType()),
+                                         ValueRange{values[i]}, StringRef(labels[i] + "->" + once));
+      diag.setAccAttr(op.getAccAttr());
+      diag.setAllowTf32(op.getAllowTf32());
       if (explain)
         llvm::errs() << "einsum \"" << spec->str() << "\": operand " << i << " diagonal first: "
                      << labels[i] << "->" << once << "\n";
@@ -120,10 +121,10 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
         std::swap(lhs, rhs);
         std::swap(lhsLabels, rhsLabels);
       }
-      auto e = loom::EinsumOp::create(
-          b, op.getLoc(), resultType, ValueRange{lhs, rhs},
-          b.getStringAttr(lhsLabels + "," + rhsLabels + "->" + out), op.getAccAttr(),
-          op.getAllowTf32Attr(), loom::PlanAttr());
+      auto e = loom::EinsumOp::create(b, op.getLoc(), resultType, ValueRange{lhs, rhs},
+                                      StringRef(lhsLabels + "," + rhsLabels + "->" + out));
+      e.setAccAttr(op.getAccAttr());
+      e.setAllowTf32(op.getAllowTf32());
       if (dyn && (lhsLabels + rhsLabels + out).find(dyn) != std::string::npos)
         e->setAttr("loom.dynamic", dynAttr);
       size_t hi = std::max(st.lhs, st.rhs), lo = std::min(st.lhs, st.rhs);

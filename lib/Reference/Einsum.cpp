@@ -188,3 +188,27 @@ double einloom::ref::einsumAt(const std::vector<const Tensor *> &inputs,
     acc = roundTo(options.intAccBits == 32 ? DType::I32 : DType::I64, acc);
   return acc;
 }
+
+double einloom::ref::activate(Epilogue::Act act, double x) {
+  switch (act) {
+  case Epilogue::Act::None:
+    return x;
+  case Epilogue::Act::Relu:
+    return x > 0 ? x : 0.0;
+  case Epilogue::Act::Gelu:
+    return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+  case Epilogue::Act::Silu:
+    return x / (1 + std::exp(-x));
+  }
+  return x;
+}
+
+double einloom::ref::Epilogue::apply(double x, int64_t i) const {
+  double v = alpha * x;
+  if (bias)
+    v += bias->data[static_cast<size_t>(i % bias->numel())];
+  v = activate(act, v);
+  if (residual)
+    v += beta * residual->data[static_cast<size_t>(i % residual->numel())];
+  return v;
+}

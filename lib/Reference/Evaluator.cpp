@@ -117,6 +117,24 @@ private:
     return llvm::TypeSwitch<Operation *, LogicalResult>(&op)
         .Case<arith::ConstantOp>([&](auto c) { return constant(c); })
         .Case<loom::EinsumOp>([&](auto e) { return einsumOp(e); })
+        .Case<loom::ScaleOp>([&](loom::ScaleOp s) {
+          double a = s.getAlpha().convertToDouble();
+          return elementwise(op, s.getInput(), [&](double x, int64_t) { return a * x; });
+        })
+        .Case<loom::AddOp>([&](loom::AddOp s) {
+          double beta = s.getBeta().convertToDouble();
+          const Tensor &y = values[s.getRhs()];
+          return elementwise(op, s.getLhs(), [&](double x, int64_t i) {
+            return x + beta * y.data[static_cast<size_t>(i % y.numel())];
+          });
+        })
+        .Case<loom::ActivationOp>([&](loom::ActivationOp s) {
+          Epilogue::Act act = actOf(s.getKind());
+          return elementwise(op, s.getInput(), [&](double x, int64_t) { return activate(act, x); });
+        })
+        .Case<loom::CastOp>([&](loom::CastOp s) {
+          return elementwise(op, s.getInput(), [](double x, int64_t) { return x; });
+        })
         .Case<loom::QuantizeOp, loom::DequantizeOp>([&](auto q) {
           FailureOr<DType> dt = resultDType(op, q.getResult());
           if (failed(dt))
@@ -215,12 +233,58 @@ private:
     EinsumOptions opts;
     opts.tf32 = e.getAllowTf32();
     opts.intAccBits = isa<IntegerType>(e.getAccumulatorType()) ? 32 : 0;
+    Epilogue ep = epilogueOf(e);
+    bool fused = e.getAlpha() || e.getActivation() || ep.bias || ep.residual;
     Tensor out;
     std::string err;
+    // With an epilogue: the sums unrounded (f64), then the epilogue, then one rounding.
     bool ok = einsum(in, std::vector<std::string>(spec->inputs.begin(), spec->inputs.end()),
-                     spec->output, *dt, opts, out, err);
+                     spec->output, fused ? DType::F64 : *dt, opts, out, err);
+    if (ok && fused) {
+      for (int64_t i = 0; i < out.numel(); ++i)
+        out.data[i] = roundTo(*dt, ep.apply(out.data[i], i));
+      out.dtype = *dt;
+    }
     values[e.getResult()] = std::move(out);
     return check(*e, ok, err);
+  }
+
+  Epilogue epilogueOf(loom::EinsumOp e) {
+    Epilogue ep;
+    if (auto a = e.getAlpha())
+      ep.alpha = a->convertToDouble();
+    if (auto b = e.getBeta())
+      ep.beta = b->convertToDouble();
+    if (auto act = e.getActivation())
+      ep.act = actOf(*act);
+    if (Value b = e.getBias())
+      ep.bias = &values[b];
+    if (Value r = e.getResidual())
+      ep.residual = &values[r];
+    return ep;
+  }
+
+  static Epilogue::Act actOf(loom::Activation a) {
+    switch (a) {
+    case loom::Activation::Relu: return Epilogue::Act::Relu;
+    case loom::Activation::Gelu: return Epilogue::Act::Gelu;
+    case loom::Activation::Silu: return Epilogue::Act::Silu;
+    }
+    return Epilogue::Act::None;
+  }
+
+  /// An elementwise op: `f(x, i)` at each flat index, rounded to the result type.
+  LogicalResult elementwise(Operation &op, Value input, function_ref<double(double, int64_t)> f) {
+    Value r = op.getResult(0);
+    FailureOr<DType> dt = resultDType(op, r);
+    if (failed(dt))
+      return failure();
+    const Tensor &x = values[input];
+    Tensor out(*dt, x.shape);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      out.data[i] = roundTo(*dt, f(x.data[i], i));
+    values[r] = std::move(out);
+    return success();
   }
 
   llvm::DenseMap<Value, Tensor> values;

@@ -113,11 +113,10 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
   auto func = func::FuncOp::create(b, loc, "main", b.getFunctionType(inputs, {result}));
   Block *body = func.addEntryBlock();
   b.setInsertionPointToEnd(body);
-  auto e = loom::EinsumOp::create(b, loc, result, body->getArguments(),
-                                    b.getStringAttr(specText),
-                                    accT ? TypeAttr::get(accT) : TypeAttr(),
-                                    tf32 ? b.getUnitAttr() : nullptr,
-                                    loom::PlanAttr());
+  auto e = loom::EinsumOp::create(b, loc, result, ValueRange(body->getArguments()), StringRef(specText));
+  if (accT)
+    e.setAccAttr(TypeAttr::get(accT));
+  e.setAllowTf32(tf32);
   func::ReturnOp::create(b, loc, e.getResult());
   if (failed(verify(*module)))
     return nullptr;

@@ -40,6 +40,21 @@ double einsumAt(const std::vector<const Tensor *> &inputs,
                 const std::string &output, const std::vector<int64_t> &index,
                 const EinsumOptions &options);
 
+/// A fused epilogue on an einsum's result x (unrounded, in f64):
+/// act(alpha * x + bias) + beta * residual, then one rounding. `bias` and
+/// `residual` cover the result's trailing dimensions: element i of the
+/// result reads element i mod numel of each.
+struct Epilogue {
+  enum class Act { None, Relu, Gelu, Silu };
+  double alpha = 1, beta = 1;
+  Act act = Act::None;
+  const Tensor *bias = nullptr, *residual = nullptr;
+  /// The epilogue at the result's flat index `i`.
+  double apply(double x, int64_t i) const;
+};
+/// relu, gelu (the tanh form) or silu of x, in f64.
+double activate(Epilogue::Act act, double x);
+
 enum class QuantKind { Signed, Unsigned, Bipolar, E4M3, E5M2 };
 enum class Granularity { PerTensor, PerChannel, PerGroup };
 
