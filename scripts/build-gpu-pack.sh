@@ -153,6 +153,11 @@ dyn mem_dyn_bdot      1,100,2049 "mk,mk->m" m=?,k=64 f16
 dyn mem_dyn_midsum    1,7,300 "mkn->mn" m=?,k=30,n=64 f16
 # Size-1 dimensions broadcast (stride 0), from a file.
 "$COMPILE" test/Inputs/broadcast-batch.mlir -o "$PACK/suite/bcast_batch.bundle"
+# Fused epilogues (scale, bias, relu/gelu/silu, residual, cast) on every
+# kind of kernel, and elementwise ops that run alone.
+for f in test/Inputs/epilogue/*.mlir; do
+  "$COMPILE" "$f" -o "$PACK/suite/epilogue_$(basename "$f" .mlir).bundle"
+done
 # The demo program.
 "$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 

@@ -58,4 +58,23 @@ def LoomOptimizePaths : Pass<"loom-optimize-paths", "mlir::ModuleOp"> {
   ];
 }
 
+def LoomFuseEpilogues : Pass<"loom-fuse-epilogues", "mlir::ModuleOp"> {
+  let summary = "Fuse scaling, bias, activations, residual adds and casts into einsums";
+  let description = [{
+    Folds the elementwise ops that follow an einsum (`loom.scale`,
+    `loom.add`, `loom.activation`, `loom.cast`) into its epilogue, in the
+    order `act(alpha * x + bias) + beta * residual`, then the cast: the
+    kernel applies them before its one store. An op that cannot join its
+    producer (not an einsum, an einsum with other uses, an order the
+    epilogue cannot express, an operand defined after the einsum) becomes
+    an einsum of its input alone ("ab->ab", a memory-bound kernel) with the
+    op as its epilogue, which the ops after it may join. The fused form
+    rounds once, at the end.
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Print what was fused, and why an op ran alone">,
+  ];
+}
+
 #endif

@@ -59,7 +59,8 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         Value m = kc.add(rowBase, kc.cst(16 * i + 8 * half));
         Value col = kc.add(colBase, kc.cst(8 * n));
         size_t at = (i * tilesN + n) * 4 + half * 2;
-        Value v0 = convert(b, loc, acc[at], t), v1 = convert(b, loc, acc[at + 1], t);
+        // The fused epilogue (if any) at the element's offset, then C's type.
+        auto finish = [&](Value x, Value off) { return convert(b, loc, kc.epi.apply(kc, x, off), t); };
         Value rowOff = kc.add(batchOffC, kc.groupOffset(c.m, 'C', m));
         Value mOk = kc.ltExtent(m, c.m);
         if (pairs) {
@@ -67,9 +68,10 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
           auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, t),
-                                                       ValueRange{v0, v1});
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', col));
+          Value vec = vector::FromElementsOp::create(
+              b, loc, VectorType::get({2}, t),
+              ValueRange{finish(acc[at], off), finish(acc[at + 1], kc.add(off, 1))});
           vector::StoreOp::create(b, loc, vec, cTyped, ValueRange{kc.idx(off)});
           continue;
         }
@@ -80,7 +82,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', ncol));
-          memref::StoreOp::create(b, loc, e ? v1 : v0, cTyped, ValueRange{kc.idx(off)});
+          memref::StoreOp::create(b, loc, finish(acc[at + e], off), cTyped, ValueRange{kc.idx(off)});
         }
       }
 }

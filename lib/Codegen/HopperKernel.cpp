@@ -143,6 +143,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         t.dims[1] = -1;
   }
 
+  launch.epilogueBytes = c.epilogue.bufferBytes();
   auto func = createKernelFunc(b, loc, name, launch, {int64_t(128 * launch.tensorMaps.size())},
                                c.dynamicLabel != 0, threads);
   // setmaxnreg needs a register cap at entry: one CTA per SM.
@@ -167,6 +168,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   };
   auto addressOf = [&](Value memref) { return sharedAddress(b, loc, memref); };
   kc.initSize(entry);
+  kc.bindEpilogue(entry);
   // Work units from M (a launch-time value when M is dynamic).
   Value unitRowsV = kc.tilesOfM(bm * cluster);
   Value unitsPerBatchV = kc.mul(unitRowsV, tilesN);
@@ -196,7 +198,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                            arith::MulIOp::create(b, loc, to64(s), c64(8)))
                          .getResult());
   };
-  Value tmaps = addressOf(entry.getArgument(3));
+  Value tmaps = addressOf(entry.getArgument(3 + launch.epilogueBytes.size()));
   auto genericPtr = LLVM::LLVMPointerType::get(ctx);
   Value descA = LLVM::IntToPtrOp::create(b, loc, genericPtr, tmaps);
   Value descB = LLVM::IntToPtrOp::create(b, loc, genericPtr,
@@ -400,8 +402,22 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             Value row = kc.add(rowInGroup, 8 * half);
             Value chunk = kc.xorI(kc.cst(i % 8), g);
             Value at = kc.add(kc.mul(row, 64), kc.add(kc.mul(chunk, 8), kc.mul(tq, 2)));
-            Value v0 = arith::TruncFOp::create(b, loc, ct, acc[4 * i + 2 * half]);
-            Value v1 = arith::TruncFOp::create(b, loc, ct, acc[4 * i + 2 * half + 1]);
+            Value x0 = acc[4 * i + 2 * half], x1 = acc[4 * i + 2 * half + 1];
+            if (kc.epi.active()) {
+              // The fused epilogue at the elements' C offsets (0 outside C:
+              // TMA clips those stores, but the loads must stay in bounds).
+              Value m = kc.add(m0, kc.add(kc.mul(consumer, 64), row));
+              Value n = kc.add(n0, kc.add(kc.cst(8 * (i % 8) + 64 * j), kc.mul(tq, 2)));
+              Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
+              Value off = kc.add(kc.groupOffset(c.batch, 'C', batch),
+                                 kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
+              off = kc.select(ok, off, kc.cst(0));
+              Value ok1 = kc.andB(ok, kc.lt(kc.add(n, 1), c.n.size()));
+              x0 = kc.epi.apply(kc, x0, off);
+              x1 = kc.epi.apply(kc, x1, kc.select(ok1, kc.add(off, 1), kc.cst(0)));
+            }
+            Value v0 = arith::TruncFOp::create(b, loc, ct, x0);
+            Value v1 = arith::TruncFOp::create(b, loc, ct, x1);
             Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, ct),
                                                        ValueRange{v0, v1});
             vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});

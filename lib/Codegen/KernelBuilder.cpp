@@ -67,6 +67,7 @@ gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, St
                                                   ArrayRef<int64_t> extraBuffers, bool takesSize,
                                                   int64_t threads) {
   SmallVector<int64_t> buffers(launch.argumentBytes.begin(), launch.argumentBytes.end());
+  buffers.append(launch.epilogueBytes.begin(), launch.epilogueBytes.end());
   buffers.append(extraBuffers.begin(), extraBuffers.end());
   return createKernelFunc(b, loc, name, buffers, takesSize, threads);
 }
@@ -134,6 +135,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   if (c.dynamicLabel)
     launch.dynamicGrid = {1, bm, tilesN};
 
+  if (splitK > 1 && !c.epilogue.empty())
+    return emitError(loc, "a split-K plan does not fuse an epilogue");
+  launch.epilogueBytes = c.epilogue.bufferBytes();
   auto func = createKernelFunc(b, loc, name, launch, {}, c.dynamicLabel != 0, threads);
   Block &entry = func.getBody().front();
 
@@ -143,6 +147,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                    plan.getWarpsN(), threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
   kc.initSize(entry);
+  kc.bindEpilogue(entry);
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warp = kc.div(kc.tid, 32);

@@ -20,6 +20,19 @@
 
 namespace einloom::codegen {
 
+/// A fused epilogue in a kernel (see FusedEpilogue.cpp): the spec and its
+/// bias and residual bound to kernel arguments.
+struct EpilogueCode {
+  const EpilogueSpec *spec = nullptr;
+  mlir::Value bias, residual; ///< typed views (null where absent)
+  bool active() const { return spec && !spec->empty(); }
+  /// Views the bias and the residual (those present, in that order) from
+  /// the kernel arguments starting at `firstArg`.
+  void bind(mlir::OpBuilder &b, mlir::Location loc, mlir::Block &entry, unsigned firstArg);
+  /// `x` (a float accumulator) through the epilogue, at C element offset `off`.
+  mlir::Value apply(struct KernelContext &kc, mlir::Value x, mlir::Value off) const;
+};
+
 /// How one operand's tile sits in shared memory.
 enum class SmemLayout {
   /// rows = M (or N), 128 bytes of K per row; filled by 16-byte cp.async.
@@ -65,6 +78,14 @@ struct KernelContext {
   /// M's extent in `intType`: a constant, or for a dynamic M (shape
   /// polymorphism) the size the kernel is launched with. Set by initSize.
   mlir::Value mSize;
+  /// The einsum's fused epilogue, bound to the kernel's arguments (see
+  /// bindEpilogue); inactive when there is none.
+  EpilogueCode epi;
+  /// Binds `c.epilogue` to the arguments after A, B and C.
+  void bindEpilogue(mlir::Block &entry) {
+    epi.spec = &c.epilogue;
+    epi.bind(b, loc, entry, 3);
+  }
 
   /// The kernel's M extent: a constant, or for a dynamic M its last
   /// argument (i64). Call at the kernel's entry.

@@ -41,6 +41,7 @@ struct MemoryKernel {
   KernelContext &kc; // only its integer helpers: there is no contraction here
   SmallVector<Value> inputs;
   Value result;
+  EpilogueCode epi; // applied where results are stored (not to partial sums)
 
   Value zeroAcc() { return arith::ConstantOp::create(b, loc, b.getZeroAttr(m.acc)); }
 
@@ -141,8 +142,8 @@ struct MemoryKernel {
   /// consecutive: one aligned vector store when there are several.
   void storeRun(Value off, ArrayRef<Value> values) {
     SmallVector<Value> v;
-    for (Value x : values)
-      v.push_back(convert(x, m.elemC));
+    for (auto [j, x] : llvm::enumerate(values))
+      v.push_back(convert(epi.apply(kc, x, kc.add(off, int64_t(j))), m.elemC));
     if (v.size() == 1) {
       memref::StoreOp::create(b, loc, v[0], result, ValueRange{kc.idx(off)});
       return;
@@ -470,6 +471,9 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   for (size_t i = 0; i < m.numInputs(); ++i)
     buffers.push_back(m.inputBytes(i));
   buffers.push_back(m.split > 1 ? launch.workspaceBytes : m.outputBytes());
+  if (m.split == 1) // (with a split, the kernel adding the partial sums applies it)
+    launch.epilogueBytes = m.epilogue.bufferBytes();
+  buffers.append(launch.epilogueBytes.begin(), launch.epilogueBytes.end());
   for (size_t i = 0; i < 2 && i < buffers.size(); ++i)
     launch.argumentBytes[i] = buffers[i];
   auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/m.dynamicLabel != 0, kThreads);
@@ -488,6 +492,10 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
     k.inputs.push_back(typed(entry.getArgument(i), m.elems[i], buffers[i] / elementBytes(m.elems[i])));
   k.result = m.split > 1 ? typed(entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
                          : typed(entry.getArgument(m.numInputs()), m.elemC, m.outSize());
+  if (m.split == 1) {
+    k.epi.spec = &m.epilogue;
+    k.epi.bind(b, loc, entry, m.numInputs() + 1);
+  }
   Value tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   Value bid = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   Value slice = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
@@ -510,7 +518,10 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
   launch.grid[0] = (m.outSize() + kThreads / 32 - 1) / (kThreads / 32);
   int64_t ws = m.split * m.outSize() * elementBytes(m.acc);
   launch.argumentBytes = {ws, m.outputBytes(), 0};
-  auto func = createKernelFunc(b, loc, name, {ws, m.outputBytes()}, /*takesSize=*/false, kThreads);
+  launch.epilogueBytes = m.epilogue.bufferBytes();
+  SmallVector<int64_t> buffers{ws, m.outputBytes()};
+  buffers.append(launch.epilogueBytes.begin(), launch.epilogueBytes.end());
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
   Block &entry = func.getBody().front();
   KernelContext kc = integerContext(b, loc);
   MemoryKernel k{b, loc, m, kc, {}, {}};
@@ -519,6 +530,8 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
                                             entry.getArgument(0), zero, ValueRange{}));
   k.result = memref::ViewOp::create(b, loc, MemRefType::get({m.outSize()}, m.elemC),
                                     entry.getArgument(1), zero, ValueRange{});
+  k.epi.spec = &m.epilogue;
+  k.epi.bind(b, loc, entry, 2);
   k.buildPartialSums(kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)),
                      kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)));
   gpu::ReturnOp::create(b, loc);

@@ -52,12 +52,14 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   if (c.dynamicLabel)
     launch.dynamicGrid = {1, BM, tilesN};
 
+  launch.epilogueBytes = c.epilogue.bufferBytes();
   auto func = createKernelFunc(b, loc, name, launch, {}, c.dynamicLabel != 0, threads);
   Block &entry = func.getBody().front();
   bool narrow = llvm::all_of(launch.argumentBytes, [](int64_t x) { return x < (int64_t(1) << 31); });
   KernelContext kc{b, loc, c, plan, BM, BN, BK, 1, plan.getWarpsM(), plan.getWarpsN(), threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
   kc.initSize(entry);
+  kc.bindEpilogue(entry);
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   Value ty = kc.div(kc.tid, 16), tx = kc.rem(kc.tid, 16);
   Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
@@ -144,10 +146,10 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
       auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      Value v = loop.getResult(i * R + j);
+      Value off = kc.add(offC, kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
+      Value v = kc.epi.apply(kc, loop.getResult(i * R + j), off);
       if (v.getType() != c.elemC)
         v = arith::TruncFOp::create(b, loc, c.elemC, v);
-      Value off = kc.add(offC, kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
       memref::StoreOp::create(b, loc, v, gC, ValueRange{kc.idx(off)});
     }
   gpu::ReturnOp::create(b, loc);

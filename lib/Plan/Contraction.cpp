@@ -1,5 +1,6 @@
 //===- Contraction.cpp - an einsum seen as a batched GEMM -----------------===//
 #include "einloom/Plan/Contraction.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
@@ -125,6 +126,52 @@ static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
   return s;
 }
 
+SmallVector<int64_t, 2> EpilogueSpec::bufferBytes() const {
+  SmallVector<int64_t, 2> b;
+  if (biasType)
+    b.push_back(biasElems * elementBytes(biasType));
+  if (residualType)
+    b.push_back(residualElems * elementBytes(residualType));
+  return b;
+}
+
+std::string EpilogueSpec::describe() const {
+  std::string d;
+  llvm::raw_string_ostream os(d);
+  auto sep = [&] { return d.empty() ? "" : ", "; };
+  if (alpha != 1)
+    os << sep() << "times " << alpha;
+  if (biasType)
+    os << sep() << "plus a bias of " << biasElems << " " << biasType;
+  if (activation >= 0)
+    os << sep() << loom::stringifyActivation(static_cast<loom::Activation>(activation));
+  if (residualType)
+    os << sep() << "plus " << (beta != 1 ? std::to_string(beta) + " x " : std::string())
+       << "a residual of " << residualElems << " " << residualType;
+  return d;
+}
+
+EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
+  EpilogueSpec e;
+  if (auto a = op.getAlpha())
+    e.alpha = a->convertToDouble();
+  if (auto b = op.getBeta())
+    e.beta = b->convertToDouble();
+  if (auto act = op.getActivation())
+    e.activation = static_cast<int>(*act);
+  if (Value b = op.getBias()) {
+    auto t = cast<RankedTensorType>(b.getType());
+    e.biasType = t.getElementType();
+    e.biasElems = t.getNumElements();
+  }
+  if (Value r = op.getResidual()) {
+    auto t = cast<RankedTensorType>(r.getType());
+    e.residualType = t.getElementType();
+    e.residualElems = t.getNumElements();
+  }
+  return e;
+}
+
 FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
   if (op.getInputs().size() != 2)
     return op.emitOpError("code generation supports einsums of two operands "
@@ -164,6 +211,7 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
   c.acc = op.getAccumulatorType();
   c.spec = spec->str();
   c.tf32 = op.getAllowTf32();
+  c.epilogue = epilogueOf(op);
 
   // A label repeated inside an operand (a diagonal, as in "iij") is one mode
   // whose stride is the sum of its positions' strides: the diagonal is a

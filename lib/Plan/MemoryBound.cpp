@@ -167,6 +167,7 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
     m.dynamicMax = cast<RankedTensorType>(op.getResult().getType()).getDimSize(0);
   }
   m.spec = spec->str();
+  m.epilogue = epilogueOf(op);
   auto tc = cast<RankedTensorType>(op.getResult().getType());
   SmallVector<RankedTensorType, 2> ins;
   for (Value v : op.getInputs())
@@ -300,6 +301,8 @@ void einloom::printMemoryExplanation(raw_ostream &os, const MemoryEinsum &m, con
      << (m.outSize() > 1 ? "s" : "") << ", " << m.redSize() << " term"
      << (m.redSize() > 1 ? "s" : "") << " each; no tensor-core plan\n";
   os << "chosen kernel: " << m.describe() << " (CUDA cores, accumulating in " << m.acc << ")\n";
+  if (!m.epilogue.empty())
+    os << "  fused epilogue: " << m.epilogue.describe() << "\n";
   os << "  estimate: " << llvm::format("%.2f", seconds * 1e6) << " us to move " << m.bytes()
      << " bytes at " << llvm::format("%.0f", t.dramBytesPerSec / 1e9) << " GB/s\n";
 }

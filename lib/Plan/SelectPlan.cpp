@@ -172,6 +172,9 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
     return emitError() << "the tile's 16-byte chunks must divide evenly among "
                        << p.getNumWarps() * 32 << " threads";
   int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
+  if (p.getSplitK() > 1 && !c.epilogue.empty())
+    return emitError() << "split_k = " << p.getSplitK()
+                       << " cannot carry the fused epilogue; use split_k = 1";
   if (p.getSplitK() > kTiles)
     return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
                        << " K tiles of " << p.getTileK();
@@ -343,7 +346,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   for (const Shape &s : shapes)
    for (int64_t split : {1, 2, 4, 8, 16}) {
     double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
-    if (split > 1 && (outTiles * split > 2.0 * t.numSMs || kTiles < 4 * split))
+    if (split > 1 && (outTiles * split > 2.0 * t.numSMs || kTiles < 4 * split ||
+                      !c.epilogue.empty())) // (the reduce kernel has no fused epilogue)
       continue;
     int64_t stageBytes = (s.bm * elementBytes(c.elemA) + s.bn * elementBytes(c.elemB)) * tk;
     int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
@@ -409,6 +413,8 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   os << "chosen plan: ";
   printPlanLine(os, choice.chosen.plan);
   os << "\n  " << choice.chosen.plan << "\n";
+  if (!c.epilogue.empty())
+    os << "  fused epilogue: " << c.epilogue.describe() << " (applied before the store)\n";
   // Which instruction family, and why.
   PlanAttr p = choice.chosen.plan;
   bool wgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <type_traits>
@@ -104,6 +105,12 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       m << "cluster " << k.cluster << "\n";
     if (k.sized())
       m << "sized " << joinInts({k.sizedGrid.begin(), k.sizedGrid.end()}, ' ') << "\n";
+    if (k.hasEpilogue()) {
+      char nums[64];
+      std::snprintf(nums, sizeof nums, "%.17g %.17g", k.alpha, k.beta);
+      m << "epilogue " << nums << " " << k.activation << " " << k.bias << " " << k.residual
+        << "\n";
+    }
   }
   if (isDynamic(b))
     for (const BundleVariant &v : b.variants)
@@ -389,6 +396,24 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       for (int64_t &v : k.sizedGrid)
         if (!(ls >> v) || v < 1 || v > (int64_t(1) << 31))
           return bad("bad sized grid (three factors, 1 to 2^31)");
+    } else if (kind == "epilogue") {
+      if (b.kernels.empty())
+        return bad("'epilogue' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      std::string alpha, beta;
+      auto number = [](const std::string &w, double &v) {
+        char *stop;
+        v = std::strtod(w.c_str(), &stop);
+        return !w.empty() && !*stop && std::isfinite(v);
+      };
+      if (!(ls >> alpha >> beta >> k.activation >> k.bias >> k.residual) ||
+          !number(alpha, k.alpha) || !number(beta, k.beta) ||
+          (k.activation != "none" && k.activation != "relu" && k.activation != "gelu" &&
+           k.activation != "silu"))
+        return bad("bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL)");
+      for (int x : {k.bias, k.residual})
+        if (x != -1 && std::find(k.args.begin(), k.args.end(), x) == k.args.end())
+          return bad("epilogue names a buffer the kernel does not take");
     } else if (kind == "variant") {
       BundleVariant v;
       std::string order;

@@ -267,6 +267,24 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       eo.tf32 = ins[0]->dtype == DType::F32;
       const Tensor &got = host[k.result];
       Tensor &want = expect[k.result];
+      // A fused epilogue (on this kernel or on its split-K reduce kernel).
+      const BundleKernel *withEpilogue = &k;
+      for (int x : *order)
+        if (b.kernels[x].op == "reduce" && b.kernels[x].result == k.result)
+          withEpilogue = &b.kernels[x];
+      ref::Epilogue ep;
+      bool fused = withEpilogue->hasEpilogue();
+      if (fused) {
+        ep.alpha = withEpilogue->alpha;
+        ep.beta = withEpilogue->beta;
+        const std::string &a = withEpilogue->activation;
+        ep.act = a == "relu"   ? ref::Epilogue::Act::Relu
+                 : a == "gelu" ? ref::Epilogue::Act::Gelu
+                 : a == "silu" ? ref::Epilogue::Act::Silu
+                               : ref::Epilogue::Act::None;
+        ep.bias = withEpilogue->bias >= 0 ? &expect[withEpilogue->bias] : nullptr;
+        ep.residual = withEpilogue->residual >= 0 ? &expect[withEpilogue->residual] : nullptr;
+      }
       size_t einsums = 0;
       for (int x : *order)
         einsums += b.kernels[x].op == "einsum";
@@ -281,14 +299,20 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
           std::vector<int64_t> idx(got.shape.size());
           for (size_t d = 0; d < idx.size(); ++d)
             idx[d] = (flat / strides[d]) % got.shape[d];
-          want.data[flat] = ref::roundTo(want.dtype, ref::einsumAt(ins, subs, outSub, idx, eo));
+          double x = ref::einsumAt(ins, subs, outSub, idx, eo);
+          want.data[flat] = ref::roundTo(want.dtype, fused ? ep.apply(x, flat) : x);
         }
       } else {
         Tensor full;
         std::string err;
-        if (!ref::einsum(ins, subs, outSub, want.dtype, eo, full, err)) {
+        if (!ref::einsum(ins, subs, outSub, fused ? DType::F64 : want.dtype, eo, full, err)) {
           cleanup();
           return fail(o, "reference: " + err);
+        }
+        if (fused) {
+          for (int64_t n = 0; n < full.numel(); ++n)
+            full.data[n] = ref::roundTo(want.dtype, ep.apply(full.data[n], n));
+          full.dtype = want.dtype;
         }
         want = full;
         for (int64_t n = 0; n < got.numel(); ++n)

@@ -51,6 +51,9 @@ struct KernelLaunch {
   /// Bytes of the workspace a second kernel reduces (memory-bound split
   /// sums; split-K GEMMs use argumentBytes[2]).
   int64_t workspaceBytes = 0;
+  /// Bytes of the fused epilogue's bias and residual (those present), the
+  /// kernel's arguments right after A, B and C.
+  llvm::SmallVector<int64_t, 2> epilogueBytes;
 };
 
 /// Builds `gpu.func @name` in `module` computing the contraction with `plan`.

@@ -39,11 +39,32 @@ struct ModeGroup {
   }
 };
 
+/// A fused epilogue (see loom.einsum): act(alpha * sum + bias) + beta *
+/// residual, in the accumulator type. Bias and residual cover the result's
+/// trailing dimensions; the kernel reads element (C offset mod count).
+struct EpilogueSpec {
+  double alpha = 1, beta = 1;
+  int activation = -1; ///< -1 none, else a loom::Activation
+  mlir::Type biasType, residualType; ///< element types (null: absent)
+  int64_t biasElems = 0, residualElems = 0;
+  bool empty() const {
+    return alpha == 1 && activation < 0 && !biasType && !residualType;
+  }
+  /// Bytes of the extra kernel arguments, in order (bias, then residual).
+  llvm::SmallVector<int64_t, 2> bufferBytes() const;
+  /// "alpha 0.5, bias [64] f32, gelu, 2 x residual": for --explain.
+  std::string describe() const;
+};
+
+/// The epilogue fused into `op` (empty when none).
+EpilogueSpec epilogueOf(mlir::loom::EinsumOp op);
+
 struct Contraction {
   ModeGroup batch, m, n, k;
   mlir::Type elemA, elemB, elemC, acc;
   std::string spec;
   bool tf32 = false;
+  EpilogueSpec epilogue;
   /// Shape polymorphism: the label of the one dynamic dimension (0 when the
   /// shapes are static). The einsum was specialised to the largest size of
   /// its bucket, which `m`'s extent holds; the kernel takes the actual size

@@ -10,6 +10,7 @@
 #ifndef EINLOOM_PLAN_MEMORYBOUND_H
 #define EINLOOM_PLAN_MEMORYBOUND_H
 
+#include "einloom/Plan/Contraction.h"
 #include "einloom/Target.h"
 
 #include "mlir/IR/Types.h"
@@ -57,6 +58,7 @@ struct MemoryEinsum {
   llvm::SmallVector<mlir::Type, 2> elems;
   mlir::Type elemC, acc;
   std::string spec;
+  EpilogueSpec epilogue;
   MemoryStrategy strategy = MemoryStrategy::Map;
   /// Elements one thread moves with one vector access (Map: along out's
   /// last dimension; RowReduce: along red's last).

@@ -66,6 +66,11 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
     LoomOptimizePathsOptions po;
     po.explain = options.explain != nullptr;
     paths.addPass(createLoomOptimizePaths(po));
+    // Then scaling, bias, activations, residual adds and casts join the
+    // einsums they follow (or run alone as memory-bound einsums).
+    LoomFuseEpiloguesOptions fo;
+    fo.explain = options.explain != nullptr;
+    paths.addPass(createLoomFuseEpilogues(fo));
     if (failed(paths.run(module)))
       return failure();
   }
@@ -330,6 +335,24 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     } else {
       k.args.push_back(k.result);
     }
+    // A fused epilogue: its bias and residual follow the result (or, with a
+    // split sum, the reduce kernel's result), and the kernel that writes the
+    // result applies it.
+    rt::BundleKernel &last = reduce ? *reduce : k;
+    for (auto [v, slot] : {std::pair<Value, int *>{e.getBias(), &last.bias},
+                           std::pair<Value, int *>{e.getResidual(), &last.residual}})
+      if (v) {
+        if (!buffer.count(v))
+          return e.emitOpError("epilogue operand is not a function argument or an einsum result");
+        *slot = buffer[v];
+        last.args.push_back(buffer[v]);
+      }
+    if (auto a = e.getAlpha())
+      last.alpha = a->convertToDouble();
+    if (auto be = e.getBeta())
+      last.beta = be->convertToDouble();
+    if (auto act = e.getActivation())
+      last.activation = loom::stringifyActivation(*act).str();
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
     b.kernels.push_back(k);
     if (reduce) {
@@ -519,6 +542,9 @@ static FailureOr<rt::Bundle> mergeVariants(ArrayRef<rt::Bundle> parts, ArrayRef<
       for (int &a : k.operands)
         a = map[a];
       k.result = map[k.result];
+      for (int *x : {&k.bias, &k.residual})
+        if (*x >= 0)
+          *x = map[*x];
       out.kernels.push_back(k);
     }
     for (int ki : part.launchOrder)

@@ -65,6 +65,17 @@ struct BundleKernel {
   /// the size. {0, 0, 0} for kernels that do not depend on it.
   std::array<int64_t, 3> sizedGrid{0, 0, 0};
   bool sized() const { return sizedGrid[0] != 0; }
+  /// A fused epilogue applied before the result is rounded:
+  /// act(alpha * sum + bias) + beta * residual, with `bias` and `residual`
+  /// buffer indices (-1: none) that are also among `args`; `activation` is
+  /// "none", "relu", "gelu" or "silu". A split-K reduce kernel carries the
+  /// epilogue of its einsum.
+  double alpha = 1, beta = 1;
+  std::string activation = "none";
+  int bias = -1, residual = -1;
+  bool hasEpilogue() const {
+    return alpha != 1 || beta != 1 || activation != "none" || bias >= 0 || residual >= 0;
+  }
 };
 
 /// The kernels to launch, in order, for dynamic sizes lo..hi.

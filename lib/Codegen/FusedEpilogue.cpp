@@ -1,0 +1,107 @@
+//===- FusedEpilogue.cpp - a fused epilogue at the store ------------------===//
+//
+// What every kernel does to an accumulator just before it converts and
+// stores it, when loom-fuse-epilogues fused an epilogue into the einsum:
+// act(alpha * x + bias) + beta * residual, in the accumulator's float type.
+// Bias and residual elements are read at (C offset mod their count): they
+// cover C's trailing dimensions and C is row-major.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelContext.h"
+
+#include "Loom/LoomDialect.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+void EpilogueCode::bind(OpBuilder &b, Location loc, Block &entry, unsigned firstArg) {
+  if (!active())
+    return;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto view = [&](unsigned arg, Type t, int64_t n) {
+    return memref::ViewOp::create(b, loc, MemRefType::get({n}, t), entry.getArgument(arg), zero,
+                                  ValueRange{})
+        .getResult();
+  };
+  unsigned arg = firstArg;
+  if (spec->biasType)
+    bias = view(arg++, spec->biasType, spec->biasElems);
+  if (spec->residualType)
+    residual = view(arg++, spec->residualType, spec->residualElems);
+}
+
+/// 2^x for an f32 x (ex2.approx: about 2 ulp; LLVM's exp would need libdevice).
+static Value exp2f(OpBuilder &b, Location loc, Value x) {
+  return NVVM::InlinePtxOp::create(b, loc, TypeRange{x.getType()}, ValueRange{x}, ValueRange{},
+                                   b.getStringAttr("ex2.approx.ftz.f32 $0, $1;"), Value())
+      .getResult(0);
+}
+
+Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
+  if (!active())
+    return x;
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  Type t = x.getType();
+  auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v)).getResult(); };
+  auto toT = [&](Value v) {
+    unsigned from = v.getType().getIntOrFloatBitWidth(), to = t.getIntOrFloatBitWidth();
+    if (v.getType() == t)
+      return v;
+    return from < to ? arith::ExtFOp::create(b, loc, t, v).getResult()
+                     : arith::TruncFOp::create(b, loc, t, v).getResult();
+  };
+  auto load = [&](Value buf, int64_t n) {
+    return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(kc.rem(off, n))}));
+  };
+  Value v = x;
+  if (spec->alpha != 1)
+    v = arith::MulFOp::create(b, loc, v, cst(spec->alpha));
+  if (bias)
+    v = arith::AddFOp::create(b, loc, v, load(bias, spec->biasElems));
+  if (spec->activation >= 0) {
+    // exp(y) for the sigmoid-like terms, through ex2 in f32.
+    auto expOf = [&](Value y) {
+      Value y32 = t.isF32() ? y : arith::TruncFOp::create(b, loc, b.getF32Type(), y).getResult();
+      Value scaled = arith::MulFOp::create(
+          b, loc, y32, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.4426950408889634f)));
+      Value e = exp2f(b, loc, scaled);
+      return t.isF32() ? e : toT(e);
+    };
+    switch (static_cast<loom::Activation>(spec->activation)) {
+    case loom::Activation::Relu:
+      v = arith::SelectOp::create(
+          b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, cst(0)), v, cst(0));
+      break;
+    case loom::Activation::Silu: { // v / (1 + exp(-v))
+      Value e = expOf(arith::NegFOp::create(b, loc, v));
+      v = arith::DivFOp::create(b, loc, v, arith::AddFOp::create(b, loc, cst(1), e));
+      break;
+    }
+    case loom::Activation::Gelu: { // 0.5 v (1 + tanh(k (v + 0.044715 v^3))), tanh(y) = 1 - 2 / (exp(2y) + 1)
+      Value v3 = arith::MulFOp::create(b, loc, v, arith::MulFOp::create(b, loc, v, v));
+      Value inner = arith::MulFOp::create(
+          b, loc, cst(2 * 0.7978845608028654),
+          arith::AddFOp::create(b, loc, v, arith::MulFOp::create(b, loc, cst(0.044715), v3)));
+      Value e = expOf(inner);
+      Value tanh = arith::SubFOp::create(
+          b, loc, cst(1),
+          arith::DivFOp::create(b, loc, cst(2), arith::AddFOp::create(b, loc, e, cst(1))));
+      v = arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, cst(0.5), v),
+                                arith::AddFOp::create(b, loc, cst(1), tanh));
+      break;
+    }
+    }
+  }
+  if (residual) {
+    Value r = load(residual, spec->residualElems);
+    if (spec->beta != 1)
+      r = arith::MulFOp::create(b, loc, r, cst(spec->beta));
+    v = arith::AddFOp::create(b, loc, v, r);
+  }
+  return v;
+}
