@@ -8,9 +8,9 @@ using namespace mlir;
 using namespace mlir::loom;
 
 /// An einsum with one operand whose output repeats its input subscripts is
-/// the identity, when no rounding happens on the way.
+/// the identity, when no rounding happens on the way and no epilogue is fused.
 OpFoldResult EinsumOp::fold(FoldAdaptor) {
-  if (getInputs().size() != 1 || getPlan())
+  if (getInputs().size() != 1 || getPlan() || hasEpilogue())
     return {};
   Value in = getInputs().front();
   if (in.getType() != getResult().getType())
@@ -40,7 +40,8 @@ struct FoldTransposeIntoEinsum : OpRewritePattern<EinsumOp> {
     bool changed = false;
     for (auto [i, operand] : llvm::enumerate(operands)) {
       auto producer = operand.getDefiningOp<EinsumOp>();
-      if (!producer || producer.getInputs().size() != 1 || producer.getPlan())
+      if (!producer || producer.getInputs().size() != 1 || producer.getPlan() ||
+          producer.hasEpilogue())
         continue;
       Value source = producer.getInputs().front();
       auto srcType = cast<RankedTensorType>(source.getType());
@@ -66,7 +67,7 @@ struct FoldTransposeIntoEinsum : OpRewritePattern<EinsumOp> {
       return failure();
     rewriter.modifyOpInPlace(op, [&] {
       op.setSpec(spec->str());
-      op->setOperands(operands);
+      op.getInputsMutable().assign(operands);
     });
     return success();
   }

@@ -187,8 +187,7 @@ LogicalResult EinsumOp::verify() {
   if (!outOk)
     return emitOpError("result element type ")
            << out << " cannot hold a " << acc << " accumulator";
-  bool epilogue = getBias() || getResidual() || getAlpha() || getBeta() || getActivation();
-  if (epilogue && !isa<FloatType>(acc))
+  if (hasEpilogue() && !isa<FloatType>(acc))
     return emitOpError("a fused epilogue needs a float accumulator, not ") << acc;
   for (auto [what, v] : {std::pair<const char *, Value>{"bias", getBias()},
                          std::pair<const char *, Value>{"residual", getResidual()}})

@@ -61,6 +61,10 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     /// The accumulator type: `acc` if given, else the default for the inputs.
     ::mlir::Type getAccumulatorType();
+    /// True when an epilogue is fused (alpha, bias, activation, residual).
+    bool hasEpilogue() {
+      return getAlpha() || getBeta() || getActivation() || getBias() || getResidual();
+    }
   }];
 }
 

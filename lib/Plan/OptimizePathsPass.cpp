@@ -125,6 +125,15 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
                                       StringRef(lhsLabels + "," + rhsLabels + "->" + out));
       e.setAccAttr(op.getAccAttr());
       e.setAllowTf32(op.getAllowTf32());
+      if (last) { // a fused epilogue stays on the einsum that makes the result
+        if (op.getBias())
+          e.getBiasMutable().assign(op.getBias());
+        if (op.getResidual())
+          e.getResidualMutable().assign(op.getResidual());
+        e.setAlphaAttr(op.getAlphaAttr());
+        e.setBetaAttr(op.getBetaAttr());
+        e.setActivationAttr(op.getActivationAttr());
+      }
       if (dyn && (lhsLabels + rhsLabels + out).find(dyn) != std::string::npos)
         e->setAttr("loom.dynamic", dynAttr);
       size_t hi = std::max(st.lhs, st.rhs), lo = std::min(st.lhs, st.rhs);

@@ -151,6 +151,40 @@ TEST(Bundle, RefusesTensorMapsTheCopyEngineCannotUse) {
   EXPECT_NE(err.find("bad cluster size"), std::string::npos) << err;
 }
 
+TEST(Bundle, EpilogueRoundTripsAndIsChecked) {
+  Bundle in = sample(), out;
+  in.buffers.push_back({"arg2", "input", "f32", {2}, 8});
+  in.buffers.push_back({"arg3", "input", "f32", {4, 2}, 32});
+  BundleKernel &k = in.kernels[0];
+  k.args = {0, 1, 2, 3, 4};
+  k.alpha = 0.125;
+  k.beta = -1.5;
+  k.activation = "gelu";
+  k.bias = 3;
+  k.residual = 4;
+  std::string err;
+  ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << err;
+  const BundleKernel &r = out.kernels[0];
+  EXPECT_TRUE(r.hasEpilogue());
+  EXPECT_EQ(r.alpha, 0.125);
+  EXPECT_EQ(r.beta, -1.5);
+  EXPECT_EQ(r.activation, "gelu");
+  EXPECT_EQ(r.bias, 3);
+  EXPECT_EQ(r.residual, 4);
+  // Without one, none is written or read.
+  ASSERT_TRUE(readBundle(writeBundle(sample()), out, err)) << err;
+  EXPECT_FALSE(out.kernels[0].hasEpilogue());
+  // An unknown activation, and a bias the kernel does not take.
+  Bundle bad = in;
+  bad.kernels[0].activation = "tanh";
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("bad epilogue"), std::string::npos) << err;
+  bad = in;
+  bad.kernels[0].args = {0, 1, 2, 4};
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("names a buffer the kernel does not take"), std::string::npos) << err;
+}
+
 /// A dynamic-M bundle: two variants (1..16 with kernel 0, 17..4096 with
 /// kernel 1), A and C with a dynamic leading extent.
 static Bundle dynamicSample() {

@@ -103,3 +103,19 @@ func.func @unpack_pack_lossy(%w: tensor<32x16xi8>) -> tensor<32x16xi8> {
   %u = loom.unpack %p {layout = #loom.layout<format = fragment, bits = 4>} : (tensor<64xi32>) -> tensor<32x16xi8>
   return %u : tensor<32x16xi8>
 }
+
+// -----
+
+// An identity einsum or a transpose with a fused epilogue is not a no-op:
+// neither folds away, and the transpose keeps its bias when a consumer
+// could otherwise absorb it.
+// CHECK-LABEL: func.func @epilogue_stays
+// CHECK: %[[I:.*]] = loom.einsum "ab->ab"(%arg0) bias(%arg1 : tensor<8xf32>)
+// CHECK: %[[T:.*]] = loom.einsum "ab->ba"(%arg2) {activation = #loom<activation relu>}
+// CHECK: loom.einsum "ij,jk->ik"(%[[I]], %[[T]])
+func.func @epilogue_stays(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %y: tensor<6x8xf32>) -> tensor<4x6xf32> {
+  %i = loom.einsum "ab->ab" (%x) bias(%b : tensor<8xf32>) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %t = loom.einsum "ab->ba" (%y) {activation = #loom<activation relu>} : (tensor<6x8xf32>) -> tensor<8x6xf32>
+  %r = loom.einsum "ij,jk->ik" (%i, %t) : (tensor<4x8xf32>, tensor<8x6xf32>) -> tensor<4x6xf32>
+  return %r : tensor<4x6xf32>
+}

@@ -84,3 +84,18 @@ func.func @fftconv(%u: tensor<4x8x1024xf16>, %k: tensor<8x1024xf32>, %s: tensor<
   %2 = loom.fftconv causal %u, %k post_gate(%g) : (tensor<4x8x1024xf16>, tensor<8x1024xf32>, tensor<4x8x1024xf16>) -> tensor<4x8x1024xf16>
   return
 }
+
+// CHECK-LABEL: func.func @elementwise
+// CHECK: loom.scale %{{.*}} by 5.000000e-01 : tensor<4x8xf32>
+// CHECK: loom.add %{{.*}}, %{{.*}} {beta = 2.000000e+00 : f64} : tensor<4x8xf32>, tensor<8xf32>
+// CHECK: loom.activation gelu %{{.*}} : tensor<4x8xf32>
+// CHECK: loom.cast %{{.*}} : tensor<4x8xf32> to tensor<4x8xbf16>
+// CHECK: loom.einsum "ij,jk->ik"(%{{.*}}, %{{.*}}) bias(%{{.*}} : tensor<8xf32>) residual(%{{.*}} : tensor<4x8xbf16>) {activation = #loom<activation silu>, alpha = 2.500000e-01 : f64, beta = 3.000000e+00 : f64}
+func.func @elementwise(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %p: tensor<4x3xbf16>, %q: tensor<3x8xbf16>, %r: tensor<4x8xbf16>) {
+  %0 = loom.scale %x by 5.000000e-01 : tensor<4x8xf32>
+  %1 = loom.add %0, %b {beta = 2.0} : tensor<4x8xf32>, tensor<8xf32>
+  %2 = loom.activation gelu %1 : tensor<4x8xf32>
+  %3 = loom.cast %2 : tensor<4x8xf32> to tensor<4x8xbf16>
+  %4 = loom.einsum "ij,jk->ik" (%p, %q) bias(%b : tensor<8xf32>) residual(%r : tensor<4x8xbf16>) {alpha = 0.25 : f64, beta = 3.0 : f64, activation = #loom<activation silu>} : (tensor<4x3xbf16>, tensor<3x8xbf16>) -> tensor<4x8xbf16>
+  return
+}
