@@ -202,6 +202,32 @@ mem scale_rows_bf16      "ij,i->ij" i=8192,j=8192 bf16
 mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
 mem attn_scores_f16      "bhqd,bhkd->bhqk" b=8,h=16,q=2048,k=2048,d=128 f16
 mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
+# Fused epilogues: x . W^T + bias, an activation, perhaps a residual, written
+# as separate ops and fused by the compiler; against PyTorch eager.
+mkdir -p "$PACK/epilogue"
+ep_bench() { # name M N K dtype activation residual(0|1)
+  local name=$1 M=$2 N=$3 K=$4 dt=$5 act=$6 res=$7 f="$PACK/epilogue/$1.mlir"
+  local y="tensor<${M}x${N}x${dt}>"
+  {
+    echo "func.func @main(%a: tensor<${M}x${K}x${dt}>, %w: tensor<${N}x${K}x${dt}>, %b: tensor<${N}x${dt}>$([ "$res" = 1 ] && echo ", %r: $y")) -> $y {"
+    echo "  %c = loom.einsum \"mk,nk->mn\" (%a, %w) : (tensor<${M}x${K}x${dt}>, tensor<${N}x${K}x${dt}>) -> $y"
+    echo "  %d = loom.add %c, %b : $y, tensor<${N}x${dt}>"
+    echo "  %e = loom.activation $act %d : $y"
+    if [ "$res" = 1 ]; then
+      echo "  %o = loom.add %e, %r : $y, $y"
+      echo "  return %o : $y"
+    else
+      echo "  return %e : $y"
+    fi
+    echo "}"
+  } > "$f"
+  "$COMPILE" "$f" -o "$PACK/epilogue/$name.bundle"
+  rm "$f"
+}
+ep_bench up_gelu_f16_4096x11008x4096 4096 11008 4096 f16 gelu 0
+ep_bench mlp_relu_residual_bf16_4096 4096 4096 4096 bf16 relu 1
+ep_bench silu_f16_8192 8192 8192 8192 f16 silu 0
+ep_bench gelu_residual_f16_2048 2048 2048 2048 f16 gelu 1
 # Shape polymorphism: one dynamic-M bundle against a static bundle per size.
 mkdir -p "$PACK/dynamic"
 compile_into dynamic dyn_f16_k4096_n4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
@@ -217,5 +243,5 @@ if [ -x "${BUILD_STATIC:-build-static}/bin/einloom-jit-host" ]; then
 else
   echo "note: no build-static/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host"
 fi
-cp bench/bench_gemm.py bench/bench_einsum.py "$PACK/"
+cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py "$PACK/"
 du -sh "$PACK"
