@@ -41,6 +41,14 @@ static Value exp2f(OpBuilder &b, Location loc, Value x) {
       .getResult(0);
 }
 
+/// 1/x for an f32 x (rcp.approx: about 1 ulp, against a division's
+/// subroutine of some twenty instructions).
+static Value rcpf(OpBuilder &b, Location loc, Value x) {
+  return NVVM::InlinePtxOp::create(b, loc, TypeRange{x.getType()}, ValueRange{x}, ValueRange{},
+                                   b.getStringAttr("rcp.approx.ftz.f32 $0, $1;"), Value())
+      .getResult(0);
+}
+
 Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
   if (!active())
     return x;
@@ -72,6 +80,14 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
       Value e = exp2f(b, loc, scaled);
       return t.isF32() ? e : toT(e);
     };
+    // 1/y: rcp.approx in f32; a true division in f64.
+    auto inverse = [&](Value y) {
+      if (t.isF64())
+        return arith::DivFOp::create(b, loc, cst(1), y).getResult();
+      Value y32 = t.isF32() ? y : arith::ExtFOp::create(b, loc, b.getF32Type(), y).getResult();
+      Value r = rcpf(b, loc, y32);
+      return t.isF32() ? r : toT(r);
+    };
     switch (static_cast<loom::Activation>(spec->activation)) {
     case loom::Activation::Relu:
       v = arith::SelectOp::create(
@@ -79,7 +95,7 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
       break;
     case loom::Activation::Silu: { // v / (1 + exp(-v))
       Value e = expOf(arith::NegFOp::create(b, loc, v));
-      v = arith::DivFOp::create(b, loc, v, arith::AddFOp::create(b, loc, cst(1), e));
+      v = arith::MulFOp::create(b, loc, v, inverse(arith::AddFOp::create(b, loc, cst(1), e)));
       break;
     }
     case loom::Activation::Gelu: { // 0.5 v (1 + tanh(k (v + 0.044715 v^3))), tanh(y) = 1 - 2 / (exp(2y) + 1)
@@ -90,7 +106,7 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
       Value e = expOf(inner);
       Value tanh = arith::SubFOp::create(
           b, loc, cst(1),
-          arith::DivFOp::create(b, loc, cst(2), arith::AddFOp::create(b, loc, e, cst(1))));
+          arith::MulFOp::create(b, loc, cst(2), inverse(arith::AddFOp::create(b, loc, e, cst(1)))));
       v = arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, cst(0.5), v),
                                 arith::AddFOp::create(b, loc, cst(1), tanh));
       break;
