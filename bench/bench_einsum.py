@@ -13,14 +13,13 @@ bytes (half read, half written): einloom/copy is the fraction of copy
 bandwidth reached. torch.einsum's result is made contiguous (a transpose
 would otherwise be a view that moves nothing).
 """
-import glob
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, parse_bundle, time_ms  # noqa: E402
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle, time_ms  # noqa: E402
 
 TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64)
 
@@ -32,12 +31,10 @@ def random_input(shape, dt):
 
 
 def main():
-    bundle_dir = sys.argv[1]
-    iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 50
-    torch.manual_seed(0)
+    iters, paths = bench_args()
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     rows = []
-    for path in sorted(glob.glob(os.path.join(bundle_dir, "*.bundle"))):
+    for path in paths:
         name = os.path.basename(path)[:-7]
         b = parse_bundle(path)
         bufs = b["buffers"]

@@ -10,7 +10,6 @@ Each bundle's manifest names its epilogue (`epilogue ALPHA BETA ACT BIAS
 RESIDUAL`); the script builds the PyTorch equivalent from it, checks
 Einloom's result against it (computed in f32), then times both.
 """
-import glob
 import os
 import sys
 
@@ -18,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, parse_bundle, time_ms  # noqa: E402
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle, time_ms  # noqa: E402
 
 
 def epilogue_of(path):
@@ -38,12 +37,10 @@ def activation(name, x):
 
 
 def main():
-    bundle_dir = sys.argv[1]
-    iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 50
-    torch.manual_seed(0)
+    iters, paths = bench_args()
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     rows = []
-    for path in sorted(glob.glob(os.path.join(bundle_dir, "*.bundle"))):
+    for path in paths:
         name = os.path.basename(path)[:-7]
         b = parse_bundle(path)
         ep = epilogue_of(path)

@@ -227,13 +227,20 @@ def time_ms(fn, iters, warmup=10):
     return statistics.median(times)
 
 
-def main():
+def bench_args():
+    """BUNDLE_DIR [--iters N] from the command line (N defaults to 50), with
+    PyTorch's generator seeded, and the bundles in the directory, sorted."""
     bundle_dir = sys.argv[1]
     iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 50
     torch.manual_seed(0)
+    return iters, sorted(glob.glob(os.path.join(bundle_dir, "*.bundle")))
+
+
+def main():
+    iters, paths = bench_args()
     rows = []
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, triton {triton.__version__}")
-    for path in sorted(glob.glob(os.path.join(bundle_dir, "*.bundle"))):
+    for path in paths:
         name = os.path.basename(path)[:-7]
         b = parse_bundle(path)
         bufs = b["buffers"]

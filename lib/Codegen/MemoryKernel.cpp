@@ -424,13 +424,19 @@ static KernelContext integerContext(OpBuilder &b, Location loc) {
                        b.getI32Type(), {}, {}, {}, {}};
 }
 
+/// A launch of `name` with the memory-bound kernels' block.
+static KernelLaunch memoryLaunch(StringRef name) {
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.block = {kThreads, 1, 1};
+  return launch;
+}
+
 FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, StringRef name,
                                                    const MemoryEinsum &m, Location loc) {
   OpBuilder b(module.getContext());
   b.setInsertionPointToEnd(module.getBody());
-  KernelLaunch launch;
-  launch.name = name.str();
-  launch.block = {kThreads, 1, 1};
+  KernelLaunch launch = memoryLaunch(name);
   launch.layoutA = launch.layoutB = "memory-bound (CUDA cores)";
   int64_t accBytes = elementBytes(m.acc);
   switch (m.strategy) {
@@ -512,9 +518,7 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
                                                         const MemoryEinsum &m, Location loc) {
   OpBuilder b(module.getContext());
   b.setInsertionPointToEnd(module.getBody());
-  KernelLaunch launch;
-  launch.name = name.str();
-  launch.block = {kThreads, 1, 1};
+  KernelLaunch launch = memoryLaunch(name);
   launch.grid[0] = (m.outSize() + kThreads / 32 - 1) / (kThreads / 32);
   int64_t ws = m.split * m.outSize() * elementBytes(m.acc);
   launch.argumentBytes = {ws, m.outputBytes(), 0};
