@@ -21,17 +21,11 @@ using namespace einloom::codegen;
 void EpilogueCode::bind(OpBuilder &b, Location loc, Block &entry, unsigned firstArg) {
   if (!active())
     return;
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  auto view = [&](unsigned arg, Type t, int64_t n) {
-    return memref::ViewOp::create(b, loc, MemRefType::get({n}, t), entry.getArgument(arg), zero,
-                                  ValueRange{})
-        .getResult();
-  };
   unsigned arg = firstArg;
   if (spec->biasType)
-    bias = view(arg++, spec->biasType, spec->biasElems);
+    bias = typedView(b, loc, entry.getArgument(arg++), spec->biasType, spec->biasElems);
   if (spec->residualType)
-    residual = view(arg++, spec->residualType, spec->residualElems);
+    residual = typedView(b, loc, entry.getArgument(arg++), spec->residualType, spec->residualElems);
 }
 
 /// 2^x for an f32 x (ex2.approx: about 2 ulp; LLVM's exp would need libdevice).
@@ -56,13 +50,7 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
   Location loc = kc.loc;
   Type t = x.getType();
   auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v)).getResult(); };
-  auto toT = [&](Value v) {
-    unsigned from = v.getType().getIntOrFloatBitWidth(), to = t.getIntOrFloatBitWidth();
-    if (v.getType() == t)
-      return v;
-    return from < to ? arith::ExtFOp::create(b, loc, t, v).getResult()
-                     : arith::TruncFOp::create(b, loc, t, v).getResult();
-  };
+  auto toT = [&](Value v) { return convertElement(b, loc, v, t); };
   auto load = [&](Value buf, int64_t n) {
     return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(kc.rem(off, n))}));
   };

@@ -72,6 +72,29 @@ gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, St
   return createKernelFunc(b, loc, name, buffers, takesSize, threads);
 }
 
+Value einloom::codegen::typedView(OpBuilder &b, Location loc, Value bytes, Type t,
+                                  int64_t count) {
+  return memref::ViewOp::create(b, loc, MemRefType::get({count}, t), bytes,
+                                arith::ConstantIndexOp::create(b, loc, 0), ValueRange{})
+      .getResult();
+}
+
+Value einloom::codegen::convertElement(OpBuilder &b, Location loc, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  bool ff = isa<FloatType>(from), tf = isa<FloatType>(to);
+  unsigned wf = from.getIntOrFloatBitWidth(), wt = to.getIntOrFloatBitWidth();
+  if (ff && tf)
+    return wf < wt ? arith::ExtFOp::create(b, loc, to, v).getResult()
+                   : arith::TruncFOp::create(b, loc, to, v).getResult();
+  if (!ff && !tf)
+    return wf < wt ? arith::ExtSIOp::create(b, loc, to, v).getResult()
+                   : arith::TruncIOp::create(b, loc, to, v).getResult();
+  return ff ? arith::FPToSIOp::create(b, loc, to, v).getResult()
+            : arith::SIToFPOp::create(b, loc, to, v).getResult();
+}
+
 gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
                                                   ArrayRef<int64_t> buffers, bool takesSize,
                                                   int64_t threads) {
@@ -350,9 +373,7 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
                    kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
   auto ifOp = scf::IfOp::create(b, loc, kc.ltV(e, totalV), false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
-  Value ws = memref::ViewOp::create(b, loc, MemRefType::get({splitK * total}, c.acc),
-                                    entry.getArgument(0), zeroIdx, ValueRange{});
+  Value ws = typedView(b, loc, entry.getArgument(0), c.acc, splitK * total);
   Value sum = memref::LoadOp::create(b, loc, ws, ValueRange{kc.idx(e)});
   for (int64_t s = 1; s < splitK; ++s) {
     Value v = memref::LoadOp::create(b, loc, ws,
@@ -372,8 +393,7 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
         nIdx = kc.rem(e, N);
   Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
                      kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
-  Value cv = memref::ViewOp::create(b, loc, MemRefType::get({total}, c.elemC),
-                                    entry.getArgument(1), zeroIdx, ValueRange{});
+  Value cv = typedView(b, loc, entry.getArgument(1), c.elemC, total);
   memref::StoreOp::create(b, loc, out, cv, ValueRange{kc.idx(off)});
   b.setInsertionPointAfter(ifOp);
   gpu::ReturnOp::create(b, loc);

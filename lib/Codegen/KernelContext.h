@@ -231,6 +231,14 @@ mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::StringRef name, const KernelLaunch &launch,
                                       llvm::ArrayRef<int64_t> extraBuffers, bool takesSize,
                                       int64_t threads);
+/// `bytes` (a byte buffer, memref<N x i8>) viewed as `count` elements of `t`.
+mlir::Value typedView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes, mlir::Type t,
+                      int64_t count);
+
+/// `v` as element type `to`: float to float (extend or truncate), integer
+/// to integer (sign-extend or truncate), or between the two (signed).
+mlir::Value convertElement(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir::Type to);
+
 /// The same with the byte sizes of every buffer argument given in order.
 mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::StringRef name, llvm::ArrayRef<int64_t> buffers,

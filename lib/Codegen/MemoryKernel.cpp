@@ -70,21 +70,7 @@ struct MemoryKernel {
     return s;
   }
 
-  Value convert(Value v, Type to) {
-    Type from = v.getType();
-    if (from == to)
-      return v;
-    bool ff = isa<FloatType>(from), tf = isa<FloatType>(to);
-    unsigned wf = from.getIntOrFloatBitWidth(), wt = to.getIntOrFloatBitWidth();
-    if (ff && tf)
-      return wf < wt ? arith::ExtFOp::create(b, loc, to, v).getResult()
-                     : arith::TruncFOp::create(b, loc, to, v).getResult();
-    if (!ff && !tf)
-      return wf < wt ? arith::ExtSIOp::create(b, loc, to, v).getResult()
-                     : arith::TruncIOp::create(b, loc, to, v).getResult();
-    return ff ? arith::FPToSIOp::create(b, loc, to, v).getResult()
-              : arith::SIToFPOp::create(b, loc, to, v).getResult();
-  }
+  Value convert(Value v, Type to) { return convertElement(b, loc, v, to); }
   Value add(Value x, Value y) {
     return isa<FloatType>(m.acc) ? arith::AddFOp::create(b, loc, x, y).getResult()
                                  : arith::AddIOp::create(b, loc, x, y).getResult();
@@ -489,15 +475,10 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   if (m.dynamicLabel) // the size, the kernel's last argument (i64)
     kc.mSize = arith::TruncIOp::create(b, loc, b.getI32Type(), entry.getArguments().back());
   MemoryKernel k{b, loc, m, kc, {}, {}};
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  auto typed = [&](Value bytes, Type t, int64_t n) {
-    return memref::ViewOp::create(b, loc, MemRefType::get({n}, t), bytes, zero, ValueRange{})
-        .getResult();
-  };
   for (size_t i = 0; i < m.numInputs(); ++i)
-    k.inputs.push_back(typed(entry.getArgument(i), m.elems[i], buffers[i] / elementBytes(m.elems[i])));
-  k.result = m.split > 1 ? typed(entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
-                         : typed(entry.getArgument(m.numInputs()), m.elemC, m.outSize());
+    k.inputs.push_back(typedView(b, loc, entry.getArgument(i), m.elems[i], buffers[i] / elementBytes(m.elems[i])));
+  k.result = m.split > 1 ? typedView(b, loc, entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
+                         : typedView(b, loc, entry.getArgument(m.numInputs()), m.elemC, m.outSize());
   if (m.split == 1) {
     k.epi.spec = &m.epilogue;
     k.epi.bind(b, loc, entry, m.numInputs() + 1);
@@ -529,11 +510,8 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
   Block &entry = func.getBody().front();
   KernelContext kc = integerContext(b, loc);
   MemoryKernel k{b, loc, m, kc, {}, {}};
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  k.inputs.push_back(memref::ViewOp::create(b, loc, MemRefType::get({m.split * m.outSize()}, m.acc),
-                                            entry.getArgument(0), zero, ValueRange{}));
-  k.result = memref::ViewOp::create(b, loc, MemRefType::get({m.outSize()}, m.elemC),
-                                    entry.getArgument(1), zero, ValueRange{});
+  k.inputs.push_back(typedView(b, loc, entry.getArgument(0), m.acc, m.split * m.outSize()));
+  k.result = typedView(b, loc, entry.getArgument(1), m.elemC, m.outSize());
   k.epi.spec = &m.epilogue;
   k.epi.bind(b, loc, entry, 2);
   k.buildPartialSums(kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)),

@@ -66,14 +66,9 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   Value m0 = kc.mul(kc.div(linear, tilesN), BM), n0 = kc.mul(kc.rem(linear, tilesN), BN);
   Value bz = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
 
-  Value zeroIdx = arith::ConstantIndexOp::create(b, loc, 0);
-  auto typed = [&](Value bytes, Type t, int64_t count) {
-    return memref::ViewOp::create(b, loc, MemRefType::get({count}, t), bytes, zeroIdx, ValueRange{})
-        .getResult();
-  };
-  Value gA = typed(entry.getArgument(0), elem, launch.argumentBytes[0] / eb);
-  Value gB = typed(entry.getArgument(1), elem, launch.argumentBytes[1] / eb);
-  Value gC = typed(entry.getArgument(2), c.elemC, launch.argumentBytes[2] / elementBytes(c.elemC));
+  Value gA = typedView(b, loc, entry.getArgument(0), elem, launch.argumentBytes[0] / eb);
+  Value gB = typedView(b, loc, entry.getArgument(1), elem, launch.argumentBytes[1] / eb);
+  Value gC = typedView(b, loc, entry.getArgument(2), c.elemC, launch.argumentBytes[2] / elementBytes(c.elemC));
   auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Value smem = gpu::DynamicSharedMemoryOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, shared));
