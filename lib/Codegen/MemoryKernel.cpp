@@ -466,8 +466,6 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   if (m.split == 1) // (with a split, the kernel adding the partial sums applies it)
     launch.epilogueBytes = m.epilogue.bufferBytes();
   buffers.append(launch.epilogueBytes.begin(), launch.epilogueBytes.end());
-  for (size_t i = 0; i < 2 && i < buffers.size(); ++i)
-    launch.argumentBytes[i] = buffers[i];
   auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/m.dynamicLabel != 0, kThreads);
   Block &entry = func.getBody().front();
 
@@ -502,7 +500,6 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
   KernelLaunch launch = memoryLaunch(name);
   launch.grid[0] = (m.outSize() + kThreads / 32 - 1) / (kThreads / 32);
   int64_t ws = m.split * m.outSize() * elementBytes(m.acc);
-  launch.argumentBytes = {ws, m.outputBytes(), 0};
   launch.epilogueBytes = m.epilogue.bufferBytes();
   SmallVector<int64_t> buffers{ws, m.outputBytes()};
   buffers.append(launch.epilogueBytes.begin(), launch.epilogueBytes.end());
