@@ -35,7 +35,7 @@ def parse_bundle(path):
         lines.append(line)
         if line.startswith("image cubin"):
             break
-    b = {"buffers": [], "kernels": []}
+    b = {"buffers": [], "views": [], "kernels": []}
     sizes = {}
     for line in lines:
         w = line.split()
@@ -45,6 +45,8 @@ def parse_bundle(path):
             shape = [int(x) for x in w[4].split("x")] if w[4] != "-" else []
             b["buffers"].append({"name": w[1], "role": w[2], "dtype": w[3], "shape": shape,
                                  "bytes": int(w[5])})
+        elif w[0] == "view":  # an intermediate inside a workspace buffer
+            b["views"].append({"name": w[1], "in": int(w[5]), "offset": int(w[6])})
         elif w[0] == "kernel":
             b["kernels"].append({"name": w[1], "grid": [int(x) for x in w[2].split(",")],
                                  "block": [int(x) for x in w[3].split(",")],
@@ -153,9 +155,16 @@ class EinloomKernel:
         self.flops = sum(k.get("flops", 0) for k in bundle["kernels"])
         self.tables = {}
 
+    def pointer(self, tensors, i):
+        nb = len(self.bundle["buffers"])
+        if i >= nb:  # a view: its workspace's address plus its offset
+            v = self.bundle["views"][i - nb]
+            return self.pointer(tensors, v["in"]) + v["offset"]
+        return (self.temps[i] if i in self.temps else tensors[i]).data_ptr()
+
     def __call__(self, tensors):
         for n, (k, fn) in enumerate(self.fns):
-            ptrs = [(self.temps[i] if i in self.temps else tensors[i]).data_ptr() for i in k["args"]]
+            ptrs = [self.pointer(tensors, i) for i in k["args"]]
             if "tmaps" in k:
                 key = (n, tuple(ptrs))
                 if key not in self.tables:

@@ -79,10 +79,13 @@ suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
 suite bf16_tt_prime       "km,nk->mn" m=509,n=251,k=127 bf16
 suite f16_outer           "m,n->mn" m=300,n=257 f16
 # n-ary einsums, split into binary contractions by loom-optimize-paths: the
-# runner checks every intermediate and the result.
+# runner checks every intermediate whose workspace bytes no later kernel
+# reused, and the result.
 suite nary_chain_odd      "ij,jk,kl->il" i=300,j=64,k=257,l=130 f16
 suite nary_tucker         "abc,ia,jb,kc->ijk" a=16,b=16,c=16,i=96,j=80,k=64 f16 --out f32
 suite nary_chain_4096     "ij,jk,kl->il" i=4096,j=64,k=4096,l=512 f16
+# Five intermediates in a workspace where three pairs share bytes.
+suite nary_reuse_odd      "ab,bc,cd,de,ef->af" a=300,b=64,c=999,d=64,e=1001,f=33 f16
 # Diagonals (a label repeated inside an operand) and labels summed inside one
 # operand alone, run as strided contractions (stride sums; stride-0 K modes).
 suite diag_a_iik          "iik,kn->in" i=100,k=64,n=80 f16
@@ -145,6 +148,7 @@ dyn dyn_i8_nt         1,33,300,1500 "mk,nk->mn" m=?,n=1000,k=512 i8
 dyn dyn_f16_sm80      1,7,300,2000 "mk,nk->mn" m=?,n=1023,k=255 f16 --target sm_80
 dyn dyn_batch_inner   1,7,300,1100 "mbk,bnk->mbn" m=?,b=3,n=130,k=200 f16 --out f32
 dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
+dyn dyn_chain_reuse   1,7,300,4096 "mk,kn,np,pq->mq" m=?,k=64,n=300,p=130,q=72 f16
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
 dyn fma_f64_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=100,k=64 f64
 dyn mem_dyn_scale     1,7,300,5000 "mk,k->mk" m=?,k=1000 f16

@@ -29,6 +29,9 @@ struct CompileOptions {
   /// variant at launch.
   int64_t dynamicMax = 16384;
   std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 2048, 4096};
+  /// Intermediates go into one workspace buffer (see Plan/BufferPlan.h);
+  /// with `reuseBuffers` those never in use together share bytes.
+  bool reuseBuffers = true;
 };
 
 struct CompileResult {

@@ -65,6 +65,48 @@ const std::vector<int> *einloom::rt::launchOrderFor(const Bundle &b, int64_t siz
   return nullptr;
 }
 
+const BundleBuffer &einloom::rt::entryAt(const Bundle &b, int i) {
+  size_t n = b.buffers.size();
+  return static_cast<size_t>(i) < n ? b.buffers[i] : b.views[i - n];
+}
+
+uint64_t einloom::rt::entryAddress(const Bundle &b, int i, const uint64_t *buffers, int64_t size) {
+  if (static_cast<size_t>(i) < b.buffers.size())
+    return buffers[i];
+  const BundleBuffer &v = b.views[i - b.buffers.size()];
+  return buffers[v.in] + static_cast<uint64_t>(v.dynamic() ? v.offset * size : v.offset);
+}
+
+std::vector<std::vector<std::pair<int, int>>> einloom::rt::liveRanges(const Bundle &b) {
+  std::vector<const std::vector<int> *> orders;
+  if (isDynamic(b))
+    for (const BundleVariant &v : b.variants)
+      orders.push_back(&v.launchOrder);
+  else
+    orders.push_back(&b.launchOrder);
+  std::vector<std::vector<std::pair<int, int>>> out;
+  for (const std::vector<int> *order : orders) {
+    std::vector<std::pair<int, int>> r(numEntries(b), {-1, -1});
+    for (size_t p = 0; p < order->size(); ++p)
+      for (int a : b.kernels[(*order)[p]].args) {
+        if (r[a].first < 0)
+          r[a].first = static_cast<int>(p);
+        r[a].second = static_cast<int>(p);
+      }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool einloom::rt::liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, int i,
+                               int j) {
+  for (const std::vector<std::pair<int, int>> &r : ranges)
+    if (r[i].first >= 0 && r[j].first >= 0 && r[i].first <= r[j].second &&
+        r[j].first <= r[i].second)
+      return true;
+  return false;
+}
+
 int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
   return x.dynamic() ? x.bytes * size : x.bytes;
 }
@@ -88,6 +130,9 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
   for (const BundleBuffer &x : b.buffers)
     m << "buffer " << x.name << " " << x.role << " " << x.dtype << " "
       << joinInts(x.shape, 'x') << " " << x.bytes << "\n";
+  for (const BundleBuffer &x : b.views)
+    m << "view " << x.name << " " << x.dtype << " " << joinInts(x.shape, 'x') << " " << x.bytes
+      << " " << x.in << " " << x.offset << "\n";
   for (const BundleKernel &k : b.kernels) {
     m << "kernel " << k.name << " " << joinInts({k.grid.begin(), k.grid.end()}, ',')
       << " " << joinInts({k.block.begin(), k.block.end()}, ',') << " "
@@ -258,7 +303,8 @@ static std::string checkDynamic(const Bundle &b) {
   }
   if (next != b.dynamicMax + 1)
     return "variants must end at the dynamic dimension's largest size " + std::to_string(b.dynamicMax);
-  for (const BundleBuffer &x : b.buffers) {
+  for (size_t i = 0; i < numEntries(b); ++i) {
+    const BundleBuffer &x = entryAt(b, static_cast<int>(i));
     int dyn = 0;
     for (int64_t d : x.shape)
       dyn += d == -1;
@@ -267,6 +313,24 @@ static std::string checkDynamic(const Bundle &b) {
     if (dyn && x.bytes > (int64_t(1) << 40) / b.dynamicMax)
       return "buffer '" + x.name + "' would exceed 1 TiB at the largest size";
   }
+  return "";
+}
+
+/// Views that share bytes must never be in use at the same launch position:
+/// "" when they are not.
+static std::string checkViews(const Bundle &b) {
+  if (b.views.empty())
+    return "";
+  auto ranges = liveRanges(b);
+  int n = static_cast<int>(b.buffers.size());
+  for (size_t i = 0; i < b.views.size(); ++i)
+    for (size_t j = i + 1; j < b.views.size(); ++j) {
+      const BundleBuffer &x = b.views[i], &y = b.views[j];
+      bool share = x.in == y.in && x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes &&
+                   x.bytes && y.bytes;
+      if (share && liveTogether(ranges, n + static_cast<int>(i), n + static_cast<int>(j)))
+        return "views '" + x.name + "' and '" + y.name + "' share bytes while both are in use";
+    }
   return "";
 }
 
@@ -327,7 +391,25 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (!(ls >> x.name >> x.role >> x.dtype >> shape >> x.bytes) ||
           !parseInts(shape, 'x', x.shape) || x.bytes < 0)
         return bad("bad buffer");
+      if (!b.views.empty() || !b.kernels.empty())
+        return bad("buffers must come before views and kernels");
       b.buffers.push_back(x);
+    } else if (kind == "view") {
+      BundleBuffer x;
+      std::string shape;
+      if (!(ls >> x.name >> x.dtype >> shape >> x.bytes >> x.in >> x.offset) ||
+          !parseInts(shape, 'x', x.shape) || x.bytes < 0)
+        return bad("bad view (NAME DTYPE SHAPE BYTES BUFFER OFFSET)");
+      if (!b.kernels.empty())
+        return bad("views must come before the kernels");
+      if (x.in < 0 || x.in >= static_cast<int>(b.buffers.size()) || b.buffers[x.in].role != "temp" ||
+          b.buffers[x.in].dynamic() != x.dynamic())
+        return bad("a view must lie in a temp buffer, both dynamic or both not");
+      const BundleBuffer &ws = b.buffers[x.in];
+      if (x.offset < 0 || x.offset % 16 || x.offset > ws.bytes || x.bytes > ws.bytes - x.offset)
+        return bad("view offset not 16-byte aligned, or the view does not fit its buffer");
+      x.role = "temp";
+      b.views.push_back(x);
     } else if (kind == "kernel") {
       BundleKernel k;
       std::string grid, block, args;
@@ -341,7 +423,7 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
         k.block[i] = bl[i];
       }
       for (int64_t v : a) {
-        if (v < 0 || v >= static_cast<int64_t>(b.buffers.size()))
+        if (v < 0 || v >= static_cast<int64_t>(numEntries(b)))
           return bad("kernel argument names no buffer");
         k.args.push_back(static_cast<int>(v));
       }
@@ -355,11 +437,11 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (!(ls >> k.op >> k.spec >> k.acc >> ops >> k.result >> k.flops) || !parseInts(ops, ',', o))
         return bad("bad 'computes'");
       for (int64_t v : o) {
-        if (v < 0 || v >= static_cast<int64_t>(b.buffers.size()))
+        if (v < 0 || v >= static_cast<int64_t>(numEntries(b)))
           return bad("operand names no buffer");
         k.operands.push_back(static_cast<int>(v));
       }
-      if (k.result < 0 || k.result >= static_cast<int>(b.buffers.size()))
+      if (k.result < 0 || k.result >= static_cast<int>(numEntries(b)))
         return bad("result names no buffer");
     } else if (kind == "tensormap") {
       if (b.kernels.empty())
@@ -463,6 +545,8 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
     return false;
   }
   std::string why = checkDynamic(b);
+  if (why.empty())
+    why = checkViews(b);
   if (!why.empty()) {
     err = "corrupt bundle manifest: " + why;
     return false;

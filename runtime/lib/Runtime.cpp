@@ -372,7 +372,7 @@ Status Program::kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSiz
   if (k.args.size() + 2 > kMaxParams)
     return Status::error("kernel '" + k.name + "' takes too many arguments");
   for (int a : k.args)
-    params64[n++] = buffers[a];
+    params64[n++] = entryAddress(bundle_, a, buffers, dynamicSize);
   if (!k.tensorMaps.empty()) {
     Status s = prepareTensorMaps(ki, params64, n, dynamicSize);
     if (!s)

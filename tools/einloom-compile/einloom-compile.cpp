@@ -51,6 +51,12 @@ static cl::list<int64_t> buckets(
     cl::desc("Upper ends of the size buckets of a dynamic dimension, one plan each "
              "(default 16,64,128,256,512,1024,2048,4096)"));
 
+static cl::opt<bool> bufferReuse(
+    "buffer-reuse",
+    cl::desc("Let intermediates that are never in use at the same time share the "
+             "workspace's bytes (default on; off gives each its own region)"),
+    cl::init(true));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "Einloom compiler\n");
@@ -78,9 +84,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (useCache) {
-    if (einsum.empty() || emit != "bundle" || explain || ptxasReport) {
+    if (einsum.empty() || emit != "bundle" || explain || ptxasReport || !bufferReuse) {
       llvm::errs() << "einloom-compile: --cache goes with --einsum and --emit bundle (no "
-                      "--explain or --ptxas-report: a hit runs no compiler)\n";
+                      "--explain, --ptxas-report or --buffer-reuse=false: a hit runs no "
+                      "compiler)\n";
       return 1;
     }
     einloom::SessionOptions so;
@@ -134,6 +141,7 @@ int main(int argc, char **argv) {
   options.emitLLVM = emit == "llvm";
   options.assemble = emit == "cubin" || emit == "bundle" || ptxasReport;
   options.dynamicMax = dynamicMax;
+  options.reuseBuffers = bufferReuse;
   if (!buckets.empty())
     options.buckets.assign(buckets.begin(), buckets.end());
   if (emit == "mlir") {

@@ -1,6 +1,7 @@
 //===- Compile.cpp - loom IR to PTX, cubin and a bundle -------------------===//
 #include "einloom/Compiler.h"
 #include "einloom/Passes.h"
+#include "einloom/Plan/BufferPlan.h"
 #include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
 
@@ -597,6 +598,10 @@ FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry
       return failure();
     r.bundle = std::move(*merged);
   }
+  WorkspacePlan ws = planWorkspace(r.bundle, options.reuseBuffers);
+  if (options.explain)
+    *options.explain << describeWorkspace(ws) << (options.reuseBuffers ? "" : " (reuse off)")
+                     << "\n";
   FailureOr<std::string> ptx = lowerKernels(module, options.target, "isa");
   if (failed(ptx))
     return failure();

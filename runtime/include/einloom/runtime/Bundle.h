@@ -20,6 +20,11 @@ struct BundleBuffer {
   std::string dtype; ///< "f16", "i8", ...
   std::vector<int64_t> shape; ///< -1 marks the dynamic dimension
   int64_t bytes = 0;          ///< per unit of the dynamic size when dynamic()
+  /// For a view (an intermediate placed in a workspace buffer; see
+  /// Bundle::views): the workspace's buffer index and the byte offset in it,
+  /// per unit of the dynamic size when dynamic(). -1 for a buffer.
+  int in = -1;
+  int64_t offset = 0;
   bool dynamic() const {
     for (int64_t d : shape)
       if (d < 0)
@@ -88,7 +93,12 @@ struct Bundle {
   int version = 1;
   std::string target; ///< "sm_90a"
   std::string source; ///< what it was compiled from
+  /// What the caller allocates: one device pointer per buffer.
   std::vector<BundleBuffer> buffers;
+  /// Intermediates placed inside a workspace buffer (role "temp") at an
+  /// offset; views whose lifetimes do not overlap may share bytes. Kernels
+  /// name view `i` as index buffers.size() + i.
+  std::vector<BundleBuffer> views;
   std::vector<BundleKernel> kernels;
   std::vector<int> launchOrder; ///< static bundles
   /// Shape polymorphism: one dynamic dimension (its einsum label, and the
@@ -101,8 +111,19 @@ struct Bundle {
   std::string cubin; ///< empty when ptxas was not available
 };
 
-/// Serializes `b` (manifest, then the images, with a checksum).
 bool isDynamic(const Bundle &b);
+/// Buffer or view `i` (views follow the buffers), and how many there are.
+const BundleBuffer &entryAt(const Bundle &b, int i);
+inline size_t numEntries(const Bundle &b) { return b.buffers.size() + b.views.size(); }
+/// The device address of entry `i` given the caller's buffer pointers, at
+/// dynamic size `size` (-1 for static bundles).
+uint64_t entryAddress(const Bundle &b, int i, const uint64_t *buffers, int64_t size);
+/// For each launch order (the static one, or each variant's), the first and
+/// last position in it at which each entry is a kernel argument; {-1, -1}
+/// where the order does not use it. Indexed [order][entry].
+std::vector<std::vector<std::pair<int, int>>> liveRanges(const Bundle &b);
+/// Whether entries `i` and `j` are both in use at some launch position.
+bool liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, int i, int j);
 /// The kernels to launch for dynamic size `size` (-1 for a static bundle),
 /// or null with `err` set when the size is missing, not wanted or out of
 /// the bundle's range.
@@ -115,6 +136,7 @@ int64_t flopsAt(const BundleKernel &k, int64_t size);
 /// kernel is limited to what can be resident).
 int64_t gridX(const BundleKernel &k, int64_t size);
 
+/// Serializes `b` (manifest, then the images, with a checksum).
 std::string writeBundle(const Bundle &b);
 /// Parses bundle bytes. On failure returns false and says why in `err`
 /// (bad magic, unsupported version, truncated, checksum mismatch, ...).
