@@ -67,6 +67,21 @@ suite tma_f16_batch_inner   "mbk,bnk->bmn" b=3,m=130,n=120,k=200 f16 --plan "$(t
 suite tma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tma 128 256 128 wgmma_k32)"
 suite tma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tma 128 128 128 wgmma_k32)"
 suite tma_f16_2048x8192x4096 "mk,nk->mn" m=2048,n=8192,k=4096 f16
+# The ping-pong schedule: two consumer warpgroups on alternate 64-row tiles.
+# Odd tiles counts (one consumer may get one tile more, or none), K tails,
+# batches, MN-major A, 8-bit types, a C that TMA cannot store (f32, s32).
+pp() { # tile_n tile_k mma
+  echo "#loom.plan<tile_m = 64, tile_n = $1, tile_k = $2, warps_m = 8, warps_n = 1, mma = $3, stages = 4, producer = tma, schedule = pingpong>"
+}
+suite pp_f16_509x263x520    "mk,nk->mn" m=509,n=263,k=520 f16 --plan "$(pp 256 64 wgmma_k16)"
+suite pp_bf16_1x7x8         "mk,nk->mn" m=1,n=7,k=8 bf16 --plan "$(pp 128 64 wgmma_k16)"
+suite pp_f16_1023x1021x1032 "mk,nk->mn" m=1023,n=1021,k=1032 f16 --plan "$(pp 256 64 wgmma_k16)"
+suite pp_f16_batched_f32    "bmk,bnk->bmn" b=5,m=133,n=65,k=200 f16 --out f32 --plan "$(pp 128 64 wgmma_k16)"
+suite pp_tn_296x520x264     "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(pp 256 64 wgmma_k16)"
+suite pp_e4m3_129x4099x144  "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(pp 256 128 wgmma_k32)"
+suite pp_i8_255x1023x80     "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(pp 128 128 wgmma_k32)"
+suite pp_bhqd_odd           "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16 --plan "$(pp 256 64 wgmma_k16)"
+suite pp_f16_4096           "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(pp 256 64 wgmma_k16)"
 # M- or N-contiguous (transposed) 16-bit operands, read by wgmma transposed
 # from MN-major TMA tiles: each layout, tails, a batch, one consumer.
 suite tma_tn_296x520x264  "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 256 64 wgmma_k16)"

@@ -156,7 +156,13 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t warpsM, int64_t warpsN, MmaShape mma,
                                int64_t stages, int64_t splitK,
                                ProducerKind producer, RasterOrder raster,
-                               int64_t swizzle, int64_t clusterM) {
+                               int64_t swizzle, int64_t clusterM, Schedule schedule) {
+  if (schedule == Schedule::PingPong &&
+      (producer != ProducerKind::Tma || warpsM != 8 || warpsN != 1 || tileM != 64 ||
+       clusterM != 1))
+    return emitError() << "a ping-pong schedule is two consumer warpgroups (warps_m = 8, "
+                          "warps_n = 1) on 64-row tiles (tile_m = 64) with producer = tma "
+                          "and no cluster";
   if (clusterM != 1 && clusterM != 2)
     return emitError() << "cluster_m must be 1 or 2, got " << clusterM;
   if (clusterM != 1 && producer != ProducerKind::Tma)

@@ -97,7 +97,9 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     The CTA tile, the warp arrangement, the tensor-core instruction, the
     pipeline depth, split-K, the operand producer, the CTA raster order and
     the thread-block cluster (`cluster_m` CTAs along M share each B tile
-    through TMA multicast; TMA plans only).
+    through TMA multicast; TMA plans only) and the consumer schedule
+    (`pingpong`: TMA plans with two consumer warpgroups, warps_m = 8, each
+    taking whole 64-row tiles in turn).
     Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,
     warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 3>`
   }];
@@ -110,7 +112,8 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     Loom_DefaultEnum<Loom_ProducerKind, "::mlir::loom::ProducerKind::CpAsync">:$producer,
     Loom_DefaultEnum<Loom_RasterOrder, "::mlir::loom::RasterOrder::RowMajor">:$raster,
     DefaultValuedParameter<"int64_t", "1">:$swizzle,
-    DefaultValuedParameter<"int64_t", "1">:$cluster_m
+    DefaultValuedParameter<"int64_t", "1">:$cluster_m,
+    Loom_DefaultEnum<Loom_Schedule, "::mlir::loom::Schedule::Cooperative">:$schedule
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

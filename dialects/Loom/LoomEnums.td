@@ -98,4 +98,14 @@ def Loom_RasterOrder : I32EnumAttr<"RasterOrder", "CTA launch order", [
   let genSpecializedAttr = 0;
 }
 
+// How the TMA kernel's two consumer warpgroups share the work: both on one
+// 128-row tile, or each on its own 64-row tiles, alternating, so that one's
+// epilogue overlaps the other's MMAs.
+def Loom_Schedule : I32EnumAttr<"Schedule", "consumer warpgroup schedule", [
+    I32EnumAttrCase<"Cooperative", 0, "cooperative">,
+    I32EnumAttrCase<"PingPong", 1, "pingpong">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
 #endif // LOOM_ENUMS_TD

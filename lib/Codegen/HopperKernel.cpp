@@ -14,6 +14,10 @@
 //     mbarrier (one arrival per consumer warp). After the last K tile, the
 //     epilogue stores the accumulators while the producer already fills the
 //     ring for the next tile.
+//   With the ping-pong schedule the two consumers do not share a tile: each
+//     takes whole 64-row tiles, alternately (the CTA's tiles 0, 2, 4, ... and
+//     1, 3, 5, ...), so one's epilogue overlaps the other's MMAs. The ring is
+//     the same; each stage is released by the one consumer that read it.
 //
 // The grid is persistent: CTA i takes tiles i, i + grid, ... in the plan's
 // raster order. The copy engine zero-fills boxes that overhang the tensor,
@@ -75,6 +79,12 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t bm = plan.getTileM(), bn = plan.getTileN(), bk = plan.getTileK();
   int64_t stages = plan.getStages();
   int64_t consumers = plan.getWarpsM() / 4;
+  bool pingpong = plan.getSchedule() == loom::Schedule::PingPong;
+  if (pingpong && (consumers != 2 || plan.getTileM() != 64 || plan.getClusterM() != 1))
+    return emitError(loc, "a ping-pong schedule takes two consumer warpgroups on 64-row tiles "
+                          "and no cluster");
+  // Warpgroups reading each stage (and arriving on its `empty` barrier).
+  int64_t readers = pingpong ? 1 : consumers;
   int64_t threads = 128 * (consumers + 1);
   int64_t tilesM = ceilDiv(c.m.size(), bm), tilesN = ceilDiv(c.n.size(), bn);
   int64_t numK = ceilDiv(c.k.size(), bk);
@@ -98,6 +108,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t stagingAt = ringA + ringB;
   int64_t fullAt = stagingAt + (tmaStore ? 2 * consumers * kBlockBytes : 0);
   int64_t emptyAt = fullAt + 8 * stages;
+  // Ping-pong: two `turn` mbarriers order the consumers' main loops.
+  int64_t turnAt = emptyAt + 8 * stages;
 
   KernelLaunch launch;
   launch.name = name.str();
@@ -109,7 +121,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     launch.dynamicGrid = {1, bm * cluster, c.batch.size() * tilesN * cluster};
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = sharedMemoryBytes(plan, c);
-  if (launch.sharedMemoryBytes != emptyAt + 8 * stages)
+  if (launch.sharedMemoryBytes != turnAt + (pingpong ? 16 : 0))
     return emitError(loc, "internal error: shared-memory layout disagrees with the plan");
   launch.layoutA = mnA ? "mn-major (TMA)" : "k-major (TMA)";
   launch.layoutB = mnB ? "mn-major (TMA)" : "k-major (TMA)";
@@ -155,7 +167,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   b.setInsertionPointToStart(&entry);
 
   bool narrow = launch.argumentBytes[2] < (int64_t(1) << 31);
-  KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, plan.getWarpsM(), 1, threads, eb,
+  // (A ping-pong tile belongs to one warpgroup: four warps of 16 rows.)
+  KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, pingpong ? 4 : plan.getWarpsM(), 1,
+                   threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)).getResult(); };
@@ -223,8 +237,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     for (int64_t s = 0; s < stages; ++s) {
       NVVM::MBarrierInitOp::create(b, loc, barrierAt(fullAt, kc.cst(s)), c32(1), Value());
       NVVM::MBarrierInitOp::create(b, loc, barrierAt(emptyAt, kc.cst(s)),
-                                   c32(4 * consumers * cluster), Value());
+                                   c32(4 * readers * cluster), Value());
     }
+    if (pingpong)
+      for (int64_t w = 0; w < 2; ++w)
+        NVVM::MBarrierInitOp::create(b, loc, barrierAt(turnAt, kc.cst(w)), c32(1), Value());
     NVVM::FenceMbarrierInitOp::create(b, loc);
     for (Value d : {descA, descB, descC})
       if (d)
@@ -342,7 +359,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                    NVVM::SetMaxRegisterAction::increase);
     Value consumer = arith::SubIOp::create(b, loc, warpgroup, kc.cst(1));
     Value warpInGroup = kc.rem(kc.div(kc.tid, 32), 4);
-    kc.warpRow = kc.add(kc.mul(consumer, 64), kc.mul(warpInGroup, 16));
+    // This warpgroup's first row in the tile (ping-pong: its own tiles).
+    Value rowBase = pingpong ? kc.cst(0) : kc.mul(consumer, 64);
+    kc.warpRow = kc.add(rowBase, kc.mul(warpInGroup, 16));
     kc.warpCol = kc.cst(0);
     Value laneZero = kc.lt(kc.lane, 1);
     // A stage is free when the consumer warps of every CTA that receives
@@ -406,7 +425,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             if (kc.epi.active()) {
               // The fused epilogue at the elements' C offsets (0 outside C:
               // TMA clips those stores, but the loads must stay in bounds).
-              Value m = kc.add(m0, kc.add(kc.mul(consumer, 64), row));
+              Value m = kc.add(m0, kc.add(rowBase, row));
               Value n = kc.add(n0, kc.add(kc.cst(8 * (i % 8) + 64 * j), kc.mul(tq, 2)));
               Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
               Value off = kc.add(kc.groupOffset(c.batch, 'C', batch),
@@ -430,7 +449,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         Value src = sharedPtr(arith::AddIOp::create(
             b, loc, c64(stagingAt + buffer * kBlockBytes),
             arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes))).getResult());
-        SmallVector<Value> coords{to32(kc.add(n0, 64 * j)), to32(kc.add(m0, kc.mul(consumer, 64)))};
+        SmallVector<Value> coords{to32(kc.add(n0, 64 * j)), to32(kc.add(m0, rowBase))};
         if (!c.batch.modes.empty())
           coords.push_back(to32(batch));
         NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(b, loc, descC, src, coords, Value(),
@@ -438,9 +457,24 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         NVVM::CpAsyncBulkCommitGroupOp::create(b, loc);
       }
     };
-    auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
+    auto tiles = pingpong ? scf::ForOp::create(b, loc, consumer, myTiles, kc.cst(2))
+                          : scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
     Tile t = tileOf(tiles.getInductionVar());
+    // Ping-pong: the consumers take turns at the main loop (this one's tile j
+    // starts when the other has issued tile j - 1). Besides letting one's
+    // epilogue overlap the other's MMAs, this keeps each consumer within one
+    // ring's length of the producer, so that a `full` parity it waits on is
+    // never two phases ahead of the barrier.
+    if (pingpong) {
+      Value j = tiles.getInductionVar();
+      auto later = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), j), false);
+      OpBuilder::InsertionGuard g3(b);
+      b.setInsertionPointToStart(&later.getThenRegion().front());
+      Value turn = kc.div(arith::SubIOp::create(b, loc, j, kc.cst(1)), 2);
+      NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(turnAt, consumer),
+                                            to32(kc.andI(turn, 1)), suspendHint);
+    }
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(c.acc));
     SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
     auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
@@ -454,7 +488,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       SmallVector<Value> acc(ks.getRegionIterArgs());
       // Issues the fence, the MMAs, the commit, and waits for all but this
       // K tile's group: the previous stage has been read.
-      wgmmaTile(kc, a, bt, stageOf(it), acc, to64(consumer));
+      wgmmaTile(kc, a, bt, stageOf(it), acc, pingpong ? c64(0) : to64(consumer));
       auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
       {
         OpBuilder::InsertionGuard g3(b);
@@ -465,6 +499,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     release(kc.add(t.iterBase, numK - 1));
+    if (pingpong) { // the other consumer's turn
+      auto leader = scf::IfOp::create(b, loc, kc.lt(kc.rem(kc.tid, 128), 1), false);
+      OpBuilder::InsertionGuard g3(b);
+      b.setInsertionPointToStart(&leader.getThenRegion().front());
+      NVVM::MBarrierArriveOp::create(b, loc, Type(),
+                                     barrierAt(turnAt, arith::SubIOp::create(b, loc, kc.cst(1), consumer)),
+                                     Value(), NVVM::MemScopeKind::CTA, false);
+    }
     SmallVector<Value> acc(ks.getResults());
     if (noEpilogue) {
       // Store only when an accumulator holds an unlikely value, so that the

@@ -36,15 +36,15 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
 static PlanAttr fmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 64, 64, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
-                       /*cluster_m=*/1);
+                       /*cluster_m=*/1, Schedule::Cooperative);
 }
 
 int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
 
 /// A TMA plan's C staging buffers: two 64x64 16-bit blocks (64 rows of 128
 /// bytes) per consumer warpgroup, when C is stored with TMA.
-static int64_t tmaStagingBytes(int64_t tileM, const Contraction &c) {
-  return c.tmaStorable() ? 2 * (tileM / 64) * 64 * 128 : 0;
+static int64_t tmaStagingBytes(int64_t consumers, const Contraction &c) {
+  return c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
 }
 
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
@@ -54,7 +54,9 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
   // and the C staging buffers.
   if (p.getProducer() != ProducerKind::Tma)
     return stage * p.getStages();
-  return stage * p.getStages() + 16 * p.getStages() + tmaStagingBytes(p.getTileM(), c);
+  // A ping-pong schedule adds two mbarriers that order its consumers.
+  int64_t turns = p.getSchedule() == Schedule::PingPong ? 16 : 0;
+  return stage * p.getStages() + 16 * p.getStages() + turns + tmaStagingBytes(p.getWarpsM() / 4, c);
 }
 
 static double ceilDiv(double a, double b) { return std::ceil(a / b); }
@@ -150,10 +152,12 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
       return emitError() << "the cp.async wgmma kernel needs both operands contiguous along K";
     if (p.getStages() < 3)
       return emitError() << "the wgmma pipeline needs at least 3 stages";
-    if (p.getWarpsN() != 1 || p.getTileM() != 16 * p.getWarpsM() || p.getTileN() > 256 ||
-        p.getTileK() != tileKFor(c.elemA))
-      return emitError() << "a wgmma plan is warps_m x 1 warps of 16 rows each, "
-                            "tile_n <= 256 and tile_k = " << tileKFor(c.elemA);
+    bool pingpong = p.getSchedule() == Schedule::PingPong;
+    if (p.getWarpsN() != 1 || p.getTileM() != (pingpong ? 64 : 16 * p.getWarpsM()) ||
+        p.getTileN() > 256 || p.getTileK() != tileKFor(c.elemA))
+      return emitError() << "a wgmma plan is warps_m x 1 warps of 16 rows each (ping-pong: "
+                            "two warpgroups on 64-row tiles), tile_n <= 256 and tile_k = "
+                         << tileKFor(c.elemA);
   } else if (p.getMma() != *want)
     return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
                        << " does not fit " << c.elemA << " operands; expected "
@@ -181,6 +185,8 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (c.batch.size() * p.getSplitK() > 65535)
     return emitError() << "batch " << c.batch.size() << " times split_k " << p.getSplitK()
                        << " exceeds the grid's 65535 z-blocks";
+  if (p.getSchedule() == Schedule::PingPong && p.getProducer() != ProducerKind::Tma)
+    return emitError() << "a ping-pong schedule needs the TMA kernel (producer = tma)";
   if (p.getProducer() == ProducerKind::Tma) {
     if (!isWgmma)
       return emitError() << "TMA plans run wgmma (mma = wgmma_k16 or wgmma_k32)";
@@ -189,6 +195,9 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
     if (p.getWarpsM() != 4 && p.getWarpsM() != 8)
       return emitError() << "the TMA kernel runs one or two consumer warpgroups "
                             "(warps_m = 4 or 8)";
+    if (p.getSchedule() == Schedule::PingPong && (p.getWarpsM() != 8 || p.getClusterM() != 1))
+      return emitError() << "a ping-pong schedule takes two consumer warpgroups (warps_m = 8) "
+                            "and no cluster";
     SmallVector<int64_t> dims, strides;
     std::string why;
     bool mnA = false, mnB = false;
@@ -285,6 +294,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                  (kMajor || transposable);
   struct WgShape {
     int64_t bm, bn;
+    bool pingpong = false;
+    int64_t warpsM() const { return pingpong ? 8 : bm / 16; }
   };
   // A short K and a result larger than both operands: the kernel is bound
   // by storing C. There one consumer warpgroup per CTA (64-row tiles) is
@@ -309,7 +320,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
         continue; // (the store-bound shape is for the TMA kernel only)
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
-      int64_t staging = producer == ProducerKind::Tma ? tmaStagingBytes(s.bm, c) : 0;
+      int64_t staging = producer == ProducerKind::Tma ? tmaStagingBytes(s.warpsM() / 4, c) : 0;
       int64_t stages = std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
       // The TMA kernel measured better with the swizzle-8 raster on wide
       // outputs too (H100, M=4096 K=28672 N=8192: 1.05x cuBLAS against
@@ -338,9 +349,12 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
         r = RasterOrder::ColumnMajor;
         sw = 1;
       }
-      PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.bm / 16, 1,
+      if (s.pingpong && (producer != ProducerKind::Tma || clusterM != 1))
+        continue;
+      PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.warpsM(), 1,
                                  eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
-                                 producer, r, sw, clusterM);
+                                 producer, r, sw, clusterM,
+                                 s.pingpong ? Schedule::PingPong : Schedule::Cooperative);
       consider(p);
     }
   for (const Shape &s : shapes)
@@ -354,7 +368,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     if (stages < 2)
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
-                               split, ProducerKind::CpAsync, raster, swz, 1);
+                               split, ProducerKind::CpAsync, raster, swz, 1,
+                               Schedule::Cooperative);
     consider(p);
   }
   PlanCandidate *best = nullptr;
@@ -392,6 +407,8 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
+  if (p.getSchedule() == Schedule::PingPong)
+    os << ", ping-pong consumers";
   if (p.getSplitK() > 1)
     os << ", split-K " << p.getSplitK();
   if (p.getRaster() == RasterOrder::Swizzle)
