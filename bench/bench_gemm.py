@@ -61,6 +61,7 @@ def parse_bundle(path):
             b["kernels"][-1]["cluster"] = int(w[1])
         elif w[0] == "persistent":
             b["kernels"][-1]["persistent"] = True
+            b["kernels"][-1]["ctas_per_sm"] = int(w[1]) if len(w) > 1 else 1
         elif w[0] == "computes":
             b["kernels"][-1].update({"spec": w[2], "flops": int(w[6])})
         elif w[0] == "image":
@@ -118,7 +119,7 @@ def resident_ctas(fn, k):
     second full-length round."""
     cl = k.get("cluster", 1)
     sms = torch.cuda.get_device_properties(0).multi_processor_count
-    limit = sms // cl * cl
+    limit = sms * k.get("ctas_per_sm", 1) // cl * cl
     if cl > 1:
         cfg = LaunchConfig((ctypes.c_uint * 3)(k["grid"][0], 1, 1),
                            (ctypes.c_uint * 3)(*k["block"]), k["smem"], None, None, 0)

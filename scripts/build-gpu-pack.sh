@@ -82,6 +82,14 @@ suite pp_e4m3_129x4099x144  "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 -
 suite pp_i8_255x1023x80     "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(pp 128 128 wgmma_k32)"
 suite pp_bhqd_odd           "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16 --plan "$(pp 256 64 wgmma_k16)"
 suite pp_f16_4096           "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(pp 256 64 wgmma_k16)"
+# One consumer warpgroup on tiles at most 128 wide whose shared memory fits
+# twice: two CTAs per SM (`persistent 2`), many tiles per CTA, 2-4 stages.
+tma2() { # tile_n tile_k mma stages
+  echo "#loom.plan<tile_m = 64, tile_n = $1, tile_k = $2, warps_m = 4, warps_n = 1, mma = $3, stages = $4, producer = tma>"
+}
+suite tma2_bhqd_odd_s2      "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16 --plan "$(tma2 128 64 wgmma_k16 2)"
+suite tma2_f16_2048x2040x520 "mk,nk->mn" m=2048,n=2040,k=520 f16 --plan "$(tma2 128 64 wgmma_k16 4)"
+suite tma2_i8_1000x1000x512 "mk,nk->mn" m=1000,n=1000,k=512 i8 --plan "$(tma2 128 128 wgmma_k32 3)"
 # M- or N-contiguous (transposed) 16-bit operands, read by wgmma transposed
 # from MN-major TMA tiles: each layout, tails, a batch, one consumer.
 suite tma_tn_296x520x264  "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 256 64 wgmma_k16)"

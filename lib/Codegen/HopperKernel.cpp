@@ -42,11 +42,14 @@ using namespace einloom::codegen;
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Hopper's shared memory per SM (the TMA kernel is for sm_90a only).
+static constexpr int64_t kSmemPerSM = 228 * 1024;
+
 /// Registers per thread after setmaxnreg: the producer gives most of its
-/// share to the consumers (65536 per SM, one CTA per SM).
+/// share to the consumers (65536 per SM, shared by the CTAs on it).
 static constexpr int64_t kProducerRegisters = 40;
-static int64_t consumerRegisters(int64_t consumers) {
-  int64_t r = (65536 - 128 * kProducerRegisters) / (128 * consumers);
+static int64_t consumerRegisters(int64_t consumers, int64_t ctasPerSM) {
+  int64_t r = (65536 / ctasPerSM - 128 * kProducerRegisters) / (128 * consumers);
   return std::min<int64_t>(240, r / 8 * 8);
 }
 
@@ -111,11 +114,20 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   // Ping-pong: two `turn` mbarriers order the consumers' main loops.
   int64_t turnAt = emptyAt + 8 * stages;
 
+  // One consumer warpgroup whose shared memory fits twice on an SM: two
+  // CTAs per SM, so that one's epilogue overlaps the other's MMAs. Each then
+  // has half the registers: 128 per thread at entry, which ptxas must fit
+  // the whole kernel in (a 256-wide tile's 128 accumulators do not fit;
+  // ptxas C7602), and 216 per consumer thread after setmaxnreg.
+  int64_t ctasPerSM = tmaCtasPerSM(plan, c, kSmemPerSM);
+
   KernelLaunch launch;
   launch.name = name.str();
+  launch.ctasPerSM = ctasPerSM;
   launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
                           c.tensorBytes(c.m, c.n, c.elemC)};
-  launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(numSMs / cluster, 1)), 1, 1};
+  launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(ctasPerSM * numSMs / cluster, 1)),
+                 1, 1};
   launch.cluster = cluster;
   if (c.dynamicLabel) // one unit per `cluster` tile rows, each `cluster` CTAs
     launch.dynamicGrid = {1, bm * cluster, c.batch.size() * tilesN * cluster};
@@ -158,8 +170,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   launch.epilogueBytes = c.epilogue.bufferBytes();
   auto func = createKernelFunc(b, loc, name, launch, {int64_t(128 * launch.tensorMaps.size())},
                                c.dynamicLabel != 0, threads);
-  // setmaxnreg needs a register cap at entry: one CTA per SM.
-  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
+  // setmaxnreg needs a register cap at entry: ctasPerSM CTAs per SM.
+  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(ctasPerSM));
   if (cluster > 1)
     func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
                   b.getDenseI32ArrayAttr({int32_t(cluster), 1, 1}));
@@ -355,7 +367,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&isProducer.getElseRegion().front());
-    NVVM::SetMaxRegisterOp::create(b, loc, consumerRegisters(consumers),
+    NVVM::SetMaxRegisterOp::create(b, loc, consumerRegisters(consumers, ctasPerSM),
                                    NVVM::SetMaxRegisterAction::increase);
     Value consumer = arith::SubIOp::create(b, loc, warpgroup, kc.cst(1));
     Value warpInGroup = kc.rem(kc.div(kc.tid, 32), 4);

@@ -115,6 +115,8 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         }
         if (launch->persistent)
           attrs.push_back(b.getNamedAttr("persistent", b.getUnitAttr()));
+        if (launch->ctasPerSM > 1)
+          attrs.push_back(b.getNamedAttr("ctas_per_sm", b.getI64IntegerAttr(launch->ctasPerSM)));
         if (launch->cluster > 1)
           attrs.push_back(b.getNamedAttr("cluster", b.getI64IntegerAttr(launch->cluster)));
         op->setAttr("loom.launch", b.getDictionaryAttr(attrs));

@@ -59,6 +59,15 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
   return stage * p.getStages() + 16 * p.getStages() + turns + tmaStagingBytes(p.getWarpsM() / 4, c);
 }
 
+int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
+  const int64_t reservedPerCta = 1024; // what the driver keeps per CTA
+  bool fits = 2 * (sharedMemoryBytes(p, c) + reservedPerCta) <= smemPerSM;
+  return p.getProducer() == ProducerKind::Tma && p.getWarpsM() == 4 && p.getClusterM() == 1 &&
+                 p.getTileN() <= 128 && fits
+             ? 2
+             : 1;
+}
+
 static double ceilDiv(double a, double b) { return std::ceil(a / b); }
 
 PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
@@ -73,6 +82,8 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   int byRegs = static_cast<int>(65536 / (threads * regs));
   int byThreads = static_cast<int>(2048 / threads);
   e.ctasPerSM = std::max(1, std::min({bySmem, byRegs, byThreads}));
+  if (p.getProducer() == ProducerKind::Tma) // what the kernel launches
+    e.ctasPerSM = static_cast<int>(tmaCtasPerSM(p, c, t.smemPerSM));
 
   int64_t split = p.getSplitK();
   double tiles = c.batch.size() * ceilDiv(c.m.size(), bm) * ceilDiv(c.n.size(), bn) * split;
@@ -150,8 +161,11 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                   StringRef(c.operandLayout('B', p.getTileN())) == "k-major";
     if (!kMajor && p.getProducer() != ProducerKind::Tma)
       return emitError() << "the cp.async wgmma kernel needs both operands contiguous along K";
-    if (p.getStages() < 3)
-      return emitError() << "the wgmma pipeline needs at least 3 stages";
+    // (The TMA kernel's ring works with two: the producer fills one stage
+    // while the consumers read the other.)
+    if (p.getStages() < (p.getProducer() == ProducerKind::Tma ? 2 : 3))
+      return emitError() << "the wgmma pipeline needs at least "
+                         << (p.getProducer() == ProducerKind::Tma ? 2 : 3) << " stages";
     bool pingpong = p.getSchedule() == Schedule::PingPong;
     if (p.getWarpsN() != 1 || p.getTileM() != (pingpong ? 64 : 16 * p.getWarpsM()) ||
         p.getTileN() > 256 || p.getTileK() != tileKFor(c.elemA))
@@ -295,20 +309,25 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   struct WgShape {
     int64_t bm, bn;
     bool pingpong = false;
+    int64_t stages = 0; // 0: as many as fit, up to 4
     int64_t warpsM() const { return pingpong ? 8 : bm / 16; }
   };
   // A short K and a result larger than both operands: the kernel is bound
   // by storing C. There one consumer warpgroup per CTA (64-row tiles) is
   // tried first, which wins the tie of equal memory-bound estimates, in
-  // row-major order.
+  // row-major order: 64x128 tiles with a two-stage ring, small enough for
+  // two CTAs per SM (one's epilogue overlaps the other's MMAs), then 64x256.
   // Measured on an H100 for bhqd,bhkd->bhqk (8,16,2048,128) f16, same run:
-  // 64x256 tiles 0.508-0.521 ms, 128x256 0.557-0.566 ms, 128x128 0.547.
+  // 64x256 tiles 0.508-0.521 ms, 128x256 0.557-0.566 ms, 128x128 0.547;
+  // later (run N, two rounds): 64x128 with 2 stages and two CTAs per SM
+  // 0.5230 and 0.5116 ms against 0.5428 and 0.5368 for 64x256 (3 or 4
+  // stages of 64x128 at two CTAs per SM: 0.56-0.59).
   bool storeBound = c.k.size() <= 2 * tk &&
                     c.tensorBytes(c.m, c.n, c.elemC) >
                         c.tensorBytes(c.m, c.k, c.elemA) + c.tensorBytes(c.n, c.k, c.elemB);
   SmallVector<WgShape, 3> wgShapes{{128, 256}, {128, 128}};
   if (storeBound)
-    wgShapes.insert(wgShapes.begin(), WgShape{64, 256});
+    wgShapes.insert(wgShapes.begin(), {WgShape{64, 128, false, 2}, WgShape{64, 256}});
   // Each shape twice: the warp-specialized TMA kernel (persistent; chosen
   // when TMA can describe both operands, else rejected with the reason) and
   // the cp.async kernel that handles any K-contiguous operands.
@@ -321,7 +340,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
       int64_t staging = producer == ProducerKind::Tma ? tmaStagingBytes(s.warpsM() / 4, c) : 0;
-      int64_t stages = std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
+      int64_t stages = s.stages ? s.stages
+                                : std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
       // The TMA kernel measured better with the swizzle-8 raster on wide
       // outputs too (H100, M=4096 K=28672 N=8192: 1.05x cuBLAS against
       // 0.97x column-major; the column rule above came from the cp.async

@@ -145,7 +145,7 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       m << "tensormap " << t.arg << " " << t.elementBytes << " " << joinInts(t.dims, 'x') << " "
         << joinInts(t.strides, 'x') << " " << joinInts(t.box, 'x') << " " << t.swizzle << "\n";
     if (k.persistent)
-      m << "persistent\n";
+      m << "persistent" << (k.ctasPerSM > 1 ? " " + std::to_string(k.ctasPerSM) : "") << "\n";
     if (k.cluster > 1)
       m << "cluster " << k.cluster << "\n";
     if (k.sized())
@@ -460,7 +460,16 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
     } else if (kind == "persistent") {
       if (b.kernels.empty())
         return bad("'persistent' before any kernel");
-      b.kernels.back().persistent = true;
+      BundleKernel &k = b.kernels.back();
+      k.persistent = true;
+      std::string n;
+      if (ls >> n) { // CTAs per SM (absent: 1)
+        char *stop;
+        long v = std::strtol(n.c_str(), &stop, 10);
+        if (*stop || v < 1 || v > 8)
+          return bad("bad persistent CTAs per SM (1 to 8)");
+        k.ctasPerSM = v;
+      }
     } else if (kind == "cluster") {
       if (b.kernels.empty())
         return bad("'cluster' before any kernel");

@@ -290,7 +290,7 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
     unsigned limit = static_cast<unsigned>(k.grid[0]);
     if (k.persistent) {
       unsigned cl = static_cast<unsigned>(k.cluster);
-      limit = std::min(limit, static_cast<unsigned>(info.multiprocessors) / cl * cl);
+      limit = std::min(limit, static_cast<unsigned>(info.multiprocessors * k.ctasPerSM) / cl * cl);
       if (cl > 1 && d.cuOccupancyMaxActiveClusters) {
         struct LaunchConfig {
           unsigned grid[3], block[3], sharedMemBytes;

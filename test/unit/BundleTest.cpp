@@ -115,6 +115,27 @@ TEST(Bundle, TensorMapsPersistenceAndClustersRoundTrip) {
   EXPECT_EQ(out.kernels[0].cluster, 1);
 }
 
+TEST(Bundle, PersistentCtasPerSMRoundTripAndAreChecked) {
+  Bundle in = sample(), out;
+  in.kernels[0].persistent = true;
+  std::string err;
+  // One CTA per SM is written as before ("persistent" alone).
+  std::string one = writeBundle(in);
+  EXPECT_NE(one.find("persistent\n"), std::string::npos);
+  ASSERT_TRUE(readBundle(one, out, err)) << err;
+  EXPECT_EQ(out.kernels[0].ctasPerSM, 1);
+  in.kernels[0].ctasPerSM = 2;
+  std::string two = writeBundle(in);
+  EXPECT_NE(two.find("persistent 2\n"), std::string::npos);
+  ASSERT_TRUE(readBundle(two, out, err)) << err;
+  EXPECT_EQ(out.kernels[0].ctasPerSM, 2);
+  for (int bad : {9, 100}) {
+    in.kernels[0].ctasPerSM = bad;
+    EXPECT_FALSE(readBundle(writeBundle(in), out, err)) << bad;
+    EXPECT_NE(err.find("bad persistent CTAs per SM"), std::string::npos) << err;
+  }
+}
+
 TEST(Bundle, RefusesTensorMapsTheCopyEngineCannotUse) {
   struct Case {
     const char *expect;

@@ -40,6 +40,9 @@ struct KernelLaunch {
   /// A persistent kernel: grid.x CTAs loop over the tiles (any grid.x is
   /// correct; the plan sizes it to the target's SM count).
   bool persistent = false;
+  /// CTAs of a persistent kernel resident on one SM (grid.x is at most
+  /// this times the SM count).
+  int64_t ctasPerSM = 1;
   /// CTAs per thread-block cluster along grid.x (1: no cluster).
   int64_t cluster = 1;
   /// Dynamic M (Contraction::dynamicLabel): the kernel takes the size as a

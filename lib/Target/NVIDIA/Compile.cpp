@@ -272,6 +272,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         k.tensorMaps.push_back(t);
       }
     k.persistent = launch.contains("persistent");
+    if (auto n = launch.getAs<IntegerAttr>("ctas_per_sm"))
+      k.ctasPerSM = n.getInt();
     auto sizedOf = [&](DictionaryAttr l, rt::BundleKernel &x) {
       if (auto g = l.getAs<DenseI64ArrayAttr>("dynamic_grid"))
         for (int i = 0; i < 3; ++i)

@@ -60,6 +60,9 @@ struct BundleKernel {
   /// grid.x CTAs loop over the tiles; the runtime may lower grid.x to the
   /// device's SM count.
   bool persistent = false;
+  /// CTAs of a persistent kernel that fit on one SM (1 to 8): the runtime
+  /// launches at most this times the SM count.
+  int64_t ctasPerSM = 1;
   /// CTAs per thread-block cluster along x, compiled into the kernel; grid.x
   /// is a multiple of it.
   int64_t cluster = 1;
