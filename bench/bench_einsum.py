@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle, time_ms  # noqa: E402
 
-TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64)
+TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64, f8E5M2=torch.float8_e5m2)
 
 
 def random_input(shape, dt):

@@ -150,6 +150,13 @@ suite mem_transpose_i8        "ij->ji" i=100,j=37 i8
 suite mem_colsum_split_i8   "ij->j" i=2000,j=64 i8 --out i32
 suite mem_total_split_f16   "ijk->" i=64,j=100,k=1000 f16 --out f32
 suite nary_diag_f16         "ii,ij,jkk->k" i=65,j=130,k=33 f16 --out f32
+# 8-bit floats on the CUDA cores (bytes in memory, cvt through f16; fp8
+# results saturate): the column sums of 65536 rows pass e4m3's 448.
+suite mem_f8_transpose_e4m3 "ij->ji" i=257,j=129 f8E4M3FN
+suite mem_f8_rowsum_e5m2    "ij->i" i=300,j=1000 f8E5M2 --out f32
+suite mem_f8_colsum_sat     "ij->j" i=65536,j=64 f8E4M3FN
+suite mem_f8_scale_e4m3     "ij,j->ij" i=100,j=72 f8E4M3FN --out f16
+suite mem_f8_hadamard_e5m2  "ij,ij->ij" i=33,j=65 f8E5M2
 suite store_bound_bhqd_f16  "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16
 suite mem_f64_chain           "ij,ij,ij->ij" i=65,j=33 f64
 # Split-K (skinny outputs, long K), chosen by the planner.
@@ -229,6 +236,8 @@ mem scale_rows_bf16      "ij,i->ij" i=8192,j=8192 bf16
 mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
 mem attn_scores_f16      "bhqd,bhkd->bhqk" b=8,h=16,q=2048,k=2048,d=128 f16
 mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
+mem transpose_e4m3_8192  "ij->ji" i=8192,j=8192 f8E4M3FN
+mem rowsum_e5m2          "ij->i" i=16384,j=8192 f8E5M2 --out f32
 # Fused epilogues: x . W^T + bias, an activation, perhaps a residual, written
 # as separate ops and fused by the compiler; against PyTorch eager.
 mkdir -p "$PACK/epilogue"

@@ -95,6 +95,46 @@ Value einloom::codegen::convertElement(OpBuilder &b, Location loc, Value v, Type
             : arith::SIToFPOp::create(b, loc, to, v).getResult();
 }
 
+static bool isFp8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
+
+Type einloom::codegen::storageType(Type t) {
+  return isFp8(t) ? IntegerType::get(t.getContext(), 8) : t;
+}
+
+/// One PTX snippet with one result and one operand, through LLVM inline
+/// assembly (MLIR 22's NVVM fp8 conversions take element pairs as vectors
+/// of fp8 types, which the LLVM lowering cannot carry).
+static Value asmOne(OpBuilder &b, Location loc, Type result, Value operand, StringRef text,
+                    StringRef constraints) {
+  return LLVM::InlineAsmOp::create(b, loc, result, ValueRange{operand}, text, constraints,
+                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                   LLVM::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr())
+      .getResult(0);
+}
+
+Value einloom::codegen::loadedAs(OpBuilder &b, Location loc, Value stored, Type elem, Type to) {
+  if (!isFp8(elem))
+    return convertElement(b, loc, stored, to);
+  std::string text = std::string("{ .reg .b32 t; .reg .b16 lo, hi; cvt.rn.f16x2.") +
+                     (isa<Float8E4M3FNType>(elem) ? "e4m3x2" : "e5m2x2") +
+                     " t, $1; mov.b32 {lo, hi}, t; cvt.f32.f16 $0, lo; }";
+  Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), stored);
+  return convertElement(b, loc, asmOne(b, loc, b.getF32Type(), wide, text, "=f,h"), to);
+}
+
+Value einloom::codegen::storedAs(OpBuilder &b, Location loc, Value v, Type elem) {
+  if (!isFp8(elem))
+    return convertElement(b, loc, v, elem);
+  // The second source goes to the low byte; the first (zero) to the high one.
+  std::string text = std::string("{ .reg .f32 z; mov.f32 z, 0f00000000; cvt.rn.satfinite.") +
+                     (isa<Float8E4M3FNType>(elem) ? "e4m3x2" : "e5m2x2") + ".f32 $0, z, $1; }";
+  Value pair = asmOne(b, loc, b.getI16Type(), convertElement(b, loc, v, b.getF32Type()), text,
+                      "=h,f");
+  return arith::TruncIOp::create(b, loc, b.getI8Type(), pair);
+}
+
 gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
                                                   ArrayRef<int64_t> buffers, bool takesSize,
                                                   int64_t threads) {

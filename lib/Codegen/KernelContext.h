@@ -239,6 +239,18 @@ mlir::Value typedView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes,
 /// to integer (sign-extend or truncate), or between the two (signed).
 mlir::Value convertElement(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir::Type to);
 
+/// How elements of `t` sit in memory for the CUDA-core kernels: 8-bit
+/// floats as i8 (LLVM has no fp8 type), everything else as itself.
+mlir::Type storageType(mlir::Type t);
+/// A loaded element (of storageType(elem)) as type `to`. 8-bit floats go
+/// through f16 with cvt.rn.f16x2.{e4m3,e5m2}x2 (sm_89 and newer).
+mlir::Value loadedAs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value stored, mlir::Type elem,
+                     mlir::Type to);
+/// `v` rounded to `elem` for a store (of storageType(elem)). 8-bit floats
+/// come from f32 with cvt.rn.satfinite: values beyond the largest finite
+/// one saturate to it.
+mlir::Value storedAs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir::Type elem);
+
 /// The same with the byte sizes of every buffer argument given in order.
 mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::StringRef name, llvm::ArrayRef<int64_t> buffers,

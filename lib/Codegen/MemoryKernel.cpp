@@ -71,6 +71,8 @@ struct MemoryKernel {
   }
 
   Value convert(Value v, Type to) { return convertElement(b, loc, v, to); }
+  /// A loaded element of input `i` in the accumulator type.
+  Value fromInput(size_t i, Value x) { return loadedAs(b, loc, x, m.elems[i], m.acc); }
   Value add(Value x, Value y) {
     return isa<FloatType>(m.acc) ? arith::AddFOp::create(b, loc, x, y).getResult()
                                  : arith::AddIOp::create(b, loc, x, y).getResult();
@@ -84,7 +86,7 @@ struct MemoryKernel {
   /// apart, in the accumulator type: one aligned vector load when the run
   /// is contiguous, one load repeated when it is broadcast.
   SmallVector<Value> loadRun(size_t i, Value off, int64_t stride, int64_t count) {
-    Type elem = m.elems[i];
+    Type elem = storageType(m.elems[i]);
     SmallVector<Value> v;
     if (count > 1 && stride == 1) {
       auto vt = VectorType::get({count}, elem);
@@ -104,7 +106,7 @@ struct MemoryKernel {
       }
     }
     for (Value &x : v)
-      x = convert(x, m.acc);
+      x = fromInput(i, x);
     return v;
   }
 
@@ -129,12 +131,12 @@ struct MemoryKernel {
   void storeRun(Value off, ArrayRef<Value> values) {
     SmallVector<Value> v;
     for (auto [j, x] : llvm::enumerate(values))
-      v.push_back(convert(epi.apply(kc, x, kc.add(off, int64_t(j))), m.elemC));
+      v.push_back(storedAs(b, loc, epi.apply(kc, x, kc.add(off, int64_t(j))), m.elemC));
     if (v.size() == 1) {
       memref::StoreOp::create(b, loc, v[0], result, ValueRange{kc.idx(off)});
       return;
     }
-    auto vt = VectorType::get({static_cast<int64_t>(v.size())}, m.elemC);
+    auto vt = VectorType::get({static_cast<int64_t>(v.size())}, storageType(m.elemC));
     Value vec = vector::FromElementsOp::create(b, loc, vt, v);
     vector::StoreOp::create(b, loc, vec, result, ValueRange{kc.idx(off)}, /*nontemporal=*/false,
                             llvm::MaybeAlign(v.size() * elementBytes(m.elemC)));
@@ -474,9 +476,11 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
     kc.mSize = arith::TruncIOp::create(b, loc, b.getI32Type(), entry.getArguments().back());
   MemoryKernel k{b, loc, m, kc, {}, {}};
   for (size_t i = 0; i < m.numInputs(); ++i)
-    k.inputs.push_back(typedView(b, loc, entry.getArgument(i), m.elems[i], buffers[i] / elementBytes(m.elems[i])));
+    k.inputs.push_back(typedView(b, loc, entry.getArgument(i), storageType(m.elems[i]),
+                                 buffers[i] / elementBytes(m.elems[i])));
   k.result = m.split > 1 ? typedView(b, loc, entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
-                         : typedView(b, loc, entry.getArgument(m.numInputs()), m.elemC, m.outSize());
+                         : typedView(b, loc, entry.getArgument(m.numInputs()), storageType(m.elemC),
+                                     m.outSize());
   if (m.split == 1) {
     k.epi.spec = &m.epilogue;
     k.epi.bind(b, loc, entry, m.numInputs() + 1);
@@ -508,7 +512,7 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
   KernelContext kc = integerContext(b, loc);
   MemoryKernel k{b, loc, m, kc, {}, {}};
   k.inputs.push_back(typedView(b, loc, entry.getArgument(0), m.acc, m.split * m.outSize()));
-  k.result = typedView(b, loc, entry.getArgument(1), m.elemC, m.outSize());
+  k.result = typedView(b, loc, entry.getArgument(1), storageType(m.elemC), m.outSize());
   k.epi.spec = &m.epilogue;
   k.epi.bind(b, loc, entry, 2);
   k.buildPartialSums(kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)),

@@ -124,7 +124,7 @@ bool einloom::ref::einsum(const std::vector<const Tensor *> &inputs,
     }
     if (options.intAccBits)
       acc = roundTo(options.intAccBits == 32 ? DType::I32 : DType::I64, acc);
-    result.data[o] = roundTo(resultType, acc);
+    result.data[o] = roundResult(resultType, acc);
   }
   return true;
 }

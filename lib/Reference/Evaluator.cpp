@@ -242,7 +242,7 @@ private:
                      spec->output, fused ? DType::F64 : *dt, opts, out, err);
     if (ok && fused) {
       for (int64_t i = 0; i < out.numel(); ++i)
-        out.data[i] = roundTo(*dt, ep.apply(out.data[i], i));
+        out.data[i] = roundResult(*dt, ep.apply(out.data[i], i));
       out.dtype = *dt;
     }
     values[e.getResult()] = std::move(out);
@@ -282,7 +282,7 @@ private:
     const Tensor &x = values[input];
     Tensor out(*dt, x.shape);
     for (int64_t i = 0; i < x.numel(); ++i)
-      out.data[i] = roundTo(*dt, f(x.data[i], i));
+      out.data[i] = roundResult(*dt, f(x.data[i], i));
     values[r] = std::move(out);
     return success();
   }

@@ -118,6 +118,10 @@ double einloom::ref::roundTo(DType t, double x) {
   return v;
 }
 
+double einloom::ref::roundResult(DType t, double x) {
+  return t == DType::F8E4M3FN || t == DType::F8E5M2 ? roundToSaturating(t, x) : roundTo(t, x);
+}
+
 double einloom::ref::roundToSaturating(DType t, double x) {
   if (!isFloat(t) || std::isnan(x))
     return roundTo(t, x);

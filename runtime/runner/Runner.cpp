@@ -104,6 +104,10 @@ bool splitSpec(const std::string &spec, std::vector<std::string> &ins, std::stri
 double tolerance(DType out, DType in) {
   if (!ref::isFloat(out))
     return 0;
+  // An 8-bit float result: the reference rounds the same sum, so only a sum
+  // that lands on a rounding boundary can differ (by one step, 6-25%).
+  if (out == DType::F8E4M3FN || out == DType::F8E5M2)
+    return 1e-2;
   if (out == DType::BF16)
     return 2e-2;
   if (out == DType::F16)
@@ -336,7 +340,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
           for (size_t d = 0; d < idx.size(); ++d)
             idx[d] = (flat / strides[d]) % got.shape[d];
           double x = ref::einsumAt(ins, subs, outSub, idx, eo);
-          want.data[flat] = ref::roundTo(want.dtype, fused ? ep.apply(x, flat) : x);
+          want.data[flat] = ref::roundResult(want.dtype, fused ? ep.apply(x, flat) : x);
         }
       } else {
         Tensor full;
@@ -347,7 +351,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         }
         if (fused) {
           for (int64_t n = 0; n < full.numel(); ++n)
-            full.data[n] = ref::roundTo(want.dtype, ep.apply(full.data[n], n));
+            full.data[n] = ref::roundResult(want.dtype, ep.apply(full.data[n], n));
           full.dtype = want.dtype;
         }
         want = full;

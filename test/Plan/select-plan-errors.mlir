@@ -64,11 +64,11 @@ func.func @overflow(%a: tensor<65536x32768xf16>, %b: tensor<8x32768xf16>) -> ten
 
 // -----
 
-// One operand runs as a memory-bound kernel on the CUDA cores, which do not take fp8.
-func.func @diagonal_fp8(%a: tensor<64x64xf8E4M3FN>) -> tensor<64xf32> {
-  // expected-error @+1 {{an einsum with nothing to contract on tensor cores runs on the CUDA cores, which take f16, bf16, f32, f64, i8 and i32 here, not 'f8E4M3FN'}}
-  %c = loom.einsum "ii->i" (%a) : (tensor<64x64xf8E4M3FN>) -> tensor<64xf32>
-  return %c : tensor<64xf32>
+// One operand runs as a memory-bound kernel on the CUDA cores, which do not take i4.
+func.func @diagonal_i4(%a: tensor<64x64xi4>) -> tensor<64xi32> {
+  // expected-error @+1 {{an einsum with nothing to contract on tensor cores runs on the CUDA cores, which take f16, bf16, f32, f64, f8E4M3FN, f8E5M2, i8 and i32 here, not 'i4'}}
+  %c = loom.einsum "ii->i" (%a) : (tensor<64x64xi4>) -> tensor<64xi32>
+  return %c : tensor<64xi32>
 }
 
 // -----

@@ -31,6 +31,11 @@ TEST(DType, Fp8) {
   EXPECT_EQ(roundTo(DType::F8E5M2, 57344.0), 57344.0);
   EXPECT_TRUE(std::isinf(roundTo(DType::F8E5M2, 65536.0)));
   EXPECT_EQ(roundTo(DType::F8E4M3FN, -0.3), -0.3125);
+  // Results saturate (8-bit floats only); everything else rounds as roundTo.
+  EXPECT_EQ(roundResult(DType::F8E4M3FN, 1000.0), 448.0);
+  EXPECT_EQ(roundResult(DType::F8E5M2, -1e6), -57344.0);
+  EXPECT_EQ(roundResult(DType::F8E4M3FN, -0.3), -0.3125);
+  EXPECT_TRUE(std::isinf(roundResult(DType::F16, 1e6)));
 }
 
 TEST(DType, IntegersWrap) {

@@ -30,6 +30,13 @@ TEST(Einsum, Matmul) {
   EXPECT_EQ(ct.data, (std::vector<double>{58, 139, 64, 154}));
 }
 
+TEST(Einsum, Fp8ResultsSaturate) {
+  // A row sum in e4m3: 300 + 300 = 600 is past 448, the largest finite value.
+  Tensor a = make(DType::F8E4M3FN, {2, 2}, {288, 320, 0.5, -0.25});
+  Tensor r = run({&a}, {"ij"}, "i", DType::F8E4M3FN);
+  EXPECT_EQ(r.data, (std::vector<double>{448, 0.25}));
+}
+
 TEST(Einsum, TraceDiagonalSumOuter) {
   Tensor m = make(DType::F32, {3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   EXPECT_EQ(run({&m}, {"ii"}, "").data, (std::vector<double>{15}));

@@ -30,6 +30,10 @@ unsigned bitWidth(DType t);
 double roundTo(DType t, double x);
 /// As roundTo for floats, but overflow saturates to the largest finite value.
 double roundToSaturating(DType t, double x);
+/// How a computed result is rounded to its element type: as roundTo, except
+/// that 8-bit floats saturate (the hardware's cvt .satfinite; f8E4M3FN has
+/// no inf, and a NaN for every overflow would hide the values).
+double roundResult(DType t, double x);
 /// The largest finite value of a float type.
 double maxFinite(DType t);
 
