@@ -199,11 +199,13 @@ struct MemoryKernel {
   }
 
   /// A view of dynamic shared memory holding `count` accumulators.
-  Value sharedAccumulators(int64_t count) {
+  Value sharedAccumulators(int64_t count) { return sharedArray(count, m.acc); }
+  /// `count` elements of `t` at the start of dynamic shared memory.
+  Value sharedArray(int64_t count, Type t) {
     auto shared = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
     Value smem = gpu::DynamicSharedMemoryOp::create(
         b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, shared));
-    return memref::ViewOp::create(b, loc, MemRefType::get({count}, m.acc, nullptr, shared), smem,
+    return memref::ViewOp::create(b, loc, MemRefType::get({count}, t, nullptr, shared), smem,
                                   arith::ConstantIndexOp::create(b, loc, 0), ValueRange{})
         .getResult();
   }
@@ -341,7 +343,12 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
   Value restIdx = kc.div(bid, tilesC * tilesW), inRest = kc.rem(bid, tilesC * tilesW);
   Value c0 = kc.mul(kc.div(inRest, tilesW), kTile), w0 = kc.mul(kc.rem(inRest, tilesW), kTile);
   SmallVector<Value> base = offsets(rest, restIdx);
-  Value tile = sharedAccumulators(kTile * kPitch);
+  // A plain transpose (one operand, nothing summed, the same type in and
+  // out, no epilogue) moves the stored bits: no conversion to the
+  // accumulator and back, which for 8-bit floats costs two cvt per element.
+  bool raw = m.red.empty() && m.numInputs() == 1 && m.elems[0] == m.elemC && m.epilogue.empty();
+  Value tile = raw ? sharedArray(kTile * kPitch, storageType(m.elemC))
+                   : sharedAccumulators(kTile * kPitch);
   constexpr int64_t rows = kThreads / kTile, perThread = kTile / rows;
 
   // Read: consecutive threads along the input's contiguous dimension.
@@ -366,7 +373,10 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
     return t;
   };
   SmallVector<Value> acc;
-  if (m.red.empty()) {
+  if (raw) {
+    for (const SmallVector<Value> &off : at)
+      acc.push_back(memref::LoadOp::create(b, loc, inputs[0], ValueRange{kc.idx(off[0])}));
+  } else if (m.red.empty()) {
     acc = terms({});
   } else {
     // The tile's elements are the unrolled dimension here: one load each per step.
@@ -399,7 +409,11 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
     Value cc = kc.add(c0, lcj);
     ifThen(kc.andB(wOk, kc.lt(cc, cd.extent)), [&] {
       Value x = memref::LoadOp::create(b, loc, tile, ValueRange{kc.idx(kc.add(kc.mul(lcj, kPitch), lw))});
-      storeRun(kc.add(base.back(), kc.add(kc.mul(cc, cd.out), kc.mul(w, wd.out))), {x});
+      Value off = kc.add(base.back(), kc.add(kc.mul(cc, cd.out), kc.mul(w, wd.out)));
+      if (raw)
+        memref::StoreOp::create(b, loc, x, result, ValueRange{kc.idx(off)});
+      else
+        storeRun(off, {x});
     });
   }
 }
