@@ -153,6 +153,8 @@ suite nary_diag_f16         "ii,ij,jkk->k" i=65,j=130,k=33 f16 --out f32
 # 8-bit floats on the CUDA cores (bytes in memory, cvt through f16; fp8
 # results saturate): the column sums of 65536 rows pass e4m3's 448.
 suite mem_f8_transpose_e4m3 "ij->ji" i=257,j=129 f8E4M3FN
+suite mem_f8_transpose_quads "ij->ji" i=260,j=132 f8E4M3FN
+suite mem_f8_permute_quads  "abc->acb" a=3,b=68,c=124 f8E5M2
 suite mem_f8_rowsum_e5m2    "ij->i" i=300,j=1000 f8E5M2 --out f32
 suite mem_f8_colsum_sat     "ij->j" i=65536,j=64 f8E4M3FN
 suite mem_f8_scale_e4m3     "ij,j->ij" i=100,j=72 f8E4M3FN --out f16

@@ -231,6 +231,9 @@ struct MemoryKernel {
   void buildMap(Value tid, Value bid, Value slice);
   void buildRowReduce(Value tid, Value bid, Value slice);
   void buildTranspose(Value tid, Value bid);
+  /// buildTranspose's plain copy of 1-byte elements in 4-byte groups, for
+  /// the tile at (c0, w0) of the rest-dimension offsets `base`.
+  void buildByteTranspose(Value c0, Value w0, ArrayRef<Value> base, Value tid);
   /// The second kernel of a split summation: `inputs[0]` is the workspace.
   void buildPartialSums(Value tid, Value bid);
 };
@@ -347,6 +350,14 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
   // out, no epilogue) moves the stored bits: no conversion to the
   // accumulator and back, which for 8-bit floats costs two cvt per element.
   bool raw = m.red.empty() && m.numInputs() == 1 && m.elems[0] == m.elemC && m.epilogue.empty();
+  // One-byte elements move four at a time (32-bit global loads and stores,
+  // byte stores into the tile) when every 4-element group lies inside one
+  // tile and is 4-byte aligned.
+  bool quads = raw && elementBytes(m.elemC) == 1 && cd.extent % 4 == 0 && wd.extent % 4 == 0 &&
+               wd.in[0] % 4 == 0 && cd.out % 4 == 0 && cd.in[0] == 1 && wd.out == 1 &&
+               llvm::all_of(rest, [](const LoopDim &d) { return d.in[0] % 4 == 0 && d.out % 4 == 0; });
+  if (quads)
+    return buildByteTranspose(c0, w0, base, tid);
   Value tile = raw ? sharedArray(kTile * kPitch, storageType(m.elemC))
                    : sharedAccumulators(kTile * kPitch);
   constexpr int64_t rows = kThreads / kTile, perThread = kTile / rows;
@@ -414,6 +425,46 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
         memref::StoreOp::create(b, loc, x, result, ValueRange{kc.idx(off)});
       else
         storeRun(off, {x});
+    });
+  }
+}
+
+void MemoryKernel::buildByteTranspose(Value c0, Value w0, ArrayRef<Value> base, Value tid) {
+  const LoopDim &cd = m.out[m.transposeDim], &wd = m.out.back();
+  // Pitch 68: a multiple of 4 for the word reads; the byte writes of a warp
+  // then meet at most two to a bank.
+  constexpr int64_t pitch = kTile + 4, groups = kTile / 4, rowsPerPass = kThreads / groups;
+  Type byte = storageType(m.elemC);
+  auto quad = VectorType::get({4}, byte);
+  Value tile = sharedArray(kTile * pitch, byte);
+  Value q4 = kc.mul(kc.rem(tid, groups), 4), r0 = kc.div(tid, groups);
+  // Read: four consecutive bytes along c per thread; each goes to its row.
+  Value c = kc.add(c0, q4);
+  for (int64_t j = 0; j < kTile / rowsPerPass; ++j) {
+    Value lw = kc.add(r0, j * rowsPerPass);
+    Value w = kc.add(w0, lw);
+    ifThen(kc.andB(kc.lt(c, cd.extent), kc.lt(w, wd.extent)), [&] {
+      Value off = kc.add(base[0], kc.add(kc.mul(c, cd.in[0]), kc.mul(w, wd.in[0])));
+      Value v = vector::LoadOp::create(b, loc, quad, inputs[0], ValueRange{kc.idx(off)},
+                                       /*nontemporal=*/false, llvm::MaybeAlign(4));
+      for (int64_t t = 0; t < 4; ++t)
+        memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{t}),
+                                tile, ValueRange{kc.idx(kc.add(kc.mul(kc.add(q4, t), pitch), lw))});
+    });
+  }
+  gpu::BarrierOp::create(b, loc);
+  // Write: four consecutive bytes along w per thread, one word from the tile.
+  Value w = kc.add(w0, q4);
+  for (int64_t j = 0; j < kTile / rowsPerPass; ++j) {
+    Value lc = kc.add(r0, j * rowsPerPass);
+    Value cc = kc.add(c0, lc);
+    ifThen(kc.andB(kc.lt(w, wd.extent), kc.lt(cc, cd.extent)), [&] {
+      Value v = vector::LoadOp::create(b, loc, quad, tile,
+                                       ValueRange{kc.idx(kc.add(kc.mul(lc, pitch), q4))},
+                                       /*nontemporal=*/false, llvm::MaybeAlign(4));
+      Value off = kc.add(base.back(), kc.add(kc.mul(cc, cd.out), w));
+      vector::StoreOp::create(b, loc, v, result, ValueRange{kc.idx(off)}, /*nontemporal=*/false,
+                              llvm::MaybeAlign(4));
     });
   }
 }
