@@ -439,19 +439,42 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
     os << ", clusters of " << p.getClusterM();
 }
 
-void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
-                               const TargetInfo &t, const PlanChoice &choice) {
-  const PlanEstimate &e = choice.chosen.estimate;
+/// The contraction, the target, and `what` plan: its line, the attribute and
+/// any fused epilogue.
+static void printPlanHeader(llvm::raw_ostream &os, const Contraction &c, const TargetInfo &t,
+                            StringRef what, PlanAttr plan) {
   os << "einsum \"" << c.spec << "\" as batched GEMM: batch=" << c.batch.size()
      << " M=" << c.m.size() << " N=" << c.n.size() << " K=" << c.k.size()
      << ", " << c.elemA << " -> " << c.elemC << " (acc " << c.acc << ")\n";
   os << "target " << t.chip << ": " << t.numSMs << " SMs, "
      << t.smemPerBlock / 1024 << " KiB shared memory per block\n";
-  os << "chosen plan: ";
-  printPlanLine(os, choice.chosen.plan);
-  os << "\n  " << choice.chosen.plan << "\n";
+  os << what << ": ";
+  printPlanLine(os, plan);
+  os << "\n  " << plan << "\n";
   if (!c.epilogue.empty())
     os << "  fused epilogue: " << c.epilogue.describe() << " (applied before the store)\n";
+}
+
+static void printEstimate(llvm::raw_ostream &os, const PlanEstimate &e) {
+  os << "  estimate: " << llvm::format("%.2f", e.seconds * 1e6) << " us, "
+     << llvm::format("%.1f", e.flops / e.seconds / 1e12) << " TFLOP/s, "
+     << e.bytes << " bytes (" << llvm::format("%.1f", e.bytes / e.seconds / 1e9)
+     << " GB/s), " << (e.computeBound() ? "compute" : "memory") << "-bound; "
+     << llvm::format("%.2f", e.waves) << " waves at " << e.ctasPerSM
+     << " CTA/SM, " << e.sharedMemoryBytes / 1024 << " KiB shared memory\n";
+}
+
+void einloom::printGivenPlan(llvm::raw_ostream &os, const Contraction &c, const TargetInfo &t,
+                             PlanAttr plan) {
+  printPlanHeader(os, c, t, "given plan (from the IR or --plan; the planner did not choose it)",
+                  plan);
+  printEstimate(os, estimatePlan(plan, c, t));
+}
+
+void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
+                               const TargetInfo &t, const PlanChoice &choice) {
+  const PlanEstimate &e = choice.chosen.estimate;
+  printPlanHeader(os, c, t, "chosen plan", choice.chosen.plan);
   // Which instruction family, and why.
   PlanAttr p = choice.chosen.plan;
   bool wgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
@@ -493,12 +516,7 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
       os << "estimated faster for this shape than the wgmma plans";
   }
   os << "\n";
-  os << "  estimate: " << llvm::format("%.2f", e.seconds * 1e6) << " us, "
-     << llvm::format("%.1f", e.flops / e.seconds / 1e12) << " TFLOP/s, "
-     << e.bytes << " bytes (" << llvm::format("%.1f", e.bytes / e.seconds / 1e9)
-     << " GB/s), " << (e.computeBound() ? "compute" : "memory") << "-bound; "
-     << llvm::format("%.2f", e.waves) << " waves at " << e.ctasPerSM
-     << " CTA/SM, " << e.sharedMemoryBytes / 1024 << " KiB shared memory\n";
+  printEstimate(os, e);
   os << "alternatives rejected:\n";
   for (const PlanCandidate &a : choice.alternatives) {
     os << "  ";

@@ -67,6 +67,10 @@ selectPlan(const Contraction &c, const TargetInfo &t, mlir::MLIRContext *ctx,
            llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
 /// The --explain report.
+/// --explain for an einsum whose plan was given in the IR (or with --plan):
+/// the plan and its estimate.
+void printGivenPlan(llvm::raw_ostream &os, const Contraction &c, const TargetInfo &t,
+                    mlir::loom::PlanAttr plan);
 void printExplanation(llvm::raw_ostream &os, const Contraction &c,
                       const TargetInfo &t, const PlanChoice &choice);
 

@@ -90,7 +90,7 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
                                                   << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
     bool bad = false;
     module.walk([&](loom::EinsumOp op) {
-      if (bad || op.getPlanAttr())
+      if (bad)
         return;
       // A size bucket of a dynamic dimension: say which, before its first einsum.
       auto fn = op->getParentOfType<func::FuncOp>();
@@ -110,6 +110,11 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
       FailureOr<Contraction> c = analyzeContraction(op);
       if (failed(c)) {
         bad = true;
+        return;
+      }
+      if (loom::PlanAttr given = op.getPlanAttr()) {
+        // (verified by loom-select-plan, which runs next)
+        printGivenPlan(*options.explain, *c, *t, given);
         return;
       }
       Contraction planned = c->forPlanning();
