@@ -122,6 +122,13 @@ suite inner_sum_b         "mk,nkj->mn" m=33,k=40,n=50,j=3 f16
 suite fma_f32_nt_300x257x100 "mk,nk->mn" m=300,n=257,k=100 f32
 suite fma_f64_tn_65x130x33   "km,kn->mn" m=65,n=130,k=33 f64
 suite fma_f64_batched        "bmk,bkn->bmn" b=3,m=70,n=20,k=129 f64
+# f64 on the DMMA tensor cores (m8n8k4): odd sizes, one element, a diagonal,
+# an n-ary chain, and a size large enough for a sampled check.
+suite dmma_f64_1x1x1         "mk,nk->mn" m=1,n=1,k=1 f64
+suite dmma_f64_257x263x129   "mk,kn->mn" m=257,n=263,k=129 f64
+suite dmma_f64_diag          "iik,kn->in" i=70,k=33,n=65 f64
+suite dmma_f64_chain         "ij,jk,kl->il" i=100,j=30,k=70,l=45 f64
+suite dmma_f64_1024          "mk,nk->mn" m=1024,n=1024,k=1024 f64
 suite fma_f32_chain          "ij,jk,kl->il" i=100,j=30,k=70,l=45 f32
 # NumPy's `...`: broadcast dimensions as batch, M or summed modes.
 suite ellipsis_batched    "...mk,...nk->...mn" "...=3x2,m=65,n=48,k=40" f16
@@ -239,6 +246,10 @@ mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
 mem attn_scores_f16      "bhqd,bhkd->bhqk" b=8,h=16,q=2048,k=2048,d=128 f16
 mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
 mem transpose_e4m3_8192  "ij->ji" i=8192,j=8192 f8E4M3FN
+# f64 GEMMs (DMMA) against torch.einsum (cuBLAS DGEMM); "MB moved" and the
+# copy columns mean little here.
+mem dgemm_f64_2048       "mk,nk->mn" m=2048,n=2048,k=2048 f64
+mem dgemm_f64_4096       "mk,kn->mn" m=4096,n=4096,k=4096 f64
 mem rowsum_e5m2          "ij->i" i=16384,j=8192 f8E5M2 --out f32
 # Fused epilogues: x . W^T + bias, an activation, perhaps a residual, written
 # as separate ops and fused by the compiler; against PyTorch eager.

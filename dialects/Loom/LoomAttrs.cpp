@@ -147,6 +147,8 @@ static std::array<int64_t, 3> instructionShape(MmaShape mma) {
     return {64, 8, 32};
   case MmaShape::Fma:
     return {1, 1, 1};
+  case MmaShape::M8N8K4:
+    return {8, 8, 4};
   }
   return {1, 1, 1};
 }

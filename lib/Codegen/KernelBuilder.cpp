@@ -157,7 +157,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 Location loc, int64_t numSMs) {
   if (plan.getProducer() == loom::ProducerKind::Tma)
     return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
-  if (plan.getMma() == loom::MmaShape::Fma)
+  if (plan.getMma() == loom::MmaShape::Fma || plan.getMma() == loom::MmaShape::M8N8K4)
     return buildSimtKernel(module, name, c, plan, loc);
   if (c.elemA != c.elemB)
     return emitError(loc, "operands of different element types are not supported");

@@ -8,6 +8,14 @@
 // whichever of the tile's two modes is contiguous. Not tuned: it exists so
 // that every einsum in these types runs on the GPU.
 //
+// f64 plans (mma = m8n8k4) keep the tiling and the shared-memory staging but
+// multiply on the double-precision tensor cores: eight warps of 32x16, each
+// issuing eight mma.sync.m8n8k4 per K step of 4, their fragments read from
+// shared memory rows padded to 72 elements (a warp's 32 loads then take the
+// minimum two passes). PTX ISA fragment layout: A row = lane / 4, k = lane
+// % 4; B k = lane % 4, col = lane / 4; C row = lane / 4, cols 2 * (lane % 4)
+// and one more.
+//
 //===----------------------------------------------------------------------===//
 #include "einloom/Codegen/KernelBuilder.h"
 
@@ -30,6 +38,11 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   if (c.elemA != c.elemB || !(c.elemA.isF32() || c.elemA.isF64()) || c.acc != c.elemA)
     return emitError(loc, "the CUDA-core kernel takes f32 or f64 operands accumulated in "
                           "their own type");
+  bool dmma = plan.getMma() == loom::MmaShape::M8N8K4;
+  if (dmma && !c.elemA.isF64())
+    return emitError(loc, "m8n8k4 (DMMA) multiplies f64 operands, not ") << c.elemA;
+  // Shared rows: 64 elements, or 72 for the DMMA fragments' loads.
+  const int64_t pitch = dmma ? 72 : 64;
   if (c.batch.size() > 65535)
     return emitError(loc, "a batch of ") << c.batch.size() << " exceeds the grid's 65535 z-blocks";
   MLIRContext *ctx = module.getContext();
@@ -47,8 +60,9 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                           c.tensorBytes(c.m, c.n, c.elemC)};
   launch.grid = {tilesM * tilesN, 1, c.batch.size()};
   launch.block = {threads, 1, 1};
-  launch.sharedMemoryBytes = (BM + BN) * BK * eb;
-  launch.layoutA = launch.layoutB = "elementwise (CUDA cores)";
+  launch.sharedMemoryBytes = 2 * pitch * BK * eb;
+  launch.layoutA = launch.layoutB = dmma ? "elementwise into shared memory (DMMA)"
+                                         : "elementwise (CUDA cores)";
   if (c.dynamicLabel)
     launch.dynamicGrid = {1, BM, tilesN};
 
@@ -77,7 +91,7 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                                   arith::ConstantIndexOp::create(b, loc, offset), ValueRange{})
         .getResult();
   };
-  Value sA = tile(0, BK * BM), sB = tile(BK * BM * eb, BK * BN);
+  Value sA = tile(0, BK * pitch), sB = tile(BK * pitch * eb, BK * pitch);
   Value offA = kc.groupOffset(c.batch, 'A', bz), offB = kc.groupOffset(c.batch, 'B', bz);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
 
@@ -100,12 +114,28 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
       off = kc.select(valid, off, kc.cst(0));
       Value v = memref::LoadOp::create(b, loc, global, ValueRange{kc.idx(off)});
       v = kc.select(valid, v, zero);
-      memref::StoreOp::create(b, loc, v, dst, ValueRange{kc.idx(kc.add(kc.mul(kk, 64), r))});
+      memref::StoreOp::create(b, loc, v, dst, ValueRange{kc.idx(kc.add(kc.mul(kk, pitch), r))});
     }
   };
 
   Value accZero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
-  SmallVector<Value> init(R * R, accZero);
+  SmallVector<Value> init(R * R, accZero); // (DMMA: 4x2 tiles of two each, also 16)
+  // DMMA warp layout: warps 2 (M) x 4 (N) of 32x16; a lane's fragment row.
+  Value lane = kc.rem(kc.tid, 32), warp = kc.div(kc.tid, 32);
+  Value warpRow = kc.mul(kc.rem(warp, 2), 32), warpCol = kc.mul(kc.div(warp, 2), 16);
+  Value quad = kc.div(lane, 4), inQuad = kc.rem(lane, 4);
+  auto f64x2 = LLVM::LLVMStructType::getLiteral(ctx, {accT, accT});
+  auto dmmaOp = [&](Value a, Value bv, Value c0, Value c1) {
+    auto op = LLVM::InlineAsmOp::create(
+        b, loc, f64x2, ValueRange{a, bv, c0, c1},
+        "mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {$0, $1}, {$2}, {$3}, {$4, $5};",
+        "=d,=d,d,d,d,d", /*has_side_effects=*/false, /*is_align_stack=*/false,
+        LLVM::TailCallKind::None, LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+        ArrayAttr());
+    return std::pair<Value, Value>{
+        LLVM::ExtractValueOp::create(b, loc, op.getResult(0), 0).getResult(),
+        LLVM::ExtractValueOp::create(b, loc, op.getResult(0), 1).getResult()};
+  };
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -116,7 +146,22 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     gpu::BarrierOp::create(b, loc);
     SmallVector<Value> acc(loop.getRegionIterArgs());
     Value rowA = kc.mul(ty, R), colB = kc.mul(tx, R);
-    for (int64_t kk = 0; kk < BK; ++kk) {
+    for (int64_t ks = 0; dmma && ks < BK / 4; ++ks) {
+      Value kRow = kc.mul(kc.add(inQuad, ks * 4), pitch);
+      SmallVector<Value> av, bv;
+      for (int64_t mt = 0; mt < 4; ++mt)
+        av.push_back(memref::LoadOp::create(
+            b, loc, sA, ValueRange{kc.idx(kc.add(kRow, kc.add(warpRow, kc.add(quad, mt * 8))))}));
+      for (int64_t nt = 0; nt < 2; ++nt)
+        bv.push_back(memref::LoadOp::create(
+            b, loc, sB, ValueRange{kc.idx(kc.add(kRow, kc.add(warpCol, kc.add(quad, nt * 8))))}));
+      for (int64_t mt = 0; mt < 4; ++mt)
+        for (int64_t nt = 0; nt < 2; ++nt) {
+          int64_t at = (mt * 2 + nt) * 2;
+          std::tie(acc[at], acc[at + 1]) = dmmaOp(av[mt], bv[nt], acc[at], acc[at + 1]);
+        }
+    }
+    for (int64_t kk = 0; !dmma && kk < BK; ++kk) {
       SmallVector<Value> av, bv;
       for (int64_t i = 0; i < R; ++i) {
         av.push_back(memref::LoadOp::create(b, loc, sA, ValueRange{kc.idx(kc.add(rowA, kk * BM + i))}));
@@ -132,11 +177,17 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     scf::YieldOp::create(b, loc, acc);
   }
 
-  // Epilogue: each thread's 4x4 block, converted, bounds-checked.
+  // Epilogue: each thread's 4x4 block (DMMA: its two elements of each of
+  // its warp's eight 8x8 tiles), converted, bounds-checked.
   Value offC = kc.groupOffset(c.batch, 'C', bz);
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < R; ++j) {
       Value m = kc.add(m0, kc.add(kc.mul(ty, R), i)), n = kc.add(n0, kc.add(kc.mul(tx, R), j));
+      if (dmma) { // acc index (mt * 2 + nt) * 2 + e with i * R + j = that index
+        int64_t idx = i * R + j, mt = idx / 4, nt = (idx / 2) % 2, e = idx % 2;
+        m = kc.add(m0, kc.add(warpRow, kc.add(quad, mt * 8)));
+        n = kc.add(n0, kc.add(warpCol, kc.add(kc.mul(inQuad, 2), nt * 8 + e)));
+      }
       Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
       auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);

@@ -25,8 +25,11 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
     return MmaShape::M16N8K8;
   if (e.isSignlessInteger(8) || isa<Float8E4M3FNType, Float8E5M2Type>(e))
     return MmaShape::M16N8K32;
-  // f32 without tf32, and f64: fused multiply-adds on the CUDA cores.
-  if (e.isF32() || e.isF64())
+  // f64: the double-precision tensor cores (DMMA, sm_80 and newer).
+  if (e.isF64())
+    return MmaShape::M8N8K4;
+  // f32 without tf32: fused multiply-adds on the CUDA cores.
+  if (e.isF32())
     return MmaShape::Fma;
   return failure();
 }
@@ -37,6 +40,19 @@ static PlanAttr fmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 64, 64, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
                        /*cluster_m=*/1, Schedule::Cooperative);
+}
+
+/// f64's one shape: the same 64x64 tile and K steps of 16, with eight warps
+/// (2x4) of 32x16 that each issue eight m8n8k4 DMMAs per K step of 4.
+static PlanAttr dmmaPlan(MLIRContext *ctx) {
+  return PlanAttr::get(ctx, 64, 64, 16, 2, 4, MmaShape::M8N8K4, /*stages=*/1, /*split_k=*/1,
+                       ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
+                       /*cluster_m=*/1, Schedule::Cooperative);
+}
+
+/// The one plan of the kernel that runs `mma` (fma or m8n8k4).
+static PlanAttr simtPlan(MLIRContext *ctx, MmaShape mma) {
+  return mma == MmaShape::M8N8K4 ? dmmaPlan(ctx) : fmaPlan(ctx);
 }
 
 int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
@@ -106,9 +122,13 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   // CUDA cores: 128 FP32 lanes per SM at about 1.7 GHz, two FLOPs per FMA;
   // FP64 at half that (an H100's non-tensor rates).
   double fmaRate = t.numSMs * 128 * 2 * 1.7e9 * (c.elemA.isF64() ? 0.5 : 1.0);
+  // DMMA: 256 FLOPs per SM and clock on sm_90 (an H100's 67 TFLOP/s), 128
+  // on the A100 (19.5); the consumer parts run it far slower.
+  double dmmaRate = t.numSMs * 1.7e9 * (t.smVersion >= 90 ? 256 : t.smVersion == 80 ? 128 : 4);
   double rate = isWgmma ? (p.getMma() == MmaShape::WgmmaK32 ? 1528e12 : 764e12)
-                : p.getMma() == MmaShape::Fma ? fmaRate
-                                              : t.mmaRate(c.elemA, c.tf32);
+                : p.getMma() == MmaShape::Fma    ? fmaRate
+                : p.getMma() == MmaShape::M8N8K4 ? dmmaRate
+                                                 : t.mmaRate(c.elemA, c.tf32);
   // Measured on an H100 (same run): 128x256 tiles ran 495-538 TFLOP/s and
   // 128x128 tiles 392-445, so narrower wgmma tiles are rated lower.
   if (isWgmma)
@@ -135,13 +155,16 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   FailureOr<MmaShape> want = mmaFor(c);
   if (failed(want))
     return emitError() << "no instruction for " << c.elemA << " operands";
-  if (*want == MmaShape::Fma || p.getMma() == MmaShape::Fma) {
+  bool simt = [](MmaShape m) { return m == MmaShape::Fma || m == MmaShape::M8N8K4; }(*want);
+  if (simt || p.getMma() == MmaShape::Fma || p.getMma() == MmaShape::M8N8K4) {
     if (p.getMma() != *want)
       return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
                          << " does not fit " << c.elemA << " operands; expected "
                          << stringifyMmaShape(*want);
-    if (p != fmaPlan(p.getContext()))
-      return emitError() << "the CUDA-core (fma) kernel has one plan: " << fmaPlan(p.getContext());
+    PlanAttr only = simtPlan(p.getContext(), *want);
+    if (p != only)
+      return emitError() << "the " << (*want == MmaShape::Fma ? "CUDA-core (fma)" : "f64 (DMMA)")
+                         << " kernel has one plan: " << only;
     return success();
   }
   if (!t.supportsMma(c.elemA))
@@ -246,8 +269,9 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     emitError() << "no instruction for " << c.elemA << " operands";
     return failure();
   }
-  if (*mma == MmaShape::Fma) {
-    PlanCandidate only{fmaPlan(ctx), estimatePlan(fmaPlan(ctx), c, t), ""};
+  if (*mma == MmaShape::Fma || *mma == MmaShape::M8N8K4) {
+    PlanAttr p = simtPlan(ctx, *mma);
+    PlanCandidate only{p, estimatePlan(p, c, t), ""};
     return PlanChoice{only, {only}};
   }
   if (!t.supportsMma(c.elemA)) {
@@ -481,6 +505,12 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
+  if (p.getMma() == MmaShape::M8N8K4) {
+    os << "f64 tensor cores (DMMA, mma.sync m8n8k4) in 64x64 tiles, operands read element by "
+          "element through their strides\n";
+    printEstimate(os, choice.chosen.estimate);
+    return;
+  }
   if (p.getMma() == MmaShape::Fma) {
     os << "CUDA cores (fma): " << c.elemA
        << (c.elemA.isF32() ? " without allow_tf32 (opt in with --tf32 for tf32 tensor cores)"

@@ -17,7 +17,7 @@ func.func @f32_cuda_core_plan_is_fixed(%a: tensor<64x64xf32>) -> tensor<64x64xf3
 // -----
 
 func.func @f64_not_on_tensor_cores(%a: tensor<64x64xf64>) -> tensor<64x64xf64> {
-  // expected-error @+1 {{plan instruction m16n8k16 does not fit 'f64' operands; expected fma}}
+  // expected-error @+1 {{plan instruction m16n8k16 does not fit 'f64' operands; expected m8n8k4}}
   %c = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 64, tile_n = 64, tile_k = 16, warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 2>} : (tensor<64x64xf64>, tensor<64x64xf64>) -> tensor<64x64xf64>
   return %c : tensor<64x64xf64>
 }
