@@ -246,11 +246,13 @@ mem bdot_f16             "bk,bk->b" b=65536,k=1024 f16 --out f32
 mem attn_scores_f16      "bhqd,bhkd->bhqk" b=8,h=16,q=2048,k=2048,d=128 f16
 mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
 mem transpose_e4m3_8192  "ij->ji" i=8192,j=8192 f8E4M3FN
-# f64 GEMMs (DMMA) against torch.einsum (cuBLAS DGEMM); "MB moved" and the
-# copy columns mean little here.
-mem dgemm_f64_2048       "mk,nk->mn" m=2048,n=2048,k=2048 f64
-mem dgemm_f64_4096       "mk,kn->mn" m=4096,n=4096,k=4096 f64
 mem rowsum_e5m2          "ij->i" i=16384,j=8192 f8E5M2 --out f32
+# f32 (CUDA cores) and f64 (DMMA) GEMMs against torch.einsum, which runs
+# cuBLAS's SGEMM and DGEMM.
+mkdir -p "$PACK/wide"
+compile_into wide dgemm_2048 "mk,nk->mn" m=2048,n=2048,k=2048 f64
+compile_into wide dgemm_4096 "mk,kn->mn" m=4096,n=4096,k=4096 f64
+compile_into wide sgemm_2048 "mk,nk->mn" m=2048,n=2048,k=2048 f32
 # Fused epilogues: x . W^T + bias, an activation, perhaps a residual, written
 # as separate ops and fused by the compiler; against PyTorch eager.
 mkdir -p "$PACK/epilogue"

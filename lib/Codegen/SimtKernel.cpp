@@ -95,31 +95,57 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   Value offA = kc.groupOffset(c.batch, 'A', bz), offB = kc.groupOffset(c.batch, 'B', bz);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
 
-  // One K step of one operand into shared memory, stored [k][row]: each
-  // thread copies BK * 64 / 256 elements, consecutive threads along the
-  // operand's contiguous mode (K, or the rows).
-  auto fill = [&](Value global, Value batchOff, const ModeGroup &rows, char operand, Value row0,
-                  Value dst, Value k0) {
+  // One K step of one operand, BK * 64 / 256 elements per thread,
+  // consecutive threads along the operand's contiguous mode (K, or the
+  // rows): `load` reads them into registers (zero out of range), `store`
+  // puts them into shared memory [k][row]. The main loop loads the next K
+  // step before it multiplies this one, so the global reads overlap the math.
+  constexpr int64_t perThread = BK * 64 / threads;
+  auto place = [&](char operand, int64_t e) {
     const Mode &lastK = c.k.modes.back();
     bool kFast = (operand == 'A' ? lastK.strideA : lastK.strideB) == 1;
-    for (int64_t e = 0; e < BK * 64 / threads; ++e) {
-      Value idx = kc.add(kc.tid, e * threads);
-      Value r = kFast ? kc.div(idx, BK) : kc.rem(idx, 64);
-      Value kk = kFast ? kc.rem(idx, BK) : kc.div(idx, 64);
+    Value idx = kc.add(kc.tid, e * threads);
+    return std::pair<Value, Value>{kFast ? kc.div(idx, BK) : kc.rem(idx, 64),
+                                   kFast ? kc.rem(idx, BK) : kc.div(idx, 64)};
+  };
+  auto load = [&](Value global, Value batchOff, const ModeGroup &rows, char operand, Value row0,
+                  Value k0, SmallVectorImpl<Value> &out) {
+    for (int64_t e = 0; e < perThread; ++e) {
+      auto [r, kk] = place(operand, e);
       Value row = kc.add(row0, r), k = kc.add(k0, kk);
       Value valid = kc.andB(kc.ltExtent(row, rows), kc.lt(k, c.k.size()));
       Value off = kc.add(batchOff, kc.add(kc.groupOffset(rows, operand, row),
                                           kc.groupOffset(c.k, operand, k)));
-      // Out-of-range elements read element 0 (always there) and store zero.
+      // Out-of-range elements read element 0 (always there) and keep zero.
       off = kc.select(valid, off, kc.cst(0));
       Value v = memref::LoadOp::create(b, loc, global, ValueRange{kc.idx(off)});
-      v = kc.select(valid, v, zero);
-      memref::StoreOp::create(b, loc, v, dst, ValueRange{kc.idx(kc.add(kc.mul(kk, pitch), r))});
+      out.push_back(kc.select(valid, v, zero));
     }
+  };
+  auto store = [&](char operand, ArrayRef<Value> values, Value dst) {
+    for (int64_t e = 0; e < perThread; ++e) {
+      auto [r, kk] = place(operand, e);
+      memref::StoreOp::create(b, loc, values[e], dst,
+                              ValueRange{kc.idx(kc.add(kc.mul(kk, pitch), r))});
+    }
+  };
+  auto loadStep = [&](Value k0) {
+    SmallVector<Value> v;
+    load(gA, offA, c.m, 'A', m0, k0, v);
+    load(gB, offB, c.n, 'B', n0, k0, v);
+    return v;
+  };
+  auto storeStep = [&](ArrayRef<Value> v) {
+    store('A', v.take_front(perThread), sA);
+    store('B', v.drop_front(perThread), sB);
   };
 
   Value accZero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
   SmallVector<Value> init(R * R, accZero); // (DMMA: 4x2 tiles of two each, also 16)
+  // K step 0 goes to shared memory before the loop; the loop carries the
+  // accumulators, then the next step's elements.
+  storeStep(loadStep(kc.cst(0)));
+  gpu::BarrierOp::create(b, loc);
   // DMMA warp layout: warps 2 (M) x 4 (N) of 32x16; a lane's fragment row.
   Value lane = kc.rem(kc.tid, 32), warp = kc.div(kc.tid, 32);
   Value warpRow = kc.mul(kc.rem(warp, 2), 32), warpCol = kc.mul(kc.div(warp, 2), 16);
@@ -140,10 +166,8 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value k0 = kc.mul(loop.getInductionVar(), BK);
-    fill(gA, offA, c.m, 'A', m0, sA, k0);
-    fill(gB, offB, c.n, 'B', n0, sB, k0);
-    gpu::BarrierOp::create(b, loc);
+    // The next K step (past the end: zeros, unused) while this one multiplies.
+    SmallVector<Value> next = loadStep(kc.mul(kc.add(loop.getInductionVar(), 1), BK));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     Value rowA = kc.mul(ty, R), colB = kc.mul(tx, R);
     for (int64_t ks = 0; dmma && ks < BK / 4; ++ks) {
@@ -173,6 +197,8 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
           // libdevice call (__nv_fmaf), which a bundle cannot link.
           acc[i * R + j] = LLVM::FMAOp::create(b, loc, av[i], bv[j], acc[i * R + j]).getResult();
     }
+    gpu::BarrierOp::create(b, loc);
+    storeStep(next);
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, acc);
   }
