@@ -34,7 +34,11 @@ using namespace einloom::codegen;
 FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, StringRef name,
                                                  const Contraction &c, loom::PlanAttr plan,
                                                  Location loc) {
-  constexpr int64_t BM = 64, BN = 64, BK = 16, threads = 256, R = 4; // 16x16 threads, 4x4 each
+  constexpr int64_t BM = 64, BN = 64, threads = 256, R = 4; // 16x16 threads, 4x4 each
+  // K per step: the plan's (16 for fma; 32 for DMMA, half the barriers).
+  const int64_t BK = plan.getTileK();
+  if (BK != 16 && BK != 32)
+    return emitError(loc, "the CUDA-core kernel steps K by 16 or 32, not ") << BK;
   if (c.elemA != c.elemB || !(c.elemA.isF32() || c.elemA.isF64()) || c.acc != c.elemA)
     return emitError(loc, "the CUDA-core kernel takes f32 or f64 operands accumulated in "
                           "their own type");
@@ -100,7 +104,7 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   // rows): `load` reads them into registers (zero out of range), `store`
   // puts them into shared memory [k][row]. The main loop loads the next K
   // step before it multiplies this one, so the global reads overlap the math.
-  constexpr int64_t perThread = BK * 64 / threads;
+  const int64_t perThread = BK * 64 / threads;
   auto place = [&](char operand, int64_t e) {
     const Mode &lastK = c.k.modes.back();
     bool kFast = (operand == 'A' ? lastK.strideA : lastK.strideB) == 1;
