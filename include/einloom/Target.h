@@ -24,6 +24,10 @@ struct TargetInfo {
   bool supportsMma(mlir::Type elem) const;
 };
 
+/// f8E4M3FN or f8E5M2: tensor-core math from sm_89, and the cvt between
+/// them and f16 that the CUDA-core kernels use.
+bool isFp8(mlir::Type t);
+
 /// The known targets: sm_80, sm_86, sm_89, sm_90, sm_90a. Fails for others.
 mlir::FailureOr<TargetInfo> lookupTarget(llvm::StringRef chip);
 

@@ -10,6 +10,7 @@
 #include "einloom/Codegen/KernelBuilder.h"
 
 #include "KernelContext.h"
+#include "einloom/Target.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -94,8 +95,6 @@ Value einloom::codegen::convertElement(OpBuilder &b, Location loc, Value v, Type
   return ff ? arith::FPToSIOp::create(b, loc, to, v).getResult()
             : arith::SIToFPOp::create(b, loc, to, v).getResult();
 }
-
-static bool isFp8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
 
 Type einloom::codegen::storageType(Type t) {
   return isFp8(t) ? IntegerType::get(t.getContext(), 8) : t;

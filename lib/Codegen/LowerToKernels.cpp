@@ -62,7 +62,6 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           return;
         }
         // 8-bit floats convert with cvt ...e4m3x2 / e5m2x2, new in sm_89.
-        auto isFp8 = [](Type e) { return isa<Float8E4M3FNType, Float8E5M2Type>(e); };
         if (memory && t->smVersion < 89 &&
             (llvm::any_of(mem->elems, isFp8) || isFp8(mem->elemC))) {
           op.emitOpError("8-bit float elements need target sm_89 or newer (cvt between fp8 "

@@ -1,6 +1,7 @@
 //===- MemoryBound.cpp - analysing memory-bound einsums -------------------===//
 #include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/Contraction.h"
+#include "einloom/Target.h"
 
 #include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
@@ -169,7 +170,7 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
   m.spec = spec->str();
   m.epilogue = epilogueOf(op);
   for (Type e : {m.epilogue.biasType, m.epilogue.residualType})
-    if (e && isa<Float8E4M3FNType, Float8E5M2Type>(e))
+    if (e && isFp8(e))
       return op.emitOpError("a fused bias or residual of 8-bit floats is not supported; "
                             "give it as f16, bf16 or f32");
   auto tc = cast<RankedTensorType>(op.getResult().getType());
@@ -188,7 +189,7 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
                                         << " elements, which overflows 32-bit indexing";
     Type e = t.getElementType();
     if (!(e.isF16() || e.isBF16() || e.isF32() || e.isF64() || e.isSignlessInteger(8) ||
-          e.isSignlessInteger(32) || isa<Float8E4M3FNType, Float8E5M2Type>(e)))
+          e.isSignlessInteger(32) || isFp8(e)))
       return op.emitOpError("an einsum with nothing to contract on tensor cores runs on the "
                             "CUDA cores, which take f16, bf16, f32, f64, f8E4M3FN, f8E5M2, i8 "
                             "and i32 here, not ")

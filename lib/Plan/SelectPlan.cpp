@@ -155,8 +155,9 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   FailureOr<MmaShape> want = mmaFor(c);
   if (failed(want))
     return emitError() << "no instruction for " << c.elemA << " operands";
-  bool simt = [](MmaShape m) { return m == MmaShape::Fma || m == MmaShape::M8N8K4; }(*want);
-  if (simt || p.getMma() == MmaShape::Fma || p.getMma() == MmaShape::M8N8K4) {
+  // The fma and DMMA plans (the CUDA-core kernel's tiling) are one each.
+  auto simt = [](MmaShape m) { return m == MmaShape::Fma || m == MmaShape::M8N8K4; };
+  if (simt(*want) || simt(p.getMma())) {
     if (p.getMma() != *want)
       return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
                          << " does not fit " << c.elemA << " operands; expected "

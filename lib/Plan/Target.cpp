@@ -12,7 +12,7 @@
 
 using namespace einloom;
 
-static bool isFp8(mlir::Type t) {
+bool einloom::isFp8(mlir::Type t) {
   return llvm::isa<mlir::Float8E4M3FNType, mlir::Float8E5M2Type>(t);
 }
 

@@ -98,6 +98,11 @@ std::vector<std::vector<std::pair<int, int>>> einloom::rt::liveRanges(const Bund
   return out;
 }
 
+bool einloom::rt::shareBytes(const BundleBuffer &x, const BundleBuffer &y) {
+  return x.in >= 0 && x.in == y.in && x.bytes && y.bytes && x.offset < y.offset + y.bytes &&
+         y.offset < x.offset + x.bytes;
+}
+
 bool einloom::rt::liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, int i,
                                int j) {
   for (const std::vector<std::pair<int, int>> &r : ranges)
@@ -326,9 +331,7 @@ static std::string checkViews(const Bundle &b) {
   for (size_t i = 0; i < b.views.size(); ++i)
     for (size_t j = i + 1; j < b.views.size(); ++j) {
       const BundleBuffer &x = b.views[i], &y = b.views[j];
-      bool share = x.in == y.in && x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes &&
-                   x.bytes && y.bytes;
-      if (share && liveTogether(ranges, n + static_cast<int>(i), n + static_cast<int>(j)))
+      if (shareBytes(x, y) && liveTogether(ranges, n + static_cast<int>(i), n + static_cast<int>(j)))
         return "views '" + x.name + "' and '" + y.name + "' share bytes while both are in use";
     }
   return "";

@@ -276,13 +276,10 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         int64_t at = x.dynamic() ? x.offset * size : x.offset;
         int64_t len = bufferBytes(x, size);
         host[n + i] = decode(raw[x.in].substr(at, len), host[n + i].dtype, host[n + i].shape);
-        for (size_t j = 0; j < b.views.size(); ++j) {
-          const BundleBuffer &y = b.views[j];
-          if (j != i && y.in == x.in && x.offset < y.offset + y.bytes &&
-              y.offset < x.offset + x.bytes && r[n + i].first >= 0 &&
+        for (size_t j = 0; j < b.views.size(); ++j)
+          if (j != i && shareBytes(x, b.views[j]) && r[n + i].first >= 0 &&
               r[n + j].first > r[n + i].second)
             reused[n + i] = true;
-        }
       }
     }
     // The reference, kernel by kernel, on the host copies.

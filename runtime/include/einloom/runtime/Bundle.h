@@ -125,6 +125,8 @@ uint64_t entryAddress(const Bundle &b, int i, const uint64_t *buffers, int64_t s
 /// last position in it at which each entry is a kernel argument; {-1, -1}
 /// where the order does not use it. Indexed [order][entry].
 std::vector<std::vector<std::pair<int, int>>> liveRanges(const Bundle &b);
+/// Whether views `x` and `y` lie in the same workspace and overlap.
+bool shareBytes(const BundleBuffer &x, const BundleBuffer &y);
 /// Whether entries `i` and `j` are both in use at some launch position.
 bool liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, int i, int j);
 /// The kernels to launch for dynamic size `size` (-1 for a static bundle),
