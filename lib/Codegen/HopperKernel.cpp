@@ -101,13 +101,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t ringA = stages * bm * 128, ringB = stages * bn * 128;
   // Shared memory: the A ring, the B ring, the C staging buffers (all
   // 1024-byte aligned, as the 128-byte swizzle needs), then the barriers.
-  // A 16-bit C that TMA can describe is staged through shared memory in
-  // 64x64 blocks (two buffers per consumer warpgroup) and stored with TMA.
+  // A 16- or 32-bit C that TMA can describe is staged through shared memory
+  // in blocks of 64 rows of 128 bytes (two buffers per consumer warpgroup)
+  // and stored with TMA.
   bool tmaStore = c.tmaStorable();
   SmallVector<int64_t> dimsC, stridesC;
   if (tmaStore)
     (void)c.tensorMapFor('C', dimsC, stridesC, why);
-  constexpr int64_t kBlockBytes = 64 * 128; // 64 rows of 64 16-bit columns
+  constexpr int64_t kBlockBytes = 64 * 128; // 64 rows of 128 bytes
   int64_t stagingAt = ringA + ringB;
   int64_t fullAt = stagingAt + (tmaStore ? 2 * consumers * kBlockBytes : 0);
   int64_t emptyAt = fullAt + 8 * stages;
@@ -411,10 +412,13 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     };
     auto stagedEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
       Type ct = c.elemC;
-      auto sharedC = MemRefType::get({kBlockBytes / 2}, ct, nullptr, sharedSpace);
+      // A block is 64 rows of 128 bytes: 64 columns of a 16-bit C or 32 of
+      // a 32-bit one; a 16-byte chunk holds `unit` elements.
+      int64_t cols = 128 / elementBytes(ct), unit = cols / 8, groups = cols / 8;
+      auto sharedC = MemRefType::get({kBlockBytes / elementBytes(ct)}, ct, nullptr, sharedSpace);
       Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
       Value rowInGroup = kc.add(kc.mul(warpInGroup, 16), g);
-      for (int64_t j = 0; j < bn / 64; ++j) {
+      for (int64_t j = 0; j < bn / cols; ++j) {
         int64_t buffer = j % 2;
         {
           auto leader = scf::IfOp::create(b, loc, groupLeader, false);
@@ -428,17 +432,21 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             arith::MulIOp::create(b, loc, arith::IndexCastUIOp::create(b, loc, b.getIndexType(), consumer),
                                   arith::ConstantIndexOp::create(b, loc, 2 * kBlockBytes)));
         Value view = memref::ViewOp::create(b, loc, sharedC, smem, offset, ValueRange{});
-        for (int64_t i = 8 * j; i < 8 * j + 8; ++i)
+        // Accumulator group i holds columns 8i + 2tq, 8i + 2tq + 1 of rows
+        // g and g + 8: 16 bytes at a time for a 16-bit C, 8 for a 32-bit
+        // one, into chunk (column / unit) ^ g of the row.
+        for (int64_t i = groups * j; i < groups * j + groups; ++i)
           for (int64_t half = 0; half < 2; ++half) {
             Value row = kc.add(rowInGroup, 8 * half);
-            Value chunk = kc.xorI(kc.cst(i % 8), g);
-            Value at = kc.add(kc.mul(row, 64), kc.add(kc.mul(chunk, 8), kc.mul(tq, 2)));
+            Value col = kc.add(kc.cst(8 * (i % groups)), kc.mul(tq, 2));
+            Value chunk = kc.xorI(kc.div(col, unit), g);
+            Value at = kc.add(kc.mul(row, cols), kc.add(kc.mul(chunk, unit), kc.rem(col, unit)));
             Value x0 = acc[4 * i + 2 * half], x1 = acc[4 * i + 2 * half + 1];
             if (kc.epi.active()) {
               // The fused epilogue at the elements' C offsets (0 outside C:
               // TMA clips those stores, but the loads must stay in bounds).
               Value m = kc.add(m0, kc.add(rowBase, row));
-              Value n = kc.add(n0, kc.add(kc.cst(8 * (i % 8) + 64 * j), kc.mul(tq, 2)));
+              Value n = kc.add(n0, kc.add(kc.cst(8 * i), kc.mul(tq, 2)));
               Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
               Value off = kc.add(kc.groupOffset(c.batch, 'C', batch),
                                  kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
@@ -447,8 +455,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
               x0 = kc.epi.apply(kc, x0, off);
               x1 = kc.epi.apply(kc, x1, kc.select(ok1, kc.add(off, 1), kc.cst(0)));
             }
-            Value v0 = arith::TruncFOp::create(b, loc, ct, x0);
-            Value v1 = arith::TruncFOp::create(b, loc, ct, x1);
+            Value v0 = convertElement(b, loc, x0, ct);
+            Value v1 = convertElement(b, loc, x1, ct);
             Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, ct),
                                                        ValueRange{v0, v1});
             vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
@@ -461,7 +469,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         Value src = sharedPtr(arith::AddIOp::create(
             b, loc, c64(stagingAt + buffer * kBlockBytes),
             arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes))).getResult());
-        SmallVector<Value> coords{to32(kc.add(n0, 64 * j)), to32(kc.add(m0, rowBase))};
+        SmallVector<Value> coords{to32(kc.add(n0, cols * j)), to32(kc.add(m0, rowBase))};
         if (!c.batch.modes.empty())
           coords.push_back(to32(batch));
         NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(b, loc, descC, src, coords, Value(),

@@ -116,7 +116,8 @@ LogicalResult Contraction::tensorMapFor(char operand, SmallVectorImpl<int64_t> &
 bool Contraction::tmaStorable() const {
   SmallVector<int64_t> dims, strides;
   std::string why;
-  return (elemC.isF16() || elemC.isBF16()) && succeeded(tensorMapFor('C', dims, strides, why));
+  int64_t bytes = elemC.isIntOrFloat() ? elementBytes(elemC) : 0;
+  return (bytes == 2 || bytes == 4) && succeeded(tensorMapFor('C', dims, strides, why));
 }
 
 static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {

@@ -57,8 +57,8 @@ static PlanAttr simtPlan(MLIRContext *ctx, MmaShape mma) {
 
 int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
 
-/// A TMA plan's C staging buffers: two 64x64 16-bit blocks (64 rows of 128
-/// bytes) per consumer warpgroup, when C is stored with TMA.
+/// A TMA plan's C staging buffers: two blocks of 64 rows of 128 bytes per
+/// consumer warpgroup, when C is stored with TMA.
 static int64_t tmaStagingBytes(int64_t consumers, const Contraction &c) {
   return c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
 }

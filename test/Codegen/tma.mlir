@@ -58,11 +58,14 @@ func.func @tma(%a: tensor<2048x1024xf16>, %b: tensor<4096x1024xf16>) -> tensor<2
 // -----
 
 // A batch becomes the third dimension of both tensor maps (box extent 1).
-// An f32 result is stored directly from the registers (no third map).
+// An f32 result is staged in blocks of 64 rows by 32 columns (128 bytes)
+// and stored with TMA through a third map, whose box is 32 x 64 x 1.
 // CHECK-LABEL: func.func @tma_batched
 // CHECK: tensor_maps = [{box = array<i64: 64, 128, 1>, dims = array<i64: 512, 1024, 4>, element_bytes = 2 : i64, operand = 0 : i64, strides = array<i64: 1024, 1048576>
-// CHECK-NOT: operand = 2
-// CHECK: gpu.func @tma_batched_einsum0({{.*}}memref<256xi8>)
+// CHECK-SAME: {box = array<i64: 32, 64, 1>, dims = array<i64: 1024, 1024, 4>, element_bytes = 4 : i64, operand = 2 : i64, strides = array<i64: 4096, 4194304>
+// CHECK: gpu.func @tma_batched_einsum0({{.*}}memref<384xi8>)
+// CHECK-COUNT-8: vector.store {{.*}} : memref<2048xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK: nvvm.cp.async.bulk.tensor.global.shared.cta
 func.func @tma_batched(%a: tensor<4x1024x512xbf16>, %b: tensor<4x1024x512xbf16>) -> tensor<4x1024x1024xf32> {
   %c = loom.einsum "bmk,bnk->bmn" (%a, %b) : (tensor<4x1024x512xbf16>, tensor<4x1024x512xbf16>) -> tensor<4x1024x1024xf32>
   return %c : tensor<4x1024x1024xf32>

@@ -116,7 +116,8 @@ struct Contraction {
                                    llvm::SmallVectorImpl<int64_t> &strides,
                                    std::string &whyNot, bool *mnMajor = nullptr) const;
   /// True when the TMA kernel's epilogue stages C through shared memory
-  /// and stores it with TMA: a 16-bit result the copy engine can describe.
+  /// and stores it with TMA: a 16- or 32-bit result the copy engine can
+  /// describe.
   bool tmaStorable() const;
 };
 
