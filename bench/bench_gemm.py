@@ -284,6 +284,19 @@ def main():
             peer = lambda: torch._scaled_mm(A, B.t(), scale_a=one, scale_b=one, out_dtype=out_dt)
             ref = peer()
             peer_name = "torch._scaled_mm"
+        elif C.dtype != dt:
+            # A wider result (f16 -> f32): cuBLAS writes it too where this
+            # PyTorch has mm's out_dtype; else it writes the input type.
+            try:
+                peer = lambda: torch.mm(Am, Bn.t(), out_dtype=C.dtype)
+                ref = peer()
+                peer_name = f"cuBLAS ({bufs[2]['dtype']} out)"
+            except (TypeError, RuntimeError) as ex:
+                print(f"{name}: mm has no out_dtype here ({str(ex).strip().splitlines()[-1]}); "
+                      f"cuBLAS writes {bufs[0]['dtype']}")
+                peer = lambda: torch.matmul(Am, Bn.t())
+                ref = peer()
+                peer_name = f"cuBLAS ({bufs[0]['dtype']} out)"
         else:
             ref = Am @ Bn.t()
             peer = lambda: torch.matmul(Am, Bn.t())

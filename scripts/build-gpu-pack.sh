@@ -69,7 +69,8 @@ suite tma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tma 128 1
 suite tma_f16_2048x8192x4096 "mk,nk->mn" m=2048,n=8192,k=4096 f16
 # The ping-pong schedule: two consumer warpgroups on alternate 64-row tiles.
 # Odd tiles counts (one consumer may get one tile more, or none), K tails,
-# batches, MN-major A, 8-bit types, a C that TMA cannot store (f32, s32).
+# batches, MN-major A, 8-bit types, 32-bit results (f32, s32: staged in
+# blocks of 32 columns).
 pp() { # tile_n tile_k mma
   echo "#loom.plan<tile_m = 64, tile_n = $1, tile_k = $2, warps_m = 8, warps_n = 1, mma = $3, stages = 4, producer = tma, schedule = pingpong>"
 }
@@ -96,6 +97,22 @@ suite tma_tn_296x520x264  "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 25
 suite tma_nn_300x520x264  "mk,kn->mn" m=300,n=520,k=264 bf16 --plan "$(tma 128 256 64 wgmma_k16)"
 suite tma_tt_296x520x264  "km,nk->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 128 64 wgmma_k16)"
 suite tma_tn_batched      "bkm,bkn->bmn" b=3,m=72,n=136,k=100 f16 --out f32 --plan "$(tma 64 128 64 wgmma_k16)"
+# wgmma with A from registers (a_source = registers: each warp loads its
+# rows of the stage with ldmatrix): every type, tails, both schedules, one
+# consumer at two CTAs per SM, a cluster, an N-major B, the cp.async kernel.
+rs() { echo "${1%>}, a_source = registers>"; }
+suite rs_f16_509x263x520    "mk,nk->mn" m=509,n=263,k=520 f16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
+suite rs_bf16_1x7x8         "mk,nk->mn" m=1,n=7,k=8 bf16 --plan "$(rs "$(tma 128 128 64 wgmma_k16)")"
+suite rs_f16_batched_f32    "bmk,bnk->bmn" b=5,m=33,n=65,k=72 f16 --out f32 --plan "$(rs "$(tma 64 128 64 wgmma_k16)")"
+suite rs_e4m3_129x4099x144  "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(rs "$(tma 128 256 128 wgmma_k32)")"
+suite rs_e5m2_300x200x272   "mk,nk->mn" m=300,n=200,k=272 f8E5M2 --out f32 --plan "$(rs "$(tma 128 128 128 wgmma_k32)")"
+suite rs_i8_255x1023x80     "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(rs "$(tma 128 128 128 wgmma_k32)")"
+suite rs_pp_f16_1023x1021x1032 "mk,nk->mn" m=1023,n=1021,k=1032 f16 --plan "$(rs "$(pp 256 64 wgmma_k16)")"
+suite rs_tma2_bhqd_odd      "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16 --plan "$(rs "$(tma2 128 64 wgmma_k16 2)")"
+suite rs_cluster_1000x1000x4104 "mk,nk->mn" m=1000,n=1000,k=4104 bf16 --plan "#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma, raster = column_major, cluster_m = 2, a_source = registers>"
+suite rs_nn_300x520x264     "mk,kn->mn" m=300,n=520,k=264 bf16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
+suite rs_cpasync_fallback   "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16 --plan "#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, raster = swizzle, swizzle = 8, a_source = registers>"
+suite rs_f16_4096           "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
 # Free modes that do not merge: TMA cannot describe A, the cp.async wgmma kernel runs.
 suite wgmma_cpasync_fallback "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
@@ -213,6 +230,13 @@ bench i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8
 bench e4m3_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f8E4M3FN --out bf16
 bench e4m3_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f8E4M3FN --out bf16
 bench mmasync_i8_8192 "mk,nk->mn" m=8192,n=8192,k=8192 i8 --target sm_90
+# wgmma with A from registers (a_source = registers), against the same
+# peers as the shared-memory plans above.
+bench rs_f16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
+bench rs_f16_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
+bench rs_e4m3_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f8E4M3FN --out bf16 --plan "$(rs "$(tma 128 256 128 wgmma_k32)")"
+# 32-bit results: f16 -> f32 (stored with TMA) against cuBLAS.
+bench f16_out_f32_8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 --out f32
 # Llama prefill shapes (M = 4096 tokens), x . W^T.
 mkdir -p "$PACK/llama"
 for kn in 4096,4096 4096,11008 11008,4096 8192,8192 8192,28672 28672,8192; do

@@ -158,7 +158,8 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t warpsM, int64_t warpsN, MmaShape mma,
                                int64_t stages, int64_t splitK,
                                ProducerKind producer, RasterOrder raster,
-                               int64_t swizzle, int64_t clusterM, Schedule schedule) {
+                               int64_t swizzle, int64_t clusterM, Schedule schedule,
+                               OperandSource aSource) {
   if (schedule == Schedule::PingPong &&
       (producer != ProducerKind::Tma || warpsM != 8 || warpsN != 1 || tileM != 64 ||
        clusterM != 1))
@@ -180,6 +181,9 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << warpsM * warpsN;
   auto [im, in, ik] = instructionShape(mma);
   bool wgmma = mma == MmaShape::WgmmaK16 || mma == MmaShape::WgmmaK32;
+  if (aSource == OperandSource::Registers && !wgmma)
+    return emitError() << "a_source = registers is a wgmma form (mma = wgmma_k16 or "
+                          "wgmma_k32); mma.sync always reads A from registers";
   if (wgmma) {
     if ((warpsM * warpsN) % 4 != 0)
       return emitError() << "wgmma plans issue from whole warpgroups: the "

@@ -99,7 +99,9 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     the thread-block cluster (`cluster_m` CTAs along M share each B tile
     through TMA multicast; TMA plans only) and the consumer schedule
     (`pingpong`: TMA plans with two consumer warpgroups, warps_m = 8, each
-    taking whole 64-row tiles in turn).
+    taking whole 64-row tiles in turn) and where wgmma reads A (`a_source =
+    registers`: wgmma plans with a K-major A; each warp loads its 16 rows
+    of the stage with ldmatrix and wgmma takes them from registers).
     Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,
     warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 3>`
   }];
@@ -113,7 +115,8 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     Loom_DefaultEnum<Loom_RasterOrder, "::mlir::loom::RasterOrder::RowMajor">:$raster,
     DefaultValuedParameter<"int64_t", "1">:$swizzle,
     DefaultValuedParameter<"int64_t", "1">:$cluster_m,
-    Loom_DefaultEnum<Loom_Schedule, "::mlir::loom::Schedule::Cooperative">:$schedule
+    Loom_DefaultEnum<Loom_Schedule, "::mlir::loom::Schedule::Cooperative">:$schedule,
+    Loom_DefaultEnum<Loom_OperandSource, "::mlir::loom::OperandSource::Shared">:$a_source
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -109,4 +109,14 @@ def Loom_Schedule : I32EnumAttr<"Schedule", "consumer warpgroup schedule", [
   let genSpecializedAttr = 0;
 }
 
+// Where wgmma reads operand A: from shared memory through a matrix
+// descriptor, or from registers the warpgroup loads first (ldmatrix), the
+// form a producer that transforms A on its way to the tensor cores needs.
+def Loom_OperandSource : I32EnumAttr<"OperandSource", "where wgmma reads operand A", [
+    I32EnumAttrCase<"Shared", 0, "shared">,
+    I32EnumAttrCase<"Registers", 1, "registers">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
 #endif // LOOM_ENUMS_TD

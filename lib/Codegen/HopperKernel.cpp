@@ -74,6 +74,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     return emitError(loc, "wgmma reads M- or N-contiguous (transposed) operands only for "
                           "16-bit types, not ")
            << c.elemA;
+  if (mnA && plan.getASource() == loom::OperandSource::Registers)
+    return emitError(loc, "a_source = registers needs A contiguous along K");
 
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);

@@ -201,12 +201,19 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   std::string shape = "m64n" + std::to_string(n) + (is8bit ? "k32" : "k16");
   // MN-major operands are read transposed (16-bit types only).
   bool aMN = a.layout == SmemLayout::MNMajorAtoms, bMN = bop.layout == SmemLayout::MNMajorAtoms;
+  // A from registers (a_source = registers): four 32-bit registers per
+  // thread, the fragment mma.sync takes for its 16 rows of the warp, and no
+  // transpose flag for A.
+  bool aRegs = kc.plan.getASource() == loom::OperandSource::Registers;
   std::string tail = isInt ? "p;" : is8bit ? "p, 1, 1;"
-                     : std::string("p, 1, 1, ") + (aMN ? "1" : "0") + ", " + (bMN ? "1" : "0") + ";";
+                     : std::string("p, 1, 1, ") + (aRegs ? "" : aMN ? "1, " : "0, ") +
+                           (bMN ? "1" : "0") + ";";
+  size_t nIn = acc.size(); // the first input operand's number
+  auto operandRef = [&](size_t i) { return "$" + std::to_string(nIn + i); };
   // upstream nvgpu.warpgroup.mma needs its own descriptor and fragment
   // types; the instruction is issued as inline assembly with the
   // accumulators tied (read and written in place).
-  std::string asmText = "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(acc.size() + 2) +
+  std::string asmText = "{\n.reg .pred p;\nsetp.ne.b32 p, " + operandRef(aRegs ? 5 : 2) +
                         ", 0;\nwgmma.mma_async.sync.aligned." + shape + "." +
                         (isInt ? "s32" : "f32") + "." + type + "." + type + " {";
   std::string constraints;
@@ -214,36 +221,69 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
     asmText += (i ? ", $" : "$") + std::to_string(i);
     constraints += isInt ? "=r," : "=f,";
   }
-  asmText += "}, $" + std::to_string(acc.size()) + ", $" + std::to_string(acc.size() + 1) +
-             ", " + tail + "\n}";
-  constraints += "l,l,r";
+  if (aRegs)
+    asmText += "}, {" + operandRef(0) + ", " + operandRef(1) + ", " + operandRef(2) + ", " +
+               operandRef(3) + "}, " + operandRef(4) + ", " + tail + "\n}";
+  else
+    asmText += "}, " + operandRef(0) + ", " + operandRef(1) + ", " + tail + "\n}";
+  constraints += aRegs ? "r,r,r,r,l,r" : "l,l,r";
   for (size_t i = 0; i < acc.size(); ++i)
     constraints += "," + std::to_string(i);
   auto resultType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(acc.size(), accT));
   Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
 
-  NVVM::WgmmaFenceAlignedOp::create(b, loc);
-  for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
-    // A k16 (k32) step is 32 bytes along a K-major row, or 16 K rows of 128
-    // bytes in an MN-major tile.
-    Value descA = smemDescriptor(
-        b, loc, arith::AddIOp::create(b, loc, aBase, c64((aMN ? 2048 : 32) * ks)), aMN);
-    Value descB = smemDescriptor(
-        b, loc, arith::AddIOp::create(b, loc, bBase, c64((bMN ? 2048 : 32) * ks)), bMN);
-    SmallVector<Value> operands{descA, descB, one};
-    llvm::append_range(operands, acc);
-    auto mma = LLVM::InlineAsmOp::create(b, loc, resultType, operands, asmText, constraints,
-                                         /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                         LLVM::TailCallKind::None,
-                                         LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
-                                         ArrayAttr());
-    for (size_t i = 0; i < acc.size(); ++i)
-      acc[i] = LLVM::ExtractValueOp::create(b, loc, mma.getRes(), ArrayRef<int64_t>{int64_t(i)});
+  // Registers for A: each warp loads its 16 rows of the K tile (kc.warpRow
+  // is its first row) with one ldmatrix.x4 per k step, before the fence
+  // that orders these register writes before the MMAs read them. An MMA in
+  // flight may still read its A registers (rewriting them before the wait
+  // is undefined in the PTX ISA), so the tile goes in two groups of two k
+  // steps with their own registers: each group's loads follow the wait
+  // that completed the group which last used those registers, and one
+  // group is always in flight while the next one loads.
+  SmallVector<Value> lanes;
+  Value a16, aStage;
+  if (aRegs) {
+    lanes = laneOffsets(kc, a, kc.warpRow, 1, /*isA=*/true);
+    auto t = cast<MemRefType>(a.smemBytes.getType());
+    a16 = memref::ViewOp::create(
+        b, loc, MemRefType::get({t.getNumElements() / 2}, b.getI16Type(), nullptr, t.getMemorySpace()),
+        a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+    aStage = kc.mul(stage, a.stageBytes() / 2);
   }
-  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-  // Keep this tile's MMAs in flight while the next iteration waits for its
-  // copies; the stage they read is not refilled until two tiles later.
-  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+  int64_t groups = aRegs ? 2 : 1, perGroup = kStepsPerTile / groups;
+  for (int64_t grp = 0; grp < groups; ++grp) {
+    SmallVector<Value> aFrags;
+    for (int64_t ks = grp * perGroup; aRegs && ks < (grp + 1) * perGroup; ++ks)
+      llvm::append_range(aFrags, ldmatrix4(kc, a16, kc.add(aStage, lanes[ks]), false));
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    for (int64_t ks = grp * perGroup; ks < (grp + 1) * perGroup; ++ks) {
+      // A k16 (k32) step is 32 bytes along a K-major row, or 16 K rows of
+      // 128 bytes in an MN-major tile.
+      SmallVector<Value> operands;
+      if (aRegs)
+        llvm::append_range(operands, ArrayRef<Value>(aFrags).slice(4 * (ks - grp * perGroup), 4));
+      else
+        operands.push_back(smemDescriptor(
+            b, loc, arith::AddIOp::create(b, loc, aBase, c64((aMN ? 2048 : 32) * ks)), aMN));
+      operands.push_back(smemDescriptor(
+          b, loc, arith::AddIOp::create(b, loc, bBase, c64((bMN ? 2048 : 32) * ks)), bMN));
+      operands.push_back(one);
+      llvm::append_range(operands, acc);
+      auto mma = LLVM::InlineAsmOp::create(b, loc, resultType, operands, asmText, constraints,
+                                           /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                           LLVM::TailCallKind::None,
+                                           LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+                                           ArrayAttr());
+      for (size_t i = 0; i < acc.size(); ++i)
+        acc[i] = LLVM::ExtractValueOp::create(b, loc, mma.getRes(), ArrayRef<int64_t>{int64_t(i)});
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    // Keep this group's MMAs in flight while the next iteration waits for
+    // its copies; the stage they read is not refilled until two tiles
+    // later. With A in registers, this wait also completes the group that
+    // read the registers the next group loads.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+  }
 }
 
 Value einloom::codegen::sharedAddress(OpBuilder &b, Location loc, Value memref) {

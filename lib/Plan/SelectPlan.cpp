@@ -39,7 +39,7 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
 static PlanAttr fmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 64, 64, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
-                       /*cluster_m=*/1, Schedule::Cooperative);
+                       /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
 }
 
 /// f64's one shape: the same 64x64 tile, K steps of 32, and eight warps
@@ -47,7 +47,7 @@ static PlanAttr fmaPlan(MLIRContext *ctx) {
 static PlanAttr dmmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 64, 64, 32, 2, 4, MmaShape::M8N8K4, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
-                       /*cluster_m=*/1, Schedule::Cooperative);
+                       /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
 }
 
 /// The one plan of the kernel that runs `mma` (fma or m8n8k4).
@@ -185,6 +185,12 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                   StringRef(c.operandLayout('B', p.getTileN())) == "k-major";
     if (!kMajor && p.getProducer() != ProducerKind::Tma)
       return emitError() << "the cp.async wgmma kernel needs both operands contiguous along K";
+    // ldmatrix reads the K-major stage (TMA's M-major tiles are wgmma's own
+    // MN-major atoms, which register fragments do not follow).
+    if (p.getASource() == OperandSource::Registers &&
+        StringRef(c.operandLayout('A', p.getTileM())) != "k-major")
+      return emitError() << "a_source = registers needs A contiguous along K; this A is "
+                         << c.operandLayout('A', p.getTileM());
     // (The TMA kernel's ring works with two: the producer fills one stage
     // while the consumers read the other.)
     if (p.getStages() < (p.getProducer() == ProducerKind::Tma ? 2 : 3))
@@ -399,7 +405,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.warpsM(), 1,
                                  eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
                                  producer, r, sw, clusterM,
-                                 s.pingpong ? Schedule::PingPong : Schedule::Cooperative);
+                                 s.pingpong ? Schedule::PingPong : Schedule::Cooperative,
+                                 OperandSource::Shared);
       consider(p);
     }
   for (const Shape &s : shapes)
@@ -414,7 +421,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
                                split, ProducerKind::CpAsync, raster, swz, 1,
-                               Schedule::Cooperative);
+                               Schedule::Cooperative, OperandSource::Shared);
     consider(p);
   }
   PlanCandidate *best = nullptr;
@@ -454,6 +461,8 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
     os << ", TMA + mbarrier, warp-specialized, persistent";
   if (p.getSchedule() == Schedule::PingPong)
     os << ", ping-pong consumers";
+  if (p.getASource() == OperandSource::Registers)
+    os << ", A from registers";
   if (p.getSplitK() > 1)
     os << ", split-K " << p.getSplitK();
   if (p.getRaster() == RasterOrder::Swizzle)
