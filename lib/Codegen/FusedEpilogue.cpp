@@ -11,6 +11,7 @@
 
 #include "Loom/LoomDialect.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -43,6 +44,35 @@ static Value rcpf(OpBuilder &b, Location loc, Value x) {
       .getResult(0);
 }
 
+/// e^y for an f64 y, to about 1 ulp: y = n ln2 + r with |r| <= ln2 / 2
+/// (ln2 in two parts, so n ln2 is exact), e^r by its Taylor series to r^13
+/// (the first term left out is below 2^-58), times 2^n built from its bits.
+/// y is first clamped to [-708, 709], where 2^n is a normal number: beyond,
+/// e^y is 0 or infinite to the activations that use it.
+static Value expF64(OpBuilder &b, Location loc, Value y) {
+  Type f64 = b.getF64Type(), i64 = b.getI64Type();
+  auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)).getResult(); };
+  y = arith::MaximumFOp::create(b, loc, arith::MinimumFOp::create(b, loc, y, cst(709.0)), cst(-708.0));
+  // n = round(y / ln2), as the integer part of y / ln2 +- 1/2.
+  Value t = arith::MulFOp::create(b, loc, y, cst(1.4426950408889634));
+  Value half = arith::SelectOp::create(
+      b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, t, cst(0)), cst(0.5), cst(-0.5));
+  Value n = arith::FPToSIOp::create(b, loc, i64, arith::AddFOp::create(b, loc, t, half));
+  Value nf = arith::SIToFPOp::create(b, loc, f64, n);
+  // ln2 = 0x1.62e42fefa3800p-1 + 0x1.ef35793c7673p-45: the first part has
+  // 42 significant bits, so n times it is exact for |n| < 2^11.
+  Value r = arith::SubFOp::create(b, loc, y, arith::MulFOp::create(b, loc, nf, cst(0x1.62e42fefa3800p-1)));
+  r = arith::SubFOp::create(b, loc, r, arith::MulFOp::create(b, loc, nf, cst(0x1.ef35793c7673p-45)));
+  // Horner: 1 + r (1 + r/2 (1 + r/3 (... (1 + r/13)))).
+  Value p = cst(1.0);
+  for (int k = 13; k >= 1; --k)
+    p = LLVM::FMAOp::create(b, loc, arith::MulFOp::create(b, loc, r, cst(1.0 / k)), p, cst(1.0));
+  Value bits = arith::ShLIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, n, arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1023))),
+      arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(52)));
+  return arith::MulFOp::create(b, loc, p, arith::BitcastOp::create(b, loc, f64, bits));
+}
+
 Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
   if (!active())
     return x;
@@ -60,8 +90,11 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
   if (bias)
     v = arith::AddFOp::create(b, loc, v, load(bias, spec->biasElems));
   if (spec->activation >= 0) {
-    // exp(y) for the sigmoid-like terms, through ex2 in f32.
+    // exp(y) for the sigmoid-like terms, through ex2 in f32 (f64: its own
+    // series, to f64 precision).
     auto expOf = [&](Value y) {
+      if (t.isF64())
+        return expF64(b, loc, y);
       Value y32 = t.isF32() ? y : arith::TruncFOp::create(b, loc, b.getF32Type(), y).getResult();
       Value scaled = arith::MulFOp::create(
           b, loc, y32, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.4426950408889634f)));

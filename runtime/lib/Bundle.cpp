@@ -145,7 +145,7 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       << joinInts(std::vector<int64_t>(k.args.begin(), k.args.end()), ',') << "\n";
     m << "computes " << k.op << " " << k.spec << " " << k.acc << " "
       << joinInts(std::vector<int64_t>(k.operands.begin(), k.operands.end()), ',')
-      << " " << k.result << " " << k.flops << "\n";
+      << " " << k.result << " " << k.flops << (k.tf32 ? " tf32" : "") << "\n";
     for (const BundleTensorMap &t : k.tensorMaps)
       m << "tensormap " << t.arg << " " << t.elementBytes << " " << joinInts(t.dims, 'x') << " "
         << joinInts(t.strides, 'x') << " " << joinInts(t.box, 'x') << " " << t.swizzle << "\n";
@@ -439,6 +439,12 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       std::vector<int64_t> o;
       if (!(ls >> k.op >> k.spec >> k.acc >> ops >> k.result >> k.flops) || !parseInts(ops, ',', o))
         return bad("bad 'computes'");
+      std::string rounding;
+      if (ls >> rounding) {
+        if (rounding != "tf32")
+          return bad("bad 'computes': '" + rounding + "' after the flops (only 'tf32' may follow)");
+        k.tf32 = true;
+      }
       for (int64_t v : o) {
         if (v < 0 || v >= static_cast<int64_t>(numEntries(b)))
           return bad("operand names no buffer");

@@ -34,6 +34,35 @@ static Bundle sample() {
   return b;
 }
 
+/// `b` written, its manifest edited, then sealed again with a valid header:
+/// manifests the writer never produces.
+static std::string resealedBundle(const Bundle &b, void (*edit)(std::string &)) {
+  std::string text = writeBundle(b);
+  std::string payload = text.substr(text.find('\n') + 1);
+  edit(payload);
+  char head[96];
+  std::snprintf(head, sizeof head, "EINLOOM-BUNDLE 1 %zu %016llx\n", payload.size(),
+                static_cast<unsigned long long>(checksum(payload)));
+  return head + payload;
+}
+
+TEST(Bundle, Tf32RoundTripsAndNothingElseFollowsTheFlops) {
+  Bundle in = sample(), out;
+  std::string err;
+  ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << err;
+  EXPECT_FALSE(out.kernels[0].tf32);
+  in.kernels[0].tf32 = true;
+  std::string text = writeBundle(in);
+  EXPECT_NE(text.find("computes einsum mk,nk->mn f32 0,1 2 128 tf32\n"), std::string::npos);
+  ASSERT_TRUE(readBundle(text, out, err)) << err;
+  EXPECT_TRUE(out.kernels[0].tf32);
+  EXPECT_FALSE(readBundle(resealedBundle(sample(), [](std::string &p) {
+                            p.insert(p.find("\n", p.find("computes ")), " fast");
+                          }),
+                          out, err));
+  EXPECT_NE(err.find("'fast' after the flops (only 'tf32' may follow)"), std::string::npos) << err;
+}
+
 TEST(Bundle, RoundTrip) {
   Bundle in = sample(), out;
   std::string err;
@@ -317,15 +346,7 @@ TEST(Bundle, RefusesInconsistentDynamicManifests) {
   }
   // Manifests the writer never produces: edited, then resealed with a valid
   // header. A `launch` line in a dynamic bundle; variants without `dynamic`.
-  auto resealed = [](void (*edit)(std::string &)) {
-    std::string text = writeBundle(dynamicSample());
-    std::string payload = text.substr(text.find('\n') + 1);
-    edit(payload);
-    char head[96];
-    std::snprintf(head, sizeof head, "EINLOOM-BUNDLE 1 %zu %016llx\n", payload.size(),
-                  static_cast<unsigned long long>(checksum(payload)));
-    return head + payload;
-  };
+  auto resealed = [](void (*edit)(std::string &)) { return resealedBundle(dynamicSample(), edit); };
   {
     Bundle out;
     std::string err;

@@ -308,6 +308,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         return failure();
       k.spec = c->spec;
       k.acc = dtypeOf(c->acc);
+      k.tf32 = e.getPlanAttr() && e.getPlanAttr().getMma() == loom::MmaShape::M16N8K8;
       k.flops = dynamic ? c->flops() / dynamicSize : c->flops();
     }
     // Split-K: the contraction writes partial sums to a workspace and a

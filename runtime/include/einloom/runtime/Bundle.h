@@ -54,6 +54,10 @@ struct BundleKernel {
   std::vector<int> operands; ///< buffer indices of the einsum's operands
   int result = -1;
   int64_t flops = 0;
+  /// The tensor cores round f32 operands to tf32 (10 mantissa bits) before
+  /// the products: `tf32` after the flops of `computes`. A checker's
+  /// tolerance depends on it.
+  bool tf32 = false;
   /// When non-empty the kernel takes one more pointer after `args`: a
   /// device table of these maps, 128 bytes each, in order.
   std::vector<BundleTensorMap> tensorMaps;
