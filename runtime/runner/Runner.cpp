@@ -306,7 +306,9 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         ins.push_back(&expect[a]);
       ref::EinsumOptions eo;
       eo.intAccBits = k.acc == "i32" ? 32 : 0;
-      eo.tf32 = ins[0]->dtype == DType::F32;
+      // Only a tf32 kernel rounds its f32 operands; the CUDA-core and
+      // memory-bound kernels compute in f32.
+      eo.tf32 = k.tf32;
       const Tensor &got = host[k.result];
       Tensor &want = expect[k.result];
       // A fused epilogue (on this kernel or on its split-K reduce kernel).
