@@ -91,6 +91,11 @@ tma2() { # tile_n tile_k mma stages
 suite tma2_bhqd_odd_s2      "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16 --plan "$(tma2 128 64 wgmma_k16 2)"
 suite tma2_f16_2048x2040x520 "mk,nk->mn" m=2048,n=2040,k=520 f16 --plan "$(tma2 128 64 wgmma_k16 4)"
 suite tma2_i8_1000x1000x512 "mk,nk->mn" m=1000,n=1000,k=512 i8 --plan "$(tma2 128 128 wgmma_k32 3)"
+# The same in clusters of two along M sharing B (the store-bound default):
+# an odd number of tile rows, K tails, s8, and a dynamic M.
+cl2() { echo "${1%>}, cluster_m = 2>"; }
+suite tma2_cluster_333x1000x200 "mk,nk->mn" m=333,n=1000,k=200 f16 --plan "$(cl2 "$(tma2 128 64 wgmma_k16 3)")"
+suite tma2_cluster_i8_255x1023x80 "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(cl2 "$(tma2 128 128 wgmma_k32 3)")"
 # M- or N-contiguous (transposed) 16-bit operands, read by wgmma transposed
 # from MN-major TMA tiles: each layout, tails, a batch, one consumer.
 suite tma_tn_296x520x264  "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 256 64 wgmma_k16)"
@@ -206,6 +211,7 @@ dyn dyn_batch_inner   1,7,300,1100 "mbk,bnk->mbn" m=?,b=3,n=130,k=200 f16 --out 
 dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
 dyn dyn_chain_reuse   1,7,300,4096 "mk,kn,np,pq->mq" m=?,k=64,n=300,p=130,q=72 f16
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
+dyn dyn_store_bound   1,7,300,4096 "mk,nk->mn" m=?,n=4096,k=64 f16
 dyn fma_f64_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=100,k=64 f64
 dyn mem_dyn_scale     1,7,300,5000 "mk,k->mk" m=?,k=1000 f16
 dyn mem_dyn_rowsum    1,17,3000 "mk->m" m=?,k=4096 bf16 --out f32

@@ -78,7 +78,7 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
 int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
   const int64_t reservedPerCta = 1024; // what the driver keeps per CTA
   bool fits = 2 * (sharedMemoryBytes(p, c) + reservedPerCta) <= smemPerSM;
-  return p.getProducer() == ProducerKind::Tma && p.getWarpsM() == 4 && p.getClusterM() == 1 &&
+  return p.getProducer() == ProducerKind::Tma && p.getWarpsM() == 4 &&
                  p.getTileN() <= 128 && fits
              ? 2
              : 1;
@@ -341,24 +341,30 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     int64_t bm, bn;
     bool pingpong = false;
     int64_t stages = 0; // 0: as many as fit, up to 4
+    int64_t cluster = 1; // CTAs along M sharing B (where M has two tiles)
     int64_t warpsM() const { return pingpong ? 8 : bm / 16; }
   };
   // A short K and a result larger than both operands: the kernel is bound
   // by storing C. There one consumer warpgroup per CTA (64-row tiles) is
   // tried first, which wins the tie of equal memory-bound estimates, in
-  // row-major order: 64x128 tiles with a two-stage ring, small enough for
-  // two CTAs per SM (one's epilogue overlaps the other's MMAs), then 64x256.
+  // row-major order: 64x128 tiles, small enough for two CTAs per SM (one's
+  // epilogue overlaps the other's MMAs), in clusters of two along M that
+  // share each B tile by multicast (a third less read from L2 per tile),
+  // with a three-stage ring; then 64x256.
   // Measured on an H100 for bhqd,bhkd->bhqk (8,16,2048,128) f16, same run:
   // 64x256 tiles 0.508-0.521 ms, 128x256 0.557-0.566 ms, 128x128 0.547;
   // later (run N, two rounds): 64x128 with 2 stages and two CTAs per SM
   // 0.5230 and 0.5116 ms against 0.5428 and 0.5368 for 64x256 (3 or 4
-  // stages of 64x128 at two CTAs per SM: 0.56-0.59).
+  // stages of 64x128 at two CTAs per SM: 0.56-0.59). Runs Z and Z2 (four
+  // rounds): the same in clusters of two with 3 stages 0.4453-0.4720 ms
+  // against 0.5064-0.5483 for the 2-stage plan without clusters; with 2 or
+  // 4 stages in clusters 0.52-0.59, 128x128 (8 warps) in clusters 0.47-0.50.
   bool storeBound = c.k.size() <= 2 * tk &&
                     c.tensorBytes(c.m, c.n, c.elemC) >
                         c.tensorBytes(c.m, c.k, c.elemA) + c.tensorBytes(c.n, c.k, c.elemB);
   SmallVector<WgShape, 3> wgShapes{{128, 256}, {128, 128}};
   if (storeBound)
-    wgShapes.insert(wgShapes.begin(), {WgShape{64, 128, false, 2}, WgShape{64, 256}});
+    wgShapes.insert(wgShapes.begin(), {WgShape{64, 128, false, 3, 2}, WgShape{64, 256}});
   // Each shape twice: the warp-specialized TMA kernel (persistent; chosen
   // when TMA can describe both operands, else rejected with the reason) and
   // the cp.async kernel that handles any K-contiguous operands.
@@ -393,7 +399,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       // sharing B, in column-major order. Measured on an H100 for M=4096,
       // K=28672, N=8192: 697-701 TFLOP/s against 567-604 with the swizzle-8
       // raster alone; at K = 8192 clusters were neutral, so they stay off.
-      int64_t clusterM = 1;
+      int64_t clusterM =
+          producer == ProducerKind::Tma && ceilDiv(c.m.size(), s.bm) >= 2 ? s.cluster : 1;
       if (producer == ProducerKind::Tma && many && c.k.size() >= 16384 &&
           ceilDiv(c.m.size(), s.bm) >= 2) {
         clusterM = 2;

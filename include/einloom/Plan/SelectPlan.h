@@ -47,7 +47,7 @@ int64_t sharedMemoryBytes(mlir::loom::PlanAttr plan, const Contraction &c);
 /// CTAs per SM of the TMA kernel for `plan` on an SM with `smemPerSM` bytes
 /// of shared memory: 2 for one consumer warpgroup on tiles at most 128 wide
 /// (64 accumulators per thread: the kernel must fit 128 registers at entry)
-/// whose shared memory fits twice, else 1.
+/// whose shared memory fits twice (in clusters or not), else 1.
 int64_t tmaCtasPerSM(mlir::loom::PlanAttr plan, const Contraction &c, int64_t smemPerSM);
 
 PlanEstimate estimatePlan(mlir::loom::PlanAttr plan, const Contraction &c,
