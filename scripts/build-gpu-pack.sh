@@ -142,6 +142,9 @@ suite inner_sum_a         "mkl,nk->mn" m=65,k=48,l=5,n=70 f16 --out f32
 suite inner_sum_b         "mk,nkj->mn" m=33,k=40,n=50,j=3 f16
 # f32 (no tf32) and f64 on the CUDA cores: layouts, tails, batch, dynamic M.
 suite fma_f32_nt_300x257x100 "mk,nk->mn" m=300,n=257,k=100 f32
+suite fma_f32_1x1x1          "km,nk->mn" m=1,n=1,k=1 f32
+suite fma_f32_batched_odd    "bmk,bkn->bmn" b=3,m=130,n=257,k=33 f32
+suite fma_f32_tn_129x200x1000 "km,kn->mn" m=129,n=200,k=1000 f32
 suite fma_f64_tn_65x130x33   "km,kn->mn" m=65,n=130,k=33 f64
 suite fma_f64_batched        "bmk,bkn->bmn" b=3,m=70,n=20,k=129 f64
 # f64 on the DMMA tensor cores (m8n8k4): odd sizes, one element, a diagonal,
@@ -213,6 +216,7 @@ dyn dyn_chain_reuse   1,7,300,4096 "mk,kn,np,pq->mq" m=?,k=64,n=300,p=130,q=72 f
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
 dyn dyn_store_bound   1,7,300,4096 "mk,nk->mn" m=?,n=4096,k=64 f16
 dyn fma_f64_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=100,k=64 f64
+dyn fma_f32_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=300,k=129 f32
 dyn mem_dyn_scale     1,7,300,5000 "mk,k->mk" m=?,k=1000 f16
 dyn mem_dyn_rowsum    1,17,3000 "mk->m" m=?,k=4096 bf16 --out f32
 dyn mem_dyn_bdot      1,100,2049 "mk,mk->m" m=?,k=64 f16

@@ -1,15 +1,18 @@
 //===- SimtKernel.cpp - contractions on the CUDA cores --------------------===//
 //
 // For f32 (without tf32) and f64 operands, which have no tensor-core
-// instruction here: a 64x64 output tile per CTA, K in steps of 16 through
-// shared memory, and 256 threads that each keep a 4x4 block of accumulators
-// and issue fused multiply-adds. Operands are read element by element through
-// their strides (any layout, diagonals, broadcasts), coalesced along
-// whichever of the tile's two modes is contiguous. Not tuned: it exists so
-// that every einsum in these types runs on the GPU.
+// instruction here. f32: a 128x128 output tile per CTA, K in steps of 16
+// through shared memory, and 256 threads (16x16) that each keep an 8x8 block
+// of accumulators, rows ty*4 + {0..3} and 64 + ty*4 + {0..3} (columns the
+// same with tx), so that each k reads its A and B values from shared memory
+// as four 16-byte loads without bank conflicts, for 64 fused multiply-adds.
+// Operands are read element by element through their strides (any layout,
+// diagonals, broadcasts), coalesced along whichever of the tile's two modes
+// is contiguous, into rows padded by four elements (a warp storing along K
+// then meets 2-way bank conflicts, not 16-way).
 //
-// f64 plans (mma = m8n8k4) keep the tiling and the shared-memory staging but
-// multiply on the double-precision tensor cores: eight warps of 32x16, each
+// f64 plans (mma = m8n8k4) use a 64x64 tile and the same shared-memory
+// staging but multiply on the double-precision tensor cores: eight warps of 32x16, each
 // issuing eight mma.sync.m8n8k4 per K step of 4, their fragments read from
 // shared memory rows padded to 72 elements (a warp's 32 loads then take the
 // minimum two passes). PTX ISA fragment layout: A row = lane / 4, k = lane
@@ -26,6 +29,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace einloom;
@@ -34,7 +38,11 @@ using namespace einloom::codegen;
 FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, StringRef name,
                                                  const Contraction &c, loom::PlanAttr plan,
                                                  Location loc) {
-  constexpr int64_t BM = 64, BN = 64, threads = 256, R = 4; // 16x16 threads, 4x4 each
+  bool dmma = plan.getMma() == loom::MmaShape::M8N8K4;
+  // 16x16 threads; each keeps R x R accumulators (DMMA: 4x2 tiles of two).
+  const int64_t BM = dmma ? 64 : 128, BN = BM, threads = 256, R = dmma ? 4 : 8;
+  if (plan.getTileM() != BM || plan.getTileN() != BN)
+    return emitError(loc, "the CUDA-core kernel's tile is ") << BM << "x" << BN;
   // K per step: the plan's (16 for fma; 32 for DMMA, half the barriers).
   const int64_t BK = plan.getTileK();
   if (BK != 16 && BK != 32)
@@ -42,11 +50,11 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   if (c.elemA != c.elemB || !(c.elemA.isF32() || c.elemA.isF64()) || c.acc != c.elemA)
     return emitError(loc, "the CUDA-core kernel takes f32 or f64 operands accumulated in "
                           "their own type");
-  bool dmma = plan.getMma() == loom::MmaShape::M8N8K4;
   if (dmma && !c.elemA.isF64())
     return emitError(loc, "m8n8k4 (DMMA) multiplies f64 operands, not ") << c.elemA;
-  // Shared rows: 64 elements, or 72 for the DMMA fragments' loads.
-  const int64_t pitch = dmma ? 72 : 64;
+  // Shared rows: 128 + 4 elements (16-byte aligned, 4 banks apart), or 64 +
+  // 8 for the DMMA fragments' loads.
+  const int64_t pitch = dmma ? 72 : BM + 4;
   if (c.batch.size() > 65535)
     return emitError(loc, "a batch of ") << c.batch.size() << " exceeds the grid's 65535 z-blocks";
   MLIRContext *ctx = module.getContext();
@@ -99,18 +107,18 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   Value offA = kc.groupOffset(c.batch, 'A', bz), offB = kc.groupOffset(c.batch, 'B', bz);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
 
-  // One K step of one operand, BK * 64 / 256 elements per thread,
+  // One K step of one operand, BK * BM / 256 elements per thread,
   // consecutive threads along the operand's contiguous mode (K, or the
   // rows): `load` reads them into registers (zero out of range), `store`
   // puts them into shared memory [k][row]. The main loop loads the next K
   // step before it multiplies this one, so the global reads overlap the math.
-  const int64_t perThread = BK * 64 / threads;
+  const int64_t perThread = BK * BM / threads;
   auto place = [&](char operand, int64_t e) {
     const Mode &lastK = c.k.modes.back();
     bool kFast = (operand == 'A' ? lastK.strideA : lastK.strideB) == 1;
     Value idx = kc.add(kc.tid, e * threads);
-    return std::pair<Value, Value>{kFast ? kc.div(idx, BK) : kc.rem(idx, 64),
-                                   kFast ? kc.rem(idx, BK) : kc.div(idx, 64)};
+    return std::pair<Value, Value>{kFast ? kc.div(idx, BK) : kc.rem(idx, BM),
+                                   kFast ? kc.rem(idx, BK) : kc.div(idx, BM)};
   };
   auto load = [&](Value global, Value batchOff, const ModeGroup &rows, char operand, Value row0,
                   Value k0, SmallVectorImpl<Value> &out) {
@@ -173,7 +181,18 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     // The next K step (past the end: zeros, unused) while this one multiplies.
     SmallVector<Value> next = loadStep(kc.mul(kc.add(loop.getInductionVar(), 1), BK));
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    Value rowA = kc.mul(ty, R), colB = kc.mul(tx, R);
+    // f32: this thread's rows ty*4 + {0..3} and 64 + ty*4 + {0..3}, its
+    // columns the same with tx; four 16-byte loads per k.
+    Value rowA = kc.mul(ty, 4), colB = kc.mul(tx, 4);
+    auto vecType = VectorType::get({4}, elem);
+    auto load4 = [&](Value tileMem, Value at) {
+      Value v = vector::LoadOp::create(b, loc, vecType, tileMem, ValueRange{kc.idx(at)},
+                                       /*nontemporal=*/false, llvm::MaybeAlign(16));
+      SmallVector<Value> out;
+      for (int64_t i = 0; i < 4; ++i)
+        out.push_back(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i}));
+      return out;
+    };
     for (int64_t ks = 0; dmma && ks < BK / 4; ++ks) {
       Value kRow = kc.mul(kc.add(inQuad, ks * 4), pitch);
       SmallVector<Value> av, bv;
@@ -191,9 +210,9 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     }
     for (int64_t kk = 0; !dmma && kk < BK; ++kk) {
       SmallVector<Value> av, bv;
-      for (int64_t i = 0; i < R; ++i) {
-        av.push_back(memref::LoadOp::create(b, loc, sA, ValueRange{kc.idx(kc.add(rowA, kk * BM + i))}));
-        bv.push_back(memref::LoadOp::create(b, loc, sB, ValueRange{kc.idx(kc.add(colB, kk * BN + i))}));
+      for (int64_t half = 0; half < 2; ++half) {
+        llvm::append_range(av, load4(sA, kc.add(rowA, kk * pitch + 64 * half)));
+        llvm::append_range(bv, load4(sB, kc.add(colB, kk * pitch + 64 * half)));
       }
       for (int64_t i = 0; i < R; ++i)
         for (int64_t j = 0; j < R; ++j)
@@ -207,12 +226,13 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     scf::YieldOp::create(b, loc, acc);
   }
 
-  // Epilogue: each thread's 4x4 block (DMMA: its two elements of each of
+  // Epilogue: each thread's 8x8 block (DMMA: its two elements of each of
   // its warp's eight 8x8 tiles), converted, bounds-checked.
   Value offC = kc.groupOffset(c.batch, 'C', bz);
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < R; ++j) {
-      Value m = kc.add(m0, kc.add(kc.mul(ty, R), i)), n = kc.add(n0, kc.add(kc.mul(tx, R), j));
+      Value m = kc.add(m0, kc.add(kc.mul(ty, 4), (i / 4) * 64 + i % 4));
+      Value n = kc.add(n0, kc.add(kc.mul(tx, 4), (j / 4) * 64 + j % 4));
       if (dmma) { // acc index (mt * 2 + nt) * 2 + e with i * R + j = that index
         int64_t idx = i * R + j, mt = idx / 4, nt = (idx / 2) % 2, e = idx % 2;
         m = kc.add(m0, kc.add(warpRow, kc.add(quad, mt * 8)));

@@ -34,10 +34,10 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
   return failure();
 }
 
-/// The CUDA-core kernel's one shape: a 64x64 tile, K in steps of 16, 256
-/// threads that each keep a 4x4 block of accumulators.
+/// The CUDA-core kernel's one shape: a 128x128 tile, K in steps of 16, 256
+/// threads that each keep an 8x8 block of accumulators.
 static PlanAttr fmaPlan(MLIRContext *ctx) {
-  return PlanAttr::get(ctx, 64, 64, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
+  return PlanAttr::get(ctx, 128, 128, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
                        /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
 }
