@@ -164,6 +164,7 @@ suite ellipsis_weights    "...k,nk->...n" "...=2x3,k=64,n=96" bf16
 suite mem_transpose_f16       "ij->ji" i=1023,j=257 f16
 suite mem_transpose3_bf16     "abc->cab" a=7,b=33,c=65 bf16
 suite mem_permute4_f32        "abcd->dbca" a=3,b=5,c=7,d=65 f32
+suite mem_permute4_cadb_bf16  "abcd->cadb" a=3,b=65,c=5,d=66 bf16
 suite mem_rowsum_f16          "ij->i" i=300,j=1027 f16 --out f32
 suite mem_rowsum_cta_f32      "ij->i" i=7,j=100000 f32
 suite mem_colsum_bf16         "ij->j" i=513,j=77 bf16 --out f32
