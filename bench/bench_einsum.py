@@ -5,6 +5,9 @@ same number of bytes, in one process on one GPU.
 
 usage: bench_einsum.py BUNDLE_DIR [--iters N]
 
+A bundle of several kernels (an n-ary einsum) needs NAME.spec beside it
+with the whole einsum.
+
 Each bundle's kernels run on PyTorch's stream (see bench_gemm.EinloomKernel).
 The result is checked against torch.einsum in f64 before timing. Bandwidth
 is the bytes the einsum must move (inputs read once, the result written once)
@@ -39,6 +42,10 @@ def main():
         b = parse_bundle(path)
         bufs = b["buffers"]
         spec = b["kernels"][0]["spec"]
+        # An n-ary einsum runs as several kernels: NAME.spec beside the
+        # bundle holds the whole einsum for torch.einsum.
+        if os.path.exists(path[:-7] + ".spec"):
+            spec = open(path[:-7] + ".spec").read().strip()
         tensors = []
         for x in bufs:
             dt = TORCH_DTYPE[x["dtype"]]

@@ -282,6 +282,13 @@ mem attn_scores_f16      "bhqd,bhkd->bhqk" b=8,h=16,q=2048,k=2048,d=128 f16
 mem batched_t_f16        "bij->bji" b=32,i=2048,j=1024 f16
 mem transpose_e4m3_8192  "ij->ji" i=8192,j=8192 f8E4M3FN
 mem rowsum_e5m2          "ij->i" i=16384,j=8192 f8E5M2 --out f32
+# The einsum targets of the full-einsum issue against torch.einsum: a
+# transpose-heavy contraction and a chain that the path optimizer reorders
+# (NAME.spec: the whole einsum, for the peer).
+mkdir -p "$PACK/targets"
+compile_into targets abcd_dbe_ace "abcd,dbe->ace" a=64,b=32,c=128,d=256,e=512 f16
+compile_into targets chain_ij_jk_kl "ij,jk,kl->il" i=4096,j=64,k=4096,l=512 f16
+echo "ij,jk,kl->il" > "$PACK/targets/chain_ij_jk_kl.spec"
 # f32 (CUDA cores) and f64 (DMMA) GEMMs against torch.einsum, which runs
 # cuBLAS's SGEMM and DGEMM.
 mkdir -p "$PACK/wide"
