@@ -154,6 +154,7 @@ suite dmma_f64_257x263x129   "mk,kn->mn" m=257,n=263,k=129 f64
 suite dmma_f64_diag          "iik,kn->in" i=70,k=33,n=65 f64
 suite dmma_f64_chain         "ij,jk,kl->il" i=100,j=30,k=70,l=45 f64
 suite dmma_f64_1024          "mk,nk->mn" m=1024,n=1024,k=1024 f64
+suite dmma_f64_odd_k         "km,nk->mn" m=300,n=131,k=1001 f64
 suite fma_f32_chain          "ij,jk,kl->il" i=100,j=30,k=70,l=45 f32
 # NumPy's `...`: broadcast dimensions as batch, M or summed modes.
 suite ellipsis_batched    "...mk,...nk->...mn" "...=3x2,m=65,n=48,k=40" f16

@@ -11,11 +11,11 @@
 // is contiguous, into rows padded by four elements (a warp storing along K
 // then meets 2-way bank conflicts, not 16-way).
 //
-// f64 plans (mma = m8n8k4) use a 64x64 tile and the same shared-memory
-// staging but multiply on the double-precision tensor cores: eight warps of 32x16, each
-// issuing eight mma.sync.m8n8k4 per K step of 4, their fragments read from
-// shared memory rows padded to 72 elements (a warp's 32 loads then take the
-// minimum two passes). PTX ISA fragment layout: A row = lane / 4, k = lane
+// f64 plans (mma = m8n8k4) use the same 128x128 tile and shared-memory
+// staging but multiply on the double-precision tensor cores: eight warps of
+// 64x32, each issuing 32 mma.sync.m8n8k4 per K step of 4 from 12 fragment
+// loads, out of shared memory rows padded to 136 elements (a warp's 32 loads
+// then take the minimum two passes). PTX ISA fragment layout: A row = lane / 4, k = lane
 // % 4; B k = lane % 4, col = lane / 4; C row = lane / 4, cols 2 * (lane % 4)
 // and one more.
 //
@@ -39,8 +39,9 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                                                  const Contraction &c, loom::PlanAttr plan,
                                                  Location loc) {
   bool dmma = plan.getMma() == loom::MmaShape::M8N8K4;
-  // 16x16 threads; each keeps R x R accumulators (DMMA: 4x2 tiles of two).
-  const int64_t BM = dmma ? 64 : 128, BN = BM, threads = 256, R = dmma ? 4 : 8;
+  // 16x16 threads; each keeps R x R accumulators (DMMA: two in each of its
+  // warp's MT x NT tiles of 8x8).
+  const int64_t BM = 128, BN = BM, threads = 256, R = 8, MT = 8, NT = 4;
   if (plan.getTileM() != BM || plan.getTileN() != BN)
     return emitError(loc, "the CUDA-core kernel's tile is ") << BM << "x" << BN;
   // K per step: the plan's (16 for fma; 32 for DMMA, half the barriers).
@@ -52,9 +53,9 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                           "their own type");
   if (dmma && !c.elemA.isF64())
     return emitError(loc, "m8n8k4 (DMMA) multiplies f64 operands, not ") << c.elemA;
-  // Shared rows: 128 + 4 elements (16-byte aligned, 4 banks apart), or 64 +
+  // Shared rows: 128 + 4 elements (16-byte aligned, 4 banks apart), or 128 +
   // 8 for the DMMA fragments' loads.
-  const int64_t pitch = dmma ? 72 : BM + 4;
+  const int64_t pitch = dmma ? BM + 8 : BM + 4;
   if (c.batch.size() > 65535)
     return emitError(loc, "a batch of ") << c.batch.size() << " exceeds the grid's 65535 z-blocks";
   MLIRContext *ctx = module.getContext();
@@ -153,14 +154,14 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   };
 
   Value accZero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
-  SmallVector<Value> init(R * R, accZero); // (DMMA: 4x2 tiles of two each, also 16)
+  SmallVector<Value> init(R * R, accZero); // (DMMA: MT x NT tiles of two each, also 64)
   // K step 0 goes to shared memory before the loop; the loop carries the
   // accumulators, then the next step's elements.
   storeStep(loadStep(kc.cst(0)));
   gpu::BarrierOp::create(b, loc);
-  // DMMA warp layout: warps 2 (M) x 4 (N) of 32x16; a lane's fragment row.
+  // DMMA warp layout: warps 2 (M) x 4 (N) of 64x32; a lane's fragment row.
   Value lane = kc.rem(kc.tid, 32), warp = kc.div(kc.tid, 32);
-  Value warpRow = kc.mul(kc.rem(warp, 2), 32), warpCol = kc.mul(kc.div(warp, 2), 16);
+  Value warpRow = kc.mul(kc.rem(warp, 2), 8 * MT), warpCol = kc.mul(kc.div(warp, 2), 8 * NT);
   Value quad = kc.div(lane, 4), inQuad = kc.rem(lane, 4);
   auto f64x2 = LLVM::LLVMStructType::getLiteral(ctx, {accT, accT});
   auto dmmaOp = [&](Value a, Value bv, Value c0, Value c1) {
@@ -196,15 +197,15 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     for (int64_t ks = 0; dmma && ks < BK / 4; ++ks) {
       Value kRow = kc.mul(kc.add(inQuad, ks * 4), pitch);
       SmallVector<Value> av, bv;
-      for (int64_t mt = 0; mt < 4; ++mt)
+      for (int64_t mt = 0; mt < MT; ++mt)
         av.push_back(memref::LoadOp::create(
             b, loc, sA, ValueRange{kc.idx(kc.add(kRow, kc.add(warpRow, kc.add(quad, mt * 8))))}));
-      for (int64_t nt = 0; nt < 2; ++nt)
+      for (int64_t nt = 0; nt < NT; ++nt)
         bv.push_back(memref::LoadOp::create(
             b, loc, sB, ValueRange{kc.idx(kc.add(kRow, kc.add(warpCol, kc.add(quad, nt * 8))))}));
-      for (int64_t mt = 0; mt < 4; ++mt)
-        for (int64_t nt = 0; nt < 2; ++nt) {
-          int64_t at = (mt * 2 + nt) * 2;
+      for (int64_t mt = 0; mt < MT; ++mt)
+        for (int64_t nt = 0; nt < NT; ++nt) {
+          int64_t at = (mt * NT + nt) * 2;
           std::tie(acc[at], acc[at + 1]) = dmmaOp(av[mt], bv[nt], acc[at], acc[at + 1]);
         }
     }
@@ -233,8 +234,8 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     for (int64_t j = 0; j < R; ++j) {
       Value m = kc.add(m0, kc.add(kc.mul(ty, 4), (i / 4) * 64 + i % 4));
       Value n = kc.add(n0, kc.add(kc.mul(tx, 4), (j / 4) * 64 + j % 4));
-      if (dmma) { // acc index (mt * 2 + nt) * 2 + e with i * R + j = that index
-        int64_t idx = i * R + j, mt = idx / 4, nt = (idx / 2) % 2, e = idx % 2;
+      if (dmma) { // acc index (mt * NT + nt) * 2 + e with i * R + j = that index
+        int64_t idx = i * R + j, mt = idx / (2 * NT), nt = (idx / 2) % NT, e = idx % 2;
         m = kc.add(m0, kc.add(warpRow, kc.add(quad, mt * 8)));
         n = kc.add(n0, kc.add(warpCol, kc.add(kc.mul(inQuad, 2), nt * 8 + e)));
       }

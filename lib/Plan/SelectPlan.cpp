@@ -42,10 +42,10 @@ static PlanAttr fmaPlan(MLIRContext *ctx) {
                        /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
 }
 
-/// f64's one shape: the same 64x64 tile, K steps of 32, and eight warps
-/// (2x4) of 32x16 that each issue eight m8n8k4 DMMAs per K step of 4.
+/// f64's one shape: the same 128x128 tile, K steps of 16, and eight warps
+/// (2x4) of 64x32 that each issue 32 m8n8k4 DMMAs per K step of 4.
 static PlanAttr dmmaPlan(MLIRContext *ctx) {
-  return PlanAttr::get(ctx, 64, 64, 32, 2, 4, MmaShape::M8N8K4, /*stages=*/1, /*split_k=*/1,
+  return PlanAttr::get(ctx, 128, 128, 16, 2, 4, MmaShape::M8N8K4, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
                        /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
 }
