@@ -416,7 +416,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       Type ct = c.elemC;
       // A block is 64 rows of 128 bytes: 64 columns of a 16-bit C or 32 of
       // a 32-bit one; a 16-byte chunk holds `unit` elements.
-      int64_t cols = 128 / elementBytes(ct), unit = cols / 8, groups = cols / 8;
+      int64_t cols = 128 / elementBytes(ct), unit = 16 / elementBytes(ct), groups = cols / 8;
       auto sharedC = MemRefType::get({kBlockBytes / elementBytes(ct)}, ct, nullptr, sharedSpace);
       Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
       Value rowInGroup = kc.add(kc.mul(warpInGroup, 16), g);

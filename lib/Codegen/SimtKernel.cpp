@@ -15,9 +15,9 @@
 // staging but multiply on the double-precision tensor cores: eight warps of
 // 64x32, each issuing 32 mma.sync.m8n8k4 per K step of 4 from 12 fragment
 // loads, out of shared memory rows padded to 136 elements (a warp's 32 loads
-// then take the minimum two passes). PTX ISA fragment layout: A row = lane / 4, k = lane
-// % 4; B k = lane % 4, col = lane / 4; C row = lane / 4, cols 2 * (lane % 4)
-// and one more.
+// then take the minimum two passes). PTX ISA fragment layout: A row =
+// lane / 4, k = lane % 4; B k = lane % 4, col = lane / 4; C row = lane / 4,
+// cols 2 * (lane % 4) and one more.
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Codegen/KernelBuilder.h"
