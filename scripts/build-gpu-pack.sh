@@ -223,6 +223,24 @@ dyn mem_dyn_scale     1,7,300,5000 "mk,k->mk" m=?,k=1000 f16
 dyn mem_dyn_rowsum    1,17,3000 "mk->m" m=?,k=4096 bf16 --out f32
 dyn mem_dyn_bdot      1,100,2049 "mk,mk->m" m=?,k=64 f16
 dyn mem_dyn_midsum    1,7,300 "mkn->mn" m=?,k=30,n=64 f16
+# TECHNIQUES.md's einsum patterns at odd sizes (those not above already):
+# EinHops' GEMV, dot products, batched GEMM, three operands, a five-mode
+# contraction and attention scores with upper-case labels; FNO's spectral
+# convolution; a ring of five matrices (a small tensor network); and, from
+# files, equivariant polynomials (one value as several operands, diagonals)
+# and a chunk of gated linear attention.
+suite tech_gemv_ik_k      "ik,k->i" i=1000,k=777 f16 --out f32
+suite tech_dot_i_i        "i,i->" i=100003 f64
+suite tech_frobenius      "ij,ij->" i=333,j=257 f64
+suite tech_bmm_ijk_ikl    "ijk,ikl->ijl" i=5,j=33,k=70,l=65 bf16
+suite tech_ik_jkl_il      "ik,jkl,il->ij" i=30,j=40,k=50,l=60 f16 --out f32
+suite tech_pqrs_tuqvr     "pqrs,tuqvr->pstuv" p=3,q=5,r=7,s=4,t=6,u=2,v=9 f16 --out f32
+suite tech_attn_bthd      "bthd,bThd->bhtT" b=2,t=33,T=65,h=3,d=64 f16
+suite tech_fno_bixy       "bixy,ioxy->boxy" b=3,i=5,o=7,x=9,y=11 f32
+suite tech_ring5          "ab,bc,cd,de,ea->" a=7,b=50,c=3,d=40,e=9 f64
+for f in test/Inputs/techniques/*.mlir; do
+  "$COMPILE" "$f" -o "$PACK/suite/tech_$(basename "$f" .mlir).bundle"
+done
 # Size-1 dimensions broadcast (stride 0), from a file.
 "$COMPILE" test/Inputs/broadcast-batch.mlir -o "$PACK/suite/bcast_batch.bundle"
 # Fused epilogues (scale, bias, relu/gelu/silu, residual, cast) on every
