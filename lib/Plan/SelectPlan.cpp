@@ -409,11 +409,20 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       }
       if (s.pingpong && (producer != ProducerKind::Tma || clusterM != 1))
         continue;
+      // Two cooperative consumer warpgroups on 16-bit operands take A from
+      // registers. Measured on an H100 in A/B pairs (one plan, then the same
+      // with a_source = registers, in one process, both orders; f16 and
+      // bf16 at 4096³, 8192³ and the Llama prefill shapes): faster in 41 of
+      // 52 pairs, by 7% on the geometric mean (bench/RESULTS.md, runs AG,
+      // AH, AI). Not measured for 8-bit types, one consumer warpgroup or
+      // the cp.async kernel, which keep A in shared memory.
+      bool aRegs = producer == ProducerKind::Tma && !eightBit && s.warpsM() == 8 &&
+                   !s.pingpong && StringRef(c.operandLayout('A', s.bm)) == "k-major";
       PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.warpsM(), 1,
                                  eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
                                  producer, r, sw, clusterM,
                                  s.pingpong ? Schedule::PingPong : Schedule::Cooperative,
-                                 OperandSource::Shared);
+                                 aRegs ? OperandSource::Registers : OperandSource::Shared);
       consider(p);
     }
   for (const Shape &s : shapes)
@@ -543,7 +552,11 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
     std::string why;
     if (p.getProducer() == ProducerKind::Tma)
       os << "fed by TMA into mbarrier-completed stages, warp-specialized, persistent"
-         << (p.getClusterM() > 1 ? ", clusters of 2 along M sharing B by multicast" : "");
+         << (p.getClusterM() > 1 ? ", clusters of 2 along M sharing B by multicast" : "")
+         << (p.getASource() == OperandSource::Registers
+                 ? ", A loaded into registers (measured faster for two consumer warpgroups on "
+                   "16-bit operands)"
+                 : "");
     else if (failed(c.tensorMapFor('A', dims, strides, why)) ||
              failed(c.tensorMapFor('B', dims, strides, why)))
       os << "fed by cp.async, because TMA cannot describe the operands (" << why << ")";

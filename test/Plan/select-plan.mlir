@@ -2,10 +2,11 @@
 // RUN: einloom-opt %s -split-input-file -loom-select-plan="target=sm_80" | FileCheck %s --check-prefix=SM80
 
 // A large f16 GEMM: on sm_90a the Hopper wgmma kernel fed by TMA (two
-// consumer warpgroups of 64 rows, 4 stages, L2 swizzle); on sm_80 mma.sync with 64x64 warp tiles
-// and fewer stages (less shared memory).
+// consumer warpgroups of 64 rows, A from registers, 4 stages, L2 swizzle);
+// on sm_80 mma.sync with 64x64 warp tiles and fewer stages (less shared
+// memory).
 // CHECK-LABEL: func.func @big_f16
-// CHECK: plan = #loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma, raster = swizzle, swizzle = 8>
+// CHECK: plan = #loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma, raster = swizzle, swizzle = 8, a_source = registers>
 // SM80-LABEL: func.func @big_f16
 // SM80: plan = #loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 2, warps_n = 4, mma = m16n8k16, stages = 3, raster = swizzle, swizzle = 8>
 func.func @big_f16(%a: tensor<4096x4096xf16>, %b: tensor<4096x4096xf16>) -> tensor<4096x4096xf16> {
