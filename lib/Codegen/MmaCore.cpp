@@ -89,6 +89,14 @@ FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile 
   return fs;
 }
 
+/// An operand's shared-memory region as 16-bit units, which ldmatrix reads.
+static Value halfwordView(OpBuilder &b, Location loc, OperandTile &op) {
+  auto t = cast<MemRefType>(op.smemBytes.getType());
+  return memref::ViewOp::create(
+      b, loc, MemRefType::get({t.getNumElements() / 2}, b.getI16Type(), nullptr, t.getMemorySpace()),
+      op.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+}
+
 /// ldmatrix.x4 at i16 index `idx` of `tile16`; returns four 32-bit registers.
 static SmallVector<Value, 4> ldmatrix4(KernelContext &kc, Value tile16, Value idx,
                                        bool transpose) {
@@ -111,13 +119,7 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
-  auto view16 = [&](OperandTile &op) {
-    auto t = cast<MemRefType>(op.smemBytes.getType());
-    return memref::ViewOp::create(b, 
-        loc, MemRefType::get({t.getNumElements() / 2}, b.getI16Type(), nullptr, t.getMemorySpace()),
-        op.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
-  };
-  Value a16 = view16(a), b16 = view16(bop);
+  Value a16 = halfwordView(b, loc, a), b16 = halfwordView(b, loc, bop);
   Value aBase = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes() / 2));
   Value bBase = arith::MulIOp::create(b, loc, stage, kc.cst(bop.stageBytes() / 2));
   bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
@@ -244,10 +246,7 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   Value a16, aStage;
   if (aRegs) {
     lanes = laneOffsets(kc, a, kc.warpRow, 1, /*isA=*/true);
-    auto t = cast<MemRefType>(a.smemBytes.getType());
-    a16 = memref::ViewOp::create(
-        b, loc, MemRefType::get({t.getNumElements() / 2}, b.getI16Type(), nullptr, t.getMemorySpace()),
-        a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+    a16 = halfwordView(b, loc, a);
     aStage = kc.mul(stage, a.stageBytes() / 2);
   }
   int64_t groups = aRegs ? 2 : 1, perGroup = kStepsPerTile / groups;

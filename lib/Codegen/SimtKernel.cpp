@@ -41,10 +41,11 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   bool dmma = plan.getMma() == loom::MmaShape::M8N8K4;
   // 16x16 threads; each keeps R x R accumulators (DMMA: two in each of its
   // warp's MT x NT tiles of 8x8).
-  const int64_t BM = 128, BN = BM, threads = 256, R = 8, MT = 8, NT = 4;
+  constexpr int64_t BM = 128, BN = BM, threads = 256, R = 8, MT = 8, NT = 4;
+  static_assert(MT * NT * 2 == R * R, "both paths carry R x R accumulators");
   if (plan.getTileM() != BM || plan.getTileN() != BN)
     return emitError(loc, "the CUDA-core kernel's tile is ") << BM << "x" << BN;
-  // K per step: the plan's (16 for fma; 32 for DMMA, half the barriers).
+  // K per step: the plan's (16 for both plans; 32 also builds).
   const int64_t BK = plan.getTileK();
   if (BK != 16 && BK != 32)
     return emitError(loc, "the CUDA-core kernel steps K by 16 or 32, not ") << BK;
@@ -228,7 +229,7 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   }
 
   // Epilogue: each thread's 8x8 block (DMMA: its two elements of each of
-  // its warp's eight 8x8 tiles), converted, bounds-checked.
+  // its warp's MT x NT tiles of 8x8), converted, bounds-checked.
   Value offC = kc.groupOffset(c.batch, 'C', bz);
   for (int64_t i = 0; i < R; ++i)
     for (int64_t j = 0; j < R; ++j) {
