@@ -46,10 +46,17 @@ static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static constexpr int64_t kSmemPerSM = 228 * 1024;
 
 /// Registers per thread after setmaxnreg: the producer gives most of its
-/// share to the consumers (65536 per SM, shared by the CTAs on it).
-static constexpr int64_t kProducerRegisters = 40;
-static int64_t consumerRegisters(int64_t consumers, int64_t ctasPerSM) {
-  int64_t r = (65536 / ctasPerSM - 128 * kProducerRegisters) / (128 * consumers);
+/// share to the consumers. setmaxnreg only moves registers within the
+/// CTA's allocation at launch (the per-thread cap from 65536 per SM, the
+/// CTAs on it and the block size, in steps of 8, at most 248): a request
+/// beyond it never completes. (On an H100, 48 + 2 x 232 per thread of a
+/// 384-thread CTA, 65536 in all, hung at the increase.) With mma.sync
+/// consumers the producer keeps 48: at 40, ptxas spilled 8 bytes in it.
+static int64_t producerRegisters(bool mmaSync) { return mmaSync ? 48 : 40; }
+static int64_t consumerRegisters(int64_t consumers, int64_t ctasPerSM, int64_t producer) {
+  int64_t threads = 128 * (consumers + 1);
+  int64_t atEntry = std::min<int64_t>(248, 65536 / ctasPerSM / threads / 8 * 8);
+  int64_t r = (atEntry * threads - 128 * producer) / (128 * consumers);
   return std::min<int64_t>(240, r / 8 * 8);
 }
 
@@ -61,9 +68,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     return emitError(loc, "operands of different element types are not supported");
   if (plan.getSplitK() != 1)
     return emitError(loc, "the TMA kernel does not split K");
-  if (plan.getWarpsN() != 1 || (plan.getWarpsM() != 4 && plan.getWarpsM() != 8))
+  // mma.sync consumers (any warp grid of one or two warpgroups) read the
+  // K-major stages with ldmatrix; wgmma consumers are warps_m x 1.
+  bool mmaSync = plan.getMma() != loom::MmaShape::WgmmaK16 &&
+                 plan.getMma() != loom::MmaShape::WgmmaK32;
+  if (mmaSync ? plan.getNumWarps() != 4 && plan.getNumWarps() != 8
+              : plan.getWarpsN() != 1 || (plan.getWarpsM() != 4 && plan.getWarpsM() != 8))
     return emitError(loc, "the TMA kernel runs one or two consumer warpgroups (warps_m = 4 "
-                          "or 8, warps_n = 1)");
+                          "or 8, warps_n = 1; with mma.sync, warps_m x warps_n = 4 or 8)");
   SmallVector<int64_t> dimsA, stridesA, dimsB, stridesB;
   std::string why;
   bool mnA = false, mnB = false;
@@ -76,6 +88,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
            << c.elemA;
   if (mnA && plan.getASource() == loom::OperandSource::Registers)
     return emitError(loc, "a_source = registers needs A contiguous along K");
+  if (mmaSync && (mnA || mnB))
+    return emitError(loc, "the TMA kernel with mma.sync needs both operands contiguous along K");
 
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
@@ -83,8 +97,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t eb = elementBytes(c.elemA);
   int64_t bm = plan.getTileM(), bn = plan.getTileN(), bk = plan.getTileK();
   int64_t stages = plan.getStages();
-  int64_t consumers = plan.getWarpsM() / 4;
+  int64_t consumers = plan.getNumWarps() / 4;
   bool pingpong = plan.getSchedule() == loom::Schedule::PingPong;
+  if (mmaSync && (pingpong || plan.getASource() == loom::OperandSource::Registers))
+    return emitError(loc, "ping-pong and a_source = registers are wgmma forms");
   if (pingpong && (consumers != 2 || plan.getTileM() != 64 || plan.getClusterM() != 1))
     return emitError(loc, "a ping-pong schedule takes two consumer warpgroups on 64-row tiles "
                           "and no cluster");
@@ -106,7 +122,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   // A 16- or 32-bit C that TMA can describe is staged through shared memory
   // in blocks of 64 rows of 128 bytes (two buffers per consumer warpgroup)
   // and stored with TMA.
-  bool tmaStore = c.tmaStorable();
+  bool tmaStore = c.tmaStorable() && !mmaSync;
   SmallVector<int64_t> dimsC, stridesC;
   if (tmaStore)
     (void)c.tensorMapFor('C', dimsC, stridesC, why);
@@ -183,8 +199,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
 
   bool narrow = launch.argumentBytes[2] < (int64_t(1) << 31);
   // (A ping-pong tile belongs to one warpgroup: four warps of 16 rows.)
-  KernelContext kc{b, loc, c, plan, bm, bn, bk, stages, pingpong ? 4 : plan.getWarpsM(), 1,
-                   threads, eb,
+  KernelContext kc{b, loc, c, plan, bm, bn, bk, stages,
+                   pingpong ? 4 : plan.getWarpsM(), mmaSync ? plan.getWarpsN() : 1, threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)).getResult(); };
@@ -306,7 +322,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&isProducer.getThenRegion().front());
-    NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
+    NVVM::SetMaxRegisterOp::create(b, loc, producerRegisters(mmaSync),
                                    NVVM::SetMaxRegisterAction::decrease);
     auto leader = scf::IfOp::create(b, loc, kc.lt(kc.tid, 1), false);
     b.setInsertionPointToStart(&leader.getThenRegion().front());
@@ -370,7 +386,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&isProducer.getElseRegion().front());
-    NVVM::SetMaxRegisterOp::create(b, loc, consumerRegisters(consumers, ctasPerSM),
+    NVVM::SetMaxRegisterOp::create(b, loc, consumerRegisters(consumers, ctasPerSM, producerRegisters(mmaSync)),
                                    NVVM::SetMaxRegisterAction::increase);
     Value consumer = arith::SubIOp::create(b, loc, warpgroup, kc.cst(1));
     Value warpInGroup = kc.rem(kc.div(kc.tid, 32), 4);
@@ -378,6 +394,16 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     Value rowBase = pingpong ? kc.cst(0) : kc.mul(consumer, 64);
     kc.warpRow = kc.add(rowBase, kc.mul(warpInGroup, 16));
     kc.warpCol = kc.cst(0);
+    // mma.sync: consumer warp w computes the (w % warps_m, w / warps_m)
+    // warp tile, as in the cp.async kernel; its ldmatrix offsets are
+    // computed once.
+    FragmentState frags;
+    if (mmaSync) {
+      Value w = arith::SubIOp::create(b, loc, kc.div(kc.tid, 32), kc.cst(4));
+      kc.warpRow = kc.mul(kc.rem(w, kc.warpsM), bm / kc.warpsM);
+      kc.warpCol = kc.mul(kc.div(w, kc.warpsM), bn / kc.warpsN);
+      frags = prepareFragments(kc, a, bt);
+    }
     Value laneZero = kc.lt(kc.lane, 1);
     // A stage is free when the consumer warps of every CTA that receives
     // its multicast have read it: arrive on each CTA's `empty` barrier.
@@ -498,29 +524,80 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                             to32(kc.andI(turn, 1)), suspendHint);
     }
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(c.acc));
-    SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
-    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(ks.getBody());
-      Value kt = ks.getInductionVar();
-      Value it = kc.add(t.iterBase, kt);
+    auto waitFull = [&](Value it) {
       NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(fullAt, stageOf(it)), parityOf(it),
                                             suspendHint);
-      SmallVector<Value> acc(ks.getRegionIterArgs());
-      // Issues the fence, the MMAs, the commit, and waits for all but this
-      // K tile's group: the previous stage has been read.
-      wgmmaTile(kc, a, bt, stageOf(it), acc, pingpong ? c64(0) : to64(consumer));
-      auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
+    };
+    SmallVector<Value> acc;
+    if (mmaSync) {
+      // The cp.async kernel's software pipeline on the ring: k step ks
+      // issues the MMAs on the fragments loaded during k step ks - 1; the
+      // last k step waits for the next K tile's stage and loads its first
+      // fragments (carried across the loop edge), then releases the stage
+      // it has finished reading. After this tile's last K tile that stage
+      // may not be armed: the wait is skipped and the fragments, loaded
+      // from whatever the stage holds, are discarded.
+      int64_t wm = bm / kc.warpsM, wn = bn / kc.warpsN;
+      size_t numAcc = (wm / 16) * (wn / 8) * 4;
+      waitFull(t.iterBase);
+      SmallVector<Value> init(numAcc, zero);
+      llvm::append_range(init, loadFragments(kc, a, bt, frags, stageOf(t.iterBase), 0));
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
       {
-        OpBuilder::InsertionGuard g3(b);
-        b.setInsertionPointToStart(&previous.getThenRegion().front());
-        release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ks.getBody());
+        Value kt = ks.getInductionVar();
+        Value it = kc.add(t.iterBase, kt);
+        Value stage = stageOf(it);
+        SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
+        SmallVector<Value> cur(ks.getRegionIterArgs().drop_front(numAcc));
+        for (int64_t step = 0; step < kStepsPerTile; ++step) {
+          SmallVector<Value> upcoming;
+          if (step + 1 < kStepsPerTile) {
+            upcoming = loadFragments(kc, a, bt, frags, stage, step + 1);
+          } else {
+            Value next = kc.add(it, 1);
+            auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kc.cst(numK)), false);
+            {
+              OpBuilder::InsertionGuard g3(b);
+              b.setInsertionPointToStart(&more.getThenRegion().front());
+              waitFull(next);
+            }
+            upcoming = loadFragments(kc, a, bt, frags, stageOf(next), 0);
+          }
+          mmaStep(kc, cur, tileAcc);
+          cur = upcoming;
+        }
+        release(it);
+        llvm::append_range(tileAcc, cur);
+        scf::YieldOp::create(b, loc, tileAcc);
       }
-      scf::YieldOp::create(b, loc, acc);
+      acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
+    } else {
+      SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ks.getBody());
+        Value kt = ks.getInductionVar();
+        Value it = kc.add(t.iterBase, kt);
+        waitFull(it);
+        SmallVector<Value> tileAcc(ks.getRegionIterArgs());
+        // Issues the fence, the MMAs, the commit, and waits for all but this
+        // K tile's group: the previous stage has been read.
+        wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
+        auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
+        {
+          OpBuilder::InsertionGuard g3(b);
+          b.setInsertionPointToStart(&previous.getThenRegion().front());
+          release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
+        }
+        scf::YieldOp::create(b, loc, tileAcc);
+      }
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      release(kc.add(t.iterBase, numK - 1));
+      acc.assign(ks.getResults().begin(), ks.getResults().end());
     }
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    release(kc.add(t.iterBase, numK - 1));
     if (pingpong) { // the other consumer's turn
       auto leader = scf::IfOp::create(b, loc, kc.lt(kc.rem(kc.tid, 128), 1), false);
       OpBuilder::InsertionGuard g3(b);
@@ -529,7 +606,6 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                      barrierAt(turnAt, arith::SubIOp::create(b, loc, kc.cst(1), consumer)),
                                      Value(), NVVM::MemScopeKind::CTA, false);
     }
-    SmallVector<Value> acc(ks.getResults());
     if (noEpilogue) {
       // Store only when an accumulator holds an unlikely value, so that the
       // MMAs stay live.

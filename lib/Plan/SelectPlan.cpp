@@ -57,10 +57,15 @@ static PlanAttr simtPlan(MLIRContext *ctx, MmaShape mma) {
 
 int64_t einloom::tileKFor(Type elem) { return 128 / elementBytes(elem); }
 
+static bool isWgmmaShape(MmaShape m) {
+  return m == MmaShape::WgmmaK16 || m == MmaShape::WgmmaK32;
+}
+
 /// A TMA plan's C staging buffers: two blocks of 64 rows of 128 bytes per
-/// consumer warpgroup, when C is stored with TMA.
-static int64_t tmaStagingBytes(int64_t consumers, const Contraction &c) {
-  return c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
+/// consumer warpgroup, when C is stored with TMA. (The mma.sync consumers'
+/// fragments store straight to global memory.)
+static int64_t tmaStagingBytes(int64_t consumers, const Contraction &c, bool wgmma = true) {
+  return wgmma && c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
 }
 
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
@@ -72,13 +77,14 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
     return stage * p.getStages();
   // A ping-pong schedule adds two mbarriers that order its consumers.
   int64_t turns = p.getSchedule() == Schedule::PingPong ? 16 : 0;
-  return stage * p.getStages() + 16 * p.getStages() + turns + tmaStagingBytes(p.getWarpsM() / 4, c);
+  return stage * p.getStages() + 16 * p.getStages() + turns +
+         tmaStagingBytes(p.getNumWarps() / 4, c, isWgmmaShape(p.getMma()));
 }
 
 int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
   const int64_t reservedPerCta = 1024; // what the driver keeps per CTA
   bool fits = 2 * (sharedMemoryBytes(p, c) + reservedPerCta) <= smemPerSM;
-  return p.getProducer() == ProducerKind::Tma && p.getWarpsM() == 4 &&
+  return p.getProducer() == ProducerKind::Tma && isWgmmaShape(p.getMma()) && p.getWarpsM() == 4 &&
                  p.getTileN() <= 128 && fits
              ? 2
              : 1;
@@ -232,13 +238,35 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (p.getSchedule() == Schedule::PingPong && p.getProducer() != ProducerKind::Tma)
     return emitError() << "a ping-pong schedule needs the TMA kernel (producer = tma)";
   if (p.getProducer() == ProducerKind::Tma) {
-    if (!isWgmma)
-      return emitError() << "TMA plans run wgmma (mma = wgmma_k16 or wgmma_k32)";
+    // The warp-specialized kernel gives the producer's registers to the
+    // consumers with setmaxnreg, an sm_90a instruction.
+    if (!t.archSpecific)
+      return emitError() << "the TMA kernel (warp-specialized, setmaxnreg) needs target "
+                            "sm_90a, not "
+                         << t.chip;
     if (p.getSplitK() != 1)
       return emitError() << "the TMA kernel does not split K";
-    if (p.getWarpsM() != 4 && p.getWarpsM() != 8)
+    if (isWgmma && p.getWarpsM() != 4 && p.getWarpsM() != 8)
       return emitError() << "the TMA kernel runs one or two consumer warpgroups "
                             "(warps_m = 4 or 8)";
+    if (!isWgmma) {
+      // mma.sync consumers: any warp grid of one or two warpgroups, reading
+      // K-major stages with ldmatrix.
+      if (p.getNumWarps() != 4 && p.getNumWarps() != 8)
+        return emitError() << "the TMA kernel runs one or two consumer warpgroups "
+                              "(warps_m x warps_n = 4 or 8)";
+      if (p.getSchedule() == Schedule::PingPong)
+        return emitError() << "a ping-pong schedule runs wgmma (mma = wgmma_k16 or wgmma_k32)";
+      if (p.getTileM() > 256 || p.getTileN() > 256)
+        return emitError() << "a TMA box spans at most 256 rows; tile " << p.getTileM() << "x"
+                           << p.getTileN() << " is larger";
+      if (StringRef(c.operandLayout('A', p.getTileM())) != "k-major" ||
+          StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
+        return emitError() << "the TMA kernel with mma.sync needs both operands contiguous "
+                              "along K (A is "
+                           << c.operandLayout('A', p.getTileM()) << ", B is "
+                           << c.operandLayout('B', p.getTileN()) << ")";
+    }
     if (p.getSchedule() == Schedule::PingPong && (p.getWarpsM() != 8 || p.getClusterM() != 1))
       return emitError() << "a ping-pong schedule takes two consumer warpgroups (warps_m = 8) "
                             "and no cluster";
