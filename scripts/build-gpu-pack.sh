@@ -122,17 +122,21 @@ suite rs_f16_4096           "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(rs "$
 # ring, with mma.sync consumer warps reading the stages through ldmatrix.
 # Every mma.sync type, tails, a batch, one and two consumer warpgroups,
 # clusters of two, and a size large enough for a sampled check.
-tmamma() { # tile_m tile_n tile_k warps_m warps_n mma [more plan fields]
-  echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = $3, warps_m = $4, warps_n = $5, mma = $6, stages = 4, producer = tma, raster = swizzle, swizzle = 8${7:-}>"
+# (A 16-bit C is staged per warp: 64 KiB for 128x256 tiles, which then
+# take three stages.)
+tmamma() { # tile_m tile_n tile_k warps_m warps_n mma stages [more plan fields]
+  echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = $3, warps_m = $4, warps_n = $5, mma = $6, stages = $7, producer = tma, raster = swizzle, swizzle = 8${8:-}>"
 }
-suite tmamma_f16_509x263x520   "mk,nk->mn" m=509,n=263,k=520 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16)"
-suite tmamma_bf16_1x7x8        "mk,nk->mn" m=1,n=7,k=8 bf16 --plan "$(tmamma 128 128 64 2 2 m16n8k16)"
-suite tmamma_f16_batched_f32   "bmk,bnk->bmn" b=5,m=33,n=65,k=72 f16 --out f32 --plan "$(tmamma 64 128 64 2 2 m16n8k16)"
-suite tmamma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tmamma 128 256 128 2 4 m16n8k32)"
-suite tmamma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tmamma 128 256 128 2 4 m16n8k32)"
-suite tmamma_tf32_300x256x200  "mk,nk->mn" m=300,n=256,k=200 f32 --tf32 --plan "$(tmamma 128 128 32 2 4 m16n8k8)"
-suite tmamma_cluster_1000x1000x4104 "mk,nk->mn" m=1000,n=1000,k=4104 bf16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 ", cluster_m = 2")"
-suite tmamma_f16_4096          "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16)"
+suite tmamma_f16_509x263x520   "mk,nk->mn" m=509,n=263,k=520 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3)"
+suite tmamma_bf16_1x7x8        "mk,nk->mn" m=1,n=7,k=8 bf16 --plan "$(tmamma 128 128 64 2 2 m16n8k16 4)"
+suite tmamma_f16_batched_f32   "bmk,bnk->bmn" b=5,m=33,n=65,k=72 f16 --out f32 --plan "$(tmamma 64 128 64 2 2 m16n8k16 4)"
+suite tmamma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tmamma 128 256 128 2 4 m16n8k32 3)"
+suite tmamma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tmamma 128 256 128 2 4 m16n8k32 3)"
+suite tmamma_tf32_300x256x200  "mk,nk->mn" m=300,n=256,k=200 f32 --tf32 --plan "$(tmamma 128 128 32 2 4 m16n8k8 4)"
+suite tmamma_cluster_1000x1000x4104 "mk,nk->mn" m=1000,n=1000,k=4104 bf16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3 ", cluster_m = 2")"
+suite tmamma_f16_4096          "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3)"
+suite tmamma_staged_333x1000x200 "mk,nk->mn" m=333,n=1000,k=200 f16 --plan "$(tmamma 128 128 64 2 2 m16n8k16 4)"
+suite tmamma_staged_batched   "bmk,bnk->bmn" b=3,m=100,n=136,k=72 bf16 --plan "$(tmamma 64 128 64 2 2 m16n8k16 4)"
 # Free modes that do not merge: TMA cannot describe A, the cp.async wgmma kernel runs.
 suite wgmma_cpasync_fallback "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8
@@ -298,8 +302,8 @@ bench mmasync_bf16_4096 "mk,nk->mn" m=4096,n=4096,k=4096 bf16 --target sm_90
 # two sharing B.
 for dt in f16 bf16; do
   for s in 4096 8192; do
-    bench "tmamma_${dt}_$s" "mk,nk->mn" m=$s,n=$s,k=$s $dt --plan "$(tmamma 128 256 64 2 4 m16n8k16)"
-    bench "tmamma_cl2_${dt}_$s" "mk,nk->mn" m=$s,n=$s,k=$s $dt --plan "$(tmamma 128 256 64 2 4 m16n8k16 ", cluster_m = 2")"
+    bench "tmamma_${dt}_$s" "mk,nk->mn" m=$s,n=$s,k=$s $dt --plan "$(tmamma 128 256 64 2 4 m16n8k16 3)"
+    bench "tmamma_cl2_${dt}_$s" "mk,nk->mn" m=$s,n=$s,k=$s $dt --plan "$(tmamma 128 256 64 2 4 m16n8k16 3 ", cluster_m = 2")"
   done
 done
 # Transposed operands (A^T B and A B), on wgmma through MN-major TMA tiles.

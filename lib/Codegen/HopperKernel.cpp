@@ -121,14 +121,19 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   // 1024-byte aligned, as the 128-byte swizzle needs), then the barriers.
   // A 16- or 32-bit C that TMA can describe is staged through shared memory
   // in blocks of 64 rows of 128 bytes (two buffers per consumer warpgroup)
-  // and stored with TMA.
-  bool tmaStore = c.tmaStorable() && !mmaSync;
+  // and stored with TMA. mma.sync warps stage their whole warp tile of a
+  // 16-bit C (wm rows of 64-column blocks, 128-byte swizzled) and each
+  // stores its own with TMA.
+  int64_t stagingBytes = tmaStagingBytes(plan, c);
+  bool tmaStore = !mmaSync && stagingBytes > 0;
+  bool warpStore = mmaSync && stagingBytes > 0;
+  int64_t wm = bm / plan.getWarpsM(), wn = bn / plan.getWarpsN();
   SmallVector<int64_t> dimsC, stridesC;
-  if (tmaStore)
+  if (stagingBytes)
     (void)c.tensorMapFor('C', dimsC, stridesC, why);
   constexpr int64_t kBlockBytes = 64 * 128; // 64 rows of 128 bytes
   int64_t stagingAt = ringA + ringB;
-  int64_t fullAt = stagingAt + (tmaStore ? 2 * consumers * kBlockBytes : 0);
+  int64_t fullAt = stagingAt + stagingBytes;
   int64_t emptyAt = fullAt + 8 * stages;
   // Ping-pong: two `turn` mbarriers order the consumers' main loops.
   int64_t turnAt = emptyAt + 8 * stages;
@@ -174,8 +179,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   // Each CTA of a cluster copies 1/cluster of the B tile and multicasts it.
   launch.tensorMaps = {map(0, dimsA, stridesA, bm, mnA),
                        map(1, dimsB, stridesB, bn / cluster, mnB)};
-  if (tmaStore)
-    launch.tensorMaps.push_back(map(2, dimsC, stridesC, 64));
+  if (stagingBytes)
+    launch.tensorMaps.push_back(map(2, dimsC, stridesC, warpStore ? wm : 64));
   // A dynamic M is the rows extent of A (K-major: it leads A) and of C; the
   // host fills in the size.
   if (c.dynamicLabel) {
@@ -248,7 +253,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   Value descA = LLVM::IntToPtrOp::create(b, loc, genericPtr, tmaps);
   Value descB = LLVM::IntToPtrOp::create(b, loc, genericPtr,
                                          arith::AddIOp::create(b, loc, tmaps, c64(128)).getResult());
-  Value descC = tmaStore ? LLVM::IntToPtrOp::create(b, loc, genericPtr,
+  Value descC = stagingBytes ? LLVM::IntToPtrOp::create(b, loc, genericPtr,
                                                     arith::AddIOp::create(b, loc, tmaps, c64(256)).getResult())
                                .getResult()
                          : Value();
@@ -438,6 +443,38 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     auto groupBarrier = [&] {
       NVVM::BarrierOp::create(b, loc, Type(), barrierId, groupThreads, nullptr, Value());
     };
+    // C elements (m, n) and (m, n + 1), accumulators x0 and x1, through the
+    // fused epilogue (if any) at their C offsets (0 outside C: TMA clips
+    // those stores, but the epilogue's loads must stay in bounds), as a pair
+    // of C's type for shared memory.
+    auto stagedPair = [&](Value batch, Value m, Value n, Value x0, Value x1) {
+      if (kc.epi.active()) {
+        Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
+        Value off = kc.add(kc.groupOffset(c.batch, 'C', batch),
+                           kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
+        off = kc.select(ok, off, kc.cst(0));
+        Value ok1 = kc.andB(ok, kc.lt(kc.add(n, 1), c.n.size()));
+        x0 = kc.epi.apply(kc, x0, off);
+        x1 = kc.epi.apply(kc, x1, kc.select(ok1, kc.add(off, 1), kc.cst(0)));
+      }
+      Value v0 = convertElement(b, loc, x0, c.elemC);
+      Value v1 = convertElement(b, loc, x1, c.elemC);
+      return vector::FromElementsOp::create(b, loc, VectorType::get({2}, c.elemC),
+                                            ValueRange{v0, v1})
+          .getResult();
+    };
+    // The C tile at (m0, n0) of `batch` from shared memory at byte `at`
+    // (from the region's start) plus `within`, at column `col` and row `row`
+    // of C: one TMA store.
+    auto storeBox = [&](Value batch, Value col, Value row, int64_t at, Value within) {
+      Value src = sharedPtr(arith::AddIOp::create(b, loc, c64(at), within).getResult());
+      SmallVector<Value> coords{to32(col), to32(row)};
+      if (!c.batch.modes.empty())
+        coords.push_back(to32(batch));
+      NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(b, loc, descC, src, coords, Value(),
+                                                         NVVM::TMAStoreMode::TILE, Value());
+      NVVM::CpAsyncBulkCommitGroupOp::create(b, loc);
+    };
     auto stagedEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
       Type ct = c.elemC;
       // A block is 64 rows of 128 bytes: 64 columns of a 16-bit C or 32 of
@@ -469,24 +506,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             Value col = kc.add(kc.cst(8 * (i % groups)), kc.mul(tq, 2));
             Value chunk = kc.xorI(kc.div(col, unit), g);
             Value at = kc.add(kc.mul(row, cols), kc.add(kc.mul(chunk, unit), kc.rem(col, unit)));
-            Value x0 = acc[4 * i + 2 * half], x1 = acc[4 * i + 2 * half + 1];
-            if (kc.epi.active()) {
-              // The fused epilogue at the elements' C offsets (0 outside C:
-              // TMA clips those stores, but the loads must stay in bounds).
-              Value m = kc.add(m0, kc.add(rowBase, row));
-              Value n = kc.add(n0, kc.add(kc.cst(8 * i), kc.mul(tq, 2)));
-              Value ok = kc.andB(kc.ltExtent(m, c.m), kc.lt(n, c.n.size()));
-              Value off = kc.add(kc.groupOffset(c.batch, 'C', batch),
-                                 kc.add(kc.groupOffset(c.m, 'C', m), kc.groupOffset(c.n, 'C', n)));
-              off = kc.select(ok, off, kc.cst(0));
-              Value ok1 = kc.andB(ok, kc.lt(kc.add(n, 1), c.n.size()));
-              x0 = kc.epi.apply(kc, x0, off);
-              x1 = kc.epi.apply(kc, x1, kc.select(ok1, kc.add(off, 1), kc.cst(0)));
-            }
-            Value v0 = convertElement(b, loc, x0, ct);
-            Value v1 = convertElement(b, loc, x1, ct);
-            Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, ct),
-                                                       ValueRange{v0, v1});
+            Value vec = stagedPair(batch, kc.add(m0, kc.add(rowBase, row)),
+                                   kc.add(n0, kc.add(kc.cst(8 * i), kc.mul(tq, 2))),
+                                   acc[4 * i + 2 * half], acc[4 * i + 2 * half + 1]);
             vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
           }
         asyncProxyFence(b, loc);
@@ -494,16 +516,56 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         auto leader = scf::IfOp::create(b, loc, groupLeader, false);
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(&leader.getThenRegion().front());
-        Value src = sharedPtr(arith::AddIOp::create(
-            b, loc, c64(stagingAt + buffer * kBlockBytes),
-            arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes))).getResult());
-        SmallVector<Value> coords{to32(kc.add(n0, cols * j)), to32(kc.add(m0, rowBase))};
-        if (!c.batch.modes.empty())
-          coords.push_back(to32(batch));
-        NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(b, loc, descC, src, coords, Value(),
-                                                           NVVM::TMAStoreMode::TILE, Value());
-        NVVM::CpAsyncBulkCommitGroupOp::create(b, loc);
+        storeBox(batch, kc.add(n0, cols * j), kc.add(m0, rowBase),
+                 stagingAt + buffer * kBlockBytes,
+                 arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes)));
       }
+    };
+    // mma.sync warps stage their own warp tile (wm rows by 64-column blocks
+    // of a 16-bit C, 128-byte swizzled: lane (g, tq) writes word tq of chunk
+    // (n % 8) ^ g of its rows, conflict-free) and store it with one TMA copy
+    // per block. The buffer is rewritten only after the previous tile's
+    // stores have read it, so the warp goes on to its next tile's MMAs while
+    // the copy engine writes C.
+    Value warpInCta = arith::SubIOp::create(b, loc, kc.div(kc.tid, 32), kc.cst(4));
+    auto syncWarp = [&] { NVVM::SyncWarpOp::create(b, loc, c32(-1)); };
+    auto warpEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
+      Type ct = c.elemC;
+      int64_t warpBytes = wm * wn * 2, blockElems = wm * 64, tilesN8 = wn / 8;
+      {
+        auto leader = scf::IfOp::create(b, loc, laneZero, false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&leader.getThenRegion().front());
+        NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, 0, b.getUnitAttr());
+      }
+      syncWarp();
+      Value within = arith::MulIOp::create(b, loc, to64(warpInCta), c64(warpBytes));
+      Value view = memref::ViewOp::create(
+          b, loc, MemRefType::get({warpBytes / 2}, ct, nullptr, sharedSpace), smem,
+          arith::AddIOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, stagingAt),
+                                arith::IndexCastUIOp::create(b, loc, b.getIndexType(), within)),
+          ValueRange{});
+      Value g = kc.div(kc.lane, 4), tq2 = kc.mul(kc.rem(kc.lane, 4), 2);
+      for (int64_t i = 0; i < wm / 16; ++i)
+        for (int64_t n = 0; n < tilesN8; ++n)
+          for (int64_t half = 0; half < 2; ++half) {
+            Value row = kc.add(g, 16 * i + 8 * half);
+            Value at = kc.add(kc.add(kc.mul(row, 64), kc.mul(kc.xorI(g, kc.cst(n % 8)), 8)),
+                              kc.add(tq2, (n / 8) * blockElems));
+            size_t k = (i * tilesN8 + n) * 4 + 2 * half;
+            Value vec = stagedPair(batch, kc.add(m0, kc.add(kc.warpRow, row)),
+                                   kc.add(n0, kc.add(kc.warpCol, kc.add(tq2, 8 * n))), acc[k],
+                                   acc[k + 1]);
+            vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
+          }
+      asyncProxyFence(b, loc);
+      syncWarp();
+      auto leader = scf::IfOp::create(b, loc, laneZero, false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&leader.getThenRegion().front());
+      for (int64_t j = 0; j < wn / 64; ++j)
+        storeBox(batch, kc.add(n0, kc.add(kc.warpCol, 64 * j)), kc.add(m0, kc.warpRow),
+                 stagingAt + j * blockElems * 2, within);
     };
     auto tiles = pingpong ? scf::ForOp::create(b, loc, consumer, myTiles, kc.cst(2))
                           : scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
@@ -537,7 +599,6 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       // it has finished reading. After this tile's last K tile that stage
       // may not be armed: the wait is skipped and the fragments, loaded
       // from whatever the stage holds, are discarded.
-      int64_t wm = bm / kc.warpsM, wn = bn / kc.warpsN;
       size_t numAcc = (wm / 16) * (wn / 8) * 4;
       waitFull(t.iterBase);
       SmallVector<Value> init(numAcc, zero);
@@ -619,13 +680,15 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     }
     if (tmaStore)
       stagedEpilogue(t.batch, t.m0, t.n0, acc);
+    else if (warpStore)
+      warpEpilogue(t.batch, t.m0, t.n0, acc);
     else
       storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0,
                     t.n0, acc);
     b.setInsertionPointAfter(tiles);
     // Shared memory must outlive the last stores' reads of it.
-    if (tmaStore) {
-      auto leader = scf::IfOp::create(b, loc, groupLeader, false);
+    if (tmaStore || warpStore) {
+      auto leader = scf::IfOp::create(b, loc, tmaStore ? groupLeader : laneZero, false);
       b.setInsertionPointToStart(&leader.getThenRegion().front());
       NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, 0, nullptr);
     }

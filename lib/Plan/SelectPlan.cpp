@@ -61,11 +61,21 @@ static bool isWgmmaShape(MmaShape m) {
   return m == MmaShape::WgmmaK16 || m == MmaShape::WgmmaK32;
 }
 
-/// A TMA plan's C staging buffers: two blocks of 64 rows of 128 bytes per
-/// consumer warpgroup, when C is stored with TMA. (The mma.sync consumers'
-/// fragments store straight to global memory.)
-static int64_t tmaStagingBytes(int64_t consumers, const Contraction &c, bool wgmma = true) {
-  return wgmma && c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
+/// A wgmma TMA plan's C staging buffers: two blocks of 64 rows of 128
+/// bytes per consumer warpgroup, when C is stored with TMA.
+static int64_t wgmmaStagingBytes(int64_t consumers, const Contraction &c) {
+  return c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
+}
+
+int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c) {
+  if (p.getProducer() != ProducerKind::Tma)
+    return 0;
+  if (isWgmmaShape(p.getMma()))
+    return wgmmaStagingBytes(p.getNumWarps() / 4, c);
+  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
+  return c.tmaStorable() && elementBytes(c.elemC) == 2 && wn % 64 == 0
+             ? p.getNumWarps() * wm * wn * 2
+             : 0;
 }
 
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
@@ -77,8 +87,7 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
     return stage * p.getStages();
   // A ping-pong schedule adds two mbarriers that order its consumers.
   int64_t turns = p.getSchedule() == Schedule::PingPong ? 16 : 0;
-  return stage * p.getStages() + 16 * p.getStages() + turns +
-         tmaStagingBytes(p.getNumWarps() / 4, c, isWgmmaShape(p.getMma()));
+  return stage * p.getStages() + 16 * p.getStages() + turns + tmaStagingBytes(p, c);
 }
 
 int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
@@ -404,7 +413,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
         continue; // (the store-bound shape is for the TMA kernel only)
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
-      int64_t staging = producer == ProducerKind::Tma ? tmaStagingBytes(s.warpsM() / 4, c) : 0;
+      int64_t staging = producer == ProducerKind::Tma ? wgmmaStagingBytes(s.warpsM() / 4, c) : 0;
       int64_t stages = s.stages ? s.stages
                                 : std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
       // The TMA kernel measured better with the swizzle-8 raster on wide

@@ -44,6 +44,11 @@ int64_t tileKFor(mlir::Type elem);
 
 /// Shared memory a plan's pipeline needs, in bytes.
 int64_t sharedMemoryBytes(mlir::loom::PlanAttr plan, const Contraction &c);
+/// Of that, what a TMA plan stages C through for its TMA stores (0 where C
+/// is stored directly): wgmma, two 64-row blocks of 128 bytes per consumer
+/// warpgroup; mma.sync, each warp's whole tile of a 16-bit C whose warp
+/// tile is a multiple of 64 columns wide.
+int64_t tmaStagingBytes(mlir::loom::PlanAttr plan, const Contraction &c);
 /// CTAs per SM of the TMA kernel for `plan` on an SM with `smemPerSM` bytes
 /// of shared memory: 2 for one consumer warpgroup on tiles at most 128 wide
 /// (64 accumulators per thread: the kernel must fit 128 registers at entry)
