@@ -475,6 +475,28 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                                          NVVM::TMAStoreMode::TILE, Value());
       NVVM::CpAsyncBulkCommitGroupOp::create(b, loc);
     };
+    // Before staging: `leader` waits until at most `pending` of its stores
+    // still read shared memory, then `sync` lets the others write.
+    auto awaitStaging = [&](Value leader, int64_t pending, function_ref<void()> sync) {
+      {
+        auto one = scf::IfOp::create(b, loc, leader, false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&one.getThenRegion().front());
+        NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, pending, b.getUnitAttr());
+      }
+      sync();
+    };
+    // After staging: the writes are fenced for the async proxy, `sync`
+    // orders them before `leader` issues the stores.
+    auto publishStaging = [&](Value leader, function_ref<void()> sync,
+                              function_ref<void()> stores) {
+      asyncProxyFence(b, loc);
+      sync();
+      auto one = scf::IfOp::create(b, loc, leader, false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&one.getThenRegion().front());
+      stores();
+    };
     auto stagedEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
       Type ct = c.elemC;
       // A block is 64 rows of 128 bytes: 64 columns of a 16-bit C or 32 of
@@ -485,13 +507,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       Value rowInGroup = kc.add(kc.mul(warpInGroup, 16), g);
       for (int64_t j = 0; j < bn / cols; ++j) {
         int64_t buffer = j % 2;
-        {
-          auto leader = scf::IfOp::create(b, loc, groupLeader, false);
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(&leader.getThenRegion().front());
-          NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, j == 0 ? 0 : 1, b.getUnitAttr());
-        }
-        groupBarrier();
+        awaitStaging(groupLeader, j == 0 ? 0 : 1, groupBarrier);
         Value offset = arith::AddIOp::create(
             b, loc, arith::ConstantIndexOp::create(b, loc, stagingAt + buffer * kBlockBytes),
             arith::MulIOp::create(b, loc, arith::IndexCastUIOp::create(b, loc, b.getIndexType(), consumer),
@@ -511,14 +527,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                    acc[4 * i + 2 * half], acc[4 * i + 2 * half + 1]);
             vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
           }
-        asyncProxyFence(b, loc);
-        groupBarrier();
-        auto leader = scf::IfOp::create(b, loc, groupLeader, false);
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&leader.getThenRegion().front());
-        storeBox(batch, kc.add(n0, cols * j), kc.add(m0, rowBase),
-                 stagingAt + buffer * kBlockBytes,
-                 arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes)));
+        publishStaging(groupLeader, groupBarrier, [&] {
+          storeBox(batch, kc.add(n0, cols * j), kc.add(m0, rowBase),
+                   stagingAt + buffer * kBlockBytes,
+                   arith::MulIOp::create(b, loc, to64(consumer), c64(2 * kBlockBytes)));
+        });
       }
     };
     // mma.sync warps stage their own warp tile (wm rows by 64-column blocks
@@ -532,13 +545,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     auto warpEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
       Type ct = c.elemC;
       int64_t warpBytes = wm * wn * 2, blockElems = wm * 64, tilesN8 = wn / 8;
-      {
-        auto leader = scf::IfOp::create(b, loc, laneZero, false);
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&leader.getThenRegion().front());
-        NVVM::CpAsyncBulkWaitGroupOp::create(b, loc, 0, b.getUnitAttr());
-      }
-      syncWarp();
+      awaitStaging(laneZero, 0, syncWarp);
       Value within = arith::MulIOp::create(b, loc, to64(warpInCta), c64(warpBytes));
       Value view = memref::ViewOp::create(
           b, loc, MemRefType::get({warpBytes / 2}, ct, nullptr, sharedSpace), smem,
@@ -558,14 +565,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                    acc[k + 1]);
             vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
           }
-      asyncProxyFence(b, loc);
-      syncWarp();
-      auto leader = scf::IfOp::create(b, loc, laneZero, false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&leader.getThenRegion().front());
-      for (int64_t j = 0; j < wn / 64; ++j)
-        storeBox(batch, kc.add(n0, kc.add(kc.warpCol, 64 * j)), kc.add(m0, kc.warpRow),
-                 stagingAt + j * blockElems * 2, within);
+      publishStaging(laneZero, syncWarp, [&] {
+        for (int64_t j = 0; j < wn / 64; ++j)
+          storeBox(batch, kc.add(n0, kc.add(kc.warpCol, 64 * j)), kc.add(m0, kc.warpRow),
+                   stagingAt + j * blockElems * 2, within);
+      });
     };
     auto tiles = pingpong ? scf::ForOp::create(b, loc, consumer, myTiles, kc.cst(2))
                           : scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
