@@ -122,8 +122,9 @@ suite rs_f16_4096           "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(rs "$
 # ring, with mma.sync consumer warps reading the stages through ldmatrix.
 # Every mma.sync type, tails, a batch, one and two consumer warpgroups,
 # clusters of two, and a size large enough for a sampled check.
-# (A 16-bit C is staged per warp: 64 KiB for 128x256 tiles, which then
-# take three stages.)
+# (A 16-bit C is staged per warp: the whole warp tile where it fits beside
+# the ring, 64 KiB for 128x256 tiles with three stages; else half of it in
+# two passes, as with four stages.)
 tmamma() { # tile_m tile_n tile_k warps_m warps_n mma stages [more plan fields]
   echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = $3, warps_m = $4, warps_n = $5, mma = $6, stages = $7, producer = tma, raster = swizzle, swizzle = 8${8:-}>"
 }
@@ -137,6 +138,8 @@ suite tmamma_cluster_1000x1000x4104 "mk,nk->mn" m=1000,n=1000,k=4104 bf16 --plan
 suite tmamma_f16_4096          "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3)"
 suite tmamma_staged_333x1000x200 "mk,nk->mn" m=333,n=1000,k=200 f16 --plan "$(tmamma 128 128 64 2 2 m16n8k16 4)"
 suite tmamma_staged_batched   "bmk,bnk->bmn" b=3,m=100,n=136,k=72 bf16 --plan "$(tmamma 64 128 64 2 2 m16n8k16 4)"
+suite tmamma_half_777x1000x520 "mk,nk->mn" m=777,n=1000,k=520 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 4)"
+suite tmamma_half_batched     "bmk,bnk->bmn" b=3,m=300,n=264,k=104 bf16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 4)"
 # Free modes that do not merge: TMA cannot describe A, the cp.async wgmma kernel runs.
 suite wgmma_cpasync_fallback "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16
 suite i8_tn_96x80x64      "km,kn->mn" m=96,n=80,k=64 i8

@@ -128,6 +128,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   bool tmaStore = !mmaSync && stagingBytes > 0;
   bool warpStore = mmaSync && stagingBytes > 0;
   int64_t wm = bm / plan.getWarpsM(), wn = bn / plan.getWarpsN();
+  // Rows of its tile a warp stages at a time: all, or half where the whole
+  // tile does not fit (see tmaStagingBytes).
+  int64_t warpStageRows =
+      warpStore && stagingBytes < plan.getNumWarps() * wm * wn * 2 ? wm / 2 : wm;
   SmallVector<int64_t> dimsC, stridesC;
   if (stagingBytes)
     (void)c.tensorMapFor('C', dimsC, stridesC, why);
@@ -180,7 +184,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   launch.tensorMaps = {map(0, dimsA, stridesA, bm, mnA),
                        map(1, dimsB, stridesB, bn / cluster, mnB)};
   if (stagingBytes)
-    launch.tensorMaps.push_back(map(2, dimsC, stridesC, warpStore ? wm : 64));
+    launch.tensorMaps.push_back(map(2, dimsC, stridesC, warpStore ? warpStageRows : 64));
   // A dynamic M is the rows extent of A (K-major: it leads A) and of C; the
   // host fills in the size.
   if (c.dynamicLabel) {
@@ -534,18 +538,19 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         });
       }
     };
-    // mma.sync warps stage their own warp tile (wm rows by 64-column blocks
-    // of a 16-bit C, 128-byte swizzled: lane (g, tq) writes word tq of chunk
-    // (n % 8) ^ g of its rows, conflict-free) and store it with one TMA copy
-    // per block. The buffer is rewritten only after the previous tile's
-    // stores have read it, so the warp goes on to its next tile's MMAs while
-    // the copy engine writes C.
+    // mma.sync warps stage their own warp tile (wm rows, or wm / 2 rows at
+    // a time where only half fits, by 64-column blocks of a 16-bit C,
+    // 128-byte swizzled: lane (g, tq) writes word tq of chunk (n % 8) ^ g of
+    // its rows, conflict-free) and store it with one TMA copy per block. The
+    // buffer is rewritten only after the previous stores have read it, so
+    // the warp goes on to its next tile's MMAs while the copy engine writes
+    // C.
     Value warpInCta = arith::SubIOp::create(b, loc, kc.div(kc.tid, 32), kc.cst(4));
     auto syncWarp = [&] { NVVM::SyncWarpOp::create(b, loc, c32(-1)); };
     auto warpEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
       Type ct = c.elemC;
-      int64_t warpBytes = wm * wn * 2, blockElems = wm * 64, tilesN8 = wn / 8;
-      awaitStaging(laneZero, 0, syncWarp);
+      int64_t warpBytes = warpStageRows * wn * 2, blockElems = warpStageRows * 64;
+      int64_t tilesN8 = wn / 8, fragsPerPass = warpStageRows / 16;
       Value within = arith::MulIOp::create(b, loc, to64(warpInCta), c64(warpBytes));
       Value view = memref::ViewOp::create(
           b, loc, MemRefType::get({warpBytes / 2}, ct, nullptr, sharedSpace), smem,
@@ -553,23 +558,27 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                 arith::IndexCastUIOp::create(b, loc, b.getIndexType(), within)),
           ValueRange{});
       Value g = kc.div(kc.lane, 4), tq2 = kc.mul(kc.rem(kc.lane, 4), 2);
-      for (int64_t i = 0; i < wm / 16; ++i)
-        for (int64_t n = 0; n < tilesN8; ++n)
-          for (int64_t half = 0; half < 2; ++half) {
-            Value row = kc.add(g, 16 * i + 8 * half);
-            Value at = kc.add(kc.add(kc.mul(row, 64), kc.mul(kc.xorI(g, kc.cst(n % 8)), 8)),
-                              kc.add(tq2, (n / 8) * blockElems));
-            size_t k = (i * tilesN8 + n) * 4 + 2 * half;
-            Value vec = stagedPair(batch, kc.add(m0, kc.add(kc.warpRow, row)),
-                                   kc.add(n0, kc.add(kc.warpCol, kc.add(tq2, 8 * n))), acc[k],
-                                   acc[k + 1]);
-            vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
-          }
-      publishStaging(laneZero, syncWarp, [&] {
-        for (int64_t j = 0; j < wn / 64; ++j)
-          storeBox(batch, kc.add(n0, kc.add(kc.warpCol, 64 * j)), kc.add(m0, kc.warpRow),
-                   stagingAt + j * blockElems * 2, within);
-      });
+      for (int64_t pass = 0; pass < wm / warpStageRows; ++pass) {
+        awaitStaging(laneZero, 0, syncWarp);
+        for (int64_t i = 0; i < fragsPerPass; ++i)
+          for (int64_t n = 0; n < tilesN8; ++n)
+            for (int64_t half = 0; half < 2; ++half) {
+              Value row = kc.add(g, 16 * i + 8 * half); // within the pass
+              Value at = kc.add(kc.add(kc.mul(row, 64), kc.mul(kc.xorI(g, kc.cst(n % 8)), 8)),
+                                kc.add(tq2, (n / 8) * blockElems));
+              size_t k = ((pass * fragsPerPass + i) * tilesN8 + n) * 4 + 2 * half;
+              Value vec = stagedPair(
+                  batch, kc.add(m0, kc.add(kc.warpRow, kc.add(row, pass * warpStageRows))),
+                  kc.add(n0, kc.add(kc.warpCol, kc.add(tq2, 8 * n))), acc[k], acc[k + 1]);
+              vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
+            }
+        publishStaging(laneZero, syncWarp, [&] {
+          for (int64_t j = 0; j < wn / 64; ++j)
+            storeBox(batch, kc.add(n0, kc.add(kc.warpCol, 64 * j)),
+                     kc.add(m0, kc.add(kc.warpRow, pass * warpStageRows)),
+                     stagingAt + j * blockElems * 2, within);
+        });
+      }
     };
     auto tiles = pingpong ? scf::ForOp::create(b, loc, consumer, myTiles, kc.cst(2))
                           : scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));

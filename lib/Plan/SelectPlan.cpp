@@ -73,9 +73,15 @@ int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c) {
   if (isWgmmaShape(p.getMma()))
     return wgmmaStagingBytes(p.getNumWarps() / 4, c);
   int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
-  return c.tmaStorable() && elementBytes(c.elemC) == 2 && wn % 64 == 0
-             ? p.getNumWarps() * wm * wn * 2
-             : 0;
+  if (!c.tmaStorable() || elementBytes(c.elemC) != 2 || wn % 64)
+    return 0;
+  // Each warp's whole tile where it fits beside the ring and its barriers in
+  // the block's 227 KiB (the TMA kernel is for sm_90a only), else half of
+  // it, stored in two passes.
+  int64_t whole = p.getNumWarps() * wm * wn * 2;
+  int64_t ring = (p.getTileM() * elementBytes(c.elemA) + p.getTileN() * elementBytes(c.elemB)) *
+                 p.getTileK() * p.getStages() + 16 * p.getStages();
+  return ring + whole <= 227 * 1024 ? whole : whole / 2;
 }
 
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {

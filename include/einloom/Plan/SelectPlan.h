@@ -47,7 +47,8 @@ int64_t sharedMemoryBytes(mlir::loom::PlanAttr plan, const Contraction &c);
 /// Of that, what a TMA plan stages C through for its TMA stores (0 where C
 /// is stored directly): wgmma, two 64-row blocks of 128 bytes per consumer
 /// warpgroup; mma.sync, each warp's whole tile of a 16-bit C whose warp
-/// tile is a multiple of 64 columns wide.
+/// tile is a multiple of 64 columns wide, or half of it (stored in two
+/// passes) where the whole would not fit beside the ring.
 int64_t tmaStagingBytes(mlir::loom::PlanAttr plan, const Contraction &c);
 /// CTAs per SM of the TMA kernel for `plan` on an SM with `smemPerSM` bytes
 /// of shared memory: 2 for one consumer warpgroup on tiles at most 128 wide
