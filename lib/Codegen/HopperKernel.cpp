@@ -467,9 +467,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                             ValueRange{v0, v1})
           .getResult();
     };
-    // The C tile at (m0, n0) of `batch` from shared memory at byte `at`
-    // (from the region's start) plus `within`, at column `col` and row `row`
-    // of C: one TMA store.
+    // One TMA store: the box at column `col` and row `row` of C (of
+    // `batch`), from shared memory at byte `at` plus `within` of the
+    // dynamic region.
     auto storeBox = [&](Value batch, Value col, Value row, int64_t at, Value within) {
       Value src = sharedPtr(arith::AddIOp::create(b, loc, c64(at), within).getResult());
       SmallVector<Value> coords{to32(col), to32(row)};

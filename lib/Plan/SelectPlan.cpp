@@ -67,6 +67,12 @@ static int64_t wgmmaStagingBytes(int64_t consumers, const Contraction &c) {
   return c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
 }
 
+/// The operand ring: `stages` stages of an A and a B tile.
+static int64_t ringBytes(PlanAttr p, const Contraction &c) {
+  return (p.getTileM() * elementBytes(c.elemA) + p.getTileN() * elementBytes(c.elemB)) *
+         p.getTileK() * p.getStages();
+}
+
 int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c) {
   if (p.getProducer() != ProducerKind::Tma)
     return 0;
@@ -79,21 +85,18 @@ int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c) {
   // the block's 227 KiB (the TMA kernel is for sm_90a only), else half of
   // it, stored in two passes.
   int64_t whole = p.getNumWarps() * wm * wn * 2;
-  int64_t ring = (p.getTileM() * elementBytes(c.elemA) + p.getTileN() * elementBytes(c.elemB)) *
-                 p.getTileK() * p.getStages() + 16 * p.getStages();
-  return ring + whole <= 227 * 1024 ? whole : whole / 2;
+  int64_t withBarriers = ringBytes(p, c) + 16 * p.getStages();
+  return withBarriers + whole <= 227 * 1024 ? whole : whole / 2;
 }
 
 int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
-  int64_t stage = (p.getTileM() * elementBytes(c.elemA) +
-                   p.getTileN() * elementBytes(c.elemB)) * p.getTileK();
   // TMA plans keep two mbarriers (8 bytes each) per stage after the ring,
   // and the C staging buffers.
   if (p.getProducer() != ProducerKind::Tma)
-    return stage * p.getStages();
+    return ringBytes(p, c);
   // A ping-pong schedule adds two mbarriers that order its consumers.
   int64_t turns = p.getSchedule() == Schedule::PingPong ? 16 : 0;
-  return stage * p.getStages() + 16 * p.getStages() + turns + tmaStagingBytes(p, c);
+  return ringBytes(p, c) + 16 * p.getStages() + turns + tmaStagingBytes(p, c);
 }
 
 int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
