@@ -239,6 +239,7 @@ dyn dyn_chain         1,7,16,300,4096 "mk,kn,np->mp" m=?,k=64,n=300,p=130 f16
 dyn dyn_chain_reuse   1,7,300,4096 "mk,kn,np,pq->mq" m=?,k=64,n=300,p=130,q=72 f16
 dyn dyn_cluster_k16384 1,300,4096 "mk,nk->mn" m=?,n=1024,k=16384 bf16
 dyn dyn_store_bound   1,7,300,4096 "mk,nk->mn" m=?,n=4096,k=64 f16
+dyn dyn_tmamma        1,7,300,4096 "mk,nk->mn" m=?,n=1000,k=512 f16 --plan "#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 2, warps_n = 4, mma = m16n8k16, stages = 4, producer = tma, raster = swizzle, swizzle = 8>"
 dyn fma_f64_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=100,k=64 f64
 dyn fma_f32_dynamic   1,7,300,1000 "mk,nk->mn" m=?,n=300,k=129 f32
 dyn mem_dyn_scale     1,7,300,5000 "mk,k->mk" m=?,k=1000 f16
