@@ -406,11 +406,13 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     // mma.sync: consumer warp w computes the (w % warps_m, w / warps_m)
     // warp tile, as in the cp.async kernel; its ldmatrix offsets are
     // computed once.
+    // (warpInCta: the consumer warp's index, 0 for the first after the
+    // producer warpgroup; it also picks its C staging buffer.)
+    Value warpInCta = arith::SubIOp::create(b, loc, kc.div(kc.tid, 32), kc.cst(4));
     FragmentState frags;
     if (mmaSync) {
-      Value w = arith::SubIOp::create(b, loc, kc.div(kc.tid, 32), kc.cst(4));
-      kc.warpRow = kc.mul(kc.rem(w, kc.warpsM), bm / kc.warpsM);
-      kc.warpCol = kc.mul(kc.div(w, kc.warpsM), bn / kc.warpsN);
+      kc.warpRow = kc.mul(kc.rem(warpInCta, kc.warpsM), bm / kc.warpsM);
+      kc.warpCol = kc.mul(kc.div(warpInCta, kc.warpsM), bn / kc.warpsN);
       frags = prepareFragments(kc, a, bt);
     }
     Value laneZero = kc.lt(kc.lane, 1);
@@ -545,7 +547,6 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     // buffer is rewritten only after the previous stores have read it, so
     // the warp goes on to its next tile's MMAs while the copy engine writes
     // C.
-    Value warpInCta = arith::SubIOp::create(b, loc, kc.div(kc.tid, 32), kc.cst(4));
     auto syncWarp = [&] { NVVM::SyncWarpOp::create(b, loc, c32(-1)); };
     auto warpEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
       Type ct = c.elemC;

@@ -139,7 +139,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
       efficiency *= 0.25;
   double kPadded = ceilDiv(ceilDiv(c.k.size(), p.getTileK()), split) * p.getTileK();
   double tileFlops = 2.0 * bm * bn * kPadded;
-  bool isWgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
+  bool isWgmma = isWgmmaShape(p.getMma());
   // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate
   // (twice that for 8-bit types, as cuBLASLt's fp8 reaches 1280);
   // the warp-tile model above does not apply (one warpgroup, 64 x tile_n).
@@ -195,7 +195,7 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (!t.supportsMma(c.elemA))
     return emitError() << c.elemA << " tensor-core math needs sm_89 or newer; "
                        << "target " << t.chip << " does not have it";
-  if (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32) {
+  if (isWgmmaShape(p.getMma())) {
     if (!t.archSpecific)
       return emitError() << "wgmma needs target sm_90a, not " << t.chip;
     bool sixteen = c.elemA.isF16() || c.elemA.isBF16();
@@ -235,7 +235,7 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                        << " for " << c.elemA
                        << " (one 128-byte shared-memory row), got " << p.getTileK();
   int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
-  bool isWgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
+  bool isWgmma = isWgmmaShape(p.getMma());
   if (!isWgmma && (wm % 16 || wn % 16))
     return emitError() << "each warp's tile (" << wm << "x" << wn
                        << ") must be a multiple of 16x16";
@@ -517,7 +517,7 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
   os << p.getTileM() << "x" << p.getTileN() << "x" << p.getTileK() << " tile, "
      << p.getWarpsM() << "x" << p.getWarpsN() << " warps, "
      << stringifyMmaShape(p.getMma())
-     << (p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32 ? " (Hopper)" : "")
+     << (isWgmmaShape(p.getMma()) ? " (Hopper)" : "")
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
@@ -573,7 +573,7 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   printPlanHeader(os, c, t, "chosen plan", choice.chosen.plan);
   // Which instruction family, and why.
   PlanAttr p = choice.chosen.plan;
-  bool wgmma = p.getMma() == MmaShape::WgmmaK16 || p.getMma() == MmaShape::WgmmaK32;
+  bool wgmma = isWgmmaShape(p.getMma());
   bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
