@@ -310,6 +310,14 @@ for dt in f16 bf16; do
     bench "tmamma_cl2_${dt}_$s" "mk,nk->mn" m=$s,n=$s,k=$s $dt --plan "$(tmamma 128 256 64 2 4 m16n8k16 3 ", cluster_m = 2")"
   done
 done
+# The 16-bit square GEMMs again for paired.py (launches interleaved with
+# cuBLAS's, then sustained at the power limit): the default (wgmma), the
+# mma.sync TMA kernel and the cp.async mma.sync kernel.
+mkdir -p "$PACK/paired"
+for n in f16_4096 bf16_4096 f16_8192 bf16_8192 tmamma_f16_4096 tmamma_bf16_4096 \
+         tmamma_f16_8192 tmamma_bf16_8192 mmasync_f16_8192 mmasync_bf16_8192; do
+  cp "$PACK/bench/$n.bundle" "$PACK/paired/"
+done
 # Transposed operands (A^T B and A B), on wgmma through MN-major TMA tiles.
 bench tn_f16_4096 "km,kn->mn" m=4096,n=4096,k=4096 f16
 bench nn_bf16_8192 "mk,kn->mn" m=8192,n=8192,k=8192 bf16
@@ -387,5 +395,5 @@ if [ -x "${BUILD_STATIC:-build-static}/bin/einloom-jit-host" ]; then
 else
   echo "note: no build-static/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host"
 fi
-cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py "$PACK/"
+cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/paired.py bench/mma_peak.py "$PACK/"
 du -sh "$PACK"
