@@ -125,6 +125,9 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
         return;
       }
       printExplanation(*options.explain, planned, *t, *ch);
+      // loom-select-plan then keeps (and verifies) this plan rather than
+      // choosing it again.
+      op.setPlanAttr(ch->chosen.plan);
     });
     if (bad)
       return failure();
