@@ -222,19 +222,27 @@ def triton_mm(a, b, c):
                     ACC_INT=a.dtype == torch.int8)
 
 
-def time_ms(fn, iters, warmup=10):
+def interleaved_ms(fns, iters, warmup=10):
+    """Median milliseconds of each of `fns`, launched in turn `iters` times,
+    each launch timed with its own CUDA events after `warmup` rounds."""
     for _ in range(warmup):
-        fn()
+        for fn in fns:
+            fn()
     torch.cuda.synchronize()
-    times = []
+    times = [[] for _ in fns]
     for _ in range(iters):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        fn()
-        e.record()
-        e.synchronize()
-        times.append(s.elapsed_time(e))
-    return statistics.median(times)
+        for fn, out in zip(fns, times):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            fn()
+            e.record()
+            e.synchronize()
+            out.append(s.elapsed_time(e))
+    return [statistics.median(t) for t in times]
+
+
+def time_ms(fn, iters, warmup=10):
+    return interleaved_ms([fn], iters, warmup)[0]
 
 
 def bench_args():

@@ -15,7 +15,6 @@ The s8 rows run m16n8k32 with s32 accumulators. cuBLAS's f16 GEMM at 8192^3
 is timed in the same process, and every row prints its ratio to it, and the
 SM clock and power that nvidia-smi reads while the loop runs back-to-back.
 """
-import statistics
 import sys
 
 import os
@@ -24,6 +23,7 @@ import cupy as cp
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_gemm import time_ms  # noqa: E402
 from paired import sustained  # noqa: E402
 
 SRC = r"""
@@ -91,20 +91,6 @@ extern "C" __global__ void __launch_bounds__(256, 1) s8_ldsm(float *o, int n) { 
 """
 
 
-def timed(fn, iters):
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for _ in range(3):
-        fn()
-    ms = []
-    for _ in range(iters):
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        ms.append(start.elapsed_time(stop))
-    return statistics.median(ms)
-
-
 def main():
     iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 20
     torch.cuda.init()
@@ -115,7 +101,7 @@ def main():
     loops = 4000
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
     bt = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
-    cublas_ms = timed(lambda: torch.matmul(a, bt.t()), iters)
+    cublas_ms = time_ms(lambda: torch.matmul(a, bt.t()), iters)
     cublas = 2 * 8192**3 / cublas_ms / 1e9
     clocks = lambda fn: "%.0f MHz, %.0f W" % sustained(fn)[:2]
     print(f"{'loop':<14} {'TFLOP/s':>9} {'x cuBLAS f16 8192^3':>20}   sustained")
@@ -128,13 +114,13 @@ def main():
             k = mod.get_function(name)
             k.max_dynamic_shared_size_bytes = 32768
             run = lambda: k((sms,), (256,), (out, cp.int32(loops)), shared_mem=32768)
-            ms = timed(run, iters)
+            ms = time_ms(run, iters)
             mk = 32 if name.startswith("s8") else 16
             ops = sms * 8 * loops * 4 * 32 * (16 * 8 * mk) * 2
             rate = ops / ms / 1e9
             print(f"{name + cap:<14} {rate:9.1f} {rate / cublas:20.2f}   {clocks(run)}")
     # The f16 rows after the s8 ones: cuBLAS again, for drift within the run.
-    cublas_ms = timed(lambda: torch.matmul(a, bt.t()), iters)
+    cublas_ms = time_ms(lambda: torch.matmul(a, bt.t()), iters)
     print(f"{'cublas_again':<14} {2 * 8192**3 / cublas_ms / 1e9:9.1f}")
 
 

@@ -18,7 +18,6 @@ A bundle whose result differs from cuBLAS's is reported and not timed;
 purpose), and its row says so.
 """
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -27,25 +26,8 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle  # noqa: E402
-
-
-def interleaved_ms(fns, iters, warmup=10):
-    """Median milliseconds of each of `fns`, launched in turn `iters` times."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    torch.cuda.synchronize()
-    times = [[] for _ in fns]
-    for _ in range(iters):
-        for fn, out in zip(fns, times):
-            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record()
-            fn()
-            e.record()
-            e.synchronize()
-            out.append(s.elapsed_time(e))
-    return [statistics.median(t) for t in times]
+from bench_gemm import (TORCH_DTYPE, EinloomKernel, bench_args,  # noqa: E402
+                        interleaved_ms, parse_bundle)
 
 
 def sustained(fn, seconds=1.0):
