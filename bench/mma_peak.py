@@ -11,13 +11,14 @@ thread). Three loops, each launched on one CTA per SM:
          memory (8 per warp, conflict-free), as the GEMM kernels do;
   ldsm224: the same under a 224-register cap (what a warp-specialized
          kernel's consumers get).
+The operands are random (N(0, 1) f16 or uniform s8), as in the GEMM
+benchmarks: the power a loop draws depends on its data.
 The s8 rows run m16n8k32 with s32 accumulators. cuBLAS's f16 GEMM at 8192^3
 is timed in the same process, and every row prints its ratio to it, and the
 SM clock and power that nvidia-smi reads while the loop runs back-to-back.
 """
-import sys
-
 import os
+import sys
 
 import cupy as cp
 import torch
@@ -44,18 +45,19 @@ __device__ __forceinline__ void ldsm4(unsigned (&r)[4], unsigned addr) {
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
 }
 template <typename Acc, bool LDSM>
-__device__ void body(float *out, int iters) {
+__device__ void body(float *out, const uint4 *src, int iters) {
   extern __shared__ uint4 smem[];
   Acc d[4][8][4];
   unsigned a[4][4], b[8][2];
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 8; ++j)
       for (int q = 0; q < 4; ++q) d[i][j][q] = 0;
+  const unsigned *words = reinterpret_cast<const unsigned *>(src);
   for (int i = 0; i < 4; ++i)
-    for (int q = 0; q < 4; ++q) a[i][q] = 0x3c003c00u ^ (threadIdx.x * 7 + i * 4 + q);
+    for (int q = 0; q < 4; ++q) a[i][q] = words[(threadIdx.x * 16 + i * 4 + q) % 8192];
   for (int j = 0; j < 8; ++j)
-    for (int q = 0; q < 2; ++q) b[j][q] = 0x3c003c00u ^ (threadIdx.x * 5 + j * 2 + q);
-  for (int i = threadIdx.x; i < 2048; i += blockDim.x) smem[i] = make_uint4(i, i * 3, i * 5, i * 7);
+    for (int q = 0; q < 2; ++q) b[j][q] = words[(threadIdx.x * 16 + 4096 + j * 2 + q) % 8192];
+  for (int i = threadIdx.x; i < 2048; i += blockDim.x) smem[i] = src[i];
   __syncthreads();
   unsigned base = (unsigned)__cvta_generic_to_shared(smem) + (threadIdx.x % 32) * 16;
   for (int it = 0; it < iters; ++it) {
@@ -84,10 +86,13 @@ __device__ void body(float *out, int iters) {
       for (int q = 0; q < 4; ++q) s += (float)d[i][j][q];
   out[blockIdx.x * blockDim.x + threadIdx.x] = s;
 }
-extern "C" __global__ void __launch_bounds__(256, 1) f16_regs(float *o, int n) { body<float, false>(o, n); }
-extern "C" __global__ void __launch_bounds__(256, 1) f16_ldsm(float *o, int n) { body<float, true>(o, n); }
-extern "C" __global__ void __launch_bounds__(256, 1) s8_regs(float *o, int n) { body<int, false>(o, n); }
-extern "C" __global__ void __launch_bounds__(256, 1) s8_ldsm(float *o, int n) { body<int, true>(o, n); }
+#define LOOP(name, acc, ldsm) \
+  extern "C" __global__ void __launch_bounds__(256, 1) \
+  name(float *o, const uint4 *src, int n) { body<acc, ldsm>(o, src, n); }
+LOOP(f16_regs, float, false)
+LOOP(f16_ldsm, float, true)
+LOOP(s8_regs, int, false)
+LOOP(s8_ldsm, int, true)
 """
 
 
@@ -98,6 +103,12 @@ def main():
     mods = {"": cp.RawModule(code=SRC, options=("-std=c++17",)),
             "224": cp.RawModule(code=SRC, options=("-std=c++17", "--maxrregcount=224"))}
     out = cp.zeros(sms * 256, dtype=cp.float32)
+    # The operands: 32 KiB of random f16 (N(0, 1)) or s8 values, read into
+    # shared memory and the first fragments (power depends on the data).
+    sources = {"f16": cp.asarray(torch.randn(16384, device="cuda", dtype=torch.float16)
+                                 .view(torch.uint8)),
+               "s8": cp.asarray(torch.randint(-128, 128, (32768,), device="cuda",
+                                              dtype=torch.int8).view(torch.uint8))}
     loops = 4000
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
     bt = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
@@ -113,7 +124,8 @@ def main():
                 continue
             k = mod.get_function(name)
             k.max_dynamic_shared_size_bytes = 32768
-            run = lambda: k((sms,), (256,), (out, cp.int32(loops)), shared_mem=32768)
+            src = sources[name.split("_")[0]]
+            run = lambda: k((sms,), (256,), (out, src, cp.int32(loops)), shared_mem=32768)
             ms = time_ms(run, iters)
             mk = 32 if name.startswith("s8") else 16
             ops = sms * 8 * loops * 4 * 32 * (16 * 8 * mk) * 2
