@@ -110,7 +110,7 @@ bool einloom::ref::einsum(const std::vector<const Tensor *> &inputs,
       double prod = 1;
       for (size_t i = 0; i < inputs.size(); ++i)
         prod *= operandValue(i, off[i]);
-      acc += prod;
+      acc += options.magnitude ? std::fabs(prod) : prod;
       // Odometer step over the summed labels, innermost last.
       for (size_t l = nl; l-- > nOut;) {
         for (size_t i = 0; i < inputs.size(); ++i)
@@ -122,7 +122,7 @@ bool einloom::ref::einsum(const std::vector<const Tensor *> &inputs,
         idx[l] = 0;
       }
     }
-    if (options.intAccBits)
+    if (options.intAccBits && !options.magnitude)
       acc = roundTo(options.intAccBits == 32 ? DType::I32 : DType::I64, acc);
     result.data[o] = roundResult(resultType, acc);
   }
@@ -173,7 +173,7 @@ double einloom::ref::einsumAt(const std::vector<const Tensor *> &inputs,
       double v = inputs[i]->data[off[i]];
       prod *= options.tf32 ? toTf32(v) : v;
     }
-    acc += prod;
+    acc += options.magnitude ? std::fabs(prod) : prod;
     for (size_t l = summed.size(); l-- > 0;) {
       for (size_t i = 0; i < inputs.size(); ++i)
         off[i] += stride[i][l];
@@ -184,7 +184,7 @@ double einloom::ref::einsumAt(const std::vector<const Tensor *> &inputs,
       idx[l] = 0;
     }
   }
-  if (options.intAccBits)
+  if (options.intAccBits && !options.magnitude)
     acc = roundTo(options.intAccBits == 32 ? DType::I32 : DType::I64, acc);
   return acc;
 }

@@ -23,6 +23,9 @@ struct EinsumOptions {
   /// Integer accumulation wraps at this many bits (32 for i32 accumulators);
   /// 0 means no wrap (float accumulators).
   unsigned intAccBits = 0;
+  /// Sum the products' magnitudes, |a * b * ...|, without any wrap: the
+  /// scale of the terms whose sum the result is (see Compare.h).
+  bool magnitude = false;
 };
 
 /// `inputs[i]` has subscripts `subscripts[i]`; the result has `output`.

@@ -1,0 +1,33 @@
+//===- Compare.cpp - a GPU result against the reference -------------------===//
+#include "einloom/Reference/Compare.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace einloom::ref;
+
+Agreement einloom::ref::compare(const double *got, const double *want,
+                                const std::vector<int64_t> &at, const double *magnitude,
+                                int64_t terms) {
+  Agreement a;
+  double num = 0, den = 0, mag = 0;
+  for (int64_t n : at) {
+    double g = got[n], w = want[n];
+    if (std::isnan(g) && !std::isnan(w)) {
+      ++a.nans;
+      continue;
+    }
+    num += (g - w) * (g - w);
+    den += w * w;
+    if (magnitude)
+      mag += magnitude[n] * magnitude[n];
+    a.maxAbs = std::max(a.maxAbs, std::fabs(g - w));
+  }
+  a.relErr = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  if (magnitude && terms > 0 && mag > 0) {
+    double usual = std::sqrt(mag) / std::sqrt(double(terms));
+    a.cancels = std::sqrt(den) < usual / 8;
+    a.scaledErr = std::sqrt(num) / usual;
+  }
+  return a;
+}
