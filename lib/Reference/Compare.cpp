@@ -11,8 +11,8 @@ Agreement einloom::ref::compare(const double *got, const double *want,
                                 int64_t terms) {
   Agreement a;
   double num = 0, den = 0, mag = 0;
-  for (int64_t n : at) {
-    double g = got[n], w = want[n];
+  for (size_t j = 0; j < at.size(); ++j) {
+    double g = got[at[j]], w = want[at[j]];
     if (std::isnan(g) && !std::isnan(w)) {
       ++a.nans;
       continue;
@@ -20,7 +20,7 @@ Agreement einloom::ref::compare(const double *got, const double *want,
     num += (g - w) * (g - w);
     den += w * w;
     if (magnitude)
-      mag += magnitude[n] * magnitude[n];
+      mag += magnitude[j] * magnitude[j];
     a.maxAbs = std::max(a.maxAbs, std::fabs(g - w));
   }
   a.relErr = den > 0 ? std::sqrt(num / den) : std::sqrt(num);

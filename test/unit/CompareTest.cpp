@@ -79,3 +79,18 @@ TEST(Compare, CancellingSumMeasuredAgainstItsTerms) {
   EXPECT_FALSE(usual.cancels);
   EXPECT_FALSE(usual.pass(4e-3));
 }
+
+TEST(Compare, MagnitudesFollowTheOrderOfTheIndices) {
+  // Elements 2 and 0 of three are checked; the magnitudes come in that
+  // order. Element 2 cancels (its terms are large), element 0 does not.
+  std::vector<double> want{64, 5, 1e-4}, got{64, 5, 1e-4 + 1e-6};
+  std::vector<double> magnitude{4096, 64};
+  Agreement a = compare(got.data(), want.data(), {2, 0}, magnitude.data(), 4096);
+  // ||want|| = 64 is the usual size of the sums, sqrt(4096^2 + 64^2) / 64:
+  // no cancellation, so the measure stays ||got - want|| / ||want||.
+  EXPECT_FALSE(a.cancels);
+  EXPECT_NEAR(a.relErr, 1e-6 / std::sqrt(64.0 * 64 + 1e-8), 1e-15);
+  // The scalar alone, with its own magnitude, cancels.
+  Agreement b = compare(got.data(), want.data(), {2}, magnitude.data(), 4096);
+  EXPECT_TRUE(b.cancels);
+}

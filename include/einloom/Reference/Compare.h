@@ -38,8 +38,8 @@ struct Agreement {
 };
 
 /// got and want at the flat indices `at`; `magnitude` (null if not known)
-/// holds the einsum of the products' magnitudes at the same flat indices,
-/// and `terms` is how many products each element sums.
+/// holds the einsum of the products' magnitudes at those elements, in the
+/// order of `at`, and `terms` is how many products each element sums.
 Agreement compare(const double *got, const double *want, const std::vector<int64_t> &at,
                   const double *magnitude = nullptr, int64_t terms = 1);
 
