@@ -53,6 +53,12 @@ suite wgmma_f16_out_f32_tails "mk,nk->mn" m=777,n=520,k=2048 f16 --out f32
 suite wgmma_e4m3_4096     "mk,nk->mn" m=4096,n=4096,k=4096 f8E4M3FN --out bf16
 suite wgmma_e5m2_tails    "mk,nk->mn" m=1000,n=1800,k=2048 f8E5M2 --out f32
 suite wgmma_i8_tails      "mk,nk->mn" m=1500,n=1700,k=2048 i8
+# A dot product whose sum cancels: at seed 163 the correct f32 result is
+# 1.15e-5 off relative to itself (f32's tolerance is 1e-5; H100, run BD),
+# and the check must pass it against the usual size of its terms.
+suite dot_f32_cancels     "k,k->" k=16777216 f32
+echo 163 > "$PACK/suite/dot_f32_cancels.seed"
+echo "the reference cancels" > "$PACK/suite/dot_f32_cancels.expect"
 # The warp-specialized TMA kernel (the sm_90a default where TMA can describe
 # the operands), forced with --plan on small odd shapes where the planner
 # would pick mma.sync: prime and tiny M/N, K tails inside a 16-byte pitch,
