@@ -336,16 +336,20 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         einsums += b.kernels[x].op == "einsum";
       bool sampled = einsums == 1 && double(flopsAt(k, size)) > o.fullCheckFlops;
       std::vector<int64_t> checkIdx;
+      // The result's index (in output-label order) at a flat offset.
+      std::vector<int64_t> strides = got.strides();
+      auto indexAt = [&](int64_t flat) {
+        std::vector<int64_t> idx(got.shape.size());
+        for (size_t d = 0; d < idx.size(); ++d)
+          idx[d] = (flat / strides[d]) % got.shape[d];
+        return idx;
+      };
       if (sampled) {
         ref::Random pick(o.seed ^ 0x5eed);
         for (int n = 0; n < o.samples; ++n)
           checkIdx.push_back(static_cast<int64_t>(pick.uniform() * double(got.numel())));
-        std::vector<int64_t> strides = got.strides();
         for (int64_t flat : checkIdx) {
-          std::vector<int64_t> idx(got.shape.size());
-          for (size_t d = 0; d < idx.size(); ++d)
-            idx[d] = (flat / strides[d]) % got.shape[d];
-          double x = ref::einsumAt(ins, subs, outSub, idx, eo);
+          double x = ref::einsumAt(ins, subs, outSub, indexAt(flat), eo);
           want.data[flat] = ref::roundResult(want.dtype, fused ? ep.apply(x, flat) : x);
         }
       } else {
@@ -388,13 +392,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         mo.magnitude = true;
         std::vector<double> magnitude; // in the order of checkIdx
         if (sampled) {
-          std::vector<int64_t> strides = got.strides();
-          for (int64_t flat : checkIdx) {
-            std::vector<int64_t> idx(got.shape.size());
-            for (size_t d = 0; d < idx.size(); ++d)
-              idx[d] = (flat / strides[d]) % got.shape[d];
-            magnitude.push_back(ref::einsumAt(ins, subs, outSub, idx, mo));
-          }
+          for (int64_t flat : checkIdx)
+            magnitude.push_back(ref::einsumAt(ins, subs, outSub, indexAt(flat), mo));
         } else {
           Tensor m;
           std::string err;
