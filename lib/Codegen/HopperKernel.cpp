@@ -542,42 +542,74 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     };
     // mma.sync warps stage their own warp tile (wm rows, or wm / 2 rows at
     // a time where only half fits, by 64-column blocks of a 16-bit C,
-    // 128-byte swizzled: lane (g, tq) writes word tq of chunk (n % 8) ^ g of
-    // its rows, conflict-free) and store it with one TMA copy per block. The
-    // buffer is rewritten only after the previous stores have read it, so
-    // the warp goes on to its next tile's MMAs while the copy engine writes
-    // C.
+    // 128-byte swizzled: the 16 bytes of columns [8n, +8) of a row go to
+    // chunk (n % 8) ^ (row % 8), conflict-free) and store it with one TMA
+    // copy per block. The buffer is rewritten only after the previous
+    // stores have read it, so the warp goes on to its next tile's MMAs
+    // while the copy engine writes C.
+    //
+    // The stores are stmatrix.x4: four 8x8 matrices, rows [16i, +8) and
+    // [16i + 8, +8) of N tiles n and n + 1 (n even), from the accumulator
+    // fragments as they are (lane (g, tq) holds row g, columns 2tq and
+    // 2tq + 1 of each). Lane l gives the address of row r = l % 8 of matrix
+    // q = l / 8: with n % 8 even, that row's chunk is (n % 8) ^ (q / 2) ^ r.
+    // So each lane needs one offset per n % 8, four in all, and every
+    // other part of an address is a constant. (Per-element stores took 64
+    // distinct addresses per lane, which the compiler kept in registers
+    // through the main loop.)
     auto syncWarp = [&] { NVVM::SyncWarpOp::create(b, loc, c32(-1)); };
     auto warpEpilogue = [&](Value batch, Value m0, Value n0, ArrayRef<Value> acc) {
-      Type ct = c.elemC;
-      int64_t warpBytes = warpStageRows * wn * 2, blockElems = warpStageRows * 64;
+      int64_t warpBytes = warpStageRows * wn * 2, blockBytes = warpStageRows * 128;
       int64_t tilesN8 = wn / 8, fragsPerPass = warpStageRows / 16;
       Value within = arith::MulIOp::create(b, loc, to64(warpInCta), c64(warpBytes));
-      Value view = memref::ViewOp::create(
-          b, loc, MemRefType::get({warpBytes / 2}, ct, nullptr, sharedSpace), smem,
-          arith::AddIOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, stagingAt),
-                                arith::IndexCastUIOp::create(b, loc, b.getIndexType(), within)),
-          ValueRange{});
       Value g = kc.div(kc.lane, 4), tq2 = kc.mul(kc.rem(kc.lane, 4), 2);
+      Value r = kc.rem(kc.lane, 8), q = kc.div(kc.lane, 8);
+      Value laneRow = kc.mul(kc.add(kc.mul(kc.rem(q, 2), 8), r), 128);
+      Value laneChunk = kc.xorI(kc.div(q, 2), r);
+      // The lane's shared address (32 bits) of its row in matrix (i, n) = 0,
+      // for n % 8 = 0, 2, 4, 6; the rest goes into the instruction.
+      SmallVector<Value> laneAddress;
+      for (int64_t k = 0; k < 8; k += 2)
+        laneAddress.push_back(LLVM::PtrToIntOp::create(
+            b, loc, b.getI32Type(),
+            sharedPtr(arith::AddIOp::create(
+                b, loc, arith::AddIOp::create(b, loc, within, c64(stagingAt)),
+                to64(kc.add(laneRow, kc.mul(kc.xorI(laneChunk, kc.cst(k)), 16)))).getResult())));
+      auto pairAsI32 = [&](Value vec) {
+        Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), vec);
+        return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0}).getResult();
+      };
       for (int64_t pass = 0; pass < wm / warpStageRows; ++pass) {
         awaitStaging(laneZero, 0, syncWarp);
         for (int64_t i = 0; i < fragsPerPass; ++i)
-          for (int64_t n = 0; n < tilesN8; ++n)
-            for (int64_t half = 0; half < 2; ++half) {
+          for (int64_t n = 0; n < tilesN8; n += 2) {
+            SmallVector<Value> words; // matrices (n, rows g), (n, g + 8), (n + 1, g), (n + 1, g + 8)
+            for (int64_t m = 0; m < 4; ++m) {
+              int64_t nn = n + m / 2, half = m % 2;
               Value row = kc.add(g, 16 * i + 8 * half); // within the pass
-              Value at = kc.add(kc.add(kc.mul(row, 64), kc.mul(kc.xorI(g, kc.cst(n % 8)), 8)),
-                                kc.add(tq2, (n / 8) * blockElems));
-              size_t k = ((pass * fragsPerPass + i) * tilesN8 + n) * 4 + 2 * half;
-              Value vec = stagedPair(
+              size_t k = ((pass * fragsPerPass + i) * tilesN8 + nn) * 4 + 2 * half;
+              words.push_back(pairAsI32(stagedPair(
                   batch, kc.add(m0, kc.add(kc.warpRow, kc.add(row, pass * warpStageRows))),
-                  kc.add(n0, kc.add(kc.warpCol, kc.add(tq2, 8 * n))), acc[k], acc[k + 1]);
-              vector::StoreOp::create(b, loc, vec, view, ValueRange{kc.idx(at)});
+                  kc.add(n0, kc.add(kc.warpCol, kc.add(tq2, 8 * nn))), acc[k], acc[k + 1])));
             }
+            // (nvvm.stmatrix takes a 64-bit pointer, and the compiler kept
+            // all 16 of them in registers: the offset goes in the text.)
+            std::string text = "stmatrix.sync.aligned.m8n8.x4.shared.b16 [$0+" +
+                               std::to_string(i * 16 * 128 + (n / 8) * blockBytes) +
+                               "], {$1, $2, $3, $4};";
+            SmallVector<Value> operands{laneAddress[(n % 8) / 2]};
+            llvm::append_range(operands, words);
+            LLVM::InlineAsmOp::create(b, loc, Type(), operands, text, "r,r,r,r,r",
+                                      /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                      LLVM::TailCallKind::None,
+                                      LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+                                      ArrayAttr());
+          }
         publishStaging(laneZero, syncWarp, [&] {
           for (int64_t j = 0; j < wn / 64; ++j)
             storeBox(batch, kc.add(n0, kc.add(kc.warpCol, 64 * j)),
                      kc.add(m0, kc.add(kc.warpRow, pass * warpStageRows)),
-                     stagingAt + j * blockElems * 2, within);
+                     stagingAt + j * blockBytes, within);
         });
       }
     };
