@@ -24,6 +24,9 @@ struct einloom::ToolSession::Impl {
 einloom::ToolSession::ToolSession() : impl(std::make_unique<Impl>()) {
   registerCompilerDialects(impl->registry);
   impl->ctx = std::make_unique<MLIRContext>(impl->registry);
+  // An error's location names the source line (or the --einsum argument);
+  // a dump of the whole op after it adds nothing a user can act on.
+  impl->ctx->printOpOnDiagnostic(false);
   impl->handler = std::make_unique<SourceMgrDiagnosticHandler>(impl->sm, impl->ctx.get());
 }
 einloom::ToolSession::~ToolSession() = default;
