@@ -102,6 +102,21 @@ bool splitSpec(const std::string &spec, std::vector<std::string> &ins, std::stri
   return true;
 }
 
+/// How many products each element of the einsum sums: the product of the
+/// summed labels' extents (a size-1 dimension broadcasts).
+static int64_t summedTerms(const std::vector<const Tensor *> &ins,
+                           const std::vector<std::string> &subs, const std::string &outSub) {
+  std::map<char, int64_t> summed;
+  for (size_t i = 0; i < subs.size(); ++i)
+    for (size_t d = 0; d < subs[i].size(); ++d)
+      if (outSub.find(subs[i][d]) == std::string::npos)
+        summed[subs[i][d]] = std::max(summed[subs[i][d]], ins[i]->shape[d]);
+  int64_t terms = 1;
+  for (const auto &[label, extent] : summed)
+    terms *= extent;
+  return terms;
+}
+
 /// Relative L2 error tolerated for a result type given the operand type,
 /// and whether the tensor cores rounded f32 operands to tf32.
 double tolerance(DType out, DType in, bool tf32) {
@@ -379,15 +394,9 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       // A float result off by more than the tolerance may only have
       // cancelled (Compare.h): measure it against the size of its terms,
       // from the same einsum over the products' magnitudes.
-      std::map<char, int64_t> summed; // label -> extent (1 broadcasts)
-      for (size_t i = 0; i < subs.size(); ++i)
-        for (size_t d = 0; d < subs[i].size(); ++d)
-          if (outSub.find(subs[i][d]) == std::string::npos)
-            summed[subs[i][d]] = std::max(summed[subs[i][d]], ins[i]->shape[d]);
-      int64_t terms = 1;
-      for (const auto &[label, extent] : summed)
-        terms *= extent;
-      if (!agree.pass(tol) && tol > 0 && !fused && terms > 1) {
+      bool retry = !agree.pass(tol) && tol > 0 && !fused;
+      int64_t terms = retry ? summedTerms(ins, subs, outSub) : 0;
+      if (retry && terms > 1) {
         ref::EinsumOptions mo = eo;
         mo.magnitude = true;
         std::vector<double> magnitude; // in the order of checkIdx
@@ -417,9 +426,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                   sampled ? "sampled" : "(all)",
                   agree.nans ? (", " + std::to_string(agree.nans) + " NaN (unwritten?)").c_str() : "",
                   cancelNote.c_str());
-      double rel = agree.relErr;
       ok = ok && pass;
-      worstRel = std::max(worstRel, rel);
+      worstRel = std::max(worstRel, agree.relErr);
       // Later kernels consume what this one really produced.
       if (!sampled)
         want = got;
