@@ -51,7 +51,9 @@ static constexpr int64_t kSmemPerSM = 228 * 1024;
 /// CTAs on it and the block size, in steps of 8, at most 248): a request
 /// beyond it never completes. (On an H100, 48 + 2 x 232 per thread of a
 /// 384-thread CTA, 65536 in all, hung at the increase.) With mma.sync
-/// consumers the producer keeps 48: at 40, ptxas spilled 8 bytes in it.
+/// consumers the producer keeps 48; at 40 an earlier version of it spilled
+/// 8 bytes. (The current kernel assembles at 40 and at 24, and 24, which
+/// gives the consumers 240, ran no faster: bench/RESULTS.md, runs AT, AU.)
 static int64_t producerRegisters(bool mmaSync) { return mmaSync ? 48 : 40; }
 static int64_t consumerRegisters(int64_t consumers, int64_t ctasPerSM, int64_t producer) {
   int64_t threads = 128 * (consumers + 1);
