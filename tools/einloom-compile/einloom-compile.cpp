@@ -15,50 +15,54 @@
 
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[FILE.mlir]"), cl::init(""));
-static cl::opt<std::string> einsum("einsum", cl::desc("Compile this einsum instead of a file"));
-static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=4096,n=4096,k=4096"));
-static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (with --einsum)"), cl::init("f16"));
-static cl::opt<std::string> acc("acc", cl::desc("Accumulator type (with --einsum)"));
-static cl::opt<std::string> outType("out", cl::desc("Result type (with --einsum)"));
-static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"));
+// Our options: --help lists these alone, not the hundreds that LLVM registers.
+static cl::OptionCategory category("einloom-compile options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[FILE.mlir]"), cl::init(""), cl::cat(category));
+static cl::opt<std::string> einsum("einsum", cl::desc("Compile this einsum instead of a file"), cl::cat(category));
+static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=4096,n=4096,k=4096"), cl::cat(category));
+static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (with --einsum)"), cl::init("f16"), cl::cat(category));
+static cl::opt<std::string> acc("acc", cl::desc("Accumulator type (with --einsum)"), cl::cat(category));
+static cl::opt<std::string> outType("out", cl::desc("Result type (with --einsum)"), cl::cat(category));
+static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
-                                   cl::init("sm_90a"));
+                                   cl::init("sm_90a"), cl::cat(category));
 static cl::opt<std::string> emit("emit", cl::desc("mlir, llvm, ptx, cubin or bundle"),
-                                 cl::init("bundle"));
-static cl::opt<std::string> output("o", cl::desc("Output file"), cl::init("-"));
+                                 cl::init("bundle"), cl::cat(category));
+static cl::opt<std::string> output("o", cl::desc("Output file"), cl::init("-"), cl::cat(category));
 static cl::opt<bool> explain("explain", cl::desc("Print the plan, its estimate and the "
-                                                  "rejected alternatives to stderr"));
+                                                  "rejected alternatives to stderr"), cl::cat(category));
 static cl::opt<bool> ptxasReport("ptxas-report",
-                                 cl::desc("Print ptxas' resource usage to stderr"));
+                                 cl::desc("Print ptxas' resource usage to stderr"), cl::cat(category));
 static cl::opt<std::string> planText(
     "plan", cl::desc("Use this plan instead of choosing one (with --einsum), e.g. "
                      "'#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, "
                      "warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma>'; "
-                     "it is verified against the target"));
+                     "it is verified against the target"), cl::cat(category));
 static cl::opt<bool> cacheStats("cache-stats",
-                                cl::desc("Print the kernel cache's directory, entries and size"));
-static cl::opt<bool> cacheClear("cache-clear", cl::desc("Remove every kernel cache entry"));
+                                cl::desc("Print the kernel cache's directory, entries and size"), cl::cat(category));
+static cl::opt<bool> cacheClear("cache-clear", cl::desc("Remove every kernel cache entry"), cl::cat(category));
 static cl::opt<bool> useCache(
     "cache", cl::desc("Compile through the kernel cache (with --einsum and --emit bundle): "
-                      "$EINLOOM_CACHE_DIR, $XDG_CACHE_HOME/einloom or ~/.cache/einloom"));
-static cl::opt<std::string> function("function", cl::desc("The function to compile"));
+                      "$EINLOOM_CACHE_DIR, $XDG_CACHE_HOME/einloom or ~/.cache/einloom"), cl::cat(category));
+static cl::opt<std::string> function("function", cl::desc("The function to compile"), cl::cat(category));
 static cl::opt<int64_t> dynamicMax(
     "dynamic-max", cl::desc("Largest size a dynamic (`?`) dimension is compiled for"),
-    cl::init(16384));
+    cl::init(16384), cl::cat(category));
 static cl::list<int64_t> buckets(
     "buckets", cl::CommaSeparated,
     cl::desc("Upper ends of the size buckets of a dynamic dimension, one plan each "
-             "(default 16,64,128,256,512,1024,2048,4096)"));
+             "(default 16,64,128,256,512,1024,2048,4096)"), cl::cat(category));
 
 static cl::opt<bool> bufferReuse(
     "buffer-reuse",
     cl::desc("Let intermediates that are never in use at the same time share the "
              "workspace's bytes (default on; off gives each its own region)"),
-    cl::init(true));
+    cl::init(true), cl::cat(category));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "Einloom compiler\n");
   if (emit != "mlir" && emit != "llvm" && emit != "ptx" && emit != "cubin" && emit != "bundle") {
     llvm::errs() << "einloom-compile: unknown --emit '" << emit
