@@ -10,6 +10,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <unistd.h>
+
 using namespace mlir;
 using namespace einloom::ref;
 
@@ -349,8 +351,44 @@ ArgumentRole roleOf(BlockArgument arg) {
 }
 } // namespace
 
+/// The reference holds every element of every value as a double, all at
+/// once: fails, with an error at `func`, when those of its arguments and
+/// results alone would not fit in this machine's memory (rather than
+/// failing to allocate them part way).
+static LogicalResult checkFitsInMemory(func::FuncOp func) {
+  double elements = 0;
+  auto count = [&](Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape())
+      return;
+    double n = 1; // in double: a shape's product may overflow 64 bits
+    for (int64_t d : t.getShape())
+      n *= static_cast<double>(d);
+    elements += n;
+  };
+  for (BlockArgument a : func.getArguments())
+    count(a);
+  func.walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      count(r);
+  });
+  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGE_SIZE);
+  double have = pages > 0 && pageSize > 0 ? double(pages) * double(pageSize) : 0;
+  double need = elements * sizeof(double);
+  if (have == 0 || need <= have)
+    return success();
+  char text[160];
+  std::snprintf(text, sizeof(text),
+                "reference: this function's tensors hold %.3g elements, %.1f GiB as the "
+                "reference's doubles; this machine has %.1f GiB of memory",
+                elements, need / (1 << 30), have / (1 << 30));
+  return func.emitError(text);
+}
+
 FailureOr<std::vector<Tensor>>
 einloom::ref::evaluate(func::FuncOp func, const std::vector<Tensor> &args) {
+  if (failed(checkFitsInMemory(func)))
+    return failure();
   std::vector<Tensor> results;
   Evaluator e;
   if (failed(e.run(func, args, results)))
@@ -360,6 +398,8 @@ einloom::ref::evaluate(func::FuncOp func, const std::vector<Tensor> &args) {
 
 FailureOr<std::vector<Tensor>> einloom::ref::randomArguments(func::FuncOp func,
                                                              uint64_t seed) {
+  if (failed(checkFitsInMemory(func)))
+    return failure();
   std::vector<Tensor> args;
   Random rng(seed);
   for (BlockArgument arg : func.getBody().front().getArguments()) {

@@ -163,12 +163,18 @@ bool einloom::ref::readNpy(const std::string &path, DType want, Tensor &out,
   if (wantFloat && descr.kind != 'f')
     return fail("holds integers ('" + descrText + "') but the argument is " +
                 dtypeName(want));
-  out = Tensor(want, shape);
-  size_t need = static_cast<size_t>(out.numel()) * descr.size;
+  // The data must be in the file before anything is allocated for it: a
+  // corrupt header's shape could otherwise ask for any amount of memory.
+  uint64_t count = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) || count > (uint64_t(1) << 56))
+      return fail("shape '(" + shapeText + ")' has too many elements");
+  size_t need = static_cast<size_t>(count) * descr.size;
   size_t dataStart = headerStart + headerLen;
   if (bytes.size() - dataStart < need)
     return fail("truncated: expected " + std::to_string(need) +
                 " bytes of data, found " + std::to_string(bytes.size() - dataStart));
+  out = Tensor(want, shape);
   const unsigned char *p =
       reinterpret_cast<const unsigned char *>(bytes.data()) + dataStart;
   for (int64_t i = 0; i < out.numel(); ++i) {

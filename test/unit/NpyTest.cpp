@@ -56,3 +56,32 @@ TEST(Npy, IntegerOutOfRangeForArgument) {
   EXPECT_NE(err.find("does not fit i8"), std::string::npos) << err;
   std::remove(path.c_str());
 }
+
+// A corrupt header's shape is checked against the file before any memory is
+// allocated for it: 10^11 elements (800 GB as doubles) and a shape whose
+// element count overflows 64 bits are errors, not an allocation failure.
+TEST(Npy, HugeShapeInHeaderIsAnError) {
+  Tensor x(DType::F32, {4});
+  x.data = {1, 2, 3, 4};
+  std::string path = tempPath("huge.npy"), err;
+  ASSERT_TRUE(writeNpy(path, x, err));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  size_t at = bytes.find("(4,)");
+  ASSERT_NE(at, std::string::npos);
+  // (The header's padding takes up the longer text.)
+  std::pair<const char *, const char *> cases[] = {
+      {"(100000000000,)", "truncated: expected 400000000000 bytes"},
+      {"(4294967296, 4294967296, 16)", "has too many elements"}};
+  for (auto [shape, message] : cases) {
+    std::string header = bytes;
+    header.replace(at, 4, shape);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << header;
+    Tensor y;
+    EXPECT_FALSE(readNpy(path, DType::F32, y, err)) << shape;
+    EXPECT_NE(err.find(message), std::string::npos) << err;
+    EXPECT_TRUE(y.data.empty());
+  }
+  std::remove(path.c_str());
+}
