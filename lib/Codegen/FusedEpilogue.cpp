@@ -4,7 +4,8 @@
 // stores it, when loom-fuse-epilogues fused an epilogue into the einsum:
 // act(alpha * x + bias) + beta * residual, in the accumulator's float type.
 // Bias and residual elements are read at (C offset mod their count): they
-// cover C's trailing dimensions and C is row-major.
+// cover C's trailing dimensions and C is row-major. (One as large as C is
+// read at the offset itself.)
 //
 //===----------------------------------------------------------------------===//
 #include "KernelContext.h"
@@ -82,7 +83,8 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
   auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v)).getResult(); };
   auto toT = [&](Value v) { return convertElement(b, loc, v, t); };
   auto load = [&](Value buf, int64_t n) {
-    return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(kc.rem(off, n))}));
+    bool whole = spec->resultElems > 0 && n >= spec->resultElems;
+    return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(whole ? off : kc.rem(off, n))}));
   };
   Value v = x;
   if (spec->alpha != 1)

@@ -160,6 +160,8 @@ EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
     e.beta = b->convertToDouble();
   if (auto act = op.getActivation())
     e.activation = static_cast<int>(*act);
+  if (auto t = dyn_cast<RankedTensorType>(op.getResult().getType()); t && t.hasStaticShape())
+    e.resultElems = t.getNumElements();
   if (Value b = op.getBias()) {
     auto t = cast<RankedTensorType>(b.getType());
     e.biasType = t.getElementType();

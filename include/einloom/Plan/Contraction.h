@@ -47,6 +47,10 @@ struct EpilogueSpec {
   int activation = -1; ///< -1 none, else a loom::Activation
   mlir::Type biasType, residualType; ///< element types (null: absent)
   int64_t biasElems = 0, residualElems = 0;
+  /// The result's element count (0 if not static). Every offset the epilogue
+  /// is given is one of the result's, so an operand of at least this many
+  /// elements is read at the offset itself, with no remainder to take.
+  int64_t resultElems = 0;
   bool empty() const {
     return alpha == 1 && activation < 0 && !biasType && !residualType;
   }
