@@ -10,6 +10,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace mlir;
@@ -374,13 +375,18 @@ static LogicalResult checkFitsInMemory(func::FuncOp func) {
   });
   long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGE_SIZE);
   double have = pages > 0 && pageSize > 0 ? double(pages) * double(pageSize) : 0;
+  // (or less, under a limit on the address space: ulimit -v)
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      (have == 0 || double(limit.rlim_cur) < have))
+    have = double(limit.rlim_cur);
   double need = elements * sizeof(double);
   if (have == 0 || need <= have)
     return success();
   char text[160];
   std::snprintf(text, sizeof(text),
                 "reference: this function's tensors hold %.3g elements, %.1f GiB as the "
-                "reference's doubles; this machine has %.1f GiB of memory",
+                "reference's doubles; this process may use %.1f GiB of memory",
                 elements, need / (1 << 30), have / (1 << 30));
   return func.emitError(text);
 }
