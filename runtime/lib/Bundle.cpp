@@ -421,10 +421,18 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
           !parseInts(grid, ',', g) || !parseInts(block, ',', bl) ||
           !parseInts(args, ',', a) || g.size() != 3 || bl.size() != 3)
         return bad("bad kernel");
+      // The driver's limits: a grid of at most 2^31 - 1 by 65535 by 65535
+      // CTAs, a block of at most 1024 threads, 227 KiB of shared memory.
+      int64_t threads = 1;
       for (int i = 0; i < 3; ++i) {
+        if (g[i] < 1 || g[i] > (i == 0 ? INT32_MAX : 65535) || bl[i] < 1 || bl[i] > 1024)
+          return bad("grid or block out of range");
         k.grid[i] = g[i];
         k.block[i] = bl[i];
+        threads *= bl[i];
       }
+      if (threads > 1024 || k.sharedMemoryBytes < 0 || k.sharedMemoryBytes > 232448)
+        return bad("more than 1024 threads or 232448 bytes of shared memory");
       for (int64_t v : a) {
         if (v < 0 || v >= static_cast<int64_t>(numEntries(b)))
           return bad("kernel argument names no buffer");
@@ -435,6 +443,8 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (b.kernels.empty())
         return bad("'computes' before any kernel");
       BundleKernel &k = b.kernels.back();
+      if (!k.op.empty())
+        return bad("a second 'computes' for one kernel");
       std::string ops;
       std::vector<int64_t> o;
       if (!(ls >> k.op >> k.spec >> k.acc >> ops >> k.result >> k.flops) || !parseInts(ops, ',', o))
@@ -562,6 +572,11 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
     err = "corrupt bundle manifest: no target or no kernels";
     return false;
   }
+  for (const BundleKernel &k : b.kernels)
+    if (k.op.empty()) {
+      err = "corrupt bundle manifest: kernel '" + k.name + "' has no 'computes' line";
+      return false;
+    }
   std::string why = checkDynamic(b);
   if (why.empty())
     why = checkViews(b);

@@ -109,6 +109,45 @@ TEST(Bundle, RefusesInconsistentManifest) {
   EXPECT_NE(err.find("kernel argument names no buffer"), std::string::npos) << err;
 }
 
+// Each kernel has exactly one `computes` line (what the runner checks it
+// against) and launch dimensions the driver accepts.
+TEST(Bundle, RefusesManifestsTheWriterNeverProduces) {
+  struct Case {
+    void (*edit)(std::string &);
+    const char *message;
+  };
+  auto replace = [](std::string &p, const std::string &from, const std::string &to) {
+    size_t at = p.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    p.replace(at, from.size(), to);
+  };
+  static auto replaceFn = replace;
+  Case cases[] = {
+      {[](std::string &p) {
+         size_t at = p.find("computes "), end = p.find('\n', at);
+         p.erase(at, end + 1 - at);
+       },
+       "kernel 'main_einsum0' has no 'computes' line"},
+      {[](std::string &p) {
+         size_t at = p.find("computes "), end = p.find('\n', at);
+         p.insert(end + 1, p.substr(at, end + 1 - at));
+       },
+       "a second 'computes' for one kernel"},
+      {[](std::string &p) { replaceFn(p, " 3,1,2 ", " 0,1,2 "); }, "grid or block out of range"},
+      {[](std::string &p) { replaceFn(p, " 3,1,2 ", " 3,70000,2 "); }, "grid or block out of range"},
+      {[](std::string &p) { replaceFn(p, " 128,1,1 ", " -128,1,1 "); }, "grid or block out of range"},
+      {[](std::string &p) { replaceFn(p, " 128,1,1 ", " 128,16,1 "); }, "more than 1024 threads"},
+      {[](std::string &p) { replaceFn(p, " 65536 ", " 300000 "); }, "232448 bytes of shared memory"},
+  };
+  for (const Case &c : cases) {
+    std::string bytes = resealedBundle(sample(), c.edit);
+    Bundle out;
+    std::string err;
+    EXPECT_FALSE(readBundle(bytes, out, err)) << c.message;
+    EXPECT_NE(err.find(c.message), std::string::npos) << err;
+  }
+}
+
 static BundleTensorMap sampleMap() {
   BundleTensorMap t;
   t.arg = 1;
