@@ -228,6 +228,15 @@ suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16
 suite i8_splitk_8x512x4096 "mk,nk->mn" m=8,n=512,k=4096 i8
 suite bf16_splitk_odd     "mk,nk->mn" m=7,n=33,k=6144 bf16 --out f32
+# More (batch, split) slices than grid.z's 65535: the slices fold into
+# grid.x (cp.async, CUDA-core and split-K kernels; the TMA kernels' tile
+# loop already spans the batch).
+suite bigbatch_f16_70001x17x9x33 "bmk,bnk->bmn" b=70001,m=17,n=9,k=33 f16
+suite bigbatch_bf16_nn_66000     "bmk,bkn->bmn" b=66000,m=40,n=72,k=20 bf16 --out f32
+suite bigbatch_sm80_65537        "bkm,bnk->bmn" b=65537,m=33,n=16,k=24 f16 --target sm_80
+suite bigbatch_f32_65536x3       "bmk,bnk->bmn" b=65536,m=5,n=7,k=3 f32
+suite bigbatch_splitk_40000      "bmk,bnk->bmn" b=40000,m=16,n=16,k=2048 f16 --plan "#loom.plan<tile_m = 16, tile_n = 16, tile_k = 64, warps_m = 1, warps_n = 1, mma = m16n8k16, stages = 3, split_k = 2>"
+suite bigbatch_tma_70001         "bmk,bnk->bmn" b=70001,m=17,n=9,k=64 f16 --plan "$(tma 64 128 64 wgmma_k16)"
 # Shape polymorphism: one bundle per case (a plan variant per size bucket of
 # the dynamic M), run at every size in NAME.sizes from one loaded program.
 dyn() { # name sizes spec label-sizes dtype [extra args...]
@@ -236,6 +245,7 @@ dyn() { # name sizes spec label-sizes dtype [extra args...]
   suite "$name" "$@"
   echo "$sizes" > "$PACK/suite/$name.sizes"
 }
+dyn dyn_bigbatch      1,7,40 "mbk,bnk->mbn" m=?,b=70001,n=24,k=32 f16 --dynamic-max 64
 dyn dyn_f16_nt_4096   1,7,16,17,64,300,1024,1025,4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
 dyn dyn_bf16_nn_odd   1,7,16,300,4096 "mk,kn->mn" m=?,n=520,k=264 bf16
 dyn dyn_i8_nt         1,33,300,1500 "mk,nk->mn" m=?,n=1000,k=512 i8

@@ -63,6 +63,28 @@ std::pair<Value, Value> einloom::codegen::rasterTile(KernelContext &kc, Value li
   return {kc.div(linear, tilesN), kc.rem(linear, tilesN)};
 }
 
+LogicalResult einloom::codegen::setTileGrid(Location loc, KernelLaunch &launch, int64_t tiles,
+                                            int64_t slices, int64_t tileM, int64_t tilesN,
+                                            bool dynamicM) {
+  bool folded = slices > 65535; // (tileAndSlice decides as this does)
+  launch.grid = {folded ? tiles * slices : tiles, 1, folded ? 1 : slices};
+  if (launch.grid[0] > INT32_MAX)
+    return emitError(loc, "the kernel needs ")
+           << tiles << " tiles times " << slices << " batch and split slices, "
+           << launch.grid[0] << " CTAs: more than a grid holds (2^31 - 1)";
+  if (dynamicM)
+    launch.dynamicGrid = {1, tileM, folded ? tilesN * slices : tilesN};
+  return success();
+}
+
+std::pair<Value, Value> einloom::codegen::tileAndSlice(KernelContext &kc, int64_t slices,
+                                                       Value tilesPerSlice) {
+  Value x = kc.fromIndex(gpu::BlockIdOp::create(kc.b, kc.loc, gpu::Dimension::x));
+  if (slices <= 65535)
+    return {x, kc.fromIndex(gpu::BlockIdOp::create(kc.b, kc.loc, gpu::Dimension::z))};
+  return {kc.remV(x, tilesPerSlice), kc.divV(x, tilesPerSlice)};
+}
+
 gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
                                                   const KernelLaunch &launch,
                                                   ArrayRef<int64_t> extraBuffers, bool takesSize,
@@ -169,10 +191,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
            << c.acc << " accumulation is not supported yet";
   if (plan.getStages() < 2)
     return emitError(loc, "the cp.async pipeline needs at least 2 stages");
-  if (c.batch.size() * plan.getSplitK() > 65535)
-    return emitError(loc, "a batch of ") << c.batch.size() << " times split-K "
-                                        << plan.getSplitK()
-                                        << " exceeds the grid's 65535 z-blocks";
 
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
@@ -191,11 +209,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
                           splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
                                      : c.tensorBytes(c.m, c.n, c.elemC)};
-  launch.grid = {tilesM * tilesN, 1, c.batch.size() * splitK};
+  int64_t slices = c.batch.size() * splitK;
+  if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN, c.dynamicLabel != 0)))
+    return failure();
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = stages * (bm + bn) * 128;
-  if (c.dynamicLabel)
-    launch.dynamicGrid = {1, bm, tilesN};
 
   if (splitK > 1 && !c.epilogue.empty())
     return emitError(loc, "a split-K plan does not fuse an epilogue");
@@ -216,12 +234,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   kc.warpRow = kc.mul(kc.rem(warp, kc.warpsM), bm / kc.warpsM);
   kc.warpCol = kc.mul(kc.div(warp, kc.warpsM), bn / kc.warpsN);
 
-  Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  // The slices enumerate (batch, split); each split runs tilesPerSplit K
+  // tiles from kBegin (the last may run fewer, or none).
+  auto [linear, bzAll] = tileAndSlice(kc, slices, kc.mul(kc.tilesOfM(bm), tilesN));
   auto [tm, tn] = rasterTile(kc, linear, kc.tilesOfM(bm), tilesN);
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
-  // grid.z enumerates (batch, split); each split runs tilesPerSplit K tiles
-  // from kBegin (the last may run fewer, or none).
-  Value bzAll = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
   Value bz = kc.div(bzAll, splitK), split = kc.rem(bzAll, splitK);
   Value kBegin = kc.mul(split, tilesPerSplit);
   Value count = kc.cst(numK);

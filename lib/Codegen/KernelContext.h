@@ -215,6 +215,17 @@ void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
 std::pair<mlir::Value, mlir::Value> rasterTile(KernelContext &kc, mlir::Value linear,
                                                mlir::Value tilesM, int64_t tilesN);
 
+/// Grid for `tiles` output tiles (tilesN per tile row of `tileM` rows) in
+/// each of `slices` (batch, split) slices: grid.x the tiles and grid.z the
+/// slices, or, where there are more slices than grid.z's 65535, grid.x
+/// both (slice-major). Fails where grid.x would pass 2^31 - 1 CTAs.
+mlir::LogicalResult setTileGrid(mlir::Location loc, KernelLaunch &launch, int64_t tiles,
+                                int64_t slices, int64_t tileM, int64_t tilesN, bool dynamicM);
+/// The CTA's (linear tile, slice) in the grid setTileGrid chose for
+/// `slices`; `tilesPerSlice` is the tile count (at run time for a dynamic M).
+std::pair<mlir::Value, mlir::Value> tileAndSlice(KernelContext &kc, int64_t slices,
+                                                 mlir::Value tilesPerSlice);
+
 /// The address of a memref's first byte (for shared memory: its offset in
 /// the shared window) as an i64, for descriptors, mbarriers and TMA.
 mlir::Value sharedAddress(mlir::OpBuilder &b, mlir::Location loc, mlir::Value memref);

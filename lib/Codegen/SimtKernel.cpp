@@ -57,8 +57,6 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   // Shared rows: 128 + 4 elements (16-byte aligned, 4 banks apart), or 128 +
   // 8 for the DMMA fragments' loads.
   const int64_t pitch = dmma ? BM + 8 : BM + 4;
-  if (c.batch.size() > 65535)
-    return emitError(loc, "a batch of ") << c.batch.size() << " exceeds the grid's 65535 z-blocks";
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
@@ -72,13 +70,13 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   launch.name = name.str();
   launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
                           c.tensorBytes(c.m, c.n, c.elemC)};
-  launch.grid = {tilesM * tilesN, 1, c.batch.size()};
+  if (failed(setTileGrid(loc, launch, tilesM * tilesN, c.batch.size(), BM, tilesN,
+                         c.dynamicLabel != 0)))
+    return failure();
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = 2 * pitch * BK * eb;
   launch.layoutA = launch.layoutB = dmma ? "elementwise into shared memory (DMMA)"
                                          : "elementwise (CUDA cores)";
-  if (c.dynamicLabel)
-    launch.dynamicGrid = {1, BM, tilesN};
 
   launch.epilogueBytes = c.epilogue.bufferBytes();
   auto func = createKernelFunc(b, loc, name, launch, {}, c.dynamicLabel != 0, threads);
@@ -90,9 +88,8 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   kc.bindEpilogue(entry);
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   Value ty = kc.div(kc.tid, 16), tx = kc.rem(kc.tid, 16);
-  Value linear = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  auto [linear, bz] = tileAndSlice(kc, c.batch.size(), kc.mul(kc.tilesOfM(BM), tilesN));
   Value m0 = kc.mul(kc.div(linear, tilesN), BM), n0 = kc.mul(kc.rem(linear, tilesN), BN);
-  Value bz = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
 
   Value gA = typedView(b, loc, entry.getArgument(0), elem, launch.argumentBytes[0] / eb);
   Value gB = typedView(b, loc, entry.getArgument(1), elem, launch.argumentBytes[1] / eb);

@@ -250,9 +250,6 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (p.getSplitK() > kTiles)
     return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
                        << " K tiles of " << p.getTileK();
-  if (c.batch.size() * p.getSplitK() > 65535)
-    return emitError() << "batch " << c.batch.size() << " times split_k " << p.getSplitK()
-                       << " exceeds the grid's 65535 z-blocks";
   if (p.getSchedule() == Schedule::PingPong && p.getProducer() != ProducerKind::Tma)
     return emitError() << "a ping-pong schedule needs the TMA kernel (producer = tma)";
   if (p.getProducer() == ProducerKind::Tma) {
