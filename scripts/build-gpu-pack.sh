@@ -235,7 +235,7 @@ suite bigbatch_f16_70001x17x9x33 "bmk,bnk->bmn" b=70001,m=17,n=9,k=33 f16
 suite bigbatch_bf16_nn_66000     "bmk,bkn->bmn" b=66000,m=40,n=72,k=20 bf16 --out f32
 suite bigbatch_sm80_65537        "bkm,bnk->bmn" b=65537,m=33,n=16,k=24 f16 --target sm_80
 suite bigbatch_f32_65536x3       "bmk,bnk->bmn" b=65536,m=5,n=7,k=3 f32
-suite bigbatch_splitk_40000      "bmk,bnk->bmn" b=40000,m=16,n=16,k=2048 f16 --plan "#loom.plan<tile_m = 16, tile_n = 16, tile_k = 64, warps_m = 1, warps_n = 1, mma = m16n8k16, stages = 3, split_k = 2>"
+suite bigbatch_splitk_33000      "bmk,bnk->bmn" b=33000,m=16,n=16,k=128 f16 --plan "#loom.plan<tile_m = 16, tile_n = 16, tile_k = 64, warps_m = 1, warps_n = 1, mma = m16n8k16, stages = 3, split_k = 2>"
 suite bigbatch_tma_70001         "bmk,bnk->bmn" b=70001,m=17,n=9,k=64 f16 --plan "$(tma 64 128 64 wgmma_k16)"
 # Shape polymorphism: one bundle per case (a plan variant per size bucket of
 # the dynamic M), run at every size in NAME.sizes from one loaded program.
