@@ -228,6 +228,13 @@ suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16
 suite i8_splitk_8x512x4096 "mk,nk->mn" m=8,n=512,k=4096 i8
 suite bf16_splitk_odd     "mk,nk->mn" m=7,n=33,k=6144 bf16 --out f32
+# One warp per CTA (a plan's choice; the planner uses two or more): its
+# producer copies 4 rows a pass, so every other pass has its own swizzle.
+one_warp="#loom.plan<tile_m = 16, tile_n = 16, tile_k = 64, warps_m = 1, warps_n = 1, mma = m16n8k16, stages = 3>"
+suite onewarp_f16_37x45x200    "mk,nk->mn" m=37,n=45,k=200 f16 --plan "$one_warp"
+suite onewarp_tn_37x45x200     "km,kn->mn" m=37,n=45,k=200 f16 --plan "$one_warp"
+suite onewarp_i8_37x45x300     "mk,nk->mn" m=37,n=45,k=300 i8 --plan "#loom.plan<tile_m = 16, tile_n = 16, tile_k = 128, warps_m = 1, warps_n = 1, mma = m16n8k32, stages = 3>"
+suite onewarp_bf16_32x32       "mk,nk->mn" m=37,n=45,k=200 bf16 --plan "#loom.plan<tile_m = 32, tile_n = 32, tile_k = 64, warps_m = 1, warps_n = 1, mma = m16n8k16, stages = 2>"
 # More (batch, split) slices than grid.z's 65535: the slices fold into
 # grid.x (cp.async, CUDA-core and split-K kernels; the TMA kernels' tile
 # loop already spans the batch).

@@ -70,8 +70,10 @@ ProducerState einloom::codegen::prepareProducer(KernelContext &kc, OperandTile &
     for (int64_t pass = 0; pass * rowsPerPass < op.tileRows; ++pass) {
       Value r = kc.add(rBase, pass * rowsPerPass);
       addRow(r);
-      // rowsPerPass is a multiple of 8, so (r & 7) == (rBase & 7).
-      ps.dst.push_back(kc.add(kc.mul(r, 128), swz));
+      // With 8 rows or more per pass, (r & 7) == (rBase & 7); one warp
+      // copies 4 rows a pass, and every other pass has its own swizzle.
+      Value rowSwz = rowsPerPass % 8 == 0 ? swz : kc.mul(kc.xorI(ch, kc.andI(r, 7)), 16);
+      ps.dst.push_back(kc.add(kc.mul(r, 128), rowSwz));
     }
     break;
   }
