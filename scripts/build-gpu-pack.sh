@@ -235,6 +235,11 @@ suite onewarp_f16_37x45x200    "mk,nk->mn" m=37,n=45,k=200 f16 --plan "$one_warp
 suite onewarp_tn_37x45x200     "km,kn->mn" m=37,n=45,k=200 f16 --plan "$one_warp"
 suite onewarp_i8_37x45x300     "mk,nk->mn" m=37,n=45,k=300 i8 --plan "#loom.plan<tile_m = 16, tile_n = 16, tile_k = 128, warps_m = 1, warps_n = 1, mma = m16n8k32, stages = 3>"
 suite onewarp_bf16_32x32       "mk,nk->mn" m=37,n=45,k=200 bf16 --plan "#loom.plan<tile_m = 32, tile_n = 32, tile_k = 64, warps_m = 1, warps_n = 1, mma = m16n8k16, stages = 2>"
+# Three warps (96 threads: 12 rows a pass) on 48-wide tiles, K- and
+# MN-major operands.
+three_warps="#loom.plan<tile_m = 48, tile_n = 48, tile_k = 64, warps_m = 3, warps_n = 1, mma = m16n8k16, stages = 3>"
+suite threewarp_nt_100x70x200  "mk,nk->mn" m=100,n=70,k=200 f16 --plan "$three_warps"
+suite threewarp_tn_100x70x200  "km,kn->mn" m=100,n=70,k=200 f16 --plan "$three_warps"
 # More (batch, split) slices than grid.z's 65535: the slices fold into
 # grid.x (cp.async, CUDA-core and split-K kernels; the TMA kernels' tile
 # loop already spans the batch).
