@@ -10,8 +10,6 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
 
 using namespace mlir;
 using namespace einloom::ref;
@@ -373,13 +371,7 @@ static LogicalResult checkFitsInMemory(func::FuncOp func) {
     for (Value r : op->getResults())
       count(r);
   });
-  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGE_SIZE);
-  double have = pages > 0 && pageSize > 0 ? double(pages) * double(pageSize) : 0;
-  // (or less, under a limit on the address space: ulimit -v)
-  struct rlimit limit;
-  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
-      (have == 0 || double(limit.rlim_cur) < have))
-    have = double(limit.rlim_cur);
+  double have = static_cast<double>(usableMemoryBytes());
   double need = elements * sizeof(double);
   if (have == 0 || need <= have)
     return success();

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace einloom::ref;
 
@@ -255,4 +257,14 @@ std::string einloom::ref::summarize(const Tensor &t, size_t maxValues) {
   if (t.data.size() > maxValues)
     s += ", ...";
   return s + "]\n";
+}
+
+uint64_t einloom::ref::usableMemoryBytes() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGE_SIZE);
+  uint64_t have = pages > 0 && pageSize > 0 ? uint64_t(pages) * uint64_t(pageSize) : 0;
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      (have == 0 || uint64_t(limit.rlim_cur) < have))
+    have = uint64_t(limit.rlim_cur);
+  return have;
 }

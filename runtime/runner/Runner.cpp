@@ -173,6 +173,33 @@ bool einloom::rt::loadBundleFile(const std::string &path, Bundle &b) {
 }
 
 /// One run of the loaded program at dynamic size `size` (-1: static).
+std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check,
+                                            uint64_t haveBytes) {
+  // Every buffer and view but the workspaces (which get no host tensor),
+  // and with the check a second copy of each for the reference.
+  std::vector<bool> workspace(b.buffers.size(), false);
+  for (const BundleBuffer &v : b.views)
+    workspace[v.in] = true;
+  double elements = 0;
+  for (size_t i = 0; i < numEntries(b); ++i) {
+    if (i < b.buffers.size() && workspace[i])
+      continue;
+    double n = 1; // in double: no product can overflow
+    for (int64_t d : entryAt(b, static_cast<int>(i)).shape)
+      n *= static_cast<double>(d == -1 ? size : d);
+    elements += n;
+  }
+  double need = elements * sizeof(double) * (check ? 2 : 1);
+  if (haveBytes == 0 || need <= double(haveBytes))
+    return "";
+  char text[200];
+  std::snprintf(text, sizeof text,
+                "the host copies of the buffers (doubles%s) need %.1f GiB; this process may use "
+                "%.1f GiB of memory",
+                check ? ", twice for the check" : "", need / (1 << 30), double(haveBytes) / (1 << 30));
+  return text;
+}
+
 static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &o,
                  int64_t size) {
   std::string why;
@@ -198,6 +225,11 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   std::vector<bool> workspace(b.buffers.size(), false);
   for (const BundleBuffer &v : b.views)
     workspace[v.in] = true;
+  // The host copies hold doubles: refuse what cannot fit rather than fail
+  // to allocate part way.
+  std::string tooBig = hostCopiesDoNotFit(b, size, o.check, ref::usableMemoryBytes());
+  if (!tooBig.empty())
+    return fail(o, tooBig);
   std::vector<Tensor> host(numEntries(b));
   ref::Random rng(o.seed + (size == -1 ? 0 : static_cast<uint64_t>(size)));
   for (size_t i = 0; i < numEntries(b); ++i) {

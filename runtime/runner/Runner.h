@@ -39,6 +39,11 @@ struct RunOptions {
 /// Returns 0 on success, 1 on a failed check or any error.
 int runBundle(const Bundle &b, const RunOptions &options);
 
+/// Why the runner's host copies of `b`'s buffers at dynamic size `size`
+/// (-1: static) would not fit in `haveBytes` of memory (doubles, twice with
+/// `check`); empty when they fit or `haveBytes` is 0 (unknown).
+std::string hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check, uint64_t haveBytes);
+
 /// Reads and parses a bundle file; on failure prints why and returns false.
 bool loadBundleFile(const std::string &path, Bundle &b);
 

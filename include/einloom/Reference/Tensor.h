@@ -64,6 +64,12 @@ struct Tensor {
   std::string typeStr() const;
 };
 
+/// Bytes of memory this process may use: the machine's physical memory, or
+/// less under a limit on the address space (ulimit -v); 0 if unknown. The
+/// reference holds every element as a double, so its callers check what
+/// they are about to allocate against this first.
+uint64_t usableMemoryBytes();
+
 /// A seeded generator (SplitMix64) so results are identical on every machine.
 class Random {
 public:

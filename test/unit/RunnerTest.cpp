@@ -1,0 +1,43 @@
+// The runner's host memory check: its copies of the buffers hold doubles
+// (twice with --check), and a bundle whose copies cannot fit is an error
+// before anything is allocated.
+#include "einloom/runtime/Bundle.h"
+#include "Runner.h"
+
+#include <gtest/gtest.h>
+
+using namespace einloom::rt;
+
+static Bundle gemm(int64_t m) {
+  Bundle b;
+  b.target = "sm_90a";
+  b.buffers = {{"arg0", "input", "f16", {m, 1024}, m * 2048},
+               {"arg1", "input", "f16", {1024, 1024}, 1024 * 2048},
+               {"out0", "output", "f16", {m, 1024}, m * 2048},
+               {"ws", "temp", "f32", {1 << 20}, 4 << 20}};
+  b.views = {{"t0", "temp", "f32", {1024, 1024}, 4 << 20, 3, 0}};
+  return b;
+}
+
+TEST(Runner, HostCopiesMustFit) {
+  // 1024 rows: 3 x 2^20 elements of buffers and 2^20 of the view (the
+  // workspace itself has no host copy): 32 MiB as doubles, 64 MiB checked.
+  Bundle b = gemm(1024);
+  const uint64_t MiB = 1 << 20;
+  EXPECT_EQ(hostCopiesDoNotFit(b, -1, true, 64 * MiB), "");
+  EXPECT_EQ(hostCopiesDoNotFit(b, -1, false, 32 * MiB), "");
+  std::string why = hostCopiesDoNotFit(b, -1, true, 63 * MiB);
+  EXPECT_NE(why.find("need 0.1 GiB"), std::string::npos) << why;
+  EXPECT_NE(why.find("twice for the check"), std::string::npos) << why;
+  EXPECT_NE(hostCopiesDoNotFit(b, -1, false, 31 * MiB), "");
+  // Unknown memory: no verdict.
+  EXPECT_EQ(hostCopiesDoNotFit(b, -1, true, 0), "");
+  // A dynamic M counts at the size being run.
+  Bundle d = gemm(-1);
+  EXPECT_EQ(hostCopiesDoNotFit(d, 1024, true, 64 * MiB), "");
+  EXPECT_NE(hostCopiesDoNotFit(d, 2048, true, 64 * MiB), "");
+  // Far more than any machine: an error, and no overflow on the way.
+  Bundle huge = gemm(int64_t(1) << 40);
+  why = hostCopiesDoNotFit(huge, -1, true, uint64_t(1) << 40);
+  EXPECT_NE(why.find("this process may use 1024.0 GiB"), std::string::npos) << why;
+}
