@@ -63,10 +63,14 @@ std::pair<Value, Value> einloom::codegen::rasterTile(KernelContext &kc, Value li
   return {kc.div(linear, tilesN), kc.rem(linear, tilesN)};
 }
 
+/// Whether `slices` outnumber grid.z's 65535 blocks, so that they share
+/// grid.x with the tiles.
+static bool slicesFoldIntoX(int64_t slices) { return slices > 65535; }
+
 LogicalResult einloom::codegen::setTileGrid(Location loc, KernelLaunch &launch, int64_t tiles,
                                             int64_t slices, int64_t tileM, int64_t tilesN,
                                             bool dynamicM) {
-  bool folded = slices > 65535; // (tileAndSlice decides as this does)
+  bool folded = slicesFoldIntoX(slices);
   launch.grid = {folded ? tiles * slices : tiles, 1, folded ? 1 : slices};
   if (launch.grid[0] > INT32_MAX)
     return emitError(loc, "the kernel needs ")
@@ -80,7 +84,7 @@ LogicalResult einloom::codegen::setTileGrid(Location loc, KernelLaunch &launch, 
 std::pair<Value, Value> einloom::codegen::tileAndSlice(KernelContext &kc, int64_t slices,
                                                        Value tilesPerSlice) {
   Value x = kc.fromIndex(gpu::BlockIdOp::create(kc.b, kc.loc, gpu::Dimension::x));
-  if (slices <= 65535)
+  if (!slicesFoldIntoX(slices))
     return {x, kc.fromIndex(gpu::BlockIdOp::create(kc.b, kc.loc, gpu::Dimension::z))};
   return {kc.remV(x, tilesPerSlice), kc.divV(x, tilesPerSlice)};
 }

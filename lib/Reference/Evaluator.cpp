@@ -10,7 +10,6 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-
 using namespace mlir;
 using namespace einloom::ref;
 

@@ -173,13 +173,20 @@ bool einloom::rt::loadBundleFile(const std::string &path, Bundle &b) {
 }
 
 /// One run of the loaded program at dynamic size `size` (-1: static).
-std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check,
-                                            uint64_t haveBytes) {
-  // Every buffer and view but the workspaces (which get no host tensor),
-  // and with the check a second copy of each for the reference.
+/// Which buffers are workspaces: they hold views (intermediates), no one
+/// value, and get no host tensor.
+static std::vector<bool> workspaceBuffers(const Bundle &b) {
   std::vector<bool> workspace(b.buffers.size(), false);
   for (const BundleBuffer &v : b.views)
     workspace[v.in] = true;
+  return workspace;
+}
+
+std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check,
+                                            uint64_t haveBytes) {
+  // Every buffer and view but the workspaces, and with the check a second
+  // copy of each for the reference.
+  std::vector<bool> workspace = workspaceBuffers(b);
   double elements = 0;
   for (size_t i = 0; i < numEntries(b); ++i) {
     if (i < b.buffers.size() && workspace[i])
@@ -222,9 +229,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   // Host inputs, fresh random data from the seed.
   // Every buffer and view (an intermediate inside a workspace buffer); a
   // workspace itself holds no one value, so it gets no host tensor.
-  std::vector<bool> workspace(b.buffers.size(), false);
-  for (const BundleBuffer &v : b.views)
-    workspace[v.in] = true;
+  std::vector<bool> workspace = workspaceBuffers(b);
   // The host copies hold doubles: refuse what cannot fit rather than fail
   // to allocate part way.
   std::string tooBig = hostCopiesDoNotFit(b, size, o.check, ref::usableMemoryBytes());
