@@ -45,7 +45,10 @@ const char *Contraction::operandLayout(char operand, int64_t tileRows) const {
   if (vectorizable(k, operand))
     return "k-major";
   int64_t eb = elementBytes(operand == 'A' ? elemA : elemB);
-  if (eb == 2 && tileRows >= 64 && vectorizable(operand == 'A' ? m : n, operand))
+  // (The MN-major swizzle XORs a row's 16-byte chunk index with up to 7:
+  // it stays in the row only when the row has a multiple of 8 chunks, 64
+  // elements.)
+  if (eb == 2 && tileRows % 64 == 0 && vectorizable(operand == 'A' ? m : n, operand))
     return "mn-major";
   return "elementwise";
 }
