@@ -240,6 +240,9 @@ suite onewarp_bf16_32x32       "mk,nk->mn" m=37,n=45,k=200 bf16 --plan "#loom.pl
 three_warps="#loom.plan<tile_m = 48, tile_n = 48, tile_k = 64, warps_m = 3, warps_n = 1, mma = m16n8k16, stages = 3>"
 suite threewarp_nt_100x70x200  "mk,nk->mn" m=100,n=70,k=200 f16 --plan "$three_warps"
 suite threewarp_tn_100x70x200  "km,kn->mn" m=100,n=70,k=200 f16 --plan "$three_warps"
+# A cluster sharing an N-contiguous B: each CTA copies one 64-row box of a
+# 128-wide tile (the verifier refuses 32-row shares, which hung).
+suite cluster_nmajor_b_100x264x256 "mk,kn->mn" m=100,n=264,k=256 bf16 --plan "#loom.plan<tile_m = 128, tile_n = 128, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 3, producer = tma, cluster_m = 2, raster = swizzle, swizzle = 2>"
 # An M-major A on 96-wide tiles (not a multiple of 64: copied element by
 # element, since the MN-major swizzle needs whole groups of 8 chunks).
 suite tn_tile96_200x190x200    "km,kn->mn" m=200,n=190,k=200 f16 --plan "#loom.plan<tile_m = 96, tile_n = 96, tile_k = 64, warps_m = 3, warps_n = 2, mma = m16n8k16, stages = 3>"

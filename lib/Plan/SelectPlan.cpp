@@ -299,6 +299,13 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
     if ((mnA && p.getTileM() % 64) || (mnB && p.getTileN() % 64))
       return emitError() << "M- or N-contiguous operands are copied in 64-row boxes; "
                             "the tile must be a multiple of 64";
+    // Each CTA of a cluster copies tile_n / cluster_m of B and multicasts it:
+    // an N-contiguous B only in whole 64-row boxes (a 32-row share hung on
+    // the H100, run BR).
+    if (mnB && (p.getTileN() / p.getClusterM()) % 64)
+      return emitError() << "an N-contiguous B is shared in a cluster in whole 64-row boxes: "
+                            "tile_n / cluster_m = "
+                         << p.getTileN() / p.getClusterM() << " is not a multiple of 64";
   } else if (p.getProducer() != ProducerKind::CpAsync) {
     return emitError() << "producer '" << stringifyProducerKind(p.getProducer())
                        << "' is not supported by code generation yet";
