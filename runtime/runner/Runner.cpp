@@ -172,7 +172,6 @@ bool einloom::rt::loadBundleFile(const std::string &path, Bundle &b) {
   return true;
 }
 
-/// One run of the loaded program at dynamic size `size` (-1: static).
 /// Which buffers are workspaces: they hold views (intermediates), no one
 /// value, and get no host tensor.
 static std::vector<bool> workspaceBuffers(const Bundle &b) {
@@ -207,6 +206,7 @@ std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool 
   return text;
 }
 
+/// One run of the loaded program at dynamic size `size` (-1: static).
 static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &o,
                  int64_t size) {
   std::string why;
@@ -226,9 +226,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                   static_cast<long long>(b.kernels[ki].cluster),
                   static_cast<long long>(b.kernels[ki].grid[0]));
 
-  // Host inputs, fresh random data from the seed.
-  // Every buffer and view (an intermediate inside a workspace buffer); a
-  // workspace itself holds no one value, so it gets no host tensor.
+  // Host inputs, fresh random data from the seed: every buffer and view
+  // but the workspaces.
   std::vector<bool> workspace = workspaceBuffers(b);
   // The host copies hold doubles: refuse what cannot fit rather than fail
   // to allocate part way.
