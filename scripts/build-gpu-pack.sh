@@ -100,8 +100,8 @@ suite tma2_i8_1000x1000x512 "mk,nk->mn" m=1000,n=1000,k=512 i8 --plan "$(tma2 12
 # The same in clusters of two along M sharing B (the store-bound default):
 # an odd number of tile rows, K tails, s8, and a dynamic M.
 cl2() { echo "${1%>}, cluster_m = 2>"; }
-suite tma2_cluster_333x1000x200 "mk,nk->mn" m=333,n=1000,k=200 f16 --plan "$(cl2 "$(tma2 128 64 wgmma_k16 3)")"
-suite tma2_cluster_i8_255x1023x80 "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(cl2 "$(tma2 128 128 wgmma_k32 3)")"
+suite tma2_cluster_333x1024x200 "mk,nk->mn" m=333,n=1024,k=200 f16 --plan "$(cl2 "$(tma2 128 64 wgmma_k16 3)")"
+suite tma2_cluster_i8_255x1024x80 "mk,nk->mn" m=255,n=1024,k=80 i8 --plan "$(cl2 "$(tma2 128 128 wgmma_k32 3)")"
 # M- or N-contiguous (transposed) 16-bit operands, read by wgmma transposed
 # from MN-major TMA tiles: each layout, tails, a batch, one consumer.
 suite tma_tn_296x520x264  "km,kn->mn" m=296,n=520,k=264 f16 --plan "$(tma 128 256 64 wgmma_k16)"
@@ -120,7 +120,7 @@ suite rs_e5m2_300x200x272   "mk,nk->mn" m=300,n=200,k=272 f8E5M2 --out f32 --pla
 suite rs_i8_255x1023x80     "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(rs "$(tma 128 128 128 wgmma_k32)")"
 suite rs_pp_f16_1023x1021x1032 "mk,nk->mn" m=1023,n=1021,k=1032 f16 --plan "$(rs "$(pp 256 64 wgmma_k16)")"
 suite rs_tma2_bhqd_odd      "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16 --plan "$(rs "$(tma2 128 64 wgmma_k16 2)")"
-suite rs_cluster_1000x1000x4104 "mk,nk->mn" m=1000,n=1000,k=4104 bf16 --plan "#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma, raster = column_major, cluster_m = 2, a_source = registers>"
+suite rs_cluster_1000x1024x4104 "mk,nk->mn" m=1000,n=1024,k=4104 bf16 --plan "#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma, raster = column_major, cluster_m = 2, a_source = registers>"
 suite rs_nn_300x520x264     "mk,kn->mn" m=300,n=520,k=264 bf16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
 suite rs_cpasync_fallback   "mxk,nk->xmn" m=1000,x=3,n=2000,k=256 f16 --plan "#loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, raster = swizzle, swizzle = 8, a_source = registers>"
 suite rs_f16_4096           "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(rs "$(tma 128 256 64 wgmma_k16)")"
@@ -140,7 +140,7 @@ suite tmamma_f16_batched_f32   "bmk,bnk->bmn" b=5,m=33,n=65,k=72 f16 --out f32 -
 suite tmamma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tmamma 128 256 128 2 4 m16n8k32 3)"
 suite tmamma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tmamma 128 256 128 2 4 m16n8k32 3)"
 suite tmamma_tf32_300x256x200  "mk,nk->mn" m=300,n=256,k=200 f32 --tf32 --plan "$(tmamma 128 128 32 2 4 m16n8k8 4)"
-suite tmamma_cluster_1000x1000x4104 "mk,nk->mn" m=1000,n=1000,k=4104 bf16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3 ", cluster_m = 2")"
+suite tmamma_cluster_1000x1024x4104 "mk,nk->mn" m=1000,n=1024,k=4104 bf16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3 ", cluster_m = 2")"
 suite tmamma_f16_4096          "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3)"
 suite tmamma_staged_333x1000x200 "mk,nk->mn" m=333,n=1000,k=200 f16 --plan "$(tmamma 128 128 64 2 2 m16n8k16 4)"
 suite tmamma_staged_batched   "bmk,bnk->bmn" b=3,m=100,n=136,k=72 bf16 --plan "$(tmamma 64 128 64 2 2 m16n8k16 4)"
@@ -223,6 +223,47 @@ suite mem_f8_scale_e4m3     "ij,j->ij" i=100,j=72 f8E4M3FN --out f16
 suite mem_f8_hadamard_e5m2  "ij,ij->ij" i=33,j=65 f8E5M2
 suite store_bound_bhqd_f16  "bhqd,bhkd->bhqk" b=2,h=3,q=300,k=520,d=64 f16
 suite mem_f64_chain           "ij,ij,ij->ij" i=65,j=33 f64
+# The skinny plans (decode: M or N at most 64), chosen by the planner at odd
+# sizes: the transposed product (order = ba) with K split across a cluster
+# of the TMA kernel, an N-side skinny plan (order = ab), 8-bit types, a
+# batch, K tails inside a split, and sm_80's mma.sync with a split-K
+# reduce; then forced plans over every split from 2 to 8, tile_n from 8 to
+# 64, one and two consumer warpgroups.
+suite skinny_f16_3x1000x520     "mk,nk->mn" m=3,n=1000,k=520 f16
+suite skinny_bf16_17x4099x1000  "mk,nk->mn" m=17,n=4099,k=1000 bf16
+suite skinny_f16_33x2047x2056   "mk,nk->mn" m=33,n=2047,k=2056 f16 --out f32
+suite skinny_f16_64x8191x4104   "mk,nk->mn" m=64,n=8191,k=4104 f16
+suite skinny_e4m3_16x4096x1024  "mk,nk->mn" m=16,n=4096,k=1024 f8E4M3FN --out bf16
+suite skinny_i8_16x2000x2048    "mk,nk->mn" m=16,n=2000,k=2048 i8
+suite skinny_ab_f16_4000x9x1000 "mk,nk->mn" m=4000,n=9,k=1000 f16
+suite skinny_batched_bf16       "bmk,bnk->bmn" b=3,m=5,n=700,k=300 bf16
+suite skinny_tn_f16_7x3000x700  "km,nk->mn" m=7,n=3000,k=700 f16
+suite skinny_sm80_f16_16x4099x1000 "mk,nk->mn" m=16,n=4099,k=1000 f16 --target sm_80
+suite skinny_sm80_bf16_5x3000x2000 "mk,nk->mn" m=5,n=3000,k=2000 bf16 --target sm_80
+sk() { # tile_m tile_n split stages: a skinny TMA plan
+  echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = 64, warps_m = $(($1 / 16)), warps_n = 1, mma = wgmma_k16, stages = $4, split_k = $3, producer = tma, order = ba>"
+}
+suite sk_64x8_s2_f16   "mk,nk->mn" m=1,n=1000,k=1000 f16 --plan "$(sk 64 8 2 4)"
+suite sk_64x8_s3_f16   "mk,nk->mn" m=7,n=777,k=1000 f16 --plan "$(sk 64 8 3 8)"
+suite sk_64x16_s5_bf16 "mk,nk->mn" m=16,n=3001,k=2000 bf16 --plan "$(sk 64 16 5 6)"
+suite sk_128x32_s4_f16 "mk,nk->mn" m=29,n=1000,k=4104 f16 --plan "$(sk 128 32 4 4)"
+suite sk_64x64_s8_f16  "mk,nk->mn" m=64,n=2000,k=8192 f16 --plan "$(sk 64 64 8 6)"
+suite sk_128x64_s7_bf16 "mk,nk->mn" m=50,n=1100,k=3000 bf16 --plan "$(sk 128 64 7 3)"
+suite sk_64x24_s1_f16  "mk,nk->mn" m=20,n=5000,k=640 f16 --plan "$(sk 64 24 1 8)"
+# Matrix-vector einsums (an operand with no free label of size above 1) on
+# the memory-bound kernel.
+suite gemv_k_nk_f16_odd    "k,nk->n" n=4097,k=1000 f16
+suite gemv_ii_ij_f32       "ii,ij->j" i=4097,j=1000 f32
+suite gemv_bk_bnk_bf16     "bk,bnk->bn" b=8,n=1000,k=520 bf16
+suite gemv_m1_i8           "mk,nk->mn" m=1,n=3000,k=1000 i8
+suite gemv_m1_bf16_nn      "mk,kn->mn" m=1,n=3001,k=1000 bf16
+# The batched case that gave rel 2.2e-2 on the H200 (64x128 wgmma tiles,
+# three stages, clusters of two, two CTAs per SM), and neighbours of it.
+suite bik_48x1023x511x80   "bik,bjk->bij" b=48,i=1023,j=511,k=80 f16
+suite bik_1x1023x511x80    "bik,bjk->bij" b=1,i=1023,j=511,k=80 f16
+suite bik_48x1023x511x80_nocluster "bik,bjk->bij" b=48,i=1023,j=511,k=80 f16 --plan "#loom.plan<tile_m = 64, tile_n = 128, tile_k = 64, warps_m = 4, warps_n = 1, mma = wgmma_k16, stages = 3, producer = tma>"
+suite bik_48x1024x512x80   "bik,bjk->bij" b=48,i=1024,j=512,k=80 f16
+suite bik_48x1023x511x64   "bik,bjk->bij" b=48,i=1023,j=511,k=64 f16
 # Split-K (skinny outputs, long K), chosen by the planner.
 suite f16_splitk_16x1024x8192 "mk,nk->mn" m=16,n=1024,k=8192 f16
 suite f16_splitk_batched  "bmk,bnk->bmn" b=2,m=64,n=64,k=8192 f16
@@ -242,7 +283,7 @@ suite threewarp_nt_100x70x200  "mk,nk->mn" m=100,n=70,k=200 f16 --plan "$three_w
 suite threewarp_tn_100x70x200  "km,kn->mn" m=100,n=70,k=200 f16 --plan "$three_warps"
 # A cluster sharing an N-contiguous B: each CTA copies one 64-row box of a
 # 128-wide tile (the verifier refuses 32-row shares, which hung).
-suite cluster_nmajor_b_100x264x256 "mk,kn->mn" m=100,n=264,k=256 bf16 --plan "#loom.plan<tile_m = 128, tile_n = 128, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 3, producer = tma, cluster_m = 2, raster = swizzle, swizzle = 2>"
+suite cluster_nmajor_b_100x256x256 "mk,kn->mn" m=100,n=256,k=256 bf16 --plan "#loom.plan<tile_m = 128, tile_n = 128, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 3, producer = tma, cluster_m = 2, raster = swizzle, swizzle = 2>"
 # An M-major A on 96-wide tiles (not a multiple of 64: copied element by
 # element, since the MN-major swizzle needs whole groups of 8 chunks).
 suite tn_tile96_200x190x200    "km,kn->mn" m=200,n=190,k=200 f16 --plan "#loom.plan<tile_m = 96, tile_n = 96, tile_k = 64, warps_m = 3, warps_n = 2, mma = m16n8k16, stages = 3>"
@@ -355,9 +396,24 @@ done
 # Transposed operands (A^T B and A B), on wgmma through MN-major TMA tiles.
 bench tn_f16_4096 "km,kn->mn" m=4096,n=4096,k=4096 f16
 bench nn_bf16_8192 "mk,kn->mn" m=8192,n=8192,k=8192 bf16
-# Decode-shaped (weight-bound) x . W^T: the planner splits K.
-bench f16_skinny_16x28672x8192 "mk,nk->mn" m=16,n=28672,k=8192 f16
-bench f16_skinny_1x4096x4096 "mk,nk->mn" m=1,n=4096,k=4096 f16
+# Decode (a few tokens against a large weight), x . W^T against cuBLAS: the
+# skinny plans (the transposed product on the TMA kernel, K split across a
+# cluster) and, at M = 1, the matrix-vector kernel; and the matrix-vector
+# einsums against torch.einsum (NAME.spec: the einsum for the peer).
+mkdir -p "$PACK/decode"
+for kn in 4096,6144 4096,14336 14336,4096 8192,28672 28672,8192; do
+  k=${kn%,*} n=${kn#*,}
+  for m in 1 16 32 64; do
+    for dt in f16 bf16; do
+      compile_into decode "decode_${dt}_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" $dt
+    done
+  done
+done
+gemv() { compile_into decode "$@"; echo "$2" > "$PACK/decode/$1.spec"; }
+gemv gemv_k_nk_f16    "k,nk->n" n=14336,k=4096 f16
+gemv gemv_ii_ij_f32   "ii,ij->j" i=4097,j=1000 f32
+gemv gemv_ii_ij_f32_big "ii,ij->j" i=16384,j=8192 f32
+gemv gemv_bk_bnk_bf16 "bk,bnk->bn" b=8,n=4096,k=4096 bf16
 # Memory-bound einsums against torch.einsum and a copy of as many bytes.
 mkdir -p "$PACK/memory"
 mem() { compile_into memory "$@"; }
@@ -429,5 +485,6 @@ if [ -x "${BUILD_STATIC:-build-static}/bin/einloom-jit-host" ]; then
 else
   echo "note: no build-static/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host"
 fi
-cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/paired.py bench/mma_peak.py "$PACK/"
+cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
+   bench/paired.py bench/mma_peak.py "$PACK/"
 du -sh "$PACK"

@@ -159,7 +159,7 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t stages, int64_t splitK,
                                ProducerKind producer, RasterOrder raster,
                                int64_t swizzle, int64_t clusterM, Schedule schedule,
-                               OperandSource aSource) {
+                               OperandSource aSource, OperandOrder order) {
   if (schedule == Schedule::PingPong &&
       (producer != ProducerKind::Tma || warpsM != 8 || warpsN != 1 || tileM != 64 ||
        clusterM != 1))
@@ -210,6 +210,11 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (swizzle != 1 && raster != RasterOrder::Swizzle)
     return emitError() << "swizzle = " << swizzle
                        << " needs raster = swizzle";
+  if (splitK > 1 && clusterM > 1)
+    return emitError() << "split_k = " << splitK << " and cluster_m = " << clusterM
+                       << " both need the cluster: a TMA plan splits K across its cluster "
+                          "or shares B in it, not both";
   (void)producer;
+  (void)order;
   return success();
 }

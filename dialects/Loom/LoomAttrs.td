@@ -101,7 +101,12 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     (`pingpong`: TMA plans with two consumer warpgroups, warps_m = 8, each
     taking whole 64-row tiles in turn) and where wgmma reads A (`a_source =
     registers`: wgmma plans with a K-major A; each warp loads its 16 rows
-    of the stage with ldmatrix and wgmma takes them from registers).
+    of the stage with ldmatrix and wgmma takes them from registers) and
+    which operand is the MMA's A (`order = ba`: the transposed product, the
+    second operand's rows on the instruction's wide M side; the skinny plans
+    for a few tokens against a large weight). With producer = tma, `split_k
+    = S` runs clusters of S CTAs, each summing 1/S of K, whose partial sums
+    meet in the first CTA's registers through distributed shared memory.
     Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,
     warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 3>`
   }];
@@ -116,7 +121,8 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     DefaultValuedParameter<"int64_t", "1">:$swizzle,
     DefaultValuedParameter<"int64_t", "1">:$cluster_m,
     Loom_DefaultEnum<Loom_Schedule, "::mlir::loom::Schedule::Cooperative">:$schedule,
-    Loom_DefaultEnum<Loom_OperandSource, "::mlir::loom::OperandSource::Shared">:$a_source
+    Loom_DefaultEnum<Loom_OperandSource, "::mlir::loom::OperandSource::Shared">:$a_source,
+    Loom_DefaultEnum<Loom_OperandOrder, "::mlir::loom::OperandOrder::AB">:$order
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -119,4 +119,16 @@ def Loom_OperandSource : I32EnumAttr<"OperandSource", "where wgmma reads operand
   let genSpecializedAttr = 0;
 }
 
+// Which einsum operand is the MMA's A side (its rows fill the instruction's
+// M: 64 per wgmma warpgroup, 16 per mma.sync) and which its B side (the
+// narrow N, as few as 8). `ba` computes the transposed product C^T = B A^T,
+// so that a few tokens (a small M) against a large weight (a large N) put
+// the weight's rows on the wide side instead of wasting most of a tile.
+def Loom_OperandOrder : I32EnumAttr<"OperandOrder", "which operand is the MMA's A", [
+    I32EnumAttrCase<"AB", 0, "ab">,
+    I32EnumAttrCase<"BA", 1, "ba">]> {
+  let cppNamespace = "::mlir::loom";
+  let genSpecializedAttr = 0;
+}
+
 #endif // LOOM_ENUMS_TD

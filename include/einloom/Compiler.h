@@ -32,6 +32,9 @@ struct CompileOptions {
   /// Intermediates go into one workspace buffer (see Plan/BufferPlan.h);
   /// with `reuseBuffers` those never in use together share bytes.
   bool reuseBuffers = true;
+  /// A tuning database (einloom-tune; Plan/TuningDatabase.h) whose entries
+  /// the planner uses before its cost model; "" for none.
+  std::string tuningDatabase;
 };
 
 struct CompileResult {

@@ -16,6 +16,8 @@ def LoomSelectPlan : Pass<"loom-select-plan", "mlir::ModuleOp"> {
            "GPU target: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
     Option<"explain", "explain", "bool", /*default=*/"false",
            "Print the choice, its estimate and the rejected alternatives">,
+    Option<"tuningDb", "tuning-db", "std::string", /*default=*/"\"\"",
+           "A tuning database (einloom-tune) consulted before the cost model">,
   ];
 }
 

@@ -55,6 +55,11 @@ struct SessionOptions {
   /// dimension and the size buckets' upper ends. Part of the cache key.
   int64_t dynamicMax = 16384;
   std::vector<int64_t> buckets = {16, 64, 128, 256, 512, 1024, 2048, 4096};
+  /// A tuning database (einloom-tune) whose plans the planner uses before
+  /// its cost model; "" for $EINLOOM_TUNING_DB, if set. Its contents, read
+  /// when the session is created, are part of the cache key. A file that
+  /// does not parse is ignored (SessionStats::tuningNote says why).
+  std::string tuningDatabase;
 };
 
 /// An einsum to compile: spec, label sizes ("m=4096,n=4096,k=4096"), operand
@@ -73,6 +78,8 @@ struct SessionStats {
   /// Disk-cache events that were not hits: corrupt entries discarded,
   /// refused entries, failed writes (the last message of each kind).
   std::string lastDiskNote;
+  /// Why the tuning database is not used, when it is not (empty otherwise).
+  std::string tuningNote;
 };
 
 class Session {

@@ -62,14 +62,40 @@ static int64_t consumerRegisters(int64_t consumers, int64_t ctasPerSM, int64_t p
   return std::min<int64_t>(240, r / 8 * 8);
 }
 
+/// An L2 cache policy for every byte a copy moves (createpolicy, sm_80+):
+/// `priority` is evict_first or evict_last.
+static Value l2Policy(OpBuilder &b, Location loc, StringRef priority) {
+  std::string text = ("createpolicy.fractional.L2::" + priority + ".b64 $0, 1.0;").str();
+  return LLVM::InlineAsmOp::create(b, loc, b.getI64Type(), ValueRange{}, text, "=l",
+                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                   LLVM::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(b.getContext(),
+                                                             LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr())
+      .getResult(0);
+}
+
+/// Waits until the phase of parity `parity` of the mbarrier at `bar` (this
+/// CTA's shared memory) has completed, with acquire semantics at cluster
+/// scope: what other CTAs of the cluster wrote before their release
+/// arrivals is then visible.
+static void waitClusterParity(OpBuilder &b, Location loc, Value bar, Value parity) {
+  Value addr = LLVM::PtrToIntOp::create(b, loc, b.getI32Type(), bar);
+  LLVM::InlineAsmOp::create(
+      b, loc, Type(), ValueRange{addr, parity},
+      "{\n.reg .pred p;\nwait_${:uid}:\n"
+      "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [$0], $1, 10000000;\n"
+      "@!p bra wait_${:uid};\n}",
+      "r,r", /*has_side_effects=*/true, /*is_align_stack=*/false, LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT), ArrayAttr());
+}
+
 FailureOr<KernelLaunch>
 einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                     const Contraction &c, loom::PlanAttr plan, Location loc,
                                     int64_t numSMs) {
   if (c.elemA != c.elemB)
     return emitError(loc, "operands of different element types are not supported");
-  if (plan.getSplitK() != 1)
-    return emitError(loc, "the TMA kernel does not split K");
   // mma.sync consumers (any warp grid of one or two warpgroups) read the
   // K-major stages with ldmatrix; wgmma consumers are warps_m x 1.
   bool mmaSync = plan.getMma() != loom::MmaShape::WgmmaK16 &&
@@ -111,11 +137,16 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t threads = 128 * (consumers + 1);
   int64_t tilesM = ceilDiv(c.m.size(), bm), tilesN = ceilDiv(c.n.size(), bn);
   int64_t numK = ceilDiv(c.k.size(), bk);
-  // Work units: with a cluster of `cluster` CTAs along M, one unit is
-  // `cluster` vertically adjacent tiles that share the B tile; CTA rank r of
-  // the cluster takes tile row unitRow * cluster + r.
-  int64_t cluster = plan.getClusterM();
-  int64_t unitRows = ceilDiv(tilesM, cluster);
+  // Work units: with a cluster of `mcast` CTAs along M, one unit is
+  // `mcast` vertically adjacent tiles that share the B tile; CTA rank r of
+  // the cluster takes tile row unitRow * mcast + r. With split_k = S, a
+  // cluster of S CTAs takes one tile, rank r summing K tiles [r * kPer,
+  // +kPer) (the last fewer); rank 0 adds the others' partial sums, read
+  // from their shared memory, to its own and stores C.
+  int64_t mcast = plan.getClusterM(), splits = plan.getSplitK();
+  int64_t cluster = std::max(mcast, splits);
+  int64_t kPer = ceilDiv(numK, splits);
+  int64_t unitRows = ceilDiv(tilesM, mcast);
   int64_t unitsPerBatch = unitRows * tilesN;
   int64_t totalUnits = c.batch.size() * unitsPerBatch;
   int64_t ringA = stages * bm * 128, ringB = stages * bn * 128;
@@ -143,27 +174,35 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t emptyAt = fullAt + 8 * stages;
   // Ping-pong: two `turn` mbarriers order the consumers' main loops.
   int64_t turnAt = emptyAt + 8 * stages;
-
+  // Split-K: rank 0's `ready` mbarrier (the other ranks' partials are in
+  // their shared memory), each other rank's `free` one (rank 0 has read
+  // them), then this CTA's partial sums: word i of consumer thread t of
+  // warpgroup w at ((w * accs + i) * 128 + t) * 4, conflict-free.
+  int64_t readyAt = turnAt + (pingpong ? 16 : 0);
+  int64_t freeAt = readyAt + 8, partialAt = readyAt + 16;
+  int64_t accsPerThread = bn / 2;
   // One consumer warpgroup whose shared memory fits twice on an SM: two
   // CTAs per SM, so that one's epilogue overlaps the other's MMAs. Each then
   // has half the registers: 128 per thread at entry, which ptxas must fit
   // the whole kernel in (a 256-wide tile's 128 accumulators do not fit;
   // ptxas C7602), and 216 per consumer thread after setmaxnreg.
   int64_t ctasPerSM = tmaCtasPerSM(plan, c, kSmemPerSM);
+  bool streamA = tilesN == 1 && tilesM > 1 && c.n.size() <= 64;
 
   KernelLaunch launch;
   launch.name = name.str();
   launch.ctasPerSM = ctasPerSM;
-  launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
-                          c.tensorBytes(c.m, c.n, c.elemC)};
+  launch.argumentBytes[c.argA()] = c.tensorBytes(c.m, c.k, c.elemA);
+  launch.argumentBytes[c.argB()] = c.tensorBytes(c.n, c.k, c.elemB);
+  launch.argumentBytes[2] = c.tensorBytes(c.m, c.n, c.elemC);
   launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(ctasPerSM * numSMs / cluster, 1)),
                  1, 1};
   launch.cluster = cluster;
-  if (c.dynamicLabel) // one unit per `cluster` tile rows, each `cluster` CTAs
-    launch.dynamicGrid = {1, bm * cluster, c.batch.size() * tilesN * cluster};
+  if (c.dynamicLabel) // one unit per `mcast` tile rows, each `cluster` CTAs
+    launch.dynamicGrid = {1, bm * mcast, c.batch.size() * tilesN * cluster};
   launch.block = {threads, 1, 1};
   launch.sharedMemoryBytes = sharedMemoryBytes(plan, c);
-  if (launch.sharedMemoryBytes != turnAt + (pingpong ? 16 : 0))
+  if (launch.sharedMemoryBytes != readyAt + splitReduceBytes(plan))
     return emitError(loc, "internal error: shared-memory layout disagrees with the plan");
   launch.layoutA = mnA ? "mn-major (TMA)" : "k-major (TMA)";
   launch.layoutB = mnB ? "mn-major (TMA)" : "k-major (TMA)";
@@ -182,9 +221,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       t.box.push_back(1);
     return t;
   };
-  // Each CTA of a cluster copies 1/cluster of the B tile and multicasts it.
-  launch.tensorMaps = {map(0, dimsA, stridesA, bm, mnA),
-                       map(1, dimsB, stridesB, bn / cluster, mnB)};
+  // Each CTA of a multicast cluster copies 1/mcast of the B tile and
+  // multicasts it.
+  launch.tensorMaps = {map(c.argA(), dimsA, stridesA, bm, mnA),
+                       map(c.argB(), dimsB, stridesB, bn / mcast, mnB)};
   if (stagingBytes)
     launch.tensorMaps.push_back(map(2, dimsC, stridesC, warpStore ? warpStageRows : 64));
   // A dynamic M is the rows extent of A (K-major: it leads A) and of C; the
@@ -193,7 +233,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     if (mnA)
       return emitError(loc, "internal error: a dynamic M must lead operand A");
     for (KernelLaunch::TensorMap &t : launch.tensorMaps)
-      if (t.operand != 1)
+      if (t.operand != int(c.argB()))
         t.dims[1] = -1;
   }
 
@@ -226,7 +266,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   kc.initSize(entry);
   kc.bindEpilogue(entry);
   // Work units from M (a launch-time value when M is dynamic).
-  Value unitRowsV = kc.tilesOfM(bm * cluster);
+  Value unitRowsV = kc.tilesOfM(bm * mcast);
   Value unitsPerBatchV = kc.mul(unitRowsV, tilesN);
   Value totalUnitsV = kc.mul(unitsPerBatchV, c.batch.size());
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
@@ -265,9 +305,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                          : Value();
 
   OperandTile a{'A', &c.m, bm, mnA ? SmemLayout::MNMajorAtoms : SmemLayout::KMajorVector,
-                c.elemA, entry.getArgument(0), {}, {}, region(0, ringA)};
+                c.elemA, entry.getArgument(c.argA()), {}, {}, region(0, ringA)};
   OperandTile bt{'B', &c.n, bn, mnB ? SmemLayout::MNMajorAtoms : SmemLayout::KMajorVector,
-                 c.elemB, entry.getArgument(1), {}, {}, region(ringA, ringB)};
+                 c.elemB, entry.getArgument(c.argB()), {}, {}, region(ringA, ringB)};
 
   // One thread initialises the barriers: `full` completes when the producer
   // has armed it and the copies have landed; `empty` when every consumer
@@ -279,11 +319,17 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     for (int64_t s = 0; s < stages; ++s) {
       NVVM::MBarrierInitOp::create(b, loc, barrierAt(fullAt, kc.cst(s)), c32(1), Value());
       NVVM::MBarrierInitOp::create(b, loc, barrierAt(emptyAt, kc.cst(s)),
-                                   c32(4 * readers * cluster), Value());
+                                   c32(4 * readers * mcast), Value());
     }
     if (pingpong)
       for (int64_t w = 0; w < 2; ++w)
         NVVM::MBarrierInitOp::create(b, loc, barrierAt(turnAt, kc.cst(w)), c32(1), Value());
+    if (splits > 1) {
+      NVVM::MBarrierInitOp::create(b, loc, barrierAt(readyAt, kc.cst(0)),
+                                   c32((splits - 1) * consumers * 128), Value());
+      NVVM::MBarrierInitOp::create(b, loc, barrierAt(freeAt, kc.cst(0)), c32(consumers * 128),
+                                   Value());
+    }
     NVVM::FenceMbarrierInitOp::create(b, loc);
     for (Value d : {descA, descB, descC})
       if (d)
@@ -308,6 +354,13 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   Value myTiles = arith::DivUIOp::create(
       b, loc, kc.add(arith::SubIOp::create(b, loc, totalUnitsV, bid), arith::SubIOp::create(b, loc, grid, kc.cst(1))),
       grid);
+  // This CTA's K tiles: all, or its split's [kBegin, kBegin + kCount).
+  Value kBegin = kc.cst(0), kCount = kc.cst(numK);
+  if (splits > 1) {
+    kBegin = kc.mul(rank, kPer);
+    kCount = arith::MinUIOp::create(b, loc, kc.cst(kPer),
+                                    arith::SubIOp::create(b, loc, kc.cst(numK), kBegin));
+  }
   struct Tile {
     Value batch, m0, n0, iterBase;
   };
@@ -315,8 +368,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     Value linear = kc.add(bid, arith::MulIOp::create(b, loc, j, grid).getResult());
     Value bz = kc.divV(linear, unitsPerBatchV);
     auto [tu, tn] = rasterTile(kc, kc.remV(linear, unitsPerBatchV), unitRowsV, tilesN);
-    Value tm = kc.add(kc.mul(tu, cluster), rank);
-    return Tile{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mul(j, numK)};
+    Value tm = mcast > 1 ? kc.add(kc.mul(tu, mcast), rank) : tu;
+    return Tile{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mulV(j, kCount)};
   };
   // Ring position of the it-th K tile this CTA handles: stage and phase parity.
   auto stageOf = [&](Value it) { return kc.rem(it, stages); };
@@ -337,10 +390,18 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                    NVVM::SetMaxRegisterAction::decrease);
     auto leader = scf::IfOp::create(b, loc, kc.lt(kc.tid, 1), false);
     b.setInsertionPointToStart(&leader.getThenRegion().front());
+    // A skinny contraction (N at most 64, one tile column) reads each A
+    // tile once: A streams through L2 marked evict-first, and the small B,
+    // which every tile reads again, evict-last.
+    Value hintA, hintB;
+    if (streamA) {
+      hintA = l2Policy(b, loc, "evict_first");
+      hintB = l2Policy(b, loc, "evict_last");
+    }
     auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
     Tile t = tileOf(tiles.getInductionVar());
-    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1));
+    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1));
     b.setInsertionPointToStart(ks.getBody());
     Value kt = ks.getInductionVar();
     Value it = kc.add(t.iterBase, kt);
@@ -356,7 +417,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     } else {
     NVVM::MBarrierArriveExpectTxOp::create(b, loc, Type(), full, c32((bm + bn) * 128),
                                            NVVM::MemScopeKind::CTA, false, Value());
-    Value k0 = to32(kc.mul(kt, bk));
+    Value k0 = to32(kc.mul(kc.add(kBegin, kt), bk));
     // `rows` of the operand from `row0`, into the stage at byte `at` plus
     // `within`; multicast to every CTA of the cluster when `mask` is set.
     // `rows` rows of the operand from `row0` (`stageRows` per stage), into
@@ -364,7 +425,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     // cluster when `mask` is set. An MN-major operand takes one box per 64
     // rows, 8 KiB apart (the same bytes per row as K-major tiles).
     auto copy = [&](Value desc, int64_t at, int64_t stageRows, int64_t rows, bool mnMajor,
-                    Value row0, Value within, Value mask) {
+                    Value row0, Value within, Value mask, Value hint) {
       for (int64_t q = 0; q < (mnMajor ? rows / 64 : 1); ++q) {
         Value dst = sharedPtr(arith::AddIOp::create(
             b, loc, arith::AddIOp::create(b, loc, c64(at + q * 64 * 128), within),
@@ -378,19 +439,19 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         if (!c.batch.modes.empty())
           coords.push_back(to32(t.batch));
         NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
-            b, loc, dst, desc, coords, full, ValueRange{}, mask, Value(),
+            b, loc, dst, desc, coords, full, ValueRange{}, mask, hint,
             NVVM::TMALoadMode::TILE, false, nullptr, Value());
       }
     };
-    copy(descA, 0, bm, bm, mnA, t.m0, c64(0), Value());
-    if (cluster == 1) {
-      copy(descB, ringA, bn, bn, mnB, t.n0, c64(0), Value());
+    copy(descA, 0, bm, bm, mnA, t.m0, c64(0), Value(), hintA);
+    if (mcast == 1) {
+      copy(descB, ringA, bn, bn, mnB, t.n0, c64(0), Value(), hintB);
     } else {
       // This CTA's slice of B: rows [rank * bn / cluster, +bn / cluster).
       int64_t part = bn / cluster;
       Value mask = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr((1 << cluster) - 1));
       copy(descB, ringA, bn, part, mnB, kc.add(t.n0, kc.mul(rank, part)),
-           arith::MulIOp::create(b, loc, to64(rank), c64(part * 128)).getResult(), mask);
+           arith::MulIOp::create(b, loc, to64(rank), c64(part * 128)).getResult(), mask, hintB);
     }
     }
   }
@@ -425,12 +486,12 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&one.getThenRegion().front());
       Value local = barrierAt(emptyAt, stageOf(it));
-      if (cluster == 1) {
+      if (mcast == 1) {
         NVVM::MBarrierArriveOp::create(b, loc, Type(), local, Value(), NVVM::MemScopeKind::CTA,
                                        false);
         return;
       }
-      for (int64_t q = 0; q < cluster; ++q) {
+      for (int64_t q = 0; q < mcast; ++q) {
         Value remote = NVVM::MapaOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 7), local,
                                             c32(q));
         // CTA scope (the default release): the stage's reads were by wgmma,
@@ -651,7 +712,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       waitFull(t.iterBase);
       SmallVector<Value> init(numAcc, zero);
       llvm::append_range(init, loadFragments(kc, a, bt, frags, stageOf(t.iterBase), 0));
-      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(ks.getBody());
@@ -666,7 +727,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             upcoming = loadFragments(kc, a, bt, frags, stage, step + 1);
           } else {
             Value next = kc.add(it, 1);
-            auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kc.cst(numK)), false);
+            auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kCount), false);
             {
               OpBuilder::InsertionGuard g3(b);
               b.setInsertionPointToStart(&more.getThenRegion().front());
@@ -684,7 +745,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
     } else {
       SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
-      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(numK), kc.cst(1), init);
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(ks.getBody());
@@ -704,7 +765,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         scf::YieldOp::create(b, loc, tileAcc);
       }
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-      release(kc.add(t.iterBase, numK - 1));
+      release(arith::SubIOp::create(b, loc, kc.add(t.iterBase, kCount), kc.cst(1)));
       acc.assign(ks.getResults().begin(), ks.getResults().end());
     }
     if (pingpong) { // the other consumer's turn
@@ -726,13 +787,71 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       auto rare = scf::IfOp::create(b, loc, probe, false);
       b.setInsertionPointToStart(&rare.getThenRegion().front());
     }
-    if (tmaStore)
-      stagedEpilogue(t.batch, t.m0, t.n0, acc);
-    else if (warpStore)
-      warpEpilogue(t.batch, t.m0, t.n0, acc);
-    else
-      storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0,
-                    t.n0, acc);
+    auto epilogue = [&](ArrayRef<Value> sums) {
+      if (tmaStore)
+        stagedEpilogue(t.batch, t.m0, t.n0, sums);
+      else if (warpStore)
+        warpEpilogue(t.batch, t.m0, t.n0, sums);
+      else
+        storeEpilogue(kc, entry.getArgument(2), kc.groupOffset(c.batch, 'C', t.batch), t.m0,
+                      t.n0, sums);
+    };
+    if (splits == 1) {
+      epilogue(acc);
+    } else {
+      // Split-K: rank 0 adds the other ranks' partial sums to its own in
+      // rank order (the same sum whichever rank finishes first) and stores
+      // C; the others leave theirs in their own shared memory. Two
+      // mbarriers, with release and acquire at cluster scope, order the
+      // writes before rank 0's reads (`ready`, on rank 0) and those reads
+      // before the next tile's writes (`free`, on each other rank).
+      Value j = tiles.getInductionVar();
+      Value parity = to32(kc.andI(j, 1));
+      Type ptrCluster = LLVM::LLVMPointerType::get(ctx, 7);
+      Value mine = arith::AddIOp::create(
+          b, loc, c64(partialAt),
+          to64(kc.mul(kc.add(kc.mul(consumer, accsPerThread * 128), kc.rem(kc.tid, 128)), 4)));
+      auto word = [&](Value base, int64_t i) {
+        return LLVM::GEPOp::create(b, loc, base.getType(), b.getI8Type(), base,
+                                   ArrayRef<LLVM::GEPArg>{int32_t(i * 512)});
+      };
+      auto root = scf::IfOp::create(b, loc, kc.lt(rank, 1), /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g3(b);
+        b.setInsertionPointToStart(&root.getThenRegion().front());
+        waitClusterParity(b, loc, barrierAt(readyAt, kc.cst(0)), parity);
+        SmallVector<Value> sums(acc);
+        for (int64_t r = 1; r < splits; ++r) {
+          Value theirs = NVVM::MapaOp::create(b, loc, ptrCluster, sharedPtr(mine), c32(r));
+          for (size_t i = 0; i < sums.size(); ++i) {
+            Value v = LLVM::LoadOp::create(b, loc, c.acc, word(theirs, i));
+            sums[i] = isa<FloatType>(c.acc) ? Value(arith::AddFOp::create(b, loc, sums[i], v))
+                                            : Value(arith::AddIOp::create(b, loc, sums[i], v));
+          }
+        }
+        for (int64_t r = 1; r < splits; ++r)
+          NVVM::MBarrierArriveOp::create(
+              b, loc, Type(),
+              NVVM::MapaOp::create(b, loc, ptrCluster, barrierAt(freeAt, kc.cst(0)), c32(r)),
+              Value(), NVVM::MemScopeKind::CLUSTER, false);
+        epilogue(sums);
+      }
+      {
+        OpBuilder::InsertionGuard g3(b);
+        b.setInsertionPointToStart(&root.getElseRegion().front());
+        // (A fresh barrier counts as having completed the phase before
+        // phase 0: the first tile does not wait.)
+        waitClusterParity(b, loc, barrierAt(freeAt, kc.cst(0)),
+                          arith::XOrIOp::create(b, loc, parity, c32(1)));
+        Value base = sharedPtr(mine);
+        for (size_t i = 0; i < acc.size(); ++i)
+          LLVM::StoreOp::create(b, loc, acc[i], word(base, i));
+        NVVM::MBarrierArriveOp::create(
+            b, loc, Type(),
+            NVVM::MapaOp::create(b, loc, ptrCluster, barrierAt(readyAt, kc.cst(0)), c32(0)),
+            Value(), NVVM::MemScopeKind::CLUSTER, false);
+      }
+    }
     b.setInsertionPointAfter(tiles);
     // Shared memory must outlive the last stores' reads of it.
     if (tmaStore || warpStore) {

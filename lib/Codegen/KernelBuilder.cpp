@@ -210,9 +210,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   KernelLaunch launch;
   launch.name = name.str();
-  launch.argumentBytes = {c.tensorBytes(c.m, c.k, c.elemA), c.tensorBytes(c.n, c.k, c.elemB),
-                          splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
-                                     : c.tensorBytes(c.m, c.n, c.elemC)};
+  launch.argumentBytes[c.argA()] = c.tensorBytes(c.m, c.k, c.elemA);
+  launch.argumentBytes[c.argB()] = c.tensorBytes(c.n, c.k, c.elemB);
+  launch.argumentBytes[2] = splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
+                                       : c.tensorBytes(c.m, c.n, c.elemC);
   int64_t slices = c.batch.size() * splitK;
   if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN, c.dynamicLabel != 0)))
     return failure();
@@ -262,10 +263,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
         smem, arith::ConstantIndexOp::create(b, loc, offset), ValueRange{});
   };
   OperandTile a{'A', &c.m, bm, chooseLayout(c, 'A', bm), c.elemA,
-                entry.getArgument(0), kc.groupOffset(c.batch, 'A', bz), m0,
+                entry.getArgument(c.argA()), kc.groupOffset(c.batch, 'A', bz), m0,
                 region(0, stages * bm * 128)};
   OperandTile bt{'B', &c.n, bn, chooseLayout(c, 'B', bn), c.elemB,
-                 entry.getArgument(1), kc.groupOffset(c.batch, 'B', bz), n0,
+                 entry.getArgument(c.argB()), kc.groupOffset(c.batch, 'B', bz), n0,
                  region(stages * bm * 128, stages * bn * 128)};
   launch.layoutA = layoutName(a.layout);
   launch.layoutB = layoutName(bt.layout);

@@ -79,18 +79,24 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
         }
         std::string name = (func.getSymName() + "_einsum" + Twine(index++)).str();
+        // The kernels see the contraction in the plan's operand order.
+        Contraction storage;
+        const Contraction *kc = memory ? nullptr : &oriented(plan, *c, storage);
         FailureOr<KernelLaunch> launch =
             memory ? buildMemoryKernel(kernels, name, *mem, op.getLoc())
-                   : buildContractionKernel(kernels, name, *c, plan, op.getLoc(), t->numSMs);
+                   : buildContractionKernel(kernels, name, *kc, plan, op.getLoc(), t->numSMs);
         if (failed(launch)) {
           failedAny = true;
           return;
         }
-        bool twoKernels = memory ? mem->split > 1 : plan.getSplitK() > 1;
+        // (A TMA plan sums its split in the cluster, in one kernel.)
+        bool twoKernels = memory ? mem->split > 1
+                                 : plan.getSplitK() > 1 &&
+                                       plan.getProducer() != loom::ProducerKind::Tma;
         if (twoKernels) {
           FailureOr<KernelLaunch> reduce =
               memory ? buildMemoryPartialSums(kernels, name + "_reduce", *mem, op.getLoc())
-                     : buildSplitKReduceKernel(kernels, name + "_reduce", *c, plan.getSplitK(),
+                     : buildSplitKReduceKernel(kernels, name + "_reduce", *kc, plan.getSplitK(),
                                                op.getLoc());
           if (failed(reduce)) {
             failedAny = true;

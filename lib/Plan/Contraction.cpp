@@ -20,6 +20,17 @@ int64_t Contraction::minBytes() const {
   return tensorBytes(m, k, elemA) + tensorBytes(n, k, elemB) + tensorBytes(m, n, elemC);
 }
 
+Contraction Contraction::transposed() const {
+  Contraction t = *this;
+  std::swap(t.m, t.n);
+  std::swap(t.elemA, t.elemB);
+  for (ModeGroup *g : {&t.batch, &t.m, &t.n, &t.k})
+    for (Mode &md : g->modes)
+      std::swap(md.strideA, md.strideB);
+  t.swapped = !swapped;
+  return t;
+}
+
 bool Contraction::contiguous(const ModeGroup &g, char operand, int64_t vec) const {
   if (g.modes.empty())
     return false;

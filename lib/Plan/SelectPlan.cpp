@@ -7,9 +7,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Plan/SelectPlan.h"
+#include "einloom/Plan/TuningDatabase.h"
+
+#include "mlir/AsmParser/AsmParser.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
@@ -39,7 +43,8 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
 static PlanAttr fmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 128, 128, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
-                       /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
+                       /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared,
+                       OperandOrder::AB);
 }
 
 /// f64's one shape: the same 128x128 tile, K steps of 16, and eight warps
@@ -47,7 +52,8 @@ static PlanAttr fmaPlan(MLIRContext *ctx) {
 static PlanAttr dmmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 128, 128, 16, 2, 4, MmaShape::M8N8K4, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
-                       /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared);
+                       /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared,
+                       OperandOrder::AB);
 }
 
 /// The one plan of the kernel that runs `mma` (fma or m8n8k4).
@@ -61,10 +67,27 @@ static bool isWgmmaShape(MmaShape m) {
   return m == MmaShape::WgmmaK16 || m == MmaShape::WgmmaK32;
 }
 
+const Contraction &einloom::oriented(PlanAttr p, const Contraction &c, Contraction &storage) {
+  if (c.swapped == (p.getOrder() == OperandOrder::BA))
+    return c;
+  storage = c.transposed();
+  return storage;
+}
+
+int64_t einloom::splitReduceBytes(PlanAttr p) {
+  if (p.getProducer() != ProducerKind::Tma || p.getSplitK() < 2)
+    return 0;
+  // wgmma m64nN: N/2 accumulators per consumer thread, 128 threads per
+  // warpgroup; after the `ready` and `free` mbarriers (16 bytes).
+  return 16 + (p.getNumWarps() / 4) * 128 * (p.getTileN() / 2) * 4;
+}
+
 /// A wgmma TMA plan's C staging buffers: two blocks of 64 rows of 128
-/// bytes per consumer warpgroup, when C is stored with TMA.
-static int64_t wgmmaStagingBytes(int64_t consumers, const Contraction &c) {
-  return c.tmaStorable() ? 2 * consumers * 64 * 128 : 0;
+/// bytes per consumer warpgroup, when C is stored with TMA in whole blocks
+/// (tile_n a multiple of a block's 128 bytes of C).
+static int64_t wgmmaStagingBytes(int64_t consumers, int64_t tileN, const Contraction &c) {
+  bool whole = c.elemC.isIntOrFloat() && (tileN * elementBytes(c.elemC)) % 128 == 0;
+  return c.tmaStorable() && whole ? 2 * consumers * 64 * 128 : 0;
 }
 
 /// The operand ring: `stages` stages of an A and a B tile.
@@ -73,11 +96,13 @@ static int64_t ringBytes(PlanAttr p, const Contraction &c) {
          p.getTileK() * p.getStages();
 }
 
-int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c) {
+int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c0) {
   if (p.getProducer() != ProducerKind::Tma)
     return 0;
+  Contraction storage;
+  const Contraction &c = oriented(p, c0, storage);
   if (isWgmmaShape(p.getMma()))
-    return wgmmaStagingBytes(p.getNumWarps() / 4, c);
+    return wgmmaStagingBytes(p.getNumWarps() / 4, p.getTileN(), c);
   int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
   if (!c.tmaStorable() || elementBytes(c.elemC) != 2 || wn % 64)
     return 0;
@@ -89,14 +114,17 @@ int64_t einloom::tmaStagingBytes(PlanAttr p, const Contraction &c) {
   return withBarriers + whole <= 227 * 1024 ? whole : whole / 2;
 }
 
-int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c) {
+int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c0) {
+  Contraction storage;
+  const Contraction &c = oriented(p, c0, storage);
   // TMA plans keep two mbarriers (8 bytes each) per stage after the ring,
   // and the C staging buffers.
   if (p.getProducer() != ProducerKind::Tma)
     return ringBytes(p, c);
   // A ping-pong schedule adds two mbarriers that order its consumers.
   int64_t turns = p.getSchedule() == Schedule::PingPong ? 16 : 0;
-  return ringBytes(p, c) + 16 * p.getStages() + turns + tmaStagingBytes(p, c);
+  return ringBytes(p, c) + 16 * p.getStages() + turns + tmaStagingBytes(p, c) +
+         splitReduceBytes(p);
 }
 
 int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
@@ -110,8 +138,10 @@ int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerS
 
 static double ceilDiv(double a, double b) { return std::ceil(a / b); }
 
-PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
+PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
                                    const TargetInfo &t) {
+  Contraction storage;
+  const Contraction &c = oriented(p, c0, storage);
   PlanEstimate e;
   int64_t bm = p.getTileM(), bn = p.getTileN();
   int64_t wm = bm / p.getWarpsM(), wn = bn / p.getWarpsN();
@@ -166,16 +196,40 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c,
   e.computeSeconds = std::ceil(e.waves) * e.ctasPerSM * tileFlops / (perSM * efficiency);
   e.flops = c.flops();
   e.bytes = c.minBytes();
-  if (split > 1) // partial sums written and read back once
+  bool clusterSplit = split > 1 && p.getProducer() == ProducerKind::Tma;
+  if (split > 1 && !clusterSplit) // partial sums written and read back once
     e.bytes += 2 * split * c.batch.size() * c.m.size() * c.n.size() * elementBytes(c.acc);
-  e.memorySeconds = double(e.bytes) / t.dramBytesPerSec;
-  e.seconds = std::max(e.computeSeconds, e.memorySeconds) + (split > 1 ? 6e-6 : 3e-6);
+  // Streaming at DRAM speed needs loads issued from most SMs (one SM
+  // reaches a few times its share of the bandwidth), and the SM that moves
+  // the most bytes finishes last: with T tiles (times splits) on A CTAs
+  // running at once, a CTA takes up to ceil(T / A) tiles and an SM holds
+  // up to ceil(A / SMs) CTAs, against T / SMs tiles per SM in a perfect
+  // balance. (Measured on the H200, 64x16 tiles of a 117 MB weight: 224
+  // CTAs, 92 SMs with two, streamed at 0.84 of copy bandwidth, 128 CTAs on
+  // 128 SMs of a 470 MB one at 0.99.)
+  double active = std::min(tiles, slots);
+  double smsBusy = std::min<double>(t.numSMs, active);
+  double share = std::min(1.0, 4 * smsBusy / t.numSMs);
+  double imbalance = std::max(1.0, std::ceil(tiles / active) * std::ceil(active / t.numSMs) /
+                                       std::max(1.0, tiles / t.numSMs));
+  e.bandwidth = t.dramBytesPerSec * share / imbalance;
+  e.memorySeconds = double(e.bytes) / e.bandwidth;
+  // A cluster's split ends each tile with a reduction through distributed
+  // shared memory; the cp.async split with a second kernel.
+  double fixed = clusterSplit ? 3e-6 + std::ceil(e.waves) * 0.5e-6 : split > 1 ? 6e-6 : 3e-6;
+  e.seconds = std::max(e.computeSeconds, e.memorySeconds) + fixed;
   return e;
 }
 
 LogicalResult
-einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo &t,
+einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo &t,
                              function_ref<InFlightDiagnostic()> emitError) {
+  Contraction storage;
+  const Contraction &c = oriented(p, c0, storage);
+  if (c.swapped && c.dynamicLabel)
+    return emitError() << "order = ba (the transposed product) needs static shapes; the "
+                          "dynamic dimension '"
+                       << c.dynamicLabel << "' leads the first operand";
   FailureOr<MmaShape> want = mmaFor(c);
   if (failed(want))
     return emitError() << "no instruction for " << c.elemA << " operands";
@@ -239,17 +293,29 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
   if (!isWgmma && (wm % 16 || wn % 16))
     return emitError() << "each warp's tile (" << wm << "x" << wn
                        << ") must be a multiple of 16x16";
-  if ((p.getTileM() * 8) % (p.getNumWarps() * 32) ||
-      (p.getTileN() * 8) % (p.getNumWarps() * 32))
+  // (The copy engine moves whole tiles: only cp.async spreads chunks over
+  // the threads.)
+  if (p.getProducer() != ProducerKind::Tma &&
+      ((p.getTileM() * 8) % (p.getNumWarps() * 32) ||
+       (p.getTileN() * 8) % (p.getNumWarps() * 32)))
     return emitError() << "the tile's 16-byte chunks must divide evenly among "
                        << p.getNumWarps() * 32 << " threads";
   int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
-  if (p.getSplitK() > 1 && !c.epilogue.empty())
+  bool clusterSplit = p.getSplitK() > 1 && p.getProducer() == ProducerKind::Tma;
+  if (p.getSplitK() > 1 && !clusterSplit && !c.epilogue.empty())
     return emitError() << "split_k = " << p.getSplitK()
                        << " cannot carry the fused epilogue; use split_k = 1";
   if (p.getSplitK() > kTiles)
     return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
                        << " K tiles of " << p.getTileK();
+  if (clusterSplit) {
+    // Split r sums K tiles [r * per, (r + 1) * per): each must have one.
+    int64_t per = (kTiles + p.getSplitK() - 1) / p.getSplitK();
+    if ((p.getSplitK() - 1) * per >= kTiles)
+      return emitError() << "split_k = " << p.getSplitK() << " over " << kTiles
+                         << " K tiles leaves the last split none (" << per
+                         << " each); choose a split that divides them more evenly";
+  }
   if (p.getSchedule() == Schedule::PingPong && p.getProducer() != ProducerKind::Tma)
     return emitError() << "a ping-pong schedule needs the TMA kernel (producer = tma)";
   if (p.getProducer() == ProducerKind::Tma) {
@@ -259,8 +325,18 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
       return emitError() << "the TMA kernel (warp-specialized, setmaxnreg) needs target "
                             "sm_90a, not "
                          << t.chip;
-    if (p.getSplitK() != 1)
-      return emitError() << "the TMA kernel does not split K";
+    // The TMA kernel splits K across a cluster of split_k CTAs, which sum
+    // their partials through distributed shared memory (at most 8 CTAs, the
+    // portable cluster size).
+    if (p.getSplitK() > 8)
+      return emitError() << "the TMA kernel splits K across a cluster of at most 8 CTAs, "
+                            "not "
+                         << p.getSplitK();
+    if (p.getSplitK() > 1 &&
+        (!isWgmma || p.getSchedule() != Schedule::Cooperative ||
+         p.getASource() != OperandSource::Shared))
+      return emitError() << "split_k in the TMA kernel takes wgmma consumers in the "
+                            "cooperative schedule with A in shared memory";
     if (isWgmma && p.getWarpsM() != 4 && p.getWarpsM() != 8)
       return emitError() << "the TMA kernel runs one or two consumer warpgroups "
                             "(warps_m = 4 or 8)";
@@ -299,6 +375,15 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
     if ((mnA && p.getTileM() % 64) || (mnB && p.getTileN() % 64))
       return emitError() << "M- or N-contiguous operands are copied in 64-row boxes; "
                             "the tile must be a multiple of 64";
+    // A multicast B box must lie inside B along N. Measured on the H200:
+    // bik,bjk->bij (48, 1023, 511, 80) in clusters of two gave rel 2.2e-2
+    // (1024 x 511: 0.15) at interior elements that moved from run to run,
+    // while 1023 x 512, the same plan without clusters, and one tile per
+    // cluster all passed; N a multiple of tile_n passes.
+    if (p.getClusterM() > 1 && c.n.size() % p.getTileN())
+      return emitError() << "clusters share B by multicast only where tile_n divides N (a "
+                            "multicast box that overhangs B gave wrong results on the H200); N = "
+                         << c.n.size() << ", tile_n = " << p.getTileN();
     // Each CTA of a cluster copies tile_n / cluster_m of B and multicasts it:
     // an N-contiguous B only in whole 64-row boxes (a 32-row share hung on
     // the H100, run BR).
@@ -316,6 +401,84 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c, const TargetInfo 
                        << " KiB of shared memory; " << t.chip << " allows "
                        << t.smemPerBlock / 1024 << " KiB per block";
   return success();
+}
+
+/// The skinny plans: a few rows (tokens) against a large operand, as in
+/// LLM decode, where the time is the time to stream the large operand once.
+/// The narrow side goes on the MMA's N, as few as 8 columns for wgmma and
+/// 16 for mma.sync: for a small M the transposed product (order = ba) puts
+/// the large operand's rows on the instruction's wide M side instead of
+/// wasting most of each tile. K is split so that every SM streams: on
+/// sm_90a across a cluster whose CTAs sum their partials through
+/// distributed shared memory (the TMA kernel, a ring as deep as shared
+/// memory allows), elsewhere into a workspace a second kernel adds up.
+static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
+                                MmaShape mma, function_ref<void(PlanAttr)> consider) {
+  int64_t M = c.m.size(), N = c.n.size();
+  if (c.dynamicLabel || std::min(M, N) > 64 || std::max(M, N) <= 64)
+    return;
+  OperandOrder order = M <= N ? OperandOrder::BA : OperandOrder::AB;
+  Contraction storage;
+  const Contraction &cs = order == OperandOrder::BA ? (storage = c.transposed()) : c;
+  int64_t narrow = cs.n.size();
+  int64_t tk = tileKFor(cs.elemA);
+  int64_t kTiles = (cs.k.size() + tk - 1) / tk;
+  bool sixteen = cs.elemA.isF16() || cs.elemA.isBF16();
+  bool eightBit = cs.elemA.isSignlessInteger(8) || isFp8(cs.elemA);
+  SmallVector<int64_t> dims, strides;
+  std::string why;
+  bool mnA = false, mnB = false;
+  bool tma = t.archSpecific && (sixteen || eightBit) &&
+             succeeded(cs.tensorMapFor('A', dims, strides, why, &mnA)) &&
+             succeeded(cs.tensorMapFor('B', dims, strides, why, &mnB)) &&
+             (sixteen || (!mnA && !mnB));
+  if (tma) {
+    // wgmma's N: a multiple of 8 (of 16 above 32 for s8).
+    int64_t tn = 0;
+    for (int64_t v : {8, 16, 24, 32, 48, 64})
+      if (!tn && v >= narrow && (!mnB || v % 64 == 0))
+        tn = v;
+    for (int64_t bm : {64, 128}) {
+      if (!tn || (mnA && bm % 64))
+        continue;
+      for (int64_t split = 1; split <= 8; ++split) {
+        // Splits of (nearly) equal length: the last at least 3/4 of the others.
+        int64_t per = (kTiles + split - 1) / split;
+        if (split > 1 && (per < 2 || 4 * (kTiles - (split - 1) * per) < 3 * per))
+          continue;
+        // One consumer warpgroup: two CTAs per SM, each with half of its
+        // shared memory; two: one CTA with all of it.
+        PlanAttr probe = PlanAttr::get(ctx, bm, tn, tk, bm / 16, 1,
+                                       eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, 2,
+                                       split, ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
+                                       Schedule::Cooperative, OperandSource::Shared, order);
+        int64_t fixed = sharedMemoryBytes(probe, c) - ringBytes(probe, cs) - 32;
+        int64_t budget = bm == 64 ? t.smemPerSM / 2 - 1024 : t.smemPerBlock;
+        int64_t stageBytes = (bm + tn) * 128 + 16;
+        int64_t stages = std::clamp<int64_t>((budget - fixed) / stageBytes, 2, 8);
+        consider(PlanAttr::get(ctx, bm, tn, tk, bm / 16, 1,
+                               eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, split,
+                               ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
+                               Schedule::Cooperative, OperandSource::Shared, order));
+      }
+    }
+  }
+  // mma.sync on any target (on sm_90a only where TMA cannot describe the
+  // operands): warps of 16 or 32 rows of the large operand by the whole
+  // narrow side (a multiple of 16).
+  if (tma)
+    return;
+  int64_t tn = narrow <= 16 ? 16 : narrow <= 32 ? 32 : 64;
+  for (int64_t bm : {64, 128})
+    for (int64_t split : {1, 2, 4, 8, 16}) {
+      if (split > 1 && (kTiles < 4 * split || !c.epilogue.empty()))
+        continue;
+      int64_t stageBytes = (bm * elementBytes(cs.elemA) + tn * elementBytes(cs.elemB)) * tk;
+      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 2, 6);
+      consider(PlanAttr::get(ctx, bm, tn, tk, 4, 1, mma, stages, split, ProducerKind::CpAsync,
+                             RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
+                             OperandSource::Shared, order));
+    }
 }
 
 FailureOr<PlanChoice>
@@ -426,7 +589,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
         continue; // (the store-bound shape is for the TMA kernel only)
       int64_t stageBytes = (s.bm + s.bn) * 128;
       int64_t barriers = producer == ProducerKind::Tma ? 16 : 0;
-      int64_t staging = producer == ProducerKind::Tma ? wgmmaStagingBytes(s.warpsM() / 4, c) : 0;
+      int64_t staging = producer == ProducerKind::Tma ? wgmmaStagingBytes(s.warpsM() / 4, s.bn, c) : 0;
       int64_t stages = s.stages ? s.stages
                                 : std::clamp<int64_t>((t.smemPerBlock - staging) / (stageBytes + barriers), 1, 4);
       // The TMA kernel measured better with the swizzle-8 raster on wide
@@ -449,10 +612,10 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       // sharing B, in column-major order. Measured on an H100 for M=4096,
       // K=28672, N=8192: 697-701 TFLOP/s against 567-604 with the swizzle-8
       // raster alone; at K = 8192 clusters were neutral, so they stay off.
-      int64_t clusterM =
-          producer == ProducerKind::Tma && ceilDiv(c.m.size(), s.bm) >= 2 ? s.cluster : 1;
-      if (producer == ProducerKind::Tma && many && c.k.size() >= 16384 &&
-          ceilDiv(c.m.size(), s.bm) >= 2) {
+      // (Multicast only where B's boxes never overhang N: see the verifier.)
+      bool shareable = ceilDiv(c.m.size(), s.bm) >= 2 && c.n.size() % s.bn == 0;
+      int64_t clusterM = producer == ProducerKind::Tma && shareable ? s.cluster : 1;
+      if (producer == ProducerKind::Tma && many && c.k.size() >= 16384 && shareable) {
         clusterM = 2;
         r = RasterOrder::ColumnMajor;
         sw = 1;
@@ -472,7 +635,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                                  eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, 1,
                                  producer, r, sw, clusterM,
                                  s.pingpong ? Schedule::PingPong : Schedule::Cooperative,
-                                 aRegs ? OperandSource::Registers : OperandSource::Shared);
+                                 aRegs ? OperandSource::Registers : OperandSource::Shared,
+                                 OperandOrder::AB);
       consider(p);
     }
   for (const Shape &s : shapes)
@@ -487,14 +651,39 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
                                split, ProducerKind::CpAsync, raster, swz, 1,
-                               Schedule::Cooperative, OperandSource::Shared);
+                               Schedule::Cooperative, OperandSource::Shared, OperandOrder::AB);
     consider(p);
   }
+  size_t firstSkinny = all.size();
+  addSkinnyCandidates(c, t, ctx, *mma, consider);
+  // Where the large operand dominates the bytes (a few rows against a
+  // large weight), a skinny plan is chosen whenever one fits: the roofline
+  // above rates a 64- or 128-row tile over 16 rows as if its wasted rows
+  // were free, but at DRAM speed their MMAs and copies are what the GPU
+  // runs short of (bench/RESULTS.md: 0.73-0.80x cuBLAS at decode sizes
+  // before the skinny plans).
+  bool preferSkinny = false;
+  {
+    int64_t M = c.m.size(), N = c.n.size();
+    int64_t large = M <= N ? c.tensorBytes(c.n, c.k, c.elemB) : c.tensorBytes(c.m, c.k, c.elemA);
+    int64_t rest = c.minBytes() - large;
+    for (size_t i = firstSkinny; i < all.size(); ++i)
+      preferSkinny = preferSkinny || (all[i].rejectedBecause.empty() && large >= 4 * rest);
+  }
   PlanCandidate *best = nullptr;
-  for (PlanCandidate &cand : all)
+  for (size_t i = preferSkinny ? firstSkinny : 0; i < all.size(); ++i) {
+    PlanCandidate &cand = all[i];
     if (cand.rejectedBecause.empty() &&
         (!best || cand.estimate.seconds < best->estimate.seconds))
       best = &cand;
+  }
+  if (preferSkinny)
+    for (size_t i = 0; i < firstSkinny; ++i)
+      if (all[i].rejectedBecause.empty())
+        all[i].rejectedBecause = "a skinny plan streams the large operand without tiles of "
+                                 "wasted rows (estimated " +
+                                 std::to_string(int64_t(all[i].estimate.seconds * 1e6 + 0.5)) +
+                                 " us by the roofline)";
   if (!best) {
     emitError() << "no plan fits the target " << t.chip;
     return failure();
@@ -517,6 +706,58 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   return choice;
 }
 
+FailureOr<PlanChoice> einloom::choosePlan(const Contraction &c, const TargetInfo &t,
+                                          MLIRContext *ctx, const TuningDatabase *db,
+                                          function_ref<InFlightDiagnostic()> emitError,
+                                          function_ref<InFlightDiagnostic()> emitWarning) {
+  FailureOr<PlanChoice> choice = selectPlan(c, t, ctx, emitError);
+  if (failed(choice) || !db)
+    return choice;
+  TuningKey key = tuningKeyFor(c, t);
+  const TuningEntry *e = db->lookup(key);
+  if (!e)
+    return choice;
+  std::string where = db->path() + " line " + std::to_string(e->line);
+  std::string why;
+  PlanAttr plan;
+  {
+    llvm::raw_string_ostream os(why);
+    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+      os << d.str();
+      return success();
+    });
+    plan = dyn_cast_or_null<PlanAttr>(parseAttribute(e->plan, ctx));
+    if (!plan && why.empty())
+      why = "not a #loom.plan";
+    if (plan && failed(verifyPlanForTarget(plan, c, t, [&] { return emitError(); })) &&
+        why.empty())
+      why = "rejected by the target";
+  }
+  if (!plan || !why.empty()) {
+    emitWarning() << "tuning database " << where << ": the entry for \"" << c.spec << "\" "
+                  << key.sizes[0] << "x" << key.sizes[1] << "x" << key.sizes[2] << "x"
+                  << key.sizes[3] << " no longer verifies (" << why
+                  << "); ignored, the cost model chooses";
+    return choice;
+  }
+  PlanChoice tuned;
+  tuned.chosen = PlanCandidate{plan, estimatePlan(plan, c, t), ""};
+  std::string sizes = std::to_string(e->key.sizes[0]) + "x" + std::to_string(e->key.sizes[1]) +
+                      "x" + std::to_string(e->key.sizes[2]) + "x" + std::to_string(e->key.sizes[3]);
+  tuned.fromDatabase = where + ": " + llvm::formatv("{0:F2}", e->micros).str() + " us on " +
+                       e->gpu + ", " + e->date +
+                       (e->key.sizes == key.sizes ? "" : ", measured at " + sizes);
+  for (PlanCandidate &a : choice->alternatives)
+    if (a.plan != plan)
+      tuned.alternatives.push_back(a);
+  if (choice->chosen.plan != plan) {
+    PlanCandidate model = choice->chosen;
+    model.rejectedBecause = "the cost model's choice; the tuning database's plan measured faster";
+    tuned.alternatives.insert(tuned.alternatives.begin(), model);
+  }
+  return tuned;
+}
+
 static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
   os << p.getTileM() << "x" << p.getTileN() << "x" << p.getTileK() << " tile, "
      << p.getWarpsM() << "x" << p.getWarpsN() << " warps, "
@@ -529,8 +770,11 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
     os << ", ping-pong consumers";
   if (p.getASource() == OperandSource::Registers)
     os << ", A from registers";
+  if (p.getOrder() == OperandOrder::BA)
+    os << ", transposed (B's rows on the MMA's M)";
   if (p.getSplitK() > 1)
-    os << ", split-K " << p.getSplitK();
+    os << ", split-K " << p.getSplitK()
+       << (p.getProducer() == ProducerKind::Tma ? " across a cluster" : "");
   if (p.getRaster() == RasterOrder::Swizzle)
     os << ", swizzle " << p.getSwizzle();
   if (p.getRaster() == RasterOrder::ColumnMajor)
@@ -564,17 +808,59 @@ static void printEstimate(llvm::raw_ostream &os, const PlanEstimate &e) {
      << " CTA/SM, " << e.sharedMemoryBytes / 1024 << " KiB shared memory\n";
 }
 
+/// For a skinny contraction (one side at most 64): how the plan streams
+/// the large operand (the order, the split, the CTAs against the SMs, the
+/// bytes and the bandwidth the model predicts).
+static void printStreaming(llvm::raw_ostream &os, const Contraction &c0, const TargetInfo &t,
+                           PlanAttr p, const PlanEstimate &e) {
+  int64_t M = c0.m.size(), N = c0.n.size();
+  if (std::min(M, N) > 64 || std::max(M, N) <= 64 || p.getMma() == MmaShape::Fma ||
+      p.getMma() == MmaShape::M8N8K4)
+    return;
+  Contraction storage;
+  const Contraction &c = oriented(p, c0, storage);
+  int64_t tiles = c.batch.size() * ((c.m.size() + p.getTileM() - 1) / p.getTileM()) *
+                  ((c.n.size() + p.getTileN() - 1) / p.getTileN());
+  int64_t ctas = tiles * p.getSplitK();
+  os << "  skinny: M=" << M << ", N=" << N << "; ";
+  if (p.getOrder() == OperandOrder::BA)
+    os << "the transposed product puts N on the MMA's M side (" << p.getTileM()
+       << " rows a tile) and M on its N (" << p.getTileN() << " columns); ";
+  else
+    os << "M on the MMA's M side (" << p.getTileM() << " rows a tile), N on its N ("
+       << p.getTileN() << " columns); ";
+  if (p.getSplitK() > 1)
+    os << "K split " << p.getSplitK() << " ways"
+       << (p.getProducer() == ProducerKind::Tma
+               ? " across clusters of " + std::to_string(p.getSplitK()) +
+                     " CTAs (partials summed through distributed shared memory)"
+               : " (partials summed by a second kernel)")
+       << "; ";
+  else
+    os << "K not split; ";
+  os << ctas << " CTA" << (ctas == 1 ? "" : "s") << " of work on " << t.numSMs << " SMs x "
+     << e.ctasPerSM << (p.getProducer() == ProducerKind::Tma ? " (persistent)" : "")
+     << "; streams " << e.bytes << " bytes at a predicted "
+     << llvm::format("%.2f", e.bandwidth / 1e12) << " TB/s ("
+     << llvm::format("%.0f", 100 * e.bandwidth / t.dramBytesPerSec) << "% of the "
+     << llvm::format("%.2f", t.dramBytesPerSec / 1e12) << " TB/s the model assumes)\n";
+}
+
 void einloom::printGivenPlan(llvm::raw_ostream &os, const Contraction &c, const TargetInfo &t,
                              PlanAttr plan) {
   printPlanHeader(os, c, t, "given plan (from the IR or --plan; the planner did not choose it)",
                   plan);
-  printEstimate(os, estimatePlan(plan, c, t));
+  PlanEstimate e = estimatePlan(plan, c, t);
+  printEstimate(os, e);
+  printStreaming(os, c, t, plan, e);
 }
 
 void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
                                const TargetInfo &t, const PlanChoice &choice) {
   const PlanEstimate &e = choice.chosen.estimate;
   printPlanHeader(os, c, t, "chosen plan", choice.chosen.plan);
+  if (!choice.fromDatabase.empty())
+    os << "  from the tuning database: " << choice.fromDatabase << "\n";
   // Which instruction family, and why.
   PlanAttr p = choice.chosen.plan;
   bool wgmma = isWgmmaShape(p.getMma());
@@ -627,6 +913,7 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   }
   os << "\n";
   printEstimate(os, e);
+  printStreaming(os, c, t, p, e);
   os << "alternatives rejected:\n";
   for (const PlanCandidate &a : choice.alternatives) {
     os << "  ";

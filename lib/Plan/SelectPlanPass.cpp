@@ -2,6 +2,7 @@
 #include "einloom/Passes.h"
 #include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
+#include "einloom/Plan/TuningDatabase.h"
 
 #include "Loom/LoomOps.h"
 
@@ -25,6 +26,15 @@ struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
       getOperation().emitError("unknown target '")
           << target << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
       return signalPassFailure();
+    }
+    std::optional<TuningDatabase> db;
+    if (!tuningDb.empty()) {
+      llvm::Expected<TuningDatabase> loaded = TuningDatabase::load(tuningDb);
+      if (loaded)
+        db = std::move(*loaded);
+      else
+        getOperation().emitWarning("tuning database ignored: ")
+            << llvm::toString(loaded.takeError());
     }
     WalkResult r = getOperation().walk([&](loom::EinsumOp op) {
       if (runsAsMemoryKernel(op)) {
@@ -53,7 +63,8 @@ struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
         return WalkResult::advance();
       }
       Contraction planned = c->forPlanning();
-      FailureOr<PlanChoice> choice = selectPlan(planned, *t, op.getContext(), emit);
+      FailureOr<PlanChoice> choice = choosePlan(planned, *t, op.getContext(), db ? &*db : nullptr,
+                                                emit, [&] { return op.emitWarning(); });
       if (failed(choice))
         return WalkResult::interrupt();
       op.setPlanAttr(choice->chosen.plan);

@@ -21,7 +21,10 @@ Agreement einloom::ref::compare(const double *got, const double *want,
     den += w * w;
     if (magnitude)
       mag += magnitude[j] * magnitude[j];
-    a.maxAbs = std::max(a.maxAbs, std::fabs(g - w));
+    if (a.worstAt < 0 || std::fabs(g - w) > a.maxAbs) {
+      a.maxAbs = std::fabs(g - w);
+      a.worstAt = at[j];
+    }
   }
   a.relErr = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
   if (magnitude && terms > 0 && mag > 0) {

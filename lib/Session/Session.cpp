@@ -3,6 +3,7 @@
 #include "einloom/runtime/Runtime.h"
 
 #include "einloom/Compiler.h"
+#include "einloom/Plan/TuningDatabase.h"
 #include "einloom/Registration.h"
 #include "einloom/Target.h"
 #include "einloom/Tools.h"
@@ -14,6 +15,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SHA256.h"
 
 #include <map>
@@ -26,6 +28,9 @@ const char *einloom::compilerVersion() { return "einloom 0.4 (MLIR 22)"; }
 
 struct Session::Impl {
   SessionOptions options;
+  /// The tuning database in use ("" for none) and its text, hashed into
+  /// every cache key.
+  std::string tuningPath, tuningText;
   DialectRegistry registry;
   std::unique_ptr<MLIRContext> ctx;
   std::unique_ptr<rt::DiskCache> disk;
@@ -43,7 +48,8 @@ struct Session::Impl {
     for (int64_t e : options.buckets)
       shapes += std::to_string(e) + ",";
     for (StringRef p : {StringRef(compilerVersion()), StringRef(options.target),
-                        StringRef(options.assemble ? "cubin" : "ptx"), StringRef(shapes)}) {
+                        StringRef(options.assemble ? "cubin" : "ptx"), StringRef(shapes),
+                        StringRef(tuningText)}) {
       h.update(std::to_string(p.size()) + ":");
       h.update(p);
     }
@@ -129,6 +135,7 @@ struct Session::Impl {
     co.assemble = options.assemble;
     co.dynamicMax = options.dynamicMax;
     co.buckets = options.buckets;
+    co.tuningDatabase = tuningPath;
     FailureOr<CompileResult> r = einloom::compileModule(module, entry, co);
     if (failed(r))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -160,6 +167,23 @@ llvm::Expected<std::unique_ptr<Session>> Session::create(const SessionOptions &o
                                    options.target.c_str());
   std::unique_ptr<Session> s(new Session());
   s->impl_->options = options;
+  std::string tuning = options.tuningDatabase;
+  if (tuning.empty())
+    if (const char *env = std::getenv("EINLOOM_TUNING_DB"))
+      tuning = env;
+  if (!tuning.empty()) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text = llvm::MemoryBuffer::getFile(tuning);
+    llvm::Expected<TuningDatabase> db =
+        text ? TuningDatabase::parse((*text)->getBuffer(), tuning)
+             : llvm::Expected<TuningDatabase>(llvm::createStringError(
+                   text.getError(), tuning + ": " + text.getError().message()));
+    if (db) {
+      s->impl_->tuningPath = tuning;
+      s->impl_->tuningText = (*text)->getBuffer().str();
+    } else {
+      s->impl_->stats.tuningNote = "tuning database ignored: " + llvm::toString(db.takeError());
+    }
+  }
   registerCompilerDialects(s->impl_->registry);
   s->impl_->ctx = std::make_unique<MLIRContext>(s->impl_->registry);
   s->impl_->ctx->loadAllAvailableDialects();

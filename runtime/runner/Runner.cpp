@@ -27,7 +27,13 @@ constexpr unsigned char kPoisonByte = 0xFF; // NaN in every float type we write
 
 bool dtypeOf(const std::string &name, DType &t) { return ref::parseDType(name, t); }
 
-std::string encode(const Tensor &t) {
+std::string encode(const Tensor &t) { return rt::encodeTensor(t); }
+Tensor decode(const std::string &bytes, DType t, const std::vector<int64_t> &shape) {
+  return rt::decodeTensor(bytes, t, shape);
+}
+} // namespace
+
+std::string einloom::rt::encodeTensor(const Tensor &t) {
   size_t eb = std::max(1u, ref::bitWidth(t.dtype) / 8);
   std::string bytes(t.data.size() * eb, '\0');
   for (size_t i = 0; i < t.data.size(); ++i) {
@@ -55,7 +61,8 @@ std::string encode(const Tensor &t) {
   return bytes;
 }
 
-Tensor decode(const std::string &bytes, DType t, const std::vector<int64_t> &shape) {
+Tensor einloom::rt::decodeTensor(const std::string &bytes, DType t,
+                                 const std::vector<int64_t> &shape) {
   Tensor out(t, shape);
   size_t eb = std::max(1u, ref::bitWidth(t) / 8);
   for (size_t i = 0; i < out.data.size(); ++i) {
@@ -88,6 +95,7 @@ Tensor decode(const std::string &bytes, DType t, const std::vector<int64_t> &sha
   return out;
 }
 
+namespace {
 /// Splits "ab,cd->ef".
 bool splitSpec(const std::string &spec, std::vector<std::string> &ins, std::string &out) {
   size_t arrow = spec.find("->");
@@ -462,6 +470,16 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                   sampled ? "sampled" : "(all)",
                   agree.nans ? (", " + std::to_string(agree.nans) + " NaN (unwritten?)").c_str() : "",
                   cancelNote.c_str());
+      // Where a failing result is furthest off (index in result-label
+      // order, with both values): most kernel bugs are index bugs.
+      if (!pass && agree.worstAt >= 0) {
+        std::vector<int64_t> idx = indexAt(agree.worstAt);
+        std::string at;
+        for (int64_t x : idx)
+          at += (at.empty() ? "" : ",") + std::to_string(x);
+        std::printf("  worst element [%s]: got %.6g, want %.6g\n", at.c_str(),
+                    got.data[agree.worstAt], want.data[agree.worstAt]);
+      }
       ok = ok && pass;
       worstRel = std::max(worstRel, agree.relErr);
       // Later kernels consume what this one really produced.
@@ -485,13 +503,15 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     for (int i = 0; i < o.warmup; ++i)
       prog->launch(ptrs, sizes, size);
     std::vector<float> times;
+    int batch = std::max(1, o.batch);
     for (int i = 0; i < o.iterations; ++i) {
       float t = 0;
       Status st = timer->start();
-      if (st)
+      for (int j = 0; j < batch && st; ++j)
         st = prog->launch(ptrs, sizes, size);
       if (st)
         st = timer->stop(t);
+      t /= float(batch);
       if (!st) {
         cleanup();
         return fail(o, st.message());
@@ -501,8 +521,10 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     std::sort(times.begin(), times.end());
     ms = times[times.size() / 2];
     tflops = double(flops) / (ms * 1e-3) / 1e12;
-    std::printf("bench: median %.4f ms (min %.4f, max %.4f) over %d runs: %.1f TFLOP/s, %.1f GB/s\n",
-                ms, times.front(), times.back(), o.iterations, tflops,
+    std::printf("bench: median %.4f ms (min %.4f, max %.4f) over %d runs%s: %.1f TFLOP/s, %.1f GB/s\n",
+                ms, times.front(), times.back(), o.iterations,
+                batch > 1 ? (" of " + std::to_string(batch) + " back-to-back launches").c_str() : "",
+                tflops,
                 double(bytes) / (ms * 1e-3) / 1e9);
     // Host-side cost of a launch: back-to-back enqueues, timed on the host
     // (100, few enough that the driver's queue never fills).

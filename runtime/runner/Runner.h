@@ -7,6 +7,7 @@
 #ifndef EINLOOM_RUNTIME_RUNNER_H
 #define EINLOOM_RUNTIME_RUNNER_H
 
+#include "einloom/Reference/Tensor.h"
 #include "einloom/runtime/Bundle.h"
 
 #include <cstdint>
@@ -20,6 +21,10 @@ struct RunOptions {
   bool check = true;
   bool bench = false;
   int iterations = 50;
+  /// Launches per timed sample, back to back between the two events (the
+  /// sample's time is divided by it): more than 1 keeps the host's cost of
+  /// a launch out of the measurement, as in a model's consecutive layers.
+  int batch = 1;
   int warmup = 5;
   int device = 0;
   /// Sampled check of this many output elements when the full reference
@@ -43,6 +48,11 @@ int runBundle(const Bundle &b, const RunOptions &options);
 /// (-1: static) would not fit in `haveBytes` of memory (doubles, twice with
 /// `check`); empty when they fit or `haveBytes` is 0 (unknown).
 std::string hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check, uint64_t haveBytes);
+
+/// A host tensor as the device holds it: each element in its dtype's bits,
+/// little-endian; and back.
+std::string encodeTensor(const ref::Tensor &t);
+ref::Tensor decodeTensor(const std::string &bytes, ref::DType t, const std::vector<int64_t> &shape);
 
 /// Reads and parses a bundle file; on failure prints why and returns false.
 bool loadBundleFile(const std::string &path, Bundle &b);

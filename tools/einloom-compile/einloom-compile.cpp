@@ -54,6 +54,12 @@ static cl::list<int64_t> buckets(
     cl::desc("Upper ends of the size buckets of a dynamic dimension, one plan each "
              "(default 16,64,128,256,512,1024,2048,4096)"), cl::cat(category));
 
+static cl::opt<std::string> tuningDb(
+    "tuning-db",
+    cl::desc("A tuning database from einloom-tune: its measured plans are used before the "
+             "cost model (default: $EINLOOM_TUNING_DB)"),
+    cl::cat(category));
+
 static cl::opt<bool> bufferReuse(
     "buffer-reuse",
     cl::desc("Let intermediates that are never in use at the same time share the "
@@ -96,6 +102,7 @@ int main(int argc, char **argv) {
     }
     einloom::SessionOptions so;
     so.target = target;
+    so.tuningDatabase = tuningDb;
     auto session = einloom::Session::create(so);
     if (!session) {
       llvm::errs() << "einloom-compile: " << llvm::toString(session.takeError()) << "\n";
@@ -146,6 +153,10 @@ int main(int argc, char **argv) {
   options.assemble = emit == "cubin" || emit == "bundle" || ptxasReport;
   options.dynamicMax = dynamicMax;
   options.reuseBuffers = bufferReuse;
+  options.tuningDatabase = tuningDb;
+  if (tuningDb.getNumOccurrences() == 0)
+    if (const char *env = std::getenv("EINLOOM_TUNING_DB"))
+      options.tuningDatabase = env;
   if (!buckets.empty())
     options.buckets.assign(buckets.begin(), buckets.end());
   if (emit == "mlir") {

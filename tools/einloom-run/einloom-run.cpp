@@ -31,7 +31,9 @@ static const char *kUsage =
     "usage: einloom-run [options] BUNDLE | FILE.mlir | --einsum SPEC --sizes ...\n"
     "  --check / --no-check   compare with the CPU reference (default: check)\n"
     "  --bench                time the launches (median of --iters, CUDA events)\n"
-    "  --iters N              timed launches (default 50)\n"
+    "  --iters N              timed samples (default 50)\n"
+    "  --batch N              launches per timed sample, back to back (default 1: each\n"
+    "                         launch alone; more keeps the host's launch cost out)\n"
     "  --seed S               seed of the random inputs (default 0)\n"
     "  --device N             CUDA device (default 0)\n"
     "  --label NAME           name in the final RESULT line\n"
@@ -57,7 +59,7 @@ struct Args {
 
 Args parse(int argc, char **argv) {
   static const char *flags[] = {"--check", "--no-check", "--bench", "--reference", "--help"};
-  static const char *valued[] = {"--iters", "--seed", "--device", "--label", "--inputs", "--size",
+  static const char *valued[] = {"--iters", "--batch", "--seed", "--device", "--label", "--inputs", "--size",
                                  "--save-outputs", "--function", "--print-values", "--target",
                                  "--einsum", "--sizes", "--dtype", "--acc", "--out"};
   Args a;
@@ -126,7 +128,7 @@ int main(int argc, char **argv) {
   einloom::rt::RunOptions ro;
   long long v;
   for (auto [name, field] : {std::pair<const char *, int *>{"--iters", &ro.iterations},
-                             {"--device", &ro.device}}) {
+                             {"--batch", &ro.batch}, {"--device", &ro.device}}) {
     if (!has(name))
       continue;
     if (!toInt(get(name), v) || v < 0) {

@@ -87,6 +87,16 @@ struct Contraction {
     return p;
   }
 
+  /// The transposed product (a plan with order = ba): A and B exchanged,
+  /// with M and N, so that the einsum's second operand is the kernel's A.
+  /// C keeps its strides, now read with the roles of M and N exchanged.
+  bool swapped = false;
+  Contraction transposed() const;
+  /// The kernel argument that holds the MMA's A (0, or 1 when swapped),
+  /// and B's.
+  unsigned argA() const { return swapped ? 1 : 0; }
+  unsigned argB() const { return swapped ? 0 : 1; }
+
   int64_t flops() const { return 2 * batch.size() * m.size() * n.size() * k.size(); }
   /// Bytes of a batched tensor over groups `x` and `y` with elements `t`
   /// (A: m, k; B: n, k; C: m, n).

@@ -20,6 +20,9 @@ struct PlanEstimate {
   double computeSeconds = 0, memorySeconds = 0;
   int64_t flops = 0, bytes = 0;
   double waves = 0;
+  /// The DRAM bandwidth the plan can draw (bytes/s): less than the GPU's
+  /// where tiles leave SMs idle or unevenly loaded.
+  double bandwidth = 0;
   int64_t sharedMemoryBytes = 0;
   int ctasPerSM = 1;
   bool computeBound() const { return computeSeconds >= memorySeconds; }
@@ -34,7 +37,24 @@ struct PlanCandidate {
 struct PlanChoice {
   PlanCandidate chosen;
   std::vector<PlanCandidate> alternatives;
+  /// Where the chosen plan came from when a tuning database gave it
+  /// ("t.db line 4: 112.30 us on NVIDIA H200, 2026-12-05"); empty when the
+  /// cost model chose it.
+  std::string fromDatabase;
 };
+
+class TuningDatabase;
+
+/// The contraction as `plan` runs it: `c` itself, or with order = ba its
+/// transposed product (held in `storage`). Idempotent: a contraction
+/// already in the plan's order is returned as it is.
+const Contraction &oriented(mlir::loom::PlanAttr plan, const Contraction &c,
+                            Contraction &storage);
+
+/// Shared memory a TMA plan with split_k > 1 needs for the cluster's
+/// reduction: two mbarriers and one f32 (or i32) partial sum per
+/// accumulator of each consumer thread; 0 for other plans.
+int64_t splitReduceBytes(mlir::loom::PlanAttr plan);
 
 /// The mma.sync instruction shape for the contraction's element type.
 mlir::FailureOr<mlir::loom::MmaShape> mmaFor(const Contraction &c);
@@ -71,6 +91,15 @@ verifyPlanForTarget(mlir::loom::PlanAttr plan, const Contraction &c,
 mlir::FailureOr<PlanChoice>
 selectPlan(const Contraction &c, const TargetInfo &t, mlir::MLIRContext *ctx,
            llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
+/// selectPlan, then the tuning database (if any): an entry for the
+/// contraction whose plan verifies replaces the model's choice, which
+/// becomes an alternative. An entry that no longer verifies is reported
+/// through `emitWarning` and ignored.
+mlir::FailureOr<PlanChoice>
+choosePlan(const Contraction &c, const TargetInfo &t, mlir::MLIRContext *ctx,
+           const TuningDatabase *db, llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+           llvm::function_ref<mlir::InFlightDiagnostic()> emitWarning);
 
 /// The --explain report.
 /// --explain for an einsum whose plan was given in the IR (or with --plan):

@@ -23,6 +23,8 @@ struct Agreement {
   /// ||got - want|| / ||want|| (||got - want|| where want is all zero).
   double relErr = 0;
   double maxAbs = 0;
+  /// The flat index of the element with the largest error (-1 if none).
+  int64_t worstAt = -1;
   /// NaN in got where want is a number (an element never written?).
   int64_t nans = 0;
   /// want cancels: ||want|| < ||magnitude|| / (8 sqrt(terms)).

@@ -4,6 +4,7 @@
 #include "einloom/Plan/BufferPlan.h"
 #include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
+#include "einloom/Plan/TuningDatabase.h"
 
 #include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
@@ -83,55 +84,67 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
   LoomLowerToKernelsOptions low;
   low.target = options.target;
   pm.addPass(createLoomLowerToKernels(low));
-  if (options.explain) {
-    FailureOr<TargetInfo> t = lookupTarget(options.target);
-    if (failed(t))
-      return module.emitError("unknown target '") << options.target
-                                                  << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
-    bool bad = false;
-    module.walk([&](loom::EinsumOp op) {
-      if (bad)
-        return;
-      // A size bucket of a dynamic dimension: say which, before its first einsum.
-      auto fn = op->getParentOfType<func::FuncOp>();
-      if (auto v = fn->getAttrOfType<DenseI64ArrayAttr>("loom.variant");
-          v && &fn.getBody().front().front() == op.getOperation())
-        *options.explain << "variant " << fn->getAttrOfType<StringAttr>("loom.dynamic_label").getValue()
-                         << " = " << v[0] << ".." << v[1] << " (planned at " << planningSize(v[0], v[1])
-                         << ", compiled for up to " << v[1] << "):\n";
-      if (runsAsMemoryKernel(op)) {
-        FailureOr<MemoryEinsum> m = analyzeMemoryEinsum(op);
-        if (failed(m))
-          bad = true;
-        else
-          printMemoryExplanation(*options.explain, *m, *t);
-        return;
-      }
-      FailureOr<Contraction> c = analyzeContraction(op);
-      if (failed(c)) {
-        bad = true;
-        return;
-      }
-      if (loom::PlanAttr given = op.getPlanAttr()) {
-        // (verified by loom-select-plan, which runs next)
-        printGivenPlan(*options.explain, *c, *t, given);
-        return;
-      }
-      Contraction planned = c->forPlanning();
-      FailureOr<PlanChoice> ch =
-          selectPlan(planned, *t, op.getContext(), [&] { return op.emitOpError(); });
-      if (failed(ch)) {
-        bad = true;
-        return;
-      }
-      printExplanation(*options.explain, planned, *t, *ch);
-      // loom-select-plan then keeps (and verifies) this plan rather than
-      // choosing it again.
-      op.setPlanAttr(ch->chosen.plan);
-    });
-    if (bad)
-      return failure();
+  // Plans are chosen here (loom-select-plan then keeps and verifies them):
+  // the tuning database first, then the cost model, with --explain's report.
+  FailureOr<TargetInfo> t = lookupTarget(options.target);
+  if (failed(t))
+    return module.emitError("unknown target '") << options.target
+                                                << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
+  std::optional<TuningDatabase> db;
+  if (!options.tuningDatabase.empty()) {
+    llvm::Expected<TuningDatabase> loaded = TuningDatabase::load(options.tuningDatabase);
+    if (loaded)
+      db = std::move(*loaded);
+    else
+      module.emitWarning("tuning database ignored: ") << llvm::toString(loaded.takeError());
   }
+  bool bad = false;
+  module.walk([&](loom::EinsumOp op) {
+    if (bad)
+      return;
+    llvm::raw_ostream *explain = options.explain;
+    // A size bucket of a dynamic dimension: say which, before its first einsum.
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (auto v = fn->getAttrOfType<DenseI64ArrayAttr>("loom.variant");
+        explain && v && &fn.getBody().front().front() == op.getOperation())
+      *explain << "variant " << fn->getAttrOfType<StringAttr>("loom.dynamic_label").getValue()
+               << " = " << v[0] << ".." << v[1] << " (planned at " << planningSize(v[0], v[1])
+               << ", compiled for up to " << v[1] << "):\n";
+    if (runsAsMemoryKernel(op)) {
+      if (!explain)
+        return;
+      FailureOr<MemoryEinsum> m = analyzeMemoryEinsum(op);
+      if (failed(m))
+        bad = true;
+      else
+        printMemoryExplanation(*explain, *m, *t);
+      return;
+    }
+    FailureOr<Contraction> c = analyzeContraction(op);
+    if (failed(c)) {
+      bad = true;
+      return;
+    }
+    if (loom::PlanAttr given = op.getPlanAttr()) {
+      // (verified by loom-select-plan, which runs next)
+      if (explain)
+        printGivenPlan(*explain, *c, *t, given);
+      return;
+    }
+    Contraction planned = c->forPlanning();
+    FailureOr<PlanChoice> ch =
+        choosePlan(planned, *t, op.getContext(), db ? &*db : nullptr,
+                   [&] { return op.emitOpError(); }, [&] { return op.emitWarning(); });
+    if (failed(ch)) {
+      bad = true;
+      return;
+    }
+    if (explain)
+      printExplanation(*explain, planned, *t, *ch);
+    op.setPlanAttr(ch->chosen.plan);
+  });
+  if (bad)
+    return failure();
   return pm.run(module);
 }
 

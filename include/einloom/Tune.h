@@ -1,0 +1,55 @@
+//===- Tune.h - measured plan choice (einloom-tune) -------------*- C++ -*-===//
+//
+// For each contraction, compiles the planner's best few candidate plans,
+// times each on the GPU (back-to-back launches between CUDA events, the
+// median of several rounds), checks that every candidate computes what the
+// first one does, and writes the fastest to a tuning database that the
+// planner consults before its cost model (Plan/TuningDatabase.h).
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_TUNE_H
+#define EINLOOM_TUNE_H
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace einloom {
+
+/// One contraction to tune: as einloom-compile --einsum takes it.
+struct TuneShape {
+  std::string spec, sizes, dtype = "f16", out;
+  std::string str() const;
+};
+
+struct TuneOptions {
+  std::vector<TuneShape> shapes;
+  std::string target = "sm_90a";
+  /// Candidates per contraction: the planner's choice, then the others it
+  /// accepts, fastest estimate first.
+  int top = 8;
+  /// The database to update ("": report only).
+  std::string database;
+  /// List the candidates without a GPU.
+  bool dryRun = false;
+  int rounds = 15; ///< timed rounds per candidate (the median is kept)
+  int reps = 10;   ///< back-to-back launches per round
+  int device = 0;
+  uint64_t seed = 1;
+};
+
+/// Reads shapes, one per line: "SPEC SIZES DTYPE [OUT]" ('#' starts a
+/// comment). False with `error` naming the line on a malformed one.
+bool parseTuneShapes(const std::string &text, std::vector<TuneShape> &shapes,
+                     std::string &error);
+
+/// Runs the tuner, printing progress to `os` (candidate i of n, its time,
+/// the best so far). Returns the process exit status: 0 when every shape
+/// was tuned (or, with dryRun, listed), 1 otherwise.
+int runTune(const TuneOptions &options, llvm::raw_ostream &os);
+
+} // namespace einloom
+
+#endif
