@@ -180,15 +180,19 @@ LogicalResult EinsumOp::verify() {
   if (getAllowTf32() && !elem.isF32())
     return emitOpError("allow_tf32 applies only to f32 operands, not ") << elem;
   Type out = result.getElementType();
+  // An integer sum may be requantized to i8 (rounded to nearest even and
+  // saturated, after the epilogue's scale).
   bool outOk = isa<IntegerType>(acc)
-                   ? (out.isSignlessInteger(32) || out.isF32() || out.isF16() ||
-                      out.isBF16())
+                   ? (out.isSignlessInteger(32) || out.isSignlessInteger(8) || out.isF32() ||
+                      out.isF16() || out.isBF16())
                    : isa<FloatType>(out) && isSupportedElementType(out);
   if (!outOk)
     return emitOpError("result element type ")
            << out << " cannot hold a " << acc << " accumulator";
-  if (hasEpilogue() && !isa<FloatType>(acc))
-    return emitOpError("a fused epilogue needs a float accumulator, not ") << acc;
+  // (An integer sum goes through a fused epilogue as f32.)
+  if (hasEpilogue() && !isa<FloatType>(acc) && out.isSignlessInteger(32))
+    return emitOpError("a fused epilogue on a ")
+           << acc << " sum gives a float or a requantized i8 result, not " << out;
   for (auto [what, v] : {std::pair<const char *, Value>{"bias", getBias()},
                          std::pair<const char *, Value>{"residual", getResidual()}})
     if (v && failed(verifyTrailingOperand(getOperation(), what, v, result)))

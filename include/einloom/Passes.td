@@ -60,6 +60,25 @@ def LoomOptimizePaths : Pass<"loom-optimize-paths", "mlir::ModuleOp"> {
   ];
 }
 
+def LoomNormalizeOperands : Pass<"loom-normalize-operands", "mlir::ModuleOp"> {
+  let summary = "Copy operands the contraction kernels would read element by element";
+  let description = [{
+    For each contraction of two operands (no plan given), an operand that the
+    tensor-core kernels could not copy in 16-byte chunks (its K, M or N modes
+    do not merge into a contiguous one), or that the CUDA-core kernels would
+    address through several modes per group or a diagonal, is first copied
+    by an einsum of that operand alone (a memory-bound kernel) into the
+    order the kernels read best: batch labels, then its free labels in the
+    result's order, then its summed labels with those shared with the other
+    operand innermost, each once. The copy is exact; the contraction then
+    reads contiguous rows.
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Print each copy and why">,
+  ];
+}
+
 def LoomFuseEpilogues : Pass<"loom-fuse-epilogues", "mlir::ModuleOp"> {
   let summary = "Fuse scaling, bias, activations, residual adds and casts into einsums";
   let description = [{

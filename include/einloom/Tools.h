@@ -68,6 +68,15 @@ buildEinsumModule(mlir::MLIRContext &ctx, llvm::StringRef spec,
                   llvm::StringRef sizes, llvm::StringRef dtype,
                   llvm::StringRef acc, llvm::StringRef out, bool tf32 = false);
 
+/// An element type from a name: MLIR's (f16, f8E4M3FN, i8, ...) or the
+/// ones users type (half, fp16, bfloat16, float, double, e4m3, e5m2, int8,
+/// int32, ...). Null, with no diagnostic, for anything else.
+mlir::Type parseElementTypeName(mlir::MLIRContext &ctx, llvm::StringRef name);
+
+/// Multiplies every loom.einsum in `module` by `scale` (its fused epilogue's
+/// alpha: with an i8 result, the requantization scale), then verifies.
+mlir::LogicalResult setEinsumScale(mlir::ModuleOp module, double scale);
+
 /// Parses `planText` as a #loom.plan and sets it on every loom.einsum in
 /// `module`; a located diagnostic and failure when it is not one.
 mlir::LogicalResult setEinsumPlan(mlir::ModuleOp module, llvm::StringRef planText);

@@ -16,18 +16,12 @@ using namespace mlir;
 using namespace einloom;
 using namespace einloom::codegen;
 
-/// acc (f32 or i32) to C's element type.
+/// acc (f32 or i32, through the epilogue) as C is stored: its storage
+/// type, with fp8 and a requantized i8 saturating.
 static Value convert(OpBuilder &b, Location loc, Value v, Type to) {
-  Type from = v.getType();
-  if (from == to)
-    return v;
-  if (isa<IntegerType>(from)) {
+  if (isa<IntegerType>(v.getType()) && isa<FloatType>(to))
     v = arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
-    from = v.getType();
-    if (from == to)
-      return v;
-  }
-  return arith::TruncFOp::create(b, loc, to, v);
+  return storedAs(b, loc, v, to);
 }
 
 void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOffC,
@@ -38,7 +32,8 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
   Type t = c.elemC;
   int64_t eb = elementBytes(t);
   auto gType = cast<MemRefType>(gC.getType());
-  Value cTyped = memref::ViewOp::create(b, loc, MemRefType::get({gType.getNumElements() / eb}, t),
+  Type st = storageType(t);
+  Value cTyped = memref::ViewOp::create(b, loc, MemRefType::get({gType.getNumElements() / eb}, st),
                                           gC, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
   // Pairs are contiguous when N's last mode has stride 1 and even extent,
   // and every other stride of C keeps the pair 2-element aligned.
@@ -70,7 +65,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
           Value off = kc.add(rowOff, kc.groupOffset(c.n, 'C', col));
           Value vec = vector::FromElementsOp::create(
-              b, loc, VectorType::get({2}, t),
+              b, loc, VectorType::get({2}, st),
               ValueRange{finish(acc[at], off), finish(acc[at + 1], kc.add(off, 1))});
           vector::StoreOp::create(b, loc, vec, cTyped, ValueRange{kc.idx(off)});
           continue;
@@ -95,7 +90,8 @@ void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value s
   Type t = c.acc;
   int64_t N = c.n.size(), B = c.batch.size();
   auto wType = cast<MemRefType>(workspace.getType());
-  Value w = memref::ViewOp::create(b, loc, MemRefType::get({wType.getNumElements() / 4}, t),
+  Value w = memref::ViewOp::create(b, loc,
+                                   MemRefType::get({wType.getNumElements() / elementBytes(t)}, t),
                                    workspace, arith::ConstantIndexOp::create(b, loc, 0),
                                    ValueRange{});
   // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace.

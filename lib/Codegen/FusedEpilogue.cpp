@@ -79,6 +79,9 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
     return x;
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
+  // An integer sum (to be requantized) goes through the epilogue in f32.
+  if (isa<IntegerType>(x.getType()))
+    x = arith::SIToFPOp::create(b, loc, b.getF32Type(), x);
   Type t = x.getType();
   auto cst = [&](double v) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v)).getResult(); };
   auto toT = [&](Value v) { return convertElement(b, loc, v, t); };

@@ -150,6 +150,21 @@ Value einloom::codegen::loadedAs(OpBuilder &b, Location loc, Value stored, Type 
 }
 
 Value einloom::codegen::storedAs(OpBuilder &b, Location loc, Value v, Type elem) {
+  // An i8 result is a requantized sum: nearest even, saturated (cvt.rni.sat
+  // from f32; an integer is clamped first, exactly).
+  if (elem.isSignlessInteger(8) && v.getType() != elem) {
+    if (auto it = dyn_cast<IntegerType>(v.getType())) {
+      auto bound = [&](int64_t x) {
+        return arith::ConstantOp::create(b, loc, b.getIntegerAttr(it, x)).getResult();
+      };
+      Value c = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, v, bound(127)),
+                                       bound(-128));
+      return arith::TruncIOp::create(b, loc, elem, c);
+    }
+    Value f = convertElement(b, loc, v, b.getF32Type());
+    Value wide = asmOne(b, loc, b.getI16Type(), f, "cvt.rni.sat.s8.f32 $0, $1;", "=h,f");
+    return arith::TruncIOp::create(b, loc, elem, wide);
+  }
   if (!isFp8(elem))
     return convertElement(b, loc, v, elem);
   // The second source goes to the low byte; the first (zero) to the high one.
@@ -182,16 +197,20 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 Location loc, int64_t numSMs) {
   if (plan.getProducer() == loom::ProducerKind::Tma)
     return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
-  if (plan.getMma() == loom::MmaShape::Fma || plan.getMma() == loom::MmaShape::M8N8K4)
+  // (f64 on DMMA: a one-stage plan is the CUDA-core kernel's tiling, any
+  // other the pipelined kernel below.)
+  if (plan.getMma() == loom::MmaShape::Fma ||
+      (plan.getMma() == loom::MmaShape::M8N8K4 && plan.getStages() == 1))
     return buildSimtKernel(module, name, c, plan, loc);
   if (c.elemA != c.elemB)
     return emitError(loc, "operands of different element types are not supported");
-  if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() &&
-      !c.elemC.isSignlessInteger(32))
-    return emitError(loc, "code generation writes f32, f16, bf16 or i32 results, not ")
+  if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
+      !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
+    return emitError(loc, "code generation writes f64, f32, f16, bf16, fp8, i32 or i8 results, not ")
            << c.elemC;
-  if (!(c.acc.isF32() || c.acc.isSignlessInteger(32)))
-    return emitError(loc, "code generation accumulates in f32 or i32; ")
+  if (!(c.acc.isF32() || c.acc.isSignlessInteger(32) ||
+        (c.acc.isF64() && plan.getMma() == loom::MmaShape::M8N8K4)))
+    return emitError(loc, "code generation accumulates in f32 or i32 (f64 on DMMA); ")
            << c.acc << " accumulation is not supported yet";
   if (plan.getStages() < 2)
     return emitError(loc, "the cp.async pipeline needs at least 2 stages");
@@ -442,19 +461,13 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
     sum = isa<IntegerType>(c.acc) ? Value(arith::AddIOp::create(b, loc, sum, v))
                                   : Value(arith::AddFOp::create(b, loc, sum, v));
   }
-  Value out = sum;
-  if (out.getType() != c.elemC) {
-    if (isa<IntegerType>(out.getType()))
-      out = arith::SIToFPOp::create(b, loc, b.getF32Type(), out);
-    if (out.getType() != c.elemC)
-      out = arith::TruncFOp::create(b, loc, c.elemC, out);
-  }
+  Value out = storedAs(b, loc, sum, c.elemC);
   int64_t N = c.n.size();
   Value bIdx = kc.divV(e, kc.mul(kc.mSize, N)), mIdx = kc.remV(kc.div(e, N), kc.mSize),
         nIdx = kc.rem(e, N);
   Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
                      kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
-  Value cv = typedView(b, loc, entry.getArgument(1), c.elemC, total);
+  Value cv = typedView(b, loc, entry.getArgument(1), storageType(c.elemC), total);
   memref::StoreOp::create(b, loc, out, cv, ValueRange{kc.idx(off)});
   b.setInsertionPointAfter(ifOp);
   gpu::ReturnOp::create(b, loc);

@@ -80,10 +80,37 @@ static SmallVector<Value> laneOffsets(KernelContext &kc, OperandTile &op, Value 
   return out;
 }
 
+/// f64 (DMMA, m8n8k4): one f64 per lane and 8x8 sub-tile per k step of 4
+/// (32 bytes, as every variant here): lane (g, q) = (lane / 4, lane % 4)
+/// holds row g, k 4 ks + q, at byte 8 (4 ks + q) of its 128-byte row, in
+/// chunk (2 ks + q / 2) ^ g after the producers' swizzle (the sub-tile's
+/// rows start at a multiple of 8). Offsets are in 16-bit units, as for
+/// ldmatrix; one per (sub-tile, k step).
+static bool isDmma(KernelContext &kc) { return kc.plan.getMma() == loom::MmaShape::M8N8K4; }
+
+static SmallVector<Value> dmmaLaneOffsets(KernelContext &kc, Value warpBase, int64_t tiles8) {
+  SmallVector<Value> out;
+  Value g = kc.div(kc.lane, 4), q = kc.rem(kc.lane, 4);
+  Value rowBase = kc.mul(kc.add(warpBase, g), 64);
+  Value half = kc.mul(kc.rem(q, 2), 4), pair = kc.div(q, 2);
+  SmallVector<Value> kPart;
+  for (int64_t ks = 0; ks < kSteps; ++ks)
+    kPart.push_back(kc.add(rowBase, kc.add(kc.mul(kc.xorI(kc.add(pair, 2 * ks), g), 8), half)));
+  for (int64_t t = 0; t < tiles8; ++t)
+    for (int64_t ks = 0; ks < kSteps; ++ks)
+      out.push_back(kc.add(kPart[ks], t * 8 * 64));
+  return out;
+}
+
 FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile &a,
                                                  OperandTile &b) {
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
   FragmentState fs;
+  if (isDmma(kc)) {
+    fs.a = dmmaLaneOffsets(kc, kc.warpRow, wm / 8);
+    fs.b = dmmaLaneOffsets(kc, kc.warpCol, wn / 8);
+    return fs;
+  }
   fs.a = laneOffsets(kc, a, kc.warpRow, wm / 16, /*isA=*/true);
   fs.b = laneOffsets(kc, b, kc.warpCol, wn / 16, /*isA=*/false);
   return fs;
@@ -124,6 +151,25 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
   Value bBase = arith::MulIOp::create(b, loc, stage, kc.cst(bop.stageBytes() / 2));
   bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
   SmallVector<Value> regs;
+  if (isDmma(kc)) {
+    // One f64 per 8x8 sub-tile: its offset / 4 in an f64 view of the stage.
+    auto f64View = [&](OperandTile &op) {
+      auto t = cast<MemRefType>(op.smemBytes.getType());
+      return memref::ViewOp::create(
+                 b, loc, MemRefType::get({t.getNumElements() / 8}, b.getF64Type(), nullptr,
+                                         t.getMemorySpace()),
+                 op.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{})
+          .getResult();
+    };
+    Value a64 = f64View(a), b64 = f64View(bop);
+    for (int64_t i = 0; i < wm / 8; ++i)
+      regs.push_back(memref::LoadOp::create(
+          b, loc, a64, ValueRange{kc.idx(kc.div(kc.add(aBase, fs.a[i * kSteps + ks]), 4))}));
+    for (int64_t j = 0; j < wn / 8; ++j)
+      regs.push_back(memref::LoadOp::create(
+          b, loc, b64, ValueRange{kc.idx(kc.div(kc.add(bBase, fs.b[j * kSteps + ks]), 4))}));
+    return regs;
+  }
   for (int64_t i = 0; i < wm / 16; ++i)
     llvm::append_range(regs, ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
   for (int64_t j = 0; j < wn / 16; ++j)
@@ -135,6 +181,26 @@ void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
                                SmallVectorImpl<Value> &acc) {
   OpBuilder &b = kc.b;
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
+  if (isDmma(kc)) {
+    // 8x8 sub-tile (i8, n) keeps row g, columns 2q and 2q + 1: as the
+    // epilogue expects of m16n8 fragments, with 16-row fragment i8 / 2 and
+    // its row half i8 % 2.
+    Type f64 = b.getF64Type();
+    int64_t tilesM8 = wm / 8, tilesN = wn / 8;
+    for (int64_t i = 0; i < tilesM8; ++i)
+      for (int64_t n = 0; n < tilesN; ++n) {
+        size_t at = ((i / 2) * tilesN + n) * 4 + (i % 2) * 2;
+        auto mma = NVVM::InlinePtxOp::create(
+            b, kc.loc, TypeRange{f64, f64},
+            ValueRange{frags[i], frags[tilesM8 + n], acc[at], acc[at + 1]}, ValueRange{},
+            b.getStringAttr("mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {$0, $1}, {$2}, "
+                            "{$3}, {$4, $5};"),
+            Value());
+        acc[at] = mma.getResult(0);
+        acc[at + 1] = mma.getResult(1);
+      }
+    return;
+  }
   int64_t fragsM = wm / 16, tilesN = wn / 8;
   std::string ptx = mmaInstruction(kc.c) +
                     " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";

@@ -178,7 +178,11 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     // The next K step (past the end: zeros, unused) while this one multiplies.
-    SmallVector<Value> next = loadStep(kc.mul(kc.add(loop.getInductionVar(), 1), BK));
+    // (With one K step there is none: prefetching it anyway kept its
+    // addresses live beside the 64 accumulators, and ptxas spilled.)
+    SmallVector<Value> next;
+    if (numK > 1)
+      next = loadStep(kc.mul(kc.add(loop.getInductionVar(), 1), BK));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     // f32: this thread's rows ty*4 + {0..3} and 64 + ty*4 + {0..3}, its
     // columns the same with tx; four 16-byte loads per k.
@@ -219,9 +223,11 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
           // libdevice call (__nv_fmaf), which a bundle cannot link.
           acc[i * R + j] = LLVM::FMAOp::create(b, loc, av[i], bv[j], acc[i * R + j]).getResult();
     }
-    gpu::BarrierOp::create(b, loc);
-    storeStep(next);
-    gpu::BarrierOp::create(b, loc);
+    if (numK > 1) {
+      gpu::BarrierOp::create(b, loc);
+      storeStep(next);
+      gpu::BarrierOp::create(b, loc);
+    }
     scf::YieldOp::create(b, loc, acc);
   }
 

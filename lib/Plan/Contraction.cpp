@@ -269,17 +269,27 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
     ModeGroup &g = inA && inB ? c.batch : inA ? c.m : c.n;
     g.modes.push_back(modeOf(l));
   }
-  // Contracted modes, in A's order, each once; then labels summed inside B
-  // alone. A label summed inside one operand alone is a K mode along which
-  // the other operand is broadcast (stride 0): the sum is the same.
+  // Contracted modes: first the labels summed inside one operand alone (A's,
+  // then B's), then those both share, in A's order, each once. A label
+  // summed inside one operand alone is a K mode along which the other
+  // operand is broadcast (stride 0): the sum is the same. Outermost, it
+  // leaves the shared modes innermost, where both operands can be
+  // contiguous (and a copy by loom-normalize-operands makes them so).
   std::string seen;
-  for (const std::string *x : {&A, &B})
-    for (char l : *x) {
-      if (C.find(l) != std::string::npos || seen.find(l) != std::string::npos)
-        continue;
-      seen.push_back(l);
-      c.k.modes.push_back(modeOf(l));
-    }
+  auto addK = [&](char l) {
+    seen.push_back(l);
+    c.k.modes.push_back(modeOf(l));
+  };
+  for (const std::string *x : {&A, &B}) {
+    const std::string &other = x == &A ? B : A;
+    for (char l : *x)
+      if (C.find(l) == std::string::npos && seen.find(l) == std::string::npos &&
+          other.find(l) == std::string::npos)
+        addK(l);
+  }
+  for (char l : A)
+    if (C.find(l) == std::string::npos && seen.find(l) == std::string::npos)
+      addK(l);
 
   // A dynamic dimension (see compileModule's size buckets): the types hold
   // the bucket's largest size; the kernel is told the actual one.

@@ -22,8 +22,35 @@ bool einloom::runsAsMemoryKernel(loom::EinsumOp op) {
   if (failed(spec))
     return false;
   const std::string &A = spec->inputs[0], &B = spec->inputs[1];
-  if (spec->summedLabels().empty())
+  // (A summed label of extent 1 sums nothing.)
+  auto extentOf = [&](char l) {
+    int64_t e = 1;
+    for (size_t i = 0; i < 2; ++i) {
+      auto t = cast<RankedTensorType>(op.getInputs()[i].getType());
+      for (size_t p = 0; p < spec->inputs[i].size(); ++p)
+        if (spec->inputs[i][p] == l)
+          e = std::max(e, t.getDimSize(p));
+    }
+    return e;
+  };
+  if (llvm::all_of(spec->summedLabels(), [&](char l) { return extentOf(l) == 1; }))
     return true; // elementwise, outer product, broadcast
+  // No label summed across both operands: each operand is summed on its
+  // own (an outer product of sums). A GEMM would read a stride-0 K; the
+  // memory-bound kernel sums the terms of each result element directly,
+  // while there are not too many of them.
+  std::string summed = spec->summedLabels();
+  if (llvm::none_of(summed, [&](char l) { return A.find(l) != std::string::npos &&
+                                                 B.find(l) != std::string::npos; })) {
+    auto result = dyn_cast<RankedTensorType>(op.getResult().getType());
+    if (result && result.hasStaticShape()) {
+      double work = double(result.getNumElements());
+      for (char l : summed)
+        work *= double(extentOf(l));
+      if (work <= double(int64_t(1) << 32))
+        return true;
+    }
+  }
   // Nothing free in just one operand: batched dot products (M = N = 1).
   if (llvm::all_of(spec->output, [&](char l) {
         return A.find(l) != std::string::npos && B.find(l) != std::string::npos;

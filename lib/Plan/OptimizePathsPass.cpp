@@ -65,8 +65,12 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
     std::map<char, int64_t> sizes;
     for (auto [ls, v] : llvm::zip(labels, values)) {
       auto t = cast<RankedTensorType>(v.getType());
-      for (size_t d = 0; d < ls.size(); ++d)
-        sizes[ls[d]] = t.getDimSize(d);
+      // (A size-1 dimension broadcasts: the label's size is the others'.)
+      for (size_t d = 0; d < ls.size(); ++d) {
+        auto it = sizes.find(ls[d]);
+        if (it == sizes.end() || it->second == 1)
+          sizes[ls[d]] = t.getDimSize(d);
+      }
     }
     ContractionPath path;
     std::string why;
@@ -110,9 +114,21 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
         out.erase(out.find(dyn), 1);
         out.insert(out.begin(), dyn);
       }
+      // An intermediate's label has the size its two operands give it: 1
+      // where both broadcast it (the result broadcasts it later).
+      auto sizeIn = [&](char c) {
+        int64_t s = 1;
+        for (size_t i : {st.lhs, st.rhs})
+          if (size_t p = labels[i].find(c); p != std::string::npos) {
+            int64_t d = cast<RankedTensorType>(values[i].getType()).getDimSize(p);
+            if (s == 1)
+              s = d;
+          }
+        return s;
+      };
       SmallVector<int64_t> shape;
       for (char c : out)
-        shape.push_back(sizes.at(c));
+        shape.push_back(sizeIn(c));
       Type resultType = last ? op.getResult().getType() : RankedTensorType::get(shape, elem);
       Value lhs = values[st.lhs], rhs = values[st.rhs];
       std::string lhsLabels = labels[st.lhs], rhsLabels = labels[st.rhs];

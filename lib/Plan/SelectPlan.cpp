@@ -233,9 +233,13 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
   FailureOr<MmaShape> want = mmaFor(c);
   if (failed(want))
     return emitError() << "no instruction for " << c.elemA << " operands";
-  // The fma and DMMA plans (the CUDA-core kernel's tiling) are one each.
-  auto simt = [](MmaShape m) { return m == MmaShape::Fma || m == MmaShape::M8N8K4; };
-  if (simt(*want) || simt(p.getMma())) {
+  // The fma plan and the one-stage DMMA plan (the CUDA-core kernel's
+  // tiling) are one each; DMMA plans of two or more stages run the
+  // pipelined mma.sync kernel, checked below.
+  auto simt = [&](MmaShape m) {
+    return m == MmaShape::Fma || (m == MmaShape::M8N8K4 && p.getStages() == 1);
+  };
+  if (*want == MmaShape::Fma || simt(p.getMma())) {
     if (p.getMma() != *want)
       return emitError() << "plan instruction " << stringifyMmaShape(p.getMma())
                          << " does not fit " << c.elemA << " operands; expected "
@@ -293,6 +297,15 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
   if (!isWgmma && (wm % 16 || wn % 16))
     return emitError() << "each warp's tile (" << wm << "x" << wn
                        << ") must be a multiple of 16x16";
+  // DMMA keeps two f64 (four registers) per 8x8 of a warp's tile.
+  if (p.getMma() == MmaShape::M8N8K4) {
+    if (wm * wn > 64 * 32)
+      return emitError() << "a DMMA warp's tile is at most 64x32 or 32x64 (its f64 "
+                            "accumulators take four registers per 8x8), not "
+                         << wm << "x" << wn;
+    if (p.getProducer() != ProducerKind::CpAsync)
+      return emitError() << "DMMA plans are fed by cp.async (producer = cp_async)";
+  }
   // (The copy engine moves whole tiles: only cp.async spreads chunks over
   // the threads.)
   if (p.getProducer() != ProducerKind::Tma &&
@@ -474,7 +487,7 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
       if (split > 1 && (kTiles < 4 * split || !c.epilogue.empty()))
         continue;
       int64_t stageBytes = (bm * elementBytes(cs.elemA) + tn * elementBytes(cs.elemB)) * tk;
-      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 2, 6);
+      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 2, 4);
       consider(PlanAttr::get(ctx, bm, tn, tk, 4, 1, mma, stages, split, ProducerKind::CpAsync,
                              RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
                              OperandSource::Shared, order));
@@ -489,7 +502,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     emitError() << "no instruction for " << c.elemA << " operands";
     return failure();
   }
-  if (*mma == MmaShape::Fma || *mma == MmaShape::M8N8K4) {
+  if (*mma == MmaShape::Fma) {
     PlanAttr p = simtPlan(ctx, *mma);
     PlanCandidate only{p, estimatePlan(p, c, t), ""};
     return PlanChoice{only, {only}};
@@ -502,9 +515,14 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
   struct Shape {
     int64_t bm, bn, wmN, wnN;
   };
-  const Shape shapes[] = {{128, 256, 2, 4}, {256, 128, 4, 2}, {128, 128, 2, 2},
-                          {128, 64, 2, 2},  {64, 128, 2, 2},  {64, 64, 2, 2},
-                          {32, 64, 1, 2}};
+  const Shape mmaShapes[] = {{128, 256, 2, 4}, {256, 128, 4, 2}, {128, 128, 2, 2},
+                             {128, 64, 2, 2},  {64, 128, 2, 2},  {64, 64, 2, 2},
+                             {32, 64, 1, 2}};
+  // f64 (DMMA): warp tiles of at most 64x32 (see the verifier).
+  const Shape dmmaShapes[] = {{128, 128, 2, 4}, {128, 64, 2, 2}, {64, 128, 2, 2},
+                              {64, 64, 2, 2},   {32, 64, 1, 2}};
+  ArrayRef<Shape> shapes = *mma == MmaShape::M8N8K4 ? ArrayRef<Shape>(dmmaShapes)
+                                                    : ArrayRef<Shape>(mmaShapes);
   int64_t tk = tileKFor(c.elemA);
   // Raster order for L2 reuse. With more tile columns than tile rows (wide
   // weights: N >> M), walking M under a fixed column reuses B's tile across
@@ -641,6 +659,17 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     }
   for (const Shape &s : shapes)
    for (int64_t split : {1, 2, 4, 8, 16}) {
+    // An operand copied element by element keeps an address per element in
+    // flight: beside a 64x64 warp tile's 128 accumulators that spilled
+    // (mk,kn->mn 1000x999x77 bf16 on sm_80: 28 bytes), so such operands get
+    // warp tiles of at most 64x32.
+    bool elementwise = StringRef(c.operandLayout('A', s.bm)) == "elementwise" ||
+                       StringRef(c.operandLayout('B', s.bn)) == "elementwise";
+    // (Copies of 8-bit elements are four times as many per K tile: at most
+    // 32x32 there; a 64x32 tile over a broadcast i8 operand spilled 164 bytes.)
+    int64_t most = elementBytes(c.elemA) == 1 ? 32 * 32 : 64 * 32;
+    if (elementwise && (s.bm / s.wmN) * (s.bn / s.wnN) > most)
+      continue;
     double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
     if (split > 1 && (outTiles * split > 2.0 * t.numSMs || kTiles < 4 * split ||
                       !c.epilogue.empty())) // (the reduce kernel has no fused epilogue)
@@ -654,6 +683,9 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                                Schedule::Cooperative, OperandSource::Shared, OperandOrder::AB);
     consider(p);
   }
+  // f64: the CUDA-core kernel's one-stage DMMA tiling too (any layout).
+  if (*mma == MmaShape::M8N8K4)
+    consider(simtPlan(ctx, *mma));
   size_t firstSkinny = all.size();
   addSkinnyCandidates(c, t, ctx, *mma, consider);
   // Where the large operand dominates the bytes (a few rows against a
@@ -867,10 +899,23 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
-  if (p.getMma() == MmaShape::M8N8K4) {
-    os << "f64 tensor cores (DMMA, mma.sync m8n8k4) in 64x64 tiles, operands read element by "
-          "element through their strides\n";
+  if (p.getMma() == MmaShape::M8N8K4 && p.getStages() == 1) {
+    os << "f64 tensor cores (DMMA, mma.sync m8n8k4) in the CUDA-core kernel's 128x128 tiling, "
+          "operands read element by element through their strides\n";
     printEstimate(os, choice.chosen.estimate);
+    return;
+  }
+  if (p.getMma() == MmaShape::M8N8K4) {
+    os << "f64 tensor cores (DMMA, mma.sync m8n8k4), fed by cp.async through a "
+       << p.getStages() << "-stage ring of swizzled 128-byte rows (" << c.operandLayout('A', 128)
+       << " A, " << c.operandLayout('B', 128) << " B)\n";
+    printEstimate(os, choice.chosen.estimate);
+    os << "alternatives rejected:\n";
+    for (const PlanCandidate &a : choice.alternatives) {
+      os << "  ";
+      printPlanLine(os, a.plan);
+      os << ": " << a.rejectedBecause << "\n";
+    }
     return;
   }
   if (p.getMma() == MmaShape::Fma) {

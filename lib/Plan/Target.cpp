@@ -19,7 +19,8 @@ bool einloom::isFp8(mlir::Type t) {
 bool TargetInfo::supportsMma(mlir::Type elem) const {
   if (isFp8(elem))
     return smVersion >= 89;
-  return elem.isF16() || elem.isBF16() || elem.isF32() || elem.isSignlessInteger(8);
+  return elem.isF16() || elem.isBF16() || elem.isF32() || elem.isSignlessInteger(8) ||
+         elem.isF64(); // (f64: DMMA, m8n8k4, sm_80 and newer)
 }
 
 double TargetInfo::mmaRate(mlir::Type elem, bool tf32) const {

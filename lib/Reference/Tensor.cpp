@@ -1,6 +1,7 @@
 //===- Tensor.cpp - host tensors and dtype rounding -----------------------===//
 #include "einloom/Reference/Tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -121,6 +122,9 @@ double einloom::ref::roundTo(DType t, double x) {
 }
 
 double einloom::ref::roundResult(DType t, double x) {
+  // An i8 result is a requantized sum: nearest even, saturated.
+  if (t == DType::I8)
+    return std::isnan(x) ? 0 : std::clamp(std::nearbyint(x), -128.0, 127.0);
   return t == DType::F8E4M3FN || t == DType::F8E5M2 ? roundToSaturating(t, x) : roundTo(t, x);
 }
 

@@ -7,12 +7,42 @@
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 
 #include <cctype>
 #include <map>
 
 using namespace mlir;
+
+Type einloom::parseElementTypeName(MLIRContext &ctx, StringRef name) {
+  // The names users type, as MLIR's.
+  static const std::pair<const char *, const char *> aliases[] = {
+      {"double", "f64"},     {"float64", "f64"}, {"fp64", "f64"},   {"float", "f32"},
+      {"float32", "f32"},    {"fp32", "f32"},    {"half", "f16"},   {"float16", "f16"},
+      {"fp16", "f16"},       {"bfloat16", "bf16"}, {"e4m3", "f8E4M3FN"}, {"e4m3fn", "f8E4M3FN"},
+      {"fp8", "f8E4M3FN"},   {"float8_e4m3fn", "f8E4M3FN"}, {"e5m2", "f8E5M2"},
+      {"float8_e5m2", "f8E5M2"}, {"int8", "i8"}, {"int32", "i32"}, {"int", "i32"}};
+  std::string lower = name.trim().lower();
+  std::string text = name.trim().str();
+  for (auto [alias, mlirName] : aliases)
+    if (lower == alias)
+      text = mlirName;
+  if (text.empty())
+    return Type();
+  // (The parser reports a bad name itself; the caller says it better.)
+  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  Type t = mlir::parseType(text, &ctx);
+  return t && t.isIntOrFloat() ? t : Type();
+}
+
+LogicalResult einloom::setEinsumScale(ModuleOp module, double scale) {
+  module.walk([&](loom::EinsumOp op) {
+    if (scale != 1)
+      op.setAlphaAttr(FloatAttr::get(Float64Type::get(module.getContext()), scale));
+  });
+  return verify(module);
+}
 
 OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef specText,
                                                  StringRef sizes, StringRef dtype,
@@ -68,9 +98,11 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
   for (auto [label, d] : llvm::zip(spec->ellipsisLabels, ellipsisDims))
     size[label] = d;
   auto typeArg = [&](StringRef text, StringRef what) -> Type {
-    Type t = mlir::parseType(text, &ctx);
+    Type t = parseElementTypeName(ctx, text);
     if (!t)
-      emitError(loc) << "unknown " << what << " type '" << text << "'";
+      emitError(loc) << "unknown " << what << " type '" << text
+                     << "'; expected f64, f32, f16, bf16, f8E4M3FN, f8E5M2, i32 or i8 (or "
+                        "double, float, half, fp16, bfloat16, e4m3, e5m2, int32, int8)";
     return t;
   };
   Type elem = typeArg(dtype, "--dtype");

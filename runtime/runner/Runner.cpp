@@ -553,7 +553,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   return ok ? 0 : 1;
 }
 
-int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
+int einloom::rt::runBundle(const Bundle &b, const RunOptions &o, Device *dev) {
   if (isDynamic(b) && o.dynamicSizes.empty())
     return fail(o, "the bundle has a dynamic dimension " + b.dynamicLabel + " (" +
                        std::to_string(b.dynamicMin) + " to " + std::to_string(b.dynamicMax) +
@@ -565,9 +565,12 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
   }
   if (!isDynamic(b) && !o.dynamicSizes.empty())
     return fail(o, "--size applies to bundles with a dynamic dimension; this one has static shapes");
-  std::unique_ptr<Device> dev;
-  if (Status s = Device::open(o.device, dev); !s)
-    return fail(o, s.message());
+  std::unique_ptr<Device> owned;
+  if (!dev) {
+    if (Status s = Device::open(o.device, owned); !s)
+      return fail(o, s.message());
+    dev = owned.get();
+  }
   std::printf("device: %s (sm_%d%d, %d SMs)\n", dev->info().name.c_str(), dev->info().major,
               dev->info().minor, dev->info().multiprocessors);
   std::unique_ptr<Program> prog;
@@ -576,13 +579,13 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o) {
   std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
               b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
   if (!isDynamic(b))
-    return runAt(dev.get(), prog.get(), b, o, -1);
+    return runAt(dev, prog.get(), b, o, -1);
   // Every size from the same loaded program: nothing is recompiled.
   int rc = 0;
   for (int64_t size : o.dynamicSizes) {
     RunOptions one = o;
     one.label = o.label + "@" + b.dynamicLabel + "=" + std::to_string(size);
-    rc |= runAt(dev.get(), prog.get(), b, one, size);
+    rc |= runAt(dev, prog.get(), b, one, size);
   }
   return rc;
 }

@@ -42,7 +42,8 @@ struct RunOptions {
 /// "RESULT <label> PASS|FAIL|ERROR rel=<e> ms=<t> tflops=<f>" (per dynamic
 /// size: "RESULT <label>@<dim>=<size> ...").
 /// Returns 0 on success, 1 on a failed check or any error.
-int runBundle(const Bundle &b, const RunOptions &options);
+/// `device`: an open device to run on (null: open options.device).
+int runBundle(const Bundle &b, const RunOptions &options, class Device *device = nullptr);
 
 /// Why the runner's host copies of `b`'s buffers at dynamic size `size`
 /// (-1: static) would not fit in `haveBytes` of memory (doubles, twice with

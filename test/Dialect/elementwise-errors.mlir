@@ -41,10 +41,10 @@ func.func @cast_shape(%x: tensor<4x8xf32>) -> tensor<8x4xf16> {
 
 // -----
 
-func.func @epilogue_int_acc(%a: tensor<4x8xi8>, %b: tensor<8x6xi8>, %bias: tensor<6xf32>) -> tensor<4x6xf32> {
-  // expected-error @+1 {{a fused epilogue needs a float accumulator, not 'i32'}}
-  %0 = loom.einsum "ij,jk->ik" (%a, %b) bias(%bias : tensor<6xf32>) : (tensor<4x8xi8>, tensor<8x6xi8>) -> tensor<4x6xf32>
-  return %0 : tensor<4x6xf32>
+func.func @epilogue_int_acc(%a: tensor<4x8xi8>, %b: tensor<8x6xi8>, %bias: tensor<6xi32>) -> tensor<4x6xi32> {
+  // expected-error @+1 {{a fused epilogue on a 'i32' sum gives a float or a requantized i8 result, not 'i32'}}
+  %0 = loom.einsum "ij,jk->ik" (%a, %b) bias(%bias : tensor<6xi32>) : (tensor<4x8xi8>, tensor<8x6xi8>) -> tensor<4x6xi32>
+  return %0 : tensor<4x6xi32>
 }
 
 // -----

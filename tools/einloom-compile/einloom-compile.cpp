@@ -13,6 +13,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
 
+#include <cmath>
+
 namespace cl = llvm::cl;
 
 // Our options: --help lists these alone, not the hundreds that LLVM registers.
@@ -24,6 +26,11 @@ static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=4096,n=
 static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (with --einsum)"), cl::init("f16"), cl::cat(category));
 static cl::opt<std::string> acc("acc", cl::desc("Accumulator type (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> outType("out", cl::desc("Result type (with --einsum)"), cl::cat(category));
+static cl::opt<double> scale(
+    "scale", cl::desc("Multiply the einsum's sum by this (with --einsum; with --out i8 on "
+                      "integer operands it is the requantization scale: round to nearest, "
+                      "saturate)"),
+    cl::init(1.0), cl::cat(category));
 static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
                                    cl::init("sm_90a"), cl::cat(category));
@@ -146,6 +153,19 @@ int main(int argc, char **argv) {
     return 1;
   if (!planText.empty() && mlir::failed(einloom::setEinsumPlan(*module, planText)))
     return 1;
+  if (scale.getNumOccurrences()) {
+    if (einsum.empty()) {
+      llvm::errs() << "einloom-compile: --scale goes with --einsum; in a .mlir file, give the "
+                      "einsum an `alpha` attribute\n";
+      return 1;
+    }
+    if (!std::isfinite(scale.getValue())) {
+      llvm::errs() << "einloom-compile: --scale takes a finite number\n";
+      return 1;
+    }
+    if (mlir::failed(einloom::setEinsumScale(*module, scale)))
+      return 1;
+  }
   einloom::CompileOptions options;
   options.target = target;
   options.explain = explain ? &llvm::errs() : nullptr;

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Runner.h"
+#include "einloom/runtime/Runtime.h"
 
 #ifdef EINLOOM_WITH_COMPILER
 #include "einloom/Compiler.h"
@@ -19,16 +20,19 @@
 #include "llvm/Support/raw_ostream.h"
 #endif
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 static const char *kUsage =
-    "usage: einloom-run [options] BUNDLE | FILE.mlir | --einsum SPEC --sizes ...\n"
+    "usage: einloom-run [options] BUNDLE... | FILE.mlir | --einsum SPEC --sizes ...\n"
+    "  (several bundles run in turn on one device, one RESULT line each)\n"
     "  --check / --no-check   compare with the CPU reference (default: check)\n"
     "  --bench                time the launches (median of --iters, CUDA events)\n"
     "  --iters N              timed samples (default 50)\n"
@@ -46,7 +50,8 @@ static const char *kUsage =
     "  --function NAME        the function to run\n"
     "  --print-values N       (--reference) values to print (default 8)\n"
     "  --target sm_XY         compile for this target (default sm_90a)\n"
-    "  --einsum SPEC --sizes m=..,n=.. [--dtype f16] [--acc f32] [--out f16]\n"
+    "  --einsum SPEC --sizes m=..,n=.. [--dtype f16] [--acc f32] [--out f16] [--scale S]\n"
+    "                         (--scale multiplies the sum; with --out i8 it requantizes)\n"
 #endif
     ;
 
@@ -61,7 +66,7 @@ Args parse(int argc, char **argv) {
   static const char *flags[] = {"--check", "--no-check", "--bench", "--reference", "--help"};
   static const char *valued[] = {"--iters", "--batch", "--seed", "--device", "--label", "--inputs", "--size",
                                  "--save-outputs", "--function", "--print-values", "--target",
-                                 "--einsum", "--sizes", "--dtype", "--acc", "--out"};
+                                 "--einsum", "--sizes", "--dtype", "--acc", "--out", "--scale"};
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
@@ -184,6 +189,21 @@ int main(int argc, char **argv) {
                         : einloom::loadModule(ctx, input.empty() ? "-" : input);
     if (!module)
       return 1;
+    if (has("--scale")) {
+      char *end = nullptr;
+      std::string text = get("--scale");
+      double scale = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end || !std::isfinite(scale)) {
+        std::fprintf(stderr, "einloom-run: --scale takes a finite number, not '%s'\n",
+                     text.c_str());
+        return 1;
+      }
+      if (!has("--einsum") || mlir::failed(einloom::setEinsumScale(*module, scale))) {
+        if (!has("--einsum"))
+          std::fprintf(stderr, "einloom-run: --scale goes with --einsum\n");
+        return 1;
+      }
+    }
     if (has("--reference")) {
       mlir::func::FuncOp func = einloom::findEntry(*module, get("--function"));
       if (!func)
@@ -219,8 +239,31 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "einloom-run: no input\n%s", kUsage);
     return 1;
   }
-  einloom::rt::Bundle b;
-  if (!einloom::rt::loadBundleFile(input, b))
+  if (args.positional.size() == 1) {
+    einloom::rt::Bundle b;
+    if (!einloom::rt::loadBundleFile(input, b))
+      return 1;
+    return einloom::rt::runBundle(b, ro);
+  }
+  // Several bundles: each in turn on one device (one RESULT line each,
+  // labelled by its path); the status is 1 if any failed.
+  std::unique_ptr<einloom::rt::Device> dev;
+  if (einloom::rt::Status s = einloom::rt::Device::open(ro.device, dev); !s) {
+    std::printf("error: %s\n", s.message().c_str());
     return 1;
-  return einloom::rt::runBundle(b, ro);
+  }
+  int rc = 0;
+  for (const std::string &path : args.positional) {
+    einloom::rt::RunOptions one = ro;
+    one.label = path;
+    einloom::rt::Bundle b;
+    if (!einloom::rt::loadBundleFile(path, b)) {
+      std::printf("RESULT %s ERROR rel=nan ms=nan tflops=nan\n", path.c_str());
+      rc = 1;
+      continue;
+    }
+    rc |= einloom::rt::runBundle(b, one, dev.get());
+    std::fflush(stdout);
+  }
+  return rc;
 }

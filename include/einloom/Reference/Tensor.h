@@ -32,7 +32,8 @@ double roundTo(DType t, double x);
 double roundToSaturating(DType t, double x);
 /// How a computed result is rounded to its element type: as roundTo, except
 /// that 8-bit floats saturate (the hardware's cvt .satfinite; f8E4M3FN has
-/// no inf, and a NaN for every overflow would hide the values).
+/// no inf, and a NaN for every overflow would hide the values), and an i8
+/// result (a requantized integer sum) rounds to nearest even and saturates.
 double roundResult(DType t, double x);
 /// The largest finite value of a float type.
 double maxFinite(DType t);

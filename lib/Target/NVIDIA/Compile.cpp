@@ -73,6 +73,11 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
     LoomFuseEpiloguesOptions fo;
     fo.explain = options.explain != nullptr;
     paths.addPass(createLoomFuseEpilogues(fo));
+    // Operands the GEMM kernels would read element by element are copied
+    // into contiguous rows first.
+    LoomNormalizeOperandsOptions no;
+    no.explain = options.explain != nullptr;
+    paths.addPass(createLoomNormalizeOperands(no));
     if (failed(paths.run(module)))
       return failure();
   }

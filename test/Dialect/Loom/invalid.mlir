@@ -153,8 +153,8 @@ func.func @f(%a: tensor<4x8xf16>) {
 // -----
 
 func.func @f(%a: tensor<4x8xi8>) {
-  // expected-error @+1 {{result element type 'i8' cannot hold a 'i32' accumulator}}
-  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xi8>) -> tensor<4xi8>
+  // expected-error @+1 {{result element type 'i4' cannot hold a 'i32' accumulator}}
+  %0 = loom.einsum "ij->i" (%a) : (tensor<4x8xi8>) -> tensor<4xi4>
   return
 }
 

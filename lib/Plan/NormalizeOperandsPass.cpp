@@ -1,0 +1,186 @@
+//===- NormalizeOperandsPass.cpp - loom-normalize-operands ----------------===//
+//
+// A contraction operand whose modes do not merge into contiguous rows is
+// read element by element by the GEMM kernels, each element's address
+// computed through several divisions: far slower than a copy, and with a
+// 64x64 warp tile or the CUDA-core kernels' 8x8 blocks it ran out of
+// registers (ptxas spilled up to 4.5 KB in the differential fuzzer's cases).
+// Such an operand is first copied, exactly, by a memory-bound einsum of it
+// alone into [batch][free][summed] order, each label once.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Passes.h"
+#include "einloom/Plan/Contraction.h"
+#include "einloom/Plan/MemoryBound.h"
+#include "einloom/Plan/SelectPlan.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace einloom {
+#define GEN_PASS_DEF_LOOMNORMALIZEOPERANDS
+#include "einloom/Passes.h.inc"
+} // namespace einloom
+
+using namespace mlir;
+using namespace einloom;
+
+namespace {
+bool has(const std::string &s, char l) { return s.find(l) != std::string::npos; }
+
+/// Why operand `x` (0: A, 1: B) should be copied first ("" if not).
+std::string whyCopy(const Contraction &c, int x, const std::string &labels, bool simt) {
+  char name = x ? 'B' : 'A';
+  (void)labels; // (a diagonal is one strided mode: it needs no copy by itself)
+  if (!simt && StringRef(c.operandLayout(name, 128)) == "elementwise")
+    return "its rows are not contiguous along K (or along M/N for 16-bit types)";
+  if (simt) {
+    const ModeGroup *rows = x ? &c.n : &c.m;
+    for (const ModeGroup *g : {&c.batch, rows, &c.k}) {
+      int modes = 0;
+      for (const Mode &md : g->modes)
+        modes += (x ? md.strideB : md.strideA) != 0;
+      if (modes > 1)
+        return "the CUDA-core kernels would address it through several modes per group";
+    }
+  }
+  return "";
+}
+
+struct LoomNormalizeOperands
+    : einloom::impl::LoomNormalizeOperandsBase<LoomNormalizeOperands> {
+  using Base::Base;
+
+  void normalize(loom::EinsumOp op) {
+    if (op.getInputs().size() != 2 || op.getPlanAttr() || op->hasAttr("loom.dynamic") ||
+        runsAsMemoryKernel(op))
+      return;
+    for (Value v : op.getInputs())
+      if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
+        return;
+    FailureOr<loom::EinsumSpec> spec = loom::parseSpec(op);
+    if (failed(spec))
+      return;
+    FailureOr<Contraction> c = failure();
+    {
+      // (What cannot be generated is reported later, by the planner.)
+      ScopedDiagnosticHandler quiet(op.getContext(), [](Diagnostic &) { return success(); });
+      c = analyzeContraction(op);
+    }
+    if (failed(c))
+      return;
+    FailureOr<loom::MmaShape> mma = mmaFor(*c);
+    // (f64 runs on the pipelined DMMA kernel, fed like the other tensor-core
+    // kernels; f32 without tf32 on the CUDA cores.)
+    bool simt = succeeded(mma) && *mma == loom::MmaShape::Fma;
+    std::string labels[2] = {spec->inputs[0], spec->inputs[1]};
+    const std::string &out = spec->output;
+    // The summed labels both operands have, innermost in A's order, so that
+    // the two copies (or a copy and an operand left alone) agree.
+    std::string shared;
+    for (char l : labels[0])
+      if (has(labels[1], l) && !has(out, l) && !has(shared, l))
+        shared.push_back(l);
+    OpBuilder b(op);
+    bool changed = false;
+    for (int x = 0; x < 2; ++x) {
+      std::string why = whyCopy(*c, x, labels[x], simt);
+      if (why.empty())
+        continue;
+      const std::string &mine = labels[x], &other = labels[1 - x];
+      std::string order;
+      for (char l : out) // batch, then free, in the result's order
+        if (has(mine, l) && has(other, l))
+          order.push_back(l);
+      for (char l : out)
+        if (has(mine, l) && !has(other, l))
+          order.push_back(l);
+      for (char l : mine) // summed in this operand alone, then shared
+        if (!has(out, l) && !has(other, l) && !has(order, l))
+          order.push_back(l);
+      order += shared;
+      if (order == mine)
+        continue; // already in that order: a copy would not change the layout
+      Value v = op.getInputs()[x];
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape;
+      for (char l : order)
+        shape.push_back(t.getDimSize(mine.find(l)));
+      auto copy = loom::EinsumOp::create(b, op.getLoc(),
+                                         RankedTensorType::get(shape, t.getElementType()),
+                                         ValueRange{v}, StringRef(mine + "->" + order));
+      op->setOperand(x, copy.getResult());
+      if (explain)
+        llvm::errs() << "einsum \"" << spec->str() << "\": operand " << (x ? 'B' : 'A')
+                     << " copied first (" << mine << "->" << order << "): " << why << "\n";
+      labels[x] = order;
+      changed = true;
+    }
+    if (changed)
+      op.setSpec(labels[0] + "," + labels[1] + "->" + out);
+    if (simt)
+      normalizeResult(op, labels, out);
+  }
+
+  /// The CUDA-core kernels also address C through its modes: a result whose
+  /// batch, M or N labels are not adjacent in it is computed in [batch][M]
+  /// [N] order and then permuted (not with a fused epilogue, which indexes
+  /// the result's own layout).
+  void normalizeResult(loom::EinsumOp op, const std::string (&labels)[2], const std::string &out) {
+    if (op.hasEpilogue())
+      return;
+    std::string order;
+    for (char l : out)
+      if (has(labels[0], l) && has(labels[1], l))
+        order.push_back(l);
+    for (int x = 0; x < 2; ++x)
+      for (char l : out)
+        if (has(labels[x], l) && !has(labels[1 - x], l))
+          order.push_back(l);
+    if (order == out)
+      return;
+    // Only where a group's labels are split apart in the result: a result
+    // that is [batch][N][M] (say) merges its groups already.
+    auto adjacent = [&](auto in) {
+      int first = -1, last = -1, count = 0;
+      for (size_t p = 0; p < out.size(); ++p)
+        if (in(out[p])) {
+          first = first < 0 ? int(p) : first;
+          last = int(p);
+          ++count;
+        }
+      return count == 0 || last - first + 1 == count;
+    };
+    bool split = !adjacent([&](char l) { return has(labels[0], l) && has(labels[1], l); }) ||
+                 !adjacent([&](char l) { return has(labels[0], l) && !has(labels[1], l); }) ||
+                 !adjacent([&](char l) { return has(labels[1], l) && !has(labels[0], l); });
+    if (!split)
+      return;
+    auto t = cast<RankedTensorType>(op.getResult().getType());
+    SmallVector<int64_t> shape;
+    for (char l : order)
+      shape.push_back(t.getDimSize(out.find(l)));
+    OpBuilder b(op);
+    b.setInsertionPointAfter(op);
+    auto permute = loom::EinsumOp::create(b, op.getLoc(), t, ValueRange{op.getResult()},
+                                          StringRef(order + "->" + out));
+    op.getResult().replaceAllUsesExcept(permute.getResult(), permute);
+    op.getResult().setType(RankedTensorType::get(shape, t.getElementType()));
+    op.setSpec(labels[0] + "," + labels[1] + "->" + order);
+    if (explain)
+      llvm::errs() << "einsum \"" << labels[0] << "," << labels[1] << "->" << out
+                   << "\": computed as ->" << order << ", then permuted: the CUDA-core kernels "
+                      "would address its result through several modes per group\n";
+  }
+
+  void runOnOperation() override {
+    SmallVector<loom::EinsumOp> ops;
+    getOperation().walk([&](loom::EinsumOp op) { ops.push_back(op); });
+    for (loom::EinsumOp op : ops)
+      normalize(op);
+  }
+};
+} // namespace

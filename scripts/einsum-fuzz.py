@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+"""Differential einsum fuzzer: random valid einsums through the whole compiler.
+
+usage:
+  einsum-fuzz.py [--cases N] [--seed S] [--jobs J] [--build DIR] [--report FILE]
+                 [--emit-pack DIR] [--timing]
+  einsum-fuzz.py --run-pack DIR [--runner PATH] [--timing]
+
+CPU mode (the default; needs NumPy, so run it with the distribution's
+/usr/bin/python3): each case is a random einsum of 1 to 4 operands over 1 to 6
+labels, with repeated labels (diagonals), size-1 broadcasting and `...`,
+sizes that include 1, primes and sizes just over a tile, every dtype (f16,
+bf16, f32, tf32, f64, i8, f8E4M3FN, f8E5M2, with f32, fp8 and requantized i8
+results), for sm_80 or sm_90a, planned by the planner itself. It is compiled
+to a cubin (ptxas) and evaluated by Einloom's CPU reference, which is compared
+with numpy.einsum on the same inputs. Inputs are drawn from values every
+dtype holds exactly, so both sums are exact and must agree to the last bit
+after rounding to the result type. A crash, an internal error, a refusal of a
+valid einsum, a ptxas failure or a spill, or a disagreement is a failure.
+
+--emit-pack DIR also keeps each case's bundle in DIR (with cases.txt), for a
+GPU: --run-pack DIR there runs every bundle with einloom-run-rt --check (its
+own seeded inputs against the reference), a few dozen bundles per process.
+With --timing the cases are large (operands of 8 MB or more, f16, bf16, f32,
+f64) and --run-pack DIR --timing times each against torch.einsum in the same
+process (needs PyTorch and CuPy; bench/ beside this script or in DIR).
+
+Exit status: 0 when no case failed, 1 otherwise; failures are listed with
+the command that reproduces each.
+"""
+import argparse
+import concurrent.futures
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+DTYPES = ["f16", "bf16", "f32", "tf32", "f64", "i8", "f8E4M3FN", "f8E5M2"]
+# 1, primes, sizes just over a tile (16, 32, 64, 128) and a few plain ones.
+SIZES = [1, 2, 3, 5, 7, 8, 11, 13, 16, 17, 24, 31, 33, 48, 63, 64, 65, 96, 127, 129, 200, 257]
+# Values every dtype holds exactly (fp8 e5m2 has two mantissa bits): sums of
+# their products are exact in f64 and in f32.
+FLOAT_VALUES = [-3.5, -3.0, -2.5, -2.0, -1.75, -1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0,
+                0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5]
+INT_VALUES = list(range(-8, 9))
+# Refusals a valid einsum may get: a target without the instructions.
+EXPECTED_REFUSALS = ["need target sm_89", "needs sm_89", "needs target sm_89"]
+# Messages that are never a user's fault.
+INTERNAL = ["internal error", "cannot be converted to LLVM IR", "LLVM ERROR", "Assertion",
+            "UNREACHABLE", "Stack dump", "PLEASE submit", "missing `LLVMTranslation"]
+# The largest operand and the reference's work (product of every label's extent).
+MAX_OPERAND = 1 << 18
+MAX_WORK = 1 << 22
+
+
+class Case:
+    def __init__(self, index, seed):
+        self.index, self.seed = index, seed
+
+    def name(self):
+        return f"fuzz_{self.index:05d}"
+
+
+def draw_case(index, seed, timing=False):
+    """A random valid einsum (see the module doc)."""
+    r = random.Random(seed)
+    c = Case(index, seed)
+    n_ops = r.choices([1, 2, 3, 4], [10, 60, 20, 10])[0] if not timing else r.choice([2, 2, 2, 3])
+    pool = "abcdefgh"
+    n_labels = r.randint(1, 6) if not timing else r.randint(2, 5)
+    labels = r.sample(pool, n_labels)
+    ellipsis = not timing and r.random() < 0.12
+    ell_dims = [r.choice([1, 2, 3, 5]) for _ in range(r.randint(1, 2))] if ellipsis else []
+    ops = []
+    for _ in range(n_ops):
+        rank = r.randint(1, min(4, n_labels + 1))
+        sub = [r.choice(labels) for _ in range(rank)]
+        # Mostly distinct labels; a repeat now and then (a diagonal).
+        if r.random() > 0.12:
+            sub = list(dict.fromkeys(sub))
+        ops.append(sub)
+    used = sorted({l for sub in ops for l in sub})
+    for l in labels:  # every label in some operand
+        if l not in used:
+            r.choice(ops).append(l)
+    used = sorted({l for sub in ops for l in sub})
+    out = [l for l in used if r.random() < 0.55]
+    r.shuffle(out)
+    if timing and not out:
+        out = [used[0]]
+    size = {l: r.choice(SIZES) for l in used}
+    if timing:
+        size = {l: r.choice([64, 96, 128, 256, 384, 512, 1000, 1024, 2048, 4096]) for l in used}
+    dt = r.choice(DTYPES) if not timing else r.choice(["f16", "bf16", "f32", "f64"])
+    target = "sm_90a" if (dt.startswith("f8") or timing or r.random() < 0.6) else "sm_80"
+    if dt.startswith("f8") and r.random() < 0.05:
+        target = "sm_80"  # the refusal must be a clear one
+    # Per-operand shapes: a size-1 dimension broadcasts against the others.
+    # (Only a label another operand has at full size: that one sets it.)
+    shapes = [[size[l] for l in sub] for sub in ops]
+    if not timing and r.random() < 0.1:
+        i = r.randrange(len(ops))
+        if shapes[i]:
+            d = r.randrange(len(shapes[i]))
+            l = ops[i][d]
+            others = any(l in ops[j] for j in range(len(ops)) if j != i)
+            if size[l] > 1 and ops[i].count(l) == 1 and others:
+                shapes[i][d] = 1
+    c.ellipsis = ell_dims
+    c.ell_in = [ellipsis and r.random() < 0.85 for _ in ops] if ellipsis else [False] * len(ops)
+    if ellipsis and not any(c.ell_in):
+        c.ell_in[0] = True
+    c.ell_out = ellipsis and r.random() < 0.8
+    c.ops, c.shapes, c.out, c.size, c.dt, c.target = ops, shapes, out, size, dt, target
+    c.tf32 = dt == "tf32"
+    elem = "f32" if dt == "tf32" else dt
+    c.elem = elem
+    c.out_type = {"i8": "i32"}.get(elem, elem)
+    c.alpha = None
+    if elem == "i8" and r.random() < 0.15:
+        c.out_type, c.alpha = "i8", r.choice([0.0625, 0.125, 0.25])
+    elif elem in ("f16", "bf16", "f8E4M3FN", "f8E5M2") and r.random() < 0.2:
+        c.out_type = "f32"
+    elif elem in ("f16", "bf16") and r.random() < 0.1:
+        c.out_type = r.choice(["f8E4M3FN", "f8E5M2"]) if target == "sm_90a" else "f32"
+    # Keep the reference cheap: shrink the largest labels until it is.
+    limit_op, limit_work = (MAX_OPERAND, MAX_WORK) if not timing else (1 << 27, 1 << 40)
+    while True:
+        ops_elems = [math.prod(sh) * math.prod(ell_dims if e else []) for sh, e in zip(shapes, c.ell_in)]
+        work = math.prod(size.values()) * math.prod(ell_dims)
+        if max(ops_elems) <= limit_op and work <= limit_work:
+            break
+        big = max(size, key=lambda l: size[l])
+        size[big] = max(1, size[big] // 2)
+        for sh, sub in zip(shapes, ops):
+            for d, l in enumerate(sub):
+                if sh[d] != 1 or size[l] == 1:
+                    sh[d] = size[l]
+    if timing:  # operands of 8 MB or more in all
+        eb = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8}[elem]
+        total = sum(math.prod(sh) for sh in shapes) * eb
+        if total < (8 << 20):
+            return draw_case(index, seed * 7919 + 1, timing)
+    return c
+
+
+def spec_of(c):
+    ins = [("..." if e else "") + "".join(sub) for sub, e in zip(c.ops, c.ell_in)]
+    return ",".join(ins) + "->" + ("..." if c.ell_out else "") + "".join(c.out)
+
+
+def full_shape(c, i):
+    return (c.ellipsis if c.ell_in[i] else []) + c.shapes[i]
+
+
+def out_shape(c):
+    ell = []
+    if c.ell_out:
+        # The broadcast of the ellipsis dimensions of the operands that have them.
+        n = len(c.ellipsis)
+        ell = [max(c.ellipsis[d] if c.ell_in[i] else 1 for i in range(len(c.ops))) for d in range(n)]
+    return ell + [c.size[l] for l in c.out]
+
+
+def mlir_type(shape, elem):
+    return "tensor<" + "".join(f"{d}x" for d in shape) + elem + ">"
+
+
+def mlir_of(c):
+    args = ", ".join(f"%a{i}: {mlir_type(full_shape(c, i), c.elem)}" for i in range(len(c.ops)))
+    rt = mlir_type(out_shape(c), c.out_type)
+    attrs = []
+    if c.tf32:
+        attrs.append("allow_tf32")
+    if c.alpha is not None:
+        attrs.append(f"alpha = {c.alpha} : f64")
+    attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
+    ins = ", ".join(f"%a{i}" for i in range(len(c.ops)))
+    types = ", ".join(mlir_type(full_shape(c, i), c.elem) for i in range(len(c.ops)))
+    return (f"func.func @main({args}) -> {rt} {{\n"
+            f"  %r = loom.einsum \"{spec_of(c)}\" ({ins}){attr} : ({types}) -> {rt}\n"
+            f"  return %r : {rt}\n}}\n")
+
+
+def describe(c):
+    sizes = ",".join(f"{l}={c.size[l]}" for l in sorted(c.size))
+    ell = f" ...={'x'.join(map(str, c.ellipsis))}" if c.ellipsis else ""
+    extra = (" tf32" if c.tf32 else "") + (f" alpha={c.alpha}" if c.alpha else "")
+    return f"{spec_of(c)} {sizes}{ell} {c.dt}->{c.out_type}{extra} {c.target}"
+
+
+# --- NumPy oracle -------------------------------------------------------------
+
+def numpy_spec(c):
+    """The einsum with `...` written out as labels (NumPy wants `...` in the
+    output whenever an input has it; Einloom sums such dimensions)."""
+    n = len(c.ellipsis)
+    ell = "XYZW"[:n]
+    ins = [(ell if e else "") + "".join(sub) for sub, e in zip(c.ops, c.ell_in)]
+    return ",".join(ins) + "->" + (ell if c.ell_out else "") + "".join(c.out)
+
+
+def round_result(np, x, t, alpha):
+    """Round the exact f64 result `x` to type `t` as the reference does."""
+    x = np.asarray(x, dtype=np.float64)
+    if t == "f64":
+        return x
+    if t == "f32":
+        return x.astype(np.float32).astype(np.float64)
+    if t == "f16":
+        return x.astype(np.float16).astype(np.float64)
+    if t == "bf16":  # nearest even on the f32 bits (exact: the sums fit f32)
+        b = np.atleast_1d(x.astype(np.float32)).view(np.uint32).astype(np.uint64)
+        one, half = np.uint64(1), np.uint64(0x7FFF)
+        b = ((b + half + ((b >> np.uint64(16)) & one)) >> np.uint64(16)) << np.uint64(16)
+        return b.astype(np.uint32).view(np.float32).astype(np.float64).reshape(x.shape)
+    if t in ("f8E4M3FN", "f8E5M2"):  # nearest even, saturating
+        mbits, emin, top = (3, -6, 448.0) if t == "f8E4M3FN" else (2, -14, 57344.0)
+        a = np.abs(x)
+        e = np.floor(np.log2(np.where(a > 0, a, 1.0)))
+        e = np.maximum(e, emin)
+        q = np.exp2(e - mbits)
+        r = np.rint(a / q) * q
+        return np.sign(x) * np.minimum(r, top)
+    if t == "i32":
+        return x
+    if t == "i8":
+        return np.clip(np.rint(x * (alpha or 1.0)), -128, 127)
+    raise ValueError(t)
+
+
+def check_reference(c, np, einloom_run, work):
+    """Einloom's reference against numpy.einsum; '' or what is wrong."""
+    r = random.Random(c.seed ^ 0x5A5A)
+    arrays = []
+    for i in range(len(c.ops)):
+        shape = full_shape(c, i)
+        values = INT_VALUES if c.elem == "i8" else FLOAT_VALUES
+        data = np.array([r.choice(values) for _ in range(math.prod(shape))], dtype=np.float64)
+        arrays.append(data.reshape(shape))
+    paths = []
+    for i, a in enumerate(arrays):
+        p = os.path.join(work, f"in{i}.npy")
+        np.save(p, a.astype(np.int8) if c.elem == "i8" else a)
+        paths.append(p)
+    out_dir = os.path.join(work, "out")
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [einloom_run, "--reference", os.path.join(work, "case.mlir"), "--inputs", ",".join(paths),
+           "--save-outputs", out_dir, "--print-values", "0"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return f"reference failed (rc {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}"
+    got = np.load(os.path.join(out_dir, "result0.npy")).astype(np.float64)
+    exact = np.einsum(numpy_spec(c), *arrays)
+    want = round_result(np, exact, c.out_type, c.alpha)
+    if got.shape != want.shape:
+        return f"reference shape {got.shape}, numpy {want.shape}"
+    bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
+    if bad.any():
+        at = tuple(int(v) for v in np.argwhere(bad)[0])
+        return (f"reference disagrees with numpy at {bad.sum()} of {bad.size} elements, "
+                f"first {at}: {got[at]} against {want[at]}")
+    return ""
+
+
+# --- one case on the CPU --------------------------------------------------------
+
+SPILL = re.compile(r"(\d+) bytes spill stores")
+
+
+def run_case(c, build, pack, np):
+    """Compile and check one case; returns (case, status, detail)."""
+    compile_bin = os.path.join(build, "bin", "einloom-compile")
+    run_bin = os.path.join(build, "bin", "einloom-run")
+    work = tempfile.mkdtemp(prefix="einsum-fuzz-")
+    try:
+        with open(os.path.join(work, "case.mlir"), "w") as f:
+            f.write(mlir_of(c))
+        bundle = os.path.join(work, "case.bundle")
+        cmd = [compile_bin, os.path.join(work, "case.mlir"), "--target", c.target,
+               "--ptxas-report", "-o", bundle]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            return c, "FAIL", "compile timed out"
+        err = p.stderr
+        if p.returncode < 0 or p.returncode > 1:
+            return c, "FAIL", f"compiler crashed (status {p.returncode}): {err.strip()[-300:]}"
+        internal = [m for m in INTERNAL if m in err]
+        if internal:
+            return c, "FAIL", f"internal error: {err.strip()[-400:]}"
+        if p.returncode == 1:
+            if any(m in err for m in EXPECTED_REFUSALS):
+                return c, "refused", err.strip().splitlines()[-1]
+            return c, "FAIL", f"refused a valid einsum: {err.strip()[-400:]}"
+        if "ptxas" in err and ("error" in err.lower() and "ptxas fatal" in err):
+            return c, "FAIL", f"ptxas failed: {err.strip()[-300:]}"
+        spills = [int(x) for x in SPILL.findall(err)]
+        if "Compiling entry function" not in err:
+            return c, "FAIL", "no ptxas report (is ptxas installed?)"
+        if any(spills):
+            return c, "FAIL", f"ptxas spills {max(spills)} bytes"
+        if np is not None:
+            why = check_reference(c, np, run_bin, work)
+            if why:
+                return c, "FAIL", why
+        if pack:
+            shutil.copy(bundle, os.path.join(pack, c.name() + ".bundle"))
+        return c, "PASS", ""
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cpu_mode(args):
+    try:
+        import numpy as np
+    except ImportError:
+        if args.timing:
+            np = None
+        else:
+            sys.exit("einsum-fuzz: NumPy is needed for the reference check; run with the "
+                     "distribution's /usr/bin/python3 (python3-numpy)")
+    if args.timing:
+        np = None  # large cases: the GPU run checks them against torch
+    if args.emit_pack:
+        os.makedirs(args.emit_pack, exist_ok=True)
+    cases = [draw_case(i, args.seed * 1000003 + i, args.timing) for i in range(args.cases)]
+    results = []
+    done = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        futures = [ex.submit(run_case, c, args.build, args.emit_pack, np) for c in cases]
+        for fut in concurrent.futures.as_completed(futures):
+            c, status, detail = fut.result()
+            results.append((c, status, detail))
+            done += 1
+            if status == "FAIL" or done % 50 == 0 or done == len(cases):
+                fails = sum(1 for r in results if r[1] == "FAIL")
+                print(f"[{done}/{len(cases)}] {fails} failure(s)" +
+                      (f"; {c.name()} FAIL: {describe(c)}: {detail}" if status == "FAIL" else ""),
+                      flush=True)
+    results.sort(key=lambda r: r[0].index)
+    if args.emit_pack:
+        with open(os.path.join(args.emit_pack, "cases.txt"), "w") as f:
+            for c, status, _ in results:
+                if status == "PASS":
+                    f.write(f"{c.name()} | {c.seed} | {describe(c)}\n")
+    return summarize(results, args)
+
+
+def summarize(results, args):
+    counts = {}
+    for _, status, _ in results:
+        counts[status] = counts.get(status, 0) + 1
+    dts = {}
+    for c, _, _ in results:
+        dts[c.dt] = dts.get(c.dt, 0) + 1
+    lines = [f"einsum-fuzz: {len(results)} cases from seed {args.seed}: " +
+             ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+             "  by dtype: " + ", ".join(f"{k} {v}" for k, v in sorted(dts.items())),
+             "  operands: " + ", ".join(f"{n}: {sum(1 for c, _, _ in results if len(c.ops) == n)}"
+                                        for n in range(1, 5)),
+             "  targets: " + ", ".join(f"{t}: {sum(1 for c, _, _ in results if c.target == t)}"
+                                       for t in ("sm_80", "sm_90a"))]
+    for c, status, detail in results:
+        if status == "FAIL":
+            lines.append(f"FAIL {c.name()}: {describe(c)}\n  {detail}\n  reproduce: "
+                         f"einsum-fuzz.py --cases 1 --seed-case {c.seed}")
+    text = "\n".join(lines)
+    print(text)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(text + "\n")
+    return 1 if counts.get("FAIL") else 0
+
+
+# --- on the GPU -------------------------------------------------------------------
+
+def run_pack(args):
+    pack = args.run_pack
+    cases = {}
+    with open(os.path.join(pack, "cases.txt")) as f:
+        for line in f:
+            name, seed, desc = [x.strip() for x in line.split("|", 2)]
+            cases[name] = (int(seed), desc)
+    if args.timing:
+        return time_pack(pack, cases)
+    names = sorted(cases)
+    runner = args.runner or os.path.join(pack, "..", "bin", "einloom-run-rt")
+    status = {}
+    for at in range(0, len(names), 40):
+        chunk = names[at:at + 40]
+        cmd = [runner, "--check", "--seed", str(args.seed)] + [os.path.join(pack, n + ".bundle") for n in chunk]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            out = p.stdout + p.stderr
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        for line in out.splitlines():
+            m = re.match(r"RESULT (\S+) (\S+) rel=(\S+)", line)
+            if m:
+                status[os.path.basename(m.group(1))[:-7]] = (m.group(2), m.group(3))
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(out)
+        print(f"[{min(at + 40, len(names))}/{len(names)}] "
+              f"{sum(1 for n in status if status[n][0] != 'PASS')} failure(s)", flush=True)
+    fails = [n for n in names if status.get(n, ("MISSING",))[0] != "PASS"]
+    print(f"einsum-fuzz on the GPU: {len(names)} cases, {len(names) - len(fails)} PASS, "
+          f"{len(fails)} failed")
+    for n in fails:
+        print(f"FAIL {n}: {cases[n][1]}: {status.get(n, ('no RESULT line', ''))}")
+    return 1 if fails else 0
+
+
+def time_pack(pack, cases):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.path.join(here, "..", "bench"), pack, os.path.join(pack, "..")):
+        if os.path.exists(os.path.join(d, "bench_gemm.py")):
+            sys.path.insert(0, d)
+            break
+    import torch
+    from bench_gemm import TORCH_DTYPE, EinloomKernel, parse_bundle
+    from bench_decode import batched_ms, moved_bytes
+    TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64)
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    rows = []
+    for name in sorted(cases):
+        b = parse_bundle(os.path.join(pack, name + ".bundle"))
+        spec = cases[name][1].split()[0]
+        bufs = b["buffers"]
+        tensors = []
+        for x in bufs:
+            dt = TORCH_DTYPE[x["dtype"]]
+            if x["role"] == "input":
+                tensors.append(torch.randn(x["shape"], device="cuda", dtype=torch.float32).to(dt))
+            else:
+                tensors.append(torch.full(x["shape"], float("nan"), device="cuda").to(dt)
+                               if dt.is_floating_point else torch.zeros(x["shape"], device="cuda", dtype=dt))
+        ins = [t for t, x in zip(tensors, bufs) if x["role"] == "input"]
+        out = next(t for t, x in zip(tensors, bufs) if x["role"] == "output")
+        k = EinloomKernel(b)
+        k(tensors)
+        torch.cuda.synchronize()
+        ref = torch.einsum(spec, *[t.double() for t in ins])
+        rel = ((out.double() - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+        t_e, t_p = batched_ms([lambda: k(tensors), lambda: torch.einsum(spec, *ins)], 10, reps=5)
+        mb = sum(t.numel() * t.element_size() for t in ins) / 1e6
+        rows.append((name, spec, mb, t_e, t_p, rel, cases[name][1]))
+        print(f"{name} {cases[name][1]}: einloom {t_e:.4f} ms, torch.einsum {t_p:.4f} ms "
+              f"({t_p / t_e:.2f}x), rel={rel:.1e}", flush=True)
+    print()
+    print("| case | einsum | operand MB | einloom ms | torch.einsum ms | einloom/torch | rel err |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for (name, spec, mb, t_e, t_p, rel, desc) in rows:
+        print(f"| {name} | `{desc}` | {mb:.1f} | {t_e:.4f} | {t_p:.4f} | {t_p / t_e:.2f}x | {rel:.1e} |")
+    ratios = [t_p / t_e for (_, _, _, t_e, t_p, _, _) in rows if t_e > 0 and t_p > 0]
+    if ratios:
+        geo = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        print(f"timing: {len(ratios)} einsums, geometric mean {geo:.3f}x torch.einsum, "
+              f"lowest {min(ratios):.2f}x")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed-case", type=int, help="run the one case drawn from this seed")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
+    ap.add_argument("--report", help="write the summary and failures here too")
+    ap.add_argument("--emit-pack", help="keep each case's bundle in this directory")
+    ap.add_argument("--run-pack", help="run a pack's bundles on this machine's GPU")
+    ap.add_argument("--runner", help="einloom-run-rt to use with --run-pack")
+    ap.add_argument("--log", help="with --run-pack: append the runner's output here")
+    ap.add_argument("--timing", action="store_true", help="large cases, timed against torch.einsum")
+    args = ap.parse_args()
+    if args.run_pack:
+        sys.exit(run_pack(args))
+    if args.seed_case is not None:
+        global draw_case
+        original = draw_case
+        draw_case = lambda i, s, t=False: original(i, args.seed_case, t)
+        args.cases = 1
+    sys.exit(cpu_mode(args))
+
+
+if __name__ == "__main__":
+    main()
