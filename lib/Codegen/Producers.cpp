@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace einloom;
@@ -146,8 +147,19 @@ static void produceKMajorElementwise(KernelContext &kc, OperandTile &op, Value s
   assert(total % kc.threads == 0 && "partial producer pass");
   Value stageBase = arith::MulIOp::create(b, loc, stage, kc.cst(op.tileRows * kc.bk));
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
-  for (int64_t pass = 0; pass * kc.threads < total; ++pass) {
-    Value e = kc.add(kc.tid, pass * kc.threads);
+  // Up to 8 passes unrolled; beyond (8-bit types on tall tiles take 64 or
+  // more), a loop: unrolled, the compiler hoisted every pass's row offset
+  // and bounds out of the main loop, and those spilled.
+  int64_t passes = total / kc.threads;
+  int64_t unrolled = passes <= 8 ? passes : 1;
+  scf::ForOp loop;
+  if (unrolled < passes) {
+    loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(passes), kc.cst(1));
+    b.setInsertionPointToStart(loop.getBody());
+  }
+  for (int64_t pass = 0; pass < unrolled; ++pass) {
+    Value e = loop ? kc.add(kc.tid, kc.mul(loop.getInductionVar(), kc.threads))
+                   : kc.add(kc.tid, pass * kc.threads);
     Value r = kc.div(e, kc.bk), kcol = kc.rem(e, kc.bk);
     Value row = kc.add(op.rowOrigin, r), k = kc.add(k0, kcol);
     Value valid = kc.andB(kc.ltExtent(row, *op.rows), kc.lt(k, kc.c.k.size()));
@@ -161,6 +173,8 @@ static void produceKMajorElementwise(KernelContext &kc, OperandTile &op, Value s
     Value at = kc.add(stageBase, kc.add(kc.mul(r, kc.bk), col));
     memref::StoreOp::create(b, loc, v, sTyped, ValueRange{kc.idx(at)});
   }
+  if (loop)
+    b.setInsertionPointAfter(loop);
 }
 
 void einloom::codegen::produceStage(KernelContext &kc, OperandTile &op, const ProducerState &ps,

@@ -80,6 +80,19 @@ double einloom::pathFlops(const std::vector<std::string> &inputs, const std::str
   return total;
 }
 
+double einloom::pathCost(const std::vector<std::string> &inputs, const std::string &output,
+                         const std::map<char, int64_t> &sizes,
+                         const std::vector<std::pair<int, int>> &order) {
+  std::vector<std::string> ops = inputs;
+  double total = 0;
+  for (auto [i, j] : order) {
+    double operands = volume(setOf(ops[i]), sizes) + volume(setOf(ops[j]), sizes);
+    PathStep st = contract(ops, std::min(i, j), std::max(i, j), output, sizes);
+    total += st.flops + kFlopsPerElement * (operands + st.resultElements);
+  }
+  return total;
+}
+
 bool einloom::optimizePath(const std::vector<std::string> &inputs, const std::string &output,
                            const std::map<char, int64_t> &sizes, double limit,
                            ContractionPath &path, std::string &why) {
@@ -136,7 +149,13 @@ bool einloom::optimizePath(const std::vector<std::string> &inputs, const std::st
           continue;
         LabelSet joint = labels[a];
         joint.insert(labels[b].begin(), labels[b].end());
-        double cost = best[a] + best[b] + 2 * volume(joint, sizes);
+        // Time, in FLOPs: the step's multiply-adds and the elements it reads
+        // and writes (a GEMM on tensor cores does about kFlopsPerElement
+        // FLOPs in the time DRAM moves one element), so that a large operand
+        // read by a cheap contraction counts.
+        double cost = best[a] + best[b] + 2 * volume(joint, sizes) +
+                      kFlopsPerElement * (volume(labels[a], sizes) + volume(labels[b], sizes) +
+                                          volume(labels[s], sizes));
         if (cost < best[s]) {
           best[s] = cost;
           split[s] = a;
@@ -188,8 +207,11 @@ bool einloom::optimizePath(const std::vector<std::string> &inputs, const std::st
         for (int j = i + 1; j < int(ops.size()); ++j) {
           std::vector<std::string> trial = ops;
           PathStep st = contract(trial, i, j, output, sizes);
-          if ((ops.size() == 2 || fits(st.resultElements)) && st.flops < bestCost) {
-            bestCost = st.flops;
+          double cost = st.flops + kFlopsPerElement * (volume(setOf(ops[i]), sizes) +
+                                                       volume(setOf(ops[j]), sizes) +
+                                                       st.resultElements);
+          if ((ops.size() == 2 || fits(st.resultElements)) && cost < bestCost) {
+            bestCost = cost;
             bi = i;
             bj = j;
           }
@@ -203,6 +225,12 @@ bool einloom::optimizePath(const std::vector<std::string> &inputs, const std::st
     }
   }
   // The peak counts intermediates only, not the final result.
+  {
+    std::vector<std::pair<int, int>> order;
+    for (const PathStep &st : path.steps)
+      order.push_back({st.lhs, st.rhs});
+    path.cost = pathCost(inputs, output, sizes, order);
+  }
   for (size_t k = 0; k < path.steps.size(); ++k) {
     path.flops += path.steps[k].flops;
     if (k + 1 < path.steps.size())
