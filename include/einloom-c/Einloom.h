@@ -29,7 +29,7 @@ typedef struct EinloomBundleImpl *EinloomBundle;   /* compiled kernels + manifes
 typedef struct EinloomDeviceImpl *EinloomDevice;   /* a GPU, its context and stream */
 typedef struct EinloomProgramImpl *EinloomProgram; /* a bundle loaded on a device */
 
-/* "einloom 0.4 (MLIR 22)"; C API version 1. */
+/* "einloom 0.5 (MLIR 22)"; C API version 2 (version 1's calls unchanged). */
 const char *einloomVersion(void);
 int einloomApiVersion(void);
 /* The last failure's message on this thread ("" when none). */
@@ -48,6 +48,18 @@ EinloomStatus einloomCompileEinsum(EinloomSession session, const char *spec, con
 /* A module in MLIR text; entry names the function (NULL: the only one). */
 EinloomStatus einloomCompileMLIR(EinloomSession session, const char *text, const char *entry,
                                  EinloomBundle *out);
+/* The whole request: acc (accumulator type), out (result type) and plan
+ * ("#loom.plan<...>") may be NULL for the defaults. API version 2. */
+EinloomStatus einloomCompileEinsumEx(EinloomSession session, const char *spec, const char *sizes,
+                                     const char *dtype, const char *acc, const char *out,
+                                     const char *plan, EinloomBundle *bundle);
+/* --explain's report for the request (or for MLIR text: spec NULL, mlir the
+ * module): the plan, why, and the alternatives. *text stays valid until the
+ * next call on this thread. API version 2. */
+EinloomStatus einloomExplainEinsum(EinloomSession session, const char *spec, const char *sizes,
+                                   const char *dtype, const char *acc, const char *out,
+                                   const char *plan, const char **text);
+EinloomStatus einloomExplainMLIR(EinloomSession session, const char *mlir, const char **text);
 /* 1 when the last compile on this session was served from a cache. */
 EinloomStatus einloomSessionLastWasCached(EinloomSession session, int *cached);
 
@@ -64,6 +76,13 @@ EinloomStatus einloomBundleBufferBytesAt(EinloomBundle bundle, size_t index, int
                                          uint64_t *bytes);
 /* "input", "output" or "temp"; valid while the bundle lives. */
 EinloomStatus einloomBundleBufferRole(EinloomBundle bundle, size_t index, const char **role);
+/* A buffer's name, element type ("f16", "i8", ...) and shape: *rank
+ * extents at *shape, -1 for the dynamic dimension. Valid while the bundle
+ * lives. API version 2. */
+EinloomStatus einloomBundleBufferInfo(EinloomBundle bundle, size_t index, const char **name,
+                                      const char **dtype, size_t *rank, const int64_t **shape);
+/* The kernels' PTX text (valid while the bundle lives). API version 2. */
+EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);
 EinloomStatus einloomBundleRead(const char *path, EinloomBundle *out);
 EinloomStatus einloomBundleDestroy(EinloomBundle bundle);
@@ -90,6 +109,20 @@ EinloomStatus einloomProgramLaunchOnStream(EinloomProgram program, const uint64_
                                            const uint64_t *sizes, size_t count, int64_t size,
                                            void *stream);
 EinloomStatus einloomProgramDestroy(EinloomProgram program);
+
+/* The CPU reference (the oracle the GPU results are checked against), on
+ * host data held as doubles: `count` operands, operand i of element type
+ * dtypes[i] ("f16", "i8", ...; its values are rounded to that type) with
+ * ranks[i] extents at shapes[i] and row-major data[i]. The result, of
+ * element type outDtype (NULL: the einsum's default: i32 for integer
+ * operands, else the operands' type), must have outRank extents at outShape
+ * and is written row-major to out (sums in f64, then rounded to outDtype;
+ * tf32 != 0 rounds f32 operands to tf32 first). API version 2. */
+EinloomStatus einloomReferenceEinsum(const char *spec, size_t count, const char *const *dtypes,
+                                     const size_t *ranks, const int64_t *const *shapes,
+                                     const double *const *data, const char *outDtype,
+                                     size_t outRank, const int64_t *outShape, int tf32,
+                                     double *out);
 
 #ifdef __cplusplus
 }

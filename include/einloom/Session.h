@@ -99,6 +99,10 @@ public:
   /// ops, from any MLIRContext; it is not modified).
   llvm::Expected<rt::Bundle> compileModule(mlir::Operation *module, llvm::StringRef entry = "",
                                            CacheOutcome *outcome = nullptr);
+  /// --explain's report for the request or the MLIR text: the plan of each
+  /// einsum, why, and the alternatives (no cache: the planner runs).
+  llvm::Expected<std::string> explainEinsum(const EinsumRequest &request);
+  llvm::Expected<std::string> explainMLIR(llvm::StringRef mlirText, llvm::StringRef entry = "");
   /// Loads a bundle on a device: a launchable program
   /// (`launch(buffers, sizes, dynamicSize, stream)`).
   static llvm::Expected<std::unique_ptr<rt::Program>> load(const rt::Bundle &bundle,

@@ -1,8 +1,12 @@
 //===- CAPI.cpp - the C API over Session and the runtime ------------------===//
 #include "einloom-c/Einloom.h"
 
+#include "einloom/Reference/Kernels.h"
+#include "einloom/Reference/Tensor.h"
 #include "einloom/Session.h"
 #include "einloom/runtime/Runtime.h"
+
+#include "Loom/EinsumSpec.h"
 
 #include <fstream>
 #include <iterator>
@@ -31,6 +35,7 @@ struct EinloomProgramImpl {
 
 namespace {
 thread_local std::string lastError;
+thread_local std::string lastText; // einloomExplain*'s report
 
 /// Every live handle, so that NULL, unknown and already-destroyed handles
 /// are caught instead of dereferenced.
@@ -91,7 +96,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 1; }
+int einloomApiVersion(void) { return 2; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -145,6 +150,117 @@ EinloomStatus einloomCompileMLIR(EinloomSession session, const char *text, const
   CacheOutcome how = CacheOutcome::Compiled;
   llvm::Expected<rt::Bundle> b = session->session->compileMLIR(text, entry ? entry : "", &how);
   return finishCompile(session, std::move(b), how, out);
+}
+
+EinloomStatus einloomCompileEinsumEx(EinloomSession session, const char *spec, const char *sizes,
+                                     const char *dtype, const char *acc, const char *out,
+                                     const char *plan, EinloomBundle *bundle) {
+  if (!live(session))
+    return invalid("the session");
+  if (!spec || !sizes || !bundle)
+    return invalid(!spec ? "the spec" : !sizes ? "the sizes" : "the output pointer");
+  *bundle = nullptr;
+  EinsumRequest q{spec, sizes, dtype ? dtype : "f16", acc ? acc : "", out ? out : "", false,
+                  plan ? plan : ""};
+  CacheOutcome how = CacheOutcome::Compiled;
+  return finishCompile(session, session->session->compileEinsum(q, &how), how, bundle);
+}
+
+EinloomStatus einloomExplainEinsum(EinloomSession session, const char *spec, const char *sizes,
+                                   const char *dtype, const char *acc, const char *out,
+                                   const char *plan, const char **text) {
+  if (!live(session))
+    return invalid("the session");
+  if (!spec || !sizes || !text)
+    return invalid(!spec ? "the spec" : !sizes ? "the sizes" : "the output pointer");
+  EinsumRequest q{spec, sizes, dtype ? dtype : "f16", acc ? acc : "", out ? out : "", false,
+                  plan ? plan : ""};
+  llvm::Expected<std::string> r = session->session->explainEinsum(q);
+  if (!r)
+    return fromExpected(r);
+  lastText = std::move(*r);
+  *text = lastText.c_str();
+  return ok();
+}
+
+EinloomStatus einloomExplainMLIR(EinloomSession session, const char *mlir, const char **text) {
+  if (!live(session))
+    return invalid("the session");
+  if (!mlir || !text)
+    return invalid(!mlir ? "the MLIR text" : "the output pointer");
+  llvm::Expected<std::string> r = session->session->explainMLIR(mlir);
+  if (!r)
+    return fromExpected(r);
+  lastText = std::move(*r);
+  *text = lastText.c_str();
+  return ok();
+}
+
+EinloomStatus einloomReferenceEinsum(const char *spec, size_t count, const char *const *dtypes,
+                                     const size_t *ranks, const int64_t *const *shapes,
+                                     const double *const *data, const char *outDtype,
+                                     size_t outRank, const int64_t *outShape, int tf32,
+                                     double *out) {
+  if (!spec || (count && (!dtypes || !ranks || !shapes || !data)) || (outRank && !outShape) ||
+      !out)
+    return invalid("an argument");
+  if (count == 0)
+    return fail(EINLOOM_INVALID_ARGUMENT, "an einsum takes at least one operand");
+  std::vector<ref::Tensor> tensors(count);
+  std::vector<const ref::Tensor *> ins;
+  std::vector<int64_t> rankList;
+  for (size_t i = 0; i < count; ++i) {
+    ref::DType t;
+    if (!dtypes[i] || !ref::parseDType(dtypes[i], t))
+      return fail(EINLOOM_INVALID_ARGUMENT, std::string("operand ") + std::to_string(i) +
+                                                ": unknown element type '" +
+                                                (dtypes[i] ? dtypes[i] : "(null)") + "'");
+    if (ranks[i] && !shapes[i])
+      return invalid("a shape");
+    std::vector<int64_t> shape(shapes[i], shapes[i] + ranks[i]);
+    double elems = 1;
+    for (int64_t d : shape) {
+      if (d < 0)
+        return fail(EINLOOM_INVALID_ARGUMENT, "operand " + std::to_string(i) +
+                                                  " has a negative extent");
+      elems *= double(d);
+    }
+    if (elems * sizeof(double) * 2 > double(ref::usableMemoryBytes() ? ref::usableMemoryBytes()
+                                                                     : uint64_t(1) << 62))
+      return fail(EINLOOM_INVALID_ARGUMENT, "operand " + std::to_string(i) +
+                                                " is too large for this process's memory");
+    tensors[i] = ref::Tensor(t, shape);
+    if (tensors[i].numel() && !data[i])
+      return invalid("operand data");
+    for (int64_t e = 0; e < tensors[i].numel(); ++e)
+      tensors[i].data[e] = ref::isFloat(t) ? ref::roundTo(t, data[i][e]) : data[i][e];
+    ins.push_back(&tensors[i]);
+    rankList.push_back(static_cast<int64_t>(ranks[i]));
+  }
+  std::string err;
+  llvm::FailureOr<mlir::loom::EinsumSpec> parsed = mlir::loom::EinsumSpec::parse(
+      spec, rankList, [&](size_t pos, const llvm::Twine &msg) {
+        err = "invalid einsum \"" + std::string(spec) + "\" at position " + std::to_string(pos) +
+              ": " + msg.str();
+      });
+  if (llvm::failed(parsed))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  bool integer = !ref::isFloat(tensors[0].dtype);
+  ref::DType resultType = integer ? ref::DType::I32 : tensors[0].dtype;
+  if (outDtype && !ref::parseDType(outDtype, resultType))
+    return fail(EINLOOM_INVALID_ARGUMENT, std::string("unknown result type '") + outDtype + "'");
+  std::vector<std::string> subs(parsed->inputs.begin(), parsed->inputs.end());
+  ref::EinsumOptions eo;
+  eo.tf32 = tf32 != 0;
+  eo.intAccBits = integer ? 32 : 0;
+  ref::Tensor result;
+  if (!ref::einsum(ins, subs, parsed->output, resultType, eo, result, err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  if (result.shape.size() != outRank ||
+      !std::equal(result.shape.begin(), result.shape.end(), outShape))
+    return fail(EINLOOM_INVALID_ARGUMENT, "the result's shape is not the one given for `out`");
+  std::copy(result.data.begin(), result.data.end(), out);
+  return ok();
 }
 
 EinloomStatus einloomSessionLastWasCached(EinloomSession session, int *cached) {
@@ -232,6 +348,33 @@ EinloomStatus einloomBundleRead(const char *path, EinloomBundle *out) {
     return fail(EINLOOM_ERROR, std::string(path) + ": " + err);
   }
   return publish(h, out);
+}
+
+EinloomStatus einloomBundleBufferInfo(EinloomBundle bundle, size_t index, const char **name,
+                                      const char **dtype, size_t *rank, const int64_t **shape) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!name || !dtype || !rank || !shape)
+    return invalid("an output pointer");
+  if (index >= bundle->bundle.buffers.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "buffer index " + std::to_string(index) +
+                                              " is out of range (the bundle has " +
+                                              std::to_string(bundle->bundle.buffers.size()) + ")");
+  const rt::BundleBuffer &b = bundle->bundle.buffers[index];
+  *name = b.name.c_str();
+  *dtype = b.dtype.c_str();
+  *rank = b.shape.size();
+  *shape = b.shape.data();
+  return ok();
+}
+
+EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!ptx)
+    return invalid("the output pointer");
+  *ptx = bundle->bundle.ptx.c_str();
+  return ok();
 }
 
 EinloomStatus einloomBundleDestroy(EinloomBundle bundle) {

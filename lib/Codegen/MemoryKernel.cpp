@@ -149,7 +149,11 @@ struct MemoryKernel {
   /// the number of terms (for the unroll depth).
   void sumTerms(Value first, Value end, int64_t most, int64_t step, SmallVectorImpl<Value> &acc,
                 function_ref<SmallVector<Value>(Value)> body) {
-    int64_t unroll = std::max<int64_t>(1, std::min<int64_t>(kUnroll, most));
+    // (Fewer in flight where each term is wide: a term of 16 fp8 values of
+    // two operands unrolled four deep spilled.)
+    int64_t perTerm = int64_t(acc.size()) * int64_t(m.numInputs());
+    int64_t unroll = std::max<int64_t>(
+        1, std::min<int64_t>({kUnroll, most, std::max<int64_t>(1, 32 / perTerm)}));
     // Whole groups of `unroll` terms, then the rest one at a time (not a
     // predicate per term: with select chains ptxas spilled for some trip
     // counts, e.g. 30 and 31 terms of vec-8 f16 on sm_80).
@@ -381,21 +385,29 @@ void MemoryKernel::buildTranspose(Value tid, Value bid) {
   Value lc = kc.rem(tid, kTile), lw0 = kc.div(tid, kTile);
   Value c = kc.add(c0, lc);
   Value cOk = kc.lt(c, cd.extent);
-  SmallVector<SmallVector<Value>> at; // per element: the offset in each input
-  for (int64_t j = 0; j < perThread; ++j) {
+  // Per element: its offset in each input.
+  auto offsetsOf = [&](int64_t j) {
     Value w = kc.add(w0, kc.add(lw0, j * rows));
     Value ok = kc.andB(cOk, kc.lt(w, wd.extent));
     SmallVector<Value> off;
     for (size_t i = 0; i < m.numInputs(); ++i)
       off.push_back(kc.add(base[i], kc.select(ok, kc.add(kc.mul(c, cd.in[i]), kc.mul(w, wd.in[i])),
                                               kc.cst(0))));
-    at.push_back(off);
-  }
+    return off;
+  };
+  SmallVector<SmallVector<Value>> at;
+  for (int64_t j = 0; j < perThread; ++j)
+    at.push_back(offsetsOf(j));
+  // With a sum, each step recomputes the offsets rather than keep all 16
+  // elements' (times the inputs) live through the loop beside the
+  // accumulators (which spilled for two i8 operands and 1536 terms).
   auto terms = [&](ArrayRef<Value> redOff) {
     SmallVector<Value> t;
-    for (const SmallVector<Value> &off : at)
+    for (int64_t j = 0; j < perThread; ++j) {
+      SmallVector<Value> off = redOff.empty() ? at[j] : offsetsOf(j);
       t.push_back(products(redOff.empty() ? ArrayRef<Value>(off) : ArrayRef<Value>(plus(off, redOff, kc)),
                            cd, 1)[0]);
+    }
     return t;
   };
   SmallVector<Value> acc;

@@ -320,9 +320,12 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
     // Few results: a CTA per result keeps the GPU busy; many: a warp each.
     m.threadsPerOutput = m.outSize() < 2048 && m.redSize() >= 256 * m.vec ? 256 : 32;
   } else if (!m.dynamicLabel && transposeDim >= 0 && m.out[transposeDim].extent > 1 &&
-             m.inputBytes(dom) * 2 >= m.outputBytes()) {
+             m.inputBytes(dom) * 2 >= m.outputBytes() &&
+             (m.red.empty() || m.numInputs() == 1)) {
     // (When the result dwarfs the input, as in an outer product, writing it
-    // along its rows is what matters: Map.)
+    // along its rows is what matters: Map. So also for a sum of products of
+    // two operands: a tile's 16 elements per thread kept both operands'
+    // offsets live beside the sums, and spilled.)
     m.strategy = MemoryStrategy::Transpose;
     m.transposeDim = transposeDim;
   } else {

@@ -24,7 +24,7 @@
 using namespace mlir;
 using namespace einloom;
 
-const char *einloom::compilerVersion() { return "einloom 0.4 (MLIR 22)"; }
+const char *einloom::compilerVersion() { return "einloom 0.5 (MLIR 22)"; }
 
 struct Session::Impl {
   SessionOptions options;
@@ -270,6 +270,48 @@ llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheO
     }
     return module;
   });
+}
+
+/// Plans `module` with --explain's report into a string.
+static llvm::Expected<std::string> explainModule(ModuleOp module, const SessionOptions &o,
+                                                 const std::string &tuning,
+                                                 std::string &diagnostics) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  CompileOptions co;
+  co.target = o.target;
+  co.assemble = false;
+  co.dynamicMax = o.dynamicMax;
+  co.buckets = o.buckets;
+  co.tuningDatabase = tuning;
+  co.explain = &os;
+  if (failed(planAndGenerate(module, co)))
+    return failure("the planner failed", diagnostics);
+  return text;
+}
+
+llvm::Expected<std::string> Session::explainEinsum(const EinsumRequest &q) {
+  std::lock_guard<std::mutex> lock(impl_->compileMutex);
+  std::string diagnostics;
+  Collect collect(impl_->ctx.get(), diagnostics);
+  OwningOpRef<ModuleOp> module =
+      buildEinsumModule(*impl_->ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
+  if (module && !q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan)))
+    return failure("invalid plan", diagnostics);
+  if (!module)
+    return failure("invalid einsum request", diagnostics);
+  return explainModule(*module, impl_->options, impl_->tuningPath, diagnostics);
+}
+
+llvm::Expected<std::string> Session::explainMLIR(StringRef text, StringRef entry) {
+  std::lock_guard<std::mutex> lock(impl_->compileMutex);
+  std::string diagnostics;
+  Collect collect(impl_->ctx.get(), diagnostics);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, ParserConfig(impl_->ctx.get()));
+  if (!module)
+    return failure("the MLIR text does not parse", diagnostics);
+  (void)entry;
+  return explainModule(*module, impl_->options, impl_->tuningPath, diagnostics);
 }
 
 llvm::Expected<rt::Bundle> Session::compileModule(Operation *module, StringRef entry,

@@ -19,7 +19,7 @@ static int failures = 0;
   } while (0)
 
 int main(void) {
-  CHECK(einloomApiVersion() == 1);
+  CHECK(einloomApiVersion() == 2);
   CHECK(strstr(einloomVersion(), "einloom") != NULL);
 
   char dir[] = "/tmp/einloom-capi.XXXXXX";
