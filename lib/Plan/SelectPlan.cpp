@@ -670,6 +670,11 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     int64_t most = elementBytes(c.elemA) == 1 ? 32 * 32 : 64 * 32;
     if (elementwise && (s.bm / s.wmN) * (s.bn / s.wnN) > most)
       continue;
+    // A split's K tiles start at a run-time offset: an element's address
+    // through three or more K modes then costs a division chain per mode
+    // that the compiler cannot fold (a tf32 einsum of four K modes spilled).
+    if (elementwise && split > 1 && c.k.modes.size() > 2)
+      continue;
     double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
     if (split > 1 && (outTiles * split > 2.0 * t.numSMs || kTiles < 4 * split ||
                       !c.epilogue.empty())) // (the reduce kernel has no fused epilogue)

@@ -33,6 +33,9 @@ struct DriverTable {
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t) = nullptr;
   CUresult (*cuMemFree)(CUdeviceptr) = nullptr;
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t) = nullptr;
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, void *) = nullptr;
+  CUresult (*cuMemAllocHost)(void **, size_t) = nullptr;
+  CUresult (*cuMemFreeHost)(void *) = nullptr;
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t) = nullptr;
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t) = nullptr;
   CUresult (*cuModuleLoadDataEx)(void **, const void *, unsigned, int *, void **) = nullptr;
@@ -99,6 +102,9 @@ const DriverTable &driverTable() {
     sym(table.cuMemAlloc, "cuMemAlloc_v2");
     sym(table.cuMemFree, "cuMemFree_v2");
     sym(table.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    sym(table.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+    sym(table.cuMemAllocHost, "cuMemAllocHost_v2");
+    sym(table.cuMemFreeHost, "cuMemFreeHost");
     sym(table.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
     sym(table.cuMemsetD8, "cuMemsetD8_v2");
     sym(table.cuModuleLoadDataEx, "cuModuleLoadDataEx");
@@ -275,15 +281,33 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
         return s;
     }
     p->functions_.push_back(fn);
-    uint64_t table = 0;
+    // A ring of tensor-map tables (see prepareTensorMaps): device slots, a
+    // pinned host copy of each for the asynchronous upload, and an event
+    // per slot that completes when the last launch reading it has.
+    TensorMapRing ring;
     if (!k.tensorMaps.empty()) {
       if (!d.cuTensorMapEncodeTiled)
         return Status::error("kernel '" + k.name + "' uses TMA tensor maps, but this CUDA "
                              "driver has no cuTensorMapEncodeTiled (CUDA 12 or newer needed)");
-      if (!(s = device.allocate(kTensorMapBytes * k.tensorMaps.size(), table)))
+      ring.tableBytes = kTensorMapBytes * k.tensorMaps.size();
+      if (!(s = device.allocate(ring.tableBytes * kTensorMapSlots, ring.device)))
         return s;
+      void *host = nullptr;
+      if (!(s = check(d, d.cuMemAllocHost(&host, ring.tableBytes * kTensorMapSlots),
+                      "allocating pinned memory for tensor maps (cuMemAllocHost)"))) {
+        device.release(ring.device);
+        return s;
+      }
+      ring.host = static_cast<unsigned char *>(host);
+      ring.slots.resize(kTensorMapSlots);
+      for (TensorMapRing::Slot &slot : ring.slots)
+        if (!(s = check(d, d.cuEventCreate(&slot.done, /*CU_EVENT_DISABLE_TIMING*/ 2),
+                        "cuEventCreate"))) {
+          p->tensorMapRings_.push_back(std::move(ring));
+          return s;
+        }
     }
-    p->tensorMapTables_.push_back(table);
+    p->tensorMapRings_.push_back(std::move(ring));
     // A persistent kernel's CTAs must all be resident at once, or the ones
     // left over run a second, full-length round. With clusters fewer than
     // SMs / cluster may fit (a GPC's SMs need not pair up): ask the driver.
@@ -313,18 +337,24 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
         return Status::error("kernel '" + k.name + "' cannot be resident on " + dev);
     }
     p->gridLimit_.push_back(limit);
-    p->tensorMapCache_.emplace_back();
-    p->tensorMapPtrs_.emplace_back();
-    p->tensorMapSize_.push_back(-1);
   }
   out = std::move(p);
   return Status::ok();
 }
 
 Program::~Program() {
-  for (uint64_t t : tensorMapTables_)
-    if (t)
-      device_->release(t);
+  const DriverTable &d = device_->driver();
+  for (TensorMapRing &ring : tensorMapRings_) {
+    for (TensorMapRing::Slot &slot : ring.slots)
+      if (slot.done) {
+        d.cuEventSynchronize(slot.done);
+        d.cuEventDestroy(slot.done);
+      }
+    if (ring.device)
+      device_->release(ring.device);
+    if (ring.host)
+      d.cuMemFreeHost(ring.host);
+  }
   if (module_)
     device_->driver().cuModuleUnload(module_);
 }
@@ -353,7 +383,8 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   void *params[kMaxParams];
   for (int ki : *order) {
     const BundleKernel &k = bundle_.kernels[ki];
-    if (Status st = kernelParams(ki, buffers, dynamicSize, params64, params); !st)
+    int slot = -1;
+    if (Status st = kernelParams(ki, buffers, dynamicSize, params64, params, stream, &slot); !st)
       return st;
     unsigned gridX = launchGridX(ki, dynamicSize);
     CUresult r = d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
@@ -361,12 +392,16 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
                                   stream, params, nullptr);
     if (r != 0) // the message is built only on failure: launches stay allocation-free
       return check(d, r, ("launching '" + k.name + "'").c_str());
+    // The slot's table may be rewritten once this launch is done with it.
+    if (slot >= 0)
+      if (CUresult e = d.cuEventRecord(tensorMapRings_[ki].slots[slot].done, stream); e != 0)
+        return check(d, e, "cuEventRecord");
   }
   return Status::ok();
 }
 
 Status Program::kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSize,
-                             uint64_t *params64, void **params) {
+                             uint64_t *params64, void **params, void *stream, int *slot) {
   const BundleKernel &k = bundle_.kernels[ki];
   size_t n = 0;
   if (k.args.size() + 2 > kMaxParams)
@@ -374,10 +409,14 @@ Status Program::kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSiz
   for (int a : k.args)
     params64[n++] = entryAddress(bundle_, a, buffers, dynamicSize);
   if (!k.tensorMaps.empty()) {
-    Status s = prepareTensorMaps(ki, params64, n, dynamicSize);
+    int at = 0;
+    Status s = prepareTensorMaps(ki, params64, n, dynamicSize, stream, at);
     if (!s)
       return s;
-    params64[n++] = tensorMapTables_[ki];
+    const TensorMapRing &ring = tensorMapRings_[ki];
+    params64[n++] = ring.device + static_cast<uint64_t>(at) * ring.tableBytes;
+    if (slot)
+      *slot = at;
   }
   if (k.sized())
     params64[n++] = static_cast<uint64_t>(dynamicSize);
@@ -398,7 +437,10 @@ Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t
   const BundleKernel &k = bundle_.kernels[ki];
   uint64_t params64[kMaxParams];
   void *params[kMaxParams];
-  if (Status st = kernelParams(ki, buffers.data(), dynamicSize, params64, params); !st)
+  int slot = -1;
+  if (Status st = kernelParams(ki, buffers.data(), dynamicSize, params64, params,
+                               device_->stream(), &slot);
+      !st)
     return st;
   unsigned gx = launchGridX(ki, dynamicSize);
   const DriverTable &d = device_->driver();
@@ -412,21 +454,40 @@ Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t
       return check(d, r, ("launching '" + k.name + "'").c_str());
   usPerLaunch = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
                     .count() / count;
+  if (slot >= 0)
+    if (CUresult e = d.cuEventRecord(tensorMapRings_[ki].slots[slot].done, device_->stream()); e != 0)
+      return check(d, e, "cuEventRecord");
   return Status::ok();
 }
 
-Status Program::prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size) {
+Status Program::prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size,
+                                  void *stream, int &slot) {
   const BundleKernel &k = bundle_.kernels[ki];
   const DriverTable &d = device_->driver();
-  // The same buffers and size as last time: the table on the device is current.
-  if (!tensorMapCache_[ki].empty() && tensorMapSize_[ki] == size &&
-      tensorMapPtrs_[ki].size() == count && std::equal(ptrs, ptrs + count, tensorMapPtrs_[ki].begin()))
-    return Status::ok();
-  // CUtensorMap is 64-byte aligned.
-  struct alignas(64) Encoded {
-    unsigned char bytes[kTensorMapBytes];
-  };
-  std::vector<Encoded> encoded(k.tensorMaps.size());
+  TensorMapRing &ring = tensorMapRings_[ki];
+  // A slot already holding the maps of these buffers at this size: reuse it
+  // (its table never changes while it holds them).
+  for (size_t i = 0; i < ring.slots.size(); ++i) {
+    const TensorMapRing::Slot &sl = ring.slots[i];
+    if (sl.used && sl.size == size && sl.ptrs.size() == count &&
+        std::equal(ptrs, ptrs + count, sl.ptrs.begin())) {
+      slot = static_cast<int>(i);
+      return Status::ok();
+    }
+  }
+  // Else the next slot of the ring, once the last launch that read it is
+  // done (normally long ago): encode into its pinned host copy and upload it
+  // on the launch's stream, so that the launch, and no earlier one, reads it.
+  slot = ring.next;
+  ring.next = (ring.next + 1) % static_cast<int>(ring.slots.size());
+  TensorMapRing::Slot &sl = ring.slots[slot];
+  if (sl.used)
+    if (Status s = check(d, d.cuEventSynchronize(sl.done), "waiting for a tensor-map slot"); !s)
+      return s;
+  sl.used = false;
+  unsigned char *host = ring.host + static_cast<size_t>(slot) * ring.tableBytes;
+  // (Pinned memory is page-aligned and each table a multiple of 128 bytes:
+  // every CUtensorMap is 64-byte aligned, as the driver needs.)
   for (size_t i = 0; i < k.tensorMaps.size(); ++i) {
     const BundleTensorMap &t = k.tensorMaps[i];
     uint64_t base = ptrs[t.arg];
@@ -442,7 +503,8 @@ Status Program::prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, in
     int swizzle = t.swizzle == 128 ? 3 : t.swizzle == 64 ? 2 : t.swizzle == 32 ? 1 : 0;
     const int interleaveNone = 0, l2Promotion256 = 3, oobFillZero = 0;
     Status s = check(d,
-                     d.cuTensorMapEncodeTiled(encoded[i].bytes, type, static_cast<unsigned>(dims.size()),
+                     d.cuTensorMapEncodeTiled(host + i * kTensorMapBytes, type,
+                                              static_cast<unsigned>(dims.size()),
                                               reinterpret_cast<void *>(static_cast<uintptr_t>(base)),
                                               dims.data(), strides.data(), box.data(), unit.data(),
                                               interleaveNone, swizzle, l2Promotion256, oobFillZero),
@@ -450,17 +512,15 @@ Status Program::prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, in
     if (!s)
       return s;
   }
-  const unsigned char *raw = encoded.empty() ? nullptr : encoded[0].bytes;
-  std::vector<unsigned char> maps(raw, raw + kTensorMapBytes * encoded.size());
-  // The table is rewritten only when the buffers change.
-  if (maps != tensorMapCache_[ki]) {
-    Status s = device_->copyToDevice(tensorMapTables_[ki], maps.data(), maps.size());
-    if (!s)
-      return s;
-    tensorMapCache_[ki] = std::move(maps);
-  }
-  tensorMapPtrs_[ki].assign(ptrs, ptrs + count);
-  tensorMapSize_[ki] = size;
+  Status s = check(d,
+                   d.cuMemcpyHtoDAsync(ring.device + static_cast<uint64_t>(slot) * ring.tableBytes,
+                                       host, ring.tableBytes, stream),
+                   "uploading tensor maps (cuMemcpyHtoDAsync)");
+  if (!s)
+    return s;
+  sl.ptrs.assign(ptrs, ptrs + count);
+  sl.size = size;
+  sl.used = true;
   return Status::ok();
 }
 

@@ -127,21 +127,40 @@ public:
 
 private:
   Program() = default;
-  /// Encodes kernel `ki`'s tensor maps over `ptrs` (its buffer arguments)
-  /// and uploads them to its table when they changed.
-  Status prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size);
+  /// Kernel `ki`'s tensor maps over `ptrs` (its buffer arguments) at
+  /// dynamic size `size`: the ring slot (`slot`) that holds them, encoded
+  /// and uploaded on `stream` if no slot did.
+  Status prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size,
+                           void *stream, int &slot);
   /// Kernel `ki`'s launch parameters: its buffers, its tensor-map table
-  /// (encoded first if needed), the dynamic size; `params` points into
-  /// `params64`, both at least kMaxParams long.
+  /// (encoded first if needed, in ring slot `*slot`, -1 without maps), the
+  /// dynamic size; `params` points into `params64`, both at least
+  /// kMaxParams long.
   static constexpr size_t kMaxParams = 16;
   Status kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSize, uint64_t *params64,
-                      void **params);
+                      void **params, void *stream, int *slot);
+  /// A kernel's tensor-map tables: kTensorMapSlots device tables, each
+  /// encoded in its pinned host copy and uploaded asynchronously on the
+  /// launch's stream, so that a launch never waits for the GPU and never
+  /// reads a table a later launch rewrote. A slot is rewritten only after
+  /// the event recorded behind its last launch has completed.
+  static constexpr int kTensorMapSlots = 32;
+  struct TensorMapRing {
+    uint64_t device = 0;
+    unsigned char *host = nullptr;
+    size_t tableBytes = 0;
+    struct Slot {
+      void *done = nullptr; ///< CUevent behind the last launch reading it
+      bool used = false;
+      std::vector<uint64_t> ptrs;
+      int64_t size = -1;
+    };
+    std::vector<Slot> slots;
+    int next = 0;
+  };
   Device *device_ = nullptr;
   Bundle bundle_;
-  std::vector<uint64_t> tensorMapTables_; ///< per kernel; 0 when it has no maps
-  std::vector<std::vector<unsigned char>> tensorMapCache_;
-  std::vector<std::vector<uint64_t>> tensorMapPtrs_; ///< the buffers the table encodes
-  std::vector<int64_t> tensorMapSize_; ///< and the dynamic size it was encoded for
+  std::vector<TensorMapRing> tensorMapRings_; ///< per kernel; empty without maps
   std::vector<unsigned> gridLimit_; ///< per kernel: CTAs that can be resident at once
   void *module_ = nullptr;
   std::vector<void *> functions_;
