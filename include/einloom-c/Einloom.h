@@ -81,6 +81,13 @@ EinloomStatus einloomBundleBufferRole(EinloomBundle bundle, size_t index, const 
  * lives. API version 2. */
 EinloomStatus einloomBundleBufferInfo(EinloomBundle bundle, size_t index, const char **name,
                                       const char **dtype, size_t *rank, const int64_t **shape);
+/* Kernels in the launch order (of the static bundle, or of the variant for
+ * the largest size), and what kernel `index` computes: its op ("einsum",
+ * "reduce"), einsum spec and FLOPs (per unit of a dynamic size). Strings
+ * valid while the bundle lives. API version 2. */
+EinloomStatus einloomBundleNumKernels(EinloomBundle bundle, size_t *count);
+EinloomStatus einloomBundleKernelInfo(EinloomBundle bundle, size_t index, const char **op,
+                                      const char **spec, int64_t *flops);
 /* The kernels' PTX text (valid while the bundle lives). API version 2. */
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);

@@ -368,6 +368,32 @@ EinloomStatus einloomBundleBufferInfo(EinloomBundle bundle, size_t index, const 
   return ok();
 }
 
+EinloomStatus einloomBundleNumKernels(EinloomBundle bundle, size_t *count) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!count)
+    return invalid("the output pointer");
+  *count = bundle->bundle.kernels.size();
+  return ok();
+}
+
+EinloomStatus einloomBundleKernelInfo(EinloomBundle bundle, size_t index, const char **op,
+                                      const char **spec, int64_t *flops) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!op || !spec || !flops)
+    return invalid("an output pointer");
+  if (index >= bundle->bundle.kernels.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "kernel index " + std::to_string(index) +
+                                              " is out of range (the bundle has " +
+                                              std::to_string(bundle->bundle.kernels.size()) + ")");
+  const rt::BundleKernel &k = bundle->bundle.kernels[index];
+  *op = k.op.c_str();
+  *spec = k.spec.c_str();
+  *flops = k.flops;
+  return ok();
+}
+
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx) {
   if (!live(bundle))
     return invalid("the bundle");
