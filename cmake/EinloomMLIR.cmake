@@ -56,6 +56,10 @@ if(EINLOOM_STATIC_LLVM)
   # Archives that refer to each other in every order: one linker group.
   set(CMAKE_CXX_LINK_EXECUTABLE
       "<CMAKE_CXX_COMPILER> <FLAGS> <CMAKE_CXX_LINK_FLAGS> <LINK_FLAGS> <OBJECTS> -o <TARGET> -Wl,--start-group <LINK_LIBRARIES> -Wl,--end-group")
+  # The same for libEinloom.so (the Python package's library); a version
+  # script exports only Einloom's own symbols (cmake/einloom-static.map).
+  set(CMAKE_CXX_CREATE_SHARED_LIBRARY
+      "<CMAKE_CXX_COMPILER> <CMAKE_SHARED_LIBRARY_CXX_FLAGS> <LANGUAGE_COMPILE_FLAGS> <LINK_FLAGS> <CMAKE_SHARED_LIBRARY_CREATE_CXX_FLAGS> <SONAME_FLAG><TARGET_SONAME> -o <TARGET> <OBJECTS> -Wl,--start-group <LINK_LIBRARIES> -Wl,--end-group -Wl,--version-script=${CMAKE_CURRENT_LIST_DIR}/einloom-static.map")
   set_target_properties(LLVM PROPERTIES
     IMPORTED_LOCATION_RELEASE "${LLVM_LIBRARY_DIR}/libLLVMSupport.a"
     IMPORTED_LOCATION_RELWITHDEBINFO "${LLVM_LIBRARY_DIR}/libLLVMSupport.a"
