@@ -1,10 +1,11 @@
 # Einloom: the two commands a user needs.
 #   make demo   set up, build, and run the example program end to end
 #   make test   set up, build, and run every test (lit + GoogleTest through ctest)
+#   make python the Python package: a self-contained libeinloom.so and a wheel in dist/
 BUILD ?= build
 BUILD_TYPE ?= Release
 
-.PHONY: all setup configure build test demo clean
+.PHONY: all setup configure build test demo python clean
 
 all: build
 
@@ -25,6 +26,9 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+python: setup
+	@bash scripts/build-python.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,415 @@
+"""Einloom from Python: einsums compiled for NVIDIA tensor cores.
+
+    import torch, einloom
+    a = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    b = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    c = einloom.einsum("mk,nk->mn", a, b)          # compiled once, then cached
+    k = einloom.compile("mk,nk->mn", {"m": 16, "n": 4096, "k": 4096}, "f16")
+    print(k.explain()); print(k.plan)
+
+A thin layer over the C API (libEinloom.so, through ctypes): one build of the
+library serves every Python 3.9+. Errors are einloom.Error (a ValueError)
+with the library's message; nothing is written to the caller's arrays on bad
+input. See docs/python.md.
+"""
+import ctypes
+import os
+import threading
+
+from . import _capi
+from ._arrays import adapter_for, is_host_array
+from ._capi import Error, check, enc
+from ._spec import default_out, dtype_name, label_sizes, parse
+
+__all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
+           "explain", "version", "library_path"]
+__version__ = "0.5.0"
+
+library_path = _capi.path
+
+
+def version():
+    """The compiler's version string ("einloom 0.5 (MLIR 22)")."""
+    return _capi.einloomVersion().decode()
+
+
+_lock = threading.Lock()
+_sessions = {}
+_devices = {}
+
+
+def _session(target):
+    with _lock:
+        s = _sessions.get(target)
+        if s is None:
+            s = _capi.Handle()
+            check(_capi.einloomSessionCreate(enc(target), None, ctypes.byref(s)))
+            _sessions[target] = s
+        return s
+
+
+def _device(ordinal):
+    with _lock:
+        d = _devices.get(ordinal)
+        if d is None:
+            d = _capi.Handle()
+            check(_capi.einloomDeviceOpen(ordinal, ctypes.byref(d)))
+            _devices[ordinal] = d
+        return d
+
+
+def _target_of(arrays, device):
+    """sm_XY of the GPU the arrays live on (sm_90a on Hopper)."""
+    torch = arrays.torch if arrays.name == "torch" else None
+    if torch is not None:
+        major, minor = torch.cuda.get_device_capability(device)
+    else:
+        import cupy
+        cc = cupy.cuda.Device(device).compute_capability
+        major, minor = int(cc[:-1]), int(cc[-1])
+    return f"sm_{major}{minor}" + ("a" if major == 9 and minor == 0 else "")
+
+
+class Kernel:
+    """A compiled einsum (or MLIR program): call it on GPU arrays.
+
+    Attributes: `spec` (None for MLIR), `target`, `dynamic` (the label of the
+    dynamic dimension, or None), `inputs`/`outputs` (shapes and types, -1 for
+    the dynamic extent); `ptx`, `plan` and `explain()` describe the code."""
+
+    def __init__(self, bundle, target, spec=None, request=None, mlir=None):
+        self._bundle = bundle
+        self.target = target
+        self.spec = spec
+        self._request = request
+        self._mlir = mlir
+        self._programs = {}
+        self._explained = None
+        n = ctypes.c_size_t()
+        check(_capi.einloomBundleNumBuffers(bundle, ctypes.byref(n)))
+        self.buffers = []
+        for i in range(n.value):
+            name, dt, role = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
+            rank, shape = ctypes.c_size_t(), ctypes.POINTER(ctypes.c_int64)()
+            check(_capi.einloomBundleBufferInfo(bundle, i, ctypes.byref(name), ctypes.byref(dt),
+                                                ctypes.byref(rank), ctypes.byref(shape)))
+            check(_capi.einloomBundleBufferRole(bundle, i, ctypes.byref(role)))
+            self.buffers.append({"name": name.value.decode(), "dtype": dt.value.decode(),
+                                 "role": role.value.decode(),
+                                 "shape": tuple(shape[d] for d in range(rank.value))})
+        label, lo, hi = ctypes.c_char_p(), ctypes.c_int64(), ctypes.c_int64()
+        check(_capi.einloomBundleDynamic(bundle, ctypes.byref(label), ctypes.byref(lo),
+                                         ctypes.byref(hi)))
+        self.dynamic = label.value.decode() or None
+        self.dynamic_range = (lo.value, hi.value) if self.dynamic else None
+        nk = ctypes.c_size_t()
+        check(_capi.einloomBundleNumKernels(bundle, ctypes.byref(nk)))
+        self.kernels = []
+        for i in range(nk.value):
+            op, ks, fl = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_int64()
+            check(_capi.einloomBundleKernelInfo(bundle, i, ctypes.byref(op), ctypes.byref(ks),
+                                                ctypes.byref(fl)))
+            self.kernels.append({"op": op.value.decode(), "spec": ks.value.decode(),
+                                 "flops": fl.value})
+        if self.spec is None and len(self.kernels) == 1 and self.kernels[0]["op"] == "einsum":
+            self.spec = self.kernels[0]["spec"]
+        self.inputs = [b for b in self.buffers if b["role"] == "input"]
+        self.outputs = [b for b in self.buffers if b["role"] == "output"]
+        self._count = len(self.buffers)
+        self._ptrs = (ctypes.c_uint64 * self._count)()
+        self._sizes = (ctypes.c_uint64 * self._count)()
+
+    def __del__(self):
+        try:
+            for p in self._programs.values():
+                _capi.einloomProgramDestroy(p)
+            _capi.einloomBundleDestroy(self._bundle)
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
+
+    def __repr__(self):
+        what = f"einsum {self.spec!r}" if self.spec else "MLIR program"
+        ins = ", ".join(f"{b['dtype']}{list(b['shape'])}" for b in self.inputs)
+        outs = ", ".join(f"{b['dtype']}{list(b['shape'])}" for b in self.outputs)
+        return f"<einloom.Kernel {what} ({ins}) -> ({outs}) for {self.target}>"
+
+    @property
+    def flops(self):
+        """The FLOPs of one call (the einsums' kernels; per unit of a
+        dynamic size)."""
+        return sum(k["flops"] for k in self.kernels if k["op"] == "einsum")
+
+    @property
+    def ptx(self):
+        """The kernels' PTX text."""
+        p = ctypes.c_char_p()
+        check(_capi.einloomBundlePtx(self._bundle, ctypes.byref(p)))
+        return p.value.decode()
+
+    def explain(self):
+        """The planner's report: each einsum's plan, why, and the
+        alternatives it rejected (einloom-compile --explain)."""
+        if self._explained is None:
+            text = ctypes.c_char_p()
+            s = _session(self.target)
+            if self._request is not None:
+                check(_capi.einloomExplainEinsum(s, *[enc(x) for x in self._request],
+                                                 ctypes.byref(text)))
+            elif self._mlir is not None:
+                check(_capi.einloomExplainMLIR(s, enc(self._mlir), ctypes.byref(text)))
+            else:
+                return "(a bundle read from a file: compiled elsewhere, no report)"
+            self._explained = text.value.decode()
+        return self._explained
+
+    @property
+    def plan(self):
+        """The chosen #loom.plan of each contraction (the text of the first
+        one; memory-bound einsums have none: None)."""
+        plans = [line.strip() for line in self.explain().splitlines()
+                 if line.strip().startswith("#loom.plan<")]
+        return plans[0] if plans else None
+
+    def save(self, path):
+        """Writes the bundle (code and manifest) to `path`."""
+        check(_capi.einloomBundleWrite(self._bundle, enc(os.fspath(path))))
+
+    def _program(self, device):
+        p = self._programs.get(device)
+        if p is None:
+            p = _capi.Handle()
+            check(_capi.einloomProgramLoad(_device(device), self._bundle, ctypes.byref(p)))
+            self._programs[device] = p
+        return p
+
+    def __call__(self, *operands, out=None):
+        """Runs on the operands' GPU, on the caller's current stream. Results
+        (and any workspace) are allocated by the operands' framework unless
+        `out` gives them (one array, or a tuple for several results)."""
+        if len(operands) != len(self.inputs):
+            raise Error(f"einloom: the kernel takes {len(self.inputs)} operand(s), "
+                        f"got {len(operands)}")
+        arrays, first = adapter_for(operands[0])
+        ops = [first] + [adapter_for(x)[1] for x in operands[1:]]
+        device = arrays.device(first)
+        size = -1
+        for i, (x, b) in enumerate(zip(ops, self.inputs)):
+            if not arrays.owns(x) or not arrays.on_gpu(x) or arrays.device(x) != device:
+                raise Error(f"einloom: operand {i} is not a {arrays.name} array on GPU {device}")
+            shape, want = arrays.shape(x), b["shape"]
+            if len(shape) != len(want) or any(w not in (-1, s) for s, w in zip(shape, want)):
+                raise Error(f"einloom: operand {i} has shape {list(shape)}; the kernel takes "
+                            f"{[('?' if w < 0 else w) for w in want]}")
+            if -1 in want:
+                size = shape[want.index(-1)]
+            if arrays.dtype(x) != b["dtype"]:
+                raise Error(f"einloom: operand {i} holds {arrays.dtype(x)}; the kernel takes "
+                            f"{b['dtype']}")
+            if not arrays.contiguous(x):
+                raise Error(f"einloom: operand {i} is not contiguous (einloom.einsum copies such "
+                            "operands; a Kernel takes them as compiled)")
+        if self.dynamic:
+            lo, hi = self.dynamic_range
+            if not lo <= size <= hi:
+                raise Error(f"einloom: dynamic size {self.dynamic}={size} is outside the "
+                            f"kernel's {lo}..{hi}")
+        outs = [] if out is None else list(out) if isinstance(out, (tuple, list)) else [out]
+        if outs and len(outs) != len(self.outputs):
+            raise Error(f"einloom: the kernel has {len(self.outputs)} result(s), got "
+                        f"{len(outs)} in out")
+        results, keep, oi = [], [], 0
+        for i, b in enumerate(self.buffers):
+            need = ctypes.c_uint64()
+            check(_capi.einloomBundleBufferBytesAt(self._bundle, i, size, ctypes.byref(need)))
+            if b["role"] == "input":
+                x = ops[len([bb for bb in self.buffers[:i] if bb["role"] == "input"])]
+            elif b["role"] == "output":
+                shape = tuple(size if d < 0 else d for d in b["shape"])
+                if outs:
+                    x = adapter_for(outs[oi])[1]
+                    if (arrays.shape(x) != shape or arrays.dtype(x) != b["dtype"] or
+                            not arrays.contiguous(x) or arrays.device(x) != device):
+                        raise Error(f"einloom: out[{oi}] must be a contiguous {b['dtype']} "
+                                    f"array of shape {list(shape)} on GPU {device}")
+                else:
+                    x = arrays.empty(shape, b["dtype"], first)
+                oi += 1
+                results.append(x)
+            else:
+                x = arrays.scratch(need.value, first)
+            keep.append(x)
+            self._ptrs[i] = arrays.ptr(x)
+            self._sizes[i] = max(arrays.nbytes(x), need.value) if b["role"] != "temp" \
+                else arrays.nbytes(x)
+        check(_capi.einloomProgramLaunchOnStream(self._program(device), self._ptrs, self._sizes,
+                                                 self._count, size,
+                                                 ctypes.c_void_p(arrays.stream(first))))
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+def _mlir_type(shape, dtype):
+    return "tensor<" + "".join(f"{'?' if d < 0 else d}x" for d in shape) + dtype + ">"
+
+
+def _einsum_mlir(spec, shapes, dtype, out_dtype, tf32=False, scale=None):
+    _, out_shape, _, _ = label_sizes(spec, shapes)
+    ts = [_mlir_type(s, dtype) for s in shapes]
+    rt = _mlir_type(out_shape, out_dtype)
+    args = ", ".join(f"%a{i}: {t}" for i, t in enumerate(ts))
+    attrs = (["allow_tf32"] if tf32 else []) + ([f"alpha = {float(scale)!r} : f64"] if scale else [])
+    attr = " {" + ", ".join(attrs) + "}" if attrs else ""
+    names = ", ".join(f"%a{i}" for i in range(len(shapes)))
+    return (f"func.func @main({args}) -> {rt} {{\n"
+            f"  %r = loom.einsum \"{spec}\" ({names}){attr} : ({', '.join(ts)}) -> {rt}\n"
+            f"  return %r : {rt}\n}}\n")
+
+
+def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=None, plan=None):
+    """Compiles `spec` (as einloom-compile --einsum does) into a Kernel.
+
+    `sizes`: a dict of label sizes ({"m": 4096, ...}), a string "m=4096,...",
+    or a list of the operands' shapes (a dimension of size 1 broadcasts).
+    `dynamic`: a label whose size is given at each call (one bundle serves
+    every size up to the one in `sizes`; it must lead the first operand).
+    `plan`: a "#loom.plan<...>" to use instead of the planner's."""
+    dtype = dtype_name(dtype)
+    out_dtype = dtype_name(out_dtype) or default_out(dtype)
+    if isinstance(sizes, (list, tuple)) and (not sizes or not isinstance(sizes[0], (int,))):
+        shapes = [tuple(int(d) for d in s) for s in sizes]
+        if dynamic or plan:
+            label, _, ins, _ = label_sizes(spec, shapes)
+            sizes = dict(label)
+        else:
+            text = _einsum_mlir(spec, shapes, dtype, out_dtype)
+            return compile_mlir(text, target, _spec=spec)
+    if isinstance(sizes, dict):
+        sizes = ",".join(f"{k}={v}" for k, v in sizes.items())
+    if not isinstance(sizes, str):
+        raise Error(f"einloom: sizes are a dict, a 'm=..,n=..' string or a list of shapes, "
+                    f"not {sizes!r}")
+    if dynamic:
+        items = dict(item.split("=", 1) for item in sizes.split(",") if "=" in item)
+        if dynamic not in items:
+            raise Error(f"einloom: dynamic label {dynamic!r} has no size in {sizes!r}")
+        items[dynamic] = "?"
+        sizes = ",".join(f"{k}={v}" for k, v in items.items())
+    request = (spec, sizes, dtype, None, out_dtype, plan)
+    b = _capi.Handle()
+    check(_capi.einloomCompileEinsumEx(_session(target), *[enc(x) for x in request],
+                                       ctypes.byref(b)))
+    return Kernel(b, target, spec=spec, request=request)
+
+
+def compile_mlir(text, target="sm_90a", _spec=None):
+    """Compiles a module of loom ops (fused epilogues, n-ary einsums, and
+    the quantized, sparse and FFT-convolution programs as they land)."""
+    if not isinstance(text, str):
+        raise Error("einloom: compile_mlir takes MLIR text")
+    b = _capi.Handle()
+    check(_capi.einloomCompileMLIR(_session(target), enc(text), None, ctypes.byref(b)))
+    return Kernel(b, target, spec=_spec, mlir=text)
+
+
+def load(path, target=None):
+    """A Kernel from a bundle file (einloom-compile -o x.bundle)."""
+    b = _capi.Handle()
+    check(_capi.einloomBundleRead(enc(os.fspath(path)), ctypes.byref(b)))
+    return Kernel(b, target or "sm_90a")
+
+
+_cache = {}
+
+
+def _kernel_for(spec, arrays, ops, out_dtype, target):
+    shapes = tuple(arrays.shape(x) for x in ops)
+    dtypes = tuple(arrays.dtype(x) for x in ops)
+    key = (spec, shapes, dtypes, out_dtype, target)
+    k = _cache.get(key)
+    if k is None:
+        if len(set(dtypes)) != 1:
+            raise Error(f"einloom: operands hold different types {list(dtypes)}; convert them "
+                        "first")
+        text = _einsum_mlir(spec, shapes, dtypes[0], out_dtype or default_out(dtypes[0]))
+        k = compile_mlir(text, target, _spec=spec)
+        _cache[key] = k
+    return k
+
+
+def einsum(spec, *operands, out=None, out_dtype=None, device=None):
+    """`spec` over the operands, NumPy's notation (`...`, implicit output).
+
+    GPU arrays (torch, CuPy, __cuda_array_interface__, DLPack): compiled for
+    their GPU on first use (then cached by spec, shapes and types) and run on
+    the caller's current stream; the result is allocated by their framework
+    unless `out` is given. Non-contiguous operands are copied first.
+    NumPy arrays, or device="cpu": the CPU reference (see reference())."""
+    if not operands:
+        raise Error("einloom: einsum needs at least one operand")
+    out_dtype = dtype_name(out_dtype)
+    if device == "cpu" or is_host_array(operands[0]):
+        r = reference(spec, *operands, out_dtype=out_dtype)
+        if out is not None:
+            out[...] = r
+            return out
+        return r
+    arrays, first = adapter_for(operands[0])
+    ops = [first] + [adapter_for(x)[1] for x in operands[1:]]
+    ops = [x if arrays.contiguous(x) else arrays.make_contiguous(x) for x in ops]
+    target = _target_of(arrays, arrays.device(first))
+    return _kernel_for(spec, arrays, ops, out_dtype, target)(*ops, out=out)
+
+
+def explain(spec, *operands, out_dtype=None):
+    """einsum()'s compile report for these operands, with a note on any
+    operand it copies first."""
+    arrays, first = adapter_for(operands[0])
+    ops = [first] + [adapter_for(x)[1] for x in operands[1:]]
+    notes = [f"note: operand {i} is not contiguous; einloom.einsum copies it first\n"
+             for i, x in enumerate(ops) if not arrays.contiguous(x)]
+    ops = [x if arrays.contiguous(x) else arrays.make_contiguous(x) for x in ops]
+    target = _target_of(arrays, arrays.device(first))
+    return "".join(notes) + _kernel_for(spec, arrays, ops, dtype_name(out_dtype), target).explain()
+
+
+def reference(spec, *arrays, out_dtype=None, tf32=False):
+    """The CPU reference (the oracle GPU results are checked against) on
+    NumPy arrays (or CPU torch tensors): sums in f64, rounded to the result
+    type; operands are rounded to their type first. Returns a NumPy array
+    (its dtype float64 for bf16 and fp8 results, holding their values)."""
+    import numpy as np
+    if not arrays:
+        raise Error("einloom: reference needs at least one operand")
+    hosts, dts = [], []
+    for i, a in enumerate(arrays):
+        if hasattr(a, "detach"):  # a CPU torch tensor
+            dts.append(dtype_name(a.dtype))
+            a = a.detach().to(dtype=_torch_f64(a)).numpy()
+        else:
+            a = np.asarray(a)
+            dts.append(dtype_name(a.dtype))
+        hosts.append(np.ascontiguousarray(a, dtype=np.float64))
+    if len(set(dts)) != 1:
+        raise Error(f"einloom: operands hold different types {dts}; convert them first")
+    out_dtype = dtype_name(out_dtype) or default_out(dts[0])
+    _, out_shape, _, _ = label_sizes(spec, [h.shape for h in hosts])
+    result = np.empty(out_shape, dtype=np.float64)
+    n = len(hosts)
+    c_dtypes = (ctypes.c_char_p * n)(*[d.encode() for d in dts])
+    ranks = (ctypes.c_size_t * n)(*[h.ndim for h in hosts])
+    shape_arrays = [(ctypes.c_int64 * max(h.ndim, 1))(*h.shape) for h in hosts]
+    shapes = (ctypes.POINTER(ctypes.c_int64) * n)(
+        *[ctypes.cast(s, ctypes.POINTER(ctypes.c_int64)) for s in shape_arrays])
+    data = (ctypes.POINTER(ctypes.c_double) * n)(
+        *[h.ctypes.data_as(ctypes.POINTER(ctypes.c_double)) for h in hosts])
+    oshape = (ctypes.c_int64 * max(len(out_shape), 1))(*out_shape)
+    check(_capi.einloomReferenceEinsum(enc(spec), n, c_dtypes, ranks, shapes, data,
+                                       enc(out_dtype), len(out_shape), oshape, int(bool(tf32)),
+                                       result.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+    numpy_type = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i8": np.int8,
+                  "i32": np.int32}.get(out_dtype)
+    return result.astype(numpy_type) if numpy_type else result
+
+
+def _torch_f64(t):
+    import torch
+    return torch.float64

@@ -1,0 +1,165 @@
+"""The package on the CPU: import, compile to PTX, explain, the reference on
+NumPy arrays, argument handling and errors. Runs in CI (no GPU)."""
+import ctypes
+
+import numpy as np
+import pytest
+
+import einloom
+from einloom import _spec
+
+
+def test_imports_and_finds_its_library():
+    assert einloom.version().startswith("einloom ")
+    assert einloom.library_path.endswith(".so")
+    assert einloom._capi.einloomApiVersion() >= 2
+
+
+def test_compile_to_ptx_and_explain():
+    k = einloom.compile("mk,nk->mn", {"m": 16, "n": 4096, "k": 4096}, "f16")
+    assert ".entry" in k.ptx and "wgmma.mma_async" in k.ptx
+    report = k.explain()
+    assert "skinny: M=16, N=4096" in report
+    assert k.plan.startswith("#loom.plan<") and "order = ba" in k.plan
+    assert [b["shape"] for b in k.inputs] == [(16, 4096), (4096, 4096)]
+    assert k.outputs[0]["dtype"] == "f16" and k.outputs[0]["shape"] == (16, 4096)
+    assert "einsum 'mk,nk->mn'" in repr(k)
+
+
+def test_compile_forms_of_sizes_dtype_and_target():
+    a = einloom.compile("mk,nk->mn", "m=64,n=64,k=64", "half", target="sm_80")
+    b = einloom.compile("mk,nk->mn", [(64, 64), (64, 64)], "float16", target="sm_80")
+    assert a.target == b.target == "sm_80"
+    assert "mma.sync.aligned.m16n8k16" in a.ptx and "mma.sync.aligned.m16n8k16" in b.ptx
+    i8 = einloom.compile("mk,nk->mn", {"m": 64, "n": 64, "k": 64}, "int8")
+    assert i8.outputs[0]["dtype"] == "i32"  # as torch._int_mm
+    f8 = einloom.compile("mk,nk->mn", {"m": 64, "n": 64, "k": 64}, "e4m3", out_dtype="bf16")
+    assert f8.inputs[0]["dtype"] == "f8E4M3FN" and f8.outputs[0]["dtype"] == "bf16"
+
+
+def test_dynamic_dimension():
+    k = einloom.compile("mk,nk->mn", {"m": 4096, "n": 256, "k": 64}, "f16", dynamic="m")
+    assert k.dynamic == "m"
+    assert k.dynamic_range == (1, 16384)
+    assert k.inputs[0]["shape"] == (-1, 64)
+
+
+def test_given_plan_is_used():
+    plan = ("#loom.plan<tile_m = 64, tile_n = 64, tile_k = 64, warps_m = 2, warps_n = 2, "
+            "mma = m16n8k16, stages = 3>")
+    k = einloom.compile("mk,nk->mn", {"m": 128, "n": 128, "k": 128}, "f16", plan=plan)
+    assert "given plan" in k.explain()
+
+
+def test_compile_mlir_with_a_fused_epilogue():
+    text = """
+func.func @main(%a: tensor<64x128xf16>, %w: tensor<256x128xf16>, %b: tensor<256xf16>) -> tensor<64x256xf16> {
+  %c = loom.einsum "mk,nk->mn" (%a, %w) : (tensor<64x128xf16>, tensor<256x128xf16>) -> tensor<64x256xf16>
+  %d = loom.add %c, %b : tensor<64x256xf16>, tensor<256xf16>
+  %e = loom.activation gelu %d : tensor<64x256xf16>
+  return %e : tensor<64x256xf16>
+}"""
+    k = einloom.compile_mlir(text)
+    assert len(k.inputs) == 3
+    assert "fused epilogue" in k.explain()
+
+
+def test_save_and_load(tmp_path):
+    k = einloom.compile("mk,nk->mn", {"m": 32, "n": 32, "k": 32}, "f16")
+    k.save(tmp_path / "k.bundle")
+    back = einloom.load(tmp_path / "k.bundle")
+    assert back.ptx == k.ptx and back.buffers == k.buffers
+
+
+@pytest.mark.parametrize("spec,shapes", [
+    ("mk,nk->mn", [(3, 5), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ii->i", [(4, 4)]),
+    ("ii,ij->j", [(5, 5), (5, 3)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (3, 4, 2)]),
+    ("ij,ij", [(3, 4), (3, 4)]),           # implicit output: a scalar
+    ("ij,j->ij", [(3, 4), (1,)]),          # size-1 broadcast
+    ("abc,cd,de->ae", [(2, 3, 4), (4, 5), (5, 2)]),
+])
+def test_reference_matches_numpy(spec, shapes):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    got = einloom.reference(spec, *arrays)
+    want = np.einsum(spec, *arrays)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # einsum on host arrays is the reference too
+    np.testing.assert_allclose(einloom.einsum(spec, *arrays), want, rtol=1e-12, atol=1e-12)
+
+
+def test_reference_rounds_to_the_types():
+    a = np.array([[1.0, 2.0]], dtype=np.float16)
+    b = np.array([[1e-4, 1.0]], dtype=np.float16)
+    got = einloom.reference("mk,nk->mn", a, b)
+    assert got.dtype == np.float16
+    assert got[0, 0] == np.float16(float(a[0, 0]) * float(b[0, 0]) + 2.0)
+    i = np.array([[100, 100]], dtype=np.int8)
+    assert einloom.reference("mk,nk->mn", i, i).dtype == np.int32
+    assert einloom.reference("mk,nk->mn", i, i)[0, 0] == 20000
+    # a requantized i8 result saturates
+    assert einloom.reference("mk,nk->mn", i, i, out_dtype="i8")[0, 0] == 127
+    bf = einloom.reference("k,k->", np.array([1.0, 2.0 ** -9], np.float32),
+                           np.array([1.0, 1.0], np.float32), out_dtype="bf16")
+    assert float(bf) == 1.0  # 1 + 2^-9 rounds to 1 in bf16
+
+
+def test_reference_out_argument():
+    a = np.ones((2, 3))
+    out = np.zeros((2,))
+    r = einloom.einsum("ij->i", a, out=out, device="cpu")
+    assert r is out and list(out) == [3.0, 3.0]
+
+
+def test_errors_are_valueerrors_with_the_message():
+    assert issubclass(einloom.Error, ValueError)
+    with pytest.raises(einloom.Error, match="unknown element type"):
+        einloom.compile("mk,nk->mn", {"m": 4, "n": 4, "k": 4}, "f17")
+    with pytest.raises(einloom.Error, match="no size for label 'k'"):
+        einloom.compile("mk,nk->mn", {"m": 4, "n": 4}, "f16")
+    with pytest.raises(einloom.Error, match="invalid einsum"):
+        einloom.compile("mk,nk-->mn", {"m": 4, "n": 4, "k": 4}, "f16")
+    with pytest.raises(einloom.Error, match="has size 4 in one operand and 5"):
+        einloom.reference("ij,jk->ik", np.ones((3, 4)), np.ones((5, 2)))
+    with pytest.raises(einloom.Error, match="names 2 operand"):
+        einloom.reference("ij,jk->ik", np.ones((3, 4)))
+    with pytest.raises(einloom.Error, match="does not parse"):
+        einloom.compile_mlir("func.func @main(")
+    with pytest.raises(einloom.Error, match="different types"):
+        einloom.reference("i,i->", np.ones(3, np.float32), np.ones(3, np.float64))
+    with pytest.raises(einloom.Error, match="cannot open|No such file"):
+        einloom.load("/nonexistent/x.bundle")
+    with pytest.raises(einloom.Error, match="not a GPU array"):
+        einloom.compile("mk,nk->mn", {"m": 4, "n": 4, "k": 4}, "f16")(object(), object())
+
+
+def test_kernel_checks_its_operands_before_touching_anything():
+    k = einloom.compile("mk,nk->mn", {"m": 4, "n": 4, "k": 4}, "f16")
+    with pytest.raises(einloom.Error, match="takes 2 operand"):
+        k(np.ones((4, 4)))
+    with pytest.raises(einloom.Error, match="not a GPU array; einloom.einsum"):
+        k(np.ones((4, 4), np.float16), np.ones((4, 4), np.float16))
+
+
+def test_spec_parsing_matches_numpy_rules():
+    assert _spec.parse("ij,jk", [2, 2]) == (["ij", "jk"], "ik")
+    ins, out = _spec.parse("...ij,...jk->...ik", [4, 3])
+    assert out[-2:] == "ik" and len(out) == 4 and ins[1][0] == out[1]
+    assert _spec.parse("ii", [2]) == (["ii"], "")
+    with pytest.raises(einloom.Error, match="repeats in the output"):
+        _spec.parse("ij->ii", [2])
+    with pytest.raises(einloom.Error, match="in no operand"):
+        _spec.parse("ij->k", [2])
+    assert _spec.dtype_name("bfloat16") == "bf16" and _spec.dtype_name(np.dtype("int8")) == "i8"
+
+
+def test_the_library_refuses_bad_handles_without_crashing():
+    capi = einloom._capi
+    assert capi.einloomBundleDestroy(ctypes.c_void_p(12345)) != 0
+    assert "not a live handle" in capi.einloomLastError().decode()
+    assert capi.einloomReferenceEinsum(b"ij->i", 0, None, None, None, None, None, 0, None, 0,
+                                       None) != 0

@@ -1,0 +1,121 @@
+"""The package on a GPU (gpu-check runs these; skipped without one): einsum on
+torch and CuPy arrays and through the array interfaces, against torch.einsum
+in f64; out=, strided operands, dynamic sizes, streams; bad input leaves the
+caller's arrays untouched."""
+import pytest
+
+from conftest import gpu_available
+
+HAVE_GPU, WHY = gpu_available()
+pytestmark = pytest.mark.skipif(not HAVE_GPU, reason=WHY)
+
+if HAVE_GPU:
+    import torch
+
+import einloom  # noqa: E402
+
+
+def rel(x, ref):
+    return ((x.double() - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+
+
+def rand(*shape, dtype=None):
+    dtype = dtype or torch.float16
+    if dtype == torch.int8:
+        return torch.randint(-8, 8, shape, dtype=dtype, device="cuda")
+    return torch.randn(*shape, device="cuda").to(dtype)
+
+
+@pytest.mark.parametrize("spec,shapes,dtype,tol", [
+    ("mk,nk->mn", [(300, 520), (200, 520)], "float16", 4e-3),
+    ("mk,nk->mn", [(16, 4096), (4100, 4096)], "float16", 4e-3),   # skinny, odd N
+    ("mk,nk->mn", [(1, 4096), (1000, 4096)], "bfloat16", 2e-2),   # matrix-vector
+    ("bik,bjk->bij", [(48, 1023, 80), (48, 511, 80)], "float16", 4e-3),
+    ("k,nk->n", [(1000,), (333, 1000)], "float16", 4e-3),
+    ("ii,ij->j", [(257, 257), (257, 100)], "float32", 1e-5),
+    ("mk,nk->mn", [(100, 70), (90, 70)], "float64", 1e-12),
+    ("mk,kn->mn", [(33, 77), (77, 65)], "float32", 1e-5),
+    ("abc,cd,de->ae", [(8, 9, 10), (10, 11), (11, 12)], "float16", 4e-3),
+    ("mk,nk->mn", [(64, 128), (96, 128)], "int8", 0),
+])
+def test_einsum_against_torch(spec, shapes, dtype, tol):
+    dt = getattr(torch, dtype)
+    ops = [rand(*s, dtype=dt) for s in shapes]
+    got = einloom.einsum(spec, *ops)
+    ref = torch.einsum(spec, *[o.double() for o in ops])
+    assert got.shape == ref.shape
+    assert got.is_cuda
+    assert rel(got, ref) <= max(tol, 1e-12), (spec, rel(got, ref))
+
+
+def test_out_and_out_dtype():
+    a, b = rand(64, 128), rand(96, 128)
+    out = torch.full((64, 96), float("nan"), device="cuda", dtype=torch.float32)
+    r = einloom.einsum("mk,nk->mn", a, b, out=out, out_dtype="f32")
+    assert r is out
+    ref = a.double() @ b.double().t()
+    assert rel(out, ref) < 1e-5
+
+
+def test_strided_operands_are_copied_and_explained():
+    a = rand(128, 64).t()  # 64 x 128, not contiguous
+    b = rand(32, 128)
+    assert "operand 0 is not contiguous" in einloom.explain("mk,nk->mn", a, b)
+    r = einloom.einsum("mk,nk->mn", a, b)
+    assert rel(r, a.double() @ b.double().t()) < 4e-3
+
+
+def test_runs_on_the_current_stream():
+    a, b = rand(512, 512), rand(512, 512)
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        r = einloom.einsum("mk,nk->mn", a, b)
+    s.synchronize()
+    assert rel(r, a.double() @ b.double().t()) < 4e-3
+
+
+def test_dynamic_kernel_serves_every_size():
+    k = einloom.compile("mk,nk->mn", {"m": 4096, "n": 256, "k": 64}, "f16", dynamic="m")
+    w = rand(256, 64)
+    for m in (1, 7, 300, 4096):
+        x = rand(m, 64)
+        assert rel(k(x, w), x.double() @ w.double().t()) < 4e-3
+
+
+def test_cupy_and_array_interfaces():
+    cp = pytest.importorskip("cupy", reason="CuPy is not installed")
+    a = cp.random.standard_normal((64, 128)).astype(cp.float16)
+    b = cp.random.standard_normal((32, 128)).astype(cp.float16)
+    r = einloom.einsum("mk,nk->mn", a, b)
+    assert isinstance(r, cp.ndarray)
+    ref = a.astype(cp.float64) @ b.astype(cp.float64).T
+    assert float(cp.linalg.norm(r.astype(cp.float64) - ref) / cp.linalg.norm(ref)) < 4e-3
+
+    class Interface:  # only __cuda_array_interface__
+        def __init__(self, x):
+            self.__cuda_array_interface__ = x.__cuda_array_interface__
+    r2 = einloom.einsum("mk,nk->mn", Interface(a), Interface(b))
+    assert r2.shape == (64, 32)
+    t = torch.from_dlpack(einloom.einsum("mk,nk->mn", torch.from_dlpack(a), torch.from_dlpack(b)))
+    assert tuple(t.shape) == (64, 32)
+
+
+def test_bad_input_writes_nothing():
+    k = einloom.compile("mk,nk->mn", {"m": 64, "n": 32, "k": 128}, "f16")
+    a, b = rand(64, 128), rand(32, 128)
+    out = torch.full((64, 32), 7.0, device="cuda", dtype=torch.float16)
+    for bad in ([rand(64, 127), b], [a.float(), b], [a, b.cpu()], [a.t().contiguous().t(), b]):
+        with pytest.raises(einloom.Error):
+            k(*bad, out=out)
+    with pytest.raises(einloom.Error):
+        k(a, b, out=torch.empty(64, 33, device="cuda", dtype=torch.float16))
+    torch.cuda.synchronize()
+    assert bool((out == 7.0).all())
+
+
+def test_cache_hit_reuses_the_kernel():
+    a, b = rand(128, 64), rand(96, 64)
+    einloom.einsum("mk,nk->mn", a, b)
+    n = len(einloom._cache)
+    einloom.einsum("mk,nk->mn", rand(128, 64), rand(96, 64))
+    assert len(einloom._cache) == n
