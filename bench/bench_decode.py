@@ -3,7 +3,7 @@
 torch.matmul (cuBLAS) in one process on one GPU, with the bandwidth against
 a device-to-device copy.
 
-usage: bench_decode.py BUNDLE_DIR [--iters N]
+usage: bench_decode.py BUNDLE_DIR [--iters N] [--json FILE]
 
 Each bundle computes x . W^T (`mk,nk->mn`: x is M x K, W is N x K) or a
 matrix-vector einsum (NAME.spec beside the bundle gives the einsum for the
@@ -25,7 +25,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle  # noqa: E402
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, save_json  # noqa: E402
 
 L2_BYTES = 50 * 1024 * 1024
 
@@ -94,7 +94,7 @@ def main():
     rows = []
     for path in paths:
         name = os.path.basename(path)[:-7]
-        b = parse_bundle(path)
+        b = load_bundle(path)
         bufs = b["buffers"]
         spec = b["kernels"][0].get("spec", "mk,nk->mn")
         if os.path.exists(path[:-7] + ".spec"):
@@ -159,6 +159,8 @@ def main():
     for (name, spec, nb, t_e, t_p, bps, rel) in rows:
         print(f"| {name} | `{spec}` | {nb / 1e6:.1f} | {t_e * 1e3:.1f} | {t_p * 1e3:.1f} | "
               f"{t_p / t_e:.2f}x | {bps / 1e12:.2f} | {bps / copy_bps:.2f} | {rel:.1e} |")
+    save_json("decode", [r + (copy_bps,) for r in rows],
+              ["case", "spec", "bytes", "einloom_ms", "peer_ms", "einloom_bps", "rel", "copy_bps"])
     gemm = [t_p / t_e for (_, spec, _, t_e, t_p, _, _) in rows if spec == "mk,nk->mn"]
     if gemm:
         geo = math.exp(sum(math.log(r) for r in gemm) / len(gemm))

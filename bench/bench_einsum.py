@@ -8,7 +8,7 @@ usage: bench_einsum.py BUNDLE_DIR [--iters N]
 A bundle of several kernels (an n-ary einsum) needs NAME.spec beside it
 with the whole einsum.
 
-Each bundle's kernels run on PyTorch's stream (see bench_gemm.EinloomKernel).
+Each bundle's kernels run on PyTorch's stream through the einloom package.
 The result is checked against torch.einsum in f64 before timing. Bandwidth
 is the bytes the einsum must move (inputs read once, the result written once)
 over the median CUDA-event time. `copy` is `dst.copy_(src)` moving as many
@@ -22,7 +22,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle, time_ms  # noqa: E402
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, save_json, time_ms  # noqa: E402
 
 TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64, f8E5M2=torch.float8_e5m2)
 
@@ -39,7 +39,7 @@ def main():
     rows = []
     for path in paths:
         name = os.path.basename(path)[:-7]
-        b = parse_bundle(path)
+        b = load_bundle(path)
         bufs = b["buffers"]
         spec = b["kernels"][0]["spec"]
         # An n-ary einsum runs as several kernels: NAME.spec beside the
@@ -79,9 +79,15 @@ def main():
     print()
     print("| case | einsum | MB moved | einloom ms | einloom GB/s | torch.einsum GB/s | einloom/torch | copy GB/s | einloom/copy | rel err |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    _json(rows)
     for (name, spec, nb, t_e, g_e, g_p, r_p, g_c, r_c, rel) in rows:
         print(f"| {name} | `{spec}` | {nb / 1e6:.1f} | {t_e:.4f} | {g_e:.0f} | {g_p:.0f} | {r_p:.2f}x | "
               f"{g_c:.0f} | {r_c:.2f} | {rel:.1e} |")
+
+
+def _json(rows):
+    save_json("einsum", rows, ["case", "spec", "bytes", "einloom_ms", "einloom_gbs", "torch_gbs",
+                               "einloom_over_torch", "copy_gbs", "einloom_over_copy", "rel"])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, parse_bundle, time_ms  # noqa: E402
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, time_ms  # noqa: E402
 
 
 def epilogue_of(path):
@@ -42,7 +42,7 @@ def main():
     rows = []
     for path in paths:
         name = os.path.basename(path)[:-7]
-        b = parse_bundle(path)
+        b = load_bundle(path)
         ep = epilogue_of(path)
         if ep is None:
             print(f"{name}: no epilogue line; skipped")

@@ -2,177 +2,61 @@
 """Einloom GEMM bundles against cuBLAS (through PyTorch) and a Triton matmul,
 in one process on one GPU, on the same random inputs.
 
-usage: bench_gemm.py BUNDLE_DIR [--iters N]
+usage: bench_gemm.py BUNDLE_DIR [--iters N] [--json FILE]
 
-Einloom's kernels are loaded from each bundle's cubin with CuPy and launched
-on PyTorch's stream; every timing is the median of CUDA-event timings after
-warm-up. Prints one row per bundle and the ratios einloom / peer (higher is
-better for Einloom).
+Einloom's kernels are loaded and launched on PyTorch's stream through the
+einloom package (einloom.load); every timing is the median of CUDA-event
+timings after warm-up. Prints one row per bundle and the ratios einloom /
+peer (higher is better for Einloom); --json writes the rows too.
 """
-import ctypes
 import glob
+import json
 import os
 import statistics
 import sys
-import tempfile
 
-import numpy as np
 import torch
 import triton
 import triton.language as tl
-import cupy as cp
+
+import einloom
 
 
-def parse_bundle(path):
-    data = open(path, "rb").read()
-    nl = data.index(b"\n")
-    payload = data[nl + 1:]
-    lines, pos = [], 0
-    while True:
-        end = payload.index(b"\n", pos)
-        line = payload[pos:end].decode()
-        pos = end + 1
-        lines.append(line)
-        if line.startswith("image cubin"):
-            break
-    b = {"buffers": [], "views": [], "kernels": []}
-    sizes = {}
-    for line in lines:
-        w = line.split()
-        if w[0] == "target":
-            b["target"] = w[1]
-        elif w[0] == "buffer":
-            shape = [int(x) for x in w[4].split("x")] if w[4] != "-" else []
-            b["buffers"].append({"name": w[1], "role": w[2], "dtype": w[3], "shape": shape,
-                                 "bytes": int(w[5])})
-        elif w[0] == "view":  # an intermediate inside a workspace buffer
-            b["views"].append({"name": w[1], "in": int(w[5]), "offset": int(w[6])})
-        elif w[0] == "kernel":
-            b["kernels"].append({"name": w[1], "grid": [int(x) for x in w[2].split(",")],
-                                 "block": [int(x) for x in w[3].split(",")],
-                                 "smem": int(w[4]), "args": [int(x) for x in w[5].split(",")]})
-        elif w[0] == "tensormap":
-            b["kernels"][-1].setdefault("tmaps", []).append({
-                "arg": int(w[1]), "eb": int(w[2]),
-                "dims": [int(x) for x in w[3].split("x")],
-                "strides": [int(x) for x in w[4].split("x")] if w[4] != "-" else [],
-                "box": [int(x) for x in w[5].split("x")], "swizzle": int(w[6])})
-        elif w[0] == "cluster":
-            b["kernels"][-1]["cluster"] = int(w[1])
-        elif w[0] == "persistent":
-            b["kernels"][-1]["persistent"] = True
-            b["kernels"][-1]["ctas_per_sm"] = int(w[1]) if len(w) > 1 else 1
-        elif w[0] == "computes":
-            b["kernels"][-1].update({"spec": w[2], "flops": int(w[6])})
-        elif w[0] == "image":
-            sizes[w[1]] = int(w[2])
-    b["ptx"] = payload[pos:pos + sizes["ptx"]]
-    b["cubin"] = payload[pos + sizes["ptx"]:pos + sizes["ptx"] + sizes["cubin"]]
-    return b
+def load_bundle(path):
+    """A bundle through the einloom package (einloom.load): its buffers
+    (name, role, dtype, shape, bytes) and kernels (op, spec, flops), as the
+    benchmarks read them, and the loaded kernel."""
+    k = einloom.load(path)
+    bufs = []
+    for b in k.buffers:
+        elems = 1
+        for d in b["shape"]:
+            elems *= d
+        bufs.append(dict(b, shape=list(b["shape"]), bytes=elems * ELEMENT_BYTES[b["dtype"]]))
+    return {"buffers": bufs, "kernels": k.kernels, "kernel": k}
 
 
+ELEMENT_BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "i8": 1, "i32": 4, "f8E4M3FN": 1,
+                 "f8E5M2": 1}
 TORCH_DTYPE = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
                "i8": torch.int8, "i32": torch.int32, "f8E4M3FN": torch.float8_e4m3fn}
 
 
-_libcuda = None
-
-
-def libcuda():
-    """The driver library, loaded once."""
-    global _libcuda
-    if _libcuda is None:
-        _libcuda = ctypes.CDLL("libcuda.so.1")
-    return _libcuda
-
-
-def encode_tensor_maps(tmaps, ptrs):
-    """The kernel's TMA tensor-map table (128 bytes per map) on the GPU,
-    encoded with the driver's cuTensorMapEncodeTiled, as the runtime does."""
-    table = bytearray()
-    for t in tmaps:
-        rank = len(t["dims"])
-        out = (ctypes.c_uint8 * 128)()
-        dims = (ctypes.c_uint64 * rank)(*t["dims"])
-        strides = (ctypes.c_uint64 * max(rank - 1, 1))(*(t["strides"] or [0]))
-        box = (ctypes.c_uint32 * rank)(*t["box"])
-        unit = (ctypes.c_uint32 * rank)(*([1] * rank))
-        dtype = {1: 0, 2: 1, 4: 2}[t["eb"]]
-        swz = {0: 0, 32: 1, 64: 2, 128: 3}[t["swizzle"]]
-        r = libcuda().cuTensorMapEncodeTiled(out, dtype, rank, ctypes.c_void_p(ptrs[t["arg"]]),
-                                            dims, strides, box, unit, 0, swz, 3, 0)
-        if r != 0:
-            raise RuntimeError(f"cuTensorMapEncodeTiled failed with {r}")
-        table += bytes(out)
-    return torch.frombuffer(table, dtype=torch.uint8).cuda()
-
-
-class LaunchConfig(ctypes.Structure):
-    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3),
-                ("smem", ctypes.c_uint), ("stream", ctypes.c_void_p),
-                ("attrs", ctypes.c_void_p), ("num_attrs", ctypes.c_uint)]
-
-
-def resident_ctas(fn, k):
-    """How many CTAs of a persistent kernel can run at once (whole clusters),
-    as the runtime computes it: a CTA that is not resident would run a
-    second full-length round."""
-    cl = k.get("cluster", 1)
-    sms = torch.cuda.get_device_properties(0).multi_processor_count
-    limit = sms * k.get("ctas_per_sm", 1) // cl * cl
-    if cl > 1:
-        cfg = LaunchConfig((ctypes.c_uint * 3)(k["grid"][0], 1, 1),
-                           (ctypes.c_uint * 3)(*k["block"]), k["smem"], None, None, 0)
-        n = ctypes.c_int(0)
-        r = libcuda().cuOccupancyMaxActiveClusters(ctypes.byref(n), ctypes.c_void_p(getattr(fn, "kernel", fn).ptr),
-                                                   ctypes.byref(cfg))
-        if r != 0:
-            raise RuntimeError(f"cuOccupancyMaxActiveClusters failed with {r}")
-        limit = min(limit, n.value * cl)
-        print(f"{k['name']}: {n.value} resident clusters of {cl}; grid {min(limit, k['grid'][0])}")
-    return limit
-
-
 class EinloomKernel:
-    """A bundle's launch sequence (one kernel, or split-K's two)."""
+    """A loaded bundle as the benchmarks call it: with every input and
+    output tensor, in the bundle's buffer order (einloom allocates any
+    workspace through PyTorch), on PyTorch's current stream."""
 
     def __init__(self, bundle):
-        self.bundle = bundle
-        fd, self.path = tempfile.mkstemp(suffix=".cubin")
-        os.write(fd, bundle["cubin"])
-        os.close(fd)
-        self.module = cp.RawModule(path=self.path)
-        self.fns = []
-        for k in bundle["kernels"]:
-            fn = self.module.get_function(k["name"])
-            # Always: the generated kernels carry a 1-byte static shared variable.
-            fn.max_dynamic_shared_size_bytes = k["smem"]
-            if k.get("persistent"):
-                k["grid"][0] = min(k["grid"][0], resident_ctas(fn, k))
-            self.fns.append((k, fn))
-        # Workspaces (temp buffers) belong to the launch, not to the caller.
-        self.temps = {i: torch.empty(b["bytes"], dtype=torch.uint8, device="cuda")
-                      for i, b in enumerate(bundle["buffers"]) if b["role"] == "temp"}
-        self.flops = sum(k.get("flops", 0) for k in bundle["kernels"])
-        self.tables = {}
-
-    def pointer(self, tensors, i):
-        nb = len(self.bundle["buffers"])
-        if i >= nb:  # a view: its workspace's address plus its offset
-            v = self.bundle["views"][i - nb]
-            return self.pointer(tensors, v["in"]) + v["offset"]
-        return (self.temps[i] if i in self.temps else tensors[i]).data_ptr()
+        self.kernel = bundle["kernel"]
+        roles = [b["role"] for b in bundle["buffers"] if b["role"] != "temp"]
+        self.inputs = [i for i, r in enumerate(roles) if r == "input"]
+        self.outputs = [i for i, r in enumerate(roles) if r == "output"]
+        self.flops = self.kernel.flops
 
     def __call__(self, tensors):
-        for n, (k, fn) in enumerate(self.fns):
-            ptrs = [self.pointer(tensors, i) for i in k["args"]]
-            if "tmaps" in k:
-                key = (n, tuple(ptrs))
-                if key not in self.tables:
-                    self.tables[key] = encode_tensor_maps(k["tmaps"], ptrs)
-                ptrs.append(self.tables[key].data_ptr())
-            fn(tuple(k["grid"]), tuple(k["block"]), tuple(np.uint64(p) for p in ptrs),
-               shared_mem=k["smem"])
+        self.kernel(*[tensors[i] for i in self.inputs],
+                    out=tuple(tensors[i] for i in self.outputs))
 
 
 @triton.autotune(
@@ -254,13 +138,27 @@ def bench_args():
     return iters, sorted(glob.glob(os.path.join(bundle_dir, "*.bundle")))
 
 
+def save_json(family, rows, keys):
+    """With --json FILE: the rows as [{key: value}], tagged with the family,
+    the device and the date, for bench/plot.py."""
+    if "--json" not in sys.argv:
+        return
+    import datetime
+    path = sys.argv[sys.argv.index("--json") + 1]
+    doc = {"family": family, "device": torch.cuda.get_device_name(),
+           "date": datetime.date.today().isoformat(), "torch": torch.__version__,
+           "rows": [dict(zip(keys, r)) for r in rows]}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+
+
 def main():
     iters, paths = bench_args()
     rows = []
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, triton {triton.__version__}")
     for path in paths:
         name = os.path.basename(path)[:-7]
-        b = parse_bundle(path)
+        b = load_bundle(path)
         bufs = b["buffers"]
         a_shape, b_shape = bufs[0]["shape"], bufs[1]["shape"]
         dt = TORCH_DTYPE[bufs[0]["dtype"]]
@@ -330,6 +228,8 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (name, rel, t_e, f_e, pn, t_p, f_p, t_t, f_t) in rows:
         print(f"| {name} | {f_e:.1f} | {pn} | {f_p:.1f} | {t_p / t_e:.2f}x | {f_t:.1f} | {t_t / t_e:.2f}x | {rel:.1e} |")
+    save_json("gemm", rows, ["case", "rel", "einloom_ms", "einloom_tflops", "peer", "peer_ms",
+                             "peer_tflops", "triton_ms", "triton_tflops"])
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_gemm import (TORCH_DTYPE, EinloomKernel, bench_args,  # noqa: E402
-                        interleaved_ms, parse_bundle)
+                        interleaved_ms, load_bundle)
 
 
 def sustained(fn, seconds=1.0):
@@ -71,7 +71,7 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for path in paths:
         name = os.path.basename(path)[:-7]
-        b = parse_bundle(path)
+        b = load_bundle(path)
         bufs = b["buffers"]
         dt = TORCH_DTYPE[bufs[0]["dtype"]]
         if dt not in (torch.float16, torch.bfloat16) or bufs[2]["dtype"] != bufs[0]["dtype"]:
