@@ -34,10 +34,16 @@ struct TuneOptions {
   std::string database;
   /// List the candidates without a GPU.
   bool dryRun = false;
+  /// With dryRun: also compile every candidate (no GPU), so that a plan the
+  /// tuner would time is known to build, lower and pass ptxas.
+  bool compileOnly = false;
   int rounds = 15; ///< timed rounds per candidate (the median is kept)
   int reps = 10;   ///< back-to-back launches per round
   int device = 0;
   uint64_t seed = 1;
+  /// Candidates compiled at once, each in its own context (0: one per
+  /// hardware thread). Timing stays one candidate at a time.
+  int jobs = 0;
 };
 
 /// Reads shapes, one per line: "SPEC SIZES DTYPE [OUT]" ('#' starts a

@@ -17,10 +17,13 @@
 #include "llvm/Support/Format.h"
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
 #include <cmath>
 #include <ctime>
 #include <map>
 #include <sstream>
+#include <thread>
 
 using namespace mlir;
 using namespace einloom;
@@ -141,6 +144,46 @@ rt::Status fillRandom(rt::Device &dev, uint64_t dst, size_t bytes, ref::DType t,
       return s;
   return rt::Status::ok();
 }
+/// Compiles each candidate's module (the shape with that plan) in its own
+/// context, `jobs` at a time; ptxas runs as a child process, so this is
+/// what keeps many cores busy. An entry is empty where a candidate did not
+/// build or compile (its diagnostics went to stderr); `why` says which.
+std::vector<std::optional<rt::Bundle>> compileCandidates(const TuneShape &shape,
+                                                         const std::vector<std::string> &plans,
+                                                         const std::string &target, int jobs,
+                                                         std::vector<std::string> &why) {
+  std::vector<std::optional<rt::Bundle>> out(plans.size());
+  why.assign(plans.size(), "");
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    ToolSession session;
+    for (size_t i; (i = next.fetch_add(1)) < plans.size();) {
+      OwningOpRef<ModuleOp> m = buildEinsumModule(session.context(), shape.spec, shape.sizes,
+                                                  shape.dtype, "", shape.out);
+      if (!m || failed(setEinsumPlan(*m, plans[i]))) {
+        why[i] = "did not build";
+        continue;
+      }
+      CompileOptions co;
+      co.target = target;
+      FailureOr<CompileResult> r = compileModule(*m, "main", co);
+      if (failed(r)) {
+        why[i] = "did not compile (see above)";
+        continue;
+      }
+      out[i] = std::move(r->bundle);
+    }
+  };
+  unsigned n = jobs > 0 ? static_cast<unsigned>(jobs) : std::max(1u, std::thread::hardware_concurrency());
+  n = std::min<unsigned>(n, static_cast<unsigned>(plans.size()));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  return out;
+}
 } // namespace
 
 int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
@@ -226,10 +269,24 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
     for (const Candidate &r : rest)
       if (static_cast<int>(cands.size()) < std::max(1, o.top))
         cands.push_back(r);
+    std::vector<std::string> plans, why;
+    for (const Candidate &cand : cands)
+      plans.push_back(planText(cand.plan));
     if (o.dryRun) {
-      for (size_t i = 0; i < cands.size(); ++i)
+      std::vector<std::optional<rt::Bundle>> bundles;
+      if (o.compileOnly)
+        bundles = compileCandidates(shape, plans, o.target, o.jobs, why);
+      for (size_t i = 0; i < cands.size(); ++i) {
         os << "  candidate " << i + 1 << " of " << cands.size() << ": estimated "
-           << llvm::format("%.1f", cands[i].estimate * 1e6) << " us  " << cands[i].plan << "\n";
+           << llvm::format("%.1f", cands[i].estimate * 1e6) << " us  " << cands[i].plan;
+        if (o.compileOnly && bundles[i])
+          os << "  compiled (" << bundles[i]->kernels.size() << " kernels)";
+        else if (o.compileOnly) {
+          os << "  " << why[i];
+          ++failures;
+        }
+        os << "\n";
+      }
       continue;
     }
 
@@ -243,23 +300,16 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
     double best = INFINITY;
     int bestAt = -1;
     std::vector<double> times(cands.size(), NAN);
+    std::vector<std::optional<rt::Bundle>> bundles =
+        compileCandidates(shape, plans, o.target, o.jobs, why);
     for (size_t ci = 0; ci < cands.size(); ++ci) {
       std::string label = "  candidate " + std::to_string(ci + 1) + " of " +
                           std::to_string(cands.size()) + " ";
-      OwningOpRef<ModuleOp> m =
-          buildEinsumModule(ctx, shape.spec, shape.sizes, shape.dtype, "", shape.out);
-      CompileOptions co;
-      co.target = o.target;
-      if (!m || failed(setEinsumPlan(*m, planText(cands[ci].plan)))) {
-        os << label << "did not build\n";
+      if (!bundles[ci]) {
+        os << label << why[ci] << "\n";
         continue;
       }
-      FailureOr<CompileResult> r = compileModule(*m, "main", co);
-      if (failed(r)) {
-        os << label << "did not compile (see above)\n";
-        continue;
-      }
-      const rt::Bundle &b = r->bundle;
+      const rt::Bundle &b = *bundles[ci];
       std::unique_ptr<rt::Program> prog;
       if (rt::Status s = rt::Program::load(*dev, b, prog); !s) {
         os << label << "did not load: " << s.message() << "\n";

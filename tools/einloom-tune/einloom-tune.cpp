@@ -29,6 +29,11 @@ static cl::opt<int> rounds("rounds", cl::desc("Timed rounds per candidate (defau
                            cl::init(15), cl::cat(category));
 static cl::opt<int> reps("reps", cl::desc("Back-to-back launches per round (default 10)"),
                          cl::init(10), cl::cat(category));
+static cl::opt<int> jobs("jobs", cl::desc("Candidates compiled in parallel (default: one per hardware thread)"),
+                         cl::init(0), cl::cat(category));
+static cl::opt<bool> compileOnly("compile-only",
+                                 cl::desc("Compile every candidate, time none (no GPU needed)"),
+                                 cl::init(false), cl::cat(category));
 static cl::opt<int> device("device", cl::desc("CUDA device (default 0)"), cl::init(0), cl::cat(category));
 
 int main(int argc, char **argv) {
@@ -60,9 +65,11 @@ int main(int argc, char **argv) {
   o.target = target;
   o.top = top;
   o.database = database;
-  o.dryRun = dryRun;
+  o.dryRun = dryRun || compileOnly;
+  o.compileOnly = compileOnly;
   o.rounds = rounds;
   o.reps = reps;
   o.device = device;
+  o.jobs = jobs;
   return einloom::runTune(o, llvm::outs());
 }
