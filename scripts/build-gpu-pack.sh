@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything the GPU host needs into gpu-pack/ (git-ignored): the
 # runtime-only runner, one bundle per GPU-suite case and per benchmark, and
-# the scripts. Then: device run with carry gpu-pack, command scripts/gpu-check.
+# the scripts, and gpu-pack.tar.xz of it all. Then: device run with carry
+# gpu-pack.tar.xz, command `tar -xJf gpu-pack.tar.xz && scripts/gpu-check`.
 set -euo pipefail
 BUILD=${BUILD:-build}
 PACK=${PACK:-gpu-pack}
@@ -476,15 +477,37 @@ compile_into dynamic dyn_f16_k4096_n4096 "mk,nk->mn" m=?,n=4096,k=4096 f16
 for m in 1 16 300 4096; do
   compile_into dynamic "static_f16_m${m}" "mk,nk->mn" "m=$m,n=4096,k=4096" f16
 done
-# The JIT programs (the compiler linked in statically, for the GPU host,
-# which has no LLVM), when scripts/build-static-jit.sh has built them.
-if [ -x "${BUILD_STATIC:-build-static}/bin/einloom-jit-host" ]; then
-  for p in einloom-jit-host einloom-jit-bench; do
-    xz -T2 -6 -c "${BUILD_STATIC:-build-static}/bin/$p" > "$PACK/bin/$p.xz"
-  done
+# The programs with the compiler linked in statically (the GPU host has no
+# LLVM), when scripts/build-static-jit.sh has built them; STATIC (default
+# "jit tune python") says which go: the JIT host and its benchmark, the
+# tuner, the Python package's library. Each is about 14 MB compressed, and a
+# device call carries at most 64 MiB.
+ST=${BUILD_STATIC:-build-static}
+STATIC=${STATIC:-jit tune python}
+has() { [[ " $STATIC " == *" $1 "* ]]; }
+if [ -x "$ST/bin/einloom-jit-host" ]; then
+  has jit && for p in einloom-jit-host einloom-jit-bench; do xz -T2 -6 -c "$ST/bin/$p" > "$PACK/bin/$p.xz"; done
+  has tune && xz -T2 -6 -c "$ST/bin/einloom-tune" > "$PACK/bin/einloom-tune.xz"
+  if has python; then
+    mkdir -p "$PACK/python"
+    cp -r python/einloom python/tests "$PACK/python/"
+    rm -rf "$PACK"/python/*/__pycache__ "$PACK/python/einloom/libeinloom.so"
+    strip --strip-unneeded -o "$PACK/python/libeinloom.so" "$ST/lib/libEinloom.so"
+    xz -T2 -6 -c "$PACK/python/libeinloom.so" > "$PACK/python/einloom/libeinloom.so.xz"
+    rm "$PACK/python/libeinloom.so"
+  fi
 else
-  echo "note: no build-static/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host"
+  echo "note: no $ST/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host, the tuner and the Python package"
 fi
+cp tuning/shapes.txt "$PACK/tune-shapes.txt"
+[ -n "${TUNING_DB:-}" ] && cp "$TUNING_DB" "$PACK/tuning.db"
+# The fuzzer's packs (einsum-fuzz.py --emit-pack DIR), when FUZZ_PACK or
+# FUZZ_TIME_PACK names one.
+[ -n "${FUZZ_PACK:-}" ] && cp -r "$FUZZ_PACK" "$PACK/fuzz"
+[ -n "${FUZZ_TIME_PACK:-}" ] && cp -r "$FUZZ_TIME_PACK" "$PACK/fuzztime"
 cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
-   bench/paired.py bench/mma_peak.py "$PACK/"
+   bench/bench_python.py bench/paired.py bench/mma_peak.py scripts/einsum-fuzz.py "$PACK/"
 du -sh "$PACK"
+# One compressed file to carry (bundles are mostly PTX text).
+XZ_OPT=-T2 tar -cJf "$PACK.tar.xz" "$PACK"
+du -h "$PACK.tar.xz"
