@@ -21,6 +21,7 @@
 #include "KernelContext.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -42,6 +43,12 @@ struct MemoryKernel {
   SmallVector<Value> inputs;
   Value result;
   EpilogueCode epi; // applied where results are stored (not to partial sums)
+  /// Inputs read once and too big to stay in L2 for long (1 MiB or more: a
+  /// matrix-vector product's matrix): their 8- and 16-byte loads go
+  /// around L1 and mark their L2 lines evict-first, so that streaming the
+  /// weight does not push out what the next kernel reads.
+  SmallVector<bool> streamed;
+  Value evictFirst; // the L2 policy (createpolicy), made once at entry
 
   Value zeroAcc() { return arith::ConstantOp::create(b, loc, b.getZeroAttr(m.acc)); }
 
@@ -82,6 +89,43 @@ struct MemoryKernel {
                                  : arith::MulIOp::create(b, loc, x, y).getResult();
   }
 
+  /// One aligned 8- or 16-byte load of input `i` at element `off`, as
+  /// `vt`: ld.global.L1::no_allocate.L2::cache_hint with the evict-first
+  /// policy (PTX; LLVM's NVPTX backend has no such load).
+  Value streamingLoad(size_t i, Value off, VectorType vt, int64_t bytes) {
+    MLIRContext *ctx = b.getContext();
+    int64_t words = bytes / 4;
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, inputs[i]);
+    Value byteOff = arith::MulIOp::create(
+        b, loc, kc.idx(off), arith::ConstantIndexOp::create(b, loc, elementBytes(vt.getElementType())));
+    Value addr = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                            arith::AddIOp::create(b, loc, base, byteOff));
+    Value ptr = LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(ctx), addr);
+    SmallVector<Type> fields(words, b.getI32Type());
+    auto st = LLVM::LLVMStructType::getLiteral(ctx, fields);
+    std::string regs, cons;
+    for (int64_t w = 0; w < words; ++w) {
+      regs += (w ? ", $" : "$") + std::to_string(w);
+      cons += "=r,";
+    }
+    std::string text = "ld.global.L1::no_allocate.L2::cache_hint.v" + std::to_string(words) +
+                       ".b32 {" + regs + "}, [$" + std::to_string(words) + "], $" +
+                       std::to_string(words + 1) + ";";
+    Value loaded =
+        LLVM::InlineAsmOp::create(b, loc, st, ValueRange{ptr, evictFirst}, text, cons + "l,l",
+                                  /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                  LLVM::TailCallKind::None,
+                                  LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+                                  ArrayAttr())
+            .getResult(0);
+    SmallVector<Value> w;
+    for (int64_t j = 0; j < words; ++j)
+      w.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, ArrayRef<int64_t>{j}));
+    Value packed = vector::FromElementsOp::create(
+        b, loc, VectorType::get({words}, b.getI32Type()), w);
+    return vector::BitCastOp::create(b, loc, vt, packed);
+  }
+
   /// `count` elements of input `i` starting at element `off`, `stride`
   /// apart, in the accumulator type: one aligned vector load when the run
   /// is contiguous, one load repeated when it is broadcast.
@@ -90,9 +134,12 @@ struct MemoryKernel {
     SmallVector<Value> v;
     if (count > 1 && stride == 1) {
       auto vt = VectorType::get({count}, elem);
-      Value vec = vector::LoadOp::create(b, loc, vt, inputs[i], ValueRange{kc.idx(off)},
-                                         /*nontemporal=*/false,
-                                         llvm::MaybeAlign(count * elementBytes(elem)));
+      int64_t bytes = count * elementBytes(elem);
+      Value vec = evictFirst && streamed[i] && (bytes == 16 || bytes == 8)
+                      ? streamingLoad(i, off, vt, bytes)
+                      : vector::LoadOp::create(b, loc, vt, inputs[i], ValueRange{kc.idx(off)},
+                                               /*nontemporal=*/false, llvm::MaybeAlign(bytes))
+                            .getResult();
       for (int64_t j = 0; j < count; ++j)
         v.push_back(vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{j}));
     } else {
@@ -567,9 +614,20 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
   if (m.dynamicLabel) // the size, the kernel's last argument (i64)
     kc.mSize = arith::TruncIOp::create(b, loc, b.getI32Type(), entry.getArguments().back());
   MemoryKernel k{b, loc, m, kc, {}, {}};
-  for (size_t i = 0; i < m.numInputs(); ++i)
+  for (size_t i = 0; i < m.numInputs(); ++i) {
     k.inputs.push_back(typedView(b, loc, entry.getArgument(i), storageType(m.elems[i]),
                                  buffers[i] / elementBytes(m.elems[i])));
+    k.streamed.push_back(buffers[i] >= (int64_t(1) << 20));
+  }
+  if (llvm::is_contained(k.streamed, true))
+    k.evictFirst = LLVM::InlineAsmOp::create(
+                       b, loc, b.getI64Type(), ValueRange{},
+                       "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", "=l",
+                       /*has_side_effects=*/false, /*is_align_stack=*/false,
+                       LLVM::TailCallKind::None,
+                       LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                       ArrayAttr())
+                       .getResult(0);
   k.result = m.split > 1 ? typedView(b, loc, entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
                          : typedView(b, loc, entry.getArgument(m.numInputs()), storageType(m.elemC),
                                      m.outSize());

@@ -117,9 +117,16 @@ bool toInt(const std::string &s, long long &v) {
 
 int main(int argc, char **argv) {
   Args args = parse(argc, argv);
-  if (!args.error.empty() || args.positional.size() > 1) {
-    std::fprintf(stderr, "einloom-run: %s\n%s",
-                 args.error.empty() ? "more than one input" : args.error.c_str(), kUsage);
+  // Several inputs: bundles only, each labelled by its own path.
+  if (args.error.empty() && args.positional.size() > 1) {
+    for (const std::string &p : args.positional)
+      if (p.size() < 8 || p.substr(p.size() - 7) != ".bundle")
+        args.error = "several inputs must all be bundles (.bundle), got '" + p + "'";
+    if (args.opts.count("--label"))
+      args.error = "--label names one input; several bundles are labelled by their paths";
+  }
+  if (!args.error.empty()) {
+    std::fprintf(stderr, "einloom-run: %s\n%s", args.error.c_str(), kUsage);
     return 1;
   }
   auto has = [&](const char *k) { return args.opts.count(k) > 0; };
