@@ -14,10 +14,11 @@ input. See docs/python.md.
 """
 import ctypes
 import os
+import sys as _sys
 import threading
 
 from . import _capi
-from ._arrays import adapter_for, is_host_array
+from ._arrays import adapter_for, is_host_array, torch_arrays as _torch_arrays
 from ._capi import Error, check, enc
 from ._spec import default_out, dtype_name, label_sizes, parse
 
@@ -58,8 +59,18 @@ def _device(ordinal):
         return d
 
 
+_targets = {}
+
+
 def _target_of(arrays, device):
     """sm_XY of the GPU the arrays live on (sm_90a on Hopper)."""
+    t = _targets.get((arrays.name, device))
+    if t is None:
+        t = _targets[(arrays.name, device)] = _query_target(arrays, device)
+    return t
+
+
+def _query_target(arrays, device):
     torch = arrays.torch if arrays.name == "torch" else None
     if torch is not None:
         major, minor = torch.cuda.get_device_capability(device)
@@ -173,6 +184,53 @@ class Kernel:
     def save(self, path):
         """Writes the bundle (code and manifest) to `path`."""
         check(_capi.einloomBundleWrite(self._bundle, enc(os.fspath(path))))
+
+    def _torch_launcher(self, device):
+        """A call for this kernel's exact shapes on torch tensors of GPU
+        `device`, everything that does not change between calls worked out
+        once: the loaded program, each buffer's slot and byte count, the
+        results' shapes and dtypes. The caller has checked the operands'
+        shapes, dtypes, device and contiguity (einsum's cache key does)."""
+        import torch
+        if self.dynamic:
+            return None
+        arrays = _torch_arrays(torch)
+        prog = self._program(device)
+        dev = torch.device("cuda", device)
+        n = self._count
+        Words = ctypes.c_uint64 * n
+        sizes = Words()
+        slots, ins = [], 0
+        for i, b in enumerate(self.buffers):
+            need = ctypes.c_uint64()
+            check(_capi.einloomBundleBufferBytesAt(self._bundle, i, -1, ctypes.byref(need)))
+            sizes[i] = need.value
+            if b["role"] == "input":
+                slots.append((0, ins, None))
+                ins += 1
+            elif b["role"] == "output":
+                slots.append((1, tuple(b["shape"]), arrays.to_torch[b["dtype"]]))
+            else:
+                sizes[i] = max(need.value, 16)
+                slots.append((2, max(need.value, 16), torch.uint8))
+        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+        stream = (lambda: raw(device)) if raw else (lambda: torch.cuda.current_stream(dev).cuda_stream)
+        launch = _capi.einloomProgramLaunchOnStream
+        empty = torch.empty
+        single = len(self.outputs) == 1
+
+        def run(ops):
+            ptrs, results, keep = Words(), [], []
+            for i, (kind, a, dt) in enumerate(slots):
+                if kind == 0:
+                    ptrs[i] = ops[a].data_ptr()
+                    continue
+                x = empty(a, dtype=dt, device=dev)
+                ptrs[i] = x.data_ptr()
+                (results if kind == 1 else keep).append(x)
+            check(launch(prog, ptrs, sizes, n, -1, ctypes.c_void_p(stream())))
+            return results[0] if single else tuple(results)
+        return run
 
     def _program(self, device):
         p = self._programs.get(device)
@@ -318,6 +376,7 @@ def load(path, target=None):
 
 
 _cache = {}
+_fast = {}  # (spec, out_dtype, (shape, dtype, device)...) -> a prepared torch launch
 
 
 def _kernel_for(spec, arrays, ops, out_dtype, target):
@@ -343,6 +402,19 @@ def einsum(spec, *operands, out=None, out_dtype=None, device=None):
     the caller's current stream; the result is allocated by their framework
     unless `out` is given. Non-contiguous operands are copied first.
     NumPy arrays, or device="cpu": the CPU reference (see reference())."""
+    # A cache hit on contiguous torch tensors: one dictionary lookup, then
+    # the prepared launch (bench_python.py measures what this adds).
+    torch = _sys.modules.get("torch")
+    if torch is not None and out is None and device is None and operands:
+        try:
+            key = (spec, out_dtype) + tuple((x.shape, x.dtype, x.device) for x in operands)
+            run = _fast.get(key)
+        except (AttributeError, TypeError):
+            run = None
+        if run is not None and all(x.is_contiguous() for x in operands):
+            return run(operands)
+    else:
+        key = None
     if not operands:
         raise Error("einloom: einsum needs at least one operand")
     out_dtype = dtype_name(out_dtype)
@@ -356,7 +428,16 @@ def einsum(spec, *operands, out=None, out_dtype=None, device=None):
     ops = [first] + [adapter_for(x)[1] for x in operands[1:]]
     ops = [x if arrays.contiguous(x) else arrays.make_contiguous(x) for x in ops]
     target = _target_of(arrays, arrays.device(first))
-    return _kernel_for(spec, arrays, ops, out_dtype, target)(*ops, out=out)
+    k = _kernel_for(spec, arrays, ops, out_dtype, target)
+    result = k(*ops, out=out)
+    # The next call with these shapes and types takes the prepared launch.
+    if key is not None and arrays.name == "torch" and isinstance(operands[0], torch.Tensor) \
+            and operands[0].is_cuda and all(isinstance(x, torch.Tensor) for x in operands):
+        run = k._torch_launcher(arrays.device(first))
+        if run is not None:
+            with _lock:
+                _fast[key] = run
+    return result
 
 
 def explain(spec, *operands, out_dtype=None):

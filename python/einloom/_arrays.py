@@ -117,6 +117,17 @@ class CupyArrays:
         return self.cp.cuda.get_current_stream().ptr
 
 
+_adapters = {}
+
+
+def torch_arrays(torch):
+    """The one TorchArrays of this torch module (its dtype tables built once)."""
+    a = _adapters.get(id(torch))
+    if a is None:
+        a = _adapters[id(torch)] = TorchArrays(torch)
+    return a
+
+
 def adapter_for(x):
     """The adapter for a GPU array `x` (DLPack and __cuda_array_interface__
     objects are first viewed as torch or CuPy arrays), and the array."""
@@ -125,7 +136,7 @@ def adapter_for(x):
                     "a GPU array; einloom.einsum(..., device='cpu') runs the reference on it")
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
-        return TorchArrays(torch), x
+        return torch_arrays(torch), x
     cp = sys.modules.get("cupy")
     if cp is not None and isinstance(x, cp.ndarray):
         return CupyArrays(cp), x

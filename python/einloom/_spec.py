@@ -101,3 +101,22 @@ def label_sizes(spec, shapes):
                             f"operand and {d} in another")
             sizes[c] = max(sizes.get(c, d), d) if 1 in (sizes.get(c, d), d) else d
     return sizes, [sizes[c] for c in out], ins, out
+
+
+def gradient_specs(spec, shapes):
+    """The einsum giving each operand's gradient from the result's gradient
+    and the other operands (`OUT,others->operand`), or None where the
+    gradient is not such an einsum (see the module's note)."""
+    sizes, _, ins, out = label_sizes(spec, shapes)
+    specs = []
+    for i, sub in enumerate(ins):
+        others = [x for j, x in enumerate(ins) if j != i]
+        elsewhere = set(out).union(*others) if others else set(out)
+        if len(set(sub)) != len(sub) or any(c not in elsewhere for c in sub) \
+                or len(set(out)) != len(out):
+            return None
+        specs.append(",".join([out] + others) + "->" + sub)
+    for sub, shape in zip(ins, shapes):
+        if any(int(d) != sizes[c] for c, d in zip(sub, shape)):
+            return None  # a broadcast dimension: its gradient is a sum
+    return specs

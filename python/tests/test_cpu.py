@@ -163,3 +163,13 @@ def test_the_library_refuses_bad_handles_without_crashing():
     assert "not a live handle" in capi.einloomLastError().decode()
     assert capi.einloomReferenceEinsum(b"ij->i", 0, None, None, None, None, None, 0, None, 0,
                                        None) != 0
+
+
+def test_gradient_specs():
+    from einloom._spec import gradient_specs as g
+    assert g("mk,nk->mn", [(4, 8), (3, 8)]) == ["mn,nk->mk", "mn,mk->nk"]
+    assert g("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]) == ["bik,bjk->bij", "bik,bij->bjk"]
+    assert g("ab,bc,cd->ad", [(2, 3), (3, 4), (4, 5)])[1] == "ad,ab,cd->bc"
+    assert g("ii,ij->j", [(3, 3), (3, 4)]) is None      # a repeated label
+    assert g("ij,jk->i", [(2, 3), (3, 4)]) is None      # k summed in one operand alone
+    assert g("ij,jk->ik", [(2, 1), (3, 4)]) is None     # a broadcast dimension

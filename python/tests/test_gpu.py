@@ -119,3 +119,32 @@ def test_cache_hit_reuses_the_kernel():
     n = len(einloom._cache)
     einloom.einsum("mk,nk->mn", rand(128, 64), rand(96, 64))
     assert len(einloom._cache) == n
+
+
+def test_prepared_launch_on_a_cache_hit():
+    """The second call with the same shapes takes the prepared launch
+    (einloom._fast); its results match torch on fresh inputs, and an input
+    that no longer fits it (strided, another shape, another dtype) goes the
+    checked way."""
+    spec = "mk,nk->mn"
+    a, b = rand(100, 72), rand(40, 72)
+    einloom.einsum(spec, a, b)
+    assert any(k[0] == spec and k[2][0] == (100, 72) for k in einloom._fast)
+    for _ in range(3):
+        a, b = rand(100, 72), rand(40, 72)
+        y = einloom.einsum(spec, a, b)
+        assert y.shape == (100, 40) and y.dtype == torch.float16
+        assert rel(y, a.double() @ b.double().t()) < 4e-3
+    s = rand(72, 100).t()  # strided: copied first, same values
+    assert rel(einloom.einsum(spec, s, b), s.double() @ b.double().t()) < 4e-3
+    c = rand(101, 72)
+    assert einloom.einsum(spec, c, b).shape == (101, 40)
+    with pytest.raises(einloom.Error):
+        einloom.einsum(spec, a.float(), b)
+    # Another stream: the prepared launch runs on the caller's current stream.
+    st = torch.cuda.Stream()
+    st.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(st):
+        y = einloom.einsum(spec, a, b)
+    st.synchronize()
+    assert rel(y, a.double() @ b.double().t()) < 4e-3

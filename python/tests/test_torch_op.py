@@ -40,3 +40,20 @@ def test_torch_compile_calls_it_without_a_graph_break():
     y = compiled(x)
     ref = torch.relu(x.float() @ m.w.float().t())
     assert ((y.float() - ref).norm() / ref.norm()).item() < 4e-3
+
+
+@pytest.mark.skipif(not gpu_available()[0], reason=gpu_available()[1])
+@pytest.mark.parametrize("spec,shapes", [
+    ("mk,nk->mn", [(48, 64), (40, 64)]),
+    ("bij,bjk->bik", [(3, 32, 16), (3, 16, 24)]),
+    ("ii,ij->j", [(16, 16), (16, 8)]),                  # torch.einsum's backward
+])
+def test_gradients_match_torch(spec, shapes):
+    xs = [torch.randn(*s, device="cuda", dtype=torch.float32).requires_grad_() for s in shapes]
+    y = et.einsum(spec, *xs)
+    g = torch.randn_like(y)
+    got = torch.autograd.grad(y, xs, g)
+    ref = torch.autograd.grad(torch.einsum(spec, *[x.double() for x in xs]), xs, g.double())
+    for a, r in zip(got, ref):
+        assert a.dtype == torch.float32
+        assert ((a.double() - r).norm() / r.norm()).item() < 1e-5
