@@ -23,6 +23,7 @@
 #include "llvm/Support/Program.h"
 
 #include <cmath>
+#include <map>
 
 using namespace mlir;
 using namespace einloom;
@@ -217,6 +218,75 @@ static FailureOr<std::string> runPtxas(const std::string &ptxas, const std::stri
   if (!cubin)
     return emitError(loc, "ptxas wrote no cubin");
   return (*cubin)->getBuffer().str();
+}
+
+/// Each kernel's spill stores in bytes, from ptxas -v's log.
+static std::map<std::string, int64_t> spillsByKernel(StringRef log) {
+  std::map<std::string, int64_t> spills;
+  std::string current;
+  SmallVector<StringRef> lines;
+  log.split(lines, '\n');
+  for (StringRef line : lines) {
+    if (size_t at = line.find("Function properties for "); at != StringRef::npos) {
+      current = line.substr(at + 24).trim().str();
+      continue;
+    }
+    if (size_t at = line.find(" bytes spill stores"); at != StringRef::npos && !current.empty()) {
+      StringRef head = line.substr(0, at);
+      size_t comma = head.rfind(',');
+      int64_t n = 0;
+      if (!head.substr(comma == StringRef::npos ? 0 : comma + 1).trim().getAsInteger(10, n))
+        spills[current] = n;
+    }
+  }
+  return spills;
+}
+
+/// ptxas, given only a kernel's block size (.maxntid), may cap its
+/// registers to fit more CTAs on an SM and spill a few bytes to get there
+/// (seen with CUDA 13 on small memory-bound and CUDA-core kernels). Where a
+/// kernel spills, ask for one resident CTA (.minnctapersm 1), which lifts
+/// the cap, and keep that build if it spills less. The PTX returned is the
+/// one the cubin was built from.
+static void retryWithoutOccupancyCap(const std::string &ptxas, const std::string &chip,
+                                     std::string &ptx, std::string &cubin, std::string &log,
+                                     Location loc) {
+  std::map<std::string, int64_t> before = spillsByKernel(log);
+  int64_t total = 0;
+  std::string edited = ptx;
+  bool changed = false;
+  for (const auto &[name, bytes] : before) {
+    if (bytes == 0)
+      continue;
+    total += bytes;
+    size_t entry = edited.find(".entry " + name + "(");
+    if (entry == std::string::npos)
+      continue;
+    size_t body = edited.find("\n{", entry);
+    size_t maxntid = edited.find(".maxntid", entry);
+    if (body == std::string::npos || maxntid == std::string::npos || maxntid > body ||
+        edited.substr(entry, body - entry).find(".minnctapersm") != std::string::npos)
+      continue;
+    size_t eol = edited.find('\n', maxntid);
+    edited.insert(eol, "\n.minnctapersm 1");
+    changed = true;
+  }
+  if (!changed)
+    return;
+  std::string retryLog;
+  // (A failure here is not the user's: the first build stands.)
+  ScopedDiagnosticHandler quiet(loc.getContext(), [](Diagnostic &) { return success(); });
+  FailureOr<std::string> again = runPtxas(ptxas, edited, chip, retryLog, loc);
+  if (failed(again))
+    return;
+  int64_t after = 0;
+  for (const auto &[name, bytes] : spillsByKernel(retryLog))
+    after += bytes;
+  if (after < total) {
+    ptx = std::move(edited);
+    cubin = std::move(*again);
+    log = std::move(retryLog);
+  }
 }
 
 static std::string dtypeOf(Type t) {
@@ -654,6 +724,7 @@ FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry
       if (failed(cubin))
         return failure();
       r.cubin = *cubin;
+      retryWithoutOccupancyCap(ptxas, options.target, r.ptx, r.cubin, r.ptxasLog, module.getLoc());
     }
   }
   r.bundle.ptx = r.ptx;
