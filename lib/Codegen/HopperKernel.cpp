@@ -62,19 +62,6 @@ static int64_t consumerRegisters(int64_t consumers, int64_t ctasPerSM, int64_t p
   return std::min<int64_t>(240, r / 8 * 8);
 }
 
-/// An L2 cache policy for every byte a copy moves (createpolicy, sm_80+):
-/// `priority` is evict_first or evict_last.
-static Value l2Policy(OpBuilder &b, Location loc, StringRef priority) {
-  std::string text = ("createpolicy.fractional.L2::" + priority + ".b64 $0, 1.0;").str();
-  return LLVM::InlineAsmOp::create(b, loc, b.getI64Type(), ValueRange{}, text, "=l",
-                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
-                                   LLVM::TailCallKind::None,
-                                   LLVM::AsmDialectAttr::get(b.getContext(),
-                                                             LLVM::AsmDialect::AD_ATT),
-                                   ArrayAttr())
-      .getResult(0);
-}
-
 /// Waits until the phase of parity `parity` of the mbarrier at `bar` (this
 /// CTA's shared memory) has completed, with acquire semantics at cluster
 /// scope: what other CTAs of the cluster wrote before their release

@@ -139,6 +139,17 @@ static Value asmOne(OpBuilder &b, Location loc, Type result, Value operand, Stri
       .getResult(0);
 }
 
+Value einloom::codegen::l2Policy(OpBuilder &b, Location loc, StringRef priority) {
+  std::string text = ("createpolicy.fractional.L2::" + priority + ".b64 $0, 1.0;").str();
+  return LLVM::InlineAsmOp::create(b, loc, b.getI64Type(), ValueRange{}, text, "=l",
+                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                   LLVM::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(b.getContext(),
+                                                             LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr())
+      .getResult(0);
+}
+
 Value einloom::codegen::loadedAs(OpBuilder &b, Location loc, Value stored, Type elem, Type to) {
   if (!isFp8(elem))
     return convertElement(b, loc, stored, to);

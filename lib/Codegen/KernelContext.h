@@ -253,6 +253,9 @@ mlir::Value convertElement(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v
 /// How elements of `t` sit in memory for the CUDA-core kernels: 8-bit
 /// floats as i8 (LLVM has no fp8 type), everything else as itself.
 mlir::Type storageType(mlir::Type t);
+/// An L2 cache policy covering every byte an access with it moves
+/// (createpolicy, sm_80+): `priority` is "evict_first" or "evict_last".
+mlir::Value l2Policy(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef priority);
 /// A loaded element (of storageType(elem)) as type `to`. 8-bit floats go
 /// through f16 with cvt.rn.f16x2.{e4m3,e5m2}x2 (sm_89 and newer).
 mlir::Value loadedAs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value stored, mlir::Type elem,

@@ -620,14 +620,7 @@ FailureOr<KernelLaunch> einloom::buildMemoryKernel(gpu::GPUModuleOp module, Stri
     k.streamed.push_back(buffers[i] >= (int64_t(1) << 20));
   }
   if (llvm::is_contained(k.streamed, true))
-    k.evictFirst = LLVM::InlineAsmOp::create(
-                       b, loc, b.getI64Type(), ValueRange{},
-                       "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", "=l",
-                       /*has_side_effects=*/false, /*is_align_stack=*/false,
-                       LLVM::TailCallKind::None,
-                       LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
-                       ArrayAttr())
-                       .getResult(0);
+    k.evictFirst = l2Policy(b, loc, "evict_first");
   k.result = m.split > 1 ? typedView(b, loc, entry.getArgument(m.numInputs()), m.acc, m.split * m.outSize())
                          : typedView(b, loc, entry.getArgument(m.numInputs()), storageType(m.elemC),
                                      m.outSize());

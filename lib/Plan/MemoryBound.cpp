@@ -348,8 +348,9 @@ FailureOr<MemoryEinsum> einloom::analyzeMemoryEinsum(loom::EinsumOp op) {
   // `mk,nk->mn` M = 1, K = 14336, N = 4096 bf16, a warp per result: split
   // in two it ran 40.7 us against cuBLAS's 32.8.)
   if (threads > 0 && 2 * threads <= enoughThreads && !m.dynamicLabel)
-    m.split = std::max<int64_t>(1, std::min((enoughThreads + threads - 1) / threads,
-                                            termsPerThread / minTerms));
+    // (At most 65535 slices: the slice is the grid's y index.)
+    m.split = std::max<int64_t>(1, std::min({(enoughThreads + threads - 1) / threads,
+                                             termsPerThread / minTerms, int64_t(65535)}));
   return m;
 }
 

@@ -208,34 +208,52 @@ Device::~Device() {
     driver_->cuDevicePrimaryCtxRelease(device_);
 }
 
+Status Device::makeCurrent() const {
+  EL_CHECK(driver_->cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  return Status::ok();
+}
 Status Device::allocate(size_t bytes, uint64_t &ptr) {
+  if (Status s = makeCurrent(); !s)
+    return s;
   CUdeviceptr p = 0;
   EL_CHECK(driver_->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc");
   ptr = p;
   return Status::ok();
 }
 Status Device::release(uint64_t ptr) {
+  if (Status s = makeCurrent(); !s)
+    return s;
   EL_CHECK(driver_->cuMemFree(ptr), "cuMemFree");
   return Status::ok();
 }
 Status Device::copyToDevice(uint64_t dst, const void *src, size_t bytes) {
+  if (Status s = makeCurrent(); !s)
+    return s;
   EL_CHECK(driver_->cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD");
   return Status::ok();
 }
 Status Device::copyToHost(void *dst, uint64_t src, size_t bytes) {
+  if (Status s = makeCurrent(); !s)
+    return s;
   EL_CHECK(driver_->cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
   return Status::ok();
 }
 Status Device::fill(uint64_t dst, unsigned char value, size_t bytes) {
+  if (Status s = makeCurrent(); !s)
+    return s;
   EL_CHECK(driver_->cuMemsetD8(dst, value, bytes), "cuMemsetD8");
   return Status::ok();
 }
 Status Device::synchronize() {
+  if (Status s = makeCurrent(); !s)
+    return s;
   EL_CHECK(driver_->cuCtxSynchronize(), "device work (cuCtxSynchronize)");
   return Status::ok();
 }
 
 Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Program> &out) {
+  if (Status s = device.makeCurrent(); !s)
+    return s;
   int major, minor;
   bool arch;
   if (!parseTarget(bundle.target, major, minor, arch))
@@ -361,6 +379,8 @@ Program::~Program() {
 
 Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
                        int64_t dynamicSize, void *stream) {
+  if (Status s = device_->makeCurrent(); !s)
+    return s;
   if (!stream)
     stream = device_->stream();
   if (count != bundle_.buffers.size() || (count && (!buffers || !sizes)))

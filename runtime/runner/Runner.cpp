@@ -102,11 +102,17 @@ bool splitSpec(const std::string &spec, std::vector<std::string> &ins, std::stri
   if (arrow == std::string::npos)
     return false;
   out = spec.substr(arrow + 2);
-  std::stringstream ss(spec.substr(0, arrow));
-  std::string s;
+  // Split at every comma: an empty subscript (a scalar operand, as in
+  // "fc,->f") is an operand too, also the last one.
+  std::string lhs = spec.substr(0, arrow);
   ins.clear();
-  while (std::getline(ss, s, ','))
-    ins.push_back(s);
+  for (size_t at = 0;;) {
+    size_t comma = lhs.find(',', at);
+    ins.push_back(lhs.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos)
+      break;
+    at = comma + 1;
+  }
   return true;
 }
 

@@ -63,6 +63,11 @@ public:
   Status copyToHost(void *dst, uint64_t src, size_t bytes);
   Status fill(uint64_t dst, unsigned char value, size_t bytes);
   Status synchronize();
+  /// Makes this device's (primary) context current on the calling thread.
+  /// Every call above and Program's load and launch do it first, so a
+  /// Device opened on one thread serves any other (PyTorch's autograd
+  /// runs backward on its own threads).
+  Status makeCurrent() const;
 
 private:
   Device() = default;
