@@ -128,9 +128,13 @@ def draw_case(index, seed, timing=False):
     elif elem in ("f16", "bf16") and r.random() < 0.1:
         c.out_type = r.choice(["f8E4M3FN", "f8E5M2"]) if target == "sm_90a" else "f32"
     # Keep the reference cheap: shrink the largest labels until it is.
-    limit_op, limit_work = (MAX_OPERAND, MAX_WORK) if not timing else (1 << 27, 1 << 40)
+    # (Timing cases: the result too is at most 2^27 elements, and the work
+    # at most 2^37 multiply-adds: big enough to time, small enough to fit.)
+    limit_op, limit_work = (MAX_OPERAND, MAX_WORK) if not timing else (1 << 27, 1 << 37)
     while True:
         ops_elems = [math.prod(sh) * math.prod(ell_dims if e else []) for sh, e in zip(shapes, c.ell_in)]
+        if timing:
+            ops_elems.append(math.prod(size[l] for l in c.out) * math.prod(ell_dims if c.ell_out else []))
         work = math.prod(size.values()) * math.prod(ell_dims)
         if max(ops_elems) <= limit_op and work <= limit_work:
             break
@@ -423,15 +427,15 @@ def time_pack(pack, cases):
             sys.path.insert(0, d)
             break
     import torch
-    from bench_gemm import TORCH_DTYPE, EinloomKernel, parse_bundle
+    from bench_gemm import TORCH_DTYPE, EinloomKernel, load_bundle
     from bench_decode import batched_ms, moved_bytes
     TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64)
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
     rows = []
     for name in sorted(cases):
-        b = parse_bundle(os.path.join(pack, name + ".bundle"))
+        b = load_bundle(os.path.join(pack, name + ".bundle"))
         spec = cases[name][1].split()[0]
-        bufs = b["buffers"]
+        bufs = [x for x in b["buffers"] if x["role"] != "temp"]  # einloom allocates workspaces
         tensors = []
         for x in bufs:
             dt = TORCH_DTYPE[x["dtype"]]

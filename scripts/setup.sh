@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools python3-numpy python3-pytest
-  python3-pip python3-wheel python3-setuptools
+  python3-pip python3-wheel python3-setuptools python3-matplotlib
   libfmt-dev libgtest-dev libfftw3-dev
   cmake ninja-build ccache g++ python3 zstd
 )
