@@ -405,16 +405,15 @@ def einsum(spec, *operands, out=None, out_dtype=None, device=None):
     # A cache hit on contiguous torch tensors: one dictionary lookup, then
     # the prepared launch (bench_python.py measures what this adds).
     torch = _sys.modules.get("torch")
+    key = None
     if torch is not None and out is None and device is None and operands:
         try:
             key = (spec, out_dtype) + tuple((x.shape, x.dtype, x.device) for x in operands)
             run = _fast.get(key)
         except (AttributeError, TypeError):
-            run = None
+            key = run = None
         if run is not None and all(x.is_contiguous() for x in operands):
             return run(operands)
-    else:
-        key = None
     if not operands:
         raise Error("einloom: einsum needs at least one operand")
     out_dtype = dtype_name(out_dtype)
