@@ -72,6 +72,14 @@ def LoomNormalizeOperands : Pass<"loom-normalize-operands", "mlir::ModuleOp"> {
     result's order, then its summed labels with those shared with the other
     operand innermost, each once. The copy is exact; the contraction then
     reads contiguous rows.
+
+    Before that, labels that one operand alone carries and the result drops
+    (`ab,bc->c` sums `a` over the first operand only) are summed first by an
+    einsum of that operand alone, when the other operand reuses each of its
+    elements at least twice: the contraction then does a fraction of the
+    work. Only floating-point operands of 16 bits or more are pre-summed, and
+    only where the result type is the operand's (the partial sums are
+    rounded once to the operand's type, as the contraction's own loads are).
   }];
   let options = [
     Option<"explain", "explain", "bool", /*default=*/"false",
