@@ -96,7 +96,8 @@ LogicalResult
 PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        PackFormat format, int64_t bits, int64_t tileRows,
                        int64_t tileCols, QuantKind kind) {
-  bool usesBits = format == PackFormat::Fragment || format == PackFormat::BitPlanes;
+  bool usesBits = format == PackFormat::Fragment || format == PackFormat::BitPlanes ||
+                  format == PackFormat::AFragment;
   bool usesTiles = format == PackFormat::TiledCsl || format == PackFormat::BlockCsr;
   if (!usesBits && bits != 0)
     return emitError() << "format '" << stringifyPackFormat(format)
@@ -105,13 +106,18 @@ PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "format '" << stringifyPackFormat(format)
                        << "' takes no tile sizes";
   if (!usesBits && kind != QuantKind::Signed)
-    return emitError() << "only fragment and bit_planes take a kind";
+    return emitError() << "only fragment, a_fragment and bit_planes take a kind";
   if (format == PackFormat::Fragment && kind != QuantKind::Signed &&
       kind != QuantKind::Unsigned)
     return emitError() << "fragment packs signed or unsigned codes";
   if (format == PackFormat::Fragment && bits != 4 && bits != 8)
     return emitError() << "fragment layout packs 4- or 8-bit codes, got bits = "
                        << bits;
+  if (format == PackFormat::AFragment && kind != QuantKind::Signed &&
+      kind != QuantKind::Unsigned)
+    return emitError() << "a_fragment packs signed or unsigned codes";
+  if (format == PackFormat::AFragment && bits != 2 && bits != 4 && bits != 8)
+    return emitError() << "a_fragment layout packs 2-, 4- or 8-bit codes, got bits = " << bits;
   if (format == PackFormat::BitPlanes) {
     if (bits < 1 || bits > 8)
       return emitError() << "bit_planes needs bits in [1, 8], got " << bits;

@@ -36,7 +36,8 @@ def Loom_PackFormat : I32EnumAttr<"PackFormat", "a packed storage layout", [
     I32EnumAttrCase<"TiledCsl", 1, "tiled_csl">,
     I32EnumAttrCase<"TwoFour", 2, "two_four">,
     I32EnumAttrCase<"BitPlanes", 3, "bit_planes">,
-    I32EnumAttrCase<"BlockCsr", 4, "block_csr">]> {
+    I32EnumAttrCase<"BlockCsr", 4, "block_csr">,
+    I32EnumAttrCase<"AFragment", 5, "a_fragment">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }

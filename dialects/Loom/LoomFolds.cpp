@@ -112,6 +112,7 @@ OpFoldResult UnpackOp::fold(FoldAdaptor) {
   Type elem = getResult().getType().getElementType();
   switch (layout.getFormat()) {
   case PackFormat::Fragment:
+  case PackFormat::AFragment:
     if (static_cast<int64_t>(elem.getIntOrFloatBitWidth()) != layout.getBits())
       return {};
     break;

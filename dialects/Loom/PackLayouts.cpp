@@ -66,6 +66,26 @@ mlir::loom::getPackedTypes(PackLayoutAttr layout, RankedTensorType dense,
     types.push_back(tensor({k * n * bits / 32}, i32));
     break;
   }
+  case PackFormat::AFragment: {
+    if (failed(needRank2()))
+      return failure();
+    auto it = dyn_cast<IntegerType>(elem);
+    int64_t bits = layout.getBits();
+    if (!it || it.getWidth() < bits || it.getWidth() > 8) {
+      emitError() << "a_fragment layout with bits = " << bits << " needs i" << bits
+                  << " to i8 codes, got " << elem;
+      return failure();
+    }
+    int64_t n = shape[0], k = shape[1];
+    if (n % 16 || k % 64) {
+      emitError() << "a_fragment layout needs N % 16 == 0 and K % 64 == 0 (an N x K "
+                     "weight, K contiguous), got N = "
+                  << n << ", K = " << k;
+      return failure();
+    }
+    types.push_back(tensor({n * k * bits / 32}, i32));
+    break;
+  }
   case PackFormat::TiledCsl: {
     if (failed(needRank2()) || failed(needHalf()))
       return failure();

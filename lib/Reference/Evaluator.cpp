@@ -333,6 +333,7 @@ ArgumentRole roleOf(BlockArgument arg) {
         return r;
       }
       if (l.getFormat() == loom::PackFormat::Fragment ||
+          l.getFormat() == loom::PackFormat::AFragment ||
           l.getFormat() == loom::PackFormat::BitPlanes) {
         QuantParams q;
         q.bits = static_cast<unsigned>(l.getBits());

@@ -107,6 +107,33 @@ void forEachFragmentSlot(int64_t K, int64_t N, int64_t bits, F f) {
         }
 }
 
+/// Calls f(k, n, slot) for every element of an N x K weight (row n, column
+/// k) in the a_fragment layout. Per 16-row x 64-k tile T = kt·(N/16) + nb
+/// and lane, `bits` consecutive words; register j = 4·ks + r of the lane
+/// holds the m16n8k16 A-fragment pair (halves h = 0, 1) at row
+/// 16·nb + lane/4 + 8·(r % 2), k = 64·kt + 16·ks + 2·(lane % 4) + 8·(r / 2) + h.
+/// 2- and 4-bit words hold R = 16/bits registers, register i of a word in
+/// field i (low half) and field i + R (high half), so that one shift by
+/// bits·i and one mask expose both halves; 8-bit words hold 2 registers,
+/// register i's half h in byte 2i + h.
+template <typename F>
+void forEachAFragmentSlot(int64_t N, int64_t K, int64_t bits, F f) {
+  int64_t regsPerWord = bits == 8 ? 2 : 16 / bits;
+  for (int64_t kt = 0; kt < K / 64; ++kt)
+    for (int64_t nb = 0; nb < N / 16; ++nb)
+      for (int64_t lane = 0; lane < 32; ++lane)
+        for (int64_t j = 0; j < 16; ++j)
+          for (int64_t h = 0; h < 2; ++h) {
+            int64_t ks = j / 4, r = j % 4;
+            int64_t n = nb * 16 + lane / 4 + 8 * (r % 2);
+            int64_t k = kt * 64 + 16 * ks + 2 * (lane % 4) + 8 * (r / 2) + h;
+            int64_t word = ((kt * (N / 16) + nb) * 32 + lane) * bits + j / regsPerWord;
+            int64_t i = j % regsPerWord;
+            int64_t field = bits == 8 ? 2 * i + h : i + h * regsPerWord;
+            f(k, n, FragmentSlot{word, bits * field});
+          }
+}
+
 bool needRank2(const Tensor &t, const char *what, std::string &err) {
   if (t.rank() == 2)
     return true;
@@ -135,6 +162,33 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
     forEachFragmentSlot(K, N, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
       uint32_t u = 0;
       if (ok && field.encode(dense.data[k * N + n], u, err))
+        words[s.word] |= u << s.shift;
+      else
+        ok = false;
+    });
+    if (!ok)
+      return false;
+    Tensor t(DType::I32, {static_cast<int64_t>(words.size())});
+    for (size_t i = 0; i < words.size(); ++i)
+      t.data[i] = asInt32(words[i]);
+    out.push_back(std::move(t));
+    return true;
+  }
+  case PackFormat::AFragment: {
+    if (!needRank2(dense, "a_fragment", err))
+      return false;
+    int64_t N = dense.shape[0], K = dense.shape[1];
+    if (N % 16 || K % 64) {
+      err = "pack: a_fragment layout needs N % 16 == 0 and K % 64 == 0 (an N x K weight), "
+            "got N = " + std::to_string(N) + ", K = " + std::to_string(K);
+      return false;
+    }
+    std::vector<uint32_t> words(static_cast<size_t>(N * K * p.bits / 32), 0);
+    CodeField field{p.bits, p.kind};
+    bool ok = true;
+    forEachAFragmentSlot(N, K, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
+      uint32_t u = 0;
+      if (ok && field.encode(dense.data[n * K + k], u, err))
         words[s.word] |= u << s.shift;
       else
         ok = false;
@@ -320,6 +374,23 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     uint32_t mask = (1u << p.bits) - 1;
     forEachFragmentSlot(K, N, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
       result.data[k * N + n] = field.decode((asWord(packed[0]->data[s.word]) >> s.shift) & mask);
+    });
+    return true;
+  }
+  case PackFormat::AFragment: {
+    if (!need(1))
+      return false;
+    if (denseShape.size() != 2 || denseShape[0] % 16 || denseShape[1] % 64) {
+      err = "unpack: a_fragment needs a rank-2 N x K result with N % 16 == 0, K % 64 == 0";
+      return false;
+    }
+    int64_t N = denseShape[0], K = denseShape[1];
+    if (packed[0]->numel() != N * K * p.bits / 32)
+      return badIndex("word count");
+    CodeField field{p.bits, p.kind};
+    uint32_t mask = (1u << p.bits) - 1;
+    forEachAFragmentSlot(N, K, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
+      result.data[n * K + k] = field.decode((asWord(packed[0]->data[s.word]) >> s.shift) & mask);
     });
     return true;
   }

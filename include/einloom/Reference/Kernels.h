@@ -79,7 +79,7 @@ bool dequantize(const Tensor &codes, const Tensor &scale,
                 const Tensor *zeroPoint, const QuantParams &q,
                 DType resultType, Tensor &result, std::string &err);
 
-enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr };
+enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment };
 
 struct PackParams {
   PackFormat format = PackFormat::Fragment;

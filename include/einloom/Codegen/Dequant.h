@@ -1,0 +1,106 @@
+//===- Dequant.h - register dequantization of packed weights -----*- C++ -*-===//
+//
+// How a lane of a quantized kernel turns its words of an `a_fragment`
+// packed weight (docs/dialect.md) into the f16 or bf16 register pairs of
+// m16n8k16 A fragments, and a host model that computes exactly what those
+// instructions compute. The kernel generator emits the instructions from a
+// DequantRecipe; the model interprets the same recipe bit by bit, so the
+// unit tests that compare the model with the reference dequantization check
+// the kernel's layout, constants and rounding without a GPU.
+//
+// Per register (two values of one row, adjacent k):
+//   lop3 path (2 and 4 bits): x = lop3(word >> bits·i, mask, magic, 0x6a),
+//     that is (field & mask) ^ magic: the field under an exponent whose
+//     value is `bias` (1024 for f16, 128 for bf16), with the sign bit of a
+//     signed field flipped so that x = bias + q + offset;
+//   prmt path (8 bits, f16): the word's sign bits flipped (signed), then
+//     x = prmt(word, 0x64646464, selector): a byte under 0x64 per half;
+//   then d = x - (bias + z + offset), exact, and y = d · s, rounded once;
+//   prmt path (8 bits, bf16): 128 + 255 does not fit bf16's 8 bits, so
+//     each byte goes under the f32 exponent of 2^23, d = x - (2^23 + z +
+//     offset) and d · s are exact in f32, and one cvt.rn.bf16x2.f32 rounds.
+// Every path therefore rounds once, as `loom.dequantize` does.
+//
+// This header has no MLIR dependency.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_CODEGEN_DEQUANT_H
+#define EINLOOM_CODEGEN_DEQUANT_H
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace einloom::codegen {
+
+enum class DequantPath { Lop3, PrmtHalf, PrmtFloat };
+
+struct DequantRecipe {
+  unsigned bits = 4;
+  bool isSigned = false;
+  bool bf16 = false;
+  DequantPath path = DequantPath::Lop3;
+  /// Registers (value pairs) per 32-bit word: 16 / bits, or 2 for 8 bits.
+  unsigned regsPerWord = 4;
+  /// XORed into every word first (8-bit signed codes: each byte's sign bit).
+  uint32_t wordXor = 0;
+  /// lop3 path: the field mask in both halves.
+  uint32_t mask = 0;
+  /// lop3 path: the third lop3 source (exponent bits, sign bits of a signed
+  /// field); prmt paths: prmt's second source.
+  uint32_t magic = 0;
+  /// lop3's truth table: (a & b) ^ c.
+  static constexpr uint32_t lut = 0x6a;
+  /// The value the magic exponent adds to a field: 1024, 128 or 2^23.
+  double bias = 1024;
+  /// What the sign-bit flip adds to a signed code: 2^(bits-1), else 0.
+  int64_t offset = 0;
+
+  /// lop3 path: the right shift that exposes register `i` of a word.
+  unsigned shift(unsigned i) const { return bits * i; }
+  /// prmt paths: the selector for register `i` of a word (PrmtHalf: both
+  /// halves at once; PrmtFloat: half `h`, one f32).
+  uint32_t selector(unsigned i, unsigned h = 0) const;
+  /// Words of one lane per 16-row x 64-k tile.
+  unsigned wordsPerTile() const { return bits; }
+};
+
+/// The recipe for `bits`-bit codes (signed or unsigned) dequantized to f16
+/// or bf16; nullopt with `why` set where no kernel handles the width.
+std::optional<DequantRecipe> dequantRecipe(unsigned bits, bool isSigned, bool bf16,
+                                           std::string &why);
+
+/// The index of lane `lane`'s first word of tile (kt, nb) in an N x K
+/// a_fragment weight: each lane's `bits` words are consecutive (one 16-byte
+/// load for 4 bits).
+inline int64_t aFragmentWord(int64_t N, int64_t kt, int64_t nb, int64_t lane, unsigned bits) {
+  return ((kt * (N / 16) + nb) * 32 + lane) * bits;
+}
+
+/// The (row, k) of half `h` of register `j` (= 4·kstep + fragment register)
+/// of lane `lane` within a 16 x 64 tile.
+inline std::pair<int64_t, int64_t> aFragmentElement(int64_t lane, int64_t j, int64_t h) {
+  int64_t ks = j / 4, r = j % 4;
+  return {lane / 4 + 8 * (r % 2), 16 * ks + 2 * (lane % 4) + 8 * (r / 2) + h};
+}
+
+/// The group scales (and zero points) of a weight: per row (`groupSize` 0)
+/// or per `groupSize` consecutive k of a row, row-major [N][K / groupSize].
+struct GroupParams {
+  int64_t groupSize = 0;
+  std::vector<uint16_t> scaleBits; ///< f16 or bf16 bit patterns
+  std::vector<int64_t> zeros;      ///< empty: no zero point
+};
+
+/// The host model: the N x K weight's values as the kernel's registers hold
+/// them (bit patterns of f16 or bf16, row-major), computed lane by lane and
+/// tile by tile from the packed words exactly as the kernel loads, shifts,
+/// masks, permutes, subtracts and multiplies them.
+std::vector<uint16_t> modelDequantize(const DequantRecipe &r, const std::vector<uint32_t> &words,
+                                      int64_t N, int64_t K, const GroupParams &g);
+
+} // namespace einloom::codegen
+
+#endif
