@@ -129,6 +129,20 @@ struct Allocations {
   }
 };
 
+} // namespace
+
+/// How many copies of the inputs a timing loop rotates through so that each
+/// launch reads them from DRAM: enough to span four L2 caches, at most 8.
+int einloom::tuneInputCopies(size_t inputBytes, int l2Bytes) {
+  if (l2Bytes <= 0 || inputBytes == 0)
+    return 1;
+  size_t want = (4 * static_cast<size_t>(l2Bytes) + inputBytes - 1) / inputBytes;
+  return static_cast<int>(std::clamp<size_t>(want, 1, 8));
+}
+
+namespace {
+int inputCopies(size_t inputBytes, int l2Bytes) { return einloom::tuneInputCopies(inputBytes, l2Bytes); }
+
 /// Fills `bytes` at `dst` with random values of `dtype`: a block of up to
 /// 4 Mi elements, repeated (never zeros: they can run faster).
 rt::Status fillRandom(rt::Device &dev, uint64_t dst, size_t bytes, ref::DType t, uint64_t seed) {
@@ -293,9 +307,15 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
     // Compile, load and time each candidate on the same inputs: the
     // operands and the result (by name) are allocated once per shape, each
     // candidate's workspaces (which differ between plans) for it alone.
+    // Where the inputs fit in the L2 cache a few times over, the launches
+    // rotate through copies of them (as bench_decode.py does), so that a
+    // plan is timed streaming its operands from DRAM, as a model's layers
+    // do, not re-reading a warm L2 (which flattered plans that stream
+    // 50 MB weights on too few SMs).
     Allocations shared;
     shared.dev = dev.get();
-    std::map<std::string, std::pair<uint64_t, size_t>> io;
+    std::map<std::string, std::pair<std::vector<uint64_t>, size_t>> io;
+    int copies = 0;
     ref::Tensor first;
     double best = INFINITY;
     int bestAt = -1;
@@ -315,34 +335,53 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
         os << label << "did not load: " << s.message() << "\n";
         continue;
       }
+      if (copies == 0) {
+        size_t inBytes = 0;
+        for (const rt::BundleBuffer &x : b.buffers)
+          if (x.role == "input")
+            inBytes += static_cast<size_t>(x.bytes);
+        copies = inputCopies(inBytes, dev->info().l2Bytes);
+        if (copies > 1)
+          os << "  inputs " << llvm::format("%.1f", inBytes / 1e6) << " MB: rotating through "
+             << copies << " copies (L2 " << dev->info().l2Bytes / (1 << 20) << " MiB)\n";
+      }
       Allocations mine;
       mine.dev = dev.get();
-      std::vector<uint64_t> ptrs;
+      std::vector<std::vector<uint64_t>> ptrSets(copies);
       std::vector<size_t> sizes;
       int resultIndex = -1;
       rt::Status s = rt::Status::ok();
       for (size_t i = 0; i < b.buffers.size() && s; ++i) {
         const rt::BundleBuffer &x = b.buffers[i];
         size_t bytes = static_cast<size_t>(x.bytes);
-        uint64_t p = 0;
+        int n = x.role == "input" ? copies : 1;
+        std::vector<uint64_t> ps;
         if (x.role == "temp") {
+          uint64_t p = 0;
           s = mine.add(bytes, p);
+          ps.push_back(p);
         } else if (auto it = io.find(x.name); it != io.end() && it->second.second == bytes) {
-          p = it->second.first;
+          ps = it->second.first;
         } else if (it != io.end()) {
           s = rt::Status::error("buffer " + x.name + " differs from the first candidate's");
         } else {
-          s = shared.add(bytes, p);
-          ref::DType t;
-          if (s && x.role == "input" && ref::parseDType(x.dtype, t))
-            s = fillRandom(*dev, p, bytes, t, o.seed + i);
-          io[x.name] = {p, bytes};
+          for (int c = 0; c < n && s; ++c) {
+            uint64_t p = 0;
+            s = shared.add(bytes, p);
+            ref::DType t;
+            if (s && x.role == "input" && ref::parseDType(x.dtype, t))
+              s = fillRandom(*dev, p, bytes, t, o.seed + i + 7919 * c);
+            ps.push_back(p);
+          }
+          io[x.name] = {ps, bytes};
         }
         if (x.role == "output")
           resultIndex = static_cast<int>(i);
-        ptrs.push_back(p);
+        for (int c = 0; c < copies && s; ++c)
+          ptrSets[c].push_back(ps[std::min<size_t>(c, ps.size() - 1)]);
         sizes.push_back(bytes);
       }
+      std::vector<uint64_t> &ptrs = ptrSets[0];
       if (!s || resultIndex < 0) {
         os << label << "cannot set up its buffers: " << (s ? "no result" : s.message()) << "\n";
         continue;
@@ -380,14 +419,15 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
       // Time: warm-up, then rounds of back-to-back launches.
       std::unique_ptr<rt::Timer> timer;
       s = rt::Timer::create(*dev, timer);
+      int next = 0;
       for (int w = 0; w < 3 && s; ++w)
-        s = prog->launch(ptrs, sizes);
+        s = prog->launch(ptrSets[next++ % copies], sizes);
       std::vector<double> samples;
       for (int round = 0; round < std::max(1, o.rounds) && s; ++round) {
         float ms = 0;
         s = timer->start();
         for (int rep = 0; rep < std::max(1, o.reps) && s; ++rep)
-          s = prog->launch(ptrs, sizes);
+          s = prog->launch(ptrSets[next++ % copies], sizes);
         if (s)
           s = timer->stop(ms);
         samples.push_back(double(ms) * 1e3 / std::max(1, o.reps));

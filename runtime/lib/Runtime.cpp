@@ -61,6 +61,7 @@ struct DriverTable {
 
 namespace {
 constexpr int kAttrMultiprocessors = 16;
+constexpr int kAttrL2CacheSize = 38;
 constexpr int kAttrCcMajor = 75;
 constexpr int kAttrCcMinor = 76;
 constexpr int kFuncMaxDynamicShared = 8;
@@ -189,6 +190,7 @@ Status Device::open(int ordinal, std::unique_ptr<Device> &out) {
   d.cuDeviceGetAttribute(&dev->info_.major, kAttrCcMajor, dev->device_);
   d.cuDeviceGetAttribute(&dev->info_.minor, kAttrCcMinor, dev->device_);
   d.cuDeviceGetAttribute(&dev->info_.multiprocessors, kAttrMultiprocessors, dev->device_);
+  d.cuDeviceGetAttribute(&dev->info_.l2Bytes, kAttrL2CacheSize, dev->device_);
   if (!(s = check(d, d.cuDevicePrimaryCtxRetain(&dev->context_, dev->device_),
                   "cuDevicePrimaryCtxRetain")))
     return s;

@@ -40,6 +40,8 @@ struct DeviceInfo {
   std::string name;
   int major = 0, minor = 0;
   int multiprocessors = 0;
+  /// The L2 cache's size in bytes (0 where the driver does not say).
+  int l2Bytes = 0;
 };
 
 struct DriverTable;
