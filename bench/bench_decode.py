@@ -3,13 +3,15 @@
 torch.matmul (cuBLAS) in one process on one GPU, with the bandwidth against
 a device-to-device copy.
 
-usage: bench_decode.py BUNDLE_DIR [--iters N] [--json FILE]
+usage: bench_decode.py BUNDLE_DIR [--iters N] [--json FILE] [--graphs]
 
 Each bundle computes x . W^T (`mk,nk->mn`: x is M x K, W is N x K) or a
 matrix-vector einsum (NAME.spec beside the bundle gives the einsum for the
 peer, torch.einsum). Einloom and the peer take turns, each round timing 20
 back-to-back launches between CUDA events after warm-up (batched_ms); the
-median round is reported. Where the inputs fit twice in the L2 cache,
+median round is reported. With --graphs each side's 20 launches are
+captured in a CUDA graph and replayed (as serving engines run decode), so
+the host's launch cost stays out of the time. Where the inputs fit twice in the L2 cache,
 both sides rotate through enough copies of them to stream from DRAM.
 
 Columns: the times, einloom/peer (above 1: Einloom faster), the bytes the
@@ -28,6 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, save_json  # noqa: E402
 
 L2_BYTES = 50 * 1024 * 1024
+# --graphs: each side's 20 launches replayed from a CUDA graph.
+GRAPHS = "--graphs" in sys.argv
 
 
 def random_input(shape, dt):
@@ -36,13 +40,53 @@ def random_input(shape, dt):
     return torch.randn(shape, device="cuda", dtype=torch.float32).to(dt)
 
 
-def batched_ms(fns, rounds, reps=20, warmup=3):
+def graphed(fn, reps):
+    """`reps` calls of `fn` captured in one CUDA graph (as a serving engine
+    runs a decode step), so that the host's launch cost, Python's included,
+    stays out of the GPU's time; None where capture fails."""
+    try:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            fn()
+        torch.cuda.current_stream().wait_stream(side)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            for _ in range(reps):
+                fn()
+        torch.cuda.synchronize()
+        return g
+    except Exception as ex:  # report, and time the launches instead
+        print(f"CUDA graph capture failed ({str(ex).strip().splitlines()[-1]}); "
+              "timing plain launches", flush=True)
+        return None
+
+
+def batched_ms(fns, rounds, reps=20, warmup=3, graphs=False):
     """Median over `rounds` of the milliseconds per call of each of `fns`,
     each round timing `reps` back-to-back calls between two CUDA events,
     the functions taking turns round by round. Back-to-back launches keep
     the host's launch cost (CuPy's and PyTorch's Python) out of the GPU's
     time, as in a model's consecutive layers."""
     import statistics
+    if graphs:
+        gs = [graphed(fn, reps) for fn in fns]
+        if all(g is not None for g in gs):
+            fns, per = [g.replay for g in gs], reps
+            times = [[] for _ in fns]
+            for _ in range(warmup):
+                for fn in fns:
+                    fn()
+            torch.cuda.synchronize()
+            for _ in range(rounds):
+                for fn, out in zip(fns, times):
+                    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    s.record()
+                    fn()
+                    e.record()
+                    e.synchronize()
+                    out.append(s.elapsed_time(e) / per)
+            return [statistics.median(t) for t in times]
     for _ in range(warmup):
         for fn in fns:
             fn()
@@ -88,7 +132,8 @@ def copy_bandwidth(rounds):
 
 def main():
     iters, paths = bench_args()
-    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, "
+          f"{'CUDA graphs' if GRAPHS else 'plain launches'}")
     copy_bps = copy_bandwidth(iters)
     print(f"copy bandwidth (1 GiB, read + write): {copy_bps / 1e12:.2f} TB/s")
     rows = []
@@ -143,7 +188,7 @@ def main():
             state["p"] += 1
 
         try:
-            t_e, t_p = batched_ms([einloom_next, peer_next], iters)
+            t_e, t_p = batched_ms([einloom_next, peer_next], iters, graphs=GRAPHS)
         except Exception as ex:  # report, do not hide
             print(f"{name}: {str(ex).strip().splitlines()[-1]}")
             continue

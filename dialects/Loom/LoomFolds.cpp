@@ -39,6 +39,9 @@ struct FoldTransposeIntoEinsum : OpRewritePattern<EinsumOp> {
     SmallVector<Value> operands(op.getInputs());
     bool changed = false;
     for (auto [i, operand] : llvm::enumerate(operands)) {
+      // (A dequantized weight's scales index its codes' own dimensions.)
+      if (i == 1 && op.hasDequantizedWeight())
+        continue;
       auto producer = operand.getDefiningOp<EinsumOp>();
       if (!producer || producer.getInputs().size() != 1 || producer.getPlan() ||
           producer.hasEpilogue())

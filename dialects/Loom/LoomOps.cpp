@@ -96,6 +96,39 @@ mlir::loom::parseSpec(EinsumOp op, function_ref<void(size_t, const Twine &)> emi
   return EinsumSpec::parse(op.getSpec(), ranks, quiet);
 }
 
+static LogicalResult verifyCodeType(Operation *op, QuantAttr quant, Type code, StringRef what);
+static LogicalResult verifyQuantParams(Operation *op, QuantAttr quant, RankedTensorType values,
+                                       Value scale, Value zeroPoint);
+
+/// The fused dequantized weight of an einsum: two operands, the second of
+/// integer codes with its scale (and zero point), dequantized to the first
+/// operand's float type.
+static LogicalResult verifyWeightQuant(EinsumOp op) {
+  std::optional<QuantAttr> quant = op.getWeightQuant();
+  if (!quant) {
+    if (op.getScale() || op.getZeroPoint())
+      return op.emitOpError("has a scale or zero point but no weight_quant");
+    return success();
+  }
+  if (op.getInputs().size() != 2)
+    return op.emitOpError("weight_quant needs two operands (activations, weight codes), not ")
+           << op.getInputs().size();
+  if (quant->isFloat8())
+    return op.emitOpError("weight_quant takes integer codes; fp8 weights are an einsum operand "
+                          "of their own type");
+  if (!op.getScale())
+    return op.emitOpError("weight_quant needs a scale operand");
+  Type x = cast<RankedTensorType>(op.getInputs()[0].getType()).getElementType();
+  if (!x.isF16() && !x.isBF16() && !x.isF32())
+    return op.emitOpError("a dequantized weight is read as the first operand's type, "
+                          "which must be f16, bf16 or f32, not ")
+           << x;
+  auto codes = cast<RankedTensorType>(op.getInputs()[1].getType());
+  if (failed(verifyCodeType(op, *quant, codes.getElementType(), "weight code")))
+    return failure();
+  return verifyQuantParams(op, *quant, codes, op.getScale(), op.getZeroPoint());
+}
+
 LogicalResult EinsumOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
@@ -121,14 +154,17 @@ LogicalResult EinsumOp::verify() {
       return emitOpError("operand #")
              << i << " has rank " << type.getRank() << " but its subscripts \""
              << sub << "\" name " << sub.size() << " dimensions";
-    if (!isSupportedElementType(type.getElementType()) ||
-        type.getElementType().isSignlessInteger(32))
+    if ((!isSupportedElementType(type.getElementType()) ||
+         type.getElementType().isSignlessInteger(32)) &&
+        !(i == 1 && hasDequantizedWeight()))
       return emitOpError("operand #")
              << i << " has unsupported element type " << type.getElementType()
              << "; expected f64, f32, f16, bf16, f8E4M3FN, f8E5M2, i8 or i4";
+    // (A dequantized weight's codes: checked by verifyWeightQuant.)
+    bool codes = i == 1 && hasDequantizedWeight();
     if (!elem)
       elem = type.getElementType();
-    else if (elem != type.getElementType())
+    else if (!codes && elem != type.getElementType())
       return emitOpError("operand element types differ (")
              << elem << " and " << type.getElementType()
              << "); convert or dequantize first";
@@ -199,7 +235,7 @@ LogicalResult EinsumOp::verify() {
       return failure();
   if (getBeta() && !getResidual())
     return emitOpError("has beta but no residual");
-  return success();
+  return verifyWeightQuant(*this);
 }
 
 /// A float element type the elementwise ops take.

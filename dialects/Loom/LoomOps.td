@@ -26,34 +26,55 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     `residual` have the shape of the result's trailing dimensions (all of
     them: a residual of the result's shape) and broadcast over the rest.
 
+    A dequantized weight (what `loom-fuse-dequantize` makes of a
+    `loom.dequantize` feeding a two-operand einsum): with `weight_quant`,
+    the second input holds integer codes and the einsum reads
+    `(q - zero_point) * scale` in place of it, rounded once to the first
+    input's element type, exactly as `loom.dequantize` would produce it
+    (`scale` and `zero_point` follow `weight_quant`'s granularity over the
+    second input's shape). The kernel dequantizes in registers; the real
+    weight is never written out.
+
     Example:
       %c = loom.einsum "bmk,bnk->bmn" (%a, %b) {acc = f32}
          : (tensor<8x64x32xf16>, tensor<8x16x32xf16>) -> tensor<8x64x16xf16>
+      %y = loom.einsum "mk,nk->mn" (%x, %q) scale(%s : tensor<64x2xf16>)
+             zero_point(%z : tensor<64x2xi8>)
+             {weight_quant = #loom.quant<bits = 4, kind = unsigned,
+                scheme = asymmetric, granularity = group, axis = 1,
+                group_size = 128, scale_type = f16>}
+         : (tensor<16x256xf16>, tensor<64x256xi4>) -> tensor<16x64xf16>
   }];
   let arguments = (ins
     Variadic<AnyRankedTensor>:$inputs,
     Optional<AnyRankedTensor>:$bias,
     Optional<AnyRankedTensor>:$residual,
+    Optional<AnyRankedTensor>:$scale,
+    Optional<AnyRankedTensor>:$zero_point,
     StrAttr:$spec,
     OptionalAttr<TypeAttr>:$acc,
     UnitAttr:$allow_tf32,
     OptionalAttr<Loom_PlanAttr>:$plan,
     OptionalAttr<F64Attr>:$alpha,
     OptionalAttr<F64Attr>:$beta,
-    OptionalAttr<Loom_ActivationAttr>:$activation);
+    OptionalAttr<Loom_ActivationAttr>:$activation,
+    OptionalAttr<Loom_QuantAttr>:$weight_quant);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $spec `(` $inputs `)` (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`residual` `(` $residual^ `:` type($residual) `)`)?
+    (`scale` `(` $scale^ `:` type($scale) `)`)?
+    (`zero_point` `(` $zero_point^ `:` type($zero_point) `)`)?
     attr-dict `:` functional-type($inputs, $result)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Type":$result, "::mlir::ValueRange":$inputs,
                    "::llvm::StringRef":$spec), [{
       build($_builder, $_state, result, inputs, ::mlir::Value(), ::mlir::Value(),
+            ::mlir::Value(), ::mlir::Value(),
             $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
             ::mlir::loom::PlanAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
-            ::mlir::loom::ActivationAttr());
+            ::mlir::loom::ActivationAttr(), ::mlir::loom::QuantAttr());
     }]>];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -65,6 +86,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     bool hasEpilogue() {
       return getAlpha() || getBeta() || getActivation() || getBias() || getResidual();
     }
+    /// True when the second input holds quantized codes (weight_quant).
+    bool hasDequantizedWeight() { return getWeightQuant().has_value(); }
   }];
 }
 

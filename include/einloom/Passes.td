@@ -87,6 +87,30 @@ def LoomNormalizeOperands : Pass<"loom-normalize-operands", "mlir::ModuleOp"> {
   ];
 }
 
+def LoomFuseDequantize : Pass<"loom-fuse-dequantize", "mlir::ModuleOp"> {
+  let summary = "Fuse a weight's loom.dequantize into the einsum that reads it";
+  let description = [{
+    A `loom.dequantize` of integer codes whose only use is a two-operand
+    `loom.einsum` becomes that einsum's `weight_quant`, `scale` and
+    `zero_point`: the einsum reads the codes and dequantizes them in
+    registers (a mixed-input kernel), so the real weight is never written.
+    The weight becomes the einsum's second operand (the operands and
+    subscripts are swapped where it was the first).
+
+    It fuses where the mixed-input kernels can run it: a weight of one
+    summed label K and one kept label N (codes `N x K` or `K x N`),
+    2-, 4- or 8-bit integer codes, activations and scales of the same
+    type (f16 or bf16), integer zero points, per-tensor or per-channel
+    scales over N or groups of 32, 64 or a multiple of 64 along K, N a
+    multiple of 16 and K of 64. Otherwise the dequantize stays as it is
+    and `explain` says why.
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Print what was fused, and why a dequantize was not">,
+  ];
+}
+
 def LoomFuseEpilogues : Pass<"loom-fuse-epilogues", "mlir::ModuleOp"> {
   let summary = "Fuse scaling, bias, activations, residual adds and casts into einsums";
   let description = [{

@@ -104,24 +104,20 @@ struct LoomNormalizeOperands
           reuse *= rt.getDimSize(p);
       if (alone.empty() || summed < 2 || reuse < 2)
         continue;
-      // The partial sums are rounded to the operand type: not where the
-      // result asks for more precision (f16 operands, f32 result).
-      if (rt.getElementType().getIntOrFloatBitWidth() >
-          t.getElementType().getIntOrFloatBitWidth()) {
-        if (explain)
-          llvm::errs() << "einsum \"" << labels[0] << "," << labels[1] << "->" << out
-                       << "\": operand " << (x ? 'B' : 'A') << " not summed over '" << alone
-                       << "' first: the " << rt.getElementType()
-                       << " result keeps more precision than partial sums in "
-                       << t.getElementType() << " would\n";
-        continue;
-      }
+      // Where the result is wider than the operand (f16 operands, an f32
+      // result), the partial sums keep the result's precision: they are
+      // formed and stored in its type, and the other operand is widened to
+      // match below.
+      Type sumType = t.getElementType();
+      if (rt.getElementType().getIntOrFloatBitWidth() > t.getElementType().getIntOrFloatBitWidth() &&
+          isa<FloatType>(rt.getElementType()))
+        sumType = rt.getElementType();
       SmallVector<int64_t> shape;
       for (char l : keep)
         shape.push_back(extent(l));
       OpBuilder b(op);
       auto sum = loom::EinsumOp::create(b, op.getLoc(),
-                                        RankedTensorType::get(shape, t.getElementType()),
+                                        RankedTensorType::get(shape, sumType),
                                         ValueRange{v}, StringRef(mine + "->" + keep));
       op->setOperand(x, sum.getResult());
       if (explain)
@@ -129,13 +125,39 @@ struct LoomNormalizeOperands
                      << "\": operand " << (x ? 'B' : 'A') << " summed over '" << alone
                      << "' first (" << mine << "->" << keep << "): no other operand has "
                      << (alone.size() > 1 ? "those labels" : "that label")
-                     << ", and the contraction does 1/" << summed << " of the work\n";
+                     << ", and the contraction does 1/" << summed << " of the work"
+                     << (sumType != t.getElementType() ? " (partial sums kept in the result's type)"
+                                                       : "")
+                     << "\n";
       labels[x] = keep;
       changed = true;
     }
-    if (changed)
-      op.setSpec(labels[0] + "," + labels[1] + "->" + out);
-    return changed;
+    if (!changed)
+      return false;
+    op.setSpec(labels[0] + "," + labels[1] + "->" + out);
+    // Partial sums in a wider type: the other operand is widened too (a
+    // memory-bound copy), so that both have one element type.
+    auto typeOf = [&](int i) {
+      return cast<RankedTensorType>(op.getInputs()[i].getType()).getElementType();
+    };
+    if (typeOf(0) != typeOf(1)) {
+      int narrow = typeOf(0).getIntOrFloatBitWidth() < typeOf(1).getIntOrFloatBitWidth() ? 0 : 1;
+      Value v = op.getInputs()[narrow];
+      auto t = cast<RankedTensorType>(v.getType());
+      std::string ids;
+      for (int64_t d = 0; d < t.getRank(); ++d)
+        ids.push_back(static_cast<char>('a' + d));
+      OpBuilder b(op);
+      auto widen = loom::EinsumOp::create(
+          b, op.getLoc(), RankedTensorType::get(t.getShape(), typeOf(1 - narrow)), ValueRange{v},
+          StringRef(ids + "->" + ids));
+      op->setOperand(narrow, widen.getResult());
+      if (explain)
+        llvm::errs() << "einsum \"" << labels[0] << "," << labels[1] << "->" << out
+                     << "\": operand " << (narrow ? 'B' : 'A') << " widened to "
+                     << typeOf(1 - narrow) << " to meet the partial sums\n";
+    }
+    return true;
   }
 
   void normalize(loom::EinsumOp op) {
@@ -275,7 +297,9 @@ struct LoomNormalizeOperands
     SmallVector<loom::EinsumOp> ops;
     getOperation().walk([&](loom::EinsumOp op) { ops.push_back(op); });
     for (loom::EinsumOp op : ops)
-      normalize(op);
+      // (A fused dequantized weight keeps its operands as they are.)
+      if (!op.hasDequantizedWeight())
+        normalize(op);
   }
 };
 } // namespace

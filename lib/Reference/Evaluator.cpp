@@ -230,6 +230,20 @@ private:
     std::vector<const Tensor *> in;
     for (Value v : e.getInputs())
       in.push_back(&values[v]);
+    // A fused dequantized weight: the codes dequantized to the first
+    // operand's type, as loom.dequantize would give them.
+    Tensor weight;
+    if (std::optional<loom::QuantAttr> q = e.getWeightQuant()) {
+      FailureOr<DType> wt = resultDType(*e, e.getInputs()[0]);
+      if (failed(wt))
+        return failure();
+      Value z = e.getZeroPoint();
+      std::string err;
+      if (!dequantize(values[e.getInputs()[1]], values[e.getScale()], z ? &values[z] : nullptr,
+                      toParams(*q), *wt, weight, err))
+        return check(*e, false, err);
+      in[1] = &weight;
+    }
     EinsumOptions opts;
     opts.tf32 = e.getAllowTf32();
     opts.intAccBits = isa<IntegerType>(e.getAccumulatorType()) ? 32 : 0;
@@ -310,6 +324,20 @@ ArgumentRole roleOf(BlockArgument arg) {
     if (auto d = dyn_cast<loom::DequantizeOp>(op)) {
       quant = d.getQuant();
       codesIn = true;
+    }
+    // A fused dequantized weight: its codes, scale and zero point play the
+    // roles of loom.dequantize's operands 0, 1 and 2.
+    if (auto e = dyn_cast<loom::EinsumOp>(op); e && e.hasDequantizedWeight()) {
+      Value v = use.get();
+      int role = &use == &e.getInputsMutable()[1] ? 0
+                 : v == e.getScale()              ? 1
+                 : v == e.getZeroPoint()          ? 2
+                                                  : -1;
+      if (role >= 0) {
+        quant = *e.getWeightQuant();
+        codesIn = true;
+        n = static_cast<unsigned>(role);
+      }
     }
     if (quant) {
       if (n == 1) {

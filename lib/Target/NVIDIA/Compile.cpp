@@ -69,6 +69,10 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
     LoomOptimizePathsOptions po;
     po.explain = options.explain != nullptr;
     paths.addPass(createLoomOptimizePaths(po));
+    // A weight's dequantize joins the einsum that reads it.
+    LoomFuseDequantizeOptions dq;
+    dq.explain = options.explain != nullptr;
+    paths.addPass(createLoomFuseDequantize(dq));
     // Then scaling, bias, activations, residual adds and casts join the
     // einsums they follow (or run alone as memory-bound einsums).
     LoomFuseEpiloguesOptions fo;

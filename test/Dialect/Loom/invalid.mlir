@@ -274,7 +274,7 @@ func.func @f(%a: tensor<64x64xi8>) {
 // -----
 
 func.func @f(%a: tensor<64x64xi8>) {
-  // expected-error @+1 {{only fragment and bit_planes take a kind}}
+  // expected-error @+1 {{only fragment, a_fragment and bit_planes take a kind}}
   %0 = loom.pack %a {layout = #loom.layout<format = tiled_csl, tile_rows = 4, tile_cols = 4, kind = unsigned>} : (tensor<64x64xi8>) -> tensor<4xi32>
   return
 }
@@ -700,5 +700,69 @@ func.func @f(%u: tensor<4x16xf32>, %k: tensor<16xf32>) {
 func.func @f(%u: tensor<4x16xf32>, %k: tensor<16xf32>) {
   // expected-error @+1 {{freq_cutoff 10 exceeds the 9 distinct frequencies of a length-16 FFT}}
   %0 = loom.fftconv circular %u, %k {freq_cutoff = 10 : i64} : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf16>, %q: tensor<16x64xi4>) {
+  // expected-error @+1 {{weight_quant needs a scale operand}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %q) {weight_quant = #loom.quant<bits = 4, kind = signed, scale_type = f16>} : (tensor<4x64xf16>, tensor<16x64xi4>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf16>, %q: tensor<16x64xi4>, %s: tensor<16x3xf16>) {
+  // expected-error @+1 {{dimension 1 of size 64 is not a multiple of group_size 48}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %q) scale(%s : tensor<16x3xf16>) {weight_quant = #loom.quant<bits = 4, kind = signed, granularity = group, axis = 1, group_size = 48, scale_type = f16>} : (tensor<4x64xf16>, tensor<16x64xi4>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf16>, %q: tensor<16x64xi4>, %s: tensor<16x2xf16>) {
+  // expected-error @+1 {{scale shape does not match group granularity: expected [16, 1]}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %q) scale(%s : tensor<16x2xf16>) {weight_quant = #loom.quant<bits = 4, kind = signed, granularity = group, axis = 1, group_size = 64, scale_type = f16>} : (tensor<4x64xf16>, tensor<16x64xi4>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf16>, %q: tensor<16x64xi4>, %s: tensor<16xf16>) {
+  // expected-error @+1 {{scheme = asymmetric needs a zero-point operand}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %q) scale(%s : tensor<16xf16>) {weight_quant = #loom.quant<bits = 4, kind = unsigned, scheme = asymmetric, granularity = channel, axis = 0, scale_type = f16>} : (tensor<4x64xf16>, tensor<16x64xi4>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf16>, %q: tensor<16x64xi2>, %s: tensor<16xf16>) {
+  // expected-error @+1 {{weight code element type 'i2' cannot hold 4-bit signed codes}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %q) scale(%s : tensor<16xf16>) {weight_quant = #loom.quant<bits = 4, kind = signed, granularity = channel, axis = 0, scale_type = f16>} : (tensor<4x64xf16>, tensor<16x64xi2>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xf16>, %y: tensor<16x64xf16>, %s: tensor<16xf16>) {
+  // expected-error @+1 {{has a scale or zero point but no weight_quant}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %y) scale(%s : tensor<16xf16>) : (tensor<4x64xf16>, tensor<16x64xf16>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x64xi8>, %q: tensor<16x64xi4>, %s: tensor<16xf16>) {
+  // expected-error @+1 {{a dequantized weight is read as the first operand's type, which must be f16, bf16 or f32, not 'i8'}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %q) scale(%s : tensor<16xf16>) {weight_quant = #loom.quant<bits = 4, kind = signed, granularity = channel, axis = 0, scale_type = f16>} : (tensor<4x64xi8>, tensor<16x64xi4>) -> tensor<4x16xi32>
+  return
+}
+
+// -----
+
+func.func @f(%w: tensor<24x64xi4>) {
+  // expected-error @+1 {{a_fragment layout needs N % 16 == 0 and K % 64 == 0 (an N x K weight, K contiguous), got N = 24, K = 64}}
+  %p = loom.pack %w {layout = #loom.layout<format = a_fragment, bits = 4, kind = signed>} : (tensor<24x64xi4>) -> tensor<192xi32>
   return
 }

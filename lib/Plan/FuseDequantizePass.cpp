@@ -1,0 +1,169 @@
+//===- FuseDequantizePass.cpp - loom-fuse-dequantize ----------------------===//
+//
+// A weight-only quantized linear layer, `dequantize(q, s, z)` feeding an
+// einsum, becomes one einsum that reads the codes (see EinsumOp's
+// weight_quant). The conditions mirror what the mixed-input kernels take:
+// the a_fragment packing (2, 4 or 8 bits, N % 16, K % 64) and the register
+// dequantization sequences of include/einloom/Codegen/Dequant.h (scale in
+// the activations' type, integer zero points).
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Passes.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace einloom {
+#define GEN_PASS_DEF_LOOMFUSEDEQUANTIZE
+#include "einloom/Passes.h.inc"
+} // namespace einloom
+
+using namespace mlir;
+using namespace einloom;
+
+namespace {
+std::string typeText(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+std::string quantText(loom::QuantAttr q) {
+  std::string s = std::to_string(q.getBits()) + "-bit " +
+                  loom::stringifyQuantKind(q.getKind()).str();
+  switch (q.getGranularity()) {
+  case loom::QuantGranularity::PerTensor:
+    return s + ", one scale";
+  case loom::QuantGranularity::PerChannel:
+    return s + ", per channel";
+  case loom::QuantGranularity::PerGroup:
+    return s + ", groups of " + std::to_string(q.getGroupSize());
+  }
+  return s;
+}
+
+/// Why `d` (used by `e` as operand `w`) cannot fuse; empty when it can.
+/// On success `k` and `n` are the weight's summed and kept labels.
+std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loom::EinsumSpec &spec,
+                   char &k, char &n) {
+  loom::QuantAttr q = d.getQuant();
+  if (e.getInputs().size() != 2)
+    return "the einsum has " + std::to_string(e.getInputs().size()) +
+           " operands (a mixed-input kernel takes two)";
+  if (e.getInputs()[0] == e.getInputs()[1])
+    return "the einsum reads the weight twice";
+  if (e.getPlan())
+    return "the einsum already has a plan";
+  if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar)
+    return "the codes are " + loom::stringifyQuantKind(q.getKind()).str() +
+           " (the kernels dequantize signed or unsigned integer codes)";
+  if (q.getBits() != 2 && q.getBits() != 4 && q.getBits() != 8)
+    return std::to_string(q.getBits()) +
+           "-bit codes (the register sequences take 2, 4 or 8 bits, whose codes never "
+           "straddle a 32-bit word)";
+  Type x = cast<RankedTensorType>(e.getInputs()[1 - w].getType()).getElementType();
+  Type wt = cast<RankedTensorType>(d.getResult().getType()).getElementType();
+  if (!x.isF16() && !x.isBF16())
+    return "the activations are " + typeText(x) + " (the mixed-input kernels take f16 or bf16)";
+  if (wt != x)
+    return "the weight is dequantized to " + typeText(wt) + " but the activations are " +
+           typeText(x);
+  if (q.getScaleType() != x)
+    return "the scales are " + typeText(q.getScaleType()) +
+           " (the kernel scales in the activations' type, " + typeText(x) + ")";
+  if (Value z = d.getZeroPoint(); z && !isa<IntegerType>(cast<RankedTensorType>(z.getType()).getElementType()))
+    return "the zero points are " +
+           typeText(cast<RankedTensorType>(z.getType()).getElementType()) +
+           " (the kernel subtracts integer zero points exactly)";
+  const std::string &ws = spec.inputs[w], &xs = spec.inputs[1 - w];
+  if (ws.size() != 2 || ws[0] == ws[1])
+    return "the weight's subscripts \"" + ws + "\" are not two labels";
+  int kAt = -1;
+  for (int i = 0; i < 2; ++i) {
+    bool summed = spec.output.find(ws[i]) == std::string::npos;
+    bool shared = xs.find(ws[i]) != std::string::npos;
+    if (summed && shared && kAt < 0)
+      kAt = i;
+    else if (summed || shared)
+      return "label '" + std::string(1, ws[i]) +
+             "' of the weight is neither the contracted one nor an output-only one";
+  }
+  if (kAt < 0)
+    return "the weight has no label summed with the activations";
+  k = ws[kAt];
+  n = ws[1 - kAt];
+  auto shape = cast<RankedTensorType>(d.getInput().getType()).getShape();
+  int64_t kSize = shape[kAt], nSize = shape[1 - kAt];
+  if (ShapedType::isDynamic(kSize) || ShapedType::isDynamic(nSize))
+    return "the weight has a dynamic size";
+  if (q.getGranularity() == loom::QuantGranularity::PerChannel && q.getAxis() != 1 - kAt)
+    return "per-channel scales run along the summed label '" + std::string(1, k) + "'";
+  if (q.getGranularity() == loom::QuantGranularity::PerGroup) {
+    if (q.getAxis() != kAt)
+      return "the groups run along '" + std::string(1, n) + "', not the summed label '" +
+             std::string(1, k) + "'";
+    int64_t g = q.getGroupSize();
+    if (g != 32 && g % 64 != 0)
+      return "group size " + std::to_string(g) + " (the kernels take 32 or a multiple of 64)";
+  }
+  if (nSize % 16 != 0)
+    return "the weight's kept size " + std::to_string(nSize) + " is not a multiple of 16";
+  if (kSize % 64 != 0)
+    return "the weight's summed size " + std::to_string(kSize) + " is not a multiple of 64";
+  return "";
+}
+
+struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequantize> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<loom::DequantizeOp> ops;
+    getOperation().walk([&](loom::DequantizeOp d) { ops.push_back(d); });
+    for (loom::DequantizeOp d : ops) {
+      std::string what = "loom.dequantize (" + quantText(d.getQuant()) + ")";
+      Value w = d.getResult();
+      auto e = w.hasOneUse() ? dyn_cast<loom::EinsumOp>(*w.getUsers().begin()) : loom::EinsumOp();
+      std::string why;
+      FailureOr<loom::EinsumSpec> spec = failure();
+      if (!e)
+        why = w.use_empty() ? "its result is unused"
+              : w.hasOneUse() ? "its user is not an einsum"
+                              : "its result has several uses";
+      else if (e.hasDequantizedWeight())
+        why = "the einsum already reads a dequantized weight";
+      else if (failed(spec = loom::parseSpec(e)))
+        why = "the einsum's spec does not parse";
+      char k = 0, n = 0;
+      unsigned at = e && e.getInputs().size() == 2 && e.getInputs()[1] == w ? 1 : 0;
+      if (why.empty())
+        why = whyNot(d, e, at, *spec, k, n);
+      if (!why.empty()) {
+        if (explain)
+          llvm::errs() << what << " runs alone (not fused): " << why << "\n";
+        continue;
+      }
+      // The weight second: swap operands and subscripts where it is first.
+      std::string x = spec->inputs[1 - at], ws = spec->inputs[at];
+      std::string newSpec = x + "," + ws + "->" + spec->output;
+      Value act = e.getInputs()[1 - at];
+      OpBuilder b(e);
+      e.getInputsMutable().assign(ValueRange{act, d.getInput()});
+      e.setSpec(newSpec);
+      e.getScaleMutable().assign(d.getScale());
+      if (Value z = d.getZeroPoint())
+        e.getZeroPointMutable().assign(z);
+      e.setWeightQuantAttr(d.getQuant());
+      d.erase();
+      if (explain)
+        llvm::errs() << "fused " << what << " into einsum \"" << newSpec
+                     << "\": the weight is read as codes and dequantized in registers (summed "
+                        "label '"
+                     << k << "', kept '" << n << "')\n";
+    }
+  }
+};
+} // namespace
