@@ -69,24 +69,11 @@ def batched_ms(fns, rounds, reps=20, warmup=3, graphs=False):
     the host's launch cost (CuPy's and PyTorch's Python) out of the GPU's
     time, as in a model's consecutive layers."""
     import statistics
+    per = reps
     if graphs:
         gs = [graphed(fn, reps) for fn in fns]
         if all(g is not None for g in gs):
-            fns, per = [g.replay for g in gs], reps
-            times = [[] for _ in fns]
-            for _ in range(warmup):
-                for fn in fns:
-                    fn()
-            torch.cuda.synchronize()
-            for _ in range(rounds):
-                for fn, out in zip(fns, times):
-                    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    s.record()
-                    fn()
-                    e.record()
-                    e.synchronize()
-                    out.append(s.elapsed_time(e) / per)
-            return [statistics.median(t) for t in times]
+            fns, reps = [g.replay for g in gs], 1
     for _ in range(warmup):
         for fn in fns:
             fn()
@@ -100,7 +87,7 @@ def batched_ms(fns, rounds, reps=20, warmup=3, graphs=False):
                 fn()
             e.record()
             e.synchronize()
-            out.append(s.elapsed_time(e) / reps)
+            out.append(s.elapsed_time(e) / per)
     return [statistics.median(t) for t in times]
 
 

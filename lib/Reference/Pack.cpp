@@ -140,6 +140,29 @@ bool needRank2(const Tensor &t, const char *what, std::string &err) {
   err = std::string("pack: ") + what + " packs a rank-2 tensor, got " + t.typeStr();
   return false;
 }
+/// Packs the codes of `dense` (element (k, n) at `index(k, n)`) into words
+/// at the slots `forEach` visits; false with `err` on a code out of range.
+template <typename ForEach, typename Index>
+bool packSlots(const Tensor &dense, const PackParams &p, size_t numWords, ForEach forEach,
+               Index index, std::vector<Tensor> &out, std::string &err) {
+  std::vector<uint32_t> words(numWords, 0);
+  CodeField field{p.bits, p.kind};
+  bool ok = true;
+  forEach([&](int64_t k, int64_t n, FragmentSlot s) {
+    uint32_t u = 0;
+    if (ok && field.encode(dense.data[index(k, n)], u, err))
+      words[s.word] |= u << s.shift;
+    else
+      ok = false;
+  });
+  if (!ok)
+    return false;
+  Tensor t(DType::I32, {static_cast<int64_t>(words.size())});
+  for (size_t i = 0; i < words.size(); ++i)
+    t.data[i] = asInt32(words[i]);
+  out.push_back(std::move(t));
+  return true;
+}
 } // namespace
 
 bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
@@ -156,23 +179,10 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
             " == 0 and N % " + std::to_string(tn) + " == 0";
       return false;
     }
-    std::vector<uint32_t> words(static_cast<size_t>(K * N * p.bits / 32), 0);
-    CodeField field{p.bits, p.kind};
-    bool ok = true;
-    forEachFragmentSlot(K, N, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
-      uint32_t u = 0;
-      if (ok && field.encode(dense.data[k * N + n], u, err))
-        words[s.word] |= u << s.shift;
-      else
-        ok = false;
-    });
-    if (!ok)
-      return false;
-    Tensor t(DType::I32, {static_cast<int64_t>(words.size())});
-    for (size_t i = 0; i < words.size(); ++i)
-      t.data[i] = asInt32(words[i]);
-    out.push_back(std::move(t));
-    return true;
+    return packSlots(
+        dense, p, static_cast<size_t>(K * N * p.bits / 32),
+        [&](auto f) { forEachFragmentSlot(K, N, p.bits, f); },
+        [&](int64_t k, int64_t n) { return k * N + n; }, out, err);
   }
   case PackFormat::AFragment: {
     if (!needRank2(dense, "a_fragment", err))
@@ -183,23 +193,10 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
             "got N = " + std::to_string(N) + ", K = " + std::to_string(K);
       return false;
     }
-    std::vector<uint32_t> words(static_cast<size_t>(N * K * p.bits / 32), 0);
-    CodeField field{p.bits, p.kind};
-    bool ok = true;
-    forEachAFragmentSlot(N, K, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
-      uint32_t u = 0;
-      if (ok && field.encode(dense.data[n * K + k], u, err))
-        words[s.word] |= u << s.shift;
-      else
-        ok = false;
-    });
-    if (!ok)
-      return false;
-    Tensor t(DType::I32, {static_cast<int64_t>(words.size())});
-    for (size_t i = 0; i < words.size(); ++i)
-      t.data[i] = asInt32(words[i]);
-    out.push_back(std::move(t));
-    return true;
+    return packSlots(
+        dense, p, static_cast<size_t>(N * K * p.bits / 32),
+        [&](auto f) { forEachAFragmentSlot(N, K, p.bits, f); },
+        [&](int64_t k, int64_t n) { return n * K + k; }, out, err);
   }
   case PackFormat::TiledCsl: {
     if (!needRank2(dense, "tiled_csl", err))
