@@ -129,6 +129,13 @@ class Kernel:
         self._count = len(self.buffers)
         self._ptrs = (ctypes.c_uint64 * self._count)()
         self._sizes = (ctypes.c_uint64 * self._count)()
+        # Per buffer: its operand's index (inputs), and the bytes each
+        # buffer needs at a dynamic size, asked of the bundle once per size.
+        self._operand_of = {}
+        for i, b in enumerate(self.buffers):
+            if b["role"] == "input":
+                self._operand_of[i] = len(self._operand_of)
+        self._needs = {}
 
     def __del__(self):
         try:
@@ -276,11 +283,18 @@ class Kernel:
             raise Error(f"einloom: the kernel has {len(self.outputs)} result(s), got "
                         f"{len(outs)} in out")
         results, keep, oi = [], [], 0
+        needs = self._needs.get(size)
+        if needs is None:
+            needs = []
+            for i in range(self._count):
+                need = ctypes.c_uint64()
+                check(_capi.einloomBundleBufferBytesAt(self._bundle, i, size, ctypes.byref(need)))
+                needs.append(need.value)
+            self._needs[size] = needs
         for i, b in enumerate(self.buffers):
-            need = ctypes.c_uint64()
-            check(_capi.einloomBundleBufferBytesAt(self._bundle, i, size, ctypes.byref(need)))
+            need = needs[i]
             if b["role"] == "input":
-                x = ops[len([bb for bb in self.buffers[:i] if bb["role"] == "input"])]
+                x = ops[self._operand_of[i]]
             elif b["role"] == "output":
                 shape = tuple(size if d < 0 else d for d in b["shape"])
                 if outs:
@@ -294,10 +308,10 @@ class Kernel:
                 oi += 1
                 results.append(x)
             else:
-                x = arrays.scratch(need.value, first)
+                x = arrays.scratch(need, first)
             keep.append(x)
             self._ptrs[i] = arrays.ptr(x)
-            self._sizes[i] = max(arrays.nbytes(x), need.value) if b["role"] != "temp" \
+            self._sizes[i] = max(arrays.nbytes(x), need) if b["role"] != "temp" \
                 else arrays.nbytes(x)
         check(_capi.einloomProgramLaunchOnStream(self._program(device), self._ptrs, self._sizes,
                                                  self._count, size,
