@@ -54,6 +54,15 @@ struct EinsumSpec {
   bool hasRepeatedInputLabel() const;
 };
 
+/// "ab...": one label per dimension, for an identity einsum ("ab->ab") of a
+/// tensor of `rank` dimensions (at most 26).
+inline std::string positionalLabels(int64_t rank) {
+  std::string labels;
+  for (int64_t d = 0; d < rank; ++d)
+    labels.push_back(static_cast<char>('a' + d));
+  return labels;
+}
+
 } // namespace mlir::loom
 
 #endif

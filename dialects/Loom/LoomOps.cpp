@@ -154,14 +154,14 @@ LogicalResult EinsumOp::verify() {
       return emitOpError("operand #")
              << i << " has rank " << type.getRank() << " but its subscripts \""
              << sub << "\" name " << sub.size() << " dimensions";
+    // (A dequantized weight's codes: checked by verifyWeightQuant.)
+    bool codes = i == 1 && hasDequantizedWeight();
     if ((!isSupportedElementType(type.getElementType()) ||
          type.getElementType().isSignlessInteger(32)) &&
-        !(i == 1 && hasDequantizedWeight()))
+        !codes)
       return emitOpError("operand #")
              << i << " has unsupported element type " << type.getElementType()
              << "; expected f64, f32, f16, bf16, f8E4M3FN, f8E5M2, i8 or i4";
-    // (A dequantized weight's codes: checked by verifyWeightQuant.)
-    bool codes = i == 1 && hasDequantizedWeight();
     if (!elem)
       elem = type.getElementType();
     else if (!codes && elem != type.getElementType())

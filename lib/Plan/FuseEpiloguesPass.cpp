@@ -113,13 +113,11 @@ struct LoomFuseEpilogues : einloom::impl::LoomFuseEpiloguesBase<LoomFuseEpilogue
       }
       // Alone: an einsum of its input (the identity), with the op as epilogue.
       auto t = cast<RankedTensorType>(x.getType());
-      std::string labels;
-      for (int64_t d = 0; d < t.getRank(); ++d)
-        labels.push_back(static_cast<char>('a' + d));
       if (t.getRank() > 26) {
         op->emitOpError("has rank ") << t.getRank() << "; an einsum names at most 26 dimensions";
         return signalPassFailure();
       }
+      std::string labels = loom::positionalLabels(t.getRank());
       OpBuilder b(op);
       auto id = loom::EinsumOp::create(b, op->getLoc(), t, ValueRange{x},
                                        StringRef(labels + "->" + labels));

@@ -108,9 +108,11 @@ struct LoomNormalizeOperands
       // result), the partial sums keep the result's precision: they are
       // formed and stored in its type, and the other operand is widened to
       // match below.
+      // (The widening is an identity einsum, of at most 26 dimensions.)
       Type sumType = t.getElementType();
       if (rt.getElementType().getIntOrFloatBitWidth() > t.getElementType().getIntOrFloatBitWidth() &&
-          isa<FloatType>(rt.getElementType()))
+          isa<FloatType>(rt.getElementType()) &&
+          cast<RankedTensorType>(op.getInputs()[1 - x].getType()).getRank() <= 26)
         sumType = rt.getElementType();
       SmallVector<int64_t> shape;
       for (char l : keep)
@@ -144,9 +146,7 @@ struct LoomNormalizeOperands
       int narrow = typeOf(0).getIntOrFloatBitWidth() < typeOf(1).getIntOrFloatBitWidth() ? 0 : 1;
       Value v = op.getInputs()[narrow];
       auto t = cast<RankedTensorType>(v.getType());
-      std::string ids;
-      for (int64_t d = 0; d < t.getRank(); ++d)
-        ids.push_back(static_cast<char>('a' + d));
+      std::string ids = loom::positionalLabels(t.getRank());
       OpBuilder b(op);
       auto widen = loom::EinsumOp::create(
           b, op.getLoc(), RankedTensorType::get(t.getShape(), typeOf(1 - narrow)), ValueRange{v},

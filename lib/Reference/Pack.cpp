@@ -163,6 +163,17 @@ bool packSlots(const Tensor &dense, const PackParams &p, size_t numWords, ForEac
   out.push_back(std::move(t));
   return true;
 }
+/// Decodes the code of each slot `forEach` visits in `words` into
+/// `result.data[index(k, n)]`.
+template <typename ForEach, typename Index>
+void unpackSlots(const Tensor &words, const PackParams &p, ForEach forEach, Index index,
+                 Tensor &result) {
+  CodeField field{p.bits, p.kind};
+  uint32_t mask = (1u << p.bits) - 1;
+  forEach([&](int64_t k, int64_t n, FragmentSlot s) {
+    result.data[index(k, n)] = field.decode((asWord(words.data[s.word]) >> s.shift) & mask);
+  });
+}
 } // namespace
 
 bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
@@ -367,11 +378,9 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     int64_t K = denseShape[0], N = denseShape[1];
     if (packed[0]->numel() != K * N * p.bits / 32)
       return badIndex("word count");
-    CodeField field{p.bits, p.kind};
-    uint32_t mask = (1u << p.bits) - 1;
-    forEachFragmentSlot(K, N, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
-      result.data[k * N + n] = field.decode((asWord(packed[0]->data[s.word]) >> s.shift) & mask);
-    });
+    unpackSlots(
+        *packed[0], p, [&](auto f) { forEachFragmentSlot(K, N, p.bits, f); },
+        [&](int64_t k, int64_t n) { return k * N + n; }, result);
     return true;
   }
   case PackFormat::AFragment: {
@@ -384,11 +393,9 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     int64_t N = denseShape[0], K = denseShape[1];
     if (packed[0]->numel() != N * K * p.bits / 32)
       return badIndex("word count");
-    CodeField field{p.bits, p.kind};
-    uint32_t mask = (1u << p.bits) - 1;
-    forEachAFragmentSlot(N, K, p.bits, [&](int64_t k, int64_t n, FragmentSlot s) {
-      result.data[n * K + k] = field.decode((asWord(packed[0]->data[s.word]) >> s.shift) & mask);
-    });
+    unpackSlots(
+        *packed[0], p, [&](auto f) { forEachAFragmentSlot(N, K, p.bits, f); },
+        [&](int64_t k, int64_t n) { return n * K + k; }, result);
     return true;
   }
   case PackFormat::TiledCsl: {

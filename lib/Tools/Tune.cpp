@@ -141,8 +141,6 @@ int einloom::tuneInputCopies(size_t inputBytes, int l2Bytes) {
 }
 
 namespace {
-int inputCopies(size_t inputBytes, int l2Bytes) { return einloom::tuneInputCopies(inputBytes, l2Bytes); }
-
 /// Fills `bytes` at `dst` with random values of `dtype`: a block of up to
 /// 4 Mi elements, repeated (never zeros: they can run faster).
 rt::Status fillRandom(rt::Device &dev, uint64_t dst, size_t bytes, ref::DType t, uint64_t seed) {
@@ -310,8 +308,7 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
     // Where the inputs fit in the L2 cache a few times over, the launches
     // rotate through copies of them (as bench_decode.py does), so that a
     // plan is timed streaming its operands from DRAM, as a model's layers
-    // do, not re-reading a warm L2 (which flattered plans that stream
-    // 50 MB weights on too few SMs).
+    // do, not re-reading a warm L2.
     Allocations shared;
     shared.dev = dev.get();
     std::map<std::string, std::pair<std::vector<uint64_t>, size_t>> io;
@@ -340,7 +337,7 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
         for (const rt::BundleBuffer &x : b.buffers)
           if (x.role == "input")
             inBytes += static_cast<size_t>(x.bytes);
-        copies = inputCopies(inBytes, dev->info().l2Bytes);
+        copies = tuneInputCopies(inBytes, dev->info().l2Bytes);
         if (copies > 1)
           os << "  inputs " << llvm::format("%.1f", inBytes / 1e6) << " MB: rotating through "
              << copies << " copies (L2 " << dev->info().l2Bytes / (1 << 20) << " MiB)\n";

@@ -71,11 +71,16 @@ Weight makeWeight(const Case &c, int64_t N, int64_t K, uint32_t seed) {
   return w;
 }
 
-std::vector<uint32_t> packWords(const Tensor &codes, unsigned bits, bool isSigned) {
+PackParams aFragmentParams(unsigned bits, bool isSigned) {
   PackParams p;
   p.format = PackFormat::AFragment;
   p.bits = bits;
   p.kind = isSigned ? QuantKind::Signed : QuantKind::Unsigned;
+  return p;
+}
+
+std::vector<uint32_t> packWords(const Tensor &codes, unsigned bits, bool isSigned) {
+  PackParams p = aFragmentParams(bits, isSigned);
   std::vector<Tensor> out;
   std::string err;
   EXPECT_TRUE(pack(codes, p, out, err)) << err;
@@ -200,10 +205,7 @@ TEST(APackedLayout, RoundTripsAndRejectsBadShapes) {
   for (unsigned bits : {2u, 4u, 8u})
     for (bool isSigned : {false, true}) {
       Weight w = makeWeight({bits, isSigned, false, 64, false}, 32, 192, bits * 7 + isSigned);
-      PackParams p;
-      p.format = PackFormat::AFragment;
-      p.bits = bits;
-      p.kind = isSigned ? QuantKind::Signed : QuantKind::Unsigned;
+      PackParams p = aFragmentParams(bits, isSigned);
       std::vector<Tensor> out;
       std::string err;
       ASSERT_TRUE(pack(w.codes, p, out, err)) << err;
@@ -212,9 +214,7 @@ TEST(APackedLayout, RoundTripsAndRejectsBadShapes) {
       ASSERT_TRUE(unpack({&out[0]}, p, {32, 192}, DType::I8, back, err)) << err;
       EXPECT_EQ(back.data, w.codes.data);
     }
-  PackParams p;
-  p.format = PackFormat::AFragment;
-  p.bits = 4;
+  PackParams p = aFragmentParams(4, /*isSigned=*/true);
   std::vector<Tensor> out;
   std::string err;
   Tensor odd(DType::I8, {16, 96});
