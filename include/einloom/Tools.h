@@ -73,6 +73,17 @@ buildEinsumModule(mlir::MLIRContext &ctx, llvm::StringRef spec,
 /// int32, ...). Null, with no diagnostic, for anything else.
 mlir::Type parseElementTypeName(mlir::MLIRContext &ctx, llvm::StringRef name);
 
+/// Makes the weight (second operand) of the one einsum in `module` (from
+/// buildEinsumModule) a quantized one: the function then takes its codes,
+/// scales and (asymmetric) zero points, and dequantizes them into the
+/// einsum. `desc` is `int<B>[:g<G>|:channel][:sym|:asym]` (B = 2, 4 or 8;
+/// default per channel, symmetric): symmetric codes are signed with no zero
+/// point, asymmetric ones unsigned with i8 zero points; groups of G run
+/// along the summed label. Emits a diagnostic and fails on a bad description
+/// or an einsum whose weight is not one kept and one summed label.
+mlir::LogicalResult setWeightQuant(mlir::OwningOpRef<mlir::ModuleOp> &module,
+                                   llvm::StringRef desc);
+
 /// Multiplies every loom.einsum in `module` by `scale` (its fused epilogue's
 /// alpha: with an i8 result, the requantization scale), then verifies.
 mlir::LogicalResult setEinsumScale(mlir::ModuleOp module, double scale);

@@ -37,6 +37,7 @@ static const char *layoutName(SmemLayout l) {
   case SmemLayout::MNMajorVector: return "mn-major";
   case SmemLayout::KMajorElementwise: return "elementwise";
   case SmemLayout::MNMajorAtoms: return "mn-major (TMA)";
+  case SmemLayout::PackedFragments: return "packed codes (a_fragment)";
   }
   return "?";
 }
@@ -215,6 +216,19 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     return buildSimtKernel(module, name, c, plan, loc);
   if (c.elemA != c.elemB)
     return emitError(loc, "operands of different element types are not supported");
+  // A dequantized weight: its codes are the MMA's A (order = ba).
+  DequantRecipe recipe;
+  if (c.quant) {
+    std::string why;
+    std::optional<DequantRecipe> r =
+        dequantRecipe(c.quant->bits, c.quant->isSigned, c.elemA.isBF16(), why);
+    if (!r)
+      return emitError(loc, why);
+    if (!c.swapped || plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64)
+      return emitError(loc, "a dequantized weight needs the mixed-input plan (order = ba, "
+                            "mma = m16n8k16, tile_k = 64)");
+    recipe = *r;
+  }
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
       !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
     return emitError(loc, "code generation writes f64, f32, f16, bf16, fp8, i32 or i8 results, not ")
@@ -240,7 +254,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   KernelLaunch launch;
   launch.name = name.str();
-  launch.argumentBytes[c.argA()] = c.tensorBytes(c.m, c.k, c.elemA);
+  launch.argumentBytes[c.argA()] =
+      c.quant ? c.quant->packedBytes : c.tensorBytes(c.m, c.k, c.elemA);
   launch.argumentBytes[c.argB()] = c.tensorBytes(c.n, c.k, c.elemB);
   launch.argumentBytes[2] = splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
                                        : c.tensorBytes(c.m, c.n, c.elemC);
@@ -248,12 +263,21 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN, c.dynamicLabel != 0)))
     return failure();
   launch.block = {threads, 1, 1};
-  launch.sharedMemoryBytes = stages * (bm + bn) * 128;
+  int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
+  launch.sharedMemoryBytes = stages * (bm * aRowBytes + bn * 128);
 
   if (splitK > 1 && !c.epilogue.empty())
     return emitError(loc, "a split-K plan does not fuse an epilogue");
   launch.epilogueBytes = c.epilogue.bufferBytes();
-  auto func = createKernelFunc(b, loc, name, launch, {}, c.dynamicLabel != 0, threads);
+  // A dequantized weight's scales and zero points follow the epilogue's
+  // buffers.
+  SmallVector<int64_t, 2> quantBuffers;
+  if (c.quant) {
+    quantBuffers.push_back(c.quant->scaleBytes);
+    if (c.quant->zeroType)
+      quantBuffers.push_back(c.quant->zeroBytes);
+  }
+  auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads);
   Block &entry = func.getBody().front();
 
   // 32-bit offsets suffice when every buffer's bytes fit in int32.
@@ -292,12 +316,26 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                              gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
         smem, arith::ConstantIndexOp::create(b, loc, offset), ValueRange{});
   };
-  OperandTile a{'A', &c.m, bm, chooseLayout(c, 'A', bm), c.elemA,
+  OperandTile a{'A', &c.m, bm,
+                c.quant ? SmemLayout::PackedFragments : chooseLayout(c, 'A', bm), c.elemA,
                 entry.getArgument(c.argA()), kc.groupOffset(c.batch, 'A', bz), m0,
-                region(0, stages * bm * 128)};
+                region(0, stages * bm * aRowBytes)};
+  a.rowBytes = aRowBytes;
   OperandTile bt{'B', &c.n, bn, chooseLayout(c, 'B', bn), c.elemB,
                  entry.getArgument(c.argB()), kc.groupOffset(c.batch, 'B', bz), n0,
-                 region(stages * bm * 128, stages * bn * 128)};
+                 region(stages * bm * aRowBytes, stages * bn * 128)};
+  if (c.quant) {
+    unsigned first = 3 + launch.epilogueBytes.size();
+    a.recipe = recipe;
+    a.scales = typedView(b, loc, entry.getArgument(first), c.quant->scaleType,
+                         c.quant->scaleBytes / elementBytes(c.quant->scaleType));
+    if (c.quant->zeroType) {
+      // Zero points of 8 bits or fewer are stored one per byte.
+      Type zt = c.quant->zeroType.getIntOrFloatBitWidth() <= 8 ? b.getI8Type() : c.quant->zeroType;
+      a.zeros = typedView(b, loc, entry.getArgument(first + 1), zt,
+                          c.quant->zeroBytes / elementBytes(zt));
+    }
+  }
   launch.layoutA = layoutName(a.layout);
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
@@ -389,15 +427,29 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
   gpu::BarrierOp::create(b, loc);
   SmallVector<Value> init(numAcc, zero);
+  // Packed codes: each K tile's scale and zero registers, loaded one tile
+  // ahead (the clamp keeps an empty split's loads inside the tensors).
+  auto dequantParams = [&](Value kTile) {
+    Value global = arith::MinSIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(numK - 1));
+    return loadDequantParams(kc, a, global);
+  };
+  if (c.quant)
+    a.dequant = dequantParams(kc.cst(0));
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
+  size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
+  llvm::append_range(init, a.dequant);
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value kt = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
-    SmallVector<Value> cur(loop.getRegionIterArgs().drop_front(numAcc));
+    SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
+    SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc + numFrags));
+    SmallVector<Value> nextParams;
+    if (c.quant)
+      nextParams = dequantParams(kc.add(kt, kc.cst(1)));
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
@@ -411,10 +463,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
       if (ks + 1 < kStepsPerTile) {
+        a.dequant = params;
         upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1);
       } else {
         NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
         gpu::BarrierOp::create(b, loc);
+        a.dequant = nextParams;
         upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
       }
       if (!noMma)
@@ -423,6 +477,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     }
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
+    llvm::append_range(yielded, nextParams);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));

@@ -10,6 +10,7 @@
 #ifndef EINLOOM_LIB_CODEGEN_KERNELCONTEXT_H
 #define EINLOOM_LIB_CODEGEN_KERNELCONTEXT_H
 
+#include "einloom/Codegen/Dequant.h"
 #include "einloom/Codegen/KernelBuilder.h"
 #include "einloom/Plan/Contraction.h"
 
@@ -47,6 +48,11 @@ enum class SmemLayout {
   /// contiguous along M (N), read by wgmma as a transposed (MN-major)
   /// operand. 16-bit types only.
   MNMajorAtoms,
+  /// A dequantized weight's codes in the a_fragment layout (docs/dialect.md):
+  /// a stage is the tile's rows at one 64-k tile, one contiguous run of
+  /// tileRows * 8 * bits bytes copied with 16-byte cp.async; each lane reads
+  /// its own words (ld.shared) and dequantizes them into A fragments.
+  PackedFragments,
 };
 
 /// One operand of the MMA (A: rows are M; B: rows are N).
@@ -60,7 +66,16 @@ struct OperandTile {
   mlir::Value batchOffset;///< elements
   mlir::Value rowOrigin;  ///< first row of this CTA's tile
   mlir::Value smemBytes;  ///< this operand's region, memref<? x i8, 3>
-  int64_t stageBytes() const { return tileRows * 128; }
+  /// Bytes of one row of a stage: 128, or 8 * bits for PackedFragments.
+  int64_t rowBytes = 128;
+  int64_t stageBytes() const { return tileRows * rowBytes; }
+  /// PackedFragments: how the codes dequantize, the scale and zero-point
+  /// views (typed; zeros null without a zero point), and the current K
+  /// tile's per-lane scale and zero registers (see loadDequantParams), which
+  /// the main loop sets before each loadFragments.
+  DequantRecipe recipe;
+  mlir::Value scales, zeros;
+  llvm::SmallVector<mlir::Value> dequant;
 };
 
 /// Integer arithmetic of the kernel. Offsets are computed in `intType`
@@ -203,6 +218,18 @@ void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,
 /// warpgroup of the executing thread.
 void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value stage,
                llvm::SmallVectorImpl<mlir::Value> &acc, mlir::Value warpgroup = {});
+
+/// PackedFragments: the scale and zero-point registers each lane needs for
+/// K tile `kTile` (global, in 64-k tiles) of the weight: per A fragment of
+/// the warp, per group in the tile (two for groups of 32) and per row half.
+llvm::SmallVector<mlir::Value> loadDequantParams(KernelContext &kc, OperandTile &a,
+                                                 mlir::Value kTile);
+/// PackedFragments: the four A-fragment registers of fragment `frag` at k
+/// step `ks`, dequantized from the lane's words of the stage at byte
+/// `laneBase` (its first word) with the registers of loadDequantParams.
+llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile &a,
+                                                  mlir::Value words32, mlir::Value laneBase,
+                                                  int64_t frag, int64_t ks);
 
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).

@@ -111,7 +111,15 @@ FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile 
     fs.b = dmmaLaneOffsets(kc, kc.warpCol, wn / 8);
     return fs;
   }
-  fs.a = laneOffsets(kc, a, kc.warpRow, wm / 16, /*isA=*/true);
+  if (a.layout == SmemLayout::PackedFragments) {
+    // Packed codes: the lane's first word of each of the warp's 16-row
+    // tiles, in bytes within a stage (a_fragment: `bits` words per lane).
+    for (int64_t f = 0; f < wm / 16; ++f)
+      fs.a.push_back(kc.mul(kc.add(kc.mul(kc.add(kc.div(kc.warpRow, 16), f), 32), kc.lane),
+                            4 * a.recipe.bits));
+  } else {
+    fs.a = laneOffsets(kc, a, kc.warpRow, wm / 16, /*isA=*/true);
+  }
   fs.b = laneOffsets(kc, b, kc.warpCol, wn / 16, /*isA=*/false);
   return fs;
 }
@@ -170,8 +178,18 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
           b, loc, b64, ValueRange{kc.idx(kc.div(kc.add(bBase, fs.b[j * kSteps + ks]), 4))}));
     return regs;
   }
-  for (int64_t i = 0; i < wm / 16; ++i)
-    llvm::append_range(regs, ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
+  if (a.layout == SmemLayout::PackedFragments) {
+    auto t = cast<MemRefType>(a.smemBytes.getType());
+    Value words = memref::ViewOp::create(
+        b, loc, MemRefType::get({t.getNumElements() / 4}, b.getI32Type(), nullptr, t.getMemorySpace()),
+        a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+    Value stageBytes = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes()));
+    for (int64_t i = 0; i < wm / 16; ++i)
+      llvm::append_range(regs, dequantFragment(kc, a, words, kc.add(stageBytes, fs.a[i]), i, ks));
+  } else {
+    for (int64_t i = 0; i < wm / 16; ++i)
+      llvm::append_range(regs, ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
+  }
   for (int64_t j = 0; j < wn / 16; ++j)
     llvm::append_range(regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + ks]), bT));
   return regs;

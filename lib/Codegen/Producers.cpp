@@ -94,6 +94,23 @@ ProducerState einloom::codegen::prepareProducer(KernelContext &kc, OperandTile &
     }
     break;
   }
+  case SmemLayout::PackedFragments: {
+    // One 16-byte chunk of the stage's contiguous run per thread and pass;
+    // where the chunks do not divide evenly among the threads, some copy a
+    // chunk twice (the same bytes to the same place).
+    int64_t chunks = op.stageBytes() / 16, perTile = op.rowBytes; // chunks per 16 rows
+    int64_t passes = (chunks + kc.threads - 1) / kc.threads;
+    for (int64_t pass = 0; pass < passes; ++pass) {
+      Value ch = kc.add(kc.tid, pass * kc.threads);
+      if (chunks % kc.threads)
+        ch = kc.rem(ch, chunks);
+      Value row = kc.add(op.rowOrigin, kc.mul(kc.div(ch, perTile), 16));
+      ps.rowValid.push_back(kc.ltExtent(row, *op.rows));
+      ps.rowOffset.push_back(kc.add(kc.mul(op.rowOrigin, op.rowBytes), kc.mul(ch, 16)));
+      ps.dst.push_back(kc.mul(ch, 16));
+    }
+    break;
+  }
   case SmemLayout::KMajorElementwise:
     break; // computed per element in produceStage
   case SmemLayout::MNMajorAtoms:
@@ -177,8 +194,29 @@ static void produceKMajorElementwise(KernelContext &kc, OperandTile &op, Value s
     b.setInsertionPointAfter(loop);
 }
 
+/// A stage of packed codes: the rows' run at K tile k0 / 64, which starts
+/// (k0 / 64) * rows * rowBytes bytes into the weight (rows: the weight's N).
+static void issuePackedCopies(KernelContext &kc, OperandTile &op, const ProducerState &ps,
+                              Value stage, Value k0) {
+  Value stageBase = arith::MulIOp::create(kc.b, kc.loc, stage, kc.cst(op.stageBytes()));
+  Value tileBase = kc.mul(kc.div(k0, 64), op.rows->size() * op.rowBytes);
+  for (size_t pass = 0; pass < ps.dst.size(); ++pass) {
+    Value valid = ps.rowValid[pass];
+    Value src = kc.select(valid, kc.add(tileBase, ps.rowOffset[pass]), kc.cst(0));
+    Value n = arith::SelectOp::create(kc.b, kc.loc, valid,
+                                      arith::ConstantIndexOp::create(kc.b, kc.loc, 16),
+                                      arith::ConstantIndexOp::create(kc.b, kc.loc, 0));
+    nvgpu::DeviceAsyncCopyOp::create(kc.b, kc.loc, op.smemBytes,
+                                     ValueRange{kc.idx(kc.add(stageBase, ps.dst[pass]))},
+                                     op.global, ValueRange{kc.idx(src)}, kc.b.getIndexAttr(16),
+                                     n, kc.b.getUnitAttr());
+  }
+}
+
 void einloom::codegen::produceStage(KernelContext &kc, OperandTile &op, const ProducerState &ps,
                                     Value stage, Value k0) {
+  if (op.layout == SmemLayout::PackedFragments)
+    return issuePackedCopies(kc, op, ps, stage, k0);
   if (op.layout == SmemLayout::KMajorElementwise)
     return produceKMajorElementwise(kc, op, stage, k0);
   issueVectorCopies(kc, op, ps, stage, k0);

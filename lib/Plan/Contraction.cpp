@@ -17,6 +17,9 @@ int64_t Contraction::tensorBytes(const ModeGroup &x, const ModeGroup &y, Type t)
 }
 
 int64_t Contraction::minBytes() const {
+  if (quant) // the weight is the kernel's A once swapped
+    return weightBytes() + tensorBytes(swapped ? n : m, k, swapped ? elemB : elemA) +
+           tensorBytes(m, n, elemC);
   return tensorBytes(m, k, elemA) + tensorBytes(n, k, elemB) + tensorBytes(m, n, elemC);
 }
 
@@ -337,5 +340,44 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
   for (ModeGroup *g : {&c.m, &c.n, &c.k})
     if (g->modes.empty())
       g->modes.push_back(Mode{'1', 1, 0, 0, 0});
+  if (std::optional<loom::QuantAttr> q = op.getWeightQuant()) {
+    // The einsum reads codes (loom-fuse-dequantize checked the shapes the
+    // kernels take); the MMA sees them dequantized to the activations' type.
+    WeightQuant w;
+    w.bits = q->getBits();
+    w.isSigned = q->getKind() == loom::QuantKind::Signed;
+    w.kDim = C.find(B[0]) == std::string::npos ? 0 : 1;
+    int64_t N = tb.getDimSize(1 - w.kDim), K = tb.getDimSize(w.kDim);
+    if (B.size() != 2 || c.k.modes.size() != 1 || c.n.modes.size() != 1 || !c.batch.modes.empty())
+      return op.emitOpError("a dequantized weight is one kept and one summed label, with no "
+                            "batch label (spec ")
+             << spec->str() << ")";
+    auto scaleT = cast<RankedTensorType>(op.getScale().getType());
+    w.scaleType = scaleT.getElementType();
+    w.scaleBytes = scaleT.getNumElements() * elementBytes(w.scaleType);
+    if (Value z = op.getZeroPoint()) {
+      auto zt = cast<RankedTensorType>(z.getType());
+      w.zeroType = zt.getElementType();
+      w.zeroBytes = zt.getNumElements() * elementBytes(w.zeroType);
+    }
+    switch (q->getGranularity()) {
+    case loom::QuantGranularity::PerTensor:
+      break;
+    case loom::QuantGranularity::PerChannel:
+      w.scaleRowStride = 1;
+      break;
+    case loom::QuantGranularity::PerGroup: {
+      // Scales shaped as the codes, K divided by the group size.
+      w.groupSize = q->getGroupSize();
+      int64_t groups = K / w.groupSize;
+      w.scaleRowStride = w.kDim == 1 ? groups : 1;
+      w.scaleGroupStride = w.kDim == 1 ? 1 : N;
+      break;
+    }
+    }
+    w.packedBytes = N * K * w.bits / 8;
+    c.quant = w;
+    c.elemB = c.elemA;
+  }
   return c;
 }

@@ -16,7 +16,8 @@ bool einloom::runsAsMemoryKernel(loom::EinsumOp op) {
   size_t n = op.getInputs().size();
   if (n == 1)
     return true;
-  if (n != 2 || op.getPlanAttr())
+  // (A dequantized weight runs on the mixed-input kernel at every M.)
+  if (n != 2 || op.getPlanAttr() || op.hasDequantizedWeight())
     return false;
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(op);
   if (failed(spec))

@@ -16,6 +16,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::loom;
@@ -92,6 +93,11 @@ static int64_t wgmmaStagingBytes(int64_t consumers, int64_t tileN, const Contrac
 
 /// The operand ring: `stages` stages of an A and a B tile.
 static int64_t ringBytes(PlanAttr p, const Contraction &c) {
+  // A dequantized weight (the kernel's A): tile_m x 64 codes of `bits` each.
+  if (c.quant && c.swapped)
+    return (p.getTileM() * p.getTileK() * c.quant->bits / 8 +
+            p.getTileN() * elementBytes(c.elemB) * p.getTileK()) *
+           p.getStages();
   return (p.getTileM() * elementBytes(c.elemA) + p.getTileN() * elementBytes(c.elemB)) *
          p.getTileK() * p.getStages();
 }
@@ -221,11 +227,65 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   return e;
 }
 
+/// The mixed-input kernel (a dequantized weight): the cp.async mma.sync
+/// pipeline with the weight's packed codes as the MMA's A (order = ba),
+/// dequantized in registers, and the activations as B.
+static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, const TargetInfo &t,
+                                          function_ref<InFlightDiagnostic()> emitError) {
+  const WeightQuant &q = *c.quant;
+  if (!c.swapped)
+    return emitError() << "a dequantized weight is the MMA's A operand: the plan needs "
+                          "order = ba";
+  if (c.dynamicLabel)
+    return emitError() << "a dequantized weight needs static shapes (the dynamic dimension '"
+                       << c.dynamicLabel << "' is not supported with it yet)";
+  if (!c.elemA.isF16() && !c.elemA.isBF16())
+    return emitError() << "the mixed-input kernel dequantizes to f16 or bf16, not " << c.elemA;
+  if (q.bits != 2 && q.bits != 4 && q.bits != 8)
+    return emitError() << q.bits << "-bit codes have no register dequantization (2, 4 or 8 bits)";
+  if (q.zeroType && (!q.zeroType.isSignlessInteger() || q.zeroType.getIntOrFloatBitWidth() > 32))
+    return emitError() << "zero points must be integers of at most 32 bits, not " << q.zeroType;
+  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::CpAsync)
+    return emitError() << "the mixed-input kernel runs mma.sync m16n8k16 fed by cp.async "
+                          "(mma = m16n8k16, producer = cp_async)";
+  if (p.getTileK() != 64)
+    return emitError() << "the mixed-input kernel reads the packed weight in tiles of 64 k "
+                          "(tile_k = 64), not "
+                       << p.getTileK();
+  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
+  if (wm % 16 || wn % 16 || p.getTileM() % p.getWarpsM() || p.getTileN() % p.getWarpsN())
+    return emitError() << "each warp's tile (" << wm << "x" << wn
+                       << ") must be a multiple of 16x16";
+  if ((p.getTileN() * 8) % (p.getNumWarps() * 32))
+    return emitError() << "the activations' 16-byte chunks must divide evenly among "
+                       << p.getNumWarps() * 32 << " threads";
+  if (StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
+    return emitError() << "the mixed-input kernel needs the activations contiguous along K, "
+                          "16-byte aligned; they are "
+                       << c.operandLayout('B', p.getTileN());
+  if (p.getStages() < 2)
+    return emitError() << "the cp.async pipeline needs at least 2 stages";
+  int64_t kTiles = c.k.size() / 64;
+  if (p.getSplitK() > kTiles)
+    return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
+                       << " K tiles of 64";
+  if (p.getSplitK() > 1 && !c.epilogue.empty())
+    return emitError() << "split_k = " << p.getSplitK()
+                       << " cannot carry the fused epilogue; use split_k = 1";
+  int64_t smem = sharedMemoryBytes(p, c);
+  if (smem > t.smemPerBlock)
+    return emitError() << "the plan needs " << smem / 1024 << " KiB of shared memory; "
+                       << t.chip << " allows " << t.smemPerBlock / 1024 << " KiB per block";
+  return success();
+}
+
 LogicalResult
 einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo &t,
                              function_ref<InFlightDiagnostic()> emitError) {
   Contraction storage;
   const Contraction &c = oriented(p, c0, storage);
+  if (c.quant)
+    return verifyMixedInputPlan(p, c, t, emitError);
   if (c.swapped && c.dynamicLabel)
     return emitError() << "order = ba (the transposed product) needs static shapes; the "
                           "dynamic dimension '"
@@ -494,9 +554,72 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
     }
 }
 
+/// The mixed-input plans (a dequantized weight): the weight's rows on the
+/// MMA's M (order = ba), 64 or 128 a tile, the tokens on its N (16 to 128),
+/// and K split so that every SM streams the codes. The ring is as deep as
+/// shared memory allows, up to 8 stages (a stage of codes is small).
+static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const TargetInfo &t,
+                                                  MLIRContext *ctx,
+                                                  function_ref<InFlightDiagnostic()> emitError) {
+  Contraction cs = c.transposed();
+  int64_t tokens = cs.n.size(), kTiles = cs.k.size() / 64;
+  int64_t tn = tokens <= 16 ? 16 : tokens <= 32 ? 32 : tokens <= 64 ? 64 : 128;
+  std::vector<PlanCandidate> all;
+  for (int64_t bm : {64, 128})
+    for (int64_t split : {1, 2, 4, 8, 16}) {
+      if (split > 1 && (kTiles < 2 * split || !c.epilogue.empty()))
+        continue;
+      int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
+      int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
+      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, 8);
+      PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
+                                 split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
+                                 Schedule::Cooperative, OperandSource::Shared,
+                                 OperandOrder::BA);
+      PlanCandidate cand{p, estimatePlan(p, c, t), ""};
+      std::string why;
+      llvm::raw_string_ostream os(why);
+      {
+        ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+          os << d.str();
+          return success();
+        });
+        if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
+          cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
+      }
+      all.push_back(cand);
+    }
+  auto best = all.end();
+  for (auto it = all.begin(); it != all.end(); ++it)
+    if (it->rejectedBecause.empty() &&
+        (best == all.end() || it->estimate.seconds < best->estimate.seconds))
+      best = it;
+  if (best == all.end()) {
+    InFlightDiagnostic d = emitError();
+    d << "no mixed-input plan fits this einsum";
+    if (!all.empty())
+      d << ": " << all.front().rejectedBecause;
+    return failure();
+  }
+  PlanChoice choice{*best, {}};
+  for (auto it = all.begin(); it != all.end(); ++it)
+    if (it != best) {
+      if (it->rejectedBecause.empty()) {
+        char text[96];
+        std::snprintf(text, sizeof text, "estimated %.1f us, slower than %.1f us",
+                      it->estimate.seconds * 1e6, best->estimate.seconds * 1e6);
+        it->rejectedBecause = text;
+      }
+      choice.alternatives.push_back(*it);
+    }
+  return choice;
+}
+
 FailureOr<PlanChoice>
 einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                     function_ref<InFlightDiagnostic()> emitError) {
+  if (c.quant)
+    return selectMixedInputPlan(c, t, ctx, emitError);
   FailureOr<MmaShape> mma = mmaFor(c);
   if (failed(mma)) {
     emitError() << "no instruction for " << c.elemA << " operands";
@@ -904,6 +1027,26 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
+  if (c.quant) {
+    const WeightQuant &q = *c.quant;
+    os << "mixed-input mma.sync (m16n8k16): the weight's " << q.bits << "-bit "
+       << (q.isSigned ? "signed" : "unsigned") << " codes (a_fragment layout, "
+       << q.packedBytes << " bytes) stream through a " << p.getStages()
+       << "-stage cp.async ring and are dequantized in registers (lop3/prmt, then the "
+       << (q.zeroType ? "zero point and " : "")
+       << (q.groupSize ? "scale of each group of " + std::to_string(q.groupSize)
+                       : std::string(q.scaleRowStride ? "per-row scale" : "one scale"))
+       << ") straight into A fragments; the activations are B\n";
+    printEstimate(os, e);
+    printStreaming(os, c, t, p, e);
+    os << "alternatives rejected:\n";
+    for (const PlanCandidate &a : choice.alternatives) {
+      os << "  ";
+      printPlanLine(os, a.plan);
+      os << ": " << a.rejectedBecause << "\n";
+    }
+    return;
+  }
   if (p.getMma() == MmaShape::M8N8K4 && p.getStages() == 1) {
     os << "f64 tensor cores (DMMA, mma.sync m8n8k4) in the CUDA-core kernel's 128x128 tiling, "
           "operands read element by element through their strides\n";

@@ -37,13 +37,6 @@ struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
             << llvm::toString(loaded.takeError());
     }
     WalkResult r = getOperation().walk([&](loom::EinsumOp op) {
-      if (op.hasDequantizedWeight()) {
-        op.emitOpError("reads a dequantized ")
-            << op.getWeightQuant()->getBits()
-            << "-bit weight: no GPU kernel for mixed-input einsums yet (the CPU reference, "
-               "einloom-run --reference, evaluates it)";
-        return WalkResult::interrupt();
-      }
       if (runsAsMemoryKernel(op)) {
         // Nothing for a tensor core: a memory-bound kernel, no plan.
         if (op.getPlanAttr()) {

@@ -26,7 +26,13 @@ TuningKey einloom::tuningKeyFor(const Contraction &c, const TargetInfo &t) {
   TuningKey k;
   k.target = t.chip;
   k.spec = c.spec;
-  k.types = typeName(c.elemA) + " " + typeName(c.elemB) + " -> " + typeName(c.elemC) + " acc " +
+  // A dequantized weight: its codes, grouping and zero point ("u4g128z").
+  std::string b = typeName(c.elemB);
+  if (c.quant)
+    b = std::string(c.quant->isSigned ? "s" : "u") + std::to_string(c.quant->bits) +
+        (c.quant->groupSize ? "g" + std::to_string(c.quant->groupSize) : "c") +
+        (c.quant->zeroType ? "z" : "");
+  k.types = typeName(c.elemA) + " " + b + " -> " + typeName(c.elemC) + " acc " +
             typeName(c.acc) + (c.tf32 ? " tf32" : "");
   k.sizes = {c.batch.size(), c.m.size(), c.n.size(), c.k.size()};
   return k;

@@ -9,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 
 #include <cctype>
 #include <map>
@@ -163,5 +164,119 @@ LogicalResult einloom::setEinsumPlan(ModuleOp module, StringRef planText) {
     return emitError(FileLineColLoc::get(ctx, "--plan", 1, 1))
            << "expected a #loom.plan<...> attribute, got '" << planText << "'";
   module.walk([&](loom::EinsumOp op) { op.setPlanAttr(plan); });
+  return success();
+}
+
+LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef desc) {
+  MLIRContext *ctx = module->getContext();
+  Location loc = FileLineColLoc::get(ctx, "--weight-quant", 1, 1);
+  auto bad = [&](const Twine &why) {
+    emitError(loc) << "bad --weight-quant '" << desc << "': " << why
+                   << " (expected int<B>[:g<G>|:channel][:sym|:asym], B = 2, 4 or 8, e.g. "
+                      "int4:g128:asym)";
+    return failure();
+  };
+  SmallVector<StringRef> parts;
+  desc.split(parts, ':');
+  unsigned bits = 0;
+  if (parts.empty() || !parts[0].consume_front("int") || parts[0].getAsInteger(10, bits) ||
+      (bits != 2 && bits != 4 && bits != 8))
+    return bad("the first part names the code width, int2, int4 or int8");
+  int64_t group = 0;
+  bool asym = false, sawGranularity = false, sawScheme = false;
+  for (StringRef part : ArrayRef<StringRef>(parts).drop_front()) {
+    if (part == "sym" || part == "asym") {
+      if (sawScheme)
+        return bad("more than one of sym and asym");
+      sawScheme = true;
+      asym = part == "asym";
+    } else if (part == "channel" || part.starts_with("g")) {
+      if (sawGranularity)
+        return bad("more than one granularity");
+      sawGranularity = true;
+      if (part != "channel" && (part.drop_front().getAsInteger(10, group) || group <= 0))
+        return bad("a group is g<G> with G a positive integer");
+    } else {
+      return bad("unknown part '" + part + "'");
+    }
+  }
+  SmallVector<loom::EinsumOp> einsums;
+  module->walk([&](loom::EinsumOp e) { einsums.push_back(e); });
+  if (einsums.size() != 1 || einsums[0].getInputs().size() != 2)
+    return bad("it applies to an einsum of two operands");
+  loom::EinsumOp e = einsums[0];
+  FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+  if (failed(spec))
+    return failure();
+  const std::string &xs = spec->inputs[0], &ws = spec->inputs[1];
+  int kAt = -1;
+  if (ws.size() == 2)
+    for (int i = 0; i < 2; ++i)
+      if (spec->output.find(ws[i]) == std::string::npos && xs.find(ws[i]) != std::string::npos &&
+          spec->output.find(ws[1 - i]) != std::string::npos &&
+          xs.find(ws[1 - i]) == std::string::npos)
+        kAt = i;
+  if (kAt < 0)
+    return bad("the weight (the second operand, \"" + ws +
+               "\") must be one label summed with the first operand and one kept label");
+  auto wt = cast<RankedTensorType>(e.getInputs()[1].getType());
+  auto xt = cast<RankedTensorType>(e.getInputs()[0].getType());
+  Type elem = wt.getElementType();
+  if (!elem.isF16() && !elem.isBF16())
+    return bad("a quantized weight dequantizes to f16 or bf16 (--dtype), not a " +
+               std::to_string(elem.getIntOrFloatBitWidth()) + "-bit type");
+  int64_t K = wt.getDimSize(kAt), N = wt.getDimSize(1 - kAt);
+  if (group && K % group)
+    return bad("the group size " + std::to_string(group) + " does not divide the summed size " +
+               std::to_string(K));
+  auto typeText = [](Type t) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << t;
+    return s;
+  };
+  auto tensor = [&](ArrayRef<int64_t> shape, const std::string &t) {
+    std::string s = "tensor<";
+    for (int64_t d : shape)
+      s += std::to_string(d) + "x";
+    return s + t + ">";
+  };
+  std::string e16 = typeText(elem);
+  std::string codes = tensor(wt.getShape(), "i" + std::to_string(bits == 2 ? 4 : bits));
+  SmallVector<int64_t> sshape;
+  if (group) {
+    sshape.assign(wt.getShape().begin(), wt.getShape().end());
+    sshape[kAt] = K / group;
+  } else {
+    sshape = {N};
+  }
+  std::string scales = tensor(sshape, e16), zeros = tensor(sshape, "i8");
+  std::string quant = "#loom.quant<bits = " + std::to_string(bits) +
+                      (asym ? ", kind = unsigned, scheme = asymmetric" : ", kind = signed") +
+                      (group ? ", granularity = group, axis = " + std::to_string(kAt) +
+                                   ", group_size = " + std::to_string(group)
+                             : ", granularity = channel, axis = " + std::to_string(1 - kAt)) +
+                      ", scale_type = " + e16 + ">";
+  std::string out = typeText(e.getResult().getType());
+  std::string text =
+      "func.func @main(%x: " + typeText(xt) + ", %q: " + codes + ", %s: " + scales +
+      (asym ? ", %z: " + zeros : "") + ") -> " + out + " {\n  %w = loom.dequantize %q, %s" +
+      (asym ? ", %z" : "") + " {quant = " + quant + "} : (" + codes + ", " + scales +
+      (asym ? ", " + zeros : "") + ") -> " + typeText(wt) + "\n  %y = loom.einsum \"" +
+      spec->str() + "\" (%x, %w) : (" + typeText(xt) + ", " + typeText(wt) + ") -> " + out +
+      "\n  return %y : " + out + "\n}\n";
+  OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(text, ParserConfig(ctx));
+  if (!parsed)
+    return failure();
+  // Keep what the caller set on the einsum (plan, scale).
+  parsed->walk([&](loom::EinsumOp ne) {
+    for (NamedAttribute a : e->getDiscardableAttrs())
+      ne->setAttr(a.getName(), a.getValue());
+    if (auto p = e.getPlanAttr())
+      ne.setPlanAttr(p);
+    if (auto a = e.getAlpha())
+      ne.setAlphaAttr(e.getAlphaAttr());
+  });
+  module = std::move(parsed);
   return success();
 }

@@ -161,6 +161,12 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       m << "epilogue " << nums << " " << k.activation << " " << k.bias << " " << k.residual
         << "\n";
     }
+    if (k.weight.present()) {
+      const BundleWeight &w = k.weight;
+      m << "weight " << w.bits << " " << (w.isSigned ? "signed" : "unsigned") << " "
+        << w.granularity << " " << w.axis << " " << w.group << " " << w.kDim << " " << w.scale
+        << " " << w.zero << "\n";
+    }
   }
   if (isDynamic(b))
     for (const BundleVariant &v : b.variants)
@@ -524,6 +530,27 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       for (int x : {k.bias, k.residual})
         if (x != -1 && std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("epilogue names a buffer the kernel does not take");
+    } else if (kind == "weight") {
+      if (b.kernels.empty())
+        return bad("'weight' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      BundleWeight &w = k.weight;
+      std::string sign;
+      if (!(ls >> w.bits >> sign >> w.granularity >> w.axis >> w.group >> w.kDim >> w.scale >>
+            w.zero) ||
+          (w.bits != 2 && w.bits != 4 && w.bits != 8) || (sign != "signed" && sign != "unsigned") ||
+          (w.granularity != "tensor" && w.granularity != "channel" && w.granularity != "group") ||
+          w.axis < 0 || w.axis > 1 || w.kDim < 0 || w.kDim > 1 || w.group < 0 ||
+          (w.granularity == "group") != (w.group > 0))
+        return bad("bad weight (BITS signed|unsigned tensor|channel|group AXIS GROUP KDIM SCALE "
+                   "ZERO)");
+      w.isSigned = sign == "signed";
+      for (int x : {w.scale, w.zero})
+        if ((x != -1 || x == w.scale) &&
+            std::find(k.args.begin(), k.args.end(), x) == k.args.end())
+          return bad("weight names a buffer the kernel does not take");
+      if (k.operands.size() != 2)
+        return bad("a dequantized weight needs an einsum of two operands");
     } else if (kind == "variant") {
       BundleVariant v;
       std::string order;

@@ -220,6 +220,68 @@ std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool 
   return text;
 }
 
+namespace {
+/// What a buffer is to a kernel that dequantizes its weight: the codes, the
+/// scales or the zero points (Data for every other buffer).
+struct WeightRole {
+  const BundleWeight *weight = nullptr;
+  ref::Role role = ref::Role::Data;
+};
+
+std::vector<WeightRole> weightRoles(const Bundle &b) {
+  std::vector<WeightRole> roles(numEntries(b));
+  for (const BundleKernel &k : b.kernels) {
+    if (!k.weight.present())
+      continue;
+    roles[k.operands[1]] = {&k.weight, ref::Role::Codes};
+    roles[k.weight.scale] = {&k.weight, ref::Role::Scale};
+    if (k.weight.zero >= 0)
+      roles[k.weight.zero] = {&k.weight, ref::Role::ZeroPoint};
+  }
+  return roles;
+}
+
+ref::QuantParams quantParams(const BundleWeight &w) {
+  ref::QuantParams q;
+  q.bits = static_cast<unsigned>(w.bits);
+  q.kind = w.isSigned ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
+  q.zeroPoint = w.zero >= 0;
+  q.granularity = w.granularity == "group"     ? ref::Granularity::PerGroup
+                  : w.granularity == "channel" ? ref::Granularity::PerChannel
+                                               : ref::Granularity::PerTensor;
+  q.axis = w.axis;
+  q.groupSize = w.group;
+  return q;
+}
+
+/// The device bytes of a dequantized weight's codes: the N x K codes (the
+/// tensor transposed where K comes first) in the a_fragment layout.
+bool packWeight(const Tensor &codes, const BundleWeight &w, std::string &bytes,
+                std::string &err) {
+  if (codes.shape.size() != 2) {
+    err = "a dequantized weight's codes must be a matrix";
+    return false;
+  }
+  Tensor nk = codes;
+  if (w.kDim == 0) {
+    int64_t K = codes.shape[0], N = codes.shape[1];
+    nk.shape = {N, K};
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n)
+        nk.data[n * K + k] = codes.data[k * N + n];
+  }
+  ref::PackParams p;
+  p.format = ref::PackFormat::AFragment;
+  p.bits = w.bits;
+  p.kind = w.isSigned ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
+  std::vector<Tensor> out;
+  if (!ref::pack(nk, p, out, err))
+    return false;
+  bytes = encodeTensor(out[0]);
+  return true;
+}
+} // namespace
+
 /// One run of the loaded program at dynamic size `size` (-1: static).
 static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &o,
                  int64_t size) {
@@ -249,6 +311,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   if (!tooBig.empty())
     return fail(o, tooBig);
   std::vector<Tensor> host(numEntries(b));
+  std::vector<WeightRole> roles = weightRoles(b);
   ref::Random rng(o.seed + (size == -1 ? 0 : static_cast<uint64_t>(size)));
   for (size_t i = 0; i < numEntries(b); ++i) {
     const BundleBuffer &x = entryAt(b, static_cast<int>(i));
@@ -262,8 +325,15 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       if (d == -1)
         d = size;
     host[i] = Tensor(t, shape);
-    if (x.role == "input")
+    if (x.role != "input")
+      continue;
+    // A dequantized weight's codes and zero points lie in the codes' range.
+    if (const WeightRole &wr = roles[i]; wr.weight) {
+      ref::QuantParams q = quantParams(*wr.weight);
+      ref::fillRandom(host[i], rng, wr.role, q.minCode(), q.maxCode());
+    } else {
       ref::fillRandom(host[i], rng, ref::Role::Data);
+    }
   }
 
   // Device buffers with guard bands; outputs and temporaries poisoned.
@@ -282,7 +352,22 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       s = dev->fill(buf[i].base, kGuardByte, buf[i].bytes + 2 * kGuard);
     if (s) {
       if (b.buffers[i].role == "input") {
-        std::string bytes = encode(host[i]);
+        std::string bytes;
+        std::string err;
+        if (roles[i].role == ref::Role::Codes) {
+          if (!packWeight(host[i], *roles[i].weight, bytes, err)) {
+            cleanup();
+            return fail(o, "buffer " + b.buffers[i].name + ": " + err);
+          }
+        } else {
+          bytes = encode(host[i]);
+        }
+        if (bytes.size() > buf[i].bytes) {
+          cleanup();
+          return fail(o, "buffer " + b.buffers[i].name + " holds " +
+                             std::to_string(buf[i].bytes) + " bytes; its data needs " +
+                             std::to_string(bytes.size()));
+        }
         s = dev->copyToDevice(buf[i].data(), bytes.data(), bytes.size());
       } else {
         s = dev->fill(buf[i].data(), kPoisonByte, buf[i].bytes);
@@ -371,6 +456,19 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       std::vector<const Tensor *> ins;
       for (int a : k.operands)
         ins.push_back(&expect[a]);
+      // A dequantized weight: the reference multiplies its dequantized
+      // values (in the activations' type), computed from the same codes.
+      Tensor dequantized;
+      if (k.weight.present()) {
+        std::string err;
+        if (!ref::dequantize(expect[k.operands[1]], expect[k.weight.scale],
+                             k.weight.zero >= 0 ? &expect[k.weight.zero] : nullptr,
+                             quantParams(k.weight), ins[0]->dtype, dequantized, err)) {
+          cleanup();
+          return fail(o, "reference: dequantizing the weight: " + err);
+        }
+        ins[1] = &dequantized;
+      }
       ref::EinsumOptions eo;
       eo.intAccBits = k.acc == "i32" ? 32 : 0;
       // Only a tf32 kernel rounds its f32 operands; the CUDA-core and

@@ -31,6 +31,12 @@ static cl::opt<double> scale(
                       "integer operands it is the requantization scale: round to nearest, "
                       "saturate)"),
     cl::init(1.0), cl::cat(category));
+static cl::opt<std::string> weightQuant(
+    "weight-quant",
+    cl::desc("Quantize the einsum's second operand (with --einsum): int<B>[:g<G>|:channel]"
+             "[:sym|:asym], B = 2, 4 or 8, e.g. int4:g128:asym; the bundle then takes its "
+             "codes (a_fragment layout), scales and zero points"),
+    cl::cat(category));
 static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
                                    cl::init("sm_90a"), cl::cat(category));
@@ -101,10 +107,11 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (useCache) {
-    if (einsum.empty() || emit != "bundle" || explain || ptxasReport || !bufferReuse) {
+    if (einsum.empty() || emit != "bundle" || explain || ptxasReport || !bufferReuse ||
+        !weightQuant.empty()) {
       llvm::errs() << "einloom-compile: --cache goes with --einsum and --emit bundle (no "
-                      "--explain, --ptxas-report or --buffer-reuse=false: a hit runs no "
-                      "compiler)\n";
+                      "--explain, --ptxas-report, --weight-quant or --buffer-reuse=false: a "
+                      "hit runs no compiler)\n";
       return 1;
     }
     einloom::SessionOptions so;
@@ -138,6 +145,11 @@ int main(int argc, char **argv) {
     llvm::errs() << "einloom-compile: give either a .mlir file or --einsum SPEC --sizes ...\n";
     return 1;
   }
+  if (!weightQuant.empty() && einsum.empty()) {
+    llvm::errs() << "einloom-compile: --weight-quant goes with --einsum; in a .mlir file, "
+                    "write the loom.dequantize\n";
+    return 1;
+  }
   if (!planText.empty() && einsum.empty()) {
     llvm::errs() << "einloom-compile: --plan goes with --einsum; in a .mlir file, give "
                     "the einsum a `plan` attribute\n";
@@ -152,6 +164,8 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   if (!planText.empty() && mlir::failed(einloom::setEinsumPlan(*module, planText)))
+    return 1;
+  if (!weightQuant.empty() && mlir::failed(einloom::setWeightQuant(module, weightQuant)))
     return 1;
   if (scale.getNumOccurrences()) {
     if (einsum.empty()) {

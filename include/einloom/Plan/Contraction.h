@@ -13,6 +13,7 @@
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <string>
 
 namespace mlir::loom {
@@ -63,12 +64,40 @@ struct EpilogueSpec {
 /// The epilogue fused into `op` (empty when none).
 EpilogueSpec epilogueOf(mlir::loom::EinsumOp op);
 
+/// A weight read as integer codes and dequantized in registers (loom.einsum's
+/// weight_quant): the einsum's second operand holds the N x K codes (N its
+/// kept label, K the summed one) in the a_fragment layout (docs/dialect.md),
+/// whatever the order of its subscripts. Its scales (and zero points) are
+/// the kernel's extra arguments, indexed at n * scaleRowStride + g *
+/// scaleGroupStride for group g = k / groupSize.
+struct WeightQuant {
+  unsigned bits = 4;
+  bool isSigned = true;
+  int64_t groupSize = 0; ///< 0: one scale per row (or one in all)
+  int64_t scaleRowStride = 0, scaleGroupStride = 0;
+  mlir::Type scaleType, zeroType; ///< zeroType null: no zero point
+  int64_t packedBytes = 0, scaleBytes = 0, zeroBytes = 0;
+  /// Which dimension of the codes' tensor is K (0 or 1).
+  int kDim = 1;
+  /// The K steps (16 k each) of a 64-k tile that share a scale: 2 for
+  /// groups of 32, else 4.
+  int64_t stepsPerGroup() const { return groupSize == 32 ? 2 : 4; }
+};
+
 struct Contraction {
   ModeGroup batch, m, n, k;
   mlir::Type elemA, elemB, elemC, acc;
   std::string spec;
   bool tf32 = false;
   EpilogueSpec epilogue;
+  /// A dequantized weight (the einsum's second operand; the kernel's A with
+  /// order = ba). elemB is then the activations' type, which the codes
+  /// dequantize to.
+  std::optional<WeightQuant> quant;
+  /// Bytes the weight operand (codes, scales, zero points) occupies.
+  int64_t weightBytes() const {
+    return quant->packedBytes + quant->scaleBytes + quant->zeroBytes;
+  }
   /// Shape polymorphism: the label of the one dynamic dimension (0 when the
   /// shapes are static). The einsum was specialised to the largest size of
   /// its bucket, which `m`'s extent holds; the kernel takes the actual size

@@ -338,6 +338,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     if (&op == ret)
       break;
     auto e = dyn_cast<loom::EinsumOp>(op);
+    if (isa<loom::DequantizeOp>(op))
+      return op.emitOpError("was not fused into an einsum (--explain says why), and a "
+                            "dequantize has no GPU kernel of its own yet");
     if (!e || !e->hasAttr("loom.kernel"))
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");
@@ -457,6 +460,30 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       last.beta = be->convertToDouble();
     if (auto act = e.getActivation())
       last.activation = loom::stringifyActivation(*act).str();
+    // A dequantized weight: the codes' buffer holds the a_fragment packing;
+    // the scales and zero points follow the contraction kernel's other
+    // arguments.
+    if (std::optional<loom::QuantAttr> q = e.getWeightQuant()) {
+      rt::BundleWeight &w = k.weight;
+      FailureOr<Contraction> c = analyzeContraction(e);
+      if (failed(c))
+        return failure();
+      w.bits = static_cast<int>(q->getBits());
+      w.isSigned = q->getKind() == loom::QuantKind::Signed;
+      w.granularity = loom::stringifyQuantGranularity(q->getGranularity()).str();
+      w.axis = static_cast<int>(q->getAxis());
+      w.group = q->getGranularity() == loom::QuantGranularity::PerGroup ? q->getGroupSize() : 0;
+      w.kDim = c->quant->kDim;
+      for (auto [v, slot] : {std::pair<Value, int *>{e.getScale(), &w.scale},
+                             std::pair<Value, int *>{e.getZeroPoint(), &w.zero}})
+        if (v) {
+          if (!buffer.count(v))
+            return e.emitOpError("scale or zero point is not a function argument");
+          *slot = buffer[v];
+          k.args.push_back(buffer[v]);
+        }
+      b.buffers[k.operands[1]].bytes = c->quant->packedBytes;
+    }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
     b.kernels.push_back(k);
     if (reduce) {

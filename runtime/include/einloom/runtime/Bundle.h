@@ -44,6 +44,19 @@ struct BundleTensorMap {
   int64_t swizzle = 128;     ///< 0, 32, 64 or 128 bytes
 };
 
+/// A contraction that dequantizes its second operand (see docs/bundle.md,
+/// `weight`): that buffer holds the N x K codes in the a_fragment layout.
+struct BundleWeight {
+  int bits = 0;            ///< 2, 4 or 8; 0: no dequantized weight
+  bool isSigned = true;
+  std::string granularity; ///< "tensor", "channel" or "group"
+  int axis = 0;            ///< the quantization axis of the codes' tensor
+  int64_t group = 0;       ///< the group size (granularity "group")
+  int kDim = 1;            ///< which dimension of the codes' tensor is K
+  int scale = -1, zero = -1; ///< buffer indices (zero: -1 when none)
+  bool present() const { return bits > 0; }
+};
+
 struct BundleKernel {
   std::string name;
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
@@ -85,6 +98,7 @@ struct BundleKernel {
   double alpha = 1, beta = 1;
   std::string activation = "none";
   int bias = -1, residual = -1;
+  BundleWeight weight;
   bool hasEpilogue() const {
     return alpha != 1 || beta != 1 || activation != "none" || bias >= 0 || residual >= 0;
   }

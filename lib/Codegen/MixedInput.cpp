@@ -1,0 +1,171 @@
+//===- MixedInput.cpp - dequantizing packed codes into A fragments --------===//
+//
+// The mixed-input kernel's consumer side. Its producer (Producers.cpp,
+// PackedFragments) copies each stage's a_fragment words into shared memory;
+// here each lane reads its own words and turns them into the f16 or bf16
+// registers of m16n8k16 A fragments with the instructions of a
+// DequantRecipe (include/einloom/Codegen/Dequant.h), whose host model the
+// unit tests check bit for bit against the reference. The MMA core then
+// runs on those registers as on ldmatrix's.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelContext.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <cstdio>
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+namespace {
+std::string hex(uint32_t v) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", v);
+  return text;
+}
+
+/// One PTX block with one result, through LLVM inline assembly.
+Value asmOp(KernelContext &kc, Type result, ValueRange operands, const std::string &text,
+            StringRef constraints) {
+  return LLVM::InlineAsmOp::create(kc.b, kc.loc, result, operands, text, constraints,
+                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                   LLVM::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(kc.b.getContext(),
+                                                             LLVM::AsmDialect::AD_ATT),
+                                   ArrayAttr())
+      .getResult(0);
+}
+
+/// A 16-bit pattern in both halves of an i32.
+Value splat16(KernelContext &kc, Value half) {
+  OpBuilder &b = kc.b;
+  Value bits = arith::BitcastOp::create(b, kc.loc, b.getI16Type(), half);
+  Value w = arith::ExtUIOp::create(b, kc.loc, b.getI32Type(), bits);
+  Value hi = arith::ShLIOp::create(b, kc.loc, w,
+                                   arith::ConstantOp::create(b, kc.loc, b.getI32IntegerAttr(16)));
+  return arith::OrIOp::create(b, kc.loc, w, hi);
+}
+
+int64_t groupsPerTile(const WeightQuant &q) { return q.groupSize == 32 ? 2 : 1; }
+} // namespace
+
+SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, OperandTile &a,
+                                                       Value kTile) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const WeightQuant &q = *kc.c.quant;
+  const DequantRecipe &r = a.recipe;
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  Type half = r.bf16 ? Type(b.getBF16Type()) : Type(b.getF16Type());
+  int64_t wm = kc.bm / kc.warpsM;
+  int64_t rows = a.rows->size();
+  SmallVector<Value> out;
+  Value laneRow = kc.div(kc.lane, 4);
+  for (int64_t f = 0; f < wm / 16; ++f)
+    for (int64_t gi = 0; gi < groupsPerTile(q); ++gi) {
+      // The group of k = 64 kTile + 32 gi.
+      Value g = q.groupSize ? kc.div(kc.add(kc.mul(kTile, 64), 32 * gi), q.groupSize) : kc.cst(0);
+      for (int64_t h = 0; h < 2; ++h) {
+        Value n = kc.add(a.rowOrigin, kc.add(kc.warpRow, kc.add(laneRow, 16 * f + 8 * h)));
+        // Rows past the weight (a partial last tile) read row 0; their
+        // products are never stored.
+        Value nc = kc.select(kc.lt(n, rows), n, kc.cst(0));
+        Value at = kc.add(kc.mul(nc, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
+        Value s = memref::LoadOp::create(b, loc, a.scales, ValueRange{kc.idx(at)});
+        Value z = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+        if (a.zeros) {
+          Value zl = memref::LoadOp::create(b, loc, a.zeros, ValueRange{kc.idx(at)});
+          z = zl.getType() == i32 ? zl : arith::ExtSIOp::create(b, loc, i32, zl).getResult();
+        }
+        if (r.path == DequantPath::PrmtFloat) {
+          // f32: the scale, and 2^23 + z + offset (exact).
+          Value zo = arith::AddIOp::create(
+              b, loc, z, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(r.offset)));
+          Value zf = arith::AddFOp::create(
+              b, loc, arith::SIToFPOp::create(b, loc, f32, zo),
+              arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(r.bias))));
+          out.push_back(arith::ExtFOp::create(b, loc, f32, s));
+          out.push_back(zf);
+          continue;
+        }
+        // f16 / bf16 pairs: the scale, and bias + z + offset rounded to the
+        // half type (exact for the zero points of the code's range); the
+        // bf16 lop3 path adds its negation with fma (sm_80 has no bf16x2 sub).
+        Value zo = arith::AddIOp::create(
+            b, loc, z,
+            arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int64_t(r.bias) + r.offset)));
+        Value zc = splat16(kc, arith::SIToFPOp::create(b, loc, half, zo));
+        if (r.bf16)
+          zc = arith::XOrIOp::create(b, loc, zc,
+                                     arith::ConstantOp::create(
+                                         b, loc, b.getI32IntegerAttr(int32_t(0x80008000u))));
+        out.push_back(splat16(kc, s));
+        out.push_back(zc);
+      }
+    }
+  return out;
+}
+
+SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, OperandTile &a,
+                                                        Value words32, Value laneBase,
+                                                        int64_t frag, int64_t ks) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const DequantRecipe &r = a.recipe;
+  const WeightQuant &q = *kc.c.quant;
+  Type i32 = b.getI32Type();
+  SmallVector<Value, 4> regs;
+  Value word;
+  int64_t wordAt = -1;
+  for (int64_t reg = 0; reg < 4; ++reg) {
+    int64_t j = 4 * ks + reg;
+    int64_t wi = j / r.regsPerWord;
+    unsigned i = j % r.regsPerWord;
+    if (wi != wordAt) {
+      word = memref::LoadOp::create(b, loc, words32,
+                                    ValueRange{kc.idx(kc.div(kc.add(laneBase, 4 * wi), 4))});
+      wordAt = wi;
+    }
+    int64_t gi = groupsPerTile(q) == 2 ? ks / 2 : 0;
+    int64_t h = reg % 2;
+    size_t at = ((frag * groupsPerTile(q) + gi) * 2 + h) * 2;
+    Value s = a.dequant[at], zc = a.dequant[at + 1];
+    std::string text;
+    switch (r.path) {
+    case DequantPath::Lop3: {
+      std::string field = r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) +
+                                           "; lop3.b32 t, t, "
+                                     : "lop3.b32 t, $1, ";
+      field += hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
+      text = r.bf16 ? "{ .reg .b32 t, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; " +
+                          field + "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }"
+                    : "{ .reg .b32 t; " + field +
+                          "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
+      regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r,r,r"));
+      break;
+    }
+    case DequantPath::PrmtHalf: {
+      std::string flip = r.wordXor ? "xor.b32 t, $1, " + hex(r.wordXor) + "; prmt.b32 t, t, "
+                                   : "prmt.b32 t, $1, ";
+      text = "{ .reg .b32 t; " + flip + hex(r.magic) + ", " + hex(r.selector(i)) +
+             "; sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
+      regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r,r,r"));
+      break;
+    }
+    case DequantPath::PrmtFloat: {
+      std::string w = r.wordXor ? "xor.b32 w, $1, " + hex(r.wordXor) + "; " : "mov.b32 w, $1; ";
+      text = "{ .reg .b32 w, x0, x1; .reg .f32 d0, d1; " + w + "prmt.b32 x0, w, " + hex(r.magic) +
+             ", " + hex(r.selector(i, 0)) + "; prmt.b32 x1, w, " + hex(r.magic) + ", " +
+             hex(r.selector(i, 1)) +
+             "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; "
+             "mul.rn.f32 d0, d0, $3; mul.rn.f32 d1, d1, $3; cvt.rn.bf16x2.f32 $0, d1, d0; }";
+      regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r,f,f"));
+      break;
+    }
+    }
+  }
+  return regs;
+}
