@@ -40,6 +40,65 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
     OpBuilder b(ctx);
     gpu::GPUModuleOp kernels;
     bool failedAny = false;
+    auto kernelModule = [&]() {
+      if (!kernels) {
+        b.setInsertionPointToEnd(module.getBody());
+        auto nvvmTarget = NVVM::NVVMTargetAttr::get(
+            ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", t->chip, "+ptx84");
+        kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "einloom_kernels",
+                                           b.getArrayAttr({nvvmTarget}));
+        module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+      }
+      return kernels;
+    };
+    // A dequantize that did not fuse into its einsum: a memory-bound kernel
+    // of its own, whose result the einsum reads as a dense operand.
+    module.walk([&](func::FuncOp func) {
+      int index = 0;
+      func.walk([&](loom::DequantizeOp d) {
+        if (failedAny)
+          return;
+        loom::QuantAttr q = d.getQuant();
+        if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar) {
+          d.emitOpError("has no GPU kernel for ")
+              << loom::stringifyQuantKind(q.getKind()) << " codes yet";
+          failedAny = true;
+          return;
+        }
+        auto codes = cast<RankedTensorType>(d.getInput().getType());
+        DequantizeSpec ds;
+        ds.shape.assign(codes.getShape().begin(), codes.getShape().end());
+        ds.bits = q.getBits();
+        ds.isSigned = q.getKind() == loom::QuantKind::Signed;
+        ds.granularity = q.getGranularity() == loom::QuantGranularity::PerTensor    ? 0
+                         : q.getGranularity() == loom::QuantGranularity::PerChannel ? 1
+                                                                                    : 2;
+        ds.axis = q.getAxis();
+        ds.groupSize = q.getGroupSize();
+        ds.codeType = codes.getElementType();
+        ds.scaleType = cast<RankedTensorType>(d.getScale().getType()).getElementType();
+        if (Value z = d.getZeroPoint())
+          ds.zeroType = cast<RankedTensorType>(z.getType()).getElementType();
+        ds.resultType = cast<RankedTensorType>(d.getResult().getType()).getElementType();
+        if (!codes.hasStaticShape() || ds.codeType.getIntOrFloatBitWidth() > 32) {
+          d.emitOpError("a dequantize kernel takes static shapes and integer codes of at most "
+                        "32 bits");
+          failedAny = true;
+          return;
+        }
+        std::string name = (func.getSymName() + "_dequantize" + Twine(index++)).str();
+        FailureOr<KernelLaunch> launch = buildDequantizeKernel(kernelModule(), name, ds, d.getLoc());
+        if (failed(launch)) {
+          failedAny = true;
+          return;
+        }
+        d->setAttr("loom.kernel", SymbolRefAttr::get(kernels.getNameAttr(),
+                                                     {FlatSymbolRefAttr::get(ctx, launch->name)}));
+        SmallVector<NamedAttribute> attrs = launchShape(b, *launch);
+        attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(0)));
+        d->setAttr("loom.launch", b.getDictionaryAttr(attrs));
+      });
+    });
     module.walk([&](func::FuncOp func) {
       int index = 0;
       func.walk([&](loom::EinsumOp op) {
@@ -70,14 +129,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           failedAny = true;
           return;
         }
-        if (!kernels) {
-          b.setInsertionPointToEnd(module.getBody());
-          auto nvvmTarget = NVVM::NVVMTargetAttr::get(
-              ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", t->chip, "+ptx84");
-          kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "einloom_kernels",
-                                               b.getArrayAttr({nvvmTarget}));
-          module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
-        }
+        kernelModule();
         std::string name = (func.getSymName() + "_einsum" + Twine(index++)).str();
         // The kernels see the contraction in the plan's operand order.
         Contraction storage;

@@ -663,3 +663,90 @@ FailureOr<KernelLaunch> einloom::buildMemoryPartialSums(gpu::GPUModuleOp module,
   gpu::ReturnOp::create(b, loc);
   return launch;
 }
+
+int64_t DequantizeSpec::scaleElements() const {
+  if (granularity == 0)
+    return 1;
+  if (granularity == 1)
+    return shape[axis];
+  return elements() / groupSize;
+}
+
+FailureOr<KernelLaunch> einloom::buildDequantizeKernel(gpu::GPUModuleOp module, StringRef name,
+                                                       const DequantizeSpec &d, Location loc) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t total = d.elements();
+  KernelLaunch launch = memoryLaunch(name);
+  launch.grid[0] = (total + kThreads - 1) / kThreads;
+  if (launch.grid[0] >= (int64_t(1) << 31) || total >= (int64_t(1) << 31))
+    return emitError(loc, "the dequantize has ") << total << " elements, more than 2^31";
+  auto stored = [&](Type t) {
+    return t.getIntOrFloatBitWidth() <= 8 ? Type(b.getI8Type()) : storageType(t);
+  };
+  Type codeT = stored(d.codeType);
+  SmallVector<int64_t> buffers{total * elementBytes(codeT),
+                               d.scaleElements() * elementBytes(d.scaleType)};
+  Type zeroT = d.zeroType ? (isa<IntegerType>(d.zeroType) ? stored(d.zeroType) : d.zeroType)
+                          : Type();
+  if (zeroT)
+    buffers.push_back(d.scaleElements() * elementBytes(zeroT));
+  buffers.push_back(total * elementBytes(d.resultType));
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = integerContext(b, loc);
+  unsigned arg = 0;
+  Value codes = typedView(b, loc, entry.getArgument(arg++), codeT, total);
+  Value scales = typedView(b, loc, entry.getArgument(arg++), d.scaleType, d.scaleElements());
+  Value zeros = zeroT ? typedView(b, loc, entry.getArgument(arg++), zeroT, d.scaleElements())
+                      : Value();
+  Value result = typedView(b, loc, entry.getArgument(arg), d.resultType, total);
+  Value e = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                          kThreads),
+                   kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+  auto inside = scf::IfOp::create(b, loc, kc.lt(e, total), false);
+  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  // The scale's index: the element's along the axis (per channel), or the
+  // element's with the axis divided by the group size (per group).
+  int64_t inner = 1;
+  for (size_t i = d.axis + 1; i < d.shape.size(); ++i)
+    inner *= d.shape[i];
+  int64_t along = d.granularity ? d.shape[d.axis] : 1;
+  Value at = kc.cst(0);
+  if (d.granularity == 1) {
+    at = kc.rem(kc.div(e, inner), along);
+  } else if (d.granularity == 2) {
+    int64_t groups = along / d.groupSize;
+    Value outer = kc.div(e, inner * along), i = kc.rem(kc.div(e, inner), along);
+    at = kc.add(kc.mul(kc.add(kc.mul(outer, groups), kc.div(i, d.groupSize)), inner),
+                kc.rem(e, inner));
+  }
+  // Exact in f32 where the scale has 16 bits and the zero point is an
+  // integer (at most 9 x 11 significant bits); else in f64. One rounding.
+  bool narrow = elementBytes(d.scaleType) == 2 && (!zeroT || isa<IntegerType>(zeroT));
+  Type f = narrow ? Type(b.getF32Type()) : Type(b.getF64Type());
+  Type i32 = b.getI32Type();
+  Value q = memref::LoadOp::create(b, loc, codes, ValueRange{kc.idx(e)});
+  if (q.getType() != i32)
+    q = d.isSigned ? arith::ExtSIOp::create(b, loc, i32, q).getResult()
+                   : arith::ExtUIOp::create(b, loc, i32, q).getResult();
+  Value x = arith::SIToFPOp::create(b, loc, f, q);
+  if (zeros) {
+    Value z = memref::LoadOp::create(b, loc, zeros, ValueRange{kc.idx(at)});
+    if (isa<IntegerType>(z.getType())) {
+      if (z.getType() != i32)
+        z = arith::ExtSIOp::create(b, loc, i32, z);
+      z = arith::SIToFPOp::create(b, loc, f, z);
+    } else {
+      z = convertElement(b, loc, z, f);
+    }
+    x = arith::SubFOp::create(b, loc, x, z);
+  }
+  Value s = convertElement(b, loc, memref::LoadOp::create(b, loc, scales, ValueRange{kc.idx(at)}), f);
+  Value v = convertElement(b, loc, arith::MulFOp::create(b, loc, x, s), d.resultType);
+  memref::StoreOp::create(b, loc, v, result, ValueRange{kc.idx(e)});
+  b.setInsertionPointAfter(inside);
+  gpu::ReturnOp::create(b, loc);
+  launch.argumentBytes = {0, 0, 0};
+  return launch;
+}

@@ -143,7 +143,7 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
         why = whyNot(d, e, at, *spec, k, n);
       if (!why.empty()) {
         if (explain)
-          llvm::errs() << what << " runs alone (not fused): " << why << "\n";
+          llvm::errs() << what << " runs alone, as its own memory-bound kernel (not fused): " << why << "\n";
         continue;
       }
       // The weight second: swap operands and subscripts where it is first.

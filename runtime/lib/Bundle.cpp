@@ -540,7 +540,7 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
             w.zero) ||
           (w.bits != 2 && w.bits != 4 && w.bits != 8) || (sign != "signed" && sign != "unsigned") ||
           (w.granularity != "tensor" && w.granularity != "channel" && w.granularity != "group") ||
-          w.axis < 0 || w.axis > 1 || w.kDim < 0 || w.kDim > 1 || w.group < 0 ||
+          w.axis < 0 || w.axis > 7 || w.kDim < 0 || w.kDim > 1 || w.group < 0 ||
           (w.granularity == "group") != (w.group > 0))
         return bad("bad weight (BITS signed|unsigned tensor|channel|group AXIS GROUP KDIM SCALE "
                    "ZERO)");
@@ -549,8 +549,11 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
         if ((x != -1 || x == w.scale) &&
             std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("weight names a buffer the kernel does not take");
-      if (k.operands.size() != 2)
-        return bad("a dequantized weight needs an einsum of two operands");
+      if (k.op == "einsum" ? k.operands.size() != 2
+                           : k.op != "dequantize" || k.operands.size() < 2 ||
+                                 k.operands[1] != w.scale)
+        return bad("a 'weight' line belongs to an einsum of two operands or a dequantize "
+                   "(codes, scale[, zero point])");
     } else if (kind == "variant") {
       BundleVariant v;
       std::string order;

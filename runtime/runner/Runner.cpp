@@ -226,6 +226,7 @@ namespace {
 struct WeightRole {
   const BundleWeight *weight = nullptr;
   ref::Role role = ref::Role::Data;
+  bool packed = false; ///< codes in the a_fragment layout (an einsum's weight)
 };
 
 std::vector<WeightRole> weightRoles(const Bundle &b) {
@@ -233,7 +234,8 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
   for (const BundleKernel &k : b.kernels) {
     if (!k.weight.present())
       continue;
-    roles[k.operands[1]] = {&k.weight, ref::Role::Codes};
+    bool einsum = k.op == "einsum";
+    roles[k.operands[einsum ? 1 : 0]] = {&k.weight, ref::Role::Codes, einsum};
     roles[k.weight.scale] = {&k.weight, ref::Role::Scale};
     if (k.weight.zero >= 0)
       roles[k.weight.zero] = {&k.weight, ref::Role::ZeroPoint};
@@ -354,7 +356,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       if (b.buffers[i].role == "input") {
         std::string bytes;
         std::string err;
-        if (roles[i].role == ref::Role::Codes) {
+        if (roles[i].packed) {
           if (!packWeight(host[i], *roles[i].weight, bytes, err)) {
             cleanup();
             return fail(o, "buffer " + b.buffers[i].name + ": " + err);
@@ -447,6 +449,35 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       const BundleKernel &k = b.kernels[ki];
       if (k.op == "reduce")
         continue; // finishes the split-K einsum before it; checked there
+      if (k.op == "dequantize" && k.weight.present()) {
+        // (q - z) * s rounded once: the reference's values exactly.
+        Tensor want;
+        std::string err;
+        if (!ref::dequantize(expect[k.operands[0]], expect[k.weight.scale],
+                             k.weight.zero >= 0 ? &expect[k.weight.zero] : nullptr,
+                             quantParams(k.weight), host[k.result].dtype, want, err)) {
+          cleanup();
+          return fail(o, "reference: " + err);
+        }
+        const Tensor &got = host[k.result];
+        int64_t wrong = 0, first = -1;
+        for (int64_t n = 0; n < got.numel(); ++n)
+          if (!(got.data[n] == want.data[n]) && !(std::isnan(got.data[n]) && std::isnan(want.data[n])))
+            if (wrong++ == 0)
+              first = n;
+        std::printf("check %s (%s, dequantize): %s, %lld of %lld elements differ from the "
+                    "reference\n",
+                    entryAt(b, k.result).name.c_str(), got.typeStr().c_str(),
+                    wrong ? "FAIL" : "PASS", static_cast<long long>(wrong),
+                    static_cast<long long>(got.numel()));
+        if (wrong)
+          std::printf("  first at flat index %lld: got %.9g, want %.9g\n",
+                      static_cast<long long>(first), got.data[first], want.data[first]);
+        ok = ok && wrong == 0;
+        // Later kernels consume what this one really produced.
+        expect[k.result] = got;
+        continue;
+      }
       std::vector<std::string> subs;
       std::string outSub;
       if (k.op != "einsum" || !splitSpec(k.spec, subs, outSub)) {

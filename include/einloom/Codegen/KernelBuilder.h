@@ -91,6 +91,31 @@ mlir::FailureOr<KernelLaunch>
 buildMemoryPartialSums(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
                        const MemoryEinsum &m, mlir::Location loc);
 
+/// A loom.dequantize that runs alone (not fused into an einsum): one
+/// element per thread, x = (q - z) * s rounded once to the result type.
+/// Codes of 8 bits or fewer are stored one per byte (as the bundle's
+/// buffers hold them); arguments are codes, scales, [zero points], result.
+struct DequantizeSpec {
+  llvm::SmallVector<int64_t, 4> shape; ///< the codes' (and the result's)
+  unsigned bits = 8;
+  bool isSigned = true;
+  int granularity = 0; ///< 0 per tensor, 1 per channel, 2 per group
+  int64_t axis = 0, groupSize = 0;
+  mlir::Type codeType, scaleType, zeroType, resultType; ///< zeroType null: none
+  int64_t elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  /// Elements of the scale (and zero-point) tensor.
+  int64_t scaleElements() const;
+};
+mlir::FailureOr<KernelLaunch> buildDequantizeKernel(mlir::gpu::GPUModuleOp module,
+                                                    llvm::StringRef name,
+                                                    const DequantizeSpec &d,
+                                                    mlir::Location loc);
+
 /// Hopper (plans with producer = tma): a persistent, warp-specialized
 /// kernel. One producer warpgroup issues TMA copies into a ring of
 /// shared-memory stages completed on mbarriers; warps_m / 4 consumer

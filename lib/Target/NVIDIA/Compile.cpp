@@ -338,9 +338,51 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     if (&op == ret)
       break;
     auto e = dyn_cast<loom::EinsumOp>(op);
-    if (isa<loom::DequantizeOp>(op))
-      return op.emitOpError("was not fused into an einsum (--explain says why), and a "
-                            "dequantize has no GPU kernel of its own yet");
+    if (auto d = dyn_cast<loom::DequantizeOp>(op)) {
+      // An unfused dequantize: its own memory-bound kernel.
+      if (!d->hasAttr("loom.kernel"))
+        return d.emitOpError("has no generated kernel");
+      bool returned = llvm::is_contained(ret->getOperands(), d.getResult());
+      if (dynamicSize)
+        return d.emitOpError("a dequantize kernel takes static shapes");
+      addBuffer(d.getResult(), (returned ? "out" : "tmp") + std::to_string(index),
+                returned ? "output" : "temp", false);
+      auto launch = d->getAttrOfType<DictionaryAttr>("loom.launch");
+      rt::BundleKernel k;
+      k.name = cast<SymbolRefAttr>(d->getAttr("loom.kernel")).getLeafReference().str();
+      auto grid = cast<DenseI64ArrayAttr>(launch.get("grid")).asArrayRef();
+      auto block = cast<DenseI64ArrayAttr>(launch.get("block")).asArrayRef();
+      for (int i = 0; i < 3; ++i) {
+        k.grid[i] = grid[i];
+        k.block[i] = block[i];
+      }
+      for (Value in : {d.getInput(), d.getScale(), d.getZeroPoint()})
+        if (in) {
+          if (!buffer.count(in))
+            return d.emitOpError("operand is not a function argument");
+          k.args.push_back(buffer[in]);
+          k.operands.push_back(buffer[in]);
+        }
+      k.result = buffer[d.getResult()];
+      k.args.push_back(k.result);
+      k.op = "dequantize";
+      k.spec = "-";
+      k.acc = dtypeOf(cast<RankedTensorType>(d.getResult().getType()).getElementType());
+      k.flops = 2 * cast<RankedTensorType>(d.getResult().getType()).getNumElements();
+      loom::QuantAttr q = d.getQuant();
+      rt::BundleWeight &w = k.weight;
+      w.bits = static_cast<int>(q.getBits());
+      w.isSigned = q.getKind() == loom::QuantKind::Signed;
+      w.granularity = loom::stringifyQuantGranularity(q.getGranularity()).str();
+      w.axis = static_cast<int>(q.getAxis());
+      w.group = q.getGranularity() == loom::QuantGranularity::PerGroup ? q.getGroupSize() : 0;
+      w.scale = k.operands[1];
+      w.zero = k.operands.size() > 2 ? k.operands[2] : -1;
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(k);
+      ++index;
+      continue;
+    }
     if (!e || !e->hasAttr("loom.kernel"))
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");
