@@ -125,7 +125,9 @@ def main():
             s = (0.01 + 0.09 * torch.rand(scale_b["shape"], device="cuda")).to(dt)
             lo, hi = (-(1 << (wt["bits"] - 1)), 1 << (wt["bits"] - 1)) if wt["signed"] \
                 else (0, 1 << wt["bits"])
-            z = torch.randint(lo, hi, zero_b["shape"], dtype=torch.int8, device="cuda") \
+            zdt = {"i8": torch.int8, "i16": torch.int16, "i32": torch.int32}[zero_b["dtype"]] \
+                if zero_b else None
+            z = torch.randint(lo, hi, zero_b["shape"], dtype=zdt, device="cuda") \
                 if zero_b else None
             sets.append([x, words, s] + ([z] if z is not None else []))
         first = sets[0]

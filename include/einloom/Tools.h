@@ -78,7 +78,8 @@ mlir::Type parseElementTypeName(mlir::MLIRContext &ctx, llvm::StringRef name);
 /// scales and (asymmetric) zero points, and dequantizes them into the
 /// einsum. `desc` is `int<B>[:g<G>|:channel][:sym|:asym]` (B = 2, 4 or 8;
 /// default per channel, symmetric): symmetric codes are signed with no zero
-/// point, asymmetric ones unsigned with i8 zero points; groups of G run
+/// point, asymmetric ones unsigned with integer zero points (i8, i16 for 8
+/// bits, whose zero points reach 255); groups of G run
 /// along the summed label. Emits a diagnostic and fails on a bad description
 /// or an einsum whose weight is not one kept and one summed label.
 mlir::LogicalResult setWeightQuant(mlir::OwningOpRef<mlir::ModuleOp> &module,

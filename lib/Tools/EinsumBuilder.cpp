@@ -250,7 +250,8 @@ LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef d
   } else {
     sshape = {N};
   }
-  std::string scales = tensor(sshape, e16), zeros = tensor(sshape, "i8");
+  // (Zero points of 8-bit unsigned codes reach 255: i16.)
+  std::string scales = tensor(sshape, e16), zeros = tensor(sshape, bits == 8 ? "i16" : "i8");
   std::string quant = "#loom.quant<bits = " + std::to_string(bits) +
                       (asym ? ", kind = unsigned, scheme = asymmetric" : ", kind = signed") +
                       (group ? ", granularity = group, axis = " + std::to_string(kAt) +
