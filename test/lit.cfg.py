@@ -16,7 +16,7 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 llvm_config.with_system_environment(["HOME", "TMPDIR", "PATH"])
 llvm_config.use_default_substitutions()
 tool_dirs = [config.einloom_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["einloom-opt", "einloom-run-rt", "einloom-run", "einloom-compile", "einloom-tune"], tool_dirs)
+llvm_config.add_tool_substitutions(["einloom-opt", "einloom-run-rt", "einloom-run", "einloom-compile", "einloom-tune", "einloom-import"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # ptxas comes with the CUDA toolkit, which CI machines may lack; tests that

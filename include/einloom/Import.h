@@ -1,0 +1,80 @@
+//===- Import.h - quantized checkpoints into Einloom's layout ---*- C++ -*-===//
+//
+// Reads the weight-only quantized linear layers users bring (AutoAWQ's
+// "gemm" version, GPTQ v1 and v2 with or without act-order) from
+// .safetensors files, and writes them in Einloom's layout: the N x K codes
+// packed as `a_fragment` words, the scales and zero points as N x K/G
+// tensors, and, for act-order, the permutation of K to apply once to the
+// activations. ../shared/QUANT.md describes the formats.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_IMPORT_H
+#define EINLOOM_IMPORT_H
+
+#include "einloom/Reference/Tensor.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace einloom {
+
+/// A .safetensors file, validated: the header's JSON, every tensor's dtype,
+/// shape and byte range inside the data, no overlaps.
+struct SafetensorsFile {
+  struct Entry {
+    std::string dtype; ///< "I32", "F16", "BF16", "F32", ...
+    std::vector<int64_t> shape;
+    uint64_t begin = 0, end = 0; ///< relative to the data
+  };
+  std::string path;
+  std::map<std::string, Entry> tensors;
+  std::map<std::string, std::string> metadata;
+  std::string data; ///< the bytes after the header
+};
+
+llvm::Expected<SafetensorsFile> readSafetensors(const std::string &path);
+
+/// Tensor `name` of `file`: I8/I16/I32/I64/U8 as integers, F16/BF16/F32/F64
+/// as floats (values exact).
+llvm::Expected<ref::Tensor> safetensorsTensor(const SafetensorsFile &file,
+                                              const std::string &name);
+
+enum class CheckpointFormat { GptqV1, GptqV2, AwqGemm };
+
+struct ImportOptions {
+  CheckpointFormat format = CheckpointFormat::GptqV2;
+  /// Tensor names are PREFIX + "qweight", "qzeros", "scales", "g_idx"
+  /// (e.g. "model.layers.0.mlp.down_proj.").
+  std::string prefix;
+  unsigned bits = 4;
+  /// Input channels per group; -1 or 0: one group (per channel).
+  int64_t groupSize = 128;
+};
+
+/// One imported linear layer: W[n][k] = (codes[n][k] - zeros[n][g]) *
+/// scales[n][g], g = k / groupSize, with K in `perm`'s order.
+struct ImportedWeight {
+  unsigned bits = 4;
+  int64_t groupSize = 0; ///< K for one group per row
+  ref::Tensor codes;     ///< N x K, unsigned codes
+  ref::Tensor scales;    ///< N x K/G
+  ref::Tensor zeros;     ///< N x K/G (integers)
+  /// Act-order: the activations' K columns in this order (x[:, perm]); empty
+  /// when K keeps its order.
+  std::vector<int64_t> perm;
+};
+
+llvm::Expected<ImportedWeight> importLinear(const SafetensorsFile &file, const ImportOptions &o);
+
+/// Writes `w` into `dir` as NAME.codes.npy (a_fragment words, i32), NAME.scales.npy,
+/// NAME.zeros.npy (i8, or i16 for 8 bits) and, for act-order, NAME.perm.npy.
+llvm::Error writeEinloomWeight(const ImportedWeight &w, const std::string &dir,
+                               const std::string &name);
+
+} // namespace einloom
+
+#endif

@@ -1,0 +1,295 @@
+//===- Import.cpp - AWQ and GPTQ checkpoints into Einloom's layout --------===//
+#include "einloom/Import.h"
+
+#include "einloom/Reference/Kernels.h"
+#include "einloom/Reference/Npy.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+using namespace einloom;
+using llvm::createStringError;
+
+namespace {
+llvm::Error fail(const std::string &path, const llvm::Twine &what) {
+  return createStringError(llvm::inconvertibleErrorCode(), path + ": " + what.str());
+}
+
+int64_t dtypeBytes(const std::string &d) {
+  if (d == "I8" || d == "U8" || d == "BOOL")
+    return 1;
+  if (d == "I16" || d == "U16" || d == "F16" || d == "BF16")
+    return 2;
+  if (d == "I32" || d == "U32" || d == "F32")
+    return 4;
+  if (d == "I64" || d == "U64" || d == "F64")
+    return 8;
+  return 0;
+}
+} // namespace
+
+llvm::Expected<SafetensorsFile> einloom::readSafetensors(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return fail(path, "cannot read: " + buf.getError().message());
+  llvm::StringRef bytes = (*buf)->getBuffer();
+  if (bytes.size() < 8)
+    return fail(path, "truncated: " + llvm::Twine(bytes.size()) +
+                          " bytes, shorter than the 8-byte header length");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i)
+    n = n << 8 | static_cast<unsigned char>(bytes[i]);
+  if (n > bytes.size() - 8)
+    return fail(path, "truncated: the header says " + llvm::Twine(n) + " bytes of JSON, the file has " +
+                          llvm::Twine(bytes.size() - 8) + " after the length");
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(bytes.substr(8, n));
+  if (!json)
+    return fail(path, "the header is not valid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *top = json->getAsObject();
+  if (!top)
+    return fail(path, "the header is not a JSON object");
+  SafetensorsFile f;
+  f.path = path;
+  f.data = bytes.substr(8 + n).str();
+  for (const auto &[key, value] : *top) {
+    std::string name = key.str();
+    const llvm::json::Object *o = value.getAsObject();
+    if (!o)
+      return fail(path, "entry '" + name + "' is not an object");
+    if (name == "__metadata__") {
+      for (const auto &[mk, mv] : *o)
+        if (auto s = mv.getAsString())
+          f.metadata[mk.str()] = s->str();
+      continue;
+    }
+    SafetensorsFile::Entry e;
+    auto dtype = o->getString("dtype");
+    const llvm::json::Array *shape = o->getArray("shape");
+    const llvm::json::Array *offsets = o->getArray("data_offsets");
+    if (!dtype || !shape || !offsets || offsets->size() != 2)
+      return fail(path, "tensor '" + name + "' lacks dtype, shape or data_offsets [begin, end]");
+    e.dtype = dtype->str();
+    int64_t eb = dtypeBytes(e.dtype);
+    if (!eb)
+      return fail(path, "tensor '" + name + "' has unknown dtype '" + e.dtype + "'");
+    int64_t elems = 1;
+    for (const llvm::json::Value &d : *shape) {
+      std::optional<int64_t> v = d.getAsInteger();
+      if (!v || *v < 0 || (*v > 0 && elems > (int64_t(1) << 40) / *v))
+        return fail(path, "tensor '" + name + "' has a bad shape");
+      e.shape.push_back(*v);
+      elems *= *v;
+    }
+    std::optional<int64_t> b = (*offsets)[0].getAsInteger(), en = (*offsets)[1].getAsInteger();
+    if (!b || !en || *b < 0 || *en < *b || uint64_t(*en) > f.data.size())
+      return fail(path, "tensor '" + name + "' has data_offsets outside the " +
+                            llvm::Twine(f.data.size()) + " bytes of data (truncated file?)");
+    e.begin = *b;
+    e.end = *en;
+    if (int64_t(e.end - e.begin) != elems * eb)
+      return fail(path, "tensor '" + name + "' holds " + llvm::Twine(e.end - e.begin) +
+                            " bytes; its dtype and shape need " + llvm::Twine(elems * eb));
+    f.tensors[name] = e;
+  }
+  // No two tensors share bytes.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const auto &[name, e] : f.tensors)
+    if (e.end > e.begin)
+      ranges.push_back({e.begin, e.end});
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second)
+      return fail(path, "two tensors overlap in the data");
+  return f;
+}
+
+llvm::Expected<ref::Tensor> einloom::safetensorsTensor(const SafetensorsFile &f,
+                                                       const std::string &name) {
+  auto it = f.tensors.find(name);
+  if (it == f.tensors.end())
+    return fail(f.path, "no tensor '" + name + "'");
+  const SafetensorsFile::Entry &e = it->second;
+  const std::string &d = e.dtype;
+  ref::DType t = d == "F16" ? ref::DType::F16
+                 : d == "BF16" ? ref::DType::BF16
+                 : d == "F32" ? ref::DType::F32
+                 : d == "F64" ? ref::DType::F64
+                 : d == "I8" || d == "U8" ? ref::DType::I16
+                 : d == "I16" || d == "U16" ? ref::DType::I32
+                                            : ref::DType::I64;
+  ref::Tensor out(t, e.shape);
+  int64_t eb = dtypeBytes(d);
+  const char *p = f.data.data() + e.begin;
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, p + i * eb, eb); // little-endian
+    double v;
+    if (d == "F16" || d == "BF16")
+      v = ref::floatFromBits(t, static_cast<uint32_t>(bits));
+    else if (d == "F32") {
+      float x;
+      uint32_t u = static_cast<uint32_t>(bits);
+      std::memcpy(&x, &u, 4);
+      v = x;
+    } else if (d == "F64") {
+      std::memcpy(&v, &bits, 8);
+    } else if (d[0] == 'U' || d == "BOOL") {
+      v = static_cast<double>(bits);
+    } else { // signed: sign-extend from eb bytes
+      int shift = 64 - 8 * static_cast<int>(eb);
+      v = static_cast<double>(static_cast<int64_t>(bits << shift) >> shift);
+    }
+    out.data[i] = v;
+  }
+  return out;
+}
+
+namespace {
+/// Field `i` (of `bits` bits) of a 32-bit word stored as a (signed) int32.
+int64_t field(double word, int64_t i, unsigned bits) {
+  uint32_t w = static_cast<uint32_t>(static_cast<int64_t>(word));
+  return (w >> (bits * i)) & ((1u << bits) - 1);
+}
+} // namespace
+
+llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
+                                                     const ImportOptions &o) {
+  const std::string &p = o.prefix;
+  bool awq = o.format == CheckpointFormat::AwqGemm;
+  if (o.bits != 2 && o.bits != 4 && o.bits != 8)
+    return fail(f.path, llvm::Twine(o.bits) +
+                            "-bit codes: the import takes 2, 4 or 8 bits (3-bit GPTQ words cross "
+                            "word boundaries, and no kernel takes 3 bits yet)");
+  if (awq && o.bits != 4)
+    return fail(f.path, "AutoAWQ checkpoints are 4-bit; asked for " + llvm::Twine(o.bits));
+  auto qweight = safetensorsTensor(f, p + "qweight");
+  if (!qweight)
+    return qweight.takeError();
+  auto qzeros = safetensorsTensor(f, p + "qzeros");
+  if (!qzeros)
+    return qzeros.takeError();
+  auto scales = safetensorsTensor(f, p + "scales");
+  if (!scales)
+    return scales.takeError();
+  for (const char *n : {"qweight", "qzeros"})
+    if (f.tensors.at(p + n).dtype != "I32")
+      return fail(f.path, p + n + " is " + f.tensors.at(p + n).dtype + ", not I32 packed words");
+  if (scales->shape.size() != 2 || qweight->shape.size() != 2 || qzeros->shape.size() != 2)
+    return fail(f.path, "qweight, qzeros and scales must be matrices");
+  int64_t per = 32 / o.bits;
+  int64_t groups = scales->shape[0], N = scales->shape[1];
+  int64_t K = awq ? qweight->shape[0] : qweight->shape[0] * per;
+  if (awq ? qweight->shape[1] * 8 != N : qweight->shape[1] != N)
+    return fail(f.path, "qweight " + llvm::Twine(qweight->shape[0]) + "x" +
+                            llvm::Twine(qweight->shape[1]) + " does not match scales " +
+                            llvm::Twine(groups) + "x" + llvm::Twine(N) +
+                            (awq ? " (AutoAWQ's \"gemm\" version packs [K, N/8]; the \"gemv\" "
+                                   "version is not supported)"
+                                 : " (GPTQ packs [K*bits/32, N])"));
+  int64_t G = o.groupSize > 0 ? o.groupSize : K;
+  if (K % G || K / G != groups)
+    return fail(f.path, "scales have " + llvm::Twine(groups) + " groups; K = " + llvm::Twine(K) +
+                            " in groups of " + llvm::Twine(G) + " needs " +
+                            llvm::Twine(K % G ? -1 : K / G));
+  if (qzeros->shape[0] != groups || qzeros->shape[1] * per != N)
+    return fail(f.path, "qzeros " + llvm::Twine(qzeros->shape[0]) + "x" +
+                            llvm::Twine(qzeros->shape[1]) + " does not match " +
+                            llvm::Twine(groups) + " groups of " + llvm::Twine(N) + " columns");
+  ImportedWeight w;
+  w.bits = o.bits;
+  w.groupSize = G;
+  w.codes = ref::Tensor(ref::DType::I16, {N, K});
+  w.scales = ref::Tensor(scales->dtype, {N, groups});
+  w.zeros = ref::Tensor(o.bits == 8 ? ref::DType::I16 : ref::DType::I8, {N, groups});
+  static const int awqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+  int64_t cols = qweight->shape[1];
+  for (int64_t r = 0; r < qweight->shape[0]; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      double word = qweight->data[r * cols + c];
+      for (int64_t i = 0; i < per; ++i) {
+        int64_t n = awq ? 8 * c + awqOrder[i] : c, k = awq ? r : r * per + i;
+        w.codes.data[n * K + k] = static_cast<double>(field(word, i, o.bits));
+      }
+    }
+  int64_t zcols = qzeros->shape[1];
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t c = 0; c < zcols; ++c)
+      for (int64_t i = 0; i < per; ++i) {
+        int64_t n = awq ? 8 * c + awqOrder[i] : c * per + i;
+        int64_t z = field(qzeros->data[g * zcols + c], i, o.bits);
+        // GPTQ v1 stores z - 1 (wrapping within the field).
+        if (o.format == CheckpointFormat::GptqV1)
+          z = (z + 1) & ((int64_t(1) << o.bits) - 1);
+        w.zeros.data[n * groups + g] = static_cast<double>(z);
+      }
+    for (int64_t n = 0; n < N; ++n)
+      w.scales.data[n * groups + g] = scales->data[g * N + n];
+  }
+  // Act-order: g_idx gives each input channel's group. Where it is not
+  // k / G, K is reordered so that groups are contiguous; the activations
+  // take the same order.
+  if (!awq && f.tensors.count(p + "g_idx")) {
+    auto gidx = safetensorsTensor(f, p + "g_idx");
+    if (!gidx)
+      return gidx.takeError();
+    if (gidx->numel() != K)
+      return fail(f.path, "g_idx has " + llvm::Twine(gidx->numel()) + " entries; K = " +
+                              llvm::Twine(K));
+    bool ordered = true;
+    for (int64_t k = 0; k < K; ++k) {
+      double g = gidx->data[k];
+      if (g < 0 || g >= groups)
+        return fail(f.path, "g_idx[" + llvm::Twine(k) + "] = " + llvm::Twine(int64_t(g)) +
+                                " names no group");
+      ordered = ordered && int64_t(g) == k / G;
+    }
+    if (!ordered) {
+      w.perm.resize(K);
+      std::iota(w.perm.begin(), w.perm.end(), 0);
+      std::stable_sort(w.perm.begin(), w.perm.end(),
+                       [&](int64_t a, int64_t b) { return gidx->data[a] < gidx->data[b]; });
+      for (int64_t j = 0; j < K; ++j)
+        if (int64_t(gidx->data[w.perm[j]]) != j / G)
+          return fail(f.path, "g_idx does not put " + llvm::Twine(G) +
+                                  " input channels in every group");
+      ref::Tensor sorted(w.codes.dtype, w.codes.shape);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t j = 0; j < K; ++j)
+          sorted.data[n * K + j] = w.codes.data[n * K + w.perm[j]];
+      w.codes = std::move(sorted);
+    }
+  }
+  return w;
+}
+
+llvm::Error einloom::writeEinloomWeight(const ImportedWeight &w, const std::string &dir,
+                                        const std::string &name) {
+  ref::PackParams pp;
+  pp.format = ref::PackFormat::AFragment;
+  pp.bits = w.bits;
+  pp.kind = ref::QuantKind::Unsigned;
+  std::vector<ref::Tensor> packed;
+  std::string err;
+  ref::Tensor codes = w.codes;
+  codes.dtype = w.bits == 8 ? ref::DType::I16 : ref::DType::I8;
+  if (!ref::pack(codes, pp, packed, err))
+    return createStringError(llvm::inconvertibleErrorCode(), "packing the codes: " + err);
+  std::string base = dir + "/" + name;
+  for (auto [suffix, t] : {std::pair<const char *, const ref::Tensor *>{".codes.npy", &packed[0]},
+                           {".scales.npy", &w.scales},
+                           {".zeros.npy", &w.zeros}})
+    if (!ref::writeNpy(base + suffix, *t, err))
+      return createStringError(llvm::inconvertibleErrorCode(), err);
+  if (!w.perm.empty()) {
+    ref::Tensor perm(ref::DType::I64, {static_cast<int64_t>(w.perm.size())});
+    for (size_t i = 0; i < w.perm.size(); ++i)
+      perm.data[i] = static_cast<double>(w.perm[i]);
+    if (!ref::writeNpy(base + ".perm.npy", perm, err))
+      return createStringError(llvm::inconvertibleErrorCode(), err);
+  }
+  return llvm::Error::success();
+}
