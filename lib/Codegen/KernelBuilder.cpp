@@ -447,9 +447,32 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
     SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
     SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc + numFrags));
+    // The next K tile's scale and zero registers: the same for the whole
+    // loop with one scale per row; reloaded only where a new group starts
+    // for groups of 128 or more (a uniform branch); every tile otherwise.
     SmallVector<Value> nextParams;
-    if (c.quant)
+    int64_t group = c.quant ? c.quant->groupSize : 0;
+    if (c.quant && group == 0) {
+      nextParams = params;
+    } else if (c.quant && group >= 128) {
+      Value starts = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          kc.rem(kc.add(kBegin, kc.add(kt, kc.cst(1))), group / 64), kc.cst(0));
+      SmallVector<Type> types;
+      for (Value v : params)
+        types.push_back(v.getType());
+      auto reload = scf::IfOp::create(b, loc, types, starts, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&reload.getThenRegion().front());
+        scf::YieldOp::create(b, loc, dequantParams(kc.add(kt, kc.cst(1))));
+        b.setInsertionPointToStart(&reload.getElseRegion().front());
+        scf::YieldOp::create(b, loc, params);
+      }
+      llvm::append_range(nextParams, reload.getResults());
+    } else if (c.quant) {
       nextParams = dequantParams(kc.add(kt, kc.cst(1)));
+    }
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
