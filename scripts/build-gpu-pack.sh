@@ -428,6 +428,8 @@ wq quant w4c_bf16_m1       "mk,nk->mn" m=1,n=2048,k=1024 bf16 int4
 wq quant w4g64_f16_m3      "mk,nk->mn" m=3,n=1024,k=2048 f16 int4:g64
 wq quant w4g32a_f16_m33    "mk,nk->mn" m=33,n=512,k=1024 f16 int4:g32:asym
 wq quant w4g128a_bf16_m17  "mk,nk->mn" m=17,n=4112,k=512 bf16 int4:g128:asym
+wq quant w4g256a_f16_m16   "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g256:asym
+wq quant w4g512_bf16_m3    "mk,nk->mn" m=3,n=1024,k=4096 bf16 int4:g512
 wq quant w4g128_f16_m128   "mk,nk->mn" m=128,n=1024,k=2048 f16 int4:g128
 wq quant w4g128a_f16_m300  "mk,nk->mn" m=300,n=768,k=1024 f16 int4:g128:asym
 wq quant w8c_f16_m16       "mk,nk->mn" m=16,n=2048,k=2048 f16 int8
