@@ -554,6 +554,23 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
     }
 }
 
+/// `p` estimated, with the reason the target or code generation refuses it
+/// (empty where it is accepted).
+static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const TargetInfo &t,
+                                  MLIRContext *ctx,
+                                  function_ref<InFlightDiagnostic()> emitError) {
+  PlanCandidate cand{p, estimatePlan(p, c, t), ""};
+  std::string why;
+  llvm::raw_string_ostream os(why);
+  ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+    os << d.str();
+    return success();
+  });
+  if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
+    cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
+  return cand;
+}
+
 /// The mixed-input plans (a dequantized weight): the weight's rows on the
 /// MMA's M (order = ba), 64 or 128 a tile, the tokens on its N (16 to 128),
 /// and K split so that every SM streams the codes. The ring is as deep as
@@ -576,18 +593,7 @@ static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const Ta
                                  split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
                                  Schedule::Cooperative, OperandSource::Shared,
                                  OperandOrder::BA);
-      PlanCandidate cand{p, estimatePlan(p, c, t), ""};
-      std::string why;
-      llvm::raw_string_ostream os(why);
-      {
-        ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
-          os << d.str();
-          return success();
-        });
-        if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
-          cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
-      }
-      all.push_back(cand);
+      all.push_back(candidateFor(p, c, t, ctx, emitError));
     }
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
@@ -659,18 +665,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                        : swz > 1 ? RasterOrder::Swizzle : RasterOrder::RowMajor;
   std::vector<PlanCandidate> all;
   // Estimates `p` and records why the target or code generation refuses it.
-  auto consider = [&](PlanAttr p) {
-    PlanCandidate cand{p, estimatePlan(p, c, t), ""};
-    std::string why;
-    llvm::raw_string_ostream os(why);
-    ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
-      os << d.str();
-      return success();
-    });
-    if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
-      cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
-    all.push_back(cand);
-  };
+  auto consider = [&](PlanAttr p) { all.push_back(candidateFor(p, c, t, ctx, emitError)); };
   // Split-K is a candidate when the output tiles alone leave SMs idle and K
   // is long enough to give each split several tiles.
   int64_t kTiles = (c.k.size() + tk - 1) / tk;
@@ -1027,26 +1022,6 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   bool kMajor = StringRef(c.operandLayout('A', 128)) == "k-major" &&
                 StringRef(c.operandLayout('B', 128)) == "k-major";
   os << "  family: ";
-  if (c.quant) {
-    const WeightQuant &q = *c.quant;
-    os << "mixed-input mma.sync (m16n8k16): the weight's " << q.bits << "-bit "
-       << (q.isSigned ? "signed" : "unsigned") << " codes (a_fragment layout, "
-       << q.packedBytes << " bytes) stream through a " << p.getStages()
-       << "-stage cp.async ring and are dequantized in registers (lop3/prmt, then the "
-       << (q.zeroType ? "zero point and " : "")
-       << (q.groupSize ? "scale of each group of " + std::to_string(q.groupSize)
-                       : std::string(q.scaleRowStride ? "per-row scale" : "one scale"))
-       << ") straight into A fragments; the activations are B\n";
-    printEstimate(os, e);
-    printStreaming(os, c, t, p, e);
-    os << "alternatives rejected:\n";
-    for (const PlanCandidate &a : choice.alternatives) {
-      os << "  ";
-      printPlanLine(os, a.plan);
-      os << ": " << a.rejectedBecause << "\n";
-    }
-    return;
-  }
   if (p.getMma() == MmaShape::M8N8K4 && p.getStages() == 1) {
     os << "f64 tensor cores (DMMA, mma.sync m8n8k4) in the CUDA-core kernel's 128x128 tiling, "
           "operands read element by element through their strides\n";
@@ -1073,7 +1048,17 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << "\n";
     return;
   }
-  if (wgmma) {
+  if (c.quant) {
+    const WeightQuant &q = *c.quant;
+    os << "mixed-input mma.sync (m16n8k16): the weight's " << q.bits << "-bit "
+       << (q.isSigned ? "signed" : "unsigned") << " codes (a_fragment layout, "
+       << q.packedBytes << " bytes) stream through a " << p.getStages()
+       << "-stage cp.async ring and are dequantized in registers (lop3/prmt, then the "
+       << (q.zeroType ? "zero point and " : "")
+       << (q.groupSize ? "scale of each group of " + std::to_string(q.groupSize)
+                       : std::string(q.scaleRowStride ? "per-row scale" : "one scale"))
+       << ") straight into A fragments; the activations are B";
+  } else if (wgmma) {
     os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and "
        << (kMajor ? "both operands are contiguous along K; "
                   : "the 16-bit operands are contiguous along K or (read transposed) M/N; ");

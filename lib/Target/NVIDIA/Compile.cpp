@@ -300,6 +300,35 @@ static std::string dtypeOf(Type t) {
   return s;
 }
 
+/// A kernel's name, grid, block and shared memory from the `loom.kernel`
+/// and `loom.launch` attributes that loom-lower-to-kernels set on `op`.
+static rt::BundleKernel launchedKernel(Operation *op) {
+  auto launch = op->getAttrOfType<DictionaryAttr>("loom.launch");
+  rt::BundleKernel k;
+  k.name = cast<SymbolRefAttr>(op->getAttr("loom.kernel")).getLeafReference().str();
+  auto grid = cast<DenseI64ArrayAttr>(launch.get("grid")).asArrayRef();
+  auto block = cast<DenseI64ArrayAttr>(launch.get("block")).asArrayRef();
+  for (int i = 0; i < 3; ++i) {
+    k.grid[i] = grid[i];
+    k.block[i] = block[i];
+  }
+  k.sharedMemoryBytes = cast<IntegerAttr>(launch.get("smem")).getInt();
+  return k;
+}
+
+/// The bundle's `weight` line for codes dequantized with `q`.
+static rt::BundleWeight weightOf(loom::QuantAttr q, int scale, int zero) {
+  rt::BundleWeight w;
+  w.bits = static_cast<int>(q.getBits());
+  w.isSigned = q.getKind() == loom::QuantKind::Signed;
+  w.granularity = loom::stringifyQuantGranularity(q.getGranularity()).str();
+  w.axis = static_cast<int>(q.getAxis());
+  w.group = q.getGranularity() == loom::QuantGranularity::PerGroup ? q.getGroupSize() : 0;
+  w.scale = scale;
+  w.zero = zero;
+  return w;
+}
+
 /// The bundle's manifest for `func`: its arguments are inputs, the results of
 /// its einsums are outputs (if returned) or temporaries.
 /// For a size-bucket variant (see specialize), `dynamicSize` is the size
@@ -347,15 +376,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         return d.emitOpError("a dequantize kernel takes static shapes");
       addBuffer(d.getResult(), (returned ? "out" : "tmp") + std::to_string(index),
                 returned ? "output" : "temp", false);
-      auto launch = d->getAttrOfType<DictionaryAttr>("loom.launch");
-      rt::BundleKernel k;
-      k.name = cast<SymbolRefAttr>(d->getAttr("loom.kernel")).getLeafReference().str();
-      auto grid = cast<DenseI64ArrayAttr>(launch.get("grid")).asArrayRef();
-      auto block = cast<DenseI64ArrayAttr>(launch.get("block")).asArrayRef();
-      for (int i = 0; i < 3; ++i) {
-        k.grid[i] = grid[i];
-        k.block[i] = block[i];
-      }
+      rt::BundleKernel k = launchedKernel(d);
       for (Value in : {d.getInput(), d.getScale(), d.getZeroPoint()})
         if (in) {
           if (!buffer.count(in))
@@ -369,15 +390,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.spec = "-";
       k.acc = dtypeOf(cast<RankedTensorType>(d.getResult().getType()).getElementType());
       k.flops = 2 * cast<RankedTensorType>(d.getResult().getType()).getNumElements();
-      loom::QuantAttr q = d.getQuant();
-      rt::BundleWeight &w = k.weight;
-      w.bits = static_cast<int>(q.getBits());
-      w.isSigned = q.getKind() == loom::QuantKind::Signed;
-      w.granularity = loom::stringifyQuantGranularity(q.getGranularity()).str();
-      w.axis = static_cast<int>(q.getAxis());
-      w.group = q.getGranularity() == loom::QuantGranularity::PerGroup ? q.getGroupSize() : 0;
-      w.scale = k.operands[1];
-      w.zero = k.operands.size() > 2 ? k.operands[2] : -1;
+      k.weight = weightOf(d.getQuant(), k.operands[1], k.operands.size() > 2 ? k.operands[2] : -1);
       b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
       b.kernels.push_back(k);
       ++index;
@@ -391,15 +404,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     addBuffer(e.getResult(), (returned ? "out" : "tmp") + std::to_string(index),
               returned ? "output" : "temp", dynamic);
     auto launch = e->getAttrOfType<DictionaryAttr>("loom.launch");
-    rt::BundleKernel k;
-    k.name = cast<SymbolRefAttr>(e->getAttr("loom.kernel")).getLeafReference().str();
-    auto grid = cast<DenseI64ArrayAttr>(launch.get("grid")).asArrayRef();
-    auto block = cast<DenseI64ArrayAttr>(launch.get("block")).asArrayRef();
-    for (int i = 0; i < 3; ++i) {
-      k.grid[i] = grid[i];
-      k.block[i] = block[i];
-    }
-    k.sharedMemoryBytes = cast<IntegerAttr>(launch.get("smem")).getInt();
+    rt::BundleKernel k = launchedKernel(e);
     if (auto maps = launch.getAs<ArrayAttr>("tensor_maps"))
       for (Attribute a : maps) {
         auto d = cast<DictionaryAttr>(a);
@@ -506,24 +511,20 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     // the scales and zero points follow the contraction kernel's other
     // arguments.
     if (std::optional<loom::QuantAttr> q = e.getWeightQuant()) {
-      rt::BundleWeight &w = k.weight;
       FailureOr<Contraction> c = analyzeContraction(e);
       if (failed(c))
         return failure();
-      w.bits = static_cast<int>(q->getBits());
-      w.isSigned = q->getKind() == loom::QuantKind::Signed;
-      w.granularity = loom::stringifyQuantGranularity(q->getGranularity()).str();
-      w.axis = static_cast<int>(q->getAxis());
-      w.group = q->getGranularity() == loom::QuantGranularity::PerGroup ? q->getGroupSize() : 0;
-      w.kDim = c->quant->kDim;
-      for (auto [v, slot] : {std::pair<Value, int *>{e.getScale(), &w.scale},
-                             std::pair<Value, int *>{e.getZeroPoint(), &w.zero}})
+      int slots[2] = {-1, -1};
+      for (auto [v, slot] : {std::pair<Value, int *>{e.getScale(), &slots[0]},
+                             std::pair<Value, int *>{e.getZeroPoint(), &slots[1]}})
         if (v) {
           if (!buffer.count(v))
             return e.emitOpError("scale or zero point is not a function argument");
           *slot = buffer[v];
           k.args.push_back(buffer[v]);
         }
+      k.weight = weightOf(*q, slots[0], slots[1]);
+      k.weight.kDim = c->quant->kDim;
       b.buffers[k.operands[1]].bytes = c->quant->packedBytes;
     }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
