@@ -56,8 +56,8 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
            " operands (a mixed-input kernel takes two)";
   if (e.getInputs()[0] == e.getInputs()[1])
     return "the einsum reads the weight twice";
-  if (e.getPlan())
-    return "the einsum already has a plan";
+  // (A plan the einsum carries stays: the select-plan pass checks it against
+  // the mixed-input kernel, which wants order = ba.)
   if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar)
     return "the codes are " + loom::stringifyQuantKind(q.getKind()).str() +
            " (the kernels dequantize signed or unsigned integer codes)";
