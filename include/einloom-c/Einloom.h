@@ -29,7 +29,7 @@ typedef struct EinloomBundleImpl *EinloomBundle;   /* compiled kernels + manifes
 typedef struct EinloomDeviceImpl *EinloomDevice;   /* a GPU, its context and stream */
 typedef struct EinloomProgramImpl *EinloomProgram; /* a bundle loaded on a device */
 
-/* "einloom 0.5 (MLIR 22)"; C API version 2 (version 1's calls unchanged). */
+/* "einloom 0.5 (MLIR 22)"; C API version 3 (earlier versions' calls unchanged). */
 const char *einloomVersion(void);
 int einloomApiVersion(void);
 /* The last failure's message on this thread ("" when none). */
@@ -88,6 +88,18 @@ EinloomStatus einloomBundleBufferInfo(EinloomBundle bundle, size_t index, const 
 EinloomStatus einloomBundleNumKernels(EinloomBundle bundle, size_t *count);
 EinloomStatus einloomBundleKernelInfo(EinloomBundle bundle, size_t index, const char **op,
                                       const char **spec, int64_t *flops);
+/* How buffer `index` holds its data: "" for row-major elements of its dtype
+ * and shape; "a_fragment BITS signed|unsigned" for the N x K codes of a
+ * dequantized weight, packed by einloomPackWeight (N * K * BITS / 32 words,
+ * whatever its shape says). Valid while the bundle lives. API version 3. */
+EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, const char **layout);
+/* Packs the N x K codes of a quantized weight (row-major, one per byte: two's
+ * complement when isSigned) into the a_fragment words the mixed-input
+ * kernels read (docs/dialect.md): N * K * bits / 32 words at `words`. bits is
+ * 2, 4 or 8; N a multiple of 16, K of 64; a code outside the width is an
+ * error. On the host. API version 3. */
+EinloomStatus einloomPackWeight(const uint8_t *codes, int64_t n, int64_t k, int bits,
+                                int isSigned, uint32_t *words);
 /* The kernels' PTX text (valid while the bundle lives). API version 2. */
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);

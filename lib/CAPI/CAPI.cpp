@@ -9,6 +9,7 @@
 #include "Loom/EinsumSpec.h"
 
 #include <fstream>
+#include <map>
 #include <iterator>
 #include <mutex>
 #include <set>
@@ -23,6 +24,8 @@ struct EinloomSessionImpl {
 };
 struct EinloomBundleImpl {
   rt::Bundle bundle;
+  /// einloomBundleBufferLayout's strings, per buffer asked about.
+  std::map<size_t, std::string> layouts;
 };
 struct EinloomDeviceImpl {
   std::unique_ptr<rt::Device> device;
@@ -96,7 +99,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 2; }
+int einloomApiVersion(void) { return 3; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -365,6 +368,36 @@ EinloomStatus einloomBundleBufferInfo(EinloomBundle bundle, size_t index, const 
   *dtype = b.dtype.c_str();
   *rank = b.shape.size();
   *shape = b.shape.data();
+  return ok();
+}
+
+EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, const char **layout) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!layout)
+    return invalid("the output pointer");
+  if (index >= bundle->bundle.buffers.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "buffer index " + std::to_string(index) +
+                                              " is out of range (the bundle has " +
+                                              std::to_string(bundle->bundle.buffers.size()) + ")");
+  *layout = "";
+  for (const rt::BundleKernel &k : bundle->bundle.kernels)
+    if (k.weight.present() && k.op == "einsum" && k.operands.size() == 2 &&
+        k.operands[1] == static_cast<int>(index)) {
+      bundle->layouts[index] = "a_fragment " + std::to_string(k.weight.bits) +
+                               (k.weight.isSigned ? " signed" : " unsigned");
+      *layout = bundle->layouts[index].c_str();
+    }
+  return ok();
+}
+
+EinloomStatus einloomPackWeight(const uint8_t *codes, int64_t n, int64_t k, int bits,
+                                int isSigned, uint32_t *words) {
+  if (!codes || !words)
+    return invalid("a codes or words pointer");
+  std::string err;
+  if (!ref::packAFragmentWords(codes, n, k, static_cast<unsigned>(bits), isSigned != 0, words, err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
   return ok();
 }
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "einloom/Reference/Kernels.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace einloom::ref;
@@ -175,6 +176,29 @@ void unpackSlots(const Tensor &words, const PackParams &p, ForEach forEach, Inde
   });
 }
 } // namespace
+
+bool einloom::ref::packAFragmentWords(const uint8_t *codes, int64_t N, int64_t K, unsigned bits,
+                                      bool isSigned, uint32_t *words, std::string &err) {
+  if ((bits != 2 && bits != 4 && bits != 8) || N <= 0 || K <= 0 || N % 16 || K % 64) {
+    err = "pack: a_fragment takes 2, 4 or 8 bits and an N x K weight with N % 16 == 0 and "
+          "K % 64 == 0; got " + std::to_string(bits) + " bits, N = " + std::to_string(N) +
+          ", K = " + std::to_string(K);
+    return false;
+  }
+  std::fill(words, words + N * K * bits / 32, 0u);
+  CodeField field{bits, isSigned ? QuantKind::Signed : QuantKind::Unsigned};
+  bool ok = true;
+  forEachAFragmentSlot(N, K, bits, [&](int64_t k, int64_t n, FragmentSlot slot) {
+    if (!ok)
+      return;
+    uint8_t byte = codes[n * K + k];
+    double code = isSigned ? static_cast<double>(static_cast<int8_t>(byte)) : byte;
+    uint32_t f = 0;
+    ok = field.encode(code, f, err);
+    words[slot.word] |= f << slot.shift;
+  });
+  return ok;
+}
 
 bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
                         std::vector<Tensor> &out, std::string &err) {

@@ -23,7 +23,7 @@ from ._capi import Error, check, enc
 from ._spec import default_out, dtype_name, label_sizes, parse
 
 __all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
-           "explain", "version", "library_path"]
+           "explain", "version", "library_path", "pack_weight"]
 __version__ = "0.5.0"
 
 library_path = _capi.path
@@ -105,9 +105,12 @@ class Kernel:
             check(_capi.einloomBundleBufferInfo(bundle, i, ctypes.byref(name), ctypes.byref(dt),
                                                 ctypes.byref(rank), ctypes.byref(shape)))
             check(_capi.einloomBundleBufferRole(bundle, i, ctypes.byref(role)))
+            layout = ctypes.c_char_p()
+            check(_capi.einloomBundleBufferLayout(bundle, i, ctypes.byref(layout)))
             self.buffers.append({"name": name.value.decode(), "dtype": dt.value.decode(),
                                  "role": role.value.decode(),
-                                 "shape": tuple(shape[d] for d in range(rank.value))})
+                                 "shape": tuple(shape[d] for d in range(rank.value)),
+                                 "layout": layout.value.decode()})
         label, lo, hi = ctypes.c_char_p(), ctypes.c_int64(), ctypes.c_int64()
         check(_capi.einloomBundleDynamic(bundle, ctypes.byref(label), ctypes.byref(lo),
                                          ctypes.byref(hi)))
@@ -261,6 +264,16 @@ class Kernel:
         for i, (x, b) in enumerate(zip(ops, self.inputs)):
             if not arrays.owns(x) or not arrays.on_gpu(x) or arrays.device(x) != device:
                 raise Error(f"einloom: operand {i} is not a {arrays.name} array on GPU {device}")
+            if b["layout"]:
+                # Packed codes (einloom.pack_weight): int32 words, as many
+                # as the bundle's bytes.
+                shape, want = arrays.shape(x), b["shape"]
+                words = (want[0] * want[1] * int(b["layout"].split()[1])) // 32
+                if arrays.dtype(x) != "i32" or len(shape) != 1 or shape[0] != words:
+                    raise Error(f"einloom: operand {i} holds packed codes ({b['layout']}): a "
+                                f"contiguous i32 array of {words} words from "
+                                f"einloom.pack_weight, got {arrays.dtype(x)} {list(shape)}")
+                continue
             shape, want = arrays.shape(x), b["shape"]
             if len(shape) != len(want) or any(w not in (-1, s) for s, w in zip(shape, want)):
                 raise Error(f"einloom: operand {i} has shape {list(shape)}; the kernel takes "
@@ -317,6 +330,31 @@ class Kernel:
                                                  self._count, size,
                                                  ctypes.c_void_p(arrays.stream(first))))
         return results[0] if len(results) == 1 else tuple(results)
+
+
+def pack_weight(codes, bits=4, signed=False):
+    """The N x K integer codes of a quantized weight (a NumPy array or a CPU
+    torch tensor; N a multiple of 16, K of 64) packed into the int32
+    a_fragment words that a kernel compiled with a dequantized weight takes
+    (docs/dialect.md). Signed codes are two's complement. Returns a NumPy
+    int32 array of N * K * bits / 32 words; move it to the GPU yourself."""
+    import numpy as np
+    if hasattr(codes, "detach"):
+        codes = codes.detach().cpu().numpy()
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or not np.issubdtype(codes.dtype, np.integer):
+        raise Error(f"einloom: pack_weight takes an N x K integer array, got {codes.dtype} "
+                    f"{list(codes.shape)}")
+    n, k = codes.shape
+    lo, hi = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
+    if codes.size and (codes.min() < lo or codes.max() >= hi):
+        raise Error(f"einloom: pack_weight: codes must lie in [{lo}, {hi}) for "
+                    f"{'signed' if signed else 'unsigned'} {bits}-bit codes")
+    data = np.ascontiguousarray(codes.astype(np.int64) & 0xFF, dtype=np.uint8)
+    words = np.zeros(max(1, n * k * bits // 32), dtype=np.int32)
+    check(_capi.einloomPackWeight(data.ctypes.data, n, k, bits, 1 if signed else 0,
+                                  words.ctypes.data))
+    return words
 
 
 def _mlir_type(shape, dtype):

@@ -78,6 +78,9 @@ einloomBundleBufferRole = _fn("einloomBundleBufferRole", [Handle, c_size_t, P(c_
 einloomBundleBufferInfo = _fn("einloomBundleBufferInfo",
                               [Handle, c_size_t, P(c_char_p), P(c_char_p), P(c_size_t),
                                P(P(c_int64))])
+einloomBundleBufferLayout = _fn("einloomBundleBufferLayout", [Handle, c_size_t, P(c_char_p)])
+einloomPackWeight = _fn("einloomPackWeight",
+                        [c_void_p, c_int64, c_int64, c_int, c_int, c_void_p])
 einloomBundleDynamic = _fn("einloomBundleDynamic", [Handle, P(c_char_p), P(c_int64), P(c_int64)])
 einloomBundlePtx = _fn("einloomBundlePtx", [Handle, P(c_char_p)])
 einloomBundleNumKernels = _fn("einloomBundleNumKernels", [Handle, P(c_size_t)])
@@ -97,9 +100,9 @@ einloomReferenceEinsum = _fn("einloomReferenceEinsum",
                               P(P(ctypes.c_double)), c_char_p, c_size_t, P(c_int64), c_int,
                               P(ctypes.c_double)])
 
-if einloomApiVersion() < 2:
+if einloomApiVersion() < 3:
     raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
-                      "needs version 2 or newer")
+                      "needs version 3 or newer")
 
 
 def check(status):

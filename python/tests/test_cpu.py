@@ -173,3 +173,38 @@ def test_gradient_specs():
     assert g("ii,ij->j", [(3, 3), (3, 4)]) is None      # a repeated label
     assert g("ij,jk->i", [(2, 3), (3, 4)]) is None      # k summed in one operand alone
     assert g("ij,jk->ik", [(2, 1), (3, 4)]) is None     # a broadcast dimension
+
+
+W4_MLIR = """func.func @main(%x: tensor<16x256xf16>, %q: tensor<64x256xi4>, %s: tensor<64x2xf16>, %z: tensor<64x2xi8>) -> tensor<16x64xf16> {
+  %w = loom.dequantize %q, %s, %z {quant = #loom.quant<bits = 4, kind = unsigned, scheme = asymmetric, granularity = group, axis = 1, group_size = 128, scale_type = f16>} : (tensor<64x256xi4>, tensor<64x2xf16>, tensor<64x2xi8>) -> tensor<64x256xf16>
+  %y = loom.einsum "mk,nk->mn" (%x, %w) : (tensor<16x256xf16>, tensor<64x256xf16>) -> tensor<16x64xf16>
+  return %y : tensor<16x64xf16>
+}
+"""
+
+
+def test_quantized_weight_is_a_packed_buffer():
+    k = einloom.compile_mlir(W4_MLIR, target="sm_80")
+    layouts = [b["layout"] for b in k.buffers]
+    assert layouts[1] == "a_fragment 4 unsigned"
+    assert layouts[0] == layouts[2] == layouts[3] == ""
+
+
+def test_pack_weight_layout_and_errors():
+    codes = (np.arange(16)[:, None] + np.arange(64)[None, :]) % 16
+    words = einloom.pack_weight(codes, bits=4)
+    assert words.dtype == np.int32 and words.shape == (16 * 64 // 8,)
+    # Lane 0's first word: fields (row, k) (0,0) (8,0) (0,8) (8,8) (0,1) (8,1)
+    # (0,9) (8,9) of docs/dialect.md's a_fragment layout.
+    assert np.uint32(words[0]) == 0x19910880
+    # Every code is stored once: the same codes shifted by one differ in
+    # every word.
+    assert (einloom.pack_weight((codes + 1) % 16, bits=4) != words).all()
+    signed = einloom.pack_weight(codes - 8, bits=4, signed=True)
+    assert np.uint32(signed[0]) == 0x19910880 ^ 0x88888888
+    with pytest.raises(einloom.Error, match="must lie in"):
+        einloom.pack_weight(codes, bits=2)
+    with pytest.raises(einloom.Error, match="N % 16"):
+        einloom.pack_weight(codes[:8], bits=4)
+    with pytest.raises(einloom.Error, match="integer array"):
+        einloom.pack_weight(codes.astype(np.float32), bits=4)

@@ -148,3 +148,24 @@ def test_prepared_launch_on_a_cache_hit():
         y = einloom.einsum(spec, a, b)
     st.synchronize()
     assert rel(y, a.double() @ b.double().t()) < 4e-3
+
+
+def test_quantized_linear_against_torch():
+    # W4A16 with groups of 128 and zero points: einloom's mixed-input kernel
+    # on packed codes against torch on the dequantized weight.
+    import numpy as np
+    from test_cpu import W4_MLIR
+    k = einloom.compile_mlir(W4_MLIR)
+    g = np.random.default_rng(7)
+    codes = g.integers(0, 16, (64, 256))
+    zeros = g.integers(0, 16, (64, 2))
+    scales = (0.01 + 0.09 * g.random((64, 2))).astype(np.float16)
+    x = torch.randn(16, 256, device="cuda").half()
+    words = torch.from_numpy(einloom.pack_weight(codes, bits=4)).cuda()
+    y = k(x, words, torch.from_numpy(scales).cuda(), torch.from_numpy(zeros.astype(np.int8)).cuda())
+    w = ((torch.from_numpy(codes) - torch.from_numpy(zeros).repeat_interleave(128, 1)).double()
+         * torch.from_numpy(scales.astype(np.float64)).repeat_interleave(128, 1)).half()
+    ref = x.double() @ w.double().cuda().t()
+    assert ((y.double() - ref).norm() / ref.norm()).item() < 4e-3
+    with pytest.raises(einloom.Error, match="packed codes"):
+        k(x, words[:-1], torch.from_numpy(scales).cuda(), torch.from_numpy(zeros.astype(np.int8)).cuda())

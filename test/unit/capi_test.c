@@ -19,7 +19,7 @@ static int failures = 0;
   } while (0)
 
 int main(void) {
-  CHECK(einloomApiVersion() == 2);
+  CHECK(einloomApiVersion() == 3);
   CHECK(strstr(einloomVersion(), "einloom") != NULL);
 
   char dir[] = "/tmp/einloom-capi.XXXXXX";
@@ -102,6 +102,39 @@ int main(void) {
   CHECK(strstr(einloomLastError(), "program") != NULL);
   CHECK(einloomBundleDynamic(NULL, &label, &lo, &hi) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomBundleDestroy(dyn) == EINLOOM_OK);
+
+  /* A dequantized weight (API version 3): the codes' buffer is packed. */
+  const char *w4 =
+      "func.func @main(%x: tensor<16x256xf16>, %q: tensor<64x256xi4>, %s: tensor<64x2xf16>, "
+      "%z: tensor<64x2xi8>) -> tensor<16x64xf16> {\n"
+      "  %w = loom.dequantize %q, %s, %z {quant = #loom.quant<bits = 4, kind = unsigned, scheme = "
+      "asymmetric, granularity = group, axis = 1, group_size = 128, scale_type = f16>} : "
+      "(tensor<64x256xi4>, tensor<64x2xf16>, tensor<64x2xi8>) -> tensor<64x256xf16>\n"
+      "  %y = loom.einsum \"mk,nk->mn\" (%x, %w) : (tensor<16x256xf16>, tensor<64x256xf16>) -> "
+      "tensor<16x64xf16>\n  return %y : tensor<16x64xf16>\n}\n";
+  EinloomBundle qb = NULL;
+  CHECK(einloomCompileMLIR(s, w4, NULL, &qb) == EINLOOM_OK);
+  const char *layout = NULL;
+  CHECK(einloomBundleBufferLayout(qb, 1, &layout) == EINLOOM_OK &&
+        strcmp(layout, "a_fragment 4 unsigned") == 0);
+  CHECK(einloomBundleBufferLayout(qb, 0, &layout) == EINLOOM_OK && strcmp(layout, "") == 0);
+  CHECK(einloomBundleBufferBytes(qb, 1, &bytes) == EINLOOM_OK && bytes == 64 * 256 / 2);
+  CHECK(einloomBundleBufferLayout(qb, 99, &layout) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleDestroy(qb) == EINLOOM_OK);
+  /* Packing: word 0 holds lane 0's first k step, fields (row, k) (0,0)
+   * (8,0) (0,8) (8,8) then (0,1) (8,1) (0,9) (8,9), docs/dialect.md. */
+  uint8_t codes[16 * 64];
+  uint32_t words[16 * 64 / 8];
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 64; ++c)
+      codes[r * 64 + c] = (uint8_t)((r + c) % 16);
+  CHECK(einloomPackWeight(codes, 16, 64, 4, 0, words) == EINLOOM_OK && words[0] == 0x19910880u);
+  CHECK(einloomPackWeight(codes, 16, 64, 2, 0, words) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "does not fit") != NULL);
+  CHECK(einloomPackWeight(codes, 8, 64, 4, 0, words) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "N % 16") != NULL);
+  CHECK(einloomPackWeight(codes, 16, 64, 3, 0, words) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomPackWeight(NULL, 16, 64, 4, 0, words) == EINLOOM_INVALID_ARGUMENT);
 
   CHECK(einloomBundleDestroy(b) == EINLOOM_OK);
   CHECK(einloomBundleDestroy(b) == EINLOOM_INVALID_ARGUMENT); /* double destroy: caught */

@@ -11,6 +11,7 @@
 
 #include "einloom/Reference/Tensor.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +91,11 @@ struct PackParams {
 
 bool pack(const Tensor &dense, const PackParams &p, std::vector<Tensor> &out,
           std::string &err);
+/// The a_fragment packing straight from bytes: N x K codes, row-major, one
+/// per byte (two's complement when `isSigned`), into N·K·bits/32 words.
+/// False with `err` on a bad shape or width, or a code out of range.
+bool packAFragmentWords(const uint8_t *codes, int64_t N, int64_t K, unsigned bits,
+                        bool isSigned, uint32_t *words, std::string &err);
 /// `denseShape` and `denseType` give the result; `packed` as pack made it.
 bool unpack(const std::vector<const Tensor *> &packed, const PackParams &p,
             const std::vector<int64_t> &denseShape, DType denseType,
