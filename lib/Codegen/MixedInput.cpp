@@ -102,7 +102,9 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
           zc = arith::XOrIOp::create(b, loc, zc,
                                      arith::ConstantOp::create(
                                          b, loc, b.getI32IntegerAttr(int32_t(0x80008000u))));
-        out.push_back(splat16(kc, s));
+        // (Scaled after the MMA: the scale as an f32.)
+        out.push_back(a.scaleAfter ? arith::ExtFOp::create(b, loc, f32, s).getResult()
+                                        : splat16(kc, s));
         out.push_back(zc);
       }
     }
@@ -134,6 +136,41 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
     size_t at = ((frag * groupsPerTile(q) + gi) * 2 + h) * 2;
     Value s = a.dequant[at], zc = a.dequant[at + 1];
     std::string text;
+    if (a.scaleAfter) {
+      // q - z only (exact), the scale applied to the group's sums.
+      switch (r.path) {
+      case DequantPath::Lop3: {
+        std::string field = r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) +
+                                             "; lop3.b32 t, t, "
+                                       : "lop3.b32 t, $1, ";
+        field += hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
+        text = r.bf16 ? "{ .reg .b32 t, one; mov.b32 one, 0x3f803f80; " + field +
+                            "fma.rn.bf16x2 $0, t, one, $2; }"
+                      : "{ .reg .b32 t; " + field + "sub.rn.f16x2 $0, t, $2; }";
+        regs.push_back(asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r,r"));
+        break;
+      }
+      case DequantPath::PrmtHalf: {
+        std::string flip = r.wordXor ? "xor.b32 t, $1, " + hex(r.wordXor) + "; prmt.b32 t, t, "
+                                     : "prmt.b32 t, $1, ";
+        text = "{ .reg .b32 t; " + flip + hex(r.magic) + ", " + hex(r.selector(i)) +
+               "; sub.rn.f16x2 $0, t, $2; }";
+        regs.push_back(asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r,r"));
+        break;
+      }
+      case DequantPath::PrmtFloat: {
+        std::string w = r.wordXor ? "xor.b32 w, $1, " + hex(r.wordXor) + "; " : "mov.b32 w, $1; ";
+        text = "{ .reg .b32 w, x0, x1; .reg .f32 d0, d1; " + w + "prmt.b32 x0, w, " +
+               hex(r.magic) + ", " + hex(r.selector(i, 0)) + "; prmt.b32 x1, w, " +
+               hex(r.magic) + ", " + hex(r.selector(i, 1)) +
+               "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; "
+               "cvt.rn.bf16x2.f32 $0, d1, d0; }";
+        regs.push_back(asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r,f"));
+        break;
+      }
+      }
+      continue;
+    }
     switch (r.path) {
     case DequantPath::Lop3: {
       std::string field = r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) +
