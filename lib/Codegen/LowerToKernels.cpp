@@ -99,6 +99,39 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         d->setAttr("loom.launch", b.getDictionaryAttr(attrs));
       });
     });
+    // A loom.pack into the a_fragment layout (a repack at load time): a
+    // kernel of its own.
+    module.walk([&](func::FuncOp func) {
+      int index = 0;
+      func.walk([&](loom::PackOp p) {
+        if (failedAny)
+          return;
+        loom::PackLayoutAttr layout = p.getLayout();
+        auto in = cast<RankedTensorType>(p.getInput().getType());
+        if (layout.getFormat() != loom::PackFormat::AFragment || !in.hasStaticShape() ||
+            in.getRank() != 2 || !in.getElementType().isSignlessInteger() ||
+            in.getElementType().getIntOrFloatBitWidth() > 8) {
+          p.emitOpError("has a GPU kernel only for the a_fragment layout of static N x K "
+                        "integer codes of at most 8 bits (stored one per byte); this is ")
+              << loom::stringifyPackFormat(layout.getFormat()) << " of " << in;
+          failedAny = true;
+          return;
+        }
+        std::string name = (func.getSymName() + "_pack" + Twine(index++)).str();
+        FailureOr<KernelLaunch> launch =
+            buildPackKernel(kernelModule(), name, in.getDimSize(0), in.getDimSize(1),
+                            static_cast<unsigned>(layout.getBits()), p.getLoc());
+        if (failed(launch)) {
+          failedAny = true;
+          return;
+        }
+        p->setAttr("loom.kernel", SymbolRefAttr::get(kernels.getNameAttr(),
+                                                     {FlatSymbolRefAttr::get(ctx, launch->name)}));
+        SmallVector<NamedAttribute> attrs = launchShape(b, *launch);
+        attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(0)));
+        p->setAttr("loom.launch", b.getDictionaryAttr(attrs));
+      });
+    });
     module.walk([&](func::FuncOp func) {
       int index = 0;
       func.walk([&](loom::EinsumOp op) {

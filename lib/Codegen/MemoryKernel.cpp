@@ -750,3 +750,55 @@ FailureOr<KernelLaunch> einloom::buildDequantizeKernel(gpu::GPUModuleOp module, 
   launch.argumentBytes = {0, 0, 0};
   return launch;
 }
+
+FailureOr<KernelLaunch> einloom::buildPackKernel(gpu::GPUModuleOp module, StringRef name,
+                                                 int64_t N, int64_t K, unsigned bits,
+                                                 Location loc) {
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t words = N * K * bits / 32;
+  KernelLaunch launch = memoryLaunch(name);
+  launch.grid[0] = (words + kThreads - 1) / kThreads;
+  auto func = createKernelFunc(b, loc, name, {N * K, words * 4}, /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = integerContext(b, loc);
+  Value codes = typedView(b, loc, entry.getArgument(0), b.getI8Type(), N * K);
+  Value out = typedView(b, loc, entry.getArgument(1), b.getI32Type(), words);
+  Value w = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                          kThreads),
+                   kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+  auto inside = scf::IfOp::create(b, loc, kc.lt(w, words), false);
+  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  // Word w: lane `lane` of 16 x 64 tile T = kt·(N/16) + nb, its word wi of
+  // `bits`; register j = wi·R + i holds the pair (h = 0, 1) at row
+  // 16nb + lane/4 + 8(r%2), k 64kt + 16ks + 2(lane%4) + 8(r/2) + h, in
+  // field i + R·h (2 and 4 bits) or byte 2i + h (8 bits): docs/dialect.md.
+  int64_t regsPerWord = bits == 8 ? 2 : 16 / bits;
+  Value wi = kc.rem(w, bits), slot = kc.div(w, bits);
+  Value lane = kc.rem(slot, 32), tile = kc.div(slot, 32);
+  Value kt = kc.div(tile, N / 16), nb = kc.rem(tile, N / 16);
+  Value rowBase = kc.add(kc.mul(nb, 16), kc.div(lane, 4));
+  Value kBase = kc.add(kc.mul(kt, 64), kc.mul(kc.rem(lane, 4), 2));
+  Value word = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr((1 << bits) - 1));
+  for (int64_t i = 0; i < regsPerWord; ++i)
+    for (int64_t h = 0; h < 2; ++h) {
+      // j = wi·R + i: its k step and fragment register, as values.
+      Value j = kc.add(kc.mul(wi, regsPerWord), i);
+      Value ks = kc.div(j, 4), r = kc.rem(j, 4);
+      Value row = kc.add(rowBase, kc.mul(kc.rem(r, 2), 8));
+      Value k = kc.add(kBase, kc.add(kc.mul(ks, 16), kc.add(kc.mul(kc.div(r, 2), 8), h)));
+      Value code = memref::LoadOp::create(b, loc, codes,
+                                          ValueRange{kc.idx(kc.add(kc.mul(row, K), k))});
+      Value field = arith::AndIOp::create(
+          b, loc, arith::ExtUIOp::create(b, loc, b.getI32Type(), code), mask);
+      int64_t shift = bits * (bits == 8 ? 2 * i + h : i + h * regsPerWord);
+      Value placed = arith::ShLIOp::create(
+          b, loc, field, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(shift)));
+      word = arith::OrIOp::create(b, loc, word, placed);
+    }
+  memref::StoreOp::create(b, loc, word, out, ValueRange{kc.idx(w)});
+  b.setInsertionPointAfter(inside);
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}

@@ -329,8 +329,18 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     host[i] = Tensor(t, shape);
     if (x.role != "input")
       continue;
-    // A dequantized weight's codes and zero points lie in the codes' range.
-    if (const WeightRole &wr = roles[i]; wr.weight) {
+    // A dequantized weight's codes and zero points lie in the codes' range,
+    // and so do a repack's codes (its spec: a_fragment:BITS:KIND).
+    unsigned packBits = 0;
+    char packKind[16] = {0};
+    for (const BundleKernel &k : b.kernels)
+      if (k.op == "pack" && k.operands.size() == 1 && k.operands[0] == static_cast<int>(i))
+        std::sscanf(k.spec.c_str(), "a_fragment:%u:%15s", &packBits, packKind);
+    if (packBits >= 1 && packBits <= 8) {
+      bool sgn = std::string(packKind) == "signed";
+      int64_t full = int64_t(1) << packBits;
+      ref::fillRandom(host[i], rng, ref::Role::Codes, sgn ? -full / 2 : 0, sgn ? full / 2 - 1 : full - 1);
+    } else if (const WeightRole &wr = roles[i]; wr.weight) {
       ref::QuantParams q = quantParams(*wr.weight);
       ref::fillRandom(host[i], rng, wr.role, q.minCode(), q.maxCode());
     } else {
@@ -449,6 +459,37 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       const BundleKernel &k = b.kernels[ki];
       if (k.op == "reduce")
         continue; // finishes the split-K einsum before it; checked there
+      if (k.op == "pack") {
+        // The a_fragment repack: the reference's words exactly.
+        ref::PackParams pp;
+        pp.format = ref::PackFormat::AFragment;
+        unsigned bits = 0;
+        char kind[16] = {0};
+        if (std::sscanf(k.spec.c_str(), "a_fragment:%u:%15s", &bits, kind) != 2) {
+          cleanup();
+          return fail(o, "kernel " + k.name + " packs '" + k.spec + "', which the runner cannot check");
+        }
+        pp.bits = bits;
+        pp.kind = std::string(kind) == "signed" ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
+        std::vector<Tensor> want;
+        std::string err;
+        if (!ref::pack(expect[k.operands[0]], pp, want, err)) {
+          cleanup();
+          return fail(o, "reference: " + err);
+        }
+        const Tensor &got = host[k.result];
+        int64_t wrong = 0;
+        for (int64_t n = 0; n < got.numel() && n < want[0].numel(); ++n)
+          wrong += got.data[n] != want[0].data[n];
+        bool same = got.numel() == want[0].numel() && wrong == 0;
+        std::printf("check %s (%s, pack %s): %s, %lld of %lld words differ from the reference\n",
+                    entryAt(b, k.result).name.c_str(), got.typeStr().c_str(), k.spec.c_str(),
+                    same ? "PASS" : "FAIL", static_cast<long long>(wrong),
+                    static_cast<long long>(got.numel()));
+        ok = ok && same;
+        expect[k.result] = got;
+        continue;
+      }
       if (k.op == "dequantize" && k.weight.present()) {
         // (q - z) * s rounded once: the reference's values exactly.
         Tensor want;

@@ -116,6 +116,14 @@ mlir::FailureOr<KernelLaunch> buildDequantizeKernel(mlir::gpu::GPUModuleOp modul
                                                     const DequantizeSpec &d,
                                                     mlir::Location loc);
 
+/// The a_fragment repack on the GPU (a loom.pack that a program runs, as a
+/// user repacks a checkpoint at load time): N x K codes stored one per byte
+/// (as the bundle's buffers hold them) into N·K·bits/32 words, one word per
+/// thread; arguments codes, words.
+mlir::FailureOr<KernelLaunch> buildPackKernel(mlir::gpu::GPUModuleOp module,
+                                              llvm::StringRef name, int64_t N, int64_t K,
+                                              unsigned bits, mlir::Location loc);
+
 /// Hopper (plans with producer = tma): a persistent, warp-specialized
 /// kernel. One producer warpgroup issues TMA copies into a ring of
 /// shared-memory stages completed on mbarriers; warps_m / 4 consumer

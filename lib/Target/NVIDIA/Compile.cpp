@@ -367,6 +367,33 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     if (&op == ret)
       break;
     auto e = dyn_cast<loom::EinsumOp>(op);
+    if (auto p = dyn_cast<loom::PackOp>(op)) {
+      // A repack into the a_fragment layout: its own kernel.
+      if (!p->hasAttr("loom.kernel") || p.getResults().size() != 1)
+        return p.emitOpError("has no generated kernel");
+      Value r = p.getResults()[0];
+      bool returned = llvm::is_contained(ret->getOperands(), r);
+      if (dynamicSize)
+        return p.emitOpError("a pack kernel takes static shapes");
+      addBuffer(r, (returned ? "out" : "tmp") + std::to_string(index),
+                returned ? "output" : "temp", false);
+      rt::BundleKernel k = launchedKernel(p);
+      if (!buffer.count(p.getInput()))
+        return p.emitOpError("operand is not a function argument");
+      k.args = {buffer[p.getInput()], buffer[r]};
+      k.operands = {buffer[p.getInput()]};
+      k.result = buffer[r];
+      k.op = "pack";
+      loom::PackLayoutAttr l = p.getLayout();
+      k.spec = "a_fragment:" + std::to_string(l.getBits()) + ":" +
+               loom::stringifyQuantKind(l.getKind()).str();
+      k.acc = "i32";
+      k.flops = 0;
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(k);
+      ++index;
+      continue;
+    }
     if (auto d = dyn_cast<loom::DequantizeOp>(op)) {
       // An unfused dequantize: its own memory-bound kernel.
       if (!d->hasAttr("loom.kernel"))
