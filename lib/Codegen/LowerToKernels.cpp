@@ -51,6 +51,19 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       }
       return kernels;
     };
+    // A memory-bound kernel of its own for `op`: named on it with its launch
+    // (no shared memory), or the pass fails.
+    auto mark = [&](Operation *op, FailureOr<KernelLaunch> launch) {
+      if (failed(launch)) {
+        failedAny = true;
+        return;
+      }
+      op->setAttr("loom.kernel", SymbolRefAttr::get(kernels.getNameAttr(),
+                                                    {FlatSymbolRefAttr::get(ctx, launch->name)}));
+      SmallVector<NamedAttribute> attrs = launchShape(b, *launch);
+      attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(0)));
+      op->setAttr("loom.launch", b.getDictionaryAttr(attrs));
+    };
     // A dequantize that did not fuse into its einsum: a memory-bound kernel
     // of its own, whose result the einsum reads as a dense operand.
     module.walk([&](func::FuncOp func) {
@@ -87,16 +100,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           return;
         }
         std::string name = (func.getSymName() + "_dequantize" + Twine(index++)).str();
-        FailureOr<KernelLaunch> launch = buildDequantizeKernel(kernelModule(), name, ds, d.getLoc());
-        if (failed(launch)) {
-          failedAny = true;
-          return;
-        }
-        d->setAttr("loom.kernel", SymbolRefAttr::get(kernels.getNameAttr(),
-                                                     {FlatSymbolRefAttr::get(ctx, launch->name)}));
-        SmallVector<NamedAttribute> attrs = launchShape(b, *launch);
-        attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(0)));
-        d->setAttr("loom.launch", b.getDictionaryAttr(attrs));
+        mark(d, buildDequantizeKernel(kernelModule(), name, ds, d.getLoc()));
       });
     });
     // A loom.pack into the a_fragment layout (a repack at load time): a
@@ -118,18 +122,8 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           return;
         }
         std::string name = (func.getSymName() + "_pack" + Twine(index++)).str();
-        FailureOr<KernelLaunch> launch =
-            buildPackKernel(kernelModule(), name, in.getDimSize(0), in.getDimSize(1),
-                            static_cast<unsigned>(layout.getBits()), p.getLoc());
-        if (failed(launch)) {
-          failedAny = true;
-          return;
-        }
-        p->setAttr("loom.kernel", SymbolRefAttr::get(kernels.getNameAttr(),
-                                                     {FlatSymbolRefAttr::get(ctx, launch->name)}));
-        SmallVector<NamedAttribute> attrs = launchShape(b, *launch);
-        attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(0)));
-        p->setAttr("loom.launch", b.getDictionaryAttr(attrs));
+        mark(p, buildPackKernel(kernelModule(), name, in.getDimSize(0), in.getDimSize(1),
+                                static_cast<unsigned>(layout.getBits()), p.getLoc()));
       });
     });
     module.walk([&](func::FuncOp func) {

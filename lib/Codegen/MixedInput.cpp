@@ -135,74 +135,44 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
     int64_t h = reg % 2;
     size_t at = ((frag * groupsPerTile(q) + gi) * 2 + h) * 2;
     Value s = a.dequant[at], zc = a.dequant[at + 1];
+    // The register's two halves under the magic exponent (`t`), or for
+    // 8-bit bf16 as two f32 (d0, d1); then minus the zero point, and times
+    // the scale unless the scale multiplies the MMA's sums (scaleAfter).
+    bool mul = !a.scaleAfter;
     std::string text;
-    if (a.scaleAfter) {
-      // q - z only (exact), the scale applied to the group's sums.
-      switch (r.path) {
-      case DequantPath::Lop3: {
-        std::string field = r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) +
-                                             "; lop3.b32 t, t, "
-                                       : "lop3.b32 t, $1, ";
-        field += hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
-        text = r.bf16 ? "{ .reg .b32 t, one; mov.b32 one, 0x3f803f80; " + field +
-                            "fma.rn.bf16x2 $0, t, one, $2; }"
-                      : "{ .reg .b32 t; " + field + "sub.rn.f16x2 $0, t, $2; }";
-        regs.push_back(asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r,r"));
-        break;
-      }
-      case DequantPath::PrmtHalf: {
-        std::string flip = r.wordXor ? "xor.b32 t, $1, " + hex(r.wordXor) + "; prmt.b32 t, t, "
-                                     : "prmt.b32 t, $1, ";
-        text = "{ .reg .b32 t; " + flip + hex(r.magic) + ", " + hex(r.selector(i)) +
-               "; sub.rn.f16x2 $0, t, $2; }";
-        regs.push_back(asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r,r"));
-        break;
-      }
-      case DequantPath::PrmtFloat: {
-        std::string w = r.wordXor ? "xor.b32 w, $1, " + hex(r.wordXor) + "; " : "mov.b32 w, $1; ";
-        text = "{ .reg .b32 w, x0, x1; .reg .f32 d0, d1; " + w + "prmt.b32 x0, w, " +
-               hex(r.magic) + ", " + hex(r.selector(i, 0)) + "; prmt.b32 x1, w, " +
-               hex(r.magic) + ", " + hex(r.selector(i, 1)) +
-               "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; "
-               "cvt.rn.bf16x2.f32 $0, d1, d0; }";
-        regs.push_back(asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r,f"));
-        break;
-      }
-      }
-      continue;
-    }
-    switch (r.path) {
-    case DequantPath::Lop3: {
-      std::string field = r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) +
-                                           "; lop3.b32 t, t, "
-                                     : "lop3.b32 t, $1, ";
-      field += hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
-      text = r.bf16 ? "{ .reg .b32 t, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; " +
-                          field + "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }"
-                    : "{ .reg .b32 t; " + field +
-                          "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
-      regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r,r,r"));
-      break;
-    }
-    case DequantPath::PrmtHalf: {
-      std::string flip = r.wordXor ? "xor.b32 t, $1, " + hex(r.wordXor) + "; prmt.b32 t, t, "
-                                   : "prmt.b32 t, $1, ";
-      text = "{ .reg .b32 t; " + flip + hex(r.magic) + ", " + hex(r.selector(i)) +
-             "; sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
-      regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r,r,r"));
-      break;
-    }
-    case DequantPath::PrmtFloat: {
+    if (r.path == DequantPath::PrmtFloat) {
       std::string w = r.wordXor ? "xor.b32 w, $1, " + hex(r.wordXor) + "; " : "mov.b32 w, $1; ";
-      text = "{ .reg .b32 w, x0, x1; .reg .f32 d0, d1; " + w + "prmt.b32 x0, w, " + hex(r.magic) +
-             ", " + hex(r.selector(i, 0)) + "; prmt.b32 x1, w, " + hex(r.magic) + ", " +
-             hex(r.selector(i, 1)) +
-             "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; "
-             "mul.rn.f32 d0, d0, $3; mul.rn.f32 d1, d1, $3; cvt.rn.bf16x2.f32 $0, d1, d0; }";
-      regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r,f,f"));
-      break;
+      text = "{ .reg .b32 w, x0, x1; .reg .f32 d0, d1; " + w + "prmt.b32 x0, w, " +
+             hex(r.magic) + ", " + hex(r.selector(i, 0)) + "; prmt.b32 x1, w, " + hex(r.magic) +
+             ", " + hex(r.selector(i, 1)) +
+             "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; " +
+             (mul ? "mul.rn.f32 d0, d0, $3; mul.rn.f32 d1, d1, $3; " : "") +
+             "cvt.rn.bf16x2.f32 $0, d1, d0; }";
+    } else {
+      std::string head;
+      if (r.path == DequantPath::Lop3)
+        head = (r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) + "; lop3.b32 t, t, "
+                           : std::string("lop3.b32 t, $1, ")) +
+               hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
+      else
+        head = (r.wordXor ? "xor.b32 t, $1, " + hex(r.wordXor) + "; prmt.b32 t, t, "
+                          : std::string("prmt.b32 t, $1, ")) +
+               hex(r.magic) + ", " + hex(r.selector(i)) + "; ";
+      // bf16 (lop3 only: 8-bit bf16 is PrmtFloat) subtracts and multiplies
+      // with fma, which sm_80 has for bf16x2.
+      if (r.bf16)
+        text = (mul ? "{ .reg .b32 t, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; "
+                    : "{ .reg .b32 t, one; mov.b32 one, 0x3f803f80; ") +
+               head +
+               (mul ? "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }"
+                    : "fma.rn.bf16x2 $0, t, one, $2; }");
+      else
+        text = "{ .reg .b32 t; " + head +
+               (mul ? "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }" : "sub.rn.f16x2 $0, t, $2; }");
     }
-    }
+    std::string inType = r.path == DequantPath::PrmtFloat ? "f" : "r";
+    regs.push_back(mul ? asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r," + inType + "," + inType)
+                       : asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r," + inType));
   }
   return regs;
 }
