@@ -433,31 +433,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value global = arith::MinSIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(numK - 1));
     return loadDequantParams(kc, a, global);
   };
-  // Scales after the MMA (a dequantized weight with one scale per row or
-  // groups of 64 or more): the MMAs sum (q - z) x over a group into their
-  // own accumulators, added to the result times the group's scales where
-  // the group ends. (Only for warp tiles of at most 32 accumulators: the
-  // group's own double them, and larger tiles would spill.)
-  bool scaleAfter = c.quant && c.quant->scaleAfterMma() && numAcc <= 32;
-  a.scaleAfter = scaleAfter;
   if (c.quant)
     a.dequant = dequantParams(kc.cst(0));
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
-  size_t numFrags = firstFrags.size(), numParams = a.dequant.size();
+  size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
   llvm::append_range(init, a.dequant);
-  if (scaleAfter)
-    init.append(numAcc, zero);
-  auto addScaled = [&](SmallVectorImpl<Value> &into, ArrayRef<Value> group,
-                       ArrayRef<Value> params) {
-    int64_t tilesN = wn / 8;
-    for (size_t at = 0; at < numAcc; ++at) {
-      int64_t i = static_cast<int64_t>(at) / (tilesN * 4), e = static_cast<int64_t>(at) % 4;
-      Value s = params[(i * 2 + e / 2) * 2];
-      into[at] = arith::AddFOp::create(b, loc, into[at],
-                                       arith::MulFOp::create(b, loc, group[at], s));
-    }
-  };
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -465,8 +446,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value kt = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
     SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
-    SmallVector<Value> params(loop.getRegionIterArgs().slice(numAcc + numFrags, numParams));
-    SmallVector<Value> groupAcc(loop.getRegionIterArgs().drop_front(numAcc + numFrags + numParams));
+    SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc + numFrags));
     // The next K tile's scale and zero registers: the same for the whole
     // loop with one scale per row; reloaded only where a new group starts
     // for groups of 128 or more (a uniform branch); every tile otherwise.
@@ -515,46 +495,15 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
         upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
       }
       if (!noMma)
-        mmaStep(kc, cur, scaleAfter ? groupAcc : acc);
+        mmaStep(kc, cur, acc);
       cur = upcoming;
-    }
-    if (scaleAfter && group > 0) {
-      // The group ends with this tile: add it in, times its scales.
-      Value ends = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::eq,
-          kc.rem(kc.add(kBegin, kc.add(kt, kc.cst(1))), group / 64), kc.cst(0));
-      SmallVector<Type> types(2 * numAcc, accT);
-      auto flush = scf::IfOp::create(b, loc, types, ends, /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&flush.getThenRegion().front());
-        SmallVector<Value> sum(acc);
-        addScaled(sum, groupAcc, params);
-        sum.append(numAcc, zero);
-        scf::YieldOp::create(b, loc, sum);
-        b.setInsertionPointToStart(&flush.getElseRegion().front());
-        SmallVector<Value> same(acc);
-        llvm::append_range(same, groupAcc);
-        scf::YieldOp::create(b, loc, same);
-      }
-      acc.assign(flush.getResults().begin(), flush.getResults().begin() + numAcc);
-      groupAcc.assign(flush.getResults().begin() + numAcc, flush.getResults().end());
     }
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
     llvm::append_range(yielded, nextParams);
-    llvm::append_range(yielded, groupAcc);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));
-  // What the loop left in the group accumulators (a split that ends inside
-  // a group, or every K tile with one scale per row).
-  if (scaleAfter)
-  {
-    SmallVector<Value> results(loop.getResults());
-    addScaled(acc, ArrayRef<Value>(results).drop_front(numAcc + numFrags + numParams),
-              ArrayRef<Value>(results).slice(numAcc + numFrags, numParams));
-  }
   finish(acc);
   return launch;
 }

@@ -74,9 +74,6 @@ struct OperandTile {
   /// tile's per-lane scale and zero registers (see loadDequantParams), which
   /// the main loop sets before each loadFragments.
   DequantRecipe recipe;
-  /// The scales multiply the MMAs' sums of (q - z) x per group (see
-  /// KernelBuilder.cpp) instead of the A fragments.
-  bool scaleAfter = false;
   mlir::Value scales, zeros;
   llvm::SmallVector<mlir::Value> dequant;
 };

@@ -102,9 +102,7 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
           zc = arith::XOrIOp::create(b, loc, zc,
                                      arith::ConstantOp::create(
                                          b, loc, b.getI32IntegerAttr(int32_t(0x80008000u))));
-        // (Scaled after the MMA: the scale as an f32.)
-        out.push_back(a.scaleAfter ? arith::ExtFOp::create(b, loc, f32, s).getResult()
-                                        : splat16(kc, s));
+        out.push_back(splat16(kc, s));
         out.push_back(zc);
       }
     }
@@ -136,18 +134,16 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
     size_t at = ((frag * groupsPerTile(q) + gi) * 2 + h) * 2;
     Value s = a.dequant[at], zc = a.dequant[at + 1];
     // The register's two halves under the magic exponent (`t`), or for
-    // 8-bit bf16 as two f32 (d0, d1); then minus the zero point, and times
-    // the scale unless the scale multiplies the MMA's sums (scaleAfter).
-    bool mul = !a.scaleAfter;
+    // 8-bit bf16 as two f32 (d0, d1); then minus the zero point, times the
+    // scale, each step rounded once (exact but for the last).
     std::string text;
     if (r.path == DequantPath::PrmtFloat) {
       std::string w = r.wordXor ? "xor.b32 w, $1, " + hex(r.wordXor) + "; " : "mov.b32 w, $1; ";
       text = "{ .reg .b32 w, x0, x1; .reg .f32 d0, d1; " + w + "prmt.b32 x0, w, " +
              hex(r.magic) + ", " + hex(r.selector(i, 0)) + "; prmt.b32 x1, w, " + hex(r.magic) +
              ", " + hex(r.selector(i, 1)) +
-             "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; " +
-             (mul ? "mul.rn.f32 d0, d0, $3; mul.rn.f32 d1, d1, $3; " : "") +
-             "cvt.rn.bf16x2.f32 $0, d1, d0; }";
+             "; mov.b32 d0, x0; mov.b32 d1, x1; sub.rn.f32 d0, d0, $2; sub.rn.f32 d1, d1, $2; "
+             "mul.rn.f32 d0, d0, $3; mul.rn.f32 d1, d1, $3; cvt.rn.bf16x2.f32 $0, d1, d0; }";
     } else {
       std::string head;
       if (r.path == DequantPath::Lop3)
@@ -161,18 +157,13 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
       // bf16 (lop3 only: 8-bit bf16 is PrmtFloat) subtracts and multiplies
       // with fma, which sm_80 has for bf16x2.
       if (r.bf16)
-        text = (mul ? "{ .reg .b32 t, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; "
-                    : "{ .reg .b32 t, one; mov.b32 one, 0x3f803f80; ") +
-               head +
-               (mul ? "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }"
-                    : "fma.rn.bf16x2 $0, t, one, $2; }");
+        text = "{ .reg .b32 t, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; " + head +
+               "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }";
       else
-        text = "{ .reg .b32 t; " + head +
-               (mul ? "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }" : "sub.rn.f16x2 $0, t, $2; }");
+        text = "{ .reg .b32 t; " + head + "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
     }
     std::string inType = r.path == DequantPath::PrmtFloat ? "f" : "r";
-    regs.push_back(mul ? asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r," + inType + "," + inType)
-                       : asmOp(kc, i32, ValueRange{word, zc}, text, "=r,r," + inType));
+    regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r," + inType + "," + inType));
   }
   return regs;
 }

@@ -82,10 +82,6 @@ struct WeightQuant {
   /// The K steps (16 k each) of a 64-k tile that share a scale: 2 for
   /// groups of 32, else 4.
   int64_t stepsPerGroup() const { return groupSize == 32 ? 2 : 4; }
-  /// The kernel multiplies by the scales after the MMAs (one scale per row,
-  /// or groups that hold whole 64-k tiles), where a group's (q - z) x sums
-  /// are added in; groups of 32 scale the A fragments in registers.
-  bool scaleAfterMma() const { return groupSize == 0 || groupSize % 64 == 0; }
 };
 
 struct Contraction {
