@@ -574,7 +574,7 @@ static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const Target
 /// The mixed-input plans (a dequantized weight): the weight's rows on the
 /// MMA's M (order = ba), 64 or 128 a tile, the tokens on its N (16 to 128),
 /// and K split so that every SM streams the codes. The ring is as deep as
-/// shared memory allows, up to 4 stages.
+/// shared memory allows, up to 4 stages (8 for 8-bit codes).
 static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const TargetInfo &t,
                                                   MLIRContext *ctx,
                                                   function_ref<InFlightDiagnostic()> emitError) {
@@ -588,10 +588,13 @@ static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const Ta
         continue;
       int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
       int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
-      // At most 4 stages: measured on the H100 (W4 M=16, (K, N) = (4096,
-      // 14336) and (8192, 28672), 40 plans), 4 stages ran 10-25% faster than
-      // 8 at every tile and split (more CTAs fit an SM).
-      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, 4);
+      // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
+      // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4 stages
+      // ran 10-25% faster than 8 at every tile and split (more CTAs fit an
+      // SM). 8-bit codes kept 8: W8 read 5-10% slower with 4 in the same
+      // benchmark (two runs, 2026-12-06).
+      int64_t most = c.quant->bits == 8 ? 8 : 4;
+      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
       PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
                                  split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
                                  Schedule::Cooperative, OperandSource::Shared,
