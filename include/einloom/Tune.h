@@ -21,6 +21,9 @@ namespace einloom {
 /// One contraction to tune: as einloom-compile --einsum takes it.
 struct TuneShape {
   std::string spec, sizes, dtype = "f16", out;
+  /// A weight-only quantized second operand (einloom-compile's
+  /// --weight-quant description, e.g. "int4:g128:asym"); empty: dense.
+  std::string quant;
   std::string str() const;
 };
 

@@ -3,6 +3,7 @@
 
 #include "Runner.h"
 #include "einloom/Compiler.h"
+#include "einloom/Passes.h"
 #include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
 #include "einloom/Plan/TuningDatabase.h"
@@ -12,6 +13,7 @@
 #include "Loom/LoomOps.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -29,7 +31,8 @@ using namespace mlir;
 using namespace einloom;
 
 std::string TuneShape::str() const {
-  return spec + " " + sizes + " " + dtype + (out.empty() ? "" : " -> " + out);
+  return spec + " " + sizes + " " + dtype + (out.empty() ? "" : " -> " + out) +
+         (quant.empty() ? "" : " quant=" + quant);
 }
 
 bool einloom::parseTuneShapes(const std::string &text, std::vector<TuneShape> &shapes,
@@ -45,18 +48,43 @@ bool einloom::parseTuneShapes(const std::string &text, std::vector<TuneShape> &s
       w.push_back(x);
     if (w.empty())
       continue;
+    std::string quant;
+    if (w.size() > 3 && w.back().rfind("quant=", 0) == 0) {
+      quant = w.back().substr(6);
+      w.pop_back();
+    }
     if (w.size() < 3 || w.size() > 4 || w[0].find("->") == std::string::npos ||
         w[1].find('=') == std::string::npos) {
-      error = "line " + std::to_string(n) + ": expected 'SPEC SIZES DTYPE [OUT]', e.g. "
-              "'mk,nk->mn m=16,n=4096,k=4096 f16', got '" + line + "'";
+      error = "line " + std::to_string(n) + ": expected 'SPEC SIZES DTYPE [OUT] [quant=DESC]', "
+              "e.g. 'mk,nk->mn m=16,n=4096,k=4096 f16 quant=int4:g128:asym', got '" + line + "'";
       return false;
     }
-    shapes.push_back(TuneShape{w[0], w[1], w[2], w.size() == 4 ? w[3] : ""});
+    shapes.push_back(TuneShape{w[0], w[1], w[2], w.size() == 4 ? w[3] : "", quant});
   }
   return true;
 }
 
 namespace {
+/// The module of `shape`, with `plan` (if any) on its einsum; a quantized
+/// weight's dequantize fused into the einsum when `fuse` (as the compile
+/// pipeline does). Null, with a diagnostic, on a bad shape.
+OwningOpRef<ModuleOp> buildTuneModule(MLIRContext &ctx, const TuneShape &shape,
+                                      const std::string &plan, bool fuse) {
+  OwningOpRef<ModuleOp> m =
+      buildEinsumModule(ctx, shape.spec, shape.sizes, shape.dtype, "", shape.out);
+  if (!m || (!plan.empty() && failed(setEinsumPlan(*m, plan))))
+    return nullptr;
+  if (!shape.quant.empty()) {
+    if (failed(setWeightQuant(m, shape.quant)))
+      return nullptr;
+    PassManager pm(&ctx);
+    pm.addPass(createLoomFuseDequantize());
+    if (fuse && failed(pm.run(*m)))
+      return nullptr; // (the compile pipeline fuses the candidates' modules)
+  }
+  return m;
+}
+
 /// The one loom.einsum of a module built from a TuneShape.
 loom::EinsumOp onlyEinsum(ModuleOp m) {
   loom::EinsumOp found;
@@ -170,9 +198,8 @@ std::vector<std::optional<rt::Bundle>> compileCandidates(const TuneShape &shape,
   auto worker = [&] {
     ToolSession session;
     for (size_t i; (i = next.fetch_add(1)) < plans.size();) {
-      OwningOpRef<ModuleOp> m = buildEinsumModule(session.context(), shape.spec, shape.sizes,
-                                                  shape.dtype, "", shape.out);
-      if (!m || failed(setEinsumPlan(*m, plans[i]))) {
+      OwningOpRef<ModuleOp> m = buildTuneModule(session.context(), shape, plans[i], false);
+      if (!m) {
         why[i] = "did not build";
         continue;
       }
@@ -239,8 +266,7 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
   for (size_t si = 0; si < o.shapes.size(); ++si) {
     const TuneShape &shape = o.shapes[si];
     os << "[" << si + 1 << "/" << o.shapes.size() << "] " << shape.str() << "\n";
-    OwningOpRef<ModuleOp> module =
-        buildEinsumModule(ctx, shape.spec, shape.sizes, shape.dtype, "", shape.out);
+    OwningOpRef<ModuleOp> module = buildTuneModule(ctx, shape, "", true);
     loom::EinsumOp op = module ? onlyEinsum(*module) : loom::EinsumOp();
     if (!op) {
       os << "  not tuned: not an einsum of two operands (see the error above)\n";

@@ -10,6 +10,11 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("einloom-tune options");
 static cl::opt<std::string> einsum("einsum", cl::desc("The einsum to tune (with --sizes)"), cl::cat(category));
+static cl::opt<std::string> weightQuant(
+    "weight-quant",
+    cl::desc("With --einsum: quantize its second operand as einloom-compile --weight-quant "
+             "does (e.g. int4:g128:asym); in --shapes files, a trailing quant=DESC"),
+    cl::cat(category));
 static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=16,n=4096,k=4096"), cl::cat(category));
 static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (default f16)"), cl::init("f16"), cl::cat(category));
 static cl::opt<std::string> outType("out", cl::desc("Result type (default: the operands')"), cl::cat(category));
@@ -45,7 +50,7 @@ int main(int argc, char **argv) {
       "and writes the fastest to a tuning database (einloom-compile --tuning-db uses it)\n");
   einloom::TuneOptions o;
   if (!einsum.empty())
-    o.shapes.push_back({einsum, sizes, dtype, outType});
+    o.shapes.push_back({einsum, sizes, dtype, outType, weightQuant});
   if (!shapesFile.empty()) {
     auto buf = llvm::MemoryBuffer::getFile(shapesFile);
     if (!buf) {
