@@ -442,8 +442,9 @@ wq quant w4g64a_kn_f16_m4  "mk,kn->mn" m=4,n=1024,k=1024 f16 int4:g64:asym
 wq quant w4g128a_batched   "bmk,nk->bmn" b=2,m=3,n=1024,k=1024 f16 int4:g128:asym
 wq quant w4g128a_sm80_m16  "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g128:asym --target sm_80
 wq quant w8c_sm80_bf16_m4  "mk,nk->mn" m=4,n=1024,k=1024 bf16 int8 --target sm_80
-# The a_fragment repack on the GPU (test/Inputs/quant/pack-*.mlir).
-for f in test/Inputs/quant/pack-[0-9]*.mlir; do
+# The a_fragment repack on the GPU, and a quantized layer with a fused bias
+# and activation (test/Inputs/quant).
+for f in test/Inputs/quant/pack-[0-9]*.mlir test/Inputs/quant/w4-bias-silu.mlir; do
   "$COMPILE" "$f" -o "$PACK/quant/$(basename "$f" .mlir).bundle"
 done
 # Weights that do not fuse: the dequantize runs as its own kernel.
