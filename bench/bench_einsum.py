@@ -41,9 +41,11 @@ def main():
         name = os.path.basename(path)[:-7]
         b = load_bundle(path)
         bufs = [x for x in b["buffers"] if x["role"] != "temp"]  # einloom allocates workspaces
-        spec = b["kernels"][0]["spec"]
-        # An n-ary einsum runs as several kernels: NAME.spec beside the
-        # bundle holds the whole einsum for torch.einsum.
+        # The einsum of the whole bundle: that of its one einsum kernel, or,
+        # where it runs as several (an n-ary path, an operand copied to
+        # another layout first), NAME.spec beside the bundle.
+        einsums = [x for x in b["kernels"] if x["op"] == "einsum"]
+        spec = einsums[-1]["spec"]
         if os.path.exists(path[:-7] + ".spec"):
             spec = open(path[:-7] + ".spec").read().strip()
         tensors = []

@@ -488,6 +488,7 @@ echo "ij,jk,kl->il" > "$PACK/targets/chain_ij_jk_kl.spec"
 mkdir -p "$PACK/wide"
 compile_into wide dgemm_2048 "mk,nk->mn" m=2048,n=2048,k=2048 f64
 compile_into wide dgemm_4096 "mk,kn->mn" m=4096,n=4096,k=4096 f64
+echo "mk,kn->mn" > "$PACK/wide/dgemm_4096.spec" # (B is transposed by a first kernel)
 compile_into wide sgemm_2048 "mk,nk->mn" m=2048,n=2048,k=2048 f32
 # Fused epilogues: x . W^T + bias, an activation, perhaps a residual, written
 # as separate ops and fused by the compiler; against PyTorch eager.
