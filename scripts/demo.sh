@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the foundation demo (parse, verify, reference-evaluate
 # examples/demo.mlir), then compile examples/gemm.mlir to PTX with the plan
-# and ptxas' resource usage, and run it on the GPU when there is one.
+# and ptxas' resource usage, and run it on the GPU when there is one; then
+# the same for a W4A16 linear layer (examples/w4-linear.mlir).
 set -euo pipefail
 BUILD=${1:-build}
 BIN="$BUILD/bin"
@@ -32,5 +33,17 @@ elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/run.log"; th
   echo "no GPU on this machine, so the run is skipped: $(grep -m1 '^error:' "$OUTDIR/run.log")"
 else
   cat "$OUTDIR/run.log"
+  exit 1
+fi
+echo
+echo "== 5. examples/w4-linear.mlir: a W4A16 linear layer, one mixed-input kernel =="
+"$BIN/einloom-compile" examples/w4-linear.mlir --target sm_90a --explain -o "$OUTDIR/w4.bundle" 2>&1 |
+  grep -E "^fused|chosen plan|family|fused epilogue"
+if "$BIN/einloom-run-rt" "$OUTDIR/w4.bundle" --bench --label w4_linear > "$OUTDIR/w4.log" 2>&1; then
+  cat "$OUTDIR/w4.log"
+elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/w4.log"; then
+  echo "no GPU on this machine, so the run is skipped"
+else
+  cat "$OUTDIR/w4.log"
   exit 1
 fi
