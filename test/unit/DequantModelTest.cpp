@@ -225,3 +225,33 @@ TEST(APackedLayout, RoundTripsAndRejectsBadShapes) {
   EXPECT_FALSE(pack(big, p, out, err));
   EXPECT_NE(err.find("does not fit"), std::string::npos) << err;
 }
+
+// The byte packer behind einloomPackWeight and einloom.pack_weight writes
+// exactly the reference's words (every width and signedness), and refuses
+// what the reference refuses.
+TEST(APackedLayout, BytePackerMatchesTheReference) {
+  for (unsigned bits : {2u, 4u, 8u})
+    for (bool isSigned : {false, true}) {
+      Weight w = makeWeight({bits, isSigned, false, 64, false}, 48, 128, bits * 11 + isSigned);
+      std::vector<Tensor> ref;
+      std::string err;
+      ASSERT_TRUE(pack(w.codes, aFragmentParams(bits, isSigned), ref, err)) << err;
+      std::vector<uint8_t> bytes(w.codes.data.size());
+      for (size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<uint8_t>(static_cast<int64_t>(w.codes.data[i]) & 0xFF);
+      std::vector<uint32_t> words(48 * 128 * bits / 32);
+      ASSERT_TRUE(packAFragmentWords(bytes.data(), 48, 128, bits, isSigned, words.data(), err))
+          << err;
+      for (size_t i = 0; i < words.size(); ++i)
+        ASSERT_EQ(static_cast<int32_t>(words[i]), static_cast<int64_t>(ref[0].data[i]))
+            << bits << "-bit " << (isSigned ? "signed" : "unsigned") << " word " << i;
+    }
+  std::vector<uint8_t> bytes(16 * 64, 0);
+  std::vector<uint32_t> words(16 * 64 / 8);
+  std::string err;
+  EXPECT_FALSE(packAFragmentWords(bytes.data(), 16, 96, 4, false, words.data(), err));
+  EXPECT_NE(err.find("K % 64"), std::string::npos) << err;
+  bytes[3] = 0x10; // 16: not an unsigned 4-bit code
+  EXPECT_FALSE(packAFragmentWords(bytes.data(), 16, 64, 4, false, words.data(), err));
+  EXPECT_NE(err.find("does not fit"), std::string::npos) << err;
+}
