@@ -82,6 +82,11 @@ LogicalResult einloom::codegen::setTileGrid(Location loc, KernelLaunch &launch, 
   return success();
 }
 
+Value KernelContext::globalThread(int64_t threads) {
+  return add(mul(fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)), threads),
+             fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+}
+
 std::pair<Value, Value> einloom::codegen::tileAndSlice(KernelContext &kc, int64_t slices,
                                                        Value tilesPerSlice) {
   Value x = kc.fromIndex(gpu::BlockIdOp::create(kc.b, kc.loc, gpu::Dimension::x));
@@ -127,12 +132,9 @@ Type einloom::codegen::storageType(Type t) {
   return isFp8(t) ? IntegerType::get(t.getContext(), 8) : t;
 }
 
-/// One PTX snippet with one result and one operand, through LLVM inline
-/// assembly (MLIR 22's NVVM fp8 conversions take element pairs as vectors
-/// of fp8 types, which the LLVM lowering cannot carry).
-static Value asmOne(OpBuilder &b, Location loc, Type result, Value operand, StringRef text,
-                    StringRef constraints) {
-  return LLVM::InlineAsmOp::create(b, loc, result, ValueRange{operand}, text, constraints,
+Value einloom::codegen::inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands,
+                                  StringRef text, StringRef constraints) {
+  return LLVM::InlineAsmOp::create(b, loc, result, operands, text, constraints,
                                    /*has_side_effects=*/false, /*is_align_stack=*/false,
                                    LLVM::TailCallKind::None,
                                    LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
@@ -142,13 +144,7 @@ static Value asmOne(OpBuilder &b, Location loc, Type result, Value operand, Stri
 
 Value einloom::codegen::l2Policy(OpBuilder &b, Location loc, StringRef priority) {
   std::string text = ("createpolicy.fractional.L2::" + priority + ".b64 $0, 1.0;").str();
-  return LLVM::InlineAsmOp::create(b, loc, b.getI64Type(), ValueRange{}, text, "=l",
-                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
-                                   LLVM::TailCallKind::None,
-                                   LLVM::AsmDialectAttr::get(b.getContext(),
-                                                             LLVM::AsmDialect::AD_ATT),
-                                   ArrayAttr())
-      .getResult(0);
+  return inlinePtx(b, loc, b.getI64Type(), ValueRange{}, text, "=l");
 }
 
 Value einloom::codegen::loadedAs(OpBuilder &b, Location loc, Value stored, Type elem, Type to) {
@@ -158,7 +154,7 @@ Value einloom::codegen::loadedAs(OpBuilder &b, Location loc, Value stored, Type 
                      (isa<Float8E4M3FNType>(elem) ? "e4m3x2" : "e5m2x2") +
                      " t, $1; mov.b32 {lo, hi}, t; cvt.f32.f16 $0, lo; }";
   Value wide = arith::ExtUIOp::create(b, loc, b.getI16Type(), stored);
-  return convertElement(b, loc, asmOne(b, loc, b.getF32Type(), wide, text, "=f,h"), to);
+  return convertElement(b, loc, inlinePtx(b, loc, b.getF32Type(), wide, text, "=f,h"), to);
 }
 
 Value einloom::codegen::storedAs(OpBuilder &b, Location loc, Value v, Type elem) {
@@ -174,7 +170,7 @@ Value einloom::codegen::storedAs(OpBuilder &b, Location loc, Value v, Type elem)
       return arith::TruncIOp::create(b, loc, elem, c);
     }
     Value f = convertElement(b, loc, v, b.getF32Type());
-    Value wide = asmOne(b, loc, b.getI16Type(), f, "cvt.rni.sat.s8.f32 $0, $1;", "=h,f");
+    Value wide = inlinePtx(b, loc, b.getI16Type(), f, "cvt.rni.sat.s8.f32 $0, $1;", "=h,f");
     return arith::TruncIOp::create(b, loc, elem, wide);
   }
   if (!isFp8(elem))
@@ -182,7 +178,7 @@ Value einloom::codegen::storedAs(OpBuilder &b, Location loc, Value v, Type elem)
   // The second source goes to the low byte; the first (zero) to the high one.
   std::string text = std::string("{ .reg .f32 z; mov.f32 z, 0f00000000; cvt.rn.satfinite.") +
                      (isa<Float8E4M3FNType>(elem) ? "e4m3x2" : "e5m2x2") + ".f32 $0, z, $1; }";
-  Value pair = asmOne(b, loc, b.getI16Type(), convertElement(b, loc, v, b.getF32Type()), text,
+  Value pair = inlinePtx(b, loc, b.getI16Type(), convertElement(b, loc, v, b.getF32Type()), text,
                       "=h,f");
   return arith::TruncIOp::create(b, loc, b.getI8Type(), pair);
 }
@@ -538,8 +534,7 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
   kc.initSize(entry);
   // The element count: a constant, or per unit of a dynamic M times its size.
   Value totalV = c.dynamicLabel ? kc.mul(kc.mSize, perRow) : kc.cst(total);
-  Value e = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)), threads),
-                   kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+  Value e = kc.globalThread(threads);
   auto ifOp = scf::IfOp::create(b, loc, kc.ltV(e, totalV), false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   Value ws = typedView(b, loc, entry.getArgument(0), c.acc, splitK * total);

@@ -151,6 +151,8 @@ struct KernelContext {
   mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y) {
     return mlir::arith::SelectOp::create(b, loc, c, x, y);
   }
+  /// blockIdx.x * `threads` + threadIdx.x: the thread's index in a 1-D grid.
+  mlir::Value globalThread(int64_t threads);
   /// `v` as an `index`, for memref subscripts.
   mlir::Value idx(mlir::Value v) {
     return mlir::arith::IndexCastUIOp::create(b, loc, b.getIndexType(), v);
@@ -280,6 +282,12 @@ mlir::Value convertElement(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v
 /// How elements of `t` sit in memory for the CUDA-core kernels: 8-bit
 /// floats as i8 (LLVM has no fp8 type), everything else as itself.
 mlir::Type storageType(mlir::Type t);
+/// One PTX snippet with one result, through LLVM inline assembly (no side
+/// effects): for instructions MLIR 22's NVVM dialect cannot express or
+/// type (fp8 pairs, the dequantization sequences).
+mlir::Value inlinePtx(mlir::OpBuilder &b, mlir::Location loc, mlir::Type result,
+                      mlir::ValueRange operands, llvm::StringRef text,
+                      llvm::StringRef constraints);
 /// An L2 cache policy covering every byte an access with it moves
 /// (createpolicy, sm_80+): `priority` is "evict_first" or "evict_last".
 mlir::Value l2Policy(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef priority);

@@ -66,64 +66,65 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
     };
     // A dequantize that did not fuse into its einsum: a memory-bound kernel
     // of its own, whose result the einsum reads as a dense operand.
-    module.walk([&](func::FuncOp func) {
-      int index = 0;
-      func.walk([&](loom::DequantizeOp d) {
-        if (failedAny)
-          return;
-        loom::QuantAttr q = d.getQuant();
-        if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar) {
-          d.emitOpError("has no GPU kernel for ")
-              << loom::stringifyQuantKind(q.getKind()) << " codes yet";
-          failedAny = true;
-          return;
-        }
-        auto codes = cast<RankedTensorType>(d.getInput().getType());
-        DequantizeSpec ds;
-        ds.shape.assign(codes.getShape().begin(), codes.getShape().end());
-        ds.bits = q.getBits();
-        ds.isSigned = q.getKind() == loom::QuantKind::Signed;
-        ds.granularity = q.getGranularity() == loom::QuantGranularity::PerTensor    ? 0
-                         : q.getGranularity() == loom::QuantGranularity::PerChannel ? 1
-                                                                                    : 2;
-        ds.axis = q.getAxis();
-        ds.groupSize = q.getGroupSize();
-        ds.codeType = codes.getElementType();
-        ds.scaleType = cast<RankedTensorType>(d.getScale().getType()).getElementType();
-        if (Value z = d.getZeroPoint())
-          ds.zeroType = cast<RankedTensorType>(z.getType()).getElementType();
-        ds.resultType = cast<RankedTensorType>(d.getResult().getType()).getElementType();
-        if (!codes.hasStaticShape() || ds.codeType.getIntOrFloatBitWidth() > 32) {
-          d.emitOpError("a dequantize kernel takes static shapes and integer codes of at most "
-                        "32 bits");
-          failedAny = true;
-          return;
-        }
-        std::string name = (func.getSymName() + "_dequantize" + Twine(index++)).str();
-        mark(d, buildDequantizeKernel(kernelModule(), name, ds, d.getLoc()));
-      });
-    });
+    auto lowerDequantize = [&](loom::DequantizeOp d, StringRef name, int index) {
+      loom::QuantAttr q = d.getQuant();
+      if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar) {
+        d.emitOpError("has no GPU kernel for ")
+            << loom::stringifyQuantKind(q.getKind()) << " codes yet";
+        failedAny = true;
+        return;
+      }
+      auto codes = cast<RankedTensorType>(d.getInput().getType());
+      DequantizeSpec ds;
+      ds.shape.assign(codes.getShape().begin(), codes.getShape().end());
+      ds.bits = q.getBits();
+      ds.isSigned = q.getKind() == loom::QuantKind::Signed;
+      ds.granularity = q.getGranularity() == loom::QuantGranularity::PerTensor    ? 0
+                       : q.getGranularity() == loom::QuantGranularity::PerChannel ? 1
+                                                                                  : 2;
+      ds.axis = q.getAxis();
+      ds.groupSize = q.getGroupSize();
+      ds.codeType = codes.getElementType();
+      ds.scaleType = cast<RankedTensorType>(d.getScale().getType()).getElementType();
+      if (Value z = d.getZeroPoint())
+        ds.zeroType = cast<RankedTensorType>(z.getType()).getElementType();
+      ds.resultType = cast<RankedTensorType>(d.getResult().getType()).getElementType();
+      if (!codes.hasStaticShape() || ds.codeType.getIntOrFloatBitWidth() > 32) {
+        d.emitOpError("a dequantize kernel takes static shapes and integer codes of at most "
+                      "32 bits");
+        failedAny = true;
+        return;
+      }
+      std::string kernel = (name + "_dequantize" + Twine(index)).str();
+      mark(d, buildDequantizeKernel(kernelModule(), kernel, ds, d.getLoc()));
+    };
     // A loom.pack into the a_fragment layout (a repack at load time): a
     // kernel of its own.
+    auto lowerPack = [&](loom::PackOp p, StringRef name, int index) {
+      loom::PackLayoutAttr layout = p.getLayout();
+      auto in = cast<RankedTensorType>(p.getInput().getType());
+      if (layout.getFormat() != loom::PackFormat::AFragment || !in.hasStaticShape() ||
+          in.getRank() != 2 || !in.getElementType().isSignlessInteger() ||
+          in.getElementType().getIntOrFloatBitWidth() > 8) {
+        p.emitOpError("has a GPU kernel only for the a_fragment layout of static N x K "
+                      "integer codes of at most 8 bits (stored one per byte); this is ")
+            << loom::stringifyPackFormat(layout.getFormat()) << " of " << in;
+        failedAny = true;
+        return;
+      }
+      std::string kernel = (name + "_pack" + Twine(index)).str();
+      mark(p, buildPackKernel(kernelModule(), kernel, in.getDimSize(0), in.getDimSize(1),
+                              static_cast<unsigned>(layout.getBits()), p.getLoc()));
+    };
     module.walk([&](func::FuncOp func) {
-      int index = 0;
-      func.walk([&](loom::PackOp p) {
+      int dequantizes = 0, packs = 0;
+      func.walk([&](Operation *op) {
         if (failedAny)
           return;
-        loom::PackLayoutAttr layout = p.getLayout();
-        auto in = cast<RankedTensorType>(p.getInput().getType());
-        if (layout.getFormat() != loom::PackFormat::AFragment || !in.hasStaticShape() ||
-            in.getRank() != 2 || !in.getElementType().isSignlessInteger() ||
-            in.getElementType().getIntOrFloatBitWidth() > 8) {
-          p.emitOpError("has a GPU kernel only for the a_fragment layout of static N x K "
-                        "integer codes of at most 8 bits (stored one per byte); this is ")
-              << loom::stringifyPackFormat(layout.getFormat()) << " of " << in;
-          failedAny = true;
-          return;
-        }
-        std::string name = (func.getSymName() + "_pack" + Twine(index++)).str();
-        mark(p, buildPackKernel(kernelModule(), name, in.getDimSize(0), in.getDimSize(1),
-                                static_cast<unsigned>(layout.getBits()), p.getLoc()));
+        if (auto d = dyn_cast<loom::DequantizeOp>(op))
+          lowerDequantize(d, func.getSymName(), dequantizes++);
+        else if (auto p = dyn_cast<loom::PackOp>(op))
+          lowerPack(p, func.getSymName(), packs++);
       });
     });
     module.walk([&](func::FuncOp func) {

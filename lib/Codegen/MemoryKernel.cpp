@@ -701,9 +701,7 @@ FailureOr<KernelLaunch> einloom::buildDequantizeKernel(gpu::GPUModuleOp module, 
   Value zeros = zeroT ? typedView(b, loc, entry.getArgument(arg++), zeroT, d.scaleElements())
                       : Value();
   Value result = typedView(b, loc, entry.getArgument(arg), d.resultType, total);
-  Value e = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
-                          kThreads),
-                   kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+  Value e = kc.globalThread(kThreads);
   auto inside = scf::IfOp::create(b, loc, kc.lt(e, total), false);
   b.setInsertionPointToStart(&inside.getThenRegion().front());
   // The scale's index: the element's along the axis (per channel), or the
@@ -764,9 +762,7 @@ FailureOr<KernelLaunch> einloom::buildPackKernel(gpu::GPUModuleOp module, String
   KernelContext kc = integerContext(b, loc);
   Value codes = typedView(b, loc, entry.getArgument(0), b.getI8Type(), N * K);
   Value out = typedView(b, loc, entry.getArgument(1), b.getI32Type(), words);
-  Value w = kc.add(kc.mul(kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
-                          kThreads),
-                   kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)));
+  Value w = kc.globalThread(kThreads);
   auto inside = scf::IfOp::create(b, loc, kc.lt(w, words), false);
   b.setInsertionPointToStart(&inside.getThenRegion().front());
   // Word w: lane `lane` of 16 x 64 tile T = kt·(N/16) + nb, its word wi of

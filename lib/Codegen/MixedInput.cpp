@@ -11,7 +11,6 @@
 //===----------------------------------------------------------------------===//
 #include "KernelContext.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include <cstdio>
@@ -27,18 +26,6 @@ std::string hex(uint32_t v) {
   return text;
 }
 
-/// One PTX block with one result, through LLVM inline assembly.
-Value asmOp(KernelContext &kc, Type result, ValueRange operands, const std::string &text,
-            StringRef constraints) {
-  return LLVM::InlineAsmOp::create(kc.b, kc.loc, result, operands, text, constraints,
-                                   /*has_side_effects=*/false, /*is_align_stack=*/false,
-                                   LLVM::TailCallKind::None,
-                                   LLVM::AsmDialectAttr::get(kc.b.getContext(),
-                                                             LLVM::AsmDialect::AD_ATT),
-                                   ArrayAttr())
-      .getResult(0);
-}
-
 /// A 16-bit pattern in both halves of an i32.
 Value splat16(KernelContext &kc, Value half) {
   OpBuilder &b = kc.b;
@@ -48,8 +35,6 @@ Value splat16(KernelContext &kc, Value half) {
                                    arith::ConstantOp::create(b, kc.loc, b.getI32IntegerAttr(16)));
   return arith::OrIOp::create(b, kc.loc, w, hi);
 }
-
-int64_t groupsPerTile(const WeightQuant &q) { return q.groupSize == 32 ? 2 : 1; }
 } // namespace
 
 SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, OperandTile &a,
@@ -65,7 +50,7 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
   SmallVector<Value> out;
   Value laneRow = kc.div(kc.lane, 4);
   for (int64_t f = 0; f < wm / 16; ++f)
-    for (int64_t gi = 0; gi < groupsPerTile(q); ++gi) {
+    for (int64_t gi = 0; gi < q.groupsPerTile(); ++gi) {
       // The group of k = 64 kTile + 32 gi.
       Value g = q.groupSize ? kc.div(kc.add(kc.mul(kTile, 64), 32 * gi), q.groupSize) : kc.cst(0);
       for (int64_t h = 0; h < 2; ++h) {
@@ -129,9 +114,9 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
                                     ValueRange{kc.idx(kc.div(kc.add(laneBase, 4 * wi), 4))});
       wordAt = wi;
     }
-    int64_t gi = groupsPerTile(q) == 2 ? ks / 2 : 0;
+    int64_t gi = q.groupsPerTile() == 2 ? ks / 2 : 0;
     int64_t h = reg % 2;
-    size_t at = ((frag * groupsPerTile(q) + gi) * 2 + h) * 2;
+    size_t at = ((frag * q.groupsPerTile() + gi) * 2 + h) * 2;
     Value s = a.dequant[at], zc = a.dequant[at + 1];
     // The register's two halves under the magic exponent (`t`), or for
     // 8-bit bf16 as two f32 (d0, d1); then minus the zero point, times the
@@ -163,7 +148,7 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
         text = "{ .reg .b32 t; " + head + "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
     }
     std::string inType = r.path == DequantPath::PrmtFloat ? "f" : "r";
-    regs.push_back(asmOp(kc, i32, ValueRange{word, zc, s}, text, "=r,r," + inType + "," + inType));
+    regs.push_back(inlinePtx(kc.b, kc.loc, i32, ValueRange{word, zc, s}, text, "=r,r," + inType + "," + inType));
   }
   return regs;
 }

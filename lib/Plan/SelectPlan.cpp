@@ -227,6 +227,30 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   return e;
 }
 
+/// split_k against K's tiles and the epilogue (a split sums in a second
+/// kernel, which cannot apply it, unless a cluster sums it).
+static LogicalResult verifySplitK(PlanAttr p, const Contraction &c, bool clusterSplit,
+                                  function_ref<InFlightDiagnostic()> emitError) {
+  int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
+  if (p.getSplitK() > 1 && !clusterSplit && !c.epilogue.empty())
+    return emitError() << "split_k = " << p.getSplitK()
+                       << " cannot carry the fused epilogue; use split_k = 1";
+  if (p.getSplitK() > kTiles)
+    return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
+                       << " K tiles of " << p.getTileK();
+  return success();
+}
+
+/// The plan's shared memory against the target's per-block limit.
+static LogicalResult verifySharedMemory(PlanAttr p, const Contraction &c, const TargetInfo &t,
+                                        function_ref<InFlightDiagnostic()> emitError) {
+  int64_t smem = sharedMemoryBytes(p, c);
+  if (smem > t.smemPerBlock)
+    return emitError() << "the plan needs " << smem / 1024 << " KiB of shared memory; "
+                       << t.chip << " allows " << t.smemPerBlock / 1024 << " KiB per block";
+  return success();
+}
+
 /// The mixed-input kernel (a dequantized weight): the cp.async mma.sync
 /// pipeline with the weight's packed codes as the MMA's A (order = ba),
 /// dequantized in registers, and the activations as B.
@@ -265,18 +289,9 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
                        << c.operandLayout('B', p.getTileN());
   if (p.getStages() < 2)
     return emitError() << "the cp.async pipeline needs at least 2 stages";
-  int64_t kTiles = c.k.size() / 64;
-  if (p.getSplitK() > kTiles)
-    return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
-                       << " K tiles of 64";
-  if (p.getSplitK() > 1 && !c.epilogue.empty())
-    return emitError() << "split_k = " << p.getSplitK()
-                       << " cannot carry the fused epilogue; use split_k = 1";
-  int64_t smem = sharedMemoryBytes(p, c);
-  if (smem > t.smemPerBlock)
-    return emitError() << "the plan needs " << smem / 1024 << " KiB of shared memory; "
-                       << t.chip << " allows " << t.smemPerBlock / 1024 << " KiB per block";
-  return success();
+  if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
+    return failure();
+  return verifySharedMemory(p, c, t, emitError);
 }
 
 LogicalResult
@@ -375,12 +390,8 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                        << p.getNumWarps() * 32 << " threads";
   int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
   bool clusterSplit = p.getSplitK() > 1 && p.getProducer() == ProducerKind::Tma;
-  if (p.getSplitK() > 1 && !clusterSplit && !c.epilogue.empty())
-    return emitError() << "split_k = " << p.getSplitK()
-                       << " cannot carry the fused epilogue; use split_k = 1";
-  if (p.getSplitK() > kTiles)
-    return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
-                       << " K tiles of " << p.getTileK();
+  if (failed(verifySplitK(p, c, clusterSplit, emitError)))
+    return failure();
   if (clusterSplit) {
     // Split r sums K tiles [r * per, (r + 1) * per): each must have one.
     int64_t per = (kTiles + p.getSplitK() - 1) / p.getSplitK();
@@ -468,12 +479,7 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
     return emitError() << "producer '" << stringifyProducerKind(p.getProducer())
                        << "' is not supported by code generation yet";
   }
-  int64_t smem = sharedMemoryBytes(p, c);
-  if (smem > t.smemPerBlock)
-    return emitError() << "the plan needs " << smem / 1024
-                       << " KiB of shared memory; " << t.chip << " allows "
-                       << t.smemPerBlock / 1024 << " KiB per block";
-  return success();
+  return verifySharedMemory(p, c, t, emitError);
 }
 
 /// The skinny plans: a few rows (tokens) against a large operand, as in

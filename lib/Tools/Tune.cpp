@@ -74,13 +74,15 @@ OwningOpRef<ModuleOp> buildTuneModule(MLIRContext &ctx, const TuneShape &shape,
       buildEinsumModule(ctx, shape.spec, shape.sizes, shape.dtype, "", shape.out);
   if (!m || (!plan.empty() && failed(setEinsumPlan(*m, plan))))
     return nullptr;
-  if (!shape.quant.empty()) {
-    if (failed(setWeightQuant(m, shape.quant)))
-      return nullptr;
+  if (shape.quant.empty())
+    return m;
+  if (failed(setWeightQuant(m, shape.quant)))
+    return nullptr;
+  if (fuse) { // (the compile pipeline fuses the candidates' modules)
     PassManager pm(&ctx);
     pm.addPass(createLoomFuseDequantize());
-    if (fuse && failed(pm.run(*m)))
-      return nullptr; // (the compile pipeline fuses the candidates' modules)
+    if (failed(pm.run(*m)))
+      return nullptr;
   }
   return m;
 }

@@ -221,28 +221,6 @@ std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool 
 }
 
 namespace {
-/// What a buffer is to a kernel that dequantizes its weight: the codes, the
-/// scales or the zero points (Data for every other buffer).
-struct WeightRole {
-  const BundleWeight *weight = nullptr;
-  ref::Role role = ref::Role::Data;
-  bool packed = false; ///< codes in the a_fragment layout (an einsum's weight)
-};
-
-std::vector<WeightRole> weightRoles(const Bundle &b) {
-  std::vector<WeightRole> roles(numEntries(b));
-  for (const BundleKernel &k : b.kernels) {
-    if (!k.weight.present())
-      continue;
-    bool einsum = k.op == "einsum";
-    roles[k.operands[einsum ? 1 : 0]] = {&k.weight, ref::Role::Codes, einsum};
-    roles[k.weight.scale] = {&k.weight, ref::Role::Scale};
-    if (k.weight.zero >= 0)
-      roles[k.weight.zero] = {&k.weight, ref::Role::ZeroPoint};
-  }
-  return roles;
-}
-
 ref::QuantParams quantParams(const BundleWeight &w) {
   ref::QuantParams q;
   q.bits = static_cast<unsigned>(w.bits);
@@ -254,6 +232,58 @@ ref::QuantParams quantParams(const BundleWeight &w) {
   q.axis = w.axis;
   q.groupSize = w.group;
   return q;
+}
+
+ref::PackParams aFragmentParams(unsigned bits, bool isSigned) {
+  ref::PackParams p;
+  p.format = ref::PackFormat::AFragment;
+  p.bits = bits;
+  p.kind = isSigned ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
+  return p;
+}
+
+/// A pack kernel's spec, "a_fragment:BITS:KIND"; false for anything else.
+bool packSpec(const std::string &spec, ref::PackParams &p) {
+  unsigned bits = 0;
+  char kind[16] = {0};
+  if (std::sscanf(spec.c_str(), "a_fragment:%u:%15s", &bits, kind) != 2 || bits < 1 || bits > 8)
+    return false;
+  p = aFragmentParams(bits, std::string(kind) == "signed");
+  return true;
+}
+
+/// What an input is to a kernel that reads integer codes: the codes (of a
+/// dequantized weight or a repack), the scales or the zero points, with the
+/// range its random values take; Data for every other buffer.
+struct WeightRole {
+  ref::Role role = ref::Role::Data;
+  int64_t lo = 0, hi = 0;
+  /// An einsum's dequantized weight: its codes go to the device packed.
+  const BundleWeight *packedFor = nullptr;
+};
+
+std::vector<WeightRole> weightRoles(const Bundle &b) {
+  std::vector<WeightRole> roles(numEntries(b));
+  for (const BundleKernel &k : b.kernels) {
+    ref::PackParams pp;
+    if (k.op == "pack" && k.operands.size() == 1 && packSpec(k.spec, pp)) {
+      ref::QuantParams q;
+      q.bits = static_cast<unsigned>(pp.bits);
+      q.kind = pp.kind;
+      roles[k.operands[0]] = {ref::Role::Codes, q.minCode(), q.maxCode()};
+      continue;
+    }
+    if (!k.weight.present())
+      continue;
+    ref::QuantParams q = quantParams(k.weight);
+    bool einsum = k.op == "einsum";
+    roles[k.operands[einsum ? 1 : 0]] = {ref::Role::Codes, q.minCode(), q.maxCode(),
+                                         einsum ? &k.weight : nullptr};
+    roles[k.weight.scale] = {ref::Role::Scale};
+    if (k.weight.zero >= 0)
+      roles[k.weight.zero] = {ref::Role::ZeroPoint, q.minCode(), q.maxCode()};
+  }
+  return roles;
 }
 
 /// The device bytes of a dequantized weight's codes: the N x K codes (the
@@ -272,12 +302,8 @@ bool packWeight(const Tensor &codes, const BundleWeight &w, std::string &bytes,
       for (int64_t n = 0; n < N; ++n)
         nk.data[n * K + k] = codes.data[k * N + n];
   }
-  ref::PackParams p;
-  p.format = ref::PackFormat::AFragment;
-  p.bits = w.bits;
-  p.kind = w.isSigned ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
   std::vector<Tensor> out;
-  if (!ref::pack(nk, p, out, err))
+  if (!ref::pack(nk, aFragmentParams(static_cast<unsigned>(w.bits), w.isSigned), out, err))
     return false;
   bytes = encodeTensor(out[0]);
   return true;
@@ -329,23 +355,12 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     host[i] = Tensor(t, shape);
     if (x.role != "input")
       continue;
-    // A dequantized weight's codes and zero points lie in the codes' range,
-    // and so do a repack's codes (its spec: a_fragment:BITS:KIND).
-    unsigned packBits = 0;
-    char packKind[16] = {0};
-    for (const BundleKernel &k : b.kernels)
-      if (k.op == "pack" && k.operands.size() == 1 && k.operands[0] == static_cast<int>(i))
-        std::sscanf(k.spec.c_str(), "a_fragment:%u:%15s", &packBits, packKind);
-    if (packBits >= 1 && packBits <= 8) {
-      bool sgn = std::string(packKind) == "signed";
-      int64_t full = int64_t(1) << packBits;
-      ref::fillRandom(host[i], rng, ref::Role::Codes, sgn ? -full / 2 : 0, sgn ? full / 2 - 1 : full - 1);
-    } else if (const WeightRole &wr = roles[i]; wr.weight) {
-      ref::QuantParams q = quantParams(*wr.weight);
-      ref::fillRandom(host[i], rng, wr.role, q.minCode(), q.maxCode());
-    } else {
+    // Codes and zero points lie in the codes' range (a dequantized weight's
+    // or a repack's).
+    if (roles[i].role != ref::Role::Data)
+      ref::fillRandom(host[i], rng, roles[i].role, roles[i].lo, roles[i].hi);
+    else
       ref::fillRandom(host[i], rng, ref::Role::Data);
-    }
   }
 
   // Device buffers with guard bands; outputs and temporaries poisoned.
@@ -366,8 +381,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       if (b.buffers[i].role == "input") {
         std::string bytes;
         std::string err;
-        if (roles[i].packed) {
-          if (!packWeight(host[i], *roles[i].weight, bytes, err)) {
+        if (roles[i].packedFor) {
+          if (!packWeight(host[i], *roles[i].packedFor, bytes, err)) {
             cleanup();
             return fail(o, "buffer " + b.buffers[i].name + ": " + err);
           }
@@ -462,15 +477,10 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       if (k.op == "pack") {
         // The a_fragment repack: the reference's words exactly.
         ref::PackParams pp;
-        pp.format = ref::PackFormat::AFragment;
-        unsigned bits = 0;
-        char kind[16] = {0};
-        if (std::sscanf(k.spec.c_str(), "a_fragment:%u:%15s", &bits, kind) != 2) {
+        if (!packSpec(k.spec, pp)) {
           cleanup();
           return fail(o, "kernel " + k.name + " packs '" + k.spec + "', which the runner cannot check");
         }
-        pp.bits = bits;
-        pp.kind = std::string(kind) == "signed" ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
         std::vector<Tensor> want;
         std::string err;
         if (!ref::pack(expect[k.operands[0]], pp, want, err)) {

@@ -79,9 +79,8 @@ struct WeightQuant {
   int64_t packedBytes = 0, scaleBytes = 0, zeroBytes = 0;
   /// Which dimension of the codes' tensor is K (0 or 1).
   int kDim = 1;
-  /// The K steps (16 k each) of a 64-k tile that share a scale: 2 for
-  /// groups of 32, else 4.
-  int64_t stepsPerGroup() const { return groupSize == 32 ? 2 : 4; }
+  /// Groups of scales in one 64-k tile: 2 for groups of 32, else 1.
+  int64_t groupsPerTile() const { return groupSize == 32 ? 2 : 1; }
 };
 
 struct Contraction {
