@@ -7,6 +7,7 @@
 #include "einloom/Reference/Kernels.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 using namespace einloom::ref;
@@ -16,6 +17,116 @@ static uint32_t asWord(double v) {
   return static_cast<uint32_t>(static_cast<int64_t>(v));
 }
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t einloom::ref::tiledCslSlot(int64_t r, int64_t c, int64_t tileCols) {
+  if (tileCols % 64)
+    return r * tileCols + c;
+  // 128-byte rows of eight 16-byte chunks; chunk j of row r at j ^ (r % 8).
+  return r * tileCols + (c / 64) * 64 + (((c / 8) % 8) ^ (r % 8)) * 8 + c % 8;
+}
+
+void einloom::ref::tiledCslElement(int64_t slot, int64_t tileCols, int64_t &r, int64_t &c) {
+  r = slot / tileCols;
+  int64_t in = slot % tileCols;
+  c = tileCols % 64 ? in : (in / 64) * 64 + (((in / 8) % 8) ^ (r % 8)) * 8 + in % 8;
+}
+
+bool einloom::ref::packTiledCslWords(const uint16_t *values, int64_t rows, int64_t cols,
+                                     int64_t tr, int64_t tc, std::vector<int32_t> &offsets,
+                                     std::vector<uint32_t> &words, std::string &err) {
+  if (rows <= 0 || cols <= 0 || tr <= 0 || tc <= 0 || tr * tc > 65536) {
+    err = "pack: tiled_csl needs a non-empty matrix and tiles of at most 65536 elements";
+    return false;
+  }
+  int64_t tiles = ceilDiv(rows, tr) * ceilDiv(cols, tc);
+  if (tiles > INT32_MAX / 4 || rows * cols > INT32_MAX / 2) {
+    err = "pack: the matrix is too large for 32-bit Tiled-CSL offsets";
+    return false;
+  }
+  offsets.assign(static_cast<size_t>(tiles + 1), 0);
+  words.clear();
+  std::vector<std::vector<uint32_t>> banks(32);
+  std::vector<uint32_t> order;
+  int64_t t = 0;
+  for (int64_t bi = 0; bi < ceilDiv(rows, tr); ++bi)
+    for (int64_t bj = 0; bj < ceilDiv(cols, tc); ++bj, ++t) {
+      offsets[t] = static_cast<int32_t>(words.size());
+      for (auto &bank : banks)
+        bank.clear();
+      size_t count = 0;
+      for (int64_t r = 0; r < tr && bi * tr + r < rows; ++r)
+        for (int64_t c = 0; c < tc && bj * tc + c < cols; ++c) {
+          uint16_t v = values[(bi * tr + r) * cols + bj * tc + c];
+          if ((v & 0x7fffu) == 0)
+            continue;
+          uint32_t slot = static_cast<uint32_t>(tiledCslSlot(r, c, tc));
+          // The shared-memory bank of the 16-bit slot.
+          banks[(slot / 2) % 32].push_back(slot << 16 | v);
+          ++count;
+        }
+      // Round robin over the banks, so that 32 consecutive words mostly
+      // fall in distinct banks; then each whole run of 128 words is
+      // transposed so that word q of the 32 16-byte chunks a warp loads
+      // together (one store instruction) is one of those runs of 32.
+      order.clear();
+      for (size_t round = 0; order.size() < count; ++round)
+        for (auto &bank : banks)
+          if (round < bank.size())
+            order.push_back(bank[round]);
+      size_t whole = order.size() / 128 * 128;
+      size_t begin = words.size();
+      words.resize(begin + order.size());
+      for (size_t i = 0; i < order.size(); ++i)
+        words[begin + (i < whole ? (i / 128) * 128 + 4 * (i % 32) + (i % 128) / 32 : i)] =
+            order[i];
+      // Pad to a multiple of 4 by repeating the last word: scattering it
+      // twice writes the same value to the same place.
+      while ((words.size() - begin) % 4)
+        words.push_back(words.back());
+    }
+  offsets[tiles] = static_cast<int32_t>(words.size());
+  return true;
+}
+
+bool einloom::ref::validateTiledCsl(const int32_t *offsets, int64_t numOffsets,
+                                    const uint32_t *words, int64_t numWords, int64_t rows,
+                                    int64_t cols, int64_t tr, int64_t tc, std::string &err) {
+  auto fail = [&](const std::string &what) {
+    err = "corrupt tiled_csl data: " + what;
+    return false;
+  };
+  if (tr <= 0 || tc <= 0 || tr * tc > 65536)
+    return fail("tiles of " + std::to_string(tr) + " x " + std::to_string(tc));
+  int64_t tilesK = ceilDiv(cols, tc), tiles = ceilDiv(rows, tr) * tilesK;
+  if (numOffsets != tiles + 1)
+    return fail(std::to_string(numOffsets) + " offsets for " + std::to_string(tiles) +
+                " tiles (expected " + std::to_string(tiles + 1) + ")");
+  int64_t most = ceilDiv(tr * tc, 4) * 4;
+  for (int64_t t = 0; t < tiles; ++t) {
+    int64_t begin = offsets[t], end = offsets[t + 1];
+    std::string at = "tile " + std::to_string(t) + " ";
+    if (begin < 0 || end < begin || end > numWords)
+      return fail(at + "has offsets " + std::to_string(begin) + ".." + std::to_string(end) +
+                  " outside the " + std::to_string(numWords) + " words or decreasing");
+    if (begin % 4 || end % 4)
+      return fail(at + "does not start and end on a 16-byte boundary (offsets " +
+                  std::to_string(begin) + ".." + std::to_string(end) + ")");
+    if (end - begin > most)
+      return fail(at + "has " + std::to_string(end - begin) + " words; a tile holds at most " +
+                  std::to_string(most));
+    int64_t rowsIn = std::min(tr, rows - (t / tilesK) * tr);
+    int64_t colsIn = std::min(tc, cols - (t % tilesK) * tc);
+    for (int64_t w = begin; w < end; ++w) {
+      int64_t slot = words[w] >> 16, r, c;
+      tiledCslElement(slot, tc, r, c);
+      if (slot >= tr * tc || r >= rowsIn || c >= colsIn)
+        return fail(at + "word " + std::to_string(w) + " has position " + std::to_string(slot) +
+                    ", outside the tile's " + std::to_string(rowsIn) + " x " +
+                    std::to_string(colsIn) + " elements");
+    }
+  }
+  return true;
+}
 
 namespace {
 /// Integer codes <-> unsigned bit fields of `bits` bits.
@@ -236,33 +347,25 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
   case PackFormat::TiledCsl: {
     if (!needRank2(dense, "tiled_csl", err))
       return false;
-    int64_t M = dense.shape[0], K = dense.shape[1];
-    int64_t tr = p.tileRows, tc = p.tileCols;
-    int64_t tiles = ceilDiv(M, tr) * ceilDiv(K, tc);
-    Tensor offsets(DType::I32, {tiles + 1});
-    std::vector<double> words;
-    int64_t t = 0;
-    for (int64_t bi = 0; bi < ceilDiv(M, tr); ++bi)
-      for (int64_t bj = 0; bj < ceilDiv(K, tc); ++bj, ++t) {
-        offsets.data[t] = static_cast<double>(words.size());
-        size_t begin = words.size();
-        for (int64_t r = 0; r < tr && bi * tr + r < M; ++r)
-          for (int64_t c = 0; c < tc && bj * tc + c < K; ++c) {
-            double v = dense.data[(bi * tr + r) * K + bj * tc + c];
-            if (v == 0)
-              continue;
-            uint32_t pos = static_cast<uint32_t>(r * tc + c);
-            words.push_back(asInt32((pos << 16) | floatBits(dense.dtype, v)));
-          }
-        // Pad to a multiple of 4 by repeating the last word: scattering it
-        // twice writes the same value to the same place.
-        while ((words.size() - begin) % 4)
-          words.push_back(words.back());
-      }
-    offsets.data[tiles] = static_cast<double>(words.size());
+    if (dense.dtype != DType::F16 && dense.dtype != DType::BF16) {
+      err = "pack: tiled_csl stores f16 or bf16 values";
+      return false;
+    }
+    std::vector<uint16_t> bits(dense.data.size());
+    for (size_t i = 0; i < bits.size(); ++i)
+      bits[i] = static_cast<uint16_t>(floatBits(dense.dtype, dense.data[i]));
+    std::vector<int32_t> offsets;
+    std::vector<uint32_t> words;
+    if (!packTiledCslWords(bits.data(), dense.shape[0], dense.shape[1], p.tileRows, p.tileCols,
+                           offsets, words, err))
+      return false;
+    Tensor o(DType::I32, {static_cast<int64_t>(offsets.size())});
+    for (size_t i = 0; i < offsets.size(); ++i)
+      o.data[i] = offsets[i];
     Tensor w(DType::I32, {static_cast<int64_t>(words.size())});
-    w.data = words;
-    out.push_back(std::move(offsets));
+    for (size_t i = 0; i < words.size(); ++i)
+      w.data[i] = asInt32(words[i]);
+    out.push_back(std::move(o));
     out.push_back(std::move(w));
     return true;
   }
@@ -425,26 +528,28 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
   case PackFormat::TiledCsl: {
     if (!need(2))
       return false;
+    if (denseShape.size() != 2) {
+      err = "unpack: tiled_csl needs a rank-2 result";
+      return false;
+    }
     int64_t M = denseShape[0], K = denseShape[1];
     int64_t tr = p.tileRows, tc = p.tileCols, tilesK = ceilDiv(K, tc);
-    const Tensor &offsets = *packed[0], &words = *packed[1];
-    int64_t tiles = ceilDiv(M, tr) * tilesK;
-    if (offsets.numel() != tiles + 1)
-      return badIndex("tile count");
-    for (int64_t t = 0; t < tiles; ++t) {
-      int64_t begin = static_cast<int64_t>(offsets.data[t]);
-      int64_t end = static_cast<int64_t>(offsets.data[t + 1]);
-      if (begin < 0 || end < begin || end > words.numel())
-        return badIndex("tile offset");
-      for (int64_t w = begin; w < end; ++w) {
-        uint32_t word = asWord(words.data[w]);
-        int64_t pos = word >> 16;
-        int64_t r = (t / tilesK) * tr + pos / tc, c = (t % tilesK) * tc + pos % tc;
-        if (pos >= tr * tc || r >= M || c >= K)
-          return badIndex("position");
-        result.data[r * K + c] = floatFromBits(denseType, word & 0xffffu);
-      }
+    std::vector<int32_t> offsets(packed[0]->data.begin(), packed[0]->data.end());
+    std::vector<uint32_t> words(packed[1]->data.size());
+    for (size_t i = 0; i < words.size(); ++i)
+      words[i] = asWord(packed[1]->data[i]);
+    if (!validateTiledCsl(offsets.data(), static_cast<int64_t>(offsets.size()), words.data(),
+                          static_cast<int64_t>(words.size()), M, K, tr, tc, err)) {
+      err = "unpack: " + err;
+      return false;
     }
+    for (int64_t t = 0; t + 1 < static_cast<int64_t>(offsets.size()); ++t)
+      for (int64_t w = offsets[t]; w < offsets[t + 1]; ++w) {
+        int64_t r, c;
+        tiledCslElement(words[w] >> 16, tc, r, c);
+        result.data[((t / tilesK) * tr + r) * K + (t % tilesK) * tc + c] =
+            floatFromBits(denseType, words[w] & 0xffffu);
+      }
     return true;
   }
   case PackFormat::TwoFour: {

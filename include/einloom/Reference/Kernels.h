@@ -96,6 +96,23 @@ bool pack(const Tensor &dense, const PackParams &p, std::vector<Tensor> &out,
 /// False with `err` on a bad shape or width, or a code out of range.
 bool packAFragmentWords(const uint8_t *codes, int64_t N, int64_t K, unsigned bits,
                         bool isSigned, uint32_t *words, std::string &err);
+/// Tiled-CSL (docs/dialect.md): the slot of element (r, c) of a tile with
+/// `tileCols` columns in the tile's shared-memory image, and back.
+int64_t tiledCslSlot(int64_t r, int64_t c, int64_t tileCols);
+void tiledCslElement(int64_t slot, int64_t tileCols, int64_t &r, int64_t &c);
+/// The Tiled-CSL packing straight from bits: a rows x cols matrix of 16-bit
+/// values (f16 or bf16 bit patterns, row-major; both zeros are left out)
+/// into `offsets` (tiles + 1) and `words`.
+bool packTiledCslWords(const uint16_t *values, int64_t rows, int64_t cols, int64_t tileRows,
+                       int64_t tileCols, std::vector<int32_t> &offsets,
+                       std::vector<uint32_t> &words, std::string &err);
+/// Checks Tiled-CSL data for a rows x cols matrix: the offset count,
+/// offsets monotone, multiples of 4 and within the words, at most one
+/// tile's elements (rounded up to 4) per tile, every position inside its
+/// tile and the matrix. False with `err` naming the first fault.
+bool validateTiledCsl(const int32_t *offsets, int64_t numOffsets, const uint32_t *words,
+                      int64_t numWords, int64_t rows, int64_t cols, int64_t tileRows,
+                      int64_t tileCols, std::string &err);
 /// `denseShape` and `denseType` give the result; `packed` as pack made it.
 bool unpack(const std::vector<const Tensor *> &packed, const PackParams &p,
             const std::vector<int64_t> &denseShape, DType denseType,
