@@ -88,6 +88,14 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     }
     /// True when the second input holds quantized codes (weight_quant).
     bool hasDequantizedWeight() { return getWeightQuant().has_value(); }
+    /// True when an input carries a #loom.sparse encoding.
+    bool hasSparseOperand() {
+      for (::mlir::Value v : getInputs())
+        if (auto t = ::llvm::dyn_cast<::mlir::RankedTensorType>(v.getType());
+            t && ::llvm::isa_and_nonnull<::mlir::loom::SparseAttr>(t.getEncoding()))
+          return true;
+      return false;
+    }
   }];
 }
 

@@ -104,6 +104,10 @@ def LoomFuseDequantize : Pass<"loom-fuse-dequantize", "mlir::ModuleOp"> {
     scales over N or groups of 32, 64 or a multiple of 64 along K, N a
     multiple of 16 and K of 64. Otherwise the dequantize stays as it is
     and `explain` says why.
+
+    A two-operand einsum whose first operand carries a `#loom.sparse`
+    encoding (and whose second does not) has its operands and subscripts
+    swapped the same way: the sparse kernel reads the weight second.
   }];
   let options = [
     Option<"explain", "explain", "bool", /*default=*/"false",

@@ -85,6 +85,12 @@ mlir::Type parseElementTypeName(mlir::MLIRContext &ctx, llvm::StringRef name);
 mlir::LogicalResult setWeightQuant(mlir::OwningOpRef<mlir::ModuleOp> &module,
                                    llvm::StringRef desc);
 
+/// Stores the einsum's second operand (a function argument) sparse, as
+/// `desc` says: "tiled_csl[:R]" (Tiled-CSL tiles of R = 64 or 128 rows by
+/// 64 columns; default 64). The bundle then takes its words and tile
+/// offsets. Emits a diagnostic and fails on a bad description.
+mlir::LogicalResult setSparseWeight(mlir::ModuleOp module, llvm::StringRef desc);
+
 /// Multiplies every loom.einsum in `module` by `scale` (its fused epilogue's
 /// alpha: with an i8 result, the requantization scale), then verifies.
 mlir::LogicalResult setEinsumScale(mlir::ModuleOp module, double scale);

@@ -59,11 +59,6 @@ bool parseTuneShapes(const std::string &text, std::vector<TuneShape> &shapes,
 /// was tuned (or, with dryRun, listed), 1 otherwise.
 int runTune(const TuneOptions &options, llvm::raw_ostream &os);
 
-/// How many copies of a contraction's inputs (`inputBytes` in all) the
-/// tuner rotates through so that every timed launch streams them from DRAM
-/// rather than an L2 of `l2Bytes`: enough to span four L2s, 1 to 8.
-int tuneInputCopies(size_t inputBytes, int l2Bytes);
-
 } // namespace einloom
 
 #endif

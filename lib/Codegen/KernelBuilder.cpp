@@ -225,6 +225,15 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                             "mma = m16n8k16, tile_k = 64)");
     recipe = *r;
   }
+  if (c.sparse && (!c.swapped || plan.getProducer() != loom::ProducerKind::TiledCsl ||
+                   plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
+                   plan.getTileM() != c.sparse->tileRows || plan.getStages() < 3 ||
+                   plan.getNumWarps() != 4))
+    return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
+                          "tiled_csl, mma = m16n8k16, tile_m = the format's tile rows, "
+                          "tile_k = 64, 4 warps, at least 3 stages)");
+  if (!c.sparse && plan.getProducer() == loom::ProducerKind::TiledCsl)
+    return emitError(loc, "producer = tiled_csl needs a tiled_csl sparse weight");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
       !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
     return emitError(loc, "code generation writes f64, f32, f16, bf16, fp8, i32 or i8 results, not ")
@@ -250,8 +259,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   KernelLaunch launch;
   launch.name = name.str();
-  launch.argumentBytes[c.argA()] =
-      c.quant ? c.quant->packedBytes : c.tensorBytes(c.m, c.k, c.elemA);
+  launch.argumentBytes[c.argA()] = c.quant    ? c.quant->packedBytes
+                                   : c.sparse ? c.sparse->wordsBytes
+                                              : c.tensorBytes(c.m, c.k, c.elemA);
   launch.argumentBytes[c.argB()] = c.tensorBytes(c.n, c.k, c.elemB);
   launch.argumentBytes[2] = splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
                                        : c.tensorBytes(c.m, c.n, c.elemC);
@@ -273,6 +283,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (c.quant->zeroType)
       quantBuffers.push_back(c.quant->zeroBytes);
   }
+  // A sparse weight's tile offsets, likewise.
+  if (c.sparse)
+    quantBuffers.push_back(c.sparse->offsetsBytes);
   auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads);
   Block &entry = func.getBody().front();
 
@@ -332,11 +345,22 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                           c.quant->zeroBytes / elementBytes(zt));
     }
   }
-  launch.layoutA = layoutName(a.layout);
+  if (c.sparse) {
+    const SparseWeight &w = *c.sparse;
+    a.sparse.offsets = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
+                                 b.getI32Type(), w.tiles + 1);
+    a.sparse.capacityWords = w.wordsBytes / 4;
+    a.sparse.tilesK = ceilDiv(c.k.size(), 64);
+    a.sparse.chunks = w.registerChunks(threads);
+    a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
+    a.sparse.policy = l2Policy(b, loc, "evict_first");
+  }
+  launch.layoutA = c.sparse ? "sparse tiled_csl" : layoutName(a.layout);
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 
-  ProducerState psA = prepareProducer(kc, a), psB = prepareProducer(kc, bt);
+  ProducerState psA = c.sparse ? ProducerState() : prepareProducer(kc, a);
+  ProducerState psB = prepareProducer(kc, bt);
   bool wgmma = plan.getMma() == loom::MmaShape::WgmmaK16 ||
                plan.getMma() == loom::MmaShape::WgmmaK32;
   // ldmatrix offsets serve only the mma.sync core.
@@ -353,9 +377,33 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
       return;
     Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
-    produceStage(kc, a, psA, stage, k0);
+    if (!c.sparse) // the sparse weight has a producer of its own (below)
+      produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
+  // The sparse weight: tiles 0 .. stages - 3 are scattered before the loop;
+  // tile stages - 2 waits in registers (scattered by the first iteration)
+  // and the bounds of tile stages - 1 are loaded. The loop then carries the
+  // words of tile kt + stages - 2 and the bounds of the two after it.
+  SmallVector<Value> sparseInit;
+  if (c.sparse) {
+    if (stages < 3 || wgmma)
+      return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
+    auto bounds = [&](int64_t tile) {
+      return sparseTileBounds(kc, a, kc.cst(tile), kc.ltV(kc.cst(tile), count));
+    };
+    for (int64_t st = 0; st + 1 < stages; ++st)
+      zeroStage(kc, a, kc.cst(st));
+    gpu::BarrierOp::create(b, loc);
+    for (int64_t st = 0; st + 2 < stages; ++st) {
+      SmallVector<Value, 2> bd = bounds(st);
+      scatterSparseTile(kc, a, kc.cst(st), bd, loadSparseWords(kc, a, bd));
+    }
+    SmallVector<Value, 2> waiting = bounds(stages - 2), next = bounds(stages - 1);
+    sparseInit = loadSparseWords(kc, a, waiting);
+    llvm::append_range(sparseInit, waiting);
+    llvm::append_range(sparseInit, next);
+  }
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   for (int64_t st = 0; st < ahead; ++st) {
@@ -435,6 +483,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
   llvm::append_range(init, a.dequant);
+  size_t numParams = a.dequant.size();
+  llvm::append_range(init, sparseInit);
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -442,7 +492,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value kt = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
     SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
-    SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc + numFrags));
+    SmallVector<Value> params(loop.getRegionIterArgs().slice(numAcc + numFrags, numParams));
+    SmallVector<Value> sparseState(loop.getRegionIterArgs().drop_front(numAcc + numFrags + numParams));
     // The next K tile's scale and zero registers: the same for the whole
     // loop with one scale per row; reloaded only where a new group starts
     // for groups of 128 or more (a uniform branch); every tile otherwise.
@@ -479,6 +530,22 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       produce(kc.rem(next, stages), next);
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    // The sparse weight: scatter the tile loaded last iteration into the
+    // stage zeroed last iteration, zero the stage the previous iteration
+    // finished reading, and start loading the next tile's words (their
+    // latency hides behind this tile's MMAs).
+    SmallVector<Value> sparseNext;
+    if (c.sparse) {
+      size_t nw = sparseState.size() - 4;
+      ArrayRef<Value> st(sparseState);
+      scatterSparseTile(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 2)), stages),
+                        st.slice(nw, 2), st.take_front(nw));
+      zeroStage(kc, a, kc.rem(next, stages));
+      sparseNext = loadSparseWords(kc, a, st.slice(nw + 2, 2));
+      llvm::append_range(sparseNext, st.slice(nw + 2, 2));
+      Value after = kc.add(kt, kc.cst(stages));
+      llvm::append_range(sparseNext, sparseTileBounds(kc, a, after, kc.ltV(after, count)));
+    }
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
       if (ks + 1 < kStepsPerTile) {
@@ -497,6 +564,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
     llvm::append_range(yielded, nextParams);
+    llvm::append_range(yielded, sparseNext);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));

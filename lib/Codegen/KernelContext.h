@@ -55,6 +55,18 @@ enum class SmemLayout {
   PackedFragments,
 };
 
+/// A Tiled-CSL weight's producer state (the A operand of the sparse
+/// kernel, whose stages are KMajorVector tiles): the offsets, the words'
+/// capacity, the CTA's row of tiles and the L2 policy of the word loads.
+struct SparseSource {
+  mlir::Value offsets;       ///< memref<tiles + 1 x i32>
+  int64_t capacityWords = 0; ///< 32-bit words the words buffer holds
+  int64_t tilesK = 0;        ///< tiles along K
+  int64_t chunks = 0;        ///< 16-byte chunks per thread kept in registers
+  mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
+  mlir::Value policy;
+};
+
 /// One operand of the MMA (A: rows are M; B: rows are N).
 struct OperandTile {
   char name;              ///< 'A' or 'B'
@@ -76,6 +88,8 @@ struct OperandTile {
   DequantRecipe recipe;
   mlir::Value scales, zeros;
   llvm::SmallVector<mlir::Value> dequant;
+  /// A Tiled-CSL weight (KMajorVector stages filled by the sparse producer).
+  SparseSource sparse;
 };
 
 /// Integer arithmetic of the kernel. Offsets are computed in `intType`
@@ -233,6 +247,20 @@ llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile
                                                   mlir::Value words32, mlir::Value laneBase,
                                                   int64_t frag, int64_t ks);
 
+/// The Tiled-CSL producer (SparseProducer.cpp). A tile's state is its
+/// first word and 16-byte chunk count (sparseTileBounds), then the words
+/// of its first `chunks` chunks per thread (loadSparseWords), which
+/// scatterSparseTile writes into a zero-filled stage (zeroStage), loading
+/// any further chunks itself. `tile` is the K tile within the CTA's row of
+/// tiles; `valid` (i1) false gives an empty tile.
+llvm::SmallVector<mlir::Value, 2> sparseTileBounds(KernelContext &kc, OperandTile &a,
+                                                   mlir::Value tile, mlir::Value valid);
+llvm::SmallVector<mlir::Value> loadSparseWords(KernelContext &kc, OperandTile &a,
+                                               llvm::ArrayRef<mlir::Value> bounds);
+void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value stage);
+void scatterSparseTile(KernelContext &kc, OperandTile &a, mlir::Value stage,
+                       llvm::ArrayRef<mlir::Value> bounds, llvm::ArrayRef<mlir::Value> words);
+
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).
 void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
@@ -258,6 +286,16 @@ std::pair<mlir::Value, mlir::Value> tileAndSlice(KernelContext &kc, int64_t slic
 /// The address of a memref's first byte (for shared memory: its offset in
 /// the shared window) as an i64, for descriptors, mbarriers and TMA.
 mlir::Value sharedAddress(mlir::OpBuilder &b, mlir::Location loc, mlir::Value memref);
+
+/// `words` (1, 2 or 4) 32-bit words at byte `byteOffset` (index) of the
+/// global byte buffer `bytes`, in one aligned vector load:
+/// ld.global.L1::no_allocate.L2::cache_hint with the L2 `policy`
+/// (createpolicy; PTX, as LLVM's NVPTX backend has no such load). With
+/// `pred` (i1), only where it holds; the registers are undefined elsewhere.
+llvm::SmallVector<mlir::Value> streamingLoadWords(mlir::OpBuilder &b, mlir::Location loc,
+                                                  mlir::Value bytes, mlir::Value byteOffset,
+                                                  int64_t words, mlir::Value policy,
+                                                  mlir::Value pred = {});
 
 /// `fence.proxy.async.shared::cta`: makes this thread's ordinary shared
 /// stores visible to the async proxy (wgmma, TMA) after the next barrier.

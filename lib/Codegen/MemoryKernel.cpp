@@ -93,34 +93,10 @@ struct MemoryKernel {
   /// `vt`: ld.global.L1::no_allocate.L2::cache_hint with the evict-first
   /// policy (PTX; LLVM's NVPTX backend has no such load).
   Value streamingLoad(size_t i, Value off, VectorType vt, int64_t bytes) {
-    MLIRContext *ctx = b.getContext();
     int64_t words = bytes / 4;
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, inputs[i]);
     Value byteOff = arith::MulIOp::create(
         b, loc, kc.idx(off), arith::ConstantIndexOp::create(b, loc, elementBytes(vt.getElementType())));
-    Value addr = arith::IndexCastOp::create(b, loc, b.getI64Type(),
-                                            arith::AddIOp::create(b, loc, base, byteOff));
-    Value ptr = LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(ctx), addr);
-    SmallVector<Type> fields(words, b.getI32Type());
-    auto st = LLVM::LLVMStructType::getLiteral(ctx, fields);
-    std::string regs, cons;
-    for (int64_t w = 0; w < words; ++w) {
-      regs += (w ? ", $" : "$") + std::to_string(w);
-      cons += "=r,";
-    }
-    std::string text = "ld.global.L1::no_allocate.L2::cache_hint.v" + std::to_string(words) +
-                       ".b32 {" + regs + "}, [$" + std::to_string(words) + "], $" +
-                       std::to_string(words + 1) + ";";
-    Value loaded =
-        LLVM::InlineAsmOp::create(b, loc, st, ValueRange{ptr, evictFirst}, text, cons + "l,l",
-                                  /*has_side_effects=*/false, /*is_align_stack=*/false,
-                                  LLVM::TailCallKind::None,
-                                  LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
-                                  ArrayAttr())
-            .getResult(0);
-    SmallVector<Value> w;
-    for (int64_t j = 0; j < words; ++j)
-      w.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, ArrayRef<int64_t>{j}));
+    SmallVector<Value> w = streamingLoadWords(b, loc, inputs[i], byteOff, words, evictFirst);
     Value packed = vector::FromElementsOp::create(
         b, loc, VectorType::get({words}, b.getI32Type()), w);
     return vector::BitCastOp::create(b, loc, vt, packed);

@@ -374,6 +374,44 @@ Value einloom::codegen::sharedAddress(OpBuilder &b, Location loc, Value memref) 
   return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), p).getResult();
 }
 
+SmallVector<Value> einloom::codegen::streamingLoadWords(OpBuilder &b, Location loc, Value bytes,
+                                                      Value byteOffset, int64_t words,
+                                                      Value policy, Value pred) {
+  MLIRContext *ctx = b.getContext();
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, bytes);
+  Value addr = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                          arith::AddIOp::create(b, loc, base, byteOffset));
+  Value ptr = LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(ctx), addr);
+  SmallVector<Type> fields(words, b.getI32Type());
+  auto st = LLVM::LLVMStructType::getLiteral(ctx, fields);
+  std::string regs, cons;
+  for (int64_t w = 0; w < words; ++w) {
+    regs += (w ? ", $" : "$") + std::to_string(w);
+    cons += "=r,";
+  }
+  std::string n = std::to_string(words);
+  std::string load = "ld.global.L1::no_allocate.L2::cache_hint.v" + n + ".b32 {" + regs +
+                     "}, [$" + n + "], $" + std::to_string(words + 1) + ";";
+  SmallVector<Value> operands{ptr, policy};
+  std::string text = load;
+  if (pred) {
+    text = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(words + 2) + ", 0; @p " + load +
+           " }";
+    operands.push_back(arith::ExtUIOp::create(b, loc, b.getI32Type(), pred));
+  }
+  Value loaded =
+      LLVM::InlineAsmOp::create(b, loc, st, operands, text, cons + (pred ? "l,l,r" : "l,l"),
+                                /*has_side_effects=*/false, /*is_align_stack=*/false,
+                                LLVM::TailCallKind::None,
+                                LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+                                ArrayAttr())
+          .getResult(0);
+  SmallVector<Value> out;
+  for (int64_t j = 0; j < words; ++j)
+    out.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, ArrayRef<int64_t>{j}));
+  return out;
+}
+
 void einloom::codegen::asyncProxyFence(OpBuilder &b, Location loc) {
   LLVM::InlineAsmOp::create(b, loc, Type(), ValueRange{}, "fence.proxy.async.shared::cta;", "",
                             /*has_side_effects=*/true, /*is_align_stack=*/false,

@@ -100,9 +100,8 @@ WorkspacePlan einloom::planWorkspace(rt::Bundle &b, bool reuse) {
     for (std::vector<int> *list : {&k.args, &k.operands})
       for (int &a : *list)
         a = remap[a];
-    for (int *x : {&k.result, &k.bias, &k.residual})
-      if (*x >= 0)
-        *x = remap[*x];
+    for (int *x : k.bufferRefs())
+      *x = remap[*x];
   }
   b.buffers = std::move(buffers);
   b.views = std::move(views);

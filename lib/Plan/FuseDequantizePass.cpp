@@ -121,6 +121,25 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
   using Base::Base;
 
   void runOnOperation() override {
+    // A sparse weight goes second too, where the sparse kernel reads it.
+    getOperation().walk([&](loom::EinsumOp e) {
+      if (e.getInputs().size() != 2 || e.hasDequantizedWeight())
+        return;
+      auto sparse = [](Value v) {
+        auto t = dyn_cast<RankedTensorType>(v.getType());
+        return t && isa_and_nonnull<loom::SparseAttr>(t.getEncoding());
+      };
+      if (!sparse(e.getInputs()[0]) || sparse(e.getInputs()[1]))
+        return;
+      FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+      if (failed(spec))
+        return;
+      e.setSpec(spec->inputs[1] + "," + spec->inputs[0] + "->" + spec->output);
+      e.getInputsMutable().assign(ValueRange{e.getInputs()[1], e.getInputs()[0]});
+      if (explain)
+        llvm::errs() << "einsum \"" << e.getSpec()
+                     << "\": operands swapped so that the sparse weight is second\n";
+    });
     SmallVector<loom::DequantizeOp> ops;
     getOperation().walk([&](loom::DequantizeOp d) { ops.push_back(d); });
     for (loom::DequantizeOp d : ops) {

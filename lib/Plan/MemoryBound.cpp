@@ -16,8 +16,8 @@ bool einloom::runsAsMemoryKernel(loom::EinsumOp op) {
   size_t n = op.getInputs().size();
   if (n == 1)
     return true;
-  // (A dequantized weight runs on the mixed-input kernel at every M.)
-  if (n != 2 || op.getPlanAttr() || op.hasDequantizedWeight())
+  // (A dequantized or sparse weight runs on its own kernel at every M.)
+  if (n != 2 || op.getPlanAttr() || op.hasDequantizedWeight() || op.hasSparseOperand())
     return false;
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(op);
   if (failed(spec))

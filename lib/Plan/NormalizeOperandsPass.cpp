@@ -297,8 +297,9 @@ struct LoomNormalizeOperands
     SmallVector<loom::EinsumOp> ops;
     getOperation().walk([&](loom::EinsumOp op) { ops.push_back(op); });
     for (loom::EinsumOp op : ops)
-      // (A fused dequantized weight keeps its operands as they are.)
-      if (!op.hasDequantizedWeight())
+      // (A fused dequantized or a sparse weight keeps its operands as they
+      // are: their kernels read the weight's own layout.)
+      if (!op.hasDequantizedWeight() && !op.hasSparseOperand())
         normalize(op);
   }
 };

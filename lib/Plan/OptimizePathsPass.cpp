@@ -169,8 +169,8 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
     SmallVector<loom::EinsumOp> ops;
     getOperation().walk([&](loom::EinsumOp op) { ops.push_back(op); });
     for (loom::EinsumOp op : ops)
-      // (A fused dequantized weight keeps its operands as they are.)
-      if (!op.hasDequantizedWeight() && failed(rewrite(op)))
+      // (A fused dequantized or a sparse weight keeps its operands as they are.)
+      if (!op.hasDequantizedWeight() && !op.hasSparseOperand() && failed(rewrite(op)))
         return signalPassFailure();
   }
 };

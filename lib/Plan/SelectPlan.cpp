@@ -294,6 +294,44 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
   return verifySharedMemory(p, c, t, emitError);
 }
 
+/// The sparse kernel (a Tiled-CSL weight): the mixed-input kernel's
+/// pipeline with the weight's tiles scattered into the dense A stages.
+static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const TargetInfo &t,
+                                      function_ref<InFlightDiagnostic()> emitError) {
+  const SparseWeight &w = *c.sparse;
+  if (!c.swapped)
+    return emitError() << "a sparse weight is the MMA's A operand: the plan needs order = ba";
+  if (c.dynamicLabel)
+    return emitError() << "a sparse weight needs static shapes (the dynamic dimension '"
+                       << c.dynamicLabel << "' is not supported with it yet)";
+  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::TiledCsl)
+    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the tiled_csl producer "
+                          "(mma = m16n8k16, producer = tiled_csl)";
+  if (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols)
+    return emitError() << "the sparse kernel's tile is the format's: tile_m = " << w.tileRows
+                       << " and tile_k = " << w.tileCols << ", not " << p.getTileM() << " and "
+                       << p.getTileK();
+  if (p.getNumWarps() != 4)
+    return emitError() << "the sparse kernel runs 4 warps, not " << p.getNumWarps();
+  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
+  if (wm % 16 || wn % 16 || p.getTileM() % p.getWarpsM() || p.getTileN() % p.getWarpsN())
+    return emitError() << "each warp's tile (" << wm << "x" << wn
+                       << ") must be a multiple of 16x16";
+  if ((p.getTileN() * 8) % (p.getNumWarps() * 32))
+    return emitError() << "the activations' 16-byte chunks must divide evenly among "
+                       << p.getNumWarps() * 32 << " threads";
+  if (StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
+    return emitError() << "the sparse kernel needs the activations contiguous along K, "
+                          "16-byte aligned; they are "
+                       << c.operandLayout('B', p.getTileN());
+  if (p.getStages() < 3)
+    return emitError() << "the sparse kernel scatters a tile two stages ahead: it needs at "
+                          "least 3 stages";
+  if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
+    return failure();
+  return verifySharedMemory(p, c, t, emitError);
+}
+
 LogicalResult
 einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo &t,
                              function_ref<InFlightDiagnostic()> emitError) {
@@ -301,6 +339,10 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
   const Contraction &c = oriented(p, c0, storage);
   if (c.quant)
     return verifyMixedInputPlan(p, c, t, emitError);
+  if (c.sparse)
+    return verifySparsePlan(p, c, t, emitError);
+  if (p.getProducer() == ProducerKind::TiledCsl)
+    return emitError() << "producer = tiled_csl needs a tiled_csl sparse weight";
   if (c.swapped && c.dynamicLabel)
     return emitError() << "order = ba (the transposed product) needs static shapes; the "
                           "dynamic dimension '"
@@ -581,30 +623,44 @@ static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const Target
 /// MMA's M (order = ba), 64 or 128 a tile, the tokens on its N (16 to 128),
 /// and K split so that every SM streams the codes. The ring is as deep as
 /// shared memory allows, up to 4 stages (8 for 8-bit codes).
-static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const TargetInfo &t,
-                                                  MLIRContext *ctx,
-                                                  function_ref<InFlightDiagnostic()> emitError) {
+/// The weight-streaming kernels (a dequantized or sparse weight as the
+/// MMA's A, order = ba): tiles of 64 or 128 weight rows, 16 to 128 tokens,
+/// split-K from 1 to 16; the fastest estimate wins.
+static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const TargetInfo &t,
+                                              MLIRContext *ctx,
+                                              function_ref<InFlightDiagnostic()> emitError) {
   Contraction cs = c.transposed();
-  int64_t tokens = cs.n.size(), kTiles = cs.k.size() / 64;
+  int64_t tokens = cs.n.size(), kTiles = (cs.k.size() + 63) / 64;
   int64_t tn = tokens <= 16 ? 16 : tokens <= 32 ? 32 : tokens <= 64 ? 64 : 128;
   std::vector<PlanCandidate> all;
-  for (int64_t bm : {64, 128})
+  SmallVector<int64_t, 2> rows{64, 128};
+  if (c.sparse) // the format fixes the tile
+    rows = {c.sparse->tileRows};
+  for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16}) {
       if (split > 1 && (kTiles < 2 * split || !c.epilogue.empty()))
         continue;
       int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
-      int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
-      // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
-      // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4 stages
-      // ran 10-25% faster than 8 at every tile and split (more CTAs fit an
-      // SM). 8-bit codes kept 8: W8 read 5-10% slower with 4 in the same
-      // benchmark (two runs, 2026-12-06).
-      int64_t most = c.quant->bits == 8 ? 8 : 4;
-      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
+      int64_t stages;
+      if (c.quant) {
+        int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
+        // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
+        // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4
+        // stages ran 10-25% faster than 8 at every tile and split (more
+        // CTAs fit an SM). 8-bit codes kept 8: W8 read 5-10% slower with 4
+        // in the same benchmark (two runs, 2026-12-06).
+        int64_t most = c.quant->bits == 8 ? 8 : 4;
+        stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
+      } else {
+        // A sparse tile is scattered two stages before its MMAs; a third
+        // stage for the copy in flight, a fourth of slack.
+        stages = 4;
+      }
       PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
-                                 split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
-                                 Schedule::Cooperative, OperandSource::Shared,
-                                 OperandOrder::BA);
+                                 split,
+                                 c.sparse ? ProducerKind::TiledCsl : ProducerKind::CpAsync,
+                                 RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
+                                 OperandSource::Shared, OperandOrder::BA);
       all.push_back(candidateFor(p, c, t, ctx, emitError));
     }
   auto best = all.end();
@@ -614,7 +670,7 @@ static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const Ta
       best = it;
   if (best == all.end()) {
     InFlightDiagnostic d = emitError();
-    d << "no mixed-input plan fits this einsum";
+    d << "no " << (c.sparse ? "sparse" : "mixed-input") << " plan fits this einsum";
     if (!all.empty())
       d << ": " << all.front().rejectedBecause;
     return failure();
@@ -636,8 +692,8 @@ static FailureOr<PlanChoice> selectMixedInputPlan(const Contraction &c, const Ta
 FailureOr<PlanChoice>
 einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                     function_ref<InFlightDiagnostic()> emitError) {
-  if (c.quant)
-    return selectMixedInputPlan(c, t, ctx, emitError);
+  if (c.specialWeight())
+    return selectWeightPlan(c, t, ctx, emitError);
   FailureOr<MmaShape> mma = mmaFor(c);
   if (failed(mma)) {
     emitError() << "no instruction for " << c.elemA << " operands";
@@ -1070,6 +1126,13 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << (q.groupSize ? "scale of each group of " + std::to_string(q.groupSize)
                        : std::string(q.scaleRowStride ? "per-row scale" : "one scale"))
        << ") straight into A fragments; the activations are B";
+  } else if (c.sparse) {
+    const SparseWeight &w = *c.sparse;
+    os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
+       << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
+       << w.wordsBytes << " bytes) are loaded into registers a tile ahead, scattered into "
+       << "the zero-filled, swizzled shared-memory A stage, and read by the dense MMA core "
+       << "(" << p.getStages() << " stages); the activations are B";
   } else if (wgmma) {
     os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and "
        << (kMajor ? "both operands are contiguous along K; "

@@ -167,6 +167,38 @@ LogicalResult einloom::setEinsumPlan(ModuleOp module, StringRef planText) {
   return success();
 }
 
+LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
+  MLIRContext *ctx = module.getContext();
+  Location loc = FileLineColLoc::get(ctx, "--sparse", 1, 1);
+  auto bad = [&](const Twine &why) {
+    emitError(loc) << "bad --sparse '" << desc << "': " << why
+                   << " (expected tiled_csl[:R], R = 64 or 128 tile rows)";
+    return failure();
+  };
+  auto [format, rest] = desc.split(':');
+  if (format != "tiled_csl")
+    return bad("the format is tiled_csl (the one with a GPU kernel)");
+  int64_t rows = 64;
+  if (!rest.empty() && (rest.getAsInteger(10, rows) || (rows != 64 && rows != 128)))
+    return bad("tile rows are 64 or 128");
+  SmallVector<loom::EinsumOp> einsums;
+  module.walk([&](loom::EinsumOp e) { einsums.push_back(e); });
+  if (einsums.size() != 1 || einsums[0].getInputs().size() != 2)
+    return bad("it applies to an einsum of two operands");
+  auto arg = dyn_cast<BlockArgument>(einsums[0].getInputs()[1]);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : func::FuncOp();
+  if (!func)
+    return bad("the second operand must be a function argument");
+  auto t = cast<RankedTensorType>(arg.getType());
+  auto sparse = loom::SparseAttr::get(ctx, loom::SparseFormat::TiledCsl, rows, 64);
+  arg.setType(RankedTensorType::get(t.getShape(), t.getElementType(), sparse));
+  SmallVector<Type> inputs;
+  for (BlockArgument a : func.getArguments())
+    inputs.push_back(a.getType());
+  func.setType(FunctionType::get(ctx, inputs, func.getResultTypes()));
+  return verify(module);
+}
+
 LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef desc) {
   MLIRContext *ctx = module->getContext();
   Location loc = FileLineColLoc::get(ctx, "--weight-quant", 1, 1);

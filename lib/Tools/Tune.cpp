@@ -161,15 +161,6 @@ struct Allocations {
 
 } // namespace
 
-/// How many copies of the inputs a timing loop rotates through so that each
-/// launch reads them from DRAM: enough to span four L2 caches, at most 8.
-int einloom::tuneInputCopies(size_t inputBytes, int l2Bytes) {
-  if (l2Bytes <= 0 || inputBytes == 0)
-    return 1;
-  size_t want = (4 * static_cast<size_t>(l2Bytes) + inputBytes - 1) / inputBytes;
-  return static_cast<int>(std::clamp<size_t>(want, 1, 8));
-}
-
 namespace {
 /// Fills `bytes` at `dst` with random values of `dtype`: a block of up to
 /// 4 Mi elements, repeated (never zeros: they can run faster).
@@ -365,7 +356,7 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
         for (const rt::BundleBuffer &x : b.buffers)
           if (x.role == "input")
             inBytes += static_cast<size_t>(x.bytes);
-        copies = tuneInputCopies(inBytes, dev->info().l2Bytes);
+        copies = rt::timingInputCopies(inBytes, dev->info().l2Bytes);
         if (copies > 1)
           os << "  inputs " << llvm::format("%.1f", inBytes / 1e6) << " MB: rotating through "
              << copies << " copies (L2 " << dev->info().l2Bytes / (1 << 20) << " MiB)\n";

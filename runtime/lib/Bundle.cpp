@@ -167,6 +167,9 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
         << w.granularity << " " << w.axis << " " << w.group << " " << w.kDim << " " << w.scale
         << " " << w.zero << "\n";
     }
+    if (k.sparse.present())
+      m << "sparse " << k.sparse.format << " " << k.sparse.tileRows << " " << k.sparse.tileCols
+        << " " << k.sparse.offsets << "\n";
   }
   if (isDynamic(b))
     for (const BundleVariant &v : b.variants)
@@ -554,6 +557,20 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
                                  k.operands[1] != w.scale)
         return bad("a 'weight' line belongs to an einsum of two operands or a dequantize "
                    "(codes, scale[, zero point])");
+    } else if (kind == "sparse") {
+      if (b.kernels.empty())
+        return bad("'sparse' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      BundleSparse &sp = k.sparse;
+      if (!(ls >> sp.format >> sp.tileRows >> sp.tileCols >> sp.offsets) ||
+          sp.format != "tiled_csl" || sp.tileRows <= 0 || sp.tileCols <= 0 ||
+          sp.tileRows * sp.tileCols > 65536)
+        return bad("bad sparse (tiled_csl ROWS COLS OFFSETS; tiles of at most 65536 elements)");
+      if (std::find(k.args.begin(), k.args.end(), sp.offsets) == k.args.end())
+        return bad("sparse names an offsets buffer the kernel does not take");
+      if (k.op != "einsum" || k.operands.size() != 2 || k.weight.present())
+        return bad("a 'sparse' line belongs to an einsum of two operands without a quantized "
+                   "weight");
     } else if (kind == "variant") {
       BundleVariant v;
       std::string order;

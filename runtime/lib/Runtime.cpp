@@ -246,6 +246,13 @@ Status Device::fill(uint64_t dst, unsigned char value, size_t bytes) {
   EL_CHECK(driver_->cuMemsetD8(dst, value, bytes), "cuMemsetD8");
   return Status::ok();
 }
+int einloom::rt::timingInputCopies(size_t inputBytes, int l2Bytes) {
+  if (l2Bytes <= 0 || inputBytes == 0)
+    return 1;
+  size_t want = (4 * static_cast<size_t>(l2Bytes) + inputBytes - 1) / inputBytes;
+  return static_cast<int>(std::clamp<size_t>(want, 1, 8));
+}
+
 Status Device::synchronize() {
   if (Status s = makeCurrent(); !s)
     return s;

@@ -260,6 +260,11 @@ struct WeightRole {
   int64_t lo = 0, hi = 0;
   /// An einsum's dequantized weight: its codes go to the device packed.
   const BundleWeight *packedFor = nullptr;
+  /// An einsum's sparse weight: random data at the requested density,
+  /// packed to the format's words (and its offsets buffer); or the offsets
+  /// buffer itself (`offsetsOf`: the weight's buffer).
+  const BundleSparse *sparseFor = nullptr;
+  int offsetsOf = -1;
 };
 
 std::vector<WeightRole> weightRoles(const Bundle &b) {
@@ -272,6 +277,10 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
       q.kind = pp.kind;
       roles[k.operands[0]] = {ref::Role::Codes, q.minCode(), q.maxCode()};
       continue;
+    }
+    if (k.sparse.present() && k.operands.size() == 2) {
+      roles[k.operands[1]].sparseFor = &k.sparse;
+      roles[k.sparse.offsets].offsetsOf = k.operands[1];
     }
     if (!k.weight.present())
       continue;
@@ -306,6 +315,32 @@ bool packWeight(const Tensor &codes, const BundleWeight &w, std::string &bytes,
   if (!ref::pack(nk, aFragmentParams(static_cast<unsigned>(w.bits), w.isSigned), out, err))
     return false;
   bytes = encodeTensor(out[0]);
+  return true;
+}
+
+/// Keeps each element of `t` with probability `density` (the rest 0).
+void sparsify(Tensor &t, ref::Random &rng, double density) {
+  for (double &v : t.data)
+    if (rng.uniform() >= density)
+      v = 0;
+}
+
+/// A sparse weight's device bytes: the Tiled-CSL words and offsets.
+bool packSparse(const Tensor &dense, const BundleSparse &sp, std::string &words,
+                std::string &offsets, std::string &err) {
+  ref::PackParams p;
+  p.format = ref::PackFormat::TiledCsl;
+  p.tileRows = sp.tileRows;
+  p.tileCols = sp.tileCols;
+  std::vector<Tensor> out;
+  if (dense.shape.size() != 2) {
+    err = "a sparse weight must be a matrix";
+    return false;
+  }
+  if (!ref::pack(dense, p, out, err))
+    return false;
+  offsets = encodeTensor(out[0]);
+  words = encodeTensor(out[1]);
   return true;
 }
 } // namespace
@@ -359,9 +394,23 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     // or a repack's).
     if (roles[i].role != ref::Role::Data)
       ref::fillRandom(host[i], rng, roles[i].role, roles[i].lo, roles[i].hi);
-    else
+    else if (roles[i].offsetsOf < 0)
       ref::fillRandom(host[i], rng, ref::Role::Data);
+    if (roles[i].sparseFor)
+      sparsify(host[i], rng, o.density);
   }
+  // Sparse weights go to the device packed: the words to the weight's
+  // buffer, the offsets to theirs.
+  std::map<size_t, std::string> packedSparse;
+  for (size_t i = 0; i < b.buffers.size(); ++i)
+    if (roles[i].sparseFor) {
+      std::string err;
+      int off = roles[i].sparseFor->offsets;
+      if (!packSparse(host[i], *roles[i].sparseFor, packedSparse[i], packedSparse[off], err))
+        return fail(o, "buffer " + b.buffers[i].name + ": " + err);
+      std::printf("sparse weight %s: %zu words (density %.3f requested)\n",
+                  b.buffers[i].name.c_str(), packedSparse[i].size() / 4, o.density);
+    }
 
   // Device buffers with guard bands; outputs and temporaries poisoned.
   std::vector<DeviceBuffer> buf(b.buffers.size());
@@ -372,6 +421,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   };
   std::vector<uint64_t> ptrs;
   std::vector<size_t> sizes;
+  // What each input buffer was given, kept for --bench's copies.
+  std::vector<std::string> uploaded(b.buffers.size());
   for (size_t i = 0; i < b.buffers.size(); ++i) {
     buf[i].bytes = static_cast<size_t>(bufferBytes(b.buffers[i], size));
     Status s = dev->allocate(buf[i].bytes + 2 * kGuard, buf[i].base);
@@ -386,6 +437,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
             cleanup();
             return fail(o, "buffer " + b.buffers[i].name + ": " + err);
           }
+        } else if (packedSparse.count(i)) {
+          bytes = packedSparse[i];
         } else {
           bytes = encode(host[i]);
         }
@@ -396,6 +449,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                              std::to_string(bytes.size()));
         }
         s = dev->copyToDevice(buf[i].data(), bytes.data(), bytes.size());
+        if (o.bench)
+          uploaded[i] = std::move(bytes);
       } else {
         s = dev->fill(buf[i].data(), kPoisonByte, buf[i].bytes);
       }
@@ -686,24 +741,59 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       cleanup();
       return fail(o, t.message());
     }
+    // Launches rotate through copies of the inputs spanning four L2s, so
+    // that each reads them from DRAM as a model's next layer would.
+    size_t inBytes = 0;
+    for (const std::string &u : uploaded)
+      inBytes += u.size();
+    int copies = timingInputCopies(inBytes, dev->info().l2Bytes);
+    std::vector<std::vector<uint64_t>> ptrSets(copies, ptrs);
+    std::vector<uint64_t> extra;
+    for (int c = 1; c < copies; ++c)
+      for (size_t i = 0; i < b.buffers.size(); ++i) {
+        if (b.buffers[i].role != "input")
+          continue;
+        uint64_t p = 0;
+        Status st = dev->allocate(std::max<size_t>(buf[i].bytes, 16), p);
+        if (st)
+          extra.push_back(p);
+        if (st)
+          st = dev->copyToDevice(p, uploaded[i].data(), uploaded[i].size());
+        if (!st) {
+          for (uint64_t q : extra)
+            dev->release(q);
+          cleanup();
+          return fail(o, st.message());
+        }
+        ptrSets[c][i] = p;
+      }
+    if (copies > 1)
+      std::printf("bench: inputs %.1f MB, launches rotate through %d copies (L2 %d MiB)\n",
+                  inBytes / 1e6, copies, dev->info().l2Bytes >> 20);
     for (int i = 0; i < o.warmup; ++i)
-      prog->launch(ptrs, sizes, size);
+      prog->launch(ptrSets[i % copies], sizes, size);
     std::vector<float> times;
     int batch = std::max(1, o.batch);
+    int turn = 0;
     for (int i = 0; i < o.iterations; ++i) {
       float t = 0;
       Status st = timer->start();
       for (int j = 0; j < batch && st; ++j)
-        st = prog->launch(ptrs, sizes, size);
+        st = prog->launch(ptrSets[turn++ % copies], sizes, size);
       if (st)
         st = timer->stop(t);
       t /= float(batch);
       if (!st) {
+        for (uint64_t q : extra)
+          dev->release(q);
         cleanup();
         return fail(o, st.message());
       }
       times.push_back(t);
     }
+    (void)dev->synchronize();
+    for (uint64_t q : extra)
+      dev->release(q);
     std::sort(times.begin(), times.end());
     ms = times[times.size() / 2];
     tflops = double(flops) / (ms * 1e-3) / 1e12;

@@ -36,6 +36,9 @@ struct RunOptions {
   /// loaded program (each gets its own RESULT line). Required for a bundle
   /// with a dynamic dimension; must be empty otherwise.
   std::vector<int64_t> dynamicSizes;
+  /// The fraction of non-zero elements in the random data of a sparse
+  /// weight (0 to 1).
+  double density = 0.25;
 };
 
 /// Runs `b` and prints a report to stdout, ending with one line

@@ -37,6 +37,12 @@ static cl::opt<std::string> weightQuant(
              "[:sym|:asym], B = 2, 4 or 8, e.g. int4:g128:asym; the bundle then takes its "
              "codes (a_fragment layout), scales and zero points"),
     cl::cat(category));
+static cl::opt<std::string> sparseWeight(
+    "sparse",
+    cl::desc("Store the einsum's second operand sparse (with --einsum): tiled_csl[:R], "
+             "Tiled-CSL tiles of R = 64 (default) or 128 rows by 64 columns; the bundle then "
+             "takes its words and tile offsets"),
+    cl::cat(category));
 static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
                                    cl::init("sm_90a"), cl::cat(category));
@@ -108,9 +114,9 @@ int main(int argc, char **argv) {
   }
   if (useCache) {
     if (einsum.empty() || emit != "bundle" || explain || ptxasReport || !bufferReuse ||
-        !weightQuant.empty()) {
+        !weightQuant.empty() || !sparseWeight.empty()) {
       llvm::errs() << "einloom-compile: --cache goes with --einsum and --emit bundle (no "
-                      "--explain, --ptxas-report, --weight-quant or --buffer-reuse=false: a "
+                      "--explain, --ptxas-report, --weight-quant, --sparse or --buffer-reuse=false: a "
                       "hit runs no compiler)\n";
       return 1;
     }
@@ -150,6 +156,11 @@ int main(int argc, char **argv) {
                     "write the loom.dequantize\n";
     return 1;
   }
+  if (!sparseWeight.empty() && (einsum.empty() || !weightQuant.empty())) {
+    llvm::errs() << "einloom-compile: --sparse goes with --einsum, without --weight-quant; in "
+                    "a .mlir file, give the weight a #loom.sparse encoding\n";
+    return 1;
+  }
   if (!planText.empty() && einsum.empty()) {
     llvm::errs() << "einloom-compile: --plan goes with --einsum; in a .mlir file, give "
                     "the einsum a `plan` attribute\n";
@@ -166,6 +177,8 @@ int main(int argc, char **argv) {
   if (!planText.empty() && mlir::failed(einloom::setEinsumPlan(*module, planText)))
     return 1;
   if (!weightQuant.empty() && mlir::failed(einloom::setWeightQuant(module, weightQuant)))
+    return 1;
+  if (!sparseWeight.empty() && mlir::failed(einloom::setSparseWeight(*module, sparseWeight)))
     return 1;
   if (scale.getNumOccurrences()) {
     if (einsum.empty()) {

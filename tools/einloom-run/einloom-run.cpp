@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Runner.h"
+#include <cstdlib>
 #include "einloom/runtime/Runtime.h"
 
 #ifdef EINLOOM_WITH_COMPILER
@@ -39,6 +40,8 @@ static const char *kUsage =
     "  --batch N              launches per timed sample, back to back (default 1: each\n"
     "                         launch alone; more keeps the host's launch cost out)\n"
     "  --seed S               seed of the random inputs (default 0)\n"
+    "  --density D            non-zero fraction of a sparse weight's random data, 0 to 1\n"
+    "                         (default 0.25)\n"
     "  --device N             CUDA device (default 0)\n"
     "  --label NAME           name in the final RESULT line\n"
     "  --size N[,N...]        sizes of the bundle's dynamic dimension to run, each from\n"
@@ -64,7 +67,7 @@ struct Args {
 
 Args parse(int argc, char **argv) {
   static const char *flags[] = {"--check", "--no-check", "--bench", "--reference", "--help"};
-  static const char *valued[] = {"--iters", "--batch", "--seed", "--device", "--label", "--inputs", "--size",
+  static const char *valued[] = {"--iters", "--batch", "--seed", "--density", "--device", "--label", "--inputs", "--size",
                                  "--save-outputs", "--function", "--print-values", "--target",
                                  "--einsum", "--sizes", "--dtype", "--acc", "--out", "--scale"};
   Args a;
@@ -155,6 +158,15 @@ int main(int argc, char **argv) {
       return 1;
     }
     ro.seed = static_cast<uint64_t>(v);
+  }
+  if (has("--density")) {
+    char *end = nullptr;
+    std::string d = get("--density");
+    ro.density = std::strtod(d.c_str(), &end);
+    if (d.empty() || *end || !(ro.density >= 0 && ro.density <= 1)) {
+      std::fprintf(stderr, "einloom-run: --density takes a fraction from 0 to 1, e.g. 0.2\n");
+      return 1;
+    }
   }
   if (has("--size")) {
     std::stringstream ss(get("--size"));

@@ -83,6 +83,27 @@ struct WeightQuant {
   int64_t groupsPerTile() const { return groupSize == 32 ? 2 : 1; }
 };
 
+/// A weight stored sparse in Tiled-CSL (the einsum's second operand has
+/// type `tensor<N x K x f16|bf16, #loom.sparse<format = tiled_csl, ...>>`,
+/// K contiguous): the kernel's A (order = ba) arrives as per-tile offsets
+/// and words (docs/dialect.md) and is scattered into the dense swizzled
+/// shared-memory tile the MMA core reads. The offsets are the kernel's
+/// extra argument after the epilogue's buffers.
+struct SparseWeight {
+  int64_t tileRows = 64, tileCols = 64;
+  int64_t tiles = 0;
+  /// Bytes of the offsets, and the words' capacity (every element stored).
+  int64_t offsetsBytes = 0, wordsBytes = 0;
+  /// The fraction of non-zeros the plan estimates assume: the data arrive
+  /// at run time.
+  static constexpr double assumedDensity = 0.25;
+  /// 16-byte chunks of words a thread keeps in registers for the next tile
+  /// (the rest of a denser tile is loaded when it is scattered).
+  int64_t registerChunks(int64_t threads) const {
+    return std::max<int64_t>(1, tileRows * tileCols / 2 / 4 / threads);
+  }
+};
+
 struct Contraction {
   ModeGroup batch, m, n, k;
   mlir::Type elemA, elemB, elemC, acc;
@@ -93,6 +114,11 @@ struct Contraction {
   /// order = ba). elemB is then the activations' type, which the codes
   /// dequantize to.
   std::optional<WeightQuant> quant;
+  /// A Tiled-CSL sparse weight (the einsum's second operand; the kernel's A
+  /// with order = ba). Never set together with `quant`.
+  std::optional<SparseWeight> sparse;
+  /// The weight is read through a producer of its own (quant or sparse).
+  bool specialWeight() const { return quant || sparse; }
   /// Bytes the weight operand (codes, scales, zero points) occupies.
   int64_t weightBytes() const {
     return quant->packedBytes + quant->scaleBytes + quant->zeroBytes;

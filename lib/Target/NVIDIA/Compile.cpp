@@ -10,6 +10,7 @@
 #include "Loom/LoomOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include <map>
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -363,6 +364,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
   }
   Operation *ret = func.getBody().front().getTerminator();
   int index = 0;
+  std::map<int, int> sparseOffsets; // weight buffer -> its offsets buffer
   for (Operation &op : func.getBody().front()) {
     if (&op == ret)
       break;
@@ -554,6 +556,36 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.weight.kDim = c->quant->kDim;
       b.buffers[k.operands[1]].bytes = c->quant->packedBytes;
     }
+    // A sparse weight: its buffer holds the Tiled-CSL words (up to every
+    // element), and a buffer of tile offsets (one per weight, shared by
+    // the einsums that read it) follows the kernel's other arguments.
+    if (e.hasSparseOperand()) {
+      FailureOr<Contraction> c = analyzeContraction(e);
+      if (failed(c))
+        return failure();
+      if (!c->sparse)
+        return e.emitOpError("has a sparse operand the kernel does not read as sparse");
+      int w = k.operands[1];
+      if (b.buffers[w].role != "input")
+        return e.emitOpError("reads a sparse weight that is not a function argument");
+      auto found = sparseOffsets.find(w);
+      if (found == sparseOffsets.end()) {
+        rt::BundleBuffer o;
+        o.name = b.buffers[w].name + "_offsets";
+        o.role = "input";
+        o.dtype = "i32";
+        o.shape = {c->sparse->tiles + 1};
+        o.bytes = c->sparse->offsetsBytes;
+        found = sparseOffsets.insert({w, static_cast<int>(b.buffers.size())}).first;
+        b.buffers.push_back(o);
+      }
+      b.buffers[w].bytes = c->sparse->wordsBytes;
+      k.args.push_back(found->second);
+      k.sparse.format = "tiled_csl";
+      k.sparse.tileRows = c->sparse->tileRows;
+      k.sparse.tileCols = c->sparse->tileCols;
+      k.sparse.offsets = found->second;
+    }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
     b.kernels.push_back(k);
     if (reduce) {
@@ -742,10 +774,8 @@ static FailureOr<rt::Bundle> mergeVariants(ArrayRef<rt::Bundle> parts, ArrayRef<
         a = map[a];
       for (int &a : k.operands)
         a = map[a];
-      k.result = map[k.result];
-      for (int *x : {&k.bias, &k.residual})
-        if (*x >= 0)
-          *x = map[*x];
+      for (int *x : k.bufferRefs())
+        *x = map[*x];
       out.kernels.push_back(k);
     }
     for (int ki : part.launchOrder)

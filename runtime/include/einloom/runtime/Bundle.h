@@ -57,6 +57,18 @@ struct BundleWeight {
   bool present() const { return bits > 0; }
 };
 
+/// An einsum's sparse weight (its second operand): the weight's buffer
+/// holds the Tiled-CSL words (docs/dialect.md; `bytes` is the capacity,
+/// every element stored) and buffer `offsets` (also among the kernel's
+/// args) the tile offsets. The buffer's shape and dtype are the dense
+/// weight's, N x K.
+struct BundleSparse {
+  std::string format; ///< "tiled_csl"; empty: no sparse weight
+  int64_t tileRows = 0, tileCols = 0;
+  int offsets = -1;
+  bool present() const { return !format.empty(); }
+};
+
 struct BundleKernel {
   std::string name;
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
@@ -99,6 +111,16 @@ struct BundleKernel {
   std::string activation = "none";
   int bias = -1, residual = -1;
   BundleWeight weight;
+  BundleSparse sparse;
+  /// Every single buffer index the kernel names besides `args` and
+  /// `operands` (those that are set: >= 0), for renumbering.
+  std::vector<int *> bufferRefs() {
+    std::vector<int *> refs;
+    for (int *x : {&result, &bias, &residual, &weight.scale, &weight.zero, &sparse.offsets})
+      if (*x >= 0)
+        refs.push_back(x);
+    return refs;
+  }
   bool hasEpilogue() const {
     return alpha != 1 || beta != 1 || activation != "none" || bias >= 0 || residual >= 0;
   }

@@ -44,6 +44,11 @@ struct DeviceInfo {
   int l2Bytes = 0;
 };
 
+/// How many copies of a program's inputs (`inputBytes` in all) a timing
+/// loop rotates through so that every timed launch streams them from DRAM
+/// rather than an L2 of `l2Bytes`: enough to span four L2s, 1 to 8.
+int timingInputCopies(size_t inputBytes, int l2Bytes);
+
 struct DriverTable;
 
 /// A device, its primary context and a stream.
