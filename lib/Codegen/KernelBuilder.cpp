@@ -98,11 +98,11 @@ std::pair<Value, Value> einloom::codegen::tileAndSlice(KernelContext &kc, int64_
 gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
                                                   const KernelLaunch &launch,
                                                   ArrayRef<int64_t> extraBuffers, bool takesSize,
-                                                  int64_t threads) {
+                                                  int64_t threads, int scalars) {
   SmallVector<int64_t> buffers(launch.argumentBytes.begin(), launch.argumentBytes.end());
   buffers.append(launch.epilogueBytes.begin(), launch.epilogueBytes.end());
   buffers.append(extraBuffers.begin(), extraBuffers.end());
-  return createKernelFunc(b, loc, name, buffers, takesSize, threads);
+  return createKernelFunc(b, loc, name, buffers, takesSize, threads, scalars);
 }
 
 Value einloom::codegen::typedView(OpBuilder &b, Location loc, Value bytes, Type t,
@@ -185,10 +185,11 @@ Value einloom::codegen::storedAs(OpBuilder &b, Location loc, Value v, Type elem)
 
 gpu::GPUFuncOp einloom::codegen::createKernelFunc(OpBuilder &b, Location loc, StringRef name,
                                                   ArrayRef<int64_t> buffers, bool takesSize,
-                                                  int64_t threads) {
+                                                  int64_t threads, int scalars) {
   SmallVector<Type> args;
   for (int64_t bytes : buffers)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
+  args.append(scalars, b.getI64Type());
   if (takesSize)
     args.push_back(b.getI64Type());
   auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}));
@@ -286,7 +287,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A sparse weight's tile offsets, likewise.
   if (c.sparse)
     quantBuffers.push_back(c.sparse->offsetsBytes);
-  auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads);
+  // The sparse weight's word count (its buffer's real size) follows.
+  auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads,
+                               c.sparse ? 1 : 0);
   Block &entry = func.getBody().front();
 
   // 32-bit offsets suffice when every buffer's bytes fit in int32.
@@ -347,9 +350,19 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   }
   if (c.sparse) {
     const SparseWeight &w = *c.sparse;
-    a.sparse.offsets = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
-                                 b.getI32Type(), w.tiles + 1);
-    a.sparse.capacityWords = w.wordsBytes / 4;
+    unsigned offsetsArg = 3 + launch.epilogueBytes.size();
+    a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
+    // The last whole chunk of the words the launch gives (at least one
+    // chunk, at most the compiled capacity): (min(count, capacity) & ~3) - 4.
+    Value count = entry.getArgument(offsetsArg + 1);
+    auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
+    count = arith::MinUIOp::create(b, loc, count, i64c(w.wordsBytes / 4));
+    count = arith::MaxUIOp::create(b, loc, count, i64c(4));
+    Value last = arith::SubIOp::create(b, loc, arith::AndIOp::create(b, loc, count, i64c(~int64_t(3))),
+                                       i64c(4));
+    a.sparse.lastChunkWord = kc.intType == last.getType()
+                                 ? last
+                                 : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
     a.sparse.tilesK = ceilDiv(c.k.size(), 64);
     a.sparse.chunks = w.registerChunks(threads);
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);

@@ -56,11 +56,15 @@ enum class SmemLayout {
 };
 
 /// A Tiled-CSL weight's producer state (the A operand of the sparse
-/// kernel, whose stages are KMajorVector tiles): the offsets, the words'
-/// capacity, the CTA's row of tiles and the L2 policy of the word loads.
+/// kernel, whose stages are KMajorVector tiles): the offsets, the last
+/// chunk the words buffer holds, the CTA's row of tiles and the L2 policy
+/// of the word loads.
 struct SparseSource {
   mlir::Value offsets;       ///< memref<tiles + 1 x i32>
-  int64_t capacityWords = 0; ///< 32-bit words the words buffer holds
+  /// The first word of the buffer's last whole 16-byte chunk (intType):
+  /// from the word count the runtime passes at launch (the buffer's real
+  /// size), so that corrupt offsets never read past it.
+  mlir::Value lastChunkWord;
   int64_t tilesK = 0;        ///< tiles along K
   int64_t chunks = 0;        ///< 16-byte chunks per thread kept in registers
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
@@ -303,12 +307,13 @@ void asyncProxyFence(mlir::OpBuilder &b, mlir::Location loc);
 
 /// `gpu.func @name` at `b`'s insertion point, a kernel of `threads` threads
 /// taking one byte buffer per `launch.argumentBytes` entry, then one per
-/// `extraBuffers` entry (bytes), then, with `takesSize`, the dynamic size
-/// (i64). `b` is left at the start of its body.
+/// `extraBuffers` entry (bytes), then `scalars` i64 values (a sparse
+/// weight's word count), then, with `takesSize`, the dynamic size (i64).
+/// `b` is left at the start of its body.
 mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::StringRef name, const KernelLaunch &launch,
                                       llvm::ArrayRef<int64_t> extraBuffers, bool takesSize,
-                                      int64_t threads);
+                                      int64_t threads, int scalars = 0);
 /// `bytes` (a byte buffer, memref<N x i8>) viewed as `count` elements of `t`.
 mlir::Value typedView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bytes, mlir::Type t,
                       int64_t count);
@@ -341,7 +346,7 @@ mlir::Value storedAs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir
 /// The same with the byte sizes of every buffer argument given in order.
 mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &b, mlir::Location loc,
                                       llvm::StringRef name, llvm::ArrayRef<int64_t> buffers,
-                                      bool takesSize, int64_t threads);
+                                      bool takesSize, int64_t threads, int scalars = 0);
 
 /// The PTX mma.sync instruction for the contraction's element types.
 std::string mmaInstruction(const Contraction &c);

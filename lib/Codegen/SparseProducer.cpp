@@ -43,8 +43,7 @@ Value sharedView(KernelContext &kc, OperandTile &a, Type t) {
 /// into the words buffer: its byte offset as an index.
 Value chunkByteOffset(KernelContext &kc, OperandTile &a, Value first, Value chunk) {
   Value word = kc.add(first, kc.mul(chunk, 4));
-  Value last = kc.cst(a.sparse.capacityWords - 4);
-  word = arith::MinUIOp::create(kc.b, kc.loc, word, last);
+  word = arith::MinUIOp::create(kc.b, kc.loc, word, a.sparse.lastChunkWord);
   return kc.idx(kc.mul(word, 4));
 }
 
@@ -83,7 +82,7 @@ SmallVector<Value, 2> einloom::codegen::sparseTileBounds(KernelContext &kc, Oper
   count = arith::MinSIOp::create(b, loc, count, kc.cst(mostChunks(kc)));
   count = kc.select(valid, count, zero);
   begin = arith::MaxSIOp::create(b, loc, zero, kc.andI(begin, ~int64_t(3)));
-  begin = arith::MinSIOp::create(b, loc, begin, kc.cst(a.sparse.capacityWords - 4));
+  begin = arith::MinSIOp::create(b, loc, begin, a.sparse.lastChunkWord);
   return {begin, count};
 }
 

@@ -116,6 +116,17 @@ int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
   return x.dynamic() ? x.bytes * size : x.bytes;
 }
 
+bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
+  for (const BundleKernel &k : b.kernels)
+    if (k.sparse.present() && k.operands.size() == 2 && k.operands[1] == static_cast<int>(i))
+      return true;
+  return false;
+}
+
+int64_t einloom::rt::leastBytes(const Bundle &b, size_t i, int64_t size) {
+  return holdsSparseWords(b, i) ? 16 : bufferBytes(b.buffers[i], size);
+}
+
 int64_t einloom::rt::flopsAt(const BundleKernel &k, int64_t size) {
   return k.sized() ? k.flops * size : k.flops;
 }

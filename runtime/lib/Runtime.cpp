@@ -400,7 +400,9 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   if (!order)
     return Status::error(why);
   for (size_t i = 0; i < count; ++i) {
-    int64_t need = bufferBytes(bundle_.buffers[i], dynamicSize);
+    // A sparse weight's words take what its data needs (one 16-byte chunk
+    // at least): the kernel reads no further than the size it is given.
+    int64_t need = leastBytes(bundle_, i, dynamicSize);
     if (sizes[i] < static_cast<uint64_t>(need))
       return Status::error("buffer " + std::to_string(i) + " (" + bundle_.buffers[i].name + ") has " +
                            std::to_string(sizes[i]) + " bytes; the bundle needs " +
@@ -413,7 +415,8 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   for (int ki : *order) {
     const BundleKernel &k = bundle_.kernels[ki];
     int slot = -1;
-    if (Status st = kernelParams(ki, buffers, dynamicSize, params64, params, stream, &slot); !st)
+    if (Status st = kernelParams(ki, buffers, sizes, dynamicSize, params64, params, stream, &slot);
+        !st)
       return st;
     unsigned gridX = launchGridX(ki, dynamicSize);
     CUresult r = d.cuLaunchKernel(functions_[ki], gridX, k.grid[1], k.grid[2], k.block[0],
@@ -429,11 +432,12 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   return Status::ok();
 }
 
-Status Program::kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSize,
-                             uint64_t *params64, void **params, void *stream, int *slot) {
+Status Program::kernelParams(int ki, const uint64_t *buffers, const uint64_t *sizes,
+                             int64_t dynamicSize, uint64_t *params64, void **params, void *stream,
+                             int *slot) {
   const BundleKernel &k = bundle_.kernels[ki];
   size_t n = 0;
-  if (k.args.size() + 2 > kMaxParams)
+  if (k.args.size() + 3 > kMaxParams)
     return Status::error("kernel '" + k.name + "' takes too many arguments");
   for (int a : k.args)
     params64[n++] = entryAddress(bundle_, a, buffers, dynamicSize);
@@ -447,6 +451,8 @@ Status Program::kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSiz
     if (slot)
       *slot = at;
   }
+  if (k.sparse.present())
+    params64[n++] = sizes[k.operands[1]] / 4;
   if (k.sized())
     params64[n++] = static_cast<uint64_t>(dynamicSize);
   for (size_t i = 0; i < n; ++i)
@@ -467,7 +473,10 @@ Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t
   uint64_t params64[kMaxParams];
   void *params[kMaxParams];
   int slot = -1;
-  if (Status st = kernelParams(ki, buffers.data(), dynamicSize, params64, params,
+  std::vector<uint64_t> sizes;
+  for (const BundleBuffer &x : bundle_.buffers)
+    sizes.push_back(static_cast<uint64_t>(bufferBytes(x, dynamicSize)));
+  if (Status st = kernelParams(ki, buffers.data(), sizes.data(), dynamicSize, params64, params,
                                device_->stream(), &slot);
       !st)
     return st;

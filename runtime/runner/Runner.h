@@ -39,6 +39,10 @@ struct RunOptions {
   /// The fraction of non-zero elements in the random data of a sparse
   /// weight (0 to 1).
   double density = 0.25;
+  /// Random corruptions of a sparse weight's packed data (offsets and
+  /// in-tile positions) before upload, to show that the kernel stays in
+  /// bounds (run it under compute-sanitizer); the result is not checked.
+  int corruptSparse = 0;
 };
 
 /// Runs `b` and prints a report to stdout, ending with one line

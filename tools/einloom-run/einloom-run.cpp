@@ -67,7 +67,7 @@ struct Args {
 
 Args parse(int argc, char **argv) {
   static const char *flags[] = {"--check", "--no-check", "--bench", "--reference", "--help"};
-  static const char *valued[] = {"--iters", "--batch", "--seed", "--density", "--device", "--label", "--inputs", "--size",
+  static const char *valued[] = {"--iters", "--batch", "--seed", "--density", "--corrupt-sparse", "--device", "--label", "--inputs", "--size",
                                  "--save-outputs", "--function", "--print-values", "--target",
                                  "--einsum", "--sizes", "--dtype", "--acc", "--out", "--scale"};
   Args a;
@@ -143,7 +143,8 @@ int main(int argc, char **argv) {
   einloom::rt::RunOptions ro;
   long long v;
   for (auto [name, field] : {std::pair<const char *, int *>{"--iters", &ro.iterations},
-                             {"--batch", &ro.batch}, {"--device", &ro.device}}) {
+                             {"--batch", &ro.batch}, {"--device", &ro.device},
+                             {"--corrupt-sparse", &ro.corruptSparse}}) {
     if (!has(name))
       continue;
     if (!toInt(get(name), v) || v < 0) {

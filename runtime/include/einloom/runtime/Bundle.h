@@ -175,6 +175,12 @@ bool liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, i
 const std::vector<int> *launchOrderFor(const Bundle &b, int64_t size, std::string &err);
 /// Bytes buffer `x` needs at dynamic size `size`.
 int64_t bufferBytes(const BundleBuffer &x, int64_t size);
+/// Whether buffer `i` holds a sparse weight's words (a kernel's `sparse`
+/// line): a launch may give it fewer bytes than the bundle's capacity, at
+/// least one 16-byte chunk, and its kernel reads no further.
+bool holdsSparseWords(const Bundle &b, size_t i);
+/// The fewest bytes a launch at dynamic size `size` may give buffer `i`.
+int64_t leastBytes(const Bundle &b, size_t i, int64_t size);
 /// FLOPs kernel `k` performs at dynamic size `size`.
 int64_t flopsAt(const BundleKernel &k, int64_t size);
 /// grid.x kernel `k` needs at dynamic size `size` (before a persistent

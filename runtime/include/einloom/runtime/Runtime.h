@@ -145,12 +145,14 @@ private:
   Status prepareTensorMaps(int ki, const uint64_t *ptrs, size_t count, int64_t size,
                            void *stream, int &slot);
   /// Kernel `ki`'s launch parameters: its buffers, its tensor-map table
-  /// (encoded first if needed, in ring slot `*slot`, -1 without maps), the
+  /// (encoded first if needed, in ring slot `*slot`, -1 without maps), a
+  /// sparse weight's word count (from its buffer's size in `sizes`), the
   /// dynamic size; `params` points into `params64`, both at least
   /// kMaxParams long.
   static constexpr size_t kMaxParams = 16;
-  Status kernelParams(int ki, const uint64_t *buffers, int64_t dynamicSize, uint64_t *params64,
-                      void **params, void *stream, int *slot);
+  Status kernelParams(int ki, const uint64_t *buffers, const uint64_t *sizes,
+                      int64_t dynamicSize, uint64_t *params64, void **params, void *stream,
+                      int *slot);
   /// A kernel's tensor-map tables: kTensorMapSlots device tables, each
   /// encoded in its pinned host copy and uploaded asynchronously on the
   /// launch's stream, so that a launch never waits for the GPU and never
