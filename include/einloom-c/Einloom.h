@@ -29,7 +29,7 @@ typedef struct EinloomBundleImpl *EinloomBundle;   /* compiled kernels + manifes
 typedef struct EinloomDeviceImpl *EinloomDevice;   /* a GPU, its context and stream */
 typedef struct EinloomProgramImpl *EinloomProgram; /* a bundle loaded on a device */
 
-/* "einloom 0.5 (MLIR 22)"; C API version 3 (earlier versions' calls unchanged). */
+/* "einloom 0.5 (MLIR 22)"; C API version 4 (earlier versions' calls unchanged). */
 const char *einloomVersion(void);
 int einloomApiVersion(void);
 /* The last failure's message on this thread ("" when none). */
@@ -91,7 +91,11 @@ EinloomStatus einloomBundleKernelInfo(EinloomBundle bundle, size_t index, const 
 /* How buffer `index` holds its data: "" for row-major elements of its dtype
  * and shape; "a_fragment BITS signed|unsigned" for the N x K codes of a
  * dequantized weight, packed by einloomPackWeight (N * K * BITS / 32 words,
- * whatever its shape says). Valid while the bundle lives. API version 3. */
+ * whatever its shape says); "tiled_csl R C" for the words of a sparse N x K
+ * weight and "tiled_csl_offsets" for its offsets (einloomPackTiledCsl; the
+ * words take as many bytes as the data has, at least 16, however many the
+ * bundle's capacity says). Valid while the bundle lives. API version 3
+ * (the sparse layouts: 4). */
 EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, const char **layout);
 /* Packs the N x K codes of a quantized weight (row-major, one per byte: two's
  * complement when isSigned) into the a_fragment words the mixed-input
@@ -100,6 +104,26 @@ EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, cons
  * error. On the host. API version 3. */
 EinloomStatus einloomPackWeight(const uint8_t *codes, int64_t n, int64_t k, int bits,
                                 int isSigned, uint32_t *words);
+/* Packs a rows x cols matrix of 16-bit values (f16 or bf16 bit patterns,
+ * row-major; zeros of either sign are left out) into the Tiled-CSL layout
+ * of tileRows x tileCols tiles (docs/dialect.md) that a sparse kernel reads:
+ * `offsets` receives tiles + 1 int32 (tiles = ceil(rows / tileRows) *
+ * ceil(cols / tileCols)), `words` up to `capacity` words, and `*count` the
+ * words the data takes. With `words` NULL only `*count` is set (and
+ * `offsets`, when not NULL); a capacity short of the count is an error that
+ * writes no words. On the host. API version 4. */
+EinloomStatus einloomPackTiledCsl(const uint16_t *values, int64_t rows, int64_t cols,
+                                  int64_t tileRows, int64_t tileCols, int32_t *offsets,
+                                  uint32_t *words, size_t capacity, size_t *count);
+/* Checks Tiled-CSL data (from a file, say) before it reaches a kernel: the
+ * offset count, offsets in order, multiples of 4 and within the words, no
+ * tile holding more words than its elements, every position inside its tile
+ * and the matrix. EINLOOM_INVALID_ARGUMENT naming the first fault otherwise.
+ * (A kernel given bad data stays within its buffers; its result is then
+ * meaningless.) API version 4. */
+EinloomStatus einloomCheckTiledCsl(const int32_t *offsets, size_t numOffsets,
+                                   const uint32_t *words, size_t numWords, int64_t rows,
+                                   int64_t cols, int64_t tileRows, int64_t tileCols);
 /* The kernels' PTX text (valid while the bundle lives). API version 2. */
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);

@@ -99,7 +99,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 3; }
+int einloomApiVersion(void) { return 4; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -381,13 +381,22 @@ EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, cons
                                               " is out of range (the bundle has " +
                                               std::to_string(bundle->bundle.buffers.size()) + ")");
   *layout = "";
-  for (const rt::BundleKernel &k : bundle->bundle.kernels)
-    if (k.weight.present() && k.op == "einsum" && k.operands.size() == 2 &&
-        k.operands[1] == static_cast<int>(index)) {
+  for (const rt::BundleKernel &k : bundle->bundle.kernels) {
+    if (k.op != "einsum" || k.operands.size() != 2)
+      continue;
+    if (k.weight.present() && k.operands[1] == static_cast<int>(index)) {
       bundle->layouts[index] = "a_fragment " + std::to_string(k.weight.bits) +
                                (k.weight.isSigned ? " signed" : " unsigned");
       *layout = bundle->layouts[index].c_str();
     }
+    if (k.sparse.present() && k.operands[1] == static_cast<int>(index)) {
+      bundle->layouts[index] = k.sparse.format + " " + std::to_string(k.sparse.tileRows) + " " +
+                               std::to_string(k.sparse.tileCols);
+      *layout = bundle->layouts[index].c_str();
+    }
+    if (k.sparse.present() && k.sparse.offsets == static_cast<int>(index))
+      *layout = "tiled_csl_offsets";
+  }
   return ok();
 }
 
@@ -397,6 +406,41 @@ EinloomStatus einloomPackWeight(const uint8_t *codes, int64_t n, int64_t k, int 
     return invalid("a codes or words pointer");
   std::string err;
   if (!ref::packAFragmentWords(codes, n, k, static_cast<unsigned>(bits), isSigned != 0, words, err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  return ok();
+}
+
+EinloomStatus einloomPackTiledCsl(const uint16_t *values, int64_t rows, int64_t cols,
+                                  int64_t tileRows, int64_t tileCols, int32_t *offsets,
+                                  uint32_t *words, size_t capacity, size_t *count) {
+  if (!values || !count)
+    return invalid("the values or count pointer");
+  std::vector<int32_t> offs;
+  std::vector<uint32_t> packed;
+  std::string err;
+  if (!ref::packTiledCslWords(values, rows, cols, tileRows, tileCols, offs, packed, err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  *count = packed.size();
+  if (offsets)
+    std::copy(offs.begin(), offs.end(), offsets);
+  if (!words)
+    return ok();
+  if (capacity < packed.size())
+    return fail(EINLOOM_INVALID_ARGUMENT,
+                "the Tiled-CSL data takes " + std::to_string(packed.size()) +
+                    " words; the capacity given is " + std::to_string(capacity));
+  std::copy(packed.begin(), packed.end(), words);
+  return ok();
+}
+
+EinloomStatus einloomCheckTiledCsl(const int32_t *offsets, size_t numOffsets,
+                                   const uint32_t *words, size_t numWords, int64_t rows,
+                                   int64_t cols, int64_t tileRows, int64_t tileCols) {
+  if (!offsets || (!words && numWords))
+    return invalid("the offsets or words pointer");
+  std::string err;
+  if (!ref::validateTiledCsl(offsets, static_cast<int64_t>(numOffsets), words,
+                             static_cast<int64_t>(numWords), rows, cols, tileRows, tileCols, err))
     return fail(EINLOOM_INVALID_ARGUMENT, err);
   return ok();
 }

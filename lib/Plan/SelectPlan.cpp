@@ -251,6 +251,27 @@ static LogicalResult verifySharedMemory(PlanAttr p, const Contraction &c, const 
   return success();
 }
 
+/// What the weight kernels (mixed-input, sparse) ask of the warp grid and
+/// the activations (B, read by cp.async in 16-byte chunks along K).
+static LogicalResult verifyWeightWarpsAndActivations(PlanAttr p, const Contraction &c,
+                                                     StringRef kernel,
+                                                     function_ref<InFlightDiagnostic()> emitError) {
+  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
+  if (wm % 16 || wn % 16 || p.getTileM() % p.getWarpsM() || p.getTileN() % p.getWarpsN())
+    return emitError() << "each warp's tile (" << wm << "x" << wn
+                       << ") must be a multiple of 16x16";
+  if ((p.getTileN() * 8) % (p.getNumWarps() * 32))
+    return emitError() << "the activations' 16-byte chunks must divide evenly among "
+                       << p.getNumWarps() * 32 << " threads";
+  if (StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
+    return emitError() << "the " << kernel
+                       << " kernel needs the activations contiguous along K in 16-byte chunks "
+                          "(K = "
+                       << c.k.size() << " must be a multiple of "
+                       << 128 / c.elemB.getIntOrFloatBitWidth() << "); they are "
+                       << c.operandLayout('B', p.getTileN());
+  return success();
+}
 /// The mixed-input kernel (a dequantized weight): the cp.async mma.sync
 /// pipeline with the weight's packed codes as the MMA's A (order = ba),
 /// dequantized in registers, and the activations as B.
@@ -276,17 +297,8 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
     return emitError() << "the mixed-input kernel reads the packed weight in tiles of 64 k "
                           "(tile_k = 64), not "
                        << p.getTileK();
-  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
-  if (wm % 16 || wn % 16 || p.getTileM() % p.getWarpsM() || p.getTileN() % p.getWarpsN())
-    return emitError() << "each warp's tile (" << wm << "x" << wn
-                       << ") must be a multiple of 16x16";
-  if ((p.getTileN() * 8) % (p.getNumWarps() * 32))
-    return emitError() << "the activations' 16-byte chunks must divide evenly among "
-                       << p.getNumWarps() * 32 << " threads";
-  if (StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
-    return emitError() << "the mixed-input kernel needs the activations contiguous along K, "
-                          "16-byte aligned; they are "
-                       << c.operandLayout('B', p.getTileN());
+  if (failed(verifyWeightWarpsAndActivations(p, c, "mixed-input", emitError)))
+    return failure();
   if (p.getStages() < 2)
     return emitError() << "the cp.async pipeline needs at least 2 stages";
   if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
@@ -313,17 +325,8 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
                        << p.getTileK();
   if (p.getNumWarps() != 4)
     return emitError() << "the sparse kernel runs 4 warps, not " << p.getNumWarps();
-  int64_t wm = p.getTileM() / p.getWarpsM(), wn = p.getTileN() / p.getWarpsN();
-  if (wm % 16 || wn % 16 || p.getTileM() % p.getWarpsM() || p.getTileN() % p.getWarpsN())
-    return emitError() << "each warp's tile (" << wm << "x" << wn
-                       << ") must be a multiple of 16x16";
-  if ((p.getTileN() * 8) % (p.getNumWarps() * 32))
-    return emitError() << "the activations' 16-byte chunks must divide evenly among "
-                       << p.getNumWarps() * 32 << " threads";
-  if (StringRef(c.operandLayout('B', p.getTileN())) != "k-major")
-    return emitError() << "the sparse kernel needs the activations contiguous along K, "
-                          "16-byte aligned; they are "
-                       << c.operandLayout('B', p.getTileN());
+  if (failed(verifyWeightWarpsAndActivations(p, c, "sparse", emitError)))
+    return failure();
   if (p.getStages() < 3)
     return emitError() << "the sparse kernel scatters a tile two stages ahead: it needs at "
                           "least 3 stages";

@@ -23,7 +23,7 @@ from ._capi import Error, check, enc
 from ._spec import default_out, dtype_name, label_sizes, parse
 
 __all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
-           "explain", "version", "library_path", "pack_weight"]
+           "explain", "version", "library_path", "pack_weight", "pack_sparse", "check_sparse"]
 __version__ = "0.5.0"
 
 library_path = _capi.path
@@ -264,6 +264,21 @@ class Kernel:
         for i, (x, b) in enumerate(zip(ops, self.inputs)):
             if not arrays.owns(x) or not arrays.on_gpu(x) or arrays.device(x) != device:
                 raise Error(f"einloom: operand {i} is not a {arrays.name} array on GPU {device}")
+            if b["layout"].startswith("tiled_csl"):
+                # A sparse weight (einloom.pack_sparse): int32 words (as
+                # many as the data has) or its tile offsets.
+                shape = arrays.shape(x)
+                what = "offsets" if b["layout"] == "tiled_csl_offsets" else "words"
+                if what == "offsets":
+                    n = b["shape"][0]
+                    ok = len(shape) == 1 and shape[0] == n
+                else:
+                    n, ok = "at least 4", len(shape) == 1 and shape[0] >= 4
+                if arrays.dtype(x) != "i32" or not ok or not arrays.contiguous(x):
+                    raise Error(f"einloom: operand {i} holds a sparse weight's {what} "
+                                f"({b['layout']}): a contiguous i32 array of {n} words from "
+                                f"einloom.pack_sparse, got {arrays.dtype(x)} {list(shape)}")
+                continue
             if b["layout"]:
                 # Packed codes (einloom.pack_weight): int32 words, as many
                 # as the bundle's bytes.
@@ -324,8 +339,10 @@ class Kernel:
                 x = arrays.scratch(need, first)
             keep.append(x)
             self._ptrs[i] = arrays.ptr(x)
-            self._sizes[i] = max(arrays.nbytes(x), need) if b["role"] != "temp" \
-                else arrays.nbytes(x)
+            # A sparse weight's words are as many as its data has: the
+            # kernel is told their count and reads no further.
+            exact = b["role"] == "temp" or b["layout"].startswith("tiled_csl ")
+            self._sizes[i] = arrays.nbytes(x) if exact else max(arrays.nbytes(x), need)
         check(_capi.einloomProgramLaunchOnStream(self._program(device), self._ptrs, self._sizes,
                                                  self._count, size,
                                                  ctypes.c_void_p(arrays.stream(first))))
@@ -357,13 +374,70 @@ def pack_weight(codes, bits=4, signed=False):
     return words
 
 
-def _mlir_type(shape, dtype):
-    return "tensor<" + "".join(f"{'?' if d < 0 else d}x" for d in shape) + dtype + ">"
+def pack_sparse(weight, tile_rows=64, tile_cols=64):
+    """A sparse N x K weight (f16 or bf16: a NumPy float16 array, or a CPU
+    torch tensor of either) packed into the Tiled-CSL arrays that a kernel
+    compiled with `sparse="tiled_csl"` takes after the activations: returns
+    (words, offsets), NumPy int32 arrays (one word per non-zero, each
+    tile's padded to 4; one offset per tile plus one). Move them to the GPU
+    yourself. docs/dialect.md describes the layout."""
+    import numpy as np
+    if hasattr(weight, "detach"):
+        t = weight.detach().cpu().contiguous()
+        if str(t.dtype) not in ("torch.float16", "torch.bfloat16"):
+            raise Error(f"einloom: pack_sparse takes an f16 or bf16 matrix, got {t.dtype}")
+        import torch
+        bits = t.view(torch.int16).numpy().view(np.uint16)
+    else:
+        a = np.asarray(weight)
+        if a.dtype != np.float16:
+            raise Error(f"einloom: pack_sparse takes an f16 or bf16 matrix, got {a.dtype}")
+        bits = np.ascontiguousarray(a).view(np.uint16)
+    if bits.ndim != 2:
+        raise Error(f"einloom: pack_sparse takes an N x K matrix, got shape {list(bits.shape)}")
+    bits = np.ascontiguousarray(bits)
+    n, k = bits.shape
+    tiles = -(-n // max(1, tile_rows)) * -(-k // max(1, tile_cols))
+    offsets = np.zeros(max(1, tiles + 1), dtype=np.int32)
+    count = ctypes.c_size_t()
+    check(_capi.einloomPackTiledCsl(bits.ctypes.data, n, k, tile_rows, tile_cols,
+                                    offsets.ctypes.data, None, 0, ctypes.byref(count)))
+    words = np.zeros(max(4, count.value), dtype=np.int32)
+    check(_capi.einloomPackTiledCsl(bits.ctypes.data, n, k, tile_rows, tile_cols,
+                                    offsets.ctypes.data, words.ctypes.data, words.size,
+                                    ctypes.byref(count)))
+    return words, offsets
 
 
-def _einsum_mlir(spec, shapes, dtype, out_dtype, tf32=False, scale=None):
+def check_sparse(words, offsets, shape, tile_rows=64, tile_cols=64):
+    """Checks Tiled-CSL arrays (from a file, say) for an N x K weight of
+    `shape`; raises einloom.Error naming the first fault."""
+    import numpy as np
+    w = np.ascontiguousarray(np.asarray(words), dtype=np.int32)
+    o = np.ascontiguousarray(np.asarray(offsets), dtype=np.int32)
+    check(_capi.einloomCheckTiledCsl(o.ctypes.data, o.size, w.ctypes.data, w.size,
+                                     int(shape[0]), int(shape[1]), tile_rows, tile_cols))
+
+
+def _sparse_encoding(sparse):
+    """The #loom.sparse attribute of `sparse`: "tiled_csl" or
+    "tiled_csl:R" (R = 64 or 128 tile rows)."""
+    fmt, _, rows = str(sparse).partition(":")
+    if fmt != "tiled_csl" or rows not in ("", "64", "128"):
+        raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\" or "
+                    "\"tiled_csl:128\" (tiles of 64 or 128 rows by 64 columns)")
+    return (f"#loom.sparse<format = tiled_csl, tile_rows = {rows or 64}, tile_cols = 64>")
+
+
+def _mlir_type(shape, dtype, encoding=None):
+    return ("tensor<" + "".join(f"{'?' if d < 0 else d}x" for d in shape) + dtype +
+            (f", {encoding}" if encoding else "") + ">")
+
+
+def _einsum_mlir(spec, shapes, dtype, out_dtype, tf32=False, scale=None, sparse=None):
     _, out_shape, _, _ = label_sizes(spec, shapes)
-    ts = [_mlir_type(s, dtype) for s in shapes]
+    ts = [_mlir_type(s, dtype, _sparse_encoding(sparse) if sparse and i == 1 else None)
+          for i, s in enumerate(shapes)]
     rt = _mlir_type(out_shape, out_dtype)
     args = ", ".join(f"%a{i}: {t}" for i, t in enumerate(ts))
     attrs = (["allow_tf32"] if tf32 else []) + ([f"alpha = {float(scale)!r} : f64"] if scale else [])
@@ -374,16 +448,35 @@ def _einsum_mlir(spec, shapes, dtype, out_dtype, tf32=False, scale=None):
             f"  return %r : {rt}\n}}\n")
 
 
-def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=None, plan=None):
+def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=None, plan=None,
+            sparse=None):
     """Compiles `spec` (as einloom-compile --einsum does) into a Kernel.
 
     `sizes`: a dict of label sizes ({"m": 4096, ...}), a string "m=4096,...",
     or a list of the operands' shapes (a dimension of size 1 broadcasts).
     `dynamic`: a label whose size is given at each call (one bundle serves
     every size up to the one in `sizes`; it must lead the first operand).
-    `plan`: a "#loom.plan<...>" to use instead of the planner's."""
+    `plan`: a "#loom.plan<...>" to use instead of the planner's.
+    `sparse`: "tiled_csl" (or "tiled_csl:128") stores the second operand,
+    an N x K weight, sparse: the kernel then takes the activations, the
+    weight's words and its offsets (einloom.pack_sparse)."""
     dtype = dtype_name(dtype)
     out_dtype = dtype_name(out_dtype) or default_out(dtype)
+    if sparse is not None:
+        if dynamic or plan:
+            raise Error("einloom: sparse= goes without dynamic= and plan=")
+        if isinstance(sizes, str):
+            sizes = dict(item.split("=", 1) for item in sizes.split(",") if "=" in item)
+        if isinstance(sizes, dict):
+            try:
+                shapes = [tuple(int(sizes[l]) for l in sub)
+                          for sub in spec.split("->")[0].split(",")]
+            except (KeyError, ValueError) as e:
+                raise Error(f"einloom: no size for label {e} of {spec!r}") from None
+        else:
+            shapes = [tuple(int(d) for d in s) for s in sizes]
+        return compile_mlir(_einsum_mlir(spec, shapes, dtype, out_dtype, sparse=sparse), target,
+                            _spec=spec)
     if isinstance(sizes, (list, tuple)) and (not sizes or not isinstance(sizes[0], (int,))):
         shapes = [tuple(int(d) for d in s) for s in sizes]
         if dynamic or plan:

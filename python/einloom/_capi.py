@@ -81,6 +81,12 @@ einloomBundleBufferInfo = _fn("einloomBundleBufferInfo",
 einloomBundleBufferLayout = _fn("einloomBundleBufferLayout", [Handle, c_size_t, P(c_char_p)])
 einloomPackWeight = _fn("einloomPackWeight",
                         [c_void_p, c_int64, c_int64, c_int, c_int, c_void_p])
+einloomPackTiledCsl = _fn("einloomPackTiledCsl",
+                          [c_void_p, c_int64, c_int64, c_int64, c_int64, c_void_p, c_void_p,
+                           c_size_t, P(c_size_t)])
+einloomCheckTiledCsl = _fn("einloomCheckTiledCsl",
+                           [c_void_p, c_size_t, c_void_p, c_size_t, c_int64, c_int64, c_int64,
+                            c_int64])
 einloomBundleDynamic = _fn("einloomBundleDynamic", [Handle, P(c_char_p), P(c_int64), P(c_int64)])
 einloomBundlePtx = _fn("einloomBundlePtx", [Handle, P(c_char_p)])
 einloomBundleNumKernels = _fn("einloomBundleNumKernels", [Handle, P(c_size_t)])
@@ -100,9 +106,9 @@ einloomReferenceEinsum = _fn("einloomReferenceEinsum",
                               P(P(ctypes.c_double)), c_char_p, c_size_t, P(c_int64), c_int,
                               P(ctypes.c_double)])
 
-if einloomApiVersion() < 3:
+if einloomApiVersion() < 4:
     raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
-                      "needs version 3 or newer")
+                      "needs version 4 or newer")
 
 
 def check(status):

@@ -208,3 +208,36 @@ def test_pack_weight_layout_and_errors():
         einloom.pack_weight(codes[:8], bits=4)
     with pytest.raises(einloom.Error, match="integer array"):
         einloom.pack_weight(codes.astype(np.float32), bits=4)
+
+
+def test_sparse_weight_buffers_and_packing():
+    # A tiled_csl weight: the kernel takes the activations, the words and
+    # the offsets (one per 64 x 64 tile, plus one).
+    k = einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="tiled_csl",
+                        target="sm_80")
+    assert [b["layout"] for b in k.inputs] == ["", "tiled_csl 64 64", "tiled_csl_offsets"]
+    assert k.inputs[2]["shape"] == (4 * 4 + 1,)
+    assert "producer = tiled_csl" in k.plan
+    w = np.zeros((200, 256), dtype=np.float16)
+    w[0, 0], w[0, 9], w[199, 255] = 1.0, -2.0, 0.5
+    w[3, 3] = -0.0  # a zero of either sign is left out
+    words, offsets = einloom.pack_sparse(w)
+    assert words.dtype == offsets.dtype == np.int32 and offsets.shape == (17,)
+    # Tile 0 holds two words, tile 15 one, each padded to 4.
+    assert list(offsets[:2]) == [0, 4] and offsets[15] == 4 and offsets[16] == 8
+    assert len(words) == 8
+    # (199, 255) is (7, 63) of tile 15: swizzled slot 7*64 + 8*(7 ^ 7) + 7.
+    assert np.uint32(words[4]) == (7 * 64 + 7) << 16 | 0x3800
+    einloom.check_sparse(words, offsets, w.shape)
+    bad = offsets.copy()
+    bad[1] = 2
+    with pytest.raises(einloom.Error, match="corrupt tiled_csl data"):
+        einloom.check_sparse(words, bad, w.shape)
+    with pytest.raises(einloom.Error, match="corrupt tiled_csl data"):
+        einloom.check_sparse(words, offsets, (100, 256))
+    with pytest.raises(einloom.Error, match="f16 or bf16"):
+        einloom.pack_sparse(w.astype(np.float32))
+    with pytest.raises(einloom.Error, match="tiled_csl"):
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="two_four")
+    with pytest.raises(einloom.Error, match="multiple of 8"):
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 100}, sparse="tiled_csl")

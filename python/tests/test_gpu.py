@@ -169,3 +169,26 @@ def test_quantized_linear_against_torch():
     assert ((y.double() - ref).norm() / ref.norm()).item() < 4e-3
     with pytest.raises(einloom.Error, match="packed codes"):
         k(x, words[:-1], torch.from_numpy(scales).cuda(), torch.from_numpy(zeros.astype(np.int8)).cuda())
+
+
+@pytest.mark.parametrize("dtype,rows,m,n,k,density",
+                         [("f16", 64, 16, 1000, 4096, 0.2), ("bf16", 128, 3, 300, 200, 0.5),
+                          ("f16", 64, 33, 256, 512, 0.0), ("f16", 64, 1, 512, 1024, 1.0)])
+def test_sparse_linear_against_torch(dtype, rows, m, n, k, density):
+    # A Tiled-CSL weight: einloom's sparse kernel on the packed words
+    # against torch on the dense weight, the words given at their packed
+    # size (not the bundle's capacity).
+    t = torch.float16 if dtype == "f16" else torch.bfloat16
+    kern = einloom.compile("mk,nk->mn", {"m": m, "n": n, "k": k}, dtype=dtype,
+                           sparse="tiled_csl" if rows == 64 else f"tiled_csl:{rows}")
+    g = torch.Generator().manual_seed(11)
+    w = torch.randn(n, k, generator=g).to(t)
+    w *= torch.rand(n, k, generator=g) < density
+    words, offsets = einloom.pack_sparse(w, tile_rows=rows)
+    x = torch.randn(m, k, device="cuda").to(t)
+    y = kern(x, torch.from_numpy(words).cuda(), torch.from_numpy(offsets).cuda())
+    ref = x.double() @ w.double().cuda().t()
+    err = (y.double() - ref).norm() / max(ref.norm().item(), 1e-30)
+    assert (y == 0).all().item() if density == 0 else err.item() < 8e-3
+    with pytest.raises(einloom.Error, match="offsets"):
+        kern(x, torch.from_numpy(words).cuda(), torch.from_numpy(offsets[:-1]).cuda())

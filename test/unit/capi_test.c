@@ -19,7 +19,7 @@ static int failures = 0;
   } while (0)
 
 int main(void) {
-  CHECK(einloomApiVersion() == 3);
+  CHECK(einloomApiVersion() == 4);
   CHECK(strstr(einloomVersion(), "einloom") != NULL);
 
   char dir[] = "/tmp/einloom-capi.XXXXXX";
@@ -135,6 +135,56 @@ int main(void) {
   CHECK(strstr(einloomLastError(), "N % 16") != NULL);
   CHECK(einloomPackWeight(codes, 16, 64, 3, 0, words) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomPackWeight(NULL, 16, 64, 4, 0, words) == EINLOOM_INVALID_ARGUMENT);
+
+  /* A sparse weight (API version 4): its words and offsets buffers. */
+  const char *sp =
+      "func.func @main(%x: tensor<8x104xf16>, %w: tensor<70x104xf16, #loom.sparse<format = "
+      "tiled_csl, tile_rows = 64, tile_cols = 64>>) -> tensor<8x70xf16> {\n"
+      "  %y = loom.einsum \"mk,nk->mn\" (%x, %w) : (tensor<8x104xf16>, tensor<70x104xf16, "
+      "#loom.sparse<format = tiled_csl, tile_rows = 64, tile_cols = 64>>) -> tensor<8x70xf16>\n"
+      "  return %y : tensor<8x70xf16>\n}\n";
+  EinloomBundle sb = NULL;
+  CHECK(einloomCompileMLIR(s, sp, NULL, &sb) == EINLOOM_OK);
+  size_t nb = 0;
+  CHECK(einloomBundleNumBuffers(sb, &nb) == EINLOOM_OK && nb == 4);
+  CHECK(einloomBundleBufferLayout(sb, 1, &layout) == EINLOOM_OK &&
+        strcmp(layout, "tiled_csl 64 64") == 0);
+  CHECK(einloomBundleBufferLayout(sb, 3, &layout) == EINLOOM_OK &&
+        strcmp(layout, "tiled_csl_offsets") == 0);
+  CHECK(einloomBundleBufferBytes(sb, 3, &bytes) == EINLOOM_OK && bytes == 5 * 4);
+  CHECK(einloomBundleDestroy(sb) == EINLOOM_OK);
+  /* Packing 70 x 104 (2 x 2 tiles) with three non-zeros: (0,0) 1.0, (0,9)
+   * -2.0 and (69,103) 0.5 (f16 bits); -0.0 is left out. */
+  static uint16_t dense[70 * 104];
+  dense[0] = 0x3c00;
+  dense[9] = 0xc000;
+  dense[5] = 0x8000;
+  dense[69 * 104 + 103] = 0x3800;
+  int32_t offs[5];
+  uint32_t sw[16];
+  size_t count = 0;
+  CHECK(einloomPackTiledCsl(dense, 70, 104, 64, 64, offs, NULL, 0, &count) == EINLOOM_OK &&
+        count == 8); /* two tiles of one or two words, each padded to 4 */
+  CHECK(offs[0] == 0 && offs[1] == 4 && offs[2] == 4 && offs[3] == 4 && offs[4] == 8);
+  CHECK(einloomPackTiledCsl(dense, 70, 104, 64, 64, offs, sw, 7, &count) ==
+        EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "takes 8 words") != NULL);
+  CHECK(einloomPackTiledCsl(dense, 70, 104, 64, 64, offs, sw, 16, &count) == EINLOOM_OK);
+  /* Tile (1,1) holds it at (5,39): 128-byte swizzled slot
+   * 5*64 + 8*((39/8) ^ 5) + 39%8 = 320 + 8 + 7. */
+  CHECK(sw[4] == (335u << 16 | 0x3800u));
+  CHECK(einloomCheckTiledCsl(offs, 5, sw, 8, 70, 104, 64, 64) == EINLOOM_OK);
+  offs[2] = 2; /* not a multiple of 4 */
+  CHECK(einloomCheckTiledCsl(offs, 5, sw, 8, 70, 104, 64, 64) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "corrupt tiled_csl data") != NULL);
+  offs[2] = 4;
+  sw[4] = 63u * 64 << 16 | 0x3800u; /* row 63 of the bottom tile: outside the matrix */
+  CHECK(einloomCheckTiledCsl(offs, 5, sw, 8, 70, 104, 64, 64) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomCheckTiledCsl(offs, 4, sw, 8, 70, 104, 64, 64) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomPackTiledCsl(dense, 70, 104, 64, 0, offs, sw, 16, &count) ==
+        EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomPackTiledCsl(NULL, 70, 104, 64, 64, offs, sw, 16, &count) ==
+        EINLOOM_INVALID_ARGUMENT);
 
   CHECK(einloomBundleDestroy(b) == EINLOOM_OK);
   CHECK(einloomBundleDestroy(b) == EINLOOM_INVALID_ARGUMENT); /* double destroy: caught */
