@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,31 @@ llvm::Expected<ImportedWeight> importLinear(const SafetensorsFile &file, const I
 /// NAME.zeros.npy (i8, or i16 for 8 bits) and, for act-order, NAME.perm.npy.
 llvm::Error writeEinloomWeight(const ImportedWeight &w, const std::string &dir,
                                const std::string &name);
+
+/// A dense weight made sparse for the Tiled-CSL kernels.
+struct SparseImportOptions {
+  int64_t tileRows = 64, tileCols = 64;
+  /// Magnitude pruning: each row keeps its round(K * (1 - sparsity))
+  /// largest-magnitude elements (ties: the first); negative: no pruning,
+  /// the zeros already there are what is skipped.
+  double sparsity = -1;
+  /// The stored type, f16 or bf16 (the input's when it is one of them).
+  std::optional<ref::DType> type;
+};
+
+struct SparseImport {
+  ref::Tensor offsets, words; ///< i32, as docs/dialect.md's tiled_csl
+  int64_t rows = 0, cols = 0, nonZeros = 0;
+  ref::DType type = ref::DType::F16;
+};
+
+/// `dense` (an N x K matrix of floats), pruned and rounded as `o` says, in
+/// the Tiled-CSL layout; an error for a bad shape, type or option.
+llvm::Expected<SparseImport> importSparse(ref::Tensor dense, const SparseImportOptions &o);
+
+/// Writes `w` into `dir` as NAME.words.npy and NAME.offsets.npy (i32).
+llvm::Error writeSparseWeight(const SparseImport &w, const std::string &dir,
+                              const std::string &name);
 
 } // namespace einloom
 

@@ -8,6 +8,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -291,5 +292,70 @@ llvm::Error einloom::writeEinloomWeight(const ImportedWeight &w, const std::stri
     if (!ref::writeNpy(base + ".perm.npy", perm, err))
       return createStringError(llvm::inconvertibleErrorCode(), err);
   }
+  return llvm::Error::success();
+}
+
+llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
+                                                          const SparseImportOptions &o) {
+  auto bad = [](const llvm::Twine &why) {
+    return createStringError(llvm::inconvertibleErrorCode(), why);
+  };
+  if (dense.shape.size() != 2 || dense.numel() == 0)
+    return bad("a sparse weight is a non-empty N x K matrix, not rank " +
+               llvm::Twine(dense.shape.size()));
+  bool sixteen = dense.dtype == ref::DType::F16 || dense.dtype == ref::DType::BF16;
+  bool isFloat = sixteen || dense.dtype == ref::DType::F32 || dense.dtype == ref::DType::F64;
+  if (!isFloat)
+    return bad(llvm::Twine("a sparse weight holds floats; this one holds ") +
+               ref::dtypeName(dense.dtype));
+  SparseImport w;
+  w.type = o.type ? *o.type : dense.dtype;
+  if (w.type != ref::DType::F16 && w.type != ref::DType::BF16)
+    return bad(llvm::Twine("the sparse kernels read f16 or bf16; give --dtype f16 or bf16 for "
+                           "this ") +
+               ref::dtypeName(dense.dtype) + " weight");
+  if ((o.tileRows != 64 && o.tileRows != 128) || o.tileCols != 64)
+    return bad("the sparse kernels read tiles of 64 or 128 rows by 64 columns");
+  if (o.sparsity >= 1 || (o.sparsity >= 0 && !(o.sparsity == o.sparsity)))
+    return bad("--sparsity is a fraction below 1 (0.8 keeps a fifth of each row)");
+  w.rows = dense.shape[0];
+  w.cols = dense.shape[1];
+  for (double &v : dense.data)
+    v = ref::roundTo(w.type, v);
+  if (o.sparsity >= 0) {
+    int64_t keep = static_cast<int64_t>(std::llround(w.cols * (1 - o.sparsity)));
+    std::vector<int64_t> order(w.cols);
+    for (int64_t r = 0; r < w.rows; ++r) {
+      double *row = dense.data.data() + r * w.cols;
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return std::fabs(row[a]) > std::fabs(row[b]); });
+      for (int64_t i = keep; i < w.cols; ++i)
+        row[order[i]] = 0;
+    }
+  }
+  dense.dtype = w.type;
+  for (double v : dense.data)
+    w.nonZeros += v != 0;
+  ref::PackParams pp;
+  pp.format = ref::PackFormat::TiledCsl;
+  pp.tileRows = o.tileRows;
+  pp.tileCols = o.tileCols;
+  std::vector<ref::Tensor> packed;
+  std::string err;
+  if (!ref::pack(dense, pp, packed, err))
+    return bad("packing the weight: " + err);
+  w.offsets = std::move(packed[0]);
+  w.words = std::move(packed[1]);
+  return w;
+}
+
+llvm::Error einloom::writeSparseWeight(const SparseImport &w, const std::string &dir,
+                                       const std::string &name) {
+  std::string err, base = dir + "/" + name;
+  for (auto [suffix, t] : {std::pair<const char *, const ref::Tensor *>{".words.npy", &w.words},
+                           {".offsets.npy", &w.offsets}})
+    if (!ref::writeNpy(base + suffix, *t, err))
+      return createStringError(llvm::inconvertibleErrorCode(), err);
   return llvm::Error::success();
 }

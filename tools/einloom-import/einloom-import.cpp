@@ -11,6 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Import.h"
+#include "einloom/Reference/Npy.h"
+#include "llvm/Support/Format.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -18,14 +20,33 @@
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
+namespace ref = einloom::ref;
 
 static cl::OptionCategory category("einloom-import options");
-static cl::opt<std::string> input(cl::Positional, cl::desc("<checkpoint.safetensors>"),
+static cl::opt<std::string> input(cl::Positional,
+                                  cl::desc("<checkpoint.safetensors> (or, with tiled_csl, a .npy)"),
                                   cl::Required, cl::cat(category));
 static cl::opt<std::string> formatName("format",
                                    cl::desc("awq (AutoAWQ \"gemm\"), gptq (v1: zeros stored "
-                                            "minus one) or gptq-v2"),
+                                            "minus one) or gptq-v2; or tiled_csl: a dense weight "
+                                            "made sparse for the sparse kernels"),
                                    cl::Required, cl::cat(category));
+static cl::opt<std::string> tensorName("tensor",
+                                       cl::desc("tiled_csl: the dense weight's tensor in a "
+                                                ".safetensors file (default: PREFIX + weight)"),
+                                       cl::init(""), cl::cat(category));
+static cl::opt<double> sparsity("sparsity",
+                                cl::desc("tiled_csl: prune each row to keep its largest "
+                                         "(1 - S) fraction by magnitude (default: keep every "
+                                         "non-zero)"),
+                                cl::init(-1), cl::cat(category));
+static cl::opt<int64_t> tileRows("tile-rows", cl::desc("tiled_csl: tile rows, 64 or 128 (default 64)"),
+                                 cl::init(64), cl::cat(category));
+static cl::opt<std::string> dtypeName("dtype",
+                                      cl::desc("tiled_csl: store f16 or bf16 (default: the "
+                                               "weight's own when it is one of them; f16 for "
+                                               "a .npy)"),
+                                      cl::init(""), cl::cat(category));
 static cl::opt<unsigned> bits("bits", cl::desc("Code width: 2, 4 or 8 (default 4)"), cl::init(4),
                               cl::cat(category));
 static cl::opt<int> group("group", cl::desc("Input channels per group; -1: per channel (default 128)"),
@@ -38,10 +59,73 @@ static cl::opt<std::string> outDir("o", cl::desc("Output directory"), cl::Requir
 static cl::opt<std::string> name("name", cl::desc("Output file name stem (default: weight)"),
                                  cl::init("weight"), cl::cat(category));
 
+/// --format tiled_csl: a dense N x K weight (.npy, or a tensor of a
+/// .safetensors file), pruned with --sparsity if asked, into
+/// NAME.words.npy and NAME.offsets.npy.
+static int importSparse() {
+  ref::Tensor dense;
+  std::string err;
+  if (StringRef(input).ends_with(".npy")) {
+    if (!ref::readNpy(input, ref::DType::F64, dense, err)) {
+      errs() << "einloom-import: " << err << "\n";
+      return 1;
+    }
+  } else {
+    auto file = einloom::readSafetensors(input);
+    if (!file) {
+      errs() << "einloom-import: " << toString(file.takeError()) << "\n";
+      return 1;
+    }
+    auto t = einloom::safetensorsTensor(*file, tensorName.empty() ? prefix + "weight"
+                                                                  : std::string(tensorName));
+    if (!t) {
+      errs() << "einloom-import: " << toString(t.takeError()) << "\n";
+      return 1;
+    }
+    dense = std::move(*t);
+  }
+  einloom::SparseImportOptions o;
+  // NumPy has no bf16: a .npy weight is stored as f16 unless --dtype says.
+  if (StringRef(input).ends_with(".npy"))
+    o.type = ref::DType::F16;
+  o.tileRows = tileRows;
+  o.sparsity = sparsity;
+  if (!dtypeName.empty()) {
+    ref::DType t;
+    if (!ref::parseDType(dtypeName, t) || (t != ref::DType::F16 && t != ref::DType::BF16)) {
+      errs() << "einloom-import: --dtype is f16 or bf16, not '" << dtypeName << "'\n";
+      return 1;
+    }
+    o.type = t;
+  }
+  auto w = einloom::importSparse(std::move(dense), o);
+  if (!w) {
+    errs() << "einloom-import: " << input << ": " << toString(w.takeError()) << "\n";
+    return 1;
+  }
+  if (std::error_code ec = sys::fs::create_directories(outDir)) {
+    errs() << "einloom-import: " << outDir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  if (Error e = einloom::writeSparseWeight(*w, outDir, name)) {
+    errs() << "einloom-import: " << toString(std::move(e)) << "\n";
+    return 1;
+  }
+  int64_t elems = w->rows * w->cols;
+  outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
+         << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
+         << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), tiled_csl " << tileRows
+         << "x64: " << w->words.numel() << " words, " << format("%.2f", 4.0 * w->words.numel() / (2.0 * elems))
+         << "x the dense bytes -> " << outDir << "/" << name << ".{words,offsets}.npy\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "Einloom checkpoint import\n");
+  if (formatName == "tiled_csl")
+    return importSparse();
   einloom::ImportOptions o;
   if (formatName == "awq")
     o.format = einloom::CheckpointFormat::AwqGemm;
@@ -50,7 +134,8 @@ int main(int argc, char **argv) {
   else if (formatName == "gptq-v2")
     o.format = einloom::CheckpointFormat::GptqV2;
   else {
-    errs() << "einloom-import: unknown --format '" << formatName << "'; expected awq, gptq or gptq-v2\n";
+    errs() << "einloom-import: unknown --format '" << formatName
+           << "'; expected awq, gptq, gptq-v2 or tiled_csl\n";
     return 1;
   }
   o.bits = bits;

@@ -1,0 +1,134 @@
+"""einloom-import --format tiled_csl, checked from the outside: random dense
+weights (.npy f16, .safetensors bf16 and f32), imported with and without
+pruning; the words are decoded with docs/dialect.md's formula (the inverse
+of the swizzled slot) into a dense matrix that must equal the input (pruned
+as documented: each row keeps its round(K * (1 - S)) largest magnitudes,
+ties to the first). Plain Python (no NumPy), as the test runner may lack it.
+
+usage: sparse_import_check.py EINLOOM_IMPORT DIR
+       sparse_import_check.py --bad DIR   (writes r3.npy, rank 3, and int.npy)
+"""
+import ast
+import json
+import random
+import struct
+import subprocess
+import sys
+
+tool, out = sys.argv[1], sys.argv[2]
+rng = random.Random(3)
+
+
+def write_npy(path, descr, shape, raw):
+    header = str({"descr": descr, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + raw)
+
+
+if tool == "--bad":
+    write_npy(f"{out}/r3.npy", "<f2", (2, 3, 4), bytes(2 * 24))
+    write_npy(f"{out}/int.npy", "<i4", (4, 4), bytes(4 * 16))
+    sys.exit(0)
+
+
+def f16_bits(x):
+    return struct.unpack("<H", struct.pack("<e", x))[0]
+
+
+def bf16_bits(x):
+    f = struct.unpack("<I", struct.pack("<f", x))[0]
+    return ((f + 0x7FFF + ((f >> 16) & 1)) >> 16) & 0xFFFF
+
+
+def from_bits(b, stored):
+    if stored == "f16":
+        return struct.unpack("<e", struct.pack("<H", b))[0]
+    return struct.unpack("<f", struct.pack("<I", b << 16))[0]
+
+
+def write_npy_f16(path, rows):
+    write_npy(path, "<f2", (len(rows), len(rows[0])),
+              b"".join(struct.pack(f"<{len(r)}e", *r) for r in rows))
+
+
+def read_npy_i32(path):
+    data = open(path, "rb").read()
+    hlen = struct.unpack("<H", data[8:10])[0]
+    head = ast.literal_eval(data[10:10 + hlen].decode())
+    assert head["descr"] == "<i4", head
+    n = head["shape"][0]
+    return list(struct.unpack(f"<{n}i", data[10 + hlen:10 + hlen + 4 * n]))
+
+
+def write_safetensors(path, name, rows, dtype):
+    flat = [v for r in rows for v in r]
+    if dtype == "bf16":
+        raw = struct.pack(f"<{len(flat)}H", *(bf16_bits(v) for v in flat))
+    else:
+        raw = struct.pack(f"<{len(flat)}f", *flat)
+    head = json.dumps({name: {"dtype": "BF16" if dtype == "bf16" else "F32",
+                              "shape": [len(rows), len(rows[0])],
+                              "data_offsets": [0, len(raw)]}}).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head + raw)
+
+
+def decode(words, offsets, n, k, tr, tc):
+    dense = [[0] * k for _ in range(n)]
+    tiles_k = -(-k // tc)
+    for t in range(len(offsets) - 1):
+        ti, tj = divmod(t, tiles_k)
+        for w in words[offsets[t]:offsets[t + 1]]:
+            w &= 0xFFFFFFFF
+            slot, bits = w >> 16, w & 0xFFFF
+            r, rest = divmod(slot, tc)
+            block, within = divmod(rest, 64)
+            c = block * 64 + ((within // 8) ^ (r % 8)) * 8 + within % 8
+            dense[ti * tr + r][tj * tc + c] = bits
+    return dense
+
+
+cases = [("npy", "f16", 200, 136, 64, None), ("npy", "f16", 70, 100, 128, 0.8),
+         ("st", "bf16", 128, 192, 64, 0.5), ("st", "f32", 65, 64, 64, 0.9),
+         ("npy", "f16", 64, 64, 64, 0.0)]
+failed = False
+for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
+    a = [[0.0 if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
+    stored = "bf16" if dtype == "bf16" else "f16"
+    if kind == "npy":
+        path = f"{out}/w{i}.npy"
+        write_npy_f16(path, a)
+        args = []
+    else:
+        path = f"{out}/w{i}.safetensors"
+        write_safetensors(path, "layer.weight", a, dtype)
+        args = ["--prefix", "layer."] + (["--dtype", "f16"] if dtype == "f32" else [])
+    if sparsity is not None:
+        args += ["--sparsity", str(sparsity)]
+    r = subprocess.run([tool, "--format", "tiled_csl", "--tile-rows", str(tr), path, "-o", out,
+                        "--name", f"s{i}"] + args, capture_output=True, text=True)
+    if r.returncode:
+        print(f"case {i}: einloom-import failed: {r.stderr}")
+        sys.exit(1)
+    words = read_npy_i32(f"{out}/s{i}.words.npy")
+    offsets = read_npy_i32(f"{out}/s{i}.offsets.npy")
+    # What the tool should have stored: the value rounded to the stored
+    # type, then pruned by magnitude row by row.
+    to_bits = f16_bits if stored == "f16" else bf16_bits
+    want = [[to_bits(v) for v in row] for row in a]
+    if sparsity is not None:
+        keep = int(round(k * (1 - sparsity)))
+        for row in want:
+            order = sorted(range(k), key=lambda j: -abs(from_bits(row[j], stored)))
+            for j in order[keep:]:
+                row[j] = 0
+    want = [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
+    got = decode(words, offsets, n, k, tr, 64)
+    ok = got == want and all(o % 4 == 0 for o in offsets) and offsets[-1] == len(words)
+    nz = sum(b != 0 for row in want for b in row)
+    failed |= not ok
+    print(f"case {i}: {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}: "
+          f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros, {len(words)} words)")
+    print("  " + r.stdout.strip())
+sys.exit(1 if failed else 0)
