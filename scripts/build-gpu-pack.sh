@@ -477,6 +477,7 @@ sp sparse sp_f16_m2048_n1024_k1024     "mk,nk->mn" m=2048,n=1024,k=1024 f16 tile
 sp sparse sp_f16_batched_b2_m8         "bmk,nk->bmn" b=2,m=8,n=640,k=768 f16 tiled_csl
 sp sparse sp_f16_sm80_m16              "mk,nk->mn" m=16,n=1024,k=2048 f16 tiled_csl --target sm_80
 "$COMPILE" test/Inputs/sparse/weight-first.mlir -o "$PACK/sparse/sp_weight_first.bundle"
+"$COMPILE" examples/sparse-linear.mlir -o "$PACK/sparse/sp_linear_bias_gelu.bundle"
 for kn in 8192,28672 28672,8192 4096,14336; do
   k=${kn%,*} n=${kn#*,}
   sp sparsebench "sp_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 tiled_csl

@@ -2,7 +2,8 @@
 # make demo: the foundation demo (parse, verify, reference-evaluate
 # examples/demo.mlir), then compile examples/gemm.mlir to PTX with the plan
 # and ptxas' resource usage, and run it on the GPU when there is one; then
-# the same for a W4A16 linear layer (examples/w4-linear.mlir).
+# the same for a W4A16 linear layer (examples/w4-linear.mlir) and a sparse
+# one (examples/sparse-linear.mlir, run at 80% sparsity).
 set -euo pipefail
 BUILD=${1:-build}
 BIN="$BUILD/bin"
@@ -45,5 +46,17 @@ elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/w4.log"; the
   echo "no GPU on this machine, so the run is skipped"
 else
   cat "$OUTDIR/w4.log"
+  exit 1
+fi
+echo
+echo "== 6. examples/sparse-linear.mlir: a sparse (Tiled-CSL) linear layer, one kernel =="
+"$BIN/einloom-compile" examples/sparse-linear.mlir --target sm_90a --explain -o "$OUTDIR/sparse.bundle" 2>&1 |
+  grep -E "chosen plan|family|fused epilogue"
+if "$BIN/einloom-run-rt" "$OUTDIR/sparse.bundle" --density 0.2 --bench --label sparse_linear > "$OUTDIR/sparse.log" 2>&1; then
+  cat "$OUTDIR/sparse.log"
+elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/sparse.log"; then
+  echo "no GPU on this machine, so the run is skipped"
+else
+  cat "$OUTDIR/sparse.log"
   exit 1
 fi
