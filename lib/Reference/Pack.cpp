@@ -13,7 +13,11 @@
 using namespace einloom::ref;
 
 static double asInt32(uint32_t w) { return static_cast<double>(static_cast<int32_t>(w)); }
+/// A 32-bit word stored as a double (an i32 tensor's value); what no word
+/// can be (NaN, out of range: corrupt data) reads as 0.
 static uint32_t asWord(double v) {
+  if (!(v >= -2147483648.0 && v <= 4294967295.0))
+    return 0;
   return static_cast<uint32_t>(static_cast<int64_t>(v));
 }
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -534,7 +538,14 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     }
     int64_t M = denseShape[0], K = denseShape[1];
     int64_t tr = p.tileRows, tc = p.tileCols, tilesK = ceilDiv(K, tc);
-    std::vector<int32_t> offsets(packed[0]->data.begin(), packed[0]->data.end());
+    std::vector<int32_t> offsets;
+    for (double v : packed[0]->data) {
+      if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+        err = "unpack: corrupt tiled_csl data: an offset is not a 32-bit integer";
+        return false;
+      }
+      offsets.push_back(static_cast<int32_t>(v));
+    }
     std::vector<uint32_t> words(packed[1]->data.size());
     for (size_t i = 0; i < words.size(); ++i)
       words[i] = asWord(packed[1]->data[i]);
@@ -555,12 +566,27 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
   case PackFormat::TwoFour: {
     if (!need(2))
       return false;
+    if (denseShape.size() != 2 || denseShape[1] % 16) {
+      err = "unpack: two_four needs a rank-2 M x K result with K % 16 == 0";
+      return false;
+    }
     int64_t M = denseShape[0], K = denseShape[1];
+    if (packed[0]->numel() != M * K / 2)
+      return badIndex("value count");
+    if (packed[1]->numel() != M * K / 16)
+      return badIndex("metadata count");
     for (int64_t r = 0; r < M; ++r)
       for (int64_t g = 0; g < K / 4; ++g) {
         uint32_t word = asWord(packed[1]->data[r * (K / 16) + g / 4]) & 0xffffu;
         uint32_t field = (word >> (4 * (g % 4))) & 0xfu;
         int64_t i0 = field & 3, i1 = field >> 2;
+        if (i0 >= i1) {
+          err = "unpack: invalid two_four metadata at row " + std::to_string(r) + ", columns " +
+                std::to_string(4 * g) + ".." + std::to_string(4 * g + 3) + ": positions " +
+                std::to_string(i0) + " and " + std::to_string(i1) +
+                " (the first must be below the second); the packed data is corrupt";
+          return false;
+        }
         result.data[r * K + 4 * g + i0] = packed[0]->data[r * (K / 2) + 2 * g];
         result.data[r * K + 4 * g + i1] = packed[0]->data[r * (K / 2) + 2 * g + 1];
       }
@@ -586,21 +612,30 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
   case PackFormat::BlockCsr: {
     if (!need(3))
       return false;
-    int64_t M = denseShape[0], N = denseShape[1];
     int64_t br = p.tileRows, bc = p.tileCols;
+    if (denseShape.size() != 2 || br <= 0 || bc <= 0 || denseShape[0] % br ||
+        denseShape[1] % bc) {
+      err = "unpack: block_csr needs a rank-2 result that its blocks divide";
+      return false;
+    }
+    int64_t M = denseShape[0], N = denseShape[1];
     const Tensor &rowPtr = *packed[0], &cols = *packed[1], &blocks = *packed[2];
     if (rowPtr.numel() != M / br + 1)
       return badIndex("block-row count");
+    // Indices are checked as the doubles they are stored as, before any
+    // conversion (a NaN or a huge value converts to nothing sensible).
+    auto inRange = [](double v, double hi) { return v >= 0 && v <= hi && v == std::floor(v); };
     for (int64_t i = 0; i < M / br; ++i) {
-      int64_t begin = static_cast<int64_t>(rowPtr.data[i]);
-      int64_t end = static_cast<int64_t>(rowPtr.data[i + 1]);
-      if (begin < 0 || end < begin || end > cols.numel() ||
-          end * br * bc > blocks.numel())
+      double lo = rowPtr.data[i], hi = rowPtr.data[i + 1];
+      if (!inRange(lo, static_cast<double>(cols.numel())) ||
+          !inRange(hi, static_cast<double>(cols.numel())) || hi < lo ||
+          hi * br * bc > static_cast<double>(blocks.numel()))
         return badIndex("row pointer");
+      int64_t begin = static_cast<int64_t>(lo), end = static_cast<int64_t>(hi);
       for (int64_t b = begin; b < end; ++b) {
-        int64_t j = static_cast<int64_t>(cols.data[b]);
-        if (j < 0 || j >= N / bc)
+        if (!inRange(cols.data[b], static_cast<double>(N / bc - 1)))
           return badIndex("block column");
+        int64_t j = static_cast<int64_t>(cols.data[b]);
         for (int64_t r = 0; r < br; ++r)
           for (int64_t c = 0; c < bc; ++c)
             result.data[(i * br + r) * N + j * bc + c] = blocks.data[(b * br + r) * bc + c];
