@@ -347,6 +347,10 @@ done
 for f in test/Inputs/epilogue/*.mlir; do
   "$COMPILE" "$f" -o "$PACK/suite/epilogue_$(basename "$f" .mlir).bundle"
 done
+# The same decode-sized layer on mma.sync: split K, the reduce kernel
+# applies the epilogue.
+"$COMPILE" test/Inputs/epilogue/skinny-split-bias-gelu-residual.mlir --target sm_80 \
+  -o "$PACK/suite/epilogue_skinny_split_sm80.bundle"
 # The demo program.
 "$COMPILE" examples/gemm.mlir -o "$PACK/suite/demo_gemm.bundle"
 

@@ -273,9 +273,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
   launch.sharedMemoryBytes = stages * (bm * aRowBytes + bn * 128);
 
-  if (splitK > 1 && !c.epilogue.empty())
-    return emitError(loc, "a split-K plan does not fuse an epilogue");
-  launch.epilogueBytes = c.epilogue.bufferBytes();
+  // With a split sum, the kernel that sums the split applies the epilogue
+  // (buildSplitKReduceKernel); this one writes partial sums only.
+  if (splitK > 1 && !c.epilogue.empty() && isa<IntegerType>(c.acc))
+    return emitError(loc, "a split-K plan does not fuse the epilogue of an integer sum");
+  if (splitK == 1)
+    launch.epilogueBytes = c.epilogue.bufferBytes();
   // A dequantized weight's scales and zero points follow the epilogue's
   // buffers.
   SmallVector<int64_t, 2> quantBuffers;
@@ -298,7 +301,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                    plan.getWarpsN(), threads, eb,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
   kc.initSize(entry);
-  kc.bindEpilogue(entry);
+  if (splitK == 1)
+    kc.bindEpilogue(entry);
   kc.tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
   kc.lane = kc.rem(kc.tid, 32);
   Value warp = kc.div(kc.tid, 32);
@@ -598,8 +602,13 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
   launch.argumentBytes = {splitK * total * elementBytes(c.acc), total * elementBytes(c.elemC), 0};
   launch.grid = {ceilDiv(total, threads), 1, 1};
   launch.block = {threads, 1, 1};
+  // A fused epilogue is applied here, to the whole sum: its bias and
+  // residual follow the result.
+  launch.epilogueBytes = c.epilogue.bufferBytes();
   SmallVector<Type> args{MemRefType::get({launch.argumentBytes[0]}, b.getI8Type()),
                          MemRefType::get({launch.argumentBytes[1]}, b.getI8Type())};
+  for (int64_t bytes : launch.epilogueBytes)
+    args.push_back(MemRefType::get({bytes}, b.getI8Type()));
   int64_t perRow = c.batch.size() * c.n.size(); // elements per unit of M
   if (c.dynamicLabel) {
     launch.dynamicGrid = {perRow, threads, 1};
@@ -613,6 +622,8 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
   KernelContext kc{b, loc, c, loom::PlanAttr(), 0, 0, 0, 0, 1, 1, threads, 0,
                    narrow ? b.getI32Type() : b.getI64Type(), {}, {}, {}, {}};
   kc.initSize(entry);
+  kc.epi.spec = &c.epilogue;
+  kc.epi.bind(b, loc, entry, 2);
   // The element count: a constant, or per unit of a dynamic M times its size.
   Value totalV = c.dynamicLabel ? kc.mul(kc.mSize, perRow) : kc.cst(total);
   Value e = kc.globalThread(threads);
@@ -626,12 +637,12 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
     sum = isa<IntegerType>(c.acc) ? Value(arith::AddIOp::create(b, loc, sum, v))
                                   : Value(arith::AddFOp::create(b, loc, sum, v));
   }
-  Value out = storedAs(b, loc, sum, c.elemC);
   int64_t N = c.n.size();
   Value bIdx = kc.divV(e, kc.mul(kc.mSize, N)), mIdx = kc.remV(kc.div(e, N), kc.mSize),
         nIdx = kc.rem(e, N);
   Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
                      kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
+  Value out = storedAs(b, loc, kc.epi.apply(kc, sum, off), c.elemC);
   Value cv = typedView(b, loc, entry.getArgument(1), storageType(c.elemC), total);
   memref::StoreOp::create(b, loc, out, cv, ValueRange{kc.idx(off)});
   b.setInsertionPointAfter(ifOp);

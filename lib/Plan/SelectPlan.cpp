@@ -227,14 +227,21 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   return e;
 }
 
+/// Whether a split sum can carry `c`'s fused epilogue: the second kernel
+/// that sums the split applies it to a float sum; an integer sum's
+/// requantization stays in one kernel.
+static bool splitCarriesEpilogue(const Contraction &c) {
+  return c.epilogue.empty() || !isa<IntegerType>(c.acc);
+}
+
 /// split_k against K's tiles and the epilogue (a split sums in a second
-/// kernel, which cannot apply it, unless a cluster sums it).
+/// kernel, which applies a float sum's epilogue, or in a cluster).
 static LogicalResult verifySplitK(PlanAttr p, const Contraction &c, bool clusterSplit,
                                   function_ref<InFlightDiagnostic()> emitError) {
   int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
-  if (p.getSplitK() > 1 && !clusterSplit && !c.epilogue.empty())
+  if (p.getSplitK() > 1 && !clusterSplit && !splitCarriesEpilogue(c))
     return emitError() << "split_k = " << p.getSplitK()
-                       << " cannot carry the fused epilogue; use split_k = 1";
+                       << " cannot carry the fused epilogue of an integer sum; use split_k = 1";
   if (p.getSplitK() > kTiles)
     return emitError() << "split_k = " << p.getSplitK() << " exceeds the " << kTiles
                        << " K tiles of " << p.getTileK();
@@ -595,7 +602,7 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
   int64_t tn = narrow <= 16 ? 16 : narrow <= 32 ? 32 : 64;
   for (int64_t bm : {64, 128})
     for (int64_t split : {1, 2, 4, 8, 16}) {
-      if (split > 1 && (kTiles < 4 * split || !c.epilogue.empty()))
+      if (split > 1 && (kTiles < 4 * split || !splitCarriesEpilogue(c)))
         continue;
       int64_t stageBytes = (bm * elementBytes(cs.elemA) + tn * elementBytes(cs.elemB)) * tk;
       int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 2, 4);
@@ -641,7 +648,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
     rows = {c.sparse->tileRows};
   for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16}) {
-      if (split > 1 && (kTiles < 2 * split || !c.epilogue.empty()))
+      if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
         continue;
       int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
       int64_t stages;
@@ -866,7 +873,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       continue;
     double outTiles = c.batch.size() * ceilDiv(c.m.size(), s.bm) * ceilDiv(c.n.size(), s.bn);
     if (split > 1 && (outTiles * split > 2.0 * t.numSMs || kTiles < 4 * split ||
-                      !c.epilogue.empty())) // (the reduce kernel has no fused epilogue)
+                      !splitCarriesEpilogue(c)))
       continue;
     int64_t stageBytes = (s.bm * elementBytes(c.elemA) + s.bn * elementBytes(c.elemB)) * tk;
     int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 1, 4);
@@ -1022,7 +1029,10 @@ static void printPlanHeader(llvm::raw_ostream &os, const Contraction &c, const T
   printPlanLine(os, plan);
   os << "\n  " << plan << "\n";
   if (!c.epilogue.empty())
-    os << "  fused epilogue: " << c.epilogue.describe() << " (applied before the store)\n";
+    os << "  fused epilogue: " << c.epilogue.describe()
+       << (plan.getSplitK() > 1 && plan.getProducer() != ProducerKind::Tma
+               ? " (applied by the kernel that sums the split)\n"
+               : " (applied before the store)\n");
 }
 
 static void printEstimate(llvm::raw_ostream &os, const PlanEstimate &e) {
