@@ -89,6 +89,9 @@ LogicalResult SparseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a tiled_csl tile holds at most 65536 elements "
                           "(16-bit positions), got "
                        << tileRows * tileCols;
+  if (format == SparseFormat::Bitmap && (tileRows % 8 || tileCols % 8))
+    return emitError() << "bitmap tiles are made of 8 x 8 blocks, got " << tileRows << " x "
+                       << tileCols;
   return success();
 }
 
@@ -98,7 +101,8 @@ PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t tileCols, QuantKind kind) {
   bool usesBits = format == PackFormat::Fragment || format == PackFormat::BitPlanes ||
                   format == PackFormat::AFragment;
-  bool usesTiles = format == PackFormat::TiledCsl || format == PackFormat::BlockCsr;
+  bool usesTiles = format == PackFormat::TiledCsl || format == PackFormat::BlockCsr ||
+                   format == PackFormat::Bitmap;
   if (!usesBits && bits != 0)
     return emitError() << "format '" << stringifyPackFormat(format)
                        << "' takes no bits";
@@ -134,6 +138,11 @@ PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "a tiled_csl tile holds at most 65536 elements "
                             "(16-bit positions), got "
                          << tileRows * tileCols;
+    if (format == PackFormat::Bitmap &&
+        (tileRows % 8 || tileCols % 8 || tileRows * tileCols > 65536))
+      return emitError() << "bitmap tiles are made of 8 x 8 blocks, at most 65536 elements, "
+                            "got "
+                         << tileRows << " x " << tileCols;
   }
   return success();
 }

@@ -37,7 +37,8 @@ def Loom_PackFormat : I32EnumAttr<"PackFormat", "a packed storage layout", [
     I32EnumAttrCase<"TwoFour", 2, "two_four">,
     I32EnumAttrCase<"BitPlanes", 3, "bit_planes">,
     I32EnumAttrCase<"BlockCsr", 4, "block_csr">,
-    I32EnumAttrCase<"AFragment", 5, "a_fragment">]> {
+    I32EnumAttrCase<"AFragment", 5, "a_fragment">,
+    I32EnumAttrCase<"Bitmap", 6, "bitmap">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }
@@ -46,7 +47,8 @@ def Loom_SparseFormat : I32EnumAttr<"SparseFormat",
     "how a sparse einsum operand will be stored", [
     I32EnumAttrCase<"TiledCsl", 0, "tiled_csl">,
     I32EnumAttrCase<"TwoFour", 1, "two_four">,
-    I32EnumAttrCase<"BlockCsr", 2, "block_csr">]> {
+    I32EnumAttrCase<"BlockCsr", 2, "block_csr">,
+    I32EnumAttrCase<"Bitmap", 3, "bitmap">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }
@@ -78,7 +80,8 @@ def Loom_ProducerKind : I32EnumAttr<"ProducerKind",
     I32EnumAttrCase<"Dequant", 2, "dequant">,
     I32EnumAttrCase<"TiledCsl", 3, "tiled_csl">,
     I32EnumAttrCase<"TwoFour", 4, "two_four">,
-    I32EnumAttrCase<"BitPlane", 5, "bit_plane">]> {
+    I32EnumAttrCase<"BitPlane", 5, "bit_plane">,
+    I32EnumAttrCase<"Bitmap", 6, "bitmap">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }

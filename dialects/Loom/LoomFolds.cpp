@@ -127,6 +127,7 @@ OpFoldResult UnpackOp::fold(FoldAdaptor) {
     return {};
   case PackFormat::TiledCsl:
   case PackFormat::BlockCsr:
+  case PackFormat::Bitmap:
     break;
   }
   return pack.getInput();

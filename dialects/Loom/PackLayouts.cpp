@@ -95,6 +95,16 @@ mlir::loom::getPackedTypes(PackLayoutAttr layout, RankedTensorType dense,
     types.push_back(tensor({dyn}, i32));
     break;
   }
+  case PackFormat::Bitmap: {
+    if (failed(needRank2()) || failed(needHalf()))
+      return failure();
+    int64_t tr = layout.getTileRows(), tc = layout.getTileCols();
+    int64_t tiles = ceilDiv(shape[0], tr) * ceilDiv(shape[1], tc);
+    types.push_back(tensor({tiles + 1}, i32));
+    types.push_back(tensor({tiles * tr * tc / 32}, i32));
+    types.push_back(tensor({dyn}, elem));
+    break;
+  }
   case PackFormat::TwoFour: {
     if (failed(needRank2()) || failed(needHalf()))
       return failure();

@@ -133,6 +133,114 @@ bool einloom::ref::validateTiledCsl(const int32_t *offsets, int64_t numOffsets,
 }
 
 namespace {
+/// The tile element of bit q of half h of block b (tiles `tc` wide).
+void bitmapElement(int64_t b, int h, int q, int64_t tc, int64_t &r, int64_t &c) {
+  r = 8 * (b / (tc / 8)) + 4 * h + q / 8;
+  c = 8 * (b % (tc / 8)) + q % 8;
+}
+
+bool bitmapTiles(int64_t tr, int64_t tc, std::string &err) {
+  if (tr <= 0 || tc <= 0 || tr % 8 || tc % 8 || tr * tc > 65536) {
+    err = "bitmap tiles are multiples of 8 x 8 of at most 65536 elements, not " +
+          std::to_string(tr) + " x " + std::to_string(tc);
+    return false;
+  }
+  return true;
+}
+} // namespace
+
+bool einloom::ref::packBitmap(const uint16_t *values, int64_t rows, int64_t cols, int64_t tr,
+                              int64_t tc, std::vector<int32_t> &offsets,
+                              std::vector<uint32_t> &masks, std::vector<uint16_t> &packed,
+                              std::string &err) {
+  if (rows <= 0 || cols <= 0 || !bitmapTiles(tr, tc, err)) {
+    if (err.empty())
+      err = "a non-empty matrix";
+    err = "pack: bitmap needs " + err;
+    return false;
+  }
+  int64_t tilesK = ceilDiv(cols, tc), tiles = ceilDiv(rows, tr) * tilesK, blocks = tr * tc / 64;
+  if (tiles > INT32_MAX / 2 || rows * cols > INT32_MAX / 2) {
+    err = "pack: the matrix is too large for 32-bit bitmap offsets";
+    return false;
+  }
+  offsets.assign(static_cast<size_t>(tiles + 1), 0);
+  masks.assign(static_cast<size_t>(tiles * blocks * 2), 0);
+  packed.clear();
+  for (int64_t t = 0; t < tiles; ++t) {
+    offsets[t] = static_cast<int32_t>(packed.size());
+    int64_t r0 = (t / tilesK) * tr, c0 = (t % tilesK) * tc;
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int h = 0; h < 2; ++h)
+        for (int q = 0; q < 32; ++q) {
+          int64_t r, c;
+          bitmapElement(b, h, q, tc, r, c);
+          if (r0 + r >= rows || c0 + c >= cols)
+            continue;
+          uint16_t v = values[(r0 + r) * cols + c0 + c];
+          if ((v & 0x7fffu) == 0)
+            continue;
+          masks[(t * blocks + b) * 2 + h] |= 1u << q;
+          packed.push_back(v);
+        }
+    while (packed.size() % 8)
+      packed.push_back(0);
+  }
+  offsets[tiles] = static_cast<int32_t>(packed.size());
+  return true;
+}
+
+bool einloom::ref::validateBitmap(const int32_t *offsets, int64_t numOffsets,
+                                  const uint32_t *masks, int64_t numMasks, int64_t numValues,
+                                  int64_t rows, int64_t cols, int64_t tr, int64_t tc,
+                                  std::string &err) {
+  auto fail = [&](const std::string &what) {
+    err = "corrupt bitmap data: " + what;
+    return false;
+  };
+  std::string why;
+  if (!bitmapTiles(tr, tc, why))
+    return fail(why);
+  int64_t tilesK = ceilDiv(cols, tc), tiles = ceilDiv(rows, tr) * tilesK, blocks = tr * tc / 64;
+  if (numOffsets != tiles + 1)
+    return fail(std::to_string(numOffsets) + " offsets for " + std::to_string(tiles) +
+                " tiles (expected " + std::to_string(tiles + 1) + ")");
+  if (numMasks != tiles * blocks * 2)
+    return fail(std::to_string(numMasks) + " mask words for " + std::to_string(tiles) +
+                " tiles (expected " + std::to_string(tiles * blocks * 2) + ")");
+  for (int64_t t = 0; t < tiles; ++t) {
+    int64_t begin = offsets[t], end = offsets[t + 1];
+    std::string at = "tile " + std::to_string(t) + " ";
+    if (begin < 0 || end < begin || end > numValues)
+      return fail(at + "has offsets " + std::to_string(begin) + ".." + std::to_string(end) +
+                  " outside the " + std::to_string(numValues) + " values or decreasing");
+    if (begin % 8 || end % 8)
+      return fail(at + "does not start and end on a 16-byte boundary (offsets " +
+                  std::to_string(begin) + ".." + std::to_string(end) + ")");
+    int64_t rowsIn = std::min(tr, rows - (t / tilesK) * tr);
+    int64_t colsIn = std::min(tc, cols - (t % tilesK) * tc);
+    int64_t bits = 0;
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int h = 0; h < 2; ++h) {
+        uint32_t m = masks[(t * blocks + b) * 2 + h];
+        bits += __builtin_popcount(m);
+        for (int q = 0; q < 32; ++q) {
+          int64_t r, c;
+          bitmapElement(b, h, q, tc, r, c);
+          if ((m >> q & 1u) && (r >= rowsIn || c >= colsIn))
+            return fail(at + "marks element (" + std::to_string(r) + ", " + std::to_string(c) +
+                        "), outside the tile's " + std::to_string(rowsIn) + " x " +
+                        std::to_string(colsIn) + " elements");
+        }
+      }
+    if (end - begin < bits)
+      return fail(at + "has " + std::to_string(end - begin) + " values for " +
+                  std::to_string(bits) + " marked elements");
+  }
+  return true;
+}
+
+namespace {
 /// Integer codes <-> unsigned bit fields of `bits` bits.
 struct CodeField {
   int64_t bits;
@@ -373,6 +481,36 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
     out.push_back(std::move(w));
     return true;
   }
+  case PackFormat::Bitmap: {
+    if (!needRank2(dense, "bitmap", err))
+      return false;
+    if (dense.dtype != DType::F16 && dense.dtype != DType::BF16) {
+      err = "pack: bitmap stores f16 or bf16 values";
+      return false;
+    }
+    std::vector<uint16_t> bits(dense.data.size());
+    for (size_t i = 0; i < bits.size(); ++i)
+      bits[i] = static_cast<uint16_t>(floatBits(dense.dtype, dense.data[i]));
+    std::vector<int32_t> offsets;
+    std::vector<uint32_t> masks;
+    std::vector<uint16_t> values;
+    if (!packBitmap(bits.data(), dense.shape[0], dense.shape[1], p.tileRows, p.tileCols, offsets,
+                    masks, values, err))
+      return false;
+    Tensor o(DType::I32, {static_cast<int64_t>(offsets.size())});
+    for (size_t i = 0; i < offsets.size(); ++i)
+      o.data[i] = offsets[i];
+    Tensor m(DType::I32, {static_cast<int64_t>(masks.size())});
+    for (size_t i = 0; i < masks.size(); ++i)
+      m.data[i] = asInt32(masks[i]);
+    Tensor v(dense.dtype, {static_cast<int64_t>(values.size())});
+    for (size_t i = 0; i < values.size(); ++i)
+      v.data[i] = floatFromBits(dense.dtype, values[i]);
+    out.push_back(std::move(o));
+    out.push_back(std::move(m));
+    out.push_back(std::move(v));
+    return true;
+  }
   case PackFormat::TwoFour: {
     if (!needRank2(dense, "two_four", err))
       return false;
@@ -561,6 +699,47 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
         result.data[((t / tilesK) * tr + r) * K + (t % tilesK) * tc + c] =
             floatFromBits(denseType, words[w] & 0xffffu);
       }
+    return true;
+  }
+  case PackFormat::Bitmap: {
+    if (!need(3))
+      return false;
+    if (denseShape.size() != 2) {
+      err = "unpack: bitmap needs a rank-2 result";
+      return false;
+    }
+    int64_t M = denseShape[0], K = denseShape[1];
+    int64_t tr = p.tileRows, tc = p.tileCols;
+    std::vector<int32_t> offsets;
+    for (double v : packed[0]->data) {
+      if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+        err = "unpack: corrupt bitmap data: an offset is not a 32-bit integer";
+        return false;
+      }
+      offsets.push_back(static_cast<int32_t>(v));
+    }
+    std::vector<uint32_t> masks(packed[1]->data.size());
+    for (size_t i = 0; i < masks.size(); ++i)
+      masks[i] = asWord(packed[1]->data[i]);
+    const Tensor &values = *packed[2];
+    if (!validateBitmap(offsets.data(), static_cast<int64_t>(offsets.size()), masks.data(),
+                        static_cast<int64_t>(masks.size()), values.numel(), M, K, tr, tc, err)) {
+      err = "unpack: " + err;
+      return false;
+    }
+    int64_t tilesK = ceilDiv(K, tc), blocks = tr * tc / 64;
+    for (int64_t t = 0; t + 1 < static_cast<int64_t>(offsets.size()); ++t) {
+      int64_t next = offsets[t];
+      for (int64_t b = 0; b < blocks; ++b)
+        for (int h = 0; h < 2; ++h)
+          for (int q = 0; q < 32; ++q)
+            if (masks[(t * blocks + b) * 2 + h] >> q & 1u) {
+              int64_t r, c;
+              bitmapElement(b, h, q, tc, r, c);
+              result.data[((t / tilesK) * tr + r) * K + (t % tilesK) * tc + c] =
+                  roundTo(denseType, values.data[next++]);
+            }
+    }
     return true;
   }
   case PackFormat::TwoFour: {

@@ -6,6 +6,7 @@
 // RUN: einloom-run --reference %s --function two_four --seed 4 --print-values 1000 | FileCheck %s
 // RUN: einloom-run --reference %s --function bit_planes --seed 5 --print-values 1000 | FileCheck %s
 // RUN: einloom-run --reference %s --function block_csr --seed 6 --print-values 1000 | FileCheck %s
+// RUN: einloom-run --reference %s --function bitmap --seed 7 --print-values 1000 | FileCheck %s
 
 // CHECK: result #0
 // CHECK-NEXT: type: [[T:.*]]
@@ -45,4 +46,9 @@ func.func @block_csr(%w: tensor<16x16xf32>) -> (tensor<16x16xf32>, tensor<16x16x
   %r, %c, %b = loom.pack %w {layout = #loom.layout<format = block_csr, tile_rows = 4, tile_cols = 8>} : (tensor<16x16xf32>) -> (tensor<5xi32>, tensor<?xi32>, tensor<?x4x8xf32>)
   %u = loom.unpack %r, %c, %b {layout = #loom.layout<format = block_csr, tile_rows = 4, tile_cols = 8>} : (tensor<5xi32>, tensor<?xi32>, tensor<?x4x8xf32>) -> tensor<16x16xf32>
   return %w, %u : tensor<16x16xf32>, tensor<16x16xf32>
+}
+func.func @bitmap(%w: tensor<20x24xbf16>) -> (tensor<20x24xbf16>, tensor<20x24xbf16>) {
+  %o, %m, %v = loom.pack %w {layout = #loom.layout<format = bitmap, tile_rows = 16, tile_cols = 16>} : (tensor<20x24xbf16>) -> (tensor<5xi32>, tensor<32xi32>, tensor<?xbf16>)
+  %u = loom.unpack %o, %m, %v {layout = #loom.layout<format = bitmap, tile_rows = 16, tile_cols = 16>} : (tensor<5xi32>, tensor<32xi32>, tensor<?xbf16>) -> tensor<20x24xbf16>
+  return %w, %u : tensor<20x24xbf16>, tensor<20x24xbf16>
 }

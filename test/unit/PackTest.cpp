@@ -148,3 +148,78 @@ TEST(Pack, CorruptPackedDataIsAnError) {
   EXPECT_FALSE(unpack({&offsets, &words}, layout(PackFormat::TiledCsl, 0, 2, 2), {2, 2},
                       DType::F16, out, err));
 }
+
+TEST(Pack, BitmapMasksAndValues) {
+  // 20 x 24 f16 in 16 x 16 tiles (2 x 2 tiles, the edge ones partial):
+  // (0,0) = 1, (3,9) = -2, (4,0) = 0.5 and (19,23) = 3; -0.0 at (1,1) is
+  // left out.
+  Tensor x(DType::F16, {20, 24});
+  x.data[0] = 1;
+  x.data[3 * 24 + 9] = -2;
+  x.data[4 * 24 + 0] = 0.5;
+  x.data[1 * 24 + 1] = -0.0;
+  x.data[19 * 24 + 23] = 3;
+  std::vector<Tensor> out;
+  std::string err;
+  ASSERT_TRUE(pack(x, layout(PackFormat::Bitmap, 0, 16, 16), out, err)) << err;
+  ASSERT_EQ(out.size(), 3u);
+  // Tile 0 holds three values (padded to 8), tiles 1 and 2 none, tile 3 one.
+  EXPECT_EQ(out[0].data, (std::vector<double>{0, 8, 8, 8, 16}));
+  ASSERT_EQ(out[1].numel(), 4 * 16 * 16 / 32);
+  // Tile 0, block 0 (rows 0-7, columns 0-7): (0,0) is bit 0 of half 0,
+  // (4,0) bit 0 of half 1. Block 1 (columns 8-15): (3,9) is bit 3*8+1.
+  EXPECT_EQ(out[1].data[0], 1);
+  EXPECT_EQ(out[1].data[1], 1);
+  EXPECT_EQ(out[1].data[2], double(1u << 25));
+  // Tile 3 (rows 16-19, columns 16-23): (3,7) of its block 0, bit 31 of
+  // half 0: the word read as a signed i32.
+  EXPECT_EQ(out[1].data[3 * 8], double(INT32_MIN));
+  // Values in block order, then half, then bit: (0,0), (4,0), (3,9).
+  EXPECT_EQ(std::vector<double>(out[2].data.begin(), out[2].data.begin() + 4),
+            (std::vector<double>{1, 0.5, -2, 0}));
+  EXPECT_EQ(out[2].data[8], 3);
+}
+
+TEST(Pack, BitmapRoundTripsAndRejectsCorruptData) {
+  Random rng(4);
+  for (double density : {0.0, 0.3, 0.7, 1.0}) {
+    Tensor h(DType::BF16, {70, 130});
+    fillRandom(h, rng, Role::Data);
+    for (double &v : h.data)
+      if (rng.uniform() >= density)
+        v = 0;
+    roundTrip(h, layout(PackFormat::Bitmap, 0, 64, 64));
+  }
+  Tensor h(DType::F16, {16, 16});
+  h.data[5] = 1;
+  std::vector<Tensor> p;
+  std::string err;
+  ASSERT_TRUE(pack(h, layout(PackFormat::Bitmap, 0, 16, 16), p, err));
+  Tensor out;
+  auto unpackIt = [&] {
+    err.clear();
+    return unpack({&p[0], &p[1], &p[2]}, layout(PackFormat::Bitmap, 0, 16, 16), {16, 16},
+                  DType::F16, out, err);
+  };
+  ASSERT_TRUE(unpackIt()) << err;
+  p[1].data[0] = 0x1ff; // nine marked elements, eight values (one padded to 8)
+  EXPECT_FALSE(unpackIt());
+  EXPECT_NE(err.find("corrupt bitmap data: tile 0 has 8 values for 9"), std::string::npos) << err;
+  p[1].data[0] = 32;
+  p[0].data[1] = 4; // not on a 16-byte boundary
+  EXPECT_FALSE(unpackIt());
+  EXPECT_NE(err.find("16-byte boundary"), std::string::npos) << err;
+  p[0].data[1] = 1e12; // not an int32
+  EXPECT_FALSE(unpackIt());
+  p[0].data[1] = 8;
+  ASSERT_TRUE(unpackIt()) << err;
+  // A mark outside a partial tile.
+  Tensor e(DType::F16, {12, 16});
+  e.data[0] = 1;
+  ASSERT_TRUE(pack(e, layout(PackFormat::Bitmap, 0, 16, 16), p, err));
+  p[1].data[7] = 1; // block 3 (rows 8-15), half 1: row 12
+  EXPECT_FALSE(unpack({&p[0], &p[1], &p[2]}, layout(PackFormat::Bitmap, 0, 16, 16), {12, 16},
+                      DType::F16, out, err));
+  EXPECT_NE(err.find("outside the tile's 12 x 16"), std::string::npos) << err;
+  EXPECT_FALSE(pack(e, layout(PackFormat::Bitmap, 0, 12, 16), p, err));
+}

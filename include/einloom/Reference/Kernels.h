@@ -80,7 +80,7 @@ bool dequantize(const Tensor &codes, const Tensor &scale,
                 const Tensor *zeroPoint, const QuantParams &q,
                 DType resultType, Tensor &result, std::string &err);
 
-enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment };
+enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment, Bitmap };
 
 struct PackParams {
   PackFormat format = PackFormat::Fragment;
@@ -113,6 +113,23 @@ bool packTiledCslWords(const uint16_t *values, int64_t rows, int64_t cols, int64
 bool validateTiledCsl(const int32_t *offsets, int64_t numOffsets, const uint32_t *words,
                       int64_t numWords, int64_t rows, int64_t cols, int64_t tileRows,
                       int64_t tileCols, std::string &err);
+/// Bitmap (docs/dialect.md): tile t's 8 x 8 block b has a 64-bit mask in
+/// words 2(t·B + b) and 2(t·B + b) + 1 of `masks` (B = tileRows·tileCols/64
+/// blocks a tile, row-major); bit q of word h marks element
+/// (8⌊b/(C/8)⌋ + 4h + ⌊q/8⌋, 8(b mod C/8) + q mod 8) of the tile. The
+/// non-zero values follow in that order, tile t's from `offsets[t]`, each
+/// tile's padded with zeros to a multiple of 8 (16 bytes). Both zeros are
+/// left out.
+bool packBitmap(const uint16_t *values, int64_t rows, int64_t cols, int64_t tileRows,
+                int64_t tileCols, std::vector<int32_t> &offsets, std::vector<uint32_t> &masks,
+                std::vector<uint16_t> &packedValues, std::string &err);
+/// Checks bitmap data for a rows x cols matrix: the offset and mask counts,
+/// offsets monotone, multiples of 8 and within the values, each tile's
+/// values at least its masks' bits, no bit outside the matrix. False with
+/// `err` naming the first fault.
+bool validateBitmap(const int32_t *offsets, int64_t numOffsets, const uint32_t *masks,
+                    int64_t numMasks, int64_t numValues, int64_t rows, int64_t cols,
+                    int64_t tileRows, int64_t tileCols, std::string &err);
 /// `denseShape` and `denseType` give the result; `packed` as pack made it.
 bool unpack(const std::vector<const Tensor *> &packed, const PackParams &p,
             const std::vector<int64_t> &denseShape, DType denseType,

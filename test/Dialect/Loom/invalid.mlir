@@ -766,3 +766,8 @@ func.func @f(%w: tensor<24x64xi4>) {
   %p = loom.pack %w {layout = #loom.layout<format = a_fragment, bits = 4, kind = signed>} : (tensor<24x64xi4>) -> tensor<192xi32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{bitmap tiles are made of 8 x 8 blocks, got 12 x 64}}
+func.func private @f(tensor<24x64xf16, #loom.sparse<format = bitmap, tile_rows = 12, tile_cols = 64>>)
