@@ -28,6 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, save_json  # noqa: E402
+from timing import batched_ms, graphed  # noqa: E402,F401
 
 L2_BYTES = 50 * 1024 * 1024
 # --graphs: each side's 20 launches replayed from a CUDA graph.
@@ -38,57 +39,6 @@ def random_input(shape, dt):
     if dt == torch.int8:
         return torch.randint(-8, 8, shape, dtype=dt, device="cuda")
     return torch.randn(shape, device="cuda", dtype=torch.float32).to(dt)
-
-
-def graphed(fn, reps):
-    """`reps` calls of `fn` captured in one CUDA graph (as a serving engine
-    runs a decode step), so that the host's launch cost, Python's included,
-    stays out of the GPU's time; None where capture fails."""
-    try:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            fn()
-        torch.cuda.current_stream().wait_stream(side)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            for _ in range(reps):
-                fn()
-        torch.cuda.synchronize()
-        return g
-    except Exception as ex:  # report, and time the launches instead
-        print(f"CUDA graph capture failed ({str(ex).strip().splitlines()[-1]}); "
-              "timing plain launches", flush=True)
-        return None
-
-
-def batched_ms(fns, rounds, reps=20, warmup=3, graphs=False):
-    """Median over `rounds` of the milliseconds per call of each of `fns`,
-    each round timing `reps` back-to-back calls between two CUDA events,
-    the functions taking turns round by round. Back-to-back launches keep
-    the host's launch cost (CuPy's and PyTorch's Python) out of the GPU's
-    time, as in a model's consecutive layers."""
-    import statistics
-    per = reps
-    if graphs:
-        gs = [graphed(fn, reps) for fn in fns]
-        if all(g is not None for g in gs):
-            fns, reps = [g.replay for g in gs], 1
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    torch.cuda.synchronize()
-    times = [[] for _ in fns]
-    for _ in range(rounds):
-        for fn, out in zip(fns, times):
-            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record()
-            for _ in range(reps):
-                fn()
-            e.record()
-            e.synchronize()
-            out.append(s.elapsed_time(e) / per)
-    return [statistics.median(t) for t in times]
 
 
 def moved_bytes(spec, bufs):

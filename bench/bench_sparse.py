@@ -24,7 +24,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_decode import batched_ms  # noqa: E402
+from timing import batched_ms  # noqa: E402
 
 L2_BYTES = 50 * 1024 * 1024
 

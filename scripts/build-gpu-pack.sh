@@ -581,7 +581,7 @@ cp tuning/shapes.txt "$PACK/tune-shapes.txt"
 [ -n "${FUZZ_PACK:-}" ] && cp -r "$FUZZ_PACK" "$PACK/fuzz"
 [ -n "${FUZZ_TIME_PACK:-}" ] && cp -r "$FUZZ_TIME_PACK" "$PACK/fuzztime"
 cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
-   bench/bench_python.py bench/bench_quant.py bench/bench_sparse.py bench/paired.py bench/mma_peak.py \
+   bench/bench_python.py bench/bench_quant.py bench/bench_sparse.py bench/timing.py bench/paired.py bench/mma_peak.py \
    scripts/einsum-fuzz.py "$PACK/"
 du -sh "$PACK"
 # One compressed file to carry (bundles are mostly PTX text).

@@ -1,0 +1,54 @@
+"""Timing helpers shared by the benchmarks (torch only, no einloom import):
+CUDA-graph capture and rounds of back-to-back calls between CUDA events."""
+import torch
+
+
+def graphed(fn, reps):
+    """`reps` calls of `fn` captured in one CUDA graph (as a serving engine
+    runs a decode step), so that the host's launch cost, Python's included,
+    stays out of the GPU's time; None where capture fails."""
+    try:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            fn()
+        torch.cuda.current_stream().wait_stream(side)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            for _ in range(reps):
+                fn()
+        torch.cuda.synchronize()
+        return g
+    except Exception as ex:  # report, and time the launches instead
+        print(f"CUDA graph capture failed ({str(ex).strip().splitlines()[-1]}); "
+              "timing plain launches", flush=True)
+        return None
+
+
+def batched_ms(fns, rounds, reps=20, warmup=3, graphs=False):
+    """Median over `rounds` of the milliseconds per call of each of `fns`,
+    each round timing `reps` back-to-back calls between two CUDA events,
+    the functions taking turns round by round. Back-to-back launches keep
+    the host's launch cost (CuPy's and PyTorch's Python) out of the GPU's
+    time, as in a model's consecutive layers."""
+    import statistics
+    per = reps
+    if graphs:
+        gs = [graphed(fn, reps) for fn in fns]
+        if all(g is not None for g in gs):
+            fns, reps = [g.replay for g in gs], 1
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    torch.cuda.synchronize()
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, out in zip(fns, times):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            for _ in range(reps):
+                fn()
+            e.record()
+            e.synchronize()
+            out.append(s.elapsed_time(e) / per)
+    return [statistics.median(t) for t in times]
