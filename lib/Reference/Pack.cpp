@@ -636,6 +636,22 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     err = std::string("unpack: ") + what + " out of range; the packed data is corrupt";
     return false;
   };
+  // The sparse formats: a matrix, and their first tensor's tile offsets
+  // (checked to be 32-bit integers before any conversion).
+  auto sparseHead = [&](const char *format, std::vector<int32_t> &offsets) {
+    if (denseShape.size() != 2) {
+      err = std::string("unpack: ") + format + " needs a rank-2 result";
+      return false;
+    }
+    for (double v : packed[0]->data) {
+      if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+        err = std::string("unpack: corrupt ") + format + " data: an offset is not a 32-bit integer";
+        return false;
+      }
+      offsets.push_back(static_cast<int32_t>(v));
+    }
+    return true;
+  };
   switch (p.format) {
   case PackFormat::Fragment: {
     if (!need(1))
@@ -668,22 +684,11 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     return true;
   }
   case PackFormat::TiledCsl: {
-    if (!need(2))
+    std::vector<int32_t> offsets;
+    if (!need(2) || !sparseHead("tiled_csl", offsets))
       return false;
-    if (denseShape.size() != 2) {
-      err = "unpack: tiled_csl needs a rank-2 result";
-      return false;
-    }
     int64_t M = denseShape[0], K = denseShape[1];
     int64_t tr = p.tileRows, tc = p.tileCols, tilesK = ceilDiv(K, tc);
-    std::vector<int32_t> offsets;
-    for (double v : packed[0]->data) {
-      if (!(v >= INT32_MIN && v <= INT32_MAX)) {
-        err = "unpack: corrupt tiled_csl data: an offset is not a 32-bit integer";
-        return false;
-      }
-      offsets.push_back(static_cast<int32_t>(v));
-    }
     std::vector<uint32_t> words(packed[1]->data.size());
     for (size_t i = 0; i < words.size(); ++i)
       words[i] = asWord(packed[1]->data[i]);
@@ -702,22 +707,11 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
     return true;
   }
   case PackFormat::Bitmap: {
-    if (!need(3))
+    std::vector<int32_t> offsets;
+    if (!need(3) || !sparseHead("bitmap", offsets))
       return false;
-    if (denseShape.size() != 2) {
-      err = "unpack: bitmap needs a rank-2 result";
-      return false;
-    }
     int64_t M = denseShape[0], K = denseShape[1];
     int64_t tr = p.tileRows, tc = p.tileCols;
-    std::vector<int32_t> offsets;
-    for (double v : packed[0]->data) {
-      if (!(v >= INT32_MIN && v <= INT32_MAX)) {
-        err = "unpack: corrupt bitmap data: an offset is not a 32-bit integer";
-        return false;
-      }
-      offsets.push_back(static_cast<int32_t>(v));
-    }
     std::vector<uint32_t> masks(packed[1]->data.size());
     for (size_t i = 0; i < masks.size(); ++i)
       masks[i] = asWord(packed[1]->data[i]);
