@@ -271,7 +271,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     return failure();
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
-  launch.sharedMemoryBytes = stages * (bm * aRowBytes + bn * 128);
+  // A sparse weight: three dense stages for A and a staging ring of words
+  // beside B's ring (SparseWeight::sharedBytes).
+  int64_t aRingBytes = c.sparse ? SparseWeight::scatterStages * bm * 128 : stages * bm * aRowBytes;
+  launch.sharedMemoryBytes =
+      c.sparse ? c.sparse->sharedBytes(threads, stages) + stages * bn * 128
+               : stages * (bm * aRowBytes + bn * 128);
 
   // With a split sum, the kernel that sums the split applies the epilogue
   // (buildSplitKReduceKernel); this one writes partial sums only.
@@ -335,11 +340,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   OperandTile a{'A', &c.m, bm,
                 c.quant ? SmemLayout::PackedFragments : chooseLayout(c, 'A', bm), c.elemA,
                 entry.getArgument(c.argA()), kc.groupOffset(c.batch, 'A', bz), m0,
-                region(0, stages * bm * aRowBytes)};
+                region(0, aRingBytes)};
   a.rowBytes = aRowBytes;
   OperandTile bt{'B', &c.n, bn, chooseLayout(c, 'B', bn), c.elemB,
                  entry.getArgument(c.argB()), kc.groupOffset(c.batch, 'B', bz), n0,
-                 region(stages * bm * aRowBytes, stages * bn * 128)};
+                 region(aRingBytes, stages * bn * 128)};
   if (c.quant) {
     unsigned first = 3 + launch.epilogueBytes.size();
     a.recipe = recipe;
@@ -358,18 +363,28 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
     // The last whole chunk of the words the launch gives (at least one
     // chunk, at most the compiled capacity): (min(count, capacity) & ~3) - 4.
-    Value count = entry.getArgument(offsetsArg + 1);
+    Value given = entry.getArgument(offsetsArg + 1);
     auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
-    count = arith::MinUIOp::create(b, loc, count, i64c(w.wordsBytes / 4));
-    count = arith::MaxUIOp::create(b, loc, count, i64c(4));
-    Value last = arith::SubIOp::create(b, loc, arith::AndIOp::create(b, loc, count, i64c(~int64_t(3))),
+    given = arith::MinUIOp::create(b, loc, given, i64c(w.wordsBytes / 4));
+    given = arith::MaxUIOp::create(b, loc, given, i64c(4));
+    Value last = arith::SubIOp::create(b, loc, arith::AndIOp::create(b, loc, given, i64c(~int64_t(3))),
                                        i64c(4));
     a.sparse.lastChunkWord = kc.intType == last.getType()
                                  ? last
                                  : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
     a.sparse.tilesK = ceilDiv(c.k.size(), 64);
-    a.sparse.chunks = w.registerChunks(threads);
+    a.sparse.chunks = w.stagedChunks(threads);
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
+    a.sparse.count = count;
+    int64_t stagingBytes = stages * a.sparse.stagingStageBytes(threads);
+    int64_t stagingAt = aRingBytes + stages * bn * 128;
+    a.sparse.staging = region(stagingAt, stagingBytes);
+    a.sparse.bounds = memref::ViewOp::create(
+        b, loc,
+        MemRefType::get({2 * stages}, kc.intType, nullptr,
+                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+        region(stagingAt + stagingBytes, stages * 16), arith::ConstantIndexOp::create(b, loc, 0),
+        ValueRange{});
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
   launch.layoutA = c.sparse ? "sparse tiled_csl" : layoutName(a.layout);
@@ -390,36 +405,35 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   const char *experiment = std::getenv("EINLOOM_EXPERIMENT");
   bool noLoads = experiment && StringRef(experiment) == "noloads";
   bool noMma = experiment && StringRef(experiment) == "nomma";
-  auto produce = [&](Value stage, Value kTile) {
+  // A sparse weight's tile (its bounds: first word and chunk count) is
+  // copied into the staging stage of the same index.
+  auto produce = [&](Value stage, Value kTile, ArrayRef<Value> sparseBounds = {}) {
     if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
       return;
     Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
-    if (!c.sparse) // the sparse weight has a producer of its own (below)
+    if (c.sparse)
+      issueSparseTile(kc, a, stage, sparseBounds);
+    else
       produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
-  // The sparse weight: tiles 0 .. stages - 3 are scattered before the loop;
-  // tile stages - 2 waits in registers (scattered by the first iteration)
-  // and the bounds of tile stages - 1 are loaded. The loop then carries the
-  // words of tile kt + stages - 2 and the bounds of the two after it.
-  SmallVector<Value> sparseInit;
+  // The sparse weight: tile t's words land in staging stage t % stages with
+  // the activations' tile t, and are scattered into dense stage t % 3 one
+  // iteration before their MMAs, into a stage zeroed one iteration before
+  // that. The main loop therefore waits for the copies one tile earlier
+  // than the dense loop (stages - 3 groups left in flight), and carries
+  // the offsets of the next tiles to copy (loaded sparseWindow - 1
+  // iterations ahead of their use).
+  constexpr int64_t sparseWindow = 4;
+  int64_t scatterStages = SparseWeight::scatterStages;
+  auto sparseBoundsOf = [&](Value tile) {
+    return sparseTileBounds(kc, a, sparseOffset(kc, a, tile), sparseOffset(kc, a, kc.add(tile, 1)));
+  };
   if (c.sparse) {
     if (stages < 3 || wgmma)
       return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
-    auto bounds = [&](int64_t tile) {
-      return sparseTileBounds(kc, a, kc.cst(tile), kc.ltV(kc.cst(tile), count));
-    };
-    for (int64_t st = 0; st + 1 < stages; ++st)
-      zeroStage(kc, a, kc.cst(st));
-    gpu::BarrierOp::create(b, loc);
-    for (int64_t st = 0; st + 2 < stages; ++st) {
-      SmallVector<Value, 2> bd = bounds(st);
-      scatterSparseTile(kc, a, kc.cst(st), bd, loadSparseWords(kc, a, bd));
-    }
-    SmallVector<Value, 2> waiting = bounds(stages - 2), next = bounds(stages - 1);
-    sparseInit = loadSparseWords(kc, a, waiting);
-    llvm::append_range(sparseInit, waiting);
-    llvm::append_range(sparseInit, next);
+    zeroStage(kc, a, kc.cst(0));
+    zeroStage(kc, a, kc.cst(1));
   }
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
@@ -428,9 +442,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       auto guard = scf::IfOp::create(b, loc, kc.ltV(kc.cst(st), count), false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&guard.getThenRegion().front());
-      produce(kc.cst(st), kc.cst(st));
+      produce(kc.cst(st), kc.cst(st), c.sparse ? sparseBoundsOf(kc.cst(st)) : SmallVector<Value, 2>());
     } else if (st < numK) {
-      produce(kc.cst(st), kc.cst(st));
+      produce(kc.cst(st), kc.cst(st), c.sparse ? sparseBoundsOf(kc.cst(st)) : SmallVector<Value, 2>());
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
@@ -485,8 +499,23 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   Type accT = c.acc;
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
   size_t numAcc = (wm / 16) * (wn / 8) * 4;
-  NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
+  int64_t inFlight = c.sparse ? stages - 3 : stages - 2;
+  NVVM::CpAsyncWaitGroupOp::create(b, loc, inFlight);
   gpu::BarrierOp::create(b, loc);
+  SmallVector<Value> sparseInit;
+  if (c.sparse) {
+    // Tile 0 into dense stage 0 before the first fragments (tile 1 is
+    // scattered by the first iteration).
+    auto any = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), count), /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&any.getThenRegion().front());
+      scatterSparseTile(kc, a, kc.cst(0), kc.cst(0));
+    }
+    gpu::BarrierOp::create(b, loc);
+    for (int64_t i = 0; i < sparseWindow; ++i)
+      sparseInit.push_back(sparseOffset(kc, a, kc.cst(stages - 1 + i)));
+  }
   SmallVector<Value> init(numAcc, zero);
   // Packed codes: each K tile's scale and zero registers, loaded one tile
   // ahead (the clamp keeps an empty split's loads inside the tensors).
@@ -496,7 +525,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   };
   if (c.quant)
     a.dequant = dequantParams(kc.cst(0));
-  SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
+  SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0, kc.cst(0));
   size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
   llvm::append_range(init, a.dequant);
@@ -544,35 +573,41 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      produce(kc.rem(next, stages), next);
+      SmallVector<Value, 2> nextBounds;
+      if (c.sparse)
+        nextBounds = sparseTileBounds(kc, a, sparseState[0], sparseState[1]);
+      produce(kc.rem(next, stages), next, nextBounds);
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    // The sparse weight: scatter the tile loaded last iteration into the
-    // stage zeroed last iteration, zero the stage the previous iteration
-    // finished reading, and start loading the next tile's words (their
-    // latency hides behind this tile's MMAs).
+    // The sparse weight: scatter tile kt + 1 (its group landed before the
+    // last barrier) into the dense stage zeroed last iteration, zero the
+    // one after it, and load the next offset of the window.
+    Value aStage, aNext;
     SmallVector<Value> sparseNext;
     if (c.sparse) {
-      size_t nw = sparseState.size() - 4;
-      ArrayRef<Value> st(sparseState);
-      scatterSparseTile(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 2)), stages),
-                        st.slice(nw, 2), st.take_front(nw));
-      zeroStage(kc, a, kc.rem(next, stages));
-      sparseNext = loadSparseWords(kc, a, st.slice(nw + 2, 2));
-      llvm::append_range(sparseNext, st.slice(nw + 2, 2));
-      Value after = kc.add(kt, kc.cst(stages));
-      llvm::append_range(sparseNext, sparseTileBounds(kc, a, after, kc.ltV(after, count)));
+      aStage = kc.rem(kt, scatterStages);
+      aNext = kc.rem(kc.add(kt, kc.cst(1)), scatterStages);
+      auto scatter = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, kc.cst(1)), count), false);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&scatter.getThenRegion().front());
+        scatterSparseTile(kc, a, aNext, kc.rem(kc.add(kt, kc.cst(1)), stages));
+      }
+      zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(2)), scatterStages));
+      sparseNext.assign(sparseState.begin() + 1, sparseState.end());
+      sparseNext.push_back(sparseOffset(kc, a, kc.add(next, kc.cst(sparseWindow))));
     }
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
       if (ks + 1 < kStepsPerTile) {
         a.dequant = params;
-        upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1);
+        upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1, aStage);
       } else {
-        NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
+        NVVM::CpAsyncWaitGroupOp::create(b, loc, inFlight);
         gpu::BarrierOp::create(b, loc);
         a.dequant = nextParams;
-        upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
+        upcoming =
+            loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0, aNext);
       }
       if (!noMma)
         mmaStep(kc, cur, acc);

@@ -56,9 +56,9 @@ enum class SmemLayout {
 };
 
 /// A Tiled-CSL weight's producer state (the A operand of the sparse
-/// kernel, whose stages are KMajorVector tiles): the offsets, the last
-/// chunk the words buffer holds, the CTA's row of tiles and the L2 policy
-/// of the word loads.
+/// kernel, whose dense stages are KMajorVector tiles): the offsets, the
+/// last chunk the words buffer holds, the CTA's row of tiles, the staging
+/// ring the words are copied into and its per-stage bounds.
 struct SparseSource {
   mlir::Value offsets;       ///< memref<tiles + 1 x i32>
   /// The first word of the buffer's last whole 16-byte chunk (intType):
@@ -66,9 +66,14 @@ struct SparseSource {
   /// size), so that corrupt offsets never read past it.
   mlir::Value lastChunkWord;
   int64_t tilesK = 0;        ///< tiles along K
-  int64_t chunks = 0;        ///< 16-byte chunks per thread kept in registers
+  int64_t chunks = 0;        ///< 16-byte chunks per thread a staging stage holds
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
+  mlir::Value count;         ///< the CTA's K tiles (intType)
+  mlir::Value staging;       ///< the words' staging ring, memref<? x i8, 3>
+  /// Per staging stage: its tile's first word and chunk count (intType).
+  mlir::Value bounds;
   mlir::Value policy;
+  int64_t stagingStageBytes(int64_t threads) const { return chunks * threads * 16; }
 };
 
 /// One operand of the MMA (A: rows are M; B: rows are N).
@@ -216,9 +221,12 @@ constexpr int64_t kStepsPerTile = 4;
 
 /// Loads the A and B fragments of k step `ks` of pipeline stage `stage`:
 /// WM/16 A fragments then WN/16 B fragment pairs, four i32 registers each.
+/// `aStage`, where given, is A's stage (the sparse kernel's A ring is
+/// shorter than B's).
 llvm::SmallVector<mlir::Value> loadFragments(KernelContext &kc, OperandTile &a,
                                              OperandTile &bop, const FragmentState &fs,
-                                             mlir::Value stage, int64_t ks);
+                                             mlir::Value stage, int64_t ks,
+                                             mlir::Value aStage = {});
 
 /// The MMAs of one k step on fragments from loadFragments, updating `acc`
 /// (WM/16 x WN/8 accumulator tiles of four scalars, row-major over (i, n)).
@@ -251,19 +259,24 @@ llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile
                                                   mlir::Value words32, mlir::Value laneBase,
                                                   int64_t frag, int64_t ks);
 
-/// The Tiled-CSL producer (SparseProducer.cpp). A tile's state is its
-/// first word and 16-byte chunk count (sparseTileBounds), then the words
-/// of its first `chunks` chunks per thread (loadSparseWords), which
-/// scatterSparseTile writes into a zero-filled stage (zeroStage), loading
-/// any further chunks itself. `tile` is the K tile within the CTA's row of
-/// tiles; `valid` (i1) false gives an empty tile.
+/// The Tiled-CSL producer (SparseProducer.cpp). Tile t of the CTA's row
+/// (its K tile) spans words offsets[t] .. offsets[t + 1]; sparseOffset
+/// loads that offset (clamped to the CTA's tiles, so that tiles past them
+/// are empty) and sparseTileBounds turns two offsets into the tile's first
+/// word and 16-byte chunk count, clamped into the buffer.
+/// issueSparseTile starts cp.async copies of a tile's first chunks into
+/// staging stage `wStage` (the caller commits the group) and records its
+/// bounds; scatterSparseTile, once the group has landed and a barrier
+/// passed, writes each word's value at its slot of dense stage `aStage`,
+/// which zeroStage cleared before a barrier, and loads any chunks past the
+/// staged ones itself.
+mlir::Value sparseOffset(KernelContext &kc, OperandTile &a, mlir::Value tile);
 llvm::SmallVector<mlir::Value, 2> sparseTileBounds(KernelContext &kc, OperandTile &a,
-                                                   mlir::Value tile, mlir::Value valid);
-llvm::SmallVector<mlir::Value> loadSparseWords(KernelContext &kc, OperandTile &a,
-                                               llvm::ArrayRef<mlir::Value> bounds);
-void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value stage);
-void scatterSparseTile(KernelContext &kc, OperandTile &a, mlir::Value stage,
-                       llvm::ArrayRef<mlir::Value> bounds, llvm::ArrayRef<mlir::Value> words);
+                                                   mlir::Value begin, mlir::Value end);
+void issueSparseTile(KernelContext &kc, OperandTile &a, mlir::Value wStage,
+                     llvm::ArrayRef<mlir::Value> bounds);
+void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value aStage);
+void scatterSparseTile(KernelContext &kc, OperandTile &a, mlir::Value aStage, mlir::Value wStage);
 
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).

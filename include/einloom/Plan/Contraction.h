@@ -97,10 +97,21 @@ struct SparseWeight {
   /// The fraction of non-zeros the plan estimates assume: the data arrive
   /// at run time.
   static constexpr double assumedDensity = 0.25;
-  /// 16-byte chunks of words a thread keeps in registers for the next tile
-  /// (the rest of a denser tile is loaded when it is scattered).
-  int64_t registerChunks(int64_t threads) const {
+  /// 16-byte chunks of words per thread a staging stage holds (half the
+  /// tile's elements): cp.async copies a tile's first chunks there, the
+  /// scatter loads any further chunks of a denser tile itself.
+  int64_t stagedChunks(int64_t threads) const {
     return std::max<int64_t>(1, tileRows * tileCols / 2 / 4 / threads);
+  }
+  /// The dense stages the words are scattered into: one read by the MMAs,
+  /// one being scattered, one being zeroed.
+  static constexpr int64_t scatterStages = 3;
+  /// Shared memory beside the activations' ring of `stages`: the dense
+  /// stages (16-bit elements), then `stages` staging stages of words, then
+  /// each staging stage's first word and chunk count (two 8-byte slots).
+  int64_t sharedBytes(int64_t threads, int64_t stages) const {
+    return scatterStages * tileRows * tileCols * 2 +
+           stages * (stagedChunks(threads) * threads * 16 + 16);
   }
 };
 
