@@ -226,15 +226,20 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                             "mma = m16n8k16, tile_k = 64)");
     recipe = *r;
   }
-  if (c.sparse && (!c.swapped || plan.getProducer() != loom::ProducerKind::TiledCsl ||
+  loom::ProducerKind sparseProducer =
+      c.sparse && c.sparse->bitmap ? loom::ProducerKind::Bitmap : loom::ProducerKind::TiledCsl;
+  if (c.sparse && (!c.swapped || plan.getProducer() != sparseProducer ||
                    plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
                    plan.getTileM() != c.sparse->tileRows || plan.getStages() < 3 ||
                    plan.getNumWarps() != 4))
     return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
-                          "tiled_csl, mma = m16n8k16, tile_m = the format's tile rows, "
-                          "tile_k = 64, 4 warps, at least 3 stages)");
-  if (!c.sparse && plan.getProducer() == loom::ProducerKind::TiledCsl)
-    return emitError(loc, "producer = tiled_csl needs a tiled_csl sparse weight");
+                          "the format (tiled_csl or bitmap), mma = m16n8k16, tile_m = the "
+                          "format's tile rows, tile_k = 64, 4 warps, at least 3 stages)");
+  if (!c.sparse && (plan.getProducer() == loom::ProducerKind::TiledCsl ||
+                    plan.getProducer() == loom::ProducerKind::Bitmap))
+    return emitError(loc, "producer = ")
+           << loom::stringifyProducerKind(plan.getProducer()) << " needs a sparse weight of "
+           << "that format";
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
       !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
     return emitError(loc, "code generation writes f64, f32, f16, bf16, fp8, i32 or i8 results, not ")
@@ -271,9 +276,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     return failure();
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
-  // A sparse weight: three dense stages for A and a staging ring of words
-  // beside B's ring (SparseWeight::sharedBytes).
-  int64_t aRingBytes = c.sparse ? SparseWeight::scatterStages * bm * 128 : stages * bm * aRowBytes;
+  // A sparse weight: its dense stages for A and a staging ring beside B's
+  // ring (SparseWeight::sharedBytes).
+  int64_t aRingBytes = c.sparse ? c.sparse->denseStages() * bm * 128 : stages * bm * aRowBytes;
   launch.sharedMemoryBytes =
       c.sparse ? c.sparse->sharedBytes(threads, stages) + stages * bn * 128
                : stages * (bm * aRowBytes + bn * 128);
@@ -292,9 +297,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (c.quant->zeroType)
       quantBuffers.push_back(c.quant->zeroBytes);
   }
-  // A sparse weight's tile offsets, likewise.
-  if (c.sparse)
+  // A sparse weight's tile offsets (and a bitmap's masks), likewise.
+  if (c.sparse) {
     quantBuffers.push_back(c.sparse->offsetsBytes);
+    if (c.sparse->bitmap)
+      quantBuffers.push_back(c.sparse->masksBytes);
+  }
   // The sparse weight's word count (its buffer's real size) follows.
   auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads,
                                c.sparse ? 1 : 0);
@@ -363,7 +371,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
     // The last whole chunk of the words the launch gives (at least one
     // chunk, at most the compiled capacity): (min(count, capacity) & ~3) - 4.
-    Value given = entry.getArgument(offsetsArg + 1);
+    Value given = entry.getArgument(offsetsArg + (w.bitmap ? 2 : 1));
     auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
     given = arith::MinUIOp::create(b, loc, given, i64c(w.wordsBytes / 4));
     given = arith::MaxUIOp::create(b, loc, given, i64c(4));
@@ -373,21 +381,31 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                  ? last
                                  : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
     a.sparse.tilesK = ceilDiv(c.k.size(), 64);
+    a.sparse.bitmap = w.bitmap;
+    if (w.bitmap)
+      a.sparse.masks = entry.getArgument(offsetsArg + 1);
     a.sparse.chunks = w.stagedChunks(threads);
+    a.sparse.stageBytes = w.stagingStageBytes(threads);
+    a.sparse.maskBytes = w.tileMaskBytes();
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
     a.sparse.count = count;
-    int64_t stagingBytes = stages * a.sparse.stagingStageBytes(threads);
+    int64_t stagingBytes = stages * a.sparse.stageBytes;
     int64_t stagingAt = aRingBytes + stages * bn * 128;
     a.sparse.staging = region(stagingAt, stagingBytes);
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     a.sparse.bounds = memref::ViewOp::create(
-        b, loc,
-        MemRefType::get({2 * stages}, kc.intType, nullptr,
-                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+        b, loc, MemRefType::get({2 * stages}, kc.intType, nullptr, workgroup),
         region(stagingAt + stagingBytes, stages * 16), arith::ConstantIndexOp::create(b, loc, 0),
         ValueRange{});
+    a.sparse.ringSize = 2 * stages;
+    a.sparse.ring = memref::ViewOp::create(
+        b, loc, MemRefType::get({2 * stages}, b.getI32Type(), nullptr, workgroup),
+        region(stagingAt + stagingBytes + stages * 16, stages * 8),
+        arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
-  launch.layoutA = c.sparse ? "sparse tiled_csl" : layoutName(a.layout);
+  launch.layoutA = !c.sparse ? layoutName(a.layout)
+                  : c.sparse->bitmap ? "sparse bitmap" : "sparse tiled_csl";
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 
@@ -401,10 +419,13 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     frags = prepareFragments(kc, a, bt);
   // Development experiments only (never set in tests or benchmarks):
   // EINLOOM_EXPERIMENT=noloads / nomma drop the main loop's copies / MMAs to
-  // measure the other half's ceiling.
+  // measure the other half's ceiling; with a sparse weight, norebuild drops
+  // the main loop's scatter or decode, noact the activations' copies.
   const char *experiment = std::getenv("EINLOOM_EXPERIMENT");
   bool noLoads = experiment && StringRef(experiment) == "noloads";
   bool noMma = experiment && StringRef(experiment) == "nomma";
+  bool noRebuild = experiment && StringRef(experiment) == "norebuild";
+  bool noAct = experiment && StringRef(experiment) == "noact";
   // A sparse weight's tile (its bounds: first word and chunk count) is
   // copied into the staging stage of the same index.
   auto produce = [&](Value stage, Value kTile, ArrayRef<Value> sparseBounds = {}) {
@@ -412,28 +433,38 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       return;
     Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
     if (c.sparse)
-      issueSparseTile(kc, a, stage, sparseBounds);
+      issueSparseTile(kc, a, stage, kTile, sparseBounds);
     else
       produceStage(kc, a, psA, stage, k0);
-    produceStage(kc, bt, psB, stage, k0);
+    if (!(noAct && !isa<arith::ConstantOp>(kTile.getDefiningOp())))
+      produceStage(kc, bt, psB, stage, k0);
   };
-  // The sparse weight: tile t's words land in staging stage t % stages with
-  // the activations' tile t, and are scattered into dense stage t % 3 one
-  // iteration before their MMAs, into a stage zeroed one iteration before
-  // that. The main loop therefore waits for the copies one tile earlier
-  // than the dense loop (stages - 3 groups left in flight), and carries
-  // the offsets of the next tiles to copy (loaded sparseWindow - 1
-  // iterations ahead of their use).
-  constexpr int64_t sparseWindow = 4;
-  int64_t scatterStages = SparseWeight::scatterStages;
+  // The sparse weight: tile t's words (bitmap: values and masks) land in
+  // staging stage t % stages with the activations' tile t, and are rebuilt
+  // into dense stage t % denseStages one iteration before their MMAs (a
+  // Tiled-CSL stage is zeroed one iteration before that). The main loop
+  // therefore waits for the copies one tile earlier than the dense loop
+  // (stages - 3 groups left in flight). The tiles' offsets travel in a
+  // shared-memory ring, copied with the tiles: offset i by iteration
+  // i - 2 * stages + 2 (the ring's first 2 * stages - 2 before the loop).
+  // (Loaded into registers instead, they came back behind the tiles in
+  // flight, and each iteration waited for the newest tile: measured on the
+  // H100, 2026-12-06, 0.8 us per tile per CTA with 6 tiles in flight.)
+  int64_t ringAhead = 2 * stages - 2;
+  int64_t denseStages = c.sparse ? c.sparse->denseStages() : 0;
+  bool zeroes = c.sparse && !c.sparse->bitmap; // Tiled-CSL scatters into zeros
   auto sparseBoundsOf = [&](Value tile) {
-    return sparseTileBounds(kc, a, sparseOffset(kc, a, tile), sparseOffset(kc, a, kc.add(tile, 1)));
+    return sparseTileBounds(kc, a, ringOffset(kc, a, tile), ringOffset(kc, a, kc.add(tile, 1)));
   };
   if (c.sparse) {
     if (stages < 3 || wgmma)
       return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
-    zeroStage(kc, a, kc.cst(0));
-    zeroStage(kc, a, kc.cst(1));
+    if (zeroes) {
+      zeroStage(kc, a, kc.cst(0));
+      zeroStage(kc, a, kc.cst(1));
+    }
+    fillOffsetRing(kc, a, ringAhead);
+    gpu::BarrierOp::create(b, loc);
   }
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
@@ -502,7 +533,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t inFlight = c.sparse ? stages - 3 : stages - 2;
   NVVM::CpAsyncWaitGroupOp::create(b, loc, inFlight);
   gpu::BarrierOp::create(b, loc);
-  SmallVector<Value> sparseInit;
   if (c.sparse) {
     // Tile 0 into dense stage 0 before the first fragments (tile 1 is
     // scattered by the first iteration).
@@ -510,11 +540,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&any.getThenRegion().front());
-      scatterSparseTile(kc, a, kc.cst(0), kc.cst(0));
+      rebuildSparseTile(kc, a, kc.cst(0), kc.cst(0));
     }
     gpu::BarrierOp::create(b, loc);
-    for (int64_t i = 0; i < sparseWindow; ++i)
-      sparseInit.push_back(sparseOffset(kc, a, kc.cst(stages - 1 + i)));
   }
   SmallVector<Value> init(numAcc, zero);
   // Packed codes: each K tile's scale and zero registers, loaded one tile
@@ -530,7 +558,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   llvm::append_range(init, firstFrags);
   llvm::append_range(init, a.dequant);
   size_t numParams = a.dequant.size();
-  llvm::append_range(init, sparseInit);
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -539,7 +566,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
     SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
     SmallVector<Value> params(loop.getRegionIterArgs().slice(numAcc + numFrags, numParams));
-    SmallVector<Value> sparseState(loop.getRegionIterArgs().drop_front(numAcc + numFrags + numParams));
     // The next K tile's scale and zero registers: the same for the whole
     // loop with one scale per row; reloaded only where a new group starts
     // for groups of 128 or more (a uniform branch); every tile otherwise.
@@ -575,27 +601,29 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
       SmallVector<Value, 2> nextBounds;
       if (c.sparse)
-        nextBounds = sparseTileBounds(kc, a, sparseState[0], sparseState[1]);
+        nextBounds = sparseBoundsOf(next);
       produce(kc.rem(next, stages), next, nextBounds);
     }
+    if (c.sparse)
+      copyOffsetToRing(kc, a, kc.add(kt, kc.cst(ringAhead)));
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    // The sparse weight: scatter tile kt + 1 (its group landed before the
-    // last barrier) into the dense stage zeroed last iteration, zero the
-    // one after it, and load the next offset of the window.
+    // The sparse weight: rebuild tile kt + 1 (its group landed before the
+    // last barrier) in its dense stage (Tiled-CSL: zeroed last iteration;
+    // zero the one after it).
     Value aStage, aNext;
-    SmallVector<Value> sparseNext;
     if (c.sparse) {
-      aStage = kc.rem(kt, scatterStages);
-      aNext = kc.rem(kc.add(kt, kc.cst(1)), scatterStages);
+      aStage = kc.rem(kt, denseStages);
+      aNext = kc.rem(kc.add(kt, kc.cst(1)), denseStages);
+    }
+    if (c.sparse && !noRebuild) {
       auto scatter = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, kc.cst(1)), count), false);
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(&scatter.getThenRegion().front());
-        scatterSparseTile(kc, a, aNext, kc.rem(kc.add(kt, kc.cst(1)), stages));
+        rebuildSparseTile(kc, a, aNext, kc.rem(kc.add(kt, kc.cst(1)), stages));
       }
-      zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(2)), scatterStages));
-      sparseNext.assign(sparseState.begin() + 1, sparseState.end());
-      sparseNext.push_back(sparseOffset(kc, a, kc.add(next, kc.cst(sparseWindow))));
+      if (zeroes)
+        zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(2)), denseStages));
     }
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
@@ -616,7 +644,6 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
     llvm::append_range(yielded, nextParams);
-    llvm::append_range(yielded, sparseNext);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));

@@ -55,25 +55,33 @@ enum class SmemLayout {
   PackedFragments,
 };
 
-/// A Tiled-CSL weight's producer state (the A operand of the sparse
-/// kernel, whose dense stages are KMajorVector tiles): the offsets, the
-/// last chunk the words buffer holds, the CTA's row of tiles, the staging
-/// ring the words are copied into and its per-stage bounds.
+/// A sparse weight's producer state (the A operand of the sparse kernel,
+/// whose dense stages are KMajorVector tiles): the format, the offsets
+/// (and a bitmap's masks), the last chunk the words (values) buffer holds,
+/// the CTA's row of tiles, the staging ring the data are copied into and
+/// its per-stage bounds.
 struct SparseSource {
+  bool bitmap = false;
   mlir::Value offsets;       ///< memref<tiles + 1 x i32>
+  mlir::Value masks;         ///< a bitmap's masks, memref<bytes x i8>
   /// The first word of the buffer's last whole 16-byte chunk (intType):
   /// from the word count the runtime passes at launch (the buffer's real
   /// size), so that corrupt offsets never read past it.
   mlir::Value lastChunkWord;
   int64_t tilesK = 0;        ///< tiles along K
   int64_t chunks = 0;        ///< 16-byte chunks per thread a staging stage holds
+  int64_t stageBytes = 0;    ///< a staging stage: the chunks, then a bitmap's masks
+  int64_t maskBytes = 0;     ///< a bitmap tile's masks
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
   mlir::Value count;         ///< the CTA's K tiles (intType)
-  mlir::Value staging;       ///< the words' staging ring, memref<? x i8, 3>
+  mlir::Value staging;       ///< the staging ring, memref<? x i8, 3>
   /// Per staging stage: its tile's first word and chunk count (intType).
   mlir::Value bounds;
+  /// The offsets of the tiles about to be copied: offsets[i] of the CTA's
+  /// row at i % ringSize (memref<ringSize x i32, 3>).
+  mlir::Value ring;
+  int64_t ringSize = 0;
   mlir::Value policy;
-  int64_t stagingStageBytes(int64_t threads) const { return chunks * threads * 16; }
 };
 
 /// One operand of the MMA (A: rows are M; B: rows are N).
@@ -259,24 +267,32 @@ llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile
                                                   mlir::Value words32, mlir::Value laneBase,
                                                   int64_t frag, int64_t ks);
 
-/// The Tiled-CSL producer (SparseProducer.cpp). Tile t of the CTA's row
-/// (its K tile) spans words offsets[t] .. offsets[t + 1]; sparseOffset
-/// loads that offset (clamped to the CTA's tiles, so that tiles past them
-/// are empty) and sparseTileBounds turns two offsets into the tile's first
-/// word and 16-byte chunk count, clamped into the buffer.
-/// issueSparseTile starts cp.async copies of a tile's first chunks into
-/// staging stage `wStage` (the caller commits the group) and records its
-/// bounds; scatterSparseTile, once the group has landed and a barrier
-/// passed, writes each word's value at its slot of dense stage `aStage`,
-/// which zeroStage cleared before a barrier, and loads any chunks past the
-/// staged ones itself.
-mlir::Value sparseOffset(KernelContext &kc, OperandTile &a, mlir::Value tile);
+/// The sparse producers (SparseProducer.cpp). Tile t of the CTA's row (its
+/// K tile) spans words (bitmap: values) offsets[t] .. offsets[t + 1] (an
+/// index clamped to the CTA's tiles, so that tiles past them are empty),
+/// read through the offsets ring below; sparseTileBounds turns two into
+/// the tile's first 32-bit word and 16-byte chunk count, clamped into the
+/// buffer. issueSparseTile starts cp.async copies of tile `tile`'s first
+/// chunks (and a bitmap's masks) into staging stage `wStage` (the caller
+/// commits the group) and records its bounds. Once the group has landed
+/// and a barrier passed, rebuildSparseTile writes dense stage `aStage`:
+/// Tiled-CSL scatters each word's value at its slot of a stage zeroStage
+/// cleared before a barrier (and loads any chunks past the staged ones
+/// itself); a bitmap tile is decoded row by row, every element written.
+/// The offsets ring: global loads in the main loop would return behind
+/// the tiles' copies (the L1 returns in order), so offsets travel as the
+/// tiles do. fillOffsetRing stores offsets 0 .. n - 1 (before a barrier);
+/// copyOffsetToRing has thread 0 copy offset `i` with cp.async (in the
+/// caller's group); ringOffset reads offset `i` once its group landed.
+void fillOffsetRing(KernelContext &kc, OperandTile &a, int64_t n);
+void copyOffsetToRing(KernelContext &kc, OperandTile &a, mlir::Value i);
+mlir::Value ringOffset(KernelContext &kc, OperandTile &a, mlir::Value i);
 llvm::SmallVector<mlir::Value, 2> sparseTileBounds(KernelContext &kc, OperandTile &a,
                                                    mlir::Value begin, mlir::Value end);
-void issueSparseTile(KernelContext &kc, OperandTile &a, mlir::Value wStage,
+void issueSparseTile(KernelContext &kc, OperandTile &a, mlir::Value wStage, mlir::Value tile,
                      llvm::ArrayRef<mlir::Value> bounds);
 void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value aStage);
-void scatterSparseTile(KernelContext &kc, OperandTile &a, mlir::Value aStage, mlir::Value wStage);
+void rebuildSparseTile(KernelContext &kc, OperandTile &a, mlir::Value aStage, mlir::Value wStage);
 
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).

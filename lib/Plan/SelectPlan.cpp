@@ -235,7 +235,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   // (H100, 2026-12-06, with one tile in flight: 64x16 tiles of a 28672 x
   // 8192 weight, 448 CTAs of 128 K tiles each, one per slot, took 119 us
   // at 10% density and 118 us at 20%: 0.9 us a tile.)
-  if (c.sparse && p.getProducer() == ProducerKind::TiledCsl) {
+  if (c.sparse) {
     double kTiles = ceilDiv(c.k.size(), p.getTileK());
     double steps = tiles / split * kTiles / std::min(tiles, slots);
     e.seconds = std::max(e.seconds, steps * 0.9e-6 / (p.getStages() - 2) + fixed);
@@ -329,7 +329,12 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
   return verifySharedMemory(p, c, t, emitError);
 }
 
-/// The sparse kernel (a Tiled-CSL weight): the mixed-input kernel's
+/// The producer that reads a sparse weight's format.
+static ProducerKind sparseProducer(const SparseWeight &w) {
+  return w.bitmap ? ProducerKind::Bitmap : ProducerKind::TiledCsl;
+}
+
+/// The sparse kernel (a Tiled-CSL or bitmap weight): the mixed-input kernel's
 /// pipeline with the weight's tiles scattered into the dense A stages.
 static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const TargetInfo &t,
                                       function_ref<InFlightDiagnostic()> emitError) {
@@ -339,9 +344,10 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (c.dynamicLabel)
     return emitError() << "a sparse weight needs static shapes (the dynamic dimension '"
                        << c.dynamicLabel << "' is not supported with it yet)";
-  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::TiledCsl)
-    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the tiled_csl producer "
-                          "(mma = m16n8k16, producer = tiled_csl)";
+  StringRef format = w.bitmap ? "bitmap" : "tiled_csl";
+  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != sparseProducer(w))
+    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the " << format
+                       << " producer (mma = m16n8k16, producer = " << format << ")";
   if (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols)
     return emitError() << "the sparse kernel's tile is the format's: tile_m = " << w.tileRows
                        << " and tile_k = " << w.tileCols << ", not " << p.getTileM() << " and "
@@ -367,8 +373,9 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
     return verifyMixedInputPlan(p, c, t, emitError);
   if (c.sparse)
     return verifySparsePlan(p, c, t, emitError);
-  if (p.getProducer() == ProducerKind::TiledCsl)
-    return emitError() << "producer = tiled_csl needs a tiled_csl sparse weight";
+  if (p.getProducer() == ProducerKind::TiledCsl || p.getProducer() == ProducerKind::Bitmap)
+    return emitError() << "producer = " << stringifyProducerKind(p.getProducer())
+                       << " needs a sparse weight of that format";
   if (c.swapped && c.dynamicLabel)
     return emitError() << "order = ba (the transposed product) needs static shapes; the "
                           "dynamic dimension '"
@@ -685,7 +692,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
       for (int64_t stages : stageChoices) {
         PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
                                    split,
-                                   c.sparse ? ProducerKind::TiledCsl : ProducerKind::CpAsync,
+                                   c.sparse ? sparseProducer(*c.sparse) : ProducerKind::CpAsync,
                                    RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
                                    OperandSource::Shared, OperandOrder::BA);
         all.push_back(candidateFor(p, c, t, ctx, emitError));
@@ -1159,12 +1166,21 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << ") straight into A fragments; the activations are B";
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
-    os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
-       << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
-       << w.wordsBytes << " bytes) are copied by cp.async into a staging ring of " << p.getStages()
-       << " stages with the activations (" << p.getStages() - 2
-       << " tiles in flight), scattered one tile ahead into zero-filled, swizzled dense A "
-       << "stages, and read by the dense MMA core; the activations are B";
+    if (w.bitmap)
+      os << "sparse mma.sync (m16n8k16): the weight's bitmap tiles of " << w.tileRows << "x"
+         << w.tileCols << " (" << w.tiles << " tiles; a mask bit per element, " << w.masksBytes
+         << " bytes, and the non-zero values, up to " << w.wordsBytes
+         << " bytes) are copied by cp.async into a staging ring of " << p.getStages()
+         << " stages with the activations (" << p.getStages() - 2
+         << " tiles in flight), decoded one tile ahead (popcount scans) into swizzled dense A "
+         << "stages, and read by the dense MMA core; the activations are B";
+    else
+      os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
+         << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
+         << w.wordsBytes << " bytes) are copied by cp.async into a staging ring of "
+         << p.getStages() << " stages with the activations (" << p.getStages() - 2
+         << " tiles in flight), scattered one tile ahead into zero-filled, swizzled dense A "
+         << "stages, and read by the dense MMA core; the activations are B";
   } else if (wgmma) {
     os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and "
        << (kMajor ? "both operands are contiguous along K; "
