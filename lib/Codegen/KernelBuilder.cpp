@@ -226,20 +226,15 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                             "mma = m16n8k16, tile_k = 64)");
     recipe = *r;
   }
-  loom::ProducerKind sparseProducer =
-      c.sparse && c.sparse->bitmap ? loom::ProducerKind::Bitmap : loom::ProducerKind::TiledCsl;
-  if (c.sparse && (!c.swapped || plan.getProducer() != sparseProducer ||
+  if (c.sparse && (!c.swapped || plan.getProducer() != loom::ProducerKind::TiledCsl ||
                    plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
                    plan.getTileM() != c.sparse->tileRows || plan.getStages() < 3 ||
                    plan.getNumWarps() != 4))
     return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
-                          "the format (tiled_csl or bitmap), mma = m16n8k16, tile_m = the "
-                          "format's tile rows, tile_k = 64, 4 warps, at least 3 stages)");
-  if (!c.sparse && (plan.getProducer() == loom::ProducerKind::TiledCsl ||
-                    plan.getProducer() == loom::ProducerKind::Bitmap))
-    return emitError(loc, "producer = ")
-           << loom::stringifyProducerKind(plan.getProducer()) << " needs a sparse weight of "
-           << "that format";
+                          "tiled_csl, mma = m16n8k16, tile_m = the format's tile rows, "
+                          "tile_k = 64, 4 warps, at least 3 stages)");
+  if (!c.sparse && plan.getProducer() == loom::ProducerKind::TiledCsl)
+    return emitError(loc, "producer = tiled_csl needs a tiled_csl sparse weight");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
       !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
     return emitError(loc, "code generation writes f64, f32, f16, bf16, fp8, i32 or i8 results, not ")
@@ -276,12 +271,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     return failure();
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
-  // A sparse weight: its dense stages for A and a staging ring beside B's
-  // ring (SparseWeight::sharedBytes).
-  int64_t aRingBytes = c.sparse ? c.sparse->denseStages() * bm * 128 : stages * bm * aRowBytes;
-  launch.sharedMemoryBytes =
-      c.sparse ? c.sparse->sharedBytes(threads, stages) + stages * bn * 128
-               : stages * (bm * aRowBytes + bn * 128);
+  launch.sharedMemoryBytes = stages * (bm * aRowBytes + bn * 128);
 
   // With a split sum, the kernel that sums the split applies the epilogue
   // (buildSplitKReduceKernel); this one writes partial sums only.
@@ -297,12 +287,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (c.quant->zeroType)
       quantBuffers.push_back(c.quant->zeroBytes);
   }
-  // A sparse weight's tile offsets (and a bitmap's masks), likewise.
-  if (c.sparse) {
+  // A sparse weight's tile offsets, likewise.
+  if (c.sparse)
     quantBuffers.push_back(c.sparse->offsetsBytes);
-    if (c.sparse->bitmap)
-      quantBuffers.push_back(c.sparse->masksBytes);
-  }
   // The sparse weight's word count (its buffer's real size) follows.
   auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads,
                                c.sparse ? 1 : 0);
@@ -348,11 +335,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   OperandTile a{'A', &c.m, bm,
                 c.quant ? SmemLayout::PackedFragments : chooseLayout(c, 'A', bm), c.elemA,
                 entry.getArgument(c.argA()), kc.groupOffset(c.batch, 'A', bz), m0,
-                region(0, aRingBytes)};
+                region(0, stages * bm * aRowBytes)};
   a.rowBytes = aRowBytes;
   OperandTile bt{'B', &c.n, bn, chooseLayout(c, 'B', bn), c.elemB,
                  entry.getArgument(c.argB()), kc.groupOffset(c.batch, 'B', bz), n0,
-                 region(aRingBytes, stages * bn * 128)};
+                 region(stages * bm * aRowBytes, stages * bn * 128)};
   if (c.quant) {
     unsigned first = 3 + launch.epilogueBytes.size();
     a.recipe = recipe;
@@ -371,41 +358,21 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
     // The last whole chunk of the words the launch gives (at least one
     // chunk, at most the compiled capacity): (min(count, capacity) & ~3) - 4.
-    Value given = entry.getArgument(offsetsArg + (w.bitmap ? 2 : 1));
+    Value count = entry.getArgument(offsetsArg + 1);
     auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
-    given = arith::MinUIOp::create(b, loc, given, i64c(w.wordsBytes / 4));
-    given = arith::MaxUIOp::create(b, loc, given, i64c(4));
-    Value last = arith::SubIOp::create(b, loc, arith::AndIOp::create(b, loc, given, i64c(~int64_t(3))),
+    count = arith::MinUIOp::create(b, loc, count, i64c(w.wordsBytes / 4));
+    count = arith::MaxUIOp::create(b, loc, count, i64c(4));
+    Value last = arith::SubIOp::create(b, loc, arith::AndIOp::create(b, loc, count, i64c(~int64_t(3))),
                                        i64c(4));
     a.sparse.lastChunkWord = kc.intType == last.getType()
                                  ? last
                                  : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
     a.sparse.tilesK = ceilDiv(c.k.size(), 64);
-    a.sparse.bitmap = w.bitmap;
-    if (w.bitmap)
-      a.sparse.masks = entry.getArgument(offsetsArg + 1);
-    a.sparse.chunks = w.stagedChunks(threads);
-    a.sparse.stageBytes = w.stagingStageBytes(threads);
-    a.sparse.maskBytes = w.tileMaskBytes();
+    a.sparse.chunks = w.registerChunks(threads);
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
-    a.sparse.count = count;
-    int64_t stagingBytes = stages * a.sparse.stageBytes;
-    int64_t stagingAt = aRingBytes + stages * bn * 128;
-    a.sparse.staging = region(stagingAt, stagingBytes);
-    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    a.sparse.bounds = memref::ViewOp::create(
-        b, loc, MemRefType::get({2 * stages}, kc.intType, nullptr, workgroup),
-        region(stagingAt + stagingBytes, stages * 16), arith::ConstantIndexOp::create(b, loc, 0),
-        ValueRange{});
-    a.sparse.ringSize = 2 * stages;
-    a.sparse.ring = memref::ViewOp::create(
-        b, loc, MemRefType::get({2 * stages}, b.getI32Type(), nullptr, workgroup),
-        region(stagingAt + stagingBytes + stages * 16, stages * 8),
-        arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
-  launch.layoutA = !c.sparse ? layoutName(a.layout)
-                  : c.sparse->bitmap ? "sparse bitmap" : "sparse tiled_csl";
+  launch.layoutA = c.sparse ? "sparse tiled_csl" : layoutName(a.layout);
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 
@@ -419,52 +386,40 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     frags = prepareFragments(kc, a, bt);
   // Development experiments only (never set in tests or benchmarks):
   // EINLOOM_EXPERIMENT=noloads / nomma drop the main loop's copies / MMAs to
-  // measure the other half's ceiling; with a sparse weight, norebuild drops
-  // the main loop's scatter or decode, noact the activations' copies.
+  // measure the other half's ceiling.
   const char *experiment = std::getenv("EINLOOM_EXPERIMENT");
   bool noLoads = experiment && StringRef(experiment) == "noloads";
   bool noMma = experiment && StringRef(experiment) == "nomma";
-  bool noRebuild = experiment && StringRef(experiment) == "norebuild";
-  bool noAct = experiment && StringRef(experiment) == "noact";
-  // A sparse weight's tile (its bounds: first word and chunk count) is
-  // copied into the staging stage of the same index.
-  auto produce = [&](Value stage, Value kTile, ArrayRef<Value> sparseBounds = {}) {
+  auto produce = [&](Value stage, Value kTile) {
     if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
       return;
     Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
-    if (c.sparse)
-      issueSparseTile(kc, a, stage, kTile, sparseBounds);
-    else
+    if (!c.sparse) // the sparse weight has a producer of its own (below)
       produceStage(kc, a, psA, stage, k0);
-    if (!(noAct && !isa<arith::ConstantOp>(kTile.getDefiningOp())))
-      produceStage(kc, bt, psB, stage, k0);
+    produceStage(kc, bt, psB, stage, k0);
   };
-  // The sparse weight: tile t's words (bitmap: values and masks) land in
-  // staging stage t % stages with the activations' tile t, and are rebuilt
-  // into dense stage t % denseStages one iteration before their MMAs (a
-  // Tiled-CSL stage is zeroed one iteration before that). The main loop
-  // therefore waits for the copies one tile earlier than the dense loop
-  // (stages - 3 groups left in flight). The tiles' offsets travel in a
-  // shared-memory ring, copied with the tiles: offset i by iteration
-  // i - 2 * stages + 2 (the ring's first 2 * stages - 2 before the loop).
-  // (Loaded into registers instead, they came back behind the tiles in
-  // flight, and each iteration waited for the newest tile: measured on the
-  // H100, 2026-12-06, 0.8 us per tile per CTA with 6 tiles in flight.)
-  int64_t ringAhead = 2 * stages - 2;
-  int64_t denseStages = c.sparse ? c.sparse->denseStages() : 0;
-  bool zeroes = c.sparse && !c.sparse->bitmap; // Tiled-CSL scatters into zeros
-  auto sparseBoundsOf = [&](Value tile) {
-    return sparseTileBounds(kc, a, ringOffset(kc, a, tile), ringOffset(kc, a, kc.add(tile, 1)));
-  };
+  // The sparse weight: tiles 0 .. stages - 3 are scattered before the loop;
+  // tile stages - 2 waits in registers (scattered by the first iteration)
+  // and the bounds of tile stages - 1 are loaded. The loop then carries the
+  // words of tile kt + stages - 2 and the bounds of the two after it.
+  SmallVector<Value> sparseInit;
   if (c.sparse) {
     if (stages < 3 || wgmma)
       return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
-    if (zeroes) {
-      zeroStage(kc, a, kc.cst(0));
-      zeroStage(kc, a, kc.cst(1));
-    }
-    fillOffsetRing(kc, a, ringAhead);
+    auto bounds = [&](int64_t tile) {
+      return sparseTileBounds(kc, a, kc.cst(tile), kc.ltV(kc.cst(tile), count));
+    };
+    for (int64_t st = 0; st + 1 < stages; ++st)
+      zeroStage(kc, a, kc.cst(st));
     gpu::BarrierOp::create(b, loc);
+    for (int64_t st = 0; st + 2 < stages; ++st) {
+      SmallVector<Value, 2> bd = bounds(st);
+      scatterSparseTile(kc, a, kc.cst(st), bd, loadSparseWords(kc, a, bd));
+    }
+    SmallVector<Value, 2> waiting = bounds(stages - 2), next = bounds(stages - 1);
+    sparseInit = loadSparseWords(kc, a, waiting);
+    llvm::append_range(sparseInit, waiting);
+    llvm::append_range(sparseInit, next);
   }
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
@@ -473,9 +428,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       auto guard = scf::IfOp::create(b, loc, kc.ltV(kc.cst(st), count), false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&guard.getThenRegion().front());
-      produce(kc.cst(st), kc.cst(st), c.sparse ? sparseBoundsOf(kc.cst(st)) : SmallVector<Value, 2>());
+      produce(kc.cst(st), kc.cst(st));
     } else if (st < numK) {
-      produce(kc.cst(st), kc.cst(st), c.sparse ? sparseBoundsOf(kc.cst(st)) : SmallVector<Value, 2>());
+      produce(kc.cst(st), kc.cst(st));
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
@@ -530,20 +485,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   Type accT = c.acc;
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
   size_t numAcc = (wm / 16) * (wn / 8) * 4;
-  int64_t inFlight = c.sparse ? stages - 3 : stages - 2;
-  NVVM::CpAsyncWaitGroupOp::create(b, loc, inFlight);
+  NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
   gpu::BarrierOp::create(b, loc);
-  if (c.sparse) {
-    // Tile 0 into dense stage 0 before the first fragments (tile 1 is
-    // scattered by the first iteration).
-    auto any = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), count), /*withElse=*/false);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(&any.getThenRegion().front());
-      rebuildSparseTile(kc, a, kc.cst(0), kc.cst(0));
-    }
-    gpu::BarrierOp::create(b, loc);
-  }
   SmallVector<Value> init(numAcc, zero);
   // Packed codes: each K tile's scale and zero registers, loaded one tile
   // ahead (the clamp keeps an empty split's loads inside the tensors).
@@ -553,11 +496,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   };
   if (c.quant)
     a.dequant = dequantParams(kc.cst(0));
-  SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0, kc.cst(0));
+  SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
   size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
   llvm::append_range(init, a.dequant);
   size_t numParams = a.dequant.size();
+  llvm::append_range(init, sparseInit);
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
   {
     OpBuilder::InsertionGuard guard(b);
@@ -566,6 +510,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
     SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
     SmallVector<Value> params(loop.getRegionIterArgs().slice(numAcc + numFrags, numParams));
+    SmallVector<Value> sparseState(loop.getRegionIterArgs().drop_front(numAcc + numFrags + numParams));
     // The next K tile's scale and zero registers: the same for the whole
     // loop with one scale per row; reloaded only where a new group starts
     // for groups of 128 or more (a uniform branch); every tile otherwise.
@@ -599,43 +544,35 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      SmallVector<Value, 2> nextBounds;
-      if (c.sparse)
-        nextBounds = sparseBoundsOf(next);
-      produce(kc.rem(next, stages), next, nextBounds);
+      produce(kc.rem(next, stages), next);
     }
-    if (c.sparse)
-      copyOffsetToRing(kc, a, kc.add(kt, kc.cst(ringAhead)));
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    // The sparse weight: rebuild tile kt + 1 (its group landed before the
-    // last barrier) in its dense stage (Tiled-CSL: zeroed last iteration;
-    // zero the one after it).
-    Value aStage, aNext;
+    // The sparse weight: scatter the tile loaded last iteration into the
+    // stage zeroed last iteration, zero the stage the previous iteration
+    // finished reading, and start loading the next tile's words (their
+    // latency hides behind this tile's MMAs).
+    SmallVector<Value> sparseNext;
     if (c.sparse) {
-      aStage = kc.rem(kt, denseStages);
-      aNext = kc.rem(kc.add(kt, kc.cst(1)), denseStages);
-    }
-    if (c.sparse && !noRebuild) {
-      auto scatter = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, kc.cst(1)), count), false);
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&scatter.getThenRegion().front());
-        rebuildSparseTile(kc, a, aNext, kc.rem(kc.add(kt, kc.cst(1)), stages));
-      }
-      if (zeroes)
-        zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(2)), denseStages));
+      size_t nw = sparseState.size() - 4;
+      ArrayRef<Value> st(sparseState);
+      scatterSparseTile(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 2)), stages),
+                        st.slice(nw, 2), st.take_front(nw));
+      zeroStage(kc, a, kc.rem(next, stages));
+      sparseNext = loadSparseWords(kc, a, st.slice(nw + 2, 2));
+      llvm::append_range(sparseNext, st.slice(nw + 2, 2));
+      Value after = kc.add(kt, kc.cst(stages));
+      llvm::append_range(sparseNext, sparseTileBounds(kc, a, after, kc.ltV(after, count)));
     }
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
       if (ks + 1 < kStepsPerTile) {
         a.dequant = params;
-        upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1, aStage);
+        upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1);
       } else {
-        NVVM::CpAsyncWaitGroupOp::create(b, loc, inFlight);
+        NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
         gpu::BarrierOp::create(b, loc);
         a.dequant = nextParams;
-        upcoming =
-            loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0, aNext);
+        upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
       }
       if (!noMma)
         mmaStep(kc, cur, acc);
@@ -644,6 +581,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
     llvm::append_range(yielded, nextParams);
+    llvm::append_range(yielded, sparseNext);
     scf::YieldOp::create(b, loc, yielded);
   }
   SmallVector<Value> acc(loop.getResults().take_front(numAcc));

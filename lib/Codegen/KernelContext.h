@@ -55,32 +55,19 @@ enum class SmemLayout {
   PackedFragments,
 };
 
-/// A sparse weight's producer state (the A operand of the sparse kernel,
-/// whose dense stages are KMajorVector tiles): the format, the offsets
-/// (and a bitmap's masks), the last chunk the words (values) buffer holds,
-/// the CTA's row of tiles, the staging ring the data are copied into and
-/// its per-stage bounds.
+/// A Tiled-CSL weight's producer state (the A operand of the sparse
+/// kernel, whose stages are KMajorVector tiles): the offsets, the last
+/// chunk the words buffer holds, the CTA's row of tiles and the L2 policy
+/// of the word loads.
 struct SparseSource {
-  bool bitmap = false;
   mlir::Value offsets;       ///< memref<tiles + 1 x i32>
-  mlir::Value masks;         ///< a bitmap's masks, memref<bytes x i8>
   /// The first word of the buffer's last whole 16-byte chunk (intType):
   /// from the word count the runtime passes at launch (the buffer's real
   /// size), so that corrupt offsets never read past it.
   mlir::Value lastChunkWord;
   int64_t tilesK = 0;        ///< tiles along K
-  int64_t chunks = 0;        ///< 16-byte chunks per thread a staging stage holds
-  int64_t stageBytes = 0;    ///< a staging stage: the chunks, then a bitmap's masks
-  int64_t maskBytes = 0;     ///< a bitmap tile's masks
+  int64_t chunks = 0;        ///< 16-byte chunks per thread kept in registers
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
-  mlir::Value count;         ///< the CTA's K tiles (intType)
-  mlir::Value staging;       ///< the staging ring, memref<? x i8, 3>
-  /// Per staging stage: its tile's first word and chunk count (intType).
-  mlir::Value bounds;
-  /// The offsets of the tiles about to be copied: offsets[i] of the CTA's
-  /// row at i % ringSize (memref<ringSize x i32, 3>).
-  mlir::Value ring;
-  int64_t ringSize = 0;
   mlir::Value policy;
 };
 
@@ -229,12 +216,9 @@ constexpr int64_t kStepsPerTile = 4;
 
 /// Loads the A and B fragments of k step `ks` of pipeline stage `stage`:
 /// WM/16 A fragments then WN/16 B fragment pairs, four i32 registers each.
-/// `aStage`, where given, is A's stage (the sparse kernel's A ring is
-/// shorter than B's).
 llvm::SmallVector<mlir::Value> loadFragments(KernelContext &kc, OperandTile &a,
                                              OperandTile &bop, const FragmentState &fs,
-                                             mlir::Value stage, int64_t ks,
-                                             mlir::Value aStage = {});
+                                             mlir::Value stage, int64_t ks);
 
 /// The MMAs of one k step on fragments from loadFragments, updating `acc`
 /// (WM/16 x WN/8 accumulator tiles of four scalars, row-major over (i, n)).
@@ -267,32 +251,19 @@ llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile
                                                   mlir::Value words32, mlir::Value laneBase,
                                                   int64_t frag, int64_t ks);
 
-/// The sparse producers (SparseProducer.cpp). Tile t of the CTA's row (its
-/// K tile) spans words (bitmap: values) offsets[t] .. offsets[t + 1] (an
-/// index clamped to the CTA's tiles, so that tiles past them are empty),
-/// read through the offsets ring below; sparseTileBounds turns two into
-/// the tile's first 32-bit word and 16-byte chunk count, clamped into the
-/// buffer. issueSparseTile starts cp.async copies of tile `tile`'s first
-/// chunks (and a bitmap's masks) into staging stage `wStage` (the caller
-/// commits the group) and records its bounds. Once the group has landed
-/// and a barrier passed, rebuildSparseTile writes dense stage `aStage`:
-/// Tiled-CSL scatters each word's value at its slot of a stage zeroStage
-/// cleared before a barrier (and loads any chunks past the staged ones
-/// itself); a bitmap tile is decoded row by row, every element written.
-/// The offsets ring: global loads in the main loop would return behind
-/// the tiles' copies (the L1 returns in order), so offsets travel as the
-/// tiles do. fillOffsetRing stores offsets 0 .. n - 1 (before a barrier);
-/// copyOffsetToRing has thread 0 copy offset `i` with cp.async (in the
-/// caller's group); ringOffset reads offset `i` once its group landed.
-void fillOffsetRing(KernelContext &kc, OperandTile &a, int64_t n);
-void copyOffsetToRing(KernelContext &kc, OperandTile &a, mlir::Value i);
-mlir::Value ringOffset(KernelContext &kc, OperandTile &a, mlir::Value i);
+/// The Tiled-CSL producer (SparseProducer.cpp). A tile's state is its
+/// first word and 16-byte chunk count (sparseTileBounds), then the words
+/// of its first `chunks` chunks per thread (loadSparseWords), which
+/// scatterSparseTile writes into a zero-filled stage (zeroStage), loading
+/// any further chunks itself. `tile` is the K tile within the CTA's row of
+/// tiles; `valid` (i1) false gives an empty tile.
 llvm::SmallVector<mlir::Value, 2> sparseTileBounds(KernelContext &kc, OperandTile &a,
-                                                   mlir::Value begin, mlir::Value end);
-void issueSparseTile(KernelContext &kc, OperandTile &a, mlir::Value wStage, mlir::Value tile,
-                     llvm::ArrayRef<mlir::Value> bounds);
-void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value aStage);
-void rebuildSparseTile(KernelContext &kc, OperandTile &a, mlir::Value aStage, mlir::Value wStage);
+                                                   mlir::Value tile, mlir::Value valid);
+llvm::SmallVector<mlir::Value> loadSparseWords(KernelContext &kc, OperandTile &a,
+                                               llvm::ArrayRef<mlir::Value> bounds);
+void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value stage);
+void scatterSparseTile(KernelContext &kc, OperandTile &a, mlir::Value stage,
+                       llvm::ArrayRef<mlir::Value> bounds, llvm::ArrayRef<mlir::Value> words);
 
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).

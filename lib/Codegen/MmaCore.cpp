@@ -150,13 +150,12 @@ static SmallVector<Value, 4> ldmatrix4(KernelContext &kc, Value tile16, Value id
 
 SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTile &a,
                                                    OperandTile &bop, const FragmentState &fs,
-                                                   Value stage, int64_t ks, Value aStage) {
+                                                   Value stage, int64_t ks) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
   Value a16 = halfwordView(b, loc, a), b16 = halfwordView(b, loc, bop);
-  Value aBase =
-      arith::MulIOp::create(b, loc, aStage ? aStage : stage, kc.cst(a.stageBytes() / 2));
+  Value aBase = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes() / 2));
   Value bBase = arith::MulIOp::create(b, loc, stage, kc.cst(bop.stageBytes() / 2));
   bool aT = a.layout == SmemLayout::MNMajorVector, bT = bop.layout == SmemLayout::MNMajorVector;
   SmallVector<Value> regs;

@@ -94,10 +94,6 @@ static int64_t wgmmaStagingBytes(int64_t consumers, int64_t tileN, const Contrac
 /// The operand ring: `stages` stages of an A and a B tile.
 static int64_t ringBytes(PlanAttr p, const Contraction &c) {
   // A dequantized weight (the kernel's A): tile_m x 64 codes of `bits` each.
-  // A sparse weight: its dense stages and staging ring, and B's ring.
-  if (c.sparse && c.swapped)
-    return c.sparse->sharedBytes(p.getNumWarps() * 32, p.getStages()) +
-           p.getTileN() * elementBytes(c.elemB) * p.getTileK() * p.getStages();
   if (c.quant && c.swapped)
     return (p.getTileM() * p.getTileK() * c.quant->bits / 8 +
             p.getTileN() * elementBytes(c.elemB) * p.getTileK()) *
@@ -228,18 +224,6 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   // shared memory; the cp.async split with a second kernel.
   double fixed = clusterSplit ? 3e-6 + std::ceil(e.waves) * 0.5e-6 : split > 1 ? 6e-6 : 3e-6;
   e.seconds = std::max(e.computeSeconds, e.memorySeconds) + fixed;
-  // A sparse tile's words are a few KiB: a CTA keeps stages - 2 tiles in
-  // flight, so when few bytes move per tile it takes a load's round trip
-  // per stages - 2 K tiles whatever the density. Each SM walks its share
-  // of all tiles' K steps at that pace, over as many CTAs as run at once.
-  // (H100, 2026-12-06, with one tile in flight: 64x16 tiles of a 28672 x
-  // 8192 weight, 448 CTAs of 128 K tiles each, one per slot, took 119 us
-  // at 10% density and 118 us at 20%: 0.9 us a tile.)
-  if (c.sparse) {
-    double kTiles = ceilDiv(c.k.size(), p.getTileK());
-    double steps = tiles / split * kTiles / std::min(tiles, slots);
-    e.seconds = std::max(e.seconds, steps * 0.9e-6 / (p.getStages() - 2) + fixed);
-  }
   return e;
 }
 
@@ -329,12 +313,7 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
   return verifySharedMemory(p, c, t, emitError);
 }
 
-/// The producer that reads a sparse weight's format.
-static ProducerKind sparseProducer(const SparseWeight &w) {
-  return w.bitmap ? ProducerKind::Bitmap : ProducerKind::TiledCsl;
-}
-
-/// The sparse kernel (a Tiled-CSL or bitmap weight): the mixed-input kernel's
+/// The sparse kernel (a Tiled-CSL weight): the mixed-input kernel's
 /// pipeline with the weight's tiles scattered into the dense A stages.
 static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const TargetInfo &t,
                                       function_ref<InFlightDiagnostic()> emitError) {
@@ -344,10 +323,9 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (c.dynamicLabel)
     return emitError() << "a sparse weight needs static shapes (the dynamic dimension '"
                        << c.dynamicLabel << "' is not supported with it yet)";
-  StringRef format = w.bitmap ? "bitmap" : "tiled_csl";
-  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != sparseProducer(w))
-    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the " << format
-                       << " producer (mma = m16n8k16, producer = " << format << ")";
+  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::TiledCsl)
+    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the tiled_csl producer "
+                          "(mma = m16n8k16, producer = tiled_csl)";
   if (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols)
     return emitError() << "the sparse kernel's tile is the format's: tile_m = " << w.tileRows
                        << " and tile_k = " << w.tileCols << ", not " << p.getTileM() << " and "
@@ -357,8 +335,8 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (failed(verifyWeightWarpsAndActivations(p, c, "sparse", emitError)))
     return failure();
   if (p.getStages() < 3)
-    return emitError() << "the sparse kernel copies a tile's words two stages before its "
-                          "MMAs: it needs at least 3 stages";
+    return emitError() << "the sparse kernel scatters a tile two stages ahead: it needs at "
+                          "least 3 stages";
   if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
     return failure();
   return verifySharedMemory(p, c, t, emitError);
@@ -373,9 +351,8 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
     return verifyMixedInputPlan(p, c, t, emitError);
   if (c.sparse)
     return verifySparsePlan(p, c, t, emitError);
-  if (p.getProducer() == ProducerKind::TiledCsl || p.getProducer() == ProducerKind::Bitmap)
-    return emitError() << "producer = " << stringifyProducerKind(p.getProducer())
-                       << " needs a sparse weight of that format";
+  if (p.getProducer() == ProducerKind::TiledCsl)
+    return emitError() << "producer = tiled_csl needs a tiled_csl sparse weight";
   if (c.swapped && c.dynamicLabel)
     return emitError() << "order = ba (the transposed product) needs static shapes; the "
                           "dynamic dimension '"
@@ -674,7 +651,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
       if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
         continue;
       int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
-      SmallVector<int64_t, 3> stageChoices;
+      int64_t stages;
       if (c.quant) {
         int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
         // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
@@ -683,20 +660,18 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
         // CTAs fit an SM). 8-bit codes kept 8: W8 read 5-10% slower with 4
         // in the same benchmark (two runs, 2026-12-06).
         int64_t most = c.quant->bits == 8 ? 8 : 4;
-        stageChoices = {std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most)};
+        stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
       } else {
-        // A sparse tile's words land two stages before its MMAs: stages - 2
-        // tiles in flight. Deeper first (an equal estimate keeps the first).
-        stageChoices = {8, 6, 4, 3};
+        // A sparse tile is scattered two stages before its MMAs; a third
+        // stage for the copy in flight, a fourth of slack.
+        stages = 4;
       }
-      for (int64_t stages : stageChoices) {
-        PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
-                                   split,
-                                   c.sparse ? sparseProducer(*c.sparse) : ProducerKind::CpAsync,
-                                   RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
-                                   OperandSource::Shared, OperandOrder::BA);
-        all.push_back(candidateFor(p, c, t, ctx, emitError));
-      }
+      PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
+                                 split,
+                                 c.sparse ? ProducerKind::TiledCsl : ProducerKind::CpAsync,
+                                 RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
+                                 OperandSource::Shared, OperandOrder::BA);
+      all.push_back(candidateFor(p, c, t, ctx, emitError));
     }
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
@@ -1166,21 +1141,11 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << ") straight into A fragments; the activations are B";
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
-    if (w.bitmap)
-      os << "sparse mma.sync (m16n8k16): the weight's bitmap tiles of " << w.tileRows << "x"
-         << w.tileCols << " (" << w.tiles << " tiles; a mask bit per element, " << w.masksBytes
-         << " bytes, and the non-zero values, up to " << w.wordsBytes
-         << " bytes) are copied by cp.async into a staging ring of " << p.getStages()
-         << " stages with the activations (" << p.getStages() - 2
-         << " tiles in flight), decoded one tile ahead (popcount scans) into swizzled dense A "
-         << "stages, and read by the dense MMA core; the activations are B";
-    else
-      os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
-         << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
-         << w.wordsBytes << " bytes) are copied by cp.async into a staging ring of "
-         << p.getStages() << " stages with the activations (" << p.getStages() - 2
-         << " tiles in flight), scattered one tile ahead into zero-filled, swizzled dense A "
-         << "stages, and read by the dense MMA core; the activations are B";
+    os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
+       << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
+       << w.wordsBytes << " bytes) are loaded into registers a tile ahead, scattered into "
+       << "the zero-filled, swizzled shared-memory A stage, and read by the dense MMA core "
+       << "(" << p.getStages() << " stages); the activations are B";
   } else if (wgmma) {
     os << "wgmma (Hopper warpgroup MMA): " << t.chip << " has it and "
        << (kMajor ? "both operands are contiguous along K; "

@@ -32,7 +32,7 @@ struct Packed {
 /// The kernel's stage for tile (rowTile, kTile): `bm` x 64 halves in the
 /// swizzled image. Returns false if a read or write left its buffer.
 inline bool modelStage(const Packed &p, int64_t tilesK, int64_t rowTile, int64_t kTile, int64_t bm,
-                int64_t stagedChunks, std::vector<uint16_t> &stage) {
+                int64_t regChunks, std::vector<uint16_t> &stage) {
   stage.assign(static_cast<size_t>(bm * kTileK), 0); // zeroStage
   int64_t t = rowTile * tilesK + kTile;
   if (t + 1 >= static_cast<int64_t>(p.offsets.size()))
@@ -65,11 +65,11 @@ inline bool modelStage(const Packed &p, int64_t tilesK, int64_t rowTile, int64_t
     }
   };
   for (int64_t tid = 0; tid < kThreads; ++tid) {
-    for (int64_t i = 0; i < stagedChunks; ++i) // issueSparseTile (cp.async into staging), scatterSparseTile
+    for (int64_t i = 0; i < regChunks; ++i) // loadSparseWords, scatter
       if (tid + i * kThreads < chunks)
         store(chunkAt(tid + i * kThreads, ok));
-    for (int64_t ch = tid + stagedChunks * kThreads; ch < chunks; ch += kThreads)
-      store(chunkAt(ch, ok)); // the scatter loads the chunks past the staging stage
+    for (int64_t ch = tid + regChunks * kThreads; ch < chunks; ch += kThreads)
+      store(chunkAt(ch, ok)); // the overflow loop
   }
   return ok;
 }

@@ -3,7 +3,7 @@
 // The reference packs random sparse weights into Tiled-CSL; a host model of
 // the sparse kernel's producer (lib/Codegen/SparseProducer.cpp) rebuilds
 // each shared-memory stage as the kernel does: the tile's bounds with their
-// clamps, thread t's staged chunks t, t + T, ... and the chunks past them,
+// clamps, thread t's register chunks t, t + T, ... and the chunks past them,
 // each word's value stored at its masked slot of a zero-filled stage. The
 // stage is then read back through the dense producers' swizzle (chunk c of
 // row r at c ^ (r % 8), lib/Codegen/Producers.cpp), as ldmatrix reads it,
@@ -36,7 +36,7 @@ TEST_P(SparseModel, StagesEqualTheDenseTiles) {
                                c.cols, c.bm, kTileK, err))
       << err;
   int64_t tilesK = (c.cols + kTileK - 1) / kTileK, tilesM = (c.rows + c.bm - 1) / c.bm;
-  // The kernel's staged chunks (SparseWeight::stagedChunks), and none:
+  // The kernel's register chunks (SparseWeight::registerChunks), and none:
   // every chunk through the overflow loop.
   for (int64_t regChunks : {std::max<int64_t>(1, c.bm * kTileK / 2 / 4 / kThreads), int64_t(0)})
     for (int64_t tm = 0; tm < tilesM; ++tm)

@@ -83,46 +83,24 @@ struct WeightQuant {
   int64_t groupsPerTile() const { return groupSize == 32 ? 2 : 1; }
 };
 
-/// A weight stored sparse (the einsum's second operand has type
-/// `tensor<N x K x f16|bf16, #loom.sparse<format = tiled_csl|bitmap, ...>>`,
+/// A weight stored sparse in Tiled-CSL (the einsum's second operand has
+/// type `tensor<N x K x f16|bf16, #loom.sparse<format = tiled_csl, ...>>`,
 /// K contiguous): the kernel's A (order = ba) arrives as per-tile offsets
-/// and Tiled-CSL words, or bitmap masks and values (docs/dialect.md), and
-/// is rebuilt in the dense swizzled shared-memory tile the MMA core reads.
-/// The offsets (and a bitmap's masks) are the kernel's extra arguments
-/// after the epilogue's buffers.
+/// and words (docs/dialect.md) and is scattered into the dense swizzled
+/// shared-memory tile the MMA core reads. The offsets are the kernel's
+/// extra argument after the epilogue's buffers.
 struct SparseWeight {
   int64_t tileRows = 64, tileCols = 64;
   int64_t tiles = 0;
-  /// The bitmap format (else Tiled-CSL).
-  bool bitmap = false;
-  /// Bytes of the offsets, the words' (bitmap: the values') capacity
-  /// (every element stored), and a bitmap's masks.
-  int64_t offsetsBytes = 0, wordsBytes = 0, masksBytes = 0;
-  /// The fraction of non-zeros the plan estimates assume (the data arrive
-  /// at run time): each format at the densities it is for.
-  double assumedDensity() const { return bitmap ? 0.5 : 0.25; }
-  /// 16-byte chunks per thread a staging stage holds: Tiled-CSL words for
-  /// half the tile's elements (the scatter loads any further chunks of a
-  /// denser tile itself); bitmap values for all of them.
-  int64_t stagedChunks(int64_t threads) const {
-    return std::max<int64_t>(1, tileRows * tileCols * 2 / 16 / threads);
-  }
-  /// A bitmap tile's masks: a bit per element.
-  int64_t tileMaskBytes() const { return bitmap ? tileRows * tileCols / 8 : 0; }
-  /// The dense stages the weight is rebuilt into: Tiled-CSL one read by the
-  /// MMAs, one being scattered, one being zeroed; a bitmap decode writes
-  /// every element, so no zeroing.
-  int64_t denseStages() const { return bitmap ? 2 : 3; }
-  /// Shared memory beside the activations' ring of `stages`: the dense
-  /// stages (16-bit elements), then `stages` staging stages (words or
-  /// values, then a bitmap's masks), then each staging stage's first word
-  /// and chunk count (two 8-byte slots), then a ring of 2 * stages tile
-  /// offsets (copied with the tiles, stages - 2 tiles ahead of their use).
-  int64_t stagingStageBytes(int64_t threads) const {
-    return stagedChunks(threads) * threads * 16 + tileMaskBytes();
-  }
-  int64_t sharedBytes(int64_t threads, int64_t stages) const {
-    return denseStages() * tileRows * tileCols * 2 + stages * (stagingStageBytes(threads) + 16 + 8);
+  /// Bytes of the offsets, and the words' capacity (every element stored).
+  int64_t offsetsBytes = 0, wordsBytes = 0;
+  /// The fraction of non-zeros the plan estimates assume: the data arrive
+  /// at run time.
+  static constexpr double assumedDensity = 0.25;
+  /// 16-byte chunks of words a thread keeps in registers for the next tile
+  /// (the rest of a denser tile is loaded when it is scattered).
+  int64_t registerChunks(int64_t threads) const {
+    return std::max<int64_t>(1, tileRows * tileCols / 2 / 4 / threads);
   }
 };
 
