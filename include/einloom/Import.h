@@ -11,6 +11,7 @@
 #ifndef EINLOOM_IMPORT_H
 #define EINLOOM_IMPORT_H
 
+#include "einloom/Reference/Kernels.h"
 #include "einloom/Reference/Tensor.h"
 
 #include "llvm/Support/Error.h"
@@ -76,28 +77,37 @@ llvm::Expected<ImportedWeight> importLinear(const SafetensorsFile &file, const I
 llvm::Error writeEinloomWeight(const ImportedWeight &w, const std::string &dir,
                                const std::string &name);
 
-/// A dense weight made sparse for the Tiled-CSL kernels.
+/// A dense weight made sparse: Tiled-CSL for the unstructured kernels, or
+/// 2:4 (docs/dialect.md's two_four) for the structured ones.
 struct SparseImportOptions {
-  int64_t tileRows = 64, tileCols = 64;
+  ref::PackFormat format = ref::PackFormat::TiledCsl; ///< TiledCsl or TwoFour
+  int64_t tileRows = 64, tileCols = 64;               ///< Tiled-CSL only
   /// Magnitude pruning: each row keeps its round(K * (1 - sparsity))
   /// largest-magnitude elements (ties: the first); negative: no pruning,
-  /// the zeros already there are what is skipped.
+  /// the zeros already there are what is skipped. For 2:4, 0.5 prunes each
+  /// group of 4 along K to its 2 largest magnitudes (ties: the first); no
+  /// other fraction is 2:4.
   double sparsity = -1;
   /// The stored type, f16 or bf16 (the input's when it is one of them).
   std::optional<ref::DType> type;
 };
 
 struct SparseImport {
+  ref::PackFormat format = ref::PackFormat::TiledCsl;
   ref::Tensor offsets, words; ///< i32, as docs/dialect.md's tiled_csl
+  ref::Tensor values, meta;   ///< two_four: N x K/2 values, N x K/16 i16
   int64_t rows = 0, cols = 0, nonZeros = 0;
   ref::DType type = ref::DType::F16;
 };
 
 /// `dense` (an N x K matrix of floats), pruned and rounded as `o` says, in
-/// the Tiled-CSL layout; an error for a bad shape, type or option.
+/// the Tiled-CSL or 2:4 layout; an error for a bad shape, type or option,
+/// or (2:4 without pruning) a group of 4 with more than 2 non-zeros.
 llvm::Expected<SparseImport> importSparse(ref::Tensor dense, const SparseImportOptions &o);
 
-/// Writes `w` into `dir` as NAME.words.npy and NAME.offsets.npy (i32).
+/// Writes `w` into `dir`: Tiled-CSL as NAME.words.npy and NAME.offsets.npy
+/// (i32); 2:4 as NAME.values.npy (f16, or bf16's values as f32) and
+/// NAME.meta.npy (i16).
 llvm::Error writeSparseWeight(const SparseImport &w, const std::string &dir,
                               const std::string &name);
 

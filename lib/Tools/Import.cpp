@@ -314,15 +314,33 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
     return bad(llvm::Twine("the sparse kernels read f16 or bf16; give --dtype f16 or bf16 for "
                            "this ") +
                ref::dtypeName(dense.dtype) + " weight");
-  if ((o.tileRows != 64 && o.tileRows != 128) || o.tileCols != 64)
+  bool twoFour = o.format == ref::PackFormat::TwoFour;
+  if (!twoFour && o.format != ref::PackFormat::TiledCsl)
+    return bad("a sparse import writes tiled_csl or two_four");
+  if (!twoFour && ((o.tileRows != 64 && o.tileRows != 128) || o.tileCols != 64))
     return bad("the sparse kernels read tiles of 64 or 128 rows by 64 columns");
   if (o.sparsity >= 1 || (o.sparsity >= 0 && !(o.sparsity == o.sparsity)))
     return bad("--sparsity is a fraction below 1 (0.8 keeps a fifth of each row)");
+  if (twoFour && o.sparsity >= 0 && o.sparsity != 0.5)
+    return bad("two_four keeps 2 of every 4 along K: --sparsity is 0.5 (prune each group of "
+               "4 to its 2 largest magnitudes) or absent (the weight is already 2:4)");
+  w.format = o.format;
   w.rows = dense.shape[0];
   w.cols = dense.shape[1];
+  if (twoFour && w.cols % 16)
+    return bad("two_four needs K % 16 == 0 (K = " + llvm::Twine(w.cols) + ")");
   for (double &v : dense.data)
     v = ref::roundTo(w.type, v);
-  if (o.sparsity >= 0) {
+  if (twoFour && o.sparsity == 0.5) {
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t g = 0; g < w.cols; g += 4) {
+        double *q = dense.data.data() + r * w.cols + g;
+        int order[4] = {0, 1, 2, 3};
+        std::stable_sort(order, order + 4,
+                         [&](int a, int b) { return std::fabs(q[a]) > std::fabs(q[b]); });
+        q[order[2]] = q[order[3]] = 0;
+      }
+  } else if (o.sparsity >= 0) {
     int64_t keep = static_cast<int64_t>(std::llround(w.cols * (1 - o.sparsity)));
     std::vector<int64_t> order(w.cols);
     for (int64_t r = 0; r < w.rows; ++r) {
@@ -338,23 +356,31 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
   for (double v : dense.data)
     w.nonZeros += v != 0;
   ref::PackParams pp;
-  pp.format = ref::PackFormat::TiledCsl;
+  pp.format = o.format;
   pp.tileRows = o.tileRows;
   pp.tileCols = o.tileCols;
   std::vector<ref::Tensor> packed;
   std::string err;
   if (!ref::pack(dense, pp, packed, err))
-    return bad("packing the weight: " + err);
-  w.offsets = std::move(packed[0]);
-  w.words = std::move(packed[1]);
+    return bad("packing the weight: " + err +
+               (twoFour ? " (give --sparsity 0.5 to prune it to 2:4)" : ""));
+  if (twoFour) {
+    w.values = std::move(packed[0]);
+    w.meta = std::move(packed[1]);
+  } else {
+    w.offsets = std::move(packed[0]);
+    w.words = std::move(packed[1]);
+  }
   return w;
 }
 
 llvm::Error einloom::writeSparseWeight(const SparseImport &w, const std::string &dir,
                                        const std::string &name) {
   std::string err, base = dir + "/" + name;
-  for (auto [suffix, t] : {std::pair<const char *, const ref::Tensor *>{".words.npy", &w.words},
-                           {".offsets.npy", &w.offsets}})
+  bool twoFour = w.format == ref::PackFormat::TwoFour;
+  for (auto [suffix, t] : {std::pair<const char *, const ref::Tensor *>{
+                               twoFour ? ".values.npy" : ".words.npy", twoFour ? &w.values : &w.words},
+                           {twoFour ? ".meta.npy" : ".offsets.npy", twoFour ? &w.meta : &w.offsets}})
     if (!ref::writeNpy(base + suffix, *t, err))
       return createStringError(llvm::inconvertibleErrorCode(), err);
   return llvm::Error::success();

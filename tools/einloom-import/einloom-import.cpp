@@ -9,6 +9,13 @@
 // bundle compiled with --weight-quant int<B>:g<G>:asym (scales in the
 // checkpoint's type; zero points i8, i16 for 8 bits).
 //
+// einloom-import --format tiled_csl|two_four [--sparsity S] WEIGHT -o DIR
+//
+// makes a dense N x K weight (.npy, or a .safetensors tensor) sparse:
+// Tiled-CSL (NAME.words.npy, NAME.offsets.npy) or 2:4 (NAME.values.npy,
+// NAME.meta.npy; --sparsity 0.5 prunes each group of 4 along K to its 2
+// largest magnitudes), as docs/dialect.md lays them out.
+//
 //===----------------------------------------------------------------------===//
 #include "einloom/Import.h"
 #include "einloom/Reference/Npy.h"
@@ -24,26 +31,27 @@ namespace ref = einloom::ref;
 
 static cl::OptionCategory category("einloom-import options");
 static cl::opt<std::string> input(cl::Positional,
-                                  cl::desc("<checkpoint.safetensors> (or, with tiled_csl, a .npy)"),
+                                  cl::desc("<checkpoint.safetensors> (or, with tiled_csl or two_four, a .npy)"),
                                   cl::Required, cl::cat(category));
 static cl::opt<std::string> formatName("format",
                                    cl::desc("awq (AutoAWQ \"gemm\"), gptq (v1: zeros stored "
-                                            "minus one) or gptq-v2; or tiled_csl: a dense weight "
-                                            "made sparse for the sparse kernels"),
+                                            "minus one) or gptq-v2; or tiled_csl / two_four: a "
+                                            "dense weight made sparse for the sparse kernels"),
                                    cl::Required, cl::cat(category));
 static cl::opt<std::string> tensorName("tensor",
-                                       cl::desc("tiled_csl: the dense weight's tensor in a "
+                                       cl::desc("tiled_csl, two_four: the dense weight's tensor in a "
                                                 ".safetensors file (default: PREFIX + weight)"),
                                        cl::init(""), cl::cat(category));
 static cl::opt<double> sparsity("sparsity",
                                 cl::desc("tiled_csl: prune each row to keep its largest "
                                          "(1 - S) fraction by magnitude (default: keep every "
-                                         "non-zero)"),
+                                         "non-zero); two_four: 0.5 prunes each group of 4 "
+                                         "along K to its 2 largest"),
                                 cl::init(-1), cl::cat(category));
 static cl::opt<int64_t> tileRows("tile-rows", cl::desc("tiled_csl: tile rows, 64 or 128 (default 64)"),
                                  cl::init(64), cl::cat(category));
 static cl::opt<std::string> dtypeName("dtype",
-                                      cl::desc("tiled_csl: store f16 or bf16 (default: the "
+                                      cl::desc("tiled_csl, two_four: store f16 or bf16 (default: the "
                                                "weight's own when it is one of them; f16 for "
                                                "a .npy)"),
                                       cl::init(""), cl::cat(category));
@@ -88,6 +96,12 @@ static int importSparse() {
   // NumPy has no bf16: a .npy weight is stored as f16 unless --dtype says.
   if (StringRef(input).ends_with(".npy"))
     o.type = ref::DType::F16;
+  bool twoFour = formatName == "two_four";
+  if (twoFour && tileRows.getNumOccurrences()) {
+    errs() << "einloom-import: --tile-rows is for tiled_csl (two_four has no tiles)\n";
+    return 1;
+  }
+  o.format = twoFour ? ref::PackFormat::TwoFour : ref::PackFormat::TiledCsl;
   o.tileRows = tileRows;
   o.sparsity = sparsity;
   if (!dtypeName.empty()) {
@@ -112,6 +126,15 @@ static int importSparse() {
     return 1;
   }
   int64_t elems = w->rows * w->cols;
+  if (twoFour) {
+    outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
+           << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
+           << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), two_four: "
+           << w->values.numel() << " values and " << w->meta.numel()
+           << " metadata words (0.5625x the dense bytes) -> " << outDir << "/" << name
+           << ".{values,meta}.npy\n";
+    return 0;
+  }
   outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
          << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
          << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), tiled_csl " << tileRows
@@ -124,7 +147,7 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "Einloom checkpoint import\n");
-  if (formatName == "tiled_csl")
+  if (formatName == "tiled_csl" || formatName == "two_four")
     return importSparse();
   einloom::ImportOptions o;
   if (formatName == "awq")
@@ -135,7 +158,7 @@ int main(int argc, char **argv) {
     o.format = einloom::CheckpointFormat::GptqV2;
   else {
     errs() << "einloom-import: unknown --format '" << formatName
-           << "'; expected awq, gptq, gptq-v2 or tiled_csl\n";
+           << "'; expected awq, gptq, gptq-v2, tiled_csl or two_four\n";
     return 1;
   }
   o.bits = bits;

@@ -1,4 +1,4 @@
-"""einloom-import --format tiled_csl, checked from the outside: random dense
+"""einloom-import --format tiled_csl and two_four, checked from the outside: random dense
 weights (.npy f16, .safetensors bf16 and f32), imported with and without
 pruning; the words are decoded with docs/dialect.md's formula (the inverse
 of the swizzled slot) into a dense matrix that must equal the input (pruned
@@ -130,5 +130,71 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     failed |= not ok
     print(f"case {i}: {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}: "
           f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros, {len(words)} words)")
+    print("  " + r.stdout.strip())
+
+
+def read_npy(path):
+    data = open(path, "rb").read()
+    hlen = struct.unpack("<H", data[8:10])[0]
+    head = ast.literal_eval(data[10:10 + hlen].decode())
+    fmt = {"<f2": "e", "<f4": "f", "<i2": "h"}[head["descr"]]
+    rows, cols = head["shape"]
+    flat = struct.unpack(f"<{rows * cols}{fmt}", data[10 + hlen:])
+    return [list(flat[r * cols:(r + 1) * cols]) for r in range(rows)]
+
+
+# two_four: values (N x K/2) and metadata (N x K/16, i16: group g's two
+# positions i0 | i1 << 2 at bits 4 (g % 4)), decoded as docs/dialect.md
+# says; 0.5 prunes each group of 4 to its 2 largest magnitudes (ties to the
+# first); an already 2:4 weight goes through unpruned.
+cases24 = [("npy", "f16", 64, 128, 0.5), ("st", "bf16", 33, 64, 0.5), ("npy", "f16", 16, 32, None)]
+for i, (kind, dtype, n, k, sparsity) in enumerate(cases24, start=len(cases)):
+    a = [[rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
+    if sparsity is None:  # already 2:4: zero two of every four, at random
+        for row in a:
+            for g in range(0, k, 4):
+                for j in rng.sample(range(4), 2):
+                    row[g + j] = 0.0
+    stored = "bf16" if dtype == "bf16" else "f16"
+    if kind == "npy":
+        path = f"{out}/w{i}.npy"
+        write_npy_f16(path, a)
+        args = []
+    else:
+        path = f"{out}/w{i}.safetensors"
+        write_safetensors(path, "layer.weight", a, dtype)
+        args = ["--prefix", "layer."]
+    if sparsity is not None:
+        args += ["--sparsity", str(sparsity)]
+    r = subprocess.run([tool, "--format", "two_four", path, "-o", out, "--name", f"s{i}"] + args,
+                       capture_output=True, text=True)
+    if r.returncode:
+        print(f"case {i}: einloom-import failed: {r.stderr}")
+        sys.exit(1)
+    to_bits = f16_bits if stored == "f16" else bf16_bits
+    want = [[to_bits(v) for v in row] for row in a]
+    if sparsity is not None:
+        for row in want:
+            for g in range(0, k, 4):
+                order = sorted(range(4), key=lambda j: -abs(from_bits(row[g + j], stored)))
+                for j in order[2:]:
+                    row[g + j] = 0
+    want = [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
+    values, meta = read_npy(f"{out}/s{i}.values.npy"), read_npy(f"{out}/s{i}.meta.npy")
+    got = [[0] * k for _ in range(n)]
+    ok = len(values) == n and len(values[0]) == k // 2 and len(meta[0]) == k // 16
+    for row in range(n):
+        for g in range(k // 4):
+            field = ((meta[row][g // 4] & 0xFFFF) >> (4 * (g % 4))) & 0xF
+            i0, i1 = field & 3, field >> 2
+            ok &= i0 < i1
+            for slot, pos in ((0, i0), (1, i1)):
+                got[row][4 * g + pos] = to_bits(values[row][2 * g + slot])
+    got = [[0 if b & 0x7FFF == 0 else b for b in row] for row in got]
+    ok &= got == want
+    failed |= not ok
+    nz = sum(b != 0 for row in want for b in row)
+    print(f"case {i}: two_four {kind} {dtype} {n}x{k} sparsity {sparsity}: "
+          f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros)")
     print("  " + r.stdout.strip())
 sys.exit(1 if failed else 0)
