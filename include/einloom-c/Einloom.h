@@ -124,6 +124,15 @@ EinloomStatus einloomPackTiledCsl(const uint16_t *values, int64_t rows, int64_t 
 EinloomStatus einloomCheckTiledCsl(const int32_t *offsets, size_t numOffsets,
                                    const uint32_t *words, size_t numWords, int64_t rows,
                                    int64_t cols, int64_t tileRows, int64_t tileCols);
+/* Packs a rows x cols matrix of 16-bit values (f16 or bf16 bit patterns,
+ * row-major, cols a multiple of 16) into the 2:4 layout (docs/dialect.md's
+ * two_four): rows * cols / 2 values at `packed` and rows * cols / 16
+ * metadata words at `meta`. With `prune` non-zero each group of 4 along a
+ * row first keeps its 2 largest magnitudes (ties: the first); without, a
+ * group of more than 2 non-zeros is an error naming it. Nothing is written
+ * on an error. On the host. API version 5. */
+EinloomStatus einloomPackTwoFour(const uint16_t *values, int64_t rows, int64_t cols, int prune,
+                                 uint16_t *packed, uint16_t *meta);
 /* The kernels' PTX text (valid while the bundle lives). API version 2. */
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);

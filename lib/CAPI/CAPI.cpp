@@ -99,7 +99,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 4; }
+int einloomApiVersion(void) { return 5; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -430,6 +430,24 @@ EinloomStatus einloomPackTiledCsl(const uint16_t *values, int64_t rows, int64_t 
                 "the Tiled-CSL data takes " + std::to_string(packed.size()) +
                     " words; the capacity given is " + std::to_string(capacity));
   std::copy(packed.begin(), packed.end(), words);
+  return ok();
+}
+
+EinloomStatus einloomPackTwoFour(const uint16_t *values, int64_t rows, int64_t cols, int prune,
+                                 uint16_t *packed, uint16_t *meta) {
+  if (!values || !packed || !meta)
+    return invalid("the values, packed or meta pointer");
+  if (rows <= 0 || cols <= 0 || rows > (int64_t(1) << 40) / std::max<int64_t>(cols, 1))
+    return fail(EINLOOM_INVALID_ARGUMENT, "a 2:4 weight is a non-empty rows x cols matrix, not " +
+                                              std::to_string(rows) + " x " + std::to_string(cols));
+  // Packed aside first, so that an error writes nothing.
+  std::vector<uint16_t> p(static_cast<size_t>(rows * (cols / 2))),
+      m(static_cast<size_t>(rows * (cols / 16)));
+  std::string err;
+  if (!ref::packTwoFourBits(values, rows, cols, prune != 0, p.data(), m.data(), err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  std::copy(p.begin(), p.end(), packed);
+  std::copy(m.begin(), m.end(), meta);
   return ok();
 }
 

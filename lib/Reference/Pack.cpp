@@ -35,6 +35,68 @@ void einloom::ref::tiledCslElement(int64_t slot, int64_t tileCols, int64_t &r, i
   c = tileCols % 64 ? in : (in / 64) * 64 + (((in / 8) % 8) ^ (r % 8)) * 8 + in % 8;
 }
 
+/// The two stored positions of a 2:4 group whose non-zeros are `nz`: the
+/// non-zeros, then the smallest unused positions, in increasing order.
+/// False if more than 2 are non-zero.
+static bool twoFourPositions(const bool nz[4], int idx[2]) {
+  int n = 0;
+  for (int j = 0; j < 4; ++j)
+    if (nz[j]) {
+      if (n == 2)
+        return false;
+      idx[n++] = j;
+    }
+  for (int j = 0; n < 2 && j < 4; ++j)
+    if (!(n == 1 && idx[0] == j)) {
+      idx[n++] = j;
+      if (n == 2 && idx[0] > idx[1])
+        std::swap(idx[0], idx[1]);
+    }
+  return true;
+}
+
+static std::string twoFourTooDense(int64_t r, int64_t g) {
+  return "pack: row " + std::to_string(r) + ", columns " + std::to_string(4 * g) + ".." +
+         std::to_string(4 * g + 3) + " hold more than 2 nonzeros; two_four needs at most 2 of "
+         "every 4";
+}
+
+bool einloom::ref::packTwoFourBits(const uint16_t *values, int64_t rows, int64_t cols,
+                                   bool prune, uint16_t *packed, uint16_t *meta,
+                                   std::string &err) {
+  if (rows <= 0 || cols <= 0 || cols % 16) {
+    err = "pack: two_four needs a non-empty matrix with K % 16 == 0 (got " +
+          std::to_string(rows) + " x " + std::to_string(cols) + ")";
+    return false;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < cols / 4; ++g) {
+      const uint16_t *q = values + r * cols + 4 * g;
+      // Magnitude is the bits without the sign (f16 and bf16 alike).
+      bool nz[4];
+      for (int j = 0; j < 4; ++j)
+        nz[j] = (q[j] & 0x7fffu) != 0;
+      if (prune) {
+        int order[4] = {0, 1, 2, 3};
+        std::stable_sort(order, order + 4,
+                         [&](int a, int b) { return (q[a] & 0x7fffu) > (q[b] & 0x7fffu); });
+        nz[order[2]] = nz[order[3]] = false;
+      }
+      int idx[2];
+      if (!twoFourPositions(nz, idx)) {
+        err = twoFourTooDense(r, g);
+        return false;
+      }
+      for (int j = 0; j < 2; ++j)
+        packed[r * (cols / 2) + 2 * g + j] = nz[idx[j]] ? q[idx[j]] : 0;
+      uint16_t &word = meta[r * (cols / 16) + g / 4];
+      if (g % 4 == 0)
+        word = 0;
+      word = static_cast<uint16_t>(word | ((idx[0] | idx[1] << 2) << (4 * (g % 4))));
+    }
+  return true;
+}
+
 bool einloom::ref::packTiledCslWords(const uint16_t *values, int64_t rows, int64_t cols,
                                      int64_t tr, int64_t tc, std::vector<int32_t> &offsets,
                                      std::vector<uint32_t> &words, std::string &err) {
@@ -522,25 +584,14 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
     Tensor values(dense.dtype, {M, K / 2}), meta(DType::I16, {M, K / 16});
     for (int64_t r = 0; r < M; ++r)
       for (int64_t g = 0; g < K / 4; ++g) {
-        int idx[2], n = 0;
+        bool nz[4];
         for (int j = 0; j < 4; ++j)
-          if (dense.data[r * K + 4 * g + j] != 0) {
-            if (n == 2) {
-              err = "pack: row " + std::to_string(r) + ", columns " +
-                    std::to_string(4 * g) + ".." + std::to_string(4 * g + 3) +
-                    " hold more than 2 nonzeros; two_four needs at most 2 of "
-                    "every 4";
-              return false;
-            }
-            idx[n++] = j;
-          }
-        // Fill with the smallest unused positions, keeping idx0 < idx1.
-        for (int j = 0; n < 2 && j < 4; ++j)
-          if (!(n == 1 && idx[0] == j)) {
-            idx[n++] = j;
-            if (n == 2 && idx[0] > idx[1])
-              std::swap(idx[0], idx[1]);
-          }
+          nz[j] = dense.data[r * K + 4 * g + j] != 0;
+        int idx[2];
+        if (!twoFourPositions(nz, idx)) {
+          err = twoFourTooDense(r, g);
+          return false;
+        }
         values.data[r * (K / 2) + 2 * g] = dense.data[r * K + 4 * g + idx[0]];
         values.data[r * (K / 2) + 2 * g + 1] = dense.data[r * K + 4 * g + idx[1]];
         uint32_t field = static_cast<uint32_t>(idx[0] | (idx[1] << 2));

@@ -23,7 +23,8 @@ from ._capi import Error, check, enc
 from ._spec import default_out, dtype_name, label_sizes, parse
 
 __all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
-           "explain", "version", "library_path", "pack_weight", "pack_sparse", "check_sparse"]
+           "explain", "version", "library_path", "pack_weight", "pack_sparse", "pack_two_four",
+           "check_sparse"]
 __version__ = "0.5.0"
 
 library_path = _capi.path
@@ -374,6 +375,26 @@ def pack_weight(codes, bits=4, signed=False):
     return words
 
 
+def _sixteen_bit_matrix(weight, who):
+    """The bit patterns of an f16 or bf16 matrix (NumPy float16, or a CPU
+    torch tensor of either) as a contiguous NumPy uint16 array."""
+    import numpy as np
+    if hasattr(weight, "detach"):
+        t = weight.detach().cpu().contiguous()
+        if str(t.dtype) not in ("torch.float16", "torch.bfloat16"):
+            raise Error(f"einloom: {who} takes an f16 or bf16 matrix, got {t.dtype}")
+        import torch
+        bits = t.view(torch.int16).numpy().view(np.uint16)
+    else:
+        a = np.asarray(weight)
+        if a.dtype != np.float16:
+            raise Error(f"einloom: {who} takes an f16 or bf16 matrix, got {a.dtype}")
+        bits = np.ascontiguousarray(a).view(np.uint16)
+    if bits.ndim != 2:
+        raise Error(f"einloom: {who} takes an N x K matrix, got shape {list(bits.shape)}")
+    return np.ascontiguousarray(bits)
+
+
 def pack_sparse(weight, tile_rows=64, tile_cols=64):
     """A sparse N x K weight (f16 or bf16: a NumPy float16 array, or a CPU
     torch tensor of either) packed into the Tiled-CSL arrays that a kernel
@@ -382,20 +403,7 @@ def pack_sparse(weight, tile_rows=64, tile_cols=64):
     tile's padded to 4; one offset per tile plus one). Move them to the GPU
     yourself. docs/dialect.md describes the layout."""
     import numpy as np
-    if hasattr(weight, "detach"):
-        t = weight.detach().cpu().contiguous()
-        if str(t.dtype) not in ("torch.float16", "torch.bfloat16"):
-            raise Error(f"einloom: pack_sparse takes an f16 or bf16 matrix, got {t.dtype}")
-        import torch
-        bits = t.view(torch.int16).numpy().view(np.uint16)
-    else:
-        a = np.asarray(weight)
-        if a.dtype != np.float16:
-            raise Error(f"einloom: pack_sparse takes an f16 or bf16 matrix, got {a.dtype}")
-        bits = np.ascontiguousarray(a).view(np.uint16)
-    if bits.ndim != 2:
-        raise Error(f"einloom: pack_sparse takes an N x K matrix, got shape {list(bits.shape)}")
-    bits = np.ascontiguousarray(bits)
+    bits = _sixteen_bit_matrix(weight, "pack_sparse")
     n, k = bits.shape
     tiles = -(-n // max(1, tile_rows)) * -(-k // max(1, tile_cols))
     offsets = np.zeros(max(1, tiles + 1), dtype=np.int32)
@@ -407,6 +415,23 @@ def pack_sparse(weight, tile_rows=64, tile_cols=64):
                                     offsets.ctypes.data, words.ctypes.data, words.size,
                                     ctypes.byref(count)))
     return words, offsets
+
+
+def pack_two_four(weight, prune=False):
+    """An N x K weight (f16 or bf16: a NumPy float16 array, or a CPU torch
+    tensor of either; K a multiple of 16) in the 2:4 layout of
+    docs/dialect.md's two_four: returns (values, meta), NumPy uint16 arrays
+    of N x K/2 value bit patterns and N x K/16 metadata words. With
+    prune=True each group of 4 along K first keeps its 2 largest magnitudes;
+    without, a group of more than 2 non-zeros raises einloom.Error."""
+    import numpy as np
+    bits = _sixteen_bit_matrix(weight, "pack_two_four")
+    n, k = bits.shape
+    values = np.zeros((n, max(0, k // 2)), dtype=np.uint16)
+    meta = np.zeros((n, max(0, k // 16)), dtype=np.uint16)
+    check(_capi.einloomPackTwoFour(bits.ctypes.data, n, k, int(bool(prune)),
+                                   values.ctypes.data, meta.ctypes.data))
+    return values, meta
 
 
 def check_sparse(words, offsets, shape, tile_rows=64, tile_cols=64):

@@ -84,6 +84,8 @@ einloomPackWeight = _fn("einloomPackWeight",
 einloomPackTiledCsl = _fn("einloomPackTiledCsl",
                           [c_void_p, c_int64, c_int64, c_int64, c_int64, c_void_p, c_void_p,
                            c_size_t, P(c_size_t)])
+einloomPackTwoFour = _fn("einloomPackTwoFour",
+                         [c_void_p, c_int64, c_int64, c_int, c_void_p, c_void_p])
 einloomCheckTiledCsl = _fn("einloomCheckTiledCsl",
                            [c_void_p, c_size_t, c_void_p, c_size_t, c_int64, c_int64, c_int64,
                             c_int64])
@@ -106,9 +108,9 @@ einloomReferenceEinsum = _fn("einloomReferenceEinsum",
                               P(P(ctypes.c_double)), c_char_p, c_size_t, P(c_int64), c_int,
                               P(ctypes.c_double)])
 
-if einloomApiVersion() < 4:
+if einloomApiVersion() < 5:
     raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
-                      "needs version 4 or newer")
+                      "needs version 5 or newer")
 
 
 def check(status):

@@ -241,3 +241,36 @@ def test_sparse_weight_buffers_and_packing():
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="two_four")
     with pytest.raises(einloom.Error, match="multiple of 8"):
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 100}, sparse="tiled_csl")
+
+
+def test_pack_two_four():
+    # 2:4 as docs/dialect.md lays it out: decoding the metadata gives back
+    # the weight (pruned by magnitude where asked).
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((6, 32)).astype(np.float16)
+    values, meta = einloom.pack_two_four(w, prune=True)
+    assert values.dtype == meta.dtype == np.uint16
+    assert values.shape == (6, 16) and meta.shape == (6, 2)
+    want = w.copy()
+    for r in range(6):
+        for g in range(0, 32, 4):
+            small = np.argsort(-np.abs(want[r, g:g + 4]).astype(np.float32), kind="stable")[2:]
+            want[r, g + small] = 0
+    got = np.zeros_like(w)
+    for r in range(6):
+        for g in range(8):
+            field = (int(meta[r, g // 4]) >> (4 * (g % 4))) & 0xF
+            i0, i1 = field & 3, field >> 2
+            assert i0 < i1
+            got[r, 4 * g + i0] = values[r, 2 * g:2 * g + 1].view(np.float16)[0]
+            got[r, 4 * g + i1] = values[r, 2 * g + 1:2 * g + 2].view(np.float16)[0]
+    assert np.array_equal(got, want)
+    # The pruned weight is 2:4 already: packing it unpruned gives the same.
+    v2, m2 = einloom.pack_two_four(want)
+    assert np.array_equal(v2, values) and np.array_equal(m2, meta)
+    with pytest.raises(einloom.Error, match="more than 2 nonzeros"):
+        einloom.pack_two_four(w)
+    with pytest.raises(einloom.Error, match="K % 16 == 0"):
+        einloom.pack_two_four(w[:, :24], prune=True)
+    with pytest.raises(einloom.Error, match="f16 or bf16"):
+        einloom.pack_two_four(w.astype(np.float32))

@@ -19,7 +19,7 @@ static int failures = 0;
   } while (0)
 
 int main(void) {
-  CHECK(einloomApiVersion() == 4);
+  CHECK(einloomApiVersion() == 5);
   CHECK(strstr(einloomVersion(), "einloom") != NULL);
 
   char dir[] = "/tmp/einloom-capi.XXXXXX";
@@ -185,6 +185,24 @@ int main(void) {
         EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomPackTiledCsl(NULL, 70, 104, 64, 64, offs, sw, 16, &count) ==
         EINLOOM_INVALID_ARGUMENT);
+  /* 2:4: one row of 16 (f16 bits). Group 0 holds 1.0 at 1 and -2.0 at 3;
+   * group 1 three non-zeros (pruned: 0.5 and -3.0 stay, at 0 and 2); group
+   * 2 none (positions 0, 1); group 3 one, 4.0 at 2 (positions 0, 2). */
+  uint16_t row24[16] = {0, 0x3c00, 0, 0xc000, 0x3800, 0x3400, 0xc200, 0,
+                        0, 0, 0, 0, 0, 0, 0x4400, 0};
+  uint16_t packed24[8], meta24[1] = {0xdead};
+  CHECK(einloomPackTwoFour(row24, 1, 16, 0, packed24, meta24) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "columns 4..7 hold more than 2 nonzeros") != NULL);
+  CHECK(meta24[0] == 0xdead); /* nothing written on an error */
+  CHECK(einloomPackTwoFour(row24, 1, 16, 1, packed24, meta24) == EINLOOM_OK);
+  CHECK(packed24[0] == 0x3c00 && packed24[1] == 0xc000 && packed24[2] == 0x3800 &&
+        packed24[3] == 0xc200 && packed24[4] == 0 && packed24[5] == 0 &&
+        packed24[6] == 0 && packed24[7] == 0x4400);
+  /* fields i0 | i1 << 2: (1,3) = 0xd, (0,2) = 0x8, (0,1) = 0x4, (0,2) = 0x8 */
+  CHECK(meta24[0] == (0xd | 0x8 << 4 | 0x4 << 8 | 0x8 << 12));
+  CHECK(einloomPackTwoFour(row24, 1, 12, 1, packed24, meta24) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "K % 16 == 0") != NULL);
+  CHECK(einloomPackTwoFour(NULL, 1, 16, 1, packed24, meta24) == EINLOOM_INVALID_ARGUMENT);
 
   CHECK(einloomBundleDestroy(b) == EINLOOM_OK);
   CHECK(einloomBundleDestroy(b) == EINLOOM_INVALID_ARGUMENT); /* double destroy: caught */

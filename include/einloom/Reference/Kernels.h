@@ -113,6 +113,14 @@ bool packTiledCslWords(const uint16_t *values, int64_t rows, int64_t cols, int64
 bool validateTiledCsl(const int32_t *offsets, int64_t numOffsets, const uint32_t *words,
                       int64_t numWords, int64_t rows, int64_t cols, int64_t tileRows,
                       int64_t tileCols, std::string &err);
+/// 2:4 (docs/dialect.md's two_four) straight from bits: a rows x cols
+/// matrix of 16-bit values (f16 or bf16 bit patterns, row-major, cols a
+/// multiple of 16) into rows x cols/2 `packed` values and rows x cols/16
+/// `meta` words. With `prune`, each group of 4 first keeps its 2 largest
+/// magnitudes (ties: the first); without, a group of more than 2 non-zeros
+/// is an error.
+bool packTwoFourBits(const uint16_t *values, int64_t rows, int64_t cols, bool prune,
+                     uint16_t *packed, uint16_t *meta, std::string &err);
 /// Bitmap (docs/dialect.md): tile t's 8 x 8 block b has a 64-bit mask in
 /// words 2(t·B + b) and 2(t·B + b) + 1 of `masks` (B = tileRows·tileCols/64
 /// blocks a tile, row-major); bit q of word h marks element
