@@ -130,4 +130,103 @@ TEST(SparseModel, CorruptDataStaysInBounds) {
   }
   EXPECT_GT(rejected, 1000);
 }
+
+// The bitmap decode (SparseModel.h's modelBitmapStage, the steps the bitmap
+// kernel is to run) rebuilds every tile bit for bit, read back through the
+// swizzle as ldmatrix reads it.
+class BitmapModel : public ::testing::TestWithParam<Case> {};
+
+TEST_P(BitmapModel, StagesEqualTheDenseTiles) {
+  const Case &c = GetParam();
+  std::vector<uint16_t> dense;
+  PackedBitmap p = packRandomBitmap(c.rows, c.cols, c.bm, c.density, 13, dense);
+  ASSERT_FALSE(p.offsets.empty());
+  std::string err;
+  ASSERT_TRUE(validateBitmap(p.offsets.data(), static_cast<int64_t>(p.offsets.size()),
+                             p.masks.data(), static_cast<int64_t>(p.masks.size()),
+                             static_cast<int64_t>(p.values.size()), c.rows, c.cols, c.bm, kTileK,
+                             err))
+      << err;
+  int64_t tilesK = (c.cols + kTileK - 1) / kTileK, tilesM = (c.rows + c.bm - 1) / c.bm;
+  for (int64_t tm = 0; tm < tilesM; ++tm)
+    for (int64_t tk = 0; tk < tilesK; ++tk) {
+      std::vector<uint16_t> stage;
+      ASSERT_TRUE(modelBitmapStage(p, tilesK, tm, tk, c.bm, stage));
+      for (int64_t r = 0; r < c.bm; ++r)
+        for (int64_t k = 0; k < kTileK; ++k) {
+          int64_t gr = tm * c.bm + r, gk = tk * kTileK + k;
+          uint16_t want = gr < c.rows && gk < c.cols ? dense[gr * c.cols + gk] : 0;
+          if ((want & 0x7fffu) == 0)
+            want = 0; // a zero of either sign is stored as +0
+          ASSERT_EQ(readStage(stage, r, k), want)
+              << "tile (" << tm << ", " << tk << ") element (" << r << ", " << k << ")";
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Densities, BitmapModel,
+    ::testing::Values(Case{128, 256, 64, 0.0}, Case{128, 256, 64, 0.5}, Case{128, 256, 64, 1.0},
+                      Case{256, 128, 128, 0.3}, Case{256, 128, 128, 0.7},
+                      Case{256, 128, 128, 1.0}, Case{100, 150, 64, 0.6},
+                      Case{70, 200, 128, 0.9}, Case{64, 64, 64, 0.02}));
+
+TEST(BitmapModel, StoresAreConflictFree) {
+  // Each row store of a warp is 32 16-byte chunks; a quarter warp's 8
+  // chunks (one 128-byte wavefront) must fall in 8 distinct 16-byte bank
+  // groups, the chunk index within its 128-byte row.
+  std::vector<uint16_t> dense;
+  for (int64_t bm : {64, 128}) {
+    PackedBitmap p = packRandomBitmap(bm, 64, bm, 0.5, 3, dense);
+    std::vector<uint16_t> stage;
+    std::vector<int64_t> chunks;
+    ASSERT_TRUE(modelBitmapStage(p, 1, 0, 0, bm, stage, &chunks));
+    int64_t perThread = bm * kTileK / 32 / kThreads, storesPerThread = perThread * 4;
+    for (int64_t warp = 0; warp < 4; ++warp)
+      for (int64_t s = 0; s < storesPerThread; ++s)
+        for (int64_t quarter = 0; quarter < 4; ++quarter) {
+          std::vector<int> seen(8, 0);
+          for (int64_t l = 0; l < 8; ++l) {
+            int64_t th = warp * 32 + quarter * 8 + l;
+            ++seen[chunks[th * storesPerThread + s] % 8];
+          }
+          for (int n : seen)
+            EXPECT_EQ(n, 1) << "tile rows " << bm << ", warp " << warp << ", store " << s;
+        }
+  }
+}
+
+TEST(BitmapModel, CorruptDataStaysInBounds) {
+  std::vector<uint16_t> dense;
+  PackedBitmap good = packRandomBitmap(128, 128, 64, 0.5, 17, dense);
+  std::mt19937 rng(5);
+  int rejected = 0;
+  for (int trial = 0; trial < 1000; ++trial) {
+    PackedBitmap p = good;
+    int64_t n = static_cast<int64_t>(p.offsets.size());
+    switch (trial % 3) {
+    case 0:
+      p.offsets[rng() % n] = static_cast<int32_t>(rng());
+      break;
+    case 1:
+      p.offsets[rng() % n] = -static_cast<int32_t>(rng() % 100000);
+      break;
+    default:
+      p.masks[rng() % p.masks.size()] = rng();
+      break;
+    }
+    std::string err;
+    if (!validateBitmap(p.offsets.data(), n, p.masks.data(), static_cast<int64_t>(p.masks.size()),
+                        static_cast<int64_t>(p.values.size()), 128, 128, 64, kTileK, err)) {
+      ++rejected;
+      EXPECT_NE(err.find("corrupt bitmap data"), std::string::npos) << err;
+    }
+    for (int64_t tm = 0; tm < 2; ++tm)
+      for (int64_t tk = 0; tk < 2; ++tk) {
+        std::vector<uint16_t> stage;
+        ASSERT_TRUE(modelBitmapStage(p, 2, tm, tk, 64, stage)) << "trial " << trial;
+      }
+  }
+  EXPECT_GT(rejected, 500);
+}
 } // namespace
