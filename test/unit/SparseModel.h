@@ -80,16 +80,22 @@ inline uint16_t readStage(const std::vector<uint16_t> &stage, int64_t r, int64_t
   return stage[r * kTileK + (((c / 8) ^ (r % 8)) * 8) + c % 8];
 }
 
-/// Random f16 data of `density` packed as the runner does (a buffer of at
-/// least 4 words); empty offsets if packing failed.
-inline Packed packRandom(int64_t rows, int64_t cols, int64_t bm, double density, uint32_t seed,
-                  std::vector<uint16_t> &dense) {
+/// Random non-zero f16 bits (either sign) at `density`, zeros elsewhere.
+inline void randomDense(int64_t rows, int64_t cols, double density, uint32_t seed,
+                        std::vector<uint16_t> &dense) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
   dense.assign(static_cast<size_t>(rows * cols), 0);
   for (uint16_t &v : dense)
     if (u(rng) < density)
       v = static_cast<uint16_t>(0x3c00 + (rng() % 0x3ff) + 1) ^ (rng() % 2 ? 0x8000 : 0);
+}
+
+/// Random f16 data of `density` packed as the runner does (a buffer of at
+/// least 4 words); empty offsets if packing failed.
+inline Packed packRandom(int64_t rows, int64_t cols, int64_t bm, double density, uint32_t seed,
+                  std::vector<uint16_t> &dense) {
+  randomDense(rows, cols, density, seed, dense);
   Packed p;
   std::string err;
   if (!packTiledCslWords(dense.data(), rows, cols, bm, kTileK, p.offsets, p.words, err))
@@ -187,12 +193,7 @@ inline bool modelBitmapStage(const PackedBitmap &p, int64_t tilesK, int64_t rowT
 /// to at least one chunk, as the runtime would give them).
 inline PackedBitmap packRandomBitmap(int64_t rows, int64_t cols, int64_t bm, double density,
                                      uint32_t seed, std::vector<uint16_t> &dense) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
-  dense.assign(static_cast<size_t>(rows * cols), 0);
-  for (uint16_t &v : dense)
-    if (u(rng) < density)
-      v = static_cast<uint16_t>(0x3c00 + (rng() % 0x3ff) + 1) ^ (rng() % 2 ? 0x8000 : 0);
+  randomDense(rows, cols, density, seed, dense);
   PackedBitmap p;
   std::string err;
   if (!packBitmap(dense.data(), rows, cols, bm, kTileK, p.offsets, p.masks, p.values, err))

@@ -24,6 +24,40 @@ struct Case {
   double density;
 };
 
+/// Every tile that `stageOf(tm, tk, stage)` rebuilds must equal the dense
+/// weight's tile (zero outside the matrix; a zero of either sign as +0),
+/// read back through the swizzle as ldmatrix reads it.
+template <typename StageOf>
+void expectTilesMatch(const Case &c, const std::vector<uint16_t> &dense, StageOf stageOf) {
+  int64_t tilesK = (c.cols + kTileK - 1) / kTileK, tilesM = (c.rows + c.bm - 1) / c.bm;
+  for (int64_t tm = 0; tm < tilesM; ++tm)
+    for (int64_t tk = 0; tk < tilesK; ++tk) {
+      std::vector<uint16_t> stage;
+      ASSERT_TRUE(stageOf(tilesK, tm, tk, stage));
+      for (int64_t r = 0; r < c.bm; ++r)
+        for (int64_t k = 0; k < kTileK; ++k) {
+          int64_t gr = tm * c.bm + r, gk = tk * kTileK + k;
+          uint16_t want = gr < c.rows && gk < c.cols ? dense[gr * c.cols + gk] : 0;
+          if ((want & 0x7fffu) == 0)
+            want = 0;
+          ASSERT_EQ(readStage(stage, r, k), want)
+              << "tile (" << tm << ", " << tk << ") element (" << r << ", " << k << ")";
+        }
+    }
+}
+
+/// Offsets corruption `kind`: 0 a wild value, 1 a negative one, 2 two
+/// offsets swapped.
+void corruptOffsets(std::vector<int32_t> &o, int kind, std::mt19937 &rng) {
+  size_t n = o.size();
+  if (kind == 0)
+    o[rng() % n] = static_cast<int32_t>(rng());
+  else if (kind == 1)
+    o[rng() % n] = -static_cast<int32_t>(rng() % 100000);
+  else
+    std::swap(o[rng() % n], o[rng() % n]);
+}
+
 class SparseModel : public ::testing::TestWithParam<Case> {};
 
 TEST_P(SparseModel, StagesEqualTheDenseTiles) {
@@ -35,22 +69,13 @@ TEST_P(SparseModel, StagesEqualTheDenseTiles) {
                                p.words.data(), static_cast<int64_t>(p.words.size()), c.rows,
                                c.cols, c.bm, kTileK, err))
       << err;
-  int64_t tilesK = (c.cols + kTileK - 1) / kTileK, tilesM = (c.rows + c.bm - 1) / c.bm;
-  // The kernel's register chunks (SparseWeight::registerChunks), and none:
+  // The kernel's staged chunks (SparseWeight::stagedChunks), and none:
   // every chunk through the overflow loop.
   for (int64_t regChunks : {std::max<int64_t>(1, c.bm * kTileK / 2 / 4 / kThreads), int64_t(0)})
-    for (int64_t tm = 0; tm < tilesM; ++tm)
-      for (int64_t tk = 0; tk < tilesK; ++tk) {
-        std::vector<uint16_t> stage;
-        ASSERT_TRUE(modelStage(p, tilesK, tm, tk, c.bm, regChunks, stage));
-        for (int64_t r = 0; r < c.bm; ++r)
-          for (int64_t k = 0; k < kTileK; ++k) {
-            int64_t gr = tm * c.bm + r, gk = tk * kTileK + k;
-            uint16_t want = gr < c.rows && gk < c.cols ? dense[gr * c.cols + gk] : 0;
-            ASSERT_EQ(readStage(stage, r, k), want)
-                << "tile (" << tm << ", " << tk << ") element (" << r << ", " << k << ")";
-          }
-      }
+    expectTilesMatch(c, dense, [&](int64_t tilesK, int64_t tm, int64_t tk,
+                                   std::vector<uint16_t> &stage) {
+      return modelStage(p, tilesK, tm, tk, c.bm, regChunks, stage);
+    });
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -100,20 +125,10 @@ TEST(SparseModel, CorruptDataStaysInBounds) {
   for (int trial = 0; trial < 2000; ++trial) {
     Packed p = good;
     int64_t n = static_cast<int64_t>(p.offsets.size());
-    switch (trial % 4) {
-    case 0:
-      p.offsets[rng() % n] = static_cast<int32_t>(rng());
-      break;
-    case 1:
-      p.offsets[rng() % n] = -static_cast<int32_t>(rng() % 100000);
-      break;
-    case 2:
+    if (trial % 4 == 3)
       p.words[rng() % p.words.size()] = rng();
-      break;
-    default:
-      std::swap(p.offsets[rng() % n], p.offsets[rng() % n]);
-      break;
-    }
+    else
+      corruptOffsets(p.offsets, trial % 4, rng);
     std::string err;
     bool valid = validateTiledCsl(p.offsets.data(), n, p.words.data(),
                                   static_cast<int64_t>(p.words.size()), 256, 256, 64, kTileK, err);
@@ -147,21 +162,10 @@ TEST_P(BitmapModel, StagesEqualTheDenseTiles) {
                              static_cast<int64_t>(p.values.size()), c.rows, c.cols, c.bm, kTileK,
                              err))
       << err;
-  int64_t tilesK = (c.cols + kTileK - 1) / kTileK, tilesM = (c.rows + c.bm - 1) / c.bm;
-  for (int64_t tm = 0; tm < tilesM; ++tm)
-    for (int64_t tk = 0; tk < tilesK; ++tk) {
-      std::vector<uint16_t> stage;
-      ASSERT_TRUE(modelBitmapStage(p, tilesK, tm, tk, c.bm, stage));
-      for (int64_t r = 0; r < c.bm; ++r)
-        for (int64_t k = 0; k < kTileK; ++k) {
-          int64_t gr = tm * c.bm + r, gk = tk * kTileK + k;
-          uint16_t want = gr < c.rows && gk < c.cols ? dense[gr * c.cols + gk] : 0;
-          if ((want & 0x7fffu) == 0)
-            want = 0; // a zero of either sign is stored as +0
-          ASSERT_EQ(readStage(stage, r, k), want)
-              << "tile (" << tm << ", " << tk << ") element (" << r << ", " << k << ")";
-        }
-    }
+  expectTilesMatch(c, dense, [&](int64_t tilesK, int64_t tm, int64_t tk,
+                                 std::vector<uint16_t> &stage) {
+    return modelBitmapStage(p, tilesK, tm, tk, c.bm, stage);
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -204,17 +208,10 @@ TEST(BitmapModel, CorruptDataStaysInBounds) {
   for (int trial = 0; trial < 1000; ++trial) {
     PackedBitmap p = good;
     int64_t n = static_cast<int64_t>(p.offsets.size());
-    switch (trial % 3) {
-    case 0:
-      p.offsets[rng() % n] = static_cast<int32_t>(rng());
-      break;
-    case 1:
-      p.offsets[rng() % n] = -static_cast<int32_t>(rng() % 100000);
-      break;
-    default:
+    if (trial % 4 == 3)
       p.masks[rng() % p.masks.size()] = rng();
-      break;
-    }
+    else
+      corruptOffsets(p.offsets, trial % 4, rng);
     std::string err;
     if (!validateBitmap(p.offsets.data(), n, p.masks.data(), static_cast<int64_t>(p.masks.size()),
                         static_cast<int64_t>(p.values.size()), 128, 128, 64, kTileK, err)) {

@@ -74,6 +74,19 @@ def write_safetensors(path, name, rows, dtype):
         f.write(struct.pack("<Q", len(head)) + head + raw)
 
 
+def write_input(i, kind, dtype, a):
+    """Writes weight `a` as case i's input: an f16 .npy, or a .safetensors
+    tensor layer.weight of `dtype`; returns its path and the tool's options
+    for it."""
+    if kind == "npy":
+        path = f"{out}/w{i}.npy"
+        write_npy_f16(path, a)
+        return path, []
+    path = f"{out}/w{i}.safetensors"
+    write_safetensors(path, "layer.weight", a, dtype)
+    return path, ["--prefix", "layer."] + (["--dtype", "f16"] if dtype == "f32" else [])
+
+
 def decode(words, offsets, n, k, tr, tc):
     dense = [[0] * k for _ in range(n)]
     tiles_k = -(-k // tc)
@@ -96,14 +109,7 @@ failed = False
 for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     a = [[0.0 if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
     stored = "bf16" if dtype == "bf16" else "f16"
-    if kind == "npy":
-        path = f"{out}/w{i}.npy"
-        write_npy_f16(path, a)
-        args = []
-    else:
-        path = f"{out}/w{i}.safetensors"
-        write_safetensors(path, "layer.weight", a, dtype)
-        args = ["--prefix", "layer."] + (["--dtype", "f16"] if dtype == "f32" else [])
+    path, args = write_input(i, kind, dtype, a)
     if sparsity is not None:
         args += ["--sparsity", str(sparsity)]
     r = subprocess.run([tool, "--format", "tiled_csl", "--tile-rows", str(tr), path, "-o", out,
@@ -156,14 +162,7 @@ for i, (kind, dtype, n, k, sparsity) in enumerate(cases24, start=len(cases)):
                 for j in rng.sample(range(4), 2):
                     row[g + j] = 0.0
     stored = "bf16" if dtype == "bf16" else "f16"
-    if kind == "npy":
-        path = f"{out}/w{i}.npy"
-        write_npy_f16(path, a)
-        args = []
-    else:
-        path = f"{out}/w{i}.safetensors"
-        write_safetensors(path, "layer.weight", a, dtype)
-        args = ["--prefix", "layer."]
+    path, args = write_input(i, kind, dtype, a)
     if sparsity is not None:
         args += ["--sparsity", str(sparsity)]
     r = subprocess.run([tool, "--format", "two_four", path, "-o", out, "--name", f"s{i}"] + args,
