@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Codegen/Monarch.h"
+#include "einloom/Reference/Tensor.h"
 
 #include <cmath>
 
@@ -14,6 +15,32 @@ using namespace einloom::codegen;
 
 namespace {
 bool isPowerOfTwo(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+/// The arithmetic of a Precision: `store` rounds a value to what a step
+/// keeps (f32, or f64 exactly), `operand` to a tensor-core input.
+struct Arith {
+  Precision p;
+  bool exact() const { return p == Precision::F64; }
+  double store(double x) const { return exact() ? x : double(float(x)); }
+  Complex store(Complex z) const { return {store(z.real()), store(z.imag())}; }
+  double operand(double x) const {
+    switch (p) {
+    case Precision::F16: return einloom::ref::roundTo(einloom::ref::DType::F16, x);
+    case Precision::BF16: return einloom::ref::roundTo(einloom::ref::DType::BF16, x);
+    default: return store(x);
+    }
+  }
+  Complex operand(Complex z) const { return {operand(z.real()), operand(z.imag())}; }
+  /// a * b, each product and sum kept at the step's precision.
+  Complex mul(Complex a, Complex b) const {
+    if (exact())
+      return a * b;
+    double re = store(store(a.real() * b.real()) - store(a.imag() * b.imag()));
+    double im = store(store(a.real() * b.imag()) + store(a.imag() * b.real()));
+    return {re, im};
+  }
+  Complex add(Complex a, Complex b) const { return store(a + b); }
+};
 
 Complex unitRoot(int64_t num, int64_t den) {
   // exp(-2 pi i num / den), with num reduced first so that large products
@@ -45,18 +72,21 @@ struct Levels {
 
 /// One step at level `i` over `x` (length n = radices[i] * ...), in place:
 /// forward into the digit-reversed order, or its inverse.
-void step(const MonarchPlan &plan, const Levels &lv, size_t i, Complex *x, int64_t n,
-          bool inverse) {
+void step(const MonarchPlan &plan, const Levels &lv, const Arith &ar, size_t i, Complex *x,
+          int64_t n, bool inverse) {
   int64_t r0 = plan.radices[i], m = n / r0;
   const std::vector<Complex> &f = inverse ? lv.idft[i] : lv.dft[i];
   std::vector<Complex> block(x, x + n), out(static_cast<size_t>(n));
-  auto product = [&]() { // block (r0 x m, row-major) <- F * block
+  auto product = [&]() { // block (r0 x m, row-major) <- F * block, operands rounded
     std::fill(out.begin(), out.end(), Complex(0));
+    if (!ar.exact())
+      for (Complex &v : block)
+        v = ar.operand(v);
     for (int64_t a = 0; a < r0; ++a)
       for (int64_t b = 0; b < r0; ++b) {
-        Complex w = f[a * r0 + b];
+        Complex w = ar.operand(f[a * r0 + b]);
         for (int64_t j = 0; j < m; ++j)
-          out[a * m + j] += w * block[b * m + j];
+          out[a * m + j] = ar.add(out[a * m + j], ar.mul(w, block[b * m + j]));
       }
     block.swap(out);
   };
@@ -65,14 +95,14 @@ void step(const MonarchPlan &plan, const Levels &lv, size_t i, Complex *x, int64
   } else if (!inverse) {
     product();
     for (int64_t e = 0; e < n; ++e)
-      block[e] *= lv.tw[i][e];
+      block[e] = ar.mul(block[e], ar.store(lv.tw[i][e]));
     for (int64_t k1 = 0; k1 < r0; ++k1)
-      step(plan, lv, i + 1, block.data() + k1 * m, m, false);
+      step(plan, lv, ar, i + 1, block.data() + k1 * m, m, false);
   } else {
     for (int64_t k1 = 0; k1 < r0; ++k1)
-      step(plan, lv, i + 1, block.data() + k1 * m, m, true);
+      step(plan, lv, ar, i + 1, block.data() + k1 * m, m, true);
     for (int64_t e = 0; e < n; ++e)
-      block[e] *= lv.itw[i][e];
+      block[e] = ar.mul(block[e], ar.store(lv.itw[i][e]));
     product();
   }
   std::copy(block.begin(), block.end(), x);
@@ -139,22 +169,25 @@ std::vector<Complex> einloom::codegen::twiddles(int64_t n, int64_t r0, bool inve
 }
 
 std::vector<Complex> einloom::codegen::monarchForward(const MonarchPlan &plan,
-                                                      const std::vector<Complex> &x) {
+                                                      const std::vector<Complex> &x,
+                                                      Precision precision) {
   std::vector<Complex> out(x);
-  step(plan, Levels(plan), 0, out.data(), plan.length, false);
+  step(plan, Levels(plan), Arith{precision}, 0, out.data(), plan.length, false);
   return out;
 }
 
 std::vector<Complex> einloom::codegen::monarchInverse(const MonarchPlan &plan,
-                                                      const std::vector<Complex> &X) {
+                                                      const std::vector<Complex> &X,
+                                                      Precision precision) {
   std::vector<Complex> out(X);
-  step(plan, Levels(plan), 0, out.data(), plan.length, true);
+  step(plan, Levels(plan), Arith{precision}, 0, out.data(), plan.length, true);
   return out;
 }
 
 bool einloom::codegen::realConvolution(const double *u, int64_t N, const double *k, int64_t L,
                                        bool causal, int64_t freqCutoff, const double *preGate,
-                                       const double *postGate, double *y, std::string &err) {
+                                       const double *postGate, double *y, std::string &err,
+                                       Precision precision) {
   if (!isPowerOfTwo(N) || L < 1 || L > N) {
     err = "the Monarch convolution takes N a power of two and a filter of 1 to N taps (N = " +
           std::to_string(N) + ", L = " + std::to_string(L) + ")";
@@ -164,14 +197,21 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
   MonarchPlan plan;
   if (!MonarchPlan::forLength(h, plan, err))
     return false;
+  Arith ar{precision};
+  // The 16-bit types hold the input, filter, gates and result.
+  auto io = [&](double x) {
+    return precision == Precision::F16 || precision == Precision::BF16 ? ar.operand(x) : x;
+  };
   // Real input of M as h complex points, zero-padded.
   auto halve = [&](const double *x, int64_t len, const double *gate) {
     std::vector<Complex> z(static_cast<size_t>(h));
     for (int64_t j = 0; j < h; ++j) {
-      auto at = [&](int64_t i) { return i < len ? x[i] * (gate ? gate[i] : 1.0) : 0.0; };
+      auto at = [&](int64_t i) {
+        return i < len ? ar.store(io(x[i]) * (gate ? io(gate[i]) : 1.0)) : 0.0;
+      };
       z[j] = {at(2 * j), at(2 * j + 1)};
     }
-    return monarchForward(plan, z);
+    return monarchForward(plan, z, precision);
   };
   std::vector<Complex> Z = halve(u, N, preGate), ZK = halve(k, L, nullptr);
   // The spectrum of a real sequence at natural frequency f (0 <= f <= h)
@@ -179,14 +219,14 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
   // samples' spectra come from Z[f] and conj(Z[h - f]).
   auto realSpectrum = [&](const std::vector<Complex> &S, int64_t f) {
     Complex a = S[plan.positionOf(f % h)], b = std::conj(S[plan.positionOf((h - f) % h)]);
-    Complex even = (a + b) * 0.5, odd = (a - b) * Complex(0, -0.5);
-    return even + unitRoot(f, M) * odd;
+    Complex even = ar.store((a + b) * 0.5), odd = ar.store((a - b) * Complex(0, -0.5));
+    return ar.add(even, ar.mul(ar.store(unitRoot(f, M)), odd));
   };
   // The product, by position (frequency frequencyAt(p)), and at h.
   auto product = [&](int64_t f) {
     if (freqCutoff > 0 && f >= freqCutoff)
       return Complex(0);
-    return realSpectrum(Z, f) * realSpectrum(ZK, f);
+    return ar.mul(realSpectrum(Z, f), realSpectrum(ZK, f));
   };
   std::vector<Complex> Y(static_cast<size_t>(h));
   for (int64_t p = 0; p < h; ++p)
@@ -198,13 +238,14 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
   for (int64_t p = 0; p < h; ++p) {
     int64_t f = plan.frequencyAt(p);
     Complex a = Y[p], b = std::conj(f == 0 ? nyquist : Y[plan.positionOf(h - f)]);
-    Complex even = (a + b) * 0.5, odd = (a - b) * 0.5 * std::conj(unitRoot(f, M));
-    W[p] = even + Complex(0, 1) * odd;
+    Complex even = ar.store((a + b) * 0.5),
+            odd = ar.mul(ar.store((a - b) * 0.5), ar.store(std::conj(unitRoot(f, M))));
+    W[p] = ar.add(even, Complex(0, 1) * odd);
   }
-  std::vector<Complex> w = monarchInverse(plan, W);
+  std::vector<Complex> w = monarchInverse(plan, W, precision);
   for (int64_t n = 0; n < N; ++n) {
     double v = n % 2 ? w[n / 2].imag() : w[n / 2].real();
-    y[n] = v * (postGate ? postGate[n] : 1.0);
+    y[n] = io(ar.store(v * (postGate ? io(postGate[n]) : 1.0)));
   }
   return true;
 }

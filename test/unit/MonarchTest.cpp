@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 using namespace einloom;
@@ -161,6 +162,57 @@ TEST(MonarchConv, TheCheckCanFail) {
   for (size_t i = 0; i < good.size(); ++i)
     diff = std::max(diff, std::abs(good[i] - bad[i]));
   EXPECT_GT(diff, 0.1);
+}
+
+TEST(MonarchPrecision, TheKernelsArithmetic) {
+  // The same gated causal convolutions in f32 (an f32 FFT, as PyTorch's
+  // convolution computes) and in the kernels' arithmetic (16-bit operands
+  // of each DFT product, f32 sums), all on the same bf16-valued inputs,
+  // against the f64 reference: the error a GPU run should show. Each step
+  // down in precision must cost error, and stay within a few units of its
+  // type's rounding (f32 2^-24, f16 2^-11, bf16 2^-8) per Monarch level.
+  std::mt19937 rng(21);
+  std::normal_distribution<double> g;
+  for (int64_t N : std::vector<int64_t>{1024, 8192, 65536}) {
+    auto bf16Data = [&](int64_t n) {
+      std::vector<double> v(static_cast<size_t>(n));
+      for (double &x : v)
+        x = ref::roundTo(ref::DType::BF16, g(rng));
+      return v;
+    };
+    std::vector<double> u = bf16Data(N), k = bf16Data(N), pre = bf16Data(N), post = bf16Data(N);
+    for (double &x : k)
+      x = ref::roundTo(ref::DType::BF16, x / std::sqrt(double(N)));
+    std::vector<double> want(static_cast<size_t>(N)), y(static_cast<size_t>(N));
+    std::string err;
+    ASSERT_TRUE(realConvolution(u.data(), N, k.data(), N, true, 0, pre.data(), post.data(),
+                                want.data(), err))
+        << err;
+    double scale = 0;
+    for (double v : want)
+      scale = std::max(scale, std::abs(v));
+    auto errorOf = [&](Precision p) {
+      EXPECT_TRUE(realConvolution(u.data(), N, k.data(), N, true, 0, pre.data(), post.data(),
+                                  y.data(), err, p))
+          << err;
+      double worst = 0;
+      for (int64_t n = 0; n < N; ++n)
+        worst = std::max(worst, std::abs(y[n] - want[n]));
+      return worst / scale;
+    };
+    double f32 = errorOf(Precision::F32), f16 = errorOf(Precision::F16),
+           bf16 = errorOf(Precision::BF16);
+    MonarchPlan plan;
+    ASSERT_TRUE(MonarchPlan::forLength(N, plan, err));
+    double levels = double(plan.order());
+    std::printf("N = %lld (order %d): max error / max |y|: f32 %.2e, f16 %.2e, bf16 %.2e\n",
+                static_cast<long long>(N), static_cast<int>(plan.order()), f32, f16, bf16);
+    EXPECT_LT(f32, 8 * levels * std::ldexp(1.0, -24)) << N;
+    EXPECT_LT(f16, 8 * levels * std::ldexp(1.0, -11)) << N;
+    EXPECT_LT(bf16, 8 * levels * std::ldexp(1.0, -8)) << N;
+    EXPECT_LT(f32, f16);
+    EXPECT_LT(f16, bf16);
+  }
 }
 
 TEST(MonarchConv, BadLengths) {

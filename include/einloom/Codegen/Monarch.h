@@ -43,6 +43,14 @@ namespace einloom::codegen {
 
 using Complex = std::complex<double>;
 
+/// The arithmetic a model run imitates. F64: exact enough to check the
+/// decomposition. F32: an f32 FFT (what PyTorch's convolution computes).
+/// F16, BF16: the kernel's tensor-core steps, each matrix product's inputs
+/// (the data and the DFT matrix) rounded to the 16-bit type and summed in
+/// f32; twiddles, the real-input halving and the spectra's product in f32;
+/// the input, filter, gates and result in the 16-bit type.
+enum class Precision { F64, F32, F16, BF16 };
+
 /// An FFT length as Monarch factors.
 struct MonarchPlan {
   int64_t length = 0;             ///< the complex FFT's length n
@@ -71,19 +79,22 @@ std::vector<Complex> twiddles(int64_t n, int64_t r0, bool inverse, double scale 
 
 /// The forward FFT of `x` (natural order, length plan.length) into the
 /// digit-reversed order, by the plan's matrix products.
-std::vector<Complex> monarchForward(const MonarchPlan &plan, const std::vector<Complex> &x);
+std::vector<Complex> monarchForward(const MonarchPlan &plan, const std::vector<Complex> &x,
+                                    Precision precision = Precision::F64);
 /// The inverse of monarchForward, with the 1/n folded in: a digit-reversed
 /// spectrum back to the natural-order sequence.
-std::vector<Complex> monarchInverse(const MonarchPlan &plan, const std::vector<Complex> &X);
+std::vector<Complex> monarchInverse(const MonarchPlan &plan, const std::vector<Complex> &X,
+                                    Precision precision = Precision::F64);
 
 /// One row of `loom.fftconv` by the model: y = irfft(rfft(u') * K)[0, N),
 /// u' = u * preGate (zero-padded to M = 2N causal, N circular), K the
 /// spectrum of the filter `k` (length L <= N) with every frequency at or
 /// above `freqCutoff` removed (0: none), then y * postGate. Gates may be
-/// null. N a power of two from 8 (causal 4) to 2^22 (causal 2^21).
+/// null. N a power of two from 8 (causal 4) to 2^22 (causal 2^21). In
+/// `precision`'s arithmetic (see Precision).
 bool realConvolution(const double *u, int64_t N, const double *k, int64_t L, bool causal,
                      int64_t freqCutoff, const double *preGate, const double *postGate,
-                     double *y, std::string &err);
+                     double *y, std::string &err, Precision precision = Precision::F64);
 
 } // namespace einloom::codegen
 
