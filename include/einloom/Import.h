@@ -77,11 +77,11 @@ llvm::Expected<ImportedWeight> importLinear(const SafetensorsFile &file, const I
 llvm::Error writeEinloomWeight(const ImportedWeight &w, const std::string &dir,
                                const std::string &name);
 
-/// A dense weight made sparse: Tiled-CSL for the unstructured kernels, or
-/// 2:4 (docs/dialect.md's two_four) for the structured ones.
+/// A dense weight made sparse: Tiled-CSL or bitmap for the unstructured
+/// kernels, or 2:4 (docs/dialect.md's two_four) for the structured ones.
 struct SparseImportOptions {
-  ref::PackFormat format = ref::PackFormat::TiledCsl; ///< TiledCsl or TwoFour
-  int64_t tileRows = 64, tileCols = 64;               ///< Tiled-CSL only
+  ref::PackFormat format = ref::PackFormat::TiledCsl; ///< TiledCsl, Bitmap or TwoFour
+  int64_t tileRows = 64, tileCols = 64;               ///< Tiled-CSL and bitmap
   /// Magnitude pruning: each row keeps its round(K * (1 - sparsity))
   /// largest-magnitude elements (ties: the first); negative: no pruning,
   /// the zeros already there are what is skipped. For 2:4, 0.5 prunes each
@@ -96,6 +96,7 @@ struct SparseImport {
   ref::PackFormat format = ref::PackFormat::TiledCsl;
   ref::Tensor offsets, words; ///< i32, as docs/dialect.md's tiled_csl
   ref::Tensor values, meta;   ///< two_four: N x K/2 values, N x K/16 i16
+  ref::Tensor masks;          ///< bitmap: i32 masks (with offsets and values)
   int64_t rows = 0, cols = 0, nonZeros = 0;
   ref::DType type = ref::DType::F16;
 };
@@ -106,8 +107,9 @@ struct SparseImport {
 llvm::Expected<SparseImport> importSparse(ref::Tensor dense, const SparseImportOptions &o);
 
 /// Writes `w` into `dir`: Tiled-CSL as NAME.words.npy and NAME.offsets.npy
-/// (i32); 2:4 as NAME.values.npy (f16, or bf16's values as f32) and
-/// NAME.meta.npy (i16).
+/// (i32); bitmap as NAME.offsets.npy, NAME.masks.npy (i32) and
+/// NAME.values.npy; 2:4 as NAME.values.npy and NAME.meta.npy (i16). Values
+/// are f16, or bf16's values as f32.
 llvm::Error writeSparseWeight(const SparseImport &w, const std::string &dir,
                               const std::string &name);
 

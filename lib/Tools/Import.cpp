@@ -315,8 +315,8 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
                            "this ") +
                ref::dtypeName(dense.dtype) + " weight");
   bool twoFour = o.format == ref::PackFormat::TwoFour;
-  if (!twoFour && o.format != ref::PackFormat::TiledCsl)
-    return bad("a sparse import writes tiled_csl or two_four");
+  if (!twoFour && o.format != ref::PackFormat::TiledCsl && o.format != ref::PackFormat::Bitmap)
+    return bad("a sparse import writes tiled_csl, bitmap or two_four");
   if (!twoFour && ((o.tileRows != 64 && o.tileRows != 128) || o.tileCols != 64))
     return bad("the sparse kernels read tiles of 64 or 128 rows by 64 columns");
   if (o.sparsity >= 1 || (o.sparsity >= 0 && !(o.sparsity == o.sparsity)))
@@ -367,6 +367,10 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
   if (twoFour) {
     w.values = std::move(packed[0]);
     w.meta = std::move(packed[1]);
+  } else if (o.format == ref::PackFormat::Bitmap) {
+    w.offsets = std::move(packed[0]);
+    w.masks = std::move(packed[1]);
+    w.values = std::move(packed[2]);
   } else {
     w.offsets = std::move(packed[0]);
     w.words = std::move(packed[1]);
@@ -377,10 +381,14 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
 llvm::Error einloom::writeSparseWeight(const SparseImport &w, const std::string &dir,
                                        const std::string &name) {
   std::string err, base = dir + "/" + name;
-  bool twoFour = w.format == ref::PackFormat::TwoFour;
-  for (auto [suffix, t] : {std::pair<const char *, const ref::Tensor *>{
-                               twoFour ? ".values.npy" : ".words.npy", twoFour ? &w.values : &w.words},
-                           {twoFour ? ".meta.npy" : ".offsets.npy", twoFour ? &w.meta : &w.offsets}})
+  std::vector<std::pair<const char *, const ref::Tensor *>> files;
+  if (w.format == ref::PackFormat::TwoFour)
+    files = {{".values.npy", &w.values}, {".meta.npy", &w.meta}};
+  else if (w.format == ref::PackFormat::Bitmap)
+    files = {{".offsets.npy", &w.offsets}, {".masks.npy", &w.masks}, {".values.npy", &w.values}};
+  else
+    files = {{".words.npy", &w.words}, {".offsets.npy", &w.offsets}};
+  for (auto [suffix, t] : files)
     if (!ref::writeNpy(base + suffix, *t, err))
       return createStringError(llvm::inconvertibleErrorCode(), err);
   return llvm::Error::success();

@@ -9,12 +9,13 @@
 // bundle compiled with --weight-quant int<B>:g<G>:asym (scales in the
 // checkpoint's type; zero points i8, i16 for 8 bits).
 //
-// einloom-import --format tiled_csl|two_four [--sparsity S] WEIGHT -o DIR
+// einloom-import --format tiled_csl|bitmap|two_four [--sparsity S] WEIGHT -o DIR
 //
 // makes a dense N x K weight (.npy, or a .safetensors tensor) sparse:
-// Tiled-CSL (NAME.words.npy, NAME.offsets.npy) or 2:4 (NAME.values.npy,
-// NAME.meta.npy; --sparsity 0.5 prunes each group of 4 along K to its 2
-// largest magnitudes), as docs/dialect.md lays them out.
+// Tiled-CSL (NAME.words.npy, NAME.offsets.npy), bitmap (NAME.offsets.npy,
+// NAME.masks.npy, NAME.values.npy) or 2:4 (NAME.values.npy, NAME.meta.npy;
+// --sparsity 0.5 prunes each group of 4 along K to its 2 largest
+// magnitudes), as docs/dialect.md lays them out.
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Import.h"
@@ -31,27 +32,27 @@ namespace ref = einloom::ref;
 
 static cl::OptionCategory category("einloom-import options");
 static cl::opt<std::string> input(cl::Positional,
-                                  cl::desc("<checkpoint.safetensors> (or, with tiled_csl or two_four, a .npy)"),
+                                  cl::desc("<checkpoint.safetensors> (or, with a sparse format, a .npy)"),
                                   cl::Required, cl::cat(category));
 static cl::opt<std::string> formatName("format",
                                    cl::desc("awq (AutoAWQ \"gemm\"), gptq (v1: zeros stored "
-                                            "minus one) or gptq-v2; or tiled_csl / two_four: a "
-                                            "dense weight made sparse for the sparse kernels"),
+                                            "minus one) or gptq-v2; or tiled_csl / bitmap / "
+                                            "two_four: a dense weight made sparse"),
                                    cl::Required, cl::cat(category));
 static cl::opt<std::string> tensorName("tensor",
-                                       cl::desc("tiled_csl, two_four: the dense weight's tensor in a "
+                                       cl::desc("sparse formats: the dense weight's tensor in a "
                                                 ".safetensors file (default: PREFIX + weight)"),
                                        cl::init(""), cl::cat(category));
 static cl::opt<double> sparsity("sparsity",
-                                cl::desc("tiled_csl: prune each row to keep its largest "
+                                cl::desc("tiled_csl, bitmap: prune each row to keep its largest "
                                          "(1 - S) fraction by magnitude (default: keep every "
                                          "non-zero); two_four: 0.5 prunes each group of 4 "
                                          "along K to its 2 largest"),
                                 cl::init(-1), cl::cat(category));
-static cl::opt<int64_t> tileRows("tile-rows", cl::desc("tiled_csl: tile rows, 64 or 128 (default 64)"),
+static cl::opt<int64_t> tileRows("tile-rows", cl::desc("tiled_csl, bitmap: tile rows, 64 or 128 (default 64)"),
                                  cl::init(64), cl::cat(category));
 static cl::opt<std::string> dtypeName("dtype",
-                                      cl::desc("tiled_csl, two_four: store f16 or bf16 (default: the "
+                                      cl::desc("sparse formats: store f16 or bf16 (default: the "
                                                "weight's own when it is one of them; f16 for "
                                                "a .npy)"),
                                       cl::init(""), cl::cat(category));
@@ -101,7 +102,10 @@ static int importSparse() {
     errs() << "einloom-import: --tile-rows is for tiled_csl (two_four has no tiles)\n";
     return 1;
   }
-  o.format = twoFour ? ref::PackFormat::TwoFour : ref::PackFormat::TiledCsl;
+  bool bitmap = formatName == "bitmap";
+  o.format = twoFour ? ref::PackFormat::TwoFour
+             : bitmap ? ref::PackFormat::Bitmap
+                      : ref::PackFormat::TiledCsl;
   o.tileRows = tileRows;
   o.sparsity = sparsity;
   if (!dtypeName.empty()) {
@@ -135,6 +139,16 @@ static int importSparse() {
            << ".{values,meta}.npy\n";
     return 0;
   }
+  if (bitmap) {
+    outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
+           << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
+           << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), bitmap " << tileRows
+           << "x64: " << w->values.numel() << " values and " << w->masks.numel()
+           << " mask words, "
+           << format("%.2f", (2.0 * w->values.numel() + 4.0 * w->masks.numel()) / (2.0 * elems))
+           << "x the dense bytes -> " << outDir << "/" << name << ".{offsets,masks,values}.npy\n";
+    return 0;
+  }
   outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
          << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
          << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), tiled_csl " << tileRows
@@ -147,7 +161,7 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "Einloom checkpoint import\n");
-  if (formatName == "tiled_csl" || formatName == "two_four")
+  if (formatName == "tiled_csl" || formatName == "bitmap" || formatName == "two_four")
     return importSparse();
   einloom::ImportOptions o;
   if (formatName == "awq")
@@ -158,7 +172,7 @@ int main(int argc, char **argv) {
     o.format = einloom::CheckpointFormat::GptqV2;
   else {
     errs() << "einloom-import: unknown --format '" << formatName
-           << "'; expected awq, gptq, gptq-v2, tiled_csl or two_four\n";
+           << "'; expected awq, gptq, gptq-v2, tiled_csl, bitmap or two_four\n";
     return 1;
   }
   o.bits = bits;

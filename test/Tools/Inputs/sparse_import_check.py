@@ -1,4 +1,4 @@
-"""einloom-import --format tiled_csl and two_four, checked from the outside: random dense
+"""einloom-import --format tiled_csl, bitmap and two_four, checked from the outside: random dense
 weights (.npy f16, .safetensors bf16 and f32), imported with and without
 pruning; the words are decoded with docs/dialect.md's formula (the inverse
 of the swizzled slot) into a dense matrix that must equal the input (pruned
@@ -195,5 +195,68 @@ for i, (kind, dtype, n, k, sparsity) in enumerate(cases24, start=len(cases)):
     nz = sum(b != 0 for row in want for b in row)
     print(f"case {i}: two_four {kind} {dtype} {n}x{k} sparsity {sparsity}: "
           f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros)")
+    print("  " + r.stdout.strip())
+
+
+def read_npy_flat(path):
+    data = open(path, "rb").read()
+    hlen = struct.unpack("<H", data[8:10])[0]
+    head = ast.literal_eval(data[10:10 + hlen].decode())
+    fmt = {"<f2": "e", "<f4": "f", "<i4": "i"}[head["descr"]]
+    n = 1
+    for d in head["shape"]:
+        n *= d
+    return list(struct.unpack(f"<{n}{fmt}", data[10 + hlen:]))
+
+
+# bitmap: offsets, masks (two 32-bit words per 8 x 8 block: rows 0-3, 4-7;
+# bit q marks row 4h + q // 8, column q % 8 of the block) and the marked
+# values in (block, half, bit) order from offsets[t], decoded as
+# docs/dialect.md says.
+casesbm = [("npy", "f16", 200, 136, 64, None), ("st", "bf16", 130, 192, 128, 0.6),
+           ("npy", "f16", 64, 64, 64, 0.0)]
+for i, (kind, dtype, n, k, tr, sparsity) in enumerate(casesbm, start=len(cases) + len(cases24)):
+    a = [[0.0 if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
+    stored = "bf16" if dtype == "bf16" else "f16"
+    path, args = write_input(i, kind, dtype, a)
+    if sparsity is not None:
+        args += ["--sparsity", str(sparsity)]
+    r = subprocess.run([tool, "--format", "bitmap", "--tile-rows", str(tr), path, "-o", out,
+                        "--name", f"s{i}"] + args, capture_output=True, text=True)
+    if r.returncode:
+        print(f"case {i}: einloom-import failed: {r.stderr}")
+        sys.exit(1)
+    to_bits = f16_bits if stored == "f16" else bf16_bits
+    want = [[to_bits(v) for v in row] for row in a]
+    if sparsity is not None:
+        keep = int(round(k * (1 - sparsity)))
+        for row in want:
+            order = sorted(range(k), key=lambda j: -abs(from_bits(row[j], stored)))
+            for j in order[keep:]:
+                row[j] = 0
+    want = [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
+    offsets = read_npy_i32(f"{out}/s{i}.offsets.npy")
+    masks = read_npy_flat(f"{out}/s{i}.masks.npy")
+    values = read_npy_flat(f"{out}/s{i}.values.npy")
+    got = [[0] * k for _ in range(n)]
+    tiles_k, blocks = -(-k // 64), tr * 64 // 64
+    ok = all(o % 8 == 0 for o in offsets) and offsets[-1] == len(values)
+    for t in range(len(offsets) - 1):
+        at = offsets[t]
+        for b in range(blocks):
+            for h in range(2):
+                m = masks[2 * (t * blocks + b) + h] & 0xFFFFFFFF
+                for q in range(32):
+                    if m >> q & 1:
+                        row = (t // tiles_k) * tr + 8 * (b // 8) + 4 * h + q // 8
+                        col = (t % tiles_k) * 64 + 8 * (b % 8) + q % 8
+                        got[row][col] = to_bits(values[at])
+                        at += 1
+        ok &= at <= offsets[t + 1]
+    ok &= got == want
+    failed |= not ok
+    nz = sum(b != 0 for row in want for b in row)
+    print(f"case {i}: bitmap {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}: "
+          f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros, {len(values)} values)")
     print("  " + r.stdout.strip())
 sys.exit(1 if failed else 0)
