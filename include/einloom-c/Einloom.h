@@ -133,6 +133,25 @@ EinloomStatus einloomCheckTiledCsl(const int32_t *offsets, size_t numOffsets,
  * on an error. On the host. API version 5. */
 EinloomStatus einloomPackTwoFour(const uint16_t *values, int64_t rows, int64_t cols, int prune,
                                  uint16_t *packed, uint16_t *meta);
+/* Packs a rows x cols matrix of 16-bit values (f16 or bf16 bit patterns,
+ * row-major; zeros of either sign are left out) into the bitmap layout of
+ * tileRows x tileCols tiles (docs/dialect.md): `offsets` receives tiles + 1
+ * int32, `masks` tiles * tileRows * tileCols / 32 words, `packed` up to
+ * `capacity` values, and `*count` the values the data takes (each tile's
+ * padded to 8). With `packed` NULL only `*count` (and the offsets and masks
+ * where not NULL) is set; a capacity short of the count is an error that
+ * writes no values. On the host. API version 5. */
+EinloomStatus einloomPackBitmap(const uint16_t *values, int64_t rows, int64_t cols,
+                                int64_t tileRows, int64_t tileCols, int32_t *offsets,
+                                uint32_t *masks, uint16_t *packed, size_t capacity,
+                                size_t *count);
+/* Checks bitmap data (from a file, say): the offset and mask counts,
+ * offsets in order, multiples of 8 and within the values, each tile's
+ * values at least its marks, no mark outside the matrix.
+ * EINLOOM_INVALID_ARGUMENT naming the first fault otherwise. API version 5. */
+EinloomStatus einloomCheckBitmap(const int32_t *offsets, size_t numOffsets,
+                                 const uint32_t *masks, size_t numMasks, size_t numValues,
+                                 int64_t rows, int64_t cols, int64_t tileRows, int64_t tileCols);
 /* The kernels' PTX text (valid while the bundle lives). API version 2. */
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);

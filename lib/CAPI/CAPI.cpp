@@ -451,6 +451,46 @@ EinloomStatus einloomPackTwoFour(const uint16_t *values, int64_t rows, int64_t c
   return ok();
 }
 
+EinloomStatus einloomPackBitmap(const uint16_t *values, int64_t rows, int64_t cols,
+                                int64_t tileRows, int64_t tileCols, int32_t *offsets,
+                                uint32_t *masks, uint16_t *packed, size_t capacity,
+                                size_t *count) {
+  if (!values || !count)
+    return invalid("the values or count pointer");
+  std::vector<int32_t> offs;
+  std::vector<uint32_t> m;
+  std::vector<uint16_t> p;
+  std::string err;
+  if (!ref::packBitmap(values, rows, cols, tileRows, tileCols, offs, m, p, err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  *count = p.size();
+  if (offsets)
+    std::copy(offs.begin(), offs.end(), offsets);
+  if (masks)
+    std::copy(m.begin(), m.end(), masks);
+  if (!packed)
+    return ok();
+  if (capacity < p.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "the bitmap data takes " + std::to_string(p.size()) +
+                                              " values; the capacity given is " +
+                                              std::to_string(capacity));
+  std::copy(p.begin(), p.end(), packed);
+  return ok();
+}
+
+EinloomStatus einloomCheckBitmap(const int32_t *offsets, size_t numOffsets,
+                                 const uint32_t *masks, size_t numMasks, size_t numValues,
+                                 int64_t rows, int64_t cols, int64_t tileRows, int64_t tileCols) {
+  if (!offsets || (!masks && numMasks))
+    return invalid("the offsets or masks pointer");
+  std::string err;
+  if (!ref::validateBitmap(offsets, static_cast<int64_t>(numOffsets), masks,
+                           static_cast<int64_t>(numMasks), static_cast<int64_t>(numValues), rows,
+                           cols, tileRows, tileCols, err))
+    return fail(EINLOOM_INVALID_ARGUMENT, err);
+  return ok();
+}
+
 EinloomStatus einloomCheckTiledCsl(const int32_t *offsets, size_t numOffsets,
                                    const uint32_t *words, size_t numWords, int64_t rows,
                                    int64_t cols, int64_t tileRows, int64_t tileCols) {

@@ -23,8 +23,8 @@ from ._capi import Error, check, enc
 from ._spec import default_out, dtype_name, label_sizes, parse
 
 __all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
-           "explain", "version", "library_path", "pack_weight", "pack_sparse", "pack_two_four",
-           "check_sparse"]
+           "explain", "version", "library_path", "pack_weight", "pack_sparse", "pack_bitmap",
+           "pack_two_four", "check_sparse", "check_bitmap"]
 __version__ = "0.5.0"
 
 library_path = _capi.path
@@ -415,6 +415,40 @@ def pack_sparse(weight, tile_rows=64, tile_cols=64):
                                     offsets.ctypes.data, words.ctypes.data, words.size,
                                     ctypes.byref(count)))
     return words, offsets
+
+
+def pack_bitmap(weight, tile_rows=64, tile_cols=64):
+    """An N x K weight (f16 or bf16: a NumPy float16 array, or a CPU torch
+    tensor of either) in the bitmap layout of docs/dialect.md: returns
+    (values, masks, offsets), NumPy arrays of uint16 value bit patterns (a
+    value per non-zero, each tile's padded to 8), int32 masks (a bit per
+    element) and int32 tile offsets."""
+    import numpy as np
+    bits = _sixteen_bit_matrix(weight, "pack_bitmap")
+    n, k = bits.shape
+    tiles = -(-n // max(1, tile_rows)) * -(-k // max(1, tile_cols))
+    offsets = np.zeros(max(1, tiles + 1), dtype=np.int32)
+    masks = np.zeros(max(1, tiles * tile_rows * tile_cols // 32), dtype=np.int32)
+    count = ctypes.c_size_t()
+    check(_capi.einloomPackBitmap(bits.ctypes.data, n, k, tile_rows, tile_cols,
+                                  offsets.ctypes.data, masks.ctypes.data, None, 0,
+                                  ctypes.byref(count)))
+    values = np.zeros(max(8, count.value), dtype=np.uint16)
+    check(_capi.einloomPackBitmap(bits.ctypes.data, n, k, tile_rows, tile_cols,
+                                  offsets.ctypes.data, masks.ctypes.data, values.ctypes.data,
+                                  values.size, ctypes.byref(count)))
+    return values, masks, offsets
+
+
+def check_bitmap(values, masks, offsets, shape, tile_rows=64, tile_cols=64):
+    """Checks bitmap arrays for an N x K weight of `shape`; raises
+    einloom.Error naming the first fault."""
+    import numpy as np
+    m = np.ascontiguousarray(np.asarray(masks), dtype=np.int32)
+    o = np.ascontiguousarray(np.asarray(offsets), dtype=np.int32)
+    check(_capi.einloomCheckBitmap(o.ctypes.data, o.size, m.ctypes.data, m.size,
+                                   int(np.asarray(values).size), int(shape[0]), int(shape[1]),
+                                   tile_rows, tile_cols))
 
 
 def pack_two_four(weight, prune=False):

@@ -84,6 +84,12 @@ einloomPackWeight = _fn("einloomPackWeight",
 einloomPackTiledCsl = _fn("einloomPackTiledCsl",
                           [c_void_p, c_int64, c_int64, c_int64, c_int64, c_void_p, c_void_p,
                            c_size_t, P(c_size_t)])
+einloomPackBitmap = _fn("einloomPackBitmap",
+                        [c_void_p, c_int64, c_int64, c_int64, c_int64, c_void_p, c_void_p,
+                         c_void_p, c_size_t, P(c_size_t)])
+einloomCheckBitmap = _fn("einloomCheckBitmap",
+                         [c_void_p, c_size_t, c_void_p, c_size_t, c_size_t, c_int64, c_int64,
+                          c_int64, c_int64])
 einloomPackTwoFour = _fn("einloomPackTwoFour",
                          [c_void_p, c_int64, c_int64, c_int, c_void_p, c_void_p])
 einloomCheckTiledCsl = _fn("einloomCheckTiledCsl",

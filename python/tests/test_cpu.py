@@ -274,3 +274,35 @@ def test_pack_two_four():
         einloom.pack_two_four(w[:, :24], prune=True)
     with pytest.raises(einloom.Error, match="f16 or bf16"):
         einloom.pack_two_four(w.astype(np.float32))
+
+
+def test_pack_bitmap():
+    # The bitmap layout of docs/dialect.md, decoded here: the marked values
+    # in (block, half, bit) order from each tile's offset.
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((70, 104)).astype(np.float16)
+    w[rng.random(w.shape) < 0.6] = 0
+    values, masks, offsets = einloom.pack_bitmap(w)
+    assert values.dtype == np.uint16 and masks.dtype == offsets.dtype == np.int32
+    assert offsets.shape == (5,) and masks.shape == (4 * 128,)
+    got = np.zeros_like(w)
+    for t in range(4):
+        at = int(offsets[t])
+        for b in range(64):
+            for h in range(2):
+                m = int(masks[2 * (t * 64 + b) + h]) & 0xFFFFFFFF
+                for q in range(32):
+                    if m >> q & 1:
+                        r = (t // 2) * 64 + 8 * (b // 8) + 4 * h + q // 8
+                        c = (t % 2) * 64 + 8 * (b % 8) + q % 8
+                        got[r, c] = values[at:at + 1].view(np.float16)[0]
+                        at += 1
+        assert at <= offsets[t + 1] and offsets[t + 1] % 8 == 0
+    assert np.array_equal(got, w)
+    einloom.check_bitmap(values, masks, offsets, w.shape)
+    bad = masks.copy()
+    bad[2 * (2 * 64 + 63) + 1] |= 1 << 31  # tile 2 row 63: row 127, outside
+    with pytest.raises(einloom.Error, match="corrupt bitmap data"):
+        einloom.check_bitmap(values, bad, offsets, w.shape)
+    with pytest.raises(einloom.Error, match="bitmap"):
+        einloom.pack_bitmap(w, tile_rows=12)

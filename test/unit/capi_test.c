@@ -203,6 +203,29 @@ int main(void) {
   CHECK(einloomPackTwoFour(row24, 1, 12, 1, packed24, meta24) == EINLOOM_INVALID_ARGUMENT);
   CHECK(strstr(einloomLastError(), "K % 16 == 0") != NULL);
   CHECK(einloomPackTwoFour(NULL, 1, 16, 1, packed24, meta24) == EINLOOM_INVALID_ARGUMENT);
+  /* Bitmap, the same 70 x 104 matrix in 64 x 64 tiles: tile 0 marks (0,0)
+   * and (0,9) (block 0 bit 0, block 1 bit 1), tile 3 (69,103) = (5,39) of
+   * the tile: block 4 (rows 0-7, columns 32-39), half 1, bit 8 + 7. */
+  int32_t boffs[5];
+  static uint32_t bmasks[4 * 128];
+  uint16_t bvals[32];
+  CHECK(einloomPackBitmap(dense, 70, 104, 64, 64, boffs, bmasks, NULL, 0, &count) ==
+            EINLOOM_OK &&
+        count == 16); /* two tiles of values, each padded to 8 */
+  CHECK(boffs[0] == 0 && boffs[1] == 8 && boffs[3] == 8 && boffs[4] == 16);
+  CHECK(bmasks[0] == 1u && bmasks[2] == 2u && bmasks[3 * 128 + 2 * 4 + 1] == 1u << 15);
+  CHECK(einloomPackBitmap(dense, 70, 104, 64, 64, boffs, bmasks, bvals, 15, &count) ==
+        EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomPackBitmap(dense, 70, 104, 64, 64, boffs, bmasks, bvals, 32, &count) ==
+        EINLOOM_OK);
+  CHECK(bvals[0] == 0x3c00 && bvals[1] == 0xc000 && bvals[8] == 0x3800);
+  CHECK(einloomCheckBitmap(boffs, 5, bmasks, 4 * 128, 16, 70, 104, 64, 64) == EINLOOM_OK);
+  bmasks[3 * 128 + 2 * 4 + 1] |= 1u << 31; /* (7, 39) of tile 3: row 71, outside */
+  CHECK(einloomCheckBitmap(boffs, 5, bmasks, 4 * 128, 16, 70, 104, 64, 64) ==
+        EINLOOM_INVALID_ARGUMENT);
+  CHECK(strstr(einloomLastError(), "corrupt bitmap data") != NULL);
+  CHECK(einloomPackBitmap(dense, 70, 104, 64, 12, boffs, bmasks, bvals, 32, &count) ==
+        EINLOOM_INVALID_ARGUMENT);
 
   CHECK(einloomBundleDestroy(b) == EINLOOM_OK);
   CHECK(einloomBundleDestroy(b) == EINLOOM_INVALID_ARGUMENT); /* double destroy: caught */
