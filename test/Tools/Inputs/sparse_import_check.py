@@ -52,13 +52,25 @@ def write_npy_f16(path, rows):
               b"".join(struct.pack(f"<{len(r)}e", *r) for r in rows))
 
 
-def read_npy_i32(path):
+def read_npy_flat(path):
+    """A .npy file's shape and values, flattened (f16, f32, i16 or i32)."""
     data = open(path, "rb").read()
     hlen = struct.unpack("<H", data[8:10])[0]
     head = ast.literal_eval(data[10:10 + hlen].decode())
-    assert head["descr"] == "<i4", head
-    n = head["shape"][0]
-    return list(struct.unpack(f"<{n}i", data[10 + hlen:10 + hlen + 4 * n]))
+    fmt = {"<f2": "e", "<f4": "f", "<i2": "h", "<i4": "i"}[head["descr"]]
+    n = 1
+    for d in head["shape"]:
+        n *= d
+    return head["shape"], list(struct.unpack(f"<{n}{fmt}", data[10 + hlen:]))
+
+
+def read_npy_i32(path):
+    return read_npy_flat(path)[1]
+
+
+def read_npy(path):
+    (rows, cols), flat = read_npy_flat(path)
+    return [list(flat[r * cols:(r + 1) * cols]) for r in range(rows)]
 
 
 def write_safetensors(path, name, rows, dtype):
@@ -85,6 +97,21 @@ def write_input(i, kind, dtype, a):
     path = f"{out}/w{i}.safetensors"
     write_safetensors(path, "layer.weight", a, dtype)
     return path, ["--prefix", "layer."] + (["--dtype", "f16"] if dtype == "f32" else [])
+
+
+def pruned_by_row(a, stored, sparsity):
+    """What the tool should store for tiled_csl and bitmap: each value
+    rounded to the stored type, each row pruned to its round(K * (1 - S))
+    largest magnitudes (ties to the first), zeros of either sign as 0."""
+    to_bits = f16_bits if stored == "f16" else bf16_bits
+    want = [[to_bits(v) for v in row] for row in a]
+    if sparsity is not None:
+        keep = int(round(len(a[0]) * (1 - sparsity)))
+        for row in want:
+            order = sorted(range(len(row)), key=lambda j: -abs(from_bits(row[j], stored)))
+            for j in order[keep:]:
+                row[j] = 0
+    return [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
 
 
 def decode(words, offsets, n, k, tr, tc):
@@ -122,14 +149,7 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     # What the tool should have stored: the value rounded to the stored
     # type, then pruned by magnitude row by row.
     to_bits = f16_bits if stored == "f16" else bf16_bits
-    want = [[to_bits(v) for v in row] for row in a]
-    if sparsity is not None:
-        keep = int(round(k * (1 - sparsity)))
-        for row in want:
-            order = sorted(range(k), key=lambda j: -abs(from_bits(row[j], stored)))
-            for j in order[keep:]:
-                row[j] = 0
-    want = [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
+    want = pruned_by_row(a, stored, sparsity)
     got = decode(words, offsets, n, k, tr, 64)
     ok = got == want and all(o % 4 == 0 for o in offsets) and offsets[-1] == len(words)
     nz = sum(b != 0 for row in want for b in row)
@@ -137,16 +157,6 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     print(f"case {i}: {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}: "
           f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros, {len(words)} words)")
     print("  " + r.stdout.strip())
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    head = ast.literal_eval(data[10:10 + hlen].decode())
-    fmt = {"<f2": "e", "<f4": "f", "<i2": "h"}[head["descr"]]
-    rows, cols = head["shape"]
-    flat = struct.unpack(f"<{rows * cols}{fmt}", data[10 + hlen:])
-    return [list(flat[r * cols:(r + 1) * cols]) for r in range(rows)]
 
 
 # two_four: values (N x K/2) and metadata (N x K/16, i16: group g's two
@@ -198,17 +208,6 @@ for i, (kind, dtype, n, k, sparsity) in enumerate(cases24, start=len(cases)):
     print("  " + r.stdout.strip())
 
 
-def read_npy_flat(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    head = ast.literal_eval(data[10:10 + hlen].decode())
-    fmt = {"<f2": "e", "<f4": "f", "<i4": "i"}[head["descr"]]
-    n = 1
-    for d in head["shape"]:
-        n *= d
-    return list(struct.unpack(f"<{n}{fmt}", data[10 + hlen:]))
-
-
 # bitmap: offsets, masks (two 32-bit words per 8 x 8 block: rows 0-3, 4-7;
 # bit q marks row 4h + q // 8, column q % 8 of the block) and the marked
 # values in (block, half, bit) order from offsets[t], decoded as
@@ -227,17 +226,10 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(casesbm, start=len(cases) 
         print(f"case {i}: einloom-import failed: {r.stderr}")
         sys.exit(1)
     to_bits = f16_bits if stored == "f16" else bf16_bits
-    want = [[to_bits(v) for v in row] for row in a]
-    if sparsity is not None:
-        keep = int(round(k * (1 - sparsity)))
-        for row in want:
-            order = sorted(range(k), key=lambda j: -abs(from_bits(row[j], stored)))
-            for j in order[keep:]:
-                row[j] = 0
-    want = [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
+    want = pruned_by_row(a, stored, sparsity)
     offsets = read_npy_i32(f"{out}/s{i}.offsets.npy")
-    masks = read_npy_flat(f"{out}/s{i}.masks.npy")
-    values = read_npy_flat(f"{out}/s{i}.values.npy")
+    masks = read_npy_i32(f"{out}/s{i}.masks.npy")
+    values = read_npy_flat(f"{out}/s{i}.values.npy")[1]
     got = [[0] * k for _ in range(n)]
     tiles_k, blocks = -(-k // 64), tr * 64 // 64
     ok = all(o % 8 == 0 for o in offsets) and offsets[-1] == len(values)
