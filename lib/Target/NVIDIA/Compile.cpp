@@ -1,4 +1,5 @@
 //===- Compile.cpp - loom IR to PTX, cubin and a bundle -------------------===//
+#include "einloom/Codegen/Monarch.h"
 #include "einloom/Compiler.h"
 #include "einloom/Passes.h"
 #include "einloom/Plan/BufferPlan.h"
@@ -27,6 +28,31 @@
 #include <map>
 
 using namespace mlir;
+
+/// No GPU kernel runs loom.fftconv yet: the error says so, and what the
+/// kernel will compute (the Monarch plan of its FFT, or why there is none).
+static LogicalResult fftconvNotYet(loom::FFTConvOp conv) {
+  int64_t n = conv.getInput().getType().getShape().back();
+  bool causal = conv.getMode() == loom::FFTConvMode::Causal;
+  InFlightDiagnostic d = conv.emitError("no GPU kernel runs loom.fftconv yet (N = ")
+                         << n << (causal ? ", causal" : ", circular");
+  einloom::codegen::MonarchPlan plan;
+  std::string why;
+  // Real input: a complex FFT of half the padded length (2N causal, N circular).
+  if (ShapedType::isDynamic(n) || !einloom::codegen::MonarchPlan::forLength(causal ? n : n / 2,
+                                                                            plan, why)) {
+    d << "; its FFT needs N a power of two from " << (causal ? 4 : 8) << " to "
+      << (causal ? (int64_t(1) << 22) : (int64_t(1) << 23)) << ": pad the sequence)";
+  } else {
+    d << ": the kernel will run a complex FFT of " << plan.length << " points as an order-"
+      << plan.order() << " Monarch decomposition, ";
+    for (size_t i = 0; i < plan.radices.size(); ++i)
+      d << (i ? " x " : "") << plan.radices[i];
+    d << ")";
+  }
+  d << "; `einloom-run --reference` computes it on the CPU";
+  return failure();
+}
 using namespace einloom;
 
 std::string einloom::findPtxas() {
@@ -425,6 +451,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       ++index;
       continue;
     }
+    if (auto conv = dyn_cast<loom::FFTConvOp>(op))
+      return fftconvNotYet(conv);
     if (!e || !e->hasAttr("loom.kernel"))
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");
