@@ -24,6 +24,9 @@ struct TuneShape {
   /// A weight-only quantized second operand (einloom-compile's
   /// --weight-quant description, e.g. "int4:g128:asym"); empty: dense.
   std::string quant;
+  /// A sparse second operand (einloom-compile's --sparse description, e.g.
+  /// "tiled_csl" or "tiled_csl:128"); empty: dense.
+  std::string sparse;
   std::string str() const;
 };
 
@@ -47,10 +50,13 @@ struct TuneOptions {
   /// Candidates compiled at once, each in its own context (0: one per
   /// hardware thread). Timing stays one candidate at a time.
   int jobs = 0;
+  /// The fraction of non-zeros in a sparse weight's random data (a timing
+  /// depends on it).
+  double density = 0.25;
 };
 
-/// Reads shapes, one per line: "SPEC SIZES DTYPE [OUT]" ('#' starts a
-/// comment). False with `error` naming the line on a malformed one.
+/// Reads shapes, one per line: "SPEC SIZES DTYPE [OUT] [quant=DESC |
+/// sparse=DESC]" ('#' starts a comment). False with `error` naming the line on a malformed one.
 bool parseTuneShapes(const std::string &text, std::vector<TuneShape> &shapes,
                      std::string &error);
 

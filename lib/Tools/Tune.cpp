@@ -5,6 +5,7 @@
 #include "einloom/Compiler.h"
 #include "einloom/Passes.h"
 #include "einloom/Plan/MemoryBound.h"
+#include "einloom/Reference/Kernels.h"
 #include "einloom/Plan/SelectPlan.h"
 #include "einloom/Plan/TuningDatabase.h"
 #include "einloom/Tools.h"
@@ -32,7 +33,7 @@ using namespace einloom;
 
 std::string TuneShape::str() const {
   return spec + " " + sizes + " " + dtype + (out.empty() ? "" : " -> " + out) +
-         (quant.empty() ? "" : " quant=" + quant);
+         (quant.empty() ? "" : " quant=" + quant) + (sparse.empty() ? "" : " sparse=" + sparse);
 }
 
 bool einloom::parseTuneShapes(const std::string &text, std::vector<TuneShape> &shapes,
@@ -48,18 +49,22 @@ bool einloom::parseTuneShapes(const std::string &text, std::vector<TuneShape> &s
       w.push_back(x);
     if (w.empty())
       continue;
-    std::string quant;
+    std::string quant, sparse;
     if (w.size() > 3 && w.back().rfind("quant=", 0) == 0) {
       quant = w.back().substr(6);
+      w.pop_back();
+    } else if (w.size() > 3 && w.back().rfind("sparse=", 0) == 0) {
+      sparse = w.back().substr(7);
       w.pop_back();
     }
     if (w.size() < 3 || w.size() > 4 || w[0].find("->") == std::string::npos ||
         w[1].find('=') == std::string::npos) {
-      error = "line " + std::to_string(n) + ": expected 'SPEC SIZES DTYPE [OUT] [quant=DESC]', "
+      error = "line " + std::to_string(n) +
+              ": expected 'SPEC SIZES DTYPE [OUT] [quant=DESC | sparse=DESC]', "
               "e.g. 'mk,nk->mn m=16,n=4096,k=4096 f16 quant=int4:g128:asym', got '" + line + "'";
       return false;
     }
-    shapes.push_back(TuneShape{w[0], w[1], w[2], w.size() == 4 ? w[3] : "", quant});
+    shapes.push_back(TuneShape{w[0], w[1], w[2], w.size() == 4 ? w[3] : "", quant, sparse});
   }
   return true;
 }
@@ -72,6 +77,8 @@ OwningOpRef<ModuleOp> buildTuneModule(MLIRContext &ctx, const TuneShape &shape,
                                       const std::string &plan, bool fuse) {
   OwningOpRef<ModuleOp> m =
       buildEinsumModule(ctx, shape.spec, shape.sizes, shape.dtype, "", shape.out);
+  if (m && !shape.sparse.empty() && failed(setSparseWeight(*m, shape.sparse)))
+    return nullptr;
   if (!m || (!plan.empty() && failed(setEinsumPlan(*m, plan))))
     return nullptr;
   if (shape.quant.empty())
@@ -162,6 +169,41 @@ struct Allocations {
 } // namespace
 
 namespace {
+/// A sparse weight's device data (buffer `words`, a kernel's `sparse`
+/// line): a random N x K weight of `density` packed as the format says,
+/// into the words and offsets buffers. Empty strings with `why` on failure.
+bool randomSparseData(const rt::Bundle &b, size_t words, double density, uint64_t seed,
+                      std::string &wordBytes, std::string &offsetBytes, std::string &why) {
+  for (const rt::BundleKernel &k : b.kernels) {
+    if (!k.sparse.present() || k.operands.size() != 2 || k.operands[1] != int(words))
+      continue;
+    const rt::BundleBuffer &w = b.buffers[words];
+    ref::DType t;
+    if (w.shape.size() != 2 || !ref::parseDType(w.dtype, t)) {
+      why = "the sparse weight " + w.name + " is not a static matrix";
+      return false;
+    }
+    ref::Tensor dense(t, w.shape);
+    ref::Random rng(seed);
+    ref::fillRandom(dense, rng, ref::Role::Data);
+    for (double &v : dense.data)
+      if (rng.uniform() >= density)
+        v = 0;
+    ref::PackParams p;
+    p.format = ref::PackFormat::TiledCsl;
+    p.tileRows = k.sparse.tileRows;
+    p.tileCols = k.sparse.tileCols;
+    std::vector<ref::Tensor> packed;
+    if (!ref::pack(dense, p, packed, why))
+      return false;
+    offsetBytes = rt::encodeTensor(packed[0]);
+    wordBytes = rt::encodeTensor(packed[1]);
+    return true;
+  }
+  why = "no kernel reads buffer " + b.buffers[words].name + " as sparse";
+  return false;
+}
+
 /// Fills `bytes` at `dst` with random values of `dtype`: a block of up to
 /// 4 Mi elements, repeated (never zeros: they can run faster).
 rt::Status fillRandom(rt::Device &dev, uint64_t dst, size_t bytes, ref::DType t, uint64_t seed) {
@@ -367,6 +409,21 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
       std::vector<size_t> sizes;
       int resultIndex = -1;
       rt::Status s = rt::Status::ok();
+      // A sparse weight's words and offsets: packed random data at the
+      // density asked for (random bytes would time a meaningless walk).
+      std::map<size_t, std::string> packedInputs;
+      for (size_t i = 0; i < b.buffers.size() && s; ++i)
+        if (rt::holdsSparseWords(b, i)) {
+          std::string words, offsets, why;
+          if (!randomSparseData(b, i, o.density, o.seed + i, words, offsets, why)) {
+            s = rt::Status::error(why);
+            break;
+          }
+          packedInputs[i] = std::move(words);
+          for (const rt::BundleKernel &k : b.kernels)
+            if (k.sparse.present() && k.operands.size() == 2 && k.operands[1] == int(i))
+              packedInputs[size_t(k.sparse.offsets)] = offsets;
+        }
       for (size_t i = 0; i < b.buffers.size() && s; ++i) {
         const rt::BundleBuffer &x = b.buffers[i];
         size_t bytes = static_cast<size_t>(x.bytes);
@@ -385,7 +442,9 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
             uint64_t p = 0;
             s = shared.add(bytes, p);
             ref::DType t;
-            if (s && x.role == "input" && ref::parseDType(x.dtype, t))
+            if (auto pk = packedInputs.find(i); s && pk != packedInputs.end())
+              s = dev->copyToDevice(p, pk->second.data(), std::min(pk->second.size(), bytes));
+            else if (s && x.role == "input" && ref::parseDType(x.dtype, t))
               s = fillRandom(*dev, p, bytes, t, o.seed + i + 7919 * c);
             ps.push_back(p);
           }

@@ -15,6 +15,15 @@ static cl::opt<std::string> weightQuant(
     cl::desc("With --einsum: quantize its second operand as einloom-compile --weight-quant "
              "does (e.g. int4:g128:asym); in --shapes files, a trailing quant=DESC"),
     cl::cat(category));
+static cl::opt<std::string> sparseWeight(
+    "sparse",
+    cl::desc("With --einsum: store its second operand sparse as einloom-compile --sparse does "
+             "(tiled_csl[:R]); in --shapes files, a trailing sparse=DESC"),
+    cl::init(""), cl::cat(category));
+static cl::opt<double> density(
+    "density",
+    cl::desc("A sparse weight's fraction of non-zeros in the timed data (default 0.25)"),
+    cl::init(0.25), cl::cat(category));
 static cl::opt<std::string> sizes("sizes", cl::desc("Label sizes, e.g. m=16,n=4096,k=4096"), cl::cat(category));
 static cl::opt<std::string> dtype("dtype", cl::desc("Operand type (default f16)"), cl::init("f16"), cl::cat(category));
 static cl::opt<std::string> outType("out", cl::desc("Result type (default: the operands')"), cl::cat(category));
@@ -50,7 +59,7 @@ int main(int argc, char **argv) {
       "and writes the fastest to a tuning database (einloom-compile --tuning-db uses it)\n");
   einloom::TuneOptions o;
   if (!einsum.empty())
-    o.shapes.push_back({einsum, sizes, dtype, outType, weightQuant});
+    o.shapes.push_back({einsum, sizes, dtype, outType, weightQuant, sparseWeight});
   if (!shapesFile.empty()) {
     auto buf = llvm::MemoryBuffer::getFile(shapesFile);
     if (!buf) {
@@ -67,6 +76,14 @@ int main(int argc, char **argv) {
     llvm::errs() << "einloom-tune: --top, --rounds and --reps take positive integers\n";
     return 1;
   }
+  if (!(density >= 0 && density <= 1)) {
+    llvm::errs() << "einloom-tune: --density takes a fraction from 0 to 1, e.g. 0.2\n";
+    return 1;
+  }
+  if (!sparseWeight.empty() && !weightQuant.empty()) {
+    llvm::errs() << "einloom-tune: --sparse and --weight-quant do not go together\n";
+    return 1;
+  }
   o.target = target;
   o.top = top;
   o.database = database;
@@ -76,5 +93,6 @@ int main(int argc, char **argv) {
   o.reps = reps;
   o.device = device;
   o.jobs = jobs;
+  o.density = density;
   return einloom::runTune(o, llvm::outs());
 }
