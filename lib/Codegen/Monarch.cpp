@@ -184,6 +184,26 @@ std::vector<Complex> einloom::codegen::monarchInverse(const MonarchPlan &plan,
   return out;
 }
 
+double einloom::codegen::skippableInverseBlocks(const MonarchPlan &plan, int64_t cutoff,
+                                                int64_t blockK, bool centered) {
+  int64_t h = plan.length, r = plan.radices.back();
+  std::vector<int64_t> order(static_cast<size_t>(r));
+  for (int64_t j = 0; j < r; ++j)
+    order[j] = !centered ? j : j % 2 == 0 ? j / 2 : r - 1 - j / 2;
+  auto nonZero = [&](int64_t f) { return f < cutoff || f > h - cutoff; };
+  int64_t blocks = 0, zero = 0;
+  // The first inverse products are the leaf DFTs: r consecutive positions.
+  for (int64_t base = 0; base < h; base += r)
+    for (int64_t b = 0; b < r; b += blockK) {
+      bool any = false;
+      for (int64_t j = b; j < std::min(r, b + blockK) && !any; ++j)
+        any = nonZero(plan.frequencyAt(base + order[j]));
+      ++blocks;
+      zero += !any;
+    }
+  return blocks ? double(zero) / double(blocks) : 0.0;
+}
+
 bool einloom::codegen::realConvolution(const double *u, int64_t N, const double *k, int64_t L,
                                        bool causal, int64_t freqCutoff, const double *preGate,
                                        const double *postGate, double *y, std::string &err,

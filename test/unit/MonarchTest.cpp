@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -212,6 +213,43 @@ TEST(MonarchPrecision, TheKernelsArithmetic) {
     EXPECT_LT(bf16, 8 * levels * std::ldexp(1.0, -8)) << N;
     EXPECT_LT(f32, f16);
     EXPECT_LT(f16, bf16);
+  }
+}
+
+TEST(MonarchFrequencySparse, CenteredLeavesSkipBlocks) {
+  // 75% zero bins (cutoff h / 8). The inverse's first products are the
+  // leaf DFTs over the spectrum's most significant digit; in natural order
+  // every K block of them holds a non-zero (the low frequencies and their
+  // mirrors sit at both ends), so nothing can be skipped. Ordered centered,
+  // with the largest radix last (any order of radices is a valid plan) and
+  // K blocks no wider than half the leaf (16 for a leaf of 32, 8 for 16:
+  // m16n8k8), half of the leaf products' blocks are zero.
+  std::mt19937 rng(4);
+  std::normal_distribution<double> g;
+  for (int64_t n : std::vector<int64_t>{1024, 8192, 65536}) {
+    MonarchPlan p;
+    std::string err;
+    ASSERT_TRUE(MonarchPlan::forLength(n, p, err));
+    std::sort(p.radices.begin(), p.radices.end());
+    int64_t leaf = p.radices.back(), blockK = std::min<int64_t>(16, leaf / 2);
+    double natural = skippableInverseBlocks(p, n / 8, blockK, false);
+    double centered = skippableInverseBlocks(p, n / 8, blockK, true);
+    std::printf("n = %lld (leaf %lld, K blocks of %lld): skippable at 75%% zero bins: natural "
+                "%.2f, centered %.2f\n",
+                static_cast<long long>(n), static_cast<long long>(leaf),
+                static_cast<long long>(blockK), natural, centered);
+    EXPECT_EQ(natural, 0.0) << n;
+    EXPECT_GE(centered, 0.5) << n;
+    EXPECT_EQ(skippableInverseBlocks(p, n, blockK, true), 0.0); // no cutoff
+    // The reordered plan is still the FFT: a round trip gives back x.
+    std::vector<Complex> x(static_cast<size_t>(n));
+    for (Complex &v : x)
+      v = {g(rng), g(rng)};
+    std::vector<Complex> back = monarchInverse(p, monarchForward(p, x));
+    double worst = 0;
+    for (int64_t j = 0; j < n; ++j)
+      worst = std::max(worst, std::abs(back[j] - x[j]));
+    EXPECT_LT(worst, 1e-12) << n;
   }
 }
 

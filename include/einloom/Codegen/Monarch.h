@@ -86,6 +86,17 @@ std::vector<Complex> monarchForward(const MonarchPlan &plan, const std::vector<C
 std::vector<Complex> monarchInverse(const MonarchPlan &plan, const std::vector<Complex> &X,
                                     Precision precision = Precision::F64);
 
+/// Frequency sparsity (a filter cut off at `cutoff`, so that the folded
+/// spectrum the inverse starts from is zero except at f < cutoff and
+/// f > h - cutoff): the fraction of the inverse's first matrix products'
+/// K blocks, `blockK` wide, that are all zero and can be skipped. With the
+/// leaf's K index in natural order the non-zeros sit at both ends of every
+/// block row; `centered` orders it 0, r-1, 1, r-2, ... (each frequency
+/// next to its mirror), which gathers them (the DFT matrix's columns are
+/// permuted alike, so the product is unchanged).
+double skippableInverseBlocks(const MonarchPlan &plan, int64_t cutoff, int64_t blockK,
+                              bool centered);
+
 /// One row of `loom.fftconv` by the model: y = irfft(rfft(u') * K)[0, N),
 /// u' = u * preGate (zero-padded to M = 2N causal, N circular), K the
 /// spectrum of the filter `k` (length L <= N) with every frequency at or
