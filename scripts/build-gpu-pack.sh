@@ -3,6 +3,7 @@
 # runtime-only runner, one bundle per GPU-suite case and per benchmark, and
 # the scripts, and gpu-pack.tar.xz of it all. Then: device run with carry
 # gpu-pack.tar.xz, command `tar -xJf gpu-pack.tar.xz && scripts/gpu-check`.
+# PACK_ONLY="sparse" builds only the named sections (scripts/pack-sections/).
 set -euo pipefail
 BUILD=${BUILD:-build}
 PACK=${PACK:-gpu-pack}
@@ -18,6 +19,26 @@ compile_into() { # dir name spec sizes dtype [extra args...]
 }
 suite() { compile_into suite "$@"; }
 bench() { compile_into bench "$@"; }
+# The scripts the GPU host runs, then one compressed file to carry
+# (bundles are mostly PTX text).
+finish_pack() {
+  cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
+     bench/bench_python.py bench/bench_quant.py bench/bench_sparse.py bench/timing.py \
+     bench/paired.py bench/mma_peak.py scripts/einsum-fuzz.py "$PACK/"
+  du -sh "$PACK"
+  XZ_OPT=-T2 tar -cJf "$PACK.tar.xz" "$PACK"
+  du -h "$PACK.tar.xz"
+}
+# PACK_ONLY="sparse": only those sections (scripts/pack-sections/NAME.sh),
+# a pack built in seconds for one family's runs.
+if [ -n "${PACK_ONLY:-}" ]; then
+  for section in $PACK_ONLY; do
+    [ -f "scripts/pack-sections/$section.sh" ] || { echo "no pack section '$section' (scripts/pack-sections/)" >&2; exit 1; }
+    source "scripts/pack-sections/$section.sh"
+  done
+  finish_pack
+  exit 0
+fi
 # f16, every operand layout, odd and prime sizes (1, 7, 33, 255, 1023, primes).
 suite f16_nt_1x1x1        "mk,nk->mn" m=1,n=1,k=1 f16
 suite f16_nt_7x33x255     "mk,nk->mn" m=7,n=33,k=255 f16
@@ -463,32 +484,7 @@ for kn in 4096,14336 14336,4096 8192,28672 28672,8192; do
     wq quantbench "w8c_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int8
   done
 done
-# Sparse weights (--sparse tiled_csl[:R]): sparse/ holds the correctness
-# cases (odd sizes, partial edge tiles, bf16, tiles of 128 rows, M from 1 to
-# 2048, sm_80), each run with --check at several densities; sparsebench/ the
-# shapes of issue 21 against cuBLAS dense and cuSPARSE (bench_sparse.py).
-mkdir -p "$PACK/sparse" "$PACK/sparsebench"
-sp() { local dir=$1 name=$2 spec=$3 sizes=$4 dt=$5 fmt=$6; shift 6
-  compile_into "$dir" "$name" "$spec" "$sizes" "$dt" --sparse "$fmt" "$@"; }
-sp sparse sp_f16_m16_n1024_k4096       "mk,nk->mn" m=16,n=1024,k=4096 f16 tiled_csl
-sp sparse sp_f16_m1_n4096_k4096        "mk,nk->mn" m=1,n=4096,k=4096 f16 tiled_csl
-sp sparse sp_f16_m17_n777_k1000        "mk,nk->mn" m=17,n=777,k=1000 f16 tiled_csl
-sp sparse sp_bf16_m3_n1000_k200_t128   "mk,nk->mn" m=3,n=1000,k=200 bf16 tiled_csl:128
-sp sparse sp_f16_m64_n2048_k2048_t128  "mk,nk->mn" m=64,n=2048,k=2048 f16 tiled_csl:128
-sp sparse sp_bf16_m33_n4096_k1024      "mk,nk->mn" m=33,n=4096,k=1024 bf16 tiled_csl
-sp sparse sp_f16_m300_n512_k512        "mk,nk->mn" m=300,n=512,k=512 f16 tiled_csl
-sp sparse sp_f16_m2048_n1024_k1024     "mk,nk->mn" m=2048,n=1024,k=1024 f16 tiled_csl
-sp sparse sp_f16_batched_b2_m8         "bmk,nk->bmn" b=2,m=8,n=640,k=768 f16 tiled_csl
-sp sparse sp_f16_sm80_m16              "mk,nk->mn" m=16,n=1024,k=2048 f16 tiled_csl --target sm_80
-"$COMPILE" test/Inputs/sparse/weight-first.mlir -o "$PACK/sparse/sp_weight_first.bundle"
-"$COMPILE" examples/sparse-linear.mlir -o "$PACK/sparse/sp_linear_bias_gelu.bundle"
-for kn in 8192,28672 28672,8192 4096,14336; do
-  k=${kn%,*} n=${kn#*,}
-  sp sparsebench "sp_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 tiled_csl
-done
-sp sparsebench sp_m8_k8192_n28672  "mk,nk->mn" m=8,n=28672,k=8192 f16 tiled_csl
-sp sparsebench sp_m32_k8192_n28672 "mk,nk->mn" m=32,n=28672,k=8192 f16 tiled_csl
-sp sparsebench sp_m64_k8192_n28672 "mk,nk->mn" m=64,n=28672,k=8192 f16 tiled_csl
+source scripts/pack-sections/sparse.sh
 # Memory-bound einsums against torch.einsum and a copy of as many bytes.
 mkdir -p "$PACK/memory"
 mem() { compile_into memory "$@"; }
@@ -580,10 +576,5 @@ cp tuning/shapes.txt "$PACK/tune-shapes.txt"
 # FUZZ_TIME_PACK names one.
 [ -n "${FUZZ_PACK:-}" ] && cp -r "$FUZZ_PACK" "$PACK/fuzz"
 [ -n "${FUZZ_TIME_PACK:-}" ] && cp -r "$FUZZ_TIME_PACK" "$PACK/fuzztime"
-cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
-   bench/bench_python.py bench/bench_quant.py bench/bench_sparse.py bench/timing.py bench/paired.py bench/mma_peak.py \
-   scripts/einsum-fuzz.py "$PACK/"
-du -sh "$PACK"
-# One compressed file to carry (bundles are mostly PTX text).
-XZ_OPT=-T2 tar -cJf "$PACK.tar.xz" "$PACK"
-du -h "$PACK.tar.xz"
+finish_pack
+
