@@ -1,0 +1,47 @@
+# The quantized section of scripts/build-gpu-pack.sh (sourced there, with
+# its compile_into, $COMPILE and $PACK; PACK_ONLY=quant builds a pack of
+# this alone).
+# Weight-only quantized GEMMs (--weight-quant): quant/ holds the correctness
+# cases (every code width, group size and zero-point mode, f16 and bf16,
+# awkward M, N not a multiple of the tile, the weight as K x N, sm_80),
+# each run with einloom-run-rt --check; quantbench/ the benchmark shapes
+# against cuBLAS (bench_quant.py).
+mkdir -p "$PACK/quant" "$PACK/quantbench"
+wq() { local dir=$1 name=$2 spec=$3 sizes=$4 dt=$5 q=$6; shift 6
+  compile_into "$dir" "$name" "$spec" "$sizes" "$dt" --weight-quant "$q" "$@"; }
+wq quant w4g128a_f16_m16   "mk,nk->mn" m=16,n=4096,k=4096 f16 int4:g128:asym
+wq quant w4c_bf16_m1       "mk,nk->mn" m=1,n=2048,k=1024 bf16 int4
+wq quant w4g64_f16_m3      "mk,nk->mn" m=3,n=1024,k=2048 f16 int4:g64
+wq quant w4g32a_f16_m33    "mk,nk->mn" m=33,n=512,k=1024 f16 int4:g32:asym
+wq quant w4g128a_bf16_m17  "mk,nk->mn" m=17,n=4112,k=512 bf16 int4:g128:asym
+wq quant w4g256a_f16_m16   "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g256:asym
+wq quant w4g512_bf16_m3    "mk,nk->mn" m=3,n=1024,k=4096 bf16 int4:g512
+wq quant w4g128_f16_m128   "mk,nk->mn" m=128,n=1024,k=2048 f16 int4:g128
+wq quant w4g128a_f16_m300  "mk,nk->mn" m=300,n=768,k=1024 f16 int4:g128:asym
+wq quant w8c_f16_m16       "mk,nk->mn" m=16,n=2048,k=2048 f16 int8
+wq quant w8g128a_f16_m5    "mk,nk->mn" m=5,n=1024,k=1024 f16 int8:g128:asym
+wq quant w8c_bf16_m9       "mk,nk->mn" m=9,n=1024,k=1024 bf16 int8
+wq quant w8g64a_bf16_m1    "mk,nk->mn" m=1,n=512,k=2048 bf16 int8:g64:asym
+wq quant w2g64a_f16_m7     "mk,nk->mn" m=7,n=1024,k=1024 f16 int2:g64:asym
+wq quant w2c_bf16_m2       "mk,nk->mn" m=2,n=512,k=512 bf16 int2
+wq quant w4g64a_kn_f16_m4  "mk,kn->mn" m=4,n=1024,k=1024 f16 int4:g64:asym
+wq quant w4g128a_batched   "bmk,nk->bmn" b=2,m=3,n=1024,k=1024 f16 int4:g128:asym
+wq quant w4g128a_sm80_m16  "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g128:asym --target sm_80
+wq quant w8c_sm80_bf16_m4  "mk,nk->mn" m=4,n=1024,k=1024 bf16 int8 --target sm_80
+# The a_fragment repack on the GPU, and a quantized layer with a fused bias
+# and activation (test/Inputs/quant).
+for f in test/Inputs/quant/pack-[0-9]*.mlir test/Inputs/quant/w4-bias-silu.mlir; do
+  "$COMPILE" "$f" -o "$PACK/quant/$(basename "$f" .mlir).bundle"
+done
+# Weights that do not fuse: the dequantize runs as its own kernel.
+wq quant dq_n40_w4g64a_f16 "mk,nk->mn" m=16,n=40,k=512 f16 int4:g64:asym
+wq quant dq_g96_w8_bf16    "mk,nk->mn" m=5,n=512,k=4032 bf16 int8:g96
+for kn in 4096,14336 14336,4096 8192,28672 28672,8192; do
+  k=${kn%,*} n=${kn#*,}
+  for m in 1 16 64 128; do
+    wq quantbench "w4g128a_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int4:g128:asym
+  done
+  for m in 1 16; do
+    wq quantbench "w8c_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int8
+  done
+done
