@@ -5,7 +5,6 @@
 #include "einloom/Compiler.h"
 #include "einloom/Passes.h"
 #include "einloom/Plan/MemoryBound.h"
-#include "einloom/Reference/Kernels.h"
 #include "einloom/Plan/SelectPlan.h"
 #include "einloom/Plan/TuningDatabase.h"
 #include "einloom/Tools.h"
@@ -169,39 +168,28 @@ struct Allocations {
 } // namespace
 
 namespace {
-/// A sparse weight's device data (buffer `words`, a kernel's `sparse`
-/// line): a random N x K weight of `density` packed as the format says,
-/// into the words and offsets buffers. Empty strings with `why` on failure.
-bool randomSparseData(const rt::Bundle &b, size_t words, double density, uint64_t seed,
-                      std::string &wordBytes, std::string &offsetBytes, std::string &why) {
+/// The device bytes of each sparse weight of `b` (a kernel's `sparse`
+/// line): a random weight of `density` packed as the runner packs it, its
+/// words and its offsets, by buffer index. False with `why` on failure.
+bool packRandomSparse(const rt::Bundle &b, double density, uint64_t seed,
+                      std::map<size_t, std::string> &packed, std::string &why) {
   for (const rt::BundleKernel &k : b.kernels) {
-    if (!k.sparse.present() || k.operands.size() != 2 || k.operands[1] != int(words))
+    if (!k.sparse.present() || k.operands.size() != 2)
       continue;
-    const rt::BundleBuffer &w = b.buffers[words];
+    const rt::BundleBuffer &w = b.buffers[k.operands[1]];
     ref::DType t;
     if (w.shape.size() != 2 || !ref::parseDType(w.dtype, t)) {
       why = "the sparse weight " + w.name + " is not a static matrix";
       return false;
     }
     ref::Tensor dense(t, w.shape);
-    ref::Random rng(seed);
+    ref::Random rng(seed + k.operands[1]);
     ref::fillRandom(dense, rng, ref::Role::Data);
-    for (double &v : dense.data)
-      if (rng.uniform() >= density)
-        v = 0;
-    ref::PackParams p;
-    p.format = ref::PackFormat::TiledCsl;
-    p.tileRows = k.sparse.tileRows;
-    p.tileCols = k.sparse.tileCols;
-    std::vector<ref::Tensor> packed;
-    if (!ref::pack(dense, p, packed, why))
+    rt::sparsify(dense, rng, density);
+    if (!rt::packSparse(dense, k.sparse, packed[k.operands[1]], packed[k.sparse.offsets], why))
       return false;
-    offsetBytes = rt::encodeTensor(packed[0]);
-    wordBytes = rt::encodeTensor(packed[1]);
-    return true;
   }
-  why = "no kernel reads buffer " + b.buffers[words].name + " as sparse";
-  return false;
+  return true;
 }
 
 /// Fills `bytes` at `dst` with random values of `dtype`: a block of up to
@@ -412,18 +400,8 @@ int einloom::runTune(const TuneOptions &o, llvm::raw_ostream &os) {
       // A sparse weight's words and offsets: packed random data at the
       // density asked for (random bytes would time a meaningless walk).
       std::map<size_t, std::string> packedInputs;
-      for (size_t i = 0; i < b.buffers.size() && s; ++i)
-        if (rt::holdsSparseWords(b, i)) {
-          std::string words, offsets, why;
-          if (!randomSparseData(b, i, o.density, o.seed + i, words, offsets, why)) {
-            s = rt::Status::error(why);
-            break;
-          }
-          packedInputs[i] = std::move(words);
-          for (const rt::BundleKernel &k : b.kernels)
-            if (k.sparse.present() && k.operands.size() == 2 && k.operands[1] == int(i))
-              packedInputs[size_t(k.sparse.offsets)] = offsets;
-        }
+      if (std::string why; !packRandomSparse(b, o.density, o.seed, packedInputs, why))
+        s = rt::Status::error(why);
       for (size_t i = 0; i < b.buffers.size() && s; ++i) {
         const rt::BundleBuffer &x = b.buffers[i];
         size_t bytes = static_cast<size_t>(x.bytes);

@@ -318,13 +318,6 @@ bool packWeight(const Tensor &codes, const BundleWeight &w, std::string &bytes,
   return true;
 }
 
-/// Keeps each element of `t` with probability `density` (the rest 0).
-void sparsify(Tensor &t, ref::Random &rng, double density) {
-  for (double &v : t.data)
-    if (rng.uniform() >= density)
-      v = 0;
-}
-
 /// `n` random corruptions of packed Tiled-CSL data: offsets set to wild
 /// values (negative, past the words, out of order, unaligned) and words'
 /// positions to any 16 bits.
@@ -350,9 +343,16 @@ void corruptTiledCsl(std::string &words, std::string &offsets, int n, ref::Rando
   }
 }
 
-/// A sparse weight's device bytes: the Tiled-CSL words and offsets.
-bool packSparse(const Tensor &dense, const BundleSparse &sp, std::string &words,
-                std::string &offsets, std::string &err) {
+} // namespace
+
+void einloom::rt::sparsify(Tensor &t, ref::Random &rng, double density) {
+  for (double &v : t.data)
+    if (rng.uniform() >= density)
+      v = 0;
+}
+
+bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, std::string &words,
+                             std::string &offsets, std::string &err) {
   ref::PackParams p;
   p.format = ref::PackFormat::TiledCsl;
   p.tileRows = sp.tileRows;
@@ -368,8 +368,6 @@ bool packSparse(const Tensor &dense, const BundleSparse &sp, std::string &words,
   words = encodeTensor(out[1]);
   return true;
 }
-} // namespace
-
 /// One run of the loaded program at dynamic size `size` (-1: static).
 static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &o,
                  int64_t size) {

@@ -62,6 +62,14 @@ std::string hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check, uint64
 std::string encodeTensor(const ref::Tensor &t);
 ref::Tensor decodeTensor(const std::string &bytes, ref::DType t, const std::vector<int64_t> &shape);
 
+/// Keeps each element of `t` with probability `density` (the rest 0): a
+/// sparse weight's random data.
+void sparsify(ref::Tensor &t, ref::Random &rng, double density);
+/// A sparse weight's device bytes: `dense` (a matrix) packed as `sp` says,
+/// the Tiled-CSL words and offsets. False with `err` otherwise.
+bool packSparse(const ref::Tensor &dense, const BundleSparse &sp, std::string &words,
+                std::string &offsets, std::string &err);
+
 /// Reads and parses a bundle file; on failure prints why and returns false.
 bool loadBundleFile(const std::string &path, Bundle &b);
 
