@@ -331,16 +331,27 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
     return bad("two_four needs K % 16 == 0 (K = " + llvm::Twine(w.cols) + ")");
   for (double &v : dense.data)
     v = ref::roundTo(w.type, v);
-  if (twoFour && o.sparsity == 0.5) {
-    for (int64_t r = 0; r < w.rows; ++r)
-      for (int64_t g = 0; g < w.cols; g += 4) {
-        double *q = dense.data.data() + r * w.cols + g;
-        int order[4] = {0, 1, 2, 3};
-        std::stable_sort(order, order + 4,
-                         [&](int a, int b) { return std::fabs(q[a]) > std::fabs(q[b]); });
-        q[order[2]] = q[order[3]] = 0;
-      }
-  } else if (o.sparsity >= 0) {
+  if (twoFour) {
+    // Pruned (when asked) and packed from the bits, as einloomPackTwoFour does.
+    std::vector<uint16_t> bits(dense.data.size()), values(bits.size() / 2),
+        meta(bits.size() / 16);
+    for (size_t i = 0; i < bits.size(); ++i)
+      bits[i] = static_cast<uint16_t>(ref::floatBits(w.type, dense.data[i]));
+    std::string err;
+    if (!ref::packTwoFourBits(bits.data(), w.rows, w.cols, o.sparsity == 0.5, values.data(),
+                              meta.data(), err))
+      return bad("packing the weight: " + err + " (give --sparsity 0.5 to prune it to 2:4)");
+    w.values = ref::Tensor(w.type, {w.rows, w.cols / 2});
+    for (size_t i = 0; i < values.size(); ++i) {
+      w.values.data[i] = ref::floatFromBits(w.type, values[i]);
+      w.nonZeros += (values[i] & 0x7fffu) != 0;
+    }
+    w.meta = ref::Tensor(ref::DType::I16, {w.rows, w.cols / 16});
+    for (size_t i = 0; i < meta.size(); ++i)
+      w.meta.data[i] = static_cast<int16_t>(meta[i]);
+    return w;
+  }
+  if (o.sparsity >= 0) {
     int64_t keep = static_cast<int64_t>(std::llround(w.cols * (1 - o.sparsity)));
     std::vector<int64_t> order(w.cols);
     for (int64_t r = 0; r < w.rows; ++r) {
@@ -362,12 +373,8 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
   std::vector<ref::Tensor> packed;
   std::string err;
   if (!ref::pack(dense, pp, packed, err))
-    return bad("packing the weight: " + err +
-               (twoFour ? " (give --sparsity 0.5 to prune it to 2:4)" : ""));
-  if (twoFour) {
-    w.values = std::move(packed[0]);
-    w.meta = std::move(packed[1]);
-  } else if (o.format == ref::PackFormat::Bitmap) {
+    return bad("packing the weight: " + err);
+  if (o.format == ref::PackFormat::Bitmap) {
     w.offsets = std::move(packed[0]);
     w.masks = std::move(packed[1]);
     w.values = std::move(packed[2]);
