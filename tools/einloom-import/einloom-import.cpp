@@ -130,30 +130,22 @@ static int importSparse() {
     return 1;
   }
   int64_t elems = w->rows * w->cols;
-  if (twoFour) {
-    outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
-           << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
-           << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), two_four: "
-           << w->values.numel() << " values and " << w->meta.numel()
-           << " metadata words (0.5625x the dense bytes) -> " << outDir << "/" << name
-           << ".{values,meta}.npy\n";
-    return 0;
-  }
-  if (bitmap) {
-    outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
-           << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
-           << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), bitmap " << tileRows
-           << "x64: " << w->values.numel() << " values and " << w->masks.numel()
-           << " mask words, "
-           << format("%.2f", (2.0 * w->values.numel() + 4.0 * w->masks.numel()) / (2.0 * elems))
-           << "x the dense bytes -> " << outDir << "/" << name << ".{offsets,masks,values}.npy\n";
-    return 0;
-  }
   outs() << "imported " << input << ": N=" << w->rows << " K=" << w->cols << ", "
          << ref::dtypeName(w->type) << ", " << w->nonZeros << " non-zeros ("
-         << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), tiled_csl " << tileRows
-         << "x64: " << w->words.numel() << " words, " << format("%.2f", 4.0 * w->words.numel() / (2.0 * elems))
-         << "x the dense bytes -> " << outDir << "/" << name << ".{words,offsets}.npy\n";
+         << format("%.1f", 100.0 * w->nonZeros / elems) << "% dense), ";
+  if (twoFour)
+    outs() << "two_four: " << w->values.numel() << " values and " << w->meta.numel()
+           << " metadata words (0.5625x the dense bytes) -> " << outDir << "/" << name
+           << ".{values,meta}.npy\n";
+  else if (bitmap)
+    outs() << "bitmap " << tileRows << "x64: " << w->values.numel() << " values and "
+           << w->masks.numel() << " mask words, "
+           << format("%.2f", (2.0 * w->values.numel() + 4.0 * w->masks.numel()) / (2.0 * elems))
+           << "x the dense bytes -> " << outDir << "/" << name << ".{offsets,masks,values}.npy\n";
+  else
+    outs() << "tiled_csl " << tileRows << "x64: " << w->words.numel() << " words, "
+           << format("%.2f", 4.0 * w->words.numel() / (2.0 * elems)) << "x the dense bytes -> "
+           << outDir << "/" << name << ".{words,offsets}.npy\n";
   return 0;
 }
 
