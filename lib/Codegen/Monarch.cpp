@@ -218,6 +218,7 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
   if (!MonarchPlan::forLength(h, plan, err))
     return false;
   Arith ar{precision};
+  const Levels levels(plan); // the constants, shared by the three transforms
   // The 16-bit types hold the input, filter, gates and result.
   auto io = [&](double x) {
     return precision == Precision::F16 || precision == Precision::BF16 ? ar.operand(x) : x;
@@ -231,7 +232,8 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
       };
       z[j] = {at(2 * j), at(2 * j + 1)};
     }
-    return monarchForward(plan, z, precision);
+    step(plan, levels, ar, 0, z.data(), h, false);
+    return z;
   };
   std::vector<Complex> Z = halve(u, N, preGate), ZK = halve(k, L, nullptr);
   // The spectrum of a real sequence at natural frequency f (0 <= f <= h)
@@ -262,9 +264,9 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
             odd = ar.mul(ar.store((a - b) * 0.5), ar.store(std::conj(unitRoot(f, M))));
     W[p] = ar.add(even, Complex(0, 1) * odd);
   }
-  std::vector<Complex> w = monarchInverse(plan, W, precision);
+  step(plan, levels, ar, 0, W.data(), h, true); // in place: the result's halves
   for (int64_t n = 0; n < N; ++n) {
-    double v = n % 2 ? w[n / 2].imag() : w[n / 2].real();
+    double v = n % 2 ? W[n / 2].imag() : W[n / 2].real();
     y[n] = io(ar.store(v * (postGate ? io(postGate[n]) : 1.0)));
   }
   return true;
