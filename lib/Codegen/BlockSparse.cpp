@@ -29,15 +29,11 @@ bool einloom::codegen::scheduleBsr(const std::vector<int64_t> &rowPtr, int64_t c
   schedule.assign(static_cast<size_t>(ctas), {});
   // CTA c owns blocks [c * total / ctas, (c + 1) * total / ctas).
   auto first = [&](int64_t c) { return c * total / ctas; };
-  // The CTA whose range holds position p (an empty row's place: the CTA
-  // whose range starts at or before it, the last one at the end).
+  // The CTA whose range holds position p: the last c with first(c) <= p,
+  // that is c * total < (p + 1) * ctas (an empty row's place at the end:
+  // the last CTA).
   auto owner = [&](int64_t p) {
-    int64_t c = std::min(ctas - 1, p * ctas / std::max<int64_t>(total, 1));
-    while (c > 0 && first(c) > p)
-      --c;
-    while (c + 1 < ctas && first(c + 1) <= p && first(c + 1) < total)
-      ++c;
-    return c;
+    return total == 0 ? 0 : std::min(ctas - 1, ((p + 1) * ctas - 1) / total);
   };
   for (int64_t r = 0; r < rows; ++r) {
     int64_t b = rowPtr[r], e = rowPtr[r + 1];
