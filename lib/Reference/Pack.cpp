@@ -426,6 +426,38 @@ bool needRank2(const Tensor &t, const char *what, std::string &err) {
   err = std::string("pack: ") + what + " packs a rank-2 tensor, got " + t.typeStr();
   return false;
 }
+
+/// The bit patterns of `dense`, a matrix of f16 or bf16 values (what the
+/// sparse formats store).
+bool sixteenBitMatrix(const Tensor &dense, const char *format, std::vector<uint16_t> &bits,
+                      std::string &err) {
+  if (!needRank2(dense, format, err))
+    return false;
+  if (dense.dtype != DType::F16 && dense.dtype != DType::BF16) {
+    err = std::string("pack: ") + format + " stores f16 or bf16 values";
+    return false;
+  }
+  bits.resize(dense.data.size());
+  for (size_t i = 0; i < bits.size(); ++i)
+    bits[i] = static_cast<uint16_t>(floatBits(dense.dtype, dense.data[i]));
+  return true;
+}
+
+/// 32-bit integers or words as an i32 tensor (words keep their bits).
+template <typename T> Tensor i32Tensor(const std::vector<T> &v) {
+  Tensor t(DType::I32, {static_cast<int64_t>(v.size())});
+  for (size_t i = 0; i < v.size(); ++i)
+    t.data[i] = asInt32(static_cast<uint32_t>(v[i]));
+  return t;
+}
+
+/// An i32 tensor's elements as 32-bit words.
+std::vector<uint32_t> wordsOf(const Tensor &t) {
+  std::vector<uint32_t> w(t.data.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = asWord(t.data[i]);
+  return w;
+}
 /// Packs the codes of `dense` (element (k, n) at `index(k, n)`) into words
 /// at the slots `forEach` visits; false with `err` on a code out of range.
 template <typename ForEach, typename Index>
@@ -519,57 +551,31 @@ bool einloom::ref::pack(const Tensor &dense, const PackParams &p,
         [&](int64_t k, int64_t n) { return n * K + k; }, out, err);
   }
   case PackFormat::TiledCsl: {
-    if (!needRank2(dense, "tiled_csl", err))
-      return false;
-    if (dense.dtype != DType::F16 && dense.dtype != DType::BF16) {
-      err = "pack: tiled_csl stores f16 or bf16 values";
-      return false;
-    }
-    std::vector<uint16_t> bits(dense.data.size());
-    for (size_t i = 0; i < bits.size(); ++i)
-      bits[i] = static_cast<uint16_t>(floatBits(dense.dtype, dense.data[i]));
+    std::vector<uint16_t> bits;
     std::vector<int32_t> offsets;
     std::vector<uint32_t> words;
-    if (!packTiledCslWords(bits.data(), dense.shape[0], dense.shape[1], p.tileRows, p.tileCols,
+    if (!sixteenBitMatrix(dense, "tiled_csl", bits, err) ||
+        !packTiledCslWords(bits.data(), dense.shape[0], dense.shape[1], p.tileRows, p.tileCols,
                            offsets, words, err))
       return false;
-    Tensor o(DType::I32, {static_cast<int64_t>(offsets.size())});
-    for (size_t i = 0; i < offsets.size(); ++i)
-      o.data[i] = offsets[i];
-    Tensor w(DType::I32, {static_cast<int64_t>(words.size())});
-    for (size_t i = 0; i < words.size(); ++i)
-      w.data[i] = asInt32(words[i]);
-    out.push_back(std::move(o));
-    out.push_back(std::move(w));
+    out.push_back(i32Tensor(offsets));
+    out.push_back(i32Tensor(words));
     return true;
   }
   case PackFormat::Bitmap: {
-    if (!needRank2(dense, "bitmap", err))
-      return false;
-    if (dense.dtype != DType::F16 && dense.dtype != DType::BF16) {
-      err = "pack: bitmap stores f16 or bf16 values";
-      return false;
-    }
-    std::vector<uint16_t> bits(dense.data.size());
-    for (size_t i = 0; i < bits.size(); ++i)
-      bits[i] = static_cast<uint16_t>(floatBits(dense.dtype, dense.data[i]));
+    std::vector<uint16_t> bits;
     std::vector<int32_t> offsets;
     std::vector<uint32_t> masks;
     std::vector<uint16_t> values;
-    if (!packBitmap(bits.data(), dense.shape[0], dense.shape[1], p.tileRows, p.tileCols, offsets,
+    if (!sixteenBitMatrix(dense, "bitmap", bits, err) ||
+        !packBitmap(bits.data(), dense.shape[0], dense.shape[1], p.tileRows, p.tileCols, offsets,
                     masks, values, err))
       return false;
-    Tensor o(DType::I32, {static_cast<int64_t>(offsets.size())});
-    for (size_t i = 0; i < offsets.size(); ++i)
-      o.data[i] = offsets[i];
-    Tensor m(DType::I32, {static_cast<int64_t>(masks.size())});
-    for (size_t i = 0; i < masks.size(); ++i)
-      m.data[i] = asInt32(masks[i]);
     Tensor v(dense.dtype, {static_cast<int64_t>(values.size())});
     for (size_t i = 0; i < values.size(); ++i)
       v.data[i] = floatFromBits(dense.dtype, values[i]);
-    out.push_back(std::move(o));
-    out.push_back(std::move(m));
+    out.push_back(i32Tensor(offsets));
+    out.push_back(i32Tensor(masks));
     out.push_back(std::move(v));
     return true;
   }
@@ -740,9 +746,7 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
       return false;
     int64_t M = denseShape[0], K = denseShape[1];
     int64_t tr = p.tileRows, tc = p.tileCols, tilesK = ceilDiv(K, tc);
-    std::vector<uint32_t> words(packed[1]->data.size());
-    for (size_t i = 0; i < words.size(); ++i)
-      words[i] = asWord(packed[1]->data[i]);
+    std::vector<uint32_t> words = wordsOf(*packed[1]);
     if (!validateTiledCsl(offsets.data(), static_cast<int64_t>(offsets.size()), words.data(),
                           static_cast<int64_t>(words.size()), M, K, tr, tc, err)) {
       err = "unpack: " + err;
@@ -763,9 +767,7 @@ bool einloom::ref::unpack(const std::vector<const Tensor *> &packed,
       return false;
     int64_t M = denseShape[0], K = denseShape[1];
     int64_t tr = p.tileRows, tc = p.tileCols;
-    std::vector<uint32_t> masks(packed[1]->data.size());
-    for (size_t i = 0; i < masks.size(); ++i)
-      masks[i] = asWord(packed[1]->data[i]);
+    std::vector<uint32_t> masks = wordsOf(*packed[1]);
     const Tensor &values = *packed[2];
     if (!validateBitmap(offsets.data(), static_cast<int64_t>(offsets.size()), masks.data(),
                         static_cast<int64_t>(masks.size()), values.numel(), M, K, tr, tc, err)) {
