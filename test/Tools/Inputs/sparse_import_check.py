@@ -99,6 +99,20 @@ def write_input(i, kind, dtype, a):
     return path, ["--prefix", "layer."] + (["--dtype", "f16"] if dtype == "f32" else [])
 
 
+def import_case(i, fmt, kind, dtype, a, sparsity, extra=()):
+    """Case i: weight `a` written as its input, imported to s{i}.* in `fmt`
+    (pruned to `sparsity` where given); exits on the tool's failure."""
+    path, args = write_input(i, kind, dtype, a)
+    if sparsity is not None:
+        args += ["--sparsity", str(sparsity)]
+    r = subprocess.run([tool, "--format", fmt, *extra, path, "-o", out, "--name", f"s{i}"] + args,
+                       capture_output=True, text=True)
+    if r.returncode:
+        print(f"case {i}: einloom-import failed: {r.stderr}")
+        sys.exit(1)
+    return r
+
+
 def pruned_by_row(a, stored, sparsity):
     """What the tool should store for tiled_csl and bitmap: each value
     rounded to the stored type, each row pruned to its round(K * (1 - S))
@@ -136,14 +150,7 @@ failed = False
 for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     a = [[0.0 if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
     stored = "bf16" if dtype == "bf16" else "f16"
-    path, args = write_input(i, kind, dtype, a)
-    if sparsity is not None:
-        args += ["--sparsity", str(sparsity)]
-    r = subprocess.run([tool, "--format", "tiled_csl", "--tile-rows", str(tr), path, "-o", out,
-                        "--name", f"s{i}"] + args, capture_output=True, text=True)
-    if r.returncode:
-        print(f"case {i}: einloom-import failed: {r.stderr}")
-        sys.exit(1)
+    r = import_case(i, "tiled_csl", kind, dtype, a, sparsity, ["--tile-rows", str(tr)])
     words = read_npy_i32(f"{out}/s{i}.words.npy")
     offsets = read_npy_i32(f"{out}/s{i}.offsets.npy")
     # What the tool should have stored: the value rounded to the stored
@@ -172,14 +179,7 @@ for i, (kind, dtype, n, k, sparsity) in enumerate(cases24, start=len(cases)):
                 for j in rng.sample(range(4), 2):
                     row[g + j] = 0.0
     stored = "bf16" if dtype == "bf16" else "f16"
-    path, args = write_input(i, kind, dtype, a)
-    if sparsity is not None:
-        args += ["--sparsity", str(sparsity)]
-    r = subprocess.run([tool, "--format", "two_four", path, "-o", out, "--name", f"s{i}"] + args,
-                       capture_output=True, text=True)
-    if r.returncode:
-        print(f"case {i}: einloom-import failed: {r.stderr}")
-        sys.exit(1)
+    r = import_case(i, "two_four", kind, dtype, a, sparsity)
     to_bits = f16_bits if stored == "f16" else bf16_bits
     want = [[to_bits(v) for v in row] for row in a]
     if sparsity is not None:
@@ -217,14 +217,7 @@ casesbm = [("npy", "f16", 200, 136, 64, None), ("st", "bf16", 130, 192, 128, 0.6
 for i, (kind, dtype, n, k, tr, sparsity) in enumerate(casesbm, start=len(cases) + len(cases24)):
     a = [[0.0 if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
     stored = "bf16" if dtype == "bf16" else "f16"
-    path, args = write_input(i, kind, dtype, a)
-    if sparsity is not None:
-        args += ["--sparsity", str(sparsity)]
-    r = subprocess.run([tool, "--format", "bitmap", "--tile-rows", str(tr), path, "-o", out,
-                        "--name", f"s{i}"] + args, capture_output=True, text=True)
-    if r.returncode:
-        print(f"case {i}: einloom-import failed: {r.stderr}")
-        sys.exit(1)
+    r = import_case(i, "bitmap", kind, dtype, a, sparsity, ["--tile-rows", str(tr)])
     to_bits = f16_bits if stored == "f16" else bf16_bits
     want = pruned_by_row(a, stored, sparsity)
     offsets = read_npy_i32(f"{out}/s{i}.offsets.npy")
