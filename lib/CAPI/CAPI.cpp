@@ -87,6 +87,23 @@ template <typename H> EinloomStatus publish(H *h, H **out) {
   return ok();
 }
 
+/// A packer's variable-length result: into `dest` (where given) if
+/// `capacity` holds it, else an error naming what it takes ("the bitmap
+/// data takes 16 values; ...").
+template <typename T>
+EinloomStatus deliver(const std::vector<T> &data, T *dest, size_t capacity, const char *what,
+                      const char *unit) {
+  if (!dest)
+    return ok();
+  if (capacity < data.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, std::string("the ") + what + " data takes " +
+                                              std::to_string(data.size()) + " " + unit +
+                                              "; the capacity given is " +
+                                              std::to_string(capacity));
+  std::copy(data.begin(), data.end(), dest);
+  return ok();
+}
+
 EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b, CacheOutcome how,
                             EinloomBundle *out) {
   if (!b)
@@ -423,14 +440,7 @@ EinloomStatus einloomPackTiledCsl(const uint16_t *values, int64_t rows, int64_t 
   *count = packed.size();
   if (offsets)
     std::copy(offs.begin(), offs.end(), offsets);
-  if (!words)
-    return ok();
-  if (capacity < packed.size())
-    return fail(EINLOOM_INVALID_ARGUMENT,
-                "the Tiled-CSL data takes " + std::to_string(packed.size()) +
-                    " words; the capacity given is " + std::to_string(capacity));
-  std::copy(packed.begin(), packed.end(), words);
-  return ok();
+  return deliver(packed, words, capacity, "Tiled-CSL", "words");
 }
 
 EinloomStatus einloomPackTwoFour(const uint16_t *values, int64_t rows, int64_t cols, int prune,
@@ -468,14 +478,7 @@ EinloomStatus einloomPackBitmap(const uint16_t *values, int64_t rows, int64_t co
     std::copy(offs.begin(), offs.end(), offsets);
   if (masks)
     std::copy(m.begin(), m.end(), masks);
-  if (!packed)
-    return ok();
-  if (capacity < p.size())
-    return fail(EINLOOM_INVALID_ARGUMENT, "the bitmap data takes " + std::to_string(p.size()) +
-                                              " values; the capacity given is " +
-                                              std::to_string(capacity));
-  std::copy(p.begin(), p.end(), packed);
-  return ok();
+  return deliver(p, packed, capacity, "bitmap", "values");
 }
 
 EinloomStatus einloomCheckBitmap(const int32_t *offsets, size_t numOffsets,
