@@ -12,7 +12,6 @@ peer (higher is better for Einloom); --json writes the rows too.
 import glob
 import json
 import os
-import statistics
 import sys
 
 import torch
@@ -20,6 +19,9 @@ import triton
 import triton.language as tl
 
 import einloom
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import batched_ms  # noqa: E402
 
 
 def load_bundle(path):
@@ -109,20 +111,7 @@ def triton_mm(a, b, c):
 def interleaved_ms(fns, iters, warmup=10):
     """Median milliseconds of each of `fns`, launched in turn `iters` times,
     each launch timed with its own CUDA events after `warmup` rounds."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    torch.cuda.synchronize()
-    times = [[] for _ in fns]
-    for _ in range(iters):
-        for fn, out in zip(fns, times):
-            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record()
-            fn()
-            e.record()
-            e.synchronize()
-            out.append(s.elapsed_time(e))
-    return [statistics.median(t) for t in times]
+    return batched_ms(fns, iters, reps=1, warmup=warmup)
 
 
 def time_ms(fn, iters, warmup=10):
