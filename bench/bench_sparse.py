@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Sparse weights (Tiled-CSL, x . W^T with W mostly zeros) against the dense
 f16 torch.matmul of the same weight (cuBLAS) and torch's CSR product
-(cuSPARSE), on one GPU in one call.
+(cuSPARSE), on one GPU in one call; beside them, once per shape, torch's
+2:4 semi-structured product of a 50%-sparse weight (cuSPARSELt), the
+structured peer a user would reach for.
 
 usage: bench_sparse.py RUNNER BUNDLE_DIR [--densities 0.5,0.3,0.2,0.1]
-                       [--iters N] [--no-csr]
+                       [--iters N] [--no-csr] [--no-lt]
 
 Each bundle is an `mk,nk->mn` einsum compiled with --sparse tiled_csl: M
 tokens, an N x K weight. Einloom's time comes from RUNNER (einloom-run-rt
@@ -60,6 +62,27 @@ def rotating(fn_of, inputs):
     return call
 
 
+def two_four_ms(xs, n, k, dtype, gen, iters):
+    """torch's 2:4 product (cuSPARSELt) of a weight pruned to the two
+    largest of every four along K, with the inputs rotated; NaN (and the
+    reason printed) where torch cannot run it."""
+    try:
+        from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
+        SparseSemiStructuredTensor._FORCE_CUTLASS = False  # cuSPARSELt, not CUTLASS
+        ws = []
+        for _ in range(len(xs)):
+            w = torch.randn(n, k // 4, 4, device=xs[0].device, dtype=dtype, generator=gen)
+            keep = w.abs().topk(2, dim=-1).indices
+            w = torch.zeros_like(w).scatter_(-1, keep, w.gather(-1, keep)).view(n, k)
+            ws.append(to_sparse_semi_structured(w))
+        xts = [x.t().contiguous() for x in xs]
+        ms, = batched_ms([rotating(lambda w, xt: torch.mm(w, xt), list(zip(ws, xts)))], iters)
+        return ms
+    except (RuntimeError, ImportError, ValueError) as e:
+        print(f"cuSPARSELt 2:4 at ({n}, {k}) {dtype} failed: {str(e).splitlines()[0]}")
+        return float("nan")
+
+
 def einloom_ms(runner, bundle, density, iters):
     out = subprocess.run([runner, bundle, "--no-check", "--bench", "--iters", str(iters),
                           "--batch", "20", "--density", str(density), "--seed", "1"],
@@ -77,7 +100,7 @@ def main():
         sys.exit(__doc__)
     runner, folder = args[0], args[1]
     densities = [0.5, 0.3, 0.2, 0.1]
-    iters, csr = 20, "--no-csr" not in args
+    iters, csr, lt = 20, "--no-csr" not in args, "--no-lt" not in args
     if "--densities" in args:
         densities = [float(x) for x in args[args.index("--densities") + 1].split(",")]
     if "--iters" in args:
@@ -85,8 +108,8 @@ def main():
     dev = torch.device("cuda")
     print(f"sparse bench on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| tokens x (N, K) | sparsity | einloom us | cuBLAS dense us | x dense | "
-          "cuSPARSE CSR us | x CSR | words MB |")
-    print("|---|---|---|---|---|---|---|---|")
+          "cuSPARSE CSR us | x CSR | words MB | cuSPARSELt 2:4 us (50%) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".bundle"):
             continue
@@ -98,6 +121,7 @@ def main():
         xs = [torch.randn(m, k, device=dev, dtype=dtype, generator=gen)
               for _ in range(copies_for(dense_bytes))]
         dense_ms = None
+        lt_ms = two_four_ms(xs, n, k, dtype, gen, iters) if lt else float("nan")
         for d in densities:
             ours, words = einloom_ms(runner, path, d, iters)
             # The dense peer reads every element whatever the density; one
@@ -125,7 +149,7 @@ def main():
             torch.cuda.empty_cache()
             print(f"| {m} x ({n}, {k}) {dt} | {100 * (1 - d):.0f}% | {1000 * ours:.1f} | "
                   f"{1000 * dense_ms:.1f} | {dense_ms / ours:.2f} | {1000 * csr_ms:.1f} | "
-                  f"{csr_ms / ours:.2f} | {words * 4 / 1e6:.1f} |", flush=True)
+                  f"{csr_ms / ours:.2f} | {words * 4 / 1e6:.1f} | {1000 * lt_ms:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

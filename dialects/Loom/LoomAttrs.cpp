@@ -174,7 +174,13 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t stages, int64_t splitK,
                                ProducerKind producer, RasterOrder raster,
                                int64_t swizzle, int64_t clusterM, Schedule schedule,
-                               OperandSource aSource, OperandOrder order) {
+                               OperandSource aSource, OperandOrder order,
+                               int64_t prefetch) {
+  if (prefetch < 1 || prefetch > 4)
+    return emitError() << "prefetch must be 1 to 4 tiles, got " << prefetch;
+  if (prefetch != 1 && producer != ProducerKind::TiledCsl)
+    return emitError() << "prefetch = " << prefetch
+                       << " is a tiled_csl producer's depth; other producers take 1";
   if (schedule == Schedule::PingPong &&
       (producer != ProducerKind::Tma || warpsM != 8 || warpsN != 1 || tileM != 64 ||
        clusterM != 1))

@@ -104,7 +104,9 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     of the stage with ldmatrix and wgmma takes them from registers) and
     which operand is the MMA's A (`order = ba`: the transposed product, the
     second operand's rows on the instruction's wide M side; the skinny plans
-    for a few tokens against a large weight). With producer = tma, `split_k
+    for a few tokens against a large weight) and how many tiles of a
+    Tiled-CSL weight's words are in flight in registers (`prefetch`;
+    producer = tiled_csl only). With producer = tma, `split_k
     = S` runs clusters of S CTAs, each summing 1/S of K, whose partial sums
     meet in the first CTA's registers through distributed shared memory.
     Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,
@@ -122,7 +124,8 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     DefaultValuedParameter<"int64_t", "1">:$cluster_m,
     Loom_DefaultEnum<Loom_Schedule, "::mlir::loom::Schedule::Cooperative">:$schedule,
     Loom_DefaultEnum<Loom_OperandSource, "::mlir::loom::OperandSource::Shared">:$a_source,
-    Loom_DefaultEnum<Loom_OperandOrder, "::mlir::loom::OperandOrder::AB">:$order
+    Loom_DefaultEnum<Loom_OperandOrder, "::mlir::loom::OperandOrder::AB">:$order,
+    DefaultValuedParameter<"int64_t", "1">:$prefetch
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -272,6 +272,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
   launch.sharedMemoryBytes = stages * (bm * aRowBytes + bn * 128);
+  // A sparse weight's tile offsets are copied after the ring.
+  int64_t ringEnd = launch.sharedMemoryBytes;
+  if (c.sparse)
+    launch.sharedMemoryBytes += SparseWeight::sharedOffsetsBytes(tilesPerSplit);
 
   // With a split sum, the kernel that sums the split applies the epilogue
   // (buildSplitKReduceKernel); this one writes partial sums only.
@@ -369,6 +373,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                  : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
     a.sparse.tilesK = ceilDiv(c.k.size(), 64);
     a.sparse.chunks = w.registerChunks(threads);
+    a.sparse.depth = plan.getPrefetch();
+    a.sparse.sharedOffsets = memref::ViewOp::create(
+        b, loc,
+        MemRefType::get({tilesPerSplit + 1}, b.getI32Type(), nullptr,
+                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+        smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
@@ -398,28 +408,13 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
   };
-  // The sparse weight: tiles 0 .. stages - 3 are scattered before the loop;
-  // tile stages - 2 waits in registers (scattered by the first iteration)
-  // and the bounds of tile stages - 1 are loaded. The loop then carries the
-  // words of tile kt + stages - 2 and the bounds of the two after it.
+  // The sparse weight's pipeline (SparseProducer.cpp): its state rides in
+  // the main loop's iter_args.
   SmallVector<Value> sparseInit;
   if (c.sparse) {
     if (stages < 3 || wgmma)
       return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
-    auto bounds = [&](int64_t tile) {
-      return sparseTileBounds(kc, a, kc.cst(tile), kc.ltV(kc.cst(tile), count));
-    };
-    for (int64_t st = 0; st + 1 < stages; ++st)
-      zeroStage(kc, a, kc.cst(st));
-    gpu::BarrierOp::create(b, loc);
-    for (int64_t st = 0; st + 2 < stages; ++st) {
-      SmallVector<Value, 2> bd = bounds(st);
-      scatterSparseTile(kc, a, kc.cst(st), bd, loadSparseWords(kc, a, bd));
-    }
-    SmallVector<Value, 2> waiting = bounds(stages - 2), next = bounds(stages - 1);
-    sparseInit = loadSparseWords(kc, a, waiting);
-    llvm::append_range(sparseInit, waiting);
-    llvm::append_range(sparseInit, next);
+    sparseInit = startSparsePipeline(kc, a, stages, count);
   }
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
@@ -502,15 +497,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   llvm::append_range(init, a.dequant);
   size_t numParams = a.dequant.size();
   llvm::append_range(init, sparseInit);
-  auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value kt = loop.getInductionVar();
-    SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
-    SmallVector<Value> cur(loop.getRegionIterArgs().slice(numAcc, numFrags));
-    SmallVector<Value> params(loop.getRegionIterArgs().slice(numAcc + numFrags, numParams));
-    SmallVector<Value> sparseState(loop.getRegionIterArgs().drop_front(numAcc + numFrags + numParams));
+  // One iteration of the main loop: K tile kt from the state `args`
+  // (accumulators, the tile's first fragments, dequantization parameters,
+  // the sparse pipeline's words); returns the next state.
+  auto iteration = [&](Value kt, ArrayRef<Value> args) {
+    SmallVector<Value> acc(args.take_front(numAcc));
+    SmallVector<Value> cur(args.slice(numAcc, numFrags));
+    SmallVector<Value> params(args.slice(numAcc + numFrags, numParams));
+    SmallVector<Value> sparseState(args.drop_front(numAcc + numFrags + numParams));
     // The next K tile's scale and zero registers: the same for the whole
     // loop with one scale per row; reloaded only where a new group starts
     // for groups of 128 or more (a uniform branch); every tile otherwise.
@@ -547,22 +541,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       produce(kc.rem(next, stages), next);
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    // The sparse weight: scatter the tile loaded last iteration into the
-    // stage zeroed last iteration, zero the stage the previous iteration
-    // finished reading, and start loading the next tile's words (their
-    // latency hides behind this tile's MMAs).
+    // The sparse weight: scatter the tile loaded `prefetch` iterations
+    // ago, zero the stage the previous iteration finished reading and start
+    // the next loads (their latency hides behind the tiles in between).
     SmallVector<Value> sparseNext;
-    if (c.sparse) {
-      size_t nw = sparseState.size() - 4;
-      ArrayRef<Value> st(sparseState);
-      scatterSparseTile(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 2)), stages),
-                        st.slice(nw, 2), st.take_front(nw));
-      zeroStage(kc, a, kc.rem(next, stages));
-      sparseNext = loadSparseWords(kc, a, st.slice(nw + 2, 2));
-      llvm::append_range(sparseNext, st.slice(nw + 2, 2));
-      Value after = kc.add(kt, kc.cst(stages));
-      llvm::append_range(sparseNext, sparseTileBounds(kc, a, after, kc.ltV(after, count)));
-    }
+    if (c.sparse)
+      sparseNext = stepSparsePipeline(kc, a, sparseState, kt, stages, count);
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
       if (ks + 1 < kStepsPerTile) {
@@ -582,9 +566,31 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     llvm::append_range(yielded, cur);
     llvm::append_range(yielded, nextParams);
     llvm::append_range(yielded, sparseNext);
-    scf::YieldOp::create(b, loc, yielded);
+    return yielded;
+  };
+  auto runLoop = [&](Value from, Value to, int64_t unroll, ArrayRef<Value> start) {
+    auto loop = scf::ForOp::create(b, loc, from, to, kc.cst(unroll), start);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> args(loop.getRegionIterArgs());
+    for (int64_t j = 0; j < unroll; ++j)
+      args = iteration(kc.add(loop.getInductionVar(), j), args);
+    scf::YieldOp::create(b, loc, args);
+    return SmallVector<Value>(loop.getResults());
+  };
+  // A sparse pipeline `prefetch` tiles deep runs unrolled by its depth, so
+  // that each tile's words stay in the registers they were loaded into
+  // (rotating them through the loop's arguments would copy them, and a
+  // copy waits for its load); the last count mod depth tiles run rolled.
+  int64_t unroll = c.sparse ? plan.getPrefetch() : 1;
+  SmallVector<Value> results;
+  if (unroll > 1) {
+    Value whole = kc.mul(kc.div(count, unroll), unroll);
+    results = runLoop(whole, count, 1, runLoop(kc.cst(0), whole, unroll, init));
+  } else {
+    results = runLoop(kc.cst(0), count, 1, init);
   }
-  SmallVector<Value> acc(loop.getResults().take_front(numAcc));
+  SmallVector<Value> acc(ArrayRef<Value>(results).take_front(numAcc));
   finish(acc);
   return launch;
 }

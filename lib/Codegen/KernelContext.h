@@ -66,7 +66,11 @@ struct SparseSource {
   /// size), so that corrupt offsets never read past it.
   mlir::Value lastChunkWord;
   int64_t tilesK = 0;        ///< tiles along K
-  int64_t chunks = 0;        ///< 16-byte chunks per thread kept in registers
+  int64_t chunks = 0;        ///< 16-byte chunks per thread kept in registers a tile
+  int64_t depth = 1;         ///< tiles of words in flight (the plan's prefetch)
+  /// memref<n x i32> in shared memory: the offsets of the CTA's tiles
+  /// 0 .. n - 1 (n: its most K tiles plus one).
+  mlir::Value sharedOffsets;
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
   mlir::Value policy;
 };
@@ -251,19 +255,20 @@ llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile
                                                   mlir::Value words32, mlir::Value laneBase,
                                                   int64_t frag, int64_t ks);
 
-/// The Tiled-CSL producer (SparseProducer.cpp). A tile's state is its
-/// first word and 16-byte chunk count (sparseTileBounds), then the words
-/// of its first `chunks` chunks per thread (loadSparseWords), which
-/// scatterSparseTile writes into a zero-filled stage (zeroStage), loading
-/// any further chunks itself. `tile` is the K tile within the CTA's row of
-/// tiles; `valid` (i1) false gives an empty tile.
-llvm::SmallVector<mlir::Value, 2> sparseTileBounds(KernelContext &kc, OperandTile &a,
-                                                   mlir::Value tile, mlir::Value valid);
-llvm::SmallVector<mlir::Value> loadSparseWords(KernelContext &kc, OperandTile &a,
-                                               llvm::ArrayRef<mlir::Value> bounds);
-void zeroStage(KernelContext &kc, OperandTile &a, mlir::Value stage);
-void scatterSparseTile(KernelContext &kc, OperandTile &a, mlir::Value stage,
-                       llvm::ArrayRef<mlir::Value> bounds, llvm::ArrayRef<mlir::Value> words);
+/// The Tiled-CSL producer (SparseProducer.cpp), a pipeline whose state
+/// the main loop carries: startSparsePipeline zero-fills stages 0 ..
+/// stages - 2, copies the CTA's tile offsets into shared memory, scatters
+/// tiles 0 .. stages - 3 and returns the state (the words of the next
+/// `depth` tiles, in flight); stepSparsePipeline, at iteration kt, scatters tile kt +
+/// stages - 2 into its stage, zero-fills stage (kt + stages - 1) mod
+/// stages, starts the next tile's loads and returns the new state. `count`
+/// is the CTA's number of K tiles; tiles past it are empty.
+llvm::SmallVector<mlir::Value> startSparsePipeline(KernelContext &kc, OperandTile &a,
+                                                   int64_t stages, mlir::Value count);
+llvm::SmallVector<mlir::Value> stepSparsePipeline(KernelContext &kc, OperandTile &a,
+                                                  llvm::ArrayRef<mlir::Value> state,
+                                                  mlir::Value kt, int64_t stages,
+                                                  mlir::Value count);
 
 /// Split-K: stores the raw accumulators of split `split` to the workspace
 /// [S][batch][M][N] (canonical row-major, accumulator type).

@@ -4,10 +4,13 @@
 // weight tile of tile_m x 64 arrives as 32-bit words, each a 16-bit value
 // and its 16-bit slot in the stage's swizzled shared-memory image
 // (docs/dialect.md, tiled_csl), padded to 16-byte chunks. Thread t loads
-// chunks t, t + T, ... with 16-byte streaming loads into registers one
-// iteration before they are needed, then stores each word's value at its
-// slot in a stage that was zero-filled the iteration before. The stage is
-// then the dense KMajorVector tile the ldmatrix/mma.sync core reads.
+// chunks t, t + T, ... with 16-byte streaming loads into registers
+// `prefetch` iterations before they are needed (the plan's depth: tiles of
+// words in flight per CTA, which is what hides DRAM's latency), then stores
+// each word's value at its slot in a stage that was zero-filled the
+// iteration before. The stage is then the dense KMajorVector tile the
+// ldmatrix/mma.sync core reads. The CTA's tile offsets are copied into
+// shared memory once, at the start, so that no load waits on another.
 //
 // Nothing read from the words or offsets can address memory outside the
 // buffers or the stage: the chunk count is clamped to a tile's size, the
@@ -61,33 +64,65 @@ void storeChunk(KernelContext &kc, Value halves, Value stageBase, ArrayRef<Value
     memref::StoreOp::create(b, loc, v, halves, ValueRange{at});
   }
 }
-} // namespace
 
-SmallVector<Value, 2> einloom::codegen::sparseTileBounds(KernelContext &kc, OperandTile &a,
-                                                         Value tile, Value valid) {
+/// A tile's first word and 16-byte chunk count from the CTA's offsets in
+/// shared memory: (end - begin) / 4 chunks, clamped to [0, a tile's most]
+/// and 0 for a tile past `count` (the CTA's K tiles); the first word
+/// aligned down to a chunk and clamped into the buffer.
+SmallVector<Value, 2> tileBounds(KernelContext &kc, OperandTile &a, Value tile, Value count) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
-  // An invalid tile reads the first offsets (always present) and is empty.
-  Value t = kc.select(valid, kc.add(a.sparse.firstTile, tile), kc.cst(0));
-  auto offsetAt = [&](Value i) {
-    Value v = memref::LoadOp::create(b, loc, a.sparse.offsets, ValueRange{kc.idx(i)});
-    return kc.intType == v.getType() ? v : arith::ExtSIOp::create(b, loc, kc.intType, v).getResult();
+  int64_t last = cast<MemRefType>(a.sparse.sharedOffsets.getType()).getNumElements() - 2;
+  Value t = arith::MinSIOp::create(b, loc, tile, kc.cst(last));
+  auto entry = [&](Value i) {
+    Value v = memref::LoadOp::create(b, loc, a.sparse.sharedOffsets, ValueRange{kc.idx(i)});
+    return kc.intType == v.getType() ? v
+                                     : arith::ExtSIOp::create(b, loc, kc.intType, v).getResult();
   };
-  Value begin = offsetAt(t), end = offsetAt(kc.add(t, 1));
-  // Chunks: (end - begin) / 4, clamped to [0, a tile's most]; the first
-  // word aligned down to a chunk and clamped into the buffer.
+  Value begin = entry(t), end = entry(kc.add(t, 1));
   Value zero = kc.cst(0);
-  Value count = arith::SubIOp::create(b, loc, end, begin);
-  count = arith::MaxSIOp::create(b, loc, zero, arith::DivSIOp::create(b, loc, count, kc.cst(4)));
-  count = arith::MinSIOp::create(b, loc, count, kc.cst(mostChunks(kc)));
-  count = kc.select(valid, count, zero);
+  Value chunks = arith::SubIOp::create(b, loc, end, begin);
+  chunks = arith::MaxSIOp::create(b, loc, zero, arith::DivSIOp::create(b, loc, chunks, kc.cst(4)));
+  chunks = arith::MinSIOp::create(b, loc, chunks, kc.cst(mostChunks(kc)));
+  chunks = kc.select(kc.ltV(tile, count), chunks, zero);
   begin = arith::MaxSIOp::create(b, loc, zero, kc.andI(begin, ~int64_t(3)));
   begin = arith::MinSIOp::create(b, loc, begin, a.sparse.lastChunkWord);
-  return {begin, count};
+  return {begin, chunks};
 }
 
-SmallVector<Value> einloom::codegen::loadSparseWords(KernelContext &kc, OperandTile &a,
-                                                     ArrayRef<Value> bounds) {
+/// Copies the offsets entries of the CTA's tiles (as many as the shared
+/// array holds, from its first tile, each index clamped into the global
+/// array) into shared memory: eight loads a thread in flight, then their
+/// stores. A barrier must follow before they are read.
+void copyOffsets(KernelContext &kc, OperandTile &a) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  int64_t n = cast<MemRefType>(a.sparse.sharedOffsets.getType()).getNumElements();
+  int64_t last = cast<MemRefType>(a.sparse.offsets.getType()).getNumElements() - 1;
+  const int64_t perThread = 8;
+  int64_t batches = llvm::divideCeil(n, kc.threads * perThread);
+  auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(batches), kc.cst(1));
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value base = kc.mul(loop.getInductionVar(), kc.threads * perThread);
+  SmallVector<Value> at, vals;
+  for (int64_t i = 0; i < perThread; ++i) {
+    at.push_back(kc.add(base, kc.add(kc.tid, i * kc.threads)));
+    Value global = arith::MinSIOp::create(b, loc, kc.add(a.sparse.firstTile, at.back()),
+                                          kc.cst(last));
+    vals.push_back(memref::LoadOp::create(b, loc, a.sparse.offsets, ValueRange{kc.idx(global)}));
+  }
+  for (int64_t i = 0; i < perThread; ++i) {
+    auto guard = scf::IfOp::create(b, loc, kc.lt(at[i], n), /*withElse=*/false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&guard.getThenRegion().front());
+    memref::StoreOp::create(b, loc, vals[i], a.sparse.sharedOffsets, ValueRange{kc.idx(at[i])});
+  }
+}
+
+/// Starts loading the words of the first `chunks` chunks per thread of the
+/// tile with `bounds` into registers (the rest: scatterTile).
+SmallVector<Value> loadWords(KernelContext &kc, OperandTile &a, ArrayRef<Value> bounds) {
   SmallVector<Value> words;
   for (int64_t i = 0; i < a.sparse.chunks; ++i) {
     Value chunk = kc.add(kc.tid, i * kc.threads);
@@ -99,7 +134,7 @@ SmallVector<Value> einloom::codegen::loadSparseWords(KernelContext &kc, OperandT
   return words;
 }
 
-void einloom::codegen::zeroStage(KernelContext &kc, OperandTile &a, Value stage) {
+void zeroStage(KernelContext &kc, OperandTile &a, Value stage) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   Value quads = sharedView(kc, a, b.getI32Type());
@@ -115,8 +150,10 @@ void einloom::codegen::zeroStage(KernelContext &kc, OperandTile &a, Value stage)
   }
 }
 
-void einloom::codegen::scatterSparseTile(KernelContext &kc, OperandTile &a, Value stage,
-                                         ArrayRef<Value> bounds, ArrayRef<Value> words) {
+/// Stores a tile's words at their slots of `stage` (zeroed before): the
+/// registers' chunks, then any further chunks of a denser tile, loaded here.
+void scatterTile(KernelContext &kc, OperandTile &a, Value stage, ArrayRef<Value> bounds,
+                 ArrayRef<Value> words) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   Value halves = sharedView(kc, a, b.getI16Type());
@@ -137,4 +174,48 @@ void einloom::codegen::scatterSparseTile(KernelContext &kc, OperandTile &a, Valu
       streamingLoadWords(b, loc, a.global, chunkByteOffset(kc, a, bounds[0], loop.getInductionVar()),
                          4, a.sparse.policy);
   storeChunk(kc, halves, stageBase, more);
+}
+} // namespace
+
+// The pipeline's state is the words of tiles j .. j + D - 1 (D = prefetch;
+// j = kt + stages - 2 at iteration kt); their bounds are read again from
+// the offsets in shared memory when they are scattered.
+SmallVector<Value> einloom::codegen::startSparsePipeline(KernelContext &kc, OperandTile &a,
+                                                         int64_t stages, Value count) {
+  int64_t depth = a.sparse.depth, first = stages - 2;
+  copyOffsets(kc, a);
+  for (int64_t st = 0; st + 1 < stages; ++st)
+    zeroStage(kc, a, kc.cst(st));
+  gpu::BarrierOp::create(kc.b, kc.loc);
+  // Tiles 0 .. stages - 3 are scattered here, their loads all issued before
+  // the first store; then the pipeline's first tiles start loading.
+  SmallVector<SmallVector<Value, 2>> bounds;
+  SmallVector<SmallVector<Value>> words;
+  for (int64_t t = 0; t < first; ++t) {
+    bounds.push_back(tileBounds(kc, a, kc.cst(t), count));
+    words.push_back(loadWords(kc, a, bounds.back()));
+  }
+  for (int64_t t = 0; t < first; ++t)
+    scatterTile(kc, a, kc.cst(t), bounds[t], words[t]);
+  SmallVector<Value> state;
+  for (int64_t t = first; t < first + depth; ++t)
+    llvm::append_range(state, loadWords(kc, a, tileBounds(kc, a, kc.cst(t), count)));
+  return state;
+}
+
+SmallVector<Value> einloom::codegen::stepSparsePipeline(KernelContext &kc, OperandTile &a,
+                                                        ArrayRef<Value> state, Value kt,
+                                                        int64_t stages, Value count) {
+  int64_t nw = a.sparse.chunks * 4;
+  // Tile kt + stages - 2 (loaded `depth` iterations ago) into the stage
+  // zeroed last iteration; zero the stage the previous iteration finished
+  // reading; then tile kt + stages - 2 + depth starts loading into the
+  // registers just freed (so that a loop unrolled by the depth keeps each
+  // tile's words where they were loaded, with no copies waiting on them).
+  Value t = kc.add(kt, kc.cst(stages - 2));
+  scatterTile(kc, a, kc.rem(t, stages), tileBounds(kc, a, t, count), state.take_front(nw));
+  zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 1)), stages));
+  SmallVector<Value> next(state.drop_front(nw));
+  llvm::append_range(next, loadWords(kc, a, tileBounds(kc, a, kc.add(t, kc.cst(a.sparse.depth)), count)));
+  return next;
 }

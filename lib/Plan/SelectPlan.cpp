@@ -45,7 +45,7 @@ static PlanAttr fmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 128, 128, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
                        /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared,
-                       OperandOrder::AB);
+                       OperandOrder::AB, /*prefetch=*/1);
 }
 
 /// f64's one shape: the same 128x128 tile, K steps of 16, and eight warps
@@ -54,7 +54,7 @@ static PlanAttr dmmaPlan(MLIRContext *ctx) {
   return PlanAttr::get(ctx, 128, 128, 16, 2, 4, MmaShape::M8N8K4, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
                        /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared,
-                       OperandOrder::AB);
+                       OperandOrder::AB, /*prefetch=*/1);
 }
 
 /// The one plan of the kernel that runs `mma` (fma or m8n8k4).
@@ -125,6 +125,12 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c0) {
   const Contraction &c = oriented(p, c0, storage);
   // TMA plans keep two mbarriers (8 bytes each) per stage after the ring,
   // and the C staging buffers.
+  // A sparse weight's CTA copies its tile offsets after the ring.
+  if (c.sparse) {
+    int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
+    int64_t perCta = (kTiles + p.getSplitK() - 1) / p.getSplitK();
+    return ringBytes(p, c) + SparseWeight::sharedOffsetsBytes(perCta);
+  }
   if (p.getProducer() != ProducerKind::Tma)
     return ringBytes(p, c);
   // A ping-pong schedule adds two mbarriers that order its consumers.
@@ -154,6 +160,8 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   e.sharedMemoryBytes = sharedMemoryBytes(p, c);
   int64_t threads = p.getNumWarps() * 32;
   int64_t regs = wm * wn / 32 + 64; // accumulators plus addressing
+  if (c.sparse) // the words of the tiles in flight
+    regs += p.getPrefetch() * c.sparse->registerChunks(threads) * 4;
   int bySmem = static_cast<int>(t.smemPerSM / std::max<int64_t>(e.sharedMemoryBytes, 1));
   int byRegs = static_cast<int>(65536 / (threads * regs));
   int byThreads = static_cast<int>(2048 / threads);
@@ -224,6 +232,14 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   // shared memory; the cp.async split with a second kernel.
   double fixed = clusterSplit ? 3e-6 + std::ceil(e.waves) * 0.5e-6 : split > 1 ? 6e-6 : 3e-6;
   e.seconds = std::max(e.computeSeconds, e.memorySeconds) + fixed;
+  // A sparse weight's CTA waits for each tile's words (a round trip to
+  // DRAM) unless `prefetch` tiles are in flight: on the H100 one tile in
+  // flight took 0.7-0.9 us a K tile whatever the density (2026-12-06).
+  if (c.sparse) {
+    double perTile = 0.8e-6 / double(p.getPrefetch());
+    e.latencySeconds = std::ceil(e.waves) * (kPadded / p.getTileK()) * perTile;
+    e.seconds = std::max(e.seconds, e.latencySeconds + fixed);
+  }
   return e;
 }
 
@@ -337,6 +353,10 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (p.getStages() < 3)
     return emitError() << "the sparse kernel scatters a tile two stages ahead: it needs at "
                           "least 3 stages";
+  if (p.getPrefetch() * w.registerChunks(p.getNumWarps() * 32) * 4 > 64)
+    return emitError() << "prefetch = " << p.getPrefetch() << " keeps "
+                       << p.getPrefetch() * w.registerChunks(p.getNumWarps() * 32) * 4
+                       << " registers of words a thread (at most 64)";
   if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
     return failure();
   return verifySharedMemory(p, c, t, emitError);
@@ -582,7 +602,7 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
         PlanAttr probe = PlanAttr::get(ctx, bm, tn, tk, bm / 16, 1,
                                        eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, 2,
                                        split, ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
-                                       Schedule::Cooperative, OperandSource::Shared, order);
+                                       Schedule::Cooperative, OperandSource::Shared, order, /*prefetch=*/1);
         int64_t fixed = sharedMemoryBytes(probe, c) - ringBytes(probe, cs) - 32;
         int64_t budget = bm == 64 ? t.smemPerSM / 2 - 1024 : t.smemPerBlock;
         int64_t stageBytes = (bm + tn) * 128 + 16;
@@ -590,7 +610,7 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
         consider(PlanAttr::get(ctx, bm, tn, tk, bm / 16, 1,
                                eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, split,
                                ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
-                               Schedule::Cooperative, OperandSource::Shared, order));
+                               Schedule::Cooperative, OperandSource::Shared, order, /*prefetch=*/1));
       }
     }
   }
@@ -608,7 +628,7 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
       int64_t stages = std::clamp<int64_t>(t.smemPerBlock / stageBytes, 2, 4);
       consider(PlanAttr::get(ctx, bm, tn, tk, 4, 1, mma, stages, split, ProducerKind::CpAsync,
                              RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
-                             OperandSource::Shared, order));
+                             OperandSource::Shared, order, /*prefetch=*/1));
     }
 }
 
@@ -646,8 +666,15 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   SmallVector<int64_t, 2> rows{64, 128};
   if (c.sparse) // the format fixes the tile
     rows = {c.sparse->tileRows};
+  // A sparse weight's words: 1 to 3 tiles in flight per CTA (2 with 128-row
+  // tiles, whose tile of words takes twice the registers).
+  SmallVector<int64_t, 3> depths{1};
+  if (c.sparse)
+    depths = c.sparse->tileRows == 64 ? SmallVector<int64_t, 3>{1, 2, 3}
+                                      : SmallVector<int64_t, 3>{1, 2};
   for (int64_t bm : rows)
-    for (int64_t split : {1, 2, 4, 8, 16}) {
+    for (int64_t split : {1, 2, 4, 8, 16})
+      for (int64_t depth : depths) {
       if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
         continue;
       int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
@@ -670,7 +697,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
                                  split,
                                  c.sparse ? ProducerKind::TiledCsl : ProducerKind::CpAsync,
                                  RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
-                                 OperandSource::Shared, OperandOrder::BA);
+                                 OperandSource::Shared, OperandOrder::BA, depth);
       all.push_back(candidateFor(p, c, t, ctx, emitError));
     }
   auto best = all.end();
@@ -850,7 +877,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                                  producer, r, sw, clusterM,
                                  s.pingpong ? Schedule::PingPong : Schedule::Cooperative,
                                  aRegs ? OperandSource::Registers : OperandSource::Shared,
-                                 OperandOrder::AB);
+                                 OperandOrder::AB, /*prefetch=*/1);
       consider(p);
     }
   for (const Shape &s : shapes)
@@ -881,7 +908,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
                                split, ProducerKind::CpAsync, raster, swz, 1,
-                               Schedule::Cooperative, OperandSource::Shared, OperandOrder::AB);
+                               Schedule::Cooperative, OperandSource::Shared, OperandOrder::AB, /*prefetch=*/1);
     consider(p);
   }
   // f64: the CUDA-core kernel's one-stage DMMA tiling too (any layout).
@@ -999,6 +1026,9 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
+  if (p.getProducer() == ProducerKind::TiledCsl)
+    os << ", sparse words " << p.getPrefetch() << (p.getPrefetch() == 1 ? " tile" : " tiles")
+       << " ahead";
   if (p.getSchedule() == Schedule::PingPong)
     os << ", ping-pong consumers";
   if (p.getASource() == OperandSource::Registers)
@@ -1039,7 +1069,7 @@ static void printEstimate(llvm::raw_ostream &os, const PlanEstimate &e) {
   os << "  estimate: " << llvm::format("%.2f", e.seconds * 1e6) << " us, "
      << llvm::format("%.1f", e.flops / e.seconds / 1e12) << " TFLOP/s, "
      << e.bytes << " bytes (" << llvm::format("%.1f", e.bytes / e.seconds / 1e9)
-     << " GB/s), " << (e.computeBound() ? "compute" : "memory") << "-bound; "
+     << " GB/s), " << e.bound() << "-bound; "
      << llvm::format("%.2f", e.waves) << " waves at " << e.ctasPerSM
      << " CTA/SM, " << e.sharedMemoryBytes / 1024 << " KiB shared memory\n";
 }
@@ -1143,7 +1173,8 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
     const SparseWeight &w = *c.sparse;
     os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
        << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
-       << w.wordsBytes << " bytes) are loaded into registers a tile ahead, scattered into "
+       << w.wordsBytes << " bytes) are loaded into registers " << p.getPrefetch()
+       << (p.getPrefetch() == 1 ? " tile" : " tiles") << " ahead, scattered into "
        << "the zero-filled, swizzled shared-memory A stage, and read by the dense MMA core "
        << "(" << p.getStages() << " stages); the activations are B";
   } else if (wgmma) {

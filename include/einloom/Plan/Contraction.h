@@ -102,6 +102,9 @@ struct SparseWeight {
   int64_t registerChunks(int64_t threads) const {
     return std::max<int64_t>(1, tileRows * tileCols / 2 / 4 / threads);
   }
+  /// Shared-memory bytes of a CTA's tile offsets, copied there at its start:
+  /// its most K tiles plus one, 32 bits each, rounded up to 16 bytes.
+  static int64_t sharedOffsetsBytes(int64_t tilesPerCta) { return (tilesPerCta + 4) / 4 * 16; }
 };
 
 struct Contraction {

@@ -9,6 +9,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,15 @@ struct PlanEstimate {
   double bandwidth = 0;
   int64_t sharedMemoryBytes = 0;
   int ctasPerSM = 1;
+  /// A sparse weight's CTAs waiting on their words (their K tiles one
+  /// after another, `prefetch` in flight); 0 for other plans.
+  double latencySeconds = 0;
   bool computeBound() const { return computeSeconds >= memorySeconds; }
+  const char *bound() const {
+    return latencySeconds > std::max(computeSeconds, memorySeconds) ? "latency"
+           : computeBound()                                         ? "compute"
+                                                                    : "memory";
+  }
 };
 
 struct PlanCandidate {

@@ -417,6 +417,22 @@ func.func @f(%a: tensor<64x64xf16>) {
 
 // -----
 
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{prefetch = 2 is a tiled_csl producer's depth; other producers take 1}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 32, warps_m = 2, warps_n = 2, mma = m16n8k16, prefetch = 2>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<64x64xf16>) {
+  // expected-error @+1 {{prefetch must be 1 to 4 tiles, got 0}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 64, tile_n = 16, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, producer = tiled_csl, order = ba, prefetch = 0>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
 func.func @f(%a: tensor<4xi32>, %s: tensor<f32>) {
   // expected-error @+1 {{input must be a float tensor, got 'tensor<4xi32>'}}
   %0 = loom.quantize %a, %s {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4xi32>, tensor<f32>) -> tensor<4xi8>
