@@ -36,6 +36,12 @@ if [ -n "${PACK_ONLY:-}" ]; then
     [ -f "scripts/pack-sections/$section.sh" ] || { echo "no pack section '$section' (scripts/pack-sections/)" >&2; exit 1; }
     source "scripts/pack-sections/$section.sh"
   done
+  # PACK_TUNER=1: the static tuner (scripts/build-static-jit.sh) and the
+  # tuning shapes go too, for gpu-check's "tune" part.
+  if [ -n "${PACK_TUNER:-}" ]; then
+    xz -T2 -6 -c "${BUILD_STATIC:-build-static}/bin/einloom-tune" > "$PACK/bin/einloom-tune.xz"
+    cp tuning/shapes.txt "$PACK/tune-shapes.txt"
+  fi
   finish_pack
   exit 0
 fi

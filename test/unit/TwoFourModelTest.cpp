@@ -1,0 +1,124 @@
+//===- TwoFourModelTest.cpp - 2:4 operands as mma.sp reads them ------------===//
+//
+// The reference packs random 2:4 weights (docs/dialect.md's two_four); the
+// host model of mma.sp m16n8k32 (TwoFourModel.h) builds each lane's A and
+// metadata registers from the packed data and rebuilds the dense 16 x 32
+// block the instruction multiplies. Every block must equal the weight bit
+// for bit, with groups keeping 0, 1 or 2 values, and for weights pruned by
+// the reference (magnitude 2:4). A wrong lane mapping or invalid metadata
+// must be caught.
+//
+//===----------------------------------------------------------------------===//
+#include "TwoFourModel.h"
+
+#include "einloom/Reference/Kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+using namespace einloom::test;
+
+namespace {
+/// A rows x cols weight (f16 bit patterns, never a zero of either sign for
+/// a kept value) whose groups of four keep `perGroup` values at random
+/// positions, or a random count of 0-2 when perGroup < 0.
+std::vector<uint16_t> twoFourWeight(int64_t rows, int64_t cols, int perGroup, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint16_t> w(rows * cols, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < cols / 4; ++g) {
+      int keep = perGroup >= 0 ? perGroup : static_cast<int>(rng() % 3);
+      int pos[4] = {0, 1, 2, 3};
+      std::shuffle(pos, pos + 4, rng);
+      for (int i = 0; i < keep; ++i)
+        w[r * cols + 4 * g + pos[i]] = uint16_t(0x3c00 + rng() % 0x3ff) ^ (rng() % 2 ? 0x8000 : 0);
+    }
+  return w;
+}
+
+struct Packed24 {
+  std::vector<uint16_t> values, meta;
+};
+
+Packed24 pack(const std::vector<uint16_t> &w, int64_t rows, int64_t cols, bool prune) {
+  Packed24 p{std::vector<uint16_t>(rows * cols / 2), std::vector<uint16_t>(rows * cols / 16)};
+  std::string err;
+  EXPECT_TRUE(einloom::ref::packTwoFourBits(w.data(), rows, cols, prune, p.values.data(),
+                                            p.meta.data(), err))
+      << err;
+  return p;
+}
+
+/// Rebuilds every 16 x 32 block through the lanes' registers; the number of
+/// elements that differ from `want`, and whether all metadata was valid.
+int64_t mismatches(const Packed24 &p, const std::vector<uint16_t> &want, int64_t rows,
+                   int64_t cols, bool &valid, int metaLaneShift = 0) {
+  int64_t bad = 0;
+  valid = true;
+  for (int64_t r0 = 0; r0 < rows; r0 += 16)
+    for (int64_t k0 = 0; k0 < cols; k0 += 32) {
+      SpFragment lanes[32];
+      for (int l = 0; l < 32; ++l)
+        lanes[l] = spFragment(p.values, p.meta, cols, r0, k0, l);
+      if (metaLaneShift) // a kernel that hands the metadata from the wrong lanes
+        for (int g = 0; g < 8; ++g)
+          std::swap(lanes[4 * g].meta, lanes[4 * g + metaLaneShift].meta);
+      bool ok = true;
+      auto dense = spDecode(lanes, ok);
+      valid = valid && ok;
+      for (int r = 0; r < 16; ++r)
+        for (int k = 0; k < 32; ++k)
+          bad += dense[r * 32 + k] != want[(r0 + r) * cols + k0 + k];
+    }
+  return bad;
+}
+
+class TwoFourModel : public ::testing::TestWithParam<int> {};
+
+TEST_P(TwoFourModel, BlocksEqualTheWeight) {
+  int perGroup = GetParam();
+  int64_t rows = 48, cols = 128;
+  auto w = twoFourWeight(rows, cols, perGroup, 11 + perGroup);
+  Packed24 p = pack(w, rows, cols, /*prune=*/false);
+  bool valid = false;
+  EXPECT_EQ(mismatches(p, w, rows, cols, valid), 0);
+  EXPECT_TRUE(valid);
+}
+
+// 0, 1 or 2 values in every group (0%, 25%, 50% density), and a mix.
+INSTANTIATE_TEST_SUITE_P(KeptPerGroup, TwoFourModel, ::testing::Values(0, 1, 2, -1));
+
+TEST(TwoFourModel, PrunedWeightsRoundTrip) {
+  // Dense random weights pruned by the reference keep each group's two
+  // largest magnitudes; the registers must rebuild that pruned weight.
+  int64_t rows = 32, cols = 64;
+  auto w = twoFourWeight(rows, cols, 4, 5);
+  Packed24 p = pack(w, rows, cols, /*prune=*/true);
+  std::vector<uint16_t> pruned(w);
+  for (int64_t i = 0; i < rows * cols; i += 4) {
+    int order[4] = {0, 1, 2, 3};
+    std::stable_sort(order, order + 4, [&](int a, int b) {
+      return (w[i + a] & 0x7fff) > (w[i + b] & 0x7fff);
+    });
+    pruned[i + order[2]] = pruned[i + order[3]] = 0;
+  }
+  bool valid = false;
+  EXPECT_EQ(mismatches(p, pruned, rows, cols, valid), 0);
+  EXPECT_TRUE(valid);
+}
+
+TEST(TwoFourModel, TheCheckCanFail) {
+  int64_t rows = 16, cols = 64;
+  auto w = twoFourWeight(rows, cols, 2, 3);
+  Packed24 p = pack(w, rows, cols, false);
+  bool valid = false;
+  // Metadata from lane 4g + 2 instead of 4g: most blocks come out wrong.
+  EXPECT_GT(mismatches(p, w, rows, cols, valid, /*metaLaneShift=*/2), 0);
+  // Both positions of a group equal: invalid metadata, reported.
+  p.meta[0] = uint16_t((p.meta[0] & ~0xfu) | 0x5u); // positions 1 and 1
+  mismatches(p, w, rows, cols, valid);
+  EXPECT_FALSE(valid);
+}
+} // namespace
