@@ -27,8 +27,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, save_json  # noqa: E402
-from timing import batched_ms, graphed  # noqa: E402,F401
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle  # noqa: E402
+from timing import batched_ms, graphed, save_json  # noqa: E402,F401
 
 L2_BYTES = 50 * 1024 * 1024
 # --graphs: each side's 20 launches replayed from a CUDA graph.

@@ -22,7 +22,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, save_json, time_ms  # noqa: E402
+from bench_gemm import TORCH_DTYPE, EinloomKernel, bench_args, load_bundle, time_ms  # noqa: E402
+from timing import save_json  # noqa: E402
 
 TORCH_DTYPE = dict(TORCH_DTYPE, f64=torch.float64, f8E5M2=torch.float8_e5m2)
 

@@ -10,7 +10,6 @@ timings after warm-up. Prints one row per bundle and the ratios einloom /
 peer (higher is better for Einloom); --json writes the rows too.
 """
 import glob
-import json
 import os
 import sys
 
@@ -21,7 +20,7 @@ import triton.language as tl
 import einloom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import batched_ms  # noqa: E402
+from timing import batched_ms, save_json  # noqa: E402
 
 
 def load_bundle(path):
@@ -125,20 +124,6 @@ def bench_args():
     iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 50
     torch.manual_seed(0)
     return iters, sorted(glob.glob(os.path.join(bundle_dir, "*.bundle")))
-
-
-def save_json(family, rows, keys):
-    """With --json FILE: the rows as [{key: value}], tagged with the family,
-    the device and the date, for bench/plot.py."""
-    if "--json" not in sys.argv:
-        return
-    import datetime
-    path = sys.argv[sys.argv.index("--json") + 1]
-    doc = {"family": family, "device": torch.cuda.get_device_name(),
-           "date": datetime.date.today().isoformat(), "torch": torch.__version__,
-           "rows": [dict(zip(keys, r)) for r in rows]}
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=1)
 
 
 def main():

@@ -6,7 +6,7 @@ f16 torch.matmul of the same weight (cuBLAS) and torch's CSR product
 structured peer a user would reach for.
 
 usage: bench_sparse.py RUNNER BUNDLE_DIR [--densities 0.5,0.3,0.2,0.1]
-                       [--iters N] [--no-csr] [--no-lt]
+                       [--iters N] [--no-csr] [--no-lt] [--json FILE]
 
 Each bundle is an `mk,nk->mn` einsum compiled with --sparse tiled_csl: M
 tokens, an N x K weight. Einloom's time comes from RUNNER (einloom-run-rt
@@ -26,7 +26,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import batched_ms  # noqa: E402
+from timing import batched_ms, save_json  # noqa: E402
 
 L2_BYTES = 50 * 1024 * 1024
 
@@ -106,6 +106,7 @@ def main():
     if "--iters" in args:
         iters = int(args[args.index("--iters") + 1])
     dev = torch.device("cuda")
+    rows = []
     print(f"sparse bench on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| tokens x (N, K) | sparsity | einloom us | cuBLAS dense us | x dense | "
           "cuSPARSE CSR us | x CSR | words MB | cuSPARSELt 2:4 us (50%) |")
@@ -150,6 +151,11 @@ def main():
             print(f"| {m} x ({n}, {k}) {dt} | {100 * (1 - d):.0f}% | {1000 * ours:.1f} | "
                   f"{1000 * dense_ms:.1f} | {dense_ms / ours:.2f} | {1000 * csr_ms:.1f} | "
                   f"{csr_ms / ours:.2f} | {words * 4 / 1e6:.1f} | {1000 * lt_ms:.1f} |", flush=True)
+            rows.append((f"{m} x ({n}, {k}) {dt}", m, n, k, d, ours, dense_ms, csr_ms, lt_ms,
+                         words * 4))
+    # --json FILE: the rows for bench/plot.py (speed-up against density).
+    save_json("sparse", rows, ("case", "m", "n", "k", "density", "einloom_ms", "peer_ms",
+                               "csr_ms", "lt_ms", "words_bytes"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,24 @@
 """Timing helpers shared by the benchmarks (torch only, no einloom import):
-CUDA-graph capture and rounds of back-to-back calls between CUDA events."""
+CUDA-graph capture, rounds of back-to-back calls between CUDA events, and
+the --json file that bench/plot.py draws."""
+import json
+import sys
+
 import torch
+
+
+def save_json(family, rows, keys):
+    """With --json FILE on the command line: the rows as [{key: value}],
+    tagged with the family, the device and the date, for bench/plot.py."""
+    if "--json" not in sys.argv:
+        return
+    import datetime
+    path = sys.argv[sys.argv.index("--json") + 1]
+    doc = {"family": family, "device": torch.cuda.get_device_name(),
+           "date": datetime.date.today().isoformat(), "torch": torch.__version__,
+           "rows": [dict(zip(keys, r)) for r in rows]}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
 
 
 def graphed(fn, reps):
