@@ -407,12 +407,14 @@ EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, cons
       *layout = bundle->layouts[index].c_str();
     }
     if (k.sparse.present() && k.operands[1] == static_cast<int>(index)) {
-      bundle->layouts[index] = k.sparse.format + " " + std::to_string(k.sparse.tileRows) + " " +
-                               std::to_string(k.sparse.tileCols);
+      bundle->layouts[index] = k.sparse.format == "two_four"
+                                   ? k.sparse.format
+                                   : k.sparse.format + " " + std::to_string(k.sparse.tileRows) +
+                                         " " + std::to_string(k.sparse.tileCols);
       *layout = bundle->layouts[index].c_str();
     }
     if (k.sparse.present() && k.sparse.offsets == static_cast<int>(index))
-      *layout = "tiled_csl_offsets";
+      *layout = k.sparse.format == "two_four" ? "two_four_meta" : "tiled_csl_offsets";
   }
   return ok();
 }

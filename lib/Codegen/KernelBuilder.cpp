@@ -226,15 +226,21 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                             "mma = m16n8k16, tile_k = 64)");
     recipe = *r;
   }
-  if (c.sparse && (!c.swapped || plan.getProducer() != loom::ProducerKind::TiledCsl ||
-                   plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
-                   plan.getTileM() != c.sparse->tileRows || plan.getStages() < 3 ||
-                   plan.getNumWarps() != 4))
+  auto sparseProducer = c.sparse && c.sparse->twoFour ? loom::ProducerKind::TwoFour
+                                                       : loom::ProducerKind::TiledCsl;
+  if (c.sparse &&
+      (!c.swapped || plan.getProducer() != sparseProducer ||
+       plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
+       (c.sparse->twoFour ? plan.getTileM() != 64 && plan.getTileM() != 128
+                          : plan.getTileM() != c.sparse->tileRows) ||
+       plan.getStages() < 3 || plan.getNumWarps() != 4))
     return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
-                          "tiled_csl, mma = m16n8k16, tile_m = the format's tile rows, "
-                          "tile_k = 64, 4 warps, at least 3 stages)");
-  if (!c.sparse && plan.getProducer() == loom::ProducerKind::TiledCsl)
-    return emitError(loc, "producer = tiled_csl needs a tiled_csl sparse weight");
+                          "tiled_csl or two_four as the weight is stored, mma = m16n8k16, "
+                          "tile_m = the format's tile rows (two_four: 64 or 128), tile_k = "
+                          "64, 4 warps, at least 3 stages)");
+  if (!c.sparse && (plan.getProducer() == loom::ProducerKind::TiledCsl ||
+                    plan.getProducer() == loom::ProducerKind::TwoFour))
+    return emitError(loc, "a sparse producer needs a sparse weight of its format");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
       !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
     return emitError(loc, "code generation writes f64, f32, f16, bf16, fp8, i32 or i8 results, not ")
@@ -275,7 +281,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A sparse weight's tile offsets are copied after the ring.
   int64_t ringEnd = launch.sharedMemoryBytes;
   if (c.sparse)
-    launch.sharedMemoryBytes += SparseWeight::sharedOffsetsBytes(tilesPerSplit);
+    launch.sharedMemoryBytes += c.sparse->sharedOffsetsBytes(tilesPerSplit);
 
   // With a split sum, the kernel that sums the split applies the epilogue
   // (buildSplitKReduceKernel); this one writes partial sums only.
@@ -356,7 +362,17 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                           c.quant->zeroBytes / elementBytes(zt));
     }
   }
-  if (c.sparse) {
+  if (c.sparse && c.sparse->twoFour) {
+    const SparseWeight &w = *c.sparse;
+    a.sparse.twoFour = true;
+    a.sparse.meta = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
+                              b.getI16Type(), w.offsetsBytes / 2);
+    a.sparse.rows = c.m.size();
+    a.sparse.k = c.k.size();
+    a.sparse.kBegin = kBegin;
+    a.sparse.depth = plan.getPrefetch();
+    a.sparse.policy = l2Policy(b, loc, "evict_first");
+  } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
     unsigned offsetsArg = 3 + launch.epilogueBytes.size();
     a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
@@ -382,7 +398,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
-  launch.layoutA = c.sparse ? "sparse tiled_csl" : layoutName(a.layout);
+  launch.layoutA = !c.sparse           ? layoutName(a.layout)
+                   : c.sparse->twoFour ? "sparse two_four"
+                                       : "sparse tiled_csl";
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 

@@ -55,7 +55,7 @@ enum class SmemLayout {
   PackedFragments,
 };
 
-/// A Tiled-CSL weight's producer state (the A operand of the sparse
+/// A sparse weight's producer state (the A operand of the sparse
 /// kernel, whose stages are KMajorVector tiles): the offsets, the last
 /// chunk the words buffer holds, the CTA's row of tiles and the L2 policy
 /// of the word loads.
@@ -71,6 +71,11 @@ struct SparseSource {
   /// memref<n x i32> in shared memory: the offsets of the CTA's tiles
   /// 0 .. n - 1 (n: its most K tiles plus one).
   mlir::Value sharedOffsets;
+  /// 2:4 (two_four) instead: the metadata (memref<N·K/16 x i16>), the
+  /// weight's rows and K, and the CTA's first K tile.
+  bool twoFour = false;
+  mlir::Value meta, kBegin;
+  int64_t rows = 0, k = 0;
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
   mlir::Value policy;
 };
@@ -96,7 +101,7 @@ struct OperandTile {
   DequantRecipe recipe;
   mlir::Value scales, zeros;
   llvm::SmallVector<mlir::Value> dequant;
-  /// A Tiled-CSL weight (KMajorVector stages filled by the sparse producer).
+  /// A sparse weight (KMajorVector stages filled by the sparse producer).
   SparseSource sparse;
 };
 

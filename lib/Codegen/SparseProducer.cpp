@@ -1,4 +1,4 @@
-//===- SparseProducer.cpp - Tiled-CSL tiles into dense A stages -----------===//
+//===- SparseProducer.cpp - sparse tiles into dense A stages --------------===//
 //
 // The sparse kernel's producer ("load as sparse, compute as dense"). A
 // weight tile of tile_m x 64 arrives as 32-bit words, each a 16-bit value
@@ -11,6 +11,10 @@
 // iteration before. The stage is then the dense KMajorVector tile the
 // ldmatrix/mma.sync core reads. The CTA's tile offsets are copied into
 // shared memory once, at the start, so that no load waits on another.
+//
+// A 2:4 weight (two_four) goes through the same pipeline, each thread
+// decoding 16 columns of a row at a time from 8 values and a metadata word
+// (twoFourDecode below).
 //
 // Nothing read from the words or offsets can address memory outside the
 // buffers or the stage: the chunk count is clamped to a tile's size, the
@@ -175,6 +179,104 @@ void scatterTile(KernelContext &kc, OperandTile &a, Value stage, ArrayRef<Value>
                          4, a.sparse.policy);
   storeChunk(kc, halves, stageBase, more);
 }
+
+// 2:4 (two_four): thread t's item i of a tile is row t / 4 + (T / 4) i of
+// it and its quarter t % 4 (logical columns 16 (t % 4) .. + 15): 8 values
+// in one 16-byte load (K/2 a row: byte offset row K + 16 (4 tile + t % 4))
+// and the quarter's 16-bit metadata word. Every element of the stage is
+// written from them, so nothing is zero-filled.
+
+/// Whether item (`rowInTile`, quarter `q`) of CTA tile `tile` holds data:
+/// a tile of the CTA's, a row of the weight, columns inside K.
+Value twoFourValid(KernelContext &kc, OperandTile &a, Value tile, Value count, Value rowInTile,
+                   Value q) {
+  Value row = kc.add(a.rowOrigin, rowInTile);
+  Value col = kc.add(kc.mul(kc.add(a.sparse.kBegin, tile), 64), kc.mul(q, 16));
+  return kc.andB(kc.ltV(tile, count), kc.andB(kc.lt(row, a.sparse.rows), kc.lt(col, a.sparse.k)));
+}
+
+Value itemRow(KernelContext &kc, int64_t i) {
+  return kc.add(kc.div(kc.tid, 4), i * (kc.threads / 4));
+}
+
+/// Starts loading this thread's items of tile `tile`: per item 4 words of
+/// values and the metadata word (i16), as loaded (the loads of an item
+/// outside the data are predicated off or clamped; twoFourDecode zeroes
+/// them).
+SmallVector<Value> loadTwoFour(KernelContext &kc, OperandTile &a, Value tile, Value count) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  int64_t N = a.sparse.rows, K = a.sparse.k;
+  Value q = kc.rem(kc.tid, 4);
+  Value gk = arith::MinSIOp::create(b, loc, kc.add(a.sparse.kBegin, tile),
+                                    kc.cst((K + 63) / 64 - 1));
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < SparseWeight::twoFourItems(kc.bm, kc.threads); ++i) {
+    Value r = itemRow(kc, i);
+    Value valid = twoFourValid(kc, a, tile, count, r, q);
+    Value row = arith::MinSIOp::create(b, loc, kc.add(a.rowOrigin, r), kc.cst(N - 1));
+    Value col = kc.add(kc.mul(gk, 64), kc.mul(q, 16)); // logical column = value byte
+    Value byte = arith::MinSIOp::create(b, loc, kc.add(kc.mul(row, K), col), kc.cst(N * K - 16));
+    llvm::append_range(out, streamingLoadWords(b, loc, a.global, kc.idx(byte), 4,
+                                               a.sparse.policy, valid));
+    Value word = arith::MinSIOp::create(b, loc, kc.div(kc.add(kc.mul(row, K), col), 16),
+                                        kc.cst(N * K / 16 - 1));
+    out.push_back(memref::LoadOp::create(b, loc, a.sparse.meta, ValueRange{kc.idx(word)}));
+  }
+  return out;
+}
+
+/// Decodes this thread's items of tile `tile` (`words`, as loadTwoFour
+/// returned them) into `stage`: per group of four columns the two values
+/// go to the positions its metadata names (low two bits the first), the
+/// other two are zeros; the 16 columns are two 16-byte chunks of the row,
+/// stored at their swizzled places (chunk c of row r at c ^ (r % 8)).
+void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, Value count,
+                   ArrayRef<Value> words) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  Type i32 = b.getI32Type();
+  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
+  Value zero = c32(0);
+  Value quads = sharedView(kc, a, i32);
+  Value q = kc.rem(kc.tid, 4);
+  for (int64_t i = 0; i < SparseWeight::twoFourItems(kc.bm, kc.threads); ++i) {
+    ArrayRef<Value> item = words.slice(5 * i, 5);
+    Value r = itemRow(kc, i);
+    Value valid = twoFourValid(kc, a, tile, count, r, q);
+    Value m = arith::ExtUIOp::create(b, loc, i32, item[4]);
+    m = arith::SelectOp::create(b, loc, valid, m, zero);
+    SmallVector<Value, 8> out;
+    for (int64_t j = 0; j < 4; ++j) {
+      Value v = arith::SelectOp::create(b, loc, valid, item[j], zero);
+      Value lo = arith::AndIOp::create(b, loc, v, c32(0xffff));
+      Value hi = arith::ShRUIOp::create(b, loc, v, c32(16));
+      Value i0 = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(4 * j)), c32(3));
+      Value i1 =
+          arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(4 * j + 2)), c32(3));
+      auto at = [&](int64_t p) {
+        auto is = [&](Value idx) {
+          return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, idx, c32(p));
+        };
+        return arith::OrIOp::create(b, loc, arith::SelectOp::create(b, loc, is(i0), lo, zero),
+                                    arith::SelectOp::create(b, loc, is(i1), hi, zero));
+      };
+      for (int64_t p = 0; p < 4; p += 2)
+        out.push_back(arith::OrIOp::create(b, loc, at(p),
+                                           arith::ShLIOp::create(b, loc, at(p + 1), c32(16))));
+    }
+    // The stage's row r: 128 bytes, chunk c at (c ^ (r % 8)) * 16.
+    Value rowBase = kc.add(kc.mul(stage, kc.bm * 128), kc.mul(r, 128));
+    for (int64_t h = 0; h < 2; ++h) {
+      Value chunk = kc.xorI(kc.add(kc.mul(q, 2), h), kc.andI(r, 7));
+      Value at = kc.div(kc.add(rowBase, kc.mul(chunk, 16)), 4);
+      Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({4}, i32),
+                                                 ArrayRef<Value>(out).slice(4 * h, 4));
+      vector::StoreOp::create(b, loc, vec, quads, ValueRange{kc.idx(at)}, /*nontemporal=*/false,
+                              llvm::MaybeAlign(16));
+    }
+  }
+}
 } // namespace
 
 // The pipeline's state is the words of tiles j .. j + D - 1 (D = prefetch;
@@ -183,6 +285,18 @@ void scatterTile(KernelContext &kc, OperandTile &a, Value stage, ArrayRef<Value>
 SmallVector<Value> einloom::codegen::startSparsePipeline(KernelContext &kc, OperandTile &a,
                                                          int64_t stages, Value count) {
   int64_t depth = a.sparse.depth, first = stages - 2;
+  if (a.sparse.twoFour) {
+    // Every element of a stage is written: nothing to zero, no offsets.
+    SmallVector<SmallVector<Value>> words;
+    for (int64_t t = 0; t < first; ++t)
+      words.push_back(loadTwoFour(kc, a, kc.cst(t), count));
+    for (int64_t t = 0; t < first; ++t)
+      twoFourDecode(kc, a, kc.cst(t), kc.cst(t), count, words[t]);
+    SmallVector<Value> state;
+    for (int64_t t = first; t < first + depth; ++t)
+      llvm::append_range(state, loadTwoFour(kc, a, kc.cst(t), count));
+    return state;
+  }
   copyOffsets(kc, a);
   for (int64_t st = 0; st + 1 < stages; ++st)
     zeroStage(kc, a, kc.cst(st));
@@ -206,6 +320,14 @@ SmallVector<Value> einloom::codegen::startSparsePipeline(KernelContext &kc, Oper
 SmallVector<Value> einloom::codegen::stepSparsePipeline(KernelContext &kc, OperandTile &a,
                                                         ArrayRef<Value> state, Value kt,
                                                         int64_t stages, Value count) {
+  if (a.sparse.twoFour) {
+    size_t nw = SparseWeight::twoFourItems(kc.bm, kc.threads) * 5;
+    Value t = kc.add(kt, kc.cst(stages - 2));
+    twoFourDecode(kc, a, kc.rem(t, stages), t, count, state.take_front(nw));
+    SmallVector<Value> next(state.drop_front(nw));
+    llvm::append_range(next, loadTwoFour(kc, a, kc.add(t, kc.cst(a.sparse.depth)), count));
+    return next;
+  }
   int64_t nw = a.sparse.chunks * 4;
   // Tile kt + stages - 2 (loaded `depth` iterations ago) into the stage
   // zeroed last iteration; zero the stage the previous iteration finished

@@ -20,9 +20,9 @@ int64_t Contraction::minBytes() const {
   if (quant) // the weight is the kernel's A once swapped
     return weightBytes() + tensorBytes(swapped ? n : m, k, swapped ? elemB : elemA) +
            tensorBytes(m, n, elemC);
-  if (sparse) // the words at the assumed density, and the offsets
-    return int64_t(sparse->wordsBytes * SparseWeight::assumedDensity) + sparse->offsetsBytes +
-           tensorBytes(swapped ? n : m, k, swapped ? elemB : elemA) + tensorBytes(m, n, elemC);
+  if (sparse) // the weight's bytes (Tiled-CSL: at the assumed density)
+    return sparse->streamedBytes() + tensorBytes(swapped ? n : m, k, swapped ? elemB : elemA) +
+           tensorBytes(m, n, elemC);
   return tensorBytes(m, k, elemA) + tensorBytes(n, k, elemB) + tensorBytes(m, n, elemC);
 }
 
@@ -390,32 +390,46 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
                           "there; run the compile pipeline)");
   }
   if (auto sp = dyn_cast_or_null<loom::SparseAttr>(tb.getEncoding())) {
-    if (sp.getFormat() != loom::SparseFormat::TiledCsl)
+    bool twoFour = sp.getFormat() == loom::SparseFormat::TwoFour;
+    StringRef format = loom::stringifySparseFormat(sp.getFormat());
+    if (sp.getFormat() != loom::SparseFormat::TiledCsl && !twoFour)
       return op.emitOpError("no GPU kernel reads ")
-             << loom::stringifySparseFormat(sp.getFormat())
-             << " sparse operands yet (tiled_csl only); remove the encoding to compute it dense";
+             << format << " sparse operands yet (tiled_csl and two_four only); remove the "
+             << "encoding to compute it dense";
     if (c.quant)
       return op.emitOpError("a weight cannot be both sparse and quantized");
     if (B.size() != 2 || c.k.modes.size() != 1 || c.n.modes.size() != 1 ||
         !c.batch.modes.empty() || B[1] != c.k.modes[0].label)
-      return op.emitOpError("a tiled_csl weight is a matrix of one kept and one summed label, "
-                            "the summed one last (N x K, K contiguous), with no batch label "
-                            "(spec ")
+      return op.emitOpError("a ")
+             << format
+             << " weight is a matrix of one kept and one summed label, the summed one last "
+                "(N x K, K contiguous), with no batch label (spec "
              << spec->str() << ")";
     if (!tb.getElementType().isF16() && !tb.getElementType().isBF16())
-      return op.emitOpError("a tiled_csl weight holds f16 or bf16, not ")
-             << tb.getElementType();
-    if (sp.getTileCols() != 64 || (sp.getTileRows() != 64 && sp.getTileRows() != 128))
-      return op.emitOpError("the sparse kernel reads tiled_csl tiles of 64 or 128 rows by 64 "
-                            "columns, not ")
-             << sp.getTileRows() << " x " << sp.getTileCols();
+      return op.emitOpError("a ") << format << " weight holds f16 or bf16, not "
+                                  << tb.getElementType();
     SparseWeight w;
-    w.tileRows = sp.getTileRows();
-    w.tileCols = sp.getTileCols();
     int64_t N = tb.getDimSize(0), K = tb.getDimSize(1);
-    w.tiles = ((N + w.tileRows - 1) / w.tileRows) * ((K + w.tileCols - 1) / w.tileCols);
-    w.offsetsBytes = (w.tiles + 1) * 4;
-    w.wordsBytes = w.tiles * w.tileRows * w.tileCols * 4;
+    if (twoFour) {
+      if (K % 16)
+        return op.emitOpError("a two_four weight needs K (")
+               << K << ") a multiple of 16 (a metadata word per 16 columns)";
+      w.twoFour = true;
+      w.tileRows = 0;
+      w.tiles = 0;
+      w.wordsBytes = N * K;     // K/2 values of 2 bytes a row
+      w.offsetsBytes = N * K / 8; // K/16 metadata words of 2 bytes a row
+    } else {
+      if (sp.getTileCols() != 64 || (sp.getTileRows() != 64 && sp.getTileRows() != 128))
+        return op.emitOpError("the sparse kernel reads tiled_csl tiles of 64 or 128 rows by 64 "
+                              "columns, not ")
+               << sp.getTileRows() << " x " << sp.getTileCols();
+      w.tileRows = sp.getTileRows();
+      w.tileCols = sp.getTileCols();
+      w.tiles = ((N + w.tileRows - 1) / w.tileRows) * ((K + w.tileCols - 1) / w.tileCols);
+      w.offsetsBytes = (w.tiles + 1) * 4;
+      w.wordsBytes = w.tiles * w.tileRows * w.tileCols * 4;
+    }
     c.sparse = w;
   }
   return c;

@@ -129,7 +129,7 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c0) {
   if (c.sparse) {
     int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
     int64_t perCta = (kTiles + p.getSplitK() - 1) / p.getSplitK();
-    return ringBytes(p, c) + SparseWeight::sharedOffsetsBytes(perCta);
+    return ringBytes(p, c) + c.sparse->sharedOffsetsBytes(perCta);
   }
   if (p.getProducer() != ProducerKind::Tma)
     return ringBytes(p, c);
@@ -161,7 +161,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   int64_t threads = p.getNumWarps() * 32;
   int64_t regs = wm * wn / 32 + 64; // accumulators plus addressing
   if (c.sparse) // the words of the tiles in flight
-    regs += p.getPrefetch() * c.sparse->registerChunks(threads) * 4;
+    regs += p.getPrefetch() * c.sparse->registersPerTile(bm, threads);
   int bySmem = static_cast<int>(t.smemPerSM / std::max<int64_t>(e.sharedMemoryBytes, 1));
   int byRegs = static_cast<int>(65536 / (threads * regs));
   int byThreads = static_cast<int>(2048 / threads);
@@ -238,7 +238,10 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   if (c.sparse) {
     double perTile = 0.8e-6 / double(p.getPrefetch());
     e.latencySeconds = std::ceil(e.waves) * (kPadded / p.getTileK()) * perTile;
-    e.seconds = std::max(e.seconds, e.latencySeconds + fixed);
+    // The two overlap imperfectly: a tenth of the shorter is added (which
+    // also prefers the deeper prefetch where the bytes bound both).
+    double base = e.seconds;
+    e.seconds = std::max(base, e.latencySeconds + fixed) + 0.1 * std::min(base, e.latencySeconds);
   }
   return e;
 }
@@ -339,10 +342,16 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (c.dynamicLabel)
     return emitError() << "a sparse weight needs static shapes (the dynamic dimension '"
                        << c.dynamicLabel << "' is not supported with it yet)";
-  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::TiledCsl)
-    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the tiled_csl producer "
-                          "(mma = m16n8k16, producer = tiled_csl)";
-  if (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols)
+  ProducerKind producer = w.twoFour ? ProducerKind::TwoFour : ProducerKind::TiledCsl;
+  StringRef name = stringifyProducerKind(producer);
+  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != producer)
+    return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the " << name
+                       << " producer (mma = m16n8k16, producer = " << name << ")";
+  if (w.twoFour && ((p.getTileM() != 64 && p.getTileM() != 128) || p.getTileK() != 64))
+    return emitError() << "the 2:4 kernel decodes tiles of 64 or 128 rows by 64 columns "
+                          "(tile_m = 64 or 128, tile_k = 64), not "
+                       << p.getTileM() << " x " << p.getTileK();
+  if (!w.twoFour && (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols))
     return emitError() << "the sparse kernel's tile is the format's: tile_m = " << w.tileRows
                        << " and tile_k = " << w.tileCols << ", not " << p.getTileM() << " and "
                        << p.getTileK();
@@ -353,10 +362,10 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (p.getStages() < 3)
     return emitError() << "the sparse kernel scatters a tile two stages ahead: it needs at "
                           "least 3 stages";
-  if (p.getPrefetch() * w.registerChunks(p.getNumWarps() * 32) * 4 > 64)
+  int64_t perTile = w.registersPerTile(p.getTileM(), p.getNumWarps() * 32);
+  if (p.getPrefetch() * perTile > 64)
     return emitError() << "prefetch = " << p.getPrefetch() << " keeps "
-                       << p.getPrefetch() * w.registerChunks(p.getNumWarps() * 32) * 4
-                       << " registers of words a thread (at most 64)";
+                       << p.getPrefetch() * perTile << " registers of words a thread (at most 64)";
   if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
     return failure();
   return verifySharedMemory(p, c, t, emitError);
@@ -371,8 +380,9 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
     return verifyMixedInputPlan(p, c, t, emitError);
   if (c.sparse)
     return verifySparsePlan(p, c, t, emitError);
-  if (p.getProducer() == ProducerKind::TiledCsl)
-    return emitError() << "producer = tiled_csl needs a tiled_csl sparse weight";
+  if (p.getProducer() == ProducerKind::TiledCsl || p.getProducer() == ProducerKind::TwoFour)
+    return emitError() << "producer = " << stringifyProducerKind(p.getProducer()) << " needs a "
+                       << stringifyProducerKind(p.getProducer()) << " sparse weight";
   if (c.swapped && c.dynamicLabel)
     return emitError() << "order = ba (the transposed product) needs static shapes; the "
                           "dynamic dimension '"
@@ -664,18 +674,25 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   int64_t tn = tokens <= 16 ? 16 : tokens <= 32 ? 32 : tokens <= 64 ? 64 : 128;
   std::vector<PlanCandidate> all;
   SmallVector<int64_t, 2> rows{64, 128};
-  if (c.sparse) // the format fixes the tile
+  if (c.sparse && !c.sparse->twoFour) // the format fixes the tile
     rows = {c.sparse->tileRows};
+  // 2:4 decodes tiles of 64 rows: 128 (which --plan may give) took 128 to
+  // 254 registers with spills at 64 tokens (ptxas, 2026-12-06).
+  if (c.sparse && c.sparse->twoFour)
+    rows = {64};
   // A sparse weight's words: 1 to 3 tiles in flight per CTA (2 with 128-row
   // tiles, whose tile of words takes twice the registers).
-  SmallVector<int64_t, 3> depths{1};
+  // (2:4: 1 to 4 tiles of 64 rows, 1 to 2 of 128.) Depths past the
+  // registers' budget are refused by the verifier.
+  SmallVector<int64_t, 4> depths{1};
   if (c.sparse)
-    depths = c.sparse->tileRows == 64 ? SmallVector<int64_t, 3>{1, 2, 3}
-                                      : SmallVector<int64_t, 3>{1, 2};
+    depths = {1, 2, 3, 4};
   for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16})
       for (int64_t depth : depths) {
       if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
+        continue;
+      if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) > 64)
         continue;
       int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
       int64_t stages;
@@ -695,7 +712,9 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
       }
       PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
                                  split,
-                                 c.sparse ? ProducerKind::TiledCsl : ProducerKind::CpAsync,
+                                 !c.sparse          ? ProducerKind::CpAsync
+                                 : c.sparse->twoFour ? ProducerKind::TwoFour
+                                                     : ProducerKind::TiledCsl,
                                  RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
                                  OperandSource::Shared, OperandOrder::BA, depth);
       all.push_back(candidateFor(p, c, t, ctx, emitError));
@@ -1026,7 +1045,7 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
-  if (p.getProducer() == ProducerKind::TiledCsl)
+  if (p.getProducer() == ProducerKind::TiledCsl || p.getProducer() == ProducerKind::TwoFour)
     os << ", sparse words " << p.getPrefetch() << (p.getPrefetch() == 1 ? " tile" : " tiles")
        << " ahead";
   if (p.getSchedule() == Schedule::PingPong)
@@ -1171,6 +1190,15 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << ") straight into A fragments; the activations are B";
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
+    if (w.twoFour)
+      os << "sparse mma.sync (m16n8k16): the weight's 2:4 values (K/2 a row, " << w.wordsBytes
+         << " bytes) and 2-bit positions (" << w.offsetsBytes
+         << " bytes) are loaded into registers " << p.getPrefetch()
+         << (p.getPrefetch() == 1 ? " tile" : " tiles")
+         << " ahead, each 16 columns of a row decoded into the swizzled shared-memory A stage, "
+         << "and read by the dense MMA core (" << p.getStages() << " stages); the activations "
+         << "are B";
+    else
     os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
        << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "
        << w.wordsBytes << " bytes) are loaded into registers " << p.getPrefetch()

@@ -172,13 +172,16 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   Location loc = FileLineColLoc::get(ctx, "--sparse", 1, 1);
   auto bad = [&](const Twine &why) {
     emitError(loc) << "bad --sparse '" << desc << "': " << why
-                   << " (expected tiled_csl[:R], R = 64 or 128 tile rows)";
+                   << " (expected tiled_csl[:R], R = 64 or 128 tile rows, or two_four)";
     return failure();
   };
   auto [format, rest] = desc.split(':');
-  if (format != "tiled_csl")
-    return bad("the format is tiled_csl (the one with a GPU kernel)");
+  if (format != "tiled_csl" && format != "two_four")
+    return bad("the formats with a GPU kernel are tiled_csl and two_four");
+  bool twoFour = format == "two_four";
   int64_t rows = 64;
+  if (twoFour && !rest.empty())
+    return bad("two_four takes no tile rows (the plan picks them)");
   if (!rest.empty() && (rest.getAsInteger(10, rows) || (rows != 64 && rows != 128)))
     return bad("tile rows are 64 or 128");
   SmallVector<loom::EinsumOp> einsums;
@@ -190,7 +193,8 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   if (!func)
     return bad("the second operand must be a function argument");
   auto t = cast<RankedTensorType>(arg.getType());
-  auto sparse = loom::SparseAttr::get(ctx, loom::SparseFormat::TiledCsl, rows, 64);
+  auto sparse = twoFour ? loom::SparseAttr::get(ctx, loom::SparseFormat::TwoFour, 0, 0)
+                        : loom::SparseAttr::get(ctx, loom::SparseFormat::TiledCsl, rows, 64);
   arg.setType(RankedTensorType::get(t.getShape(), t.getElementType(), sparse));
   SmallVector<Type> inputs;
   for (BlockArgument a : func.getArguments())

@@ -185,7 +185,7 @@ bool packRandomSparse(const rt::Bundle &b, double density, uint64_t seed,
     ref::Tensor dense(t, w.shape);
     ref::Random rng(seed + k.operands[1]);
     ref::fillRandom(dense, rng, ref::Role::Data);
-    rt::sparsify(dense, rng, density);
+    rt::sparsify(dense, rng, density, k.sparse);
     if (!rt::packSparse(dense, k.sparse, packed[k.operands[1]], packed[k.sparse.offsets], why))
       return false;
   }

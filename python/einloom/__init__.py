@@ -280,6 +280,19 @@ class Kernel:
                                 f"({b['layout']}): a contiguous i32 array of {n} words from "
                                 f"einloom.pack_sparse, got {arrays.dtype(x)} {list(shape)}")
                 continue
+            if b["layout"].startswith("two_four"):
+                # A 2:4 weight (einloom.pack_two_four): its values (N x K/2)
+                # or its metadata (N x K/16), 16-bit, exactly that many.
+                shape, want = arrays.shape(x), list(b["shape"])
+                what = "metadata" if b["layout"] == "two_four_meta" else "values"
+                if what == "values":
+                    want[1] //= 2
+                if (arrays.dtype(x) not in ("f16", "bf16", "i16", "u16") or list(shape) != want
+                        or not arrays.contiguous(x)):
+                    raise Error(f"einloom: operand {i} holds a 2:4 weight's {what}: a "
+                                f"contiguous 16-bit array of shape {want} from "
+                                f"einloom.pack_two_four, got {arrays.dtype(x)} {list(shape)}")
+                continue
             if b["layout"]:
                 # Packed codes (einloom.pack_weight): int32 words, as many
                 # as the bundle's bytes.
@@ -479,12 +492,15 @@ def check_sparse(words, offsets, shape, tile_rows=64, tile_cols=64):
 
 
 def _sparse_encoding(sparse):
-    """The #loom.sparse attribute of `sparse`: "tiled_csl" or
-    "tiled_csl:R" (R = 64 or 128 tile rows)."""
+    """The #loom.sparse attribute of `sparse`: "tiled_csl", "tiled_csl:R"
+    (R = 64 or 128 tile rows) or "two_four"."""
+    if sparse == "two_four":
+        return "#loom.sparse<format = two_four>"
     fmt, _, rows = str(sparse).partition(":")
     if fmt != "tiled_csl" or rows not in ("", "64", "128"):
-        raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\" or "
-                    "\"tiled_csl:128\" (tiles of 64 or 128 rows by 64 columns)")
+        raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\", "
+                    "\"tiled_csl:128\" (tiles of 64 or 128 rows by 64 columns) or "
+                    "\"two_four\"")
     return (f"#loom.sparse<format = tiled_csl, tile_rows = {rows or 64}, tile_cols = 64>")
 
 
@@ -518,7 +534,8 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
     `plan`: a "#loom.plan<...>" to use instead of the planner's.
     `sparse`: "tiled_csl" (or "tiled_csl:128") stores the second operand,
     an N x K weight, sparse: the kernel then takes the activations, the
-    weight's words and its offsets (einloom.pack_sparse)."""
+    weight's words and its offsets (einloom.pack_sparse); "two_four": its
+    2:4 values and metadata (einloom.pack_two_four)."""
     dtype = dtype_name(dtype)
     out_dtype = dtype_name(out_dtype) or default_out(dtype)
     if sparse is not None:

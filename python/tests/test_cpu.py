@@ -238,9 +238,21 @@ def test_sparse_weight_buffers_and_packing():
     with pytest.raises(einloom.Error, match="f16 or bf16"):
         einloom.pack_sparse(w.astype(np.float32))
     with pytest.raises(einloom.Error, match="tiled_csl"):
-        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="two_four")
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap")
     with pytest.raises(einloom.Error, match="multiple of 8"):
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 100}, sparse="tiled_csl")
+
+
+def test_two_four_weight_buffers():
+    # A 2:4 weight: the kernel takes the activations, the values (N x K/2,
+    # K bytes a row) and the metadata (N x K/16 16-bit words).
+    k = einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="two_four",
+                        target="sm_80")
+    assert [b["layout"] for b in k.inputs] == ["", "two_four", "two_four_meta"]
+    assert k.inputs[1]["shape"] == (200, 256) and k.inputs[2]["shape"] == (200, 16)
+    assert "producer = two_four" in k.plan
+    with pytest.raises(einloom.Error, match="multiple of 16"):
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 200}, sparse="two_four")
 
 
 def test_pack_two_four():

@@ -118,7 +118,8 @@ int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
 
 bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
   for (const BundleKernel &k : b.kernels)
-    if (k.sparse.present() && k.operands.size() == 2 && k.operands[1] == static_cast<int>(i))
+    if (k.sparse.format == "tiled_csl" && k.operands.size() == 2 &&
+        k.operands[1] == static_cast<int>(i))
       return true;
   return false;
 }
@@ -573,12 +574,15 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
         return bad("'sparse' before any kernel");
       BundleKernel &k = b.kernels.back();
       BundleSparse &sp = k.sparse;
-      if (!(ls >> sp.format >> sp.tileRows >> sp.tileCols >> sp.offsets) ||
-          sp.format != "tiled_csl" || sp.tileRows <= 0 || sp.tileCols <= 0 ||
-          sp.tileRows * sp.tileCols > 65536)
-        return bad("bad sparse (tiled_csl ROWS COLS OFFSETS; tiles of at most 65536 elements)");
+      bool ok = static_cast<bool>(ls >> sp.format >> sp.tileRows >> sp.tileCols >> sp.offsets);
+      if (!ok || (sp.format == "two_four" ? sp.tileRows != 0 || sp.tileCols != 0
+                                           : sp.format != "tiled_csl" || sp.tileRows <= 0 ||
+                                                 sp.tileCols <= 0 ||
+                                                 sp.tileRows * sp.tileCols > 65536))
+        return bad("bad sparse (tiled_csl ROWS COLS OFFSETS, tiles of at most 65536 elements; "
+                   "or two_four 0 0 META)");
       if (std::find(k.args.begin(), k.args.end(), sp.offsets) == k.args.end())
-        return bad("sparse names an offsets buffer the kernel does not take");
+        return bad("sparse names an offsets (or metadata) buffer the kernel does not take");
       if (k.op != "einsum" || k.operands.size() != 2 || k.weight.present())
         return bad("a 'sparse' line belongs to an einsum of two operands without a quantized "
                    "weight");

@@ -343,6 +343,18 @@ void corruptTiledCsl(std::string &words, std::string &offsets, int n, ref::Rando
   }
 }
 
+/// `n` random 16-bit metadata words of 2:4 data set to any value (equal
+/// positions in a group included): the kernel's addresses never depend on
+/// them, so the result is wrong but every read stays in its buffer.
+void corruptTwoFourMeta(std::string &meta, int n, ref::Random &rng) {
+  size_t words = meta.size() / 2;
+  for (int i = 0; i < n && words; ++i) {
+    size_t at = static_cast<size_t>(rng.uniform() * words) % words;
+    uint16_t v = static_cast<uint16_t>(rng.uniform() * 65536);
+    std::memcpy(&meta[2 * at], &v, 2);
+  }
+}
+
 } // namespace
 
 void einloom::rt::sparsify(Tensor &t, ref::Random &rng, double density) {
@@ -351,10 +363,28 @@ void einloom::rt::sparsify(Tensor &t, ref::Random &rng, double density) {
       v = 0;
 }
 
+void einloom::rt::sparsify(Tensor &t, ref::Random &rng, double density, const BundleSparse &sp) {
+  sparsify(t, rng, density);
+  if (sp.format == "two_four") // at most 2 of every 4 kept
+    pruneTwoFour(t);
+}
+
+void einloom::rt::pruneTwoFour(Tensor &t) {
+  int64_t K = t.shape.empty() ? 0 : t.shape.back();
+  for (size_t g = 0; K % 4 == 0 && g + 4 <= t.data.size(); g += 4) {
+    int order[4] = {0, 1, 2, 3};
+    std::stable_sort(order, order + 4, [&](int a, int b) {
+      return std::fabs(t.data[g + a]) > std::fabs(t.data[g + b]);
+    });
+    t.data[g + order[2]] = t.data[g + order[3]] = 0;
+  }
+}
+
 bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, std::string &words,
                              std::string &offsets, std::string &err) {
   ref::PackParams p;
-  p.format = ref::PackFormat::TiledCsl;
+  bool twoFour = sp.format == "two_four";
+  p.format = twoFour ? ref::PackFormat::TwoFour : ref::PackFormat::TiledCsl;
   p.tileRows = sp.tileRows;
   p.tileCols = sp.tileCols;
   std::vector<Tensor> out;
@@ -364,8 +394,9 @@ bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, std::s
   }
   if (!ref::pack(dense, p, out, err))
     return false;
-  offsets = encodeTensor(out[0]);
-  words = encodeTensor(out[1]);
+  // Tiled-CSL: (offsets, words); 2:4: (values, metadata).
+  offsets = encodeTensor(out[twoFour ? 1 : 0]);
+  words = encodeTensor(out[twoFour ? 0 : 1]);
   return true;
 }
 /// One run of the loaded program at dynamic size `size` (-1: static).
@@ -420,7 +451,7 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     else if (roles[i].offsetsOf < 0)
       ref::fillRandom(host[i], rng, ref::Role::Data);
     if (roles[i].sparseFor)
-      sparsify(host[i], rng, o.density);
+      sparsify(host[i], rng, o.density, *roles[i].sparseFor);
   }
   // Sparse weights go to the device packed: the words to the weight's
   // buffer, the offsets to theirs.
@@ -433,7 +464,12 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         return fail(o, "buffer " + b.buffers[i].name + ": " + err);
       std::printf("sparse weight %s: %zu words (density %.3f requested)\n",
                   b.buffers[i].name.c_str(), packedSparse[i].size() / 4, o.density);
-      if (o.corruptSparse > 0) {
+      if (o.corruptSparse > 0 && roles[i].sparseFor->format == "two_four") {
+        corruptTwoFourMeta(packedSparse[off], o.corruptSparse, rng);
+        std::printf("sparse weight %s: %d random corruptions of its 2:4 metadata; the result "
+                    "is not checked\n",
+                    b.buffers[i].name.c_str(), o.corruptSparse);
+      } else if (o.corruptSparse > 0) {
         corruptTiledCsl(packedSparse[i], packedSparse[off], o.corruptSparse, rng);
         std::printf("sparse weight %s: %d random corruptions of its offsets and positions; "
                     "the result is not checked\n",

@@ -65,8 +65,15 @@ ref::Tensor decodeTensor(const std::string &bytes, ref::DType t, const std::vect
 /// Keeps each element of `t` with probability `density` (the rest 0): a
 /// sparse weight's random data.
 void sparsify(ref::Tensor &t, ref::Random &rng, double density);
+/// The same for the weight of a kernel's `sparse` line: a 2:4 weight is
+/// then pruned to at most 2 of every 4 (pruneTwoFour).
+void sparsify(ref::Tensor &t, ref::Random &rng, double density, const BundleSparse &sp);
+/// Keeps the two largest magnitudes of every group of four along the last
+/// dimension (ties: the first), as 2:4 weights are pruned.
+void pruneTwoFour(ref::Tensor &t);
 /// A sparse weight's device bytes: `dense` (a matrix) packed as `sp` says,
-/// the Tiled-CSL words and offsets. False with `err` otherwise.
+/// the Tiled-CSL words and offsets, or the 2:4 values (`words`) and
+/// metadata (`offsets`). False with `err` otherwise.
 bool packSparse(const ref::Tensor &dense, const BundleSparse &sp, std::string &words,
                 std::string &offsets, std::string &err);
 

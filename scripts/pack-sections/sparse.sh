@@ -28,11 +28,27 @@ spp sp_p3_f16_m17_n777_k1000_s2   m=17,n=777,k=1000  f16  tiled_csl     64  32 2
 spp sp_p3_bf16_m5_n300_k200       m=5,n=300,k=200    bf16 tiled_csl     64  16 1 3
 spp sp_p2_f16_m16_n1000_k4160_s4  m=16,n=1000,k=4160 f16  tiled_csl     64  16 4 2
 spp sp_p2_f16_m33_n640_k1536_t128 m=33,n=640,k=1536  f16  tiled_csl:128 128 64 1 2
+# 2:4 weights (--sparse two_four): odd N, K not a multiple of 64, bf16,
+# M = 1 and 33, a split, tiles of 128 rows (a forced plan), sm_80.
+sp sparse tf_f16_m16_n1024_k4096       "mk,nk->mn" m=16,n=1024,k=4096 f16 two_four
+sp sparse tf_bf16_m1_n1000_k208        "mk,nk->mn" m=1,n=1000,k=208 bf16 two_four
+sp sparse tf_f16_m33_n777_k1024        "mk,nk->mn" m=33,n=777,k=1024 f16 two_four
+sp sparse tf_f16_m300_n512_k512        "mk,nk->mn" m=300,n=512,k=512 f16 two_four
+sp sparse tf_f16_sm80_m8_n640_k768     "mk,nk->mn" m=8,n=640,k=768 f16 two_four --target sm_80
+sp sparse tf_f16_m16_n512_k2048_t128   "mk,nk->mn" m=16,n=512,k=2048 f16 two_four --plan "#loom.plan<tile_m = 128, \
+tile_n = 16, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = 2, \
+producer = two_four, order = ba, prefetch = 2>"
 "$COMPILE" test/Inputs/sparse/weight-first.mlir -o "$PACK/sparse/sp_weight_first.bundle"
 "$COMPILE" examples/sparse-linear.mlir -o "$PACK/sparse/sp_linear_bias_gelu.bundle"
 for kn in 8192,28672 28672,8192 4096,14336; do
   k=${kn%,*} n=${kn#*,}
   sp sparsebench "sp_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 tiled_csl
+done
+# 2:4 at the same shapes (bench_sparse.py at density 1: pruned to 50%).
+mkdir -p "$PACK/sparsebench24"
+for kn in 8192,28672 28672,8192 4096,14336; do
+  k=${kn%,*} n=${kn#*,}
+  sp sparsebench24 "tf_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 two_four
 done
 sp sparsebench sp_m8_k8192_n28672  "mk,nk->mn" m=8,n=28672,k=8192 f16 tiled_csl
 sp sparsebench sp_m32_k8192_n28672 "mk,nk->mn" m=32,n=28672,k=8192 f16 tiled_csl

@@ -5,7 +5,9 @@
 // in docs/dialect.md's two_four layout, and of what the instruction makes
 // of them: the dense 16 x 32 A it multiplies. The kernel that issues mma.sp
 // must hand over exactly these registers; the tests check that the packed
-// layout, read this way, gives back the weight bit for bit.
+// layout, read this way, gives back the weight bit for bit. Also modelled:
+// the decoding producer of the sparse kernel (twoFourStage), which rebuilds
+// the dense swizzled stage that the mma.sync core reads.
 //
 // The instruction's reading (PTX ISA, "sparse mma metadata" for m16n8k32
 // 16-bit types, as LLVM's sparse-mma integration test also uses it):
@@ -24,6 +26,7 @@
 #ifndef EINLOOM_TEST_TWOFOURMODEL_H
 #define EINLOOM_TEST_TWOFOURMODEL_H
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -88,6 +91,51 @@ inline std::array<uint16_t, 16 * 32> spDecode(const SpFragment (&lanes)[32], boo
     }
   }
   return dense;
+}
+
+/// The sparse kernel's 2:4 producer (lib/Codegen/SparseProducer.cpp,
+/// loadTwoFour and twoFourDecode) on the host: the stage of K tile `kTile`
+/// for the `bm` rows from `row0` of an N x K weight, as `threads` threads
+/// write it (thread t's item i: row t / 4 + (threads / 4) i, quarter t % 4;
+/// loads clamped into the buffers, an item outside the weight zeroed; chunk
+/// c of row r at c ^ (r % 8) of the row's 128 bytes). Returns false if a
+/// store left the stage or hit a place another store had written.
+inline bool twoFourStage(const std::vector<uint16_t> &values, const std::vector<uint16_t> &meta,
+                         int64_t N, int64_t K, int64_t row0, int64_t kTile, int64_t bm,
+                         int64_t threads, std::vector<uint16_t> &stage) {
+  stage.assign(static_cast<size_t>(bm * 64), 0xdead); // never-written marker
+  std::vector<bool> written(stage.size(), false);
+  int64_t items = bm * 4 / threads;
+  int64_t gk = std::min<int64_t>(kTile, (K + 63) / 64 - 1);
+  for (int64_t t = 0; t < threads; ++t)
+    for (int64_t i = 0; i < items; ++i) {
+      int64_t r = t / 4 + (threads / 4) * i, q = t % 4;
+      bool valid = row0 + r < N && kTile * 64 + 16 * q < K;
+      int64_t row = std::min(row0 + r, N - 1), col = gk * 64 + 16 * q;
+      int64_t byte = std::min(row * K + col, N * K - 16); // the values' bytes: K a row
+      int64_t word = std::min((row * K + col) / 16, N * K / 16 - 1);
+      uint32_t v[4], m = valid ? meta[word] : 0;
+      for (int j = 0; j < 4; ++j)
+        v[j] = valid ? uint32_t(values[byte / 2 + 2 * j]) | uint32_t(values[byte / 2 + 2 * j + 1]) << 16
+                     : 0;
+      uint16_t out[16];
+      for (int j = 0; j < 4; ++j) {
+        uint32_t i0 = (m >> (4 * j)) & 3, i1 = (m >> (4 * j + 2)) & 3;
+        for (uint32_t p = 0; p < 4; ++p)
+          out[4 * j + p] = uint16_t((i0 == p ? v[j] & 0xffff : 0) | (i1 == p ? v[j] >> 16 : 0));
+      }
+      for (int h = 0; h < 2; ++h) {
+        int64_t chunk = (2 * q + h) ^ (r % 8);
+        for (int e = 0; e < 8; ++e) {
+          int64_t at = r * 64 + chunk * 8 + e;
+          if (at < 0 || at >= static_cast<int64_t>(stage.size()) || written[at])
+            return false;
+          written[at] = true;
+          stage[at] = out[8 * h + e];
+        }
+      }
+    }
+  return true;
 }
 
 } // namespace einloom::test

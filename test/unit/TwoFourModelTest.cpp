@@ -121,4 +121,49 @@ TEST(TwoFourModel, TheCheckCanFail) {
   mismatches(p, w, rows, cols, valid);
   EXPECT_FALSE(valid);
 }
+
+/// The producer's stages, read back through the swizzle as ldmatrix reads
+/// them, equal the weight's tiles (zeros outside it), every element written
+/// once: odd N and K (K not a multiple of 64), tiles of 64 and 128 rows.
+struct StageCase {
+  int64_t N, K, bm;
+  int perGroup;
+};
+class TwoFourStage : public ::testing::TestWithParam<StageCase> {};
+
+TEST_P(TwoFourStage, StagesEqualTheDenseTiles) {
+  StageCase c = GetParam();
+  auto w = twoFourWeight(c.N, c.K, c.perGroup, 21);
+  Packed24 p = pack(w, c.N, c.K, false);
+  for (int64_t r0 = 0; r0 < c.N; r0 += c.bm)
+    for (int64_t kt = 0; kt * 64 < c.K; ++kt) {
+      std::vector<uint16_t> stage;
+      ASSERT_TRUE(twoFourStage(p.values, p.meta, c.N, c.K, r0, kt, c.bm, 128, stage));
+      for (int64_t r = 0; r < c.bm; ++r)
+        for (int64_t k = 0; k < 64; ++k) {
+          int64_t gr = r0 + r, gk = kt * 64 + k;
+          uint16_t want = gr < c.N && gk < c.K ? w[gr * c.K + gk] : 0;
+          uint16_t got = stage[r * 64 + ((k / 8) ^ (r % 8)) * 8 + k % 8];
+          ASSERT_EQ(got, want) << "row " << gr << " col " << gk;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, TwoFourStage,
+                         ::testing::Values(StageCase{64, 64, 64, 2}, StageCase{100, 208, 64, -1},
+                                           StageCase{130, 176, 128, -1}, StageCase{70, 80, 64, 0},
+                                           StageCase{64, 128, 128, 1}));
+
+TEST(TwoFourStage, CorruptMetadataStaysInTheStage) {
+  // Any metadata (equal positions included) gives wrong numbers but never
+  // a store outside the stage: the addresses do not depend on it.
+  int64_t N = 64, K = 128;
+  auto w = twoFourWeight(N, K, 2, 9);
+  Packed24 p = pack(w, N, K, false);
+  std::mt19937 rng(4);
+  for (uint16_t &m : p.meta)
+    m = uint16_t(rng());
+  std::vector<uint16_t> stage;
+  EXPECT_TRUE(twoFourStage(p.values, p.meta, N, K, 0, 1, 64, 128, stage));
+}
 } // namespace

@@ -83,28 +83,52 @@ struct WeightQuant {
   int64_t groupsPerTile() const { return groupSize == 32 ? 2 : 1; }
 };
 
-/// A weight stored sparse in Tiled-CSL (the einsum's second operand has
-/// type `tensor<N x K x f16|bf16, #loom.sparse<format = tiled_csl, ...>>`,
-/// K contiguous): the kernel's A (order = ba) arrives as per-tile offsets
-/// and words (docs/dialect.md) and is scattered into the dense swizzled
-/// shared-memory tile the MMA core reads. The offsets are the kernel's
-/// extra argument after the epilogue's buffers.
+/// A weight stored sparse (the einsum's second operand has type
+/// `tensor<N x K x f16|bf16, #loom.sparse<format = F, ...>>`, K contiguous),
+/// the kernel's A (order = ba), decoded into the dense swizzled
+/// shared-memory tile the MMA core reads:
+/// - Tiled-CSL: per-tile offsets and words (docs/dialect.md), scattered
+///   into a zero-filled stage;
+/// - 2:4 (two_four): N x K/2 values and N x K/16 16-bit metadata words,
+///   every element of the stage written from them.
+/// The offsets (or the metadata) are the kernel's extra argument after the
+/// epilogue's buffers.
 struct SparseWeight {
+  bool twoFour = false;
+  /// Tiled-CSL: the format's tile. 2:4 has none: the plan's tile_m (64 or
+  /// 128) decodes it, and tileRows is 0.
   int64_t tileRows = 64, tileCols = 64;
   int64_t tiles = 0;
-  /// Bytes of the offsets, and the words' capacity (every element stored).
+  /// Bytes of the offsets (2:4: the metadata), and of the words' capacity
+  /// (every element stored; 2:4: the values, K/2 a row).
   int64_t offsetsBytes = 0, wordsBytes = 0;
   /// The fraction of non-zeros the plan estimates assume: the data arrive
-  /// at run time.
+  /// at run time (2:4 moves its bytes whatever they hold).
   static constexpr double assumedDensity = 0.25;
+  /// Bytes a plan streams for the weight.
+  int64_t streamedBytes() const {
+    return twoFour ? wordsBytes + offsetsBytes
+                   : int64_t(wordsBytes * assumedDensity) + offsetsBytes;
+  }
   /// 16-byte chunks of words a thread keeps in registers for the next tile
   /// (the rest of a denser tile is loaded when it is scattered).
   int64_t registerChunks(int64_t threads) const {
     return std::max<int64_t>(1, tileRows * tileCols / 2 / 4 / threads);
   }
+  /// 2:4: a thread's items a tile of `rows` x 64, each 16 columns of a row
+  /// (8 values in one 16-byte load and a 16-bit metadata word).
+  static int64_t twoFourItems(int64_t rows, int64_t threads) { return rows * 4 / threads; }
+  /// 32-bit registers a thread keeps per tile in flight, for a plan of
+  /// `rows` x 64 tiles.
+  int64_t registersPerTile(int64_t rows, int64_t threads) const {
+    return twoFour ? twoFourItems(rows, threads) * 5 : registerChunks(threads) * 4;
+  }
   /// Shared-memory bytes of a CTA's tile offsets, copied there at its start:
-  /// its most K tiles plus one, 32 bits each, rounded up to 16 bytes.
-  static int64_t sharedOffsetsBytes(int64_t tilesPerCta) { return (tilesPerCta + 4) / 4 * 16; }
+  /// its most K tiles plus one, 32 bits each, rounded up to 16 bytes (none
+  /// for 2:4).
+  int64_t sharedOffsetsBytes(int64_t tilesPerCta) const {
+    return twoFour ? 0 : (tilesPerCta + 4) / 4 * 16;
+  }
 };
 
 struct Contraction {

@@ -598,20 +598,27 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         return e.emitOpError("reads a sparse weight that is not a function argument");
       auto found = sparseOffsets.find(w);
       if (found == sparseOffsets.end()) {
+        // Tiled-CSL's tile offsets, or 2:4's metadata (N x K/16 words).
         rt::BundleBuffer o;
-        o.name = b.buffers[w].name + "_offsets";
         o.role = "input";
-        o.dtype = "i32";
-        o.shape = {c->sparse->tiles + 1};
+        if (c->sparse->twoFour) {
+          o.name = b.buffers[w].name + "_meta";
+          o.dtype = "i16";
+          o.shape = {b.buffers[w].shape[0], b.buffers[w].shape[1] / 16};
+        } else {
+          o.name = b.buffers[w].name + "_offsets";
+          o.dtype = "i32";
+          o.shape = {c->sparse->tiles + 1};
+        }
         o.bytes = c->sparse->offsetsBytes;
         found = sparseOffsets.insert({w, static_cast<int>(b.buffers.size())}).first;
         b.buffers.push_back(o);
       }
       b.buffers[w].bytes = c->sparse->wordsBytes;
       k.args.push_back(found->second);
-      k.sparse.format = "tiled_csl";
-      k.sparse.tileRows = c->sparse->tileRows;
-      k.sparse.tileCols = c->sparse->tileCols;
+      k.sparse.format = c->sparse->twoFour ? "two_four" : "tiled_csl";
+      k.sparse.tileRows = c->sparse->twoFour ? 0 : c->sparse->tileRows;
+      k.sparse.tileCols = c->sparse->twoFour ? 0 : c->sparse->tileCols;
       k.sparse.offsets = found->second;
     }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));

@@ -63,7 +63,8 @@ struct BundleWeight {
 /// args) the tile offsets. The buffer's shape and dtype are the dense
 /// weight's, N x K.
 struct BundleSparse {
-  std::string format; ///< "tiled_csl"; empty: no sparse weight
+  std::string format; ///< "tiled_csl" or "two_four" (no tile: 0 0); empty: none
+  /// The offsets buffer (tiled_csl) or the metadata's (two_four).
   int64_t tileRows = 0, tileCols = 0;
   int offsets = -1;
   bool present() const { return !format.empty(); }
@@ -175,7 +176,7 @@ bool liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, i
 const std::vector<int> *launchOrderFor(const Bundle &b, int64_t size, std::string &err);
 /// Bytes buffer `x` needs at dynamic size `size`.
 int64_t bufferBytes(const BundleBuffer &x, int64_t size);
-/// Whether buffer `i` holds a sparse weight's words (a kernel's `sparse`
+/// Whether buffer `i` holds a Tiled-CSL weight's words (a kernel's `sparse`
 /// line): a launch may give it fewer bytes than the bundle's capacity, at
 /// least one 16-byte chunk, and its kernel reads no further.
 bool holdsSparseWords(const Bundle &b, size_t i);
