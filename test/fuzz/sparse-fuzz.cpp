@@ -5,15 +5,16 @@
 // corrupted at random: values set to wild numbers (negative, huge, NaN,
 // off by one), tensors truncated or extended, two entries swapped. Each
 // corrupt set must be either rejected with a message that says the data is
-// corrupt, or unpacked to a matrix of the right shape; for tiled_csl, the
-// host model of the GPU producer must also stay inside its buffers whatever
-// the check says. Built with -fsanitize=address,undefined (test/CMakeLists),
+// corrupt, or unpacked to a matrix of the right shape; for tiled_csl and
+// two_four, the host model of the GPU producer must also stay inside its
+// buffers and stage whatever the check says. Built with -fsanitize=address,undefined (test/CMakeLists),
 // so an out-of-bounds access or a bad conversion stops the run.
 //
 // usage: einloom-sparse-fuzz [TRIALS] [SEED]; exit 0 when every trial held.
 //
 //===----------------------------------------------------------------------===//
 #include "../unit/SparseModel.h"
+#include "../unit/TwoFourModel.h"
 
 #include <cmath>
 #include <cstdio>
@@ -124,6 +125,26 @@ bool producerStaysInside(const std::vector<Tensor> &packed, const Format &f) {
         return false;
   return true;
 }
+
+/// The 2:4 producer's model on (possibly corrupt) two_four tensors of the
+/// compiled sizes (the runtime refuses others): every store inside the
+/// stage, each element once, whatever the metadata says.
+bool twoFourProducerStaysInside(const std::vector<Tensor> &packed, const Format &f) {
+  int64_t N = f.rows, K = f.cols;
+  if (packed.size() != 2 || static_cast<int64_t>(packed[0].data.size()) != N * K / 2 ||
+      static_cast<int64_t>(packed[1].data.size()) != N * K / 16)
+    return true;
+  std::vector<uint16_t> values(static_cast<size_t>(N * K / 2), 0), meta;
+  for (double v : packed[1].data)
+    meta.push_back(std::isfinite(v) ? static_cast<uint16_t>(static_cast<int64_t>(v) & 0xffff) : 0);
+  std::vector<uint16_t> stage;
+  for (int64_t bm : {64, 128})
+    for (int64_t r0 = 0; r0 < N; r0 += bm)
+      for (int64_t kt = 0; kt * 64 < K; ++kt)
+        if (!einloom::test::twoFourStage(values, meta, N, K, r0, kt, bm, 128, stage))
+          return false;
+  return true;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -182,6 +203,9 @@ int main(int argc, char **argv) {
       EXPECT(err.find("corrupt") != std::string::npos || err.find("expected") != std::string::npos,
              "trial %d (%s): rejected without saying why: '%s'", trial, f.name, err.c_str());
     }
+    if (f.params.format == PackFormat::TwoFour)
+      EXPECT(twoFourProducerStaysInside(packed, f),
+             "trial %d (%s): the 2:4 producer model wrote outside its stage", trial, f.name);
     if (f.params.format == PackFormat::TiledCsl)
       EXPECT(producerStaysInside(packed, f),
              "trial %d (%s): the producer model read or wrote outside its buffers", trial,
