@@ -251,9 +251,10 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
       Value v = arith::SelectOp::create(b, loc, valid, item[j], zero);
       Value lo = arith::AndIOp::create(b, loc, v, c32(0xffff));
       Value hi = arith::ShRUIOp::create(b, loc, v, c32(16));
-      Value i0 = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(4 * j)), c32(3));
-      Value i1 =
-          arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(4 * j + 2)), c32(3));
+      auto field = [&](int64_t shift) {
+        return arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(shift)), c32(3));
+      };
+      Value i0 = field(4 * j), i1 = field(4 * j + 2);
       auto at = [&](int64_t p) {
         auto is = [&](Value idx) {
           return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, idx, c32(p));
@@ -338,6 +339,7 @@ SmallVector<Value> einloom::codegen::stepSparsePipeline(KernelContext &kc, Opera
   scatterTile(kc, a, kc.rem(t, stages), tileBounds(kc, a, t, count), state.take_front(nw));
   zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 1)), stages));
   SmallVector<Value> next(state.drop_front(nw));
-  llvm::append_range(next, loadWords(kc, a, tileBounds(kc, a, kc.add(t, kc.cst(a.sparse.depth)), count)));
+  Value ahead = kc.add(t, kc.cst(a.sparse.depth));
+  llvm::append_range(next, loadWords(kc, a, tileBounds(kc, a, ahead, count)));
   return next;
 }

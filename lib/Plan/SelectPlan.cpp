@@ -612,7 +612,8 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
         PlanAttr probe = PlanAttr::get(ctx, bm, tn, tk, bm / 16, 1,
                                        eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, 2,
                                        split, ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
-                                       Schedule::Cooperative, OperandSource::Shared, order, /*prefetch=*/1);
+                                       Schedule::Cooperative, OperandSource::Shared, order,
+                                       /*prefetch=*/1);
         int64_t fixed = sharedMemoryBytes(probe, c) - ringBytes(probe, cs) - 32;
         int64_t budget = bm == 64 ? t.smemPerSM / 2 - 1024 : t.smemPerBlock;
         int64_t stageBytes = (bm + tn) * 128 + 16;
@@ -620,7 +621,8 @@ static void addSkinnyCandidates(const Contraction &c, const TargetInfo &t, MLIRC
         consider(PlanAttr::get(ctx, bm, tn, tk, bm / 16, 1,
                                eightBit ? MmaShape::WgmmaK32 : MmaShape::WgmmaK16, stages, split,
                                ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
-                               Schedule::Cooperative, OperandSource::Shared, order, /*prefetch=*/1));
+                               Schedule::Cooperative, OperandSource::Shared, order,
+                               /*prefetch=*/1));
       }
     }
   }
@@ -690,35 +692,35 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16})
       for (int64_t depth : depths) {
-      if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
-        continue;
-      if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) > 64)
-        continue;
-      int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
-      int64_t stages;
-      if (c.quant) {
-        int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
-        // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
-        // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4
-        // stages ran 10-25% faster than 8 at every tile and split (more
-        // CTAs fit an SM). 8-bit codes kept 8: W8 read 5-10% slower with 4
-        // in the same benchmark (two runs, 2026-12-06).
-        int64_t most = c.quant->bits == 8 ? 8 : 4;
-        stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
-      } else {
-        // A sparse tile is scattered two stages before its MMAs; a third
-        // stage for the copy in flight, a fourth of slack.
-        stages = 4;
+        if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
+          continue;
+        if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) > 64)
+          continue;
+        int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
+        int64_t stages;
+        if (c.quant) {
+          int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
+          // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
+          // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4
+          // stages ran 10-25% faster than 8 at every tile and split (more
+          // CTAs fit an SM). 8-bit codes kept 8: W8 read 5-10% slower with 4
+          // in the same benchmark (two runs, 2026-12-06).
+          int64_t most = c.quant->bits == 8 ? 8 : 4;
+          stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
+        } else {
+          // A sparse tile is scattered two stages before its MMAs; a third
+          // stage for the copy in flight, a fourth of slack.
+          stages = 4;
+        }
+        PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
+                                   split,
+                                   !c.sparse          ? ProducerKind::CpAsync
+                                   : c.sparse->twoFour ? ProducerKind::TwoFour
+                                                       : ProducerKind::TiledCsl,
+                                   RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
+                                   OperandSource::Shared, OperandOrder::BA, depth);
+        all.push_back(candidateFor(p, c, t, ctx, emitError));
       }
-      PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
-                                 split,
-                                 !c.sparse          ? ProducerKind::CpAsync
-                                 : c.sparse->twoFour ? ProducerKind::TwoFour
-                                                     : ProducerKind::TiledCsl,
-                                 RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
-                                 OperandSource::Shared, OperandOrder::BA, depth);
-      all.push_back(candidateFor(p, c, t, ctx, emitError));
-    }
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
     if (it->rejectedBecause.empty() &&
@@ -927,7 +929,8 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
       continue;
     PlanAttr p = PlanAttr::get(ctx, s.bm, s.bn, tk, s.wmN, s.wnN, *mma, stages,
                                split, ProducerKind::CpAsync, raster, swz, 1,
-                               Schedule::Cooperative, OperandSource::Shared, OperandOrder::AB, /*prefetch=*/1);
+                               Schedule::Cooperative, OperandSource::Shared, OperandOrder::AB,
+                               /*prefetch=*/1);
     consider(p);
   }
   // f64: the CUDA-core kernel's one-stage DMMA tiling too (any layout).
