@@ -362,16 +362,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                           c.quant->zeroBytes / elementBytes(zt));
     }
   }
-  if (c.sparse && c.sparse->twoFour) {
-    const SparseWeight &w = *c.sparse;
-    a.sparse.twoFour = true;
-    a.sparse.meta = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
-                              b.getI16Type(), w.offsetsBytes / 2);
-    a.sparse.rows = c.m.size();
-    a.sparse.k = c.k.size();
-    a.sparse.kBegin = kBegin;
+  if (c.sparse) {
     a.sparse.depth = plan.getPrefetch();
     a.sparse.policy = l2Policy(b, loc, "evict_first");
+  }
+  if (c.sparse && c.sparse->twoFour) {
+    a.sparse.meta = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
+                              b.getI16Type(), c.sparse->offsetsBytes / 2);
+    a.sparse.kBegin = kBegin;
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
     unsigned offsetsArg = 3 + launch.epilogueBytes.size();
@@ -389,14 +387,12 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                  : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
     a.sparse.tilesK = ceilDiv(c.k.size(), 64);
     a.sparse.chunks = w.registerChunks(threads);
-    a.sparse.depth = plan.getPrefetch();
     a.sparse.sharedOffsets = memref::ViewOp::create(
         b, loc,
         MemRefType::get({tilesPerSplit + 1}, b.getI32Type(), nullptr,
                         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
         smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
-    a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
   launch.layoutA = !c.sparse           ? layoutName(a.layout)
                    : c.sparse->twoFour ? "sparse two_four"

@@ -71,11 +71,9 @@ struct SparseSource {
   /// memref<n x i32> in shared memory: the offsets of the CTA's tiles
   /// 0 .. n - 1 (n: its most K tiles plus one).
   mlir::Value sharedOffsets;
-  /// 2:4 (two_four) instead: the metadata (memref<N·K/16 x i16>), the
-  /// weight's rows and K, and the CTA's first K tile.
-  bool twoFour = false;
+  /// 2:4 (two_four) instead: the metadata (memref<N·K/16 x i16>) and the
+  /// CTA's first K tile (the format, N and K come from the contraction).
   mlir::Value meta, kBegin;
-  int64_t rows = 0, k = 0;
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
   mlir::Value policy;
 };

@@ -192,7 +192,8 @@ Value twoFourValid(KernelContext &kc, OperandTile &a, Value tile, Value count, V
                    Value q) {
   Value row = kc.add(a.rowOrigin, rowInTile);
   Value col = kc.add(kc.mul(kc.add(a.sparse.kBegin, tile), 64), kc.mul(q, 16));
-  return kc.andB(kc.ltV(tile, count), kc.andB(kc.lt(row, a.sparse.rows), kc.lt(col, a.sparse.k)));
+  return kc.andB(kc.ltV(tile, count),
+                 kc.andB(kc.lt(row, a.rows->size()), kc.lt(col, kc.c.k.size())));
 }
 
 Value itemRow(KernelContext &kc, int64_t i) {
@@ -206,7 +207,7 @@ Value itemRow(KernelContext &kc, int64_t i) {
 SmallVector<Value> loadTwoFour(KernelContext &kc, OperandTile &a, Value tile, Value count) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
-  int64_t N = a.sparse.rows, K = a.sparse.k;
+  int64_t N = a.rows->size(), K = kc.c.k.size();
   Value q = kc.rem(kc.tid, 4);
   Value gk = arith::MinSIOp::create(b, loc, kc.add(a.sparse.kBegin, tile),
                                     kc.cst((K + 63) / 64 - 1));
@@ -280,66 +281,69 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
 }
 } // namespace
 
+namespace {
+/// The format's two halves of the pipeline: start loading tile `tile`'s
+/// words (Tiled-CSL: its first chunks; 2:4: its items), and store them into
+/// `stage` (Tiled-CSL: scattered into a zeroed stage, with the bounds read
+/// again from the shared offsets; 2:4: decoded, every element written).
+bool twoFour(KernelContext &kc) { return kc.c.sparse->twoFour; }
+
+SmallVector<Value> loadTile(KernelContext &kc, OperandTile &a, Value tile, Value count) {
+  return twoFour(kc) ? loadTwoFour(kc, a, tile, count)
+                     : loadWords(kc, a, tileBounds(kc, a, tile, count));
+}
+
+void storeTile(KernelContext &kc, OperandTile &a, Value stage, Value tile, Value count,
+               ArrayRef<Value> words) {
+  if (twoFour(kc))
+    twoFourDecode(kc, a, stage, tile, count, words);
+  else
+    scatterTile(kc, a, stage, tileBounds(kc, a, tile, count), words);
+}
+} // namespace
+
 // The pipeline's state is the words of tiles j .. j + D - 1 (D = prefetch;
-// j = kt + stages - 2 at iteration kt); their bounds are read again from
-// the offsets in shared memory when they are scattered.
+// j = kt + stages - 2 at iteration kt), as many a tile as
+// SparseWeight::registersPerTile says.
 SmallVector<Value> einloom::codegen::startSparsePipeline(KernelContext &kc, OperandTile &a,
                                                          int64_t stages, Value count) {
   int64_t depth = a.sparse.depth, first = stages - 2;
-  if (a.sparse.twoFour) {
-    // Every element of a stage is written: nothing to zero, no offsets.
-    SmallVector<SmallVector<Value>> words;
-    for (int64_t t = 0; t < first; ++t)
-      words.push_back(loadTwoFour(kc, a, kc.cst(t), count));
-    for (int64_t t = 0; t < first; ++t)
-      twoFourDecode(kc, a, kc.cst(t), kc.cst(t), count, words[t]);
-    SmallVector<Value> state;
-    for (int64_t t = first; t < first + depth; ++t)
-      llvm::append_range(state, loadTwoFour(kc, a, kc.cst(t), count));
-    return state;
+  // Tiled-CSL: the offsets into shared memory, and zero-filled stages (a
+  // 2:4 tile writes every element of its stage).
+  if (!twoFour(kc)) {
+    copyOffsets(kc, a);
+    for (int64_t st = 0; st + 1 < stages; ++st)
+      zeroStage(kc, a, kc.cst(st));
+    gpu::BarrierOp::create(kc.b, kc.loc);
   }
-  copyOffsets(kc, a);
-  for (int64_t st = 0; st + 1 < stages; ++st)
-    zeroStage(kc, a, kc.cst(st));
-  gpu::BarrierOp::create(kc.b, kc.loc);
-  // Tiles 0 .. stages - 3 are scattered here, their loads all issued before
+  // Tiles 0 .. stages - 3 are stored here, their loads all issued before
   // the first store; then the pipeline's first tiles start loading.
-  SmallVector<SmallVector<Value, 2>> bounds;
   SmallVector<SmallVector<Value>> words;
-  for (int64_t t = 0; t < first; ++t) {
-    bounds.push_back(tileBounds(kc, a, kc.cst(t), count));
-    words.push_back(loadWords(kc, a, bounds.back()));
-  }
   for (int64_t t = 0; t < first; ++t)
-    scatterTile(kc, a, kc.cst(t), bounds[t], words[t]);
+    words.push_back(loadTile(kc, a, kc.cst(t), count));
+  for (int64_t t = 0; t < first; ++t)
+    storeTile(kc, a, kc.cst(t), kc.cst(t), count, words[t]);
   SmallVector<Value> state;
   for (int64_t t = first; t < first + depth; ++t)
-    llvm::append_range(state, loadWords(kc, a, tileBounds(kc, a, kc.cst(t), count)));
+    llvm::append_range(state, loadTile(kc, a, kc.cst(t), count));
   return state;
 }
 
 SmallVector<Value> einloom::codegen::stepSparsePipeline(KernelContext &kc, OperandTile &a,
                                                         ArrayRef<Value> state, Value kt,
                                                         int64_t stages, Value count) {
-  if (a.sparse.twoFour) {
-    size_t nw = SparseWeight::twoFourItems(kc.bm, kc.threads) * 5;
-    Value t = kc.add(kt, kc.cst(stages - 2));
-    twoFourDecode(kc, a, kc.rem(t, stages), t, count, state.take_front(nw));
-    SmallVector<Value> next(state.drop_front(nw));
-    llvm::append_range(next, loadTwoFour(kc, a, kc.add(t, kc.cst(a.sparse.depth)), count));
-    return next;
-  }
-  int64_t nw = a.sparse.chunks * 4;
-  // Tile kt + stages - 2 (loaded `depth` iterations ago) into the stage
-  // zeroed last iteration; zero the stage the previous iteration finished
-  // reading; then tile kt + stages - 2 + depth starts loading into the
-  // registers just freed (so that a loop unrolled by the depth keeps each
-  // tile's words where they were loaded, with no copies waiting on them).
+  size_t nw = kc.c.sparse->registersPerTile(kc.bm, kc.threads);
+  // Tile kt + stages - 2 (loaded `depth` iterations ago) into its stage
+  // (Tiled-CSL: zeroed last iteration, and the stage the previous
+  // iteration finished reading is zeroed now); then tile kt + stages - 2 +
+  // depth starts loading into the registers just freed (so that a loop
+  // unrolled by the depth keeps each tile's words where they were loaded,
+  // with no copies waiting on them).
   Value t = kc.add(kt, kc.cst(stages - 2));
-  scatterTile(kc, a, kc.rem(t, stages), tileBounds(kc, a, t, count), state.take_front(nw));
-  zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 1)), stages));
+  storeTile(kc, a, kc.rem(t, stages), t, count, state.take_front(nw));
+  if (!twoFour(kc))
+    zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 1)), stages));
   SmallVector<Value> next(state.drop_front(nw));
-  Value ahead = kc.add(t, kc.cst(a.sparse.depth));
-  llvm::append_range(next, loadWords(kc, a, tileBounds(kc, a, ahead, count)));
+  llvm::append_range(next, loadTile(kc, a, kc.add(t, kc.cst(a.sparse.depth)), count));
   return next;
 }

@@ -363,9 +363,10 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
     return emitError() << "the sparse kernel scatters a tile two stages ahead: it needs at "
                           "least 3 stages";
   int64_t perTile = w.registersPerTile(p.getTileM(), p.getNumWarps() * 32);
-  if (p.getPrefetch() * perTile > 64)
+  if (p.getPrefetch() * perTile > SparseWeight::mostWordRegisters)
     return emitError() << "prefetch = " << p.getPrefetch() << " keeps "
-                       << p.getPrefetch() * perTile << " registers of words a thread (at most 64)";
+                       << p.getPrefetch() * perTile << " registers of words a thread (at most "
+                       << SparseWeight::mostWordRegisters << ")";
   if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
     return failure();
   return verifySharedMemory(p, c, t, emitError);
@@ -694,7 +695,8 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
       for (int64_t depth : depths) {
         if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
           continue;
-        if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) > 64)
+        if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) >
+                            SparseWeight::mostWordRegisters)
           continue;
         int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
         int64_t stages;

@@ -118,6 +118,9 @@ struct SparseWeight {
   /// 2:4: a thread's items a tile of `rows` x 64, each 16 columns of a row
   /// (8 values in one 16-byte load and a 16-bit metadata word).
   static int64_t twoFourItems(int64_t rows, int64_t threads) { return rows * 4 / threads; }
+  /// The most 32-bit registers of words a thread may keep in flight
+  /// (prefetch x registersPerTile).
+  static constexpr int64_t mostWordRegisters = 64;
   /// 32-bit registers a thread keeps per tile in flight, for a plan of
   /// `rows` x 64 tiles.
   int64_t registersPerTile(int64_t rows, int64_t threads) const {
