@@ -147,6 +147,15 @@ cases = [("npy", "f16", 200, 136, 64, None), ("npy", "f16", 70, 100, 128, 0.8),
          ("st", "bf16", 128, 192, 64, 0.5), ("st", "f32", 65, 64, 64, 0.9),
          ("npy", "f16", 64, 64, 64, 0.0)]
 failed = False
+
+
+def report(i, what, ok, want, r, extra=""):
+    """Prints case i's verdict (with the weight's non-zeros and `extra`)
+    and the tool's summary; returns whether it failed."""
+    nz = sum(b != 0 for row in want for b in row)
+    print(f"case {i}: {what}: {'PASS' if ok else 'FAIL'} ({nz} non-zeros{extra})")
+    print("  " + r.stdout.strip())
+    return not ok
 for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     a = [[0.0 if rng.random() < 0.3 else rng.gauss(0, 1) for _ in range(k)] for _ in range(n)]
     stored = "bf16" if dtype == "bf16" else "f16"
@@ -159,11 +168,8 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(cases):
     want = pruned_by_row(a, stored, sparsity)
     got = decode(words, offsets, n, k, tr, 64)
     ok = got == want and all(o % 4 == 0 for o in offsets) and offsets[-1] == len(words)
-    nz = sum(b != 0 for row in want for b in row)
-    failed |= not ok
-    print(f"case {i}: {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}: "
-          f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros, {len(words)} words)")
-    print("  " + r.stdout.strip())
+    failed |= report(i, f"{kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}", ok, want, r,
+                     f", {len(words)} words")
 
 
 # two_four: values (N x K/2) and metadata (N x K/16, i16: group g's two
@@ -201,11 +207,7 @@ for i, (kind, dtype, n, k, sparsity) in enumerate(cases24, start=len(cases)):
                 got[row][4 * g + pos] = to_bits(values[row][2 * g + slot])
     got = [[0 if b & 0x7FFF == 0 else b for b in row] for row in got]
     ok &= got == want
-    failed |= not ok
-    nz = sum(b != 0 for row in want for b in row)
-    print(f"case {i}: two_four {kind} {dtype} {n}x{k} sparsity {sparsity}: "
-          f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros)")
-    print("  " + r.stdout.strip())
+    failed |= report(i, f"two_four {kind} {dtype} {n}x{k} sparsity {sparsity}", ok, want, r)
 
 
 # bitmap: offsets, masks (two 32-bit words per 8 x 8 block: rows 0-3, 4-7;
@@ -239,9 +241,6 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(casesbm, start=len(cases) 
                         at += 1
         ok &= at <= offsets[t + 1]
     ok &= got == want
-    failed |= not ok
-    nz = sum(b != 0 for row in want for b in row)
-    print(f"case {i}: bitmap {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}: "
-          f"{'PASS' if ok else 'FAIL'} ({nz} non-zeros, {len(values)} values)")
-    print("  " + r.stdout.strip())
+    failed |= report(i, f"bitmap {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}", ok,
+                     want, r, f", {len(values)} values")
 sys.exit(1 if failed else 0)
