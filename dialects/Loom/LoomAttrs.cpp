@@ -178,9 +178,10 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t prefetch) {
   if (prefetch < 1 || prefetch > 4)
     return emitError() << "prefetch must be 1 to 4 tiles, got " << prefetch;
-  if (prefetch != 1 && producer != ProducerKind::TiledCsl && producer != ProducerKind::TwoFour)
+  if (prefetch != 1 && producer != ProducerKind::TiledCsl && producer != ProducerKind::TwoFour &&
+      producer != ProducerKind::Bitmap)
     return emitError() << "prefetch = " << prefetch
-                       << " is a sparse producer's depth (tiled_csl, two_four); other "
+                       << " is a sparse producer's depth (tiled_csl, bitmap, two_four); other "
                           "producers take 1";
   if (schedule == Schedule::PingPong &&
       (producer != ProducerKind::Tma || warpsM != 8 || warpsN != 1 || tileM != 64 ||

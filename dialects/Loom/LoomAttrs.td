@@ -105,8 +105,8 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
     which operand is the MMA's A (`order = ba`: the transposed product, the
     second operand's rows on the instruction's wide M side; the skinny plans
     for a few tokens against a large weight) and how many tiles of a
-    Tiled-CSL weight's words are in flight in registers (`prefetch`;
-    producer = tiled_csl only). With producer = tma, `split_k
+    sparse weight's words are in flight in registers (`prefetch`;
+    producers tiled_csl, bitmap and two_four only). With producer = tma, `split_k
     = S` runs clusters of S CTAs, each summing 1/S of K, whose partial sums
     meet in the first CTA's registers through distributed shared memory.
     Example: `#loom.plan<tile_m = 128, tile_n = 128, tile_k = 32,

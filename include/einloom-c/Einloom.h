@@ -94,8 +94,12 @@ EinloomStatus einloomBundleKernelInfo(EinloomBundle bundle, size_t index, const 
  * whatever its shape says); "tiled_csl R C" for the words of a sparse N x K
  * weight and "tiled_csl_offsets" for its offsets (einloomPackTiledCsl; the
  * words take as many bytes as the data has, at least 16, however many the
- * bundle's capacity says). Valid while the bundle lives. API version 3
- * (the sparse layouts: 4). */
+ * bundle's capacity says); "bitmap R C", "bitmap_offsets" and
+ * "bitmap_masks" for a bitmap weight's values, offsets and masks
+ * (einloomPackBitmap; the values likewise as many as the data has, at
+ * least 8); "two_four" and "two_four_meta" for a 2:4 weight's values and
+ * metadata (einloomPackTwoFour). Valid while the bundle lives. API version
+ * 3 (the sparse layouts: 4; 2:4: 5; bitmap: 6). */
 EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, const char **layout);
 /* Packs the N x K codes of a quantized weight (row-major, one per byte: two's
  * complement when isSigned) into the a_fragment words the mixed-input

@@ -116,7 +116,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 5; }
+int einloomApiVersion(void) { return 6; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -414,7 +414,11 @@ EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, cons
       *layout = bundle->layouts[index].c_str();
     }
     if (k.sparse.present() && k.sparse.offsets == static_cast<int>(index))
-      *layout = k.sparse.format == "two_four" ? "two_four_meta" : "tiled_csl_offsets";
+      *layout = k.sparse.format == "two_four" ? "two_four_meta"
+                : k.sparse.format == "bitmap" ? "bitmap_offsets"
+                                              : "tiled_csl_offsets";
+    if (k.sparse.present() && k.sparse.masks == static_cast<int>(index))
+      *layout = "bitmap_masks";
   }
   return ok();
 }

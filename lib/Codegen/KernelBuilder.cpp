@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Codegen/KernelBuilder.h"
+#include "einloom/Plan/SelectPlan.h"
 
 #include "KernelContext.h"
 #include "einloom/Target.h"
@@ -226,20 +227,17 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                             "mma = m16n8k16, tile_k = 64)");
     recipe = *r;
   }
-  auto sparseProducer = c.sparse && c.sparse->twoFour ? loom::ProducerKind::TwoFour
-                                                       : loom::ProducerKind::TiledCsl;
   if (c.sparse &&
-      (!c.swapped || plan.getProducer() != sparseProducer ||
+      (!c.swapped || plan.getProducer() != sparseProducer(*c.sparse) ||
        plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
-       (c.sparse->twoFour ? plan.getTileM() != 64 && plan.getTileM() != 128
+       (c.sparse->twoFour() ? plan.getTileM() != 64 && plan.getTileM() != 128
                           : plan.getTileM() != c.sparse->tileRows) ||
        plan.getStages() < 3 || plan.getNumWarps() != 4))
     return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
-                          "tiled_csl or two_four as the weight is stored, mma = m16n8k16, "
+                          "tiled_csl, bitmap or two_four as the weight is stored, mma = m16n8k16, "
                           "tile_m = the format's tile rows (two_four: 64 or 128), tile_k = "
                           "64, 4 warps, at least 3 stages)");
-  if (!c.sparse && (plan.getProducer() == loom::ProducerKind::TiledCsl ||
-                    plan.getProducer() == loom::ProducerKind::TwoFour))
+  if (!c.sparse && isSparseProducer(plan.getProducer()))
     return emitError(loc, "a sparse producer needs a sparse weight of its format");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
       !c.elemC.isSignlessInteger(32) && !c.elemC.isSignlessInteger(8) && !isFp8(c.elemC))
@@ -281,7 +279,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A sparse weight's tile offsets are copied after the ring.
   int64_t ringEnd = launch.sharedMemoryBytes;
   if (c.sparse)
-    launch.sharedMemoryBytes += c.sparse->sharedOffsetsBytes(tilesPerSplit);
+    launch.sharedMemoryBytes += c.sparse->sharedExtraBytes(tilesPerSplit, threads);
 
   // With a split sum, the kernel that sums the split applies the epilogue
   // (buildSplitKReduceKernel); this one writes partial sums only.
@@ -297,9 +295,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (c.quant->zeroType)
       quantBuffers.push_back(c.quant->zeroBytes);
   }
-  // A sparse weight's tile offsets, likewise.
+  // A sparse weight's tile offsets (a bitmap's masks after them), likewise.
   if (c.sparse)
     quantBuffers.push_back(c.sparse->offsetsBytes);
+  if (c.sparse && c.sparse->bitmap())
+    quantBuffers.push_back(c.sparse->masksBytes);
   // The sparse weight's word count (its buffer's real size) follows.
   auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads,
                                c.sparse ? 1 : 0);
@@ -366,7 +366,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.depth = plan.getPrefetch();
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
-  if (c.sparse && c.sparse->twoFour) {
+  if (c.sparse && c.sparse->twoFour()) {
     a.sparse.meta = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
                               b.getI16Type(), c.sparse->offsetsBytes / 2);
     a.sparse.kBegin = kBegin;
@@ -376,7 +376,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
     // The last whole chunk of the words the launch gives (at least one
     // chunk, at most the compiled capacity): (min(count, capacity) & ~3) - 4.
-    Value count = entry.getArgument(offsetsArg + 1);
+    // (A bitmap's values are counted in 32-bit words too, two a word.)
+    Value count = entry.getArgument(offsetsArg + (w.bitmap() ? 2 : 1));
     auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
     count = arith::MinUIOp::create(b, loc, count, i64c(w.wordsBytes / 4));
     count = arith::MaxUIOp::create(b, loc, count, i64c(4));
@@ -393,10 +394,19 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
         smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
     a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
+    if (w.bitmap()) {
+      a.sparse.masks = entry.getArgument(offsetsArg + 1);
+      a.sparse.maskWords = w.maskWords(threads);
+      a.sparse.stagingBytes = w.stagingBytes(threads);
+      int64_t at = ringEnd + (tilesPerSplit + 4) / 4 * 16;
+      a.sparse.staging = memref::ViewOp::create(
+          b, loc,
+          MemRefType::get({2 * a.sparse.stagingBytes}, b.getI8Type(), nullptr,
+                          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+          smem, arith::ConstantIndexOp::create(b, loc, at), ValueRange{});
+    }
   }
-  launch.layoutA = !c.sparse           ? layoutName(a.layout)
-                   : c.sparse->twoFour ? "sparse two_four"
-                                       : "sparse tiled_csl";
+  launch.layoutA = c.sparse ? "sparse " + std::string(c.sparse->name()) : layoutName(a.layout);
   launch.layoutB = layoutName(bt.layout);
   Value batchOffC = kc.groupOffset(c.batch, 'C', bz);
 

@@ -76,6 +76,11 @@ struct SparseSource {
   mlir::Value meta, kBegin;
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
   mlir::Value policy;
+  /// Bitmap instead: the masks (the argument's bytes, tile_m * 8 a tile), the
+  /// thread's mask words a tile, and the two staging buffers in shared
+  /// memory (memref<2 * stagingBytes x i8>, SparseWeight::stagingBytes).
+  mlir::Value masks, staging;
+  int64_t maskWords = 0, stagingBytes = 0;
 };
 
 /// One operand of the MMA (A: rows are M; B: rows are N).

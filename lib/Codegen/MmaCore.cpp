@@ -390,8 +390,11 @@ SmallVector<Value> einloom::codegen::streamingLoadWords(OpBuilder &b, Location l
     cons += "=r,";
   }
   std::string n = std::to_string(words);
-  std::string load = "ld.global.L1::no_allocate.L2::cache_hint.v" + n + ".b32 {" + regs +
-                     "}, [$" + n + "], $" + std::to_string(words + 1) + ";";
+  // (One word is a scalar load: PTX has no .v1.)
+  std::string load = "ld.global.L1::no_allocate.L2::cache_hint" +
+                     (words == 1 ? std::string(".b32 ") + regs
+                                 : ".v" + n + ".b32 {" + regs + "}") +
+                     ", [$" + n + "], $" + std::to_string(words + 1) + ";";
   SmallVector<Value> operands{ptr, policy};
   std::string text = load;
   if (pred) {

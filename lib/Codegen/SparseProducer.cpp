@@ -14,7 +14,9 @@
 //
 // A 2:4 weight (two_four) goes through the same pipeline, each thread
 // decoding 16 columns of a row at a time from 8 values and a metadata word
-// (twoFourDecode below).
+// (twoFourDecode below). A bitmap weight's values and masks are loaded the
+// same way, then staged in shared memory one iteration before their decode
+// (stageBitmap, decodeBitmap below).
 //
 // Nothing read from the words or offsets can address memory outside the
 // buffers or the stage: the chunk count is clamped to a tile's size, the
@@ -25,6 +27,8 @@
 //===----------------------------------------------------------------------===//
 #include "KernelContext.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -34,16 +38,34 @@ using namespace einloom;
 using namespace einloom::codegen;
 
 namespace {
-/// Chunks (16 bytes, four words) a tile holds at most: every element stored.
-int64_t mostChunks(const KernelContext &kc) { return kc.bm * kc.bk / 4; }
+bool bitmap(KernelContext &kc) { return kc.c.sparse->bitmap(); }
 
-Value sharedView(KernelContext &kc, OperandTile &a, Type t) {
-  auto sType = cast<MemRefType>(a.smemBytes.getType());
+/// Chunks (16 bytes, four words) a tile holds at most: every element stored
+/// (Tiled-CSL: a word each; bitmap: a 16-bit value each).
+int64_t mostChunks(KernelContext &kc) { return kc.bm * kc.bk / (bitmap(kc) ? 8 : 4); }
+
+/// Shared-memory bytes `bytes` (memref<n x i8, 3>) seen as elements of `t`.
+Value sharedView(KernelContext &kc, Value bytes, Type t) {
+  auto sType = cast<MemRefType>(bytes.getType());
   return memref::ViewOp::create(
       kc.b, kc.loc,
       MemRefType::get({sType.getNumElements() * 8 / t.getIntOrFloatBitWidth()}, t, nullptr,
                       sType.getMemorySpace()),
-      a.smemBytes, arith::ConstantIndexOp::create(kc.b, kc.loc, 0), ValueRange{});
+      bytes, arith::ConstantIndexOp::create(kc.b, kc.loc, 0), ValueRange{});
+}
+Value sharedView(KernelContext &kc, OperandTile &a, Type t) {
+  return sharedView(kc, a.smemBytes, t);
+}
+
+Value vec4(KernelContext &kc, ArrayRef<Value> words) {
+  return vector::FromElementsOp::create(kc.b, kc.loc, VectorType::get({4}, kc.b.getI32Type()),
+                                        words);
+}
+
+/// Stores 16 bytes (`vec`, vector<4xi32>) at 32-bit element `at` of `quads`.
+void storeQuad(KernelContext &kc, Value quads, Value at, Value vec) {
+  vector::StoreOp::create(kc.b, kc.loc, vec, quads, ValueRange{kc.idx(at)},
+                          /*nontemporal=*/false, llvm::MaybeAlign(16));
 }
 
 /// The 16-byte chunk `chunk` of a tile starting at word `first`, clamped
@@ -84,6 +106,10 @@ SmallVector<Value, 2> tileBounds(KernelContext &kc, OperandTile &a, Value tile, 
                                      : arith::ExtSIOp::create(b, loc, kc.intType, v).getResult();
   };
   Value begin = entry(t), end = entry(kc.add(t, 1));
+  if (bitmap(kc)) { // offsets count 16-bit values: two a word
+    begin = arith::ShRSIOp::create(b, loc, begin, kc.cst(1));
+    end = arith::ShRSIOp::create(b, loc, end, kc.cst(1));
+  }
   Value zero = kc.cst(0);
   Value chunks = arith::SubIOp::create(b, loc, end, begin);
   chunks = arith::MaxSIOp::create(b, loc, zero, arith::DivSIOp::create(b, loc, chunks, kc.cst(4)));
@@ -282,13 +308,183 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
 } // namespace
 
 namespace {
+// Bitmap: a tile of bm x 64 has bm * 2 half-blocks (8 columns by 4 rows,
+// one 32-bit mask word each, bit 8r + c for row r, column c); thread t
+// owns half-blocks t * H .. t * H + H - 1 (H = SparseWeight::maskWords),
+// whose values are one contiguous run of the tile's values, in order. Each
+// tile passes through one of two staging buffers in shared memory:
+//   values (bm * 64 x 16 bits, the tile's chunks from its offset) |
+//   masks (bm * 2 words, in thread order) | each thread's first value
+//   within its warp (threads words) | each warp's count (a word a warp).
+// stageBitmap fills one an iteration before decodeBitmap reads it, so the
+// main loop's barrier lies between them and no barrier is added.
+
+/// Starts loading tile `tile`'s mask words (undefined for a tile past
+/// `count`: stageBitmap zeroes them) and its first value chunks.
+SmallVector<Value> loadBitmap(KernelContext &kc, OperandTile &a, Value tile, Value count) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  int64_t perTile = kc.bm * kc.bk / 32;
+  Value global = arith::MinSIOp::create(b, loc, kc.add(a.sparse.firstTile, tile),
+                                        kc.cst(kc.c.sparse->tiles - 1));
+  Value word = kc.add(kc.mul(global, perTile), kc.mul(kc.tid, a.sparse.maskWords));
+  SmallVector<Value> out = streamingLoadWords(b, loc, a.sparse.masks, kc.idx(kc.mul(word, 4)),
+                                              a.sparse.maskWords, a.sparse.policy,
+                                              kc.ltV(tile, count));
+  llvm::append_range(out, loadWords(kc, a, tileBounds(kc, a, tile, count)));
+  return out;
+}
+
+/// The byte offsets, within one staging buffer, of its masks, first values
+/// and warp counts.
+struct StagingLayout {
+  int64_t masks, firsts, warps;
+  explicit StagingLayout(KernelContext &kc)
+      : masks(kc.bm * kc.bk * 2), firsts(masks + kc.bm * kc.bk / 8),
+        warps(firsts + kc.threads * 4) {}
+};
+
+/// Stores tile `tile` (`words`, as loadBitmap returned them) into staging
+/// buffer `buf`: its value chunks (the registers', then any further ones
+/// of a denser tile, loaded here), its masks, and from their popcounts each
+/// thread's first value within its warp (an inclusive shuffle scan less its
+/// own count) and each warp's count.
+void stageBitmap(KernelContext &kc, OperandTile &a, Value buf, Value tile, Value count,
+                 ArrayRef<Value> words) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  Type i32 = b.getI32Type();
+  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
+  StagingLayout at(kc);
+  Value quads = sharedView(kc, a.sparse.staging, i32);
+  Value base = kc.mul(buf, a.sparse.stagingBytes / 4); // in words
+  int64_t nm = a.sparse.maskWords;
+  SmallVector<Value> bounds = tileBounds(kc, a, tile, count);
+  ArrayRef<Value> vals = words.drop_front(nm);
+  for (int64_t i = 0; i < a.sparse.chunks; ++i) {
+    Value chunk = kc.add(kc.tid, i * kc.threads);
+    auto guard = scf::IfOp::create(b, loc, kc.ltV(chunk, bounds[1]), /*withElse=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&guard.getThenRegion().front());
+    storeQuad(kc, quads, kc.add(base, kc.mul(chunk, 4)), vec4(kc, vals.slice(4 * i, 4)));
+  }
+  {
+    Value from = kc.add(kc.tid, a.sparse.chunks * kc.threads);
+    auto loop = scf::ForOp::create(b, loc, from, bounds[1], kc.cst(kc.threads));
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value chunk = loop.getInductionVar();
+    SmallVector<Value> more = streamingLoadWords(
+        b, loc, a.global, chunkByteOffset(kc, a, bounds[0], chunk), 4, a.sparse.policy);
+    storeQuad(kc, quads, kc.add(base, kc.mul(chunk, 4)), vec4(kc, more));
+  }
+  Value valid = kc.ltV(tile, count);
+  Value own = c32(0);
+  for (int64_t i = 0; i < nm; ++i) {
+    Value m = arith::SelectOp::create(b, loc, valid, words[i], c32(0));
+    memref::StoreOp::create(
+        b, loc, m, quads,
+        ValueRange{kc.idx(kc.add(base, kc.add(kc.mul(kc.tid, nm), at.masks / 4 + i)))});
+    own = arith::AddIOp::create(b, loc, own, LLVM::CtPopOp::create(b, loc, i32, m));
+  }
+  Value scan = own;
+  Value width = c32(32);
+  for (int64_t d = 1; d < 32; d *= 2) {
+    auto up = gpu::ShuffleOp::create(b, loc, scan, c32(d), width, gpu::ShuffleMode::UP);
+    Value add = arith::SelectOp::create(b, loc, up.getValid(), up.getShuffleResult(), c32(0));
+    scan = arith::AddIOp::create(b, loc, scan, add);
+  }
+  memref::StoreOp::create(b, loc, arith::SubIOp::create(b, loc, scan, own), quads,
+                          ValueRange{kc.idx(kc.add(base, kc.add(kc.tid, at.firsts / 4)))});
+  Value lastLane = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kc.lane, kc.cst(31));
+  auto last = scf::IfOp::create(b, loc, lastLane, /*withElse=*/false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&last.getThenRegion().front());
+  memref::StoreOp::create(
+      b, loc, scan, quads,
+      ValueRange{kc.idx(kc.add(base, kc.add(kc.div(kc.tid, 32), at.warps / 4)))});
+}
+
+/// Decodes the tile in staging buffer `buf` into `stage`: each of the
+/// thread's half-blocks from its mask and the values from its first (its
+/// first within its warp plus the earlier warps' counts), element (r, c)
+/// the next value if bit 8r + c is set, else zero; each row of 8 stored
+/// whole at its swizzled 16-byte chunk (chunk c of row r at c ^ (r % 8)).
+/// A value's index is masked to the staged values, so corrupt masks read
+/// wrong values, never outside the buffer.
+void decodeBitmap(KernelContext &kc, OperandTile &a, Value buf, Value stage) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  Type i32 = b.getI32Type();
+  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
+  StagingLayout at(kc);
+  Value words = sharedView(kc, a.sparse.staging, i32);
+  Value halves = sharedView(kc, a.sparse.staging, b.getI16Type());
+  Value stageQuads = sharedView(kc, a, i32);
+  Value base = kc.mul(buf, a.sparse.stagingBytes / 4);
+  int64_t nm = a.sparse.maskWords;
+  Value warp = kc.div(kc.tid, 32);
+  Value first = memref::LoadOp::create(
+      b, loc, words, ValueRange{kc.idx(kc.add(base, kc.add(kc.tid, at.firsts / 4)))});
+  for (int64_t w = 0; w + 1 < kc.threads / 32; ++w) {
+    Value n = memref::LoadOp::create(b, loc, words,
+                                     ValueRange{kc.idx(kc.add(base, at.warps / 4 + w))});
+    n = arith::SelectOp::create(b, loc, kc.ltV(kc.cst(w), warp), n, c32(0));
+    first = arith::AddIOp::create(b, loc, first, n);
+  }
+  Value valueBase = kc.idx(kc.mul(base, 2)); // the buffer's first value
+  int64_t capacity = kc.bm * kc.bk; // staged values, a power of two
+  for (int64_t i = 0; i < nm; ++i) {
+    Value m = memref::LoadOp::create(
+        b, loc, words,
+        ValueRange{kc.idx(kc.add(base, kc.add(kc.mul(kc.tid, nm), at.masks / 4 + i)))});
+    Value h = kc.add(kc.mul(kc.tid, nm), i); // half-block
+    Value block = kc.div(h, 2);
+    Value row0 = kc.add(kc.mul(kc.div(block, kc.bk / 8), 8), kc.mul(kc.rem(h, 2), 4));
+    Value col8 = kc.rem(block, kc.bk / 8);
+    for (int64_t r = 0; r < 4; ++r) {
+      SmallVector<Value, 8> vals;
+      for (int64_t c = 0; c < 8; ++c) {
+        int64_t q = 8 * r + c;
+        Value before = LLVM::CtPopOp::create(
+            b, loc, i32, arith::AndIOp::create(b, loc, m, c32((int64_t(1) << q) - 1)));
+        Value idx = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, first, before),
+                                          c32(capacity - 1));
+        Value at16 = arith::AddIOp::create(
+            b, loc, arith::IndexCastUIOp::create(b, loc, b.getIndexType(), idx), valueBase);
+        Value v = arith::ExtUIOp::create(
+            b, loc, i32, memref::LoadOp::create(b, loc, halves, ValueRange{at16}));
+        Value set = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(b, loc, m, c32(int64_t(1) << q)), c32(0));
+        vals.push_back(arith::SelectOp::create(b, loc, set, v, c32(0)));
+      }
+      SmallVector<Value, 4> packed;
+      for (int64_t c = 0; c < 8; c += 2)
+        packed.push_back(arith::OrIOp::create(
+            b, loc, vals[c], arith::ShLIOp::create(b, loc, vals[c + 1], c32(16))));
+      Value row = kc.add(row0, r);
+      Value chunk = kc.xorI(col8, kc.andI(row, 7));
+      Value byte = kc.add(kc.mul(stage, kc.bm * 128), kc.add(kc.mul(row, 128), kc.mul(chunk, 16)));
+      storeQuad(kc, stageQuads, kc.div(byte, 4), vec4(kc, packed));
+    }
+    first = arith::AddIOp::create(b, loc, first, LLVM::CtPopOp::create(b, loc, i32, m));
+  }
+}
+} // namespace
+
+namespace {
 /// The format's two halves of the pipeline: start loading tile `tile`'s
-/// words (Tiled-CSL: its first chunks; 2:4: its items), and store them into
-/// `stage` (Tiled-CSL: scattered into a zeroed stage, with the bounds read
-/// again from the shared offsets; 2:4: decoded, every element written).
-bool twoFour(KernelContext &kc) { return kc.c.sparse->twoFour; }
+/// words (Tiled-CSL: its first chunks; bitmap: its masks and first value
+/// chunks; 2:4: its items), and store them into `stage` (Tiled-CSL:
+/// scattered into a zeroed stage, with the bounds read again from the
+/// shared offsets; 2:4: decoded, every element written). A bitmap tile is
+/// stored in two steps instead (stageBitmap, decodeBitmap).
+bool twoFour(KernelContext &kc) { return kc.c.sparse->twoFour(); }
 
 SmallVector<Value> loadTile(KernelContext &kc, OperandTile &a, Value tile, Value count) {
+  if (bitmap(kc))
+    return loadBitmap(kc, a, tile, count);
   return twoFour(kc) ? loadTwoFour(kc, a, tile, count)
                      : loadWords(kc, a, tileBounds(kc, a, tile, count));
 }
@@ -303,28 +499,42 @@ void storeTile(KernelContext &kc, OperandTile &a, Value stage, Value tile, Value
 } // namespace
 
 // The pipeline's state is the words of tiles j .. j + D - 1 (D = prefetch;
-// j = kt + stages - 2 at iteration kt), as many a tile as
+// j = kt + stages - 2 at iteration kt; bitmap: j + 1 .. j + D, tile j
+// being in its staging buffer), as many a tile as
 // SparseWeight::registersPerTile says.
 SmallVector<Value> einloom::codegen::startSparsePipeline(KernelContext &kc, OperandTile &a,
                                                          int64_t stages, Value count) {
   int64_t depth = a.sparse.depth, first = stages - 2;
-  // Tiled-CSL: the offsets into shared memory, and zero-filled stages (a
-  // 2:4 tile writes every element of its stage).
+  // Tiled-CSL and bitmap: the offsets into shared memory; Tiled-CSL:
+  // zero-filled stages (bitmap and 2:4 tiles write every element).
   if (!twoFour(kc)) {
     copyOffsets(kc, a);
-    for (int64_t st = 0; st + 1 < stages; ++st)
-      zeroStage(kc, a, kc.cst(st));
+    if (!bitmap(kc))
+      for (int64_t st = 0; st + 1 < stages; ++st)
+        zeroStage(kc, a, kc.cst(st));
     gpu::BarrierOp::create(kc.b, kc.loc);
   }
   // Tiles 0 .. stages - 3 are stored here, their loads all issued before
-  // the first store; then the pipeline's first tiles start loading.
+  // the first store; then the pipeline's first tiles start loading. A
+  // bitmap tile is staged, and decoded after a barrier; tile stages - 2 is
+  // left staged for the main loop's first iteration.
+  int64_t staged = bitmap(kc) ? 1 : 0;
   SmallVector<SmallVector<Value>> words;
-  for (int64_t t = 0; t < first; ++t)
+  for (int64_t t = 0; t < first + staged; ++t)
     words.push_back(loadTile(kc, a, kc.cst(t), count));
-  for (int64_t t = 0; t < first; ++t)
-    storeTile(kc, a, kc.cst(t), kc.cst(t), count, words[t]);
+  for (int64_t t = 0; t < first; ++t) {
+    if (!bitmap(kc)) {
+      storeTile(kc, a, kc.cst(t), kc.cst(t), count, words[t]);
+      continue;
+    }
+    stageBitmap(kc, a, kc.cst(t % 2), kc.cst(t), count, words[t]);
+    gpu::BarrierOp::create(kc.b, kc.loc);
+    decodeBitmap(kc, a, kc.cst(t % 2), kc.cst(t));
+  }
+  if (bitmap(kc))
+    stageBitmap(kc, a, kc.cst(first % 2), kc.cst(first), count, words[first]);
   SmallVector<Value> state;
-  for (int64_t t = first; t < first + depth; ++t)
+  for (int64_t t = first + staged; t < first + staged + depth; ++t)
     llvm::append_range(state, loadTile(kc, a, kc.cst(t), count));
   return state;
 }
@@ -338,12 +548,23 @@ SmallVector<Value> einloom::codegen::stepSparsePipeline(KernelContext &kc, Opera
   // iteration finished reading is zeroed now); then tile kt + stages - 2 +
   // depth starts loading into the registers just freed (so that a loop
   // unrolled by the depth keeps each tile's words where they were loaded,
-  // with no copies waiting on them).
+  // with no copies waiting on them). A bitmap tile kt + stages - 2 is
+  // decoded from the staging buffer the previous iteration filled (the
+  // main loop's barrier between), and the next tile is staged in the
+  // other buffer, which the previous iteration's decode finished reading
+  // before that barrier.
   Value t = kc.add(kt, kc.cst(stages - 2));
-  storeTile(kc, a, kc.rem(t, stages), t, count, state.take_front(nw));
-  if (!twoFour(kc))
+  Value next = t;
+  if (bitmap(kc)) {
+    next = kc.add(t, 1);
+    decodeBitmap(kc, a, kc.rem(t, 2), kc.rem(t, stages));
+    stageBitmap(kc, a, kc.rem(next, 2), next, count, state.take_front(nw));
+  } else {
+    storeTile(kc, a, kc.rem(t, stages), t, count, state.take_front(nw));
+  }
+  if (!twoFour(kc) && !bitmap(kc))
     zeroStage(kc, a, kc.rem(kc.add(kt, kc.cst(stages - 1)), stages));
-  SmallVector<Value> next(state.drop_front(nw));
-  llvm::append_range(next, loadTile(kc, a, kc.add(t, kc.cst(a.sparse.depth)), count));
-  return next;
+  SmallVector<Value> out(state.drop_front(nw));
+  llvm::append_range(out, loadTile(kc, a, kc.add(next, kc.cst(a.sparse.depth)), count));
+  return out;
 }

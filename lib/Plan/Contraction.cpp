@@ -390,12 +390,11 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
                           "there; run the compile pipeline)");
   }
   if (auto sp = dyn_cast_or_null<loom::SparseAttr>(tb.getEncoding())) {
-    bool twoFour = sp.getFormat() == loom::SparseFormat::TwoFour;
     StringRef format = loom::stringifySparseFormat(sp.getFormat());
-    if (sp.getFormat() != loom::SparseFormat::TiledCsl && !twoFour)
+    if (sp.getFormat() == loom::SparseFormat::BlockCsr)
       return op.emitOpError("no GPU kernel reads ")
-             << format << " sparse operands yet (tiled_csl and two_four only); remove the "
-             << "encoding to compute it dense";
+             << format << " sparse operands yet (tiled_csl, bitmap and two_four only); remove "
+             << "the encoding to compute it dense";
     if (c.quant)
       return op.emitOpError("a weight cannot be both sparse and quantized");
     if (B.size() != 2 || c.k.modes.size() != 1 || c.n.modes.size() != 1 ||
@@ -410,25 +409,30 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
                                   << tb.getElementType();
     SparseWeight w;
     int64_t N = tb.getDimSize(0), K = tb.getDimSize(1);
-    if (twoFour) {
+    if (sp.getFormat() == loom::SparseFormat::TwoFour) {
       if (K % 16)
         return op.emitOpError("a two_four weight needs K (")
                << K << ") a multiple of 16 (a metadata word per 16 columns)";
-      w.twoFour = true;
+      w.format = SparseWeight::Format::TwoFour;
       w.tileRows = 0;
       w.tiles = 0;
       w.wordsBytes = N * K;     // K/2 values of 2 bytes a row
       w.offsetsBytes = N * K / 8; // K/16 metadata words of 2 bytes a row
     } else {
+      bool bitmap = sp.getFormat() == loom::SparseFormat::Bitmap;
       if (sp.getTileCols() != 64 || (sp.getTileRows() != 64 && sp.getTileRows() != 128))
-        return op.emitOpError("the sparse kernel reads tiled_csl tiles of 64 or 128 rows by 64 "
-                              "columns, not ")
-               << sp.getTileRows() << " x " << sp.getTileCols();
+        return op.emitOpError("the sparse kernel reads ")
+               << format << " tiles of 64 or 128 rows by 64 columns, not " << sp.getTileRows()
+               << " x " << sp.getTileCols();
+      w.format = bitmap ? SparseWeight::Format::Bitmap : SparseWeight::Format::TiledCsl;
       w.tileRows = sp.getTileRows();
       w.tileCols = sp.getTileCols();
       w.tiles = ((N + w.tileRows - 1) / w.tileRows) * ((K + w.tileCols - 1) / w.tileCols);
       w.offsetsBytes = (w.tiles + 1) * 4;
-      w.wordsBytes = w.tiles * w.tileRows * w.tileCols * 4;
+      // Tiled-CSL: a 32-bit word per element; bitmap: a 16-bit value per
+      // element and a bit per element of masks.
+      w.wordsBytes = w.tiles * w.tileRows * w.tileCols * (bitmap ? 2 : 4);
+      w.masksBytes = bitmap ? w.tiles * w.tileRows * w.tileCols / 8 : 0;
     }
     c.sparse = w;
   }

@@ -129,7 +129,7 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c0) {
   if (c.sparse) {
     int64_t kTiles = (c.k.size() + p.getTileK() - 1) / p.getTileK();
     int64_t perCta = (kTiles + p.getSplitK() - 1) / p.getSplitK();
-    return ringBytes(p, c) + c.sparse->sharedOffsetsBytes(perCta);
+    return ringBytes(p, c) + c.sparse->sharedExtraBytes(perCta, p.getNumWarps() * 32);
   }
   if (p.getProducer() != ProducerKind::Tma)
     return ringBytes(p, c);
@@ -342,16 +342,16 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   if (c.dynamicLabel)
     return emitError() << "a sparse weight needs static shapes (the dynamic dimension '"
                        << c.dynamicLabel << "' is not supported with it yet)";
-  ProducerKind producer = w.twoFour ? ProducerKind::TwoFour : ProducerKind::TiledCsl;
+  ProducerKind producer = sparseProducer(w);
   StringRef name = stringifyProducerKind(producer);
   if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != producer)
     return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the " << name
                        << " producer (mma = m16n8k16, producer = " << name << ")";
-  if (w.twoFour && ((p.getTileM() != 64 && p.getTileM() != 128) || p.getTileK() != 64))
+  if (w.twoFour() && ((p.getTileM() != 64 && p.getTileM() != 128) || p.getTileK() != 64))
     return emitError() << "the 2:4 kernel decodes tiles of 64 or 128 rows by 64 columns "
                           "(tile_m = 64 or 128, tile_k = 64), not "
                        << p.getTileM() << " x " << p.getTileK();
-  if (!w.twoFour && (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols))
+  if (!w.twoFour() && (p.getTileM() != w.tileRows || p.getTileK() != w.tileCols))
     return emitError() << "the sparse kernel's tile is the format's: tile_m = " << w.tileRows
                        << " and tile_k = " << w.tileCols << ", not " << p.getTileM() << " and "
                        << p.getTileK();
@@ -381,7 +381,7 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
     return verifyMixedInputPlan(p, c, t, emitError);
   if (c.sparse)
     return verifySparsePlan(p, c, t, emitError);
-  if (p.getProducer() == ProducerKind::TiledCsl || p.getProducer() == ProducerKind::TwoFour)
+  if (isSparseProducer(p.getProducer()))
     return emitError() << "producer = " << stringifyProducerKind(p.getProducer()) << " needs a "
                        << stringifyProducerKind(p.getProducer()) << " sparse weight";
   if (c.swapped && c.dynamicLabel)
@@ -677,11 +677,11 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   int64_t tn = tokens <= 16 ? 16 : tokens <= 32 ? 32 : tokens <= 64 ? 64 : 128;
   std::vector<PlanCandidate> all;
   SmallVector<int64_t, 2> rows{64, 128};
-  if (c.sparse && !c.sparse->twoFour) // the format fixes the tile
+  if (c.sparse && !c.sparse->twoFour()) // the format fixes the tile
     rows = {c.sparse->tileRows};
   // 2:4 decodes tiles of 64 rows: 128 (which --plan may give) took 128 to
   // 254 registers with spills at 64 tokens (ptxas, 2026-12-06).
-  if (c.sparse && c.sparse->twoFour)
+  if (c.sparse && c.sparse->twoFour())
     rows = {64};
   // A sparse weight's words: 1 to 3 tiles in flight per CTA (2 with 128-row
   // tiles, whose tile of words takes twice the registers).
@@ -716,9 +716,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
         }
         PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
                                    split,
-                                   !c.sparse          ? ProducerKind::CpAsync
-                                   : c.sparse->twoFour ? ProducerKind::TwoFour
-                                                       : ProducerKind::TiledCsl,
+                                   c.sparse ? sparseProducer(*c.sparse) : ProducerKind::CpAsync,
                                    RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
                                    OperandSource::Shared, OperandOrder::BA, depth);
         all.push_back(candidateFor(p, c, t, ctx, emitError));
@@ -1050,7 +1048,7 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
-  if (p.getProducer() == ProducerKind::TiledCsl || p.getProducer() == ProducerKind::TwoFour)
+  if (isSparseProducer(p.getProducer()))
     os << ", sparse words " << p.getPrefetch() << (p.getPrefetch() == 1 ? " tile" : " tiles")
        << " ahead";
   if (p.getSchedule() == Schedule::PingPong)
@@ -1195,7 +1193,7 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << ") straight into A fragments; the activations are B";
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
-    if (w.twoFour)
+    if (w.twoFour())
       os << "sparse mma.sync (m16n8k16): the weight's 2:4 values (K/2 a row, " << w.wordsBytes
          << " bytes) and 2-bit positions (" << w.offsetsBytes
          << " bytes) are loaded into registers " << p.getPrefetch()
@@ -1203,6 +1201,15 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
          << " ahead, each 16 columns of a row decoded into the swizzled shared-memory A stage, "
          << "and read by the dense MMA core (" << p.getStages() << " stages); the activations "
          << "are B";
+    else if (w.bitmap())
+      os << "sparse mma.sync (m16n8k16): the weight's bitmap tiles of " << w.tileRows << "x"
+         << w.tileCols << " (" << w.tiles << " tiles; a bit per element, " << w.masksBytes
+         << " bytes of masks, and the non-zero values, up to " << w.wordsBytes
+         << " bytes) are loaded into registers " << p.getPrefetch()
+         << (p.getPrefetch() == 1 ? " tile" : " tiles")
+         << " ahead, staged in shared memory, decoded by popcounts into the swizzled "
+         << "shared-memory A stage, and read by the dense MMA core (" << p.getStages()
+         << " stages); the activations are B";
     else
     os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
        << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "

@@ -32,11 +32,12 @@ TuningKey einloom::tuningKeyFor(const Contraction &c, const TargetInfo &t) {
     b = std::string(c.quant->isSigned ? "s" : "u") + std::to_string(c.quant->bits) +
         (c.quant->groupSize ? "g" + std::to_string(c.quant->groupSize) : "c") +
         (c.quant->zeroType ? "z" : "");
-  // A sparse weight: its format and tile ("tcsl64x64"), or "2:4".
+  // A sparse weight: its format and tile ("tcsl64x64", "bmap64x64"), or "2:4".
   if (c.sparse)
-    b = c.sparse->twoFour ? "2:4"
-                          : "tcsl" + std::to_string(c.sparse->tileRows) + "x" +
-                                std::to_string(c.sparse->tileCols);
+    b = c.sparse->twoFour() ? "2:4"
+                            : std::string(c.sparse->bitmap() ? "bmap" : "tcsl") +
+                                  std::to_string(c.sparse->tileRows) + "x" +
+                                  std::to_string(c.sparse->tileCols);
   k.types = typeName(c.elemA) + " " + b + " -> " + typeName(c.elemC) + " acc " +
             typeName(c.acc) + (c.tf32 ? " tf32" : "");
   k.sizes = {c.batch.size(), c.m.size(), c.n.size(), c.k.size()};

@@ -172,12 +172,13 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   Location loc = FileLineColLoc::get(ctx, "--sparse", 1, 1);
   auto bad = [&](const Twine &why) {
     emitError(loc) << "bad --sparse '" << desc << "': " << why
-                   << " (expected tiled_csl[:R], R = 64 or 128 tile rows, or two_four)";
+                   << " (expected tiled_csl[:R] or bitmap[:R], R = 64 or 128 tile rows, or "
+                      "two_four)";
     return failure();
   };
   auto [format, rest] = desc.split(':');
-  if (format != "tiled_csl" && format != "two_four")
-    return bad("the formats with a GPU kernel are tiled_csl and two_four");
+  if (format != "tiled_csl" && format != "bitmap" && format != "two_four")
+    return bad("the formats with a GPU kernel are tiled_csl, bitmap and two_four");
   bool twoFour = format == "two_four";
   int64_t rows = 64;
   if (twoFour && !rest.empty())
@@ -194,7 +195,10 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
     return bad("the second operand must be a function argument");
   auto t = cast<RankedTensorType>(arg.getType());
   auto sparse = twoFour ? loom::SparseAttr::get(ctx, loom::SparseFormat::TwoFour, 0, 0)
-                        : loom::SparseAttr::get(ctx, loom::SparseFormat::TiledCsl, rows, 64);
+                        : loom::SparseAttr::get(ctx,
+                                                format == "bitmap" ? loom::SparseFormat::Bitmap
+                                                                   : loom::SparseFormat::TiledCsl,
+                                                rows, 64);
   arg.setType(RankedTensorType::get(t.getShape(), t.getElementType(), sparse));
   SmallVector<Type> inputs;
   for (BlockArgument a : func.getArguments())

@@ -186,7 +186,7 @@ bool packRandomSparse(const rt::Bundle &b, double density, uint64_t seed,
     ref::Random rng(seed + k.operands[1]);
     ref::fillRandom(dense, rng, ref::Role::Data);
     rt::sparsify(dense, rng, density, k.sparse);
-    if (!rt::packSparse(dense, k.sparse, packed[k.operands[1]], packed[k.sparse.offsets], why))
+    if (!rt::packSparse(dense, k.sparse, static_cast<size_t>(k.operands[1]), packed, why))
       return false;
   }
   return true;

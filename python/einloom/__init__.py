@@ -280,6 +280,25 @@ class Kernel:
                                 f"({b['layout']}): a contiguous i32 array of {n} words from "
                                 f"einloom.pack_sparse, got {arrays.dtype(x)} {list(shape)}")
                 continue
+            if b["layout"].startswith("bitmap"):
+                # A bitmap weight (einloom.pack_bitmap): its 16-bit values
+                # (as many as the data has, at least 8), its int32 masks or
+                # its int32 tile offsets (exactly the bundle's count).
+                shape, want = arrays.shape(x), b["shape"]
+                what = {"bitmap_offsets": "offsets", "bitmap_masks": "masks"}.get(
+                    b["layout"], "values")
+                if what == "values":
+                    ok = (arrays.dtype(x) in ("f16", "bf16", "i16", "u16") and len(shape) == 1
+                          and shape[0] >= 8)
+                    n = "at least 8 16-bit"
+                else:
+                    ok = arrays.dtype(x) == "i32" and list(shape) == list(want)
+                    n = f"{want[0]} i32"
+                if not ok or not arrays.contiguous(x):
+                    raise Error(f"einloom: operand {i} holds a bitmap weight's {what}: a "
+                                f"contiguous array of {n} elements from einloom.pack_bitmap, "
+                                f"got {arrays.dtype(x)} {list(shape)}")
+                continue
             if b["layout"].startswith("two_four"):
                 # A 2:4 weight (einloom.pack_two_four): its values (N x K/2)
                 # or its metadata (N x K/16), 16-bit, exactly that many.
@@ -355,7 +374,8 @@ class Kernel:
             self._ptrs[i] = arrays.ptr(x)
             # A sparse weight's words are as many as its data has: the
             # kernel is told their count and reads no further.
-            exact = b["role"] == "temp" or b["layout"].startswith("tiled_csl ")
+            exact = (b["role"] == "temp" or b["layout"].startswith("tiled_csl ")
+                     or b["layout"].startswith("bitmap "))
             self._sizes[i] = arrays.nbytes(x) if exact else max(arrays.nbytes(x), need)
         check(_capi.einloomProgramLaunchOnStream(self._program(device), self._ptrs, self._sizes,
                                                  self._count, size,
@@ -492,16 +512,16 @@ def check_sparse(words, offsets, shape, tile_rows=64, tile_cols=64):
 
 
 def _sparse_encoding(sparse):
-    """The #loom.sparse attribute of `sparse`: "tiled_csl", "tiled_csl:R"
-    (R = 64 or 128 tile rows) or "two_four"."""
+    """The #loom.sparse attribute of `sparse`: "tiled_csl", "bitmap" (with
+    ":R", R = 64 or 128 tile rows) or "two_four"."""
     if sparse == "two_four":
         return "#loom.sparse<format = two_four>"
     fmt, _, rows = str(sparse).partition(":")
-    if fmt != "tiled_csl" or rows not in ("", "64", "128"):
-        raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\", "
-                    "\"tiled_csl:128\" (tiles of 64 or 128 rows by 64 columns) or "
-                    "\"two_four\"")
-    return (f"#loom.sparse<format = tiled_csl, tile_rows = {rows or 64}, tile_cols = 64>")
+    if fmt not in ("tiled_csl", "bitmap") or rows not in ("", "64", "128"):
+        raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\" or "
+                    "\"bitmap\" (\":128\" for tiles of 128 rows; 64 by default, by 64 "
+                    "columns) or \"two_four\"")
+    return (f"#loom.sparse<format = {fmt}, tile_rows = {rows or 64}, tile_cols = 64>")
 
 
 def _mlir_type(shape, dtype, encoding=None):
@@ -534,8 +554,9 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
     `plan`: a "#loom.plan<...>" to use instead of the planner's.
     `sparse`: "tiled_csl" (or "tiled_csl:128") stores the second operand,
     an N x K weight, sparse: the kernel then takes the activations, the
-    weight's words and its offsets (einloom.pack_sparse); "two_four": its
-    2:4 values and metadata (einloom.pack_two_four)."""
+    weight's words and its offsets (einloom.pack_sparse); "bitmap" (or
+    "bitmap:128"): its values, masks and offsets (einloom.pack_bitmap);
+    "two_four": its 2:4 values and metadata (einloom.pack_two_four)."""
     dtype = dtype_name(dtype)
     out_dtype = dtype_name(out_dtype) or default_out(dtype)
     if sparse is not None:

@@ -114,9 +114,9 @@ einloomReferenceEinsum = _fn("einloomReferenceEinsum",
                               P(P(ctypes.c_double)), c_char_p, c_size_t, P(c_int64), c_int,
                               P(ctypes.c_double)])
 
-if einloomApiVersion() < 5:
+if einloomApiVersion() < 6:
     raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
-                      "needs version 5 or newer")
+                      "needs version 6 or newer")
 
 
 def check(status):

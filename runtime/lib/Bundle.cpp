@@ -118,7 +118,8 @@ int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
 
 bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
   for (const BundleKernel &k : b.kernels)
-    if (k.sparse.format == "tiled_csl" && k.operands.size() == 2 &&
+    if ((k.sparse.format == "tiled_csl" || k.sparse.format == "bitmap") &&
+        k.operands.size() == 2 &&
         k.operands[1] == static_cast<int>(i))
       return true;
   return false;
@@ -181,7 +182,9 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
     }
     if (k.sparse.present())
       m << "sparse " << k.sparse.format << " " << k.sparse.tileRows << " " << k.sparse.tileCols
-        << " " << k.sparse.offsets << "\n";
+        << " " << k.sparse.offsets
+        << (k.sparse.masks >= 0 ? " " + std::to_string(k.sparse.masks) : std::string())
+        << "\n";
   }
   if (isDynamic(b))
     for (const BundleVariant &v : b.variants)
@@ -575,14 +578,20 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       BundleKernel &k = b.kernels.back();
       BundleSparse &sp = k.sparse;
       bool ok = static_cast<bool>(ls >> sp.format >> sp.tileRows >> sp.tileCols >> sp.offsets);
+      bool bitmap = sp.format == "bitmap";
+      if (ok && bitmap)
+        ok = static_cast<bool>(ls >> sp.masks) && sp.tileRows % 8 == 0 && sp.tileCols % 8 == 0;
       if (!ok || (sp.format == "two_four" ? sp.tileRows != 0 || sp.tileCols != 0
-                                           : sp.format != "tiled_csl" || sp.tileRows <= 0 ||
-                                                 sp.tileCols <= 0 ||
+                                           : (sp.format != "tiled_csl" && !bitmap) ||
+                                                 sp.tileRows <= 0 || sp.tileCols <= 0 ||
                                                  sp.tileRows * sp.tileCols > 65536))
         return bad("bad sparse (tiled_csl ROWS COLS OFFSETS, tiles of at most 65536 elements; "
-                   "or two_four 0 0 META)");
-      if (std::find(k.args.begin(), k.args.end(), sp.offsets) == k.args.end())
-        return bad("sparse names an offsets (or metadata) buffer the kernel does not take");
+                   "bitmap ROWS COLS OFFSETS MASKS, tiles of multiples of 8; or two_four 0 0 "
+                   "META)");
+      for (int x : {sp.offsets, sp.masks})
+        if ((x != -1 || x == sp.offsets) &&
+            std::find(k.args.begin(), k.args.end(), x) == k.args.end())
+          return bad("sparse names an offsets (metadata, masks) buffer the kernel does not take");
       if (k.op != "einsum" || k.operands.size() != 2 || k.weight.present())
         return bad("a 'sparse' line belongs to an einsum of two operands without a quantized "
                    "weight");

@@ -281,6 +281,8 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
     if (k.sparse.present() && k.operands.size() == 2) {
       roles[k.operands[1]].sparseFor = &k.sparse;
       roles[k.sparse.offsets].offsetsOf = k.operands[1];
+      if (k.sparse.masks >= 0)
+        roles[k.sparse.masks].offsetsOf = k.operands[1];
     }
     if (!k.weight.present())
       continue;
@@ -318,21 +320,27 @@ bool packWeight(const Tensor &codes, const BundleWeight &w, std::string &bytes,
   return true;
 }
 
-/// `n` random corruptions of packed Tiled-CSL data: offsets set to wild
-/// values (negative, past the words, out of order, unaligned) and words'
-/// positions to any 16 bits.
-void corruptTiledCsl(std::string &words, std::string &offsets, int n, ref::Random &rng) {
+/// `n` random corruptions of packed Tiled-CSL or bitmap data: offsets set
+/// to wild values (negative, past the data, out of order, unaligned) and,
+/// every other one, Tiled-CSL words' positions to any 16 bits or bitmap
+/// mask words to any 32 bits (`masks`: null for Tiled-CSL).
+void corruptOffsetsAnd(std::string &words, std::string &offsets, std::string *masks, int n,
+                       ref::Random &rng) {
   auto pick = [&](size_t count) { return static_cast<size_t>(rng.uniform() * count) % count; };
   size_t numOffsets = offsets.size() / 4, numWords = words.size() / 4;
+  size_t other = masks ? masks->size() / 4 : numWords;
   for (int i = 0; i < n; ++i) {
     int32_t v;
-    if (i % 2 == 0 || numWords == 0) {
+    if (i % 2 == 0 || other == 0) {
       size_t at = pick(numOffsets);
       std::memcpy(&v, &offsets[4 * at], 4);
       const int32_t wild[] = {-1, INT32_MIN, INT32_MAX, v + 1, v + 4096, v - 4096,
-                              static_cast<int32_t>(numWords) + 4};
+                              static_cast<int32_t>(2 * numWords) + 8};
       v = wild[pick(std::size(wild))];
       std::memcpy(&offsets[4 * at], &v, 4);
+    } else if (masks) {
+      v = static_cast<int32_t>(static_cast<uint32_t>(pick(65536)) << 16 | pick(65536));
+      std::memcpy(&(*masks)[4 * pick(other)], &v, 4);
     } else {
       size_t at = pick(numWords);
       std::memcpy(&v, &words[4 * at], 4);
@@ -380,11 +388,13 @@ void einloom::rt::pruneTwoFour(Tensor &t) {
   }
 }
 
-bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, std::string &words,
-                             std::string &offsets, std::string &err) {
+bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, size_t weight,
+                             std::map<size_t, std::string> &packed, std::string &err) {
   ref::PackParams p;
-  bool twoFour = sp.format == "two_four";
-  p.format = twoFour ? ref::PackFormat::TwoFour : ref::PackFormat::TiledCsl;
+  bool twoFour = sp.format == "two_four", bitmap = sp.format == "bitmap";
+  p.format = twoFour  ? ref::PackFormat::TwoFour
+             : bitmap ? ref::PackFormat::Bitmap
+                      : ref::PackFormat::TiledCsl;
   p.tileRows = sp.tileRows;
   p.tileCols = sp.tileCols;
   std::vector<Tensor> out;
@@ -394,9 +404,16 @@ bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, std::s
   }
   if (!ref::pack(dense, p, out, err))
     return false;
-  // Tiled-CSL: (offsets, words); 2:4: (values, metadata).
-  offsets = encodeTensor(out[twoFour ? 1 : 0]);
-  words = encodeTensor(out[twoFour ? 0 : 1]);
+  // Tiled-CSL: (offsets, words); bitmap: (offsets, masks, values); 2:4:
+  // (values, metadata).
+  if (bitmap && sp.masks < 0) {
+    err = "a bitmap weight needs its masks buffer";
+    return false;
+  }
+  packed[static_cast<size_t>(sp.offsets)] = encodeTensor(out[twoFour ? 1 : 0]);
+  packed[weight] = encodeTensor(out[twoFour ? 0 : bitmap ? 2 : 1]);
+  if (bitmap)
+    packed[static_cast<size_t>(sp.masks)] = encodeTensor(out[1]);
   return true;
 }
 /// One run of the loaded program at dynamic size `size` (-1: static).
@@ -459,21 +476,25 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   for (size_t i = 0; i < b.buffers.size(); ++i)
     if (roles[i].sparseFor) {
       std::string err;
-      int off = roles[i].sparseFor->offsets;
-      if (!packSparse(host[i], *roles[i].sparseFor, packedSparse[i], packedSparse[off], err))
+      const BundleSparse &sp = *roles[i].sparseFor;
+      int off = sp.offsets;
+      if (!packSparse(host[i], sp, i, packedSparse, err))
         return fail(o, "buffer " + b.buffers[i].name + ": " + err);
       std::printf("sparse weight %s: %zu words (density %.3f requested)\n",
                   b.buffers[i].name.c_str(), packedSparse[i].size() / 4, o.density);
-      if (o.corruptSparse > 0 && roles[i].sparseFor->format == "two_four") {
+      if (o.corruptSparse > 0 && sp.format == "two_four") {
         corruptTwoFourMeta(packedSparse[off], o.corruptSparse, rng);
         std::printf("sparse weight %s: %d random corruptions of its 2:4 metadata; the result "
                     "is not checked\n",
                     b.buffers[i].name.c_str(), o.corruptSparse);
       } else if (o.corruptSparse > 0) {
-        corruptTiledCsl(packedSparse[i], packedSparse[off], o.corruptSparse, rng);
-        std::printf("sparse weight %s: %d random corruptions of its offsets and positions; "
+        bool bitmap = sp.format == "bitmap";
+        corruptOffsetsAnd(packedSparse[i], packedSparse[off],
+                          bitmap ? &packedSparse[static_cast<size_t>(sp.masks)] : nullptr,
+                          o.corruptSparse, rng);
+        std::printf("sparse weight %s: %d random corruptions of its offsets and %s; "
                     "the result is not checked\n",
-                    b.buffers[i].name.c_str(), o.corruptSparse);
+                    b.buffers[i].name.c_str(), o.corruptSparse, bitmap ? "masks" : "positions");
       }
     }
   bool checkResults = o.check && !(o.corruptSparse > 0 && !packedSparse.empty());

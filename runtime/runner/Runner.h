@@ -11,6 +11,7 @@
 #include "einloom/runtime/Bundle.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -72,10 +73,12 @@ void sparsify(ref::Tensor &t, ref::Random &rng, double density, const BundleSpar
 /// dimension (ties: the first), as 2:4 weights are pruned.
 void pruneTwoFour(ref::Tensor &t);
 /// A sparse weight's device bytes: `dense` (a matrix) packed as `sp` says,
-/// the Tiled-CSL words and offsets, or the 2:4 values (`words`) and
-/// metadata (`offsets`). False with `err` otherwise.
-bool packSparse(const ref::Tensor &dense, const BundleSparse &sp, std::string &words,
-                std::string &offsets, std::string &err);
+/// into `packed` by buffer index: the Tiled-CSL words, the bitmap values or
+/// the 2:4 values at `weight` (the weight's buffer), the offsets (2:4: the
+/// metadata) at sp.offsets, a bitmap's masks at sp.masks. False with `err`
+/// otherwise.
+bool packSparse(const ref::Tensor &dense, const BundleSparse &sp, size_t weight,
+                std::map<size_t, std::string> &packed, std::string &err);
 
 /// Reads and parses a bundle file; on failure prints why and returns false.
 bool loadBundleFile(const std::string &path, Bundle &b);

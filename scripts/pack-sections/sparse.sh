@@ -1,6 +1,6 @@
 # The sparse section of scripts/build-gpu-pack.sh (sourced there, with its
 # compile_into and $PACK; PACK_ONLY=sparse builds a pack of this alone).
-# Sparse weights (--sparse tiled_csl[:R]): sparse/ holds the correctness
+# Sparse weights (--sparse tiled_csl[:R], bitmap[:R], two_four): sparse/ holds the correctness
 # cases (odd sizes, partial edge tiles, bf16, tiles of 128 rows, M from 1 to
 # 2048, sm_80), each run with --check at several densities; sparsebench/ the
 # shapes of issue 21 against cuBLAS dense and cuSPARSE (bench_sparse.py).
@@ -38,6 +38,23 @@ sp sparse tf_f16_sm80_m8_n640_k768     "mk,nk->mn" m=8,n=640,k=768 f16 two_four 
 sp sparse tf_f16_m16_n512_k2048_t128   "mk,nk->mn" m=16,n=512,k=2048 f16 two_four --plan "#loom.plan<tile_m = 128, \
 tile_n = 16, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = 2, \
 producer = two_four, order = ba, prefetch = 2>"
+# Bitmap weights (--sparse bitmap[:R]): the same awkward shapes, tiles of
+# 128 rows, bf16, a split, M from 1 to 300, sm_80, and forced plans 1 and
+# 3 tiles deep (fewer K tiles than the depth: K = 200).
+sp sparse bm_f16_m16_n1024_k4096       "mk,nk->mn" m=16,n=1024,k=4096 f16 bitmap
+sp sparse bm_f16_m1_n4096_k4096        "mk,nk->mn" m=1,n=4096,k=4096 f16 bitmap
+sp sparse bm_f16_m17_n777_k1000        "mk,nk->mn" m=17,n=777,k=1000 f16 bitmap
+sp sparse bm_bf16_m3_n1000_k200_t128   "mk,nk->mn" m=3,n=1000,k=200 bf16 bitmap:128
+sp sparse bm_f16_m300_n512_k512        "mk,nk->mn" m=300,n=512,k=512 f16 bitmap
+sp sparse bm_bf16_m33_n4096_k1024      "mk,nk->mn" m=33,n=4096,k=1024 bf16 bitmap
+sp sparse bm_f16_sm80_m8_n640_k768     "mk,nk->mn" m=8,n=640,k=768 f16 bitmap --target sm_80
+bmp() { local name=$1 sizes=$2 dt=$3 fmt=$4 tm=$5 tn=$6 split=$7 pf=$8
+  sp sparse "$name" "mk,nk->mn" "$sizes" "$dt" "$fmt" --plan "#loom.plan<tile_m = $tm, \
+tile_n = $tn, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = $split, \
+producer = bitmap, order = ba, prefetch = $pf>"; }
+bmp bm_p1_f16_m16_n1000_k4160_s4  m=16,n=1000,k=4160 f16  bitmap     64  16 4 1
+bmp bm_p3_bf16_m5_n300_k200       m=5,n=300,k=200    bf16 bitmap     64  16 1 3
+bmp bm_p2_f16_m33_n640_k1536_t128 m=33,n=640,k=1536  f16  bitmap:128 128 64 1 2
 "$COMPILE" test/Inputs/sparse/weight-first.mlir -o "$PACK/sparse/sp_weight_first.bundle"
 "$COMPILE" examples/sparse-linear.mlir -o "$PACK/sparse/sp_linear_bias_gelu.bundle"
 for kn in 8192,28672 28672,8192 4096,14336; do
@@ -49,6 +66,12 @@ mkdir -p "$PACK/sparsebench24"
 for kn in 8192,28672 28672,8192 4096,14336; do
   k=${kn%,*} n=${kn#*,}
   sp sparsebench24 "tf_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 two_four
+done
+# Bitmap at the same shapes (moderate sparsity: gpu-check runs 50 and 70%).
+mkdir -p "$PACK/sparsebenchbm"
+for kn in 8192,28672 28672,8192 4096,14336; do
+  k=${kn%,*} n=${kn#*,}
+  sp sparsebenchbm "bm_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 bitmap
 done
 sp sparsebench sp_m8_k8192_n28672  "mk,nk->mn" m=8,n=28672,k=8192 f16 tiled_csl
 sp sparsebench sp_m32_k8192_n28672 "mk,nk->mn" m=32,n=28672,k=8192 f16 tiled_csl

@@ -114,19 +114,23 @@ struct PackedBitmap {
   std::vector<uint16_t> values; ///< at least 8 (one 16-byte chunk)
 };
 
-/// The decode the bitmap kernel is to run (one 64-column tile of `bm`
-/// rows, 128 threads), step by step: the tile's values staged from
-/// offsets[t] (a chunk of 8 at a time, the count clamped to a tile's
-/// elements, the first chunk clamped into the buffer); thread t takes
-/// half-blocks t * H .. t * H + H - 1 (H = bm * 64 / 32 / 128), their
-/// 32-bit masks from the tile's masks; its first value is an inclusive
-/// scan of the popcounts over its warp's lanes, less its own, plus the
-/// marks of the earlier warps (lane l summing lane l of each, then the
-/// warp summing its lanes); each row of 8 is assembled from staged values
-/// (an index masked to the stage) and stored whole at its swizzled 16-byte
-/// chunk. `storeChunks`, when given, receives for each (thread, half-block,
-/// row) the 16-byte chunk index within the stage it writes, in that order.
-/// Returns false if a read left a buffer or a write the stage.
+/// The bitmap kernel's producer (lib/Codegen/SparseProducer.cpp: loadBitmap,
+/// stageBitmap, decodeBitmap) for one 64-column tile of `bm` rows, 128
+/// threads, step by step. Staging: the tile's value chunks (8 values, four
+/// 32-bit words) from its offset, counted in words as the kernel does (the
+/// offsets halved, the first word aligned down to a chunk and clamped to
+/// the buffer's last whole chunk, the chunk count clamped to a tile's
+/// elements); thread t's H mask words (H = bm * 64 / 32 / 128: half-blocks
+/// t * H .. t * H + H - 1); its first value within its warp (an inclusive
+/// scan of the popcounts over the warp's lanes, less its own); each warp's
+/// count. Decode: the thread's first value is that plus the earlier warps'
+/// counts; element q = 8r + c of a half-block takes the value at its first
+/// plus the popcount of the mask's bits below q (an index masked to the
+/// staged values) if bit q is set, else zero; each row of 8 is stored whole
+/// at its swizzled 16-byte chunk. `storeChunks`, when given, receives for
+/// each (thread, half-block, row) the 16-byte chunk index within the stage
+/// it writes, in that order. Returns false if a read left a buffer or a
+/// write the stage.
 inline bool modelBitmapStage(const PackedBitmap &p, int64_t tilesK, int64_t rowTile,
                              int64_t kTile, int64_t bm, std::vector<uint16_t> &stage,
                              std::vector<int64_t> *storeChunks = nullptr) {
@@ -136,54 +140,62 @@ inline bool modelBitmapStage(const PackedBitmap &p, int64_t tilesK, int64_t rowT
   int64_t t = rowTile * tilesK + kTile;
   if (t + 1 >= static_cast<int64_t>(p.offsets.size()))
     return false;
-  // The staged values: chunks of 8 from offsets[t] (in 16-bit values).
-  int64_t given = static_cast<int64_t>(p.values.size());
-  int64_t lastChunk = (given & ~int64_t(7)) - 8;
-  int64_t begin = std::min(std::max<int64_t>(0, p.offsets[t] & ~int64_t(7)), lastChunk);
-  int64_t chunks = std::min(std::max<int64_t>(0, (p.offsets[t + 1] - p.offsets[t]) / 8),
-                            capacity / 8);
+  // The staged values, in 32-bit words (two values a word): the buffer's
+  // words (at most the capacity), its last whole chunk, the tile's bounds.
+  int64_t givenWords = std::min<int64_t>(static_cast<int64_t>(p.values.size()) / 2, capacity / 2 *
+                                         static_cast<int64_t>(p.offsets.size() - 1));
+  int64_t lastWord = (std::max<int64_t>(givenWords, 4) & ~int64_t(3)) - 4;
+  int64_t beginW = p.offsets[t] >> 1, endW = p.offsets[t + 1] >> 1;
+  int64_t chunks = std::min(std::max<int64_t>(0, (endW - beginW) / 4), capacity / 8);
+  beginW = std::min(std::max<int64_t>(0, beginW & ~int64_t(3)), lastWord);
   std::vector<uint16_t> staged(static_cast<size_t>(capacity), 0);
   for (int64_t ch = 0; ch < chunks; ++ch) {
-    int64_t at = std::min(begin + 8 * ch, lastChunk);
-    if (at < 0 || at + 8 > given)
+    int64_t w = std::min(beginW + 4 * ch, lastWord);
+    if (w < 0 || 2 * (w + 4) > static_cast<int64_t>(p.values.size()))
       return false;
-    std::copy(p.values.begin() + at, p.values.begin() + at + 8, staged.begin() + 8 * ch);
+    std::copy(p.values.begin() + 2 * w, p.values.begin() + 2 * w + 8, staged.begin() + 8 * ch);
   }
   int64_t maskBase = t * bm * kTileK / 32;
   if (maskBase + bm * kTileK / 32 > static_cast<int64_t>(p.masks.size()))
     return false;
   auto maskOf = [&](int64_t thread, int64_t i) { return p.masks[maskBase + thread * perThread + i]; };
   auto popc = [](uint32_t x) { return static_cast<int64_t>(__builtin_popcount(x)); };
-  std::vector<int64_t> own(threads, 0);
+  // stageBitmap: each thread's count, its first within its warp, the
+  // warps' counts.
+  std::vector<int64_t> own(threads, 0), firstInWarp(threads, 0), warpCount(threads / 32, 0);
   for (int64_t th = 0; th < threads; ++th)
     for (int64_t i = 0; i < perThread; ++i)
       own[th] += popc(maskOf(th, i));
+  for (int64_t w = 0; w < threads / 32; ++w) {
+    int64_t inclusive = 0;
+    for (int64_t l = 0; l < 32; ++l) {
+      inclusive += own[w * 32 + l];
+      firstInWarp[w * 32 + l] = inclusive - own[w * 32 + l];
+    }
+    warpCount[w] = inclusive;
+  }
+  // decodeBitmap.
   for (int64_t th = 0; th < threads; ++th) {
-    int64_t lane = th % 32, warp = th / 32, inclusive = 0, earlier = 0;
-    for (int64_t l = 0; l <= lane; ++l)
-      inclusive += own[warp * 32 + l];
-    for (int64_t l = 0; l < 32; ++l) // the warp's sum of each lane's count
-      for (int64_t w = 0; w < warp; ++w)
-        for (int64_t i = 0; i < perThread; ++i)
-          earlier += popc(maskOf(w * 32 + l, i));
-    int64_t running = earlier + inclusive - own[th];
+    int64_t first = firstInWarp[th];
+    for (int64_t w = 0; w < th / 32; ++w)
+      first += warpCount[w];
     for (int64_t i = 0; i < perThread; ++i) {
       int64_t h = th * perThread + i, block = h / 2, half = h % 2;
       int64_t row0 = 8 * (block / 8) + 4 * half, col8 = block % 8;
       uint32_t m = maskOf(th, i);
       for (int64_t r = 0; r < 4; ++r) {
-        uint32_t bits = (m >> (8 * r)) & 0xffu;
         int64_t row = row0 + r, chunk = col8 ^ (row % 8);
         if (row >= bm)
           return false;
         for (int64_t c = 0; c < 8; ++c) {
-          int64_t at = (running + popc(bits & ((1u << c) - 1))) & (capacity - 1);
-          stage[row * kTileK + chunk * 8 + c] = (bits >> c) & 1 ? staged[at] : 0;
+          int64_t q = 8 * r + c;
+          int64_t at = (first + popc(m & ((uint32_t(1) << q) - 1))) & (capacity - 1);
+          stage[row * kTileK + chunk * 8 + c] = (m >> q) & 1 ? staged[at] : 0;
         }
-        running += popc(bits);
         if (storeChunks)
           storeChunks->push_back(row * 8 + chunk);
       }
+      first += popc(m);
     }
   }
   return true;

@@ -89,32 +89,49 @@ struct WeightQuant {
 /// shared-memory tile the MMA core reads:
 /// - Tiled-CSL: per-tile offsets and words (docs/dialect.md), scattered
 ///   into a zero-filled stage;
+/// - bitmap: per-tile offsets, a 64-bit mask per 8x8 block and the packed
+///   values, staged in shared memory and decoded by popcounts, every
+///   element of the stage written;
 /// - 2:4 (two_four): N x K/2 values and N x K/16 16-bit metadata words,
 ///   every element of the stage written from them.
 /// The offsets (or the metadata) are the kernel's extra argument after the
-/// epilogue's buffers.
+/// epilogue's buffers (bitmap: then the masks).
 struct SparseWeight {
-  bool twoFour = false;
-  /// Tiled-CSL: the format's tile. 2:4 has none: the plan's tile_m (64 or
-  /// 128) decodes it, and tileRows is 0.
+  enum class Format { TiledCsl, Bitmap, TwoFour };
+  Format format = Format::TiledCsl;
+  bool twoFour() const { return format == Format::TwoFour; }
+  bool bitmap() const { return format == Format::Bitmap; }
+  /// The format's name (docs/dialect.md, bundles, plans' producer).
+  const char *name() const {
+    return twoFour() ? "two_four" : bitmap() ? "bitmap" : "tiled_csl";
+  }
+  /// Tiled-CSL and bitmap: the format's tile. 2:4 has none: the plan's
+  /// tile_m (64 or 128) decodes it, and tileRows is 0.
   int64_t tileRows = 64, tileCols = 64;
   int64_t tiles = 0;
-  /// Bytes of the offsets (2:4: the metadata), and of the words' capacity
-  /// (every element stored; 2:4: the values, K/2 a row).
-  int64_t offsetsBytes = 0, wordsBytes = 0;
+  /// Bytes of the offsets (2:4: the metadata), of the words' capacity
+  /// (Tiled-CSL: every element stored, 4 bytes each; bitmap: every value,
+  /// 2 bytes each; 2:4: the values, K/2 a row), and of a bitmap's masks.
+  int64_t offsetsBytes = 0, wordsBytes = 0, masksBytes = 0;
   /// The fraction of non-zeros the plan estimates assume: the data arrive
   /// at run time (2:4 moves its bytes whatever they hold).
   static constexpr double assumedDensity = 0.25;
   /// Bytes a plan streams for the weight.
   int64_t streamedBytes() const {
-    return twoFour ? wordsBytes + offsetsBytes
-                   : int64_t(wordsBytes * assumedDensity) + offsetsBytes;
+    return twoFour() ? wordsBytes + offsetsBytes
+                     : int64_t(wordsBytes * assumedDensity) + offsetsBytes + masksBytes;
   }
-  /// 16-byte chunks of words a thread keeps in registers for the next tile
-  /// (the rest of a denser tile is loaded when it is scattered).
+  /// 16-byte chunks of words (bitmap: values) a thread keeps in registers
+  /// for the next tile (the rest of a denser tile is loaded when it is
+  /// stored). Tiled-CSL: half a full tile's words; bitmap: three quarters
+  /// of a full tile's values (a tile of 64 rows at 75% density).
   int64_t registerChunks(int64_t threads) const {
+    if (bitmap())
+      return std::max<int64_t>(1, tileRows * tileCols / 8 * 3 / 4 / threads);
     return std::max<int64_t>(1, tileRows * tileCols / 2 / 4 / threads);
   }
+  /// Bitmap: a thread's 32-bit mask words a tile (half-blocks of 8 x 4).
+  int64_t maskWords(int64_t threads) const { return tileRows * tileCols / 32 / threads; }
   /// 2:4: a thread's items a tile of `rows` x 64, each 16 columns of a row
   /// (8 values in one 16-byte load and a 16-bit metadata word).
   static int64_t twoFourItems(int64_t rows, int64_t threads) { return rows * 4 / threads; }
@@ -124,13 +141,24 @@ struct SparseWeight {
   /// 32-bit registers a thread keeps per tile in flight, for a plan of
   /// `rows` x 64 tiles.
   int64_t registersPerTile(int64_t rows, int64_t threads) const {
-    return twoFour ? twoFourItems(rows, threads) * 5 : registerChunks(threads) * 4;
+    if (twoFour())
+      return twoFourItems(rows, threads) * 5;
+    return registerChunks(threads) * 4 + (bitmap() ? maskWords(threads) : 0);
   }
-  /// Shared-memory bytes of a CTA's tile offsets, copied there at its start:
-  /// its most K tiles plus one, 32 bits each, rounded up to 16 bytes (none
-  /// for 2:4).
-  int64_t sharedOffsetsBytes(int64_t tilesPerCta) const {
-    return twoFour ? 0 : (tilesPerCta + 4) / 4 * 16;
+  /// Bitmap: bytes of one of the two shared-memory staging buffers a tile's
+  /// values and masks pass through before their decode (values of a full
+  /// tile, its masks, each thread's first value within its warp, each
+  /// warp's count).
+  int64_t stagingBytes(int64_t threads) const {
+    return tileRows * tileCols * 2 + tileRows * tileCols / 8 + threads * 4 + threads / 32 * 4;
+  }
+  /// Shared-memory bytes past the stages: a CTA's tile offsets, copied
+  /// there at its start (its most K tiles plus one, 32 bits each, rounded
+  /// up to 16 bytes; none for 2:4), and a bitmap's two staging buffers.
+  int64_t sharedExtraBytes(int64_t tilesPerCta, int64_t threads) const {
+    if (twoFour())
+      return 0;
+    return (tilesPerCta + 4) / 4 * 16 + (bitmap() ? 2 * stagingBytes(threads) : 0);
   }
 };
 

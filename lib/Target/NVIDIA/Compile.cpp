@@ -598,10 +598,22 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         return e.emitOpError("reads a sparse weight that is not a function argument");
       auto found = sparseOffsets.find(w);
       if (found == sparseOffsets.end()) {
-        // Tiled-CSL's tile offsets, or 2:4's metadata (N x K/16 words).
+        // Tiled-CSL's and bitmap's tile offsets, or 2:4's metadata (N x
+        // K/16 words); a bitmap's masks come just before its offsets (the
+        // order einloom.pack_bitmap returns them in: values, masks,
+        // offsets), the kernel taking the offsets first.
+        if (c->sparse->bitmap()) {
+          rt::BundleBuffer m;
+          m.role = "input";
+          m.name = b.buffers[w].name + "_masks";
+          m.dtype = "i32";
+          m.shape = {c->sparse->masksBytes / 4};
+          m.bytes = c->sparse->masksBytes;
+          b.buffers.push_back(m);
+        }
         rt::BundleBuffer o;
         o.role = "input";
-        if (c->sparse->twoFour) {
+        if (c->sparse->twoFour()) {
           o.name = b.buffers[w].name + "_meta";
           o.dtype = "i16";
           o.shape = {b.buffers[w].shape[0], b.buffers[w].shape[1] / 16};
@@ -616,10 +628,14 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       }
       b.buffers[w].bytes = c->sparse->wordsBytes;
       k.args.push_back(found->second);
-      k.sparse.format = c->sparse->twoFour ? "two_four" : "tiled_csl";
-      k.sparse.tileRows = c->sparse->twoFour ? 0 : c->sparse->tileRows;
-      k.sparse.tileCols = c->sparse->twoFour ? 0 : c->sparse->tileCols;
+      k.sparse.format = c->sparse->name();
+      k.sparse.tileRows = c->sparse->twoFour() ? 0 : c->sparse->tileRows;
+      k.sparse.tileCols = c->sparse->twoFour() ? 0 : c->sparse->tileCols;
       k.sparse.offsets = found->second;
+      if (c->sparse->bitmap()) {
+        k.sparse.masks = found->second - 1;
+        k.args.push_back(k.sparse.masks);
+      }
     }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
     b.kernels.push_back(k);

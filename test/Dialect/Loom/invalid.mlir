@@ -418,7 +418,7 @@ func.func @f(%a: tensor<64x64xf16>) {
 // -----
 
 func.func @f(%a: tensor<64x64xf16>) {
-  // expected-error @+1 {{prefetch = 2 is a sparse producer's depth (tiled_csl, two_four); other producers take 1}}
+  // expected-error @+1 {{prefetch = 2 is a sparse producer's depth (tiled_csl, bitmap, two_four); other producers take 1}}
   %0 = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 128, tile_k = 32, warps_m = 2, warps_n = 2, mma = m16n8k16, prefetch = 2>} : (tensor<64x64xf16>, tensor<64x64xf16>) -> tensor<64x64xf16>
   return
 }

@@ -58,15 +58,16 @@ struct BundleWeight {
 };
 
 /// An einsum's sparse weight (its second operand): the weight's buffer
-/// holds the Tiled-CSL words (docs/dialect.md; `bytes` is the capacity,
-/// every element stored) and buffer `offsets` (also among the kernel's
-/// args) the tile offsets. The buffer's shape and dtype are the dense
-/// weight's, N x K.
+/// holds the Tiled-CSL words or the bitmap values (docs/dialect.md; `bytes`
+/// is the capacity, every element stored) or the 2:4 values, and buffer
+/// `offsets` (also among the kernel's args) the tile offsets (2:4: the
+/// metadata); a bitmap's masks are buffer `masks`. The weight buffer's
+/// shape and dtype are the dense weight's, N x K.
 struct BundleSparse {
-  std::string format; ///< "tiled_csl" or "two_four" (no tile: 0 0); empty: none
-  /// The offsets buffer (tiled_csl) or the metadata's (two_four).
+  std::string format; ///< "tiled_csl", "bitmap" or "two_four" (no tile: 0 0); empty: none
   int64_t tileRows = 0, tileCols = 0;
   int offsets = -1;
+  int masks = -1; ///< bitmap only
   bool present() const { return !format.empty(); }
 };
 
@@ -117,7 +118,7 @@ struct BundleKernel {
   /// `operands` (those that are set: >= 0), for renumbering.
   std::vector<int *> bufferRefs() {
     std::vector<int *> refs;
-    for (int *x : {&result, &bias, &residual, &weight.scale, &weight.zero, &sparse.offsets})
+    for (int *x : {&result, &bias, &residual, &weight.scale, &weight.zero, &sparse.offsets, &sparse.masks})
       if (*x >= 0)
         refs.push_back(x);
     return refs;
@@ -176,7 +177,7 @@ bool liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, i
 const std::vector<int> *launchOrderFor(const Bundle &b, int64_t size, std::string &err);
 /// Bytes buffer `x` needs at dynamic size `size`.
 int64_t bufferBytes(const BundleBuffer &x, int64_t size);
-/// Whether buffer `i` holds a Tiled-CSL weight's words (a kernel's `sparse`
+/// Whether buffer `i` holds a Tiled-CSL weight's words or a bitmap's values (a kernel's `sparse`
 /// line): a launch may give it fewer bytes than the bundle's capacity, at
 /// least one 16-byte chunk, and its kernel reads no further.
 bool holdsSparseWords(const Bundle &b, size_t i);
