@@ -29,6 +29,17 @@ finish_pack() {
   XZ_OPT=-T2 tar -cJf "$PACK.tar.xz" "$PACK"
   du -h "$PACK.tar.xz"
 }
+# The Python package with its library (the compiler linked in statically,
+# from scripts/build-static-jit.sh), for gpu-check's "python" part.
+pack_python() {
+  local st=${BUILD_STATIC:-build-static}
+  mkdir -p "$PACK/python"
+  cp -r python/einloom python/tests "$PACK/python/"
+  rm -rf "$PACK"/python/*/__pycache__ "$PACK/python/einloom/libeinloom.so"
+  strip --strip-unneeded -o "$PACK/python/libeinloom.so" "$st/lib/libEinloom.so"
+  xz -T2 -6 -c "$PACK/python/libeinloom.so" > "$PACK/python/einloom/libeinloom.so.xz"
+  rm "$PACK/python/libeinloom.so"
+}
 # PACK_ONLY="sparse" (or "quant", or both): only those sections (scripts/pack-sections/NAME.sh),
 # a pack built in seconds for one family's runs.
 if [ -n "${PACK_ONLY:-}" ]; then
@@ -38,6 +49,8 @@ if [ -n "${PACK_ONLY:-}" ]; then
   done
   # PACK_TUNER=1: the static tuner (scripts/build-static-jit.sh) and the
   # tuning shapes go too, for gpu-check's "tune" part.
+  # PACK_PYTHON=1: the Python package and its static library too.
+  [ -n "${PACK_PYTHON:-}" ] && pack_python
   if [ -n "${PACK_TUNER:-}" ]; then
     xz -T2 -6 -c "${BUILD_STATIC:-build-static}/bin/einloom-tune" > "$PACK/bin/einloom-tune.xz"
     cp tuning/shapes.txt "$PACK/tune-shapes.txt"
@@ -522,14 +535,7 @@ has() { [[ " $STATIC " == *" $1 "* ]]; }
 if [ -x "$ST/bin/einloom-jit-host" ]; then
   has jit && for p in einloom-jit-host einloom-jit-bench; do xz -T2 -6 -c "$ST/bin/$p" > "$PACK/bin/$p.xz"; done
   has tune && xz -T2 -6 -c "$ST/bin/einloom-tune" > "$PACK/bin/einloom-tune.xz"
-  if has python; then
-    mkdir -p "$PACK/python"
-    cp -r python/einloom python/tests "$PACK/python/"
-    rm -rf "$PACK"/python/*/__pycache__ "$PACK/python/einloom/libeinloom.so"
-    strip --strip-unneeded -o "$PACK/python/libeinloom.so" "$ST/lib/libEinloom.so"
-    xz -T2 -6 -c "$PACK/python/libeinloom.so" > "$PACK/python/einloom/libeinloom.so.xz"
-    rm "$PACK/python/libeinloom.so"
-  fi
+  has python && pack_python
 else
   echo "note: no $ST/bin/einloom-jit-host (scripts/build-static-jit.sh); the GPU check skips the JIT host, the tuner and the Python package"
 fi

@@ -238,9 +238,28 @@ def test_sparse_weight_buffers_and_packing():
     with pytest.raises(einloom.Error, match="f16 or bf16"):
         einloom.pack_sparse(w.astype(np.float32))
     with pytest.raises(einloom.Error, match="tiled_csl"):
-        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap")
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="block_csr")
     with pytest.raises(einloom.Error, match="multiple of 8"):
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 100}, sparse="tiled_csl")
+
+
+def test_bitmap_weight_buffers():
+    # A bitmap weight: the kernel takes the activations, the values, the
+    # masks (a bit per element of 4 x 4 tiles of 64 x 64) and the offsets:
+    # the order einloom.pack_bitmap returns them in.
+    k = einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap",
+                        target="sm_80")
+    assert [b["layout"] for b in k.inputs] == ["", "bitmap 64 64", "bitmap_masks",
+                                               "bitmap_offsets"]
+    assert k.inputs[2]["shape"] == (16 * 64 * 64 // 32,)
+    assert k.inputs[3]["shape"] == (17,)
+    assert "producer = bitmap" in k.plan
+    values, masks, offsets = einloom.pack_bitmap(np.eye(200, 256, dtype=np.float16))
+    assert masks.shape == k.inputs[2]["shape"] and offsets.shape == k.inputs[3]["shape"]
+    k128 = einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap:128")
+    assert k128.inputs[1]["layout"] == "bitmap 128 64"
+    with pytest.raises(einloom.Error, match="bitmap"):
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap:96")
 
 
 def test_two_four_weight_buffers():

@@ -192,3 +192,27 @@ def test_sparse_linear_against_torch(dtype, rows, m, n, k, density):
     assert (y == 0).all().item() if density == 0 else err.item() < 8e-3
     with pytest.raises(einloom.Error, match="offsets"):
         kern(x, torch.from_numpy(words).cuda(), torch.from_numpy(offsets[:-1]).cuda())
+
+
+@pytest.mark.parametrize("dtype,rows,m,n,k,density",
+                         [("f16", 64, 16, 1000, 4096, 0.5), ("bf16", 128, 3, 300, 200, 0.3),
+                          ("f16", 64, 33, 256, 512, 0.0), ("f16", 64, 1, 512, 1024, 1.0)])
+def test_bitmap_linear_against_torch(dtype, rows, m, n, k, density):
+    # A bitmap weight: its values (at their packed count), masks and
+    # offsets, against torch on the dense weight.
+    import numpy as np
+    t = torch.float16 if dtype == "f16" else torch.bfloat16
+    kern = einloom.compile("mk,nk->mn", {"m": m, "n": n, "k": k}, dtype=dtype,
+                           sparse="bitmap" if rows == 64 else f"bitmap:{rows}")
+    g = torch.Generator().manual_seed(12)
+    w = torch.randn(n, k, generator=g).to(t)
+    w *= torch.rand(n, k, generator=g) < density
+    values, masks, offsets = einloom.pack_bitmap(w, tile_rows=rows)
+    x = torch.randn(m, k, device="cuda").to(t)
+    cuda = lambda a: torch.from_numpy(a.view(np.int16) if a.dtype == np.uint16 else a).cuda()
+    y = kern(x, cuda(values), cuda(masks), cuda(offsets))
+    ref = x.double() @ w.double().cuda().t()
+    err = (y.double() - ref).norm() / max(ref.norm().item(), 1e-30)
+    assert (y == 0).all().item() if density == 0 else err.item() < 8e-3
+    with pytest.raises(einloom.Error, match="masks"):
+        kern(x, cuda(values), cuda(masks[:-1]), cuda(offsets))

@@ -153,6 +153,24 @@ int main(void) {
         strcmp(layout, "tiled_csl_offsets") == 0);
   CHECK(einloomBundleBufferBytes(sb, 3, &bytes) == EINLOOM_OK && bytes == 5 * 4);
   CHECK(einloomBundleDestroy(sb) == EINLOOM_OK);
+  /* A bitmap weight (API version 6): its values, masks (a bit per element
+   * of 2 x 2 tiles) and offsets buffers, in the order einloomPackBitmap
+   * fills them. */
+  char bsp[1024];
+  snprintf(bsp, sizeof bsp, "%s", sp);
+  for (char *at = strstr(bsp, "tiled_csl"); at; at = strstr(bsp, "tiled_csl"))
+    memcpy(at, "bitmap   ", 9); /* same length: the attribute parses with the spaces */
+  CHECK(einloomCompileMLIR(s, bsp, NULL, &sb) == EINLOOM_OK);
+  CHECK(einloomBundleNumBuffers(sb, &nb) == EINLOOM_OK && nb == 5);
+  CHECK(einloomBundleBufferLayout(sb, 1, &layout) == EINLOOM_OK &&
+        strcmp(layout, "bitmap 64 64") == 0);
+  CHECK(einloomBundleBufferLayout(sb, 3, &layout) == EINLOOM_OK &&
+        strcmp(layout, "bitmap_masks") == 0);
+  CHECK(einloomBundleBufferBytes(sb, 3, &bytes) == EINLOOM_OK && bytes == 4 * 64 * 64 / 8);
+  CHECK(einloomBundleBufferLayout(sb, 4, &layout) == EINLOOM_OK &&
+        strcmp(layout, "bitmap_offsets") == 0);
+  CHECK(einloomBundleBufferBytes(sb, 4, &bytes) == EINLOOM_OK && bytes == 5 * 4);
+  CHECK(einloomBundleDestroy(sb) == EINLOOM_OK);
   /* Packing 70 x 104 (2 x 2 tiles) with three non-zeros: (0,0) 1.0, (0,9)
    * -2.0 and (69,103) 0.5 (f16 bits); -0.0 is left out. */
   static uint16_t dense[70 * 104];
