@@ -18,7 +18,8 @@ static cl::opt<std::string> weightQuant(
 static cl::opt<std::string> sparseWeight(
     "sparse",
     cl::desc("With --einsum: store its second operand sparse as einloom-compile --sparse does "
-             "(tiled_csl[:R]); in --shapes files, a trailing sparse=DESC"),
+             "(tiled_csl[:R], bitmap[:R], two_four); in --shapes files, a trailing "
+             "sparse=DESC"),
     cl::init(""), cl::cat(category));
 static cl::opt<double> density(
     "density",
