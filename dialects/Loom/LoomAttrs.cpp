@@ -74,9 +74,19 @@ int64_t QuantAttr::getMaxCode() const {
 
 LogicalResult SparseAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  SparseFormat format, int64_t tileRows,
-                                 int64_t tileCols) {
+                                 int64_t tileCols, int64_t density) {
   if (tileRows < 0 || tileCols < 0)
     return emitError() << "tile sizes must be non-negative";
+  if (density < 0 || density > 100)
+    return emitError() << "density is a percentage of non-zeros (1 to 100, or 0: unknown), got "
+                       << density;
+  if (format == SparseFormat::Auto) {
+    if ((tileRows && tileRows != 64 && tileRows != 128) || (tileCols && tileCols != 64))
+      return emitError() << "format 'auto' takes tiles of 64 or 128 rows by 64 columns (or "
+                            "none: 64 x 64), got "
+                         << tileRows << " x " << tileCols;
+    return success();
+  }
   if (format == SparseFormat::TwoFour) {
     if (tileRows || tileCols)
       return emitError() << "two_four takes no tile sizes";

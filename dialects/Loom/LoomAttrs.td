@@ -55,15 +55,19 @@ def Loom_SparseAttr : Loom_Attr<"Sparse", "sparse"> {
   let summary = "an einsum operand that will be stored sparse";
   let description = [{
     A tensor encoding. The tensor's value is still its dense value: the
-    encoding tells planning which sparse producer to use (Tiled-CSL tiles of
-    `tile_rows` x `tile_cols`, 2:4, or block-CSR blocks).
+    encoding tells planning which sparse producer to use (Tiled-CSL or
+    bitmap tiles of `tile_rows` x `tile_cols`, 2:4, or block-CSR blocks), or
+    (`auto`) lets loom-select-plan choose among Tiled-CSL, bitmap and a dense
+    weight by its estimates. `density` (percent of non-zero elements, 1 to
+    100; 0, the default: not known) is what the estimates assume.
     Example: `tensor<4096x4096xf16, #loom.sparse<format = tiled_csl,
-    tile_rows = 128, tile_cols = 64>>`
+    tile_rows = 128, tile_cols = 64, density = 20>>`
   }];
   let parameters = (ins
     EnumParameter<Loom_SparseFormat>:$format,
     DefaultValuedParameter<"int64_t", "0">:$tile_rows,
-    DefaultValuedParameter<"int64_t", "0">:$tile_cols
+    DefaultValuedParameter<"int64_t", "0">:$tile_cols,
+    DefaultValuedParameter<"int64_t", "0">:$density
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

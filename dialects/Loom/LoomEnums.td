@@ -48,7 +48,8 @@ def Loom_SparseFormat : I32EnumAttr<"SparseFormat",
     I32EnumAttrCase<"TiledCsl", 0, "tiled_csl">,
     I32EnumAttrCase<"TwoFour", 1, "two_four">,
     I32EnumAttrCase<"BlockCsr", 2, "block_csr">,
-    I32EnumAttrCase<"Bitmap", 3, "bitmap">]> {
+    I32EnumAttrCase<"Bitmap", 3, "bitmap">,
+    I32EnumAttrCase<"Auto", 4, "auto">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }

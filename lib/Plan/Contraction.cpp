@@ -391,6 +391,9 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
   }
   if (auto sp = dyn_cast_or_null<loom::SparseAttr>(tb.getEncoding())) {
     StringRef format = loom::stringifySparseFormat(sp.getFormat());
+    if (sp.getFormat() == loom::SparseFormat::Auto)
+      return op.emitOpError("a sparse weight of format 'auto' has no format yet: "
+                            "loom-select-plan chooses one (run the compile pipeline)");
     if (sp.getFormat() == loom::SparseFormat::BlockCsr)
       return op.emitOpError("no GPU kernel reads ")
              << format << " sparse operands yet (tiled_csl, bitmap and two_four only); remove "
@@ -408,6 +411,8 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
       return op.emitOpError("a ") << format << " weight holds f16 or bf16, not "
                                   << tb.getElementType();
     SparseWeight w;
+    if (sp.getDensity() > 0)
+      w.density = sp.getDensity() / 100.0;
     int64_t N = tb.getDimSize(0), K = tb.getDimSize(1);
     if (sp.getFormat() == loom::SparseFormat::TwoFour) {
       if (K % 16)

@@ -10,6 +10,7 @@
 #include "einloom/Plan/TuningDatabase.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/Format.h"
@@ -1257,4 +1258,79 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
     printPlanLine(os, a.plan);
     os << ": " << a.rejectedBecause << "\n";
   }
+}
+
+// (SelectPlan.h.) 2:4 is not a candidate: a density does not say whether
+// the data are 2:4.
+LogicalResult einloom::chooseSparseFormat(loom::EinsumOp op, const TargetInfo &t,
+                                          llvm::raw_ostream *explain) {
+  for (Value v : op.getInputs()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    auto sp = type ? dyn_cast_or_null<loom::SparseAttr>(type.getEncoding()) : nullptr;
+    if (!sp || sp.getFormat() != loom::SparseFormat::Auto)
+      continue;
+    auto arg = dyn_cast<BlockArgument>(v);
+    auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : func::FuncOp();
+    if (!func)
+      return op.emitOpError("a sparse weight of format 'auto' must be a function argument (its "
+                            "format decides the buffers the program takes)");
+    MLIRContext *ctx = op.getContext();
+    int64_t rows = sp.getTileRows() ? sp.getTileRows() : 64;
+    struct Option {
+      const char *name;
+      Attribute encoding;
+      double seconds = -1;
+      std::string why;
+    };
+    Option options[] = {
+        {"tiled_csl", loom::SparseAttr::get(ctx, loom::SparseFormat::TiledCsl, rows, 64,
+                                            sp.getDensity())},
+        {"bitmap", loom::SparseAttr::get(ctx, loom::SparseFormat::Bitmap, rows, 64,
+                                         sp.getDensity())},
+        {"dense", Attribute()}};
+    for (Option &o : options) {
+      arg.setType(RankedTensorType::get(type.getShape(), type.getElementType(), o.encoding));
+      // A format no plan fits is only not chosen: its errors are collected.
+      ScopedDiagnosticHandler quiet(ctx, [&](Diagnostic &d) {
+        if (o.why.empty())
+          o.why = d.str();
+        return success();
+      });
+      FailureOr<Contraction> c = analyzeContraction(op);
+      if (failed(c))
+        continue;
+      Contraction planned = c->forPlanning();
+      FailureOr<PlanChoice> choice =
+          selectPlan(planned, t, ctx, [&] { return op.emitOpError(); });
+      if (succeeded(choice))
+        o.seconds = choice->chosen.estimate.seconds;
+    }
+    Option *best = nullptr;
+    for (Option &o : options)
+      if (o.seconds >= 0 && (!best || o.seconds < best->seconds))
+        best = &o;
+    if (!best) {
+      arg.setType(type);
+      return op.emitOpError("no format fits this sparse weight: ") << options[0].why;
+    }
+    arg.setType(RankedTensorType::get(type.getShape(), type.getElementType(), best->encoding));
+    SmallVector<Type> inputs;
+    for (BlockArgument a : func.getArguments())
+      inputs.push_back(a.getType());
+    func.setType(FunctionType::get(ctx, inputs, func.getResultTypes()));
+    if (explain) {
+      *explain << "einsum \"" << op.getSpec() << "\": sparse weight of format auto at "
+                   << (sp.getDensity() ? std::to_string(sp.getDensity()) + "% density"
+                                       : std::string("an assumed 25% density"))
+                   << ": " << best->name << " (estimates:";
+      for (Option &o : options)
+        if (o.seconds >= 0)
+          *explain << " " << o.name << " " << llvm::formatv("{0:f2}", o.seconds * 1e6)
+                       << " us";
+        else
+          *explain << " " << o.name << " does not fit";
+      *explain << ")\n";
+    }
+  }
+  return success();
 }

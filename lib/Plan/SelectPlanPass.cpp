@@ -51,6 +51,8 @@ struct LoomSelectPlan : einloom::impl::LoomSelectPlanBase<LoomSelectPlan> {
           printMemoryExplanation(llvm::outs(), *m, *t);
         return WalkResult::advance();
       }
+      if (failed(chooseSparseFormat(op, *t, explain ? &llvm::outs() : nullptr)))
+        return WalkResult::interrupt();
       FailureOr<Contraction> c = analyzeContraction(op);
       if (failed(c))
         return WalkResult::interrupt();

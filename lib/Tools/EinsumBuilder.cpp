@@ -172,13 +172,19 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   Location loc = FileLineColLoc::get(ctx, "--sparse", 1, 1);
   auto bad = [&](const Twine &why) {
     emitError(loc) << "bad --sparse '" << desc << "': " << why
-                   << " (expected tiled_csl[:R] or bitmap[:R], R = 64 or 128 tile rows, or "
-                      "two_four)";
+                   << " (expected tiled_csl[:R], bitmap[:R], auto[:R] or two_four, R = 64 or "
+                      "128 tile rows, then @P for a density of P percent non-zeros)";
     return failure();
   };
-  auto [format, rest] = desc.split(':');
-  if (format != "tiled_csl" && format != "bitmap" && format != "two_four")
-    return bad("the formats with a GPU kernel are tiled_csl, bitmap and two_four");
+  auto [spec, densityText] = desc.split('@');
+  int64_t density = 0;
+  if (!densityText.empty() &&
+      (densityText.getAsInteger(10, density) || density < 1 || density > 100))
+    return bad("the density is a percentage of non-zeros, 1 to 100");
+  auto [format, rest] = spec.split(':');
+  if (format != "tiled_csl" && format != "bitmap" && format != "two_four" && format != "auto")
+    return bad("the formats with a GPU kernel are tiled_csl, bitmap and two_four (auto: the "
+               "planner chooses)");
   bool twoFour = format == "two_four";
   int64_t rows = 64;
   if (twoFour && !rest.empty())
@@ -194,11 +200,11 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   if (!func)
     return bad("the second operand must be a function argument");
   auto t = cast<RankedTensorType>(arg.getType());
-  auto sparse = twoFour ? loom::SparseAttr::get(ctx, loom::SparseFormat::TwoFour, 0, 0)
-                        : loom::SparseAttr::get(ctx,
-                                                format == "bitmap" ? loom::SparseFormat::Bitmap
-                                                                   : loom::SparseFormat::TiledCsl,
-                                                rows, 64);
+  loom::SparseFormat f = twoFour               ? loom::SparseFormat::TwoFour
+                         : format == "bitmap" ? loom::SparseFormat::Bitmap
+                         : format == "auto"   ? loom::SparseFormat::Auto
+                                              : loom::SparseFormat::TiledCsl;
+  auto sparse = loom::SparseAttr::get(ctx, f, twoFour ? 0 : rows, twoFour ? 0 : 64, density);
   arg.setType(RankedTensorType::get(t.getShape(), t.getElementType(), sparse));
   SmallVector<Type> inputs;
   for (BlockArgument a : func.getArguments())

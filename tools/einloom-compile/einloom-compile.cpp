@@ -41,8 +41,10 @@ static cl::opt<std::string> sparseWeight(
     "sparse",
     cl::desc("Store the einsum's second operand sparse (with --einsum): tiled_csl[:R] "
              "(Tiled-CSL: words and tile offsets) or bitmap[:R] (values, tile offsets and "
-             "masks), tiles of R = 64 (default) or 128 rows by 64 columns; or two_four (2:4 "
-             "values and metadata)"),
+             "masks), tiles of R = 64 (default) or 128 rows by 64 columns; two_four (2:4 "
+             "values and metadata); or auto[:R] (the planner picks tiled_csl, bitmap or "
+             "dense by its estimates). A trailing @P gives the density the estimates assume, "
+             "P percent non-zeros (default 25)"),
     cl::cat(category));
 static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),

@@ -113,13 +113,15 @@ struct SparseWeight {
   /// (Tiled-CSL: every element stored, 4 bytes each; bitmap: every value,
   /// 2 bytes each; 2:4: the values, K/2 a row), and of a bitmap's masks.
   int64_t offsetsBytes = 0, wordsBytes = 0, masksBytes = 0;
-  /// The fraction of non-zeros the plan estimates assume: the data arrive
-  /// at run time (2:4 moves its bytes whatever they hold).
+  /// The fraction of non-zeros the plan estimates assume where the
+  /// encoding does not give one (`density`): the data arrive at run time
+  /// (2:4 moves its bytes whatever they hold).
   static constexpr double assumedDensity = 0.25;
+  double density = assumedDensity;
   /// Bytes a plan streams for the weight.
   int64_t streamedBytes() const {
     return twoFour() ? wordsBytes + offsetsBytes
-                     : int64_t(wordsBytes * assumedDensity) + offsetsBytes + masksBytes;
+                     : int64_t(wordsBytes * density) + offsetsBytes + masksBytes;
   }
   /// 16-byte chunks of words (bitmap: values) a thread keeps in registers
   /// for the next tile (the rest of a denser tile is loaded when it is

@@ -6,6 +6,7 @@
 #include "einloom/Target.h"
 
 #include "Loom/LoomDialect.h"
+#include "Loom/LoomOps.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -129,6 +130,16 @@ void printGivenPlan(llvm::raw_ostream &os, const Contraction &c, const TargetInf
                     mlir::loom::PlanAttr plan);
 void printExplanation(llvm::raw_ostream &os, const Contraction &c,
                       const TargetInfo &t, const PlanChoice &choice);
+
+/// An einsum operand of `#loom.sparse<format = auto>`: the function
+/// argument it is (its format decides the buffers a program takes) gets the
+/// format whose chosen plan the cost model estimates fastest among
+/// Tiled-CSL, bitmap (tiles of the encoding's rows, 64 by default) and a
+/// dense weight (the encoding dropped), at the encoding's density (25%
+/// where it gives none); `explain` (when given) hears the estimates.
+/// Nothing to do for other einsums; an error when no format fits.
+mlir::LogicalResult chooseSparseFormat(mlir::loom::EinsumOp op, const TargetInfo &t,
+                                       llvm::raw_ostream *explain);
 
 } // namespace einloom
 

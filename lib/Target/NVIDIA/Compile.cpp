@@ -157,6 +157,10 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
         printMemoryExplanation(*explain, *m, *t);
       return;
     }
+    if (failed(chooseSparseFormat(op, *t, explain))) {
+      bad = true;
+      return;
+    }
     FailureOr<Contraction> c = analyzeContraction(op);
     if (failed(c)) {
       bad = true;

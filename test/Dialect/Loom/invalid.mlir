@@ -242,6 +242,16 @@ func.func private @f(tensor<4x4xf16, #loom.sparse<format = tiled_csl, tile_rows 
 
 // -----
 
+// expected-error @+1 {{density is a percentage of non-zeros (1 to 100, or 0: unknown), got 150}}
+func.func private @f(tensor<4x4xf16, #loom.sparse<format = tiled_csl, tile_rows = 4, tile_cols = 4, density = 150>>)
+
+// -----
+
+// expected-error @+1 {{format 'auto' takes tiles of 64 or 128 rows by 64 columns (or none: 64 x 64), got 32 x 64}}
+func.func private @f(tensor<4x4xf16, #loom.sparse<format = auto, tile_rows = 32, tile_cols = 64>>)
+
+// -----
+
 // expected-error @+1 {{two_four takes no tile sizes}}
 func.func private @f(tensor<4x4xf16, #loom.sparse<format = two_four, tile_rows = 4, tile_cols = 4>>)
 

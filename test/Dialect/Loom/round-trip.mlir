@@ -19,6 +19,8 @@ func.func @einsum_batched(%a: tensor<8x64x32xf16>, %b: tensor<8x16x32xf16>) -> t
 // CHECK-SAME: #loom.quant<bits = 4, kind = signed, scale_type = f16>
 // CHECK: loom.einsum "mk,kn->mn"
 // CHECK-SAME: #loom.sparse<format = tiled_csl, tile_rows = 128, tile_cols = 64>
+// CHECK: loom.einsum "mk,kn->mn"
+// CHECK-SAME: #loom.sparse<format = auto, density = 40>
 // CHECK: loom.einsum "mk,nk->mn"
 // CHECK-SAME: f8E4M3FN
 // CHECK: loom.einsum "km,kn->mn"
@@ -28,13 +30,15 @@ func.func @einsum_kinds(%a: tensor<4x8xf32>, %b: tensor<8x8xf32>, %c: tensor<8x3
                         %q: tensor<16x32xi4, #loom.quant<bits = 4, kind = signed, scale_type = f16>>,
                         %r: tensor<8x32xi4>,
                         %s: tensor<256x128xf16, #loom.sparse<format = tiled_csl, tile_rows = 128, tile_cols = 64>>,
-                        %t: tensor<128x8xf16>, %f: tensor<16x32xf8E4M3FN>, %g: tensor<8x32xf8E4M3FN>) {
+                        %t: tensor<128x8xf16>, %f: tensor<16x32xf8E4M3FN>, %g: tensor<8x32xf8E4M3FN>,
+                        %u: tensor<256x128xf16, #loom.sparse<format = auto, density = 40>>) {
   %0 = loom.einsum "ij,jk,kl->il" (%a, %b, %c) : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
   %1 = loom.einsum "ii->i" (%b) : (tensor<8x8xf32>) -> tensor<8xf32>
   %2 = loom.einsum "ij,jk" (%i, %j) {acc = i32} : (tensor<16x32xi8>, tensor<32x8xi8>) -> tensor<16x8xi32>
   %3 = loom.einsum "mk,nk->mn" (%a, %b) {allow_tf32} : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   %4 = loom.einsum "mk,nk->mn" (%q, %r) : (tensor<16x32xi4, #loom.quant<bits = 4, kind = signed, scale_type = f16>>, tensor<8x32xi4>) -> tensor<16x8xi32>
   %5 = loom.einsum "mk,kn->mn" (%s, %t) : (tensor<256x128xf16, #loom.sparse<format = tiled_csl, tile_rows = 128, tile_cols = 64>>, tensor<128x8xf16>) -> tensor<256x8xf16>
+  %8 = loom.einsum "mk,kn->mn" (%u, %t) : (tensor<256x128xf16, #loom.sparse<format = auto, density = 40>>, tensor<128x8xf16>) -> tensor<256x8xf16>
   %6 = loom.einsum "mk,nk->mn" (%f, %g) : (tensor<16x32xf8E4M3FN>, tensor<8x32xf8E4M3FN>) -> tensor<16x8xbf16>
   %7 = loom.einsum "km,kn->mn" (%t, %t) {plan = #loom.plan<tile_m = 128, tile_n = 256, tile_k = 64, warps_m = 4, warps_n = 2, mma = wgmma_k16, stages = 4, producer = tma>} : (tensor<128x8xf16>, tensor<128x8xf16>) -> tensor<8x8xf16>
   return
