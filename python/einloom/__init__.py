@@ -512,16 +512,22 @@ def check_sparse(words, offsets, shape, tile_rows=64, tile_cols=64):
 
 
 def _sparse_encoding(sparse):
-    """The #loom.sparse attribute of `sparse`: "tiled_csl", "bitmap" (with
-    ":R", R = 64 or 128 tile rows) or "two_four"."""
-    if sparse == "two_four":
-        return "#loom.sparse<format = two_four>"
-    fmt, _, rows = str(sparse).partition(":")
-    if fmt not in ("tiled_csl", "bitmap") or rows not in ("", "64", "128"):
+    """The #loom.sparse attribute of `sparse`: "tiled_csl", "bitmap", "auto"
+    (with ":R", R = 64 or 128 tile rows) or "two_four", then "@P" for a
+    density of P percent non-zeros."""
+    desc, _, density = str(sparse).partition("@")
+    if density and (not density.isdigit() or not 1 <= int(density) <= 100):
+        raise Error(f"einloom: sparse={sparse!r}: the density after @ is a percentage of "
+                    "non-zeros, 1 to 100")
+    extra = f", density = {int(density)}" if density else ""
+    if desc == "two_four":
+        return f"#loom.sparse<format = two_four{extra}>"
+    fmt, _, rows = desc.partition(":")
+    if fmt not in ("tiled_csl", "bitmap", "auto") or rows not in ("", "64", "128"):
         raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\" or "
                     "\"bitmap\" (\":128\" for tiles of 128 rows; 64 by default, by 64 "
-                    "columns) or \"two_four\"")
-    return (f"#loom.sparse<format = {fmt}, tile_rows = {rows or 64}, tile_cols = 64>")
+                    "columns) or \"two_four\"; \"auto\" lets the planner choose")
+    return f"#loom.sparse<format = {fmt}, tile_rows = {rows or 64}, tile_cols = 64{extra}>"
 
 
 def _mlir_type(shape, dtype, encoding=None):
@@ -556,7 +562,10 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
     an N x K weight, sparse: the kernel then takes the activations, the
     weight's words and its offsets (einloom.pack_sparse); "bitmap" (or
     "bitmap:128"): its values, masks and offsets (einloom.pack_bitmap);
-    "two_four": its 2:4 values and metadata (einloom.pack_two_four)."""
+    "two_four": its 2:4 values and metadata (einloom.pack_two_four);
+    "auto": the planner's choice among those two and a dense weight
+    (Kernel.inputs' layouts say which). "@P" after any of them gives the
+    density (P percent non-zeros) the planner's estimates assume."""
     dtype = dtype_name(dtype)
     out_dtype = dtype_name(out_dtype) or default_out(dtype)
     if sparse is not None:

@@ -262,6 +262,20 @@ def test_bitmap_weight_buffers():
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap:96")
 
 
+def test_sparse_format_chosen_by_density():
+    # sparse="auto@P": the planner's estimates pick the format; the inputs'
+    # layouts say which (a nearly dense weight is read dense).
+    sizes = {"m": 16, "n": 28672, "k": 8192}
+    sparse = einloom.compile("mk,nk->mn", sizes, sparse="auto@5")
+    assert sparse.inputs[1]["layout"] == "tiled_csl 64 64"
+    moderate = einloom.compile("mk,nk->mn", sizes, sparse="auto@40")
+    assert moderate.inputs[1]["layout"] == "bitmap 64 64"
+    dense = einloom.compile("mk,nk->mn", sizes, sparse="auto@95")
+    assert [b["layout"] for b in dense.inputs] == ["", ""]
+    with pytest.raises(einloom.Error, match="percentage"):
+        einloom.compile("mk,nk->mn", sizes, sparse="auto@0")
+
+
 def test_two_four_weight_buffers():
     # A 2:4 weight: the kernel takes the activations, the values (N x K/2,
     # K bytes a row) and the metadata (N x K/16 16-bit words).

@@ -126,6 +126,34 @@ bool producerStaysInside(const std::vector<Tensor> &packed, const Format &f) {
   return true;
 }
 
+/// The bitmap producer's model on (possibly corrupt) bitmap tensors: the
+/// offsets and masks as the runtime gives them (their compiled sizes, or
+/// refused), the values as many as the data has.
+bool bitmapProducerStaysInside(const std::vector<Tensor> &packed, const Format &f) {
+  int64_t tr = f.params.tileRows, tilesM = (f.rows + tr - 1) / tr, tilesK = (f.cols + 63) / 64;
+  if (packed.size() != 3 ||
+      static_cast<int64_t>(packed[0].data.size()) != tilesM * tilesK + 1 ||
+      static_cast<int64_t>(packed[1].data.size()) != tilesM * tilesK * tr * 2)
+    return true;
+  einloom::test::PackedBitmap p;
+  for (double v : packed[0].data)
+    p.offsets.push_back(v >= INT32_MIN && v <= INT32_MAX ? static_cast<int32_t>(v) : -1);
+  for (double v : packed[1].data)
+    p.masks.push_back(v >= -2147483648.0 && v <= 4294967295.0
+                          ? static_cast<uint32_t>(static_cast<int64_t>(v))
+                          : 0);
+  p.values.assign(packed[2].data.size(), 0x3c00);
+  p.values.shrink_to_fit();
+  if (p.values.size() < 8)
+    p.values.resize(8, 0);
+  std::vector<uint16_t> stage;
+  for (int64_t tm = 0; tm < tilesM; ++tm)
+    for (int64_t tk = 0; tk < tilesK; ++tk)
+      if (!einloom::test::modelBitmapStage(p, tilesK, tm, tk, tr, stage))
+        return false;
+  return true;
+}
+
 /// The 2:4 producer's model on (possibly corrupt) two_four tensors of the
 /// compiled sizes (the runtime refuses others): every store inside the
 /// stage, each element once, whatever the metadata says.
@@ -160,6 +188,13 @@ int main(int argc, char **argv) {
     formats.push_back({"tiled_csl 64x64", t, 130, 200});
     t.tileRows = 128;
     formats.push_back({"tiled_csl 128x64", t, 128, 64});
+    PackParams bm;
+    bm.format = PackFormat::Bitmap;
+    bm.tileRows = 64;
+    bm.tileCols = 64;
+    formats.push_back({"bitmap 64x64", bm, 100, 150});
+    bm.tileRows = 128;
+    formats.push_back({"bitmap 128x64", bm, 130, 64});
     PackParams two;
     two.format = PackFormat::TwoFour;
     formats.push_back({"two_four", two, 24, 48});
@@ -206,6 +241,10 @@ int main(int argc, char **argv) {
     if (f.params.format == PackFormat::TwoFour)
       EXPECT(twoFourProducerStaysInside(packed, f),
              "trial %d (%s): the 2:4 producer model wrote outside its stage", trial, f.name);
+    if (f.params.format == PackFormat::Bitmap)
+      EXPECT(bitmapProducerStaysInside(packed, f),
+             "trial %d (%s): the bitmap producer model read or wrote outside its buffers",
+             trial, f.name);
     if (f.params.format == PackFormat::TiledCsl)
       EXPECT(producerStaysInside(packed, f),
              "trial %d (%s): the producer model read or wrote outside its buffers", trial,
