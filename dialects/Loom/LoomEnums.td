@@ -82,7 +82,8 @@ def Loom_ProducerKind : I32EnumAttr<"ProducerKind",
     I32EnumAttrCase<"TiledCsl", 3, "tiled_csl">,
     I32EnumAttrCase<"TwoFour", 4, "two_four">,
     I32EnumAttrCase<"BitPlane", 5, "bit_plane">,
-    I32EnumAttrCase<"Bitmap", 6, "bitmap">]> {
+    I32EnumAttrCase<"Bitmap", 6, "bitmap">,
+    I32EnumAttrCase<"BlockCsr", 7, "block_csr">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }

@@ -414,11 +414,12 @@ EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, cons
       *layout = bundle->layouts[index].c_str();
     }
     if (k.sparse.present() && k.sparse.offsets == static_cast<int>(index))
-      *layout = k.sparse.format == "two_four" ? "two_four_meta"
-                : k.sparse.format == "bitmap" ? "bitmap_offsets"
-                                              : "tiled_csl_offsets";
-    if (k.sparse.present() && k.sparse.masks == static_cast<int>(index))
-      *layout = "bitmap_masks";
+      *layout = k.sparse.format == "two_four"    ? "two_four_meta"
+                : k.sparse.format == "bitmap"    ? "bitmap_offsets"
+                : k.sparse.format == "block_csr" ? "block_csr_row_ptr"
+                                                 : "tiled_csl_offsets";
+    if (k.sparse.present() && k.sparse.index == static_cast<int>(index))
+      *layout = k.sparse.format == "bitmap" ? "bitmap_masks" : "block_csr_col_idx";
   }
   return ok();
 }

@@ -231,12 +231,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       (!c.swapped || plan.getProducer() != sparseProducer(*c.sparse) ||
        plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
        (c.sparse->twoFour() ? plan.getTileM() != 64 && plan.getTileM() != 128
-                          : plan.getTileM() != c.sparse->tileRows) ||
-       plan.getStages() < 3 || plan.getNumWarps() != 4))
+                            : plan.getTileM() != c.sparse->tileRows) ||
+       plan.getStages() < (c.sparse->blockCsr() ? 2 : 3) || plan.getNumWarps() != 4 ||
+       (c.sparse->blockCsr() && plan.getSplitK() != 1)))
     return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
-                          "tiled_csl, bitmap or two_four as the weight is stored, mma = m16n8k16, "
-                          "tile_m = the format's tile rows (two_four: 64 or 128), tile_k = "
-                          "64, 4 warps, at least 3 stages)");
+                          "tiled_csl, bitmap, two_four or block_csr as the weight is stored, "
+                          "mma = m16n8k16, tile_m = the format's tile rows (two_four: 64 or "
+                          "128), tile_k = 64, 4 warps, at least 3 stages (block_csr: 2, no "
+                          "split))");
   if (!c.sparse && isSparseProducer(plan.getProducer()))
     return emitError(loc, "a sparse producer needs a sparse weight of its format");
   if (!c.elemC.isF32() && !c.elemC.isF16() && !c.elemC.isBF16() && !c.elemC.isF64() &&
@@ -298,8 +300,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A sparse weight's tile offsets (a bitmap's masks after them), likewise.
   if (c.sparse)
     quantBuffers.push_back(c.sparse->offsetsBytes);
-  if (c.sparse && c.sparse->bitmap())
-    quantBuffers.push_back(c.sparse->masksBytes);
+  if (c.sparse && (c.sparse->bitmap() || c.sparse->blockCsr()))
+    quantBuffers.push_back(c.sparse->indexBytes);
   // The sparse weight's word count (its buffer's real size) follows.
   auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads,
                                c.sparse ? 1 : 0);
@@ -366,7 +368,30 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     a.sparse.depth = plan.getPrefetch();
     a.sparse.policy = l2Policy(b, loc, "evict_first");
   }
-  if (c.sparse && c.sparse->twoFour()) {
+  bool blockSparse = c.sparse && c.sparse->blockCsr();
+  if (blockSparse) {
+    // Row pointers, column indices, the blocks the launch gives (its
+    // words / 2048, at least one, at most the capacity); then the block
+    // row's range and column indices (startBlockSparse).
+    const SparseWeight &w = *c.sparse;
+    unsigned first = 3 + launch.epilogueBytes.size();
+    a.sparse.offsets = typedView(b, loc, entry.getArgument(first), b.getI32Type(),
+                                 w.offsetsBytes / 4);
+    a.sparse.indices = typedView(b, loc, entry.getArgument(first + 1), b.getI32Type(), w.tiles);
+    auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
+    Value given = arith::DivUIOp::create(b, loc, entry.getArgument(first + 2), i64c(2048));
+    given = arith::MaxUIOp::create(b, loc, arith::MinUIOp::create(b, loc, given, i64c(w.tiles)),
+                                   i64c(1));
+    a.sparse.blocksGiven = kc.intType == given.getType()
+                               ? given
+                               : arith::TruncIOp::create(b, loc, kc.intType, given).getResult();
+    a.sparse.sharedOffsets = memref::ViewOp::create(
+        b, loc,
+        MemRefType::get({tilesPerSplit + 1}, b.getI32Type(), nullptr,
+                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+        smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
+    count = startBlockSparse(kc, a, tm);
+  } else if (c.sparse && c.sparse->twoFour()) {
     a.sparse.meta = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
                               b.getI16Type(), c.sparse->offsetsBytes / 2);
     a.sparse.kBegin = kBegin;
@@ -427,6 +452,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   auto produce = [&](Value stage, Value kTile) {
     if (noLoads && !isa<arith::ConstantOp>(kTile.getDefiningOp()))
       return;
+    if (blockSparse) // its block row's stored blocks, their columns' K tiles
+      return produceStage(kc, bt, psB, stage, copyBlock(kc, a, stage, kTile));
     Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
     if (!c.sparse) // the sparse weight has a producer of its own (below)
       produceStage(kc, a, psA, stage, k0);
@@ -435,7 +462,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // The sparse weight's pipeline (SparseProducer.cpp): its state rides in
   // the main loop's iter_args.
   SmallVector<Value> sparseInit;
-  if (c.sparse) {
+  if (c.sparse && !blockSparse) {
     if (stages < 3 || wgmma)
       return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
     sparseInit = startSparsePipeline(kc, a, stages, count);
@@ -443,7 +470,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   for (int64_t st = 0; st < ahead; ++st) {
-    if (splitK > 1) {
+    if (splitK > 1 || blockSparse) { // a count known at run time
       auto guard = scf::IfOp::create(b, loc, kc.ltV(kc.cst(st), count), false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&guard.getThenRegion().front());
@@ -569,7 +596,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     // ago, zero the stage the previous iteration finished reading and start
     // the next loads (their latency hides behind the tiles in between).
     SmallVector<Value> sparseNext;
-    if (c.sparse)
+    if (c.sparse && !blockSparse)
       sparseNext = stepSparsePipeline(kc, a, sparseState, kt, stages, count);
     for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
       SmallVector<Value> upcoming;
@@ -606,7 +633,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // that each tile's words stay in the registers they were loaded into
   // (rotating them through the loop's arguments would copy them, and a
   // copy waits for its load); the last count mod depth tiles run rolled.
-  int64_t unroll = c.sparse ? plan.getPrefetch() : 1;
+  int64_t unroll = c.sparse && !blockSparse ? plan.getPrefetch() : 1;
   SmallVector<Value> results;
   if (unroll > 1) {
     Value whole = kc.mul(kc.div(count, unroll), unroll);

@@ -30,6 +30,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -567,4 +568,67 @@ SmallVector<Value> einloom::codegen::stepSparsePipeline(KernelContext &kc, Opera
   SmallVector<Value> out(state.drop_front(nw));
   llvm::append_range(out, loadTile(kc, a, kc.add(next, kc.cst(a.sparse.depth)), count));
   return out;
+}
+
+// Block-sparse (block_csr): the K loop walks the block row's stored blocks;
+// block j of the row (the j-th K tile the CTA runs) is copied whole (64 rows
+// of 128 bytes) into the stage, and the activations' K tile is the one its
+// column index names. Corrupt row pointers or column indices give wrong
+// numbers, never a read outside the buffers: the range is clamped to the
+// blocks given and to K's tiles, a column index to K's tiles.
+Value einloom::codegen::startBlockSparse(KernelContext &kc, OperandTile &a, Value rowTile) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  auto entry = [&](Value i) {
+    Value v = memref::LoadOp::create(b, loc, a.sparse.offsets, ValueRange{kc.idx(i)});
+    return kc.intType == v.getType() ? v
+                                     : arith::ExtSIOp::create(b, loc, kc.intType, v).getResult();
+  };
+  Value zero = kc.cst(0);
+  Value begin = entry(rowTile), end = entry(kc.add(rowTile, 1));
+  Value last = arith::SubIOp::create(b, loc, a.sparse.blocksGiven, kc.cst(1));
+  begin = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, begin, zero), last);
+  Value count = arith::SubIOp::create(b, loc, end, begin);
+  int64_t kTiles = kc.c.k.size() / 64;
+  count = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, count, zero),
+                                 kc.cst(kTiles));
+  a.sparse.rowBegin = begin;
+  // The row's column indices into shared memory (copyOffsets reads
+  // a.sparse.offsets from a.sparse.firstTile).
+  Value rowPtrs = a.sparse.offsets;
+  a.sparse.offsets = a.sparse.indices;
+  a.sparse.firstTile = begin;
+  copyOffsets(kc, a);
+  a.sparse.offsets = rowPtrs;
+  gpu::BarrierOp::create(b, loc);
+  return count;
+}
+
+Value einloom::codegen::copyBlock(KernelContext &kc, OperandTile &a, Value stage, Value kTile) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  Value last = arith::SubIOp::create(b, loc, a.sparse.blocksGiven, kc.cst(1));
+  Value blk = arith::MinSIOp::create(b, loc, kc.add(a.sparse.rowBegin, kTile), last);
+  Value stageBase = kc.mul(stage, kc.bm * 128);
+  Value blockBase = kc.mul(blk, kc.bm * 128);
+  // bm x 8 chunks of 16 bytes, every thread the same number (4 warps).
+  for (int64_t i = 0; i * kc.threads < kc.bm * 8; ++i) {
+    Value chunk = kc.add(kc.tid, i * kc.threads);
+    Value r = kc.div(chunk, 8), c = kc.rem(chunk, 8);
+    Value src = kc.add(blockBase, kc.mul(chunk, 16));
+    Value dst = kc.add(stageBase, kc.add(kc.mul(r, 128), kc.mul(kc.xorI(c, kc.andI(r, 7)), 16)));
+    nvgpu::DeviceAsyncCopyOp::create(b, loc, a.smemBytes, ValueRange{kc.idx(dst)}, a.global,
+                                     ValueRange{kc.idx(src)}, b.getIndexAttr(16), Value(),
+                                     b.getUnitAttr());
+  }
+  // The activations' K tile: the block's column, clamped to K's tiles.
+  int64_t kTiles = kc.c.k.size() / 64;
+  Value col = memref::LoadOp::create(
+      b, loc, a.sparse.sharedOffsets,
+      ValueRange{kc.idx(arith::MinSIOp::create(b, loc, kTile, kc.cst(kTiles - 1)))});
+  if (col.getType() != kc.intType)
+    col = arith::ExtSIOp::create(b, loc, kc.intType, col);
+  col = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, col, kc.cst(0)),
+                               kc.cst(kTiles - 1));
+  return kc.mul(col, 64);
 }

@@ -394,10 +394,6 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
     if (sp.getFormat() == loom::SparseFormat::Auto)
       return op.emitOpError("a sparse weight of format 'auto' has no format yet: "
                             "loom-select-plan chooses one (run the compile pipeline)");
-    if (sp.getFormat() == loom::SparseFormat::BlockCsr)
-      return op.emitOpError("no GPU kernel reads ")
-             << format << " sparse operands yet (tiled_csl, bitmap and two_four only); remove "
-             << "the encoding to compute it dense";
     if (c.quant)
       return op.emitOpError("a weight cannot be both sparse and quantized");
     if (B.size() != 2 || c.k.modes.size() != 1 || c.n.modes.size() != 1 ||
@@ -414,7 +410,20 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
     if (sp.getDensity() > 0)
       w.density = sp.getDensity() / 100.0;
     int64_t N = tb.getDimSize(0), K = tb.getDimSize(1);
-    if (sp.getFormat() == loom::SparseFormat::TwoFour) {
+    if (sp.getFormat() == loom::SparseFormat::BlockCsr) {
+      if (sp.getTileRows() != 64 || sp.getTileCols() != 64)
+        return op.emitOpError("the block-sparse kernel reads blocks of 64 x 64, not ")
+               << sp.getTileRows() << " x " << sp.getTileCols();
+      if (N % 64 || K % 64)
+        return op.emitOpError("a block_csr weight's blocks divide it: N (")
+               << N << ") and K (" << K << ") must be multiples of 64";
+      w.format = SparseWeight::Format::BlockCsr;
+      w.tileRows = w.tileCols = 64;
+      w.tiles = (N / 64) * (K / 64);         // blocks, at most
+      w.wordsBytes = N * K * 2;              // every block stored
+      w.offsetsBytes = (N / 64 + 1) * 4;     // row pointers
+      w.indexBytes = w.tiles * 4;            // a column index per block
+    } else if (sp.getFormat() == loom::SparseFormat::TwoFour) {
       if (K % 16)
         return op.emitOpError("a two_four weight needs K (")
                << K << ") a multiple of 16 (a metadata word per 16 columns)";
@@ -437,7 +446,7 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
       // Tiled-CSL: a 32-bit word per element; bitmap: a 16-bit value per
       // element and a bit per element of masks.
       w.wordsBytes = w.tiles * w.tileRows * w.tileCols * (bitmap ? 2 : 4);
-      w.masksBytes = bitmap ? w.tiles * w.tileRows * w.tileCols / 8 : 0;
+      w.indexBytes = bitmap ? w.tiles * w.tileRows * w.tileCols / 8 : 0;
     }
     c.sparse = w;
   }

@@ -183,7 +183,9 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
     if (StringRef(c.operandLayout(operand, operand == 'A' ? bm : bn)) == "elementwise")
       efficiency *= 0.25;
   double kPadded = ceilDiv(ceilDiv(c.k.size(), p.getTileK()), split) * p.getTileK();
-  double tileFlops = 2.0 * bm * bn * kPadded;
+  // A block-sparse weight's K loop visits its stored blocks only.
+  double blockDensity = c.sparse && c.sparse->blockCsr() ? c.sparse->density : 1.0;
+  double tileFlops = 2.0 * bm * bn * kPadded * blockDensity;
   bool isWgmma = isWgmmaShape(p.getMma());
   // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate
   // (twice that for 8-bit types, as cuBLASLt's fp8 reaches 1280);
@@ -209,7 +211,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
     efficiency = p.getTileN() >= 256 ? 0.95 : 0.8;
   double perSM = rate / t.numSMs;
   e.computeSeconds = std::ceil(e.waves) * e.ctasPerSM * tileFlops / (perSM * efficiency);
-  e.flops = c.flops();
+  e.flops = int64_t(double(c.flops()) * blockDensity);
   e.bytes = c.minBytes();
   bool clusterSplit = split > 1 && p.getProducer() == ProducerKind::Tma;
   if (split > 1 && !clusterSplit) // partial sums written and read back once
@@ -236,7 +238,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   // A sparse weight's CTA waits for each tile's words (a round trip to
   // DRAM) unless `prefetch` tiles are in flight: on the H100 one tile in
   // flight took 0.7-0.9 us a K tile whatever the density (2026-12-06).
-  if (c.sparse) {
+  if (c.sparse && c.sparse->registerPipeline()) {
     double perTile = 0.8e-6 / double(p.getPrefetch());
     e.latencySeconds = std::ceil(e.waves) * (kPadded / p.getTileK()) * perTile;
     // The two overlap imperfectly: a tenth of the shorter is added (which
@@ -340,6 +342,23 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
   const SparseWeight &w = *c.sparse;
   if (!c.swapped)
     return emitError() << "a sparse weight is the MMA's A operand: the plan needs order = ba";
+  if (w.blockCsr()) {
+    if (c.dynamicLabel)
+      return emitError() << "a block-sparse weight needs static shapes";
+    if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::BlockCsr ||
+        p.getTileM() != 64 || p.getTileK() != 64)
+      return emitError() << "the block-sparse kernel runs mma.sync m16n8k16 with the "
+                            "block_csr producer on the blocks' 64 x 64 (mma = m16n8k16, "
+                            "producer = block_csr, tile_m = 64, tile_k = 64)";
+    if (p.getSplitK() != 1 || p.getPrefetch() != 1)
+      return emitError() << "the block-sparse kernel walks a block row in one CTA "
+                            "(split_k = 1, prefetch = 1)";
+    if (failed(verifyWeightWarpsAndActivations(p, c, "block-sparse", emitError)))
+      return failure();
+    if (p.getStages() < 2)
+      return emitError() << "the cp.async pipeline needs at least 2 stages";
+    return verifySharedMemory(p, c, t, emitError);
+  }
   if (c.dynamicLabel)
     return emitError() << "a sparse weight needs static shapes (the dynamic dimension '"
                        << c.dynamicLabel << "' is not supported with it yet)";
@@ -684,17 +703,19 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   // 254 registers with spills at 64 tokens (ptxas, 2026-12-06).
   if (c.sparse && c.sparse->twoFour())
     rows = {64};
+  // Block-sparse: the block's 64 rows, one CTA a block row (no split).
+  bool blocks = c.sparse && c.sparse->blockCsr();
   // A sparse weight's words: 1 to 3 tiles in flight per CTA (2 with 128-row
   // tiles, whose tile of words takes twice the registers).
   // (2:4: 1 to 4 tiles of 64 rows, 1 to 2 of 128.) Depths past the
   // registers' budget are refused by the verifier.
   SmallVector<int64_t, 4> depths{1};
-  if (c.sparse)
+  if (c.sparse && !blocks)
     depths = {1, 2, 3, 4};
   for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16})
       for (int64_t depth : depths) {
-        if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c)))
+        if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || blocks))
           continue;
         if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) >
                             SparseWeight::mostWordRegisters)
@@ -1049,7 +1070,7 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
-  if (isSparseProducer(p.getProducer()))
+  if (isSparseProducer(p.getProducer()) && p.getProducer() != ProducerKind::BlockCsr)
     os << ", sparse words " << p.getPrefetch() << (p.getPrefetch() == 1 ? " tile" : " tiles")
        << " ahead";
   if (p.getSchedule() == Schedule::PingPong)
@@ -1204,13 +1225,21 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
          << "are B";
     else if (w.bitmap())
       os << "sparse mma.sync (m16n8k16): the weight's bitmap tiles of " << w.tileRows << "x"
-         << w.tileCols << " (" << w.tiles << " tiles; a bit per element, " << w.masksBytes
+         << w.tileCols << " (" << w.tiles << " tiles; a bit per element, " << w.indexBytes
          << " bytes of masks, and the non-zero values, up to " << w.wordsBytes
          << " bytes) are loaded into registers " << p.getPrefetch()
          << (p.getPrefetch() == 1 ? " tile" : " tiles")
          << " ahead, staged in shared memory, decoded by popcounts into the swizzled "
          << "shared-memory A stage, and read by the dense MMA core (" << p.getStages()
          << " stages); the activations are B";
+    else if (w.blockCsr())
+      os << "block-sparse mma.sync (m16n8k16): each CTA walks one block row of the weight's "
+            "stored 64x64 blocks (up to "
+         << w.tiles << "; " << int(w.density * 100 + 0.5)
+         << "% assumed stored), each copied by cp.async into the swizzled A stage with the "
+            "activations' K tile its column index names (the row's column indices copied to "
+            "shared memory first), through a "
+         << p.getStages() << "-stage ring to the dense MMA core; empty blocks cost nothing";
     else
     os << "sparse mma.sync (m16n8k16): the weight's tiled_csl tiles of " << w.tileRows << "x"
        << w.tileCols << " (" << w.tiles << " tiles; a 32-bit word per non-zero, up to "

@@ -172,8 +172,9 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   Location loc = FileLineColLoc::get(ctx, "--sparse", 1, 1);
   auto bad = [&](const Twine &why) {
     emitError(loc) << "bad --sparse '" << desc << "': " << why
-                   << " (expected tiled_csl[:R], bitmap[:R], auto[:R] or two_four, R = 64 or "
-                      "128 tile rows, then @P for a density of P percent non-zeros)";
+                   << " (expected tiled_csl[:R], bitmap[:R], auto[:R], two_four or block_csr, "
+                      "R = 64 or 128 tile rows, then @P for a density of P percent non-zeros: "
+                      "block_csr's, of stored blocks)";
     return failure();
   };
   auto [spec, densityText] = desc.split('@');
@@ -182,9 +183,10 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
       (densityText.getAsInteger(10, density) || density < 1 || density > 100))
     return bad("the density is a percentage of non-zeros, 1 to 100");
   auto [format, rest] = spec.split(':');
-  if (format != "tiled_csl" && format != "bitmap" && format != "two_four" && format != "auto")
-    return bad("the formats with a GPU kernel are tiled_csl, bitmap and two_four (auto: the "
-               "planner chooses)");
+  if (format != "tiled_csl" && format != "bitmap" && format != "two_four" && format != "auto" &&
+      format != "block_csr")
+    return bad("the formats with a GPU kernel are tiled_csl, bitmap, two_four and block_csr "
+               "(auto: the planner chooses)");
   bool twoFour = format == "two_four";
   int64_t rows = 64;
   if (twoFour && !rest.empty())
@@ -200,10 +202,13 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   if (!func)
     return bad("the second operand must be a function argument");
   auto t = cast<RankedTensorType>(arg.getType());
-  loom::SparseFormat f = twoFour               ? loom::SparseFormat::TwoFour
-                         : format == "bitmap" ? loom::SparseFormat::Bitmap
-                         : format == "auto"   ? loom::SparseFormat::Auto
-                                              : loom::SparseFormat::TiledCsl;
+  if (format == "block_csr" && rows != 64)
+    return bad("block_csr reads blocks of 64 x 64");
+  loom::SparseFormat f = twoFour                  ? loom::SparseFormat::TwoFour
+                         : format == "bitmap"    ? loom::SparseFormat::Bitmap
+                         : format == "auto"      ? loom::SparseFormat::Auto
+                         : format == "block_csr" ? loom::SparseFormat::BlockCsr
+                                                 : loom::SparseFormat::TiledCsl;
   auto sparse = loom::SparseAttr::get(ctx, f, twoFour ? 0 : rows, twoFour ? 0 : 64, density);
   arg.setType(RankedTensorType::get(t.getShape(), t.getElementType(), sparse));
   SmallVector<Type> inputs;

@@ -118,7 +118,7 @@ int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
 
 bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
   for (const BundleKernel &k : b.kernels)
-    if ((k.sparse.format == "tiled_csl" || k.sparse.format == "bitmap") &&
+    if ((k.sparse.format == "tiled_csl" || k.sparse.hasIndex()) &&
         k.operands.size() == 2 &&
         k.operands[1] == static_cast<int>(i))
       return true;
@@ -126,7 +126,14 @@ bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
 }
 
 int64_t einloom::rt::leastBytes(const Bundle &b, size_t i, int64_t size) {
-  return holdsSparseWords(b, i) ? 16 : bufferBytes(b.buffers[i], size);
+  if (!holdsSparseWords(b, i))
+    return bufferBytes(b.buffers[i], size);
+  // One 16-byte chunk; a block-sparse weight's one 64 x 64 block of 16 bits.
+  for (const BundleKernel &k : b.kernels)
+    if (k.sparse.format == "block_csr" && k.operands.size() == 2 &&
+        k.operands[1] == static_cast<int>(i))
+      return 64 * 64 * 2;
+  return 16;
 }
 
 int64_t einloom::rt::flopsAt(const BundleKernel &k, int64_t size) {
@@ -183,7 +190,7 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
     if (k.sparse.present())
       m << "sparse " << k.sparse.format << " " << k.sparse.tileRows << " " << k.sparse.tileCols
         << " " << k.sparse.offsets
-        << (k.sparse.masks >= 0 ? " " + std::to_string(k.sparse.masks) : std::string())
+        << (k.sparse.index >= 0 ? " " + std::to_string(k.sparse.index) : std::string())
         << "\n";
   }
   if (isDynamic(b))
@@ -578,17 +585,19 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       BundleKernel &k = b.kernels.back();
       BundleSparse &sp = k.sparse;
       bool ok = static_cast<bool>(ls >> sp.format >> sp.tileRows >> sp.tileCols >> sp.offsets);
-      bool bitmap = sp.format == "bitmap";
-      if (ok && bitmap)
-        ok = static_cast<bool>(ls >> sp.masks) && sp.tileRows % 8 == 0 && sp.tileCols % 8 == 0;
+      bool bitmap = sp.format == "bitmap", blocks = sp.format == "block_csr";
+      if (ok && sp.hasIndex())
+        ok = static_cast<bool>(ls >> sp.index) && sp.tileRows % 8 == 0 && sp.tileCols % 8 == 0;
+      if (ok && blocks)
+        ok = sp.tileRows == 64 && sp.tileCols == 64;
       if (!ok || (sp.format == "two_four" ? sp.tileRows != 0 || sp.tileCols != 0
-                                           : (sp.format != "tiled_csl" && !bitmap) ||
+                                           : (sp.format != "tiled_csl" && !bitmap && !blocks) ||
                                                  sp.tileRows <= 0 || sp.tileCols <= 0 ||
                                                  sp.tileRows * sp.tileCols > 65536))
         return bad("bad sparse (tiled_csl ROWS COLS OFFSETS, tiles of at most 65536 elements; "
-                   "bitmap ROWS COLS OFFSETS MASKS, tiles of multiples of 8; or two_four 0 0 "
-                   "META)");
-      for (int x : {sp.offsets, sp.masks})
+                   "bitmap ROWS COLS OFFSETS MASKS, tiles of multiples of 8; block_csr 64 64 "
+                   "ROWPTR COLIDX; or two_four 0 0 META)");
+      for (int x : {sp.offsets, sp.index})
         if ((x != -1 || x == sp.offsets) &&
             std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("sparse names an offsets (metadata, masks) buffer the kernel does not take");

@@ -281,8 +281,8 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
     if (k.sparse.present() && k.operands.size() == 2) {
       roles[k.operands[1]].sparseFor = &k.sparse;
       roles[k.sparse.offsets].offsetsOf = k.operands[1];
-      if (k.sparse.masks >= 0)
-        roles[k.sparse.masks].offsetsOf = k.operands[1];
+      if (k.sparse.index >= 0)
+        roles[k.sparse.index].offsetsOf = k.operands[1];
     }
     if (!k.weight.present())
       continue;
@@ -372,6 +372,17 @@ void einloom::rt::sparsify(Tensor &t, ref::Random &rng, double density) {
 }
 
 void einloom::rt::sparsify(Tensor &t, ref::Random &rng, double density, const BundleSparse &sp) {
+  if (sp.format == "block_csr" && t.shape.size() == 2 && sp.tileRows > 0 && sp.tileCols > 0) {
+    // Whole blocks kept with probability `density`, dense inside.
+    int64_t rows = t.shape[0], cols = t.shape[1];
+    for (int64_t i = 0; i < rows; i += sp.tileRows)
+      for (int64_t j = 0; j < cols; j += sp.tileCols)
+        if (rng.uniform() >= density)
+          for (int64_t r = i; r < std::min(rows, i + sp.tileRows); ++r)
+            for (int64_t c = j; c < std::min(cols, j + sp.tileCols); ++c)
+              t.data[r * cols + c] = 0;
+    return;
+  }
   sparsify(t, rng, density);
   if (sp.format == "two_four") // at most 2 of every 4 kept
     pruneTwoFour(t);
@@ -391,9 +402,11 @@ void einloom::rt::pruneTwoFour(Tensor &t) {
 bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, size_t weight,
                              std::map<size_t, std::string> &packed, std::string &err) {
   ref::PackParams p;
-  bool twoFour = sp.format == "two_four", bitmap = sp.format == "bitmap";
+  bool twoFour = sp.format == "two_four", bitmap = sp.format == "bitmap",
+       blocks = sp.format == "block_csr";
   p.format = twoFour  ? ref::PackFormat::TwoFour
              : bitmap ? ref::PackFormat::Bitmap
+             : blocks ? ref::PackFormat::BlockCsr
                       : ref::PackFormat::TiledCsl;
   p.tileRows = sp.tileRows;
   p.tileCols = sp.tileCols;
@@ -404,16 +417,17 @@ bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, size_t
   }
   if (!ref::pack(dense, p, out, err))
     return false;
-  // Tiled-CSL: (offsets, words); bitmap: (offsets, masks, values); 2:4:
-  // (values, metadata).
-  if (bitmap && sp.masks < 0) {
-    err = "a bitmap weight needs its masks buffer";
+  // Tiled-CSL: (offsets, words); bitmap: (offsets, masks, values);
+  // block_csr: (row pointers, column indices, blocks); 2:4: (values,
+  // metadata).
+  if (sp.hasIndex() && sp.index < 0) {
+    err = "a " + sp.format + " weight needs its second index buffer";
     return false;
   }
   packed[static_cast<size_t>(sp.offsets)] = encodeTensor(out[twoFour ? 1 : 0]);
-  packed[weight] = encodeTensor(out[twoFour ? 0 : bitmap ? 2 : 1]);
-  if (bitmap)
-    packed[static_cast<size_t>(sp.masks)] = encodeTensor(out[1]);
+  packed[weight] = encodeTensor(out[twoFour ? 0 : sp.hasIndex() ? 2 : 1]);
+  if (sp.hasIndex())
+    packed[static_cast<size_t>(sp.index)] = encodeTensor(out[1]);
   return true;
 }
 /// One run of the loaded program at dynamic size `size` (-1: static).
@@ -488,13 +502,15 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                     "is not checked\n",
                     b.buffers[i].name.c_str(), o.corruptSparse);
       } else if (o.corruptSparse > 0) {
-        bool bitmap = sp.format == "bitmap";
         corruptOffsetsAnd(packedSparse[i], packedSparse[off],
-                          bitmap ? &packedSparse[static_cast<size_t>(sp.masks)] : nullptr,
+                          sp.hasIndex() ? &packedSparse[static_cast<size_t>(sp.index)] : nullptr,
                           o.corruptSparse, rng);
         std::printf("sparse weight %s: %d random corruptions of its offsets and %s; "
                     "the result is not checked\n",
-                    b.buffers[i].name.c_str(), o.corruptSparse, bitmap ? "masks" : "positions");
+                    b.buffers[i].name.c_str(), o.corruptSparse,
+                    sp.format == "bitmap"      ? "masks"
+                    : sp.format == "block_csr" ? "column indices"
+                                               : "positions");
       }
     }
   bool checkResults = o.check && !(o.corruptSparse > 0 && !packedSparse.empty());
@@ -514,7 +530,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     // A sparse weight's words take only what its data needs (the kernel is
     // told their count); everything else what the bundle says.
     buf[i].bytes = packedSparse.count(i)
-                       ? std::max<size_t>(16, packedSparse[i].size())
+                       ? std::max<size_t>(static_cast<size_t>(leastBytes(b, i, size)),
+                                          packedSparse[i].size())
                        : static_cast<size_t>(bufferBytes(b.buffers[i], size));
     Status s = dev->allocate(buf[i].bytes + 2 * kGuard, buf[i].base);
     if (s)

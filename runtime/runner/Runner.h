@@ -74,9 +74,10 @@ void sparsify(ref::Tensor &t, ref::Random &rng, double density, const BundleSpar
 void pruneTwoFour(ref::Tensor &t);
 /// A sparse weight's device bytes: `dense` (a matrix) packed as `sp` says,
 /// into `packed` by buffer index: the Tiled-CSL words, the bitmap values or
-/// the 2:4 values at `weight` (the weight's buffer), the offsets (2:4: the
-/// metadata) at sp.offsets, a bitmap's masks at sp.masks. False with `err`
-/// otherwise.
+/// the blocks, or the 2:4 values at `weight` (the weight's buffer), the
+/// offsets (2:4: the metadata; block_csr: the row pointers) at sp.offsets, a
+/// bitmap's masks or block_csr's column indices at sp.index. False with
+/// `err` otherwise.
 bool packSparse(const ref::Tensor &dense, const BundleSparse &sp, size_t weight,
                 std::map<size_t, std::string> &packed, std::string &err);
 

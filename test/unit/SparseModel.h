@@ -201,6 +201,53 @@ inline bool modelBitmapStage(const PackedBitmap &p, int64_t tilesK, int64_t rowT
   return true;
 }
 
+/// The block-sparse kernel's producer (lib/Codegen/SparseProducer.cpp:
+/// startBlockSparse, copyBlock) for block row `row` of a block_csr weight
+/// K columns wide (64 x 64 blocks of 16-bit values, `blocks` as the launch
+/// gives them): the row's K tiles as the kernel runs them, each a stage
+/// (the block copied whole, swizzled: row r's chunk c at c ^ (r % 8)) and
+/// the activations' K offset its column index names, with the kernel's
+/// clamps (the first block to the blocks given, the count to [0, K / 64],
+/// each block to the last given, a column index to K's tiles). Returns
+/// false if a read left a buffer.
+struct BlockTile {
+  std::vector<uint16_t> stage;
+  int64_t k0 = 0;
+};
+inline bool modelBlockRow(const std::vector<int32_t> &rowPtr, const std::vector<int32_t> &colIdx,
+                          const std::vector<uint16_t> &blocks, int64_t K, int64_t row,
+                          std::vector<BlockTile> &tiles) {
+  tiles.clear();
+  if (row + 1 >= static_cast<int64_t>(rowPtr.size()))
+    return false;
+  int64_t capacity = static_cast<int64_t>(colIdx.size()); // blocks the bundle holds
+  int64_t given = std::max<int64_t>(
+      1, std::min<int64_t>(static_cast<int64_t>(blocks.size()) / 4096, capacity));
+  int64_t kTiles = K / 64;
+  int64_t begin = std::min<int64_t>(std::max<int64_t>(rowPtr[row], 0), given - 1);
+  int64_t count = std::min<int64_t>(std::max<int64_t>(int64_t(rowPtr[row + 1]) - begin, 0), kTiles);
+  for (int64_t j = 0; j < count; ++j) {
+    BlockTile t;
+    int64_t blk = std::min(begin + j, given - 1);
+    if ((blk + 1) * 4096 > static_cast<int64_t>(blocks.size()))
+      return false;
+    t.stage.assign(64 * 64, 0);
+    for (int64_t chunk = 0; chunk < 64 * 8; ++chunk) {
+      int64_t r = chunk / 8, c = chunk % 8;
+      std::copy_n(blocks.begin() + blk * 4096 + chunk * 8, 8,
+                  t.stage.begin() + r * 64 + ((c ^ (r % 8)) * 8));
+    }
+    // The row's column indices, copied to shared memory from `begin`
+    // (each index clamped into the array), read at min(j, kTiles - 1).
+    int64_t at = std::min<int64_t>(begin + std::min(j, kTiles - 1), capacity - 1);
+    if (at < 0)
+      return false;
+    t.k0 = std::min<int64_t>(std::max<int64_t>(colIdx[at], 0), kTiles - 1) * 64;
+    tiles.push_back(std::move(t));
+  }
+  return true;
+}
+
 /// Random f16 data of `density` packed in the bitmap layout (values padded
 /// to at least one chunk, as the runtime would give them).
 inline PackedBitmap packRandomBitmap(int64_t rows, int64_t cols, int64_t bm, double density,

@@ -226,4 +226,78 @@ TEST(BitmapModel, CorruptDataStaysInBounds) {
   }
   EXPECT_GT(rejected, 500);
 }
+// The block-sparse walk (SparseModel.h's modelBlockRow): each block row's
+// tiles, multiplied by the activations' K tiles they name, give the dense
+// product's rows; empty blocks are never visited; corrupt row pointers and
+// column indices stay in bounds.
+TEST(BlockSparseModel, RowsEqualTheDenseProduct) {
+  const int64_t N = 192, K = 256, M = 3;
+  std::mt19937 rng(21);
+  for (double density : {0.0, 0.3, 0.7, 1.0}) {
+    Tensor w(DType::F16, {N, K});
+    for (int64_t i = 0; i < N / 64; ++i)
+      for (int64_t j = 0; j < K / 64; ++j)
+        if ((rng() % 1000) / 1000.0 < density)
+          for (int64_t r = 0; r < 64; ++r)
+            for (int64_t c = 0; c < 64; ++c)
+              w.data[(i * 64 + r) * K + j * 64 + c] = roundTo(DType::F16, int(rng() % 17) - 8.0);
+    PackParams p;
+    p.format = PackFormat::BlockCsr;
+    p.tileRows = p.tileCols = 64;
+    std::vector<Tensor> out;
+    std::string err;
+    ASSERT_TRUE(pack(w, p, out, err)) << err;
+    std::vector<int32_t> rowPtr, colIdx;
+    for (double v : out[0].data)
+      rowPtr.push_back(static_cast<int32_t>(v));
+    for (double v : out[1].data)
+      colIdx.push_back(static_cast<int32_t>(v));
+    std::vector<uint16_t> blocks;
+    for (double v : out[2].data)
+      blocks.push_back(static_cast<uint16_t>(floatBits(DType::F16, v)));
+    // The capacity is every block (the bundle's); the launch gives the
+    // stored ones (at least one block).
+    colIdx.resize(static_cast<size_t>(N / 64 * K / 64), 0);
+    blocks.resize(std::max<size_t>(blocks.size(), 4096), 0);
+    std::vector<double> x(static_cast<size_t>(M * K));
+    for (double &v : x)
+      v = int(rng() % 9) - 4.0;
+    int64_t visited = 0;
+    for (int64_t row = 0; row < N / 64; ++row) {
+      std::vector<BlockTile> tiles;
+      ASSERT_TRUE(modelBlockRow(rowPtr, colIdx, blocks, K, row, tiles));
+      visited += static_cast<int64_t>(tiles.size());
+      for (int64_t r = 0; r < 64; ++r)
+        for (int64_t m = 0; m < M; ++m) {
+          double got = 0, want = 0;
+          for (const BlockTile &t : tiles)
+            for (int64_t k = 0; k < 64; ++k)
+              got += floatFromBits(DType::F16, readStage(t.stage, r, k)) * x[m * K + t.k0 + k];
+          for (int64_t k = 0; k < K; ++k)
+            want += w.data[(row * 64 + r) * K + k] * x[m * K + k];
+          ASSERT_EQ(got, want) << "density " << density << " row " << row * 64 + r;
+        }
+    }
+    EXPECT_EQ(visited, rowPtr.back()) << "every stored block once, no empty one";
+  }
+}
+
+TEST(BlockSparseModel, CorruptIndicesStayInBounds) {
+  std::vector<int32_t> rowPtr{0, 2, 3}, colIdx{0, 3, 1, 0, 0, 0, 0, 0};
+  std::vector<uint16_t> blocks(3 * 4096, 0x3c00);
+  std::mt19937 rng(4);
+  const int32_t wild[] = {-1, INT32_MIN, INT32_MAX, 7, 1000};
+  for (int trial = 0; trial < 500; ++trial) {
+    std::vector<int32_t> rp = rowPtr, ci = colIdx;
+    (trial % 2 ? rp[rng() % rp.size()] : ci[rng() % ci.size()]) = wild[rng() % 5];
+    std::vector<uint16_t> given(blocks.begin(), blocks.begin() + (1 + trial % 3) * 4096);
+    for (int64_t row = 0; row < 2; ++row) {
+      std::vector<BlockTile> tiles;
+      ASSERT_TRUE(modelBlockRow(rp, ci, given, 256, row, tiles)) << "trial " << trial;
+      EXPECT_LE(tiles.size(), 4u);
+      for (const BlockTile &t : tiles)
+        EXPECT_TRUE(t.k0 >= 0 && t.k0 <= 192);
+    }
+  }
+}
 } // namespace

@@ -93,26 +93,36 @@ struct WeightQuant {
 ///   values, staged in shared memory and decoded by popcounts, every
 ///   element of the stage written;
 /// - 2:4 (two_four): N x K/2 values and N x K/16 16-bit metadata words,
-///   every element of the stage written from them.
-/// The offsets (or the metadata) are the kernel's extra argument after the
-/// epilogue's buffers (bitmap: then the masks).
+///   every element of the stage written from them;
+/// - block-sparse (block_csr): 64 x 64 dense blocks, a block row's stored
+///   blocks walked by the K loop (the activations' K tile each one's
+///   column), copied into the stage as a dense tile would be.
+/// The offsets (the metadata; block_csr: the row pointers) are the kernel's
+/// extra argument after the epilogue's buffers (bitmap: then the masks;
+/// block_csr: the column indices).
 struct SparseWeight {
-  enum class Format { TiledCsl, Bitmap, TwoFour };
+  enum class Format { TiledCsl, Bitmap, TwoFour, BlockCsr };
   Format format = Format::TiledCsl;
   bool twoFour() const { return format == Format::TwoFour; }
   bool bitmap() const { return format == Format::Bitmap; }
+  bool blockCsr() const { return format == Format::BlockCsr; }
+  /// Whether the register pipeline (words `prefetch` tiles ahead) reads it
+  /// (block_csr: the cp.async ring, as dense tiles are).
+  bool registerPipeline() const { return !blockCsr(); }
   /// The format's name (docs/dialect.md, bundles, plans' producer).
   const char *name() const {
-    return twoFour() ? "two_four" : bitmap() ? "bitmap" : "tiled_csl";
+    return twoFour() ? "two_four" : bitmap() ? "bitmap" : blockCsr() ? "block_csr" : "tiled_csl";
   }
   /// Tiled-CSL and bitmap: the format's tile. 2:4 has none: the plan's
   /// tile_m (64 or 128) decodes it, and tileRows is 0.
   int64_t tileRows = 64, tileCols = 64;
   int64_t tiles = 0;
-  /// Bytes of the offsets (2:4: the metadata), of the words' capacity
-  /// (Tiled-CSL: every element stored, 4 bytes each; bitmap: every value,
-  /// 2 bytes each; 2:4: the values, K/2 a row), and of a bitmap's masks.
-  int64_t offsetsBytes = 0, wordsBytes = 0, masksBytes = 0;
+  /// Bytes of the offsets (2:4: the metadata; block_csr: the row
+  /// pointers), of the words' capacity (Tiled-CSL: every element stored, 4
+  /// bytes each; bitmap and block_csr: every value, 2 bytes each; 2:4: the
+  /// values, K/2 a row), and of the second index (a bitmap's masks,
+  /// block_csr's column indices, one per block at most).
+  int64_t offsetsBytes = 0, wordsBytes = 0, indexBytes = 0;
   /// The fraction of non-zeros the plan estimates assume where the
   /// encoding does not give one (`density`): the data arrive at run time
   /// (2:4 moves its bytes whatever they hold).
@@ -121,7 +131,7 @@ struct SparseWeight {
   /// Bytes a plan streams for the weight.
   int64_t streamedBytes() const {
     return twoFour() ? wordsBytes + offsetsBytes
-                     : int64_t(wordsBytes * density) + offsetsBytes + masksBytes;
+                     : int64_t(wordsBytes * density) + offsetsBytes + indexBytes;
   }
   /// 16-byte chunks of words (bitmap: values) a thread keeps in registers
   /// for the next tile (the rest of a denser tile is loaded when it is
@@ -145,6 +155,8 @@ struct SparseWeight {
   int64_t registersPerTile(int64_t rows, int64_t threads) const {
     if (twoFour())
       return twoFourItems(rows, threads) * 5;
+    if (blockCsr())
+      return 0;
     return registerChunks(threads) * 4 + (bitmap() ? maskWords(threads) : 0);
   }
   /// Bitmap: bytes of one of the two shared-memory staging buffers a tile's
@@ -157,6 +169,7 @@ struct SparseWeight {
   /// Shared-memory bytes past the stages: a CTA's tile offsets, copied
   /// there at its start (its most K tiles plus one, 32 bits each, rounded
   /// up to 16 bytes; none for 2:4), and a bitmap's two staging buffers.
+  /// (block_csr: the block row's column indices, at most one per K tile.)
   int64_t sharedExtraBytes(int64_t tilesPerCta, int64_t threads) const {
     if (twoFour())
       return 0;

@@ -18,14 +18,15 @@ namespace einloom {
 
 /// The producer that reads a sparse weight stored in `w`'s format.
 inline mlir::loom::ProducerKind sparseProducer(const SparseWeight &w) {
-  return w.twoFour()  ? mlir::loom::ProducerKind::TwoFour
-         : w.bitmap() ? mlir::loom::ProducerKind::Bitmap
-                      : mlir::loom::ProducerKind::TiledCsl;
+  return w.twoFour()    ? mlir::loom::ProducerKind::TwoFour
+         : w.bitmap()   ? mlir::loom::ProducerKind::Bitmap
+         : w.blockCsr() ? mlir::loom::ProducerKind::BlockCsr
+                        : mlir::loom::ProducerKind::TiledCsl;
 }
 /// Whether `p` is one of the sparse weights' producers.
 inline bool isSparseProducer(mlir::loom::ProducerKind p) {
   return p == mlir::loom::ProducerKind::TiledCsl || p == mlir::loom::ProducerKind::TwoFour ||
-         p == mlir::loom::ProducerKind::Bitmap;
+         p == mlir::loom::ProducerKind::Bitmap || p == mlir::loom::ProducerKind::BlockCsr;
 }
 
 /// What the cost model predicts for one plan.

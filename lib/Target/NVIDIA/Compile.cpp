@@ -606,13 +606,13 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         // K/16 words); a bitmap's masks come just before its offsets (the
         // order einloom.pack_bitmap returns them in: values, masks,
         // offsets), the kernel taking the offsets first.
-        if (c->sparse->bitmap()) {
+        if (c->sparse->bitmap() || c->sparse->blockCsr()) {
           rt::BundleBuffer m;
           m.role = "input";
-          m.name = b.buffers[w].name + "_masks";
+          m.name = b.buffers[w].name + (c->sparse->bitmap() ? "_masks" : "_col_idx");
           m.dtype = "i32";
-          m.shape = {c->sparse->masksBytes / 4};
-          m.bytes = c->sparse->masksBytes;
+          m.shape = {c->sparse->indexBytes / 4};
+          m.bytes = c->sparse->indexBytes;
           b.buffers.push_back(m);
         }
         rt::BundleBuffer o;
@@ -622,9 +622,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
           o.dtype = "i16";
           o.shape = {b.buffers[w].shape[0], b.buffers[w].shape[1] / 16};
         } else {
-          o.name = b.buffers[w].name + "_offsets";
+          o.name = b.buffers[w].name + (c->sparse->blockCsr() ? "_row_ptr" : "_offsets");
           o.dtype = "i32";
-          o.shape = {c->sparse->tiles + 1};
+          o.shape = {c->sparse->offsetsBytes / 4};
         }
         o.bytes = c->sparse->offsetsBytes;
         found = sparseOffsets.insert({w, static_cast<int>(b.buffers.size())}).first;
@@ -636,9 +636,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.sparse.tileRows = c->sparse->twoFour() ? 0 : c->sparse->tileRows;
       k.sparse.tileCols = c->sparse->twoFour() ? 0 : c->sparse->tileCols;
       k.sparse.offsets = found->second;
-      if (c->sparse->bitmap()) {
-        k.sparse.masks = found->second - 1;
-        k.args.push_back(k.sparse.masks);
+      if (c->sparse->bitmap() || c->sparse->blockCsr()) {
+        k.sparse.index = found->second - 1;
+        k.args.push_back(k.sparse.index);
       }
     }
     b.launchOrder.push_back(static_cast<int>(b.kernels.size()));

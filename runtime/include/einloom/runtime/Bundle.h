@@ -58,17 +58,22 @@ struct BundleWeight {
 };
 
 /// An einsum's sparse weight (its second operand): the weight's buffer
-/// holds the Tiled-CSL words or the bitmap values (docs/dialect.md; `bytes`
-/// is the capacity, every element stored) or the 2:4 values, and buffer
-/// `offsets` (also among the kernel's args) the tile offsets (2:4: the
-/// metadata); a bitmap's masks are buffer `masks`. The weight buffer's
+/// holds the Tiled-CSL words, the bitmap values or the stored blocks
+/// (docs/dialect.md; `bytes` is the capacity, every element stored) or the
+/// 2:4 values, and buffer `offsets` (also among the kernel's args) the tile
+/// offsets (2:4: the metadata; block_csr: the row pointers); buffer `index`
+/// a bitmap's masks or block_csr's column indices. The weight buffer's
 /// shape and dtype are the dense weight's, N x K.
 struct BundleSparse {
-  std::string format; ///< "tiled_csl", "bitmap" or "two_four" (no tile: 0 0); empty: none
+  /// "tiled_csl", "bitmap", "block_csr" or "two_four" (no tile: 0 0);
+  /// empty: none.
+  std::string format;
   int64_t tileRows = 0, tileCols = 0;
   int offsets = -1;
-  int masks = -1; ///< bitmap only
+  int index = -1; ///< bitmap and block_csr only
   bool present() const { return !format.empty(); }
+  /// Whether the format has the second index buffer.
+  bool hasIndex() const { return format == "bitmap" || format == "block_csr"; }
 };
 
 struct BundleKernel {
@@ -118,7 +123,7 @@ struct BundleKernel {
   /// `operands` (those that are set: >= 0), for renumbering.
   std::vector<int *> bufferRefs() {
     std::vector<int *> refs;
-    for (int *x : {&result, &bias, &residual, &weight.scale, &weight.zero, &sparse.offsets, &sparse.masks})
+    for (int *x : {&result, &bias, &residual, &weight.scale, &weight.zero, &sparse.offsets, &sparse.index})
       if (*x >= 0)
         refs.push_back(x);
     return refs;
