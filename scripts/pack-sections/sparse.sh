@@ -55,6 +55,13 @@ producer = bitmap, order = ba, prefetch = $pf>"; }
 bmp bm_p1_f16_m16_n1000_k4160_s4  m=16,n=1000,k=4160 f16  bitmap     64  16 4 1
 bmp bm_p3_bf16_m5_n300_k200       m=5,n=300,k=200    bf16 bitmap     64  16 1 3
 bmp bm_p2_f16_m33_n640_k1536_t128 m=33,n=640,k=1536  f16  bitmap:128 128 64 1 2
+# Block-sparse weights (--sparse block_csr; --density is then the fraction
+# of 64 x 64 blocks stored): M from 1 to 300, bf16, sm_80.
+sp sparse bsr_f16_m16_n1024_k4096      "mk,nk->mn" m=16,n=1024,k=4096 f16 block_csr
+sp sparse bsr_f16_m33_n256_k192        "mk,nk->mn" m=33,n=256,k=192 f16 block_csr
+sp sparse bsr_f16_m300_n512_k512       "mk,nk->mn" m=300,n=512,k=512 f16 block_csr
+sp sparse bsr_bf16_m3_n640_k1536       "mk,nk->mn" m=3,n=640,k=1536 bf16 block_csr
+sp sparse bsr_f16_sm80_m64_n512_k1024  "mk,nk->mn" m=64,n=512,k=1024 f16 block_csr --target sm_80
 "$COMPILE" test/Inputs/sparse/weight-first.mlir -o "$PACK/sparse/sp_weight_first.bundle"
 "$COMPILE" examples/sparse-linear.mlir -o "$PACK/sparse/sp_linear_bias_gelu.bundle"
 for kn in 8192,28672 28672,8192 4096,14336; do
@@ -73,6 +80,9 @@ for kn in 8192,28672 28672,8192 4096,14336; do
   k=${kn%,*} n=${kn#*,}
   sp sparsebenchbm "bm_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 bitmap
 done
+# Block-sparse at M = N = K = 8192 (gpu-check runs 90% of blocks empty).
+mkdir -p "$PACK/sparsebenchbsr"
+sp sparsebenchbsr bsr_m8192_k8192_n8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 block_csr@10
 sp sparsebench sp_m8_k8192_n28672  "mk,nk->mn" m=8,n=28672,k=8192 f16 tiled_csl
 sp sparsebench sp_m32_k8192_n28672 "mk,nk->mn" m=32,n=28672,k=8192 f16 tiled_csl
 sp sparsebench sp_m64_k8192_n28672 "mk,nk->mn" m=64,n=28672,k=8192 f16 tiled_csl
