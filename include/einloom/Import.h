@@ -80,7 +80,8 @@ llvm::Error writeEinloomWeight(const ImportedWeight &w, const std::string &dir,
 /// A dense weight made sparse: Tiled-CSL or bitmap for the unstructured
 /// kernels, or 2:4 (docs/dialect.md's two_four) for the structured ones.
 struct SparseImportOptions {
-  ref::PackFormat format = ref::PackFormat::TiledCsl; ///< TiledCsl, Bitmap or TwoFour
+  /// TiledCsl, Bitmap, BlockCsr or TwoFour.
+  ref::PackFormat format = ref::PackFormat::TiledCsl;
   int64_t tileRows = 64, tileCols = 64;               ///< Tiled-CSL and bitmap
   /// Magnitude pruning: each row keeps its round(K * (1 - sparsity))
   /// largest-magnitude elements (ties: the first); negative: no pruning,
@@ -96,7 +97,9 @@ struct SparseImport {
   ref::PackFormat format = ref::PackFormat::TiledCsl;
   ref::Tensor offsets, words; ///< i32, as docs/dialect.md's tiled_csl
   ref::Tensor values, meta;   ///< two_four: N x K/2 values, N x K/16 i16
-  ref::Tensor masks;          ///< bitmap: i32 masks (with offsets and values)
+  /// bitmap: i32 masks (with offsets and values); block_csr: the column
+  /// indices (offsets: the row pointers; values: the blocks, B x 64 x 64).
+  ref::Tensor masks;
   int64_t rows = 0, cols = 0, nonZeros = 0;
   ref::DType type = ref::DType::F16;
 };
@@ -108,8 +111,9 @@ llvm::Expected<SparseImport> importSparse(ref::Tensor dense, const SparseImportO
 
 /// Writes `w` into `dir`: Tiled-CSL as NAME.words.npy and NAME.offsets.npy
 /// (i32); bitmap as NAME.offsets.npy, NAME.masks.npy (i32) and
-/// NAME.values.npy; 2:4 as NAME.values.npy and NAME.meta.npy (i16). Values
-/// are f16, or bf16's values as f32.
+/// NAME.values.npy; block_csr as NAME.row_ptr.npy, NAME.col_idx.npy (i32)
+/// and NAME.blocks.npy; 2:4 as NAME.values.npy and NAME.meta.npy (i16).
+/// Values are f16, or bf16's values as f32.
 llvm::Error writeSparseWeight(const SparseImport &w, const std::string &dir,
                               const std::string &name);
 

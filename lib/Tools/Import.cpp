@@ -315,10 +315,17 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
                            "this ") +
                ref::dtypeName(dense.dtype) + " weight");
   bool twoFour = o.format == ref::PackFormat::TwoFour;
-  if (!twoFour && o.format != ref::PackFormat::TiledCsl && o.format != ref::PackFormat::Bitmap)
-    return bad("a sparse import writes tiled_csl, bitmap or two_four");
+  bool blocks = o.format == ref::PackFormat::BlockCsr;
+  if (!twoFour && !blocks && o.format != ref::PackFormat::TiledCsl &&
+      o.format != ref::PackFormat::Bitmap)
+    return bad("a sparse import writes tiled_csl, bitmap, block_csr or two_four");
   if (!twoFour && ((o.tileRows != 64 && o.tileRows != 128) || o.tileCols != 64))
     return bad("the sparse kernels read tiles of 64 or 128 rows by 64 columns");
+  if (blocks && o.tileRows != 64)
+    return bad("block_csr stores blocks of 64 x 64");
+  if (blocks && (dense.shape[0] % 64 || dense.shape[1] % 64))
+    return bad("block_csr needs N and K multiples of 64 (N = " + llvm::Twine(dense.shape[0]) +
+               ", K = " + llvm::Twine(dense.shape[1]) + ")");
   if (o.sparsity >= 1 || (o.sparsity >= 0 && !(o.sparsity == o.sparsity)))
     return bad("--sparsity is a fraction below 1 (0.8 keeps a fifth of each row)");
   if (twoFour && o.sparsity >= 0 && o.sparsity != 0.5)
@@ -351,7 +358,30 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
       w.meta.data[i] = static_cast<int16_t>(meta[i]);
     return w;
   }
-  if (o.sparsity >= 0) {
+  if (blocks && o.sparsity >= 0) {
+    // Each block row keeps its round(K / 64 * (1 - sparsity)) blocks of the
+    // largest sum of squares (ties: the first); the others become zeros.
+    int64_t perRow = w.cols / 64;
+    int64_t keep = static_cast<int64_t>(std::llround(perRow * (1 - o.sparsity)));
+    std::vector<int64_t> order(perRow);
+    std::vector<double> energy(perRow);
+    for (int64_t i = 0; i < w.rows / 64; ++i) {
+      for (int64_t j = 0; j < perRow; ++j) {
+        energy[j] = 0;
+        for (int64_t r = 0; r < 64; ++r)
+          for (int64_t c = 0; c < 64; ++c) {
+            double v = dense.data[(i * 64 + r) * w.cols + j * 64 + c];
+            energy[j] += v * v;
+          }
+      }
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return energy[a] > energy[b]; });
+      for (int64_t n = keep; n < perRow; ++n)
+        for (int64_t r = 0; r < 64; ++r)
+          std::fill_n(dense.data.begin() + (i * 64 + r) * w.cols + order[n] * 64, 64, 0.0);
+    }
+  } else if (o.sparsity >= 0) {
     int64_t keep = static_cast<int64_t>(std::llround(w.cols * (1 - o.sparsity)));
     std::vector<int64_t> order(w.cols);
     for (int64_t r = 0; r < w.rows; ++r) {
@@ -374,7 +404,9 @@ llvm::Expected<einloom::SparseImport> einloom::importSparse(ref::Tensor dense,
   std::string err;
   if (!ref::pack(dense, pp, packed, err))
     return bad("packing the weight: " + err);
-  if (o.format == ref::PackFormat::Bitmap) {
+  if (o.format == ref::PackFormat::Bitmap || blocks) {
+    // bitmap: offsets, masks, values; block_csr: row pointers, column
+    // indices, blocks.
     w.offsets = std::move(packed[0]);
     w.masks = std::move(packed[1]);
     w.values = std::move(packed[2]);
@@ -393,6 +425,8 @@ llvm::Error einloom::writeSparseWeight(const SparseImport &w, const std::string 
     files = {{".values.npy", &w.values}, {".meta.npy", &w.meta}};
   else if (w.format == ref::PackFormat::Bitmap)
     files = {{".offsets.npy", &w.offsets}, {".masks.npy", &w.masks}, {".values.npy", &w.values}};
+  else if (w.format == ref::PackFormat::BlockCsr)
+    files = {{".row_ptr.npy", &w.offsets}, {".col_idx.npy", &w.masks}, {".blocks.npy", &w.values}};
   else
     files = {{".words.npy", &w.words}, {".offsets.npy", &w.offsets}};
   for (auto [suffix, t] : files)

@@ -9,13 +9,15 @@
 // bundle compiled with --weight-quant int<B>:g<G>:asym (scales in the
 // checkpoint's type; zero points i8, i16 for 8 bits).
 //
-// einloom-import --format tiled_csl|bitmap|two_four [--sparsity S] WEIGHT -o DIR
+// einloom-import --format tiled_csl|bitmap|block_csr|two_four [--sparsity S] WEIGHT -o DIR
 //
 // makes a dense N x K weight (.npy, or a .safetensors tensor) sparse:
 // Tiled-CSL (NAME.words.npy, NAME.offsets.npy), bitmap (NAME.offsets.npy,
-// NAME.masks.npy, NAME.values.npy) or 2:4 (NAME.values.npy, NAME.meta.npy;
-// --sparsity 0.5 prunes each group of 4 along K to its 2 largest
-// magnitudes), as docs/dialect.md lays them out.
+// NAME.masks.npy, NAME.values.npy), block-sparse (NAME.row_ptr.npy,
+// NAME.col_idx.npy, NAME.blocks.npy; --sparsity S keeps each block row's
+// largest (1 - S) fraction of 64 x 64 blocks by their sum of squares) or
+// 2:4 (NAME.values.npy, NAME.meta.npy; --sparsity 0.5 prunes each group of
+// 4 along K to its 2 largest magnitudes), as docs/dialect.md lays them out.
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Import.h"
@@ -37,7 +39,7 @@ static cl::opt<std::string> input(cl::Positional,
 static cl::opt<std::string> formatName("format",
                                    cl::desc("awq (AutoAWQ \"gemm\"), gptq (v1: zeros stored "
                                             "minus one) or gptq-v2; or tiled_csl / bitmap / "
-                                            "two_four: a dense weight made sparse"),
+                                            "block_csr / two_four: a dense weight made sparse"),
                                    cl::Required, cl::cat(category));
 static cl::opt<std::string> tensorName("tensor",
                                        cl::desc("sparse formats: the dense weight's tensor in a "
@@ -46,7 +48,9 @@ static cl::opt<std::string> tensorName("tensor",
 static cl::opt<double> sparsity("sparsity",
                                 cl::desc("tiled_csl, bitmap: prune each row to keep its largest "
                                          "(1 - S) fraction by magnitude (default: keep every "
-                                         "non-zero); two_four: 0.5 prunes each group of 4 "
+                                         "non-zero); block_csr: each block row keeps its "
+                                         "(1 - S) fraction of 64 x 64 blocks of the largest "
+                                         "sum of squares; two_four: 0.5 prunes each group of 4 "
                                          "along K to its 2 largest"),
                                 cl::init(-1), cl::cat(category));
 static cl::opt<int64_t> tileRows("tile-rows", cl::desc("tiled_csl, bitmap: tile rows, 64 or 128 (default 64)"),
@@ -102,9 +106,10 @@ static int importSparse() {
     errs() << "einloom-import: --tile-rows is for tiled_csl (two_four has no tiles)\n";
     return 1;
   }
-  bool bitmap = formatName == "bitmap";
-  o.format = twoFour ? ref::PackFormat::TwoFour
+  bool bitmap = formatName == "bitmap", blocks = formatName == "block_csr";
+  o.format = twoFour  ? ref::PackFormat::TwoFour
              : bitmap ? ref::PackFormat::Bitmap
+             : blocks ? ref::PackFormat::BlockCsr
                       : ref::PackFormat::TiledCsl;
   o.tileRows = tileRows;
   o.sparsity = sparsity;
@@ -137,6 +142,12 @@ static int importSparse() {
     outs() << "two_four: " << w->values.numel() << " values and " << w->meta.numel()
            << " metadata words (0.5625x the dense bytes) -> " << outDir << "/" << name
            << ".{values,meta}.npy\n";
+  else if (blocks)
+    outs() << "block_csr 64x64: " << w->masks.numel() << " blocks stored of "
+           << elems / 4096 << ", "
+           << format("%.2f", (2.0 * w->values.numel() + 4.0 * w->masks.numel()) / (2.0 * elems))
+           << "x the dense bytes -> " << outDir << "/" << name
+           << ".{row_ptr,col_idx,blocks}.npy\n";
   else if (bitmap)
     outs() << "bitmap " << tileRows << "x64: " << w->values.numel() << " values and "
            << w->masks.numel() << " mask words, "
@@ -153,7 +164,8 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "Einloom checkpoint import\n");
-  if (formatName == "tiled_csl" || formatName == "bitmap" || formatName == "two_four")
+  if (formatName == "tiled_csl" || formatName == "bitmap" || formatName == "two_four" ||
+      formatName == "block_csr")
     return importSparse();
   einloom::ImportOptions o;
   if (formatName == "awq")
@@ -164,7 +176,7 @@ int main(int argc, char **argv) {
     o.format = einloom::CheckpointFormat::GptqV2;
   else {
     errs() << "einloom-import: unknown --format '" << formatName
-           << "'; expected awq, gptq, gptq-v2, tiled_csl, bitmap or two_four\n";
+           << "'; expected awq, gptq, gptq-v2, tiled_csl, bitmap, block_csr or two_four\n";
     return 1;
   }
   o.bits = bits;

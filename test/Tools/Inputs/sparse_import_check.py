@@ -1,4 +1,4 @@
-"""einloom-import --format tiled_csl, bitmap and two_four, checked from the outside: random dense
+"""einloom-import --format tiled_csl, bitmap, block_csr and two_four, checked from the outside: random dense
 weights (.npy f16, .safetensors bf16 and f32), imported with and without
 pruning; the words are decoded with docs/dialect.md's formula (the inverse
 of the swizzled slot) into a dense matrix that must equal the input (pruned
@@ -243,4 +243,51 @@ for i, (kind, dtype, n, k, tr, sparsity) in enumerate(casesbm, start=len(cases) 
     ok &= got == want
     failed |= report(i, f"bitmap {kind} {dtype} {n}x{k} tiles {tr}x64 sparsity {sparsity}", ok,
                      want, r, f", {len(values)} values")
+
+# block_csr: row pointers, column indices and the stored 64 x 64 blocks
+# (row-major); --sparsity S keeps each block row's round(K / 64 * (1 - S))
+# blocks of the largest sum of squares (ties: the first).
+casesbsr = [("npy", "f16", 128, 256, None), ("st", "bf16", 192, 128, 0.5),
+            ("npy", "f16", 64, 320, 0.8)]
+for i, (kind, dtype, n, k, sparsity) in enumerate(
+        casesbsr, start=len(cases) + len(cases24) + len(casesbm)):
+    # Whole blocks of zeros, and blocks of different sizes to prune by.
+    a = [[0.0] * k for _ in range(n)]
+    for bi in range(n // 64):
+        for bj in range(k // 64):
+            if sparsity is None and rng.random() < 0.4:
+                continue
+            scale = rng.choice([0.5, 1.0, 2.0, 4.0])
+            for r in range(64):
+                for c in range(64):
+                    a[bi * 64 + r][bj * 64 + c] = rng.gauss(0, 1) * scale
+    stored = "bf16" if dtype == "bf16" else "f16"
+    r = import_case(i, "block_csr", kind, dtype, a, sparsity)
+    to_bits = f16_bits if stored == "f16" else bf16_bits
+    want = [[to_bits(v) for v in row] for row in a]
+    if sparsity is not None:
+        keep = int(round(k // 64 * (1 - sparsity)))
+        for bi in range(n // 64):
+            energy = [sum(from_bits(want[bi * 64 + rr][bj * 64 + cc], stored) ** 2
+                          for rr in range(64) for cc in range(64)) for bj in range(k // 64)]
+            order = sorted(range(k // 64), key=lambda j: -energy[j])
+            for bj in order[keep:]:
+                for rr in range(64):
+                    for cc in range(64):
+                        want[bi * 64 + rr][bj * 64 + cc] = 0
+    want = [[0 if b & 0x7FFF == 0 else b for b in row] for row in want]
+    row_ptr = read_npy_i32(f"{out}/s{i}.row_ptr.npy")
+    col_idx = read_npy_i32(f"{out}/s{i}.col_idx.npy")
+    blocks = read_npy_flat(f"{out}/s{i}.blocks.npy")[1]
+    got = [[0] * k for _ in range(n)]
+    ok = len(row_ptr) == n // 64 + 1 and row_ptr[-1] == len(col_idx) == len(blocks) // 4096
+    for bi in range(n // 64):
+        for s in range(row_ptr[bi], row_ptr[bi + 1]):
+            for rr in range(64):
+                for cc in range(64):
+                    got[bi * 64 + rr][col_idx[s] * 64 + cc] = to_bits(blocks[s * 4096 + rr * 64 + cc])
+    got = [[0 if b & 0x7FFF == 0 else b for b in row] for row in got]
+    ok &= got == want
+    failed |= report(i, f"block_csr {kind} {dtype} {n}x{k} sparsity {sparsity}", ok, want, r,
+                     f", {len(col_idx)} blocks")
 sys.exit(1 if failed else 0)
