@@ -156,6 +156,18 @@ EinloomStatus einloomPackBitmap(const uint16_t *values, int64_t rows, int64_t co
 EinloomStatus einloomCheckBitmap(const int32_t *offsets, size_t numOffsets,
                                  const uint32_t *masks, size_t numMasks, size_t numValues,
                                  int64_t rows, int64_t cols, int64_t tileRows, int64_t tileCols);
+/* Packs a rows x cols matrix of 16-bit values (f16 or bf16 bit patterns,
+ * row-major; rows and cols multiples of 64) into the block_csr layout of
+ * 64 x 64 blocks (docs/dialect.md) that the block-sparse kernel reads: a
+ * block is stored when any of its elements is non-zero (zeros of either
+ * sign are zeros). `rowPtr` receives rows / 64 + 1 int32, `colIdx` and
+ * `blocks` (64 x 64 values each, row-major) up to `capacity` blocks, and
+ * `*count` the blocks stored. With `blocks` NULL only `*count` (and the row
+ * pointers where not NULL) is set; a capacity short of the count is an
+ * error that writes no blocks. On the host. API version 6. */
+EinloomStatus einloomPackBlockCsr(const uint16_t *values, int64_t rows, int64_t cols,
+                                  int32_t *rowPtr, int32_t *colIdx, uint16_t *blocks,
+                                  size_t capacity, size_t *count);
 /* The kernels' PTX text (valid while the bundle lives). API version 2. */
 EinloomStatus einloomBundlePtx(EinloomBundle bundle, const char **ptx);
 EinloomStatus einloomBundleWrite(EinloomBundle bundle, const char *path);

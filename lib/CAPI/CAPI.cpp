@@ -488,6 +488,50 @@ EinloomStatus einloomPackBitmap(const uint16_t *values, int64_t rows, int64_t co
   return deliver(p, packed, capacity, "bitmap", "values");
 }
 
+EinloomStatus einloomPackBlockCsr(const uint16_t *values, int64_t rows, int64_t cols,
+                                  int32_t *rowPtr, int32_t *colIdx, uint16_t *blocks,
+                                  size_t capacity, size_t *count) {
+  if (!values || !count)
+    return invalid("the values or count pointer");
+  if (rows <= 0 || cols <= 0 || rows % 64 || cols % 64 || rows / 64 * (cols / 64) > INT32_MAX)
+    return fail(EINLOOM_INVALID_ARGUMENT,
+                "block_csr packs a non-empty matrix of 64 x 64 blocks (rows and cols multiples "
+                "of 64), not " + std::to_string(rows) + " x " + std::to_string(cols));
+  std::vector<int32_t> ptr, idx;
+  for (int64_t i = 0; i < rows / 64; ++i) {
+    ptr.push_back(static_cast<int32_t>(idx.size()));
+    for (int64_t j = 0; j < cols / 64; ++j) {
+      bool any = false;
+      for (int64_t r = 0; r < 64 && !any; ++r)
+        for (int64_t c = 0; c < 64 && !any; ++c)
+          any = (values[(i * 64 + r) * cols + j * 64 + c] & 0x7fffu) != 0;
+      if (any)
+        idx.push_back(static_cast<int32_t>(j));
+    }
+  }
+  ptr.push_back(static_cast<int32_t>(idx.size()));
+  *count = idx.size();
+  if (rowPtr)
+    std::copy(ptr.begin(), ptr.end(), rowPtr);
+  if (!blocks)
+    return ok();
+  if (capacity < idx.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "the block_csr data takes " +
+                                              std::to_string(idx.size()) +
+                                              " blocks; the capacity given is " +
+                                              std::to_string(capacity));
+  if (!colIdx)
+    return invalid("the column indices pointer");
+  std::copy(idx.begin(), idx.end(), colIdx);
+  size_t s = 0;
+  for (int64_t i = 0; i < rows / 64; ++i)
+    for (int32_t at = ptr[i]; at < ptr[i + 1]; ++at, ++s)
+      for (int64_t r = 0; r < 64; ++r)
+        std::copy_n(values + (i * 64 + r) * cols + int64_t(idx[at]) * 64, 64,
+                    blocks + s * 4096 + r * 64);
+  return ok();
+}
+
 EinloomStatus einloomCheckBitmap(const int32_t *offsets, size_t numOffsets,
                                  const uint32_t *masks, size_t numMasks, size_t numValues,
                                  int64_t rows, int64_t cols, int64_t tileRows, int64_t tileCols) {

@@ -24,6 +24,7 @@ from ._spec import default_out, dtype_name, label_sizes, parse
 
 __all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
            "explain", "version", "library_path", "pack_weight", "pack_sparse", "pack_bitmap",
+           "pack_block_csr",
            "pack_two_four", "check_sparse", "check_bitmap"]
 __version__ = "0.5.0"
 
@@ -299,6 +300,28 @@ class Kernel:
                                 f"contiguous array of {n} elements from einloom.pack_bitmap, "
                                 f"got {arrays.dtype(x)} {list(shape)}")
                 continue
+            if b["layout"].startswith("block_csr"):
+                # A block-sparse weight (einloom.pack_block_csr): its blocks
+                # (16-bit, at least one block of 64 x 64), column indices
+                # (int32, one slot per block of the weight) and row pointers
+                # (int32, N / 64 + 1).
+                shape, want = arrays.shape(x), b["shape"]
+                what = {"block_csr_col_idx": "column indices",
+                        "block_csr_row_ptr": "row pointers"}.get(b["layout"], "blocks")
+                n = 1
+                for d in shape:
+                    n *= d
+                if what == "blocks":
+                    ok = arrays.dtype(x) in ("f16", "bf16", "i16", "u16") and n >= 4096
+                    need = "at least 4096 16-bit"
+                else:
+                    ok = arrays.dtype(x) == "i32" and list(shape) == list(want)
+                    need = f"{want[0]} i32"
+                if not ok or not arrays.contiguous(x):
+                    raise Error(f"einloom: operand {i} holds a block-sparse weight's {what}: "
+                                f"a contiguous array of {need} elements from "
+                                f"einloom.pack_block_csr, got {arrays.dtype(x)} {list(shape)}")
+                continue
             if b["layout"].startswith("two_four"):
                 # A 2:4 weight (einloom.pack_two_four): its values (N x K/2)
                 # or its metadata (N x K/16), 16-bit, exactly that many.
@@ -375,7 +398,7 @@ class Kernel:
             # A sparse weight's words are as many as its data has: the
             # kernel is told their count and reads no further.
             exact = (b["role"] == "temp" or b["layout"].startswith("tiled_csl ")
-                     or b["layout"].startswith("bitmap "))
+                     or b["layout"].startswith("bitmap ") or b["layout"].startswith("block_csr "))
             self._sizes[i] = arrays.nbytes(x) if exact else max(arrays.nbytes(x), need)
         check(_capi.einloomProgramLaunchOnStream(self._program(device), self._ptrs, self._sizes,
                                                  self._count, size,
@@ -473,6 +496,31 @@ def pack_bitmap(weight, tile_rows=64, tile_cols=64):
     return values, masks, offsets
 
 
+def pack_block_csr(weight):
+    """An N x K weight (f16 or bf16: a NumPy float16 array, or a CPU torch
+    tensor of either; N and K multiples of 64) in the block_csr layout of
+    64 x 64 blocks (docs/dialect.md), a block stored when any element is
+    non-zero: returns (blocks, col_idx, row_ptr), NumPy arrays of uint16 bit
+    patterns (stored blocks x 64 x 64, at least one), int32 column indices
+    (one per stored block, then zeros to one slot per block of the weight,
+    as the kernel's buffer holds them) and int32 row pointers (N / 64 + 1):
+    the order a kernel compiled with sparse="block_csr" takes them after the
+    activations."""
+    import numpy as np
+    bits = _sixteen_bit_matrix(weight, "pack_block_csr")
+    n, k = bits.shape
+    row_ptr = np.zeros(max(1, n // 64 + 1), dtype=np.int32)
+    count = ctypes.c_size_t()
+    check(_capi.einloomPackBlockCsr(bits.ctypes.data, n, k, row_ptr.ctypes.data, None, None, 0,
+                                    ctypes.byref(count)))
+    blocks = np.zeros((max(1, count.value), 64, 64), dtype=np.uint16)
+    col_idx = np.zeros(max(1, (n // 64) * (k // 64)), dtype=np.int32)
+    check(_capi.einloomPackBlockCsr(bits.ctypes.data, n, k, row_ptr.ctypes.data,
+                                    col_idx.ctypes.data, blocks.ctypes.data, blocks.shape[0],
+                                    ctypes.byref(count)))
+    return blocks, col_idx, row_ptr
+
+
 def check_bitmap(values, masks, offsets, shape, tile_rows=64, tile_cols=64):
     """Checks bitmap arrays for an N x K weight of `shape`; raises
     einloom.Error naming the first fault."""
@@ -522,6 +570,8 @@ def _sparse_encoding(sparse):
     extra = f", density = {int(density)}" if density else ""
     if desc == "two_four":
         return f"#loom.sparse<format = two_four{extra}>"
+    if desc == "block_csr":
+        return f"#loom.sparse<format = block_csr, tile_rows = 64, tile_cols = 64{extra}>"
     fmt, _, rows = desc.partition(":")
     if fmt not in ("tiled_csl", "bitmap", "auto") or rows not in ("", "64", "128"):
         raise Error(f"einloom: sparse={sparse!r}: the GPU kernels read \"tiled_csl\" or "
@@ -563,6 +613,8 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
     weight's words and its offsets (einloom.pack_sparse); "bitmap" (or
     "bitmap:128"): its values, masks and offsets (einloom.pack_bitmap);
     "two_four": its 2:4 values and metadata (einloom.pack_two_four);
+    "block_csr": its 64 x 64 blocks, column indices and row pointers
+    (einloom.pack_block_csr);
     "auto": the planner's choice among those two and a dense weight
     (Kernel.inputs' layouts say which). "@P" after any of them gives the
     density (P percent non-zeros) the planner's estimates assume."""

@@ -90,6 +90,9 @@ einloomPackBitmap = _fn("einloomPackBitmap",
 einloomCheckBitmap = _fn("einloomCheckBitmap",
                          [c_void_p, c_size_t, c_void_p, c_size_t, c_size_t, c_int64, c_int64,
                           c_int64, c_int64])
+einloomPackBlockCsr = _fn("einloomPackBlockCsr",
+                          [c_void_p, c_int64, c_int64, c_void_p, c_void_p, c_void_p, c_size_t,
+                           P(c_size_t)])
 einloomPackTwoFour = _fn("einloomPackTwoFour",
                          [c_void_p, c_int64, c_int64, c_int, c_void_p, c_void_p])
 einloomCheckTiledCsl = _fn("einloomCheckTiledCsl",

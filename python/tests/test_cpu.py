@@ -238,7 +238,7 @@ def test_sparse_weight_buffers_and_packing():
     with pytest.raises(einloom.Error, match="f16 or bf16"):
         einloom.pack_sparse(w.astype(np.float32))
     with pytest.raises(einloom.Error, match="tiled_csl"):
-        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="block_csr")
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="csr")
     with pytest.raises(einloom.Error, match="multiple of 8"):
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 100}, sparse="tiled_csl")
 
@@ -260,6 +260,31 @@ def test_bitmap_weight_buffers():
     assert k128.inputs[1]["layout"] == "bitmap 128 64"
     with pytest.raises(einloom.Error, match="bitmap"):
         einloom.compile("mk,nk->mn", {"m": 8, "n": 200, "k": 256}, sparse="bitmap:96")
+
+
+def test_block_csr_weight_buffers_and_packing():
+    # A block-sparse weight: the kernel takes the activations, the stored
+    # blocks, the column indices (a slot per block of the weight) and the
+    # row pointers; pack_block_csr returns them in that order.
+    k = einloom.compile("mk,nk->mn", {"m": 8, "n": 192, "k": 256}, sparse="block_csr")
+    assert [b["layout"] for b in k.inputs] == ["", "block_csr 64 64", "block_csr_col_idx",
+                                               "block_csr_row_ptr"]
+    assert k.inputs[2]["shape"] == (12,) and k.inputs[3]["shape"] == (4,)
+    assert "producer = block_csr" in k.plan
+    w = np.zeros((192, 256), dtype=np.float16)
+    w[0, 70] = 1.0      # block (0, 1)
+    w[130, 255] = -2.0  # block (2, 3)
+    w[64, 0] = -0.0     # a zero of either sign stores nothing
+    blocks, col_idx, row_ptr = einloom.pack_block_csr(w)
+    assert list(row_ptr) == [0, 1, 1, 2]
+    assert list(col_idx[:2]) == [1, 3] and col_idx.shape == (12,)
+    assert blocks.shape == (2, 64, 64)
+    assert blocks[0, 0, 6] == 0x3c00 and blocks[1, 2, 63] == 0xc000
+    assert int((blocks != 0).sum()) == 2
+    with pytest.raises(einloom.Error, match="multiples of 64"):
+        einloom.pack_block_csr(w[:100])
+    with pytest.raises(einloom.Error, match="multiples of 64"):
+        einloom.compile("mk,nk->mn", {"m": 8, "n": 100, "k": 256}, sparse="block_csr")
 
 
 def test_sparse_format_chosen_by_density():

@@ -216,3 +216,28 @@ def test_bitmap_linear_against_torch(dtype, rows, m, n, k, density):
     assert (y == 0).all().item() if density == 0 else err.item() < 8e-3
     with pytest.raises(einloom.Error, match="masks"):
         kern(x, cuda(values), cuda(masks[:-1]), cuda(offsets))
+
+
+@pytest.mark.parametrize("dtype,m,n,k,density",
+                         [("f16", 16, 512, 1024, 0.3), ("bf16", 3, 192, 256, 0.6),
+                          ("f16", 70, 128, 128, 0.0), ("f16", 8, 256, 512, 1.0)])
+def test_block_csr_linear_against_torch(dtype, m, n, k, density):
+    # A block-sparse weight: its stored blocks, column indices and row
+    # pointers, against torch on the dense weight (whole 64 x 64 blocks
+    # kept with probability `density`).
+    import numpy as np
+    t = torch.float16 if dtype == "f16" else torch.bfloat16
+    kern = einloom.compile("mk,nk->mn", {"m": m, "n": n, "k": k}, dtype=dtype, sparse="block_csr")
+    g = torch.Generator().manual_seed(13)
+    keep = (torch.rand(n // 64, k // 64, generator=g) < density).repeat_interleave(64, 0)
+    w = torch.randn(n, k, generator=g).to(t) * keep.repeat_interleave(64, 1)
+    blocks, col_idx, row_ptr = einloom.pack_block_csr(w)
+    x = torch.randn(m, k, device="cuda").to(t)
+    y = kern(x, torch.from_numpy(blocks.view(np.int16)).cuda(), torch.from_numpy(col_idx).cuda(),
+             torch.from_numpy(row_ptr).cuda())
+    ref = x.double() @ w.double().cuda().t()
+    err = (y.double() - ref).norm() / max(ref.norm().item(), 1e-30)
+    assert (y == 0).all().item() if density == 0 else err.item() < 8e-3
+    with pytest.raises(einloom.Error, match="row pointers"):
+        kern(x, torch.from_numpy(blocks.view(np.int16)).cuda(), torch.from_numpy(col_idx).cuda(),
+             torch.from_numpy(row_ptr[:-1]).cuda())
