@@ -41,6 +41,12 @@ using namespace einloom::codegen;
 namespace {
 bool bitmap(KernelContext &kc) { return kc.c.sparse->bitmap(); }
 
+/// An i32 constant (the decoders' bit arithmetic is 32-bit whatever the
+/// kernel's integer type).
+Value c32(KernelContext &kc, int64_t v) {
+  return arith::ConstantOp::create(kc.b, kc.loc, kc.b.getI32IntegerAttr(v));
+}
+
 /// Chunks (16 bytes, four words) a tile holds at most: every element stored
 /// (Tiled-CSL: a word each; bitmap: a 16-bit value each).
 int64_t mostChunks(KernelContext &kc) { return kc.bm * kc.bk / (bitmap(kc) ? 8 : 4); }
@@ -264,8 +270,7 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
-  Value zero = c32(0);
+  Value zero = c32(kc, 0);
   Value quads = sharedView(kc, a, i32);
   Value q = kc.rem(kc.tid, 4);
   for (int64_t i = 0; i < SparseWeight::twoFourItems(kc.bm, kc.threads); ++i) {
@@ -277,22 +282,22 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
     SmallVector<Value, 8> out;
     for (int64_t j = 0; j < 4; ++j) {
       Value v = arith::SelectOp::create(b, loc, valid, item[j], zero);
-      Value lo = arith::AndIOp::create(b, loc, v, c32(0xffff));
-      Value hi = arith::ShRUIOp::create(b, loc, v, c32(16));
+      Value lo = arith::AndIOp::create(b, loc, v, c32(kc, 0xffff));
+      Value hi = arith::ShRUIOp::create(b, loc, v, c32(kc, 16));
       auto field = [&](int64_t shift) {
-        return arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(shift)), c32(3));
+        return arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(kc, shift)), c32(kc, 3));
       };
       Value i0 = field(4 * j), i1 = field(4 * j + 2);
       auto at = [&](int64_t p) {
         auto is = [&](Value idx) {
-          return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, idx, c32(p));
+          return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, idx, c32(kc, p));
         };
         return arith::OrIOp::create(b, loc, arith::SelectOp::create(b, loc, is(i0), lo, zero),
                                     arith::SelectOp::create(b, loc, is(i1), hi, zero));
       };
       for (int64_t p = 0; p < 4; p += 2)
         out.push_back(arith::OrIOp::create(b, loc, at(p),
-                                           arith::ShLIOp::create(b, loc, at(p + 1), c32(16))));
+                                           arith::ShLIOp::create(b, loc, at(p + 1), c32(kc, 16))));
     }
     // The stage's row r: 128 bytes, chunk c at (c ^ (r % 8)) * 16.
     Value rowBase = kc.add(kc.mul(stage, kc.bm * 128), kc.mul(r, 128));
@@ -355,7 +360,6 @@ void stageBitmap(KernelContext &kc, OperandTile &a, Value buf, Value tile, Value
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
   StagingLayout at(kc);
   Value quads = sharedView(kc, a.sparse.staging, i32);
   Value base = kc.mul(buf, a.sparse.stagingBytes / 4); // in words
@@ -380,19 +384,19 @@ void stageBitmap(KernelContext &kc, OperandTile &a, Value buf, Value tile, Value
     storeQuad(kc, quads, kc.add(base, kc.mul(chunk, 4)), vec4(kc, more));
   }
   Value valid = kc.ltV(tile, count);
-  Value own = c32(0);
+  Value own = c32(kc, 0);
   for (int64_t i = 0; i < nm; ++i) {
-    Value m = arith::SelectOp::create(b, loc, valid, words[i], c32(0));
+    Value m = arith::SelectOp::create(b, loc, valid, words[i], c32(kc, 0));
     memref::StoreOp::create(
         b, loc, m, quads,
         ValueRange{kc.idx(kc.add(base, kc.add(kc.mul(kc.tid, nm), at.masks / 4 + i)))});
     own = arith::AddIOp::create(b, loc, own, LLVM::CtPopOp::create(b, loc, i32, m));
   }
   Value scan = own;
-  Value width = c32(32);
+  Value width = c32(kc, 32);
   for (int64_t d = 1; d < 32; d *= 2) {
-    auto up = gpu::ShuffleOp::create(b, loc, scan, c32(d), width, gpu::ShuffleMode::UP);
-    Value add = arith::SelectOp::create(b, loc, up.getValid(), up.getShuffleResult(), c32(0));
+    auto up = gpu::ShuffleOp::create(b, loc, scan, c32(kc, d), width, gpu::ShuffleMode::UP);
+    Value add = arith::SelectOp::create(b, loc, up.getValid(), up.getShuffleResult(), c32(kc, 0));
     scan = arith::AddIOp::create(b, loc, scan, add);
   }
   memref::StoreOp::create(b, loc, arith::SubIOp::create(b, loc, scan, own), quads,
@@ -417,7 +421,6 @@ void decodeBitmap(KernelContext &kc, OperandTile &a, Value buf, Value stage) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   Type i32 = b.getI32Type();
-  auto c32 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
   StagingLayout at(kc);
   Value words = sharedView(kc, a.sparse.staging, i32);
   Value halves = sharedView(kc, a.sparse.staging, b.getI16Type());
@@ -430,7 +433,7 @@ void decodeBitmap(KernelContext &kc, OperandTile &a, Value buf, Value stage) {
   for (int64_t w = 0; w + 1 < kc.threads / 32; ++w) {
     Value n = memref::LoadOp::create(b, loc, words,
                                      ValueRange{kc.idx(kc.add(base, at.warps / 4 + w))});
-    n = arith::SelectOp::create(b, loc, kc.ltV(kc.cst(w), warp), n, c32(0));
+    n = arith::SelectOp::create(b, loc, kc.ltV(kc.cst(w), warp), n, c32(kc, 0));
     first = arith::AddIOp::create(b, loc, first, n);
   }
   Value valueBase = kc.idx(kc.mul(base, 2)); // the buffer's first value
@@ -448,22 +451,22 @@ void decodeBitmap(KernelContext &kc, OperandTile &a, Value buf, Value stage) {
       for (int64_t c = 0; c < 8; ++c) {
         int64_t q = 8 * r + c;
         Value before = LLVM::CtPopOp::create(
-            b, loc, i32, arith::AndIOp::create(b, loc, m, c32((int64_t(1) << q) - 1)));
+            b, loc, i32, arith::AndIOp::create(b, loc, m, c32(kc, (int64_t(1) << q) - 1)));
         Value idx = arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, first, before),
-                                          c32(capacity - 1));
+                                          c32(kc, capacity - 1));
         Value at16 = arith::AddIOp::create(
             b, loc, arith::IndexCastUIOp::create(b, loc, b.getIndexType(), idx), valueBase);
         Value v = arith::ExtUIOp::create(
             b, loc, i32, memref::LoadOp::create(b, loc, halves, ValueRange{at16}));
         Value set = arith::CmpIOp::create(
             b, loc, arith::CmpIPredicate::ne,
-            arith::AndIOp::create(b, loc, m, c32(int64_t(1) << q)), c32(0));
-        vals.push_back(arith::SelectOp::create(b, loc, set, v, c32(0)));
+            arith::AndIOp::create(b, loc, m, c32(kc, int64_t(1) << q)), c32(kc, 0));
+        vals.push_back(arith::SelectOp::create(b, loc, set, v, c32(kc, 0)));
       }
       SmallVector<Value, 4> packed;
       for (int64_t c = 0; c < 8; c += 2)
         packed.push_back(arith::OrIOp::create(
-            b, loc, vals[c], arith::ShLIOp::create(b, loc, vals[c + 1], c32(16))));
+            b, loc, vals[c], arith::ShLIOp::create(b, loc, vals[c + 1], c32(kc, 16))));
       Value row = kc.add(row0, r);
       Value chunk = kc.xorI(col8, kc.andI(row, 7));
       Value byte = kc.add(kc.mul(stage, kc.bm * 128), kc.add(kc.mul(row, 128), kc.mul(chunk, 16)));

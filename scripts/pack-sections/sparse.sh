@@ -20,10 +20,10 @@ sp sparse sp_f16_sm80_m16              "mk,nk->mn" m=16,n=1024,k=2048 f16 tiled_
 # Words prefetched 2 and 3 tiles ahead (forced plans): fewer K tiles than
 # the pipeline's depth (K = 200: 4 tiles), a split whose last part is short,
 # tiles of 128 rows, bf16.
-spp() { local name=$1 sizes=$2 dt=$3 fmt=$4 tm=$5 tn=$6 split=$7 pf=$8
+spp() { local name=$1 sizes=$2 dt=$3 fmt=$4 tm=$5 tn=$6 split=$7 pf=$8 producer=${9:-tiled_csl}
   sp sparse "$name" "mk,nk->mn" "$sizes" "$dt" "$fmt" --plan "#loom.plan<tile_m = $tm, \
 tile_n = $tn, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = $split, \
-producer = tiled_csl, order = ba, prefetch = $pf>"; }
+producer = $producer, order = ba, prefetch = $pf>"; }
 spp sp_p3_f16_m17_n777_k1000_s2   m=17,n=777,k=1000  f16  tiled_csl     64  32 2 3
 spp sp_p3_bf16_m5_n300_k200       m=5,n=300,k=200    bf16 tiled_csl     64  16 1 3
 spp sp_p2_f16_m16_n1000_k4160_s4  m=16,n=1000,k=4160 f16  tiled_csl     64  16 4 2
@@ -48,13 +48,9 @@ sp sparse bm_bf16_m3_n1000_k200_t128   "mk,nk->mn" m=3,n=1000,k=200 bf16 bitmap:
 sp sparse bm_f16_m300_n512_k512        "mk,nk->mn" m=300,n=512,k=512 f16 bitmap
 sp sparse bm_bf16_m33_n4096_k1024      "mk,nk->mn" m=33,n=4096,k=1024 bf16 bitmap
 sp sparse bm_f16_sm80_m8_n640_k768     "mk,nk->mn" m=8,n=640,k=768 f16 bitmap --target sm_80
-bmp() { local name=$1 sizes=$2 dt=$3 fmt=$4 tm=$5 tn=$6 split=$7 pf=$8
-  sp sparse "$name" "mk,nk->mn" "$sizes" "$dt" "$fmt" --plan "#loom.plan<tile_m = $tm, \
-tile_n = $tn, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = $split, \
-producer = bitmap, order = ba, prefetch = $pf>"; }
-bmp bm_p1_f16_m16_n1000_k4160_s4  m=16,n=1000,k=4160 f16  bitmap     64  16 4 1
-bmp bm_p3_bf16_m5_n300_k200       m=5,n=300,k=200    bf16 bitmap     64  16 1 3
-bmp bm_p2_f16_m33_n640_k1536_t128 m=33,n=640,k=1536  f16  bitmap:128 128 64 1 2
+spp bm_p1_f16_m16_n1000_k4160_s4  m=16,n=1000,k=4160 f16  bitmap     64  16 4 1 bitmap
+spp bm_p3_bf16_m5_n300_k200       m=5,n=300,k=200    bf16 bitmap     64  16 1 3 bitmap
+spp bm_p2_f16_m33_n640_k1536_t128 m=33,n=640,k=1536  f16  bitmap:128 128 64 1 2 bitmap
 # Block-sparse weights (--sparse block_csr; --density is then the fraction
 # of 64 x 64 blocks stored): M from 1 to 300, bf16, sm_80.
 sp sparse bsr_f16_m16_n1024_k4096      "mk,nk->mn" m=16,n=1024,k=4096 f16 block_csr

@@ -181,20 +181,18 @@ int main(int argc, char **argv) {
   std::mt19937 rng(seed);
   std::vector<Format> formats;
   {
-    PackParams t;
-    t.format = PackFormat::TiledCsl;
-    t.tileRows = 64;
-    t.tileCols = 64;
-    formats.push_back({"tiled_csl 64x64", t, 130, 200});
-    t.tileRows = 128;
-    formats.push_back({"tiled_csl 128x64", t, 128, 64});
-    PackParams bm;
-    bm.format = PackFormat::Bitmap;
-    bm.tileRows = 64;
-    bm.tileCols = 64;
-    formats.push_back({"bitmap 64x64", bm, 100, 150});
-    bm.tileRows = 128;
-    formats.push_back({"bitmap 128x64", bm, 130, 64});
+    auto tiled = [&](const char *name, PackFormat f, int64_t tileRows, int64_t rows,
+                     int64_t cols) {
+      PackParams t;
+      t.format = f;
+      t.tileRows = tileRows;
+      t.tileCols = 64;
+      formats.push_back({name, t, rows, cols});
+    };
+    tiled("tiled_csl 64x64", PackFormat::TiledCsl, 64, 130, 200);
+    tiled("tiled_csl 128x64", PackFormat::TiledCsl, 128, 128, 64);
+    tiled("bitmap 64x64", PackFormat::Bitmap, 64, 100, 150);
+    tiled("bitmap 128x64", PackFormat::Bitmap, 128, 130, 64);
     PackParams two;
     two.format = PackFormat::TwoFour;
     formats.push_back({"two_four", two, 24, 48});
