@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 using namespace einloom::rt;
@@ -345,6 +346,68 @@ TEST(Bundle, EpilogueRoundTripsAndIsChecked) {
   bad.kernels[0].args = {0, 1, 2, 4};
   EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
   EXPECT_NE(err.find("names a buffer the kernel does not take"), std::string::npos) << err;
+}
+
+// Sparse weights: each format's `sparse` line round-trips (a bitmap's and
+// block_csr's second index buffer included), and lines the writer never
+// produces are refused with the line's form. The launch may give a
+// Tiled-CSL or bitmap weight one 16-byte chunk, a block-sparse one one
+// 64 x 64 block, at least.
+TEST(Bundle, SparseLinesRoundTripAndAreChecked) {
+  for (const char *format : {"tiled_csl", "bitmap", "block_csr", "two_four"}) {
+    Bundle in = sample(), out;
+    in.buffers.push_back({"arg1_index", "input", "i32", {4}, 16});
+    in.buffers.push_back({"arg1_offsets", "input", "i32", {2}, 8});
+    BundleKernel &k = in.kernels[0];
+    k.args = {0, 1, 2, 4, 3};
+    k.sparse.format = format;
+    bool twoFour = k.sparse.format == "two_four";
+    k.sparse.tileRows = k.sparse.tileCols = twoFour ? 0 : 64;
+    k.sparse.offsets = 4;
+    if (k.sparse.hasIndex())
+      k.sparse.index = 3;
+    std::string err;
+    ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << format << ": " << err;
+    const BundleSparse &r = out.kernels[0].sparse;
+    EXPECT_EQ(r.format, format);
+    EXPECT_EQ(r.offsets, 4);
+    EXPECT_EQ(r.index, k.sparse.hasIndex() ? 3 : -1) << format;
+    EXPECT_TRUE(holdsSparseWords(out, 1) == !twoFour) << format;
+    EXPECT_EQ(leastBytes(out, 1, -1), twoFour                           ? 32
+                                      : k.sparse.format == "block_csr" ? 8192
+                                                                        : 16)
+        << format;
+  }
+  auto refused = [](void (*edit)(std::string &), const char *why) {
+    Bundle in = sample(), out;
+    in.buffers.push_back({"arg1_index", "input", "i32", {4}, 16});
+    in.buffers.push_back({"arg1_offsets", "input", "i32", {2}, 8});
+    in.kernels[0].args = {0, 1, 2, 4, 3};
+    in.kernels[0].sparse = {"bitmap", 64, 64, 4, 3};
+    std::string err;
+    EXPECT_FALSE(readBundle(resealedBundle(in, edit), out, err)) << why;
+    EXPECT_NE(err.find("sparse"), std::string::npos) << why << ": " << err;
+  };
+  refused([](std::string &m) {
+    size_t at = m.find("sparse bitmap 64 64 4 3");
+    m.replace(at, 23, "sparse bitmap 64 64 4");
+  }, "a bitmap without its masks");
+  refused([](std::string &m) {
+    size_t at = m.find("sparse bitmap 64 64 4 3");
+    m.replace(at, 23, "sparse bitmap 60 64 4 3");
+  }, "bitmap tiles not of 8 x 8 blocks");
+  refused([](std::string &m) {
+    size_t at = m.find("sparse bitmap 64 64 4 3");
+    m.replace(at, 23, "sparse bitmap 64 64 4 7");
+  }, "masks the kernel does not take");
+  refused([](std::string &m) {
+    size_t at = m.find("sparse bitmap 64 64 4 3");
+    m.replace(at, 23, "sparse block_csr 32 32 4 3");
+  }, "block_csr blocks not 64 x 64");
+  refused([](std::string &m) {
+    size_t at = m.find("sparse bitmap 64 64 4 3");
+    m.replace(at, 23, "sparse csr 64 64 4 3");
+  }, "an unknown format");
 }
 
 /// A dynamic-M bundle: two variants (1..16 with kernel 0, 17..4096 with
