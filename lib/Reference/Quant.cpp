@@ -1,6 +1,7 @@
 //===- Quant.cpp - reference quantize / dequantize ------------------------===//
 #include "einloom/Reference/Kernels.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace einloom::ref;
@@ -138,4 +139,29 @@ bool einloom::ref::dequantize(const Tensor &codes, const Tensor &scale,
     result.data[i] = roundTo(resultType, c * scale.data[si]);
   }
   return true;
+}
+
+double einloom::ref::fp8TensorCoreDot(const double *a, const double *b, int64_t k, int accBits,
+                                      int64_t promoteEvery) {
+  // x truncated toward zero to `accBits` significant bits.
+  auto chop = [&](double x) {
+    if (x == 0 || !std::isfinite(x))
+      return x;
+    int e = std::ilogb(x);
+    double quantum = std::ldexp(1.0, e - accBits + 1);
+    return std::trunc(x / quantum) * quantum;
+  };
+  auto toF32 = [](double x) { return static_cast<double>(static_cast<float>(x)); };
+  double acc = 0, promoted = 0;
+  for (int64_t g = 0; g < k; g += 32) {
+    double group = 0; // exact: fp8 products and their sums of 32 fit a double
+    for (int64_t i = g; i < std::min(k, g + 32); ++i)
+      group += a[i] * b[i];
+    acc = chop(acc + group);
+    if (promoteEvery > 0 && ((g + 32) % promoteEvery == 0 || g + 32 >= k)) {
+      promoted = toF32(promoted + acc);
+      acc = 0;
+    }
+  }
+  return promoteEvery > 0 ? promoted : toF32(acc);
 }

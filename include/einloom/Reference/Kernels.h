@@ -80,6 +80,18 @@ bool dequantize(const Tensor &codes, const Tensor &scale,
                 const Tensor *zeroPoint, const QuantParams &q,
                 DType resultType, Tensor &result, std::string &err);
 
+/// A dot product of `k` fp8 products a[i] * b[i] as Hopper's fp8 wgmma is
+/// reported to accumulate it (a model, for the FP8 kernels' promotion;
+/// DeepSeek-V3 measured about 14 bits kept): each group of 32 products
+/// along K (one wgmma k step) is summed exactly, then added into an
+/// accumulator that keeps `accBits` significant bits (the sum truncated
+/// toward zero). With `promoteEvery` (a multiple of 32) > 0, every that
+/// many K elements the accumulator is added into an f32 sum (rounded to
+/// f32) and cleared, as DeepGEMM's kernels do every 128; 0 never promotes
+/// (the accumulator's value, rounded to f32, is the result).
+double fp8TensorCoreDot(const double *a, const double *b, int64_t k, int accBits,
+                        int64_t promoteEvery);
+
 enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment, Bitmap };
 
 struct PackParams {
