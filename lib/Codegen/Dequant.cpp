@@ -148,3 +148,17 @@ std::vector<uint16_t> einloom::codegen::modelDequantize(const DequantRecipe &r,
       }
   return out;
 }
+
+uint32_t einloom::codegen::packU4ForWidening(const std::array<uint8_t, 8> &codes) {
+  uint32_t w = 0;
+  for (unsigned j = 0; j < 4; ++j)
+    w |= uint32_t(codes[j] & 0xf) << (8 * j) | uint32_t(codes[j + 4] & 0xf) << (8 * j + 4);
+  return w;
+}
+
+uint32_t einloom::codegen::widenU4Register(uint32_t w, unsigned r, uint32_t s, uint32_t z) {
+  uint32_t x = (w >> (4 * r)) & 0x0F0F0F0Fu; // shift, lop3
+  uint32_t p = x * s;                        // imul: bytes q·s, no carries
+  uint32_t zs = (z * s & 0xffu) * 0x01010101u; // the group's constant, once
+  return sub4(p, zs);
+}

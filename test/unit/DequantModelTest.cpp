@@ -255,3 +255,59 @@ TEST(APackedLayout, BytePackerMatchesTheReference) {
   EXPECT_FALSE(packAFragmentWords(bytes.data(), 16, 64, 4, false, words.data(), err));
   EXPECT_NE(err.find("does not fit"), std::string::npos) << err;
 }
+
+// W4A8 widening (Dequant.h): sub4 is byte-wise subtraction for every pair
+// of bytes, and the widened registers give (q - z)·s exactly, byte by byte
+// in k order, for every code, zero point and scale whose products fit a
+// byte and whose result fits int8.
+TEST(WidenU4, Sub4IsByteWiseSubtraction) {
+  for (uint32_t a = 0; a < 256; ++a)
+    for (uint32_t b = 0; b < 256; ++b) {
+      uint32_t A = a | (255 - a) << 8 | (a ^ 0x5a) << 16 | b << 24;
+      uint32_t B = b | a << 8 | (b ^ 0xa5) << 16 | (255 - b) << 24;
+      uint32_t got = sub4(A, B);
+      for (unsigned i = 0; i < 4; ++i)
+        ASSERT_EQ((got >> (8 * i)) & 0xff, (((A >> (8 * i)) - (B >> (8 * i))) & 0xff))
+            << a << " - " << b << " byte " << i;
+    }
+}
+
+TEST(WidenU4, ReproducesTheInt8ValuesBitForBit) {
+  std::mt19937 rng(8);
+  int checked = 0;
+  for (uint32_t s = 1; s <= 17; ++s)
+    for (uint32_t z = 0; z < 16; ++z) {
+      if (15 * s > 255 || z * s > 255)
+        continue;
+      for (int trial = 0; trial < 40; ++trial) {
+        std::array<uint8_t, 8> q;
+        for (uint8_t &c : q)
+          c = static_cast<uint8_t>(rng() % 16);
+        uint32_t w = packU4ForWidening(q);
+        for (unsigned r = 0; r < 2; ++r) {
+          uint32_t reg = widenU4Register(w, r, s, z);
+          for (unsigned i = 0; i < 4; ++i) {
+            int want = (int(q[4 * r + i]) - int(z)) * int(s);
+            if (want < -128 || want > 127)
+              continue; // outside int8: the scheme's ranges exclude it
+            ASSERT_EQ(static_cast<int8_t>((reg >> (8 * i)) & 0xff), want)
+                << "q " << int(q[4 * r + i]) << " z " << z << " s " << s;
+            ++checked;
+          }
+        }
+      }
+    }
+  EXPECT_GT(checked, 10000);
+}
+
+TEST(WidenU4, DetectsAWrongInterleave) {
+  // Codes 0..7 packed in plain nibble order (code j in nibble j) widen to
+  // the wrong k order: the check above would fail.
+  std::array<uint8_t, 8> q{1, 2, 3, 4, 5, 6, 7, 8};
+  uint32_t plain = 0;
+  for (unsigned j = 0; j < 8; ++j)
+    plain |= uint32_t(q[j]) << (4 * j);
+  EXPECT_NE(widenU4Register(plain, 0, 3, 0), widenU4Register(packU4ForWidening(q), 0, 3, 0));
+  EXPECT_EQ(widenU4Register(packU4ForWidening(q), 0, 3, 0), 0x0C090603u);
+  EXPECT_EQ(widenU4Register(packU4ForWidening(q), 1, 3, 8), uint32_t(0x00FDFAF7u));
+}

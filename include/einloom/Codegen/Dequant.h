@@ -101,6 +101,33 @@ struct GroupParams {
 std::vector<uint16_t> modelDequantize(const DequantRecipe &r, const std::vector<uint32_t> &words,
                                       int64_t N, int64_t K, const GroupParams &g);
 
+// W4A8 (QServe-style progressive weights): an unsigned 4-bit code q with
+// an integer group scale s and zero point z widens to the int8 value
+// (q - z)·s for the int8 MMA. A 32-bit word holds 8 codes, interleaved so
+// that nibble 2j holds code j and nibble 2j + 1 code j + 4: its low
+// nibbles are register 0 (codes 0-3, a byte each, k order, as an m16n8k32
+// A register holds them) and its high nibbles register 1 (codes 4-7). Per
+// register: x = (w >> 4·r) & 0x0F0F0F0F (one lop3, after a shift for r =
+// 1), p = x·s (one 32-bit multiply: every byte's q·s <= 255, so no byte
+// carries into the next), then the bytes of z·s subtracted byte by byte
+// (sub4: no borrow crosses a byte) with the per-group constants of
+// WidenConstants: four instructions. The result's bytes are (q - z)·s mod
+// 256, the int8 value wherever it lies in [-128, 127] (QServe's int8 range
+// of ±119 guarantees it).
+
+/// An int8 register's bytes minus another's, byte by byte (mod 256).
+inline uint32_t sub4(uint32_t a, uint32_t b) {
+  const uint32_t high = 0x80808080u;
+  return ((a | high) - (b & ~high)) ^ ((a ^ ~b) & high);
+}
+
+/// The 8 unsigned 4-bit codes of one word, interleaved as above.
+uint32_t packU4ForWidening(const std::array<uint8_t, 8> &codes);
+
+/// Register `r` (0 or 1) of word `w` widened to int8 with group scale `s`
+/// and zero point `z` (q·s and z·s at most 255), as the kernel computes it.
+uint32_t widenU4Register(uint32_t w, unsigned r, uint32_t s, uint32_t z);
+
 } // namespace einloom::codegen
 
 #endif
