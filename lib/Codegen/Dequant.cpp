@@ -162,3 +162,21 @@ uint32_t einloom::codegen::widenU4Register(uint32_t w, unsigned r, uint32_t s, u
   uint32_t zs = (z * s & 0xffu) * 0x01010101u; // the group's constant, once
   return sub4(p, zs);
 }
+
+std::array<uint32_t, 3> einloom::codegen::packS6ForWidening(const std::array<int8_t, 16> &codes) {
+  std::array<uint32_t, 3> w{0, 0, 0};
+  for (unsigned c = 0; c < 16; ++c) {
+    uint32_t u = uint32_t(codes[c] + 32) & 0x3f;
+    unsigned j = c % 8; // the code's place among its word's eight
+    unsigned nibble = j < 4 ? 2 * j : 2 * (j - 4) + 1;
+    w[c / 8] |= (u & 0xf) << (4 * nibble);
+    w[2] |= (u >> 4) << (2 * (c / 4) + 8 * (c % 4));
+  }
+  return w;
+}
+
+uint32_t einloom::codegen::widenS6Register(const std::array<uint32_t, 3> &w, unsigned r) {
+  uint32_t low = (w[r / 2] >> (4 * (r % 2))) & 0x0F0F0F0Fu; // shift, lop3
+  uint32_t high = ((w[2] >> (2 * r)) & 0x03030303u) << 4;   // shift, lop3, shift
+  return sub4(low | high, 0x20202020u);                     // or, then sub4
+}

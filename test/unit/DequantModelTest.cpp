@@ -311,3 +311,38 @@ TEST(WidenU4, DetectsAWrongInterleave) {
   EXPECT_EQ(widenU4Register(packU4ForWidening(q), 0, 3, 0), 0x0C090603u);
   EXPECT_EQ(widenU4Register(packU4ForWidening(q), 1, 3, 8), uint32_t(0x00FDFAF7u));
 }
+
+// W6A8 unpacking (Dequant.h): three words give four registers of four
+// signed 6-bit codes as int8 bytes in k order, for every code.
+TEST(WidenS6, ReproducesTheCodesBitForBit) {
+  std::mt19937 rng(6);
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::array<int8_t, 16> q;
+    for (int8_t &c : q)
+      c = static_cast<int8_t>(int(rng() % 64) - 32);
+    if (trial < 64) // every code somewhere, the extremes included
+      for (unsigned c = 0; c < 16; ++c)
+        q[c] = static_cast<int8_t>((trial + c) % 64 - 32);
+    std::array<uint32_t, 3> w = packS6ForWidening(q);
+    for (unsigned r = 0; r < 4; ++r) {
+      uint32_t reg = widenS6Register(w, r);
+      for (unsigned i = 0; i < 4; ++i)
+        ASSERT_EQ(static_cast<int8_t>((reg >> (8 * i)) & 0xff), q[4 * r + i])
+            << "trial " << trial << " register " << r << " byte " << i;
+    }
+  }
+  // Codes of 0 are stored as 32 (high bits 10, low nibble 0); code 1 = 31
+  // as 63: its nibble is word 0's nibble 2, its high bits the field at bit
+  // 8 of word 2. High bits in plain code order (code c at bit 2c) would
+  // widen register 0 wrongly.
+  std::array<int8_t, 16> q{};
+  q[1] = 31;
+  std::array<uint32_t, 3> w = packS6ForWidening(q);
+  EXPECT_EQ(w[0], 0x00000F00u);
+  EXPECT_EQ(w[1], 0u);
+  EXPECT_EQ(w[2], 0xAAAAABAAu);
+  std::array<uint32_t, 3> plain = w;
+  plain[2] = 0xAAAAAAAEu; // code 1's high bits at bit 2
+  EXPECT_NE(widenS6Register(plain, 0), widenS6Register(w, 0));
+  EXPECT_EQ(widenS6Register(w, 0), 0x00001F00u);
+}

@@ -128,6 +128,24 @@ uint32_t packU4ForWidening(const std::array<uint8_t, 8> &codes);
 /// and zero point `z` (q·s and z·s at most 255), as the kernel computes it.
 uint32_t widenU4Register(uint32_t w, unsigned r, uint32_t s, uint32_t z);
 
+// W6A8 (FlexQ-style): signed 6-bit codes q in [-32, 31] stored as q + 32,
+// 16 to three words: word 0 the low nibbles of codes 0-7 and word 1 those
+// of codes 8-15, interleaved as for W4 (nibble 2j code j, 2j + 1 code
+// j + 4 of the eight); word 2 the high two bits, code c's at bits
+// 2·(c / 4) + 8·(c % 4) (so that (word2 >> 2·r) & 0x03030303 leaves
+// register r's four in the low bits of its bytes). Register r (codes 4r to
+// 4r + 3, a byte each in k order): low = (word[r / 2] >> 4·(r % 2)) &
+// 0x0F0F0F0F, high = ((word2 >> 2·r) & 0x03030303) << 4, then
+// sub4(low | high, 0x20202020): the int8 code; the scale goes in the
+// epilogue.
+
+/// The 16 signed 6-bit codes (each in [-32, 31]) packed as above.
+std::array<uint32_t, 3> packS6ForWidening(const std::array<int8_t, 16> &codes);
+
+/// Register `r` (0 to 3) of the three words `w` widened to int8, as the
+/// kernel computes it.
+uint32_t widenS6Register(const std::array<uint32_t, 3> &w, unsigned r);
+
 } // namespace einloom::codegen
 
 #endif
