@@ -235,6 +235,27 @@ LogicalResult EinsumOp::verify() {
       return failure();
   if (getBeta() && !getResidual())
     return emitOpError("has beta but no residual");
+  // Scales of the sum (an int8 product's per-token and per-channel
+  // scales): f32, one per result row (the result's shape without its last
+  // dimension) and one per result column (its last dimension).
+  for (auto [what, v, rows] : {std::tuple<const char *, Value, bool>{"row_scale", getRowScale(), true},
+                               std::tuple<const char *, Value, bool>{"col_scale", getColScale(), false}}) {
+    if (!v)
+      continue;
+    auto t = cast<RankedTensorType>(v.getType());
+    ArrayRef<int64_t> shape = result.getShape();
+    if (!t.getElementType().isF32())
+      return emitOpError() << what << " must hold f32 scales, not " << t.getElementType();
+    if (shape.empty())
+      return emitOpError() << what << " needs a result of rank 1 or more";
+    ArrayRef<int64_t> want = rows ? shape.drop_back() : shape.take_back();
+    if (t.getShape() != want)
+      return emitOpError() << what << " of type " << t << " must have the shape ["
+                           << llvm::make_range(want.begin(), want.end()) << "] ("
+                           << (rows ? "the result's dimensions but the last: one scale a row"
+                                    : "the result's last dimension: one scale a column")
+                           << ")";
+  }
   return verifyWeightQuant(*this);
 }
 

@@ -51,6 +51,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     Optional<AnyRankedTensor>:$residual,
     Optional<AnyRankedTensor>:$scale,
     Optional<AnyRankedTensor>:$zero_point,
+    Optional<AnyRankedTensor>:$row_scale,
+    Optional<AnyRankedTensor>:$col_scale,
     StrAttr:$spec,
     OptionalAttr<TypeAttr>:$acc,
     UnitAttr:$allow_tf32,
@@ -65,13 +67,15 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     (`residual` `(` $residual^ `:` type($residual) `)`)?
     (`scale` `(` $scale^ `:` type($scale) `)`)?
     (`zero_point` `(` $zero_point^ `:` type($zero_point) `)`)?
+    (`row_scale` `(` $row_scale^ `:` type($row_scale) `)`)?
+    (`col_scale` `(` $col_scale^ `:` type($col_scale) `)`)?
     attr-dict `:` functional-type($inputs, $result)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Type":$result, "::mlir::ValueRange":$inputs,
                    "::llvm::StringRef":$spec), [{
       build($_builder, $_state, result, inputs, ::mlir::Value(), ::mlir::Value(),
-            ::mlir::Value(), ::mlir::Value(),
+            ::mlir::Value(), ::mlir::Value(), ::mlir::Value(), ::mlir::Value(),
             $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
             ::mlir::loom::PlanAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
             ::mlir::loom::ActivationAttr(), ::mlir::loom::QuantAttr());
@@ -82,9 +86,11 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     /// The accumulator type: `acc` if given, else the default for the inputs.
     ::mlir::Type getAccumulatorType();
-    /// True when an epilogue is fused (alpha, bias, activation, residual).
+    /// True when an epilogue is fused (alpha, row and column scales, bias,
+    /// activation, residual).
     bool hasEpilogue() {
-      return getAlpha() || getBeta() || getActivation() || getBias() || getResidual();
+      return getAlpha() || getBeta() || getActivation() || getBias() || getResidual() ||
+             getRowScale() || getColScale();
     }
     /// True when the second input holds quantized codes (weight_quant).
     bool hasDequantizedWeight() { return getWeightQuant().has_value(); }

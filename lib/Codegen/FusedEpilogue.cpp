@@ -2,7 +2,8 @@
 //
 // What every kernel does to an accumulator just before it converts and
 // stores it, when loom-fuse-epilogues fused an epilogue into the einsum:
-// act(alpha * x + bias) + beta * residual, in the accumulator's float type.
+// act(alpha * rowScale[row] * colScale[col] * x + bias) + beta * residual,
+// in the accumulator's float type (an integer sum in f32).
 // Bias and residual elements are read at (C offset mod their count): they
 // cover C's trailing dimensions and C is row-major. (One as large as C is
 // read at the offset itself.)
@@ -28,6 +29,10 @@ void EpilogueCode::bind(OpBuilder &b, Location loc, Block &entry, unsigned first
     bias = typedView(b, loc, entry.getArgument(arg++), spec->biasType, spec->biasElems);
   if (spec->residualType)
     residual = typedView(b, loc, entry.getArgument(arg++), spec->residualType, spec->residualElems);
+  if (spec->rowScaleElems)
+    rowScale = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), spec->rowScaleElems);
+  if (spec->colScaleElems)
+    colScale = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), spec->colScaleElems);
 }
 
 /// 2^x for an f32 x (ex2.approx: about 2 ulp; LLVM's exp would need libdevice).
@@ -90,6 +95,17 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
     return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(whole ? off : kc.rem(off, n))}));
   };
   Value v = x;
+  // The sum's scales: row o / cols, column o % cols (an int8 product's
+  // per-token and per-channel scales).
+  if (rowScale) {
+    Value row = kc.div(off, spec->cols);
+    if (!(spec->resultElems > 0 && spec->rowScaleElems * spec->cols >= spec->resultElems))
+      row = kc.rem(row, spec->rowScaleElems);
+    v = arith::MulFOp::create(
+        b, loc, v, toT(memref::LoadOp::create(b, loc, rowScale, ValueRange{kc.idx(row)})));
+  }
+  if (colScale)
+    v = arith::MulFOp::create(b, loc, v, load(colScale, spec->colScaleElems));
   if (spec->alpha != 1)
     v = arith::MulFOp::create(b, loc, v, cst(spec->alpha));
   if (bias)

@@ -153,6 +153,9 @@ SmallVector<int64_t, 2> EpilogueSpec::bufferBytes() const {
     b.push_back(biasElems * elementBytes(biasType));
   if (residualType)
     b.push_back(residualElems * elementBytes(residualType));
+  for (int64_t n : {rowScaleElems, colScaleElems})
+    if (n)
+      b.push_back(n * 4);
   return b;
 }
 
@@ -160,6 +163,10 @@ std::string EpilogueSpec::describe() const {
   std::string d;
   llvm::raw_string_ostream os(d);
   auto sep = [&] { return d.empty() ? "" : ", "; };
+  if (rowScaleElems)
+    os << sep() << "times a scale per row (" << rowScaleElems << ")";
+  if (colScaleElems)
+    os << sep() << "times a scale per column (" << colScaleElems << ")";
   if (alpha != 1)
     os << sep() << "times " << alpha;
   if (biasType)
@@ -192,6 +199,12 @@ EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
     e.residualType = t.getElementType();
     e.residualElems = t.getNumElements();
   }
+  if (Value s = op.getRowScale())
+    e.rowScaleElems = cast<RankedTensorType>(s.getType()).getNumElements();
+  if (Value s = op.getColScale())
+    e.colScaleElems = cast<RankedTensorType>(s.getType()).getNumElements();
+  if (auto t = dyn_cast<RankedTensorType>(op.getResult().getType()); t && t.getRank() > 0)
+    e.cols = std::max<int64_t>(1, t.getShape().back());
   return e;
 }
 

@@ -146,6 +146,10 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
           e.getBiasMutable().assign(op.getBias());
         if (op.getResidual())
           e.getResidualMutable().assign(op.getResidual());
+        if (op.getRowScale())
+          e.getRowScaleMutable().assign(op.getRowScale());
+        if (op.getColScale())
+          e.getColScaleMutable().assign(op.getColScale());
         e.setAlphaAttr(op.getAlphaAttr());
         e.setBetaAttr(op.getBetaAttr());
         e.setActivationAttr(op.getActivationAttr());

@@ -205,6 +205,10 @@ double einloom::ref::activate(Epilogue::Act act, double x) {
 
 double einloom::ref::Epilogue::apply(double x, int64_t i) const {
   double v = alpha * x;
+  if (rowScale)
+    v *= rowScale->data[static_cast<size_t>((i / cols) % rowScale->numel())];
+  if (colScale)
+    v *= colScale->data[static_cast<size_t>(i % colScale->numel())];
   if (bias)
     v += bias->data[static_cast<size_t>(i % bias->numel())];
   v = activate(act, v);

@@ -248,7 +248,7 @@ private:
     opts.tf32 = e.getAllowTf32();
     opts.intAccBits = isa<IntegerType>(e.getAccumulatorType()) ? 32 : 0;
     Epilogue ep = epilogueOf(e);
-    bool fused = e.getAlpha() || e.getActivation() || ep.bias || ep.residual;
+    bool fused = e.hasEpilogue();
     Tensor out;
     std::string err;
     // With an epilogue: the sums unrounded (f64), then the epilogue, then one rounding.
@@ -275,6 +275,12 @@ private:
       ep.bias = &values[b];
     if (Value r = e.getResidual())
       ep.residual = &values[r];
+    if (Value s = e.getRowScale())
+      ep.rowScale = &values[s];
+    if (Value s = e.getColScale())
+      ep.colScale = &values[s];
+    auto shape = cast<RankedTensorType>(e.getResult().getType()).getShape();
+    ep.cols = shape.empty() ? 1 : std::max<int64_t>(1, shape.back());
     return ep;
   }
 

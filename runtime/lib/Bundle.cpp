@@ -178,8 +178,10 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
     if (k.hasEpilogue()) {
       char nums[64];
       std::snprintf(nums, sizeof nums, "%.17g %.17g", k.alpha, k.beta);
-      m << "epilogue " << nums << " " << k.activation << " " << k.bias << " " << k.residual
-        << "\n";
+      m << "epilogue " << nums << " " << k.activation << " " << k.bias << " " << k.residual;
+      if (k.rowScale >= 0 || k.colScale >= 0)
+        m << " " << k.rowScale << " " << k.colScale;
+      m << "\n";
     }
     if (k.weight.present()) {
       const BundleWeight &w = k.weight;
@@ -551,8 +553,19 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
           !number(alpha, k.alpha) || !number(beta, k.beta) ||
           (k.activation != "none" && k.activation != "relu" && k.activation != "gelu" &&
            k.activation != "silu"))
-        return bad("bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL)");
-      for (int x : {k.bias, k.residual})
+        return bad("bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL [ROWSCALE "
+                   "COLSCALE])");
+      // Optional: the sum's row and column scales.
+      std::string more;
+      if (ls >> more) {
+        char *stop;
+        long r = std::strtol(more.c_str(), &stop, 10);
+        if (*stop || !(ls >> k.colScale) || r < -1 || r > INT32_MAX || k.colScale < -1)
+          return bad("bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL [ROWSCALE "
+                     "COLSCALE])");
+        k.rowScale = static_cast<int>(r);
+      }
+      for (int x : {k.bias, k.residual, k.rowScale, k.colScale})
         if (x != -1 && std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("epilogue names a buffer the kernel does not take");
     } else if (kind == "weight") {

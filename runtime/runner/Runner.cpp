@@ -739,6 +739,9 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                                : ref::Epilogue::Act::None;
         ep.bias = withEpilogue->bias >= 0 ? &expect[withEpilogue->bias] : nullptr;
         ep.residual = withEpilogue->residual >= 0 ? &expect[withEpilogue->residual] : nullptr;
+        ep.rowScale = withEpilogue->rowScale >= 0 ? &expect[withEpilogue->rowScale] : nullptr;
+        ep.colScale = withEpilogue->colScale >= 0 ? &expect[withEpilogue->colScale] : nullptr;
+        ep.cols = got.shape.empty() ? 1 : std::max<int64_t>(1, got.shape.back());
       }
       size_t einsums = 0;
       for (int x : *order)

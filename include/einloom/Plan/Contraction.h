@@ -48,14 +48,20 @@ struct EpilogueSpec {
   int activation = -1; ///< -1 none, else a loom::Activation
   mlir::Type biasType, residualType; ///< element types (null: absent)
   int64_t biasElems = 0, residualElems = 0;
+  /// f32 scales of the sum (loom.einsum's row_scale and col_scale; 0:
+  /// absent): element offset o of the result is scaled by rowScale[o /
+  /// cols] and colScale[o % cols], `cols` the result's last dimension.
+  int64_t rowScaleElems = 0, colScaleElems = 0, cols = 1;
   /// The result's element count (0 if not static). Every offset the epilogue
   /// is given is one of the result's, so an operand of at least this many
   /// elements is read at the offset itself, with no remainder to take.
   int64_t resultElems = 0;
   bool empty() const {
-    return alpha == 1 && activation < 0 && !biasType && !residualType;
+    return alpha == 1 && activation < 0 && !biasType && !residualType && !rowScaleElems &&
+           !colScaleElems;
   }
-  /// Bytes of the extra kernel arguments, in order (bias, then residual).
+  /// Bytes of the extra kernel arguments, in order (bias, residual, row
+  /// scales, column scales: those present).
   llvm::SmallVector<int64_t, 2> bufferBytes() const;
   /// "alpha 0.5, bias [64] f32, gelu, 2 x residual": for --explain.
   std::string describe() const;

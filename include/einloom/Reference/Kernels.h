@@ -53,6 +53,11 @@ struct Epilogue {
   double alpha = 1, beta = 1;
   Act act = Act::None;
   const Tensor *bias = nullptr, *residual = nullptr;
+  /// Scales of the sum (loom.einsum's row_scale and col_scale): element i
+  /// (row-major) is scaled by rowScale[i / cols] and colScale[i % cols],
+  /// `cols` the result's last dimension.
+  const Tensor *rowScale = nullptr, *colScale = nullptr;
+  int64_t cols = 1;
   /// The epilogue at the result's flat index `i`.
   double apply(double x, int64_t i) const;
 };

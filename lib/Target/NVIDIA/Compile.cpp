@@ -555,7 +555,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     // result applies it.
     rt::BundleKernel &last = reduce ? *reduce : k;
     for (auto [v, slot] : {std::pair<Value, int *>{e.getBias(), &last.bias},
-                           std::pair<Value, int *>{e.getResidual(), &last.residual}})
+                           std::pair<Value, int *>{e.getResidual(), &last.residual},
+                           std::pair<Value, int *>{e.getRowScale(), &last.rowScale},
+                           std::pair<Value, int *>{e.getColScale(), &last.colScale}})
       if (v) {
         if (!buffer.count(v))
           return e.emitOpError("epilogue operand is not a function argument or an einsum result");

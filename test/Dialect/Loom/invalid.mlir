@@ -797,3 +797,27 @@ func.func @f(%w: tensor<24x64xi4>) {
 
 // expected-error @+1 {{bitmap tiles are made of 8 x 8 blocks, got 12 x 64}}
 func.func private @f(tensor<24x64xf16, #loom.sparse<format = bitmap, tile_rows = 12, tile_cols = 64>>)
+
+// -----
+
+func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %s: tensor<6xf32>) {
+  // expected-error @+1 {{row_scale of type 'tensor<6xf32>' must have the shape [4] (the result's dimensions but the last: one scale a row)}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%s : tensor<6xf32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %s: tensor<6xf16>) {
+  // expected-error @+1 {{col_scale must hold f32 scales, not 'f16'}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) col_scale(%s : tensor<6xf16>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %s: tensor<6xf32>) {
+  // expected-error @+1 {{a fused epilogue on a 'i32' sum gives a float or a requantized i8 result, not 'i32'}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) col_scale(%s : tensor<6xf32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xi32>
+  return
+}
