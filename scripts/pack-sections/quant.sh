@@ -45,3 +45,27 @@ for kn in 4096,14336 14336,4096 8192,28672 28672,8192; do
     wq quantbench "w8c_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int8
   done
 done
+# W8A8: int8 activations and weights, the sum scaled per row (token) and per
+# column (channel) in the epilogue (loom.einsum row_scale / col_scale), with
+# and without a bias and activation; decode and prefill sizes, bf16, sm_80.
+w8a8() { local name=$1 m=$2 n=$3 k=$4 out=$5 act=$6; shift 6
+  local f="$PACK/quant/$name.mlir" bias="" battr=""
+  if [ "$act" != none ]; then
+    bias=", %b: tensor<${n}xf32>"
+    battr=" bias(%b : tensor<${n}xf32>)"
+  fi
+  cat > "$f" <<MLIR
+func.func @main(%x: tensor<${m}x${k}xi8>, %w: tensor<${n}x${k}xi8>, %sa: tensor<${m}xf32>, %sb: tensor<${n}xf32>$bias) -> tensor<${m}x${n}x${out}> {
+  %y = loom.einsum "mk,nk->mn" (%x, %w)$battr row_scale(%sa : tensor<${m}xf32>) col_scale(%sb : tensor<${n}xf32>) {acc = i32$( [ "$act" != none ] && echo ", activation = #loom<activation $act>")} : (tensor<${m}x${k}xi8>, tensor<${n}x${k}xi8>) -> tensor<${m}x${n}x${out}>
+  return %y : tensor<${m}x${n}x${out}>
+}
+MLIR
+  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
+  rm "$f"
+}
+w8a8 w8a8_f16_m16_n14336_k4096 16 14336 4096 f16 none
+w8a8 w8a8_f16_m1_n1024_k2048   1 1024 2048 f16 none
+w8a8 w8a8_bf16_m33_n768_k512   33 768 512 bf16 silu
+w8a8 w8a8_f16_m300_n512_k1024  300 512 1024 f16 relu
+w8a8 w8a8_f16_m4096_n4096_k4096 4096 4096 4096 f16 none
+w8a8 w8a8_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 gelu --target sm_80
