@@ -378,36 +378,31 @@ TEST(Bundle, SparseLinesRoundTripAndAreChecked) {
                                                                         : 16)
         << format;
   }
-  auto refused = [](void (*edit)(std::string &), const char *why) {
+  // Each damaged line in place of "sparse bitmap 64 64 4 3", and why.
+  static const char *const damaged[][2] = {
+      {"sparse bitmap 64 64 4", "a bitmap without its masks"},
+      {"sparse bitmap 60 64 4 3", "bitmap tiles not of 8 x 8 blocks"},
+      {"sparse bitmap 64 64 4 7", "masks the kernel does not take"},
+      {"sparse block_csr 32 32 4 3", "block_csr blocks not 64 x 64"},
+      {"sparse csr 64 64 4 3", "an unknown format"}};
+  for (const auto &d : damaged) {
     Bundle in = sample(), out;
     in.buffers.push_back({"arg1_index", "input", "i32", {4}, 16});
     in.buffers.push_back({"arg1_offsets", "input", "i32", {2}, 8});
     in.kernels[0].args = {0, 1, 2, 4, 3};
     in.kernels[0].sparse = {"bitmap", 64, 64, 4, 3};
+    static const char *line;
+    line = d[0];
     std::string err;
-    EXPECT_FALSE(readBundle(resealedBundle(in, edit), out, err)) << why;
-    EXPECT_NE(err.find("sparse"), std::string::npos) << why << ": " << err;
-  };
-  refused([](std::string &m) {
-    size_t at = m.find("sparse bitmap 64 64 4 3");
-    m.replace(at, 23, "sparse bitmap 64 64 4");
-  }, "a bitmap without its masks");
-  refused([](std::string &m) {
-    size_t at = m.find("sparse bitmap 64 64 4 3");
-    m.replace(at, 23, "sparse bitmap 60 64 4 3");
-  }, "bitmap tiles not of 8 x 8 blocks");
-  refused([](std::string &m) {
-    size_t at = m.find("sparse bitmap 64 64 4 3");
-    m.replace(at, 23, "sparse bitmap 64 64 4 7");
-  }, "masks the kernel does not take");
-  refused([](std::string &m) {
-    size_t at = m.find("sparse bitmap 64 64 4 3");
-    m.replace(at, 23, "sparse block_csr 32 32 4 3");
-  }, "block_csr blocks not 64 x 64");
-  refused([](std::string &m) {
-    size_t at = m.find("sparse bitmap 64 64 4 3");
-    m.replace(at, 23, "sparse csr 64 64 4 3");
-  }, "an unknown format");
+    EXPECT_FALSE(readBundle(resealedBundle(in,
+                                           [](std::string &m) {
+                                             m.replace(m.find("sparse bitmap 64 64 4 3"), 23,
+                                                       line);
+                                           }),
+                            out, err))
+        << d[1];
+    EXPECT_NE(err.find("sparse"), std::string::npos) << d[1] << ": " << err;
+  }
 }
 
 /// A dynamic-M bundle: two variants (1..16 with kernel 0, 17..4096 with
