@@ -281,46 +281,35 @@ class Kernel:
                                 f"({b['layout']}): a contiguous i32 array of {n} words from "
                                 f"einloom.pack_sparse, got {arrays.dtype(x)} {list(shape)}")
                 continue
-            if b["layout"].startswith("bitmap"):
-                # A bitmap weight (einloom.pack_bitmap): its 16-bit values
-                # (as many as the data has, at least 8), its int32 masks or
-                # its int32 tile offsets (exactly the bundle's count).
+            if b["layout"].startswith(("bitmap", "block_csr")):
+                # A bitmap weight (einloom.pack_bitmap: 16-bit values, as
+                # many as the data has, at least 8; int32 masks and tile
+                # offsets) or a block-sparse one (einloom.pack_block_csr:
+                # 16-bit blocks, at least one of 64 x 64; int32 column
+                # indices, a slot per block of the weight, and row
+                # pointers): the index arrays exactly the bundle's shape.
                 shape, want = arrays.shape(x), b["shape"]
-                what = {"bitmap_offsets": "offsets", "bitmap_masks": "masks"}.get(
-                    b["layout"], "values")
-                if what == "values":
-                    ok = (arrays.dtype(x) in ("f16", "bf16", "i16", "u16") and len(shape) == 1
-                          and shape[0] >= 8)
-                    n = "at least 8 16-bit"
-                else:
-                    ok = arrays.dtype(x) == "i32" and list(shape) == list(want)
-                    n = f"{want[0]} i32"
-                if not ok or not arrays.contiguous(x):
-                    raise Error(f"einloom: operand {i} holds a bitmap weight's {what}: a "
-                                f"contiguous array of {n} elements from einloom.pack_bitmap, "
-                                f"got {arrays.dtype(x)} {list(shape)}")
-                continue
-            if b["layout"].startswith("block_csr"):
-                # A block-sparse weight (einloom.pack_block_csr): its blocks
-                # (16-bit, at least one block of 64 x 64), column indices
-                # (int32, one slot per block of the weight) and row pointers
-                # (int32, N / 64 + 1).
-                shape, want = arrays.shape(x), b["shape"]
-                what = {"block_csr_col_idx": "column indices",
-                        "block_csr_row_ptr": "row pointers"}.get(b["layout"], "blocks")
+                bitmap = b["layout"].startswith("bitmap")
+                what = {"bitmap_offsets": "offsets", "bitmap_masks": "masks",
+                        "block_csr_col_idx": "column indices",
+                        "block_csr_row_ptr": "row pointers"}.get(
+                    b["layout"], "values" if bitmap else "blocks")
                 n = 1
                 for d in shape:
                     n *= d
-                if what == "blocks":
-                    ok = arrays.dtype(x) in ("f16", "bf16", "i16", "u16") and n >= 4096
-                    need = "at least 4096 16-bit"
+                if what in ("values", "blocks"):
+                    least = 8 if bitmap else 4096
+                    ok = arrays.dtype(x) in ("f16", "bf16", "i16", "u16") and n >= least
+                    need = f"at least {least} 16-bit"
                 else:
                     ok = arrays.dtype(x) == "i32" and list(shape) == list(want)
                     need = f"{want[0]} i32"
                 if not ok or not arrays.contiguous(x):
-                    raise Error(f"einloom: operand {i} holds a block-sparse weight's {what}: "
-                                f"a contiguous array of {need} elements from "
-                                f"einloom.pack_block_csr, got {arrays.dtype(x)} {list(shape)}")
+                    kind, pack = (("bitmap", "pack_bitmap") if bitmap
+                                  else ("block-sparse", "pack_block_csr"))
+                    raise Error(f"einloom: operand {i} holds a {kind} weight's {what}: a "
+                                f"contiguous array of {need} elements from einloom.{pack}, "
+                                f"got {arrays.dtype(x)} {list(shape)}")
                 continue
             if b["layout"].startswith("two_four"):
                 # A 2:4 weight (einloom.pack_two_four): its values (N x K/2)
