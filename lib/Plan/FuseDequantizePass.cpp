@@ -5,7 +5,11 @@
 // weight_quant). The conditions mirror what the mixed-input kernels take:
 // the a_fragment packing (2, 4 or 8 bits, N % 16, K % 64) and the register
 // dequantization sequences of include/einloom/Codegen/Dequant.h (scale in
-// the activations' type, integer zero points).
+// the activations' type, integer zero points). An einsum of two int8
+// operands, each dequantized per channel (W8A8), becomes an i32 einsum of
+// the codes with the scales in its epilogue (row_scale, col_scale): the
+// dequantized operands' roundings are then skipped (the fused form is
+// exact up to its one rounding).
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Passes.h"
@@ -117,6 +121,58 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
   return "";
 }
 
+/// W8A8: an einsum of two dequantized int8 operands, each symmetric with
+/// f32 scales per channel along a kept label of its own, becomes an i32
+/// einsum of the codes whose epilogue scales the sum by the two scales
+/// (row_scale: the operand whose label leads the two-label result;
+/// col_scale: the other). Returns why not (empty on success, `e`
+/// rewritten and the two dequantizes erased).
+std::string fuseScaledInt8(loom::EinsumOp e) {
+  if (e.getInputs().size() != 2 || e.hasEpilogue() || e.hasDequantizedWeight())
+    return "not an einsum of two operands without an epilogue";
+  loom::DequantizeOp d[2];
+  for (int i = 0; i < 2; ++i) {
+    d[i] = e.getInputs()[i].getDefiningOp<loom::DequantizeOp>();
+    if (!d[i] || !e.getInputs()[i].hasOneUse())
+      return "not both operands are dequantized for this einsum alone";
+  }
+  if (d[0] == d[1])
+    return "the einsum reads one dequantized tensor twice";
+  FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+  if (failed(spec) || spec->output.size() != 2)
+    return "the result is not a matrix";
+  int rowFrom = -1;
+  for (int i = 0; i < 2; ++i) {
+    loom::QuantAttr q = d[i].getQuant();
+    auto codes = cast<RankedTensorType>(d[i].getInput().getType());
+    if (q.getBits() != 8 || q.getKind() != loom::QuantKind::Signed || d[i].getZeroPoint() ||
+        !codes.getElementType().isSignlessInteger(8))
+      return "operand " + std::to_string(i) + " is not symmetric signed 8-bit codes in i8";
+    if (q.getGranularity() != loom::QuantGranularity::PerChannel || !q.getScaleType().isF32())
+      return "operand " + std::to_string(i) + "'s scales are not f32, one per channel";
+    const std::string &sub = spec->inputs[i];
+    char label = q.getAxis() < sub.size() ? sub[q.getAxis()] : 0;
+    const std::string &other = spec->inputs[1 - i];
+    size_t at = spec->output.find(label);
+    if (!label || at == std::string::npos || other.find(label) != std::string::npos)
+      return "operand " + std::to_string(i) +
+             "'s channels are not a label of the result that only it has";
+    if (at == 0)
+      rowFrom = i;
+  }
+  if (rowFrom < 0)
+    return "both operands' channels are the result's last label";
+  OpBuilder b(e);
+  MLIRContext *ctx = e.getContext();
+  e.getInputsMutable().assign(ValueRange{d[0].getInput(), d[1].getInput()});
+  e.setAccAttr(TypeAttr::get(IntegerType::get(ctx, 32)));
+  e.getRowScaleMutable().assign(d[rowFrom].getScale());
+  e.getColScaleMutable().assign(d[1 - rowFrom].getScale());
+  d[0].erase();
+  d[1].erase();
+  return "";
+}
+
 struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequantize> {
   using Base::Base;
 
@@ -140,6 +196,25 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
         llvm::errs() << "einsum \"" << e.getSpec()
                      << "\": operands swapped so that the sparse weight is second\n";
     });
+    // W8A8 (both operands int8 codes with per-channel scales): an i32 sum
+    // scaled in the epilogue.
+    SmallVector<loom::EinsumOp> einsums;
+    getOperation().walk([&](loom::EinsumOp e) { einsums.push_back(e); });
+    for (loom::EinsumOp e : einsums) {
+      bool both = e.getInputs().size() == 2 &&
+                  llvm::all_of(e.getInputs(), [](Value v) {
+                    return v.getDefiningOp<loom::DequantizeOp>() != nullptr;
+                  });
+      if (!both)
+        continue;
+      std::string why = fuseScaledInt8(e);
+      if (explain)
+        llvm::errs() << "einsum \"" << e.getSpec() << "\": "
+                     << (why.empty() ? "both operands' int8 dequantizes fused: an i32 sum of the "
+                                       "codes, scaled per row and per column in the epilogue"
+                                     : "its two dequantized operands stay (" + why + ")")
+                     << "\n";
+    }
     SmallVector<loom::DequantizeOp> ops;
     getOperation().walk([&](loom::DequantizeOp d) { ops.push_back(d); });
     for (loom::DequantizeOp d : ops) {
