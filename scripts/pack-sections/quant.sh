@@ -48,8 +48,8 @@ done
 # W8A8: int8 activations and weights, the sum scaled per row (token) and per
 # column (channel) in the epilogue (loom.einsum row_scale / col_scale), with
 # and without a bias and activation; decode and prefill sizes, bf16, sm_80.
-w8a8() { local name=$1 m=$2 n=$3 k=$4 out=$5 act=$6; shift 6
-  local f="$PACK/quant/$name.mlir" bias="" battr=""
+w8a8() { local dir=$1 name=$2 m=$3 n=$4 k=$5 out=$6 act=$7; shift 7
+  local f="$PACK/$dir/$name.mlir" bias="" battr=""
   if [ "$act" != none ]; then
     bias=", %b: tensor<${n}xf32>"
     battr=" bias(%b : tensor<${n}xf32>)"
@@ -60,12 +60,21 @@ func.func @main(%x: tensor<${m}x${k}xi8>, %w: tensor<${n}x${k}xi8>, %sa: tensor<
   return %y : tensor<${m}x${n}x${out}>
 }
 MLIR
-  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
+  "$COMPILE" "$f" "$@" -o "$PACK/$dir/$name.bundle"
   rm "$f"
 }
-w8a8 w8a8_f16_m16_n14336_k4096 16 14336 4096 f16 none
-w8a8 w8a8_f16_m1_n1024_k2048   1 1024 2048 f16 none
-w8a8 w8a8_bf16_m33_n768_k512   33 768 512 bf16 silu
-w8a8 w8a8_f16_m300_n512_k1024  300 512 1024 f16 relu
-w8a8 w8a8_f16_m4096_n4096_k4096 4096 4096 4096 f16 none
-w8a8 w8a8_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 gelu --target sm_80
+w8a8 quant w8a8_f16_m16_n14336_k4096 16 14336 4096 f16 none
+w8a8 quant w8a8_f16_m1_n1024_k2048   1 1024 2048 f16 none
+w8a8 quant w8a8_bf16_m33_n768_k512   33 768 512 bf16 silu
+w8a8 quant w8a8_f16_m300_n512_k1024  300 512 1024 f16 relu
+w8a8 quant w8a8_f16_m4096_n4096_k4096 4096 4096 4096 f16 none
+w8a8 quant w8a8_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 gelu --target sm_80
+# The W8A8 benchmark shapes (bench_w8a8.py): M = 16 and 4096 against (K, N)
+# = (4096, 14336), (8192, 28672), (7168, 16384).
+mkdir -p "$PACK/w8a8bench"
+for m in 16 4096; do
+  for kn in 4096,14336 8192,28672 7168,16384; do
+    k=${kn%,*} n=${kn#*,}
+    w8a8 w8a8bench "w8a8_m${m}_k${k}_n${n}" "$m" "$n" "$k" f16 none
+  done
+done
