@@ -22,23 +22,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_sparse import copies_for, rotating  # noqa: E402
+from bench_sparse import copies_for, rotating, shapes_of  # noqa: E402
 from timing import batched_ms, save_json  # noqa: E402
-
-
-def shapes_of(path):
-    """(M, N, K) from the bundle's first two buffers (x: M x K, w: N x K)."""
-    with open(path, "rb") as f:
-        data = f.read(1 << 16)
-    dims = []
-    for line in data.split(b"\n")[1:]:
-        w = line.decode("latin-1").split()
-        if w and w[0] == "buffer":
-            dims.append([int(x) for x in w[4].split("x")])
-        if len(dims) == 2 or (w and w[0] == "image"):
-            break
-    (m, k), (n, _) = dims
-    return m, n, k
 
 
 def einloom_ms(runner, bundle, iters):
@@ -80,7 +65,7 @@ def main():
         if not name.endswith(".bundle"):
             continue
         path = os.path.join(folder, name)
-        m, n, k = shapes_of(path)
+        m, n, k, _ = shapes_of(path)
         ours = einloom_ms(runner, path, iters)
         g = torch.Generator(device=dev).manual_seed(1)
         copies = copies_for(n * k + m * k)
