@@ -300,7 +300,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A sparse weight's tile offsets (a bitmap's masks after them), likewise.
   if (c.sparse)
     quantBuffers.push_back(c.sparse->offsetsBytes);
-  if (c.sparse && (c.sparse->bitmap() || c.sparse->blockCsr()))
+  if (c.sparse && c.sparse->hasIndex())
     quantBuffers.push_back(c.sparse->indexBytes);
   // The sparse weight's word count (its buffer's real size) follows.
   auto func = createKernelFunc(b, loc, name, launch, quantBuffers, c.dynamicLabel != 0, threads,
@@ -364,71 +364,71 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                           c.quant->zeroBytes / elementBytes(zt));
     }
   }
-  if (c.sparse) {
-    a.sparse.depth = plan.getPrefetch();
-    a.sparse.policy = l2Policy(b, loc, "evict_first");
-  }
+  // A sparse weight's arguments after the epilogue's buffers: its offsets
+  // (2:4: metadata; block_csr: row pointers), a bitmap's masks or
+  // block_csr's column indices, then the words (values, blocks) the launch
+  // gives, counted in 32-bit words.
   bool blockSparse = c.sparse && c.sparse->blockCsr();
-  if (blockSparse) {
-    // Row pointers, column indices, the blocks the launch gives (its
-    // words / 2048, at least one, at most the capacity); then the block
-    // row's range and column indices (startBlockSparse).
+  if (c.sparse) {
     const SparseWeight &w = *c.sparse;
     unsigned first = 3 + launch.epilogueBytes.size();
-    a.sparse.offsets = typedView(b, loc, entry.getArgument(first), b.getI32Type(),
-                                 w.offsetsBytes / 4);
-    a.sparse.indices = typedView(b, loc, entry.getArgument(first + 1), b.getI32Type(), w.tiles);
+    Value given = entry.getArgument(first + (w.hasIndex() ? 2 : 1));
     auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
-    Value given = arith::DivUIOp::create(b, loc, entry.getArgument(first + 2), i64c(2048));
-    given = arith::MaxUIOp::create(b, loc, arith::MinUIOp::create(b, loc, given, i64c(w.tiles)),
-                                   i64c(1));
-    a.sparse.blocksGiven = kc.intType == given.getType()
-                               ? given
-                               : arith::TruncIOp::create(b, loc, kc.intType, given).getResult();
-    a.sparse.sharedOffsets = memref::ViewOp::create(
-        b, loc,
-        MemRefType::get({tilesPerSplit + 1}, b.getI32Type(), nullptr,
-                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
-        smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
-    count = startBlockSparse(kc, a, tm);
-  } else if (c.sparse && c.sparse->twoFour()) {
-    a.sparse.meta = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size()),
-                              b.getI16Type(), c.sparse->offsetsBytes / 2);
-    a.sparse.kBegin = kBegin;
-  } else if (c.sparse) {
-    const SparseWeight &w = *c.sparse;
-    unsigned offsetsArg = 3 + launch.epilogueBytes.size();
-    a.sparse.offsets = typedView(b, loc, entry.getArgument(offsetsArg), b.getI32Type(), w.tiles + 1);
-    // The last whole chunk of the words the launch gives (at least one
-    // chunk, at most the compiled capacity): (min(count, capacity) & ~3) - 4.
-    // (A bitmap's values are counted in 32-bit words too, two a word.)
-    Value count = entry.getArgument(offsetsArg + (w.bitmap() ? 2 : 1));
-    auto i64c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
-    count = arith::MinUIOp::create(b, loc, count, i64c(w.wordsBytes / 4));
-    count = arith::MaxUIOp::create(b, loc, count, i64c(4));
-    Value last = arith::SubIOp::create(b, loc, arith::AndIOp::create(b, loc, count, i64c(~int64_t(3))),
-                                       i64c(4));
-    a.sparse.lastChunkWord = kc.intType == last.getType()
-                                 ? last
-                                 : arith::TruncIOp::create(b, loc, kc.intType, last).getResult();
-    a.sparse.tilesK = ceilDiv(c.k.size(), 64);
-    a.sparse.chunks = w.registerChunks(threads);
-    a.sparse.sharedOffsets = memref::ViewOp::create(
-        b, loc,
-        MemRefType::get({tilesPerSplit + 1}, b.getI32Type(), nullptr,
-                        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
-        smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
-    a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
-    if (w.bitmap()) {
-      a.sparse.masks = entry.getArgument(offsetsArg + 1);
-      a.sparse.maskWords = w.maskWords(threads);
-      a.sparse.stagingBytes = w.stagingBytes(threads);
-      int64_t at = ringEnd + (tilesPerSplit + 4) / 4 * 16;
-      a.sparse.staging = memref::ViewOp::create(
+    auto toInt = [&](Value v) {
+      return kc.intType == v.getType() ? v
+                                       : arith::TruncIOp::create(b, loc, kc.intType, v).getResult();
+    };
+    a.sparse.depth = plan.getPrefetch();
+    a.sparse.policy = l2Policy(b, loc, "evict_first");
+    // Tiled-CSL and bitmap: the CTA's tile offsets; block_csr: its block
+    // row's column indices, copied after the ring.
+    if (!w.twoFour())
+      a.sparse.sharedOffsets = memref::ViewOp::create(
           b, loc,
-          MemRefType::get({2 * a.sparse.stagingBytes}, b.getI8Type(), nullptr,
+          MemRefType::get({tilesPerSplit + 1}, b.getI32Type(), nullptr,
                           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
-          smem, arith::ConstantIndexOp::create(b, loc, at), ValueRange{});
+          smem, arith::ConstantIndexOp::create(b, loc, ringEnd), ValueRange{});
+    if (blockSparse) {
+      // The last block the launch gives: words / 2048 blocks, at least
+      // one, at most the capacity; then the block row's range and column
+      // indices (startBlockSparse).
+      a.sparse.offsets = typedView(b, loc, entry.getArgument(first), b.getI32Type(),
+                                   w.offsetsBytes / 4);
+      a.sparse.indices = typedView(b, loc, entry.getArgument(first + 1), b.getI32Type(), w.tiles);
+      Value blocks = arith::DivUIOp::create(b, loc, given, i64c(2048));
+      blocks = arith::MaxUIOp::create(b, loc, arith::MinUIOp::create(b, loc, blocks, i64c(w.tiles)),
+                                      i64c(1));
+      a.sparse.lastBlock = toInt(arith::SubIOp::create(b, loc, blocks, i64c(1)));
+      count = startBlockSparse(kc, a, tm);
+    } else if (w.twoFour()) {
+      a.sparse.meta = typedView(b, loc, entry.getArgument(first), b.getI16Type(),
+                                w.offsetsBytes / 2);
+      a.sparse.kBegin = kBegin;
+    } else {
+      a.sparse.offsets = typedView(b, loc, entry.getArgument(first), b.getI32Type(), w.tiles + 1);
+      // The last whole chunk of the words the launch gives (at least one
+      // chunk, at most the compiled capacity): (min(count, capacity) & ~3)
+      // - 4. (A bitmap's values are counted in 32-bit words too, two a
+      // word.)
+      Value words = arith::MinUIOp::create(b, loc, given, i64c(w.wordsBytes / 4));
+      words = arith::MaxUIOp::create(b, loc, words, i64c(4));
+      a.sparse.lastChunkWord = toInt(arith::SubIOp::create(
+          b, loc, arith::AndIOp::create(b, loc, words, i64c(~int64_t(3))), i64c(4)));
+      a.sparse.tilesK = ceilDiv(c.k.size(), 64);
+      a.sparse.chunks = w.registerChunks(threads);
+      a.sparse.firstTile = kc.add(kc.mul(tm, a.sparse.tilesK), kBegin);
+      if (w.bitmap()) {
+        a.sparse.masks = entry.getArgument(first + 1);
+        a.sparse.maskWords = w.maskWords(threads);
+        a.sparse.stagingBytes = w.stagingBytes(threads);
+        a.sparse.staging = memref::ViewOp::create(
+            b, loc,
+            MemRefType::get({2 * a.sparse.stagingBytes}, b.getI8Type(), nullptr,
+                            gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+            smem,
+            arith::ConstantIndexOp::create(b, loc, ringEnd + w.sharedOffsetsBytes(tilesPerSplit)),
+            ValueRange{});
+      }
     }
   }
   launch.layoutA = c.sparse ? "sparse " + std::string(c.sparse->name()) : layoutName(a.layout);

@@ -83,10 +83,10 @@ struct SparseSource {
   /// memory (memref<2 * stagingBytes x i8>, SparseWeight::stagingBytes).
   mlir::Value masks, staging;
   int64_t maskWords = 0, stagingBytes = 0;
-  /// Block-sparse: the column indices (memref<blocks x i32>), the stored
-  /// blocks the launch gives (intType, at least 1) and the block row's
-  /// first block (set by startBlockSparse).
-  mlir::Value indices, blocksGiven, rowBegin;
+  /// Block-sparse: the column indices (memref<blocks x i32>), the last
+  /// stored block the launch gives (intType, at least 0) and the block
+  /// row's first block (set by startBlockSparse).
+  mlir::Value indices, lastBlock, rowBegin;
 };
 
 /// One operand of the MMA (A: rows are M; B: rows are N).
@@ -280,8 +280,8 @@ llvm::SmallVector<mlir::Value, 4> dequantFragment(KernelContext &kc, OperandTile
 llvm::SmallVector<mlir::Value> startSparsePipeline(KernelContext &kc, OperandTile &a,
                                                    int64_t stages, mlir::Value count);
 /// The block-sparse producer (SparseProducer.cpp; a.sparse: `offsets` the
-/// row pointers, `indices` the column indices, `blocksGiven` the stored
-/// blocks the launch gives). startBlockSparse, at the kernel's start, reads
+/// row pointers, `indices` the column indices, `lastBlock` the last stored
+/// block the launch gives). startBlockSparse, at the kernel's start, reads
 /// block row `rowTile`'s range, copies its column indices into
 /// a.sparse.sharedOffsets (then a barrier) and returns its block count (the
 /// CTA's K tiles), clamped to [0, K / 64]. copyBlock issues the cp.async

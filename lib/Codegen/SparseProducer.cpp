@@ -127,15 +127,17 @@ SmallVector<Value, 2> tileBounds(KernelContext &kc, OperandTile &a, Value tile, 
   return {begin, chunks};
 }
 
-/// Copies the offsets entries of the CTA's tiles (as many as the shared
-/// array holds, from its first tile, each index clamped into the global
-/// array) into shared memory: eight loads a thread in flight, then their
-/// stores. A barrier must follow before they are read.
-void copyOffsets(KernelContext &kc, OperandTile &a) {
+/// Copies entries `first` .. of the i32 array `global` (as many as
+/// a.sparse.sharedOffsets holds, each index clamped into the array) into
+/// a.sparse.sharedOffsets: eight loads a thread in flight, then their
+/// stores. A barrier must follow before they are read. (Tiled-CSL and
+/// bitmap: the CTA's tile offsets; block_csr: its block row's column
+/// indices.)
+void copyToShared(KernelContext &kc, OperandTile &a, Value global, Value first) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   int64_t n = cast<MemRefType>(a.sparse.sharedOffsets.getType()).getNumElements();
-  int64_t last = cast<MemRefType>(a.sparse.offsets.getType()).getNumElements() - 1;
+  int64_t last = cast<MemRefType>(global.getType()).getNumElements() - 1;
   const int64_t perThread = 8;
   int64_t batches = llvm::divideCeil(n, kc.threads * perThread);
   auto loop = scf::ForOp::create(b, loc, kc.cst(0), kc.cst(batches), kc.cst(1));
@@ -145,9 +147,8 @@ void copyOffsets(KernelContext &kc, OperandTile &a) {
   SmallVector<Value> at, vals;
   for (int64_t i = 0; i < perThread; ++i) {
     at.push_back(kc.add(base, kc.add(kc.tid, i * kc.threads)));
-    Value global = arith::MinSIOp::create(b, loc, kc.add(a.sparse.firstTile, at.back()),
-                                          kc.cst(last));
-    vals.push_back(memref::LoadOp::create(b, loc, a.sparse.offsets, ValueRange{kc.idx(global)}));
+    Value entryAt = arith::MinSIOp::create(b, loc, kc.add(first, at.back()), kc.cst(last));
+    vals.push_back(memref::LoadOp::create(b, loc, global, ValueRange{kc.idx(entryAt)}));
   }
   for (int64_t i = 0; i < perThread; ++i) {
     auto guard = scf::IfOp::create(b, loc, kc.lt(at[i], n), /*withElse=*/false);
@@ -180,37 +181,44 @@ void zeroStage(KernelContext &kc, OperandTile &a, Value stage) {
   int64_t chunks = a.stageBytes() / 16;
   Value base = kc.mul(stage, a.stageBytes() / 4);
   for (int64_t i = 0; i * kc.threads < chunks; ++i) {
-    Value at = kc.add(base, kc.mul(kc.add(kc.tid, i * kc.threads), 4));
     // (Every thread has a chunk: tile_m * 8 chunks over 128 threads.)
-    vector::StoreOp::create(b, loc, zero, quads, ValueRange{kc.idx(at)}, /*nontemporal=*/false,
-                            llvm::MaybeAlign(16));
+    storeQuad(kc, quads, kc.add(base, kc.mul(kc.add(kc.tid, i * kc.threads), 4)), zero);
   }
 }
 
-/// Stores a tile's words at their slots of `stage` (zeroed before): the
-/// registers' chunks, then any further chunks of a denser tile, loaded here.
-void scatterTile(KernelContext &kc, OperandTile &a, Value stage, ArrayRef<Value> bounds,
-                 ArrayRef<Value> words) {
+/// Calls `store(chunk, its four words)` for each of this thread's chunks of
+/// the tile with `bounds`: those in `words` (the registers, first
+/// a.sparse.chunks a thread), then any further ones of a denser tile,
+/// loaded here.
+void eachChunk(KernelContext &kc, OperandTile &a, ArrayRef<Value> bounds, ArrayRef<Value> words,
+               function_ref<void(Value, ArrayRef<Value>)> store) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
-  Value halves = sharedView(kc, a, b.getI16Type());
-  Value stageBase = kc.mul(stage, kc.bm * kc.bk);
   for (int64_t i = 0; i < a.sparse.chunks; ++i) {
-    Value has = kc.ltV(kc.add(kc.tid, i * kc.threads), bounds[1]);
-    auto guard = scf::IfOp::create(b, loc, has, /*withElse=*/false);
+    Value chunk = kc.add(kc.tid, i * kc.threads);
+    auto guard = scf::IfOp::create(b, loc, kc.ltV(chunk, bounds[1]), /*withElse=*/false);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&guard.getThenRegion().front());
-    storeChunk(kc, halves, stageBase, words.slice(4 * i, 4));
+    store(chunk, words.slice(4 * i, 4));
   }
-  // The chunks of a denser tile than the registers hold: loaded here.
   Value from = kc.add(kc.tid, a.sparse.chunks * kc.threads);
   auto loop = scf::ForOp::create(b, loc, from, bounds[1], kc.cst(kc.threads));
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(loop.getBody());
-  SmallVector<Value> more =
-      streamingLoadWords(b, loc, a.global, chunkByteOffset(kc, a, bounds[0], loop.getInductionVar()),
-                         4, a.sparse.policy);
-  storeChunk(kc, halves, stageBase, more);
+  Value chunk = loop.getInductionVar();
+  SmallVector<Value> more = streamingLoadWords(
+      b, loc, a.global, chunkByteOffset(kc, a, bounds[0], chunk), 4, a.sparse.policy);
+  store(chunk, more);
+}
+
+/// Stores a tile's words at their slots of `stage` (zeroed before).
+void scatterTile(KernelContext &kc, OperandTile &a, Value stage, ArrayRef<Value> bounds,
+                 ArrayRef<Value> words) {
+  Value halves = sharedView(kc, a, kc.b.getI16Type());
+  Value stageBase = kc.mul(stage, kc.bm * kc.bk);
+  eachChunk(kc, a, bounds, words, [&](Value, ArrayRef<Value> four) {
+    storeChunk(kc, halves, stageBase, four);
+  });
 }
 
 // 2:4 (two_four): thread t's item i of a tile is row t / 4 + (T / 4) i of
@@ -303,11 +311,8 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
     Value rowBase = kc.add(kc.mul(stage, kc.bm * 128), kc.mul(r, 128));
     for (int64_t h = 0; h < 2; ++h) {
       Value chunk = kc.xorI(kc.add(kc.mul(q, 2), h), kc.andI(r, 7));
-      Value at = kc.div(kc.add(rowBase, kc.mul(chunk, 16)), 4);
-      Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({4}, i32),
-                                                 ArrayRef<Value>(out).slice(4 * h, 4));
-      vector::StoreOp::create(b, loc, vec, quads, ValueRange{kc.idx(at)}, /*nontemporal=*/false,
-                              llvm::MaybeAlign(16));
+      storeQuad(kc, quads, kc.div(kc.add(rowBase, kc.mul(chunk, 16)), 4),
+                vec4(kc, ArrayRef<Value>(out).slice(4 * h, 4)));
     }
   }
 }
@@ -364,25 +369,10 @@ void stageBitmap(KernelContext &kc, OperandTile &a, Value buf, Value tile, Value
   Value quads = sharedView(kc, a.sparse.staging, i32);
   Value base = kc.mul(buf, a.sparse.stagingBytes / 4); // in words
   int64_t nm = a.sparse.maskWords;
-  SmallVector<Value> bounds = tileBounds(kc, a, tile, count);
-  ArrayRef<Value> vals = words.drop_front(nm);
-  for (int64_t i = 0; i < a.sparse.chunks; ++i) {
-    Value chunk = kc.add(kc.tid, i * kc.threads);
-    auto guard = scf::IfOp::create(b, loc, kc.ltV(chunk, bounds[1]), /*withElse=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&guard.getThenRegion().front());
-    storeQuad(kc, quads, kc.add(base, kc.mul(chunk, 4)), vec4(kc, vals.slice(4 * i, 4)));
-  }
-  {
-    Value from = kc.add(kc.tid, a.sparse.chunks * kc.threads);
-    auto loop = scf::ForOp::create(b, loc, from, bounds[1], kc.cst(kc.threads));
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value chunk = loop.getInductionVar();
-    SmallVector<Value> more = streamingLoadWords(
-        b, loc, a.global, chunkByteOffset(kc, a, bounds[0], chunk), 4, a.sparse.policy);
-    storeQuad(kc, quads, kc.add(base, kc.mul(chunk, 4)), vec4(kc, more));
-  }
+  eachChunk(kc, a, tileBounds(kc, a, tile, count), words.drop_front(nm),
+            [&](Value chunk, ArrayRef<Value> four) {
+              storeQuad(kc, quads, kc.add(base, kc.mul(chunk, 4)), vec4(kc, four));
+            });
   Value valid = kc.ltV(tile, count);
   Value own = c32(kc, 0);
   for (int64_t i = 0; i < nm; ++i) {
@@ -512,7 +502,7 @@ SmallVector<Value> einloom::codegen::startSparsePipeline(KernelContext &kc, Oper
   // Tiled-CSL and bitmap: the offsets into shared memory; Tiled-CSL:
   // zero-filled stages (bitmap and 2:4 tiles write every element).
   if (!twoFour(kc)) {
-    copyOffsets(kc, a);
+    copyToShared(kc, a, a.sparse.offsets, a.sparse.firstTile);
     if (!bitmap(kc))
       for (int64_t st = 0; st + 1 < stages; ++st)
         zeroStage(kc, a, kc.cst(st));
@@ -589,20 +579,14 @@ Value einloom::codegen::startBlockSparse(KernelContext &kc, OperandTile &a, Valu
   };
   Value zero = kc.cst(0);
   Value begin = entry(rowTile), end = entry(kc.add(rowTile, 1));
-  Value last = arith::SubIOp::create(b, loc, a.sparse.blocksGiven, kc.cst(1));
-  begin = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, begin, zero), last);
+  begin = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, begin, zero),
+                                 a.sparse.lastBlock);
   Value count = arith::SubIOp::create(b, loc, end, begin);
   int64_t kTiles = kc.c.k.size() / 64;
   count = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, count, zero),
                                  kc.cst(kTiles));
   a.sparse.rowBegin = begin;
-  // The row's column indices into shared memory (copyOffsets reads
-  // a.sparse.offsets from a.sparse.firstTile).
-  Value rowPtrs = a.sparse.offsets;
-  a.sparse.offsets = a.sparse.indices;
-  a.sparse.firstTile = begin;
-  copyOffsets(kc, a);
-  a.sparse.offsets = rowPtrs;
+  copyToShared(kc, a, a.sparse.indices, begin); // the row's column indices
   gpu::BarrierOp::create(b, loc);
   return count;
 }
@@ -610,8 +594,7 @@ Value einloom::codegen::startBlockSparse(KernelContext &kc, OperandTile &a, Valu
 Value einloom::codegen::copyBlock(KernelContext &kc, OperandTile &a, Value stage, Value kTile) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
-  Value last = arith::SubIOp::create(b, loc, a.sparse.blocksGiven, kc.cst(1));
-  Value blk = arith::MinSIOp::create(b, loc, kc.add(a.sparse.rowBegin, kTile), last);
+  Value blk = arith::MinSIOp::create(b, loc, kc.add(a.sparse.rowBegin, kTile), a.sparse.lastBlock);
   Value stageBase = kc.mul(stage, kc.bm * 128);
   Value blockBase = kc.mul(blk, kc.bm * 128);
   // bm x 8 chunks of 16 bytes, every thread the same number (4 warps).

@@ -162,7 +162,6 @@ std::string fuseScaledInt8(loom::EinsumOp e) {
   }
   if (rowFrom < 0)
     return "both operands' channels are the result's last label";
-  OpBuilder b(e);
   MLIRContext *ctx = e.getContext();
   e.getInputsMutable().assign(ValueRange{d[0].getInput(), d[1].getInput()});
   e.setAccAttr(TypeAttr::get(IntegerType::get(ctx, 32)));

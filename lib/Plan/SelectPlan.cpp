@@ -1349,13 +1349,12 @@ LogicalResult einloom::chooseSparseFormat(loom::EinsumOp op, const TargetInfo &t
     func.setType(FunctionType::get(ctx, inputs, func.getResultTypes()));
     if (explain) {
       *explain << "einsum \"" << op.getSpec() << "\": sparse weight of format auto at "
-                   << (sp.getDensity() ? std::to_string(sp.getDensity()) + "% density"
-                                       : std::string("an assumed 25% density"))
-                   << ": " << best->name << " (estimates:";
+               << (sp.getDensity() ? std::to_string(sp.getDensity()) + "% density"
+                                   : std::string("an assumed 25% density"))
+               << ": " << best->name << " (estimates:";
       for (Option &o : options)
         if (o.seconds >= 0)
-          *explain << " " << o.name << " " << llvm::formatv("{0:f2}", o.seconds * 1e6)
-                       << " us";
+          *explain << " " << o.name << " " << llvm::formatv("{0:f2}", o.seconds * 1e6) << " us";
         else
           *explain << " " << o.name << " does not fit";
       *explain << ")\n";

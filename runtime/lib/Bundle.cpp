@@ -116,24 +116,25 @@ int64_t einloom::rt::bufferBytes(const BundleBuffer &x, int64_t size) {
   return x.dynamic() ? x.bytes * size : x.bytes;
 }
 
-bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
+/// The `sparse` line of a kernel whose sparse weight is buffer `i`, or null.
+static const BundleSparse *sparseWeight(const Bundle &b, size_t i) {
   for (const BundleKernel &k : b.kernels)
-    if ((k.sparse.format == "tiled_csl" || k.sparse.hasIndex()) &&
-        k.operands.size() == 2 &&
-        k.operands[1] == static_cast<int>(i))
-      return true;
-  return false;
+    if (k.sparse.present() && k.operands.size() == 2 && k.operands[1] == static_cast<int>(i))
+      return &k.sparse;
+  return nullptr;
+}
+
+bool einloom::rt::holdsSparseWords(const Bundle &b, size_t i) {
+  const BundleSparse *sp = sparseWeight(b, i);
+  return sp && sp->format != "two_four";
 }
 
 int64_t einloom::rt::leastBytes(const Bundle &b, size_t i, int64_t size) {
-  if (!holdsSparseWords(b, i))
+  const BundleSparse *sp = sparseWeight(b, i);
+  if (!sp || sp->format == "two_four")
     return bufferBytes(b.buffers[i], size);
   // One 16-byte chunk; a block-sparse weight's one 64 x 64 block of 16 bits.
-  for (const BundleKernel &k : b.kernels)
-    if (k.sparse.format == "block_csr" && k.operands.size() == 2 &&
-        k.operands[1] == static_cast<int>(i))
-      return 64 * 64 * 2;
-  return 16;
+  return sp->format == "block_csr" ? 64 * 64 * 2 : 16;
 }
 
 int64_t einloom::rt::flopsAt(const BundleKernel &k, int64_t size) {

@@ -320,10 +320,12 @@ bool packWeight(const Tensor &codes, const BundleWeight &w, std::string &bytes,
   return true;
 }
 
-/// `n` random corruptions of packed Tiled-CSL or bitmap data: offsets set
-/// to wild values (negative, past the data, out of order, unaligned) and,
-/// every other one, Tiled-CSL words' positions to any 16 bits or bitmap
-/// mask words to any 32 bits (`masks`: null for Tiled-CSL).
+/// `n` random corruptions of packed Tiled-CSL, bitmap or block-sparse
+/// data: offsets (row pointers) set to wild values (negative, past the
+/// data, out of order, unaligned) and, every other one, Tiled-CSL words'
+/// positions to any 16 bits, or words of the second index (`masks`: a
+/// bitmap's masks, block_csr's column indices; null for Tiled-CSL) to any
+/// 32 bits.
 void corruptOffsetsAnd(std::string &words, std::string &offsets, std::string *masks, int n,
                        ref::Random &rng) {
   auto pick = [&](size_t count) { return static_cast<size_t>(rng.uniform() * count) % count; };

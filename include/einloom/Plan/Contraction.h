@@ -112,6 +112,8 @@ struct SparseWeight {
   bool twoFour() const { return format == Format::TwoFour; }
   bool bitmap() const { return format == Format::Bitmap; }
   bool blockCsr() const { return format == Format::BlockCsr; }
+  /// Whether the format has a second index buffer (`indexBytes`).
+  bool hasIndex() const { return bitmap() || blockCsr(); }
   /// Whether the register pipeline (words `prefetch` tiles ahead) reads it
   /// (block_csr: the cp.async ring, as dense tiles are).
   bool registerPipeline() const { return !blockCsr(); }
@@ -172,14 +174,16 @@ struct SparseWeight {
   int64_t stagingBytes(int64_t threads) const {
     return tileRows * tileCols * 2 + tileRows * tileCols / 8 + threads * 4 + threads / 32 * 4;
   }
-  /// Shared-memory bytes past the stages: a CTA's tile offsets, copied
-  /// there at its start (its most K tiles plus one, 32 bits each, rounded
-  /// up to 16 bytes; none for 2:4), and a bitmap's two staging buffers.
-  /// (block_csr: the block row's column indices, at most one per K tile.)
+  /// Shared-memory bytes of a CTA's tile offsets (block_csr: its block
+  /// row's column indices), copied there at its start: its most K tiles
+  /// plus one, 32 bits each, rounded up to 16 bytes; none for 2:4.
+  int64_t sharedOffsetsBytes(int64_t tilesPerCta) const {
+    return twoFour() ? 0 : (tilesPerCta + 4) / 4 * 16;
+  }
+  /// Shared-memory bytes past the stages: the offsets, then a bitmap's two
+  /// staging buffers.
   int64_t sharedExtraBytes(int64_t tilesPerCta, int64_t threads) const {
-    if (twoFour())
-      return 0;
-    return (tilesPerCta + 4) / 4 * 16 + (bitmap() ? 2 * stagingBytes(threads) : 0);
+    return sharedOffsetsBytes(tilesPerCta) + (bitmap() ? 2 * stagingBytes(threads) : 0);
   }
 };
 

@@ -608,7 +608,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         // K/16 words); a bitmap's masks come just before its offsets (the
         // order einloom.pack_bitmap returns them in: values, masks,
         // offsets), the kernel taking the offsets first.
-        if (c->sparse->bitmap() || c->sparse->blockCsr()) {
+        if (c->sparse->hasIndex()) {
           rt::BundleBuffer m;
           m.role = "input";
           m.name = b.buffers[w].name + (c->sparse->bitmap() ? "_masks" : "_col_idx");
@@ -638,7 +638,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.sparse.tileRows = c->sparse->twoFour() ? 0 : c->sparse->tileRows;
       k.sparse.tileCols = c->sparse->twoFour() ? 0 : c->sparse->tileCols;
       k.sparse.offsets = found->second;
-      if (c->sparse->bitmap() || c->sparse->blockCsr()) {
+      if (c->sparse->hasIndex()) {
         k.sparse.index = found->second - 1;
         k.args.push_back(k.sparse.index);
       }

@@ -188,7 +188,7 @@ bool liveTogether(const std::vector<std::vector<std::pair<int, int>>> &ranges, i
 const std::vector<int> *launchOrderFor(const Bundle &b, int64_t size, std::string &err);
 /// Bytes buffer `x` needs at dynamic size `size`.
 int64_t bufferBytes(const BundleBuffer &x, int64_t size);
-/// Whether buffer `i` holds a Tiled-CSL weight's words or a bitmap's values (a kernel's `sparse`
+/// Whether buffer `i` holds a sparse weight's words, values or blocks (a kernel's `sparse`
 /// line): a launch may give it fewer bytes than the bundle's capacity, at
 /// least one 16-byte chunk, and its kernel reads no further.
 bool holdsSparseWords(const Bundle &b, size_t i);
