@@ -149,6 +149,10 @@ std::vector<uint16_t> einloom::codegen::modelDequantize(const DequantRecipe &r,
   return out;
 }
 
+/// Register `r` (0 or 1) of an interleaved word of nibbles: four codes,
+/// one in the low bits of each byte (a shift and a lop3).
+static uint32_t nibbles(uint32_t w, unsigned r) { return (w >> (4 * r)) & 0x0F0F0F0Fu; }
+
 uint32_t einloom::codegen::packU4ForWidening(const std::array<uint8_t, 8> &codes) {
   uint32_t w = 0;
   for (unsigned j = 0; j < 4; ++j)
@@ -157,26 +161,26 @@ uint32_t einloom::codegen::packU4ForWidening(const std::array<uint8_t, 8> &codes
 }
 
 uint32_t einloom::codegen::widenU4Register(uint32_t w, unsigned r, uint32_t s, uint32_t z) {
-  uint32_t x = (w >> (4 * r)) & 0x0F0F0F0Fu; // shift, lop3
-  uint32_t p = x * s;                        // imul: bytes q·s, no carries
+  uint32_t p = nibbles(w, r) * s; // imul: bytes q·s, no carries
   uint32_t zs = (z * s & 0xffu) * 0x01010101u; // the group's constant, once
   return sub4(p, zs);
 }
 
 std::array<uint32_t, 3> einloom::codegen::packS6ForWidening(const std::array<int8_t, 16> &codes) {
-  std::array<uint32_t, 3> w{0, 0, 0};
+  // Words 0 and 1: the low nibbles of codes 0-7 and 8-15, interleaved as
+  // W4's; word 2: the high bit pairs.
+  std::array<uint8_t, 8> low[2];
+  uint32_t high = 0;
   for (unsigned c = 0; c < 16; ++c) {
     uint32_t u = uint32_t(codes[c] + 32) & 0x3f;
-    unsigned j = c % 8; // the code's place among its word's eight
-    unsigned nibble = j < 4 ? 2 * j : 2 * (j - 4) + 1;
-    w[c / 8] |= (u & 0xf) << (4 * nibble);
-    w[2] |= (u >> 4) << (2 * (c / 4) + 8 * (c % 4));
+    low[c / 8][c % 8] = static_cast<uint8_t>(u & 0xf);
+    high |= (u >> 4) << (2 * (c / 4) + 8 * (c % 4));
   }
-  return w;
+  return {packU4ForWidening(low[0]), packU4ForWidening(low[1]), high};
 }
 
 uint32_t einloom::codegen::widenS6Register(const std::array<uint32_t, 3> &w, unsigned r) {
-  uint32_t low = (w[r / 2] >> (4 * (r % 2))) & 0x0F0F0F0Fu; // shift, lop3
-  uint32_t high = ((w[2] >> (2 * r)) & 0x03030303u) << 4;   // shift, lop3, shift
+  uint32_t low = nibbles(w[r / 2], r % 2);
+  uint32_t high = ((w[2] >> (2 * r)) & 0x03030303u) << 4; // shift, lop3, shift
   return sub4(low | high, 0x20202020u);                     // or, then sub4
 }

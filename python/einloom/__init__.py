@@ -13,6 +13,7 @@ with the library's message; nothing is written to the caller's arrays on bad
 input. See docs/python.md.
 """
 import ctypes
+import math
 import os
 import sys as _sys
 import threading
@@ -294,9 +295,7 @@ class Kernel:
                         "block_csr_col_idx": "column indices",
                         "block_csr_row_ptr": "row pointers"}.get(
                     b["layout"], "values" if bitmap else "blocks")
-                n = 1
-                for d in shape:
-                    n *= d
+                n = math.prod(shape)
                 if what in ("values", "blocks"):
                     least = 8 if bitmap else 4096
                     ok = arrays.dtype(x) in ("f16", "bf16", "i16", "u16") and n >= least
@@ -386,8 +385,8 @@ class Kernel:
             self._ptrs[i] = arrays.ptr(x)
             # A sparse weight's words are as many as its data has: the
             # kernel is told their count and reads no further.
-            exact = (b["role"] == "temp" or b["layout"].startswith("tiled_csl ")
-                     or b["layout"].startswith("bitmap ") or b["layout"].startswith("block_csr "))
+            exact = b["role"] == "temp" or b["layout"].startswith(
+                ("tiled_csl ", "bitmap ", "block_csr "))
             self._sizes[i] = arrays.nbytes(x) if exact else max(arrays.nbytes(x), need)
         check(_capi.einloomProgramLaunchOnStream(self._program(device), self._ptrs, self._sizes,
                                                  self._count, size,

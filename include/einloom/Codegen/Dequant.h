@@ -110,8 +110,8 @@ std::vector<uint16_t> modelDequantize(const DequantRecipe &r, const std::vector<
 // register: x = (w >> 4·r) & 0x0F0F0F0F (one lop3, after a shift for r =
 // 1), p = x·s (one 32-bit multiply: every byte's q·s <= 255, so no byte
 // carries into the next), then the bytes of z·s subtracted byte by byte
-// (sub4: no borrow crosses a byte) with the per-group constants of
-// WidenConstants: four instructions. The result's bytes are (q - z)·s mod
+// (sub4: no borrow crosses a byte), z·s replicated in each byte once per
+// group: four instructions. The result's bytes are (q - z)·s mod
 // 256, the int8 value wherever it lies in [-128, 127] (QServe's int8 range
 // of ±119 guarantees it).
 
