@@ -165,6 +165,7 @@ static std::array<int64_t, 3> instructionShape(MmaShape mma) {
   case MmaShape::M16N8K8:
     return {16, 8, 8};
   case MmaShape::M16N8K32:
+  case MmaShape::M16N8K32Sp: // k counts the logical (uncompressed) columns
     return {16, 8, 32};
   case MmaShape::WgmmaK16:
     return {64, 8, 16};

@@ -69,7 +69,8 @@ def Loom_MmaShape : I32EnumAttr<"MmaShape", "tensor-core instruction shape", [
     I32EnumAttrCase<"WgmmaK16", 3, "wgmma_k16">,
     I32EnumAttrCase<"WgmmaK32", 4, "wgmma_k32">,
     I32EnumAttrCase<"Fma", 5, "fma">,
-    I32EnumAttrCase<"M8N8K4", 6, "m8n8k4">]> {
+    I32EnumAttrCase<"M8N8K4", 6, "m8n8k4">,
+    I32EnumAttrCase<"M16N8K32Sp", 7, "m16n8k32_sp">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }

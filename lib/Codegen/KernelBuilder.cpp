@@ -229,14 +229,17 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   }
   if (c.sparse &&
       (!c.swapped || plan.getProducer() != sparseProducer(*c.sparse) ||
-       plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64 ||
+       (plan.getMma() != loom::MmaShape::M16N8K16 &&
+        !(c.sparse->twoFour() && plan.getMma() == loom::MmaShape::M16N8K32Sp)) ||
+       plan.getTileK() != 64 ||
        (c.sparse->twoFour() ? plan.getTileM() != 64 && plan.getTileM() != 128
                             : plan.getTileM() != c.sparse->tileRows) ||
        plan.getStages() < (c.sparse->blockCsr() ? 2 : 3) || plan.getNumWarps() != 4 ||
        (c.sparse->blockCsr() && plan.getSplitK() != 1)))
     return emitError(loc, "a sparse weight needs the sparse plan (order = ba, producer = "
                           "tiled_csl, bitmap, two_four or block_csr as the weight is stored, "
-                          "mma = m16n8k16, tile_m = the format's tile rows (two_four: 64 or "
+                          "mma = m16n8k16 (two_four: or m16n8k32_sp), tile_m = the format's "
+                          "tile rows (two_four: 64 or "
                           "128), tile_k = 64, 4 warps, at least 3 stages (block_csr: 2, no "
                           "split))");
   if (!c.sparse && isSparseProducer(plan.getProducer()))
@@ -598,9 +601,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> sparseNext;
     if (c.sparse && !blockSparse)
       sparseNext = stepSparsePipeline(kc, a, sparseState, kt, stages, count);
-    for (int64_t ks = 0; ks < kStepsPerTile; ++ks) {
+    for (int64_t ks = 0; ks < kc.kSteps(); ++ks) {
       SmallVector<Value> upcoming;
-      if (ks + 1 < kStepsPerTile) {
+      if (ks + 1 < kc.kSteps()) {
         a.dequant = params;
         upcoming = loadFragments(kc, a, bt, frags, stage, ks + 1);
       } else {

@@ -206,6 +206,11 @@ struct KernelContext {
   mlir::Value kOffset(char operand, mlir::Value k0, mlir::Value xTimesStride, mlir::Value x);
   int64_t kStride(char operand) const;
   bool singleK() const { return c.k.modes.size() == 1; }
+  /// mma.sp on a 2:4 weight stored compressed in the A stage (m16n8k32_sp).
+  bool sparseMma() const { return plan.getMma() == mlir::loom::MmaShape::M16N8K32Sp; }
+  /// MMA steps per K tile: four of 32 bytes of K, or two of 32 logical
+  /// columns for mma.sp (each reading 32 compressed bytes of A).
+  int64_t kSteps() const;
 };
 
 /// What a producer computes once, before the main loop: per copy pass, the
@@ -219,6 +224,9 @@ struct ProducerState {
 /// Per-lane ldmatrix offsets (16-bit units within a stage), before the loop.
 struct FragmentState {
   llvm::SmallVector<mlir::Value> a, b; // indexed [frag * 4 + kstep]
+  /// mma.sp: per A fragment, the lane's metadata word of step 0 (32-bit
+  /// units within a stage; step s adds 2 s).
+  llvm::SmallVector<mlir::Value> meta;
 };
 
 ProducerState prepareProducer(KernelContext &kc, OperandTile &op);

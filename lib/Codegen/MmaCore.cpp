@@ -42,6 +42,33 @@ std::string einloom::codegen::mmaInstruction(const Contraction &c) {
 
 static constexpr int64_t kSteps = kStepsPerTile;
 
+int64_t KernelContext::kSteps() const { return sparseMma() ? 2 : kStepsPerTile; }
+
+// mma.sp (m16n8k32_sp, a 2:4 weight): the A stage holds the compressed
+// values, row r's 32 values of a K tile (64 logical columns) in its logical
+// chunks 0-3, and the metadata in logical chunk 4 (each at c ^ (r % 8), as
+// every stage row): rows r and r + 8 of a 16-row fragment share row r's
+// chunk, as eight 16-bit words, quarter q of row r at word 2q and of row
+// r + 8 at 2q + 1 (SparseProducer.cpp, twoFourCompressed). So at step s
+// (logical columns 32s .. 32s + 31, compressed 16s .. 16s + 15) the A
+// fragment is the dense k16 fragment of compressed step s, ldmatrix'd
+// exactly as dense step s, and lane 4g + p's metadata word (selector 0)
+// is 32-bit word 2s + p of fragment row g's chunk: row g's quarter 2s + p
+// in its low half, row g + 8's in its high half, as mma.sp reads it
+// (test/unit/TwoFourModel.h). The B fragment of k32 is dense k16 steps 2s
+// and 2s + 1, each as ldmatrix gives it.
+
+/// The lane's metadata word of step 0 for each of the warp's A fragments,
+/// in 32-bit units within a stage.
+static SmallVector<Value> metaOffsets(KernelContext &kc, int64_t frags) {
+  SmallVector<Value> out;
+  Value g = kc.div(kc.lane, 4), p = kc.rem(kc.lane, 2);
+  Value inRow = kc.add(kc.mul(kc.xorI(g, kc.cst(4)), 4), p);
+  for (int64_t f = 0; f < frags; ++f)
+    out.push_back(kc.add(kc.mul(kc.add(kc.warpRow, kc.add(g, f * 16)), 32), inRow));
+  return out;
+}
+
 /// Offsets in 16-bit units within a stage, one per (fragment, kstep).
 static SmallVector<Value> laneOffsets(KernelContext &kc, OperandTile &op, Value warpBase,
                                       int64_t frags, bool isA) {
@@ -121,6 +148,8 @@ FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile 
     fs.a = laneOffsets(kc, a, kc.warpRow, wm / 16, /*isA=*/true);
   }
   fs.b = laneOffsets(kc, b, kc.warpCol, wn / 16, /*isA=*/false);
+  if (kc.sparseMma())
+    fs.meta = metaOffsets(kc, wm / 16);
   return fs;
 }
 
@@ -190,6 +219,23 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
     for (int64_t i = 0; i < wm / 16; ++i)
       llvm::append_range(regs, ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
   }
+  if (kc.sparseMma()) {
+    // Step ks (32 logical columns): each fragment's metadata word, then the
+    // B fragments of dense k16 steps 2 ks and 2 ks + 1.
+    auto t = cast<MemRefType>(a.smemBytes.getType());
+    Value words = memref::ViewOp::create(
+        b, loc, MemRefType::get({t.getNumElements() / 4}, b.getI32Type(), nullptr, t.getMemorySpace()),
+        a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+    Value wordBase = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes() / 4));
+    for (int64_t i = 0; i < wm / 16; ++i)
+      regs.push_back(memref::LoadOp::create(
+          b, loc, words, ValueRange{kc.idx(kc.add(wordBase, kc.add(fs.meta[i], 2 * ks)))}));
+    for (int64_t j = 0; j < wn / 16; ++j)
+      for (int64_t half = 0; half < 2; ++half)
+        llvm::append_range(
+            regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + 2 * ks + half]), bT));
+    return regs;
+  }
   for (int64_t j = 0; j < wn / 16; ++j)
     llvm::append_range(regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + ks]), bT));
   return regs;
@@ -220,6 +266,31 @@ void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
     return;
   }
   int64_t fragsM = wm / 16, tilesN = wn / 8;
+  if (kc.sparseMma()) {
+    // frags: A (4 a fragment), metadata (1 a fragment), B (8 a pair of n8
+    // tiles: k16 step 2s's four registers, then step 2s + 1's).
+    std::string ptx = std::string("mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.") +
+                      (kc.c.elemA.isBF16() ? "bf16.bf16" : "f16.f16") +
+                      ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9, $10, $11}, "
+                      "{$12, $13, $14, $15}, $16, 0x0;";
+    Type accT = acc.front().getType();
+    ArrayRef<Value> fa = frags.take_front(fragsM * 4), fm = frags.slice(fragsM * 4, fragsM),
+                    fb = frags.drop_front(fragsM * 5);
+    for (int64_t i = 0; i < fragsM; ++i)
+      for (int64_t n = 0; n < tilesN; ++n) {
+        size_t at = (i * tilesN + n) * 4;
+        size_t bAt = (n / 2) * 8 + (n % 2) * 2;
+        SmallVector<Value> ins{fa[i * 4], fa[i * 4 + 1], fa[i * 4 + 2], fa[i * 4 + 3],
+                               fb[bAt], fb[bAt + 1], fb[bAt + 4], fb[bAt + 5],
+                               acc[at], acc[at + 1], acc[at + 2], acc[at + 3], fm[i]};
+        auto mma = NVVM::InlinePtxOp::create(b, kc.loc, TypeRange{accT, accT, accT, accT},
+                                             ValueRange(ins), ValueRange{},
+                                             b.getStringAttr(ptx), Value());
+        for (int64_t e = 0; e < 4; ++e)
+          acc[at + e] = mma.getResult(e);
+      }
+    return;
+  }
   std::string ptx = mmaInstruction(kc.c) +
                     " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
   Type accT = acc.front().getType();

@@ -186,6 +186,10 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   // A block-sparse weight's K loop visits its stored blocks only.
   double blockDensity = c.sparse && c.sparse->blockCsr() ? c.sparse->density : 1.0;
   double tileFlops = 2.0 * bm * bn * kPadded * blockDensity;
+  // mma.sp multiplies the 2:4 weight's kept half: half the tensor-core work
+  // (and half the A fragments read from shared memory).
+  if (p.getMma() == MmaShape::M16N8K32Sp)
+    tileFlops *= 0.5;
   bool isWgmma = isWgmmaShape(p.getMma());
   // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate
   // (twice that for 8-bit types, as cuBLASLt's fp8 reaches 1280);
@@ -364,9 +368,11 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
                        << c.dynamicLabel << "' is not supported with it yet)";
   ProducerKind producer = sparseProducer(w);
   StringRef name = stringifyProducerKind(producer);
-  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != producer)
+  if (p.getProducer() != producer ||
+      (p.getMma() != MmaShape::M16N8K16 && !(w.twoFour() && p.getMma() == MmaShape::M16N8K32Sp)))
     return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the " << name
-                       << " producer (mma = m16n8k16, producer = " << name << ")";
+                       << " producer (mma = m16n8k16, producer = " << name << ")"
+                       << (w.twoFour() ? "; 2:4 also runs mma.sp (mma = m16n8k32_sp)" : "");
   if (w.twoFour() && ((p.getTileM() != 64 && p.getTileM() != 128) || p.getTileK() != 64))
     return emitError() << "the 2:4 kernel decodes tiles of 64 or 128 rows by 64 columns "
                           "(tile_m = 64 or 128, tile_k = 64), not "
@@ -387,6 +393,14 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
     return emitError() << "prefetch = " << p.getPrefetch() << " keeps "
                        << p.getPrefetch() * perTile << " registers of words a thread (at most "
                        << SparseWeight::mostWordRegisters << ")";
+  // With 128 tokens a tile the accumulators and fragments leave room for
+  // two tiles of words: ptxas (CUDA 13, sm_90a, 2026-12-07) spilled 2:4
+  // (both forms) from prefetch = 3 and bitmap at 4, where prefetch = 2
+  // took 222-255 registers without spills.
+  if (p.getTileN() > 64 && p.getPrefetch() > 2)
+    return emitError() << "prefetch = " << p.getPrefetch() << " with tile_n = " << p.getTileN()
+                       << " spills registers: at most 2 tiles of words in flight past 64 tokens "
+                          "a tile";
   if (failed(verifySplitK(p, c, /*clusterSplit=*/false, emitError)))
     return failure();
   return verifySharedMemory(p, c, t, emitError);
@@ -712,6 +726,12 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   SmallVector<int64_t, 4> depths{1};
   if (c.sparse && !blocks)
     depths = {1, 2, 3, 4};
+  // 2:4 runs mma.sp on the compressed values (first: it wins a tie), or
+  // decodes them into a dense stage for mma.sync m16n8k16.
+  SmallVector<MmaShape, 2> mmas{MmaShape::M16N8K16};
+  if (c.sparse && c.sparse->twoFour())
+    mmas = {MmaShape::M16N8K32Sp, MmaShape::M16N8K16};
+  for (MmaShape mma : mmas)
   for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16})
       for (int64_t depth : depths) {
@@ -736,7 +756,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
           // stage for the copy in flight, a fourth of slack.
           stages = 4;
         }
-        PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, MmaShape::M16N8K16, stages,
+        PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, mma, stages,
                                    split,
                                    c.sparse ? sparseProducer(*c.sparse) : ProducerKind::CpAsync,
                                    RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
@@ -1215,7 +1235,15 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << ") straight into A fragments; the activations are B";
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
-    if (w.twoFour())
+    if (w.twoFour() && p.getMma() == MmaShape::M16N8K32Sp)
+      os << "sparse mma.sp (m16n8k32, 2:4): the weight's 2:4 values (K/2 a row, "
+         << w.wordsBytes << " bytes) and 2-bit positions (" << w.offsetsBytes
+         << " bytes) are loaded into registers " << p.getPrefetch()
+         << (p.getPrefetch() == 1 ? " tile" : " tiles")
+         << " ahead and stored compressed in the swizzled shared-memory A stage, the positions "
+         << "beside them as mma.sp reads its metadata; the MMA core multiplies only the kept "
+         << "half (" << p.getStages() << " stages); the activations are B";
+    else if (w.twoFour())
       os << "sparse mma.sync (m16n8k16): the weight's 2:4 values (K/2 a row, " << w.wordsBytes
          << " bytes) and 2-bit positions (" << w.offsetsBytes
          << " bytes) are loaded into registers " << p.getPrefetch()

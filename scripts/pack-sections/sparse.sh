@@ -38,6 +38,19 @@ sp sparse tf_f16_sm80_m8_n640_k768     "mk,nk->mn" m=8,n=640,k=768 f16 two_four 
 sp sparse tf_f16_m16_n512_k2048_t128   "mk,nk->mn" m=16,n=512,k=2048 f16 two_four --plan "#loom.plan<tile_m = 128, \
 tile_n = 16, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = 2, \
 producer = two_four, order = ba, prefetch = 2>"
+# The planner picks mma.sp (m16n8k32_sp, compressed stages) for the cases
+# above; the decoding form (m16n8k16) is forced here at the same awkward
+# shapes, and mma.sp with tiles of 128 rows, 2 x 2 warps of 128 tokens
+# and a split.
+tfp() { local name=$1 sizes=$2 dt=$3 mma=$4 tm=$5 tn=$6 wm=$7 wn=$8 split=$9 pf=${10}
+  sp sparse "$name" "mk,nk->mn" "$sizes" "$dt" two_four --plan "#loom.plan<tile_m = $tm, \
+tile_n = $tn, tile_k = 64, warps_m = $wm, warps_n = $wn, mma = $mma, stages = 4, split_k = $split, \
+producer = two_four, order = ba, prefetch = $pf>"; }
+tfp tfd_f16_m16_n1024_k4096    m=16,n=1024,k=4096 f16  m16n8k16    64  16  4 1 1 4
+tfp tfd_bf16_m33_n777_k1024    m=33,n=777,k=1024  bf16 m16n8k16    64  64  4 1 2 2
+tfp tfs_f16_m16_n512_k2048_t128 m=16,n=512,k=2048 f16  m16n8k32_sp 128 16  4 1 2 2
+tfp tfs_bf16_m128_n640_k1088   m=128,n=640,k=1088 bf16 m16n8k32_sp 64  128 2 2 1 2
+tfp tfs_f16_m100_n300_k208_s2  m=100,n=300,k=208  f16  m16n8k32_sp 64  128 2 2 2 1
 # Bitmap weights (--sparse bitmap[:R]): the same awkward shapes, tiles of
 # 128 rows, bf16, a split, M from 1 to 300, sm_80, and forced plans 1 and
 # 3 tiles deep (fewer K tiles than the depth: K = 200).
@@ -70,6 +83,13 @@ for kn in 8192,28672 28672,8192 4096,14336; do
   k=${kn%,*} n=${kn#*,}
   sp sparsebench24 "tf_m16_k${k}_n${n}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 two_four
 done
+# The decoding form at the first shape, and mma.sp at M = N = K = 8192
+# (issue 21: 1.25x our dense there).
+tfp() { sp sparsebench24 "$1" "mk,nk->mn" "$2" f16 two_four --plan "#loom.plan<tile_m = 64, \
+tile_n = $3, tile_k = 64, warps_m = $4, warps_n = $5, mma = m16n8k16, stages = 4, split_k = $6, \
+producer = two_four, order = ba, prefetch = $7>"; }
+tfp tfd_m16_k8192_n28672 m=16,n=28672,k=8192 16 4 1 1 4
+sp sparsebench24 tf_m8192_k8192_n8192 "mk,nk->mn" m=8192,n=8192,k=8192 f16 two_four
 # Bitmap at the same shapes (moderate sparsity: gpu-check runs 50 and 70%).
 mkdir -p "$PACK/sparsebenchbm"
 for kn in 8192,28672 28672,8192 4096,14336; do

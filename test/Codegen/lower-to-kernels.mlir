@@ -6,7 +6,7 @@
 // CHECK: loom.einsum "mk,nk->mn"
 // CHECK-SAME: loom.kernel = @einloom_kernels::@nt_einsum0
 // CHECK-SAME: loom.launch = {block = array<i64: 64, 1, 1>, grid = array<i64: 256, 1, 1>, layout_a = "k-major", layout_b = "k-major", smem = 49152 : i64}
-// CHECK: gpu.module @einloom_kernels [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx84">]
+// CHECK: gpu.module @einloom_kernels [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx85">]
 // CHECK: gpu.func @nt_einsum0(%{{.*}}: memref<2097152xi8>, %{{.*}}: memref<1048576xi8>, %{{.*}}: memref<1048576xi8>) kernel
 // CHECK-SAME: nvvm.maxntid = array<i32: 64, 1, 1>
 // CHECK: gpu.dynamic_shared_memory

@@ -7,7 +7,9 @@
 // must hand over exactly these registers; the tests check that the packed
 // layout, read this way, gives back the weight bit for bit. Also modelled:
 // the decoding producer of the sparse kernel (twoFourStage), which rebuilds
-// the dense swizzled stage that the mma.sync core reads.
+// the dense swizzled stage that the mma.sync core reads, and the
+// compressed stage of the mma.sp kernel (twoFourSpStage) with the
+// registers its lanes load from it (spFragmentFromStage).
 //
 // The instruction's reading (PTX ISA, "sparse mma metadata" for m16n8k32
 // 16-bit types, as LLVM's sparse-mma integration test also uses it):
@@ -136,6 +138,75 @@ inline bool twoFourStage(const std::vector<uint16_t> &values, const std::vector<
       }
     }
   return true;
+}
+
+/// The mma.sp form of the producer (lib/Codegen/SparseProducer.cpp,
+/// twoFourCompressed) on the host: the stage of K tile `kTile` as
+/// `threads` threads write it, items as in twoFourStage. Item (row r,
+/// quarter q) stores its 8 values as logical chunk q of row r and its
+/// metadata, each position pair made valid (a pair that is not first <
+/// second becomes 0, 1; an item outside the weight is zeros at 0, 1), as
+/// 16-bit word 2q + (r / 8) % 2 of logical chunk 4 of row r & ~8; logical
+/// chunk c of row r sits at c ^ (r % 8). Returns false if a store left the
+/// stage or hit a place another store had written.
+inline bool twoFourSpStage(const std::vector<uint16_t> &values, const std::vector<uint16_t> &meta,
+                           int64_t N, int64_t K, int64_t row0, int64_t kTile, int64_t bm,
+                           int64_t threads, std::vector<uint16_t> &stage) {
+  stage.assign(static_cast<size_t>(bm * 64), 0xdead); // never-written marker
+  std::vector<bool> written(stage.size(), false);
+  auto put = [&](int64_t at, uint16_t v) {
+    if (at < 0 || at >= static_cast<int64_t>(stage.size()) || written[at])
+      return false;
+    written[at] = true;
+    stage[at] = v;
+    return true;
+  };
+  int64_t items = bm * 4 / threads;
+  int64_t gk = std::min<int64_t>(kTile, (K + 63) / 64 - 1);
+  for (int64_t t = 0; t < threads; ++t)
+    for (int64_t i = 0; i < items; ++i) {
+      int64_t r = t / 4 + (threads / 4) * i, q = t % 4;
+      bool valid = row0 + r < N && kTile * 64 + 16 * q < K;
+      int64_t row = std::min(row0 + r, N - 1), col = gk * 64 + 16 * q;
+      int64_t half = std::min(row * K + col, N * K - 16) / 2;
+      int64_t word = std::min((row * K + col) / 16, N * K / 16 - 1);
+      uint32_t m = valid ? meta[word] : 0, fixed = 0;
+      for (int j = 0; j < 4; ++j) {
+        uint32_t nib = (m >> (4 * j)) & 15;
+        fixed |= ((0x7310u >> nib) & 1 ? nib : 4u) << (4 * j);
+      }
+      for (int e = 0; e < 8; ++e)
+        if (!put(r * 64 + ((q ^ (r % 8)) * 8) + e, valid ? values[half + e] : 0))
+          return false;
+      if (!put((r & ~int64_t(8)) * 64 + (4 ^ (r % 8)) * 8 + 2 * q + (r / 8) % 2, uint16_t(fixed)))
+        return false;
+    }
+  return true;
+}
+
+/// Lane `lane`'s mma.sp registers at step `ks` (0 or 1: logical columns
+/// 32 ks ..) for fragment `frag` of a warp whose rows start at `warpRow`,
+/// read from a twoFourSpStage stage as lib/Codegen/MmaCore.cpp reads it:
+/// ldmatrix.x4 with the dense kernel's A addresses of step ks (lane 8j + rr
+/// gives matrix j's row rr: fragment row rr + 8 (j % 2), logical chunk
+/// 2 ks + j / 2), and the 32-bit metadata word 2 ks + lane % 2 of logical
+/// chunk 4 of fragment row lane / 4.
+inline SpFragment spFragmentFromStage(const std::vector<uint16_t> &stage, int64_t warpRow,
+                                      int64_t frag, int64_t ks, int lane) {
+  SpFragment f;
+  int64_t base = warpRow + 16 * frag;
+  auto address = [&](int supplier) { // ldmatrix: the row address lane `supplier` gives
+    int64_t rowInFrag = supplier % 16, chunkLane = supplier / 16, r8 = supplier % 8;
+    return (base + rowInFrag) * 64 + ((chunkLane + 2 * ks) ^ r8) * 8;
+  };
+  for (int j = 0; j < 4; ++j) {
+    int64_t at = address(8 * j + lane / 4) + 2 * (lane % 4);
+    f.a[j] = uint32_t(stage[at]) | uint32_t(stage[at + 1]) << 16;
+  }
+  int64_t g = lane / 4;
+  int64_t word = (base + g) * 32 + (4 ^ g) * 4 + lane % 2 + 2 * ks;
+  f.meta = uint32_t(stage[2 * word]) | uint32_t(stage[2 * word + 1]) << 16;
+  return f;
 }
 
 } // namespace einloom::test
