@@ -238,22 +238,31 @@ LogicalResult EinsumOp::verify() {
   // Scales of the sum (an int8 product's per-token and per-channel
   // scales): f32, one per result row (the result's shape without its last
   // dimension) and one per result column (its last dimension).
+  if (!getRowZero() != !getColSum())
+    return emitOpError("row_zero and col_sum come together (the rank-1 term row_zero[row] * "
+                       "col_sum[col] subtracted from the sum)");
   for (auto [what, v, rows] : {std::tuple<const char *, Value, bool>{"row_scale", getRowScale(), true},
-                               std::tuple<const char *, Value, bool>{"col_scale", getColScale(), false}}) {
+                               std::tuple<const char *, Value, bool>{"col_scale", getColScale(), false},
+                               std::tuple<const char *, Value, bool>{"row_zero", getRowZero(), true},
+                               std::tuple<const char *, Value, bool>{"col_sum", getColSum(), false}}) {
     if (!v)
       continue;
     auto t = cast<RankedTensorType>(v.getType());
     ArrayRef<int64_t> shape = result.getShape();
-    if (!t.getElementType().isF32())
+    bool scale = StringRef(what).ends_with("scale");
+    if (scale && !t.getElementType().isF32())
       return emitOpError() << what << " must hold f32 scales, not " << t.getElementType();
+    if (!scale && !t.getElementType().isF32() && !t.getElementType().isSignlessInteger(8) &&
+        !t.getElementType().isSignlessInteger(32))
+      return emitOpError() << what << " must be f32, i8 or i32, not " << t.getElementType();
     if (shape.empty())
       return emitOpError() << what << " needs a result of rank 1 or more";
     ArrayRef<int64_t> want = rows ? shape.drop_back() : shape.take_back();
     if (t.getShape() != want)
       return emitOpError() << what << " of type " << t << " must have the shape ["
                            << llvm::make_range(want.begin(), want.end()) << "] ("
-                           << (rows ? "the result's dimensions but the last: one scale a row"
-                                    : "the result's last dimension: one scale a column")
+                           << (rows ? "the result's dimensions but the last: one a row"
+                                    : "the result's last dimension: one a column")
                            << ")";
   }
   return verifyWeightQuant(*this);

@@ -25,6 +25,12 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     one rounding: `act(alpha * sum + bias) + beta * residual`. `bias` and
     `residual` have the shape of the result's trailing dimensions (all of
     them: a residual of the result's shape) and broadcast over the rest.
+    `row_scale` and `col_scale` (f32, one per result row and one per result
+    column: an int8 product's per-token and per-channel scales) multiply the
+    sum first. `row_zero` and `col_sum` (given together; f32 or integer,
+    the same shapes) subtract the rank-1 term `row_zero[row] *
+    col_sum[col]` before them: an asymmetric activation's zero point times
+    the weight codes' sums over the contracted labels.
 
     A dequantized weight (what `loom-fuse-dequantize` makes of a
     `loom.dequantize` feeding a two-operand einsum): with `weight_quant`,
@@ -53,6 +59,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     Optional<AnyRankedTensor>:$zero_point,
     Optional<AnyRankedTensor>:$row_scale,
     Optional<AnyRankedTensor>:$col_scale,
+    Optional<AnyRankedTensor>:$row_zero,
+    Optional<AnyRankedTensor>:$col_sum,
     StrAttr:$spec,
     OptionalAttr<TypeAttr>:$acc,
     UnitAttr:$allow_tf32,
@@ -69,6 +77,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     (`zero_point` `(` $zero_point^ `:` type($zero_point) `)`)?
     (`row_scale` `(` $row_scale^ `:` type($row_scale) `)`)?
     (`col_scale` `(` $col_scale^ `:` type($col_scale) `)`)?
+    (`row_zero` `(` $row_zero^ `:` type($row_zero) `)`)?
+    (`col_sum` `(` $col_sum^ `:` type($col_sum) `)`)?
     attr-dict `:` functional-type($inputs, $result)
   }];
   let builders = [
@@ -76,7 +86,7 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
                    "::llvm::StringRef":$spec), [{
       build($_builder, $_state, result, inputs, ::mlir::Value(), ::mlir::Value(),
             ::mlir::Value(), ::mlir::Value(), ::mlir::Value(), ::mlir::Value(),
-            $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
+            ::mlir::Value(), ::mlir::Value(), $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
             ::mlir::loom::PlanAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
             ::mlir::loom::ActivationAttr(), ::mlir::loom::QuantAttr());
     }]>];
@@ -90,7 +100,7 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     /// activation, residual).
     bool hasEpilogue() {
       return getAlpha() || getBeta() || getActivation() || getBias() || getResidual() ||
-             getRowScale() || getColScale();
+             getRowScale() || getColScale() || getRowZero() || getColSum();
     }
     /// True when the second input holds quantized codes (weight_quant).
     bool hasDequantizedWeight() { return getWeightQuant().has_value(); }

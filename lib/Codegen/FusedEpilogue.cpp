@@ -2,7 +2,8 @@
 //
 // What every kernel does to an accumulator just before it converts and
 // stores it, when loom-fuse-epilogues fused an epilogue into the einsum:
-// act(alpha * rowScale[row] * colScale[col] * x + bias) + beta * residual,
+// act(alpha * rowScale[row] * colScale[col] * (x - rowZero[row] *
+// colSum[col]) + bias) + beta * residual,
 // in the accumulator's float type (an integer sum in f32).
 // Bias and residual elements are read at (C offset mod their count): they
 // cover C's trailing dimensions and C is row-major. (One as large as C is
@@ -33,6 +34,10 @@ void EpilogueCode::bind(OpBuilder &b, Location loc, Block &entry, unsigned first
     rowScale = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), spec->rowScaleElems);
   if (spec->colScaleElems)
     colScale = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), spec->colScaleElems);
+  if (spec->rowZeroType) {
+    rowZero = typedView(b, loc, entry.getArgument(arg++), spec->rowZeroType, spec->rowZeroElems);
+    colSum = typedView(b, loc, entry.getArgument(arg++), spec->colSumType, spec->colSumElems);
+  }
 }
 
 /// 2^x for an f32 x (ex2.approx: about 2 ulp; LLVM's exp would need libdevice).
@@ -95,15 +100,22 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
     return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(whole ? off : kc.rem(off, n))}));
   };
   Value v = x;
-  // The sum's scales: row o / cols, column o % cols (an int8 product's
-  // per-token and per-channel scales).
-  if (rowScale) {
+  // Row o / cols of a per-row vector of n elements.
+  auto loadRow = [&](Value buf, int64_t n) {
     Value row = kc.div(off, spec->cols);
-    if (!(spec->resultElems > 0 && spec->rowScaleElems * spec->cols >= spec->resultElems))
-      row = kc.rem(row, spec->rowScaleElems);
-    v = arith::MulFOp::create(
-        b, loc, v, toT(memref::LoadOp::create(b, loc, rowScale, ValueRange{kc.idx(row)})));
-  }
+    if (!(spec->resultElems > 0 && n * spec->cols >= spec->resultElems))
+      row = kc.rem(row, n);
+    return toT(memref::LoadOp::create(b, loc, buf, ValueRange{kc.idx(row)}));
+  };
+  // The rank-1 term (an asymmetric activation's zero point times the
+  // weight codes' sum), then the sum's scales: row o / cols, column o %
+  // cols (an int8 product's per-token and per-channel scales).
+  if (rowZero)
+    v = arith::SubFOp::create(b, loc, v,
+                              arith::MulFOp::create(b, loc, loadRow(rowZero, spec->rowZeroElems),
+                                                    load(colSum, spec->colSumElems)));
+  if (rowScale)
+    v = arith::MulFOp::create(b, loc, v, loadRow(rowScale, spec->rowScaleElems));
   if (colScale)
     v = arith::MulFOp::create(b, loc, v, load(colScale, spec->colScaleElems));
   if (spec->alpha != 1)

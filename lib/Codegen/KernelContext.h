@@ -27,10 +27,11 @@ struct EpilogueCode {
   const EpilogueSpec *spec = nullptr;
   mlir::Value bias, residual; ///< typed views (null where absent)
   mlir::Value rowScale, colScale; ///< f32 views (null where absent)
+  mlir::Value rowZero, colSum;     ///< typed views (null where absent)
   bool active() const { return spec && !spec->empty(); }
-  /// Views the bias, the residual and the row and column scales (those
-  /// present, in that order) from the kernel arguments starting at
-  /// `firstArg`.
+  /// Views the bias, the residual, the row and column scales and the
+  /// rank-1 term's row and column vectors (those present, in that order)
+  /// from the kernel arguments starting at `firstArg`.
   void bind(mlir::OpBuilder &b, mlir::Location loc, mlir::Block &entry, unsigned firstArg);
   /// `x` (a float accumulator) through the epilogue, at C element offset `off`.
   mlir::Value apply(struct KernelContext &kc, mlir::Value x, mlir::Value off) const;

@@ -156,6 +156,10 @@ SmallVector<int64_t, 2> EpilogueSpec::bufferBytes() const {
   for (int64_t n : {rowScaleElems, colScaleElems})
     if (n)
       b.push_back(n * 4);
+  if (rowZeroType) {
+    b.push_back(rowZeroElems * elementBytes(rowZeroType));
+    b.push_back(colSumElems * elementBytes(colSumType));
+  }
   return b;
 }
 
@@ -163,6 +167,9 @@ std::string EpilogueSpec::describe() const {
   std::string d;
   llvm::raw_string_ostream os(d);
   auto sep = [&] { return d.empty() ? "" : ", "; };
+  if (rowZeroType)
+    os << sep() << "minus a zero point per row (" << rowZeroElems << " " << rowZeroType
+       << ") times a sum per column (" << colSumElems << " " << colSumType << ")";
   if (rowScaleElems)
     os << sep() << "times a scale per row (" << rowScaleElems << ")";
   if (colScaleElems)
@@ -203,6 +210,16 @@ EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
     e.rowScaleElems = cast<RankedTensorType>(s.getType()).getNumElements();
   if (Value s = op.getColScale())
     e.colScaleElems = cast<RankedTensorType>(s.getType()).getNumElements();
+  if (Value z = op.getRowZero()) {
+    auto t = cast<RankedTensorType>(z.getType());
+    e.rowZeroType = t.getElementType();
+    e.rowZeroElems = t.getNumElements();
+  }
+  if (Value c = op.getColSum()) {
+    auto t = cast<RankedTensorType>(c.getType());
+    e.colSumType = t.getElementType();
+    e.colSumElems = t.getNumElements();
+  }
   if (auto t = dyn_cast<RankedTensorType>(op.getResult().getType()); t && t.getRank() > 0)
     e.cols = std::max<int64_t>(1, t.getShape().back());
   return e;

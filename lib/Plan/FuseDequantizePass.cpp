@@ -9,7 +9,9 @@
 // operands, each dequantized per channel (W8A8), becomes an i32 einsum of
 // the codes with the scales in its epilogue (row_scale, col_scale): the
 // dequantized operands' roundings are then skipped (the fused form is
-// exact up to its one rounding).
+// exact up to its one rounding). One operand may be asymmetric (per
+// channel zero points, e.g. per-token activations): the rank-1 term of its
+// zero points and the other's code sums is subtracted in the epilogue.
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Passes.h"
@@ -121,12 +123,14 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
   return "";
 }
 
-/// W8A8: an einsum of two dequantized int8 operands, each symmetric with
-/// f32 scales per channel along a kept label of its own, becomes an i32
-/// einsum of the codes whose epilogue scales the sum by the two scales
-/// (row_scale: the operand whose label leads the two-label result;
-/// col_scale: the other). Returns why not (empty on success, `e`
-/// rewritten and the two dequantizes erased).
+/// W8A8: an einsum of two dequantized int8 operands, each with f32 scales
+/// per channel along a kept label of its own, becomes an i32 einsum of the
+/// codes whose epilogue scales the sum by the two scales (row_scale: the
+/// operand whose label leads the two-label result; col_scale: the other).
+/// One operand may be asymmetric (zero points per channel): its zero
+/// points times the other's code sums are subtracted first (row_zero,
+/// col_sum). Returns why not (empty on success, `e` rewritten and the two
+/// dequantizes erased).
 std::string fuseScaledInt8(loom::EinsumOp e) {
   if (e.getInputs().size() != 2 || e.hasEpilogue() || e.hasDequantizedWeight())
     return "not an einsum of two operands without an epilogue";
@@ -141,13 +145,21 @@ std::string fuseScaledInt8(loom::EinsumOp e) {
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
   if (failed(spec) || spec->output.size() != 2)
     return "the result is not a matrix";
-  int rowFrom = -1;
+  int rowFrom = -1, asym = -1;
   for (int i = 0; i < 2; ++i) {
     loom::QuantAttr q = d[i].getQuant();
     auto codes = cast<RankedTensorType>(d[i].getInput().getType());
-    if (q.getBits() != 8 || q.getKind() != loom::QuantKind::Signed || d[i].getZeroPoint() ||
+    if (q.getBits() != 8 || q.getKind() != loom::QuantKind::Signed ||
         !codes.getElementType().isSignlessInteger(8))
-      return "operand " + std::to_string(i) + " is not symmetric signed 8-bit codes in i8";
+      return "operand " + std::to_string(i) + " is not signed 8-bit codes in i8";
+    if (Value z = d[i].getZeroPoint()) {
+      Type zt = cast<RankedTensorType>(z.getType()).getElementType();
+      if (asym >= 0)
+        return "both operands have zero points (one may: a rank-1 correction)";
+      if (!zt.isSignlessInteger(8) && !zt.isSignlessInteger(32))
+        return "operand " + std::to_string(i) + "'s zero points are not i8 or i32";
+      asym = i;
+    }
     if (q.getGranularity() != loom::QuantGranularity::PerChannel || !q.getScaleType().isF32())
       return "operand " + std::to_string(i) + "'s scales are not f32, one per channel";
     const std::string &sub = spec->inputs[i];
@@ -163,10 +175,34 @@ std::string fuseScaledInt8(loom::EinsumOp e) {
   if (rowFrom < 0)
     return "both operands' channels are the result's last label";
   MLIRContext *ctx = e.getContext();
+  Type i32 = IntegerType::get(ctx, 32);
+  // An asymmetric operand a (zero points z per channel): sum over the
+  // contracted labels of (qa - z) qb = sum qa qb - z * sum qb, the second
+  // term rank-1: z along a's channels times the other operand's codes
+  // summed over everything but its channel label (an i32 reduction
+  // einsum, one more pass over those codes).
+  Value sums;
+  if (asym >= 0) {
+    int o = 1 - asym;
+    const std::string &sub = spec->inputs[o];
+    char label = sub[d[o].getQuant().getAxis()];
+    auto codes = cast<RankedTensorType>(d[o].getInput().getType());
+    auto t = RankedTensorType::get({codes.getDimSize(d[o].getQuant().getAxis())}, i32);
+    OpBuilder b(e);
+    auto reduce = loom::EinsumOp::create(b, e.getLoc(), t, ValueRange{d[o].getInput()},
+                                         StringRef(sub + "->" + std::string(1, label)));
+    reduce.setAccAttr(TypeAttr::get(i32));
+    sums = reduce.getResult();
+  }
   e.getInputsMutable().assign(ValueRange{d[0].getInput(), d[1].getInput()});
-  e.setAccAttr(TypeAttr::get(IntegerType::get(ctx, 32)));
+  e.setAccAttr(TypeAttr::get(i32));
   e.getRowScaleMutable().assign(d[rowFrom].getScale());
   e.getColScaleMutable().assign(d[1 - rowFrom].getScale());
+  if (asym >= 0) {
+    Value z = d[asym].getZeroPoint();
+    e.getRowZeroMutable().assign(asym == rowFrom ? z : sums);
+    e.getColSumMutable().assign(asym == rowFrom ? sums : z);
+  }
   d[0].erase();
   d[1].erase();
   return "";
@@ -212,6 +248,11 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
                      << (why.empty() ? "both operands' int8 dequantizes fused: an i32 sum of the "
                                        "codes, scaled per row and per column in the epilogue"
                                      : "its two dequantized operands stay (" + why + ")")
+                     << (why.empty() && e.getRowZero()
+                             ? "; the zero points times the other operand's code sums (an i32 "
+                               "reduction, one more pass over its codes: pass row_zero and "
+                               "col_sum precomputed to skip it) subtracted first"
+                             : "")
                      << "\n";
     }
     SmallVector<loom::DequantizeOp> ops;

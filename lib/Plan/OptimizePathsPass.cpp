@@ -150,6 +150,10 @@ struct LoomOptimizePaths : einloom::impl::LoomOptimizePathsBase<LoomOptimizePath
           e.getRowScaleMutable().assign(op.getRowScale());
         if (op.getColScale())
           e.getColScaleMutable().assign(op.getColScale());
+        if (op.getRowZero()) {
+          e.getRowZeroMutable().assign(op.getRowZero());
+          e.getColSumMutable().assign(op.getColSum());
+        }
         e.setAlphaAttr(op.getAlphaAttr());
         e.setBetaAttr(op.getBetaAttr());
         e.setActivationAttr(op.getActivationAttr());

@@ -204,7 +204,11 @@ double einloom::ref::activate(Epilogue::Act act, double x) {
 }
 
 double einloom::ref::Epilogue::apply(double x, int64_t i) const {
-  double v = alpha * x;
+  double v = x;
+  if (rowZero && colSum)
+    v -= rowZero->data[static_cast<size_t>((i / cols) % rowZero->numel())] *
+         colSum->data[static_cast<size_t>(i % colSum->numel())];
+  v *= alpha;
   if (rowScale)
     v *= rowScale->data[static_cast<size_t>((i / cols) % rowScale->numel())];
   if (colScale)

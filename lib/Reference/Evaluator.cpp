@@ -279,6 +279,10 @@ private:
       ep.rowScale = &values[s];
     if (Value s = e.getColScale())
       ep.colScale = &values[s];
+    if (Value z = e.getRowZero())
+      ep.rowZero = &values[z];
+    if (Value c = e.getColSum())
+      ep.colSum = &values[c];
     auto shape = cast<RankedTensorType>(e.getResult().getType()).getShape();
     ep.cols = shape.empty() ? 1 : std::max<int64_t>(1, shape.back());
     return ep;

@@ -14,6 +14,9 @@
 using namespace einloom::rt;
 
 static const char *kMagic = "EINLOOM-BUNDLE";
+static const char *kEpilogueForm =
+    "bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL [ROWSCALE COLSCALE [ROWZERO "
+    "COLSUM]])";
 
 uint64_t einloom::rt::checksum(const std::string &bytes) {
   return checksumOf(bytes.data(), bytes.size());
@@ -180,8 +183,10 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       char nums[64];
       std::snprintf(nums, sizeof nums, "%.17g %.17g", k.alpha, k.beta);
       m << "epilogue " << nums << " " << k.activation << " " << k.bias << " " << k.residual;
-      if (k.rowScale >= 0 || k.colScale >= 0)
+      if (k.rowScale >= 0 || k.colScale >= 0 || k.rowZero >= 0)
         m << " " << k.rowScale << " " << k.colScale;
+      if (k.rowZero >= 0)
+        m << " " << k.rowZero << " " << k.colSum;
       m << "\n";
     }
     if (k.weight.present()) {
@@ -554,19 +559,23 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
           !number(alpha, k.alpha) || !number(beta, k.beta) ||
           (k.activation != "none" && k.activation != "relu" && k.activation != "gelu" &&
            k.activation != "silu"))
-        return bad("bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL [ROWSCALE "
-                   "COLSCALE])");
-      // Optional: the sum's row and column scales.
-      std::string more;
-      if (ls >> more) {
+        return bad(kEpilogueForm);
+      // Optional: the sum's row and column scales, then the rank-1 term's
+      // row and column vectors (both given or both -1).
+      for (auto [row, col] : {std::pair<int *, int *>{&k.rowScale, &k.colScale},
+                              std::pair<int *, int *>{&k.rowZero, &k.colSum}}) {
+        std::string more;
+        if (!(ls >> more))
+          break;
         char *stop;
         long r = std::strtol(more.c_str(), &stop, 10);
-        if (*stop || !(ls >> k.colScale) || r < -1 || r > INT32_MAX || k.colScale < -1)
-          return bad("bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL [ROWSCALE "
-                     "COLSCALE])");
-        k.rowScale = static_cast<int>(r);
+        if (*stop || !(ls >> *col) || r < -1 || r > INT32_MAX || *col < -1)
+          return bad(kEpilogueForm);
+        *row = static_cast<int>(r);
       }
-      for (int x : {k.bias, k.residual, k.rowScale, k.colScale})
+      if ((k.rowZero < 0) != (k.colSum < 0))
+        return bad("epilogue gives one of ROWZERO and COLSUM without the other");
+      for (int x : {k.bias, k.residual, k.rowScale, k.colScale, k.rowZero, k.colSum})
         if (x != -1 && std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("epilogue names a buffer the kernel does not take");
     } else if (kind == "weight") {

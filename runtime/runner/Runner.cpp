@@ -743,6 +743,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         ep.residual = withEpilogue->residual >= 0 ? &expect[withEpilogue->residual] : nullptr;
         ep.rowScale = withEpilogue->rowScale >= 0 ? &expect[withEpilogue->rowScale] : nullptr;
         ep.colScale = withEpilogue->colScale >= 0 ? &expect[withEpilogue->colScale] : nullptr;
+        ep.rowZero = withEpilogue->rowZero >= 0 ? &expect[withEpilogue->rowZero] : nullptr;
+        ep.colSum = withEpilogue->colSum >= 0 ? &expect[withEpilogue->colSum] : nullptr;
         ep.cols = got.shape.empty() ? 1 : std::max<int64_t>(1, got.shape.back());
       }
       size_t einsums = 0;

@@ -69,6 +69,28 @@ w8a8 quant w8a8_bf16_m33_n768_k512   33 768 512 bf16 silu
 w8a8 quant w8a8_f16_m300_n512_k1024  300 512 1024 f16 relu
 w8a8 quant w8a8_f16_m4096_n4096_k4096 4096 4096 4096 f16 none
 w8a8 quant w8a8_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 gelu --target sm_80
+# Asymmetric per-token activations (i8 zero points): the dequantize form,
+# which loom-fuse-dequantize turns into the i32 sum minus the zero points
+# times the weight codes' sums (a reduction einsum), then the scales; M = 1,
+# 17 and 300, bf16, sm_80.
+w8a8z() { local name=$1 m=$2 n=$3 k=$4 out=$5; shift 5
+  local f="$PACK/quant/$name.mlir"
+  cat > "$f" <<MLIR
+func.func @main(%xq: tensor<${m}x${k}xi8>, %sa: tensor<${m}xf32>, %za: tensor<${m}xi8>, %wq: tensor<${n}x${k}xi8>, %sb: tensor<${n}xf32>) -> tensor<${m}x${n}x${out}> {
+  %x = loom.dequantize %xq, %sa, %za {quant = #loom.quant<bits = 8, kind = signed, scheme = asymmetric, granularity = channel, axis = 0, scale_type = f32>} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${m}xi8>) -> tensor<${m}x${k}x${out}>
+  %w = loom.dequantize %wq, %sb {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<${n}x${k}xi8>, tensor<${n}xf32>) -> tensor<${n}x${k}x${out}>
+  %y = loom.einsum "mk,nk->mn" (%x, %w) : (tensor<${m}x${k}x${out}>, tensor<${n}x${k}x${out}>) -> tensor<${m}x${n}x${out}>
+  return %y : tensor<${m}x${n}x${out}>
+}
+MLIR
+  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
+  rm "$f"
+}
+w8a8z w8a8z_f16_m16_n14336_k4096 16 14336 4096 f16
+w8a8z w8a8z_f16_m1_n1024_k2048   1 1024 2048 f16
+w8a8z w8a8z_bf16_m17_n768_k512   17 768 512 bf16
+w8a8z w8a8z_f16_m300_n512_k1024  300 512 1024 f16
+w8a8z w8a8z_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 --target sm_80
 # The W8A8 benchmark shapes (bench_w8a8.py): M = 16 and 4096 against (K, N)
 # = (4096, 14336), (8192, 28672), (7168, 16384).
 mkdir -p "$PACK/w8a8bench"

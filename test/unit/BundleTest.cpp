@@ -314,6 +314,37 @@ TEST(Bundle, RefusesTensorMapsTheCopyEngineCannotUse) {
   EXPECT_NE(err.find("bad cluster size"), std::string::npos) << err;
 }
 
+TEST(Bundle, RankOneTermRoundTripsAndIsChecked) {
+  // Scales and the rank-1 term (row zero points, column sums) after the
+  // bias and residual; both halves of the term or neither.
+  Bundle in = sample(), out;
+  in.buffers.push_back({"arg2", "input", "f32", {4}, 16});
+  in.buffers.push_back({"arg3", "input", "i8", {4}, 4});
+  BundleKernel &k = in.kernels[0];
+  k.args = {0, 1, 2, 3, 4};
+  k.rowZero = 4;
+  k.colSum = 3;
+  std::string err;
+  ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << err;
+  const BundleKernel &r = out.kernels[0];
+  EXPECT_TRUE(r.hasEpilogue());
+  EXPECT_EQ(r.rowScale, -1);
+  EXPECT_EQ(r.colScale, -1);
+  EXPECT_EQ(r.rowZero, 4);
+  EXPECT_EQ(r.colSum, 3);
+  std::string text = writeBundle(in);
+  EXPECT_NE(text.find("epilogue 1 1 none -1 -1 -1 -1 4 3\n"), std::string::npos);
+  // One half alone, and a buffer the kernel does not take.
+  Bundle bad = in;
+  bad.kernels[0].colSum = -1;
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("one of ROWZERO and COLSUM without the other"), std::string::npos) << err;
+  bad = in;
+  bad.kernels[0].args = {0, 1, 2, 3};
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("names a buffer the kernel does not take"), std::string::npos) << err;
+}
+
 TEST(Bundle, EpilogueRoundTripsAndIsChecked) {
   Bundle in = sample(), out;
   in.buffers.push_back({"arg2", "input", "f32", {2}, 8});

@@ -52,16 +52,21 @@ struct EpilogueSpec {
   /// absent): element offset o of the result is scaled by rowScale[o /
   /// cols] and colScale[o % cols], `cols` the result's last dimension.
   int64_t rowScaleElems = 0, colScaleElems = 0, cols = 1;
+  /// The rank-1 term subtracted from the sum before its scales
+  /// (loom.einsum's row_zero and col_sum, both present or both absent):
+  /// rowZero[o / cols] * colSum[o % cols]; f32, i8 or i32 elements.
+  mlir::Type rowZeroType, colSumType;
+  int64_t rowZeroElems = 0, colSumElems = 0;
   /// The result's element count (0 if not static). Every offset the epilogue
   /// is given is one of the result's, so an operand of at least this many
   /// elements is read at the offset itself, with no remainder to take.
   int64_t resultElems = 0;
   bool empty() const {
     return alpha == 1 && activation < 0 && !biasType && !residualType && !rowScaleElems &&
-           !colScaleElems;
+           !colScaleElems && !rowZeroType;
   }
   /// Bytes of the extra kernel arguments, in order (bias, residual, row
-  /// scales, column scales: those present).
+  /// scales, column scales, row zero points, column sums: those present).
   llvm::SmallVector<int64_t, 2> bufferBytes() const;
   /// "alpha 0.5, bias [64] f32, gelu, 2 x residual": for --explain.
   std::string describe() const;

@@ -57,6 +57,9 @@ struct Epilogue {
   /// (row-major) is scaled by rowScale[i / cols] and colScale[i % cols],
   /// `cols` the result's last dimension.
   const Tensor *rowScale = nullptr, *colScale = nullptr;
+  /// The rank-1 term subtracted from the sum first (loom.einsum's row_zero
+  /// and col_sum): rowZero[i / cols] * colSum[i % cols].
+  const Tensor *rowZero = nullptr, *colSum = nullptr;
   int64_t cols = 1;
   /// The epilogue at the result's flat index `i`.
   double apply(double x, int64_t i) const;

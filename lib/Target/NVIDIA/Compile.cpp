@@ -557,7 +557,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     for (auto [v, slot] : {std::pair<Value, int *>{e.getBias(), &last.bias},
                            std::pair<Value, int *>{e.getResidual(), &last.residual},
                            std::pair<Value, int *>{e.getRowScale(), &last.rowScale},
-                           std::pair<Value, int *>{e.getColScale(), &last.colScale}})
+                           std::pair<Value, int *>{e.getColScale(), &last.colScale},
+                           std::pair<Value, int *>{e.getRowZero(), &last.rowZero},
+                           std::pair<Value, int *>{e.getColSum(), &last.colSum}})
       if (v) {
         if (!buffer.count(v))
           return e.emitOpError("epilogue operand is not a function argument or an einsum result");

@@ -801,7 +801,7 @@ func.func private @f(tensor<24x64xf16, #loom.sparse<format = bitmap, tile_rows =
 // -----
 
 func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %s: tensor<6xf32>) {
-  // expected-error @+1 {{row_scale of type 'tensor<6xf32>' must have the shape [4] (the result's dimensions but the last: one scale a row)}}
+  // expected-error @+1 {{row_scale of type 'tensor<6xf32>' must have the shape [4] (the result's dimensions but the last: one a row)}}
   %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%s : tensor<6xf32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
   return
 }
@@ -819,5 +819,29 @@ func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %s: tensor<6xf16>) {
 func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %s: tensor<6xf32>) {
   // expected-error @+1 {{a fused epilogue on a 'i32' sum gives a float or a requantized i8 result, not 'i32'}}
   %0 = loom.einsum "mk,nk->mn" (%x, %w) col_scale(%s : tensor<6xf32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xi32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %z: tensor<4xi32>) {
+  // expected-error @+1 {{row_zero and col_sum come together}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_zero(%z : tensor<4xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %z: tensor<4xi32>, %c: tensor<4xi32>) {
+  // expected-error @+1 {{col_sum of type 'tensor<4xi32>' must have the shape [6] (the result's last dimension: one a column)}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_zero(%z : tensor<4xi32>) col_sum(%c : tensor<4xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %z: tensor<4xf16>, %c: tensor<6xi32>) {
+  // expected-error @+1 {{row_zero must be f32, i8 or i32, not 'f16'}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_zero(%z : tensor<4xf16>) col_sum(%c : tensor<6xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
   return
 }

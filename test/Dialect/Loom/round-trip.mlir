@@ -103,3 +103,11 @@ func.func @elementwise(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %p: tensor<4x3xbf
   %4 = loom.einsum "ij,jk->ik" (%p, %q) bias(%b : tensor<8xf32>) residual(%r : tensor<4x8xbf16>) {alpha = 0.25 : f64, beta = 3.0 : f64, activation = #loom<activation silu>} : (tensor<4x3xbf16>, tensor<3x8xbf16>) -> tensor<4x8xbf16>
   return
 }
+
+// An int8 product's scales and an asymmetric activation's rank-1 term.
+// CHECK-LABEL: func.func @scaled_int8
+// CHECK: loom.einsum "mk,nk->mn"(%{{.*}}, %{{.*}}) row_scale(%{{.*}} : tensor<4xf32>) col_scale(%{{.*}} : tensor<6xf32>) row_zero(%{{.*}} : tensor<4xi8>) col_sum(%{{.*}} : tensor<6xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
+func.func @scaled_int8(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %sa: tensor<4xf32>, %sb: tensor<6xf32>, %za: tensor<4xi8>, %cs: tensor<6xi32>) {
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4xf32>) col_scale(%sb : tensor<6xf32>) row_zero(%za : tensor<4xi8>) col_sum(%cs : tensor<6xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
+  return
+}

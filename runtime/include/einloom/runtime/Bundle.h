@@ -116,26 +116,30 @@ struct BundleKernel {
   /// epilogue of its einsum.
   /// `rowScale` and `colScale` (-1: none): f32 buffers scaling the sum
   /// first, element o by rowScale[o / N] and colScale[o % N], N the
-  /// result's last dimension.
+  /// result's last dimension. `rowZero` and `colSum` (-1: none; both or
+  /// neither): the rank-1 term rowZero[o / N] * colSum[o % N] subtracted
+  /// before the scales (an asymmetric activation's zero point times the
+  /// weight codes' sums).
   double alpha = 1, beta = 1;
   std::string activation = "none";
   int bias = -1, residual = -1;
   int rowScale = -1, colScale = -1;
+  int rowZero = -1, colSum = -1;
   BundleWeight weight;
   BundleSparse sparse;
   /// Every single buffer index the kernel names besides `args` and
   /// `operands` (those that are set: >= 0), for renumbering.
   std::vector<int *> bufferRefs() {
     std::vector<int *> refs;
-    for (int *x : {&result, &bias, &residual, &rowScale, &colScale, &weight.scale, &weight.zero,
-                   &sparse.offsets, &sparse.index})
+    for (int *x : {&result, &bias, &residual, &rowScale, &colScale, &rowZero, &colSum,
+                   &weight.scale, &weight.zero, &sparse.offsets, &sparse.index})
       if (*x >= 0)
         refs.push_back(x);
     return refs;
   }
   bool hasEpilogue() const {
     return alpha != 1 || beta != 1 || activation != "none" || bias >= 0 || residual >= 0 ||
-           rowScale >= 0 || colScale >= 0;
+           rowScale >= 0 || colScale >= 0 || rowZero >= 0 || colSum >= 0;
   }
 };
 
