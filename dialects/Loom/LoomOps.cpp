@@ -433,6 +433,31 @@ LogicalResult DequantizeOp::verify() {
   return verifyQuantParams(*this, getQuant(), in, getScale(), getZeroPoint());
 }
 
+LogicalResult DynamicQuantizeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto codes = cast<RankedTensorType>(getCodes().getType());
+  auto scales = cast<RankedTensorType>(getScales().getType());
+  QuantAttr q = getQuant();
+  Type e = in.getElementType();
+  if (!e.isF16() && !e.isBF16() && !e.isF32())
+    return emitOpError("input must be f16, bf16 or f32, not ") << e;
+  if (q.getKind() != QuantKind::Signed || q.hasZeroPoint() || q.getBits() < 2 || q.getBits() > 8)
+    return emitOpError("takes symmetric signed codes of 2 to 8 bits (the scales come from each "
+                       "channel's largest magnitude)");
+  if (q.getGranularity() != QuantGranularity::PerChannel || !q.getScaleType().isF32())
+    return emitOpError("finds one f32 scale per channel (granularity = channel, scale_type = "
+                       "f32)");
+  if (in.getRank() < 1 || q.getAxis() < 0 || q.getAxis() >= in.getRank())
+    return emitOpError("axis ") << q.getAxis() << " is not a dimension of " << in;
+  if (codes.getShape() != in.getShape() || !codes.getElementType().isSignlessInteger(8))
+    return emitOpError("codes must be i8 with the input's shape, got ") << codes;
+  if (scales.getRank() != 1 || scales.getDimSize(0) != in.getDimSize(q.getAxis()) ||
+      !scales.getElementType().isF32())
+    return emitOpError("scales must be f32, one per index of dimension ")
+           << q.getAxis() << " (tensor<" << in.getDimSize(q.getAxis()) << "xf32>), got " << scales;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // PackOp / UnpackOp
 //===----------------------------------------------------------------------===//

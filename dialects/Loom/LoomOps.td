@@ -191,6 +191,32 @@ def Loom_QuantizeOp : Loom_Op<"quantize", [Pure]> {
   let hasFolder = 1;
 }
 
+def Loom_DynamicQuantizeOp : Loom_Op<"dynamic_quantize", [Pure]> {
+  let summary = "real values to codes with scales found from the data";
+  let description = [{
+    Symmetric quantization whose scales come from the values themselves
+    (per token, at run time): for each index `c` along `axis` (the
+    `channel` granularity; `scale_type` f32, signed integer codes of
+    `bits` bits in i8), `s[c] = fl32(max |x| / qmax)` over the rest of the
+    tensor (qmax = 2^(bits-1) - 1; NaNs ignored), then `q = clamp(
+    roundeven(fl32(x / s[c])), -qmax - 1, qmax)` (a NaN quotient, as from
+    s = 0, gives code 0). Both divisions are rounded to f32, as the kernel
+    computes them. The GPU kernel (scales along the first dimension) reads
+    each row twice, reducing its maximum in a warp.
+    Example:
+      %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8,
+                 kind = signed, granularity = channel, axis = 0,
+                 scale_type = f32>}
+         : (tensor<16x4096xf16>) -> (tensor<16x4096xi8>, tensor<16xf32>)
+  }];
+  let arguments = (ins AnyRankedTensor:$input, Loom_QuantAttr:$quant);
+  let results = (outs AnyRankedTensor:$codes, AnyRankedTensor:$scales);
+  let assemblyFormat = [{
+    $input attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Loom_DequantizeOp : Loom_Op<"dequantize", [Pure]> {
   let summary = "quantized codes to real values";
   let description = [{

@@ -208,7 +208,7 @@ struct KernelContext {
   int64_t kStride(char operand) const;
   bool singleK() const { return c.k.modes.size() == 1; }
   /// mma.sp on a 2:4 weight stored compressed in the A stage (m16n8k32_sp).
-  bool sparseMma() const { return plan.getMma() == mlir::loom::MmaShape::M16N8K32Sp; }
+  bool sparseMma() const { return plan && plan.getMma() == mlir::loom::MmaShape::M16N8K32Sp; }
   /// MMA steps per K tile: four of 32 bytes of K, or two of 32 logical
   /// columns for mma.sp (each reading 32 compressed bytes of A).
   int64_t kSteps() const;

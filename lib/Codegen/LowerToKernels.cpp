@@ -116,12 +116,29 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       mark(p, buildPackKernel(kernelModule(), kernel, in.getDimSize(0), in.getDimSize(1),
                               static_cast<unsigned>(layout.getBits()), p.getLoc()));
     };
+    // A dynamic (per-token) quantize: a warp a row.
+    auto lowerDynamicQuantize = [&](loom::DynamicQuantizeOp q, StringRef name, int index) {
+      auto in = cast<RankedTensorType>(q.getInput().getType());
+      if (!in.hasStaticShape() || q.getQuant().getAxis() != 0) {
+        q.emitOpError("has a GPU kernel only for static shapes with the scales along the first "
+                      "dimension (one per row, the rest of the row contiguous); this is ")
+            << in << " along dimension " << q.getQuant().getAxis();
+        failedAny = true;
+        return;
+      }
+      int64_t rows = in.getDimSize(0), cols = in.getNumElements() / std::max<int64_t>(1, rows);
+      std::string kernel = (name + "_dynamic_quantize" + Twine(index)).str();
+      mark(q, buildDynamicQuantizeKernel(kernelModule(), kernel, rows, cols, in.getElementType(),
+                                         q.getQuant().getBits(), q.getLoc()));
+    };
     module.walk([&](func::FuncOp func) {
-      int dequantizes = 0, packs = 0;
+      int dequantizes = 0, packs = 0, quantizes = 0;
       func.walk([&](Operation *op) {
         if (failedAny)
           return;
-        if (auto d = dyn_cast<loom::DequantizeOp>(op))
+        if (auto q = dyn_cast<loom::DynamicQuantizeOp>(op))
+          lowerDynamicQuantize(q, func.getSymName(), quantizes++);
+        else if (auto d = dyn_cast<loom::DequantizeOp>(op))
           lowerDequantize(d, func.getSymName(), dequantizes++);
         else if (auto p = dyn_cast<loom::PackOp>(op))
           lowerPack(p, func.getSymName(), packs++);

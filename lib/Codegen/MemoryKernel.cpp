@@ -725,6 +725,95 @@ FailureOr<KernelLaunch> einloom::buildDequantizeKernel(gpu::GPUModuleOp module, 
   return launch;
 }
 
+FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp module,
+                                                            StringRef name, int64_t rows,
+                                                            int64_t cols, Type input,
+                                                            unsigned bits, Location loc) {
+  if (rows * cols >= (int64_t(1) << 31))
+    return emitError(loc, "the dynamic quantize has ") << rows * cols << " elements, more than 2^31";
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t perBlock = kThreads / 32;
+  KernelLaunch launch = memoryLaunch(name);
+  launch.grid[0] = (rows + perBlock - 1) / perBlock;
+  auto func = createKernelFunc(b, loc, name,
+                               {rows * cols * elementBytes(input), rows * cols, rows * 4},
+                               /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = integerContext(b, loc);
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Value x = typedView(b, loc, entry.getArgument(0), input, rows * cols);
+  Value codes = typedView(b, loc, entry.getArgument(1), b.getI8Type(), rows * cols);
+  Value scales = typedView(b, loc, entry.getArgument(2), f32, rows);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value tid32 = arith::IndexCastOp::create(b, loc, i32, tid);
+  Value lane = kc.rem(tid32, 32);
+  Value row = kc.add(kc.mul(arith::IndexCastOp::create(
+                                b, loc, i32, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                            perBlock),
+                     kc.div(tid32, 32));
+  // A whole warp takes a row or none (rows per block divide the grid).
+  auto inside = scf::IfOp::create(b, loc, kc.lt(row, rows), false);
+  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  Value base = kc.mul(row, cols);
+  auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
+  auto loadAt = [&](Value j) {
+    return convertElement(b, loc,
+                          memref::LoadOp::create(b, loc, x, ValueRange{kc.idx(kc.add(base, j))}), f32);
+  };
+  // The lane's columns lane, lane + 32, ...: their largest magnitude
+  // (maxnumf: a NaN is ignored).
+  Value from = kc.idx(lane), to = kc.idx(kc.cst(cols)), step = kc.idx(kc.cst(32));
+  auto maxLoop = scf::ForOp::create(b, loc, from, to, step, ValueRange{f32c(0)});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(maxLoop.getBody());
+    Value j = arith::IndexCastOp::create(b, loc, i32, maxLoop.getInductionVar());
+    // |v| by clearing the sign bit (the math dialect's absf would call
+    // libdevice).
+    Value bits = arith::BitcastOp::create(b, loc, i32, loadAt(j));
+    Value mag = arith::BitcastOp::create(
+        b, loc, f32, arith::AndIOp::create(b, loc, bits, kc.cst(0x7fffffff)));
+    Value m = arith::MaxNumFOp::create(b, loc, maxLoop.getRegionIterArgs()[0], mag);
+    scf::YieldOp::create(b, loc, m);
+  }
+  Value most = maxLoop.getResult(0);
+  Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
+  for (int32_t sh = 16; sh >= 1; sh /= 2) {
+    Value offset = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(sh));
+    Value other =
+        gpu::ShuffleOp::create(b, loc, most, offset, width, gpu::ShuffleMode::XOR).getShuffleResult();
+    most = arith::MaxNumFOp::create(b, loc, most, other);
+  }
+  float qmax = float((1 << (bits - 1)) - 1);
+  Value s = arith::DivFOp::create(b, loc, most, f32c(qmax)); // div.rn.f32
+  auto first = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                                               lane, kc.cst(0)),
+                                 false);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+    memref::StoreOp::create(b, loc, s, scales, ValueRange{kc.idx(row)});
+  }
+  auto codeLoop = scf::ForOp::create(b, loc, from, to, step);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(codeLoop.getBody());
+    Value j = arith::IndexCastOp::create(b, loc, i32, codeLoop.getInductionVar());
+    Value r = arith::DivFOp::create(b, loc, loadAt(j), s);
+    // cvt.rni.s32.f32: round half to even, NaN to 0, saturating.
+    Value q = inlinePtx(b, loc, i32, ValueRange{r}, "cvt.rni.s32.f32 $0, $1;", "=r,f");
+    q = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, q, kc.cst(int64_t(qmax))),
+                               kc.cst(-int64_t(qmax) - 1));
+    memref::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, b.getI8Type(), q), codes,
+                            ValueRange{kc.idx(kc.add(base, j))});
+  }
+  b.setInsertionPointAfter(inside);
+  gpu::ReturnOp::create(b, loc);
+  launch.argumentBytes = {0, 0, 0};
+  return launch;
+}
+
 FailureOr<KernelLaunch> einloom::buildPackKernel(gpu::GPUModuleOp module, StringRef name,
                                                  int64_t N, int64_t K, unsigned bits,
                                                  Location loc) {

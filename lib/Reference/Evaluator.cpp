@@ -154,6 +154,15 @@ private:
           values[q.getResult()] = std::move(out);
           return check(op, ok, err);
         })
+        .Case<loom::DynamicQuantizeOp>([&](loom::DynamicQuantizeOp q) {
+          Tensor codes, scales;
+          std::string err;
+          bool ok = dynamicQuantize(values[q.getInput()], static_cast<int>(q.getQuant().getBits()),
+                                    q.getQuant().getAxis(), codes, scales, err);
+          values[q.getCodes()] = std::move(codes);
+          values[q.getScales()] = std::move(scales);
+          return check(op, ok, err);
+        })
         .Case<loom::PackOp>([&](loom::PackOp p) {
           std::vector<Tensor> out;
           std::string err;

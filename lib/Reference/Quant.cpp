@@ -141,6 +141,36 @@ bool einloom::ref::dequantize(const Tensor &codes, const Tensor &scale,
   return true;
 }
 
+bool einloom::ref::dynamicQuantize(const Tensor &x, int bits, int64_t axis, Tensor &codes,
+                                   Tensor &scales, std::string &err) {
+  if (bits < 2 || bits > 8 || axis < 0 || axis >= x.rank()) {
+    err = "dynamic_quantize: bits must be 2 to 8 and axis a dimension of the input";
+    return false;
+  }
+  int64_t along = x.shape[axis], inner = 1;
+  for (int64_t d = axis + 1; d < x.rank(); ++d)
+    inner *= x.shape[d];
+  auto channel = [&](int64_t i) { return (i / inner) % along; };
+  float qmax = float((1 << (bits - 1)) - 1);
+  std::vector<float> most(static_cast<size_t>(along), 0.0f);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    float v = std::fabs(static_cast<float>(x.data[i]));
+    float &m = most[static_cast<size_t>(channel(i))];
+    m = std::fmax(m, v); // fmax ignores a NaN
+  }
+  scales = Tensor(DType::F32, {along});
+  for (int64_t c = 0; c < along; ++c)
+    scales.data[c] = most[static_cast<size_t>(c)] / qmax;
+  codes = Tensor(DType::I8, x.shape);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    float s = static_cast<float>(scales.data[channel(i)]);
+    float r = static_cast<float>(x.data[i]) / s;
+    double q = std::isnan(r) ? 0.0 : std::nearbyint(double(r)); // round half to even
+    codes.data[i] = std::clamp(q, double(-qmax - 1), double(qmax)) + 0.0;
+  }
+  return true;
+}
+
 double einloom::ref::fp8TensorCoreDot(const double *a, const double *b, int64_t k, int accBits,
                                       int64_t promoteEvery) {
   // x truncated toward zero to `accBits` significant bits.

@@ -597,11 +597,16 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
         if ((x != -1 || x == w.scale) &&
             std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("weight names a buffer the kernel does not take");
-      if (k.op == "einsum" ? k.operands.size() != 2
-                           : k.op != "dequantize" || k.operands.size() < 2 ||
-                                 k.operands[1] != w.scale)
-        return bad("a 'weight' line belongs to an einsum of two operands or a dequantize "
-                   "(codes, scale[, zero point])");
+      bool fits = k.op == "einsum"     ? k.operands.size() == 2
+                  : k.op == "dequantize" ? k.operands.size() >= 2 && k.operands[1] == w.scale
+                  : k.op == "quantize"   ? k.operands.size() == 1 && w.zero == -1 &&
+                                             w.granularity == "channel" && w.axis == 0 &&
+                                             k.args.size() == 3 && k.args[2] == w.scale
+                                         : false;
+      if (!fits)
+        return bad("a 'weight' line belongs to an einsum of two operands, a dequantize "
+                   "(codes, scale[, zero point]) or a dynamic quantize (input; codes and "
+                   "per-row scales)");
     } else if (kind == "sparse") {
       if (b.kernels.empty())
         return bad("'sparse' before any kernel");
@@ -675,11 +680,16 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
     err = "corrupt bundle manifest: no target or no kernels";
     return false;
   }
-  for (const BundleKernel &k : b.kernels)
+  for (const BundleKernel &k : b.kernels) {
     if (k.op.empty()) {
       err = "corrupt bundle manifest: kernel '" + k.name + "' has no 'computes' line";
       return false;
     }
+    if (k.op == "quantize" && !k.weight.present()) {
+      err = "corrupt bundle manifest: quantize kernel '" + k.name + "' has no 'weight' line";
+      return false;
+    }
+  }
   std::string why = checkDynamic(b);
   if (why.empty())
     why = checkViews(b);

@@ -666,6 +666,33 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         expect[k.result] = got;
         continue;
       }
+      if (k.op == "quantize") {
+        // Codes and per-row scales from the data: the reference's exactly.
+        Tensor codes, scales;
+        std::string err;
+        if (!ref::dynamicQuantize(expect[k.operands[0]], k.weight.bits, 0, codes, scales, err)) {
+          cleanup();
+          return fail(o, "reference: " + err);
+        }
+        for (auto [at, want] : {std::pair<int, const Tensor *>{k.result, &codes},
+                                std::pair<int, const Tensor *>{k.weight.scale, &scales}}) {
+          const Tensor &got = host[at];
+          int64_t wrong = got.numel() == want->numel() ? 0 : got.numel(), first = -1;
+          for (int64_t n = 0; n < got.numel() && n < want->numel(); ++n)
+            if (!(got.data[n] == want->data[n]) && wrong++ == 0)
+              first = n;
+          std::printf("check %s (%s, dynamic quantize): %s, %lld of %lld elements differ from the "
+                      "reference\n",
+                      entryAt(b, at).name.c_str(), got.typeStr().c_str(), wrong ? "FAIL" : "PASS",
+                      static_cast<long long>(wrong), static_cast<long long>(got.numel()));
+          if (first >= 0)
+            std::printf("  first at flat index %lld: got %.9g, want %.9g\n",
+                        static_cast<long long>(first), got.data[first], want->data[first]);
+          ok = ok && wrong == 0;
+          expect[at] = got;
+        }
+        continue;
+      }
       if (k.op == "dequantize" && k.weight.present()) {
         // (q - z) * s rounded once: the reference's values exactly.
         Tensor want;

@@ -91,6 +91,43 @@ w8a8z w8a8z_f16_m1_n1024_k2048   1 1024 2048 f16
 w8a8z w8a8z_bf16_m17_n768_k512   17 768 512 bf16
 w8a8z w8a8z_f16_m300_n512_k1024  300 512 1024 f16
 w8a8z w8a8z_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 --target sm_80
+# Dynamic per-token quantization (loom.dynamic_quantize): the kernel alone
+# at odd sizes (its codes and scales checked exactly), and W8A8 layers
+# from 16-bit activations (quantize, then the fused i32 einsum with the
+# scales it found), M = 1, 16, 33, 300, f16/bf16/f32, sm_80.
+dqk() { local name=$1 m=$2 k=$3 t=$4; shift 4
+  local f="$PACK/quant/$name.mlir"
+  cat > "$f" <<MLIR
+func.func @main(%x: tensor<${m}x${k}x${t}>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>) {
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<${m}x${k}x${t}>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  return %q, %s : tensor<${m}x${k}xi8>, tensor<${m}xf32>
+}
+MLIR
+  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
+  rm "$f"
+}
+dqk dq_f16_m5_k4097    5 4097 f16
+dqk dq_bf16_m300_k1000 300 1000 bf16
+dqk dq_f32_m1_k31      1 31 f32 --target sm_80
+dql() { local name=$1 m=$2 n=$3 k=$4 t=$5; shift 5
+  local f="$PACK/quant/$name.mlir" quant="#loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>"
+  cat > "$f" <<MLIR
+func.func @main(%x: tensor<${m}x${k}x${t}>, %wq: tensor<${n}x${k}xi8>, %sb: tensor<${n}xf32>) -> tensor<${m}x${n}x${t}> {
+  %q, %s = loom.dynamic_quantize %x {quant = $quant} : (tensor<${m}x${k}x${t}>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  %xd = loom.dequantize %q, %s {quant = $quant} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>) -> tensor<${m}x${k}x${t}>
+  %w = loom.dequantize %wq, %sb {quant = $quant} : (tensor<${n}x${k}xi8>, tensor<${n}xf32>) -> tensor<${n}x${k}x${t}>
+  %y = loom.einsum "mk,nk->mn" (%xd, %w) : (tensor<${m}x${k}x${t}>, tensor<${n}x${k}x${t}>) -> tensor<${m}x${n}x${t}>
+  return %y : tensor<${m}x${n}x${t}>
+}
+MLIR
+  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
+  rm "$f"
+}
+dql dql_f16_m16_n14336_k4096 16 14336 4096 f16
+dql dql_bf16_m33_n768_k1024  33 768 1024 bf16
+dql dql_f16_m1_n1024_k2048   1 1024 2048 f16
+dql dql_f32_m300_n512_k512   300 512 512 f32
+dql dql_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 --target sm_80
 # The W8A8 benchmark shapes (bench_w8a8.py): M = 16 and 4096 against (K, N)
 # = (4096, 14336), (8192, 28672), (7168, 16384).
 mkdir -p "$PACK/w8a8bench"

@@ -314,6 +314,52 @@ TEST(Bundle, RefusesTensorMapsTheCopyEngineCannotUse) {
   EXPECT_NE(err.find("bad cluster size"), std::string::npos) << err;
 }
 
+TEST(Bundle, DynamicQuantizeKernelNeedsItsWeightLine) {
+  // A dynamic quantize kernel: input, codes, per-row scales; its 'weight'
+  // line gives the bits and names the scales. Without the line, or with
+  // scales that are not its third argument, the bundle is refused.
+  Bundle in;
+  in.target = "sm_90a";
+  in.source = "main";
+  in.buffers = {{"arg0", "input", "f16", {4, 8}, 64},
+                {"out0", "output", "i8", {4, 8}, 32},
+                {"out0_scales", "output", "f32", {4}, 16}};
+  BundleKernel k;
+  k.name = "main_dynamic_quantize0";
+  k.grid = {1, 1, 1};
+  k.block = {256, 1, 1};
+  k.args = {0, 1, 2};
+  k.op = "quantize";
+  k.spec = "dynamic";
+  k.acc = "f32";
+  k.operands = {0};
+  k.result = 1;
+  k.weight.bits = 8;
+  k.weight.isSigned = true;
+  k.weight.granularity = "channel";
+  k.weight.axis = 0;
+  k.weight.scale = 2;
+  in.kernels = {k};
+  in.launchOrder = {0};
+  in.ptx = ".version 8.5\n";
+  Bundle out;
+  std::string err;
+  ASSERT_TRUE(readBundle(writeBundle(in), out, err)) << err;
+  EXPECT_EQ(out.kernels[0].op, "quantize");
+  EXPECT_EQ(out.kernels[0].weight.scale, 2);
+  EXPECT_EQ(out.kernels[0].weight.bits, 8u);
+  Bundle bad = in;
+  bad.kernels[0].weight = BundleWeight();
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("quantize kernel 'main_dynamic_quantize0' has no 'weight' line"),
+            std::string::npos)
+      << err;
+  bad = in;
+  bad.kernels[0].args = {0, 2, 1};
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("or a dynamic quantize"), std::string::npos) << err;
+}
+
 TEST(Bundle, RankOneTermRoundTripsAndIsChecked) {
   // Scales and the rank-1 term (row zero points, column sums) after the
   // bias and residual; both halves of the term or neither.

@@ -116,6 +116,18 @@ mlir::FailureOr<KernelLaunch> buildDequantizeKernel(mlir::gpu::GPUModuleOp modul
                                                     const DequantizeSpec &d,
                                                     mlir::Location loc);
 
+/// loom.dynamic_quantize with scales along the first dimension: `rows`
+/// rows of `cols` contiguous values of `input` (f16, bf16 or f32), one warp
+/// a row, kThreads / 32 rows a block. Each lane takes the row's maximum
+/// magnitude over its columns, the warp reduces it by shuffles, the scale
+/// is max / qmax (f32 division), and the row is read again to write the
+/// codes, roundeven(x / s) clamped (cvt.rni; NaN gives 0). Arguments:
+/// input, codes (i8), scales (f32).
+mlir::FailureOr<KernelLaunch> buildDynamicQuantizeKernel(mlir::gpu::GPUModuleOp module,
+                                                         llvm::StringRef name, int64_t rows,
+                                                         int64_t cols, mlir::Type input,
+                                                         unsigned bits, mlir::Location loc);
+
 /// The a_fragment repack on the GPU (a loom.pack that a program runs, as a
 /// user repacks a checkpoint at load time): N x K codes stored one per byte
 /// (as the bundle's buffers hold them) into N·K·bits/32 words, one word per

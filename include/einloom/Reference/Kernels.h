@@ -87,6 +87,12 @@ bool quantize(const Tensor &x, const Tensor &scale, const Tensor *zeroPoint,
 bool dequantize(const Tensor &codes, const Tensor &scale,
                 const Tensor *zeroPoint, const QuantParams &q,
                 DType resultType, Tensor &result, std::string &err);
+/// loom.dynamic_quantize: for each index c along `axis`, s[c] =
+/// fl32(max |x| / qmax) over the rest of `x` (NaNs ignored; qmax =
+/// 2^(bits-1) - 1), then codes clamp(roundeven(fl32(x / s[c])), -qmax - 1,
+/// qmax), a NaN quotient giving 0; codes i8, scales f32.
+bool dynamicQuantize(const Tensor &x, int bits, int64_t axis, Tensor &codes, Tensor &scales,
+                     std::string &err);
 
 /// A dot product of `k` fp8 products a[i] * b[i] as Hopper's fp8 wgmma is
 /// reported to accumulate it (a model, for the FP8 kernels' promotion;

@@ -426,6 +426,34 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       ++index;
       continue;
     }
+    if (auto q = dyn_cast<loom::DynamicQuantizeOp>(op)) {
+      // A per-token quantize: codes and scales from one kernel.
+      if (!q->hasAttr("loom.kernel"))
+        return q.emitOpError("has no generated kernel");
+      if (dynamicSize)
+        return q.emitOpError("a dynamic quantize kernel takes static shapes");
+      if (!buffer.count(q.getInput()))
+        return q.emitOpError("operand is not a function argument or an einsum result");
+      for (auto [v, suffix] : {std::pair<Value, const char *>{q.getCodes(), ""},
+                               std::pair<Value, const char *>{q.getScales(), "_scales"}}) {
+        bool returned = llvm::is_contained(ret->getOperands(), v);
+        addBuffer(v, (returned ? "out" : "tmp") + std::to_string(index) + suffix,
+                  returned ? "output" : "temp", false);
+      }
+      rt::BundleKernel k = launchedKernel(q);
+      k.args = {buffer[q.getInput()], buffer[q.getCodes()], buffer[q.getScales()]};
+      k.operands = {buffer[q.getInput()]};
+      k.result = buffer[q.getCodes()];
+      k.op = "quantize";
+      k.spec = "dynamic";
+      k.acc = "f32";
+      k.flops = 0;
+      k.weight = weightOf(q.getQuant(), buffer[q.getScales()], -1);
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(k);
+      ++index;
+      continue;
+    }
     if (auto d = dyn_cast<loom::DequantizeOp>(op)) {
       // An unfused dequantize: its own memory-bound kernel.
       if (!d->hasAttr("loom.kernel"))

@@ -845,3 +845,43 @@ func.func @f(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %z: tensor<4xf16>, %c: tens
   %0 = loom.einsum "mk,nk->mn" (%x, %w) row_zero(%z : tensor<4xf16>) col_sum(%c : tensor<6xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<4x8xf16>) {
+  // expected-error @+1 {{takes symmetric signed codes of 2 to 8 bits}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = unsigned, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xf16>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xf16>) {
+  // expected-error @+1 {{finds one f32 scale per channel (granularity = channel, scale_type = f32)}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, scale_type = f32>} : (tensor<4x8xf16>) -> (tensor<4x8xi8>, tensor<f32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xf16>) {
+  // expected-error @+1 {{scales must be f32, one per index of dimension 0 (tensor<4xf32>), got 'tensor<8xf32>'}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xf16>) -> (tensor<4x8xi8>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xi32>) {
+  // expected-error @+1 {{input must be f16, bf16 or f32, not 'i32'}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xi32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{codes must be i8 with the input's shape, got 'tensor<4x8xi16>'}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xf32>) -> (tensor<4x8xi16>, tensor<4xf32>)
+  return
+}

@@ -111,3 +111,10 @@ func.func @scaled_int8(%x: tensor<4x8xi8>, %w: tensor<6x8xi8>, %sa: tensor<4xf32
   %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4xf32>) col_scale(%sb : tensor<6xf32>) row_zero(%za : tensor<4xi8>) col_sum(%cs : tensor<6xi32>) : (tensor<4x8xi8>, tensor<6x8xi8>) -> tensor<4x6xf16>
   return
 }
+
+// CHECK-LABEL: func.func @dynamic_quantize
+// CHECK: %{{.*}}, %{{.*}} = loom.dynamic_quantize %{{.*}} {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, scale_type = f32>} : (tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf32>)
+func.func @dynamic_quantize(%x: tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf32>) {
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  return %q, %s : tensor<4x8xi8>, tensor<4xf32>
+}
