@@ -757,32 +757,48 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
   b.setInsertionPointToStart(&inside.getThenRegion().front());
   Value base = kc.mul(row, cols);
   auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
-  auto loadAt = [&](Value j) {
-    return convertElement(b, loc,
-                          memref::LoadOp::create(b, loc, x, ValueRange{kc.idx(kc.add(base, j))}), f32);
+  // Rows of whole 16-byte chunks are read a chunk (`width` values) at a
+  // time and written `width` codes at a time; other rows a value at a time.
+  int64_t width = (cols * elementBytes(input)) % 16 == 0 ? 16 / elementBytes(input) : 1;
+  auto loadChunk = [&](Value c) { // chunk c of the row as f32 values
+    Value at = kc.idx(kc.add(base, kc.mul(c, width)));
+    SmallVector<Value> out;
+    if (width == 1) {
+      out.push_back(convertElement(b, loc, memref::LoadOp::create(b, loc, x, ValueRange{at}), f32));
+      return out;
+    }
+    Value vec = vector::LoadOp::create(b, loc, VectorType::get({width}, input), x, ValueRange{at},
+                                       /*nontemporal=*/false, llvm::MaybeAlign(16));
+    for (int64_t i = 0; i < width; ++i)
+      out.push_back(convertElement(
+          b, loc, vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{i}), f32));
+    return out;
   };
-  // The lane's columns lane, lane + 32, ...: their largest magnitude
+  // The lane's chunks lane, lane + 32, ...: their largest magnitude
   // (maxnumf: a NaN is ignored).
-  Value from = kc.idx(lane), to = kc.idx(kc.cst(cols)), step = kc.idx(kc.cst(32));
+  Value from = kc.idx(lane), to = kc.idx(kc.cst(cols / width)), step = kc.idx(kc.cst(32));
   auto maxLoop = scf::ForOp::create(b, loc, from, to, step, ValueRange{f32c(0)});
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(maxLoop.getBody());
-    Value j = arith::IndexCastOp::create(b, loc, i32, maxLoop.getInductionVar());
-    // |v| by clearing the sign bit (the math dialect's absf would call
-    // libdevice).
-    Value bits = arith::BitcastOp::create(b, loc, i32, loadAt(j));
-    Value mag = arith::BitcastOp::create(
-        b, loc, f32, arith::AndIOp::create(b, loc, bits, kc.cst(0x7fffffff)));
-    Value m = arith::MaxNumFOp::create(b, loc, maxLoop.getRegionIterArgs()[0], mag);
+    Value c = arith::IndexCastOp::create(b, loc, i32, maxLoop.getInductionVar());
+    Value m = maxLoop.getRegionIterArgs()[0];
+    for (Value v : loadChunk(c)) {
+      // |v| by clearing the sign bit (the math dialect's absf would call
+      // libdevice).
+      Value bits = arith::BitcastOp::create(b, loc, i32, v);
+      Value mag = arith::BitcastOp::create(
+          b, loc, f32, arith::AndIOp::create(b, loc, bits, kc.cst(0x7fffffff)));
+      m = arith::MaxNumFOp::create(b, loc, m, mag);
+    }
     scf::YieldOp::create(b, loc, m);
   }
   Value most = maxLoop.getResult(0);
-  Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
+  Value shuffleWidth = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
   for (int32_t sh = 16; sh >= 1; sh /= 2) {
     Value offset = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(sh));
-    Value other =
-        gpu::ShuffleOp::create(b, loc, most, offset, width, gpu::ShuffleMode::XOR).getShuffleResult();
+    Value other = gpu::ShuffleOp::create(b, loc, most, offset, shuffleWidth, gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
     most = arith::MaxNumFOp::create(b, loc, most, other);
   }
   float qmax = float((1 << (bits - 1)) - 1);
@@ -795,18 +811,28 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
     b.setInsertionPointToStart(&first.getThenRegion().front());
     memref::StoreOp::create(b, loc, s, scales, ValueRange{kc.idx(row)});
   }
+  // The row again (from L1 or L2): the codes.
   auto codeLoop = scf::ForOp::create(b, loc, from, to, step);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(codeLoop.getBody());
-    Value j = arith::IndexCastOp::create(b, loc, i32, codeLoop.getInductionVar());
-    Value r = arith::DivFOp::create(b, loc, loadAt(j), s);
-    // cvt.rni.s32.f32: round half to even, NaN to 0, saturating.
-    Value q = inlinePtx(b, loc, i32, ValueRange{r}, "cvt.rni.s32.f32 $0, $1;", "=r,f");
-    q = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, q, kc.cst(int64_t(qmax))),
-                               kc.cst(-int64_t(qmax) - 1));
-    memref::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, b.getI8Type(), q), codes,
-                            ValueRange{kc.idx(kc.add(base, j))});
+    Value c = arith::IndexCastOp::create(b, loc, i32, codeLoop.getInductionVar());
+    SmallVector<Value> q8;
+    for (Value v : loadChunk(c)) {
+      Value r = arith::DivFOp::create(b, loc, v, s);
+      // cvt.rni.s32.f32: round half to even, NaN to 0, saturating.
+      Value q = inlinePtx(b, loc, i32, ValueRange{r}, "cvt.rni.s32.f32 $0, $1;", "=r,f");
+      q = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, q, kc.cst(int64_t(qmax))),
+                                 kc.cst(-int64_t(qmax) - 1));
+      q8.push_back(arith::TruncIOp::create(b, loc, b.getI8Type(), q));
+    }
+    Value at = kc.idx(kc.add(base, kc.mul(c, width)));
+    if (width == 1)
+      memref::StoreOp::create(b, loc, q8[0], codes, ValueRange{at});
+    else
+      vector::StoreOp::create(
+          b, loc, vector::FromElementsOp::create(b, loc, VectorType::get({width}, b.getI8Type()), q8),
+          codes, ValueRange{at}, /*nontemporal=*/false, llvm::MaybeAlign(width));
   }
   b.setInsertionPointAfter(inside);
   gpu::ReturnOp::create(b, loc);
