@@ -372,6 +372,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // block_csr's column indices, then the words (values, blocks) the launch
   // gives, counted in 32-bit words.
   bool blockSparse = c.sparse && c.sparse->blockCsr();
+  // 2:4 for mma.sp: its compressed tiles are dense, copied by cp.async
+  // through the ring like any operand (no register pipeline).
+  bool copiedTwoFour = c.sparse && c.sparse->twoFour() && kc.sparseMma();
   if (c.sparse) {
     const SparseWeight &w = *c.sparse;
     unsigned first = 3 + launch.epilogueBytes.size();
@@ -406,6 +409,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     } else if (w.twoFour()) {
       a.sparse.meta = typedView(b, loc, entry.getArgument(first), b.getI16Type(),
                                 w.offsetsBytes / 2);
+      a.sparse.metaBytes = entry.getArgument(first);
       a.sparse.kBegin = kBegin;
     } else {
       a.sparse.offsets = typedView(b, loc, entry.getArgument(first), b.getI32Type(), w.tiles + 1);
@@ -458,6 +462,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (blockSparse) // its block row's stored blocks, their columns' K tiles
       return produceStage(kc, bt, psB, stage, copyBlock(kc, a, stage, kTile));
     Value k0 = arith::MulIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(bk));
+    if (copiedTwoFour) // 2:4 for mma.sp: compressed tiles through the ring
+      copyTwoFourStage(kc, a, stage, kc.add(kBegin, kTile));
     if (!c.sparse) // the sparse weight has a producer of its own (below)
       produceStage(kc, a, psA, stage, k0);
     produceStage(kc, bt, psB, stage, k0);
@@ -465,7 +471,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // The sparse weight's pipeline (SparseProducer.cpp): its state rides in
   // the main loop's iter_args.
   SmallVector<Value> sparseInit;
-  if (c.sparse && !blockSparse) {
+  if (c.sparse && !blockSparse && !copiedTwoFour) {
     if (stages < 3 || wgmma)
       return emitError(loc, "the sparse kernel runs mma.sync with at least 3 stages");
     sparseInit = startSparsePipeline(kc, a, stages, count);
@@ -599,7 +605,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     // ago, zero the stage the previous iteration finished reading and start
     // the next loads (their latency hides behind the tiles in between).
     SmallVector<Value> sparseNext;
-    if (c.sparse && !blockSparse)
+    if (c.sparse && !blockSparse && !copiedTwoFour)
       sparseNext = stepSparsePipeline(kc, a, sparseState, kt, stages, count);
     for (int64_t ks = 0; ks < kc.kSteps(); ++ks) {
       SmallVector<Value> upcoming;
@@ -636,7 +642,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // that each tile's words stay in the registers they were loaded into
   // (rotating them through the loop's arguments would copy them, and a
   // copy waits for its load); the last count mod depth tiles run rolled.
-  int64_t unroll = c.sparse && !blockSparse ? plan.getPrefetch() : 1;
+  int64_t unroll = c.sparse && !blockSparse && !copiedTwoFour ? plan.getPrefetch() : 1;
   SmallVector<Value> results;
   if (unroll > 1) {
     Value whole = kc.mul(kc.div(count, unroll), unroll);

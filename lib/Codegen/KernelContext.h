@@ -77,6 +77,9 @@ struct SparseSource {
   /// 2:4 (two_four) instead: the metadata (memref<N·K/16 x i16>) and the
   /// CTA's first K tile (the format, N and K come from the contraction).
   mlir::Value meta, kBegin;
+  /// The metadata's bytes (memref<N·K/8 x i8>), which the mma.sp form's
+  /// cp.async copies read.
+  mlir::Value metaBytes;
   mlir::Value firstTile;     ///< index of the CTA's first tile (row tile * tilesK)
   mlir::Value policy;
   /// Bitmap instead: the masks (the argument's bytes, tile_m * 8 a tile), the
@@ -225,8 +228,9 @@ struct ProducerState {
 /// Per-lane ldmatrix offsets (16-bit units within a stage), before the loop.
 struct FragmentState {
   llvm::SmallVector<mlir::Value> a, b; // indexed [frag * 4 + kstep]
-  /// mma.sp: per A fragment, the lane's metadata word of step 0 (32-bit
-  /// units within a stage; step s adds 2 s).
+  /// mma.sp: per A fragment, the lane's metadata word of step 0 in
+  /// fragment row lane / 4 (16-bit units within a stage; step s adds 2 s,
+  /// row + 8 adds 8 x 64).
   llvm::SmallVector<mlir::Value> meta;
 };
 
@@ -297,6 +301,14 @@ llvm::SmallVector<mlir::Value> startSparsePipeline(KernelContext &kc, OperandTil
 /// copies of the row's block `kTile` into `stage` (the dense KMajorVector
 /// tile, swizzled) and returns its K offset for the activations' tile.
 mlir::Value startBlockSparse(KernelContext &kc, OperandTile &a, mlir::Value rowTile);
+/// 2:4 for mma.sp (m16n8k32_sp; K a multiple of 64): K tile `kTile` of the
+/// CTA's rows copied compressed into `stage` with cp.async, as dense tiles
+/// are: row r's 64 bytes of values to its logical chunks 0-3 (16-byte
+/// copies) and its 8 bytes of metadata to the first half of logical chunk 4
+/// (an 8-byte copy), chunk c at c ^ (r % 8). Rows past the weight's read
+/// its last row (their results are never stored). No registers hold the
+/// tile, so the ring's stages are the pipeline.
+void copyTwoFourStage(KernelContext &kc, OperandTile &a, mlir::Value stage, mlir::Value kTile);
 mlir::Value copyBlock(KernelContext &kc, OperandTile &a, mlir::Value stage, mlir::Value kTile);
 llvm::SmallVector<mlir::Value> stepSparsePipeline(KernelContext &kc, OperandTile &a,
                                                   llvm::ArrayRef<mlir::Value> state,

@@ -46,26 +46,26 @@ int64_t KernelContext::kSteps() const { return sparseMma() ? 2 : kStepsPerTile; 
 
 // mma.sp (m16n8k32_sp, a 2:4 weight): the A stage holds the compressed
 // values, row r's 32 values of a K tile (64 logical columns) in its logical
-// chunks 0-3, and the metadata in logical chunk 4 (each at c ^ (r % 8), as
-// every stage row): rows r and r + 8 of a 16-row fragment share row r's
-// chunk, as eight 16-bit words, quarter q of row r at word 2q and of row
-// r + 8 at 2q + 1 (SparseProducer.cpp, twoFourCompressed). So at step s
-// (logical columns 32s .. 32s + 31, compressed 16s .. 16s + 15) the A
-// fragment is the dense k16 fragment of compressed step s, ldmatrix'd
-// exactly as dense step s, and lane 4g + p's metadata word (selector 0)
-// is 32-bit word 2s + p of fragment row g's chunk: row g's quarter 2s + p
-// in its low half, row g + 8's in its high half, as mma.sp reads it
-// (test/unit/TwoFourModel.h). The B fragment of k32 is dense k16 steps 2s
-// and 2s + 1, each as ldmatrix gives it.
+// chunks 0-3, and its four 16-bit metadata words (quarters 0-3) in the
+// first half of logical chunk 4 (each chunk c at c ^ (r % 8), as every
+// stage row; SparseProducer.cpp, copyTwoFourStage). So at step s (logical
+// columns 32s .. 32s + 31, compressed 16s .. 16s + 15) the A fragment is
+// the dense k16 fragment of compressed step s, ldmatrix'd exactly as dense
+// step s, and lane 4g + p's metadata register (selector 0) is quarter
+// 2s + p of fragment row g in its low half and of row g + 8 in its high
+// half, as mma.sp reads it (test/unit/TwoFourModel.h): two 16-bit loads
+// from the same place of the two rows (their r % 8 agree). The B fragment
+// of k32 is dense k16 steps 2s and 2s + 1, each as ldmatrix gives it.
 
-/// The lane's metadata word of step 0 for each of the warp's A fragments,
-/// in 32-bit units within a stage.
+/// The lane's metadata word of step 0 in fragment row g, for each of the
+/// warp's A fragments, in 16-bit units within a stage (row g + 8's is 8 x
+/// 64 units on).
 static SmallVector<Value> metaOffsets(KernelContext &kc, int64_t frags) {
   SmallVector<Value> out;
   Value g = kc.div(kc.lane, 4), p = kc.rem(kc.lane, 2);
-  Value inRow = kc.add(kc.mul(kc.xorI(g, kc.cst(4)), 4), p);
+  Value inRow = kc.add(kc.mul(kc.xorI(g, kc.cst(4)), 8), p);
   for (int64_t f = 0; f < frags; ++f)
-    out.push_back(kc.add(kc.mul(kc.add(kc.warpRow, kc.add(g, f * 16)), 32), inRow));
+    out.push_back(kc.add(kc.mul(kc.add(kc.warpRow, kc.add(g, f * 16)), 64), inRow));
   return out;
 }
 
@@ -222,14 +222,18 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
   if (kc.sparseMma()) {
     // Step ks (32 logical columns): each fragment's metadata word, then the
     // B fragments of dense k16 steps 2 ks and 2 ks + 1.
-    auto t = cast<MemRefType>(a.smemBytes.getType());
-    Value words = memref::ViewOp::create(
-        b, loc, MemRefType::get({t.getNumElements() / 4}, b.getI32Type(), nullptr, t.getMemorySpace()),
-        a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
-    Value wordBase = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes() / 4));
-    for (int64_t i = 0; i < wm / 16; ++i)
-      regs.push_back(memref::LoadOp::create(
-          b, loc, words, ValueRange{kc.idx(kc.add(wordBase, kc.add(fs.meta[i], 2 * ks)))}));
+    Type i32 = b.getI32Type();
+    for (int64_t i = 0; i < wm / 16; ++i) {
+      Value at = kc.add(aBase, kc.add(fs.meta[i], 2 * ks));
+      auto half = [&](Value idx) {
+        return arith::ExtUIOp::create(b, loc, i32,
+                                      memref::LoadOp::create(b, loc, a16, ValueRange{kc.idx(idx)}));
+      };
+      regs.push_back(arith::OrIOp::create(
+          b, loc, half(at),
+          arith::ShLIOp::create(b, loc, half(kc.add(at, 8 * 64)),
+                                arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)))));
+    }
     for (int64_t j = 0; j < wn / 16; ++j)
       for (int64_t half = 0; half < 2; ++half)
         llvm::append_range(

@@ -268,54 +268,6 @@ SmallVector<Value> loadTwoFour(KernelContext &kc, OperandTile &a, Value tile, Va
   return out;
 }
 
-/// mma.sp instead (m16n8k32_sp): stores this thread's items of tile `tile`
-/// compressed (MmaCore.cpp has the stage's layout): the 8 values of item
-/// (row r, quarter q) as logical chunk q of row r, and its metadata word
-/// as 16-bit word 2q + (r / 8) % 2 of logical chunk 4 of row r with bit 3
-/// cleared. Each 2-bit position pair is made valid for the instruction
-/// (first < second; a corrupt pair becomes 0, 1), so that no metadata can
-/// make mma.sp undefined; an item outside the data is zeros at 0, 1.
-void twoFourCompressed(KernelContext &kc, OperandTile &a, Value stage, Value tile, Value count,
-                       ArrayRef<Value> words) {
-  OpBuilder &b = kc.b;
-  Location loc = kc.loc;
-  Type i32 = b.getI32Type();
-  Value zero = c32(kc, 0);
-  Value quads = sharedView(kc, a, i32), halves = sharedView(kc, a, b.getI16Type());
-  Value q = kc.rem(kc.tid, 4);
-  for (int64_t i = 0; i < SparseWeight::twoFourItems(kc.bm, kc.threads); ++i) {
-    ArrayRef<Value> item = words.slice(5 * i, 5);
-    Value r = itemRow(kc, i);
-    Value valid = twoFourValid(kc, a, tile, count, r, q);
-    SmallVector<Value, 4> vals;
-    for (int64_t j = 0; j < 4; ++j)
-      vals.push_back(arith::SelectOp::create(b, loc, valid, item[j], zero));
-    Value r7 = kc.andI(r, 7);
-    Value rowBase = kc.add(kc.mul(stage, kc.bm * 128), kc.mul(r, 128));
-    storeQuad(kc, quads, kc.div(kc.add(rowBase, kc.mul(kc.xorI(q, r7), 16)), 4), vec4(kc, vals));
-    // The metadata, each nibble (second << 2 | first) kept where it is one
-    // of 0b0100, 0b1000, 0b1001, 0b1100, 0b1101, 0b1110 (bits of 0x7310),
-    // else 0b0100.
-    Value m = arith::ExtUIOp::create(b, loc, i32, item[4]);
-    m = arith::SelectOp::create(b, loc, valid, m, zero);
-    Value fixed = zero;
-    for (int64_t j = 0; j < 4; ++j) {
-      Value nib = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, m, c32(kc, 4 * j)),
-                                        c32(kc, 15));
-      Value ok = arith::TruncIOp::create(
-          b, loc, b.getI1Type(), arith::ShRUIOp::create(b, loc, c32(kc, 0x7310), nib));
-      nib = arith::SelectOp::create(b, loc, ok, nib, c32(kc, 4));
-      fixed = arith::OrIOp::create(b, loc, fixed, arith::ShLIOp::create(b, loc, nib, c32(kc, 4 * j)));
-    }
-    Value pairRow = arith::SubIOp::create(b, loc, r, kc.andI(r, 8));
-    Value word = kc.add(kc.mul(q, 2), kc.div(kc.andI(r, 8), 8));
-    Value at = kc.add(kc.div(kc.add(kc.mul(stage, kc.bm * 128), kc.mul(pairRow, 128)), 2),
-                      kc.add(kc.mul(kc.xorI(kc.cst(4), r7), 8), word));
-    memref::StoreOp::create(b, loc, arith::TruncIOp::create(b, loc, b.getI16Type(), fixed), halves,
-                            ValueRange{kc.idx(at)});
-  }
-}
-
 /// Decodes this thread's items of tile `tile` (`words`, as loadTwoFour
 /// returned them) into `stage`: per group of four columns the two values
 /// go to the positions its metadata names (low two bits the first), the
@@ -533,9 +485,7 @@ SmallVector<Value> loadTile(KernelContext &kc, OperandTile &a, Value tile, Value
 
 void storeTile(KernelContext &kc, OperandTile &a, Value stage, Value tile, Value count,
                ArrayRef<Value> words) {
-  if (twoFour(kc) && kc.sparseMma())
-    twoFourCompressed(kc, a, stage, tile, count, words);
-  else if (twoFour(kc))
+  if (twoFour(kc))
     twoFourDecode(kc, a, stage, tile, count, words);
   else
     scatterTile(kc, a, stage, tileBounds(kc, a, tile, count), words);
@@ -667,4 +617,38 @@ Value einloom::codegen::copyBlock(KernelContext &kc, OperandTile &a, Value stage
   col = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, col, kc.cst(0)),
                                kc.cst(kTiles - 1));
   return kc.mul(col, 64);
+}
+
+void einloom::codegen::copyTwoFourStage(KernelContext &kc, OperandTile &a, Value stage,
+                                        Value kTile) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  int64_t N = a.rows->size(), K = kc.c.k.size();
+  Value stageBase = kc.mul(stage, kc.bm * 128);
+  auto copy = [&](Value dst, Value src, Value srcBytes, int64_t bytes) {
+    nvgpu::DeviceAsyncCopyOp::create(b, loc, a.smemBytes, ValueRange{kc.idx(dst)}, src,
+                                     ValueRange{kc.idx(srcBytes)}, b.getIndexAttr(bytes), Value(),
+                                     bytes == 16 ? b.getUnitAttr() : UnitAttr());
+  };
+  auto rowOf = [&](Value r) {
+    return arith::MinSIOp::create(b, loc, kc.add(a.rowOrigin, r), kc.cst(N - 1)).getResult();
+  };
+  // The values: bm x 4 chunks (row r, chunk q: bytes row K + 64 kTile +
+  // 16 q), every thread the same number (4 warps).
+  for (int64_t i = 0; i * kc.threads < kc.bm * 4; ++i) {
+    Value item = kc.add(kc.tid, i * kc.threads);
+    Value r = kc.div(item, 4), q = kc.rem(item, 4);
+    Value src = kc.add(kc.add(kc.mul(rowOf(r), K), kc.mul(kTile, 64)), kc.mul(q, 16));
+    Value dst = kc.add(stageBase, kc.add(kc.mul(r, 128), kc.mul(kc.xorI(q, kc.andI(r, 7)), 16)));
+    copy(dst, a.global, src, 16);
+  }
+  // The metadata: row r's 8 bytes (bytes row K/8 + 8 kTile), threads 0 ..
+  // bm - 1.
+  auto some = scf::IfOp::create(b, loc, kc.lt(kc.tid, kc.bm), false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&some.getThenRegion().front());
+  Value r = kc.tid;
+  Value src = kc.add(kc.mul(rowOf(r), K / 8), kc.mul(kTile, 8));
+  Value dst = kc.add(stageBase, kc.add(kc.mul(r, 128), kc.mul(kc.xorI(kc.cst(4), kc.andI(r, 7)), 16)));
+  copy(dst, a.sparse.metaBytes, src, 8);
 }

@@ -161,7 +161,8 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   e.sharedMemoryBytes = sharedMemoryBytes(p, c);
   int64_t threads = p.getNumWarps() * 32;
   int64_t regs = wm * wn / 32 + 64; // accumulators plus addressing
-  if (c.sparse) // the words of the tiles in flight
+  bool spCopy = p.getMma() == MmaShape::M16N8K32Sp; // 2:4 through the cp.async ring
+  if (c.sparse && !spCopy) // the words of the tiles in flight
     regs += p.getPrefetch() * c.sparse->registersPerTile(bm, threads);
   int bySmem = static_cast<int>(t.smemPerSM / std::max<int64_t>(e.sharedMemoryBytes, 1));
   int byRegs = static_cast<int>(65536 / (threads * regs));
@@ -242,7 +243,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   // A sparse weight's CTA waits for each tile's words (a round trip to
   // DRAM) unless `prefetch` tiles are in flight: on the H100 one tile in
   // flight took 0.7-0.9 us a K tile whatever the density (2026-12-06).
-  if (c.sparse && c.sparse->registerPipeline()) {
+  if (c.sparse && c.sparse->registerPipeline() && !spCopy) {
     double perTile = 0.8e-6 / double(p.getPrefetch());
     e.latencySeconds = std::ceil(e.waves) * (kPadded / p.getTileK()) * perTile;
     // The two overlap imperfectly: a tenth of the shorter is added (which
@@ -373,6 +374,11 @@ static LogicalResult verifySparsePlan(PlanAttr p, const Contraction &c, const Ta
     return emitError() << "the sparse kernel runs mma.sync m16n8k16 with the " << name
                        << " producer (mma = m16n8k16, producer = " << name << ")"
                        << (w.twoFour() ? "; 2:4 also runs mma.sp (mma = m16n8k32_sp)" : "");
+  if (p.getMma() == MmaShape::M16N8K32Sp && (p.getPrefetch() != 1 || c.k.size() % 64 != 0))
+    return emitError() << "the mma.sp form copies whole 64-column tiles of the 2:4 weight with "
+                          "cp.async through the stages (prefetch = 1, K a multiple of 64; K = "
+                       << c.k.size() << ", prefetch = " << p.getPrefetch()
+                       << "); mma = m16n8k16 decodes other shapes";
   if (w.twoFour() && ((p.getTileM() != 64 && p.getTileM() != 128) || p.getTileK() != 64))
     return emitError() << "the 2:4 kernel decodes tiles of 64 or 128 rows by 64 columns "
                           "(tile_m = 64 or 128, tile_k = 64), not "
@@ -726,15 +732,19 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   SmallVector<int64_t, 4> depths{1};
   if (c.sparse && !blocks)
     depths = {1, 2, 3, 4};
-  // 2:4 runs mma.sp on the compressed values (first: it wins a tie), or
-  // decodes them into a dense stage for mma.sync m16n8k16.
+  // 2:4 runs mma.sp on the compressed values copied through the stages
+  // (first: it wins a tie; K a multiple of 64), or decodes them into a
+  // dense stage for mma.sync m16n8k16.
   SmallVector<MmaShape, 2> mmas{MmaShape::M16N8K16};
-  if (c.sparse && c.sparse->twoFour())
+  if (c.sparse && c.sparse->twoFour() && cs.k.size() % 64 == 0)
     mmas = {MmaShape::M16N8K32Sp, MmaShape::M16N8K16};
   for (MmaShape mma : mmas)
   for (int64_t bm : rows)
     for (int64_t split : {1, 2, 4, 8, 16})
       for (int64_t depth : depths) {
+        // (mma.sp copies its tiles through the stages: no words in registers.)
+        if (mma == MmaShape::M16N8K32Sp && depth != 1)
+          continue;
         if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || blocks))
           continue;
         if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) >
@@ -1090,7 +1100,8 @@ static void printPlanLine(llvm::raw_ostream &os, PlanAttr p) {
      << ", " << p.getStages() << " stages";
   if (p.getProducer() == ProducerKind::Tma)
     os << ", TMA + mbarrier, warp-specialized, persistent";
-  if (isSparseProducer(p.getProducer()) && p.getProducer() != ProducerKind::BlockCsr)
+  if (isSparseProducer(p.getProducer()) && p.getProducer() != ProducerKind::BlockCsr &&
+      p.getMma() != MmaShape::M16N8K32Sp)
     os << ", sparse words " << p.getPrefetch() << (p.getPrefetch() == 1 ? " tile" : " tiles")
        << " ahead";
   if (p.getSchedule() == Schedule::PingPong)
@@ -1238,11 +1249,10 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
     if (w.twoFour() && p.getMma() == MmaShape::M16N8K32Sp)
       os << "sparse mma.sp (m16n8k32, 2:4): the weight's 2:4 values (K/2 a row, "
          << w.wordsBytes << " bytes) and 2-bit positions (" << w.offsetsBytes
-         << " bytes) are loaded into registers " << p.getPrefetch()
-         << (p.getPrefetch() == 1 ? " tile" : " tiles")
-         << " ahead and stored compressed in the swizzled shared-memory A stage, the positions "
-         << "beside them as mma.sp reads its metadata; the MMA core multiplies only the kept "
-         << "half (" << p.getStages() << " stages); the activations are B";
+         << " bytes) are copied compressed by cp.async into the swizzled shared-memory A "
+            "stages, the positions beside them, through a "
+         << p.getStages() << "-stage ring like a dense operand; the MMA core multiplies only "
+         << "the kept half; the activations are B";
     else if (w.twoFour())
       os << "sparse mma.sync (m16n8k16): the weight's 2:4 values (K/2 a row, " << w.wordsBytes
          << " bytes) and 2-bit positions (" << w.offsetsBytes

@@ -48,9 +48,9 @@ tile_n = $tn, tile_k = 64, warps_m = $wm, warps_n = $wn, mma = $mma, stages = 4,
 producer = two_four, order = ba, prefetch = $pf>"; }
 tfp tfd_f16_m16_n1024_k4096    m=16,n=1024,k=4096 f16  m16n8k16    64  16  4 1 1 4
 tfp tfd_bf16_m33_n777_k1024    m=33,n=777,k=1024  bf16 m16n8k16    64  64  4 1 2 2
-tfp tfs_f16_m16_n512_k2048_t128 m=16,n=512,k=2048 f16  m16n8k32_sp 128 16  4 1 2 2
-tfp tfs_bf16_m128_n640_k1088   m=128,n=640,k=1088 bf16 m16n8k32_sp 64  128 2 2 1 2
-tfp tfs_f16_m100_n300_k208_s2  m=100,n=300,k=208  f16  m16n8k32_sp 64  128 2 2 2 1
+tfp tfs_f16_m16_n512_k2048_t128 m=16,n=512,k=2048 f16  m16n8k32_sp 128 16  4 1 2 1
+tfp tfs_bf16_m128_n640_k1088   m=128,n=640,k=1088 bf16 m16n8k32_sp 64  128 2 2 1 1
+tfp tfs_f16_m100_n300_k192_s2  m=100,n=300,k=192  f16  m16n8k32_sp 64  128 2 2 2 1
 # Bitmap weights (--sparse bitmap[:R]): the same awkward shapes, tiles of
 # 128 rows, bf16, a split, M from 1 to 300, sm_80, and forced plans 1 and
 # 3 tiles deep (fewer K tiles than the depth: K = 200).

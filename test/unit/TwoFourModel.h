@@ -140,18 +140,16 @@ inline bool twoFourStage(const std::vector<uint16_t> &values, const std::vector<
   return true;
 }
 
-/// The mma.sp form of the producer (lib/Codegen/SparseProducer.cpp,
-/// twoFourCompressed) on the host: the stage of K tile `kTile` as
-/// `threads` threads write it, items as in twoFourStage. Item (row r,
-/// quarter q) stores its 8 values as logical chunk q of row r and its
-/// metadata, each position pair made valid (a pair that is not first <
-/// second becomes 0, 1; an item outside the weight is zeros at 0, 1), as
-/// 16-bit word 2q + (r / 8) % 2 of logical chunk 4 of row r & ~8; logical
-/// chunk c of row r sits at c ^ (r % 8). Returns false if a store left the
-/// stage or hit a place another store had written.
+/// The mma.sp form's copies (lib/Codegen/SparseProducer.cpp,
+/// copyTwoFourStage) on the host: the stage of K tile `kTile` of the `bm`
+/// rows from `row0` (K a multiple of 64): row r's 64 bytes of values as its
+/// logical chunks 0-3 and its four metadata words as the first half of
+/// logical chunk 4, chunk c at c ^ (r % 8); a row past the weight copies
+/// the weight's last row. Returns false if a copy left the stage or hit a
+/// place another copy had written.
 inline bool twoFourSpStage(const std::vector<uint16_t> &values, const std::vector<uint16_t> &meta,
                            int64_t N, int64_t K, int64_t row0, int64_t kTile, int64_t bm,
-                           int64_t threads, std::vector<uint16_t> &stage) {
+                           std::vector<uint16_t> &stage) {
   stage.assign(static_cast<size_t>(bm * 64), 0xdead); // never-written marker
   std::vector<bool> written(stage.size(), false);
   auto put = [&](int64_t at, uint16_t v) {
@@ -161,26 +159,16 @@ inline bool twoFourSpStage(const std::vector<uint16_t> &values, const std::vecto
     stage[at] = v;
     return true;
   };
-  int64_t items = bm * 4 / threads;
-  int64_t gk = std::min<int64_t>(kTile, (K + 63) / 64 - 1);
-  for (int64_t t = 0; t < threads; ++t)
-    for (int64_t i = 0; i < items; ++i) {
-      int64_t r = t / 4 + (threads / 4) * i, q = t % 4;
-      bool valid = row0 + r < N && kTile * 64 + 16 * q < K;
-      int64_t row = std::min(row0 + r, N - 1), col = gk * 64 + 16 * q;
-      int64_t half = std::min(row * K + col, N * K - 16) / 2;
-      int64_t word = std::min((row * K + col) / 16, N * K / 16 - 1);
-      uint32_t m = valid ? meta[word] : 0, fixed = 0;
-      for (int j = 0; j < 4; ++j) {
-        uint32_t nib = (m >> (4 * j)) & 15;
-        fixed |= ((0x7310u >> nib) & 1 ? nib : 4u) << (4 * j);
-      }
-      for (int e = 0; e < 8; ++e)
-        if (!put(r * 64 + ((q ^ (r % 8)) * 8) + e, valid ? values[half + e] : 0))
+  for (int64_t r = 0; r < bm; ++r) {
+    int64_t row = std::min(row0 + r, N - 1);
+    for (int64_t q = 0; q < 4; ++q) // 16 bytes: 8 values
+      for (int64_t e = 0; e < 8; ++e)
+        if (!put(r * 64 + ((q ^ (r % 8)) * 8) + e, values[row * (K / 2) + 32 * kTile + 8 * q + e]))
           return false;
-      if (!put((r & ~int64_t(8)) * 64 + (4 ^ (r % 8)) * 8 + 2 * q + (r / 8) % 2, uint16_t(fixed)))
+    for (int64_t w = 0; w < 4; ++w) // 8 bytes: 4 words
+      if (!put(r * 64 + (4 ^ (r % 8)) * 8 + w, meta[row * (K / 16) + 4 * kTile + w]))
         return false;
-    }
+  }
   return true;
 }
 
@@ -189,8 +177,8 @@ inline bool twoFourSpStage(const std::vector<uint16_t> &values, const std::vecto
 /// read from a twoFourSpStage stage as lib/Codegen/MmaCore.cpp reads it:
 /// ldmatrix.x4 with the dense kernel's A addresses of step ks (lane 8j + rr
 /// gives matrix j's row rr: fragment row rr + 8 (j % 2), logical chunk
-/// 2 ks + j / 2), and the 32-bit metadata word 2 ks + lane % 2 of logical
-/// chunk 4 of fragment row lane / 4.
+/// 2 ks + j / 2), and metadata word 2 ks + lane % 2 of logical chunk 4 of
+/// fragment rows lane / 4 (low half) and lane / 4 + 8 (high half).
 inline SpFragment spFragmentFromStage(const std::vector<uint16_t> &stage, int64_t warpRow,
                                       int64_t frag, int64_t ks, int lane) {
   SpFragment f;
@@ -204,8 +192,8 @@ inline SpFragment spFragmentFromStage(const std::vector<uint16_t> &stage, int64_
     f.a[j] = uint32_t(stage[at]) | uint32_t(stage[at + 1]) << 16;
   }
   int64_t g = lane / 4;
-  int64_t word = (base + g) * 32 + (4 ^ g) * 4 + lane % 2 + 2 * ks;
-  f.meta = uint32_t(stage[2 * word]) | uint32_t(stage[2 * word + 1]) << 16;
+  int64_t at = (base + g) * 64 + (4 ^ g) * 8 + 2 * ks + lane % 2; // row g's word
+  f.meta = uint32_t(stage[at]) | uint32_t(stage[at + 8 * 64]) << 16;
   return f;
 }
 

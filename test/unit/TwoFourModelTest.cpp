@@ -157,8 +157,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, TwoFourStage,
 /// The mma.sp kernel: its compressed stages, read by each warp's lanes as
 /// the MMA core loads them (every 16-row fragment, both k32 steps), give
 /// back through the instruction's reading (spDecode) the weight's dense
-/// 16 x 32 blocks, zeros outside it, with valid metadata; every stage place
-/// written at most once.
+/// 16 x 32 blocks (rows inside the weight; the others are never stored),
+/// with valid metadata; every stage place written at most once.
 class TwoFourSpStage : public ::testing::TestWithParam<StageCase> {};
 
 TEST_P(TwoFourSpStage, LanesRebuildTheDenseBlocks) {
@@ -168,7 +168,7 @@ TEST_P(TwoFourSpStage, LanesRebuildTheDenseBlocks) {
   for (int64_t r0 = 0; r0 < c.N; r0 += c.bm)
     for (int64_t kt = 0; kt * 64 < c.K; ++kt) {
       std::vector<uint16_t> stage;
-      ASSERT_TRUE(twoFourSpStage(p.values, p.meta, c.N, c.K, r0, kt, c.bm, 128, stage));
+      ASSERT_TRUE(twoFourSpStage(p.values, p.meta, c.N, c.K, r0, kt, c.bm, stage));
       for (int64_t f = 0; f < c.bm / 16; ++f)
         for (int64_t ks = 0; ks < 2; ++ks) {
           // Warps of 16 rows (warps_m = 4 at 64 rows) or 32 (2 x 2 warps).
@@ -179,29 +179,28 @@ TEST_P(TwoFourSpStage, LanesRebuildTheDenseBlocks) {
           bool valid = false;
           auto dense = spDecode(lanes, valid);
           ASSERT_TRUE(valid) << "rows " << r0 + 16 * f << ", tile " << kt << ", step " << ks;
-          for (int64_t r = 0; r < 16; ++r)
+          for (int64_t r = 0; r < 16 && r0 + 16 * f + r < c.N; ++r)
             for (int64_t k = 0; k < 32; ++k) {
               int64_t gr = r0 + 16 * f + r, gk = kt * 64 + 32 * ks + k;
-              uint16_t want = gr < c.N && gk < c.K ? w[gr * c.K + gk] : 0;
-              ASSERT_EQ(dense[r * 32 + k], want) << "row " << gr << " col " << gk;
+              ASSERT_EQ(dense[r * 32 + k], w[gr * c.K + gk]) << "row " << gr << " col " << gk;
             }
         }
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, TwoFourSpStage,
-                         ::testing::Values(StageCase{64, 64, 64, 2}, StageCase{100, 208, 64, -1},
-                                           StageCase{130, 176, 128, -1}, StageCase{70, 80, 64, 0},
+                         ::testing::Values(StageCase{64, 64, 64, 2}, StageCase{100, 192, 64, -1},
+                                           StageCase{130, 128, 128, -1}, StageCase{70, 64, 64, 0},
                                            StageCase{64, 128, 128, 1}, StageCase{16, 4096, 64, 2}));
 
 TEST(TwoFourSpStage, TheCheckCanFail) {
-  // Lanes that read the metadata of the other k32 step (or the compressed
-  // values of the dense kernel's step) rebuild wrong blocks.
+  // Lanes that read the metadata of the other k32 step rebuild wrong
+  // blocks.
   int64_t N = 64, K = 128;
   auto w = twoFourWeight(N, K, 2, 13);
   Packed24 p = pack(w, N, K, false);
   std::vector<uint16_t> stage;
-  ASSERT_TRUE(twoFourSpStage(p.values, p.meta, N, K, 0, 0, 64, 128, stage));
+  ASSERT_TRUE(twoFourSpStage(p.values, p.meta, N, K, 0, 0, 64, stage));
   SpFragment lanes[32];
   for (int l = 0; l < 32; ++l) {
     lanes[l] = spFragmentFromStage(stage, 0, 0, 0, l);
@@ -216,35 +215,30 @@ TEST(TwoFourSpStage, TheCheckCanFail) {
   EXPECT_GT(bad, 0);
 }
 
-TEST(TwoFourSpStage, CorruptMetadataIsMadeValid) {
-  // Any metadata word, equal or descending positions included, stays in
-  // the stage and reaches mma.sp as valid pairs (wrong numbers, nothing
-  // undefined).
+TEST(TwoFourSpStage, CorruptMetadataStaysInTheStage) {
+  // Any metadata word stays in its place of the stage (the copies'
+  // addresses do not depend on it); mma.sp then gets it as it is (wrong
+  // numbers, and spDecode reports pairs that are not valid).
   int64_t N = 64, K = 128;
   auto w = twoFourWeight(N, K, 2, 9);
   Packed24 p = pack(w, N, K, false);
   std::mt19937 rng(4);
   for (uint16_t &m : p.meta)
     m = uint16_t(rng());
+  bool anyInvalid = false;
   for (int64_t kt = 0; kt < 2; ++kt) {
     std::vector<uint16_t> stage;
-    ASSERT_TRUE(twoFourSpStage(p.values, p.meta, N, K, 0, kt, 64, 128, stage));
-    for (int64_t f = 0; f < 4; ++f)
-      for (int64_t ks = 0; ks < 2; ++ks) {
-        SpFragment lanes[32];
-        for (int l = 0; l < 32; ++l)
-          lanes[l] = spFragmentFromStage(stage, 16 * f, 0, ks, l);
-        bool valid = false;
-        spDecode(lanes, valid);
-        EXPECT_TRUE(valid);
-        for (int g = 0; g < 8; ++g)
-          for (int pp = 0; pp < 2; ++pp)
-            for (int j = 0; j < 8; ++j) { // first < second in every pair
-              uint32_t nib = (lanes[4 * g + pp].meta >> (4 * j)) & 15;
-              EXPECT_LT(nib & 3, nib >> 2);
-            }
-      }
+    ASSERT_TRUE(twoFourSpStage(p.values, p.meta, N, K, 0, kt, 64, stage));
+    for (int64_t f = 0; f < 4; ++f) {
+      SpFragment lanes[32];
+      for (int l = 0; l < 32; ++l)
+        lanes[l] = spFragmentFromStage(stage, 16 * f, 0, 0, l);
+      bool valid = true;
+      spDecode(lanes, valid);
+      anyInvalid = anyInvalid || !valid;
+    }
   }
+  EXPECT_TRUE(anyInvalid);
 }
 
 TEST(TwoFourStage, CorruptMetadataStaysInTheStage) {
