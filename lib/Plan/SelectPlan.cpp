@@ -747,6 +747,14 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
           continue;
         if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || blocks))
           continue;
+        // A grid of four CTAs an SM or more keeps every SM busy unsplit; a
+        // split would only add its partial sums' traffic (the estimate's
+        // whole waves favoured split-K 4 at M = 4096 by 3%, for 2 GB of
+        // partials).
+        int64_t unsplitTiles = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
+                               ((tokens + tn - 1) / tn);
+        if (split > 1 && unsplitTiles >= 4 * t.numSMs)
+          continue;
         if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) >
                             SparseWeight::mostWordRegisters)
           continue;
