@@ -45,23 +45,29 @@ for kn in 4096,14336 14336,4096 8192,28672 28672,8192; do
     wq quantbench "w8c_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int8
   done
 done
+# The MLIR on stdin compiled into $PACK/DIR/NAME.bundle (more arguments go
+# to the compiler).
+mlir_into() { local dir=$1 name=$2; shift 2
+  local f="$PACK/$dir/$name.mlir"
+  cat > "$f"
+  "$COMPILE" "$f" "$@" -o "$PACK/$dir/$name.bundle"
+  rm "$f"
+}
 # W8A8: int8 activations and weights, the sum scaled per row (token) and per
 # column (channel) in the epilogue (loom.einsum row_scale / col_scale), with
 # and without a bias and activation; decode and prefill sizes, bf16, sm_80.
 w8a8() { local dir=$1 name=$2 m=$3 n=$4 k=$5 out=$6 act=$7; shift 7
-  local f="$PACK/$dir/$name.mlir" bias="" battr=""
+  local bias="" battr=""
   if [ "$act" != none ]; then
     bias=", %b: tensor<${n}xf32>"
     battr=" bias(%b : tensor<${n}xf32>)"
   fi
-  cat > "$f" <<MLIR
+  mlir_into "$dir" "$name" "$@" <<MLIR
 func.func @main(%x: tensor<${m}x${k}xi8>, %w: tensor<${n}x${k}xi8>, %sa: tensor<${m}xf32>, %sb: tensor<${n}xf32>$bias) -> tensor<${m}x${n}x${out}> {
   %y = loom.einsum "mk,nk->mn" (%x, %w)$battr row_scale(%sa : tensor<${m}xf32>) col_scale(%sb : tensor<${n}xf32>) {acc = i32$( [ "$act" != none ] && echo ", activation = #loom<activation $act>")} : (tensor<${m}x${k}xi8>, tensor<${n}x${k}xi8>) -> tensor<${m}x${n}x${out}>
   return %y : tensor<${m}x${n}x${out}>
 }
 MLIR
-  "$COMPILE" "$f" "$@" -o "$PACK/$dir/$name.bundle"
-  rm "$f"
 }
 w8a8 quant w8a8_f16_m16_n14336_k4096 16 14336 4096 f16 none
 w8a8 quant w8a8_f16_m1_n1024_k2048   1 1024 2048 f16 none
@@ -74,8 +80,7 @@ w8a8 quant w8a8_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 gelu --target sm_80
 # times the weight codes' sums (a reduction einsum), then the scales; M = 1,
 # 17 and 300, bf16, sm_80.
 w8a8z() { local name=$1 m=$2 n=$3 k=$4 out=$5; shift 5
-  local f="$PACK/quant/$name.mlir"
-  cat > "$f" <<MLIR
+  mlir_into quant "$name" "$@" <<MLIR
 func.func @main(%xq: tensor<${m}x${k}xi8>, %sa: tensor<${m}xf32>, %za: tensor<${m}xi8>, %wq: tensor<${n}x${k}xi8>, %sb: tensor<${n}xf32>) -> tensor<${m}x${n}x${out}> {
   %x = loom.dequantize %xq, %sa, %za {quant = #loom.quant<bits = 8, kind = signed, scheme = asymmetric, granularity = channel, axis = 0, scale_type = f32>} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${m}xi8>) -> tensor<${m}x${k}x${out}>
   %w = loom.dequantize %wq, %sb {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<${n}x${k}xi8>, tensor<${n}xf32>) -> tensor<${n}x${k}x${out}>
@@ -83,8 +88,6 @@ func.func @main(%xq: tensor<${m}x${k}xi8>, %sa: tensor<${m}xf32>, %za: tensor<${
   return %y : tensor<${m}x${n}x${out}>
 }
 MLIR
-  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
-  rm "$f"
 }
 w8a8z w8a8z_f16_m16_n14336_k4096 16 14336 4096 f16
 w8a8z w8a8z_f16_m1_n1024_k2048   1 1024 2048 f16
@@ -96,22 +99,19 @@ w8a8z w8a8z_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 --target sm_80
 # from 16-bit activations (quantize, then the fused i32 einsum with the
 # scales it found), M = 1, 16, 33, 300, f16/bf16/f32, sm_80.
 dqk() { local name=$1 m=$2 k=$3 t=$4; shift 4
-  local f="$PACK/quant/$name.mlir"
-  cat > "$f" <<MLIR
+  mlir_into quant "$name" "$@" <<MLIR
 func.func @main(%x: tensor<${m}x${k}x${t}>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>) {
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<${m}x${k}x${t}>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
   return %q, %s : tensor<${m}x${k}xi8>, tensor<${m}xf32>
 }
 MLIR
-  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
-  rm "$f"
 }
 dqk dq_f16_m5_k4097    5 4097 f16
 dqk dq_bf16_m300_k1000 300 1000 bf16
 dqk dq_f32_m1_k31      1 31 f32 --target sm_80
 dql() { local name=$1 m=$2 n=$3 k=$4 t=$5; shift 5
-  local f="$PACK/quant/$name.mlir" quant="#loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>"
-  cat > "$f" <<MLIR
+  local quant="#loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>"
+  mlir_into quant "$name" "$@" <<MLIR
 func.func @main(%x: tensor<${m}x${k}x${t}>, %wq: tensor<${n}x${k}xi8>, %sb: tensor<${n}xf32>) -> tensor<${m}x${n}x${t}> {
   %q, %s = loom.dynamic_quantize %x {quant = $quant} : (tensor<${m}x${k}x${t}>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
   %xd = loom.dequantize %q, %s {quant = $quant} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>) -> tensor<${m}x${k}x${t}>
@@ -120,8 +120,6 @@ func.func @main(%x: tensor<${m}x${k}x${t}>, %wq: tensor<${n}x${k}xi8>, %sb: tens
   return %y : tensor<${m}x${n}x${t}>
 }
 MLIR
-  "$COMPILE" "$f" "$@" -o "$PACK/quant/$name.bundle"
-  rm "$f"
 }
 dql dql_f16_m16_n14336_k4096 16 14336 4096 f16
 dql dql_bf16_m33_n768_k1024  33 768 1024 bf16

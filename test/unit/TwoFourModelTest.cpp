@@ -51,6 +51,16 @@ Packed24 pack(const std::vector<uint16_t> &w, int64_t rows, int64_t cols, bool p
   return p;
 }
 
+/// A packed N x K weight whose metadata words are all random (equal and
+/// descending position pairs included).
+Packed24 corruptMetadata(int64_t N, int64_t K) {
+  Packed24 p = pack(twoFourWeight(N, K, 2, 9), N, K, false);
+  std::mt19937 rng(4);
+  for (uint16_t &m : p.meta)
+    m = uint16_t(rng());
+  return p;
+}
+
 /// Rebuilds every 16 x 32 block through the lanes' registers; the number of
 /// elements that differ from `want`, and whether all metadata was valid.
 int64_t mismatches(const Packed24 &p, const std::vector<uint16_t> &want, int64_t rows,
@@ -220,11 +230,7 @@ TEST(TwoFourSpStage, CorruptMetadataStaysInTheStage) {
   // addresses do not depend on it); mma.sp then gets it as it is (wrong
   // numbers, and spDecode reports pairs that are not valid).
   int64_t N = 64, K = 128;
-  auto w = twoFourWeight(N, K, 2, 9);
-  Packed24 p = pack(w, N, K, false);
-  std::mt19937 rng(4);
-  for (uint16_t &m : p.meta)
-    m = uint16_t(rng());
+  Packed24 p = corruptMetadata(N, K);
   bool anyInvalid = false;
   for (int64_t kt = 0; kt < 2; ++kt) {
     std::vector<uint16_t> stage;
@@ -245,11 +251,7 @@ TEST(TwoFourStage, CorruptMetadataStaysInTheStage) {
   // Any metadata (equal positions included) gives wrong numbers but never
   // a store outside the stage: the addresses do not depend on it.
   int64_t N = 64, K = 128;
-  auto w = twoFourWeight(N, K, 2, 9);
-  Packed24 p = pack(w, N, K, false);
-  std::mt19937 rng(4);
-  for (uint16_t &m : p.meta)
-    m = uint16_t(rng());
+  Packed24 p = corruptMetadata(N, K);
   std::vector<uint16_t> stage;
   EXPECT_TRUE(twoFourStage(p.values, p.meta, N, K, 0, 1, 64, 128, stage));
 }
