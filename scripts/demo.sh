@@ -2,8 +2,9 @@
 # make demo: the foundation demo (parse, verify, reference-evaluate
 # examples/demo.mlir), then compile examples/gemm.mlir to PTX with the plan
 # and ptxas' resource usage, and run it on the GPU when there is one; then
-# the same for a W4A16 linear layer (examples/w4-linear.mlir) and a sparse
-# one (examples/sparse-linear.mlir, run at 80% sparsity).
+# the same for a W4A16 linear layer (examples/w4-linear.mlir), a sparse
+# one (examples/sparse-linear.mlir, run at 80% sparsity) and a W8A8 one
+# with per-token activation quantization (examples/w8a8-linear.mlir).
 set -euo pipefail
 BUILD=${1:-build}
 BIN="$BUILD/bin"
@@ -58,5 +59,17 @@ elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/sparse.log";
   echo "no GPU on this machine, so the run is skipped"
 else
   cat "$OUTDIR/sparse.log"
+  exit 1
+fi
+echo
+echo "== 7. examples/w8a8-linear.mlir: W8A8, activations quantized per token at run time =="
+"$BIN/einloom-compile" examples/w8a8-linear.mlir --target sm_90a --explain -o "$OUTDIR/w8a8.bundle" 2>&1 |
+  grep -E "fused|chosen plan|family|fused epilogue|is memory-bound"
+if "$BIN/einloom-run-rt" "$OUTDIR/w8a8.bundle" --bench --label w8a8_linear > "$OUTDIR/w8a8.log" 2>&1; then
+  cat "$OUTDIR/w8a8.log"
+elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/w8a8.log"; then
+  echo "no GPU on this machine, so the run is skipped"
+else
+  cat "$OUTDIR/w8a8.log"
   exit 1
 fi

@@ -39,8 +39,12 @@ bool fuseInto(loom::EinsumOp e, Operation *op, std::string &why) {
   bool hasBias = e.getBias() != nullptr, hasRes = e.getResidual() != nullptr;
   bool hasAct = e.getActivation().has_value();
   OpBuilder b(e);
-  if (!isa<FloatType>(e.getAccumulatorType())) {
-    why = "the einsum accumulates in an integer type";
+  // An integer sum whose result is a float (an int8 product scaled per row
+  // and column) goes through the epilogue in f32, so a bias, activation or
+  // cast after it fuses; an integer result stays integer arithmetic.
+  auto resultType = cast<RankedTensorType>(e.getResult().getType()).getElementType();
+  if (!isa<FloatType>(e.getAccumulatorType()) && !isa<FloatType>(resultType)) {
+    why = "the einsum accumulates in an integer type and gives an integer result";
     return false;
   }
   if (auto plan = e.getPlanAttr(); plan && plan.getSplitK() > 1) {

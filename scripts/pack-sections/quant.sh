@@ -126,6 +126,7 @@ dql dql_bf16_m33_n768_k1024  33 768 1024 bf16
 dql dql_f16_m1_n1024_k2048   1 1024 2048 f16
 dql dql_f32_m300_n512_k512   300 512 512 f32
 dql dql_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 --target sm_80
+"$COMPILE" examples/w8a8-linear.mlir -o "$PACK/quant/w8a8_linear_example.bundle"
 # The W8A8 benchmark shapes (bench_w8a8.py): M = 16 and 4096 against (K, N)
 # = (4096, 14336), (8192, 28672), (7168, 16384).
 mkdir -p "$PACK/w8a8bench"

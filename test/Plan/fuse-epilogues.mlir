@@ -72,3 +72,19 @@ func.func @on_argument(%x: tensor<2x3x5xf64>, %b: tensor<5xf64>) -> tensor<2x3x5
   %g = loom.activation relu %d : tensor<2x3x5xf64>
   return %g : tensor<2x3x5xf64>
 }
+
+// -----
+
+// An int8 product scaled per row and column (i32 sum, f32 result): a bias,
+// an activation and a cast after it fuse (the epilogue works in f32).
+// CHECK-LABEL: func.func @scaled_int8
+// CHECK: loom.einsum "mk,nk->mn"(%arg0, %arg1) bias(%arg4 : tensor<8xf32>) row_scale(%arg2 : tensor<4xf32>) col_scale(%arg3 : tensor<8xf32>) {acc = i32, activation = #loom<activation gelu>} : (tensor<4x32xi8>, tensor<8x32xi8>) -> tensor<4x8xf16>
+// CHECK-NOT: loom.add
+func.func @scaled_int8(%x: tensor<4x32xi8>, %w: tensor<8x32xi8>, %sa: tensor<4xf32>, %sb: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf16> {
+  %y = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4xf32>) col_scale(%sb : tensor<8xf32>) {acc = i32} : (tensor<4x32xi8>, tensor<8x32xi8>) -> tensor<4x8xf32>
+  %a = loom.add %y, %b : tensor<4x8xf32>, tensor<8xf32>
+  %g = loom.activation gelu %a : tensor<4x8xf32>
+  %o = loom.cast %g : tensor<4x8xf32> to tensor<4x8xf16>
+  return %o : tensor<4x8xf16>
+}
+
