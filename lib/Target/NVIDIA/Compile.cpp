@@ -882,8 +882,14 @@ FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry
     if (!f.isExternal() && (entry.empty() || f.getSymName() == entry))
       func = func ? func : f;
   if (!func)
-    return module.emitError("no function to compile");
+    return module.emitError(entry.empty() ? "no function to compile"
+                                          : ("no function named '" + entry + "' to compile").str());
   std::string source = func.getSymName().str();
+  // Only the chosen function is planned and generated: the module's others
+  // (a file of several layers) neither cost compile time nor add kernels.
+  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    if (f != func && !f.isExternal() && SymbolTable::symbolKnownUseEmpty(f, module))
+      f.erase();
   if (failed(planAndGenerate(module, options)))
     return failure();
   // A function with a dynamic dimension is now its size-bucket variants.
