@@ -255,6 +255,21 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
                              : "")
                      << "\n";
     }
+    // A dynamic quantize is its own memory-bound kernel; say what reads it.
+    if (explain)
+      getOperation().walk([&](loom::DynamicQuantizeOp q) {
+        auto in = cast<RankedTensorType>(q.getInput().getType());
+        llvm::errs() << "loom.dynamic_quantize (" << q.getQuant().getBits()
+                     << "-bit, a scale per index of dimension " << q.getQuant().getAxis()
+                     << " of " << typeText(in) << ") runs as its own memory-bound kernel (a warp "
+                        "a row: the row's largest magnitude, then its codes; the row read twice)";
+        for (Operation *user : q.getCodes().getUsers())
+          if (auto e = dyn_cast<loom::EinsumOp>(user)) {
+            llvm::errs() << "; its codes feed einsum \"" << e.getSpec() << "\"";
+            break;
+          }
+        llvm::errs() << "\n";
+      });
     SmallVector<loom::DequantizeOp> ops;
     getOperation().walk([&](loom::DequantizeOp d) { ops.push_back(d); });
     for (loom::DequantizeOp d : ops) {

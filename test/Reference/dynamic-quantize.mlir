@@ -7,6 +7,7 @@
 // RUN: %PYTHON %inputs/npy.py %t/n.npy '<f4' 2,2 nan,7,-3.5,1
 // RUN: einloom-run --reference %s --function cols4 --inputs %t/n.npy | FileCheck %s --check-prefix=COLS4
 // RUN: einloom-opt %s --loom-fuse-dequantize | FileCheck %s --check-prefix=FUSED
+// RUN: einloom-opt %s --loom-fuse-dequantize=explain=true -o /dev/null 2>&1 | FileCheck %s --check-prefix=EXPLAIN
 
 // Row 0: s = 3/127; 1/s = 42.33, -2/s = -84.67, 0.5/s = 21.17, -1.27/s =
 // -53.76. Row 1: s = 0, 0/0 is NaN: code 0. Row 2: s = 2: -63.5 ties to
@@ -37,6 +38,7 @@ func.func @cols4(%x: tensor<2x2xf32>) -> (tensor<2x2xi8>, tensor<2xf32>) {
 // FUSED: %[[C:.*]], %[[S:.*]] = loom.dynamic_quantize %arg0
 // FUSED: loom.einsum "mk,nk->mn"(%[[C]], %arg1) row_scale(%[[S]] : tensor<16xf32>) col_scale(%arg2 : tensor<64xf32>) {acc = i32}
 // FUSED-NOT: loom.dequantize
+// EXPLAIN: loom.dynamic_quantize (8-bit, a scale per index of dimension 0 of tensor<16x256xf16>) runs as its own memory-bound kernel {{.*}}; its codes feed einsum "mk,nk->mn"
 func.func @w8a8(%x: tensor<16x256xf16>, %wq: tensor<64x256xi8>, %sb: tensor<64xf32>) -> tensor<16x64xf16> {
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<16x256xf16>) -> (tensor<16x256xi8>, tensor<16xf32>)
   %xd = loom.dequantize %q, %s {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<16x256xi8>, tensor<16xf32>) -> tensor<16x256xf16>
