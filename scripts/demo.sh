@@ -22,6 +22,18 @@ done
 echo "== 3. examples/gemm.mlir: plan, PTX, ptxas =="
 OUTDIR=$(mktemp -d)
 trap 'rm -rf "$OUTDIR"' EXIT
+# Runs bundle NAME on the GPU (checked against the CPU reference, timed)
+# with the runner's further arguments; on a machine without one, says so.
+run_or_skip() { local name=$1; shift
+  if "$BIN/einloom-run-rt" "$OUTDIR/$name.bundle" --bench "$@" > "$OUTDIR/$name.log" 2>&1; then
+    cat "$OUTDIR/$name.log"
+  elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/$name.log"; then
+    echo "no GPU on this machine, so the run is skipped: $(grep -m1 '^error:' "$OUTDIR/$name.log")"
+  else
+    cat "$OUTDIR/$name.log"
+    exit 1
+  fi
+}
 "$BIN/einloom-compile" examples/gemm.mlir --target sm_90a --emit ptx -o "$OUTDIR/gemm.ptx" \
   --explain --ptxas-report 2>&1
 echo "PTX: $(wc -l < "$OUTDIR/gemm.ptx") lines; $(grep -c 'wgmma.mma_async' "$OUTDIR/gemm.ptx") wgmma.mma_async, $(grep -c 'mma.sync' "$OUTDIR/gemm.ptx") mma.sync, $(grep -c 'ldmatrix' "$OUTDIR/gemm.ptx") ldmatrix; $(grep -c 'cp.async.cg' "$OUTDIR/gemm.ptx") cp.async"
@@ -29,47 +41,19 @@ echo "PTX: $(wc -l < "$OUTDIR/gemm.ptx") lines; $(grep -c 'wgmma.mma_async' "$OU
 echo "bundle: $(wc -c < "$OUTDIR/gemm.bundle") bytes"
 echo
 echo "== 4. run on the GPU, check against the CPU reference, time it =="
-if "$BIN/einloom-run-rt" "$OUTDIR/gemm.bundle" --bench --label gemm > "$OUTDIR/run.log" 2>&1; then
-  cat "$OUTDIR/run.log"
-elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/run.log"; then
-  echo "no GPU on this machine, so the run is skipped: $(grep -m1 '^error:' "$OUTDIR/run.log")"
-else
-  cat "$OUTDIR/run.log"
-  exit 1
-fi
+run_or_skip gemm --label gemm
 echo
 echo "== 5. examples/w4-linear.mlir: a W4A16 linear layer, one mixed-input kernel =="
 "$BIN/einloom-compile" examples/w4-linear.mlir --target sm_90a --explain -o "$OUTDIR/w4.bundle" 2>&1 |
   grep -E "^fused|chosen plan|family|fused epilogue"
-if "$BIN/einloom-run-rt" "$OUTDIR/w4.bundle" --bench --label w4_linear > "$OUTDIR/w4.log" 2>&1; then
-  cat "$OUTDIR/w4.log"
-elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/w4.log"; then
-  echo "no GPU on this machine, so the run is skipped"
-else
-  cat "$OUTDIR/w4.log"
-  exit 1
-fi
+run_or_skip w4 --label w4_linear
 echo
 echo "== 6. examples/sparse-linear.mlir: a sparse (Tiled-CSL) linear layer, one kernel =="
 "$BIN/einloom-compile" examples/sparse-linear.mlir --target sm_90a --explain -o "$OUTDIR/sparse.bundle" 2>&1 |
   grep -E "chosen plan|family|fused epilogue"
-if "$BIN/einloom-run-rt" "$OUTDIR/sparse.bundle" --density 0.2 --bench --label sparse_linear > "$OUTDIR/sparse.log" 2>&1; then
-  cat "$OUTDIR/sparse.log"
-elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/sparse.log"; then
-  echo "no GPU on this machine, so the run is skipped"
-else
-  cat "$OUTDIR/sparse.log"
-  exit 1
-fi
+run_or_skip sparse --density 0.2 --label sparse_linear
 echo
 echo "== 7. examples/w8a8-linear.mlir: W8A8, activations quantized per token at run time =="
 "$BIN/einloom-compile" examples/w8a8-linear.mlir --target sm_90a --explain -o "$OUTDIR/w8a8.bundle" 2>&1 |
   grep -E "fused|chosen plan|family|fused epilogue|is memory-bound"
-if "$BIN/einloom-run-rt" "$OUTDIR/w8a8.bundle" --bench --label w8a8_linear > "$OUTDIR/w8a8.log" 2>&1; then
-  cat "$OUTDIR/w8a8.log"
-elif grep -q "cannot load the CUDA driver\|no CUDA device" "$OUTDIR/w8a8.log"; then
-  echo "no GPU on this machine, so the run is skipped"
-else
-  cat "$OUTDIR/w8a8.log"
-  exit 1
-fi
+run_or_skip w8a8 --label w8a8_linear
