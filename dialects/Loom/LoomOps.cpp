@@ -235,12 +235,13 @@ LogicalResult EinsumOp::verify() {
       return failure();
   if (getBeta() && !getResidual())
     return emitOpError("has beta but no residual");
-  // Scales of the sum (an int8 product's per-token and per-channel
-  // scales): f32, one per result row (the result's shape without its last
-  // dimension) and one per result column (its last dimension).
   if (!getRowZero() != !getColSum())
     return emitOpError("row_zero and col_sum come together (the rank-1 term row_zero[row] * "
                        "col_sum[col] subtracted from the sum)");
+  // Scales of the sum (an int8 product's per-token and per-channel scales:
+  // f32) and the rank-1 term's vectors (f32, i8 or i32): one per result row
+  // (the result's shape without its last dimension) or per result column
+  // (its last dimension).
   for (auto [what, v, rows] : {std::tuple<const char *, Value, bool>{"row_scale", getRowScale(), true},
                                std::tuple<const char *, Value, bool>{"col_scale", getColScale(), false},
                                std::tuple<const char *, Value, bool>{"row_zero", getRowZero(), true},

@@ -28,6 +28,10 @@ struct TargetInfo {
 /// them and f16 that the CUDA-core kernels use.
 bool isFp8(mlir::Type t);
 
+/// The PTX ISA every kernel is written in (LLVM's feature string):
+/// 8.5 for mma.sp::ordered_metadata.
+inline constexpr const char *kPtxFeatures = "+ptx85";
+
 /// The known targets: sm_80, sm_86, sm_89, sm_90, sm_90a. Fails for others.
 mlir::FailureOr<TargetInfo> lookupTarget(llvm::StringRef chip);
 

@@ -44,7 +44,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       if (!kernels) {
         b.setInsertionPointToEnd(module.getBody());
         auto nvvmTarget = NVVM::NVVMTargetAttr::get(
-            ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", t->chip, "+ptx85");
+            ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", t->chip, kPtxFeatures);
         kernels = gpu::GPUModuleOp::create(b, module.getLoc(), "einloom_kernels",
                                            b.getArrayAttr({nvvmTarget}));
         module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());

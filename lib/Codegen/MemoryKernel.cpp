@@ -33,6 +33,40 @@ using namespace einloom::codegen;
 namespace {
 constexpr int64_t kThreads = 256, kTile = 64, kPitch = kTile + 1, kUnroll = 4;
 
+/// `x` combined over the first `lanes` lanes of each warp by an xor
+/// butterfly (every lane gets the result). 64-bit values travel as two
+/// 32-bit halves.
+static Value warpReduce(OpBuilder &b, Location loc, Value x, int64_t lanes,
+                        function_ref<Value(Value, Value)> combine) {
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
+  for (int64_t s = lanes / 2; s >= 1; s /= 2) {
+    Value offset = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(s)));
+    auto shuffle = [&](Value v) {
+      return gpu::ShuffleOp::create(b, loc, v, offset, width, gpu::ShuffleMode::XOR)
+          .getShuffleResult();
+    };
+    Value other;
+    if (x.getType().getIntOrFloatBitWidth() == 64) {
+      Value bits = arith::BitcastOp::create(b, loc, i64, x);
+      Value lo = shuffle(arith::TruncIOp::create(b, loc, i32, bits));
+      Value hi = shuffle(arith::TruncIOp::create(
+          b, loc, i32,
+          arith::ShRUIOp::create(b, loc, bits,
+                                 arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32)))));
+      Value joined = arith::OrIOp::create(
+          b, loc, arith::ExtUIOp::create(b, loc, i64, lo),
+          arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, i64, hi),
+                                arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+      other = arith::BitcastOp::create(b, loc, x.getType(), joined);
+    } else {
+      other = shuffle(x);
+    }
+    x = combine(x, other);
+  }
+  return x;
+}
+
 /// The code of one memory-bound kernel: typed views of the buffers and the
 /// index, load and arithmetic helpers the three strategies share.
 struct MemoryKernel {
@@ -204,36 +238,9 @@ struct MemoryKernel {
       sumLoop(fullEnd, end, 1);
   }
 
-  /// `x` summed over the lanes of each warp (xor butterfly; every lane gets
-  /// the sum). 64-bit values travel as two 32-bit halves.
+  /// `x` summed over the lanes of each warp (every lane gets the sum).
   Value warpSum(Value x, int64_t lanes = 32) {
-    Type i32 = b.getI32Type(), i64 = b.getI64Type();
-    Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
-    for (int64_t s = lanes / 2; s >= 1; s /= 2) {
-      Value offset = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(s)));
-      auto shuffle = [&](Value v) {
-        return gpu::ShuffleOp::create(b, loc, v, offset, width, gpu::ShuffleMode::XOR)
-            .getShuffleResult();
-      };
-      Value other;
-      if (x.getType().getIntOrFloatBitWidth() == 64) {
-        Value bits = arith::BitcastOp::create(b, loc, i64, x);
-        Value lo = shuffle(arith::TruncIOp::create(b, loc, i32, bits));
-        Value hi = shuffle(arith::TruncIOp::create(
-            b, loc, i32,
-            arith::ShRUIOp::create(b, loc, bits,
-                                   arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32)))));
-        Value joined = arith::OrIOp::create(
-            b, loc, arith::ExtUIOp::create(b, loc, i64, lo),
-            arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, i64, hi),
-                                  arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
-        other = arith::BitcastOp::create(b, loc, x.getType(), joined);
-      } else {
-        other = shuffle(x);
-      }
-      x = add(x, other);
-    }
-    return x;
+    return warpReduce(b, loc, x, lanes, [&](Value p, Value q) { return add(p, q); });
   }
 
   /// A view of dynamic shared memory holding `count` accumulators.
@@ -793,14 +800,9 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
     }
     scf::YieldOp::create(b, loc, m);
   }
-  Value most = maxLoop.getResult(0);
-  Value shuffleWidth = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
-  for (int32_t sh = 16; sh >= 1; sh /= 2) {
-    Value offset = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(sh));
-    Value other = gpu::ShuffleOp::create(b, loc, most, offset, shuffleWidth, gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    most = arith::MaxNumFOp::create(b, loc, most, other);
-  }
+  Value most = warpReduce(b, loc, maxLoop.getResult(0), 32, [&](Value p, Value q) {
+    return arith::MaxNumFOp::create(b, loc, p, q).getResult();
+  });
   float qmax = float((1 << (bits - 1)) - 1);
   Value s = arith::DivFOp::create(b, loc, most, f32c(qmax)); // div.rn.f32
   auto first = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,

@@ -220,8 +220,7 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
       llvm::append_range(regs, ldmatrix4(kc, a16, kc.add(aBase, fs.a[i * kSteps + ks]), aT));
   }
   if (kc.sparseMma()) {
-    // Step ks (32 logical columns): each fragment's metadata word, then the
-    // B fragments of dense k16 steps 2 ks and 2 ks + 1.
+    // Step ks (32 logical columns): each fragment's metadata word.
     Type i32 = b.getI32Type();
     for (int64_t i = 0; i < wm / 16; ++i) {
       Value at = kc.add(aBase, kc.add(fs.meta[i], 2 * ks));
@@ -234,14 +233,14 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
           arith::ShLIOp::create(b, loc, half(kc.add(at, 8 * 64)),
                                 arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)))));
     }
-    for (int64_t j = 0; j < wn / 16; ++j)
-      for (int64_t half = 0; half < 2; ++half)
-        llvm::append_range(
-            regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + 2 * ks + half]), bT));
-    return regs;
   }
+  // B: each pair of n8 tiles at dense k16 step ks, or (mma.sp) steps 2 ks
+  // and 2 ks + 1.
+  int64_t bSteps = kc.sparseMma() ? 2 : 1;
   for (int64_t j = 0; j < wn / 16; ++j)
-    llvm::append_range(regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + ks]), bT));
+    for (int64_t h = 0; h < bSteps; ++h)
+      llvm::append_range(
+          regs, ldmatrix4(kc, b16, kc.add(bBase, fs.b[j * kSteps + bSteps * ks + h]), bT));
   return regs;
 }
 
@@ -270,45 +269,36 @@ void einloom::codegen::mmaStep(KernelContext &kc, ArrayRef<Value> frags,
     return;
   }
   int64_t fragsM = wm / 16, tilesN = wn / 8;
-  if (kc.sparseMma()) {
-    // frags: A (4 a fragment), metadata (1 a fragment), B (8 a pair of n8
-    // tiles: k16 step 2s's four registers, then step 2s + 1's).
-    std::string ptx = std::string("mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.") +
-                      (kc.c.elemA.isBF16() ? "bf16.bf16" : "f16.f16") +
-                      ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9, $10, $11}, "
-                      "{$12, $13, $14, $15}, $16, 0x0;";
-    Type accT = acc.front().getType();
-    ArrayRef<Value> fa = frags.take_front(fragsM * 4), fm = frags.slice(fragsM * 4, fragsM),
-                    fb = frags.drop_front(fragsM * 5);
-    for (int64_t i = 0; i < fragsM; ++i)
-      for (int64_t n = 0; n < tilesN; ++n) {
-        size_t at = (i * tilesN + n) * 4;
-        size_t bAt = (n / 2) * 8 + (n % 2) * 2;
-        SmallVector<Value> ins{fa[i * 4], fa[i * 4 + 1], fa[i * 4 + 2], fa[i * 4 + 3],
-                               fb[bAt], fb[bAt + 1], fb[bAt + 4], fb[bAt + 5],
-                               acc[at], acc[at + 1], acc[at + 2], acc[at + 3], fm[i]};
-        auto mma = NVVM::InlinePtxOp::create(b, kc.loc, TypeRange{accT, accT, accT, accT},
-                                             ValueRange(ins), ValueRange{},
-                                             b.getStringAttr(ptx), Value());
-        for (int64_t e = 0; e < 4; ++e)
-          acc[at + e] = mma.getResult(e);
-      }
-    return;
-  }
-  std::string ptx = mmaInstruction(kc.c) +
-                    " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
+  // frags: A (4 registers a fragment), then for mma.sp the metadata (one a
+  // fragment), then B (a pair of n8 tiles: four registers, or eight for
+  // mma.sp's k32: k16 step 2s's four, then step 2s + 1's).
+  bool sp = kc.sparseMma();
+  std::string ptx =
+      sp ? std::string("mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.") +
+               (kc.c.elemA.isBF16() ? "bf16.bf16" : "f16.f16") +
+               ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9, $10, $11}, "
+               "{$12, $13, $14, $15}, $16, 0x0;"
+         : mmaInstruction(kc.c) +
+               " {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
   Type accT = acc.front().getType();
-  ArrayRef<Value> fa = frags.take_front(fragsM * 4), fb = frags.drop_front(fragsM * 4);
+  ArrayRef<Value> fa = frags.take_front(fragsM * 4);
+  ArrayRef<Value> fm = sp ? frags.slice(fragsM * 4, fragsM) : ArrayRef<Value>();
+  ArrayRef<Value> fb = frags.drop_front(fragsM * 4 + fm.size());
+  int64_t pairRegs = sp ? 8 : 4;
   for (int64_t i = 0; i < fragsM; ++i)
     for (int64_t n = 0; n < tilesN; ++n) {
       size_t at = (i * tilesN + n) * 4;
-      size_t bAt = (n / 2) * 4 + (n % 2) * 2;
+      size_t bAt = (n / 2) * pairRegs + (n % 2) * 2;
       SmallVector<Value> ins{fa[i * 4], fa[i * 4 + 1], fa[i * 4 + 2], fa[i * 4 + 3],
-                             fb[bAt], fb[bAt + 1],
-                             acc[at], acc[at + 1], acc[at + 2], acc[at + 3]};
+                             fb[bAt], fb[bAt + 1]};
+      if (sp)
+        ins.append({fb[bAt + 4], fb[bAt + 5]});
+      ins.append({acc[at], acc[at + 1], acc[at + 2], acc[at + 3]});
+      if (sp)
+        ins.push_back(fm[i]);
       auto mma = NVVM::InlinePtxOp::create(b, kc.loc, TypeRange{accT, accT, accT, accT},
-                                             ValueRange(ins), ValueRange{},
-                                             b.getStringAttr(ptx), Value());
+                                           ValueRange(ins), ValueRange{},
+                                           b.getStringAttr(ptx), Value());
       for (int64_t e = 0; e < 4; ++e)
         acc[at + e] = mma.getResult(e);
     }

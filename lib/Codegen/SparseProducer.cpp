@@ -75,6 +75,23 @@ void storeQuad(KernelContext &kc, Value quads, Value at, Value vec) {
                           /*nontemporal=*/false, llvm::MaybeAlign(16));
 }
 
+/// The byte of logical chunk `chunk` (16 bytes) of row `row` of A stage
+/// `stage`: tile_m rows of 128 bytes, the chunk at chunk ^ (row % 8) (the
+/// swizzle the ldmatrix core reads).
+Value stageChunkByte(KernelContext &kc, Value stage, Value row, Value chunk) {
+  return kc.add(kc.mul(stage, kc.bm * 128),
+                kc.add(kc.mul(row, 128), kc.mul(kc.xorI(chunk, kc.andI(row, 7)), 16)));
+}
+
+/// cp.async of `bytes` (16 bypass L1) from byte `src` of `global` to byte
+/// `dst` of the A tile's shared memory.
+void copyAsync(KernelContext &kc, OperandTile &a, Value dst, Value global, Value src,
+               int64_t bytes) {
+  nvgpu::DeviceAsyncCopyOp::create(kc.b, kc.loc, a.smemBytes, ValueRange{kc.idx(dst)}, global,
+                                   ValueRange{kc.idx(src)}, kc.b.getIndexAttr(bytes), Value(),
+                                   bytes == 16 ? kc.b.getUnitAttr() : UnitAttr());
+}
+
 /// The 16-byte chunk `chunk` of a tile starting at word `first`, clamped
 /// into the words buffer: its byte offset as an index.
 Value chunkByteOffset(KernelContext &kc, OperandTile &a, Value first, Value chunk) {
@@ -307,13 +324,10 @@ void twoFourDecode(KernelContext &kc, OperandTile &a, Value stage, Value tile, V
         out.push_back(arith::OrIOp::create(b, loc, at(p),
                                            arith::ShLIOp::create(b, loc, at(p + 1), c32(kc, 16))));
     }
-    // The stage's row r: 128 bytes, chunk c at (c ^ (r % 8)) * 16.
-    Value rowBase = kc.add(kc.mul(stage, kc.bm * 128), kc.mul(r, 128));
-    for (int64_t h = 0; h < 2; ++h) {
-      Value chunk = kc.xorI(kc.add(kc.mul(q, 2), h), kc.andI(r, 7));
-      storeQuad(kc, quads, kc.div(kc.add(rowBase, kc.mul(chunk, 16)), 4),
+    // The stage's row r: its chunks 2q and 2q + 1.
+    for (int64_t h = 0; h < 2; ++h)
+      storeQuad(kc, quads, kc.div(stageChunkByte(kc, stage, r, kc.add(kc.mul(q, 2), h)), 4),
                 vec4(kc, ArrayRef<Value>(out).slice(4 * h, 4)));
-    }
   }
 }
 } // namespace
@@ -457,10 +471,8 @@ void decodeBitmap(KernelContext &kc, OperandTile &a, Value buf, Value stage) {
       for (int64_t c = 0; c < 8; c += 2)
         packed.push_back(arith::OrIOp::create(
             b, loc, vals[c], arith::ShLIOp::create(b, loc, vals[c + 1], c32(kc, 16))));
-      Value row = kc.add(row0, r);
-      Value chunk = kc.xorI(col8, kc.andI(row, 7));
-      Value byte = kc.add(kc.mul(stage, kc.bm * 128), kc.add(kc.mul(row, 128), kc.mul(chunk, 16)));
-      storeQuad(kc, stageQuads, kc.div(byte, 4), vec4(kc, packed));
+      storeQuad(kc, stageQuads, kc.div(stageChunkByte(kc, stage, kc.add(row0, r), col8), 4),
+                vec4(kc, packed));
     }
     first = arith::AddIOp::create(b, loc, first, LLVM::CtPopOp::create(b, loc, i32, m));
   }
@@ -595,17 +607,12 @@ Value einloom::codegen::copyBlock(KernelContext &kc, OperandTile &a, Value stage
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   Value blk = arith::MinSIOp::create(b, loc, kc.add(a.sparse.rowBegin, kTile), a.sparse.lastBlock);
-  Value stageBase = kc.mul(stage, kc.bm * 128);
   Value blockBase = kc.mul(blk, kc.bm * 128);
   // bm x 8 chunks of 16 bytes, every thread the same number (4 warps).
   for (int64_t i = 0; i * kc.threads < kc.bm * 8; ++i) {
     Value chunk = kc.add(kc.tid, i * kc.threads);
-    Value r = kc.div(chunk, 8), c = kc.rem(chunk, 8);
-    Value src = kc.add(blockBase, kc.mul(chunk, 16));
-    Value dst = kc.add(stageBase, kc.add(kc.mul(r, 128), kc.mul(kc.xorI(c, kc.andI(r, 7)), 16)));
-    nvgpu::DeviceAsyncCopyOp::create(b, loc, a.smemBytes, ValueRange{kc.idx(dst)}, a.global,
-                                     ValueRange{kc.idx(src)}, b.getIndexAttr(16), Value(),
-                                     b.getUnitAttr());
+    copyAsync(kc, a, stageChunkByte(kc, stage, kc.div(chunk, 8), kc.rem(chunk, 8)), a.global,
+              kc.add(blockBase, kc.mul(chunk, 16)), 16);
   }
   // The activations' K tile: the block's column, clamped to K's tiles.
   int64_t kTiles = kc.c.k.size() / 64;
@@ -624,12 +631,6 @@ void einloom::codegen::copyTwoFourStage(KernelContext &kc, OperandTile &a, Value
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   int64_t N = a.rows->size(), K = kc.c.k.size();
-  Value stageBase = kc.mul(stage, kc.bm * 128);
-  auto copy = [&](Value dst, Value src, Value srcBytes, int64_t bytes) {
-    nvgpu::DeviceAsyncCopyOp::create(b, loc, a.smemBytes, ValueRange{kc.idx(dst)}, src,
-                                     ValueRange{kc.idx(srcBytes)}, b.getIndexAttr(bytes), Value(),
-                                     bytes == 16 ? b.getUnitAttr() : UnitAttr());
-  };
   auto rowOf = [&](Value r) {
     return arith::MinSIOp::create(b, loc, kc.add(a.rowOrigin, r), kc.cst(N - 1)).getResult();
   };
@@ -639,8 +640,7 @@ void einloom::codegen::copyTwoFourStage(KernelContext &kc, OperandTile &a, Value
     Value item = kc.add(kc.tid, i * kc.threads);
     Value r = kc.div(item, 4), q = kc.rem(item, 4);
     Value src = kc.add(kc.add(kc.mul(rowOf(r), K), kc.mul(kTile, 64)), kc.mul(q, 16));
-    Value dst = kc.add(stageBase, kc.add(kc.mul(r, 128), kc.mul(kc.xorI(q, kc.andI(r, 7)), 16)));
-    copy(dst, a.global, src, 16);
+    copyAsync(kc, a, stageChunkByte(kc, stage, r, q), a.global, src, 16);
   }
   // The metadata: row r's 8 bytes (bytes row K/8 + 8 kTile), threads 0 ..
   // bm - 1.
@@ -649,6 +649,5 @@ void einloom::codegen::copyTwoFourStage(KernelContext &kc, OperandTile &a, Value
   b.setInsertionPointToStart(&some.getThenRegion().front());
   Value r = kc.tid;
   Value src = kc.add(kc.mul(rowOf(r), K / 8), kc.mul(kTile, 8));
-  Value dst = kc.add(stageBase, kc.add(kc.mul(r, 128), kc.mul(kc.xorI(kc.cst(4), kc.andI(r, 7)), 16)));
-  copy(dst, a.sparse.metaBytes, src, 8);
+  copyAsync(kc, a, stageChunkByte(kc, stage, r, kc.cst(4)), a.sparse.metaBytes, src, 8);
 }

@@ -196,30 +196,21 @@ EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
     e.activation = static_cast<int>(*act);
   if (auto t = dyn_cast<RankedTensorType>(op.getResult().getType()); t && t.hasStaticShape())
     e.resultElems = t.getNumElements();
-  if (Value b = op.getBias()) {
-    auto t = cast<RankedTensorType>(b.getType());
-    e.biasType = t.getElementType();
-    e.biasElems = t.getNumElements();
-  }
-  if (Value r = op.getResidual()) {
-    auto t = cast<RankedTensorType>(r.getType());
-    e.residualType = t.getElementType();
-    e.residualElems = t.getNumElements();
-  }
-  if (Value s = op.getRowScale())
-    e.rowScaleElems = cast<RankedTensorType>(s.getType()).getNumElements();
-  if (Value s = op.getColScale())
-    e.colScaleElems = cast<RankedTensorType>(s.getType()).getNumElements();
-  if (Value z = op.getRowZero()) {
-    auto t = cast<RankedTensorType>(z.getType());
-    e.rowZeroType = t.getElementType();
-    e.rowZeroElems = t.getNumElements();
-  }
-  if (Value c = op.getColSum()) {
-    auto t = cast<RankedTensorType>(c.getType());
-    e.colSumType = t.getElementType();
-    e.colSumElems = t.getNumElements();
-  }
+  // An epilogue operand's element type and count (unset where absent).
+  auto operand = [](Value v, Type &type, int64_t &elems) {
+    if (!v)
+      return;
+    auto t = cast<RankedTensorType>(v.getType());
+    type = t.getElementType();
+    elems = t.getNumElements();
+  };
+  Type scaleType; // f32, as the verifier requires
+  operand(op.getBias(), e.biasType, e.biasElems);
+  operand(op.getResidual(), e.residualType, e.residualElems);
+  operand(op.getRowScale(), scaleType, e.rowScaleElems);
+  operand(op.getColScale(), scaleType, e.colScaleElems);
+  operand(op.getRowZero(), e.rowZeroType, e.rowZeroElems);
+  operand(op.getColSum(), e.colSumType, e.colSumElems);
   if (auto t = dyn_cast<RankedTensorType>(op.getResult().getType()); t && t.getRank() > 0)
     e.cols = std::max<int64_t>(1, t.getShape().back());
   return e;

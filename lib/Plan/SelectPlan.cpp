@@ -189,7 +189,7 @@ PlanEstimate einloom::estimatePlan(PlanAttr p, const Contraction &c0,
   double tileFlops = 2.0 * bm * bn * kPadded * blockDensity;
   // mma.sp multiplies the 2:4 weight's kept half: half the tensor-core work
   // (and half the A fragments read from shared memory).
-  if (p.getMma() == MmaShape::M16N8K32Sp)
+  if (spCopy)
     tileFlops *= 0.5;
   bool isWgmma = isWgmmaShape(p.getMma());
   // wgmma: cuBLAS's measured 764 TFLOP/s on an H100 stands in for its rate
@@ -738,49 +738,51 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   SmallVector<MmaShape, 2> mmas{MmaShape::M16N8K16};
   if (c.sparse && c.sparse->twoFour() && cs.k.size() % 64 == 0)
     mmas = {MmaShape::M16N8K32Sp, MmaShape::M16N8K16};
-  for (MmaShape mma : mmas)
-  for (int64_t bm : rows)
-    for (int64_t split : {1, 2, 4, 8, 16})
-      for (int64_t depth : depths) {
-        // (mma.sp copies its tiles through the stages: no words in registers.)
-        if (mma == MmaShape::M16N8K32Sp && depth != 1)
-          continue;
-        if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || blocks))
-          continue;
-        // A grid of four CTAs an SM or more keeps every SM busy unsplit; a
-        // split would only add its partial sums' traffic (the estimate's
-        // whole waves favoured split-K 4 at M = 4096 by 3%, for 2 GB of
-        // partials).
-        int64_t unsplitTiles = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
-                               ((tokens + tn - 1) / tn);
-        if (split > 1 && unsplitTiles >= 4 * t.numSMs)
-          continue;
-        if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) >
-                            SparseWeight::mostWordRegisters)
-          continue;
-        int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
-        int64_t stages;
-        if (c.quant) {
-          int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
-          // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
-          // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4
-          // stages ran 10-25% faster than 8 at every tile and split (more
-          // CTAs fit an SM). 8-bit codes kept 8: W8 read 5-10% slower with 4
-          // in the same benchmark (two runs, 2026-12-06).
-          int64_t most = c.quant->bits == 8 ? 8 : 4;
-          stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
-        } else {
-          // A sparse tile is scattered two stages before its MMAs; a third
-          // stage for the copy in flight, a fourth of slack.
-          stages = 4;
+  for (MmaShape mma : mmas) {
+    // (mma.sp copies its tiles through the stages: no words in registers.)
+    ArrayRef<int64_t> mmaDepths =
+        mma == MmaShape::M16N8K32Sp ? ArrayRef<int64_t>(depths).take_front(1) : depths;
+    for (int64_t bm : rows) {
+      // A grid of four CTAs an SM or more keeps every SM busy unsplit; a
+      // split would only add its partial sums' traffic (the estimate's
+      // whole waves favoured split-K 4 at M = 4096 by 3%, for 2 GB of
+      // partials).
+      bool fillsUnsplit = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
+                              ((tokens + tn - 1) / tn) >=
+                          4 * t.numSMs;
+      for (int64_t split : {1, 2, 4, 8, 16})
+        for (int64_t depth : mmaDepths) {
+          if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || blocks ||
+                            fillsUnsplit))
+            continue;
+          if (c.sparse && depth * c.sparse->registersPerTile(bm, 128) >
+                              SparseWeight::mostWordRegisters)
+            continue;
+          int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
+          int64_t stages;
+          if (c.quant) {
+            int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;
+            // At most 4 stages for 2- and 4-bit codes: measured on the H100 (W4
+            // M=16, (K, N) = (4096, 14336) and (8192, 28672), 40 plans), 4
+            // stages ran 10-25% faster than 8 at every tile and split (more
+            // CTAs fit an SM). 8-bit codes kept 8: W8 read 5-10% slower with 4
+            // in the same benchmark (two runs, 2026-12-06).
+            int64_t most = c.quant->bits == 8 ? 8 : 4;
+            stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 2, most);
+          } else {
+            // A sparse tile is scattered two stages before its MMAs; a third
+            // stage for the copy in flight, a fourth of slack.
+            stages = 4;
+          }
+          PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, mma, stages,
+                                     split,
+                                     c.sparse ? sparseProducer(*c.sparse) : ProducerKind::CpAsync,
+                                     RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
+                                     OperandSource::Shared, OperandOrder::BA, depth);
+          all.push_back(candidateFor(p, c, t, ctx, emitError));
         }
-        PlanAttr p = PlanAttr::get(ctx, bm, tn, 64, warpsM, warpsN, mma, stages,
-                                   split,
-                                   c.sparse ? sparseProducer(*c.sparse) : ProducerKind::CpAsync,
-                                   RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
-                                   OperandSource::Shared, OperandOrder::BA, depth);
-        all.push_back(candidateFor(p, c, t, ctx, emitError));
-      }
+    }
+  }
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
     if (it->rejectedBecause.empty() &&

@@ -433,6 +433,26 @@ bool einloom::rt::packSparse(const Tensor &dense, const BundleSparse &sp, size_t
   return true;
 }
 /// One run of the loaded program at dynamic size `size` (-1: static).
+/// Compares a kernel's output `got` (buffer `name`) with the reference's
+/// `want` element for element (two NaNs agree); prints the check's line
+/// ("check NAME (TYPE, WHAT): PASS|FAIL, n of N elements differ ...") and
+/// the first difference. True when they agree and have one size.
+static bool checkExact(const std::string &name, const char *what, const Tensor &got,
+                       const Tensor &want) {
+  int64_t wrong = got.numel() == want.numel() ? 0 : got.numel(), first = -1;
+  for (int64_t n = 0; n < got.numel() && n < want.numel(); ++n)
+    if (!(got.data[n] == want.data[n]) && !(std::isnan(got.data[n]) && std::isnan(want.data[n])))
+      if (wrong++ == 0)
+        first = n;
+  std::printf("check %s (%s, %s): %s, %lld of %lld elements differ from the reference\n",
+              name.c_str(), got.typeStr().c_str(), what, wrong ? "FAIL" : "PASS",
+              static_cast<long long>(wrong), static_cast<long long>(got.numel()));
+  if (first >= 0)
+    std::printf("  first at flat index %lld: got %.9g, want %.9g\n", static_cast<long long>(first),
+                got.data[first], want.data[first]);
+  return wrong == 0;
+}
+
 static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &o,
                  int64_t size) {
   std::string why;
@@ -676,20 +696,9 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         }
         for (auto [at, want] : {std::pair<int, const Tensor *>{k.result, &codes},
                                 std::pair<int, const Tensor *>{k.weight.scale, &scales}}) {
-          const Tensor &got = host[at];
-          int64_t wrong = got.numel() == want->numel() ? 0 : got.numel(), first = -1;
-          for (int64_t n = 0; n < got.numel() && n < want->numel(); ++n)
-            if (!(got.data[n] == want->data[n]) && wrong++ == 0)
-              first = n;
-          std::printf("check %s (%s, dynamic quantize): %s, %lld of %lld elements differ from the "
-                      "reference\n",
-                      entryAt(b, at).name.c_str(), got.typeStr().c_str(), wrong ? "FAIL" : "PASS",
-                      static_cast<long long>(wrong), static_cast<long long>(got.numel()));
-          if (first >= 0)
-            std::printf("  first at flat index %lld: got %.9g, want %.9g\n",
-                        static_cast<long long>(first), got.data[first], want->data[first]);
-          ok = ok && wrong == 0;
-          expect[at] = got;
+          bool same = checkExact(entryAt(b, at).name, "dynamic quantize", host[at], *want);
+          ok = ok && same;
+          expect[at] = host[at];
         }
         continue;
       }
@@ -703,23 +712,10 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
           cleanup();
           return fail(o, "reference: " + err);
         }
-        const Tensor &got = host[k.result];
-        int64_t wrong = 0, first = -1;
-        for (int64_t n = 0; n < got.numel(); ++n)
-          if (!(got.data[n] == want.data[n]) && !(std::isnan(got.data[n]) && std::isnan(want.data[n])))
-            if (wrong++ == 0)
-              first = n;
-        std::printf("check %s (%s, dequantize): %s, %lld of %lld elements differ from the "
-                    "reference\n",
-                    entryAt(b, k.result).name.c_str(), got.typeStr().c_str(),
-                    wrong ? "FAIL" : "PASS", static_cast<long long>(wrong),
-                    static_cast<long long>(got.numel()));
-        if (wrong)
-          std::printf("  first at flat index %lld: got %.9g, want %.9g\n",
-                      static_cast<long long>(first), got.data[first], want.data[first]);
-        ok = ok && wrong == 0;
+        bool same = checkExact(entryAt(b, k.result).name, "dequantize", host[k.result], want);
+        ok = ok && same;
         // Later kernels consume what this one really produced.
-        expect[k.result] = got;
+        expect[k.result] = host[k.result];
         continue;
       }
       std::vector<std::string> subs;

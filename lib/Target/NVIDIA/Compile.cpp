@@ -202,7 +202,7 @@ static FailureOr<std::string> lowerKernels(ModuleOp module, const std::string &c
   PassManager pm(ctx);
   gpu::GPUToNVVMPipelineOptions o;
   o.cubinChip = chip;
-  o.cubinFeatures = "+ptx85";
+  o.cubinFeatures = kPtxFeatures;
   o.cubinFormat = format;
   o.optLevel = 3;
   o.kernelUseBarePtrCallConv = true;
