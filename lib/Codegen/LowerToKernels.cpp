@@ -1,4 +1,5 @@
 //===- LowerToKernels.cpp - loom-lower-to-kernels -------------------------===//
+#include "einloom/Codegen/FFTConvKernel.h"
 #include "einloom/Codegen/KernelBuilder.h"
 #include "einloom/Passes.h"
 #include "einloom/Plan/SelectPlan.h"
@@ -131,12 +132,53 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       mark(q, buildDynamicQuantizeKernel(kernelModule(), kernel, rows, cols, in.getElementType(),
                                          q.getQuant().getBits(), q.getLoc()));
     };
+    // A long convolution: the filters' spectra, then the fused kernel.
+    auto lowerFFTConv = [&](loom::FFTConvOp conv, StringRef name, int index) {
+      FailureOr<codegen::FFTConvKernelPlan> plan = fftconvPlan(conv);
+      if (failed(plan)) {
+        failedAny = true;
+        return;
+      }
+      auto u = cast<RankedTensorType>(conv.getInput().getType());
+      Type filter = cast<RankedTensorType>(conv.getKernel().getType()).getElementType();
+      std::string base = (name + "_fftconv" + Twine(index)).str();
+      FailureOr<KernelLaunch> spectrum = buildFFTConvSpectrumKernel(
+          kernelModule(), base + "_spectrum", *plan, filter, u.getElementType(), conv.getLoc());
+      FailureOr<KernelLaunch> fused =
+          failed(spectrum) ? FailureOr<KernelLaunch>(failure())
+                           : buildFFTConvKernel(kernels, base, *plan, u.getElementType(),
+                                                conv.getLoc(), t->numSMs);
+      if (failed(fused)) {
+        failedAny = true;
+        return;
+      }
+      auto named = [&](const KernelLaunch &l) {
+        return SymbolRefAttr::get(kernels.getNameAttr(), {FlatSymbolRefAttr::get(ctx, l.name)});
+      };
+      auto shape = [&](const KernelLaunch &l) {
+        SmallVector<NamedAttribute> attrs = launchShape(b, l);
+        attrs.push_back(b.getNamedAttr("smem", b.getI64IntegerAttr(l.sharedMemoryBytes)));
+        if (l.persistent)
+          attrs.push_back(b.getNamedAttr("persistent", b.getUnitAttr()));
+        if (l.ctasPerSM > 1)
+          attrs.push_back(b.getNamedAttr("ctas_per_sm", b.getI64IntegerAttr(l.ctasPerSM)));
+        return b.getDictionaryAttr(attrs);
+      };
+      conv->setAttr("loom.kernel", named(*fused));
+      conv->setAttr("loom.launch", shape(*fused));
+      conv->setAttr("loom.spectrum_kernel", named(*spectrum));
+      conv->setAttr("loom.spectrum_launch", shape(*spectrum));
+      conv->setAttr("loom.workspace", b.getI64IntegerAttr(plan->shape.heads * plan->M * 8));
+      conv->setAttr("loom.fftconv_plan", b.getDenseI64ArrayAttr({plan->M, plan->r0, plan->r1}));
+    };
     module.walk([&](func::FuncOp func) {
-      int dequantizes = 0, packs = 0, quantizes = 0;
+      int dequantizes = 0, packs = 0, quantizes = 0, convs = 0;
       func.walk([&](Operation *op) {
         if (failedAny)
           return;
-        if (auto q = dyn_cast<loom::DynamicQuantizeOp>(op))
+        if (auto conv = dyn_cast<loom::FFTConvOp>(op))
+          lowerFFTConv(conv, func.getSymName(), convs++);
+        else if (auto q = dyn_cast<loom::DynamicQuantizeOp>(op))
           lowerDynamicQuantize(q, func.getSymName(), quantizes++);
         else if (auto d = dyn_cast<loom::DequantizeOp>(op))
           lowerDequantize(d, func.getSymName(), dequantizes++);

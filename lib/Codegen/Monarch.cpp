@@ -16,39 +16,25 @@ using namespace einloom::codegen;
 namespace {
 bool isPowerOfTwo(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
 
-/// The arithmetic of a Precision: `store` rounds a value to what a step
-/// keeps (f32, or f64 exactly), `operand` to a tensor-core input.
-struct Arith {
-  Precision p;
-  bool exact() const { return p == Precision::F64; }
-  double store(double x) const { return exact() ? x : double(float(x)); }
-  Complex store(Complex z) const { return {store(z.real()), store(z.imag())}; }
-  double operand(double x) const {
-    switch (p) {
-    case Precision::F16: return einloom::ref::roundTo(einloom::ref::DType::F16, x);
-    case Precision::BF16: return einloom::ref::roundTo(einloom::ref::DType::BF16, x);
-    default: return store(x);
-    }
-  }
-  Complex operand(Complex z) const { return {operand(z.real()), operand(z.imag())}; }
-  /// a * b, each product and sum kept at the step's precision.
-  Complex mul(Complex a, Complex b) const {
-    if (exact())
-      return a * b;
-    double re = store(store(a.real() * b.real()) - store(a.imag() * b.imag()));
-    double im = store(store(a.real() * b.imag()) + store(a.imag() * b.real()));
-    return {re, im};
-  }
-  Complex add(Complex a, Complex b) const { return store(a + b); }
-};
+} // namespace
 
-Complex unitRoot(int64_t num, int64_t den) {
+double ModelArith::operand(double x) const {
+  switch (p) {
+  case Precision::F16: return einloom::ref::roundTo(einloom::ref::DType::F16, x);
+  case Precision::BF16: return einloom::ref::roundTo(einloom::ref::DType::BF16, x);
+  default: return store(x);
+  }
+}
+
+Complex einloom::codegen::unitRoot(int64_t num, int64_t den) {
   // exp(-2 pi i num / den), with num reduced first so that large products
   // keep full precision.
   int64_t r = ((num % den) + den) % den;
   double angle = -2.0 * M_PI * double(r) / double(den);
   return {std::cos(angle), std::sin(angle)};
 }
+
+namespace {
 
 /// Each level's matrices and twiddles, computed once (the kernel's
 /// constants; a level's rows all share them).
@@ -72,7 +58,7 @@ struct Levels {
 
 /// One step at level `i` over `x` (length n = radices[i] * ...), in place:
 /// forward into the digit-reversed order, or its inverse.
-void step(const MonarchPlan &plan, const Levels &lv, const Arith &ar, size_t i, Complex *x,
+void step(const MonarchPlan &plan, const Levels &lv, const ModelArith &ar, size_t i, Complex *x,
           int64_t n, bool inverse) {
   int64_t r0 = plan.radices[i], m = n / r0;
   const std::vector<Complex> &f = inverse ? lv.idft[i] : lv.dft[i];
@@ -172,7 +158,7 @@ std::vector<Complex> einloom::codegen::monarchForward(const MonarchPlan &plan,
                                                       const std::vector<Complex> &x,
                                                       Precision precision) {
   std::vector<Complex> out(x);
-  step(plan, Levels(plan), Arith{precision}, 0, out.data(), plan.length, false);
+  step(plan, Levels(plan), ModelArith{precision}, 0, out.data(), plan.length, false);
   return out;
 }
 
@@ -180,7 +166,7 @@ std::vector<Complex> einloom::codegen::monarchInverse(const MonarchPlan &plan,
                                                       const std::vector<Complex> &X,
                                                       Precision precision) {
   std::vector<Complex> out(X);
-  step(plan, Levels(plan), Arith{precision}, 0, out.data(), plan.length, true);
+  step(plan, Levels(plan), ModelArith{precision}, 0, out.data(), plan.length, true);
   return out;
 }
 
@@ -217,7 +203,7 @@ bool einloom::codegen::realConvolution(const double *u, int64_t N, const double 
   MonarchPlan plan;
   if (!MonarchPlan::forLength(h, plan, err))
     return false;
-  Arith ar{precision};
+  ModelArith ar{precision};
   const Levels levels(plan); // the constants, shared by the three transforms
   // The 16-bit types hold the input, filter, gates and result.
   auto io = [&](double x) {

@@ -702,6 +702,50 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         }
         continue;
       }
+      if (k.op == "fftconv_spectrum")
+        continue; // the filters' spectra: checked through the convolution
+      if (k.op == "fftconv") {
+        // The f64 reference convolution, rounded to the result's type.
+        char mode[16] = {0};
+        long long cutoff = 0;
+        int pre = 0, post = 0;
+        if (std::sscanf(k.spec.c_str(), "%15[a-z]:%lld:%d:%d", mode, &cutoff, &pre, &post) != 4 ||
+            k.operands.size() != size_t(2 + pre + post)) {
+          cleanup();
+          return fail(o, "kernel " + k.name + " computes 'fftconv " + k.spec +
+                             "', which the runner cannot read");
+        }
+        ref::FFTConvParams params;
+        params.causal = std::string(mode) == "causal";
+        params.freqCutoff = cutoff;
+        const Tensor *preGate = pre ? &expect[k.operands[2]] : nullptr;
+        const Tensor *postGate = post ? &expect[k.operands[2 + pre]] : nullptr;
+        Tensor want;
+        std::string err;
+        if (!ref::fftconv(expect[k.operands[0]], expect[k.operands[1]], preGate, postGate, params,
+                          host[k.result].dtype, want, err)) {
+          cleanup();
+          return fail(o, "reference: " + err);
+        }
+        const Tensor &got = host[k.result];
+        std::vector<int64_t> all(static_cast<size_t>(got.numel()));
+        for (int64_t n = 0; n < got.numel(); ++n)
+          all[n] = n;
+        // The kernel rounds its operands to the 16-bit type at each of its
+        // four DFT products (FFTConvKernelTest: about 3x an f32 FFT's error).
+        double tol = got.dtype == DType::BF16 ? 1e-2 : 2e-3;
+        ref::Agreement agree = ref::compare(got.data.data(), want.data.data(), all);
+        bool pass = agree.pass(tol);
+        std::printf("check %s (%s, fftconv %s): %s rel_err=%.3g max_abs=%.3g tol=%.1g, %zu "
+                    "elements (all)%s\n",
+                    entryAt(b, k.result).name.c_str(), got.typeStr().c_str(), k.spec.c_str(),
+                    pass ? "PASS" : "FAIL", agree.relErr, agree.maxAbs, tol, all.size(),
+                    agree.nans ? (", " + std::to_string(agree.nans) + " NaN (unwritten?)").c_str()
+                               : "");
+        ok = ok && pass;
+        expect[k.result] = got;
+        continue;
+      }
       if (k.op == "dequantize" && k.weight.present()) {
         // (q - z) * s rounded once: the reference's values exactly.
         Tensor want;

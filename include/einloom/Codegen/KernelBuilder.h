@@ -2,10 +2,13 @@
 #ifndef EINLOOM_CODEGEN_KERNELBUILDER_H
 #define EINLOOM_CODEGEN_KERNELBUILDER_H
 
+#include "einloom/Codegen/FFTConvKernel.h"
 #include "einloom/Plan/Contraction.h"
+#include "einloom/Target.h"
 #include "einloom/Plan/MemoryBound.h"
 
 #include "Loom/LoomDialect.h"
+#include "Loom/LoomOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
@@ -127,6 +130,33 @@ mlir::FailureOr<KernelLaunch> buildDynamicQuantizeKernel(mlir::gpu::GPUModuleOp 
                                                          llvm::StringRef name, int64_t rows,
                                                          int64_t cols, mlir::Type input,
                                                          unsigned bits, mlir::Location loc);
+
+/// The fused FFT convolution's plan for `conv`, or an error on it saying
+/// what the kernels cannot take (lengths, layouts, types).
+mlir::FailureOr<codegen::FFTConvKernelPlan> fftconvPlan(mlir::loom::FFTConvOp conv);
+/// --explain's account of the plan: the decomposition, what is skipped,
+/// shared memory and residency, and the estimate (tensor-core time against
+/// the bytes at DRAM rate) on `target` for 16-bit type `io`.
+std::string describeFFTConvPlan(const codegen::FFTConvKernelPlan &p, const TargetInfo &target,
+                                mlir::Type io);
+/// loom.fftconv's filter spectra (FFTConvKernel.h): one CTA a filter row,
+/// steps 1-3 of the fused kernel on the taps (type `filter`: f32, f16 or
+/// bf16) in `op16` (the sequences' type), times 1/M, the cutoff applied.
+/// Arguments: filter (heads x L), spectra (heads x M complex f32, in the
+/// kernel's [k1][k2] order).
+mlir::FailureOr<KernelLaunch> buildFFTConvSpectrumKernel(mlir::gpu::GPUModuleOp module,
+                                                         llvm::StringRef name,
+                                                         const codegen::FFTConvKernelPlan &p,
+                                                         mlir::Type filter, mlir::Type op16,
+                                                         mlir::Location loc);
+/// The fused FFT convolution (FFTConvKernel.h), persistent over the pairs
+/// of sequences. Arguments: u, spectra, [pre-gate], [post-gate], y, all but
+/// the spectra of type `io` (f16 or bf16).
+mlir::FailureOr<KernelLaunch> buildFFTConvKernel(mlir::gpu::GPUModuleOp module,
+                                                 llvm::StringRef name,
+                                                 const codegen::FFTConvKernelPlan &p,
+                                                 mlir::Type io, mlir::Location loc,
+                                                 int64_t numSMs);
 
 /// The a_fragment repack on the GPU (a loom.pack that a program runs, as a
 /// user repacks a checkpoint at load time): N x K codes stored one per byte

@@ -51,6 +51,30 @@ using Complex = std::complex<double>;
 /// the input, filter, gates and result in the 16-bit type.
 enum class Precision { F64, F32, F16, BF16 };
 
+/// The arithmetic of a model run in `p`: `store` rounds a value to what a
+/// step keeps (f32, or f64 exactly), `operand` to a tensor-core input.
+struct ModelArith {
+  Precision p;
+  bool exact() const { return p == Precision::F64; }
+  double store(double x) const { return exact() ? x : double(float(x)); }
+  Complex store(Complex z) const { return {store(z.real()), store(z.imag())}; }
+  double operand(double x) const;
+  Complex operand(Complex z) const { return {operand(z.real()), operand(z.imag())}; }
+  /// a * b, each product and sum kept at the step's precision.
+  Complex mul(Complex a, Complex b) const {
+    if (exact())
+      return a * b;
+    double re = store(store(a.real() * b.real()) - store(a.imag() * b.imag()));
+    double im = store(store(a.real() * b.imag()) + store(a.imag() * b.real()));
+    return {re, im};
+  }
+  Complex add(Complex a, Complex b) const { return store(a + b); }
+};
+
+/// exp(-2 pi i num / den), num reduced first so that large products keep
+/// full precision (the twiddles, computed in f64 and rounded once).
+Complex unitRoot(int64_t num, int64_t den);
+
 /// An FFT length as Monarch factors.
 struct MonarchPlan {
   int64_t length = 0;             ///< the complex FFT's length n

@@ -1,5 +1,5 @@
 //===- Compile.cpp - loom IR to PTX, cubin and a bundle -------------------===//
-#include "einloom/Codegen/Monarch.h"
+#include "einloom/Codegen/KernelBuilder.h"
 #include "einloom/Compiler.h"
 #include "einloom/Passes.h"
 #include "einloom/Plan/BufferPlan.h"
@@ -29,30 +29,6 @@
 
 using namespace mlir;
 
-/// No GPU kernel runs loom.fftconv yet: the error says so, and what the
-/// kernel will compute (the Monarch plan of its FFT, or why there is none).
-static LogicalResult fftconvNotYet(loom::FFTConvOp conv) {
-  int64_t n = conv.getInput().getType().getShape().back();
-  bool causal = conv.getMode() == loom::FFTConvMode::Causal;
-  InFlightDiagnostic d = conv.emitError("no GPU kernel runs loom.fftconv yet (N = ")
-                         << n << (causal ? ", causal" : ", circular");
-  einloom::codegen::MonarchPlan plan;
-  std::string why;
-  // Real input: a complex FFT of half the padded length (2N causal, N circular).
-  if (ShapedType::isDynamic(n) || !einloom::codegen::MonarchPlan::forLength(causal ? n : n / 2,
-                                                                            plan, why)) {
-    d << "; its FFT needs N a power of two from " << (causal ? 4 : 8) << " to "
-      << (causal ? (int64_t(1) << 22) : (int64_t(1) << 23)) << ": pad the sequence)";
-  } else {
-    d << ": the kernel will run a complex FFT of " << plan.length << " points as an order-"
-      << plan.order() << " Monarch decomposition, ";
-    for (size_t i = 0; i < plan.radices.size(); ++i)
-      d << (i ? " x " : "") << plan.radices[i];
-    d << ")";
-  }
-  d << "; `einloom-run --reference` computes it on the CPU";
-  return failure();
-}
 using namespace einloom;
 
 std::string einloom::findPtxas() {
@@ -183,6 +159,20 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
     if (explain)
       printExplanation(*explain, planned, *t, *ch);
     op.setPlanAttr(ch->chosen.plan);
+  });
+  // Long convolutions: the fused kernel's plan (an error here, once, for a
+  // convolution it cannot take).
+  module.walk([&](loom::FFTConvOp conv) {
+    if (bad)
+      return;
+    FailureOr<codegen::FFTConvKernelPlan> p = fftconvPlan(conv);
+    if (failed(p)) {
+      bad = true;
+      return;
+    }
+    if (options.explain)
+      *options.explain << describeFFTConvPlan(*p, *t, conv.getInput().getType().getElementType())
+                       << "\n";
   });
   if (bad)
     return failure();
@@ -483,8 +473,78 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       ++index;
       continue;
     }
-    if (auto conv = dyn_cast<loom::FFTConvOp>(op))
-      return fftconvNotYet(conv);
+    if (auto conv = dyn_cast<loom::FFTConvOp>(op)) {
+      // The filters' spectra into a workspace, then the fused convolution.
+      if (!conv->hasAttr("loom.kernel"))
+        return conv.emitOpError("has no generated kernel");
+      if (dynamicSize)
+        return conv.emitOpError("the FFT convolution kernels take static shapes");
+      for (Value in : {conv.getInput(), conv.getKernel(), conv.getPreGate(), conv.getPostGate()})
+        if (in && !buffer.count(in))
+          return conv.emitOpError("operand is not a function argument or an earlier result");
+      bool returned = llvm::is_contained(ret->getOperands(), conv.getResult());
+      addBuffer(conv.getResult(), (returned ? "out" : "tmp") + std::to_string(index),
+                returned ? "output" : "temp", false);
+      rt::BundleBuffer w;
+      w.name = "ws" + std::to_string(index);
+      w.role = "temp";
+      w.dtype = "f32";
+      w.bytes = conv->getAttrOfType<IntegerAttr>("loom.workspace").getInt();
+      w.shape = {w.bytes / 4};
+      int wi = static_cast<int>(b.buffers.size());
+      b.buffers.push_back(w);
+      auto plan = conv->getAttrOfType<DenseI64ArrayAttr>("loom.fftconv_plan").asArrayRef();
+      int64_t rows = conv.getInput().getType().getNumElements() / plan[0] *
+                     (conv.getMode() == loom::FFTConvMode::Causal ? 2 : 1);
+      rt::BundleKernel spectrum;
+      spectrum.name =
+          cast<SymbolRefAttr>(conv->getAttr("loom.spectrum_kernel")).getLeafReference().str();
+      auto sl = conv->getAttrOfType<DictionaryAttr>("loom.spectrum_launch");
+      auto sg = cast<DenseI64ArrayAttr>(sl.get("grid")).asArrayRef();
+      auto sb = cast<DenseI64ArrayAttr>(sl.get("block")).asArrayRef();
+      for (int i = 0; i < 3; ++i) {
+        spectrum.grid[i] = sg[i];
+        spectrum.block[i] = sb[i];
+      }
+      spectrum.sharedMemoryBytes = sl.getAs<IntegerAttr>("smem").getInt();
+      spectrum.args = {buffer[conv.getKernel()], wi};
+      spectrum.operands = {buffer[conv.getKernel()]};
+      spectrum.result = wi;
+      spectrum.op = "fftconv_spectrum";
+      spectrum.spec = std::to_string(plan[0]);
+      spectrum.acc = "f32";
+      // Four real products of M points, one filter a CTA (at most: the
+      // zero halves are skipped).
+      spectrum.flops = 8 * sg[0] * plan[0] * (plan[1] + plan[2]);
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(spectrum);
+      rt::BundleKernel k = launchedKernel(conv);
+      auto launch = conv->getAttrOfType<DictionaryAttr>("loom.launch");
+      k.persistent = launch.contains("persistent");
+      if (auto n = launch.getAs<IntegerAttr>("ctas_per_sm"))
+        k.ctasPerSM = n.getInt();
+      k.args = {buffer[conv.getInput()], wi};
+      k.operands = {buffer[conv.getInput()], buffer[conv.getKernel()]};
+      for (Value gate : {conv.getPreGate(), conv.getPostGate()})
+        if (gate) {
+          k.args.push_back(buffer[gate]);
+          k.operands.push_back(buffer[gate]);
+        }
+      k.result = buffer[conv.getResult()];
+      k.args.push_back(k.result);
+      k.op = "fftconv";
+      // mode:cutoff:pre:post (the gates present, in operand order).
+      k.spec = std::string(conv.getMode() == loom::FFTConvMode::Causal ? "causal" : "circular") +
+               ":" + std::to_string(conv.getFreqCutoff().value_or(0)) + ":" +
+               (conv.getPreGate() ? "1" : "0") + ":" + (conv.getPostGate() ? "1" : "0");
+      k.acc = "f32";
+      // Four stacked real products per pair of sequences of M points.
+      k.flops = 16 * (rows / 2) * plan[0] * (plan[1] + plan[2]);
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(k);
+      ++index;
+      continue;
+    }
     if (!e || !e->hasAttr("loom.kernel"))
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");

@@ -1,0 +1,228 @@
+//===- FFTConvKernel.h - the fused FFT convolution kernel's plan -*- C++ -*-===//
+//
+// `loom.fftconv` on tensor cores, for sequences whose whole transform fits
+// one CTA's shared memory: an order-2 Monarch FFT (Monarch.h) of the padded
+// length M = r0 * r1 (2N causal, N circular), every DFT a real mma.sync
+// m16n8k16 product in the inputs' 16-bit type with f32 accumulation.
+//
+// Two real sequences of the same head (batches b and b + 1) travel as one
+// complex one, z = u_b + i u_{b+1}: the filter is real, so the convolution
+// of z is conv(u_b) + i conv(u_{b+1}), and no real-input folding pass is
+// needed (FFTCONV.md's "pack two real sequences into one complex one").
+//
+// A complex matrix product is one real product of twice the size, the
+// real and imaginary parts stacked:
+//   left  (a DFT down the columns):  [Br; Bi] = [[Fr, -Fi], [Fi, Fr]] [Xr; Xi]
+//   right (a DFT along the rows):    [Dr, Di] = [Cr, Ci] [[Fr, Fi], [-Fi, Fr]]
+// (the inverse conjugates F: the signs of Fi flip). F is symmetric, so one
+// row-major copy of Fr and of Fi in shared memory serves as the A fragments
+// of a left product and as the (K-contiguous) B fragments of a right one.
+//
+// One pair of sequences, in the kernel's order (x[n], n = r1 * j1 + j2):
+//   1. load: u (times the pre-gate) into buffer A as the B operand of a
+//      left product, row j2 = [Re x[., j2] | Im x[., j2]] (K contiguous);
+//   2. left product by F_r0, times the twiddles w_M^(k1 j2), into buffer B
+//      as the A operand of a right product, row k1 = [Re | Im];
+//   3. right product by F_r1: row k1, column k2 holds frequency k1 + r0 k2;
+//      times the filter's spectrum (same order, 1/M folded in), into
+//      buffer A, again as a right product's A operand;
+//   4. right product by conj F_r1, times conj twiddles, into buffer B as a
+//      left product's B operand;
+//   5. left product by conj F_r0: row j1 (re) and r0 + j1 (im), column j2
+//      hold y_b and y_{b+1} at n = r1 j1 + j2, staged in f32 in buffer A;
+//   6. store, times the post-gate, in 16-byte vectors.
+// The filter's spectrum is steps 1-3 of the same code on one filter row
+// (imaginary part zero), once per head, by a kernel of its own.
+//
+// What is known to be zero is skipped: causal padding (the K steps of step
+// 2 over j1 >= r0 / 2, the output rows of step 5 past N), the imaginary
+// half of a filter, and a frequency cutoff's zero spectrum (the column
+// tiles of step 3 and the K steps of step 4).
+//
+// The index maps below are templates over the index type, so that the
+// kernel generator (over MLIR values) and the host model (over integers,
+// lib/Codegen/FFTConvModel.cpp, tested in test/unit/FFTConvKernelTest.cpp)
+// share one definition.
+//
+// This header has no MLIR dependency.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EINLOOM_CODEGEN_FFTCONVKERNEL_H
+#define EINLOOM_CODEGEN_FFTCONVKERNEL_H
+
+#include "einloom/Codegen/Monarch.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+namespace einloom::codegen {
+
+/// What one `loom.fftconv` computes, as the kernel sees it.
+struct FFTConvShape {
+  int64_t rows = 0;  ///< sequences: the product of u's leading dimensions
+  int64_t heads = 1; ///< filter rows; row r takes filter r % heads
+  int64_t N = 0;     ///< sequence length
+  int64_t L = 0;     ///< filter taps (at most N)
+  bool causal = true;
+  int64_t cutoff = 0; ///< keep frequencies f with min(f, M - f) < cutoff; 0: all
+  bool preGate = false, postGate = false;
+};
+
+struct FFTConvKernelPlan {
+  static constexpr int64_t kWarps = 4, kThreads = 32 * kWarps;
+  /// Halves of padding per shared-memory row (16 bytes): fragment loads of
+  /// the 32 lanes fall in 32 different banks.
+  static constexpr int64_t kPad = 8;
+  /// The largest padded length one CTA transforms (order 2).
+  static constexpr int64_t kMaxLength = 4096;
+
+  FFTConvShape shape;
+  int64_t M = 0, r0 = 0, r1 = 0; ///< padded length, M = r0 * r1
+
+  /// The plan for `s`, or false with `why` (a sentence a user can act on).
+  static bool build(const FFTConvShape &s, FFTConvKernelPlan &p, std::string &why);
+
+  // --- pairs of sequences ---------------------------------------------
+  int64_t batches() const { return shape.rows / shape.heads; }
+  int64_t pairsPerHead() const { return (batches() + 1) / 2; }
+  int64_t pairs() const { return pairsPerHead() * shape.heads; }
+  /// Pair p's head, and the rows of its real and imaginary parts (the
+  /// second is `rows` when the batch count is odd and p is the last).
+  int64_t pairHead(int64_t p) const { return p / pairsPerHead(); }
+  int64_t pairRow(int64_t p, int64_t part) const {
+    int64_t b = 2 * (p % pairsPerHead()) + part;
+    return b < batches() ? b * shape.heads + pairHead(p) : shape.rows;
+  }
+
+  // --- shared memory, in 16-bit elements --------------------------------
+  /// Buffer A and B rows: a left product's B operand has r1 rows (j2) of
+  /// 2 r0 (K: Re j1 then Im j1); a right product's A operand has r0 rows
+  /// (k1) of 2 r1 (K: Re then Im).
+  int64_t pitchLeft() const { return 2 * r0 + kPad; }
+  int64_t pitchRight() const { return 2 * r1 + kPad; }
+  int64_t dftPitch(int64_t r) const { return r + kPad; }
+  /// Each buffer: either operand layout, or (buffer A) the f32 staging of
+  /// the pair's two output rows; a multiple of 8 halves.
+  int64_t bufferHalves() const {
+    int64_t h = std::max({r1 * pitchLeft(), r0 * pitchRight(), 4 * shape.N});
+    return (h + 7) / 8 * 8;
+  }
+  int64_t bufferA() const { return 0; }
+  int64_t bufferB() const { return bufferHalves(); }
+  /// Fr and Fi of the left (r0) and right (r1) DFTs, row-major, pitched.
+  int64_t dftReal(bool right) const {
+    return 2 * bufferHalves() + (right && r1 != r0 ? 2 * r0 * dftPitch(r0) : 0);
+  }
+  int64_t dftImag(bool right) const {
+    int64_t r = right ? r1 : r0;
+    return dftReal(right) + r * dftPitch(r);
+  }
+  int64_t sharedHalves() const { return dftImag(true) + r1 * dftPitch(r1); }
+  int64_t sharedBytes() const { return 2 * sharedHalves(); }
+
+  // --- what is known to be zero -----------------------------------------
+  /// The left product's K step s (stacked rows 16s .. 16s + 15 of x: Re j1
+  /// below r0, Im above) reads only zeros: causal padding (j1 >= N / r1),
+  /// or the imaginary half of a filter (`filter`, whose taps end at L).
+  bool forwardStepZero(int64_t s, bool filter) const {
+    int64_t first = 16 * s;
+    bool imag = first >= r0;
+    if (imag && filter)
+      return true;
+    int64_t j1 = first % r0;
+    int64_t len = filter ? shape.L : shape.N; // nonzero n < len
+    return j1 * r1 >= len;
+  }
+  /// The spectrum is zero at every k1 of columns k2 in [8j, 8j + 8)
+  /// (frequencies k1 + r0 k2) under the cutoff.
+  bool spectrumTileZero(int64_t j) const {
+    if (shape.cutoff <= 0)
+      return false;
+    int64_t lo = r0 * 8 * j, hi = r0 * (8 * j + 8) - 1; // the tile's frequencies
+    return lo >= shape.cutoff && hi <= M - shape.cutoff;
+  }
+  /// The inverse's right product K step s (stacked columns 16s .. 16s + 15
+  /// of the product: Re k2 below r1, Im above) is all zero.
+  bool inverseStepZero(int64_t s) const {
+    int64_t k2 = (16 * s) % r1;
+    return spectrumTileZero(k2 / 8) && spectrumTileZero(k2 / 8 + 1);
+  }
+  /// The inverse's left product row pair i (rows j1 in [16i, 16i + 16))
+  /// holds outputs (n = r1 j1 + j2 < N).
+  bool outputRowsNeeded(int64_t i) const { return 16 * i * r1 < shape.N; }
+
+  /// mma.sync instructions one pair of sequences (filter: one filter row's
+  /// spectrum) costs, the known zeros skipped: what the kernel issues.
+  int64_t mmaCount(bool filter) const {
+    int64_t n = 0, lp = r0 / 16, rp = r1 / 8, half = r1 / 16;
+    auto leftProduct = [&](bool inverse) {
+      for (int64_t i = 0; i < lp; ++i) {
+        if (inverse && !outputRowsNeeded(i))
+          continue;
+        for (int64_t s = 0; s < 2 * lp; ++s)
+          n += (inverse || !forwardStepZero(s, filter)) ? 2 * (r1 / 8) : 0;
+      }
+    };
+    auto rightProduct = [&](bool inverse) {
+      for (int64_t j = 0; j < rp; ++j) {
+        if (!inverse && !filter && spectrumTileZero(j))
+          continue;
+        for (int64_t s = 0; s < 2 * half; ++s)
+          n += (!inverse || !inverseStepZero(s)) ? 2 * (r0 / 16) : 0;
+      }
+    };
+    leftProduct(false);
+    rightProduct(false);
+    if (!filter) {
+      rightProduct(true);
+      leftProduct(true);
+    }
+    return n;
+  }
+
+  // --- warps --------------------------------------------------------------
+  /// Left products: row pairs (Re tile i, Im tile i + r0/16) over a warp
+  /// grid of rows x cols; warp w takes pairs i = w % rows (mod rows) and
+  /// column tiles j = w / rows (mod cols).
+  int64_t leftWarpRows() const { return std::min<int64_t>(kWarps, r0 / 16); }
+  /// Right products: column tile pairs (Re j, Im j + r1/8); warp w takes
+  /// pairs j = w % cols (mod cols) and row tiles i = w / cols (mod rows).
+  int64_t rightWarpCols() const { return std::min<int64_t>(kWarps, r1 / 8); }
+};
+
+// --- fragment maps of mma.sync m16n8k16 (16-bit operands) -------------------
+// Lane = 4 g + t. A (16 x 16, row-major): register q holds the pair at row
+// g + 8 (q % 2), columns 2t + 8 (q / 2) and one more. B (16 x 8, K
+// contiguous): register q holds rows (K) 2t + 8q and one more of column g.
+// C (f32): element e at row g + 8 (e / 2), column 2t + e % 2.
+
+/// The offset of A register q's first element, for a tile at (row0, col0)
+/// of a row-major matrix with `pitch`.
+template <class I>
+I aFragmentOffset(I g, I t, int64_t pitch, int64_t row0, int64_t col0, int q) {
+  return g * pitch + t * 2 + (row0 + 8 * (q % 2)) * pitch + col0 + 8 * (q / 2);
+}
+/// The offset of B register q's first element, for the tile of columns
+/// n0 .. n0 + 7 and K k0 .. k0 + 15 stored K-contiguous ([n][k], `pitch`).
+template <class I>
+I bFragmentOffset(I g, I t, int64_t pitch, int64_t n0, int64_t k0, int q) {
+  return g * pitch + t * 2 + n0 * pitch + k0 + 8 * q;
+}
+/// Accumulator element e's row and column within its 16 x 8 tile.
+template <class I> I cRow(I g, int e) { return g + 8 * (e / 2); }
+template <class I> I cCol(I t, int e) { return t * 2 + e % 2; }
+
+/// The fused kernel run on the host, lane by lane and fragment by fragment
+/// with the index maps above (the data through the two buffers' layouts,
+/// each mma.sync assembled from its 32 lanes' registers): y (rows x N)
+/// from u (rows x N), k (heads x L) and the gates (rows x N, or null). In
+/// `precision` (Monarch.h: F64 checks the maps exactly; F16 and BF16 round
+/// as the kernel does, for the error it should reach).
+void fftconvKernelModel(const FFTConvKernelPlan &p, const double *u, const double *k,
+                        const double *preGate, const double *postGate, double *y,
+                        Precision precision);
+
+} // namespace einloom::codegen
+
+#endif

@@ -1,0 +1,708 @@
+//===- FFTConvKernel.cpp - loom.fftconv on tensor cores -------------------===//
+//
+// The fused order-2 FFT convolution kernel and its filter-spectrum kernel
+// (include/einloom/Codegen/FFTConvKernel.h has the plan, the steps and the
+// index maps; lib/Codegen/FFTConvModel.cpp runs the same steps on the host).
+//
+// Every warp's share of each product is known when the kernel is built:
+// the code branches once on the warp index (scf.index_switch, uniform in a
+// warp) and each case is straight-line code with constant tiles, so the
+// zero-skipping decisions cost nothing at run time. The DFT matrices (in
+// the 16-bit operand type) and the twiddles (f32) are computed in f64 on
+// the host and rounded once, into constant tables in global memory; each
+// CTA copies the matrices to shared memory once, and the convolution
+// kernel's CTAs stay resident (persistent) and walk the sequence pairs.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/FFTConvKernel.h"
+#include "einloom/Codegen/KernelBuilder.h"
+
+#include "KernelContext.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/Support/Format.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace einloom;
+using namespace einloom::codegen;
+
+namespace {
+constexpr int64_t kThreads = FFTConvKernelPlan::kThreads;
+
+/// An i32 index value for the header's index-map templates.
+struct Ix {
+  KernelContext *kc;
+  Value v;
+};
+Ix operator*(Ix a, int64_t c) { return {a.kc, a.kc->mul(a.v, c)}; }
+Ix operator+(Ix a, int64_t c) { return {a.kc, a.kc->add(a.v, c)}; }
+Ix operator+(Ix a, Ix c) { return {a.kc, a.kc->add(a.v, c.v)}; }
+
+using Acc = std::array<Value, 4>;
+
+class FFTConvGen {
+public:
+  FFTConvGen(OpBuilder &b, Location loc, KernelContext &kc, const FFTConvKernelPlan &p,
+             gpu::GPUModuleOp module, Type op16)
+      : b(b), loc(loc), kc(kc), p(p), module(module), op16(op16) {}
+
+  OpBuilder &b;
+  Location loc;
+  KernelContext &kc;
+  const FFTConvKernelPlan &p;
+  gpu::GPUModuleOp module;
+  Type op16; ///< the products' operand type: f16 or bf16
+  Value halves, words, floats; ///< shared memory as op16, i32 and f32 (buffer A)
+  Value tid, warp;
+  Ix g, t;
+  Value twiddles; ///< global f32 table [k1][j2][re, im]
+  std::map<int64_t, Value> laneBase; ///< see laneWords
+
+  Type f32() { return b.getF32Type(); }
+  Value f32c(double v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v))); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value addf(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  /// (a + ib)(c + id), or (a + ib)(c - id) with `conj`.
+  std::pair<Value, Value> cmul(Value a, Value bi, Value c, Value d, bool conj = false) {
+    if (conj)
+      return {addf(mulf(a, c), mulf(bi, d)), subf(mulf(bi, c), mulf(a, d))};
+    return {subf(mulf(a, c), mulf(bi, d)), addf(mulf(a, d), mulf(bi, c))};
+  }
+
+  /// A constant table in global memory (shared by every kernel of the
+  /// module that asks for the same name).
+  Value table(StringRef name, Type elem, const std::vector<double> &values) {
+    auto space = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Global);
+    auto type = MemRefType::get({int64_t(values.size())}, elem, nullptr, space);
+    if (!SymbolTable::lookupSymbolIn(module, name)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      const llvm::fltSemantics &sem = cast<FloatType>(elem).getFloatSemantics();
+      SmallVector<APFloat> init;
+      for (double v : values) {
+        APFloat x(v);
+        bool lost;
+        x.convert(sem, APFloat::rmNearestTiesToEven, &lost);
+        init.push_back(x);
+      }
+      memref::GlobalOp::create(b, loc, name, b.getStringAttr("private"), type,
+                               DenseElementsAttr::get(RankedTensorType::get(type.getShape(), elem),
+                                                      init),
+                               /*constant=*/true, b.getI64IntegerAttr(16));
+    }
+    return memref::GetGlobalOp::create(b, loc, type, name);
+  }
+  std::string typeName() { return op16.isBF16() ? "bf16" : "f16"; }
+
+  /// The kernel's entry: thread indices and views of shared memory; the
+  /// DFT matrices copied to shared memory; the twiddle table.
+  void begin() {
+    tid = kc.fromIndex(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    warp = kc.div(tid, 32);
+    Value lane = kc.rem(tid, 32);
+    g = {&kc, kc.div(lane, 4)};
+    t = {&kc, kc.rem(lane, 4)};
+    auto shared = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+    Value smem = gpu::DynamicSharedMemoryOp::create(
+        b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr, shared));
+    auto view = [&](Type elem, int64_t count) {
+      return memref::ViewOp::create(b, loc, MemRefType::get({count}, elem, nullptr, shared), smem,
+                                    arith::ConstantIndexOp::create(b, loc, 0), ValueRange{})
+          .getResult();
+    };
+    halves = view(op16, p.sharedHalves());
+    words = view(b.getI32Type(), p.sharedHalves() / 2);
+    floats = view(f32(), p.bufferHalves() / 2);
+    for (bool right : {false, true}) {
+      int64_t r = right ? p.r1 : p.r0;
+      if (right && p.r1 == p.r0)
+        break;
+      std::vector<Complex> f = dftMatrix(r);
+      std::vector<double> re, im;
+      for (Complex v : f) {
+        re.push_back(v.real());
+        im.push_back(v.imag());
+      }
+      std::string name = "einloom_dft" + std::to_string(r) + "_" + typeName();
+      Value tre = table(name + "_re", op16, re), tim = table(name + "_im", op16, im);
+      forThreads(r * r, [&](Value e) {
+        Value at = kc.add(kc.mul(kc.div(e, r), p.dftPitch(r)), kc.rem(e, r));
+        for (auto [src, base] : {std::pair{tre, p.dftReal(right)}, std::pair{tim, p.dftImag(right)}})
+          memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, src, kc.idx(e)), halves,
+                                  kc.idx(kc.add(at, base)));
+      });
+    }
+    std::vector<double> tw;
+    for (int64_t k1 = 0; k1 < p.r0; ++k1)
+      for (int64_t j2 = 0; j2 < p.r1; ++j2) {
+        Complex w = unitRoot(k1 * j2, p.M);
+        tw.push_back(w.real());
+        tw.push_back(w.imag());
+      }
+    twiddles = table("einloom_twiddles" + std::to_string(p.r0) + "x" + std::to_string(p.r1), f32(), tw);
+    barrier();
+  }
+
+  void barrier() { gpu::BarrierOp::create(b, loc); }
+
+  /// body(e) for e = tid, tid + kThreads, ... below `count`.
+  void forThreads(int64_t count, function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, loc, kc.idx(tid), kc.idx(kc.cst(count)),
+                                   arith::ConstantIndexOp::create(b, loc, kThreads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(kc.fromIndex(loop.getInductionVar()));
+  }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+
+  /// body(w) in warp w's own branch (w constant).
+  void perWarp(function_ref<void(int64_t)> body) {
+    SmallVector<int64_t> cases;
+    for (int64_t w = 0; w < FFTConvKernelPlan::kWarps; ++w)
+      cases.push_back(w);
+    auto sw = scf::IndexSwitchOp::create(b, loc, TypeRange{}, kc.idx(warp), cases, cases.size());
+    OpBuilder::InsertionGuard guard(b);
+    for (int64_t w : cases) {
+      b.setInsertionPointToStart(&sw.getCaseRegions()[w].emplaceBlock());
+      body(w);
+      scf::YieldOp::create(b, loc);
+    }
+    b.setInsertionPointToStart(&sw.getDefaultRegion().emplaceBlock());
+    scf::YieldOp::create(b, loc);
+  }
+
+  /// The lane's word offset g * pitch / 2 + t in a matrix of `pitch`
+  /// halves (the part of every fragment map that depends on the lane: the
+  /// maps are affine), made once at the kernel's entry.
+  Value laneWords(int64_t pitch) {
+    auto it = laneBase.find(pitch);
+    if (it != laneBase.end())
+      return it->second;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointAfterValue(t.v);
+    Ix halves = aFragmentOffset<Ix>(g, t, pitch, 0, 0, 0); // g * pitch + 2t
+    Value w = kc.div(halves.v, 2);
+    laneBase[pitch] = w;
+    return w;
+  }
+  /// The word at lane offset + `constHalves` + `extraWords` (a run-time
+  /// tile's words) from `base`: the constant folds into the load.
+  Value word(int64_t pitch, int64_t constHalves, int64_t base, Value extraWords) {
+    Value at = kc.add(laneWords(pitch), (constHalves + base) / 2);
+    if (extraWords)
+      at = kc.add(at, extraWords);
+    return memref::LoadOp::create(b, loc, words, kc.idx(at));
+  }
+  Value negate(Value pair) { // both 16-bit halves' signs
+    return arith::XOrIOp::create(b, loc, pair, kc.cst(int64_t(0x80008000)));
+  }
+  /// A fragments at (row0, col0), plus `extraWords` (a run-time tile).
+  std::array<Value, 4> aFragment(int64_t base, int64_t pitch, int64_t row0, int64_t col0,
+                                 Value extraWords = Value()) {
+    std::array<Value, 4> r;
+    for (int q = 0; q < 4; ++q)
+      r[q] = word(pitch, aFragmentOffset<int64_t>(0, 0, pitch, row0, col0, q), base, extraWords);
+    return r;
+  }
+  std::array<Value, 2> bFragment(int64_t base, int64_t pitch, int64_t n0, int64_t k0,
+                                 Value extraWords = Value()) {
+    std::array<Value, 2> r;
+    for (int q = 0; q < 2; ++q)
+      r[q] = word(pitch, bFragmentOffset<int64_t>(0, 0, pitch, n0, k0, q), base, extraWords);
+    return r;
+  }
+  template <size_t N> std::array<Value, N> negated(std::array<Value, N> x) {
+    for (Value &v : x)
+      v = negate(v);
+    return x;
+  }
+  void mma(ArrayRef<Value> a, ArrayRef<Value> bf, Acc &acc) {
+    std::string ptx = std::string("mma.sync.aligned.m16n8k16.row.col.f32.") + typeName() + "." +
+                      typeName() +
+                      ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
+    SmallVector<Value> ins(a.begin(), a.end());
+    ins.append(bf.begin(), bf.end());
+    ins.append(acc.begin(), acc.end());
+    auto op = NVVM::InlinePtxOp::create(b, loc, TypeRange{f32(), f32(), f32(), f32()},
+                                        ValueRange(ins), ValueRange{}, b.getStringAttr(ptx), Value());
+    for (int e = 0; e < 4; ++e)
+      acc[e] = op.getResult(e);
+  }
+  Acc zeros() { return {f32c(0), f32c(0), f32c(0), f32c(0)}; }
+
+  /// An output tile: row tile i, column tile j; the one a warp loops over
+  /// is a run-time value (its constant is -1), the other is known.
+  struct Tile {
+    int64_t i, j;
+    Value iv, jv;
+  };
+  using Epilogue = function_ref<void(const Tile &tile, Acc &re, Acc &im)>;
+
+  /// body(x) for x = from, from + step, ... below `to` (an scf.for: one
+  /// tile's code, not one copy a tile).
+  void loop(int64_t from, int64_t to, int64_t step, function_ref<void(Value)> body) {
+    if (from >= to)
+      return;
+    auto l = scf::ForOp::create(b, loc, kc.idx(kc.cst(from)), kc.idx(kc.cst(to)),
+                                kc.idx(kc.cst(step)));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(l.getBody());
+    body(kc.fromIndex(l.getInductionVar()));
+  }
+
+  /// Warp w's share of a left product by F_r0 (conj with `inverse`) of
+  /// buffer `src` (see the model, FFTConvModel.cpp, Model::left).
+  void left(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
+            function_ref<bool(int64_t)> rowsNeeded, Epilogue epi) {
+    int64_t pairs = p.r0 / 16, tiles = p.r1 / 8, wr = p.leftWarpRows(),
+            wc = FFTConvKernelPlan::kWarps / wr;
+    for (int64_t i = w % wr; i < pairs; i += wr) {
+      if (!rowsNeeded(i))
+        continue;
+      // The warp's A fragments, once for all its column tiles.
+      std::vector<std::array<Value, 4>> fr(pairs), fi(pairs);
+      for (int64_t s = 0; s < pairs; ++s)
+        if (!stepZero(s) || !stepZero(s + pairs)) {
+          fr[s] = aFragment(p.dftReal(false), p.dftPitch(p.r0), 16 * i, 16 * s);
+          fi[s] = aFragment(p.dftImag(false), p.dftPitch(p.r0), 16 * i, 16 * s);
+          if (inverse)
+            fi[s] = negated(fi[s]);
+        }
+      loop(w / wr, tiles, wc, [&](Value j) {
+        Acc re = zeros(), im = zeros();
+        Value jOff = kc.mul(j, 4 * p.pitchLeft()); // words
+        for (int64_t s = 0; s < 2 * pairs; ++s) {
+          if (stepZero(s))
+            continue;
+          bool imagK = s >= pairs;
+          int64_t sk = s % pairs;
+          // Re rows: [Fr, -Fi]; Im rows: [Fi, Fr] (fi already conjugated).
+          std::array<Value, 4> aRe = imagK ? negated(fi[sk]) : fr[sk];
+          std::array<Value, 4> aIm = imagK ? fr[sk] : fi[sk];
+          std::array<Value, 2> bf = bFragment(src, p.pitchLeft(), 0, 16 * s, jOff);
+          mma(aRe, bf, re);
+          mma(aIm, bf, im);
+        }
+        epi(Tile{i, -1, kc.cst(i), j}, re, im);
+      });
+    }
+  }
+
+  /// Warp w's share of a right product by F_r1 (conj with `inverse`) of
+  /// buffer `src`; column pairs `skip(j)` are zero (no products).
+  void right(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
+             function_ref<bool(int64_t)> skip, Epilogue epi) {
+    int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
+            wr = FFTConvKernelPlan::kWarps / wc;
+    for (int64_t j = w % wc; j < pairs; j += wc) {
+      std::vector<std::array<Value, 2>> fr(half), fi(half);
+      if (!skip(j))
+        for (int64_t s = 0; s < half; ++s)
+          if (!stepZero(s) || !stepZero(s + half)) {
+            fr[s] = bFragment(p.dftReal(true), p.dftPitch(p.r1), 8 * j, 16 * s);
+            fi[s] = bFragment(p.dftImag(true), p.dftPitch(p.r1), 8 * j, 16 * s);
+            if (inverse)
+              fi[s] = negated(fi[s]);
+          }
+      loop(w / wc, rowTiles, wr, [&](Value i) {
+        Acc re = zeros(), im = zeros();
+        Value iOff = kc.mul(i, 8 * p.pitchRight()); // words
+        for (int64_t s = 0; s < 2 * half && !skip(j); ++s) {
+          if (stepZero(s))
+            continue;
+          bool imagK = s >= half;
+          int64_t sk = s % half;
+          // Re columns: [Fr; -Fi]; Im columns: [Fi; Fr] (fi already conjugated).
+          std::array<Value, 2> bRe = imagK ? negated(fi[sk]) : fr[sk];
+          std::array<Value, 2> bIm = imagK ? fr[sk] : fi[sk];
+          std::array<Value, 4> a = aFragment(src, p.pitchRight(), 0, 16 * s, iOff);
+          mma(a, bRe, re);
+          mma(a, bIm, im);
+        }
+        epi(Tile{-1, j, i, kc.cst(j)}, re, im);
+      });
+    }
+  }
+
+  /// Row and column of accumulator element e in tile (i, j) (16 x 8).
+  Value rowOf(const Tile &tile, int e) { return (cRow<Ix>(g, e) + Ix{&kc, tile.iv} * 16).v; }
+  Value colOf(const Tile &tile, int e) { return (cCol<Ix>(t, e) + Ix{&kc, tile.jv} * 8).v; }
+
+  /// Four f32 at `at` (a multiple of 4) of a global f32 table.
+  std::array<Value, 4> load4(Value table, Value at) {
+    Value v = vector::LoadOp::create(b, loc, VectorType::get({4}, f32()), table, kc.idx(at),
+                                     /*nontemporal=*/false, llvm::MaybeAlign(16));
+    std::array<Value, 4> r;
+    for (int64_t e = 0; e < 4; ++e)
+      r[e] = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e});
+    return r;
+  }
+  void storeHalf(Value v, Value at) {
+    memref::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, op16, v), halves, kc.idx(at));
+  }
+
+  /// The forward left product's epilogue: times w_M^(k1 j2), into buffer B
+  /// as a right product's A operand (row k1: Re j2, then Im).
+  void twiddleIntoB(const Tile &tile, Acc &re, Acc &im) {
+    for (int pair = 0; pair < 2; ++pair) {
+      Value k1 = rowOf(tile, 2 * pair), j2 = colOf(tile, 2 * pair);
+      std::array<Value, 4> w = load4(twiddles, kc.mul(kc.add(kc.mul(k1, p.r1), j2), 2));
+      for (int h = 0; h < 2; ++h) {
+        int e = 2 * pair + h;
+        auto [xr, xi] = cmul(re[e], im[e], w[2 * h], w[2 * h + 1]);
+        Value at = kc.add(kc.add(kc.mul(k1, p.pitchRight()), j2), p.bufferB() + h);
+        storeHalf(xr, at);
+        storeHalf(xi, kc.add(at, p.r1));
+      }
+    }
+  }
+
+  /// Steps 2 and 3 (buffer A already filled): the forward transform, the
+  /// right product's tiles handed to `spectrum` (column pairs known zero
+  /// when `useCutoff`: their epilogue gets zeros).
+  void forward(bool filter, Epilogue spectrum) {
+    perWarp([&](int64_t w) {
+      left(w, p.bufferA(), false, [&](int64_t s) { return p.forwardStepZero(s, filter); },
+           [](int64_t) { return true; },
+           [&](const Tile &tile, Acc &re, Acc &im) { twiddleIntoB(tile, re, im); });
+    });
+    barrier();
+    perWarp([&](int64_t w) {
+      right(w, p.bufferB(), false, [](int64_t) { return false; },
+            [&](int64_t j) { return !filter && p.spectrumTileZero(j); }, spectrum);
+    });
+  }
+
+  /// Step 1's scatter: value v of x[n] (part 0: Re, 1: Im) into buffer A as
+  /// a left product's B operand.
+  void scatterInput(Value v, Value n, Value part) {
+    Value j1 = kc.div(n, p.r1), j2 = kc.rem(n, p.r1);
+    Value at = kc.add(kc.add(kc.mul(j2, p.pitchLeft()), j1), kc.mul(part, p.r0));
+    storeHalf(v, kc.add(at, p.bufferA()));
+  }
+  /// The values of x the left product's unskipped steps read: n below
+  /// this (N, or the whole length when a step covers the padding).
+  int64_t fillLength(bool filter) {
+    int64_t rows = 0, pairs = p.r0 / 16;
+    for (int64_t s = 0; s < pairs; ++s)
+      if (!p.forwardStepZero(s, filter) || !p.forwardStepZero(s + pairs, filter))
+        rows = 16 * s + 16;
+    return std::min(p.r0, rows) * p.r1;
+  }
+};
+
+KernelContext fftContext(OpBuilder &b, Location loc) {
+  static const Contraction none{};
+  return KernelContext{b, loc, none, loom::PlanAttr(), 0, 0, 0, 1, 1, 1, kThreads, 0,
+                       b.getI32Type(), {}, {}, {}, {}};
+}
+
+bool is16(Type t) { return t.isF16() || t.isBF16(); }
+} // namespace
+
+FailureOr<FFTConvKernelPlan> einloom::fftconvPlan(loom::FFTConvOp conv) {
+  auto u = cast<RankedTensorType>(conv.getInput().getType());
+  auto k = cast<RankedTensorType>(conv.getKernel().getType());
+  auto fail = [&](const Twine &why) {
+    conv.emitOpError("has no GPU kernel for this convolution: ") << why;
+    return failure();
+  };
+  if (!u.hasStaticShape() || !k.hasStaticShape())
+    return fail("the kernels take static shapes");
+  Type io = u.getElementType();
+  if (!is16(io))
+    return fail("the sequences must be f16 or bf16 (the products' operand type), not " +
+                llvm::Twine(llvm::isa<FloatType>(io) ? "a wider float" : "this type"));
+  for (Value gate : {conv.getPreGate(), conv.getPostGate()})
+    if (gate && cast<RankedTensorType>(gate.getType()).getElementType() != io)
+      return fail("the gates must have the sequences' element type");
+  if (cast<RankedTensorType>(conv.getResult().getType()).getElementType() != io)
+    return fail("the result must have the sequences' element type");
+  Type f = k.getElementType();
+  if (!f.isF32() && !is16(f))
+    return fail("the filter must be f32, f16 or bf16");
+  FFTConvShape s;
+  s.N = u.getShape().back();
+  s.L = k.getShape().back();
+  s.rows = u.getNumElements() / std::max<int64_t>(1, s.N);
+  s.heads = k.getNumElements() / std::max<int64_t>(1, s.L);
+  // The filter rows are u's trailing leading dimensions (or one filter).
+  int64_t off = u.getRank() - k.getRank();
+  if (s.heads != 1)
+    for (int64_t d = 0; d + 1 < k.getRank(); ++d)
+      if (k.getDimSize(d) != u.getDimSize(off + d))
+        return fail("a filter that broadcasts along some of its leading dimensions but not "
+                    "all is not supported; give it u's trailing leading dimensions or one row");
+  s.causal = conv.getMode() == loom::FFTConvMode::Causal;
+  s.cutoff = conv.getFreqCutoff().value_or(0);
+  s.preGate = static_cast<bool>(conv.getPreGate());
+  s.postGate = static_cast<bool>(conv.getPostGate());
+  FFTConvKernelPlan p;
+  std::string why;
+  if (!FFTConvKernelPlan::build(s, p, why))
+    return fail(why);
+  return p;
+}
+
+std::string einloom::describeFFTConvPlan(const FFTConvKernelPlan &p, const TargetInfo &target,
+                                         Type io) {
+  const FFTConvShape &s = p.shape;
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  int64_t ctas = std::clamp<int64_t>((227 * 1024) / (p.sharedBytes() + 1024), 1, 8);
+  os << "loom.fftconv " << (s.causal ? "causal" : "circular") << " N = " << s.N << ", "
+     << s.rows << " sequences, " << s.heads << (s.heads == 1 ? " filter" : " filters") << " of "
+     << s.L << " taps" << (s.cutoff ? ", frequencies below " + std::to_string(s.cutoff) : "")
+     << (s.preGate ? ", pre-gate" : "") << (s.postGate ? ", post-gate" : "") << ":\n"
+     << "  fused order-2 Monarch kernel: padded length " << p.M << " = " << p.r0 << " x " << p.r1
+     << ", two sequences of a head per complex transform (" << p.pairs()
+     << " pairs), mma.sync m16n8k16 " << (io.isBF16() ? "bf16" : "f16")
+     << " with f32 accumulation; " << p.sharedBytes() / 1024 << " KiB shared memory a CTA, "
+     << ctas << " CTAs an SM, persistent over the pairs\n";
+  int64_t full = 16 * p.M * (p.r0 + p.r1) / 4096; // mma.sync a pair with nothing skipped
+  int64_t pair = p.mmaCount(false), filter = p.mmaCount(true);
+  os << "  skipped as known zero: " << (full - pair) * 100 / full << "% of a pair's products"
+     << (s.causal ? " (the causal padding's half of the first K and of the last rows)" : "")
+     << (s.cutoff ? " (the spectrum's zero columns and inverse K steps)" : "") << "\n";
+  os << "  filter spectra: " << s.heads << " x " << p.M << " complex f32 ("
+     << s.heads * p.M * 8 / 1024 << " KiB) by a kernel of their own, once per call, 1/M "
+        "folded in\n";
+  double flops = 4096.0 * double(pair * p.pairs() + filter * s.heads);
+  int64_t seqs = 2 + (s.preGate ? 1 : 0) + (s.postGate ? 1 : 0);
+  double bytes = double(s.rows * s.N * 2 * seqs + s.heads * p.M * 8 * 2);
+  double mmaUs = flops / target.mmaRate(io, false) * 1e6, dramUs = bytes / target.dramBytesPerSec * 1e6;
+  os << llvm::format("  estimate: %.2f GFLOP on the tensor cores (%.1f us at the mma.sync rate), "
+                     "%.1f MB (%.1f us at DRAM rate): %s-bound",
+                     flops / 1e9, mmaUs, bytes / 1e6, dramUs, mmaUs > dramUs ? "compute" : "memory");
+  return out;
+}
+
+FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp module,
+                                                            StringRef name,
+                                                            const FFTConvKernelPlan &p,
+                                                            Type filter, Type op16, Location loc) {
+  if (!is16(op16) || !isa<FloatType>(filter) || filter.getIntOrFloatBitWidth() > 32)
+    return emitError(loc, "the FFT convolution kernels take f16 or bf16 sequences and an f32, "
+                          "f16 or bf16 filter");
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  const FFTConvShape &s = p.shape;
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.block = {kThreads, 1, 1};
+  launch.grid = {s.heads, 1, 1};
+  launch.sharedMemoryBytes = p.sharedBytes();
+  auto func = createKernelFunc(b, loc, name,
+                               {s.heads * s.L * (filter.getIntOrFloatBitWidth() / 8),
+                                s.heads * p.M * 8},
+                               /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = fftContext(b, loc);
+  FFTConvGen gen(b, loc, kc, p, module, op16);
+  Value k = typedView(b, loc, entry.getArgument(0), filter, s.heads * s.L);
+  Value spectra = typedView(b, loc, entry.getArgument(1), b.getF32Type(), s.heads * p.M * 2);
+  gen.begin();
+  Value h = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  // 1. The filter's taps (zero past L) as the real part; the imaginary
+  // half of x is never read.
+  Value zero = gen.f32c(0);
+  gen.forThreads(gen.fillLength(true), [&](Value n) {
+    Value inside = kc.lt(n, s.L);
+    Value at = kc.add(kc.mul(h, s.L), kc.select(inside, n, kc.cst(0)));
+    Value v = convertElement(b, loc, memref::LoadOp::create(b, loc, k, kc.idx(at)), b.getF32Type());
+    gen.scatterInput(kc.select(inside, v, zero), n, kc.cst(0));
+  });
+  gen.barrier();
+  // 2-3. Its spectrum, times 1/M, with the cutoff applied: [h][k1][k2].
+  gen.forward(true, [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+    for (int pair = 0; pair < 2; ++pair) {
+      Value k1 = gen.rowOf(tile, 2 * pair), k2 = gen.colOf(tile, 2 * pair);
+      SmallVector<Value> out;
+      for (int hh = 0; hh < 2; ++hh) {
+        int e = 2 * pair + hh;
+        Value scale = gen.f32c(1.0 / double(p.M));
+        if (s.cutoff > 0) {
+          Value f = kc.add(kc.add(k1, kc.mul(k2, p.r0)), hh);
+          Value mirror = gen.sub(kc.cst(p.M), f);
+          Value low = arith::MinUIOp::create(b, loc, f, mirror);
+          scale = kc.select(kc.lt(low, s.cutoff), scale, zero);
+        }
+        out.push_back(gen.mulf(re[e], scale));
+        out.push_back(gen.mulf(im[e], scale));
+      }
+      Value at = kc.mul(kc.add(kc.add(kc.mul(h, p.M), kc.mul(k1, p.r1)), k2), 2);
+      vector::StoreOp::create(b, loc,
+                              vector::FromElementsOp::create(
+                                  b, loc, VectorType::get({4}, b.getF32Type()), out),
+                              spectra, kc.idx(at), /*nontemporal=*/false, llvm::MaybeAlign(16));
+    }
+  });
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
+
+FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, StringRef name,
+                                                    const FFTConvKernelPlan &p, Type io,
+                                                    Location loc, int64_t numSMs) {
+  if (!is16(io))
+    return emitError(loc, "the FFT convolution kernels take f16 or bf16 sequences");
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  const FFTConvShape &s = p.shape;
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.block = {kThreads, 1, 1};
+  launch.sharedMemoryBytes = p.sharedBytes();
+  // Persistent: as many CTAs as fit (by shared memory, at most 8 an SM).
+  launch.persistent = true;
+  launch.ctasPerSM = std::clamp<int64_t>((227 * 1024) / (p.sharedBytes() + 1024), 1, 8);
+  launch.grid = {std::min(p.pairs(), numSMs * launch.ctasPerSM), 1, 1};
+  int64_t seqBytes = s.rows * s.N * 2;
+  SmallVector<int64_t> buffers{seqBytes, s.heads * p.M * 8};
+  if (s.preGate)
+    buffers.push_back(seqBytes);
+  if (s.postGate)
+    buffers.push_back(seqBytes);
+  buffers.push_back(seqBytes);
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = fftContext(b, loc);
+  FFTConvGen gen(b, loc, kc, p, module, io);
+  unsigned arg = 0;
+  Value u = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
+  Value spectra = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), s.heads * p.M * 2);
+  Value pre = s.preGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
+  Value post = s.postGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
+  Value y = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
+  gen.begin();
+  Type f32 = b.getF32Type();
+  auto vec8 = [&](Type t) { return VectorType::get({8}, t); };
+  Value zero8 = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec8(f32), 0.0f));
+  // The pairs, one after another (a grid-stride loop).
+  Value first = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value stride = kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
+  auto pairs = scf::ForOp::create(b, loc, kc.idx(first), kc.idx(kc.cst(p.pairs())),
+                                  kc.idx(stride));
+  b.setInsertionPointToStart(pairs.getBody());
+  Value pair = kc.fromIndex(pairs.getInductionVar());
+  Value h = kc.div(pair, p.pairsPerHead());
+  Value batch = kc.mul(kc.rem(pair, p.pairsPerHead()), 2);
+  Value rows[2] = {kc.add(kc.mul(batch, s.heads), h), kc.add(kc.mul(kc.add(batch, 1), s.heads), h)};
+  Value second = kc.lt(kc.add(batch, 1), p.batches()); // the pair has its imaginary row
+  Value trueValue = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+  auto load8 = [&](Value view, Value at) {
+    Value v = vector::LoadOp::create(b, loc, vec8(io), view, kc.idx(at), /*nontemporal=*/false,
+                                     llvm::MaybeAlign(16));
+    return arith::ExtFOp::create(b, loc, vec8(f32), v).getResult();
+  };
+  // 1. u (times the pre-gate) into buffer A; zeros past N where read.
+  int64_t fill = gen.fillLength(false), chunks = fill / 8;
+  gen.forThreads(2 * chunks, [&](Value c) {
+    Value part = kc.div(c, chunks), n0 = kc.mul(kc.rem(c, chunks), 8);
+    Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
+    Value inside = kc.lt(n0, s.N);
+    Value row = kc.select(kc.andB(isSecond, second), rows[1], rows[0]);
+    Value at = kc.add(kc.mul(row, s.N), kc.select(inside, n0, kc.cst(0)));
+    Value v = load8(u, at);
+    if (pre)
+      v = arith::MulFOp::create(b, loc, v, load8(pre, at));
+    Value keep = kc.andB(inside, kc.select(isSecond, second, trueValue));
+    v = arith::SelectOp::create(b, loc, keep, v, zero8);
+    for (int64_t e = 0; e < 8; ++e)
+      gen.scatterInput(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e}), kc.add(n0, e),
+                       part);
+  });
+  gen.barrier();
+  // 2-3. The forward transform, times the head's spectrum, into buffer A.
+  gen.forward(false, [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+    for (int half = 0; half < 2; ++half) {
+      Value k1 = gen.rowOf(tile, 2 * half), k2 = gen.colOf(tile, 2 * half);
+      Value base = kc.add(kc.mul(k1, p.pitchRight()), k2);
+      if (p.spectrumTileZero(tile.j)) {
+        for (int hh = 0; hh < 2; ++hh) {
+          gen.storeHalf(gen.f32c(0), kc.add(base, p.bufferA() + hh));
+          gen.storeHalf(gen.f32c(0), kc.add(base, p.bufferA() + hh + p.r1));
+        }
+        continue;
+      }
+      std::array<Value, 4> sp =
+          gen.load4(spectra, kc.mul(kc.add(kc.add(kc.mul(h, p.M), kc.mul(k1, p.r1)), k2), 2));
+      for (int hh = 0; hh < 2; ++hh) {
+        int e = 2 * half + hh;
+        auto [xr, xi] = gen.cmul(re[e], im[e], sp[2 * hh], sp[2 * hh + 1]);
+        gen.storeHalf(xr, kc.add(base, p.bufferA() + hh));
+        gen.storeHalf(xi, kc.add(base, p.bufferA() + hh + p.r1));
+      }
+    }
+  });
+  gen.barrier();
+  // 4. The inverse right product, times conj twiddles, into buffer B as a
+  // left product's B operand.
+  gen.perWarp([&](int64_t w) {
+    gen.right(w, p.bufferA(), true, [&](int64_t st) { return p.inverseStepZero(st); },
+              [](int64_t) { return false; },
+              [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+                for (int half = 0; half < 2; ++half) {
+                  Value k1 = gen.rowOf(tile, 2 * half), j2 = gen.colOf(tile, 2 * half);
+                  std::array<Value, 4> tw =
+                      gen.load4(gen.twiddles, kc.mul(kc.add(kc.mul(k1, p.r1), j2), 2));
+                  for (int hh = 0; hh < 2; ++hh) {
+                    int e = 2 * half + hh;
+                    auto [xr, xi] = gen.cmul(re[e], im[e], tw[2 * hh], tw[2 * hh + 1], true);
+                    Value at = kc.add(kc.add(kc.mul(kc.add(j2, hh), p.pitchLeft()), k1), p.bufferB());
+                    gen.storeHalf(xr, at);
+                    gen.storeHalf(xi, kc.add(at, p.r0));
+                  }
+                }
+              });
+  });
+  gen.barrier();
+  // 5. The inverse left product: y_b and y_{b+1} at n = r1 j1 + j2, staged
+  // in f32 in buffer A ([part][n]).
+  gen.perWarp([&](int64_t w) {
+    gen.left(w, p.bufferB(), true, [](int64_t) { return false; },
+             [&](int64_t i) { return p.outputRowsNeeded(i); },
+             [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+               for (int e = 0; e < 4; ++e) {
+                 if ((16 * tile.i + 8 * (e / 2)) * p.r1 >= s.N)
+                   continue; // rows past the output (causal)
+                 Value n = kc.add(kc.mul(gen.rowOf(tile, e), p.r1), gen.colOf(tile, e));
+                 memref::StoreOp::create(b, loc, re[e], gen.floats, kc.idx(n));
+                 memref::StoreOp::create(b, loc, im[e], gen.floats, kc.idx(kc.add(n, s.N)));
+               }
+             });
+  });
+  gen.barrier();
+  // 6. The two rows, times the post-gate, in 16-byte vectors.
+  int64_t outChunks = s.N / 8;
+  gen.forThreads(2 * outChunks, [&](Value c) {
+    Value part = kc.div(c, outChunks);
+    Value n0 = kc.mul(kc.rem(c, outChunks), 8);
+    Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
+    Value row = kc.select(isSecond, rows[1], rows[0]);
+    Value valid = kc.select(isSecond, second, trueValue);
+    auto write = scf::IfOp::create(b, loc, valid, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&write.getThenRegion().front());
+    Value v = vector::LoadOp::create(b, loc, vec8(f32), gen.floats,
+                                     kc.idx(kc.add(kc.mul(part, s.N), n0)),
+                                     /*nontemporal=*/false, llvm::MaybeAlign(16));
+    Value at = kc.add(kc.mul(row, s.N), n0);
+    if (post)
+      v = arith::MulFOp::create(b, loc, v, load8(post, at));
+    vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec8(io), v), y, kc.idx(at),
+                            /*nontemporal=*/false, llvm::MaybeAlign(16));
+  });
+  gen.barrier(); // buffer A is the next pair's input
+  b.setInsertionPointAfter(pairs);
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}

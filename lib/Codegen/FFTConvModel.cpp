@@ -1,0 +1,317 @@
+//===- FFTConvModel.cpp - the fused FFT convolution kernel on the host -----===//
+//
+// FFTConvKernelPlan's plan and the host model of the kernel (see
+// include/einloom/Codegen/FFTConvKernel.h). The model keeps the kernel's
+// shared memory as an array, fills and reads it through the header's
+// index maps lane by lane, and multiplies fragments by assembling each
+// mma.sync's 16 x 16 and 16 x 8 operands from the 32 lanes' registers as
+// the PTX ISA lays them out (written out here, not through the header's
+// maps, so that a wrong map gives a wrong result).
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/FFTConvKernel.h"
+
+#include <array>
+#include <functional>
+#include <cmath>
+#include <vector>
+
+using namespace einloom::codegen;
+
+bool FFTConvKernelPlan::build(const FFTConvShape &s, FFTConvKernelPlan &p, std::string &why) {
+  auto pow2 = [](int64_t n) { return n > 0 && (n & (n - 1)) == 0; };
+  int64_t M = s.causal ? 2 * s.N : s.N;
+  if (!pow2(s.N) || M < 256 || M > kMaxLength) {
+    why = "the fused FFT convolution kernel takes N a power of two from " +
+          std::to_string(s.causal ? 128 : 256) + " to " +
+          std::to_string(s.causal ? kMaxLength / 2 : kMaxLength) + " (" +
+          (s.causal ? "causal" : "circular") + "), not " + std::to_string(s.N) +
+          (pow2(s.N) ? (M > kMaxLength ? "; longer sequences need the order-3 and order-4 "
+                                         "kernels, which do not exist yet"
+                                       : "; pad the sequence")
+                     : "; pad the sequence to a power of two");
+    return false;
+  }
+  if (s.heads < 1 || s.rows < 1 || s.rows % s.heads != 0) {
+    why = "the filter rows (" + std::to_string(s.heads) + ") must divide the sequences (" +
+          std::to_string(s.rows) + ")";
+    return false;
+  }
+  if (s.L < 1 || s.L > s.N) {
+    why = "the filter must have 1 to N taps";
+    return false;
+  }
+  p = FFTConvKernelPlan();
+  p.shape = s;
+  p.M = M;
+  int bits = 0;
+  while ((int64_t(1) << bits) < M)
+    ++bits;
+  p.r0 = int64_t(1) << ((bits + 1) / 2); // the larger radix first, as MonarchPlan
+  p.r1 = M / p.r0;
+  return true;
+}
+
+namespace {
+using Regs8 = std::array<double, 8>; // an A fragment: four registers of two
+using Regs4 = std::array<double, 4>; // a B fragment (2 registers) or C (4 values)
+
+/// mma.sync m16n8k16 over the 32 lanes, laid out as the PTX ISA gives it;
+/// products exact (16-bit inputs), each sum kept at `ar`'s precision.
+void mma(const ModelArith &ar, const std::array<Regs8, 32> &a, const std::array<Regs4, 32> &b,
+         std::array<Regs4, 32> &c) {
+  double A[16][16], B[16][8], C[16][8];
+  for (int lane = 0; lane < 32; ++lane) {
+    int g = lane / 4, t = lane % 4;
+    for (int q = 0; q < 4; ++q) // a0,a1: (g, 2t); a2,a3: (g+8, 2t); a4..a7: columns + 8
+      for (int h = 0; h < 2; ++h)
+        A[g + 8 * (q % 2)][2 * t + 8 * (q / 2) + h] = a[lane][2 * q + h];
+    for (int q = 0; q < 2; ++q) // b0,b1: rows 2t, 2t+1; b2,b3: rows 2t+8, 2t+9; column g
+      for (int h = 0; h < 2; ++h)
+        B[2 * t + 8 * q + h][g] = b[lane][2 * q + h];
+    for (int e = 0; e < 4; ++e) // c0,c1: (g, 2t..); c2,c3: (g+8, 2t..)
+      C[g + 8 * (e / 2)][2 * t + e % 2] = c[lane][e];
+  }
+  for (int r = 0; r < 16; ++r)
+    for (int n = 0; n < 8; ++n) {
+      double s = 0;
+      for (int k = 0; k < 16; ++k)
+        s = ar.store(s + A[r][k] * B[k][n]);
+      C[r][n] = ar.store(C[r][n] + s);
+    }
+  for (int lane = 0; lane < 32; ++lane)
+    for (int e = 0; e < 4; ++e)
+      c[lane][e] = C[lane / 4 + 8 * (e / 2)][2 * (lane % 4) + e % 2];
+}
+
+struct Model {
+  const FFTConvKernelPlan &p;
+  ModelArith ar;
+  std::vector<double> smem; // 16-bit elements, as values
+  std::vector<Complex> tw;  // w_M^(k1 j2), [k1][j2], f32
+
+  Model(const FFTConvKernelPlan &p, Precision precision)
+      : p(p), ar{precision}, smem(static_cast<size_t>(p.sharedHalves())),
+        tw(static_cast<size_t>(p.M)) {
+    for (bool right : {false, true}) {
+      int64_t r = right ? p.r1 : p.r0;
+      std::vector<Complex> f = dftMatrix(r);
+      for (int64_t a = 0; a < r; ++a)
+        for (int64_t c = 0; c < r; ++c) {
+          smem[p.dftReal(right) + a * p.dftPitch(r) + c] = ar.operand(f[a * r + c].real());
+          smem[p.dftImag(right) + a * p.dftPitch(r) + c] = ar.operand(f[a * r + c].imag());
+        }
+    }
+    for (int64_t k1 = 0; k1 < p.r0; ++k1)
+      for (int64_t j2 = 0; j2 < p.r1; ++j2)
+        tw[k1 * p.r1 + j2] = ar.store(unitRoot(k1 * j2, p.M));
+  }
+
+  Regs8 aRegs(int64_t base, int lane, int64_t pitch, int64_t row0, int64_t col0, double sign = 1) {
+    Regs8 r;
+    for (int q = 0; q < 4; ++q) {
+      int64_t at = base + aFragmentOffset<int64_t>(lane / 4, lane % 4, pitch, row0, col0, q);
+      r[2 * q] = sign * smem[at];
+      r[2 * q + 1] = sign * smem[at + 1];
+    }
+    return r;
+  }
+  Regs4 bRegs(int64_t base, int lane, int64_t pitch, int64_t n0, int64_t k0, double sign = 1) {
+    Regs4 r;
+    for (int q = 0; q < 2; ++q) {
+      int64_t at = base + bFragmentOffset<int64_t>(lane / 4, lane % 4, pitch, n0, k0, q);
+      r[2 * q] = sign * smem[at];
+      r[2 * q + 1] = sign * smem[at + 1];
+    }
+    return r;
+  }
+
+  using Epilogue = std::function<void(int64_t i, int64_t j, int lane, const Regs4 &re,
+                                      const Regs4 &im)>;
+
+  /// A left product by F_r0 (conj F_r0 with `inverse`) of the B operand in
+  /// buffer `src`, warp by warp as the kernel splits it.
+  void left(int64_t src, bool inverse, const std::function<bool(int64_t)> &stepZero,
+            const std::function<bool(int64_t)> &rowsNeeded, const Epilogue &epi) {
+    int64_t pairs = p.r0 / 16, tiles = p.r1 / 8, wr = p.leftWarpRows(),
+            wc = FFTConvKernelPlan::kWarps / wr;
+    for (int64_t w = 0; w < FFTConvKernelPlan::kWarps; ++w)
+      for (int64_t i = w % wr; i < pairs; i += wr) {
+        if (!rowsNeeded(i))
+          continue;
+        for (int64_t j = w / wr; j < tiles; j += wc) {
+          std::array<Regs4, 32> re{}, im{};
+          for (int64_t s = 0; s < 2 * pairs; ++s) {
+            if (stepZero(s))
+              continue;
+            bool imagK = s >= pairs;
+            int64_t col0 = 16 * (s % pairs);
+            // Re rows: [Fr, -Fi] (inverse [Fr, Fi]); Im rows: [Fi, Fr] ([-Fi, Fr]).
+            std::array<Regs8, 32> aRe, aIm;
+            std::array<Regs4, 32> b;
+            for (int lane = 0; lane < 32; ++lane) {
+              Regs8 fr = aRegs(p.dftReal(false), lane, p.dftPitch(p.r0), 16 * i, col0);
+              Regs8 fi = aRegs(p.dftImag(false), lane, p.dftPitch(p.r0), 16 * i, col0,
+                               inverse ? -1 : 1);
+              aRe[lane] = imagK ? fi : fr;
+              if (imagK)
+                for (double &v : aRe[lane])
+                  v = -v;
+              aIm[lane] = imagK ? fr : fi;
+              b[lane] = bRegs(src, lane, p.pitchLeft(), 8 * j, 16 * s);
+            }
+            mma(ar, aRe, b, re);
+            mma(ar, aIm, b, im);
+          }
+          for (int lane = 0; lane < 32; ++lane)
+            epi(i, j, lane, re[lane], im[lane]);
+        }
+      }
+  }
+
+  /// A right product by F_r1 (conj F_r1 with `inverse`) of the A operand in
+  /// buffer `src`; column pairs `skip(j)` are known zero (their epilogue
+  /// gets zeros).
+  void right(int64_t src, bool inverse, const std::function<bool(int64_t)> &stepZero,
+             const std::function<bool(int64_t)> &skip, const Epilogue &epi) {
+    int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
+            wr = FFTConvKernelPlan::kWarps / wc;
+    for (int64_t w = 0; w < FFTConvKernelPlan::kWarps; ++w)
+      for (int64_t j = w % wc; j < pairs; j += wc)
+        for (int64_t i = w / wc; i < rowTiles; i += wr) {
+          std::array<Regs4, 32> re{}, im{};
+          for (int64_t s = 0; s < 2 * half && !skip(j); ++s) {
+            if (stepZero(s))
+              continue;
+            bool imagK = s >= half;
+            int64_t k0 = 16 * (s % half);
+            // Re columns: [Fr; -Fi] (inverse [Fr; Fi]); Im columns: [Fi; Fr] ([-Fi; Fr]).
+            std::array<Regs8, 32> a;
+            std::array<Regs4, 32> bRe, bIm;
+            for (int lane = 0; lane < 32; ++lane) {
+              a[lane] = aRegs(src, lane, p.pitchRight(), 16 * i, 16 * s);
+              Regs4 fr = bRegs(p.dftReal(true), lane, p.dftPitch(p.r1), 8 * j, k0);
+              Regs4 fi = bRegs(p.dftImag(true), lane, p.dftPitch(p.r1), 8 * j, k0,
+                               inverse ? -1 : 1);
+              bRe[lane] = imagK ? fi : fr;
+              if (imagK)
+                for (double &v : bRe[lane])
+                  v = -v;
+              bIm[lane] = imagK ? fr : fi;
+            }
+            mma(ar, a, bRe, re);
+            mma(ar, a, bIm, im);
+          }
+          for (int lane = 0; lane < 32; ++lane)
+            epi(i, j, lane, re[lane], im[lane]);
+        }
+  }
+
+  /// Left-product epilogue of the forward transform: times the twiddles,
+  /// into buffer B as a right product's A operand.
+  void twiddleIntoB(int64_t i, int64_t j, int lane, const Regs4 &re, const Regs4 &im) {
+    for (int e = 0; e < 4; ++e) {
+      int64_t k1 = 16 * i + cRow<int64_t>(lane / 4, e), j2 = 8 * j + cCol<int64_t>(lane % 4, e);
+      Complex v = ar.mul({re[e], im[e]}, tw[k1 * p.r1 + j2]);
+      int64_t at = p.bufferB() + k1 * p.pitchRight() + j2;
+      smem[at] = ar.operand(v.real());
+      smem[at + p.r1] = ar.operand(v.imag());
+    }
+  }
+
+  /// Steps 1-3 for one sequence pair (or filter): x (re, im; nulls are
+  /// zeros) of `len` values into buffer A; the forward right product's
+  /// elements go to `spectrum(k1, k2, value)`.
+  void forward(const double *re, const double *im, int64_t len, bool filter,
+               const std::function<void(int64_t, int64_t, Complex)> &spectrum) {
+    for (int64_t n = 0; n < p.M; ++n) {
+      int64_t j1 = n / p.r1, j2 = n % p.r1, at = p.bufferA() + j2 * p.pitchLeft() + j1;
+      smem[at] = n < len && re ? ar.operand(re[n]) : 0.0;
+      smem[at + p.r0] = n < len && im ? ar.operand(im[n]) : 0.0;
+    }
+    left(p.bufferA(), false, [&](int64_t s) { return p.forwardStepZero(s, filter); },
+         [](int64_t) { return true; },
+         [&](int64_t i, int64_t j, int lane, const Regs4 &a, const Regs4 &b) {
+           twiddleIntoB(i, j, lane, a, b);
+         });
+    right(p.bufferB(), false, [](int64_t) { return false; },
+          [&](int64_t j) { return !filter && p.spectrumTileZero(j); },
+          [&](int64_t i, int64_t j, int lane, const Regs4 &a, const Regs4 &b) {
+            for (int e = 0; e < 4; ++e)
+              spectrum(16 * i + cRow<int64_t>(lane / 4, e), 8 * j + cCol<int64_t>(lane % 4, e),
+                       {a[e], b[e]});
+          });
+  }
+};
+} // namespace
+
+void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const double *u,
+                                          const double *k, const double *preGate,
+                                          const double *postGate, double *y,
+                                          Precision precision) {
+  Model m(p, precision);
+  const ModelArith &ar = m.ar;
+  const FFTConvShape &s = p.shape;
+  bool io16 = precision == Precision::F16 || precision == Precision::BF16;
+  auto io = [&](double x) { return io16 ? ar.operand(x) : x; };
+  // The filters' spectra ([head][k1][k2], f32, 1/M and the cutoff folded in).
+  std::vector<Complex> spectra(static_cast<size_t>(s.heads * p.M));
+  for (int64_t h = 0; h < s.heads; ++h)
+    m.forward(k + h * s.L, nullptr, s.L, true, [&](int64_t k1, int64_t k2, Complex v) {
+      int64_t f = k1 + p.r0 * k2;
+      bool kept = s.cutoff <= 0 || std::min(f, p.M - f) < s.cutoff;
+      spectra[h * p.M + k1 * p.r1 + k2] = kept ? ar.store(v / double(p.M)) : Complex(0);
+    });
+  std::vector<double> row[2], staged[2];
+  for (int64_t pair = 0; pair < p.pairs(); ++pair) {
+    int64_t h = p.pairHead(pair);
+    for (int part = 0; part < 2; ++part) { // the gated inputs, in f32
+      int64_t r = p.pairRow(pair, part);
+      row[part].assign(static_cast<size_t>(s.N), 0.0);
+      staged[part].assign(static_cast<size_t>(s.N), 0.0);
+      if (r < s.rows)
+        for (int64_t n = 0; n < s.N; ++n)
+          row[part][n] = ar.store(io(u[r * s.N + n]) * (preGate ? io(preGate[r * s.N + n]) : 1.0));
+    }
+    const Complex *spec = spectra.data() + h * p.M;
+    m.forward(row[0].data(), row[1].data(), s.N, false, [&](int64_t k1, int64_t k2, Complex v) {
+      Complex prod = ar.mul(v, spec[k1 * p.r1 + k2]);
+      int64_t at = p.bufferA() + k1 * p.pitchRight() + k2;
+      m.smem[at] = ar.operand(prod.real());
+      m.smem[at + p.r1] = ar.operand(prod.imag());
+    });
+    // 4. the inverse right product, times conj twiddles, into buffer B.
+    m.right(p.bufferA(), true, [&](int64_t st) { return p.inverseStepZero(st); },
+            [](int64_t) { return false; },
+            [&](int64_t i, int64_t j, int lane, const Regs4 &a, const Regs4 &b) {
+              for (int e = 0; e < 4; ++e) {
+                int64_t k1 = 16 * i + cRow<int64_t>(lane / 4, e),
+                        j2 = 8 * j + cCol<int64_t>(lane % 4, e);
+                Complex v = ar.mul({a[e], b[e]}, std::conj(m.tw[k1 * p.r1 + j2]));
+                int64_t at = p.bufferB() + j2 * p.pitchLeft() + k1;
+                m.smem[at] = ar.operand(v.real());
+                m.smem[at + p.r0] = ar.operand(v.imag());
+              }
+            });
+    // 5. the inverse left product: the outputs.
+    m.left(p.bufferB(), true, [](int64_t) { return false; },
+           [&](int64_t i) { return p.outputRowsNeeded(i); },
+           [&](int64_t i, int64_t j, int lane, const Regs4 &a, const Regs4 &b) {
+             for (int e = 0; e < 4; ++e) {
+               int64_t n = p.r1 * (16 * i + cRow<int64_t>(lane / 4, e)) + 8 * j +
+                           cCol<int64_t>(lane % 4, e);
+               if (n < s.N) {
+                 staged[0][n] = a[e];
+                 staged[1][n] = b[e];
+               }
+             }
+           });
+    for (int part = 0; part < 2; ++part) {
+      int64_t r = p.pairRow(pair, part);
+      if (r < s.rows)
+        for (int64_t n = 0; n < s.N; ++n)
+          y[r * s.N + n] =
+              io(ar.store(staged[part][n] * (postGate ? io(postGate[r * s.N + n]) : 1.0)));
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// One gated or plain convolution per length the fused FFT kernel takes
+// (test/Target/ptxas-fftconv.test compiles each with --function).
+
+func.func @c128(%u: tensor<2x4x128xbf16>, %k: tensor<4x128xbf16>) -> tensor<2x4x128xbf16> {
+  %y = loom.fftconv causal %u, %k : (tensor<2x4x128xbf16>, tensor<4x128xbf16>) -> tensor<2x4x128xbf16>
+  return %y : tensor<2x4x128xbf16>
+}
+
+func.func @c256(%u: tensor<2x4x256xf16>, %k: tensor<4x256xf16>, %g: tensor<2x4x256xf16>, %h: tensor<2x4x256xf16>) -> tensor<2x4x256xf16> {
+  %y = loom.fftconv causal %u, %k pre_gate(%g) post_gate(%h) : (tensor<2x4x256xf16>, tensor<4x256xf16>, tensor<2x4x256xf16>, tensor<2x4x256xf16>) -> tensor<2x4x256xf16>
+  return %y : tensor<2x4x256xf16>
+}
+
+func.func @c512(%u: tensor<2x4x512xbf16>, %k: tensor<4x512xbf16>) -> tensor<2x4x512xbf16> {
+  %y = loom.fftconv causal %u, %k : (tensor<2x4x512xbf16>, tensor<4x512xbf16>) -> tensor<2x4x512xbf16>
+  return %y : tensor<2x4x512xbf16>
+}
+
+func.func @c1024(%u: tensor<2x4x1024xbf16>, %k: tensor<4x1024xbf16>, %g: tensor<2x4x1024xbf16>, %h: tensor<2x4x1024xbf16>) -> tensor<2x4x1024xbf16> {
+  %y = loom.fftconv causal %u, %k pre_gate(%g) post_gate(%h) : (tensor<2x4x1024xbf16>, tensor<4x1024xbf16>, tensor<2x4x1024xbf16>, tensor<2x4x1024xbf16>) -> tensor<2x4x1024xbf16>
+  return %y : tensor<2x4x1024xbf16>
+}
+
+func.func @c2048(%u: tensor<2x4x2048xbf16>, %k: tensor<4x2048xbf16>, %h: tensor<2x4x2048xbf16>) -> tensor<2x4x2048xbf16> {
+  %y = loom.fftconv causal %u, %k post_gate(%h) : (tensor<2x4x2048xbf16>, tensor<4x2048xbf16>, tensor<2x4x2048xbf16>) -> tensor<2x4x2048xbf16>
+  return %y : tensor<2x4x2048xbf16>
+}
+
+func.func @r256(%u: tensor<2x4x256xf16>, %k: tensor<4x256xf16>) -> tensor<2x4x256xf16> {
+  %y = loom.fftconv circular %u, %k : (tensor<2x4x256xf16>, tensor<4x256xf16>) -> tensor<2x4x256xf16>
+  return %y : tensor<2x4x256xf16>
+}
+
+func.func @r4096(%u: tensor<2x4x4096xf16>, %k: tensor<4x4096xf16>, %g: tensor<2x4x4096xf16>) -> tensor<2x4x4096xf16> {
+  %y = loom.fftconv circular %u, %k pre_gate(%g) {freq_cutoff = 64 : i64} : (tensor<2x4x4096xf16>, tensor<4x4096xf16>, tensor<2x4x4096xf16>) -> tensor<2x4x4096xf16>
+  return %y : tensor<2x4x4096xf16>
+}

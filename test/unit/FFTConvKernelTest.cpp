@@ -1,0 +1,219 @@
+//===- FFTConvKernelTest.cpp - the fused FFT convolution kernel's model ---===//
+//
+// The kernel's plan and its host model (include/einloom/Codegen/
+// FFTConvKernel.h): in f64 the model, which moves the data through the
+// kernel's shared-memory layouts and fragment maps, must equal the
+// reference `loom.fftconv` (FFTW-checked) to 1e-12 for every length the
+// kernel takes, causal and circular, with gates, short filters, frequency
+// cutoffs, odd batch counts and broadcast filters; in bf16 and f16 its
+// error must stay near an f32 FFT convolution's on the same 16-bit data.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Codegen/FFTConvKernel.h"
+#include "einloom/Reference/Kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace einloom;
+using namespace einloom::codegen;
+
+namespace {
+FFTConvShape shapeOf(int64_t rows, int64_t heads, int64_t N, int64_t L, bool causal,
+                     int64_t cutoff = 0, bool gates = false) {
+  FFTConvShape s;
+  s.rows = rows;
+  s.heads = heads;
+  s.N = N;
+  s.L = L;
+  s.causal = causal;
+  s.cutoff = cutoff;
+  s.preGate = s.postGate = gates;
+  return s;
+}
+
+TEST(FFTConvKernel, Plans) {
+  auto radices = [](int64_t N, bool causal) {
+    FFTConvKernelPlan p;
+    std::string why;
+    EXPECT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, N, N, causal), p, why)) << why;
+    return std::pair<int64_t, int64_t>{p.r0, p.r1};
+  };
+  using P = std::pair<int64_t, int64_t>;
+  EXPECT_EQ(radices(128, true), (P{16, 16}));
+  EXPECT_EQ(radices(256, true), (P{32, 16}));
+  EXPECT_EQ(radices(1024, true), (P{64, 32}));
+  EXPECT_EQ(radices(2048, true), (P{64, 64}));
+  EXPECT_EQ(radices(4096, false), (P{64, 64}));
+  EXPECT_EQ(radices(512, false), (P{32, 16}));
+  FFTConvKernelPlan p;
+  std::string why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 1000, 10, true), p, why));
+  EXPECT_NE(why.find("pad the sequence to a power of two"), std::string::npos) << why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 4096, 10, true), p, why));
+  EXPECT_NE(why.find("order-3"), std::string::npos) << why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 64, 10, true), p, why));
+  EXPECT_NE(why.find("from 128 to 2048 (causal)"), std::string::npos) << why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(6, 4, 256, 10, true), p, why));
+  EXPECT_NE(why.find("must divide"), std::string::npos) << why;
+  // Shared memory: two buffers and the DFT matrices fit an H100's 227 KiB
+  // with room for more than one CTA an SM.
+  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 4096, 4096, false), p, why));
+  EXPECT_LE(p.sharedBytes(), 100 * 1024);
+}
+
+TEST(FFTConvKernel, ZeroStructure) {
+  FFTConvKernelPlan p;
+  std::string why;
+  // Causal N = 1024: M = 2048 = 64 x 32; x is zero from j1 = 32 on.
+  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 1024, 100, true, 64), p, why));
+  EXPECT_FALSE(p.forwardStepZero(0, false));
+  EXPECT_FALSE(p.forwardStepZero(1, false));
+  EXPECT_TRUE(p.forwardStepZero(2, false));  // Re j1 32..47
+  EXPECT_FALSE(p.forwardStepZero(4, false)); // Im j1 0..15
+  EXPECT_TRUE(p.forwardStepZero(7, false));
+  EXPECT_FALSE(p.forwardStepZero(0, true));  // taps 0..99 sit in j1 0..3
+  EXPECT_TRUE(p.forwardStepZero(1, true));
+  EXPECT_TRUE(p.forwardStepZero(4, true)); // a filter's imaginary half
+  EXPECT_TRUE(p.outputRowsNeeded(1));
+  EXPECT_FALSE(p.outputRowsNeeded(2));
+  // Cutoff 64 keeps f < 64 and f > 1984: k2 = 0 (f = k1 < 64) and
+  // k2 = 31 (f >= 1984 + k1 > 1984 but for k1 = 0) are kept; tiles 1, 2 zero.
+  EXPECT_FALSE(p.spectrumTileZero(0));
+  EXPECT_TRUE(p.spectrumTileZero(1));
+  EXPECT_TRUE(p.spectrumTileZero(2));
+  EXPECT_FALSE(p.spectrumTileZero(3));
+  // Inverse K steps are 16 columns (two tiles): 0-1 and 2-3 each hold a
+  // kept tile.
+  EXPECT_FALSE(p.inverseStepZero(0));
+  EXPECT_FALSE(p.inverseStepZero(1));
+  // Circular N = 4096 = 64 x 64, cutoff 64: tiles 1-6 are zero, so steps 1
+  // and 2 (and their imaginary twins 5 and 6) are skipped.
+  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 4096, 4096, false, 64), p, why));
+  for (int64_t s = 0; s < 8; ++s)
+    EXPECT_EQ(p.inverseStepZero(s), s % 4 == 1 || s % 4 == 2) << s;
+}
+
+struct Case {
+  int64_t rows, heads, N, L;
+  bool causal;
+  int64_t cutoff;
+  bool gates;
+};
+
+void PrintTo(const Case &c, std::ostream *os) {
+  *os << c.rows << "x" << c.N << " heads " << c.heads << " L " << c.L
+      << (c.causal ? " causal" : " circular") << " cutoff " << c.cutoff
+      << (c.gates ? " gated" : "");
+}
+
+/// Random inputs and the reference's f64 result.
+struct Problem {
+  ref::Tensor u, k, pre, post, want;
+  Problem(const Case &c, ref::DType io) {
+    std::mt19937 rng(static_cast<uint32_t>(c.N * 7 + c.L + c.rows));
+    std::normal_distribution<double> g;
+    auto make = [&](std::vector<int64_t> shape, double scale) {
+      ref::Tensor t(ref::DType::F64, shape);
+      for (double &v : t.data)
+        v = ref::roundTo(io, g(rng) * scale);
+      return t;
+    };
+    // u: batches x heads x N (row r takes filter r % heads).
+    std::vector<int64_t> rows{c.rows / c.heads, c.heads, c.N};
+    u = make(rows, 1.0);
+    k = make({c.heads, c.L}, 1.0 / std::sqrt(double(c.L)));
+    pre = make(rows, 1.0);
+    post = make(rows, 1.0);
+    ref::FFTConvParams params;
+    params.causal = c.causal;
+    params.freqCutoff = c.cutoff;
+    params.method = ref::ConvMethod::FFT;
+    std::string err;
+    EXPECT_TRUE(ref::fftconv(u, k, c.gates ? &pre : nullptr, c.gates ? &post : nullptr, params,
+                             ref::DType::F64, want, err))
+        << err;
+  }
+  std::vector<double> model(const Case &c, Precision precision) {
+    FFTConvKernelPlan p;
+    std::string why;
+    EXPECT_TRUE(FFTConvKernelPlan::build(
+        shapeOf(c.rows, c.heads, c.N, c.L, c.causal, c.cutoff, c.gates), p, why))
+        << why;
+    std::vector<double> y(static_cast<size_t>(c.rows * c.N), std::nan(""));
+    fftconvKernelModel(p, u.data.data(), k.data.data(), c.gates ? pre.data.data() : nullptr,
+                       c.gates ? post.data.data() : nullptr, y.data(), precision);
+    return y;
+  }
+  /// RMS error against the reference, relative to its RMS.
+  double relRms(const std::vector<double> &y) const {
+    double e = 0, s = 0;
+    for (size_t n = 0; n < y.size(); ++n) {
+      e += (y[n] - want.data[n]) * (y[n] - want.data[n]);
+      s += want.data[n] * want.data[n];
+    }
+    return std::isnan(e) ? INFINITY : std::sqrt(e / s);
+  }
+};
+
+class FFTConvKernelModel : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FFTConvKernelModel, ExactInF64) {
+  const Case &c = GetParam();
+  Problem pr(c, ref::DType::F64);
+  std::vector<double> y = pr.model(c, Precision::F64);
+  double worst = 0, scale = 0;
+  for (size_t n = 0; n < y.size(); ++n) {
+    worst = std::max(worst, std::isnan(y[n]) ? INFINITY : std::abs(y[n] - pr.want.data[n]));
+    scale = std::max(scale, std::abs(pr.want.data[n]));
+  }
+  EXPECT_LT(worst, 1e-12 * scale) << "max error " << worst << " against " << scale;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, FFTConvKernelModel,
+    ::testing::Values(Case{2, 1, 128, 128, true, 0, false}, Case{4, 2, 256, 256, true, 0, true},
+                      Case{3, 1, 512, 100, true, 0, false}, Case{2, 2, 1024, 1024, true, 0, false},
+                      Case{2, 1, 1024, 1024, true, 300, true},
+                      Case{2, 1, 2048, 2048, true, 40, false},
+                      Case{2, 1, 256, 256, false, 0, false}, Case{5, 1, 1024, 33, false, 0, true},
+                      Case{2, 1, 2048, 2048, false, 100, false},
+                      Case{2, 2, 4096, 4096, false, 0, false}));
+
+// The 16-bit kernel against an f32 FFT convolution of the same 16-bit data
+// (what PyTorch computes), both against the f64 reference: the kernel
+// rounds its operands to the 16-bit type at each of the four products, so
+// its error is that of a few 16-bit roundings, about the size of the
+// output's own rounding.
+TEST(FFTConvKernelModel, SixteenBitError) {
+  for (auto [io, precision, name] :
+       {std::tuple{ref::DType::BF16, Precision::BF16, "bf16"},
+        std::tuple{ref::DType::F16, Precision::F16, "f16"}}) {
+    for (Case c : {Case{2, 1, 1024, 1024, true, 0, true}, Case{2, 1, 2048, 2048, true, 0, false},
+                   Case{2, 1, 4096, 4096, false, 0, true}}) {
+      Problem pr(c, io);
+      double kernel = pr.relRms(pr.model(c, precision));
+      // The f32 path: an f32 FFT, the result rounded to the 16-bit type.
+      std::vector<double> f32(static_cast<size_t>(c.rows * c.N));
+      std::string err;
+      for (int64_t r = 0; r < c.rows; ++r) {
+        ASSERT_TRUE(realConvolution(pr.u.data.data() + r * c.N, c.N, pr.k.data.data(), c.L,
+                                    c.causal, c.cutoff, c.gates ? pr.pre.data.data() + r * c.N : nullptr,
+                                    c.gates ? pr.post.data.data() + r * c.N : nullptr,
+                                    f32.data() + r * c.N, err, Precision::F32))
+            << err;
+        for (int64_t n = 0; n < c.N; ++n)
+          f32[r * c.N + n] = ref::roundTo(io, f32[r * c.N + n]);
+      }
+      double torch = pr.relRms(f32);
+      std::printf("%s N=%lld %s: kernel model rel RMS %.3g, f32 FFT then rounding %.3g (%.2fx)\n",
+                  name, static_cast<long long>(c.N), c.causal ? "causal" : "circular", kernel,
+                  torch, kernel / torch);
+      EXPECT_GT(torch, 0.0);
+      EXPECT_LT(kernel, 4.0 * torch) << name << " N = " << c.N;
+    }
+  }
+}
+} // namespace
