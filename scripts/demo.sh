@@ -4,7 +4,8 @@
 # and ptxas' resource usage, and run it on the GPU when there is one; then
 # the same for a W4A16 linear layer (examples/w4-linear.mlir), a sparse
 # one (examples/sparse-linear.mlir, run at 80% sparsity) and a W8A8 one
-# with per-token activation quantization (examples/w8a8-linear.mlir).
+# with per-token activation quantization (examples/w8a8-linear.mlir), and a
+# gated long convolution on tensor cores (examples/gated-conv.mlir).
 set -euo pipefail
 BUILD=${1:-build}
 BIN="$BUILD/bin"
@@ -57,3 +58,8 @@ echo "== 7. examples/w8a8-linear.mlir: W8A8, activations quantized per token at 
 "$BIN/einloom-compile" examples/w8a8-linear.mlir --target sm_90a --explain -o "$OUTDIR/w8a8.bundle" 2>&1 |
   grep -E "fused|chosen plan|family|fused epilogue|is memory-bound"
 run_or_skip w8a8 --label w8a8_linear
+echo
+echo "== 8. examples/gated-conv.mlir: a gated long convolution (FFT on tensor cores) =="
+"$BIN/einloom-compile" examples/gated-conv.mlir --target sm_90a --explain -o "$OUTDIR/conv.bundle" 2>&1 |
+  grep -E "loom.fftconv|Monarch|skipped|spectra|estimate"
+run_or_skip conv --label gated_conv
