@@ -60,6 +60,7 @@ public:
   gpu::GPUModuleOp module;
   Type op16; ///< the products' operand type: f16 or bf16
   Value halves, words, floats; ///< shared memory as op16, i32 and f32 (buffer A)
+  Value allFloats;             ///< all of shared memory as f32
   Value tid, warp;
   Ix g, t;
   Value twiddles; ///< global f32 table [k1][j2][re, im]
@@ -121,6 +122,7 @@ public:
     halves = view(op16, p.sharedHalves());
     words = view(b.getI32Type(), p.sharedHalves() / 2);
     floats = view(f32(), p.bufferHalves() / 2);
+    allFloats = view(f32(), p.sharedHalves() / 2);
     for (bool right : {false, true}) {
       int64_t r = right ? p.r1 : p.r0;
       if (right && p.r1 == p.r0)
@@ -162,6 +164,73 @@ public:
     body(kc.fromIndex(loop.getInductionVar()));
   }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  /// The thread's largest of magnitude(e) for e = tid, tid + kThreads, ...
+  /// below `count` (0 for none).
+  Value forThreadsMax(int64_t count, function_ref<Value(Value)> magnitude) {
+    auto loop = scf::ForOp::create(b, loc, kc.idx(tid), kc.idx(kc.cst(count)),
+                                   arith::ConstantIndexOp::create(b, loc, kThreads),
+                                   ValueRange{f32c(0)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value m = magnitude(kc.fromIndex(loop.getInductionVar()));
+    scf::YieldOp::create(b, loc, arith::MaxNumFOp::create(b, loc, loop.getRegionIterArgs()[0], m)
+                                     .getResult());
+    b.setInsertionPointAfter(loop);
+    return loop.getResult(0);
+  }
+  /// The largest |x| of a vector of f32 (the sign bits cleared: absf would
+  /// call libdevice; maxnum ignores NaN).
+  Value largestMagnitude(Value v) {
+    auto vt = cast<VectorType>(v.getType());
+    auto it = VectorType::get(vt.getShape(), b.getI32Type());
+    Value mask = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(it, int32_t(0x7fffffff)));
+    Value mag = arith::BitcastOp::create(
+        b, loc, vt, arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, it, v), mask));
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF, mag);
+  }
+  /// The largest of every thread's `x` (all threads get it): warp
+  /// shuffles, then one slot a warp in shared memory. Two barriers.
+  Value blockMax(Value x) {
+    Value w = warpReduce(b, loc, x, 32, [&](Value p, Value q) {
+      return arith::MaxNumFOp::create(b, loc, p, q).getResult();
+    });
+    Value slot0 = kc.cst(p.reductionSlots() / 2); // in f32 words
+    auto first = scf::IfOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kc.rem(tid, 32), kc.cst(0)),
+        false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&first.getThenRegion().front());
+      memref::StoreOp::create(b, loc, w, allFloats, kc.idx(kc.add(slot0, warp)));
+    }
+    barrier();
+    Value m = memref::LoadOp::create(b, loc, allFloats, kc.idx(slot0));
+    for (int64_t i = 1; i < FFTConvKernelPlan::kWarps; ++i)
+      m = arith::MaxNumFOp::create(b, loc, m,
+                                   memref::LoadOp::create(b, loc, allFloats, kc.idx(kc.add(slot0, i))));
+    barrier(); // the slots are free again
+    return m;
+  }
+  /// powerOfTwoScale(largest) and its inverse, from the exponent bits E of
+  /// the f32 `largest`: 2^(126 - E) and 2^(E - 126), E clamped to 26..226;
+  /// 1 and 1 for zero, subnormals, infinity and NaN (E = 0 or 255).
+  std::pair<Value, Value> powerOfTwoScales(Value largest) {
+    Type i32 = b.getI32Type();
+    Value e = kc.andI(arith::ShRUIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, largest),
+                                             kc.cst(23)),
+                      0xff);
+    Value normal = kc.lt(sub(e, kc.cst(1)), 254); // 1 <= E <= 254
+    Value clamped = arith::MinUIOp::create(b, loc, arith::MaxUIOp::create(b, loc, e, kc.cst(26)),
+                                           kc.cst(226));
+    auto asFloat = [&](Value exponentField) {
+      Value bits = arith::ShLIOp::create(b, loc, exponentField, kc.cst(23));
+      return arith::BitcastOp::create(b, loc, f32(), bits).getResult();
+    };
+    Value one = f32c(1);
+    Value scale = kc.select(normal, asFloat(sub(kc.cst(253), clamped)), one);
+    Value unscale = kc.select(normal, asFloat(kc.add(clamped, 1)), one);
+    return {scale, unscale};
+  }
 
   /// body(w) in warp w's own branch (w constant).
   void perWarp(function_ref<void(int64_t)> body) {
@@ -488,10 +557,10 @@ std::string einloom::describeFFTConvPlan(const FFTConvKernelPlan &p, const Targe
 FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp module,
                                                             StringRef name,
                                                             const FFTConvKernelPlan &p,
-                                                            Type filter, Type op16, Location loc) {
-  if (!is16(op16) || !isa<FloatType>(filter) || filter.getIntOrFloatBitWidth() > 32)
-    return emitError(loc, "the FFT convolution kernels take f16 or bf16 sequences and an f32, "
-                          "f16 or bf16 filter");
+                                                            Type filter, Location loc) {
+  if (!isa<FloatType>(filter) || filter.getIntOrFloatBitWidth() > 32)
+    return emitError(loc, "the FFT convolution kernels take an f32, f16 or bf16 filter");
+  Type op16 = Float16Type::get(module.getContext());
   OpBuilder b(module.getContext());
   b.setInsertionPointToEnd(module.getBody());
   const FFTConvShape &s = p.shape;
@@ -502,23 +571,32 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
   launch.sharedMemoryBytes = p.sharedBytes();
   auto func = createKernelFunc(b, loc, name,
                                {s.heads * s.L * (filter.getIntOrFloatBitWidth() / 8),
-                                s.heads * p.M * 8},
+                                p.workspaceFloats() * 4},
                                /*takesSize=*/false, kThreads);
   Block &entry = func.getBody().front();
   KernelContext kc = fftContext(b, loc);
   FFTConvGen gen(b, loc, kc, p, module, op16);
   Value k = typedView(b, loc, entry.getArgument(0), filter, s.heads * s.L);
-  Value spectra = typedView(b, loc, entry.getArgument(1), b.getF32Type(), s.heads * p.M * 2);
+  Value spectra = typedView(b, loc, entry.getArgument(1), b.getF32Type(), p.workspaceFloats());
   gen.begin();
   Value h = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   // 1. The filter's taps (zero past L) as the real part; the imaginary
   // half of x is never read.
+  // Scaled, as the sequences are, by the power of two below their largest
+  // magnitude.
   Value zero = gen.f32c(0);
-  gen.forThreads(gen.fillLength(true), [&](Value n) {
+  auto tap = [&](Value n) {
     Value inside = kc.lt(n, s.L);
     Value at = kc.add(kc.mul(h, s.L), kc.select(inside, n, kc.cst(0)));
     Value v = convertElement(b, loc, memref::LoadOp::create(b, loc, k, kc.idx(at)), b.getF32Type());
-    gen.scatterInput(kc.select(inside, v, zero), n, kc.cst(0));
+    return kc.select(inside, v, zero);
+  };
+  auto tapScales = gen.powerOfTwoScales(gen.blockMax(gen.forThreadsMax(s.L, [&](Value n) {
+    return gen.largestMagnitude(
+        vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getF32Type()), tap(n)));
+  })));
+  gen.forThreads(gen.fillLength(true), [&](Value n) {
+    gen.scatterInput(gen.mulf(tap(n), tapScales.first), n, kc.cst(0));
   });
   gen.barrier();
   // 2-3. Its spectrum, times 1/M, with the cutoff applied: [h][k1][k2].
@@ -545,6 +623,27 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
                               spectra, kc.idx(at), /*nontemporal=*/false, llvm::MaybeAlign(16));
     }
   });
+  // The head's largest magnitude, then the spectrum scaled by the power of
+  // two below it (exactly) and the inverse scale after all the spectra.
+  gen.barrier();
+  Value base = kc.mul(h, 2 * p.M);
+  Value largest = gen.blockMax(gen.forThreadsMax(2 * p.M / 4, [&](Value c) {
+    return gen.largestMagnitude(vector::LoadOp::create(
+        b, loc, VectorType::get({4}, b.getF32Type()), spectra, kc.idx(kc.add(base, kc.mul(c, 4))),
+        /*nontemporal=*/false, llvm::MaybeAlign(16)));
+  }));
+  auto [scale, unscale] = gen.powerOfTwoScales(largest);
+  gen.forThreads(2 * p.M, [&](Value e) {
+    Value at = kc.idx(kc.add(base, e));
+    memref::StoreOp::create(b, loc, gen.mulf(memref::LoadOp::create(b, loc, spectra, at), scale),
+                            spectra, at);
+  });
+  auto first = scf::IfOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, gen.tid, kc.cst(0)), false);
+  b.setInsertionPointToStart(&first.getThenRegion().front());
+  memref::StoreOp::create(b, loc, gen.mulf(unscale, tapScales.second), spectra,
+                          kc.idx(kc.add(h, s.heads * 2 * p.M)));
+  b.setInsertionPointAfter(first);
   gpu::ReturnOp::create(b, loc);
   return launch;
 }
@@ -566,7 +665,7 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   launch.ctasPerSM = std::clamp<int64_t>((227 * 1024) / (p.sharedBytes() + 1024), 1, 8);
   launch.grid = {std::min(p.pairs(), numSMs * launch.ctasPerSM), 1, 1};
   int64_t seqBytes = s.rows * s.N * 2;
-  SmallVector<int64_t> buffers{seqBytes, s.heads * p.M * 8};
+  SmallVector<int64_t> buffers{seqBytes, p.workspaceFloats() * 4};
   if (s.preGate)
     buffers.push_back(seqBytes);
   if (s.postGate)
@@ -575,10 +674,10 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
   Block &entry = func.getBody().front();
   KernelContext kc = fftContext(b, loc);
-  FFTConvGen gen(b, loc, kc, p, module, io);
+  FFTConvGen gen(b, loc, kc, p, module, Float16Type::get(module.getContext()));
   unsigned arg = 0;
   Value u = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
-  Value spectra = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), s.heads * p.M * 2);
+  Value spectra = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), p.workspaceFloats());
   Value pre = s.preGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
   Value post = s.postGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
   Value y = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
@@ -603,9 +702,11 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
                                      llvm::MaybeAlign(16));
     return arith::ExtFOp::create(b, loc, vec8(f32), v).getResult();
   };
-  // 1. u (times the pre-gate) into buffer A; zeros past N where read.
+  // 1. u (times the pre-gate), scaled by the power of two below the pair's
+  // largest magnitude, into buffer A; zeros past N where read.
   int64_t fill = gen.fillLength(false), chunks = fill / 8;
-  gen.forThreads(2 * chunks, [&](Value c) {
+  // Chunk c's 8 values (zero where there are none).
+  auto chunk = [&](Value c) {
     Value part = kc.div(c, chunks), n0 = kc.mul(kc.rem(c, chunks), 8);
     Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
     Value inside = kc.lt(n0, s.N);
@@ -615,11 +716,23 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
     if (pre)
       v = arith::MulFOp::create(b, loc, v, load8(pre, at));
     Value keep = kc.andB(inside, kc.select(isSecond, second, trueValue));
-    v = arith::SelectOp::create(b, loc, keep, v, zero8);
+    return std::tuple<Value, Value, Value>{arith::SelectOp::create(b, loc, keep, v, zero8), part,
+                                           n0};
+  };
+  Value largest = gen.blockMax(gen.forThreadsMax(
+      2 * chunks, [&](Value c) { return gen.largestMagnitude(std::get<0>(chunk(c))); }));
+  Value inputScale = gen.powerOfTwoScales(largest).first;
+  Value scale8 = vector::BroadcastOp::create(b, loc, vec8(f32), inputScale);
+  gen.forThreads(2 * chunks, [&](Value c) {
+    auto [v, part, n0] = chunk(c);
+    v = arith::MulFOp::create(b, loc, v, scale8);
     for (int64_t e = 0; e < 8; ++e)
       gen.scatterInput(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e}), kc.add(n0, e),
                        part);
   });
+  // What undoes both scales at the output (powers of two: exact).
+  Value back = gen.mulf(memref::LoadOp::create(b, loc, spectra, kc.idx(kc.add(h, s.heads * 2 * p.M))),
+                        gen.powerOfTwoScales(largest).second);
   gen.barrier();
   // 2-3. The forward transform, times the head's spectrum, into buffer A.
   gen.forward(false, [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
@@ -696,6 +809,7 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
                                      kc.idx(kc.add(kc.mul(part, s.N), n0)),
                                      /*nontemporal=*/false, llvm::MaybeAlign(16));
     Value at = kc.add(kc.mul(row, s.N), n0);
+    v = arith::MulFOp::create(b, loc, v, vector::BroadcastOp::create(b, loc, vec8(f32), back));
     if (post)
       v = arith::MulFOp::create(b, loc, v, load8(post, at));
     vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec8(io), v), y, kc.idx(at),

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "einloom/Codegen/FFTConvKernel.h"
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <cmath>
@@ -90,8 +91,10 @@ struct Model {
   std::vector<double> smem; // 16-bit elements, as values
   std::vector<Complex> tw;  // w_M^(k1 j2), [k1][j2], f32
 
+  /// The products run in f16 whatever the sequences' 16-bit type (the
+  /// scales keep them in range); F64 is exact throughout.
   Model(const FFTConvKernelPlan &p, Precision precision)
-      : p(p), ar{precision}, smem(static_cast<size_t>(p.sharedHalves())),
+      : p(p), ar{precision == Precision::F64 ? Precision::F64 : Precision::F16}, smem(static_cast<size_t>(p.sharedHalves())),
         tw(static_cast<size_t>(p.M)) {
     for (bool right : {false, true}) {
       int64_t r = right ? p.r1 : p.r0;
@@ -220,14 +223,14 @@ struct Model {
   }
 
   /// Steps 1-3 for one sequence pair (or filter): x (re, im; nulls are
-  /// zeros) of `len` values into buffer A; the forward right product's
+  /// zeros) of `len` values, times `scale`, into buffer A; the forward right product's
   /// elements go to `spectrum(k1, k2, value)`.
-  void forward(const double *re, const double *im, int64_t len, bool filter,
+  void forward(const double *re, const double *im, int64_t len, bool filter, double scale,
                const std::function<void(int64_t, int64_t, Complex)> &spectrum) {
     for (int64_t n = 0; n < p.M; ++n) {
       int64_t j1 = n / p.r1, j2 = n % p.r1, at = p.bufferA() + j2 * p.pitchLeft() + j1;
-      smem[at] = n < len && re ? ar.operand(re[n]) : 0.0;
-      smem[at + p.r0] = n < len && im ? ar.operand(im[n]) : 0.0;
+      smem[at] = n < len && re ? ar.operand(re[n] * scale) : 0.0;
+      smem[at + p.r0] = n < len && im ? ar.operand(im[n] * scale) : 0.0;
     }
     left(p.bufferA(), false, [&](int64_t s) { return p.forwardStepZero(s, filter); },
          [](int64_t) { return true; },
@@ -245,41 +248,76 @@ struct Model {
 };
 } // namespace
 
+double einloom::codegen::powerOfTwoScale(double largest) {
+  // (Zero, an f32 subnormal, infinity and NaN leave the data as it is.)
+  if (!(largest >= std::ldexp(1.0, -126)) || !std::isfinite(largest))
+    return 1.0;
+  int e;
+  std::frexp(largest, &e); // largest = f * 2^e, 0.5 <= f < 1
+  return std::ldexp(1.0, -std::clamp(e, -100, 100));
+}
+
 void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const double *u,
                                           const double *k, const double *preGate,
                                           const double *postGate, double *y,
                                           Precision precision) {
   Model m(p, precision);
   const ModelArith &ar = m.ar;
+  const ModelArith ioArith{precision};
   const FFTConvShape &s = p.shape;
   bool io16 = precision == Precision::F16 || precision == Precision::BF16;
-  auto io = [&](double x) { return io16 ? ar.operand(x) : x; };
-  // The filters' spectra ([head][k1][k2], f32, 1/M and the cutoff folded in).
+  auto io = [&](double x) { return io16 ? ioArith.operand(x) : x; };
+  // The filters' spectra ([head][k1][k2], f32, 1/M and the cutoff folded
+  // in), each head's scaled by a power of two to a largest magnitude below
+  // 1; the inverse of the scales (the taps' and the spectrum's) beside it.
   std::vector<Complex> spectra(static_cast<size_t>(s.heads * p.M));
-  for (int64_t h = 0; h < s.heads; ++h)
-    m.forward(k + h * s.L, nullptr, s.L, true, [&](int64_t k1, int64_t k2, Complex v) {
+  std::vector<double> unscale(static_cast<size_t>(s.heads));
+  for (int64_t h = 0; h < s.heads; ++h) {
+    Complex *spec = spectra.data() + h * p.M;
+    // The taps scaled into f16's range too.
+    double tapsLargest = 0;
+    for (int64_t n = 0; n < s.L; ++n)
+      tapsLargest = std::max(tapsLargest, std::abs(ar.store(k[h * s.L + n])));
+    double taps = powerOfTwoScale(tapsLargest);
+    m.forward(k + h * s.L, nullptr, s.L, true, taps, [&](int64_t k1, int64_t k2, Complex v) {
       int64_t f = k1 + p.r0 * k2;
       bool kept = s.cutoff <= 0 || std::min(f, p.M - f) < s.cutoff;
-      spectra[h * p.M + k1 * p.r1 + k2] = kept ? ar.store(v / double(p.M)) : Complex(0);
+      spec[k1 * p.r1 + k2] = kept ? ar.store(v / double(p.M)) : Complex(0);
     });
+    double largest = 0;
+    for (int64_t i = 0; i < p.M; ++i)
+      largest = std::max({largest, std::abs(spec[i].real()), std::abs(spec[i].imag())});
+    double scale = powerOfTwoScale(largest);
+    for (int64_t i = 0; i < p.M; ++i)
+      spec[i] *= scale; // exact
+    unscale[h] = 1.0 / (scale * taps);
+  }
   std::vector<double> row[2], staged[2];
   for (int64_t pair = 0; pair < p.pairs(); ++pair) {
     int64_t h = p.pairHead(pair);
+    double largest = 0;
     for (int part = 0; part < 2; ++part) { // the gated inputs, in f32
       int64_t r = p.pairRow(pair, part);
       row[part].assign(static_cast<size_t>(s.N), 0.0);
       staged[part].assign(static_cast<size_t>(s.N), 0.0);
       if (r < s.rows)
-        for (int64_t n = 0; n < s.N; ++n)
-          row[part][n] = ar.store(io(u[r * s.N + n]) * (preGate ? io(preGate[r * s.N + n]) : 1.0));
+        for (int64_t n = 0; n < s.N; ++n) {
+          row[part][n] =
+              ar.store(io(u[r * s.N + n]) * (preGate ? io(preGate[r * s.N + n]) : 1.0));
+          largest = std::max(largest, std::abs(row[part][n]));
+        }
     }
+    // The pair's inputs scaled by a power of two below 1 (exact), so that no
+    // product overflows f16; the output scaled back.
+    double scale = powerOfTwoScale(largest);
     const Complex *spec = spectra.data() + h * p.M;
-    m.forward(row[0].data(), row[1].data(), s.N, false, [&](int64_t k1, int64_t k2, Complex v) {
-      Complex prod = ar.mul(v, spec[k1 * p.r1 + k2]);
-      int64_t at = p.bufferA() + k1 * p.pitchRight() + k2;
-      m.smem[at] = ar.operand(prod.real());
-      m.smem[at + p.r1] = ar.operand(prod.imag());
-    });
+    m.forward(row[0].data(), row[1].data(), s.N, false, scale,
+              [&](int64_t k1, int64_t k2, Complex v) {
+                Complex prod = ar.mul(v, spec[k1 * p.r1 + k2]);
+                int64_t at = p.bufferA() + k1 * p.pitchRight() + k2;
+                m.smem[at] = ar.operand(prod.real());
+                m.smem[at + p.r1] = ar.operand(prod.imag());
+              });
     // 4. the inverse right product, times conj twiddles, into buffer B.
     m.right(p.bufferA(), true, [&](int64_t st) { return p.inverseStepZero(st); },
             [](int64_t) { return false; },
@@ -306,12 +344,13 @@ void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const doub
                }
              }
            });
+    double back = unscale[h] / scale; // a power of two: exact
     for (int part = 0; part < 2; ++part) {
       int64_t r = p.pairRow(pair, part);
       if (r < s.rows)
         for (int64_t n = 0; n < s.N; ++n)
-          y[r * s.N + n] =
-              io(ar.store(staged[part][n] * (postGate ? io(postGate[r * s.N + n]) : 1.0)));
+          y[r * s.N + n] = io(
+              ar.store(staged[part][n] * back * (postGate ? io(postGate[r * s.N + n]) : 1.0)));
     }
   }
 }

@@ -217,6 +217,12 @@ struct KernelContext {
   int64_t kSteps() const;
 };
 
+/// `x` combined over the first `lanes` lanes of each warp by an xor
+/// butterfly (every lane gets the result). 64-bit values travel as two
+/// 32-bit halves.
+mlir::Value warpReduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, int64_t lanes,
+                       llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> combine);
+
 /// What a producer computes once, before the main loop: per copy pass, the
 /// element offset of its row, whether the row exists, and its place within a
 /// pipeline stage.

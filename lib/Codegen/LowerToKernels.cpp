@@ -143,7 +143,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       Type filter = cast<RankedTensorType>(conv.getKernel().getType()).getElementType();
       std::string base = (name + "_fftconv" + Twine(index)).str();
       FailureOr<KernelLaunch> spectrum = buildFFTConvSpectrumKernel(
-          kernelModule(), base + "_spectrum", *plan, filter, u.getElementType(), conv.getLoc());
+          kernelModule(), base + "_spectrum", *plan, filter, conv.getLoc());
       FailureOr<KernelLaunch> fused =
           failed(spectrum) ? FailureOr<KernelLaunch>(failure())
                            : buildFFTConvKernel(kernels, base, *plan, u.getElementType(),
@@ -168,7 +168,7 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       conv->setAttr("loom.launch", shape(*fused));
       conv->setAttr("loom.spectrum_kernel", named(*spectrum));
       conv->setAttr("loom.spectrum_launch", shape(*spectrum));
-      conv->setAttr("loom.workspace", b.getI64IntegerAttr(plan->shape.heads * plan->M * 8));
+      conv->setAttr("loom.workspace", b.getI64IntegerAttr(plan->workspaceFloats() * 4));
       conv->setAttr("loom.fftconv_plan", b.getDenseI64ArrayAttr({plan->M, plan->r0, plan->r1}));
     };
     module.walk([&](func::FuncOp func) {

@@ -30,13 +30,7 @@ using namespace mlir;
 using namespace einloom;
 using namespace einloom::codegen;
 
-namespace {
-constexpr int64_t kThreads = 256, kTile = 64, kPitch = kTile + 1, kUnroll = 4;
-
-/// `x` combined over the first `lanes` lanes of each warp by an xor
-/// butterfly (every lane gets the result). 64-bit values travel as two
-/// 32-bit halves.
-static Value warpReduce(OpBuilder &b, Location loc, Value x, int64_t lanes,
+Value einloom::codegen::warpReduce(OpBuilder &b, Location loc, Value x, int64_t lanes,
                         function_ref<Value(Value, Value)> combine) {
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   Value width = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(32));
@@ -66,6 +60,10 @@ static Value warpReduce(OpBuilder &b, Location loc, Value x, int64_t lanes,
   }
   return x;
 }
+
+namespace {
+constexpr int64_t kThreads = 256, kTile = 64, kPitch = kTile + 1, kUnroll = 4;
+
 
 /// The code of one memory-bound kernel: typed views of the buffers and the
 /// index, load and arithmetic helpers the three strategies share.

@@ -96,6 +96,18 @@ TEST(FFTConvKernel, ZeroStructure) {
     EXPECT_EQ(p.inverseStepZero(s), s % 4 == 1 || s % 4 == 2) << s;
 }
 
+TEST(FFTConvKernel, PowerOfTwoScales) {
+  EXPECT_EQ(powerOfTwoScale(1.0), 0.5);
+  EXPECT_EQ(powerOfTwoScale(0.75), 1.0);
+  EXPECT_EQ(powerOfTwoScale(0.5), 1.0);
+  EXPECT_EQ(powerOfTwoScale(3.0), 0.25);
+  EXPECT_EQ(powerOfTwoScale(65504.0), std::ldexp(1.0, -16));
+  EXPECT_EQ(powerOfTwoScale(1e-30), std::ldexp(1.0, 99));
+  EXPECT_EQ(powerOfTwoScale(1e35), std::ldexp(1.0, -100)); // clamped
+  for (double odd : {0.0, 1e-40 /* an f32 subnormal */, double(INFINITY), double(NAN)})
+    EXPECT_EQ(powerOfTwoScale(odd), 1.0) << odd;
+}
+
 struct Case {
   int64_t rows, heads, N, L;
   bool causal;
@@ -109,10 +121,13 @@ void PrintTo(const Case &c, std::ostream *os) {
       << (c.gates ? " gated" : "");
 }
 
-/// Random inputs and the reference's f64 result.
+/// Random inputs and the reference's f64 result (u, the filter and the
+/// gates times their scales: large ones would overflow f16 without the
+/// kernel's scaling).
 struct Problem {
   ref::Tensor u, k, pre, post, want;
-  Problem(const Case &c, ref::DType io) {
+  Problem(const Case &c, ref::DType io, double uScale = 1, double kScale = 1,
+          double gateScale = 1) {
     std::mt19937 rng(static_cast<uint32_t>(c.N * 7 + c.L + c.rows));
     std::normal_distribution<double> g;
     auto make = [&](std::vector<int64_t> shape, double scale) {
@@ -123,9 +138,9 @@ struct Problem {
     };
     // u: batches x heads x N (row r takes filter r % heads).
     std::vector<int64_t> rows{c.rows / c.heads, c.heads, c.N};
-    u = make(rows, 1.0);
-    k = make({c.heads, c.L}, 1.0 / std::sqrt(double(c.L)));
-    pre = make(rows, 1.0);
+    u = make(rows, uScale);
+    k = make({c.heads, c.L}, kScale / std::sqrt(double(c.L)));
+    pre = make(rows, gateScale);
     post = make(rows, 1.0);
     ref::FFTConvParams params;
     params.causal = c.causal;
@@ -212,8 +227,27 @@ TEST(FFTConvKernelModel, SixteenBitError) {
                   name, static_cast<long long>(c.N), c.causal ? "causal" : "circular", kernel,
                   torch, kernel / torch);
       EXPECT_GT(torch, 0.0);
-      EXPECT_LT(kernel, 4.0 * torch) << name << " N = " << c.N;
+      // bf16 sequences: the products in f16 keep 3 more bits than the
+      // output, so the error is the output's rounding (FFTCONV.md asks for
+      // 2x PyTorch's); f16 sequences: four f16 roundings, about 3x.
+      EXPECT_LT(kernel, (io == ref::DType::BF16 ? 1.3 : 3.5) * torch) << name << " N = " << c.N;
     }
+  }
+}
+
+// Magnitudes far outside f16's range: bf16 sequences of 1e15 and 1e-15
+// with filters of 1e10 and 1e-10; f16 ones of 1000 gated by 30 (the first
+// product alone would reach 2e5 unscaled). The power-of-two scales keep
+// every f16 operand finite, and the error where it was.
+TEST(FFTConvKernelModel, LargeMagnitudes) {
+  Case c{2, 1, 1024, 1024, true, 0, true};
+  for (auto [io, precision, uScale, kScale, gateScale, bound] :
+       {std::tuple{ref::DType::BF16, Precision::BF16, 1e15, 1e10, 1.0, 2.5e-3},
+        std::tuple{ref::DType::BF16, Precision::BF16, 1e-15, 1e-10, 1.0, 2.5e-3},
+        std::tuple{ref::DType::F16, Precision::F16, 1000.0, 1e-3, 30.0, 8e-4}}) {
+    Problem pr(c, io, uScale, kScale, gateScale);
+    double err = pr.relRms(pr.model(c, precision));
+    EXPECT_LT(err, bound) << "u times " << uScale << ", k times " << kScale;
   }
 }
 } // namespace

@@ -3,7 +3,10 @@
 // `loom.fftconv` on tensor cores, for sequences whose whole transform fits
 // one CTA's shared memory: an order-2 Monarch FFT (Monarch.h) of the padded
 // length M = r0 * r1 (2N causal, N circular), every DFT a real mma.sync
-// m16n8k16 product in the inputs' 16-bit type with f32 accumulation.
+// m16n8k16 product in f16 with f32 accumulation (bf16 sequences too: each
+// pair of sequences and each filter spectrum is scaled by a power of two
+// that keeps every f16 operand in range, undone exactly at the output, so
+// the products keep f16's 11 significant bits; see powerOfTwoScale).
 //
 // Two real sequences of the same head (batches b and b + 1) travel as one
 // complex one, z = u_b + i u_{b+1}: the filter is real, so the convolution
@@ -80,6 +83,10 @@ struct FFTConvKernelPlan {
   FFTConvShape shape;
   int64_t M = 0, r0 = 0, r1 = 0; ///< padded length, M = r0 * r1
 
+  /// The workspace of the spectra: heads x M complex f32 ([k1][k2]), then
+  /// each head's unscale (f32; see powerOfTwoScale).
+  int64_t workspaceFloats() const { return shape.heads * (2 * M + 1); }
+
   /// The plan for `s`, or false with `why` (a sentence a user can act on).
   static bool build(const FFTConvShape &s, FFTConvKernelPlan &p, std::string &why);
 
@@ -118,7 +125,9 @@ struct FFTConvKernelPlan {
     int64_t r = right ? r1 : r0;
     return dftReal(right) + r * dftPitch(r);
   }
-  int64_t sharedHalves() const { return dftImag(true) + r1 * dftPitch(r1); }
+  /// Four f32 slots for a block-wide maximum (one a warp).
+  int64_t reductionSlots() const { return dftImag(true) + r1 * dftPitch(r1); }
+  int64_t sharedHalves() const { return reductionSlots() + 8; }
   int64_t sharedBytes() const { return 2 * sharedHalves(); }
 
   // --- what is known to be zero -----------------------------------------
@@ -212,6 +221,12 @@ I bFragmentOffset(I g, I t, int64_t pitch, int64_t n0, int64_t k0, int q) {
 /// Accumulator element e's row and column within its 16 x 8 tile.
 template <class I> I cRow(I g, int e) { return g + 8 * (e / 2); }
 template <class I> I cCol(I t, int e) { return t * 2 + e % 2; }
+
+/// The power of two that brings `largest` (a magnitude) below 1 and to at
+/// least 1/2 (1 for zero, infinities and NaN; exponents clamped to +-100):
+/// the kernels scale each pair of sequences and each filter spectrum by it
+/// so that no f16 operand overflows, and undo it, exactly, at the output.
+double powerOfTwoScale(double largest);
 
 /// The fused kernel run on the host, lane by lane and fragment by fragment
 /// with the index maps above (the data through the two buffers' layouts,

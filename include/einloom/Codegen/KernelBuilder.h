@@ -141,14 +141,14 @@ std::string describeFFTConvPlan(const codegen::FFTConvKernelPlan &p, const Targe
                                 mlir::Type io);
 /// loom.fftconv's filter spectra (FFTConvKernel.h): one CTA a filter row,
 /// steps 1-3 of the fused kernel on the taps (type `filter`: f32, f16 or
-/// bf16) in `op16` (the sequences' type), times 1/M, the cutoff applied.
-/// Arguments: filter (heads x L), spectra (heads x M complex f32, in the
-/// kernel's [k1][k2] order).
+/// bf16), times 1/M, the cutoff applied, scaled by a power of two.
+/// Arguments: filter (heads x L), workspace (FFTConvKernelPlan::
+/// workspaceFloats: the spectra in the kernel's [k1][k2] order, then the
+/// heads' inverse scales).
 mlir::FailureOr<KernelLaunch> buildFFTConvSpectrumKernel(mlir::gpu::GPUModuleOp module,
                                                          llvm::StringRef name,
                                                          const codegen::FFTConvKernelPlan &p,
-                                                         mlir::Type filter, mlir::Type op16,
-                                                         mlir::Location loc);
+                                                         mlir::Type filter, mlir::Location loc);
 /// The fused FFT convolution (FFTConvKernel.h), persistent over the pairs
 /// of sequences. Arguments: u, spectra, [pre-gate], [post-gate], y, all but
 /// the spectra of type `io` (f16 or bf16).
