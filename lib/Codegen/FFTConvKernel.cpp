@@ -34,7 +34,6 @@ using namespace einloom;
 using namespace einloom::codegen;
 
 namespace {
-constexpr int64_t kThreads = FFTConvKernelPlan::kThreads;
 
 /// An i32 index value for the header's index-map templates.
 struct Ix {
@@ -155,20 +154,20 @@ public:
 
   void barrier() { gpu::BarrierOp::create(b, loc); }
 
-  /// body(e) for e = tid, tid + kThreads, ... below `count`.
+  /// body(e) for e = tid, tid + threads, ... below `count`.
   void forThreads(int64_t count, function_ref<void(Value)> body) {
     auto loop = scf::ForOp::create(b, loc, kc.idx(tid), kc.idx(kc.cst(count)),
-                                   arith::ConstantIndexOp::create(b, loc, kThreads));
+                                   arith::ConstantIndexOp::create(b, loc, p.threads()));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     body(kc.fromIndex(loop.getInductionVar()));
   }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  /// The thread's largest of magnitude(e) for e = tid, tid + kThreads, ...
+  /// The thread's largest of magnitude(e) for e = tid, tid + threads, ...
   /// below `count` (0 for none).
   Value forThreadsMax(int64_t count, function_ref<Value(Value)> magnitude) {
     auto loop = scf::ForOp::create(b, loc, kc.idx(tid), kc.idx(kc.cst(count)),
-                                   arith::ConstantIndexOp::create(b, loc, kThreads),
+                                   arith::ConstantIndexOp::create(b, loc, p.threads()),
                                    ValueRange{f32c(0)});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -205,7 +204,7 @@ public:
     }
     barrier();
     Value m = memref::LoadOp::create(b, loc, allFloats, kc.idx(slot0));
-    for (int64_t i = 1; i < FFTConvKernelPlan::kWarps; ++i)
+    for (int64_t i = 1; i < p.warps(); ++i)
       m = arith::MaxNumFOp::create(b, loc, m,
                                    memref::LoadOp::create(b, loc, allFloats, kc.idx(kc.add(slot0, i))));
     barrier(); // the slots are free again
@@ -235,7 +234,7 @@ public:
   /// body(w) in warp w's own branch (w constant).
   void perWarp(function_ref<void(int64_t)> body) {
     SmallVector<int64_t> cases;
-    for (int64_t w = 0; w < FFTConvKernelPlan::kWarps; ++w)
+    for (int64_t w = 0; w < p.warps(); ++w)
       cases.push_back(w);
     auto sw = scf::IndexSwitchOp::create(b, loc, TypeRange{}, kc.idx(warp), cases, cases.size());
     OpBuilder::InsertionGuard guard(b);
@@ -332,7 +331,7 @@ public:
   void left(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
             function_ref<bool(int64_t)> rowsNeeded, Epilogue epi) {
     int64_t pairs = p.r0 / 16, tiles = p.r1 / 8, wr = p.leftWarpRows(),
-            wc = FFTConvKernelPlan::kWarps / wr;
+            wc = p.warps() / wr;
     for (int64_t i = w % wr; i < pairs; i += wr) {
       if (!rowsNeeded(i))
         continue;
@@ -370,7 +369,7 @@ public:
   void right(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
              function_ref<bool(int64_t)> skip, Epilogue epi) {
     int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
-            wr = FFTConvKernelPlan::kWarps / wc;
+            wr = p.warps() / wc;
     for (int64_t j = w % wc; j < pairs; j += wc) {
       std::vector<std::array<Value, 2>> fr(half), fi(half);
       if (!skip(j))
@@ -468,9 +467,9 @@ public:
   }
 };
 
-KernelContext fftContext(OpBuilder &b, Location loc) {
+KernelContext fftContext(OpBuilder &b, Location loc, int64_t threads) {
   static const Contraction none{};
-  return KernelContext{b, loc, none, loom::PlanAttr(), 0, 0, 0, 1, 1, 1, kThreads, 0,
+  return KernelContext{b, loc, none, loom::PlanAttr(), 0, 0, 0, 1, 1, 1, threads, 0,
                        b.getI32Type(), {}, {}, {}, {}};
 }
 
@@ -533,9 +532,11 @@ std::string einloom::describeFFTConvPlan(const FFTConvKernelPlan &p, const Targe
      << (s.preGate ? ", pre-gate" : "") << (s.postGate ? ", post-gate" : "") << ":\n"
      << "  fused order-2 Monarch kernel: padded length " << p.M << " = " << p.r0 << " x " << p.r1
      << ", two sequences of a head per complex transform (" << p.pairs()
-     << " pairs), mma.sync m16n8k16 " << (io.isBF16() ? "bf16" : "f16")
-     << " with f32 accumulation; " << p.sharedBytes() / 1024 << " KiB shared memory a CTA, "
-     << ctas << " CTAs an SM, persistent over the pairs\n";
+     << " pairs), mma.sync m16n8k16 f16 with f32 accumulation (each pair and filter scaled "
+        "by a power of two into f16's range"
+     << (io.isBF16() ? ": the bf16 data keeps 3 more bits" : "") << "); " << p.sharedBytes() / 1024 << " KiB shared memory a CTA, "
+     << ctas << (ctas == 1 ? " CTA" : " CTAs") << " an SM of " << p.warps()
+     << " warps, persistent over the pairs\n";
   int64_t full = 16 * p.M * (p.r0 + p.r1) / 4096; // mma.sync a pair with nothing skipped
   int64_t pair = p.mmaCount(false), filter = p.mmaCount(true);
   os << "  skipped as known zero: " << (full - pair) * 100 / full << "% of a pair's products"
@@ -566,15 +567,15 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
   const FFTConvShape &s = p.shape;
   KernelLaunch launch;
   launch.name = name.str();
-  launch.block = {kThreads, 1, 1};
+  launch.block = {p.threads(), 1, 1};
   launch.grid = {s.heads, 1, 1};
   launch.sharedMemoryBytes = p.sharedBytes();
   auto func = createKernelFunc(b, loc, name,
                                {s.heads * s.L * (filter.getIntOrFloatBitWidth() / 8),
                                 p.workspaceFloats() * 4},
-                               /*takesSize=*/false, kThreads);
+                               /*takesSize=*/false, p.threads());
   Block &entry = func.getBody().front();
-  KernelContext kc = fftContext(b, loc);
+  KernelContext kc = fftContext(b, loc, p.threads());
   FFTConvGen gen(b, loc, kc, p, module, op16);
   Value k = typedView(b, loc, entry.getArgument(0), filter, s.heads * s.L);
   Value spectra = typedView(b, loc, entry.getArgument(1), b.getF32Type(), p.workspaceFloats());
@@ -658,7 +659,7 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   const FFTConvShape &s = p.shape;
   KernelLaunch launch;
   launch.name = name.str();
-  launch.block = {kThreads, 1, 1};
+  launch.block = {p.threads(), 1, 1};
   launch.sharedMemoryBytes = p.sharedBytes();
   // Persistent: as many CTAs as fit (by shared memory, at most 8 an SM).
   launch.persistent = true;
@@ -671,9 +672,9 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   if (s.postGate)
     buffers.push_back(seqBytes);
   buffers.push_back(seqBytes);
-  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, kThreads);
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, p.threads());
   Block &entry = func.getBody().front();
-  KernelContext kc = fftContext(b, loc);
+  KernelContext kc = fftContext(b, loc, p.threads());
   FFTConvGen gen(b, loc, kc, p, module, Float16Type::get(module.getContext()));
   unsigned arg = 0;
   Value u = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);

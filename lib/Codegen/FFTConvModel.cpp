@@ -22,14 +22,16 @@ using namespace einloom::codegen;
 bool FFTConvKernelPlan::build(const FFTConvShape &s, FFTConvKernelPlan &p, std::string &why) {
   auto pow2 = [](int64_t n) { return n > 0 && (n & (n - 1)) == 0; };
   int64_t M = s.causal ? 2 * s.N : s.N;
-  if (!pow2(s.N) || M < 256 || M > kMaxLength) {
+  // The longest: causal 8192 (M = 16384), circular 8192 (the f32 staging
+  // of a circular 16384 would not fit shared memory).
+  int64_t shortest = s.causal ? 128 : 256, longest = 8192;
+  if (!pow2(s.N) || M < 256 || s.N > longest) {
     why = "the fused FFT convolution kernel takes N a power of two from " +
-          std::to_string(s.causal ? 128 : 256) + " to " +
-          std::to_string(s.causal ? kMaxLength / 2 : kMaxLength) + " (" +
+          std::to_string(shortest) + " to " + std::to_string(longest) + " (" +
           (s.causal ? "causal" : "circular") + "), not " + std::to_string(s.N) +
-          (pow2(s.N) ? (M > kMaxLength ? "; longer sequences need the order-3 and order-4 "
-                                         "kernels, which do not exist yet"
-                                       : "; pad the sequence")
+          (pow2(s.N) ? (s.N > longest ? "; longer sequences need the order-3 and order-4 "
+                                        "kernels, which do not exist yet"
+                                      : "; pad the sequence")
                      : "; pad the sequence to a power of two");
     return false;
   }
@@ -50,6 +52,11 @@ bool FFTConvKernelPlan::build(const FFTConvShape &s, FFTConvKernelPlan &p, std::
     ++bits;
   p.r0 = int64_t(1) << ((bits + 1) / 2); // the larger radix first, as MonarchPlan
   p.r1 = M / p.r0;
+  if (p.M > kMaxLength || p.sharedBytes() > kMaxSharedBytes) {
+    why = "the fused FFT convolution kernel would need " + std::to_string(p.sharedBytes() / 1024) +
+          " KiB of shared memory for N = " + std::to_string(s.N) + ", more than a CTA has";
+    return false;
+  }
   return true;
 }
 
@@ -137,8 +144,8 @@ struct Model {
   void left(int64_t src, bool inverse, const std::function<bool(int64_t)> &stepZero,
             const std::function<bool(int64_t)> &rowsNeeded, const Epilogue &epi) {
     int64_t pairs = p.r0 / 16, tiles = p.r1 / 8, wr = p.leftWarpRows(),
-            wc = FFTConvKernelPlan::kWarps / wr;
-    for (int64_t w = 0; w < FFTConvKernelPlan::kWarps; ++w)
+            wc = p.warps() / wr;
+    for (int64_t w = 0; w < p.warps(); ++w)
       for (int64_t i = w % wr; i < pairs; i += wr) {
         if (!rowsNeeded(i))
           continue;
@@ -178,8 +185,8 @@ struct Model {
   void right(int64_t src, bool inverse, const std::function<bool(int64_t)> &stepZero,
              const std::function<bool(int64_t)> &skip, const Epilogue &epi) {
     int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
-            wr = FFTConvKernelPlan::kWarps / wc;
-    for (int64_t w = 0; w < FFTConvKernelPlan::kWarps; ++w)
+            wr = p.warps() / wc;
+    for (int64_t w = 0; w < p.warps(); ++w)
       for (int64_t j = w % wc; j < pairs; j += wc)
         for (int64_t i = w / wc; i < rowTiles; i += wr) {
           std::array<Regs4, 32> re{}, im{};

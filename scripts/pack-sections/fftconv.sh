@@ -41,12 +41,14 @@ conv fftconv r256_bf16           2 3 256  256  circular bf16 bf16 none 0
 conv fftconv r1024_f16_k33_both  5 2 1024 33   circular f16  f32  both 0
 conv fftconv r4096_bf16_post     2 2 4096 4096 circular bf16 bf16 post 0
 conv fftconv r4096_f16_cut64     2 1 4096 4096 circular f16  f32  none 64
+conv fftconv c8192_bf16_both     2 2 8192 8192 causal   bf16 bf16 both 0
+conv fftconv r8192_f16_k500      3 1 8192 500  circular f16  f32  none 0
 conv fftconv c1024_bf16_sm80     2 4 1024 1024 causal   bf16 bf16 both 0 --target sm_80
 # One filter for every head (k: 1 x L).
 KH=1 conv fftconv c512_bcast_f16 4 8 512  512  causal   f16  f16  post 0
 # The demo's gated convolution (examples/gated-conv.mlir).
 "$COMPILE" examples/gated-conv.mlir -o "$PACK/fftconv/gated_conv_example.bundle"
-for N in 256 1024 2048; do
+for N in 256 1024 2048 4096 8192; do
   conv fftconvbench "gated_bf16_b64_h768_n$N" 64 768 $N $N causal bf16 bf16 both 0
 done
 rm -f "$PACK"/fftconv/*.mlir "$PACK"/fftconvbench/*.mlir

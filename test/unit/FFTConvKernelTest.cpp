@@ -52,16 +52,27 @@ TEST(FFTConvKernel, Plans) {
   std::string why;
   EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 1000, 10, true), p, why));
   EXPECT_NE(why.find("pad the sequence to a power of two"), std::string::npos) << why;
-  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 4096, 10, true), p, why));
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 16384, 10, true), p, why));
   EXPECT_NE(why.find("order-3"), std::string::npos) << why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 16384, 10, false), p, why));
+  EXPECT_NE(why.find("from 256 to 8192 (circular)"), std::string::npos) << why;
   EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 64, 10, true), p, why));
-  EXPECT_NE(why.find("from 128 to 2048 (causal)"), std::string::npos) << why;
+  EXPECT_NE(why.find("from 128 to 8192 (causal)"), std::string::npos) << why;
   EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(6, 4, 256, 10, true), p, why));
   EXPECT_NE(why.find("must divide"), std::string::npos) << why;
-  // Shared memory: two buffers and the DFT matrices fit an H100's 227 KiB
-  // with room for more than one CTA an SM.
+  // Shared memory: two buffers and the DFT matrices fit an H100's 227 KiB,
+  // with room for several CTAs an SM up to M = 4096; the longest lengths
+  // take one CTA of 8 warps.
   ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 4096, 4096, false), p, why));
   EXPECT_LE(p.sharedBytes(), 100 * 1024);
+  EXPECT_EQ(p.warps(), 4);
+  EXPECT_EQ(radices(8192, true), (P{128, 128}));
+  EXPECT_EQ(radices(8192, false), (P{128, 64}));
+  for (bool causal : {true, false}) {
+    ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 8192, 8192, causal), p, why));
+    EXPECT_LE(p.sharedBytes(), FFTConvKernelPlan::kMaxSharedBytes);
+    EXPECT_EQ(p.warps(), 8);
+  }
 }
 
 TEST(FFTConvKernel, ZeroStructure) {
@@ -195,7 +206,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{2, 1, 2048, 2048, true, 40, false},
                       Case{2, 1, 256, 256, false, 0, false}, Case{5, 1, 1024, 33, false, 0, true},
                       Case{2, 1, 2048, 2048, false, 100, false},
-                      Case{2, 2, 4096, 4096, false, 0, false}));
+                      Case{2, 2, 4096, 4096, false, 0, false},
+                      Case{3, 1, 4096, 4096, true, 0, true}, Case{2, 1, 8192, 8192, true, 500, false},
+                      Case{2, 1, 8192, 1000, false, 0, false}));
 
 // The 16-bit kernel against an f32 FFT convolution of the same 16-bit data
 // (what PyTorch computes), both against the f64 reference: the kernel

@@ -73,12 +73,17 @@ struct FFTConvShape {
 };
 
 struct FFTConvKernelPlan {
-  static constexpr int64_t kWarps = 4, kThreads = 32 * kWarps;
+  /// Warps a CTA: 4, or 8 from M = 8192 on (one CTA an SM, whose shared
+  /// memory the transform fills).
+  int64_t warps() const { return M >= 8192 ? 8 : 4; }
+  int64_t threads() const { return 32 * warps(); }
   /// Halves of padding per shared-memory row (16 bytes): fragment loads of
   /// the 32 lanes fall in 32 different banks.
   static constexpr int64_t kPad = 8;
-  /// The largest padded length one CTA transforms (order 2).
-  static constexpr int64_t kMaxLength = 4096;
+  /// The largest padded length one CTA transforms (order 2, 128 x 128).
+  static constexpr int64_t kMaxLength = 16384;
+  /// Dynamic shared memory a CTA may have (sm_80 and sm_90: 227 KiB).
+  static constexpr int64_t kMaxSharedBytes = 227 * 1024;
 
   FFTConvShape shape;
   int64_t M = 0, r0 = 0, r1 = 0; ///< padded length, M = r0 * r1
@@ -125,9 +130,9 @@ struct FFTConvKernelPlan {
     int64_t r = right ? r1 : r0;
     return dftReal(right) + r * dftPitch(r);
   }
-  /// Four f32 slots for a block-wide maximum (one a warp).
+  /// f32 slots for a block-wide maximum (one a warp).
   int64_t reductionSlots() const { return dftImag(true) + r1 * dftPitch(r1); }
-  int64_t sharedHalves() const { return reductionSlots() + 8; }
+  int64_t sharedHalves() const { return reductionSlots() + 2 * warps(); }
   int64_t sharedBytes() const { return 2 * sharedHalves(); }
 
   // --- what is known to be zero -----------------------------------------
@@ -194,10 +199,10 @@ struct FFTConvKernelPlan {
   /// Left products: row pairs (Re tile i, Im tile i + r0/16) over a warp
   /// grid of rows x cols; warp w takes pairs i = w % rows (mod rows) and
   /// column tiles j = w / rows (mod cols).
-  int64_t leftWarpRows() const { return std::min<int64_t>(kWarps, r0 / 16); }
+  int64_t leftWarpRows() const { return std::min<int64_t>(warps(), r0 / 16); }
   /// Right products: column tile pairs (Re j, Im j + r1/8); warp w takes
   /// pairs j = w % cols (mod cols) and row tiles i = w / cols (mod rows).
-  int64_t rightWarpCols() const { return std::min<int64_t>(kWarps, r1 / 8); }
+  int64_t rightWarpCols() const { return std::min<int64_t>(warps(), r1 / 8); }
 };
 
 // --- fragment maps of mma.sync m16n8k16 (16-bit operands) -------------------

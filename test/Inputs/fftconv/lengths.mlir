@@ -35,3 +35,12 @@ func.func @r4096(%u: tensor<2x4x4096xf16>, %k: tensor<4x4096xf16>, %g: tensor<2x
   %y = loom.fftconv circular %u, %k pre_gate(%g) {freq_cutoff = 64 : i64} : (tensor<2x4x4096xf16>, tensor<4x4096xf16>, tensor<2x4x4096xf16>) -> tensor<2x4x4096xf16>
   return %y : tensor<2x4x4096xf16>
 }
+func.func @c8192(%u: tensor<2x2x8192xbf16>, %k: tensor<2x8192xbf16>, %h: tensor<2x2x8192xbf16>) -> tensor<2x2x8192xbf16> {
+  %y = loom.fftconv causal %u, %k post_gate(%h) : (tensor<2x2x8192xbf16>, tensor<2x8192xbf16>, tensor<2x2x8192xbf16>) -> tensor<2x2x8192xbf16>
+  return %y : tensor<2x2x8192xbf16>
+}
+
+func.func @r8192(%u: tensor<2x2x8192xf16>, %k: tensor<2x8192xf16>) -> tensor<2x2x8192xf16> {
+  %y = loom.fftconv circular %u, %k : (tensor<2x2x8192xf16>, tensor<2x8192xf16>) -> tensor<2x2x8192xf16>
+  return %y : tensor<2x2x8192xf16>
+}
