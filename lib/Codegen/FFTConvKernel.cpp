@@ -28,6 +28,7 @@
 #include "llvm/Support/Format.h"
 
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace einloom;
@@ -122,21 +123,28 @@ public:
     words = view(b.getI32Type(), p.sharedHalves() / 2);
     floats = view(f32(), p.bufferHalves() / 2);
     allFloats = view(f32(), p.sharedHalves() / 2);
-    for (bool right : {false, true}) {
-      int64_t r = right ? p.r1 : p.r0;
-      if (right && p.r1 == p.r0)
-        break;
+    using Dft = FFTConvKernelPlan::Dft;
+    std::set<int64_t> copied;
+    for (Dft d : {Dft::Left, Dft::Right, Dft::RightInverse}) {
+      if (!copied.insert(p.dftCopy(d)).second)
+        continue; // shared with one already copied
+      int64_t r = p.radix(d);
       std::vector<Complex> f = dftMatrix(r);
       std::vector<double> re, im;
-      for (Complex v : f) {
-        re.push_back(v.real());
-        im.push_back(v.imag());
-      }
-      std::string name = "einloom_dft" + std::to_string(r) + "_" + typeName();
+      for (int64_t a = 0; a < r; ++a)
+        for (int64_t c = 0; c < r; ++c) {
+          auto [row, col] = p.dftSource(d, a, c);
+          re.push_back(f[row * r + col].real());
+          im.push_back(f[row * r + col].imag());
+        }
+      std::string name = "einloom_dft" + std::to_string(r) + "_" + typeName() +
+                         (d == Dft::Left || !p.centered() ? ""
+                          : d == Dft::Right               ? "_centered"
+                                                          : "_centered_t");
       Value tre = table(name + "_re", op16, re), tim = table(name + "_im", op16, im);
       forThreads(r * r, [&](Value e) {
         Value at = kc.add(kc.mul(kc.div(e, r), p.dftPitch(r)), kc.rem(e, r));
-        for (auto [src, base] : {std::pair{tre, p.dftReal(right)}, std::pair{tim, p.dftImag(right)}})
+        for (auto [src, base] : {std::pair{tre, p.dftReal(d)}, std::pair{tim, p.dftImag(d)}})
           memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, src, kc.idx(e)), halves,
                                   kc.idx(kc.add(at, base)));
       });
@@ -339,8 +347,8 @@ public:
       std::vector<std::array<Value, 4>> fr(pairs), fi(pairs);
       for (int64_t s = 0; s < pairs; ++s)
         if (!stepZero(s) || !stepZero(s + pairs)) {
-          fr[s] = aFragment(p.dftReal(false), p.dftPitch(p.r0), 16 * i, 16 * s);
-          fi[s] = aFragment(p.dftImag(false), p.dftPitch(p.r0), 16 * i, 16 * s);
+          fr[s] = aFragment(p.dftReal(FFTConvKernelPlan::Dft::Left), p.dftPitch(p.r0), 16 * i, 16 * s);
+          fi[s] = aFragment(p.dftImag(FFTConvKernelPlan::Dft::Left), p.dftPitch(p.r0), 16 * i, 16 * s);
           if (inverse)
             fi[s] = negated(fi[s]);
         }
@@ -368,6 +376,7 @@ public:
   /// buffer `src`; column pairs `skip(j)` are zero (no products).
   void right(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
              function_ref<bool(int64_t)> skip, Epilogue epi) {
+    auto matrix = inverse ? FFTConvKernelPlan::Dft::RightInverse : FFTConvKernelPlan::Dft::Right;
     int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
             wr = p.warps() / wc;
     for (int64_t j = w % wc; j < pairs; j += wc) {
@@ -375,8 +384,8 @@ public:
       if (!skip(j))
         for (int64_t s = 0; s < half; ++s)
           if (!stepZero(s) || !stepZero(s + half)) {
-            fr[s] = bFragment(p.dftReal(true), p.dftPitch(p.r1), 8 * j, 16 * s);
-            fi[s] = bFragment(p.dftImag(true), p.dftPitch(p.r1), 8 * j, 16 * s);
+            fr[s] = bFragment(p.dftReal(matrix), p.dftPitch(p.r1), 8 * j, 16 * s);
+            fi[s] = bFragment(p.dftImag(matrix), p.dftPitch(p.r1), 8 * j, 16 * s);
             if (inverse)
               fi[s] = negated(fi[s]);
           }
@@ -609,7 +618,16 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
         int e = 2 * pair + hh;
         Value scale = gen.f32c(1.0 / double(p.M));
         if (s.cutoff > 0) {
-          Value f = kc.add(kc.add(k1, kc.mul(k2, p.r0)), hh);
+          // f = k1 + r0 k2At(q) for this element's column q.
+          Value q = kc.add(k2, hh);
+          Value natural = q;
+          if (p.centered()) {
+            Value half = kc.div(q, 2);
+            Value odd = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, kc.rem(q, 2),
+                                              kc.cst(0));
+            natural = kc.select(odd, gen.sub(kc.cst(p.r1 - 1), half), half);
+          }
+          Value f = kc.add(k1, kc.mul(natural, p.r0));
           Value mirror = gen.sub(kc.cst(p.M), f);
           Value low = arith::MinUIOp::create(b, loc, f, mirror);
           scale = kc.select(kc.lt(low, s.cutoff), scale, zero);

@@ -50,8 +50,13 @@ bool FFTConvKernelPlan::build(const FFTConvShape &s, FFTConvKernelPlan &p, std::
   int bits = 0;
   while ((int64_t(1) << bits) < M)
     ++bits;
-  p.r0 = int64_t(1) << ((bits + 1) / 2); // the larger radix first, as MonarchPlan
+  // The larger radix first, as MonarchPlan; with a frequency cutoff the
+  // larger one second, where the right products skip the zero spectrum.
+  p.r0 = int64_t(1) << (s.cutoff > 0 ? bits / 2 : (bits + 1) / 2);
   p.r1 = M / p.r0;
+  p.center = s.cutoff > 0;
+  if (p.center && p.sharedBytes() > kMaxSharedBytes)
+    p.center = false; // (M = 16384: the cutoff's zeros are skipped where they fall)
   if (p.M > kMaxLength || p.sharedBytes() > kMaxSharedBytes) {
     why = "the fused FFT convolution kernel would need " + std::to_string(p.sharedBytes() / 1024) +
           " KiB of shared memory for N = " + std::to_string(s.N) + ", more than a CTA has";
@@ -92,6 +97,8 @@ void mma(const ModelArith &ar, const std::array<Regs8, 32> &a, const std::array<
       c[lane][e] = C[lane / 4 + 8 * (e / 2)][2 * (lane % 4) + e % 2];
 }
 
+using Dft = FFTConvKernelPlan::Dft;
+
 struct Model {
   const FFTConvKernelPlan &p;
   ModelArith ar;
@@ -103,13 +110,14 @@ struct Model {
   Model(const FFTConvKernelPlan &p, Precision precision)
       : p(p), ar{precision == Precision::F64 ? Precision::F64 : Precision::F16}, smem(static_cast<size_t>(p.sharedHalves())),
         tw(static_cast<size_t>(p.M)) {
-    for (bool right : {false, true}) {
-      int64_t r = right ? p.r1 : p.r0;
+    for (Dft d : {Dft::Left, Dft::Right, Dft::RightInverse}) {
+      int64_t r = p.radix(d);
       std::vector<Complex> f = dftMatrix(r);
       for (int64_t a = 0; a < r; ++a)
         for (int64_t c = 0; c < r; ++c) {
-          smem[p.dftReal(right) + a * p.dftPitch(r) + c] = ar.operand(f[a * r + c].real());
-          smem[p.dftImag(right) + a * p.dftPitch(r) + c] = ar.operand(f[a * r + c].imag());
+          auto [row, col] = p.dftSource(d, a, c);
+          smem[p.dftReal(d) + a * p.dftPitch(r) + c] = ar.operand(f[row * r + col].real());
+          smem[p.dftImag(d) + a * p.dftPitch(r) + c] = ar.operand(f[row * r + col].imag());
         }
     }
     for (int64_t k1 = 0; k1 < p.r0; ++k1)
@@ -160,8 +168,8 @@ struct Model {
             std::array<Regs8, 32> aRe, aIm;
             std::array<Regs4, 32> b;
             for (int lane = 0; lane < 32; ++lane) {
-              Regs8 fr = aRegs(p.dftReal(false), lane, p.dftPitch(p.r0), 16 * i, col0);
-              Regs8 fi = aRegs(p.dftImag(false), lane, p.dftPitch(p.r0), 16 * i, col0,
+              Regs8 fr = aRegs(p.dftReal(Dft::Left), lane, p.dftPitch(p.r0), 16 * i, col0);
+              Regs8 fi = aRegs(p.dftImag(Dft::Left), lane, p.dftPitch(p.r0), 16 * i, col0,
                                inverse ? -1 : 1);
               aRe[lane] = imagK ? fi : fr;
               if (imagK)
@@ -184,6 +192,7 @@ struct Model {
   /// gets zeros).
   void right(int64_t src, bool inverse, const std::function<bool(int64_t)> &stepZero,
              const std::function<bool(int64_t)> &skip, const Epilogue &epi) {
+    Dft matrix = inverse ? Dft::RightInverse : Dft::Right;
     int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
             wr = p.warps() / wc;
     for (int64_t w = 0; w < p.warps(); ++w)
@@ -200,8 +209,8 @@ struct Model {
             std::array<Regs4, 32> bRe, bIm;
             for (int lane = 0; lane < 32; ++lane) {
               a[lane] = aRegs(src, lane, p.pitchRight(), 16 * i, 16 * s);
-              Regs4 fr = bRegs(p.dftReal(true), lane, p.dftPitch(p.r1), 8 * j, k0);
-              Regs4 fi = bRegs(p.dftImag(true), lane, p.dftPitch(p.r1), 8 * j, k0,
+              Regs4 fr = bRegs(p.dftReal(matrix), lane, p.dftPitch(p.r1), 8 * j, k0);
+              Regs4 fi = bRegs(p.dftImag(matrix), lane, p.dftPitch(p.r1), 8 * j, k0,
                                inverse ? -1 : 1);
               bRe[lane] = imagK ? fi : fr;
               if (imagK)
@@ -287,7 +296,7 @@ void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const doub
       tapsLargest = std::max(tapsLargest, std::abs(ar.store(k[h * s.L + n])));
     double taps = powerOfTwoScale(tapsLargest);
     m.forward(k + h * s.L, nullptr, s.L, true, taps, [&](int64_t k1, int64_t k2, Complex v) {
-      int64_t f = k1 + p.r0 * k2;
+      int64_t f = k1 + p.r0 * p.k2At(k2);
       bool kept = s.cutoff <= 0 || std::min(f, p.M - f) < s.cutoff;
       spec[k1 * p.r1 + k2] = kept ? ar.store(v / double(p.M)) : Complex(0);
     });

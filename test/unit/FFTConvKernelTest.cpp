@@ -79,7 +79,9 @@ TEST(FFTConvKernel, ZeroStructure) {
   FFTConvKernelPlan p;
   std::string why;
   // Causal N = 1024: M = 2048 = 64 x 32; x is zero from j1 = 32 on.
-  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 1024, 100, true, 64), p, why));
+  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 1024, 100, true), p, why));
+  EXPECT_FALSE(p.centered());
+  EXPECT_EQ(p.k2At(1), 1);
   EXPECT_FALSE(p.forwardStepZero(0, false));
   EXPECT_FALSE(p.forwardStepZero(1, false));
   EXPECT_TRUE(p.forwardStepZero(2, false));  // Re j1 32..47
@@ -90,21 +92,50 @@ TEST(FFTConvKernel, ZeroStructure) {
   EXPECT_TRUE(p.forwardStepZero(4, true)); // a filter's imaginary half
   EXPECT_TRUE(p.outputRowsNeeded(1));
   EXPECT_FALSE(p.outputRowsNeeded(2));
-  // Cutoff 64 keeps f < 64 and f > 1984: k2 = 0 (f = k1 < 64) and
-  // k2 = 31 (f >= 1984 + k1 > 1984 but for k1 = 0) are kept; tiles 1, 2 zero.
+  // With a cutoff the larger radix goes to the right products: M = 2048 =
+  // 32 x 64. Cutoff 64 keeps f < 64 and f > 1984 (f = k1 + 32 k2): k2 0, 1,
+  // 62, 63. In the centered order (0, 63, 1, 62, ...) all sit in column
+  // tile 0; tiles 1-7 are zero, and so are the inverse's K steps 1-3 of
+  // each half.
+  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 1024, 100, true, 64), p, why));
+  EXPECT_EQ(p.r0, 32);
+  EXPECT_EQ(p.r1, 64);
+  EXPECT_TRUE(p.centered());
+  EXPECT_EQ(p.k2At(0), 0);
+  EXPECT_EQ(p.k2At(1), 63);
+  EXPECT_EQ(p.k2At(2), 1);
   EXPECT_FALSE(p.spectrumTileZero(0));
-  EXPECT_TRUE(p.spectrumTileZero(1));
-  EXPECT_TRUE(p.spectrumTileZero(2));
-  EXPECT_FALSE(p.spectrumTileZero(3));
-  // Inverse K steps are 16 columns (two tiles): 0-1 and 2-3 each hold a
-  // kept tile.
-  EXPECT_FALSE(p.inverseStepZero(0));
-  EXPECT_FALSE(p.inverseStepZero(1));
-  // Circular N = 4096 = 64 x 64, cutoff 64: tiles 1-6 are zero, so steps 1
-  // and 2 (and their imaginary twins 5 and 6) are skipped.
+  for (int64_t j = 1; j < 8; ++j)
+    EXPECT_TRUE(p.spectrumTileZero(j)) << j;
+  for (int64_t s = 0; s < 8; ++s)
+    EXPECT_EQ(p.inverseStepZero(s), s % 4 != 0) << s;
+  // Circular N = 4096 = 64 x 64, cutoff 64: only tile 0 is kept, so of each
+  // half's four K steps, three are skipped.
   ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 4096, 4096, false, 64), p, why));
   for (int64_t s = 0; s < 8; ++s)
-    EXPECT_EQ(p.inverseStepZero(s), s % 4 == 1 || s % 4 == 2) << s;
+    EXPECT_EQ(p.inverseStepZero(s), s % 4 != 0) << s;
+  // Without a cutoff, or where the third copy of the matrix does not fit
+  // (M = 16384), the natural order.
+  ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 8192, 8192, true, 64), p, why));
+  EXPECT_FALSE(p.centered());
+  EXPECT_EQ(p.k2At(1), 1);
+}
+
+// Frequency sparsity (FlashFFTConv's partial spectra): with 75% of the bins
+// zero (cutoff M / 8), the centered order lets the kernel skip most of the
+// forward right product's columns and the inverse's K steps.
+TEST(FFTConvKernel, FrequencySparseSkips) {
+  for (bool causal : {true, false}) {
+    int64_t N = 2048, M = causal ? 2 * N : N;
+    FFTConvKernelPlan dense, sparse;
+    std::string why;
+    ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, N, N, causal), dense, why));
+    ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, N, N, causal, M / 8), sparse, why));
+    double ratio = double(sparse.mmaCount(false)) / double(dense.mmaCount(false));
+    std::printf("%s N=%lld, 75%% zero bins: %.2f of the dense kernel's mma.sync\n",
+                causal ? "causal" : "circular", static_cast<long long>(N), ratio);
+    EXPECT_LT(ratio, causal ? 0.75 : 0.7);
+  }
 }
 
 TEST(FFTConvKernel, PowerOfTwoScales) {
@@ -208,7 +239,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{2, 1, 2048, 2048, false, 100, false},
                       Case{2, 2, 4096, 4096, false, 0, false},
                       Case{3, 1, 4096, 4096, true, 0, true}, Case{2, 1, 8192, 8192, true, 500, false},
-                      Case{2, 1, 8192, 1000, false, 0, false}));
+                      Case{2, 1, 8192, 1000, false, 0, false},
+                      Case{2, 1, 4096, 4096, false, 512, true}, Case{4, 2, 2048, 700, true, 512, false}));
 
 // The 16-bit kernel against an f32 FFT convolution of the same 16-bit data
 // (what PyTorch computes), both against the f64 reference: the kernel

@@ -87,6 +87,9 @@ struct FFTConvKernelPlan {
 
   FFTConvShape shape;
   int64_t M = 0, r0 = 0, r1 = 0; ///< padded length, M = r0 * r1
+  /// With a cutoff, the right products' columns in the centered order
+  /// (where the third matrix copy fits shared memory).
+  bool center = false;
 
   /// The workspace of the spectra: heads x M complex f32 ([k1][k2]), then
   /// each head's unscale (f32; see powerOfTwoScale).
@@ -122,16 +125,54 @@ struct FFTConvKernelPlan {
   }
   int64_t bufferA() const { return 0; }
   int64_t bufferB() const { return bufferHalves(); }
-  /// Fr and Fi of the left (r0) and right (r1) DFTs, row-major, pitched.
-  int64_t dftReal(bool right) const {
-    return 2 * bufferHalves() + (right && r1 != r0 ? 2 * r0 * dftPitch(r0) : 0);
+  /// The DFT matrices in shared memory: Fr then Fi of each, row-major,
+  /// pitched. The left products' F_r0; the right products' F_r1 (with a
+  /// frequency cutoff, its rows in the centered order, `k2At`, so that the
+  /// kept frequencies gather in the first column tiles), and the inverse's
+  /// (the same, or with a cutoff the transpose: K in the centered order).
+  enum class Dft { Left, Right, RightInverse };
+  int64_t radix(Dft d) const { return d == Dft::Left ? r0 : r1; }
+  /// Column q of the right products' output holds k2 = k2At(q): q itself,
+  /// or with a cutoff 0, r1 - 1, 1, r1 - 2, ... (each frequency next to its
+  /// mirror).
+  bool centered() const { return center; }
+  int64_t k2At(int64_t q) const {
+    return !centered() ? q : q % 2 == 0 ? q / 2 : r1 - 1 - q / 2;
   }
-  int64_t dftImag(bool right) const {
-    int64_t r = right ? r1 : r0;
-    return dftReal(right) + r * dftPitch(r);
+  /// The element of F_r stored at [a][b] of matrix d (row, column of F).
+  std::pair<int64_t, int64_t> dftSource(Dft d, int64_t a, int64_t b) const {
+    if (d == Dft::Right)
+      return {k2At(a), b};
+    if (d == Dft::RightInverse)
+      return {a, k2At(b)};
+    return {a, b};
+  }
+  /// Which copy holds d: 0 (F_r0), 1 (F_r1, or its centered rows) or 2
+  /// (the centered transpose); copies that would be equal are shared.
+  int64_t dftCopy(Dft d) const {
+    if (d == Dft::Left)
+      return 0;
+    if (d == Dft::Right)
+      return r1 == r0 && !centered() ? 0 : 1;
+    return centered() ? 2 : dftCopy(Dft::Right);
+  }
+  int64_t dftReal(Dft d) const {
+    int64_t at = 2 * bufferHalves(), copy = dftCopy(d);
+    if (copy >= 1)
+      at += 2 * r0 * dftPitch(r0);
+    if (copy >= 2)
+      at += 2 * r1 * dftPitch(r1);
+    return at;
+  }
+  int64_t dftImag(Dft d) const { return dftReal(d) + radix(d) * dftPitch(radix(d)); }
+  /// The end of the matrices.
+  int64_t dftEnd() const {
+    Dft last = centered() ? Dft::RightInverse : Dft::Right;
+    return std::max(dftImag(Dft::Left) + r0 * dftPitch(r0),
+                    dftImag(last) + r1 * dftPitch(r1));
   }
   /// f32 slots for a block-wide maximum (one a warp).
-  int64_t reductionSlots() const { return dftImag(true) + r1 * dftPitch(r1); }
+  int64_t reductionSlots() const { return dftEnd(); }
   int64_t sharedHalves() const { return reductionSlots() + 2 * warps(); }
   int64_t sharedBytes() const { return 2 * sharedHalves(); }
 
@@ -148,19 +189,23 @@ struct FFTConvKernelPlan {
     int64_t len = filter ? shape.L : shape.N; // nonzero n < len
     return j1 * r1 >= len;
   }
-  /// The spectrum is zero at every k1 of columns k2 in [8j, 8j + 8)
-  /// (frequencies k1 + r0 k2) under the cutoff.
+  /// The spectrum is zero at every k1 of the columns q in [8j, 8j + 8)
+  /// (frequencies k1 + r0 k2At(q)) under the cutoff.
   bool spectrumTileZero(int64_t j) const {
     if (shape.cutoff <= 0)
       return false;
-    int64_t lo = r0 * 8 * j, hi = r0 * (8 * j + 8) - 1; // the tile's frequencies
-    return lo >= shape.cutoff && hi <= M - shape.cutoff;
+    for (int64_t q = 8 * j; q < 8 * j + 8; ++q) {
+      int64_t lo = r0 * k2At(q), hi = lo + r0 - 1; // the column's frequencies
+      if (lo < shape.cutoff || hi > M - shape.cutoff)
+        return false;
+    }
+    return true;
   }
   /// The inverse's right product K step s (stacked columns 16s .. 16s + 15
-  /// of the product: Re k2 below r1, Im above) is all zero.
+  /// of the product: Re q below r1, Im above) is all zero.
   bool inverseStepZero(int64_t s) const {
-    int64_t k2 = (16 * s) % r1;
-    return spectrumTileZero(k2 / 8) && spectrumTileZero(k2 / 8 + 1);
+    int64_t q = (16 * s) % r1;
+    return spectrumTileZero(q / 8) && spectrumTileZero(q / 8 + 1);
   }
   /// The inverse's left product row pair i (rows j1 in [16i, 16i + 16))
   /// holds outputs (n = r1 j1 + j2 < N).
