@@ -6,8 +6,11 @@ on one GPU.
 
 usage: bench_fftconv.py RUNNER BUNDLE_DIR [--iters N]
 
-Each bundle is named gated_DTYPE_bB_hH_nN (scripts/pack-sections/
-fftconv.sh): y = post * conv(pre * u, k) over B x H x N. Einloom's time is
+Each bundle is named gated_DTYPE_bB_hH_nN[_cC] (scripts/pack-sections/
+fftconv.sh): y = post * conv(pre * u, k) over B x H x N, with `_cC` the
+filter's frequencies cut off at C (frequency-sparse; PyTorch's time is
+the dense convolution's, and the row also gives Einloom's dense time over
+its sparse one). Einloom's time is
 the runner's median over batches of back-to-back launches of the whole
 bundle (the filters' spectra and the fused kernel); PyTorch's is the same
 convolution as a user writes it, filter FFT included, timed the same way
@@ -52,8 +55,9 @@ def main():
     print(f"fftconv bench on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| case | einloom us | pytorch us | einloom/pytorch | memory floor us |")
     print("| --- | --- | --- | --- | --- |")
-    for name in sorted(os.listdir(folder)):
-        m = re.fullmatch(r"gated_(bf16|f16)_b(\d+)_h(\d+)_n(\d+)\.bundle", name)
+    dense = {}
+    for name in sorted(os.listdir(folder), key=lambda n: ("_c" in n, n)):
+        m = re.fullmatch(r"gated_(bf16|f16)_b(\d+)_h(\d+)_n(\d+)(_c\d+)?\.bundle", name)
         if not m:
             continue
         dt = torch.bfloat16 if m.group(1) == "bf16" else torch.float16
@@ -65,7 +69,13 @@ def main():
         peer = batched_ms([lambda: torch_conv(u, k, pre, post)], rounds=iters, reps=5)[0]
         # u, the gates and y, at 4.19 TB/s (the H200's measured copy rate).
         floor_us = 4 * B * H * N * 2 / 4.19e12 * 1e6
-        print(f"| {name[:-7]} | {ours * 1e3:.1f} | {peer * 1e3:.1f} | {peer / ours:.2f}x | "
+        key = (B, H, N)
+        note = ""
+        if m.group(5) and key in dense:
+            note = f" (dense kernel / this: {dense[key] / ours:.2f}x)"
+        elif not m.group(5):
+            dense[key] = ours
+        print(f"| {name[:-7]} | {ours * 1e3:.1f} | {peer * 1e3:.1f} | {peer / ours:.2f}x{note} | "
               f"{floor_us:.1f} |")
 
 

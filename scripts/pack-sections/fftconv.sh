@@ -51,4 +51,9 @@ KH=1 conv fftconv c512_bcast_f16 4 8 512  512  causal   f16  f16  post 0
 for N in 256 1024 2048 4096 8192; do
   conv fftconvbench "gated_bf16_b64_h768_n$N" 64 768 $N $N causal bf16 bf16 both 0
 done
+# Frequency-sparse: 75% of the bins zero (cutoff M / 8), against the dense
+# kernel above.
+for N in 1024 4096; do
+  conv fftconvbench "gated_bf16_b64_h768_n${N}_c$((N / 4))" 64 768 $N $N causal bf16 bf16 both $((N / 4))
+done
 rm -f "$PACK"/fftconv/*.mlir "$PACK"/fftconvbench/*.mlir
