@@ -18,23 +18,12 @@ convolution as a user writes it, filter FFT included, timed the same way
 """
 import os
 import re
-import subprocess
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import batched_ms  # noqa: E402
-
-
-def einloom_ms(runner, bundle, iters):
-    out = subprocess.run([runner, bundle, "--no-check", "--bench", "--iters", str(iters),
-                          "--batch", "20", "--seed", "1"], capture_output=True, text=True,
-                         timeout=600)
-    m = re.search(r"bench: median ([0-9.]+) ms", out.stdout)
-    if not m:
-        raise RuntimeError(f"{bundle}: no time\n{out.stdout}{out.stderr}")
-    return float(m.group(1))
+from timing import batched_ms, runner_args, runner_ms  # noqa: E402
 
 
 def torch_conv(u, k, pre, post):
@@ -46,11 +35,7 @@ def torch_conv(u, k, pre, post):
 
 
 def main():
-    args = sys.argv[1:]
-    if len(args) < 2:
-        sys.exit(__doc__)
-    runner, folder = args[0], args[1]
-    iters = int(args[args.index("--iters") + 1]) if "--iters" in args else 20
+    runner, folder, iters = runner_args(__doc__)
     dev = torch.device("cuda")
     print(f"fftconv bench on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| case | einloom us | pytorch us | einloom/pytorch | memory floor us |")
@@ -62,7 +47,7 @@ def main():
             continue
         dt = torch.bfloat16 if m.group(1) == "bf16" else torch.float16
         B, H, N = int(m.group(2)), int(m.group(3)), int(m.group(4))
-        ours = einloom_ms(runner, os.path.join(folder, name), iters)
+        ours = runner_ms(runner, os.path.join(folder, name), iters)
         g = torch.Generator(device=dev).manual_seed(1)
         u, pre, post = (torch.randn(B, H, N, device=dev, generator=g).to(dt) for _ in range(3))
         k = (torch.randn(H, N, device=dev, generator=g) / N ** 0.5).to(dt)

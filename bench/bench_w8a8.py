@@ -15,25 +15,13 @@ round 20 back-to-back calls between CUDA events, the median round reported.
 Ratios above 1 mean Einloom is faster.
 """
 import os
-import re
-import subprocess
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_sparse import copies_for, rotating, shapes_of  # noqa: E402
-from timing import batched_ms, save_json  # noqa: E402
-
-
-def einloom_ms(runner, bundle, iters):
-    out = subprocess.run([runner, bundle, "--no-check", "--bench", "--iters", str(iters),
-                          "--batch", "20", "--seed", "1"], capture_output=True, text=True,
-                         timeout=600)
-    m = re.search(r"bench: median ([0-9.]+) ms", out.stdout)
-    if not m:
-        raise RuntimeError(f"{bundle}: no time\n{out.stdout}{out.stderr}")
-    return float(m.group(1))
+from timing import batched_ms, runner_args, runner_ms, save_json  # noqa: E402
 
 
 def int8_peer(xs, ws, sas, sbs):
@@ -51,11 +39,7 @@ def int8_peer(xs, ws, sas, sbs):
 
 
 def main():
-    args = sys.argv[1:]
-    if len(args) < 2:
-        sys.exit(__doc__)
-    runner, folder = args[0], args[1]
-    iters = int(args[args.index("--iters") + 1]) if "--iters" in args else 20
+    runner, folder, iters = runner_args(__doc__)
     dev = torch.device("cuda")
     print(f"w8a8 bench on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| M x (N, K) | einloom us | cuBLAS f16 us | x f16 | torch int8 us | x int8 | peer |")
@@ -66,7 +50,7 @@ def main():
             continue
         path = os.path.join(folder, name)
         m, n, k, _ = shapes_of(path)
-        ours = einloom_ms(runner, path, iters)
+        ours = runner_ms(runner, path, iters)
         g = torch.Generator(device=dev).manual_seed(1)
         copies = copies_for(n * k + m * k)
         xs = [torch.randint(-127, 128, (m, k), device=dev, dtype=torch.int8, generator=g)

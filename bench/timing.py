@@ -70,3 +70,28 @@ def batched_ms(fns, rounds, reps=20, warmup=3, graphs=False):
             e.synchronize()
             out.append(s.elapsed_time(e) / per)
     return [statistics.median(t) for t in times]
+
+
+def runner_ms(runner, bundle, iters, *extra):
+    """The median milliseconds of a whole bundle as einloom-run-rt --bench
+    measures it (batches of 20 back-to-back launches, seed 1; `extra` goes
+    to the runner too)."""
+    import re
+    import subprocess
+    out = subprocess.run([runner, bundle, "--no-check", "--bench", "--iters", str(iters),
+                          "--batch", "20", "--seed", "1", *extra], capture_output=True,
+                         text=True, timeout=600)
+    m = re.search(r"bench: median ([0-9.]+) ms", out.stdout)
+    if not m:
+        raise RuntimeError(f"{bundle}: no time\n{out.stdout}{out.stderr}")
+    return float(m.group(1))
+
+
+def runner_args(doc):
+    """RUNNER FOLDER [--iters N] from the command line (the usage `doc` when
+    they are missing)."""
+    args = sys.argv[1:]
+    if len(args) < 2:
+        sys.exit(doc)
+    iters = int(args[args.index("--iters") + 1]) if "--iters" in args else 20
+    return args[0], args[1], iters

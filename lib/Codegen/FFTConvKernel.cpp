@@ -280,22 +280,29 @@ public:
   Value negate(Value pair) { // both 16-bit halves' signs
     return arith::XOrIOp::create(b, loc, pair, kc.cst(int64_t(0x80008000)));
   }
-  /// A fragments at (row0, col0), plus `extraWords` (a run-time tile).
-  std::array<Value, 4> aFragment(int64_t base, int64_t pitch, int64_t row0, int64_t col0,
-                                 Value extraWords = Value()) {
-    std::array<Value, 4> r;
-    for (int q = 0; q < 4; ++q)
-      r[q] = word(pitch, aFragmentOffset<int64_t>(0, 0, pitch, row0, col0, q), base, extraWords);
+  /// A fragment's `regs` words at the maps' constant offsets `offset(q)`,
+  /// plus `extraWords` (a run-time tile).
+  SmallVector<Value, 4> fragment(int regs, int64_t base, int64_t pitch, Value extraWords,
+                                 function_ref<int64_t(int)> offset) {
+    SmallVector<Value, 4> r;
+    for (int q = 0; q < regs; ++q)
+      r.push_back(word(pitch, offset(q), base, extraWords));
     return r;
   }
-  std::array<Value, 2> bFragment(int64_t base, int64_t pitch, int64_t n0, int64_t k0,
-                                 Value extraWords = Value()) {
-    std::array<Value, 2> r;
-    for (int q = 0; q < 2; ++q)
-      r[q] = word(pitch, bFragmentOffset<int64_t>(0, 0, pitch, n0, k0, q), base, extraWords);
-    return r;
+  /// A fragments at (row0, col0); B fragments of columns n0.., K k0...
+  SmallVector<Value, 4> aFragment(int64_t base, int64_t pitch, int64_t row0, int64_t col0,
+                                  Value extraWords = Value()) {
+    return fragment(4, base, pitch, extraWords, [&](int q) {
+      return aFragmentOffset<int64_t>(0, 0, pitch, row0, col0, q);
+    });
   }
-  template <size_t N> std::array<Value, N> negated(std::array<Value, N> x) {
+  SmallVector<Value, 4> bFragment(int64_t base, int64_t pitch, int64_t n0, int64_t k0,
+                                  Value extraWords = Value()) {
+    return fragment(2, base, pitch, extraWords, [&](int q) {
+      return bFragmentOffset<int64_t>(0, 0, pitch, n0, k0, q);
+    });
+  }
+  SmallVector<Value, 4> negated(SmallVector<Value, 4> x) {
     for (Value &v : x)
       v = negate(v);
     return x;
@@ -334,79 +341,83 @@ public:
     body(kc.fromIndex(l.getInductionVar()));
   }
 
-  /// Warp w's share of a left product by F_r0 (conj with `inverse`) of
-  /// buffer `src` (see the model, FFTConvModel.cpp, Model::left).
-  void left(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
-            function_ref<bool(int64_t)> rowsNeeded, Epilogue epi) {
-    int64_t pairs = p.r0 / 16, tiles = p.r1 / 8, wr = p.leftWarpRows(),
-            wc = p.warps() / wr;
-    for (int64_t i = w % wr; i < pairs; i += wr) {
-      if (!rowsNeeded(i))
+  /// What a warp's fixed tile of a product does: its products, nothing
+  /// (rows past the output), or its epilogue on zeros (a zero spectrum).
+  enum class Fixed { Compute, Drop, Zero };
+
+  /// Warp w's share of one stacked complex product (see the model,
+  /// FFTConvModel.cpp, Model::left and Model::right): on the `left`, F_r0
+  /// (the A operand) times buffer `src` as the B operand; else `src` as the
+  /// A operand times F_r1 (conj F with `inverse`). A warp's tiles along the
+  /// matrix's side are fixed (left: row pairs i, right: column pairs j): the
+  /// matrix's fragments are loaded once for each, and the other side's
+  /// tiles are a loop. `stepZero(s)`: K step s reads only zeros.
+  void product(int64_t w, bool left, int64_t src, bool inverse,
+               function_ref<bool(int64_t)> stepZero, function_ref<Fixed(int64_t)> fixed,
+               Epilogue epi) {
+    using Dft = FFTConvKernelPlan::Dft;
+    Dft matrix = left ? Dft::Left : inverse ? Dft::RightInverse : Dft::Right;
+    int64_t r = p.radix(matrix), half = r / 16; // K steps in each of Re, Im
+    // The fixed side's tiles (of 16 rows or 8 columns) and the loop's.
+    int64_t fixedTiles = left ? p.r0 / 16 : p.r1 / 8, loopTiles = left ? p.r1 / 8 : p.r0 / 16;
+    int64_t fixedWarps = left ? p.leftWarpRows() : p.rightWarpCols(),
+            loopWarps = p.warps() / fixedWarps;
+    int64_t pitch = left ? p.pitchLeft() : p.pitchRight();
+    for (int64_t x = w % fixedWarps; x < fixedTiles; x += fixedWarps) {
+      Fixed what = fixed(x);
+      if (what == Fixed::Drop)
         continue;
-      // The warp's A fragments, once for all its column tiles.
-      std::vector<std::array<Value, 4>> fr(pairs), fi(pairs);
-      for (int64_t s = 0; s < pairs; ++s)
-        if (!stepZero(s) || !stepZero(s + pairs)) {
-          fr[s] = aFragment(p.dftReal(FFTConvKernelPlan::Dft::Left), p.dftPitch(p.r0), 16 * i, 16 * s);
-          fi[s] = aFragment(p.dftImag(FFTConvKernelPlan::Dft::Left), p.dftPitch(p.r0), 16 * i, 16 * s);
+      // The matrix's fragments of this tile: Fr and Fi (conjugated).
+      using Frag = SmallVector<Value, 4>;
+      std::vector<Frag> fr(half), fi(half);
+      auto load = [&](int64_t base, int64_t s) {
+        return left ? aFragment(base, p.dftPitch(r), 16 * x, 16 * s)
+                    : bFragment(base, p.dftPitch(r), 8 * x, 16 * s);
+      };
+      for (int64_t s = 0; s < half && what == Fixed::Compute; ++s)
+        if (!stepZero(s) || !stepZero(s + half)) {
+          fr[s] = load(p.dftReal(matrix), s);
+          fi[s] = load(p.dftImag(matrix), s);
           if (inverse)
             fi[s] = negated(fi[s]);
         }
-      loop(w / wr, tiles, wc, [&](Value j) {
+      loop(w / fixedWarps, loopTiles, loopWarps, [&](Value y) {
         Acc re = zeros(), im = zeros();
-        Value jOff = kc.mul(j, 4 * p.pitchLeft()); // words
-        for (int64_t s = 0; s < 2 * pairs; ++s) {
-          if (stepZero(s))
-            continue;
-          bool imagK = s >= pairs;
-          int64_t sk = s % pairs;
-          // Re rows: [Fr, -Fi]; Im rows: [Fi, Fr] (fi already conjugated).
-          std::array<Value, 4> aRe = imagK ? negated(fi[sk]) : fr[sk];
-          std::array<Value, 4> aIm = imagK ? fr[sk] : fi[sk];
-          std::array<Value, 2> bf = bFragment(src, p.pitchLeft(), 0, 16 * s, jOff);
-          mma(aRe, bf, re);
-          mma(aIm, bf, im);
-        }
-        epi(Tile{i, -1, kc.cst(i), j}, re, im);
-      });
-    }
-  }
-
-  /// Warp w's share of a right product by F_r1 (conj with `inverse`) of
-  /// buffer `src`; column pairs `skip(j)` are zero (no products).
-  void right(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
-             function_ref<bool(int64_t)> skip, Epilogue epi) {
-    auto matrix = inverse ? FFTConvKernelPlan::Dft::RightInverse : FFTConvKernelPlan::Dft::Right;
-    int64_t rowTiles = p.r0 / 16, pairs = p.r1 / 8, half = p.r1 / 16, wc = p.rightWarpCols(),
-            wr = p.warps() / wc;
-    for (int64_t j = w % wc; j < pairs; j += wc) {
-      std::vector<std::array<Value, 2>> fr(half), fi(half);
-      if (!skip(j))
-        for (int64_t s = 0; s < half; ++s)
-          if (!stepZero(s) || !stepZero(s + half)) {
-            fr[s] = bFragment(p.dftReal(matrix), p.dftPitch(p.r1), 8 * j, 16 * s);
-            fi[s] = bFragment(p.dftImag(matrix), p.dftPitch(p.r1), 8 * j, 16 * s);
-            if (inverse)
-              fi[s] = negated(fi[s]);
-          }
-      loop(w / wc, rowTiles, wr, [&](Value i) {
-        Acc re = zeros(), im = zeros();
-        Value iOff = kc.mul(i, 8 * p.pitchRight()); // words
-        for (int64_t s = 0; s < 2 * half && !skip(j); ++s) {
+        // The data tile's offset in words: 8 rows of the B operand's [n][k]
+        // layout, or 16 rows of the A operand's.
+        Value off = kc.mul(y, (left ? 4 : 8) * pitch);
+        for (int64_t s = 0; s < 2 * half && what == Fixed::Compute; ++s) {
           if (stepZero(s))
             continue;
           bool imagK = s >= half;
           int64_t sk = s % half;
-          // Re columns: [Fr; -Fi]; Im columns: [Fi; Fr] (fi already conjugated).
-          std::array<Value, 2> bRe = imagK ? negated(fi[sk]) : fr[sk];
-          std::array<Value, 2> bIm = imagK ? fr[sk] : fi[sk];
-          std::array<Value, 4> a = aFragment(src, p.pitchRight(), 0, 16 * s, iOff);
-          mma(a, bRe, re);
-          mma(a, bIm, im);
+          // Re outputs: Fr, then -Fi along K; Im outputs: Fi, then Fr (Fi
+          // already conjugated). The same for rows of F_r0 on the left and
+          // columns of F_r1 on the right.
+          Frag fRe = imagK ? negated(fi[sk]) : fr[sk], fIm = imagK ? fr[sk] : fi[sk];
+          if (left) {
+            auto data = bFragment(src, pitch, 0, 16 * s, off);
+            mma(fRe, data, re);
+            mma(fIm, data, im);
+          } else {
+            auto data = aFragment(src, pitch, 0, 16 * s, off);
+            mma(data, fRe, re);
+            mma(data, fIm, im);
+          }
         }
-        epi(Tile{-1, j, i, kc.cst(j)}, re, im);
+        epi(left ? Tile{x, -1, kc.cst(x), y} : Tile{-1, x, y, kc.cst(x)}, re, im);
       });
     }
+  }
+  void left(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
+            function_ref<bool(int64_t)> rowsNeeded, Epilogue epi) {
+    product(w, true, src, inverse, stepZero,
+            [&](int64_t i) { return rowsNeeded(i) ? Fixed::Compute : Fixed::Drop; }, epi);
+  }
+  void right(int64_t w, int64_t src, bool inverse, function_ref<bool(int64_t)> stepZero,
+             function_ref<bool(int64_t)> skip, Epilogue epi) {
+    product(w, false, src, inverse, stepZero,
+            [&](int64_t j) { return skip(j) ? Fixed::Zero : Fixed::Compute; }, epi);
   }
 
   /// Row and column of accumulator element e in tile (i, j) (16 x 8).

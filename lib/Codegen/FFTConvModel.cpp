@@ -125,23 +125,27 @@ struct Model {
         tw[k1 * p.r1 + j2] = ar.store(unitRoot(k1 * j2, p.M));
   }
 
-  Regs8 aRegs(int64_t base, int lane, int64_t pitch, int64_t row0, int64_t col0, double sign = 1) {
-    Regs8 r;
-    for (int q = 0; q < 4; ++q) {
-      int64_t at = base + aFragmentOffset<int64_t>(lane / 4, lane % 4, pitch, row0, col0, q);
+  /// A fragment's registers (pairs of values) at the offsets `offset(q)`
+  /// from `base`, times `sign`.
+  template <class Regs, class Offset>
+  Regs regs(int64_t base, double sign, Offset offset) {
+    Regs r;
+    for (size_t q = 0; q < r.size() / 2; ++q) {
+      int64_t at = base + offset(int(q));
       r[2 * q] = sign * smem[at];
       r[2 * q + 1] = sign * smem[at + 1];
     }
     return r;
   }
+  Regs8 aRegs(int64_t base, int lane, int64_t pitch, int64_t row0, int64_t col0, double sign = 1) {
+    return regs<Regs8>(base, sign, [&](int q) {
+      return aFragmentOffset<int64_t>(lane / 4, lane % 4, pitch, row0, col0, q);
+    });
+  }
   Regs4 bRegs(int64_t base, int lane, int64_t pitch, int64_t n0, int64_t k0, double sign = 1) {
-    Regs4 r;
-    for (int q = 0; q < 2; ++q) {
-      int64_t at = base + bFragmentOffset<int64_t>(lane / 4, lane % 4, pitch, n0, k0, q);
-      r[2 * q] = sign * smem[at];
-      r[2 * q + 1] = sign * smem[at + 1];
-    }
-    return r;
+    return regs<Regs4>(base, sign, [&](int q) {
+      return bFragmentOffset<int64_t>(lane / 4, lane % 4, pitch, n0, k0, q);
+    });
   }
 
   using Epilogue = std::function<void(int64_t i, int64_t j, int lane, const Regs4 &re,

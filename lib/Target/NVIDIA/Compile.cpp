@@ -321,19 +321,25 @@ static std::string dtypeOf(Type t) {
   return s;
 }
 
-/// A kernel's name, grid, block and shared memory from the `loom.kernel`
-/// and `loom.launch` attributes that loom-lower-to-kernels set on `op`.
-static rt::BundleKernel launchedKernel(Operation *op) {
-  auto launch = op->getAttrOfType<DictionaryAttr>("loom.launch");
+/// A kernel's name, grid, block, shared memory and residency from the
+/// attributes that loom-lower-to-kernels set on `op`: `loom.kernel` and
+/// `loom.launch`, or another pair (a split-K reduce, a filter spectrum).
+static rt::BundleKernel launchedKernel(Operation *op, StringRef kernelAttr = "loom.kernel",
+                                       StringRef launchAttr = "loom.launch") {
+  auto launch = op->getAttrOfType<DictionaryAttr>(launchAttr);
   rt::BundleKernel k;
-  k.name = cast<SymbolRefAttr>(op->getAttr("loom.kernel")).getLeafReference().str();
+  k.name = cast<SymbolRefAttr>(op->getAttr(kernelAttr)).getLeafReference().str();
   auto grid = cast<DenseI64ArrayAttr>(launch.get("grid")).asArrayRef();
   auto block = cast<DenseI64ArrayAttr>(launch.get("block")).asArrayRef();
   for (int i = 0; i < 3; ++i) {
     k.grid[i] = grid[i];
     k.block[i] = block[i];
   }
-  k.sharedMemoryBytes = cast<IntegerAttr>(launch.get("smem")).getInt();
+  if (auto smem = launch.getAs<IntegerAttr>("smem"))
+    k.sharedMemoryBytes = smem.getInt();
+  k.persistent = launch.contains("persistent");
+  if (auto n = launch.getAs<IntegerAttr>("ctas_per_sm"))
+    k.ctasPerSM = n.getInt();
   return k;
 }
 
@@ -496,17 +502,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       auto plan = conv->getAttrOfType<DenseI64ArrayAttr>("loom.fftconv_plan").asArrayRef();
       int64_t rows = conv.getInput().getType().getNumElements() / plan[0] *
                      (conv.getMode() == loom::FFTConvMode::Causal ? 2 : 1);
-      rt::BundleKernel spectrum;
-      spectrum.name =
-          cast<SymbolRefAttr>(conv->getAttr("loom.spectrum_kernel")).getLeafReference().str();
-      auto sl = conv->getAttrOfType<DictionaryAttr>("loom.spectrum_launch");
-      auto sg = cast<DenseI64ArrayAttr>(sl.get("grid")).asArrayRef();
-      auto sb = cast<DenseI64ArrayAttr>(sl.get("block")).asArrayRef();
-      for (int i = 0; i < 3; ++i) {
-        spectrum.grid[i] = sg[i];
-        spectrum.block[i] = sb[i];
-      }
-      spectrum.sharedMemoryBytes = sl.getAs<IntegerAttr>("smem").getInt();
+      rt::BundleKernel spectrum =
+          launchedKernel(conv, "loom.spectrum_kernel", "loom.spectrum_launch");
       spectrum.args = {buffer[conv.getKernel()], wi};
       spectrum.operands = {buffer[conv.getKernel()]};
       spectrum.result = wi;
@@ -515,14 +512,10 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       spectrum.acc = "f32";
       // Four real products of M points, one filter a CTA (at most: the
       // zero halves are skipped).
-      spectrum.flops = 8 * sg[0] * plan[0] * (plan[1] + plan[2]);
+      spectrum.flops = 8 * spectrum.grid[0] * plan[0] * (plan[1] + plan[2]);
       b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
       b.kernels.push_back(spectrum);
       rt::BundleKernel k = launchedKernel(conv);
-      auto launch = conv->getAttrOfType<DictionaryAttr>("loom.launch");
-      k.persistent = launch.contains("persistent");
-      if (auto n = launch.getAs<IntegerAttr>("ctas_per_sm"))
-        k.ctasPerSM = n.getInt();
       k.args = {buffer[conv.getInput()], wi};
       k.operands = {buffer[conv.getInput()], buffer[conv.getKernel()]};
       for (Value gate : {conv.getPreGate(), conv.getPostGate()})
@@ -570,9 +563,6 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         t.swizzle = d.getAs<IntegerAttr>("swizzle").getInt();
         k.tensorMaps.push_back(t);
       }
-    k.persistent = launch.contains("persistent");
-    if (auto n = launch.getAs<IntegerAttr>("ctas_per_sm"))
-      k.ctasPerSM = n.getInt();
     auto sizedOf = [&](DictionaryAttr l, rt::BundleKernel &x) {
       if (auto g = l.getAs<DenseI64ArrayAttr>("dynamic_grid"))
         for (int i = 0; i < 3; ++i)
@@ -618,16 +608,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       int wi = static_cast<int>(b.buffers.size());
       b.buffers.push_back(w);
       k.args.push_back(wi);
-      rt::BundleKernel r;
-      r.name = cast<SymbolRefAttr>(e->getAttr("loom.reduce_kernel")).getLeafReference().str();
-      auto rl = e->getAttrOfType<DictionaryAttr>("loom.reduce_launch");
-      auto rg = cast<DenseI64ArrayAttr>(rl.get("grid")).asArrayRef();
-      auto rb = cast<DenseI64ArrayAttr>(rl.get("block")).asArrayRef();
-      for (int i = 0; i < 3; ++i) {
-        r.grid[i] = rg[i];
-        r.block[i] = rb[i];
-      }
-      sizedOf(rl, r);
+      rt::BundleKernel r = launchedKernel(e, "loom.reduce_kernel", "loom.reduce_launch");
+      sizedOf(e->getAttrOfType<DictionaryAttr>("loom.reduce_launch"), r);
       r.args = {wi, k.result};
       r.op = "reduce";
       r.spec = "-";
