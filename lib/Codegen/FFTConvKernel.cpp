@@ -529,6 +529,14 @@ FailureOr<FFTConvKernelPlan> einloom::fftconvPlan(loom::FFTConvOp conv) {
       if (k.getDimSize(d) != u.getDimSize(off + d))
         return fail("a filter that broadcasts along some of its leading dimensions but not "
                     "all is not supported; give it u's trailing leading dimensions or one row");
+  // A dynamic batch (a size-bucket variant): u's leading dimension, which
+  // no filter dimension may match.
+  if (conv->hasAttr("loom.dynamic")) {
+    if (u.getRank() <= k.getRank() && s.heads != 1)
+      return fail("a dynamic leading dimension must be a batch dimension (u's rank above the "
+                  "filter's, or one filter for all rows)");
+    s.dynamicLead = u.getDimSize(0);
+  }
   s.causal = conv.getMode() == loom::FFTConvMode::Causal;
   s.cutoff = conv.getFreqCutoff().value_or(0);
   s.preGate = static_cast<bool>(conv.getPreGate());
@@ -694,6 +702,9 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   launch.persistent = true;
   launch.ctasPerSM = std::clamp<int64_t>((227 * 1024) / (p.sharedBytes() + 1024), 1, 8);
   launch.grid = {std::min(p.pairs(), numSMs * launch.ctasPerSM), 1, 1};
+  // A dynamic batch: at most ceil(size * batches a unit / 2) * heads CTAs.
+  if (s.dynamicLead > 0)
+    launch.dynamicGrid = {p.batches() / s.dynamicLead, 2, s.heads};
   int64_t seqBytes = s.rows * s.N * 2;
   SmallVector<int64_t> buffers{seqBytes, p.workspaceFloats() * 4};
   if (s.preGate)
@@ -701,9 +712,18 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   if (s.postGate)
     buffers.push_back(seqBytes);
   buffers.push_back(seqBytes);
-  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, p.threads());
+  bool dynamic = s.dynamicLead > 0;
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/dynamic, p.threads());
   Block &entry = func.getBody().front();
   KernelContext kc = fftContext(b, loc, p.threads());
+  // The batch count and the pairs of a head: constants, or from the size
+  // the kernel is launched with (its last argument) for a dynamic batch.
+  Value batches = kc.cst(p.batches()), perHead = kc.cst(p.pairsPerHead());
+  if (dynamic) {
+    Value size = arith::TruncIOp::create(b, loc, b.getI32Type(), entry.getArguments().back());
+    batches = kc.mul(size, p.batches() / s.dynamicLead);
+    perHead = kc.div(kc.add(batches, 1), 2);
+  }
   FFTConvGen gen(b, loc, kc, p, module, Float16Type::get(module.getContext()));
   unsigned arg = 0;
   Value u = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
@@ -718,14 +738,14 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   // The pairs, one after another (a grid-stride loop).
   Value first = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   Value stride = kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
-  auto pairs = scf::ForOp::create(b, loc, kc.idx(first), kc.idx(kc.cst(p.pairs())),
+  auto pairs = scf::ForOp::create(b, loc, kc.idx(first), kc.idx(kc.mul(perHead, s.heads)),
                                   kc.idx(stride));
   b.setInsertionPointToStart(pairs.getBody());
   Value pair = kc.fromIndex(pairs.getInductionVar());
-  Value h = kc.div(pair, p.pairsPerHead());
-  Value batch = kc.mul(kc.rem(pair, p.pairsPerHead()), 2);
+  Value h = kc.divV(pair, perHead);
+  Value batch = kc.mul(kc.remV(pair, perHead), 2);
   Value rows[2] = {kc.add(kc.mul(batch, s.heads), h), kc.add(kc.mul(kc.add(batch, 1), s.heads), h)};
-  Value second = kc.lt(kc.add(batch, 1), p.batches()); // the pair has its imaginary row
+  Value second = kc.ltV(kc.add(batch, 1), batches); // the pair has its imaginary row
   Value trueValue = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
   auto load8 = [&](Value view, Value at) {
     Value v = vector::LoadOp::create(b, loc, vec8(io), view, kc.idx(at), /*nontemporal=*/false,

@@ -70,6 +70,10 @@ struct FFTConvShape {
   bool causal = true;
   int64_t cutoff = 0; ///< keep frequencies f with min(f, M - f) < cutoff; 0: all
   bool preGate = false, postGate = false;
+  /// A dynamic leading (batch) dimension: its extent in `rows` (the size
+  /// the kernel is compiled for); the kernel takes the real one at launch.
+  /// 0: static shapes.
+  int64_t dynamicLead = 0;
 };
 
 struct FFTConvKernelPlan {

@@ -483,14 +483,13 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       // The filters' spectra into a workspace, then the fused convolution.
       if (!conv->hasAttr("loom.kernel"))
         return conv.emitOpError("has no generated kernel");
-      if (dynamicSize)
-        return conv.emitOpError("the FFT convolution kernels take static shapes");
+      bool dynamic = dynamicSize && conv->hasAttr("loom.dynamic");
       for (Value in : {conv.getInput(), conv.getKernel(), conv.getPreGate(), conv.getPostGate()})
         if (in && !buffer.count(in))
           return conv.emitOpError("operand is not a function argument or an earlier result");
       bool returned = llvm::is_contained(ret->getOperands(), conv.getResult());
       addBuffer(conv.getResult(), (returned ? "out" : "tmp") + std::to_string(index),
-                returned ? "output" : "temp", false);
+                returned ? "output" : "temp", dynamic);
       rt::BundleBuffer w;
       w.name = "ws" + std::to_string(index);
       w.role = "temp";
@@ -516,6 +515,10 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
       b.kernels.push_back(spectrum);
       rt::BundleKernel k = launchedKernel(conv);
+      if (auto g = conv->getAttrOfType<DictionaryAttr>("loom.launch")
+                       .getAs<DenseI64ArrayAttr>("dynamic_grid"))
+        for (int i = 0; i < 3; ++i)
+          k.sizedGrid[i] = g[i];
       k.args = {buffer[conv.getInput()], wi};
       k.operands = {buffer[conv.getInput()], buffer[conv.getKernel()]};
       for (Value gate : {conv.getPreGate(), conv.getPostGate()})
@@ -532,7 +535,7 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
                (conv.getPreGate() ? "1" : "0") + ":" + (conv.getPostGate() ? "1" : "0");
       k.acc = "f32";
       // Four stacked real products per pair of sequences of M points.
-      k.flops = 16 * (rows / 2) * plan[0] * (plan[1] + plan[2]);
+      k.flops = 16 * (rows / 2) * plan[0] * (plan[1] + plan[2]) / (dynamic ? dynamicSize : 1);
       b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
       b.kernels.push_back(k);
       ++index;
@@ -808,8 +811,14 @@ static LogicalResult specialize(func::FuncOp func, const CompileOptions &o) {
   });
   if (bad)
     return failure();
+  // Long convolutions over a dynamic batch (u's leading dimension).
+  auto dynamicConv = [&](loom::FFTConvOp c) { return dynamicDims(c.getInput().getType()) > 0; };
+  bool convs = false;
+  func.walk([&](loom::FFTConvOp c) { convs |= dynamicConv(c); });
+  if (label.empty() && convs)
+    label = "b";
   if (label.empty())
-    return func.emitError("has dynamic dimensions that no einsum uses");
+    return func.emitError("has dynamic dimensions that no einsum or convolution uses");
 
   MLIRContext *ctx = func.getContext();
   int64_t lo = 1;
@@ -836,6 +845,14 @@ static LogicalResult specialize(func::FuncOp func, const CompileOptions &o) {
         e->setAttr("loom.dynamic", b.getStringAttr(std::string(1, d)));
         e->setAttr("loom.plan_at", b.getI64IntegerAttr(planningSize(lo, hi)));
       }
+    });
+    // (Before the arguments' types are fixed: a convolution is dynamic when
+    // its input is.)
+    clone.walk([&](loom::FFTConvOp c) {
+      if (!dynamicConv(c))
+        return;
+      c->setAttr("loom.dynamic", b.getStringAttr(label));
+      c.getResult().setType(cast<RankedTensorType>(fix(c.getResult().getType())));
     });
     for (BlockArgument a : clone.getArguments()) {
       if (dynamicDims(a.getType()))
