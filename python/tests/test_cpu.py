@@ -2,6 +2,8 @@
 NumPy arrays, argument handling and errors. Runs in CI (no GPU)."""
 import ctypes
 
+import os
+
 import numpy as np
 import pytest
 
@@ -62,6 +64,16 @@ func.func @main(%a: tensor<64x128xf16>, %w: tensor<256x128xf16>, %b: tensor<256x
     k = einloom.compile_mlir(text)
     assert len(k.inputs) == 3
     assert "fused epilogue" in k.explain()
+
+
+def test_compile_mlir_with_a_gated_long_convolution():
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "examples",
+                             "gated-conv.mlir")).read()
+    k = einloom.compile_mlir(text)
+    assert [x["op"] for x in k.kernels] == ["fftconv_spectrum", "fftconv"]
+    assert k.kernels[1]["spec"] == "causal:0:1:1"
+    assert len(k.inputs) == 4
+    assert "Monarch kernel: padded length 2048 = 64 x 32" in k.explain()
 
 
 def test_save_and_load(tmp_path):
