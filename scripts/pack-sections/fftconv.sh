@@ -46,6 +46,10 @@ conv fftconv r8192_f16_k500      3 1 8192 500  circular f16  f32  none 0
 conv fftconv c1024_bf16_sm80     2 4 1024 1024 causal   bf16 bf16 both 0 --target sm_80
 # One filter for every head (k: 1 x L).
 KH=1 conv fftconv c512_bcast_f16 4 8 512  512  causal   f16  f16  post 0
+# A dynamic batch (size buckets 1-8 and 9-64; gpu-check runs sizes 1, 5, 8,
+# 9 and 64).
+"$COMPILE" test/Inputs/fftconv/dynamic-batch.mlir --dynamic-max 64 --buckets 8,64 \
+  -o "$PACK/fftconv/dyn_batch.bundle"
 # The demo's gated convolution (examples/gated-conv.mlir).
 "$COMPILE" examples/gated-conv.mlir -o "$PACK/fftconv/gated_conv_example.bundle"
 for N in 256 1024 2048 4096 8192; do
