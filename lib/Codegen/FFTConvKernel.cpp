@@ -494,6 +494,12 @@ KernelContext fftContext(OpBuilder &b, Location loc, int64_t threads) {
 }
 
 bool is16(Type t) { return t.isF16() || t.isBF16(); }
+
+/// The fused kernel's CTAs an SM (see buildFFTConvKernel).
+int64_t fftconvCtasPerSM(const FFTConvKernelPlan &p) {
+  int64_t bySmem = (FFTConvKernelPlan::kMaxSharedBytes) / (p.sharedBytes() + 1024);
+  return std::clamp<int64_t>(bySmem, 1, p.M >= 4096 ? 3 : 4);
+}
 } // namespace
 
 FailureOr<FFTConvKernelPlan> einloom::fftconvPlan(loom::FFTConvOp conv) {
@@ -553,7 +559,7 @@ std::string einloom::describeFFTConvPlan(const FFTConvKernelPlan &p, const Targe
   const FFTConvShape &s = p.shape;
   std::string out;
   llvm::raw_string_ostream os(out);
-  int64_t ctas = std::clamp<int64_t>((227 * 1024) / (p.sharedBytes() + 1024), 1, 8);
+  int64_t ctas = fftconvCtasPerSM(p);
   os << "loom.fftconv " << (s.causal ? "causal" : "circular") << " N = " << s.N << ", "
      << s.rows << " sequences, " << s.heads << (s.heads == 1 ? " filter" : " filters") << " of "
      << s.L << " taps" << (s.cutoff ? ", frequencies below " + std::to_string(s.cutoff) : "")
@@ -698,9 +704,13 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   launch.name = name.str();
   launch.block = {p.threads(), 1, 1};
   launch.sharedMemoryBytes = p.sharedBytes();
-  // Persistent: as many CTAs as fit (by shared memory, at most 8 an SM).
+  // Persistent: every CTA resident at once (none waits for a second wave
+  // with its share of the pairs), so as many as fit an SM by shared memory
+  // and by registers, which the kernel is compiled to fit (minctasm): four
+  // CTAs of four warps leave 128 registers a thread, enough below M = 4096,
+  // three above.
   launch.persistent = true;
-  launch.ctasPerSM = std::clamp<int64_t>((227 * 1024) / (p.sharedBytes() + 1024), 1, 8);
+  launch.ctasPerSM = fftconvCtasPerSM(p);
   launch.grid = {std::min(p.pairs(), numSMs * launch.ctasPerSM), 1, 1};
   // A dynamic batch: at most ceil(size * batches a unit / 2) * heads CTAs.
   if (s.dynamicLead > 0)
@@ -714,6 +724,8 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   buffers.push_back(seqBytes);
   bool dynamic = s.dynamicLead > 0;
   auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/dynamic, p.threads());
+  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                b.getI32IntegerAttr(int32_t(launch.ctasPerSM)));
   Block &entry = func.getBody().front();
   KernelContext kc = fftContext(b, loc, p.threads());
   // The batch count and the pairs of a head: constants, or from the size
