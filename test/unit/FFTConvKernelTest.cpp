@@ -52,12 +52,17 @@ TEST(FFTConvKernel, Plans) {
   std::string why;
   EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 1000, 10, true), p, why));
   EXPECT_NE(why.find("pad the sequence to a power of two"), std::string::npos) << why;
-  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 16384, 10, true), p, why));
-  EXPECT_NE(why.find("order-3"), std::string::npos) << why;
-  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 16384, 10, false), p, why));
-  EXPECT_NE(why.find("from 256 to 8192 (circular)"), std::string::npos) << why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 2 << 20, 10, true), p, why));
+  EXPECT_NE(why.find("order-4"), std::string::npos) << why;
+  EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 4 << 20, 10, false), p, why));
+  EXPECT_NE(why.find("from 256 to 2097152 (circular)"), std::string::npos) << why;
   EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(2, 1, 64, 10, true), p, why));
-  EXPECT_NE(why.find("from 128 to 8192 (causal)"), std::string::npos) << why;
+  EXPECT_NE(why.find("from 128 to 1048576 (causal)"), std::string::npos) << why;
+  // A dynamic batch only on the fused kernel.
+  FFTConvShape dyn = shapeOf(2, 1, 16384, 10, true);
+  dyn.dynamicLead = 2;
+  EXPECT_FALSE(FFTConvKernelPlan::build(dyn, p, why));
+  EXPECT_NE(why.find("dynamic batch is supported up to N = 8192"), std::string::npos) << why;
   EXPECT_FALSE(FFTConvKernelPlan::build(shapeOf(6, 4, 256, 10, true), p, why));
   EXPECT_NE(why.find("must divide"), std::string::npos) << why;
   // Shared memory: two buffers and the DFT matrices fit an H100's 227 KiB,
@@ -72,7 +77,27 @@ TEST(FFTConvKernel, Plans) {
     ASSERT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, 8192, 8192, causal), p, why));
     EXPECT_LE(p.sharedBytes(), FFTConvKernelPlan::kMaxSharedBytes);
     EXPECT_EQ(p.warps(), 8);
+    EXPECT_FALSE(p.twoPass());
   }
+  // Longer: two passes, the longest inner rows with at least 16 of them,
+  // both kernels within a CTA's shared memory.
+  auto passes = [](int64_t N, bool causal) {
+    FFTConvKernelPlan p;
+    std::string why;
+    EXPECT_TRUE(FFTConvKernelPlan::build(shapeOf(2, 1, N, N, causal), p, why)) << why;
+    EXPECT_TRUE(p.twoPass());
+    EXPECT_EQ(p.P * p.Q, p.M);
+    EXPECT_EQ(p.r0 * p.r1, p.Q);
+    EXPECT_LE(p.sharedBytes(), FFTConvKernelPlan::kMaxSharedBytes);
+    EXPECT_LE(p.outerPass().sharedBytes(), FFTConvKernelPlan::kMaxSharedBytes);
+    return std::pair<int64_t, int64_t>{p.P, p.Q};
+  };
+  EXPECT_EQ(passes(16384, true), (P{16, 2048}));
+  EXPECT_EQ(passes(16384, false), (P{16, 1024}));
+  EXPECT_EQ(passes(32768, true), (P{16, 4096}));
+  EXPECT_EQ(passes(1 << 17, true), (P{16, 16384}));
+  EXPECT_EQ(passes(1 << 20, true), (P{128, 16384}));
+  EXPECT_EQ(passes(2 << 20, false), (P{128, 16384}));
 }
 
 TEST(FFTConvKernel, ZeroStructure) {
@@ -155,12 +180,13 @@ struct Case {
   bool causal;
   int64_t cutoff;
   bool gates;
+  int64_t inner = 0; ///< two passes with rows of this length (0: the planner's)
 };
 
 void PrintTo(const Case &c, std::ostream *os) {
   *os << c.rows << "x" << c.N << " heads " << c.heads << " L " << c.L
       << (c.causal ? " causal" : " circular") << " cutoff " << c.cutoff
-      << (c.gates ? " gated" : "");
+      << (c.gates ? " gated" : "") << (c.inner ? " rows of " + std::to_string(c.inner) : "");
 }
 
 /// Random inputs and the reference's f64 result (u, the filter and the
@@ -197,7 +223,7 @@ struct Problem {
     FFTConvKernelPlan p;
     std::string why;
     EXPECT_TRUE(FFTConvKernelPlan::build(
-        shapeOf(c.rows, c.heads, c.N, c.L, c.causal, c.cutoff, c.gates), p, why))
+        shapeOf(c.rows, c.heads, c.N, c.L, c.causal, c.cutoff, c.gates), p, why, c.inner))
         << why;
     std::vector<double> y(static_cast<size_t>(c.rows * c.N), std::nan(""));
     fftconvKernelModel(p, u.data.data(), k.data.data(), c.gates ? pre.data.data() : nullptr,
@@ -240,7 +266,19 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{2, 2, 4096, 4096, false, 0, false},
                       Case{3, 1, 4096, 4096, true, 0, true}, Case{2, 1, 8192, 8192, true, 500, false},
                       Case{2, 1, 8192, 1000, false, 0, false},
-                      Case{2, 1, 4096, 4096, false, 512, true}, Case{4, 2, 2048, 700, true, 512, false}));
+                      Case{2, 1, 4096, 4096, false, 512, true}, Case{4, 2, 2048, 700, true, 512, false},
+                      // Two passes: outer kernels of P = 16 to 128 around
+                      // inner rows, causal and circular, gated, short
+                      // filters (the outer zero steps), odd batches, a
+                      // cutoff (zeros multiplied), the planner's own split.
+                      Case{2, 1, 8192, 8192, true, 0, true, 1024},
+                      Case{3, 1, 16384, 5000, false, 0, false, 1024},
+                      Case{2, 2, 16384, 100, true, 0, false, 1024},
+                      Case{2, 1, 32768, 32768, true, 2000, true, 1024},
+                      Case{2, 1, 65536, 65536, true, 0, false, 1024},
+                      Case{2, 1, 16384, 16384, true, 0, true},
+                      Case{2, 1, 1 << 18, 3000, false, 0, false},
+                      Case{2, 1, 1 << 20, 1 << 20, true, 0, true}));
 
 // The 16-bit kernel against an f32 FFT convolution of the same 16-bit data
 // (what PyTorch computes), both against the f64 reference: the kernel
@@ -252,7 +290,8 @@ TEST(FFTConvKernelModel, SixteenBitError) {
        {std::tuple{ref::DType::BF16, Precision::BF16, "bf16"},
         std::tuple{ref::DType::F16, Precision::F16, "f16"}}) {
     for (Case c : {Case{2, 1, 1024, 1024, true, 0, true}, Case{2, 1, 2048, 2048, true, 0, false},
-                   Case{2, 1, 4096, 4096, false, 0, true}}) {
+                   Case{2, 1, 4096, 4096, false, 0, true},
+                   Case{2, 1, 32768, 32768, true, 0, true}}) {
       Problem pr(c, io);
       double kernel = pr.relRms(pr.model(c, precision));
       // The f32 path: an f32 FFT, the result rounded to the 16-bit type.
@@ -275,7 +314,9 @@ TEST(FFTConvKernelModel, SixteenBitError) {
       // bf16 sequences: the products in f16 keep 3 more bits than the
       // output, so the error is the output's rounding (FFTCONV.md asks for
       // 2x PyTorch's); f16 sequences: four f16 roundings, about 3x.
-      EXPECT_LT(kernel, (io == ref::DType::BF16 ? 1.3 : 3.5) * torch) << name << " N = " << c.N;
+      // Two passes (N above 8192) round twice more: about 3.5x for f16.
+      EXPECT_LT(kernel, (io == ref::DType::BF16 ? 1.3 : c.N > 8192 ? 4.5 : 3.5) * torch)
+          << name << " N = " << c.N;
     }
   }
 }

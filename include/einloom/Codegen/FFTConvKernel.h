@@ -77,9 +77,36 @@ struct FFTConvShape {
 };
 
 struct FFTConvKernelPlan {
-  /// Warps a CTA: 4, or 8 from M = 8192 on (one CTA an SM, whose shared
-  /// memory the transform fills).
-  int64_t warps() const { return M >= 8192 ? 8 : 4; }
+  /// Which kernel the plan describes. A padded length up to kMaxLength is
+  /// one fused kernel (Fused). A longer one, M = P * Q, runs in passes
+  /// around the same steps on rows of Q (the four-step FFT): an outer
+  /// kernel (Outer: r0 = P, r1 = kOuterTile columns of the P x Q matrix a
+  /// CTA) transforms down the columns, n = Q p + q, and twiddles by
+  /// w_M^(k1 q); the inner kernel (Inner: Q = r0 * r1) transforms each row
+  /// k1, multiplies by the spectrum at the frequencies k1 + P k2, and
+  /// transforms back; the outer inverse (conj twiddles, conj F_P) gives the
+  /// outputs. Between them the rows are complex f32 in the workspace.
+  enum class Pass { Fused, Inner, Outer };
+  Pass pass = Pass::Fused;
+  int64_t P = 1; ///< the outer radix (1: fused)
+  int64_t Q = 0; ///< the inner length, M / P
+  bool twoPass() const { return P > 1; }
+  /// The outer kernels' view of a two-pass plan.
+  static constexpr int64_t kOuterTile = 64;
+  static constexpr int64_t kMaxOuter = 128;
+  FFTConvKernelPlan outerPass() const {
+    FFTConvKernelPlan o = *this;
+    o.pass = Pass::Outer;
+    o.r0 = P;
+    o.r1 = kOuterTile;
+    o.center = false;
+    return o;
+  }
+  int64_t outerTiles() const { return Q / kOuterTile; }
+
+  /// Warps a CTA: 4, or 8 from Q = 8192 on (one CTA an SM, whose shared
+  /// memory the transform fills); the outer kernels 4.
+  int64_t warps() const { return pass != Pass::Outer && Q >= 8192 ? 8 : 4; }
   int64_t threads() const { return 32 * warps(); }
   /// Halves of padding per shared-memory row (16 bytes): fragment loads of
   /// the 32 lanes fall in 32 different banks.
@@ -90,17 +117,29 @@ struct FFTConvKernelPlan {
   static constexpr int64_t kMaxSharedBytes = 227 * 1024;
 
   FFTConvShape shape;
-  int64_t M = 0, r0 = 0, r1 = 0; ///< padded length, M = r0 * r1
+  /// The padded length M (2N causal, N circular) and the radices of the
+  /// in-CTA transform: M = r0 * r1 fused, Q = r0 * r1 for the inner pass.
+  int64_t M = 0, r0 = 0, r1 = 0;
   /// With a cutoff, the right products' columns in the centered order
   /// (where the third matrix copy fits shared memory).
   bool center = false;
 
-  /// The workspace of the spectra: heads x M complex f32 ([k1][k2]), then
-  /// each head's unscale (f32; see powerOfTwoScale).
-  int64_t workspaceFloats() const { return shape.heads * (2 * M + 1); }
+  /// The workspace: the spectra, heads x P rows of Q complex f32 (row
+  /// h P + k1 in the inner order [a][c], frequency k1 + P (a + r0 c)), then
+  /// each row's unscale (f32; see powerOfTwoScale); with two passes, then
+  /// the rows between the passes: max(pairs, heads) x P x Q complex f32.
+  int64_t dataOffset() const { return shape.heads * (2 * M + P); }
+  int64_t workspaceFloats() const {
+    return dataOffset() + (twoPass() ? std::max(pairs(), shape.heads) * 2 * M : 0);
+  }
 
   /// The plan for `s`, or false with `why` (a sentence a user can act on).
-  static bool build(const FFTConvShape &s, FFTConvKernelPlan &p, std::string &why);
+  /// `inner`: the inner length of a two-pass plan (0: the planner's, the
+  /// longest that fits; tests ask for short ones).
+  static bool build(const FFTConvShape &s, FFTConvKernelPlan &p, std::string &why,
+                    int64_t inner = 0);
+  /// The longest padded length of the two-pass kernels.
+  static constexpr int64_t kMaxTwoPass = kMaxLength * kMaxOuter;
 
   // --- pairs of sequences ---------------------------------------------
   int64_t batches() const { return shape.rows / shape.heads; }
@@ -124,7 +163,11 @@ struct FFTConvKernelPlan {
   /// Each buffer: either operand layout, or (buffer A) the f32 staging of
   /// the pair's two output rows; a multiple of 8 halves.
   int64_t bufferHalves() const {
-    int64_t h = std::max({r1 * pitchLeft(), r0 * pitchRight(), 4 * shape.N});
+    // (The two-pass kernels store from the accumulators: no staging.)
+    int64_t h = pass == Pass::Outer ? r1 * pitchLeft()
+                : pass == Pass::Inner
+                    ? std::max(r1 * pitchLeft(), r0 * pitchRight())
+                    : std::max({r1 * pitchLeft(), r0 * pitchRight(), 4 * shape.N});
     return (h + 7) / 8 * 8;
   }
   int64_t bufferA() const { return 0; }
@@ -171,6 +214,8 @@ struct FFTConvKernelPlan {
   int64_t dftImag(Dft d) const { return dftReal(d) + radix(d) * dftPitch(radix(d)); }
   /// The end of the matrices.
   int64_t dftEnd() const {
+    if (pass == Pass::Outer) // F_P alone
+      return dftImag(Dft::Left) + r0 * dftPitch(r0);
     Dft last = centered() ? Dft::RightInverse : Dft::Right;
     return std::max(dftImag(Dft::Left) + r0 * dftPitch(r0),
                     dftImag(last) + r1 * dftPitch(r1));
@@ -184,19 +229,25 @@ struct FFTConvKernelPlan {
   /// The left product's K step s (stacked rows 16s .. 16s + 15 of x: Re j1
   /// below r0, Im above) reads only zeros: causal padding (j1 >= N / r1),
   /// or the imaginary half of a filter (`filter`, whose taps end at L).
+  /// (The inner kernel's rows are whole spectra: nothing is zero. The
+  /// outer kernel's row p holds n = Q p + q.)
   bool forwardStepZero(int64_t s, bool filter) const {
+    if (pass == Pass::Inner)
+      return false;
     int64_t first = 16 * s;
     bool imag = first >= r0;
     if (imag && filter)
       return true;
     int64_t j1 = first % r0;
     int64_t len = filter ? shape.L : shape.N; // nonzero n < len
-    return j1 * r1 >= len;
+    return j1 * rowStride() >= len;
   }
+  /// The distance in the sequence between rows j1 of the left products.
+  int64_t rowStride() const { return pass == Pass::Outer ? Q : r1; }
   /// The spectrum is zero at every k1 of the columns q in [8j, 8j + 8)
   /// (frequencies k1 + r0 k2At(q)) under the cutoff.
   bool spectrumTileZero(int64_t j) const {
-    if (shape.cutoff <= 0)
+    if (shape.cutoff <= 0 || pass != Pass::Fused) // (two passes: zeros multiplied)
       return false;
     for (int64_t q = 8 * j; q < 8 * j + 8; ++q) {
       int64_t lo = r0 * k2At(q), hi = lo + r0 - 1; // the column's frequencies
@@ -213,33 +264,39 @@ struct FFTConvKernelPlan {
   }
   /// The inverse's left product row pair i (rows j1 in [16i, 16i + 16))
   /// holds outputs (n = r1 j1 + j2 < N).
-  bool outputRowsNeeded(int64_t i) const { return 16 * i * r1 < shape.N; }
+  bool outputRowsNeeded(int64_t i) const {
+    return pass == Pass::Inner || 16 * i * rowStride() < shape.N;
+  }
+  /// Row j1 (or outer row p) holds outputs.
+  bool outputRowNeeded(int64_t j1) const {
+    return pass == Pass::Inner || j1 * rowStride() < shape.N;
+  }
 
   /// mma.sync instructions one pair of sequences (filter: one filter row's
   /// spectrum) costs, the known zeros skipped: what the kernel issues.
   int64_t mmaCount(bool filter) const {
-    int64_t n = 0, lp = r0 / 16, rp = r1 / 8, half = r1 / 16;
-    auto leftProduct = [&](bool inverse) {
-      for (int64_t i = 0; i < lp; ++i) {
-        if (inverse && !outputRowsNeeded(i))
-          continue;
-        for (int64_t s = 0; s < 2 * lp; ++s)
-          n += (inverse || !forwardStepZero(s, filter)) ? 2 * (r1 / 8) : 0;
-      }
-    };
-    auto rightProduct = [&](bool inverse) {
-      for (int64_t j = 0; j < rp; ++j) {
-        if (!inverse && !filter && spectrumTileZero(j))
-          continue;
-        for (int64_t s = 0; s < 2 * half; ++s)
-          n += (!inverse || !inverseStepZero(s)) ? 2 * (r0 / 16) : 0;
-      }
-    };
-    leftProduct(false);
-    rightProduct(false);
-    if (!filter) {
-      rightProduct(true);
-      leftProduct(true);
+    int64_t n = leftMma(false, filter) + rightMma(false, filter);
+    return filter ? n : n + rightMma(true, filter) + leftMma(true, filter);
+  }
+  /// One left product's (an outer kernel's whole CTA) and one right
+  /// product's mma.sync.
+  int64_t leftMma(bool inverse, bool filter) const {
+    int64_t n = 0, lp = r0 / 16;
+    for (int64_t i = 0; i < lp; ++i) {
+      if (inverse && !outputRowsNeeded(i))
+        continue;
+      for (int64_t s = 0; s < 2 * lp; ++s)
+        n += (inverse || !forwardStepZero(s, filter)) ? 2 * (r1 / 8) : 0;
+    }
+    return n;
+  }
+  int64_t rightMma(bool inverse, bool filter) const {
+    int64_t n = 0, rp = r1 / 8, half = r1 / 16;
+    for (int64_t j = 0; j < rp; ++j) {
+      if (!inverse && !filter && spectrumTileZero(j))
+        continue;
+      for (int64_t s = 0; s < 2 * half; ++s)
+        n += (!inverse || !inverseStepZero(s)) ? 2 * (r0 / 16) : 0;
     }
     return n;
   }
@@ -275,6 +332,16 @@ I bFragmentOffset(I g, I t, int64_t pitch, int64_t n0, int64_t k0, int q) {
 /// Accumulator element e's row and column within its 16 x 8 tile.
 template <class I> I cRow(I g, int e) { return g + 8 * (e / 2); }
 template <class I> I cCol(I t, int e) { return t * 2 + e % 2; }
+
+/// w_M^e for the outer kernels' twiddles, e = k1 q mod M: the product of
+/// two table entries, low[e mod 2^a] and high[e >> a] (= w_M^((e >> a) 2^a)),
+/// a = log2(M) / 2: two tables of about sqrt(M) entries, not one of M.
+inline int64_t outerTwiddleLowBits(int64_t M) {
+  int64_t bits = 0;
+  while ((int64_t(1) << bits) < M)
+    ++bits;
+  return bits / 2;
+}
 
 /// The power of two that brings `largest` (a magnitude) below 1 and to at
 /// least 1/2 (1 for zero, infinities and NaN; exponents clamped to +-100):
