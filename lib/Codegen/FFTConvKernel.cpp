@@ -124,9 +124,10 @@ public:
     floats = view(f32(), p.bufferHalves() / 2);
     allFloats = view(f32(), p.sharedHalves() / 2);
     using Dft = FFTConvKernelPlan::Dft;
+    bool outer = p.pass == FFTConvKernelPlan::Pass::Outer; // F_P alone; its own twiddles
     std::set<int64_t> copied;
     for (Dft d : {Dft::Left, Dft::Right, Dft::RightInverse}) {
-      if (!copied.insert(p.dftCopy(d)).second)
+      if ((outer && d != Dft::Left) || !copied.insert(p.dftCopy(d)).second)
         continue; // shared with one already copied
       int64_t r = p.radix(d);
       std::vector<Complex> f = dftMatrix(r);
@@ -149,16 +150,63 @@ public:
                                   kc.idx(kc.add(at, base)));
       });
     }
-    std::vector<double> tw;
-    for (int64_t k1 = 0; k1 < p.r0; ++k1)
-      for (int64_t j2 = 0; j2 < p.r1; ++j2) {
-        Complex w = unitRoot(k1 * j2, p.M);
-        tw.push_back(w.real());
-        tw.push_back(w.imag());
-      }
-    twiddles = table("einloom_twiddles" + std::to_string(p.r0) + "x" + std::to_string(p.r1), f32(), tw);
+    if (!outer) {
+      std::vector<double> tw;
+      for (int64_t k1 = 0; k1 < p.r0; ++k1)
+        for (int64_t j2 = 0; j2 < p.r1; ++j2) {
+          Complex w = unitRoot(k1 * j2, p.Q);
+          tw.push_back(w.real());
+          tw.push_back(w.imag());
+        }
+      twiddles =
+          table("einloom_twiddles" + std::to_string(p.r0) + "x" + std::to_string(p.r1), f32(), tw);
+    }
     barrier();
   }
+
+  /// The outer kernels' twiddle w_M^(k1 q) (conjugated with `conj`) times
+  /// (re, im): the product of two table entries (outerTwiddleLowBits).
+  std::pair<Value, Value> outerTwiddle(Value k1, Value q, Value re, Value im, bool conj) {
+    int64_t bits = outerTwiddleLowBits(p.M);
+    auto make = [&](StringRef which, int64_t count, int64_t shift) {
+      std::vector<double> v;
+      for (int64_t e = 0; e < count; ++e) {
+        Complex w = unitRoot(e << shift, p.M);
+        v.push_back(w.real());
+        v.push_back(w.imag());
+      }
+      return table(("einloom_outer_twiddles_" + which + "_" + std::to_string(p.M)).str(), f32(), v);
+    };
+    Value low = make("low", int64_t(1) << bits, 0), high = make("high", p.M >> bits, bits);
+    Value e = kc.andI(kc.mulV(k1, q), p.M - 1);
+    auto pair = [&](Value table, Value at) {
+      Value v = vector::LoadOp::create(b, loc, VectorType::get({2}, f32()), table,
+                                       kc.idx(kc.mul(at, 2)), /*nontemporal=*/false,
+                                       llvm::MaybeAlign(8));
+      return std::pair<Value, Value>{vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{0}),
+                                     vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{1})};
+    };
+    auto [lr, li] = pair(low, kc.andI(e, (int64_t(1) << bits) - 1));
+    auto [hr, hi] = pair(high, arith::ShRUIOp::create(b, loc, e, kc.cst(bits)));
+    auto [wr, wi] = cmul(lr, li, hr, hi);
+    return cmul(re, im, wr, wi, conj);
+  }
+
+  /// An index into a global array: row * rowElements + base + offset, in
+  /// 32 bits, unsigned (FFTConvKernelPlan::build keeps the workspace below
+  /// 2^32 floats; 64-bit addresses cost the inner kernel spills).
+  Value rowAt(Value row, int64_t rowElements, Value offset, int64_t base = 0) {
+    return kc.idx(kc.add(kc.add(kc.mul(row, rowElements), offset), base));
+  }
+  Value load4At(Value table, Value at) {
+    return vector::LoadOp::create(b, loc, VectorType::get({4}, f32()), table, at,
+                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
+  }
+  void store4At(ArrayRef<Value> v, Value table, Value at) {
+    vector::StoreOp::create(b, loc, vector::FromElementsOp::create(b, loc, VectorType::get({4}, f32()), v),
+                            table, at, /*nontemporal=*/false, llvm::MaybeAlign(16));
+  }
+  Value extract(Value v, int64_t e) { return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e}); }
 
   void barrier() { gpu::BarrierOp::create(b, loc); }
 
@@ -374,13 +422,19 @@ public:
         return left ? aFragment(base, p.dftPitch(r), 16 * x, 16 * s)
                     : bFragment(base, p.dftPitch(r), 8 * x, 16 * s);
       };
-      for (int64_t s = 0; s < half && what == Fixed::Compute; ++s)
-        if (!stepZero(s) || !stepZero(s + half)) {
-          fr[s] = load(p.dftReal(matrix), s);
-          fi[s] = load(p.dftImag(matrix), s);
-          if (inverse)
-            fi[s] = negated(fi[s]);
-        }
+      // The matrix's fragments of K step s; the first kCachedSteps of them
+      // loaded once, before the loop (registers: with 128 x 128 and no
+      // skipped steps, caching all would spill), the rest where used.
+      auto matrixStep = [&](int64_t s) {
+        fr[s] = load(p.dftReal(matrix), s);
+        fi[s] = load(p.dftImag(matrix), s);
+        if (inverse)
+          fi[s] = negated(fi[s]);
+      };
+      const int64_t kCachedSteps = p.pass == FFTConvKernelPlan::Pass::Inner ? 4 : 6;
+      for (int64_t s = 0; s < std::min(half, kCachedSteps) && what == Fixed::Compute; ++s)
+        if (!stepZero(s) || !stepZero(s + half))
+          matrixStep(s);
       loop(w / fixedWarps, loopTiles, loopWarps, [&](Value y) {
         Acc re = zeros(), im = zeros();
         // The data tile's offset in words: 8 rows of the B operand's [n][k]
@@ -391,6 +445,8 @@ public:
             continue;
           bool imagK = s >= half;
           int64_t sk = s % half;
+          if (sk >= kCachedSteps && (!imagK || stepZero(sk)))
+            matrixStep(sk); // (once for its Re and Im steps)
           // Re outputs: Fr, then -Fi along K; Im outputs: Fi, then Fr (Fi
           // already conjugated). The same for rows of F_r0 on the left and
           // columns of F_r1 on the right.
@@ -469,6 +525,24 @@ public:
     });
   }
 
+  /// Step 1 of the inner pass: row `row` of the two-pass rows (complex
+  /// f32, in the workspace after the spectra) into buffer A, scaled by the
+  /// power of two below its largest magnitude; the scale and its inverse.
+  std::pair<Value, Value> loadRow(Value ws, Value row) {
+    auto at = [&](Value c) { return rowAt(row, 2 * p.Q, kc.mul(c, 4), p.dataOffset()); };
+    Value largest = blockMax(forThreadsMax(p.Q / 2, [&](Value c) {
+      return largestMagnitude(load4At(ws, at(c)));
+    }));
+    auto scales = powerOfTwoScales(largest);
+    forThreads(p.Q / 2, [&](Value c) { // two complex values: q = 2c, 2c + 1
+      Value v = load4At(ws, at(c));
+      for (int64_t e = 0; e < 4; ++e)
+        scatterInput(mulf(extract(v, e), scales.first), kc.add(kc.mul(c, 2), e / 2),
+                     kc.cst(e % 2));
+    });
+    return scales;
+  }
+
   /// Step 1's scatter: value v of x[n] (part 0: Re, 1: Im) into buffer A as
   /// a left product's B operand.
   void scatterInput(Value v, Value n, Value part) {
@@ -498,7 +572,10 @@ bool is16(Type t) { return t.isF16() || t.isBF16(); }
 /// The fused kernel's CTAs an SM (see buildFFTConvKernel).
 int64_t fftconvCtasPerSM(const FFTConvKernelPlan &p) {
   int64_t bySmem = (FFTConvKernelPlan::kMaxSharedBytes) / (p.sharedBytes() + 1024);
-  return std::clamp<int64_t>(bySmem, 1, p.M >= 4096 ? 3 : 4);
+  // (The inner pass, with no known zeros to skip, needs the registers of
+  // three CTAs an SM at every length.)
+  bool three = p.Q >= 4096 || p.pass == FFTConvKernelPlan::Pass::Inner;
+  return std::clamp<int64_t>(bySmem, 1, three ? 3 : 4);
 }
 } // namespace
 
@@ -563,25 +640,54 @@ std::string einloom::describeFFTConvPlan(const FFTConvKernelPlan &p, const Targe
   os << "loom.fftconv " << (s.causal ? "causal" : "circular") << " N = " << s.N << ", "
      << s.rows << " sequences, " << s.heads << (s.heads == 1 ? " filter" : " filters") << " of "
      << s.L << " taps" << (s.cutoff ? ", frequencies below " + std::to_string(s.cutoff) : "")
-     << (s.preGate ? ", pre-gate" : "") << (s.postGate ? ", post-gate" : "") << ":\n"
-     << "  fused order-2 Monarch kernel: padded length " << p.M << " = " << p.r0 << " x " << p.r1
-     << ", two sequences of a head per complex transform (" << p.pairs()
-     << " pairs), mma.sync m16n8k16 f16 with f32 accumulation (each pair and filter scaled "
-        "by a power of two into f16's range"
-     << (io.isBF16() ? ": the bf16 data keeps 3 more bits" : "") << "); " << p.sharedBytes() / 1024 << " KiB shared memory a CTA, "
-     << ctas << (ctas == 1 ? " CTA" : " CTAs") << " an SM of " << p.warps()
-     << " warps, persistent over the pairs\n";
-  int64_t full = 16 * p.M * (p.r0 + p.r1) / 4096; // mma.sync a pair with nothing skipped
-  int64_t pair = p.mmaCount(false), filter = p.mmaCount(true);
+     << (s.preGate ? ", pre-gate" : "") << (s.postGate ? ", post-gate" : "") << ":\n";
+  std::string scaled = "mma.sync m16n8k16 f16 with f32 accumulation (each pair and filter scaled "
+                       "by a power of two into f16's range" +
+                       std::string(io.isBF16() ? ": the bf16 data keeps 3 more bits" : "") + ")";
+  FFTConvKernelPlan o = p.outerPass();
+  if (!p.twoPass()) {
+    os << "  fused order-2 Monarch kernel: padded length " << p.M << " = " << p.r0 << " x " << p.r1
+       << ", two sequences of a head per complex transform (" << p.pairs() << " pairs), "
+       << scaled << "; " << p.sharedBytes() / 1024 << " KiB shared memory a CTA, " << ctas
+       << (ctas == 1 ? " CTA" : " CTAs") << " an SM of " << p.warps()
+       << " warps, persistent over the pairs\n";
+  } else {
+    os << "  two passes, order 3: padded length " << p.M << " = " << p.P << " x " << p.Q
+       << " (rows of " << p.Q << " = " << p.r0 << " x " << p.r1
+       << "), two sequences of a head per complex transform (" << p.pairs() << " pairs), "
+       << scaled << ":\n"
+       << "    outer kernel: F_" << p.P << " down the columns, " << o.r1
+       << " columns a CTA, times w_M^(k1 q), into the workspace in complex f32 ("
+       << o.sharedBytes() / 1024 << " KiB shared memory a CTA)\n"
+       << "    inner kernel: each of the " << p.pairs() * p.P << " rows through the fused "
+       << "kernel's steps, times the spectrum, and back, in place (" << p.sharedBytes() / 1024
+       << " KiB shared memory a CTA, " << ctas << (ctas == 1 ? " CTA" : " CTAs") << " an SM of "
+       << p.warps() << " warps, persistent over the rows)\n"
+       << "    outer inverse: conj twiddles, conj F_" << p.P << ", the outputs"
+       << (s.postGate ? " times the post-gate" : "") << "\n";
+  }
+  // mma.sync a pair (a filter) with nothing skipped, and as issued.
+  int64_t full = 16 * p.M * (p.r0 + p.r1 + (p.twoPass() ? p.P : 0)) / 4096;
+  int64_t pair = p.mmaCount(false) * p.P, filter = p.mmaCount(true) * p.P;
+  if (p.twoPass()) {
+    pair += p.outerTiles() * (o.leftMma(false, false) + o.leftMma(true, false));
+    filter += p.outerTiles() * o.leftMma(false, true);
+  }
   os << "  skipped as known zero: " << (full - pair) * 100 / full << "% of a pair's products"
-     << (s.causal ? " (the causal padding's half of the first K and of the last rows)" : "")
-     << (s.cutoff ? " (the spectrum's zero columns and inverse K steps)" : "") << "\n";
+     << (s.causal && full > pair ? (p.twoPass() ? " (the causal padding: half of the outer K and output rows)"
+                                 : " (the causal padding's half of the first K and of the last rows)")
+                  : "")
+     << (s.cutoff && !p.twoPass() ? " (the spectrum's zero columns and inverse K steps)" : "")
+     << (s.cutoff && p.twoPass() ? " (the cutoff's zeros are multiplied, not skipped, in two passes)" : "")
+     << "\n";
   os << "  filter spectra: " << s.heads << " x " << p.M << " complex f32 ("
-     << s.heads * p.M * 8 / 1024 << " KiB) by a kernel of their own, once per call, 1/M "
-        "folded in\n";
+     << s.heads * p.M * 8 / 1024 << " KiB) by " << (p.twoPass() ? "kernels" : "a kernel")
+     << " of their own, once per call, 1/M folded in\n";
   double flops = 4096.0 * double(pair * p.pairs() + filter * s.heads);
   int64_t seqs = 2 + (s.preGate ? 1 : 0) + (s.postGate ? 1 : 0);
-  double bytes = double(s.rows * s.N * 2 * seqs + s.heads * p.M * 8 * 2);
+  // Two passes: the rows written and read back twice each.
+  double bytes = double(s.rows * s.N * 2 * seqs + s.heads * p.M * 8 * 2 +
+                        (p.twoPass() ? p.pairs() * p.M * 8 * 4 : 0));
   double mmaUs = flops / target.mmaRate(io, false) * 1e6, dramUs = bytes / target.dramBytesPerSec * 1e6;
   os << llvm::format("  estimate: %.2f GFLOP on the tensor cores (%.1f us at the mma.sync rate), "
                      "%.1f MB (%.1f us at DRAM rate): %s-bound",
@@ -599,42 +705,55 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
   OpBuilder b(module.getContext());
   b.setInsertionPointToEnd(module.getBody());
   const FFTConvShape &s = p.shape;
+  bool twoPass = p.twoPass();
   KernelLaunch launch;
   launch.name = name.str();
   launch.block = {p.threads(), 1, 1};
-  launch.grid = {s.heads, 1, 1};
+  // One CTA a spectrum row: a head's (fused), or a head's row k1 of the
+  // outer transform (two passes).
+  launch.grid = {s.heads * p.P, 1, 1};
   launch.sharedMemoryBytes = p.sharedBytes();
-  auto func = createKernelFunc(b, loc, name,
-                               {s.heads * s.L * (filter.getIntOrFloatBitWidth() / 8),
-                                p.workspaceFloats() * 4},
-                               /*takesSize=*/false, p.threads());
+  SmallVector<int64_t> buffers;
+  if (!twoPass)
+    buffers.push_back(s.heads * s.L * (filter.getIntOrFloatBitWidth() / 8));
+  buffers.push_back(p.workspaceFloats() * 4);
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, p.threads());
   Block &entry = func.getBody().front();
   KernelContext kc = fftContext(b, loc, p.threads());
   FFTConvGen gen(b, loc, kc, p, module, op16);
-  Value k = typedView(b, loc, entry.getArgument(0), filter, s.heads * s.L);
-  Value spectra = typedView(b, loc, entry.getArgument(1), b.getF32Type(), p.workspaceFloats());
+  Value k = twoPass ? Value() : typedView(b, loc, entry.getArgument(0), filter, s.heads * s.L);
+  Value spectra =
+      typedView(b, loc, entry.getArgument(twoPass ? 0 : 1), b.getF32Type(), p.workspaceFloats());
   gen.begin();
-  Value h = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
-  // 1. The filter's taps (zero past L) as the real part; the imaginary
-  // half of x is never read.
-  // Scaled, as the sequences are, by the power of two below their largest
-  // magnitude.
+  Value R = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value k1o = kc.rem(R, p.P); // the outer frequency (0 fused)
   Value zero = gen.f32c(0);
-  auto tap = [&](Value n) {
-    Value inside = kc.lt(n, s.L);
-    Value at = kc.add(kc.mul(h, s.L), kc.select(inside, n, kc.cst(0)));
-    Value v = convertElement(b, loc, memref::LoadOp::create(b, loc, k, kc.idx(at)), b.getF32Type());
-    return kc.select(inside, v, zero);
-  };
-  auto tapScales = gen.powerOfTwoScales(gen.blockMax(gen.forThreadsMax(s.L, [&](Value n) {
-    return gen.largestMagnitude(
-        vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getF32Type()), tap(n)));
-  })));
-  gen.forThreads(gen.fillLength(true), [&](Value n) {
-    gen.scatterInput(gen.mulf(tap(n), tapScales.first), n, kc.cst(0));
-  });
+  std::pair<Value, Value> tapScales;
+  if (!twoPass) {
+    // 1. The filter's taps (zero past L) as the real part; the imaginary
+    // half of x is never read. Scaled, as the sequences are, by the power
+    // of two below their largest magnitude.
+    Value h = R;
+    auto tap = [&](Value n) {
+      Value inside = kc.lt(n, s.L);
+      Value at = kc.add(kc.mul(h, s.L), kc.select(inside, n, kc.cst(0)));
+      Value v = convertElement(b, loc, memref::LoadOp::create(b, loc, k, kc.idx(at)), b.getF32Type());
+      return kc.select(inside, v, zero);
+    };
+    tapScales = gen.powerOfTwoScales(gen.blockMax(gen.forThreadsMax(s.L, [&](Value n) {
+      return gen.largestMagnitude(
+          vector::BroadcastOp::create(b, loc, VectorType::get({1}, b.getF32Type()), tap(n)));
+    })));
+    gen.forThreads(gen.fillLength(true), [&](Value n) {
+      gen.scatterInput(gen.mulf(tap(n), tapScales.first), n, kc.cst(0));
+    });
+  } else {
+    // 1. Row R of the filters' outer transform (the outer kernel's, in the
+    // rows' part of the workspace), scaled likewise.
+    tapScales = gen.loadRow(spectra, R);
+  }
   gen.barrier();
-  // 2-3. Its spectrum, times 1/M, with the cutoff applied: [h][k1][k2].
+  // 2-3. Its spectrum, times 1/M, with the cutoff applied: row R, [k1][k2].
   gen.forward(true, [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
     for (int pair = 0; pair < 2; ++pair) {
       Value k1 = gen.rowOf(tile, 2 * pair), k2 = gen.colOf(tile, 2 * pair);
@@ -643,7 +762,7 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
         int e = 2 * pair + hh;
         Value scale = gen.f32c(1.0 / double(p.M));
         if (s.cutoff > 0) {
-          // f = k1 + r0 k2At(q) for this element's column q.
+          // f = k1o + P (k1 + r0 k2At(q)) for this element's column q.
           Value q = kc.add(k2, hh);
           Value natural = q;
           if (p.centered()) {
@@ -652,7 +771,7 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
                                               kc.cst(0));
             natural = kc.select(odd, gen.sub(kc.cst(p.r1 - 1), half), half);
           }
-          Value f = kc.add(k1, kc.mul(natural, p.r0));
+          Value f = kc.add(k1o, kc.mul(kc.add(k1, kc.mul(natural, p.r0)), p.P));
           Value mirror = gen.sub(kc.cst(p.M), f);
           Value low = arith::MinUIOp::create(b, loc, f, mirror);
           scale = kc.select(kc.lt(low, s.cutoff), scale, zero);
@@ -660,25 +779,18 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
         out.push_back(gen.mulf(re[e], scale));
         out.push_back(gen.mulf(im[e], scale));
       }
-      Value at = kc.mul(kc.add(kc.add(kc.mul(h, p.M), kc.mul(k1, p.r1)), k2), 2);
-      vector::StoreOp::create(b, loc,
-                              vector::FromElementsOp::create(
-                                  b, loc, VectorType::get({4}, b.getF32Type()), out),
-                              spectra, kc.idx(at), /*nontemporal=*/false, llvm::MaybeAlign(16));
+      gen.store4At(out, spectra, gen.rowAt(R, 2 * p.Q, kc.mul(kc.add(kc.mul(k1, p.r1), k2), 2)));
     }
   });
-  // The head's largest magnitude, then the spectrum scaled by the power of
-  // two below it (exactly) and the inverse scale after all the spectra.
+  // The row's largest magnitude, then the row scaled by the power of two
+  // below it (exactly) and the inverse scale after all the spectra.
   gen.barrier();
-  Value base = kc.mul(h, 2 * p.M);
-  Value largest = gen.blockMax(gen.forThreadsMax(2 * p.M / 4, [&](Value c) {
-    return gen.largestMagnitude(vector::LoadOp::create(
-        b, loc, VectorType::get({4}, b.getF32Type()), spectra, kc.idx(kc.add(base, kc.mul(c, 4))),
-        /*nontemporal=*/false, llvm::MaybeAlign(16)));
+  Value largest = gen.blockMax(gen.forThreadsMax(2 * p.Q / 4, [&](Value c) {
+    return gen.largestMagnitude(gen.load4At(spectra, gen.rowAt(R, 2 * p.Q, kc.mul(c, 4))));
   }));
   auto [scale, unscale] = gen.powerOfTwoScales(largest);
-  gen.forThreads(2 * p.M, [&](Value e) {
-    Value at = kc.idx(kc.add(base, e));
+  gen.forThreads(2 * p.Q, [&](Value e) {
+    Value at = gen.rowAt(R, 2 * p.Q, e);
     memref::StoreOp::create(b, loc, gen.mulf(memref::LoadOp::create(b, loc, spectra, at), scale),
                             spectra, at);
   });
@@ -686,7 +798,7 @@ FailureOr<KernelLaunch> einloom::buildFFTConvSpectrumKernel(gpu::GPUModuleOp mod
       b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, gen.tid, kc.cst(0)), false);
   b.setInsertionPointToStart(&first.getThenRegion().front());
   memref::StoreOp::create(b, loc, gen.mulf(unscale, tapScales.second), spectra,
-                          kc.idx(kc.add(h, s.heads * 2 * p.M)));
+                          gen.rowAt(R, 1, kc.cst(0), s.heads * 2 * p.M));
   b.setInsertionPointAfter(first);
   gpu::ReturnOp::create(b, loc);
   return launch;
@@ -711,7 +823,9 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   // three above.
   launch.persistent = true;
   launch.ctasPerSM = fftconvCtasPerSM(p);
-  launch.grid = {std::min(p.pairs(), numSMs * launch.ctasPerSM), 1, 1};
+  // Two passes: the units are the pairs' rows of the outer transform.
+  bool twoPass = p.twoPass();
+  launch.grid = {std::min(p.pairs() * p.P, numSMs * launch.ctasPerSM), 1, 1};
   // A dynamic batch: at most ceil(size * batches a unit / 2) * heads CTAs.
   if (s.dynamicLead > 0)
     launch.dynamicGrid = {p.batches() / s.dynamicLead, 2, s.heads};
@@ -722,6 +836,8 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   if (s.postGate)
     buffers.push_back(seqBytes);
   buffers.push_back(seqBytes);
+  if (twoPass) // the workspace alone: the outer kernels read u and write y
+    buffers = {p.workspaceFloats() * 4};
   bool dynamic = s.dynamicLead > 0;
   auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/dynamic, p.threads());
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
@@ -738,23 +854,30 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
   }
   FFTConvGen gen(b, loc, kc, p, module, Float16Type::get(module.getContext()));
   unsigned arg = 0;
-  Value u = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
-  Value spectra = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), p.workspaceFloats());
-  Value pre = s.preGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
-  Value post = s.postGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
-  Value y = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
+  Value u, spectra, pre, post, y;
+  if (!twoPass)
+    u = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
+  spectra = typedView(b, loc, entry.getArgument(arg++), b.getF32Type(), p.workspaceFloats());
+  if (!twoPass) {
+    pre = s.preGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
+    post = s.postGate ? typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N) : Value();
+    y = typedView(b, loc, entry.getArgument(arg++), io, s.rows * s.N);
+  }
   gen.begin();
   Type f32 = b.getF32Type();
   auto vec8 = [&](Type t) { return VectorType::get({8}, t); };
   Value zero8 = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec8(f32), 0.0f));
-  // The pairs, one after another (a grid-stride loop).
+  // The pairs (two passes: their rows), one after another (a grid-stride
+  // loop).
   Value first = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   Value stride = kc.fromIndex(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
-  auto pairs = scf::ForOp::create(b, loc, kc.idx(first), kc.idx(kc.mul(perHead, s.heads)),
-                                  kc.idx(stride));
+  auto pairs = scf::ForOp::create(b, loc, kc.idx(first),
+                                  kc.idx(kc.mul(perHead, s.heads * p.P)), kc.idx(stride));
   b.setInsertionPointToStart(pairs.getBody());
-  Value pair = kc.fromIndex(pairs.getInductionVar());
+  Value unit = kc.fromIndex(pairs.getInductionVar());
+  Value pair = kc.div(unit, p.P);
   Value h = kc.divV(pair, perHead);
+  Value R = kc.add(kc.mul(h, p.P), kc.rem(unit, p.P)); // the spectrum row
   Value batch = kc.mul(kc.remV(pair, perHead), 2);
   Value rows[2] = {kc.add(kc.mul(batch, s.heads), h), kc.add(kc.mul(kc.add(batch, 1), s.heads), h)};
   Value second = kc.ltV(kc.add(batch, 1), batches); // the pair has its imaginary row
@@ -764,37 +887,45 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
                                      llvm::MaybeAlign(16));
     return arith::ExtFOp::create(b, loc, vec8(f32), v).getResult();
   };
-  // 1. u (times the pre-gate), scaled by the power of two below the pair's
-  // largest magnitude, into buffer A; zeros past N where read.
-  int64_t fill = gen.fillLength(false), chunks = fill / 8;
-  // Chunk c's 8 values (zero where there are none).
-  auto chunk = [&](Value c) {
-    Value part = kc.div(c, chunks), n0 = kc.mul(kc.rem(c, chunks), 8);
-    Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
-    Value inside = kc.lt(n0, s.N);
-    Value row = kc.select(kc.andB(isSecond, second), rows[1], rows[0]);
-    Value at = kc.add(kc.mul(row, s.N), kc.select(inside, n0, kc.cst(0)));
-    Value v = load8(u, at);
-    if (pre)
-      v = arith::MulFOp::create(b, loc, v, load8(pre, at));
-    Value keep = kc.andB(inside, kc.select(isSecond, second, trueValue));
-    return std::tuple<Value, Value, Value>{arith::SelectOp::create(b, loc, keep, v, zero8), part,
-                                           n0};
-  };
-  Value largest = gen.blockMax(gen.forThreadsMax(
-      2 * chunks, [&](Value c) { return gen.largestMagnitude(std::get<0>(chunk(c))); }));
-  Value inputScale = gen.powerOfTwoScales(largest).first;
-  Value scale8 = vector::BroadcastOp::create(b, loc, vec8(f32), inputScale);
-  gen.forThreads(2 * chunks, [&](Value c) {
-    auto [v, part, n0] = chunk(c);
-    v = arith::MulFOp::create(b, loc, v, scale8);
-    for (int64_t e = 0; e < 8; ++e)
-      gen.scatterInput(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e}), kc.add(n0, e),
-                       part);
-  });
+  Value unscaleInput;
+  if (twoPass) {
+    // 1. The pair's row of the outer transform, scaled likewise.
+    unscaleInput = gen.loadRow(spectra, unit).second;
+  } else {
+    // 1. u (times the pre-gate), scaled by the power of two below the pair's
+    // largest magnitude, into buffer A; zeros past N where read.
+    int64_t fill = gen.fillLength(false), chunks = fill / 8;
+    // Chunk c's 8 values (zero where there are none).
+    auto chunk = [&](Value c) {
+      Value part = kc.div(c, chunks), n0 = kc.mul(kc.rem(c, chunks), 8);
+      Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
+      Value inside = kc.lt(n0, s.N);
+      Value row = kc.select(kc.andB(isSecond, second), rows[1], rows[0]);
+      Value at = kc.add(kc.mul(row, s.N), kc.select(inside, n0, kc.cst(0)));
+      Value v = load8(u, at);
+      if (pre)
+        v = arith::MulFOp::create(b, loc, v, load8(pre, at));
+      Value keep = kc.andB(inside, kc.select(isSecond, second, trueValue));
+      return std::tuple<Value, Value, Value>{arith::SelectOp::create(b, loc, keep, v, zero8), part,
+                                             n0};
+    };
+    Value largest = gen.blockMax(gen.forThreadsMax(
+        2 * chunks, [&](Value c) { return gen.largestMagnitude(std::get<0>(chunk(c))); }));
+    Value inputScale = gen.powerOfTwoScales(largest).first;
+    Value scale8 = vector::BroadcastOp::create(b, loc, vec8(f32), inputScale);
+    gen.forThreads(2 * chunks, [&](Value c) {
+      auto [v, part, n0] = chunk(c);
+      v = arith::MulFOp::create(b, loc, v, scale8);
+      for (int64_t e = 0; e < 8; ++e)
+        gen.scatterInput(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e}), kc.add(n0, e),
+                         part);
+    });
+    unscaleInput = gen.powerOfTwoScales(largest).second;
+  }
   // What undoes both scales at the output (powers of two: exact).
-  Value back = gen.mulf(memref::LoadOp::create(b, loc, spectra, kc.idx(kc.add(h, s.heads * 2 * p.M))),
-                        gen.powerOfTwoScales(largest).second);
+  Value back = gen.mulf(
+      memref::LoadOp::create(b, loc, spectra, gen.rowAt(R, 1, kc.cst(0), s.heads * 2 * p.M)),
+      unscaleInput);
   gen.barrier();
   // 2-3. The forward transform, times the head's spectrum, into buffer A.
   gen.forward(false, [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
@@ -808,8 +939,9 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
         }
         continue;
       }
-      std::array<Value, 4> sp =
-          gen.load4(spectra, kc.mul(kc.add(kc.add(kc.mul(h, p.M), kc.mul(k1, p.r1)), k2), 2));
+      Value spv = gen.load4At(spectra, gen.rowAt(R, 2 * p.Q, kc.mul(kc.add(kc.mul(k1, p.r1), k2), 2)));
+      std::array<Value, 4> sp{gen.extract(spv, 0), gen.extract(spv, 1), gen.extract(spv, 2),
+                              gen.extract(spv, 3)};
       for (int hh = 0; hh < 2; ++hh) {
         int e = 2 * half + hh;
         auto [xr, xi] = gen.cmul(re[e], im[e], sp[2 * hh], sp[2 * hh + 1]);
@@ -840,45 +972,280 @@ FailureOr<KernelLaunch> einloom::buildFFTConvKernel(gpu::GPUModuleOp module, Str
               });
   });
   gen.barrier();
-  // 5. The inverse left product: y_b and y_{b+1} at n = r1 j1 + j2, staged
-  // in f32 in buffer A ([part][n]).
-  gen.perWarp([&](int64_t w) {
-    gen.left(w, p.bufferB(), true, [](int64_t) { return false; },
-             [&](int64_t i) { return p.outputRowsNeeded(i); },
-             [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
-               for (int e = 0; e < 4; ++e) {
-                 if ((16 * tile.i + 8 * (e / 2)) * p.r1 >= s.N)
-                   continue; // rows past the output (causal)
-                 Value n = kc.add(kc.mul(gen.rowOf(tile, e), p.r1), gen.colOf(tile, e));
-                 memref::StoreOp::create(b, loc, re[e], gen.floats, kc.idx(n));
-                 memref::StoreOp::create(b, loc, im[e], gen.floats, kc.idx(kc.add(n, s.N)));
-               }
-             });
-  });
-  gen.barrier();
-  // 6. The two rows, times the post-gate, in 16-byte vectors.
-  int64_t outChunks = s.N / 8;
-  gen.forThreads(2 * outChunks, [&](Value c) {
-    Value part = kc.div(c, outChunks);
-    Value n0 = kc.mul(kc.rem(c, outChunks), 8);
-    Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
-    Value row = kc.select(isSecond, rows[1], rows[0]);
-    Value valid = kc.select(isSecond, second, trueValue);
-    auto write = scf::IfOp::create(b, loc, valid, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&write.getThenRegion().front());
-    Value v = vector::LoadOp::create(b, loc, vec8(f32), gen.floats,
-                                     kc.idx(kc.add(kc.mul(part, s.N), n0)),
-                                     /*nontemporal=*/false, llvm::MaybeAlign(16));
-    Value at = kc.add(kc.mul(row, s.N), n0);
-    v = arith::MulFOp::create(b, loc, v, vector::BroadcastOp::create(b, loc, vec8(f32), back));
-    if (post)
-      v = arith::MulFOp::create(b, loc, v, load8(post, at));
-    vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec8(io), v), y, kc.idx(at),
-                            /*nontemporal=*/false, llvm::MaybeAlign(16));
-  });
+  if (twoPass) {
+    // 5. The inverse left product: the row's q = r1 j1 + j2, unscaled, back
+    // into the workspace in place (two complex values a lane's pair of
+    // columns).
+    gen.perWarp([&](int64_t w) {
+      gen.left(w, p.bufferB(), true, [](int64_t) { return false; },
+               [](int64_t) { return true; },
+               [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+                 for (int half = 0; half < 2; ++half) {
+                   Value q = kc.add(kc.mul(gen.rowOf(tile, 2 * half), p.r1),
+                                    gen.colOf(tile, 2 * half));
+                   SmallVector<Value> out;
+                   for (int e = 2 * half; e < 2 * half + 2; ++e) {
+                     out.push_back(gen.mulf(re[e], back));
+                     out.push_back(gen.mulf(im[e], back));
+                   }
+                   gen.store4At(out, spectra, gen.rowAt(unit, 2 * p.Q, kc.mul(q, 2), p.dataOffset()));
+                 }
+               });
+    });
+  } else {
+    // 5. The inverse left product: y_b and y_{b+1} at n = r1 j1 + j2, staged
+    // in f32 in buffer A ([part][n]).
+    gen.perWarp([&](int64_t w) {
+      gen.left(w, p.bufferB(), true, [](int64_t) { return false; },
+               [&](int64_t i) { return p.outputRowsNeeded(i); },
+               [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+                 for (int e = 0; e < 4; ++e) {
+                   if ((16 * tile.i + 8 * (e / 2)) * p.r1 >= s.N)
+                     continue; // rows past the output (causal)
+                   Value n = kc.add(kc.mul(gen.rowOf(tile, e), p.r1), gen.colOf(tile, e));
+                   memref::StoreOp::create(b, loc, re[e], gen.floats, kc.idx(n));
+                   memref::StoreOp::create(b, loc, im[e], gen.floats, kc.idx(kc.add(n, s.N)));
+                 }
+               });
+    });
+    gen.barrier();
+    // 6. The two rows, times the post-gate, in 16-byte vectors.
+    int64_t outChunks = s.N / 8;
+    gen.forThreads(2 * outChunks, [&](Value c) {
+      Value part = kc.div(c, outChunks);
+      Value n0 = kc.mul(kc.rem(c, outChunks), 8);
+      Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
+      Value row = kc.select(isSecond, rows[1], rows[0]);
+      Value valid = kc.select(isSecond, second, trueValue);
+      auto write = scf::IfOp::create(b, loc, valid, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&write.getThenRegion().front());
+      Value v = vector::LoadOp::create(b, loc, vec8(f32), gen.floats,
+                                       kc.idx(kc.add(kc.mul(part, s.N), n0)),
+                                       /*nontemporal=*/false, llvm::MaybeAlign(16));
+      Value at = kc.add(kc.mul(row, s.N), n0);
+      v = arith::MulFOp::create(b, loc, v, vector::BroadcastOp::create(b, loc, vec8(f32), back));
+      if (post)
+        v = arith::MulFOp::create(b, loc, v, load8(post, at));
+      vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec8(io), v), y, kc.idx(at),
+                              /*nontemporal=*/false, llvm::MaybeAlign(16));
+    });
+  }
   gen.barrier(); // buffer A is the next pair's input
   b.setInsertionPointAfter(pairs);
+  gpu::ReturnOp::create(b, loc);
+  return launch;
+}
+
+FailureOr<KernelLaunch> einloom::buildFFTConvOuterKernel(gpu::GPUModuleOp module, StringRef name,
+                                                         const FFTConvKernelPlan &plan,
+                                                         FFTConvOuter which, Type data,
+                                                         Location loc) {
+  bool filter = which == FFTConvOuter::Filter, inverse = which == FFTConvOuter::Inverse;
+  if (!plan.twoPass())
+    return emitError(loc, "an outer FFT convolution kernel needs a two-pass plan");
+  if (filter ? (!isa<FloatType>(data) || data.getIntOrFloatBitWidth() > 32) : !is16(data))
+    return emitError(loc, "the FFT convolution kernels take f16 or bf16 sequences and an f32, "
+                          "f16 or bf16 filter");
+  FFTConvKernelPlan o = plan.outerPass();
+  const FFTConvShape &s = plan.shape;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t tiles = plan.outerTiles(), units = filter ? s.heads : plan.pairs(), Qt = o.r1;
+  KernelLaunch launch;
+  launch.name = name.str();
+  launch.block = {o.threads(), 1, 1};
+  launch.sharedMemoryBytes = o.sharedBytes();
+  launch.grid = {units * tiles, 1, 1};
+  int64_t seqBytes = s.rows * s.N * 2, ws = plan.workspaceFloats() * 4;
+  SmallVector<int64_t> buffers;
+  if (filter)
+    buffers = {s.heads * s.L * (data.getIntOrFloatBitWidth() / 8), ws};
+  else if (!inverse)
+    buffers = s.preGate ? SmallVector<int64_t>{seqBytes, ws, seqBytes}
+                        : SmallVector<int64_t>{seqBytes, ws};
+  else
+    buffers = s.postGate ? SmallVector<int64_t>{ws, seqBytes, seqBytes}
+                         : SmallVector<int64_t>{ws, seqBytes};
+  auto func = createKernelFunc(b, loc, name, buffers, /*takesSize=*/false, o.threads());
+  Block &entry = func.getBody().front();
+  KernelContext kc = fftContext(b, loc, o.threads());
+  FFTConvGen gen(b, loc, kc, o, module, Float16Type::get(module.getContext()));
+  Type f32 = b.getF32Type();
+  int64_t count = filter ? s.heads * s.L : s.rows * s.N;
+  auto arg = [&](unsigned i) { return entry.getArgument(i); };
+  Value src = inverse ? Value() : typedView(b, loc, arg(0), data, count);
+  Value wsv = typedView(b, loc, arg(inverse ? 0 : 1), f32, plan.workspaceFloats());
+  Value pre = !inverse && !filter && s.preGate ? typedView(b, loc, arg(2), data, count) : Value();
+  Value post = inverse && s.postGate ? typedView(b, loc, arg(1), data, count) : Value();
+  Value y = inverse ? typedView(b, loc, arg(s.postGate ? 2 : 1), data, count) : Value();
+  gen.begin();
+  Value bid = kc.fromIndex(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value unit = kc.div(bid, tiles), q0 = kc.mul(kc.rem(bid, tiles), Qt);
+  // The unit's rows: a filter's, or a pair's two sequences (the second
+  // absent past an odd batch count).
+  Value rows[2], second;
+  if (filter) {
+    rows[0] = rows[1] = unit;
+    second = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+  } else {
+    Value h = kc.div(unit, plan.pairsPerHead());
+    Value batch = kc.mul(kc.rem(unit, plan.pairsPerHead()), 2);
+    rows[0] = kc.add(kc.mul(batch, s.heads), h);
+    rows[1] = kc.add(kc.mul(kc.add(batch, 1), s.heads), h);
+    second = kc.lt(kc.add(batch, 1), plan.batches());
+  }
+  Value zero = gen.f32c(0);
+  // The buffer: row j of the tile, [Re p | Im p] (a left product's B operand).
+  auto scatter = [&](Value v, Value p, Value j, int64_t part) {
+    gen.storeHalf(v, kc.add(kc.add(kc.mul(j, o.pitchLeft()), p), o.bufferA() + part * plan.P));
+  };
+  Value unscale;
+  if (!inverse) {
+    // The rows p of x the unskipped K steps read (zeros past the length).
+    int64_t fillRows = 0, len = filter ? s.L : s.N;
+    for (int64_t st = 0; st < plan.P / 16; ++st)
+      if (!o.forwardStepZero(st, filter))
+        fillRows = 16 * st + 16;
+    auto vec8 = [&](Type t) { return VectorType::get({8}, t); };
+    // Element c: (part, p, j): x[Q p + q0 + j] of the part's row, in f32.
+    int64_t parts = filter ? 1 : 2, width = filter ? 1 : 8, perRow = Qt / width;
+    auto element = [&](Value c) -> std::tuple<Value, Value, Value, Value> {
+      Value part = kc.div(c, fillRows * perRow), rest = kc.rem(c, fillRows * perRow);
+      Value p = kc.div(rest, perRow), j = kc.mul(kc.rem(rest, perRow), width);
+      Value n = kc.add(kc.add(kc.mul(p, plan.Q), q0), j);
+      Value isSecond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, part, kc.cst(0));
+      Value inside = kc.andB(kc.lt(n, len),
+                             kc.select(isSecond, second, arith::ConstantOp::create(
+                                                             b, loc, b.getBoolAttr(true))));
+      Value at = kc.select(inside, kc.add(kc.mul(kc.select(isSecond, rows[1], rows[0]), len), n),
+                           kc.cst(0));
+      Value v;
+      if (filter) {
+        v = convertElement(b, loc, memref::LoadOp::create(b, loc, src, kc.idx(at)), f32);
+        v = vector::BroadcastOp::create(b, loc, VectorType::get({1}, f32), kc.select(inside, v, zero));
+      } else {
+        auto load8 = [&](Value view) {
+          Value x = vector::LoadOp::create(b, loc, vec8(data), view, kc.idx(at),
+                                           /*nontemporal=*/false, llvm::MaybeAlign(16));
+          return arith::ExtFOp::create(b, loc, vec8(f32), x).getResult();
+        };
+        v = load8(src);
+        if (pre)
+          v = arith::MulFOp::create(b, loc, v, load8(pre));
+        Value zero8 = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec8(f32), 0.0f));
+        v = arith::SelectOp::create(b, loc, inside, v, zero8);
+      }
+      return {v, part, p, j};
+    };
+    int64_t total = parts * fillRows * perRow;
+    Value largest = gen.blockMax(gen.forThreadsMax(
+        total, [&](Value c) { return gen.largestMagnitude(std::get<0>(element(c))); }));
+    auto [scale, back] = gen.powerOfTwoScales(largest);
+    unscale = back;
+    gen.forThreads(total, [&](Value c) {
+      auto [v, part, p, j] = element(c);
+      for (int64_t e = 0; e < width; ++e) {
+        Value x = gen.mulf(gen.extract(v, e), scale);
+        // (part is 0 or 1: both stores, one kept, would cost more than this.)
+        if (filter) {
+          scatter(x, p, kc.add(j, e), 0);
+          continue;
+        }
+        Value at = kc.add(kc.add(kc.mul(kc.add(j, e), o.pitchLeft()), p),
+                          kc.add(kc.mul(part, plan.P), o.bufferA()));
+        gen.storeHalf(x, at);
+      }
+    });
+  } else {
+    // The rows k1 of the inner pass's output, times conj w_M^(k1 q): two
+    // complex values a thread (16 bytes).
+    auto element = [&](Value c) {
+      Value k1 = kc.div(c, Qt / 2), j = kc.mul(kc.rem(c, Qt / 2), 2);
+      Value row = kc.add(kc.mul(unit, plan.P), k1);
+      Value v = gen.load4At(wsv, gen.rowAt(row, 2 * plan.Q, kc.mul(kc.add(q0, j), 2),
+                                          plan.dataOffset()));
+      SmallVector<Value> out;
+      for (int64_t e = 0; e < 2; ++e) {
+        auto [xr, xi] = gen.outerTwiddle(k1, kc.add(kc.add(q0, j), e), gen.extract(v, 2 * e),
+                                         gen.extract(v, 2 * e + 1), /*conj=*/true);
+        out.push_back(xr);
+        out.push_back(xi);
+      }
+      return std::tuple<SmallVector<Value>, Value, Value>{out, k1, j};
+    };
+    int64_t total = plan.P * Qt / 2;
+    Value largest = gen.blockMax(gen.forThreadsMax(total, [&](Value c) {
+      SmallVector<Value> v = std::get<0>(element(c));
+      return gen.largestMagnitude(
+          vector::FromElementsOp::create(b, loc, VectorType::get({4}, f32), v));
+    }));
+    auto [scale, back] = gen.powerOfTwoScales(largest);
+    unscale = back;
+    gen.forThreads(total, [&](Value c) {
+      auto [v, k1, j] = element(c);
+      for (int64_t e = 0; e < 2; ++e) {
+        scatter(gen.mulf(v[2 * e], scale), k1, kc.add(j, e), 0);
+        scatter(gen.mulf(v[2 * e + 1], scale), k1, kc.add(j, e), 1);
+      }
+    });
+  }
+  gen.barrier();
+  gen.perWarp([&](int64_t w) {
+    gen.left(
+        w, o.bufferA(), inverse,
+        [&](int64_t st) { return !inverse && o.forwardStepZero(st, filter); },
+        [&](int64_t i) { return !inverse || o.outputRowsNeeded(i); },
+        [&](const FFTConvGen::Tile &tile, Acc &re, Acc &im) {
+          for (int half = 0; half < 2; ++half) {
+            Value r = gen.rowOf(tile, 2 * half), j = gen.colOf(tile, 2 * half);
+            Value q = kc.add(q0, j);
+            if (!inverse) {
+              // Row k1 = r: unscaled, times w_M^(k1 q), into the unit's row
+              // k1 of the workspace's rows.
+              SmallVector<Value> out;
+              for (int e = 2 * half; e < 2 * half + 2; ++e) {
+                auto [xr, xi] = gen.outerTwiddle(r, kc.add(q, e % 2), gen.mulf(re[e], unscale),
+                                                 gen.mulf(im[e], unscale), /*conj=*/false);
+                out.push_back(xr);
+                out.push_back(xi);
+              }
+              Value row = kc.add(kc.mul(unit, plan.P), r);
+              gen.store4At(out, wsv, gen.rowAt(row, 2 * plan.Q, kc.mul(q, 2), plan.dataOffset()));
+              continue;
+            }
+            // Row p = r: n = Q p + q, the outputs (rows known at build time).
+            if (!o.outputRowNeeded(16 * tile.i + 8 * half))
+              continue;
+            Value n = kc.add(kc.mul(r, plan.Q), q);
+            for (int part = 0; part < 2; ++part) {
+              Acc &acc = part == 0 ? re : im;
+              Value at = kc.add(kc.mul(rows[part], s.N), n);
+              auto vec2 = [&](Type t) { return VectorType::get({2}, t); };
+              Value v = vector::FromElementsOp::create(
+                  b, loc, vec2(f32),
+                  ValueRange{gen.mulf(acc[2 * half], unscale), gen.mulf(acc[2 * half + 1], unscale)});
+              if (post) {
+                Value g = vector::LoadOp::create(b, loc, vec2(data), post, kc.idx(at),
+                                                 /*nontemporal=*/false, llvm::MaybeAlign(4));
+                v = arith::MulFOp::create(b, loc, v, arith::ExtFOp::create(b, loc, vec2(f32), g));
+              }
+              auto write = [&] {
+                vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, vec2(data), v), y,
+                                        kc.idx(at), /*nontemporal=*/false, llvm::MaybeAlign(4));
+              };
+              if (part == 0) {
+                write();
+                continue;
+              }
+              auto ifSecond = scf::IfOp::create(b, loc, second, false);
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(&ifSecond.getThenRegion().front());
+              write();
+            }
+          }
+        });
+  });
   gpu::ReturnOp::create(b, loc);
   return launch;
 }

@@ -82,6 +82,13 @@ bool FFTConvKernelPlan::build(const FFTConvShape &s, FFTConvKernelPlan &p, std::
   p.center = cutoff;
   if (p.center && p.sharedBytes() > kMaxSharedBytes)
     p.center = false; // (M = 16384: the cutoff's zeros are skipped where they fall)
+  // 32-bit unsigned offsets into the sequences and the workspace.
+  if (s.rows * s.N >= (int64_t(1) << 32) || p.workspaceFloats() >= (int64_t(1) << 32)) {
+    why = "the convolution needs a workspace of " + std::to_string(p.workspaceFloats() >> 28) +
+          " GiB (or sequences of 2^32 elements and more); the kernels address at most 16 GiB: "
+          "split the batch or the heads";
+    return false;
+  }
   if (p.Q > kMaxLength || p.sharedBytes() > kMaxSharedBytes ||
       (twoPass && p.outerPass().sharedBytes() > kMaxSharedBytes)) {
     why = "the FFT convolution kernels would need " + std::to_string(p.sharedBytes() / 1024) +

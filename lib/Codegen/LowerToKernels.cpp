@@ -148,7 +148,16 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
           failed(spectrum) ? FailureOr<KernelLaunch>(failure())
                            : buildFFTConvKernel(kernels, base, *plan, u.getElementType(),
                                                 conv.getLoc(), t->numSMs);
-      if (failed(fused)) {
+      // Two passes: the outer kernels around the spectrum and inner ones.
+      std::vector<std::pair<StringRef, FailureOr<KernelLaunch>>> outer;
+      if (succeeded(fused) && plan->twoPass())
+        for (auto [attr, which, type] :
+             {std::tuple{StringRef("loom.outer_filter"), FFTConvOuter::Filter, filter},
+              std::tuple{StringRef("loom.outer_forward"), FFTConvOuter::Forward, u.getElementType()},
+              std::tuple{StringRef("loom.outer_inverse"), FFTConvOuter::Inverse, u.getElementType()}})
+          outer.push_back({attr, buildFFTConvOuterKernel(kernels, (base + attr.drop_front(5)).str(),
+                                                         *plan, which, type, conv.getLoc())});
+      if (failed(fused) || llvm::any_of(outer, [](auto &o) { return failed(o.second); })) {
         failedAny = true;
         return;
       }
@@ -169,7 +178,12 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
       conv->setAttr("loom.spectrum_kernel", named(*spectrum));
       conv->setAttr("loom.spectrum_launch", shape(*spectrum));
       conv->setAttr("loom.workspace", b.getI64IntegerAttr(plan->workspaceFloats() * 4));
-      conv->setAttr("loom.fftconv_plan", b.getDenseI64ArrayAttr({plan->M, plan->r0, plan->r1}));
+      for (auto &[attr, launch] : outer) {
+        conv->setAttr((attr + "_kernel").str(), named(*launch));
+        conv->setAttr((attr + "_launch").str(), shape(*launch));
+      }
+      conv->setAttr("loom.fftconv_plan",
+                    b.getDenseI64ArrayAttr({plan->M, plan->r0, plan->r1, plan->P, plan->Q}));
     };
     module.walk([&](func::FuncOp func) {
       int dequantizes = 0, packs = 0, quantizes = 0, convs = 0;

@@ -702,8 +702,9 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         }
         continue;
       }
-      if (k.op == "fftconv_spectrum")
-        continue; // the filters' spectra: checked through the convolution
+      if (k.op == "fftconv_spectrum" || k.op == "fftconv_pass")
+        continue; // the filters' spectra, a two-pass convolution's first
+                  // passes: checked through the convolution's last kernel
       if (k.op == "fftconv") {
         // The f64 reference convolution, rounded to the result's type.
         char mode[16] = {0};

@@ -44,6 +44,16 @@ conv fftconv r4096_f16_cut64     2 1 4096 4096 circular f16  f32  none 64
 conv fftconv c8192_bf16_both     2 2 8192 8192 causal   bf16 bf16 both 0
 conv fftconv r8192_f16_k500      3 1 8192 500  circular f16  f32  none 0
 conv fftconv c1024_bf16_sm80     2 4 1024 1024 causal   bf16 bf16 both 0 --target sm_80
+# Two passes (N above 8192): outer kernels around inner rows; odd batches,
+# short filters, a cutoff, the longest lengths, sm_80.
+conv fftconv c16384_bf16_both    2 4 16384 16384 causal   bf16 bf16 both 0
+conv fftconv r16384_f16_k1000    3 1 16384 1000  circular f16  f32  none 0
+conv fftconv c32768_bf16_post    3 2 32768 32768 causal   bf16 bf16 post 0
+conv fftconv c65536_f16_cut      2 1 65536 65536 causal   f16  f16  pre  4096
+conv fftconv c262144_bf16        1 2 262144 262144 causal bf16 bf16 none 0
+conv fftconv c1048576_bf16_post  1 2 1048576 1048576 causal bf16 bf16 post 0
+conv fftconv r2097152_bf16       1 2 2097152 300000 circular bf16 f32 none 0
+conv fftconv c16384_bf16_sm80    2 2 16384 16384 causal   bf16 bf16 both 0 --target sm_80
 # One filter for every head (k: 1 x L).
 KH=1 conv fftconv c512_bcast_f16 4 8 512  512  causal   f16  f16  post 0
 # A dynamic batch (size buckets 1-8 and 9-64; gpu-check runs sizes 1, 5, 8,
@@ -55,6 +65,11 @@ KH=1 conv fftconv c512_bcast_f16 4 8 512  512  causal   f16  f16  post 0
 for N in 256 1024 2048 4096 8192; do
   conv fftconvbench "gated_bf16_b64_h768_n$N" 64 768 $N $N causal bf16 bf16 both 0
 done
+# Two passes: B = 32 at 16K and 16 at 32K (FFTCONV.md's shapes), and 1M
+# with B = 4, H = 256 (the workspace of H = 768 would pass 16 GiB).
+conv fftconvbench gated_bf16_b32_h768_n16384 32 768 16384 16384 causal bf16 bf16 both 0
+conv fftconvbench gated_bf16_b16_h768_n32768 16 768 32768 32768 causal bf16 bf16 both 0
+conv fftconvbench gated_bf16_b4_h256_n1048576 4 256 1048576 1048576 causal bf16 bf16 both 0
 # Frequency-sparse: 75% of the bins zero (cutoff M / 8), against the dense
 # kernel above.
 for N in 1024 4096; do

@@ -158,6 +158,23 @@ mlir::FailureOr<KernelLaunch> buildFFTConvKernel(mlir::gpu::GPUModuleOp module,
                                                  mlir::Type io, mlir::Location loc,
                                                  int64_t numSMs);
 
+/// The outer kernels of a two-pass FFT convolution (FFTConvKernel.h), one
+/// CTA a tile of kOuterTile columns of a unit's P x Q matrix:
+///   Forward: u (times the pre-gate; type `data`, f16 or bf16), a pair of
+///     sequences a unit, down the columns by F_P, times w_M^(k1 q), into
+///     the workspace's rows (arguments u, workspace, [pre-gate]);
+///   Filter: the same on the filter rows (type `data`: f32, f16 or bf16),
+///     one a unit, for the spectrum kernel (arguments filter, workspace);
+///   Inverse: the inner pass's rows times conj w_M^(k1 q), by conj F_P,
+///     the outputs (times the post-gate) into y (arguments workspace,
+///     [post-gate], y).
+enum class FFTConvOuter { Forward, Filter, Inverse };
+mlir::FailureOr<KernelLaunch> buildFFTConvOuterKernel(mlir::gpu::GPUModuleOp module,
+                                                      llvm::StringRef name,
+                                                      const codegen::FFTConvKernelPlan &p,
+                                                      FFTConvOuter which, mlir::Type data,
+                                                      mlir::Location loc);
+
 /// The a_fragment repack on the GPU (a loom.pack that a program runs, as a
 /// user repacks a checkpoint at load time): N x K codes stored one per byte
 /// (as the bundle's buffers hold them) into N·K·bits/32 words, one word per

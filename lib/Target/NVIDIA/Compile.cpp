@@ -499,45 +499,96 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       int wi = static_cast<int>(b.buffers.size());
       b.buffers.push_back(w);
       auto plan = conv->getAttrOfType<DenseI64ArrayAttr>("loom.fftconv_plan").asArrayRef();
-      int64_t rows = conv.getInput().getType().getNumElements() / plan[0] *
+      int64_t M = plan[0], r0 = plan[1], r1 = plan[2], P = plan[3], Q = plan[4];
+      bool twoPass = P > 1;
+      int64_t rows = conv.getInput().getType().getNumElements() / M *
                      (conv.getMode() == loom::FFTConvMode::Causal ? 2 : 1);
+      int64_t pairs = (rows + 1) / 2; // (at most)
+      auto push = [&](rt::BundleKernel k) {
+        b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+        b.kernels.push_back(k);
+      };
+      // A two-pass outer kernel: `flops` a CTA (a left product of P points
+      // over its columns); a pass of the filters or the pairs between the
+      // workspace's stages ("fftconv_pass"), the last one the convolution's.
+      auto outerKernel = [&](StringRef attr, std::vector<int> args, std::vector<int> operands,
+                             int result, StringRef op) {
+        rt::BundleKernel k = launchedKernel(conv, (attr + "_kernel").str(), (attr + "_launch").str());
+        k.args = std::move(args);
+        k.operands = std::move(operands);
+        k.result = result;
+        k.op = op.str();
+        k.spec = std::to_string(M);
+        k.acc = "f32";
+        k.flops = 8 * k.grid[0] * P * P * codegen::FFTConvKernelPlan::kOuterTile;
+        return k;
+      };
+      if (twoPass)
+        push(outerKernel("loom.outer_filter", {buffer[conv.getKernel()], wi},
+                         {buffer[conv.getKernel()]}, wi, "fftconv_spectrum"));
       rt::BundleKernel spectrum =
           launchedKernel(conv, "loom.spectrum_kernel", "loom.spectrum_launch");
-      spectrum.args = {buffer[conv.getKernel()], wi};
+      spectrum.args = twoPass ? std::vector<int>{wi} : std::vector<int>{buffer[conv.getKernel()], wi};
       spectrum.operands = {buffer[conv.getKernel()]};
       spectrum.result = wi;
       spectrum.op = "fftconv_spectrum";
-      spectrum.spec = std::to_string(plan[0]);
+      spectrum.spec = std::to_string(M);
       spectrum.acc = "f32";
-      // Four real products of M points, one filter a CTA (at most: the
-      // zero halves are skipped).
-      spectrum.flops = 8 * spectrum.grid[0] * plan[0] * (plan[1] + plan[2]);
-      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
-      b.kernels.push_back(spectrum);
+      // Four real products of Q points, one spectrum row a CTA (at most:
+      // the zero halves are skipped).
+      spectrum.flops = 8 * spectrum.grid[0] * Q * (r0 + r1);
+      push(spectrum);
+      std::vector<int> gated = {buffer[conv.getInput()], buffer[conv.getKernel()]};
+      for (Value gate : {conv.getPreGate(), conv.getPostGate()})
+        if (gate)
+          gated.push_back(buffer[gate]);
+      std::string spec =
+          std::string(conv.getMode() == loom::FFTConvMode::Causal ? "causal" : "circular") + ":" +
+          std::to_string(conv.getFreqCutoff().value_or(0)) + ":" +
+          (conv.getPreGate() ? "1" : "0") + ":" + (conv.getPostGate() ? "1" : "0");
+      if (twoPass) {
+        std::vector<int> in = {buffer[conv.getInput()], wi};
+        if (conv.getPreGate())
+          in.push_back(buffer[conv.getPreGate()]);
+        push(outerKernel("loom.outer_forward", in, in, wi, "fftconv_pass"));
+        rt::BundleKernel inner = launchedKernel(conv);
+        inner.args = {wi};
+        inner.operands = {wi};
+        inner.result = wi;
+        inner.op = "fftconv_pass";
+        inner.spec = std::to_string(M);
+        inner.acc = "f32";
+        inner.flops = 16 * pairs * P * Q * (r0 + r1);
+        push(inner);
+        std::vector<int> out = {wi};
+        if (conv.getPostGate())
+          out.push_back(buffer[conv.getPostGate()]);
+        out.push_back(buffer[conv.getResult()]);
+        rt::BundleKernel last =
+            outerKernel("loom.outer_inverse", out, gated, buffer[conv.getResult()], "fftconv");
+        last.spec = spec; // what the runner checks: the whole convolution
+        push(last);
+        ++index;
+        continue;
+      }
       rt::BundleKernel k = launchedKernel(conv);
       if (auto g = conv->getAttrOfType<DictionaryAttr>("loom.launch")
                        .getAs<DenseI64ArrayAttr>("dynamic_grid"))
         for (int i = 0; i < 3; ++i)
           k.sizedGrid[i] = g[i];
       k.args = {buffer[conv.getInput()], wi};
-      k.operands = {buffer[conv.getInput()], buffer[conv.getKernel()]};
+      k.operands = gated;
       for (Value gate : {conv.getPreGate(), conv.getPostGate()})
-        if (gate) {
+        if (gate)
           k.args.push_back(buffer[gate]);
-          k.operands.push_back(buffer[gate]);
-        }
       k.result = buffer[conv.getResult()];
       k.args.push_back(k.result);
       k.op = "fftconv";
-      // mode:cutoff:pre:post (the gates present, in operand order).
-      k.spec = std::string(conv.getMode() == loom::FFTConvMode::Causal ? "causal" : "circular") +
-               ":" + std::to_string(conv.getFreqCutoff().value_or(0)) + ":" +
-               (conv.getPreGate() ? "1" : "0") + ":" + (conv.getPostGate() ? "1" : "0");
+      k.spec = spec; // mode:cutoff:pre:post (the gates present, in operand order)
       k.acc = "f32";
       // Four stacked real products per pair of sequences of M points.
-      k.flops = 16 * (rows / 2) * plan[0] * (plan[1] + plan[2]) / (dynamic ? dynamicSize : 1);
-      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
-      b.kernels.push_back(k);
+      k.flops = 16 * (rows / 2) * M * (r0 + r1) / (dynamic ? dynamicSize : 1);
+      push(k);
       ++index;
       continue;
     }

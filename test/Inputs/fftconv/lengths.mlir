@@ -44,3 +44,25 @@ func.func @r8192(%u: tensor<2x2x8192xf16>, %k: tensor<2x8192xf16>) -> tensor<2x2
   %y = loom.fftconv circular %u, %k : (tensor<2x2x8192xf16>, tensor<2x8192xf16>) -> tensor<2x2x8192xf16>
   return %y : tensor<2x2x8192xf16>
 }
+
+// Two passes (N above 8192): outer kernels of P = 16 to 128 around inner
+// rows of 1024 to 16384.
+func.func @c16384(%u: tensor<2x4x16384xbf16>, %k: tensor<4x16384xbf16>, %g: tensor<2x4x16384xbf16>, %h: tensor<2x4x16384xbf16>) -> tensor<2x4x16384xbf16> {
+  %y = loom.fftconv causal %u, %k pre_gate(%g) post_gate(%h) : (tensor<2x4x16384xbf16>, tensor<4x16384xbf16>, tensor<2x4x16384xbf16>, tensor<2x4x16384xbf16>) -> tensor<2x4x16384xbf16>
+  return %y : tensor<2x4x16384xbf16>
+}
+
+func.func @r16384(%u: tensor<3x16384xf16>, %k: tensor<1x1000xf32>) -> tensor<3x16384xf16> {
+  %y = loom.fftconv circular %u, %k : (tensor<3x16384xf16>, tensor<1x1000xf32>) -> tensor<3x16384xf16>
+  return %y : tensor<3x16384xf16>
+}
+
+func.func @c131072(%u: tensor<2x131072xbf16>, %k: tensor<2x131072xbf16>) -> tensor<2x131072xbf16> {
+  %y = loom.fftconv causal %u, %k : (tensor<2x131072xbf16>, tensor<2x131072xbf16>) -> tensor<2x131072xbf16>
+  return %y : tensor<2x131072xbf16>
+}
+
+func.func @c1048576(%u: tensor<2x1048576xbf16>, %k: tensor<2x1048576xbf16>, %h: tensor<2x1048576xbf16>) -> tensor<2x1048576xbf16> {
+  %y = loom.fftconv causal %u, %k post_gate(%h) : (tensor<2x1048576xbf16>, tensor<2x1048576xbf16>, tensor<2x1048576xbf16>) -> tensor<2x1048576xbf16>
+  return %y : tensor<2x1048576xbf16>
+}
