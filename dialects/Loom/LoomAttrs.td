@@ -138,4 +138,30 @@ def Loom_PlanAttr : Loom_Attr<"Plan", "plan"> {
   }];
 }
 
+def Loom_MeshAttr : Loom_Attr<"Mesh", "mesh"> {
+  let summary = "a device mesh: named axes of GPUs";
+  let description = [{
+    The GPUs a sharded program runs on, as named axes whose sizes multiply
+    to the number of ranks; rank r has coordinates in row-major order (the
+    last axis fastest). Set on a function as `loom.mesh`; its einsums name
+    the axis each label is split over (`loom.shard`), and
+    `loom-partition-mesh` turns it into one program every rank runs.
+    Example: `#loom.mesh<["tp" = 4]>`, `#loom.mesh<["dp" = 2, "tp" = 4]>`
+  }];
+  let parameters = (ins
+    ArrayRefParameter<"::mlir::StringAttr">:$names,
+    ArrayRefParameter<"int64_t">:$sizes
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The size of axis `name`, or 0 when the mesh has no such axis.
+    int64_t getAxisSize(::llvm::StringRef name) const;
+    /// The number of ranks (the product of the sizes).
+    int64_t getNumRanks() const;
+    /// Rank `rank`'s index along axis `name`.
+    int64_t getAxisIndex(::llvm::StringRef name, int64_t rank) const;
+  }];
+}
+
 #endif // LOOM_ATTRS_TD

@@ -566,3 +566,85 @@ LogicalResult FFTConvOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+MeshAttr mlir::loom::enclosingMesh(Operation *op) {
+  for (Operation *p = op; p; p = p->getParentOp())
+    if (auto mesh = p->getAttrOfType<MeshAttr>("loom.mesh"))
+      return mesh;
+  return {};
+}
+
+/// The size of the op's mesh axis, or failure (no mesh, no such axis).
+static FailureOr<int64_t> collectiveAxis(Operation *op, StringRef axis) {
+  MeshAttr mesh = enclosingMesh(op);
+  if (!mesh)
+    return op->emitOpError("needs a device mesh: set `loom.mesh` on the function"),
+           failure();
+  int64_t n = mesh.getAxisSize(axis);
+  if (n == 0)
+    return op->emitOpError("names mesh axis \"") << axis << "\", which the mesh " << mesh
+                                                 << " does not have",
+           failure();
+  return n;
+}
+
+/// The result is the input with dimension `dim` times `mul` / `div`
+/// (`split` and `concat` for an all-to-all).
+static LogicalResult verifyResized(Operation *op, StringRef axis,
+                                   ArrayRef<std::pair<int64_t, bool>> dims) {
+  FailureOr<int64_t> n = collectiveAxis(op, axis);
+  if (failed(n))
+    return failure();
+  auto in = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto out = cast<RankedTensorType>(op->getResult(0).getType());
+  if (in.getElementType() != out.getElementType() || in.getRank() != out.getRank())
+    return op->emitOpError("result ") << out << " must have the input's element type and rank ("
+                                      << in << ")";
+  SmallVector<int64_t> want(in.getShape());
+  for (auto [dim, grow] : dims) {
+    if (dim < 0 || dim >= in.getRank())
+      return op->emitOpError("dimension ") << dim << " is out of range for " << in;
+    if (ShapedType::isDynamic(want[dim]))
+      return op->emitOpError("dimension ") << dim << " must be static";
+    if (!grow && want[dim] % *n != 0)
+      return op->emitOpError("dimension ")
+             << dim << " of size " << want[dim] << " does not split over mesh axis \"" << axis
+             << "\" of " << *n << " ranks";
+    want[dim] = grow ? want[dim] * *n : want[dim] / *n;
+  }
+  if (out.getShape() != ArrayRef<int64_t>(want))
+    return op->emitOpError("result ") << out << " does not match the input " << in
+                                      << " over mesh axis \"" << axis << "\" of " << *n
+                                      << " ranks";
+  return success();
+}
+
+LogicalResult AllReduceOp::verify() {
+  if (failed(collectiveAxis(*this, getMeshAxis())))
+    return failure();
+  Type t = getInput().getType().getElementType();
+  if (!isa<FloatType>(t) && !t.isSignlessInteger(32))
+    return emitOpError("sums floats or i32, not ") << t;
+  return success();
+}
+LogicalResult AllGatherOp::verify() {
+  return verifyResized(*this, getMeshAxis(), {{getDim(), true}});
+}
+LogicalResult ReduceScatterOp::verify() {
+  Type t = getInput().getType().getElementType();
+  if (!isa<FloatType>(t) && !t.isSignlessInteger(32))
+    return emitOpError("sums floats or i32, not ") << t;
+  return verifyResized(*this, getMeshAxis(), {{getDim(), false}});
+}
+LogicalResult AllToAllOp::verify() {
+  if (getSplitDim() == getConcatDim())
+    return emitOpError("splits and concatenates the same dimension ") << getSplitDim();
+  return verifyResized(*this, getMeshAxis(), {{getSplitDim(), false}, {getConcatDim(), true}});
+}
+LogicalResult ShardSliceOp::verify() {
+  return verifyResized(*this, getMeshAxis(), {{getDim(), false}});
+}

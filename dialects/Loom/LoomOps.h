@@ -36,6 +36,10 @@ bool isSupportedElementType(Type type);
 FailureOr<EinsumSpec>
 parseSpec(EinsumOp op, function_ref<void(size_t, const Twine &)> emitError = nullptr);
 
+/// The device mesh `op` runs on: the `loom.mesh` of it or of the nearest
+/// op around it (a function), or null.
+MeshAttr enclosingMesh(Operation *op);
+
 } // namespace mlir::loom
 
 #endif

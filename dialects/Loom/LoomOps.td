@@ -296,4 +296,78 @@ def Loom_FFTConvOp : Loom_Op<"fftconv", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+class Loom_CollectiveOp<string name, list<Trait> traits = []>
+    : Loom_Op<name, !listconcat([Pure], traits)> {
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Loom_AllReduceOp : Loom_CollectiveOp<"all_reduce", [SameOperandsAndResultType]> {
+  let summary = "the sum of every rank's tensor along a mesh axis";
+  let description = [{
+    Each rank of a group (the ranks that differ only along `mesh_axis` of
+    the function's `loom.mesh`) gets the elementwise sum of the group's
+    tensors, summed in f64 in rank order and rounded once (floats).
+    Example: `%y = loom.all_reduce %x over "tp" : tensor<16x4096xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mesh_axis);
+  let assemblyFormat = "$input `over` $mesh_axis attr-dict `:` type($result)";
+}
+
+def Loom_AllGatherOp : Loom_CollectiveOp<"all_gather"> {
+  let summary = "every rank's tensor along a mesh axis, concatenated along a dimension";
+  let description = [{
+    The group's tensors (see `loom.all_reduce`) concatenated along `dim` in
+    the order of their index along `mesh_axis`: the result's `dim` is the
+    axis size times the input's.
+    Example: `%y = loom.all_gather %x over "tp" dim 0 : tensor<4x64xf16> -> tensor<16x64xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mesh_axis, I64Attr:$dim);
+  let assemblyFormat = [{
+    $input `over` $mesh_axis `dim` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def Loom_ReduceScatterOp : Loom_CollectiveOp<"reduce_scatter"> {
+  let summary = "the sum along a mesh axis, each rank keeping its slice of a dimension";
+  let description = [{
+    The group's sum (see `loom.all_reduce`), split along `dim` into as many
+    slices as the axis has ranks; the rank of index i keeps slice i.
+    Example: `%y = loom.reduce_scatter %x over "tp" dim 0 : tensor<16x64xf16> -> tensor<4x64xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mesh_axis, I64Attr:$dim);
+  let assemblyFormat = [{
+    $input `over` $mesh_axis `dim` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def Loom_AllToAllOp : Loom_CollectiveOp<"all_to_all"> {
+  let summary = "slices exchanged along a mesh axis: split one dimension, concatenate another";
+  let description = [{
+    Each rank splits its tensor along `split_dim` into as many slices as
+    the axis has ranks and sends slice j to the rank of index j; each rank
+    concatenates what it receives along `concat_dim`, in index order.
+    Example: `%y = loom.all_to_all %x over "tp" split 1 concat 0 : tensor<4x64xf16> -> tensor<16x16xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mesh_axis, I64Attr:$split_dim,
+                   I64Attr:$concat_dim);
+  let assemblyFormat = [{
+    $input `over` $mesh_axis `split` $split_dim `concat` $concat_dim attr-dict `:`
+    type($input) `->` type($result)
+  }];
+}
+
+def Loom_ShardSliceOp : Loom_CollectiveOp<"shard_slice"> {
+  let summary = "this rank's slice of a tensor every rank holds whole";
+  let description = [{
+    No communication: the rank of index i along `mesh_axis` keeps slice i
+    of `dim` (split into as many slices as the axis has ranks).
+    Example: `%y = loom.shard_slice %x over "tp" dim 1 : tensor<16x64xf16> -> tensor<16x16xf16>`
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mesh_axis, I64Attr:$dim);
+  let assemblyFormat = [{
+    $input `over` $mesh_axis `dim` $dim attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
 #endif // LOOM_OPS_TD

@@ -885,3 +885,73 @@ func.func @f(%x: tensor<4x8xf32>) {
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xf32>) -> (tensor<4x8xi16>, tensor<4xf32>)
   return
 }
+
+// -----
+
+// expected-error @+1 {{mesh axis "tp" appears twice}}
+func.func @f() attributes {loom.mesh = #loom.mesh<["tp" = 2, "tp" = 4]>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{mesh axis "tp" has size 0; sizes are at least 1}}
+func.func @f() attributes {loom.mesh = #loom.mesh<["tp" = 0]>} {
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<16x64xf16>) -> tensor<16x64xf16> {
+  // expected-error @+1 {{needs a device mesh: set `loom.mesh` on the function}}
+  %0 = loom.all_reduce %x over "tp" : tensor<16x64xf16>
+  return %0 : tensor<16x64xf16>
+}
+
+// -----
+
+func.func @f(%x: tensor<16x64xf16>) -> tensor<16x64xf16> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  // expected-error @+1 {{names mesh axis "dp", which the mesh #loom.mesh<["tp" = 4]> does not have}}
+  %0 = loom.all_reduce %x over "dp" : tensor<16x64xf16>
+  return %0 : tensor<16x64xf16>
+}
+
+// -----
+
+func.func @f(%x: tensor<16x64xi8>) -> tensor<16x64xi8> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  // expected-error @+1 {{sums floats or i32, not 'i8'}}
+  %0 = loom.all_reduce %x over "tp" : tensor<16x64xi8>
+  return %0 : tensor<16x64xi8>
+}
+
+// -----
+
+func.func @f(%x: tensor<16x64xf16>) -> tensor<32x64xf16> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  // expected-error @+1 {{result 'tensor<32x64xf16>' does not match the input 'tensor<16x64xf16>' over mesh axis "tp" of 4 ranks}}
+  %0 = loom.all_gather %x over "tp" dim 0 : tensor<16x64xf16> -> tensor<32x64xf16>
+  return %0 : tensor<32x64xf16>
+}
+
+// -----
+
+func.func @f(%x: tensor<6x64xf16>) -> tensor<1x64xf16> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  // expected-error @+1 {{dimension 0 of size 6 does not split over mesh axis "tp" of 4 ranks}}
+  %0 = loom.reduce_scatter %x over "tp" dim 0 : tensor<6x64xf16> -> tensor<1x64xf16>
+  return %0 : tensor<1x64xf16>
+}
+
+// -----
+
+func.func @f(%x: tensor<16x64xf16>) -> tensor<16x64xf16> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  // expected-error @+1 {{dimension 2 is out of range for 'tensor<16x64xf16>'}}
+  %0 = loom.shard_slice %x over "tp" dim 2 : tensor<16x64xf16> -> tensor<16x64xf16>
+  return %0 : tensor<16x64xf16>
+}
+
+// -----
+
+func.func @f(%x: tensor<16x64xf16>) -> tensor<16x64xf16> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  // expected-error @+1 {{splits and concatenates the same dimension 1}}
+  %0 = loom.all_to_all %x over "tp" split 1 concat 1 : tensor<16x64xf16> -> tensor<16x64xf16>
+  return %0 : tensor<16x64xf16>
+}
