@@ -134,4 +134,30 @@ def LoomFuseEpilogues : Pass<"loom-fuse-epilogues", "mlir::ModuleOp"> {
   ];
 }
 
+def LoomPartitionMesh : Pass<"loom-partition-mesh", "mlir::ModuleOp"> {
+  let summary = "Split a function over its device mesh: one program every rank runs";
+  let description = [{
+    A function with a `loom.mesh` whose einsums say which mesh axis each of
+    their labels is split over (`loom.shard = {n = "tp"}`) becomes the
+    program each rank runs on its slices (SPMD): tensor types shrink to the
+    rank's slice and `loom` collectives move data where a sharding changes.
+    An operand split otherwise than its einsum wants is resharded
+    (`loom.shard_slice` of a whole tensor, `loom.all_gather` of a split
+    one); a summed label split over an axis leaves a partial sum, which
+    becomes a `loom.reduce_scatter` along the dimension the einsum's
+    `loom.out_shard` names (Megatron's sequence parallelism) or a
+    `loom.all_reduce` where the value is used whole. Arguments take the
+    sharding of their first einsum use, or `loom.sharding` (one axis name a
+    dimension, "" for whole) when given; the result shardings are written
+    to the function's result attributes (`loom.sharding`). Elementwise ops
+    keep their input's sharding. A dimension that does not split evenly, a
+    label split over an axis the mesh lacks, and ops the partitioner does
+    not know are errors.
+  }];
+  let options = [
+    Option<"explain", "explain", "bool", /*default=*/"false",
+           "Print each collective and its bytes on the wire a rank">,
+  ];
+}
+
 #endif

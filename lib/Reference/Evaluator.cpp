@@ -74,6 +74,22 @@ public:
     return func.emitError("reference: function has no return");
   }
 
+  /// One step of a lockstep run over a mesh (evaluateMesh): bind the
+  /// arguments, evaluate one op, read and set values.
+  LogicalResult bindAll(func::FuncOp func, const std::vector<Tensor> &args) {
+    Block &body = func.getBody().front();
+    if (args.size() != body.getNumArguments())
+      return func.emitError("reference: expected ")
+             << body.getNumArguments() << " inputs, got " << args.size();
+    for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+      if (failed(bindArgument(func, i, arg, args[i])))
+        return failure();
+    return success();
+  }
+  LogicalResult step(Operation &op) { return evaluate(op); }
+  const Tensor &valueOf(Value v) { return values[v]; }
+  void setValue(Value v, Tensor t) { values[v] = std::move(t); }
+
 private:
   LogicalResult bindArgument(func::FuncOp func, size_t i, BlockArgument arg,
                              const Tensor &t) {
@@ -477,4 +493,143 @@ FailureOr<std::vector<Tensor>> einloom::ref::randomArguments(func::FuncOp func,
     args.push_back(std::move(t));
   }
   return args;
+}
+
+//===----------------------------------------------------------------------===//
+// Programs over a device mesh: every rank's copy in lockstep, the
+// collectives applied on the host by their definitions (LoomOps.td).
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The slices of `t` along `dim` into `n` equal parts: part `i`.
+Tensor slice(const Tensor &t, int64_t dim, int64_t n, int64_t i) {
+  std::vector<int64_t> shape = t.shape;
+  shape[dim] /= n;
+  Tensor out(t.dtype, shape);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= t.shape[d];
+  for (int64_t d = dim + 1; d < t.rank(); ++d)
+    inner *= t.shape[d];
+  int64_t len = shape[dim] * inner;
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy_n(t.data.begin() + o * t.shape[dim] * inner + i * len, len,
+                out.data.begin() + o * len);
+  return out;
+}
+/// `parts` concatenated along `dim`.
+Tensor concat(const std::vector<Tensor> &parts, int64_t dim) {
+  std::vector<int64_t> shape = parts[0].shape;
+  shape[dim] *= static_cast<int64_t>(parts.size());
+  Tensor out(parts[0].dtype, shape);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d)
+    outer *= shape[d];
+  for (int64_t d = dim + 1; d < out.rank(); ++d)
+    inner *= shape[d];
+  int64_t len = parts[0].shape[dim] * inner;
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t p = 0; p < parts.size(); ++p)
+      std::copy_n(parts[p].data.begin() + o * len, len,
+                  out.data.begin() + (o * static_cast<int64_t>(parts.size()) + p) * len);
+  return out;
+}
+} // namespace
+
+Tensor einloom::ref::sliceAlong(const Tensor &t, int64_t dim, int64_t parts, int64_t index) {
+  return slice(t, dim, parts, index);
+}
+Tensor einloom::ref::concatAlong(const std::vector<Tensor> &parts, int64_t dim) {
+  return concat(parts, dim);
+}
+
+FailureOr<std::vector<std::vector<Tensor>>>
+einloom::ref::evaluateMesh(func::FuncOp func, const std::vector<std::vector<Tensor>> &args) {
+  auto mesh = func->getAttrOfType<loom::MeshAttr>("loom.mesh");
+  if (!mesh)
+    return func.emitError("reference: a mesh run needs `loom.mesh` on the function"), failure();
+  int64_t n = mesh.getNumRanks();
+  if (static_cast<int64_t>(args.size()) != n)
+    return func.emitError("reference: the mesh has ")
+               << n << " ranks but " << args.size() << " sets of inputs were given",
+           failure();
+  if (failed(checkFitsInMemory(func)))
+    return failure();
+  std::vector<Evaluator> ranks(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r)
+    if (failed(ranks[r].bindAll(func, args[r])))
+      return failure();
+  // The ranks of r's group along `axis` (index order), and r's index.
+  auto group = [&](int64_t r, StringRef axis) {
+    int64_t stride = 1, size = mesh.getAxisSize(axis);
+    for (int64_t i = static_cast<int64_t>(mesh.getSizes().size()) - 1; i >= 0; --i) {
+      if (mesh.getNames()[i].getValue() == axis)
+        break;
+      stride *= mesh.getSizes()[i];
+    }
+    int64_t at = mesh.getAxisIndex(axis, r);
+    std::vector<int64_t> members;
+    for (int64_t k = 0; k < size; ++k)
+      members.push_back(r + (k - at) * stride);
+    return std::pair{members, at};
+  };
+  // The group's sum, in f64 in index order, rounded once.
+  auto sum = [&](Value v, const std::vector<int64_t> &members) {
+    Tensor s = ranks[members[0]].valueOf(v);
+    for (size_t m = 1; m < members.size(); ++m) {
+      const Tensor &t = ranks[members[m]].valueOf(v);
+      for (size_t i = 0; i < s.data.size(); ++i)
+        s.data[i] += t.data[i];
+    }
+    for (double &x : s.data)
+      x = roundTo(s.dtype, x);
+    return s;
+  };
+  Block &body = func.getBody().front();
+  for (Operation &op : body) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      std::vector<std::vector<Tensor>> results(static_cast<size_t>(n));
+      for (int64_t r = 0; r < n; ++r)
+        for (Value v : ret.getOperands())
+          results[r].push_back(ranks[r].valueOf(v));
+      return results;
+    }
+    auto axisAttr = op.getAttrOfType<StringAttr>("mesh_axis");
+    if (!axisAttr || !isa<loom::AllReduceOp, loom::AllGatherOp, loom::ReduceScatterOp,
+                          loom::AllToAllOp, loom::ShardSliceOp>(op)) {
+      for (int64_t r = 0; r < n; ++r)
+        if (failed(ranks[r].step(op)))
+          return failure();
+      continue;
+    }
+    // Every rank's result from the group's inputs (computed first: the
+    // inputs stay as they are until all results are known).
+    Value in = op.getOperand(0), out = op.getResult(0);
+    std::vector<Tensor> got(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r) {
+      auto [members, at] = group(r, axisAttr.getValue());
+      int64_t size = static_cast<int64_t>(members.size());
+      std::vector<Tensor> all;
+      for (int64_t m : members)
+        all.push_back(ranks[m].valueOf(in));
+      if (isa<loom::AllReduceOp>(op))
+        got[r] = sum(in, members);
+      else if (auto g = dyn_cast<loom::AllGatherOp>(op))
+        got[r] = concat(all, g.getDim());
+      else if (auto rs = dyn_cast<loom::ReduceScatterOp>(op))
+        got[r] = slice(sum(in, members), rs.getDim(), size, at);
+      else if (auto s = dyn_cast<loom::ShardSliceOp>(op))
+        got[r] = slice(ranks[r].valueOf(in), s.getDim(), size, at);
+      else {
+        auto a = cast<loom::AllToAllOp>(op);
+        std::vector<Tensor> received;
+        for (const Tensor &t : all)
+          received.push_back(slice(t, a.getSplitDim(), size, at));
+        got[r] = concat(received, a.getConcatDim());
+      }
+    }
+    for (int64_t r = 0; r < n; ++r)
+      ranks[r].setValue(out, std::move(got[r]));
+  }
+  return func.emitError("reference: function has no return"), failure();
 }

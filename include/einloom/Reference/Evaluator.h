@@ -24,6 +24,18 @@ mlir::FailureOr<DType> toDType(mlir::Type type);
 mlir::FailureOr<std::vector<Tensor>> evaluate(mlir::func::FuncOp func,
                                               const std::vector<Tensor> &args);
 
+/// Evaluates `func`, a program over its `loom.mesh` (as loom-partition-mesh
+/// writes it), on every rank at once: `args[r]` are rank r's inputs, the
+/// collectives are applied by their definitions (sums in f64 in rank
+/// order, rounded once). Returns each rank's results.
+mlir::FailureOr<std::vector<std::vector<Tensor>>>
+evaluateMesh(mlir::func::FuncOp func, const std::vector<std::vector<Tensor>> &args);
+
+/// Part `index` of `t` split along `dim` into `parts` equal ones, and the
+/// inverse: `parts` concatenated along `dim`.
+Tensor sliceAlong(const Tensor &t, int64_t dim, int64_t parts, int64_t index);
+Tensor concatAlong(const std::vector<Tensor> &parts, int64_t dim);
+
 /// Seeded random arguments for `func`. An argument's uses decide its values:
 /// scales are small positive numbers, zero points and code tensors hold
 /// valid codes, inputs of a two_four pack are made 2:4 sparse.

@@ -1,0 +1,412 @@
+//===- PartitionMeshPass.cpp - loom-partition-mesh ------------------------===//
+//
+// A function over a device mesh (`loom.mesh`) with einsums that split their
+// labels over mesh axes (`loom.shard`) becomes the program every rank runs
+// on its slices. Each value's sharding is tracked as one mesh axis a
+// dimension ("" for whole) plus the axis of a pending partial sum; where an
+// einsum wants its operand split otherwise, collectives are inserted.
+//
+//===----------------------------------------------------------------------===//
+#include "einloom/Passes.h"
+
+#include "Loom/EinsumSpec.h"
+#include "Loom/LoomOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace einloom {
+#define GEN_PASS_DEF_LOOMPARTITIONMESH
+#include "einloom/Passes.h.inc"
+} // namespace einloom
+
+using namespace mlir;
+using namespace einloom;
+
+namespace {
+/// How a value is split: one mesh axis a dimension ("" whole), and the
+/// axis of a partial sum still to be reduced ("" none).
+struct Sharding {
+  SmallVector<std::string> dims;
+  std::string partial;
+  bool operator==(const Sharding &o) const { return dims == o.dims && partial == o.partial; }
+};
+
+class Partitioner {
+public:
+  Partitioner(func::FuncOp func, loom::MeshAttr mesh, bool explain)
+      : func(func), mesh(mesh), explain(explain), b(func.getContext()) {}
+
+  LogicalResult run();
+
+private:
+  func::FuncOp func;
+  loom::MeshAttr mesh;
+  bool explain;
+  OpBuilder b;
+  llvm::DenseMap<Value, Sharding> shardings;
+  double wireBytes = 0;
+
+  int64_t axisSize(StringRef axis) { return axis.empty() ? 1 : mesh.getAxisSize(axis); }
+
+  /// The label -> axis map of an einsum's `attr` (a dictionary), checked.
+  FailureOr<llvm::StringMap<std::string>> labelAxes(Operation *op, StringRef attr) {
+    llvm::StringMap<std::string> m;
+    auto dict = op->getAttrOfType<DictionaryAttr>(attr);
+    if (!op->hasAttr(attr))
+      return m;
+    if (!dict)
+      return op->emitOpError("`") << attr << "` must be a dictionary of labels to mesh axes",
+             failure();
+    for (NamedAttribute a : dict) {
+      auto axis = dyn_cast<StringAttr>(a.getValue());
+      if (!axis || a.getName().size() != 1)
+        return op->emitOpError("`") << attr << "` maps one-letter labels to mesh axis names, not "
+                                    << a.getName().getValue() << " = " << a.getValue(),
+               failure();
+      if (mesh.getAxisSize(axis.getValue()) == 0)
+        return op->emitOpError("splits label '")
+                   << a.getName().getValue() << "' over mesh axis \"" << axis.getValue()
+                   << "\", which the mesh " << mesh << " does not have",
+               failure();
+      m[a.getName()] = axis.getValue().str();
+    }
+    return m;
+  }
+
+  /// The local (this rank's) type of `type` split as `dims`.
+  FailureOr<RankedTensorType> localType(Operation *op, RankedTensorType type,
+                                        ArrayRef<std::string> dims, StringRef what = "") {
+    SmallVector<int64_t> shape(type.getShape());
+    for (auto [d, axis] : llvm::enumerate(dims)) {
+      int64_t n = axisSize(axis);
+      if (ShapedType::isDynamic(shape[d]) || shape[d] % n != 0)
+        return op->emitOpError(what) << "dimension " << d << " of " << type
+                                     << " does not split evenly over mesh axis \"" << axis
+                                     << "\" of " << n << " ranks",
+               failure();
+      shape[d] /= n;
+    }
+    return RankedTensorType::get(shape, type.getElementType(), type.getEncoding());
+  }
+
+  int64_t bytes(Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+  }
+  void note(Operation *c, double wire) {
+    wireBytes += wire;
+    if (!explain)
+      return;
+    llvm::errs() << "  " << c->getName() << " over \"" << c->getAttrOfType<StringAttr>("mesh_axis").getValue()
+                 << "\" " << c->getOperand(0).getType() << " -> " << c->getResult(0).getType()
+                 << llvm::format(": %.3g MB on the wire a rank\n", wire / 1e6);
+  }
+
+  /// The partial sum of `v` reduced where it is used whole.
+  Value resolve(Value v) {
+    Sharding s = shardings[v];
+    if (s.partial.empty())
+      return v;
+    auto r = loom::AllReduceOp::create(b, v.getLoc(), v, b.getStringAttr(s.partial));
+    int64_t n = axisSize(s.partial);
+    note(r, 2.0 * double(n - 1) / double(n) * double(bytes(v))); // ring
+    s.partial.clear();
+    shardings[r] = s;
+    return r;
+  }
+
+  /// `v` split as `want` (its partial sum reduced first).
+  FailureOr<Value> reshard(Operation *user, Value v, ArrayRef<std::string> want) {
+    v = resolve(v);
+    Sharding have = shardings[v];
+    for (size_t d = 0; d < want.size(); ++d) {
+      if (have.dims[d] == want[d])
+        continue;
+      auto type = cast<RankedTensorType>(v.getType());
+      if (!have.dims[d].empty()) { // gather it whole
+        SmallVector<int64_t> shape(type.getShape());
+        shape[d] *= axisSize(have.dims[d]);
+        auto g = loom::AllGatherOp::create(
+            b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
+            b.getStringAttr(have.dims[d]), b.getI64IntegerAttr(int64_t(d)));
+        int64_t n = axisSize(have.dims[d]);
+        note(g, double(n - 1) / double(n) * double(bytes(g)));
+        v = g;
+        have.dims[d].clear();
+        shardings[v] = have;
+        type = cast<RankedTensorType>(v.getType());
+      }
+      if (!want[d].empty()) { // this rank's slice
+        SmallVector<int64_t> shape(type.getShape());
+        int64_t n = axisSize(want[d]);
+        if (shape[d] % n != 0)
+          return user->emitOpError("dimension ")
+                     << d << " of " << type << " does not split evenly over mesh axis \""
+                     << want[d] << "\" of " << n << " ranks",
+                 failure();
+        shape[d] /= n;
+        auto s = loom::ShardSliceOp::create(
+            b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
+            b.getStringAttr(want[d]), b.getI64IntegerAttr(int64_t(d)));
+        note(s, 0);
+        v = s;
+        have.dims[d] = want[d];
+        shardings[v] = have;
+      }
+    }
+    return v;
+  }
+
+  LogicalResult einsum(loom::EinsumOp e);
+  LogicalResult elementwise(Operation *op);
+};
+
+LogicalResult Partitioner::einsum(loom::EinsumOp e) {
+  FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+  if (failed(spec))
+    return e.emitOpError("has a spec the partitioner cannot read");
+  auto axes = labelAxes(e, "loom.shard");
+  auto outAxes = labelAxes(e, "loom.out_shard");
+  if (failed(axes) || failed(outAxes))
+    return failure();
+  if (e.getBias() || e.getResidual() || e.getScale() || e.getWeightQuant())
+    if (!axes->empty())
+      return e.emitOpError("with an epilogue operand or quantized weights cannot be split yet; "
+                           "split the plain einsum before loom-fuse-epilogues");
+  auto axisOf = [&](char label) {
+    auto it = axes->find(StringRef(&label, 1));
+    return it == axes->end() ? std::string() : it->second;
+  };
+  b.setInsertionPoint(e);
+  for (auto [i, operand] : llvm::enumerate(e.getInputs())) {
+    SmallVector<std::string> want;
+    for (char l : spec->inputs[i])
+      want.push_back(axisOf(l));
+    FailureOr<Value> v = reshard(e, operand, want);
+    if (failed(v))
+      return failure();
+    e->setOperand(static_cast<unsigned>(i), *v);
+  }
+  // The result: its labels' axes, and a partial sum over the axis of the
+  // summed labels that are split (one axis at most).
+  Sharding out;
+  for (char l : spec->output)
+    out.dims.push_back(axisOf(l));
+  for (char l : spec->summedLabels()) {
+    std::string a = axisOf(l);
+    if (a.empty())
+      continue;
+    if (!out.partial.empty() && out.partial != a)
+      return e.emitOpError("sums labels split over two mesh axes (\"")
+             << out.partial << "\" and \"" << a << "\"); split the summed labels over one";
+    if (llvm::is_contained(out.dims, a))
+      return e.emitOpError("splits a summed label and a kept one over the same mesh axis \"")
+             << a << "\"";
+    out.partial = a;
+  }
+  auto type = cast<RankedTensorType>(e.getResult().getType());
+  FailureOr<RankedTensorType> local = localType(e, type, out.dims);
+  if (failed(local))
+    return failure();
+  e.getResult().setType(*local);
+  shardings[e.getResult()] = out;
+  e->removeAttr("loom.shard");
+  // loom.out_shard: the result split along a label; a partial sum becomes a
+  // reduce-scatter there (sequence parallelism).
+  if (!outAxes->empty()) {
+    SmallVector<std::string> want = out.dims;
+    for (auto [d, l] : llvm::enumerate(spec->output)) {
+      auto it = outAxes->find(StringRef(&l, 1));
+      if (it != outAxes->end())
+        want[d] = it->second;
+    }
+    b.setInsertionPointAfter(e);
+    Value v = e.getResult();
+    SmallVector<OpOperand *> uses;
+    for (OpOperand &u : v.getUses())
+      uses.push_back(&u);
+    if (!out.partial.empty()) {
+      // The dimension that takes the partial sum's axis.
+      int64_t dim = -1;
+      for (size_t d = 0; d < want.size(); ++d)
+        if (want[d] == out.partial && out.dims[d].empty())
+          dim = static_cast<int64_t>(d);
+      if (dim >= 0) {
+        auto t = cast<RankedTensorType>(v.getType());
+        SmallVector<int64_t> shape(t.getShape());
+        int64_t n = axisSize(out.partial);
+        if (shape[dim] % n != 0)
+          return e.emitOpError("dimension ")
+                 << dim << " of " << t << " does not split evenly over mesh axis \""
+                 << out.partial << "\" of " << n << " ranks";
+        shape[dim] /= n;
+        auto rs = loom::ReduceScatterOp::create(
+            b, e.getLoc(), RankedTensorType::get(shape, t.getElementType()), v,
+            b.getStringAttr(out.partial), b.getI64IntegerAttr(dim));
+        note(rs, double(n - 1) / double(n) * double(bytes(v)));
+        Sharding s = out;
+        s.partial.clear();
+        s.dims[dim] = want[dim];
+        shardings[rs] = s;
+        v = rs;
+      }
+    }
+    FailureOr<Value> r = reshard(e, v, want);
+    if (failed(r))
+      return failure();
+    for (OpOperand *u : uses)
+      u->set(*r);
+    e->removeAttr("loom.out_shard");
+  }
+  return success();
+}
+
+LogicalResult Partitioner::elementwise(Operation *op) {
+  b.setInsertionPoint(op);
+  // A nonlinear op (or a cast's rounding) needs the whole sum; loom.scale
+  // is linear and keeps it partial.
+  Value in = op->getOperand(0);
+  if (!isa<loom::ScaleOp>(op)) {
+    in = resolve(in);
+    op->setOperand(0, in);
+  }
+  Sharding s = shardings[in];
+  if (auto add = dyn_cast<loom::AddOp>(op)) {
+    // rhs: lhs's trailing dimensions, split as they are.
+    auto rhsType = cast<RankedTensorType>(add.getRhs().getType());
+    ArrayRef<std::string> trailing = ArrayRef<std::string>(s.dims).take_back(rhsType.getRank());
+    FailureOr<Value> r = reshard(op, add.getRhs(), trailing);
+    if (failed(r))
+      return failure();
+    op->setOperand(1, *r);
+  }
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  FailureOr<RankedTensorType> local = localType(op, type, s.dims);
+  if (failed(local))
+    return failure();
+  op->getResult(0).setType(*local);
+  shardings[op->getResult(0)] = s;
+  return success();
+}
+
+LogicalResult Partitioner::run() {
+  Block &body = func.getBody().front();
+  // The arguments' shardings: given (loom.sharding), else their first
+  // einsum use's.
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      return func.emitOpError("argument #") << arg.getArgNumber() << " is not a ranked tensor";
+    Sharding s;
+    s.dims.assign(type.getRank(), "");
+    if (auto given = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "loom.sharding")) {
+      if (given.size() != size_t(type.getRank()))
+        return func.emitOpError("argument #")
+               << arg.getArgNumber() << "'s `loom.sharding` needs one axis name a dimension ("
+               << type.getRank() << ")";
+      for (auto [d, a] : llvm::enumerate(given)) {
+        auto axis = dyn_cast<StringAttr>(a);
+        if (!axis || (!axis.getValue().empty() && mesh.getAxisSize(axis.getValue()) == 0))
+          return func.emitOpError("argument #")
+                 << arg.getArgNumber() << " is split over " << a << ", not an axis of " << mesh;
+        s.dims[d] = axis.getValue().str();
+      }
+    } else {
+      for (OpOperand &use : arg.getUses()) {
+        auto e = dyn_cast<loom::EinsumOp>(use.getOwner());
+        if (!e || !e->hasAttr("loom.shard"))
+          continue;
+        FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+        auto axes = labelAxes(e, "loom.shard");
+        if (failed(spec) || failed(axes))
+          return failure();
+        unsigned i = use.getOperandNumber() - e.getInputs().getBeginOperandIndex();
+        if (i >= spec->inputs.size())
+          continue; // an epilogue operand
+        for (auto [d, l] : llvm::enumerate(spec->inputs[i])) {
+          auto it = axes->find(StringRef(&l, 1));
+          if (it != axes->end())
+            s.dims[d] = it->second;
+        }
+        break;
+      }
+    }
+    std::string what = "argument #" + std::to_string(arg.getArgNumber()) + ": ";
+    FailureOr<RankedTensorType> local = localType(func, type, s.dims, what);
+    if (failed(local))
+      return failure();
+    arg.setType(*local);
+    shardings[arg] = s;
+    auto names = llvm::map_to_vector(s.dims, [&](const std::string &a) -> Attribute {
+      return b.getStringAttr(a);
+    });
+    func.setArgAttr(arg.getArgNumber(), "loom.sharding", b.getArrayAttr(names));
+  }
+  if (explain)
+    llvm::errs() << "loom-partition-mesh: @" << func.getSymName() << " over " << mesh << " ("
+                 << mesh.getNumRanks() << " ranks):\n";
+  for (Operation &op : llvm::make_early_inc_range(body)) {
+    if (auto e = dyn_cast<loom::EinsumOp>(op)) {
+      if (failed(einsum(e)))
+        return failure();
+      continue;
+    }
+    if (isa<loom::ScaleOp, loom::AddOp, loom::ActivationOp, loom::CastOp>(op)) {
+      if (failed(elementwise(&op)))
+        return failure();
+      continue;
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      b.setInsertionPoint(ret);
+      SmallVector<Type> results;
+      for (OpOperand &r : ret->getOpOperands()) {
+        Value v = resolve(r.get());
+        r.set(v);
+        results.push_back(v.getType());
+        auto names = llvm::map_to_vector(shardings[v].dims, [&](const std::string &a) -> Attribute {
+          return b.getStringAttr(a);
+        });
+        func.setResultAttr(r.getOperandNumber(), "loom.sharding", b.getArrayAttr(names));
+      }
+      func.setFunctionType(b.getFunctionType(body.getArgumentTypes(), results));
+      continue;
+    }
+    // Anything else runs only on whole tensors.
+    for (Value v : op.getOperands()) {
+      const Sharding &s = shardings[v];
+      if (!s.partial.empty() || llvm::any_of(s.dims, [](auto &a) { return !a.empty(); }))
+        return op.emitOpError("cannot take a split tensor yet (loom-partition-mesh knows "
+                              "einsums and elementwise ops); keep its operands whole");
+    }
+    for (Value r : op.getResults())
+      if (auto t = dyn_cast<RankedTensorType>(r.getType()))
+        shardings[r] = Sharding{SmallVector<std::string>(t.getRank(), ""), ""};
+  }
+  if (explain)
+    llvm::errs() << llvm::format("  %.3g MB on the wire a rank in all\n", wireBytes / 1e6);
+  return success();
+}
+
+struct PartitionMeshPass : einloom::impl::LoomPartitionMeshBase<PartitionMeshPass> {
+  using LoomPartitionMeshBase::LoomPartitionMeshBase;
+  void runOnOperation() override {
+    getOperation().walk([&](func::FuncOp func) {
+      auto mesh = func->getAttrOfType<loom::MeshAttr>("loom.mesh");
+      if (!mesh) {
+        func.walk([&](loom::EinsumOp e) {
+          if (e->hasAttr("loom.shard") || e->hasAttr("loom.out_shard")) {
+            e.emitOpError("is split over mesh axes, but its function has no `loom.mesh`");
+            signalPassFailure();
+          }
+        });
+        return;
+      }
+      if (failed(Partitioner(func, mesh, explain).run()))
+        signalPassFailure();
+    });
+  }
+};
+} // namespace
