@@ -25,3 +25,10 @@ import shutil
 ptxas = os.environ.get("EINLOOM_PTXAS") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) else shutil.which("ptxas"))
 if ptxas:
     config.available_features.add("ptxas")
+# NCCL's header (the toolkit's, or EINLOOM_NCCL_INCLUDE): the runtime's
+# declarations of NCCL's ABI are checked against it (test/Target/nccl-abi.test).
+nccl_include = os.environ.get("EINLOOM_NCCL_INCLUDE") or "/usr/local/cuda/include"
+if os.path.exists(os.path.join(nccl_include, "nccl.h")) and shutil.which("c++"):
+    config.available_features.add("nccl-header")
+    config.substitutions.append(("%nccl_include", nccl_include))
+config.substitutions.append(("%runtime_include", os.path.join(os.path.dirname(__file__), "..", "runtime", "include")))
