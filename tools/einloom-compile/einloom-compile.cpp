@@ -5,6 +5,9 @@
 #include "einloom/Tools.h"
 #include "einloom/runtime/Cache.h"
 
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -68,6 +71,11 @@ static cl::opt<bool> useCache(
     "cache", cl::desc("Compile through the kernel cache (with --einsum and --emit bundle): "
                       "$EINLOOM_CACHE_DIR, $XDG_CACHE_HOME/einloom or ~/.cache/einloom"), cl::cat(category));
 static cl::opt<std::string> function("function", cl::desc("The function to compile"), cl::cat(category));
+static cl::opt<std::string> meshText(
+    "mesh",
+    cl::desc("Run the functions over a device mesh, e.g. tp=4 or dp=2,tp=4 (sets loom.mesh; "
+             "the einsums' loom.shard say which labels split over which axis)"),
+    cl::cat(category));
 static cl::opt<int64_t> dynamicMax(
     "dynamic-max", cl::desc("Largest size a dynamic (`?`) dimension is compiled for"),
     cl::init(16384), cl::cat(category));
@@ -179,6 +187,29 @@ int main(int argc, char **argv) {
     return 1;
   if (!planText.empty() && mlir::failed(einloom::setEinsumPlan(*module, planText)))
     return 1;
+  if (!meshText.empty()) {
+    // AXIS=N[,AXIS=N...] as #loom.mesh<["AXIS" = N, ...]>.
+    std::string attr = "#loom.mesh<[";
+    llvm::SmallVector<llvm::StringRef> axes;
+    llvm::StringRef(meshText).split(axes, ',');
+    for (auto [i, a] : llvm::enumerate(axes)) {
+      auto [name, size] = a.split('=');
+      int64_t n;
+      if (name.empty() || size.getAsInteger(10, n) || n < 1) {
+        llvm::errs() << "einloom-compile: --mesh takes AXIS=N[,AXIS=N...] with N >= 1, e.g. "
+                        "tp=4; not '" << meshText << "'\n";
+        return 1;
+      }
+      attr += (i ? ", \"" : "\"") + name.str() + "\" = " + std::to_string(n);
+    }
+    attr += "]>";
+    mlir::Attribute mesh = mlir::parseAttribute(attr, &ctx);
+    if (!mesh)
+      return 1;
+    for (auto f : module->getOps<mlir::func::FuncOp>())
+      if (!f.isExternal())
+        f->setAttr("loom.mesh", mesh);
+  }
   if (!weightQuant.empty() && mlir::failed(einloom::setWeightQuant(module, weightQuant)))
     return 1;
   if (!sparseWeight.empty() && mlir::failed(einloom::setSparseWeight(*module, sparseWeight)))

@@ -69,6 +69,10 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
   // explained on stderr), so that every einsum below is a contraction.
   {
     PassManager paths(module.getContext());
+    // A function over a device mesh becomes the program each rank runs.
+    LoomPartitionMeshOptions mo;
+    mo.explain = options.explain != nullptr;
+    paths.addPass(createLoomPartitionMesh(mo));
     LoomOptimizePathsOptions po;
     po.explain = options.explain != nullptr;
     paths.addPass(createLoomOptimizePaths(po));
@@ -592,6 +596,11 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       ++index;
       continue;
     }
+    if (isa<loom::AllReduceOp, loom::AllGatherOp, loom::ReduceScatterOp, loom::AllToAllOp,
+            loom::ShardSliceOp>(op))
+      return op.emitError("a sharded program's collectives cannot be part of a bundle yet (the "
+                          "runtime's NCCL layer exists, the bundle's collective entries do not); "
+                          "--emit mlir prints the program every rank runs");
     if (!e || !e->hasAttr("loom.kernel"))
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");
