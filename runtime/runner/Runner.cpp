@@ -284,6 +284,11 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
       if (k.sparse.index >= 0)
         roles[k.sparse.index].offsetsOf = k.operands[1];
     }
+    // An int8 sum's row and column scales (W8A8) are scales too: drawn
+    // from [-1, 1] they would push an f16 result past its range.
+    for (int x : {k.rowScale, k.colScale})
+      if (x >= 0)
+        roles[x] = {ref::Role::Scale};
     if (!k.weight.present())
       continue;
     ref::QuantParams q = quantParams(k.weight);
@@ -1048,4 +1053,9 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o, Device *dev) {
     rc |= runAt(dev, prog.get(), b, one, size);
   }
   return rc;
+}
+
+ref::Role einloom::rt::inputRole(const Bundle &b, int index) {
+  std::vector<WeightRole> roles = weightRoles(b);
+  return index >= 0 && size_t(index) < roles.size() ? roles[index].role : ref::Role::Data;
 }

@@ -53,6 +53,11 @@ struct RunOptions {
 /// `device`: an open device to run on (null: open options.device).
 int runBundle(const Bundle &b, const RunOptions &options, class Device *device = nullptr);
 
+/// What the random data of buffer `index` is to the kernels that read it:
+/// codes, scales (a dequantize's, or an int8 sum's row and column scales),
+/// zero points, or plain data.
+ref::Role inputRole(const Bundle &b, int index);
+
 /// Why the runner's host copies of `b`'s buffers at dynamic size `size`
 /// (-1: static) would not fit in `haveBytes` of memory (doubles, twice with
 /// `check`); empty when they fit or `haveBytes` is 0 (unknown).

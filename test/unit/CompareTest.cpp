@@ -58,6 +58,23 @@ TEST(Compare, RelativeL2AndNaN) {
   EXPECT_TRUE(some.pass(0));
 }
 
+TEST(Compare, TheSameOverflowAgrees) {
+  // An f16 result past 65504 is inf in the kernel and in the rounded
+  // reference: that element agrees, and the rest are measured as before
+  // (before, inf - inf made the error NaN and the check failed).
+  double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> want{1, 2, inf, -inf}, got{1, 2.002, inf, -inf};
+  Agreement a = compare(got.data(), want.data(), all(4));
+  EXPECT_EQ(a.sameInfinities, 2);
+  EXPECT_NEAR(a.relErr, 0.002 / std::sqrt(5.0), 1e-12);
+  EXPECT_TRUE(a.pass(1e-3));
+  // An infinity against a number, or against the other infinity, fails.
+  got[2] = 65504;
+  EXPECT_FALSE(compare(got.data(), want.data(), all(4)).pass(1.0));
+  got[2] = -inf;
+  EXPECT_FALSE(compare(got.data(), want.data(), all(4)).pass(1.0));
+}
+
 TEST(Compare, CancellingSumMeasuredAgainstItsTerms) {
   // A scalar that sums 4096 products of size about 1 to 1e-4: a correct
   // f32 sum is off by about 1e-6, far more than 4e-3 of 1e-4 relative...

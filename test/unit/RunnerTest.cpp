@@ -41,3 +41,32 @@ TEST(Runner, HostCopiesMustFit) {
   why = hostCopiesDoNotFit(huge, -1, true, uint64_t(1) << 40);
   EXPECT_NE(why.find("this process may use 1024.0 GiB"), std::string::npos) << why;
 }
+
+TEST(Runner, Int8SumScalesAreDrawnAsScales) {
+  // W8A8: int8 x (0), int8 w (1), row scales (2), column scales (3). Drawn
+  // from [-1, 1] as plain data, the scaled sums of 4096 products of codes
+  // passed f16's 65504 and both sides read inf (the GPU run of 2026-12-07);
+  // as scales (0.01 to 0.1) they stay in range.
+  Bundle b;
+  b.target = "sm_90a";
+  b.buffers = {{"x", "input", "i8", {16, 4096}, 16 * 4096},
+               {"w", "input", "i8", {1024, 4096}, 1024 * 4096},
+               {"sa", "input", "f32", {16}, 64},
+               {"sb", "input", "f32", {1024}, 4096},
+               {"out0", "output", "f16", {16, 1024}, 16 * 2048}};
+  BundleKernel k;
+  k.name = "main_einsum0";
+  k.op = "einsum";
+  k.spec = "mk,nk->mn";
+  k.args = {0, 1, 2, 3, 4};
+  k.operands = {0, 1};
+  k.result = 4;
+  k.rowScale = 2;
+  k.colScale = 3;
+  b.kernels.push_back(k);
+  EXPECT_EQ(inputRole(b, 0), einloom::ref::Role::Data);
+  EXPECT_EQ(inputRole(b, 2), einloom::ref::Role::Scale);
+  EXPECT_EQ(inputRole(b, 3), einloom::ref::Role::Scale);
+  b.kernels[0].colScale = -1;
+  EXPECT_EQ(inputRole(b, 3), einloom::ref::Role::Data);
+}

@@ -27,6 +27,9 @@ struct Agreement {
   int64_t worstAt = -1;
   /// NaN in got where want is a number (an element never written?).
   int64_t nans = 0;
+  /// Elements where both overflowed to the same infinity (agreeing; left
+  /// out of the sums, which they would make NaN).
+  int64_t sameInfinities = 0;
   /// want cancels: ||want|| < ||magnitude|| / (8 sqrt(terms)).
   bool cancels = false;
   /// Where it cancels: ||got - want|| / (||magnitude|| / sqrt(terms)).
