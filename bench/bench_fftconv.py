@@ -41,7 +41,13 @@ def main():
     print("| case | einloom us | pytorch us | einloom/pytorch | memory floor us |")
     print("| --- | --- | --- | --- | --- |")
     dense = {}
-    for name in sorted(os.listdir(folder), key=lambda n: ("_c" in n, n)):
+    # Shortest first (the longest take minutes to set up on the host), each
+    # frequency-sparse row after the dense one it is compared with.
+    def order(n):
+        m = re.search(r"_n(\d+)(_c\d+)?\.bundle$", n)
+        return (int(m.group(1)) if m else 0, m is not None and m.group(2) is not None, n)
+
+    for name in sorted(os.listdir(folder), key=order):
         m = re.fullmatch(r"gated_(bf16|f16)_b(\d+)_h(\d+)_n(\d+)(_c\d+)?\.bundle", name)
         if not m:
             continue
