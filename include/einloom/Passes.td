@@ -150,7 +150,10 @@ def LoomPartitionMesh : Pass<"loom-partition-mesh", "mlir::ModuleOp"> {
     sharding of their first einsum use, or `loom.sharding` (one axis name a
     dimension, "" for whole) when given; the result shardings are written
     to the function's result attributes (`loom.sharding`). Elementwise ops
-    keep their input's sharding. A dimension that does not split evenly, a
+    keep their input's sharding. A `loom.dequantize` whose weight a split
+    einsum reads is split the same way, its codes and scales (per channel,
+    or per group along a split dimension) with it, so no rank holds the
+    whole weight. A dimension that does not split evenly, a
     label split over an axis the mesh lacks, and ops the partitioner does
     not know are errors.
   }];

@@ -15,6 +15,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/Format.h"
+
+#include <optional>
 #include "llvm/Support/raw_ostream.h"
 
 namespace einloom {
@@ -162,7 +164,73 @@ private:
 
   LogicalResult einsum(loom::EinsumOp e);
   LogicalResult elementwise(Operation *op);
+  LogicalResult dequantize(loom::DequantizeOp d);
+
+  /// How the einsum that first reads `v` wants it split (nothing when no
+  /// split einsum reads it directly).
+  std::optional<SmallVector<std::string>> wantedByEinsum(Value v) {
+    for (OpOperand &use : v.getUses()) {
+      auto e = dyn_cast<loom::EinsumOp>(use.getOwner());
+      if (!e || !e->hasAttr("loom.shard"))
+        continue;
+      FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+      auto axes = labelAxes(e, "loom.shard");
+      if (failed(spec) || failed(axes))
+        return std::nullopt;
+      unsigned i = use.getOperandNumber() - e.getInputs().getBeginOperandIndex();
+      if (i >= spec->inputs.size())
+        continue; // an epilogue operand
+      SmallVector<std::string> dims;
+      for (char l : spec->inputs[i]) {
+        auto it = axes->find(StringRef(&l, 1));
+        dims.push_back(it != axes->end() ? it->second : std::string());
+      }
+      return dims;
+    }
+    return std::nullopt;
+  }
+  /// A dequantize's scale (or zero point) split to match codes split as
+  /// `dims`: per channel, the channel axis's; per group, the same dims
+  /// (the groups split with their codes); per tensor, whole.
+  SmallVector<std::string> scaleDims(loom::DequantizeOp d, Value scale,
+                                     ArrayRef<std::string> dims) {
+    auto q = d.getQuant();
+    int64_t rank = cast<RankedTensorType>(scale.getType()).getRank();
+    if (q.getGranularity() == loom::QuantGranularity::PerChannel && rank == 1)
+      return {dims[q.getAxis()]};
+    if (q.getGranularity() == loom::QuantGranularity::PerGroup &&
+        rank == static_cast<int64_t>(dims.size()))
+      return SmallVector<std::string>(dims);
+    return SmallVector<std::string>(rank, "");
+  }
 };
+
+LogicalResult Partitioner::dequantize(loom::DequantizeOp d) {
+  // The codes split as the einsum reading the weight wants (so no rank
+  // holds the whole weight), else as they are.
+  b.setInsertionPoint(d);
+  SmallVector<std::string> dims = shardings[d.getInput()].dims;
+  if (auto want = wantedByEinsum(d.getResult()))
+    dims = *want;
+  FailureOr<Value> in = reshard(d, d.getInput(), dims);
+  if (failed(in))
+    return failure();
+  d->setOperand(0, *in);
+  for (unsigned i = 1; i < d->getNumOperands(); ++i) {
+    Value x = d->getOperand(i);
+    FailureOr<Value> r = reshard(d, x, scaleDims(d, x, dims));
+    if (failed(r))
+      return failure();
+    d->setOperand(i, *r);
+  }
+  auto type = cast<RankedTensorType>(d.getResult().getType());
+  FailureOr<RankedTensorType> local = localType(d, type, dims);
+  if (failed(local))
+    return failure();
+  d.getResult().setType(*local);
+  shardings[d.getResult()] = Sharding{dims, ""};
+  return success();
+}
 
 LogicalResult Partitioner::einsum(loom::EinsumOp e) {
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
@@ -315,6 +383,20 @@ LogicalResult Partitioner::run() {
         s.dims[d] = axis.getValue().str();
       }
     } else {
+      // Codes, scales and zero points of a dequantized weight: as the
+      // einsum that reads the weight wants its codes split.
+      for (OpOperand &use : arg.getUses()) {
+        auto d = dyn_cast<loom::DequantizeOp>(use.getOwner());
+        if (!d)
+          continue;
+        if (auto want = wantedByEinsum(d.getResult())) {
+          SmallVector<std::string> dims =
+              use.getOperandNumber() == 0 ? *want : scaleDims(d, arg, *want);
+          for (auto [k, a] : llvm::enumerate(dims))
+            s.dims[k] = a;
+          break;
+        }
+      }
       for (OpOperand &use : arg.getUses()) {
         auto e = dyn_cast<loom::EinsumOp>(use.getOwner());
         if (!e || !e->hasAttr("loom.shard"))
@@ -351,6 +433,11 @@ LogicalResult Partitioner::run() {
   for (Operation &op : llvm::make_early_inc_range(body)) {
     if (auto e = dyn_cast<loom::EinsumOp>(op)) {
       if (failed(einsum(e)))
+        return failure();
+      continue;
+    }
+    if (auto d = dyn_cast<loom::DequantizeOp>(op)) {
+      if (failed(dequantize(d)))
         return failure();
       continue;
     }

@@ -138,6 +138,81 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"[\"tp\" = 8]", 8, true, false, "f32"},
                       Case{"[\"dp\" = 2, \"tp\" = 4]", 8, false, true, "f64"}));
 
+// Quantized weights under the same split: each rank dequantizes only its
+// slice of the codes and their scales (per channel for the up-projection,
+// groups of 32 along the summed f for the down-projection).
+TEST(MeshQuantizedMLP, EachRankDequantizesItsSlice) {
+  for (int64_t n : {2, 4, 8}) {
+    std::string text =
+        "func.func @mlp(%x: tensor<16x64xf32>, %q1: tensor<256x64xi8>, %s1: tensor<256xf32>, "
+        "%q2: tensor<64x256xi8>, %s2: tensor<64x8xf32>) -> tensor<16x64xf32> attributes "
+        "{loom.mesh = #loom.mesh<[\"tp\" = " + std::to_string(n) + "]>} {\n"
+        "  %w1 = loom.dequantize %q1, %s1 {quant = #loom.quant<bits = 8, kind = signed, "
+        "granularity = channel, axis = 0, scale_type = f32>} : (tensor<256x64xi8>, "
+        "tensor<256xf32>) -> tensor<256x64xf32>\n"
+        "  %w2 = loom.dequantize %q2, %s2 {quant = #loom.quant<bits = 4, kind = signed, "
+        "granularity = group, axis = 1, group_size = 32, scale_type = f32>} : "
+        "(tensor<64x256xi8>, tensor<64x8xf32>) -> tensor<64x256xf32>\n"
+        "  %h = loom.einsum \"th,fh->tf\" (%x, %w1) {loom.shard = {f = \"tp\"}} : "
+        "(tensor<16x64xf32>, tensor<256x64xf32>) -> tensor<16x256xf32>\n"
+        "  %a = loom.activation silu %h : tensor<16x256xf32>\n"
+        "  %y = loom.einsum \"tf,hf->th\" (%a, %w2) {loom.shard = {f = \"tp\"}} : "
+        "(tensor<16x256xf32>, tensor<64x256xf32>) -> tensor<16x64xf32>\n"
+        "  return %y : tensor<16x64xf32>\n}\n";
+    mlir::DialectRegistry registry;
+    registry.insert<mlir::loom::LoomDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
+    mlir::MLIRContext ctx(registry);
+    auto whole = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    auto split = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    ASSERT_TRUE(whole && split) << text;
+    mlir::PassManager pm(&ctx);
+    pm.addPass(createLoomPartitionMesh());
+    ASSERT_TRUE(mlir::succeeded(pm.run(*split)));
+    auto f = *whole->getOps<mlir::func::FuncOp>().begin();
+    auto g = *split->getOps<mlir::func::FuncOp>().begin();
+    // No rank holds a whole weight: no slice or gather of one is inserted.
+    int64_t reshards = 0;
+    g.walk([&](mlir::Operation *op) {
+      reshards += mlir::isa<mlir::loom::ShardSliceOp, mlir::loom::AllGatherOp>(op);
+    });
+    EXPECT_EQ(reshards, 0);
+    auto local = [&](unsigned i) {
+      return llvm::cast<mlir::RankedTensorType>(g.getArgumentTypes()[i]).getShape().vec();
+    };
+    EXPECT_EQ(local(1), (std::vector<int64_t>{256 / n, 64}));
+    EXPECT_EQ(local(2), (std::vector<int64_t>{256 / n}));
+    EXPECT_EQ(local(3), (std::vector<int64_t>{64, 256 / n}));
+    EXPECT_EQ(local(4), (std::vector<int64_t>{64, 8 / n}));
+    auto args = ref::randomArguments(f, 11);
+    ASSERT_TRUE(mlir::succeeded(args));
+    auto want = ref::evaluate(f, *args);
+    ASSERT_TRUE(mlir::succeeded(want));
+    auto mesh = g->getAttrOfType<mlir::loom::MeshAttr>("loom.mesh");
+    std::vector<std::vector<ref::Tensor>> rankArgs(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r)
+      for (size_t i = 0; i < args->size(); ++i) {
+        ref::Tensor t = (*args)[i];
+        auto sharding = g.getArgAttrOfType<mlir::ArrayAttr>(unsigned(i), "loom.sharding");
+        for (auto [d, a] : llvm::enumerate(sharding)) {
+          llvm::StringRef axis = llvm::cast<mlir::StringAttr>(a).getValue();
+          if (!axis.empty())
+            t = ref::sliceAlong(t, int64_t(d), n, mesh.getAxisIndex(axis, r));
+        }
+        rankArgs[r].push_back(t);
+      }
+    auto got = ref::evaluateMesh(g, rankArgs);
+    ASSERT_TRUE(mlir::succeeded(got));
+    for (int64_t r = 0; r < n; ++r) {
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < (*want)[0].data.size(); ++i) {
+        worst = std::max(worst, std::abs((*got)[r][0].data[i] - (*want)[0].data[i]));
+        scale = std::max(scale, std::abs((*want)[0].data[i]));
+      }
+      EXPECT_LE(worst, 1e-5 * scale) << "rank " << r << " of " << n;
+    }
+  }
+}
+
 // The host collectives themselves, on a small tensor: slices and
 // concatenation are inverses along each dimension.
 TEST(MeshCollectives, SliceAndConcat) {
