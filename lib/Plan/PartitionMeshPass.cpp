@@ -167,8 +167,9 @@ private:
   LogicalResult dequantize(loom::DequantizeOp d);
 
   /// How the einsum that first reads `v` wants it split (nothing when no
-  /// split einsum reads it directly).
-  std::optional<SmallVector<std::string>> wantedByEinsum(Value v) {
+  /// split einsum reads it directly); failure where that einsum's spec or
+  /// `loom.shard` is bad (diagnosed).
+  FailureOr<std::optional<SmallVector<std::string>>> wantedByEinsum(Value v) {
     for (OpOperand &use : v.getUses()) {
       auto e = dyn_cast<loom::EinsumOp>(use.getOwner());
       if (!e || !e->hasAttr("loom.shard"))
@@ -176,7 +177,7 @@ private:
       FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
       auto axes = labelAxes(e, "loom.shard");
       if (failed(spec) || failed(axes))
-        return std::nullopt;
+        return failure();
       unsigned i = use.getOperandNumber() - e.getInputs().getBeginOperandIndex();
       if (i >= spec->inputs.size())
         continue; // an epilogue operand
@@ -185,9 +186,9 @@ private:
         auto it = axes->find(StringRef(&l, 1));
         dims.push_back(it != axes->end() ? it->second : std::string());
       }
-      return dims;
+      return std::optional<SmallVector<std::string>>(dims);
     }
-    return std::nullopt;
+    return std::optional<SmallVector<std::string>>();
   }
   /// A dequantize's scale (or zero point) split to match codes split as
   /// `dims`: per channel, the channel axis's; per group, the same dims
@@ -210,8 +211,11 @@ LogicalResult Partitioner::dequantize(loom::DequantizeOp d) {
   // holds the whole weight), else as they are.
   b.setInsertionPoint(d);
   SmallVector<std::string> dims = shardings[d.getInput()].dims;
-  if (auto want = wantedByEinsum(d.getResult()))
-    dims = *want;
+  auto want = wantedByEinsum(d.getResult());
+  if (failed(want))
+    return failure();
+  if (*want)
+    dims = **want;
   FailureOr<Value> in = reshard(d, d.getInput(), dims);
   if (failed(in))
     return failure();
@@ -384,37 +388,27 @@ LogicalResult Partitioner::run() {
       }
     } else {
       // Codes, scales and zero points of a dequantized weight: as the
-      // einsum that reads the weight wants its codes split.
+      // einsum that reads the weight wants its codes split; then as an
+      // einsum that reads the argument itself wants it.
       for (OpOperand &use : arg.getUses()) {
         auto d = dyn_cast<loom::DequantizeOp>(use.getOwner());
         if (!d)
           continue;
-        if (auto want = wantedByEinsum(d.getResult())) {
-          SmallVector<std::string> dims =
-              use.getOperandNumber() == 0 ? *want : scaleDims(d, arg, *want);
-          for (auto [k, a] : llvm::enumerate(dims))
-            s.dims[k] = a;
+        auto want = wantedByEinsum(d.getResult());
+        if (failed(want))
+          return failure();
+        if (*want) {
+          s.dims = use.getOperandNumber() == 0 ? **want : scaleDims(d, arg, **want);
           break;
         }
       }
-      for (OpOperand &use : arg.getUses()) {
-        auto e = dyn_cast<loom::EinsumOp>(use.getOwner());
-        if (!e || !e->hasAttr("loom.shard"))
-          continue;
-        FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
-        auto axes = labelAxes(e, "loom.shard");
-        if (failed(spec) || failed(axes))
-          return failure();
-        unsigned i = use.getOperandNumber() - e.getInputs().getBeginOperandIndex();
-        if (i >= spec->inputs.size())
-          continue; // an epilogue operand
-        for (auto [d, l] : llvm::enumerate(spec->inputs[i])) {
-          auto it = axes->find(StringRef(&l, 1));
-          if (it != axes->end())
-            s.dims[d] = it->second;
-        }
-        break;
-      }
+      auto want = wantedByEinsum(arg);
+      if (failed(want))
+        return failure();
+      if (*want)
+        for (auto [d, a] : llvm::enumerate(**want))
+          if (!a.empty())
+            s.dims[d] = a;
     }
     std::string what = "argument #" + std::to_string(arg.getArgNumber()) + ": ";
     FailureOr<RankedTensorType> local = localType(func, type, s.dims, what);

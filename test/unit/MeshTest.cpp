@@ -57,51 +57,66 @@ void PrintTo(const Case &c, std::ostream *os) {
   *os << c.mesh << " " << c.type << (c.sp ? " sequence-parallel" : "") << (c.dp ? " data x tensor" : "");
 }
 
-class MeshMLP : public ::testing::TestWithParam<Case> {};
-
-TEST_P(MeshMLP, ShardedEqualsWhole) {
-  const Case &c = GetParam();
+mlir::DialectRegistry loomRegistry() {
   mlir::DialectRegistry registry;
   registry.insert<mlir::loom::LoomDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
-  mlir::MLIRContext ctx(registry);
-  std::string text = mlp(c.mesh, c.type, c.sp, c.dp);
-  auto whole = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
-  auto split = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
-  ASSERT_TRUE(whole && split) << text;
-  mlir::PassManager pm(&ctx);
-  pm.addPass(createLoomPartitionMesh());
-  ASSERT_TRUE(mlir::succeeded(pm.run(*split)));
-  auto f = *whole->getOps<mlir::func::FuncOp>().begin();
-  auto g = *split->getOps<mlir::func::FuncOp>().begin();
-  auto args = ref::randomArguments(f, 7);
+  return registry;
+}
+
+/// `text` parsed twice: `f` as written, `g` through loom-partition-mesh.
+struct Partitioned {
+  mlir::MLIRContext ctx{loomRegistry()};
+  mlir::OwningOpRef<mlir::ModuleOp> whole, split;
+  mlir::func::FuncOp f, g;
+  bool ok = false;
+  explicit Partitioned(const std::string &text) {
+    whole = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    split = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    if (!whole || !split)
+      return;
+    mlir::PassManager pm(&ctx);
+    pm.addPass(createLoomPartitionMesh());
+    if (mlir::failed(pm.run(*split)))
+      return;
+    f = *whole->getOps<mlir::func::FuncOp>().begin();
+    g = *split->getOps<mlir::func::FuncOp>().begin();
+    ok = true;
+  }
+};
+
+/// Rank `r`'s slice of `t`, split as `sharding` (one axis name a dimension).
+ref::Tensor rankSlice(const ref::Tensor &t, mlir::ArrayAttr sharding, mlir::loom::MeshAttr mesh,
+                      int64_t r) {
+  ref::Tensor s = t;
+  for (auto [d, a] : llvm::enumerate(sharding)) {
+    llvm::StringRef axis = llvm::cast<mlir::StringAttr>(a).getValue();
+    if (!axis.empty())
+      s = ref::sliceAlong(s, int64_t(d), mesh.getAxisSize(axis), mesh.getAxisIndex(axis, r));
+  }
+  return s;
+}
+
+/// Random inputs (`seed`) through the whole program, and their slices
+/// through every rank's at once: each rank's result is its slice of the
+/// whole one, to `tol` of the largest magnitude.
+void expectRanksMatchWhole(Partitioned &p, uint64_t seed, double tol, const std::string &what) {
+  auto args = ref::randomArguments(p.f, seed);
   ASSERT_TRUE(mlir::succeeded(args));
-  auto want = ref::evaluate(f, *args);
+  auto want = ref::evaluate(p.f, *args);
   ASSERT_TRUE(mlir::succeeded(want));
-  // Rank r's inputs: its slices, by the arguments' shardings.
-  auto mesh = g->getAttrOfType<mlir::loom::MeshAttr>("loom.mesh");
-  ASSERT_EQ(mesh.getNumRanks(), c.ranks);
-  auto sliced = [&](const ref::Tensor &t, mlir::ArrayAttr sharding, int64_t r) {
-    ref::Tensor s = t;
-    for (auto [d, a] : llvm::enumerate(sharding)) {
-      llvm::StringRef axis = llvm::cast<mlir::StringAttr>(a).getValue();
-      if (!axis.empty())
-        s = ref::sliceAlong(s, int64_t(d), mesh.getAxisSize(axis), mesh.getAxisIndex(axis, r));
-    }
-    return s;
-  };
-  std::vector<std::vector<ref::Tensor>> rankArgs(static_cast<size_t>(c.ranks));
-  for (int64_t r = 0; r < c.ranks; ++r)
+  auto mesh = p.g->getAttrOfType<mlir::loom::MeshAttr>("loom.mesh");
+  int64_t ranks = mesh.getNumRanks();
+  std::vector<std::vector<ref::Tensor>> rankArgs(static_cast<size_t>(ranks));
+  for (int64_t r = 0; r < ranks; ++r)
     for (size_t i = 0; i < args->size(); ++i)
-      rankArgs[r].push_back(
-          sliced((*args)[i], g.getArgAttrOfType<mlir::ArrayAttr>(unsigned(i), "loom.sharding"), r));
-  auto got = ref::evaluateMesh(g, rankArgs);
+      rankArgs[r].push_back(rankSlice(
+          (*args)[i], p.g.getArgAttrOfType<mlir::ArrayAttr>(unsigned(i), "loom.sharding"), mesh, r));
+  auto got = ref::evaluateMesh(p.g, rankArgs);
   ASSERT_TRUE(mlir::succeeded(got));
-  // Each rank's result is its slice of the whole one.
-  auto resultSharding = g.getResultAttrOfType<mlir::ArrayAttr>(0, "loom.sharding");
+  auto resultSharding = p.g.getResultAttrOfType<mlir::ArrayAttr>(0, "loom.sharding");
   ASSERT_TRUE(resultSharding);
-  bool f64 = std::string(c.type) == "f64";
-  for (int64_t r = 0; r < c.ranks; ++r) {
-    ref::Tensor expect = sliced((*want)[0], resultSharding, r);
+  for (int64_t r = 0; r < ranks; ++r) {
+    ref::Tensor expect = rankSlice((*want)[0], resultSharding, mesh, r);
     const ref::Tensor &mine = (*got)[r][0];
     ASSERT_EQ(mine.shape, expect.shape) << "rank " << r;
     double worst = 0, scale = 0;
@@ -109,10 +124,22 @@ TEST_P(MeshMLP, ShardedEqualsWhole) {
       worst = std::max(worst, std::abs(mine.data[i] - expect.data[i]));
       scale = std::max(scale, std::abs(expect.data[i]));
     }
-    // f64: the same sums in another order; f32: the partial sums each
-    // rounded to f32 before the all-reduce adds them.
-    EXPECT_LE(worst, (f64 ? 1e-12 : 1e-5) * scale) << "rank " << r << " of " << c.mesh;
+    EXPECT_LE(worst, tol * scale) << "rank " << r << " of " << what;
   }
+}
+
+class MeshMLP : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MeshMLP, ShardedEqualsWhole) {
+  const Case &c = GetParam();
+  std::string text = mlp(c.mesh, c.type, c.sp, c.dp);
+  Partitioned p(text);
+  ASSERT_TRUE(p.ok) << text;
+  mlir::func::FuncOp g = p.g;
+  ASSERT_EQ(g->getAttrOfType<mlir::loom::MeshAttr>("loom.mesh").getNumRanks(), c.ranks);
+  // f64: the same sums in another order; f32: the partial sums each
+  // rounded to f32 before the all-reduce adds them.
+  expectRanksMatchWhole(p, 7, std::string(c.type) == "f64" ? 1e-12 : 1e-5, c.mesh);
   // What the pass inserted: one collective (two with sequence parallelism).
   int64_t reduces = 0, gathers = 0, scatters = 0;
   g.walk([&](mlir::Operation *op) {
@@ -159,17 +186,9 @@ TEST(MeshQuantizedMLP, EachRankDequantizesItsSlice) {
         "  %y = loom.einsum \"tf,hf->th\" (%a, %w2) {loom.shard = {f = \"tp\"}} : "
         "(tensor<16x256xf32>, tensor<64x256xf32>) -> tensor<16x64xf32>\n"
         "  return %y : tensor<16x64xf32>\n}\n";
-    mlir::DialectRegistry registry;
-    registry.insert<mlir::loom::LoomDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect>();
-    mlir::MLIRContext ctx(registry);
-    auto whole = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
-    auto split = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
-    ASSERT_TRUE(whole && split) << text;
-    mlir::PassManager pm(&ctx);
-    pm.addPass(createLoomPartitionMesh());
-    ASSERT_TRUE(mlir::succeeded(pm.run(*split)));
-    auto f = *whole->getOps<mlir::func::FuncOp>().begin();
-    auto g = *split->getOps<mlir::func::FuncOp>().begin();
+    Partitioned p(text);
+    ASSERT_TRUE(p.ok) << text;
+    mlir::func::FuncOp g = p.g;
     // No rank holds a whole weight: no slice or gather of one is inserted.
     int64_t reshards = 0;
     g.walk([&](mlir::Operation *op) {
@@ -183,33 +202,7 @@ TEST(MeshQuantizedMLP, EachRankDequantizesItsSlice) {
     EXPECT_EQ(local(2), (std::vector<int64_t>{256 / n}));
     EXPECT_EQ(local(3), (std::vector<int64_t>{64, 256 / n}));
     EXPECT_EQ(local(4), (std::vector<int64_t>{64, 8 / n}));
-    auto args = ref::randomArguments(f, 11);
-    ASSERT_TRUE(mlir::succeeded(args));
-    auto want = ref::evaluate(f, *args);
-    ASSERT_TRUE(mlir::succeeded(want));
-    auto mesh = g->getAttrOfType<mlir::loom::MeshAttr>("loom.mesh");
-    std::vector<std::vector<ref::Tensor>> rankArgs(static_cast<size_t>(n));
-    for (int64_t r = 0; r < n; ++r)
-      for (size_t i = 0; i < args->size(); ++i) {
-        ref::Tensor t = (*args)[i];
-        auto sharding = g.getArgAttrOfType<mlir::ArrayAttr>(unsigned(i), "loom.sharding");
-        for (auto [d, a] : llvm::enumerate(sharding)) {
-          llvm::StringRef axis = llvm::cast<mlir::StringAttr>(a).getValue();
-          if (!axis.empty())
-            t = ref::sliceAlong(t, int64_t(d), n, mesh.getAxisIndex(axis, r));
-        }
-        rankArgs[r].push_back(t);
-      }
-    auto got = ref::evaluateMesh(g, rankArgs);
-    ASSERT_TRUE(mlir::succeeded(got));
-    for (int64_t r = 0; r < n; ++r) {
-      double worst = 0, scale = 0;
-      for (size_t i = 0; i < (*want)[0].data.size(); ++i) {
-        worst = std::max(worst, std::abs((*got)[r][0].data[i] - (*want)[0].data[i]));
-        scale = std::max(scale, std::abs((*want)[0].data[i]));
-      }
-      EXPECT_LE(worst, 1e-5 * scale) << "rank " << r << " of " << n;
-    }
+    expectRanksMatchWhole(p, 11, 1e-5, "tp = " + std::to_string(n));
   }
 }
 
