@@ -64,6 +64,8 @@ public:
   Value tid, warp;
   Ix g, t;
   Value twiddles; ///< global f32 table [k1][j2][re, im]
+  /// The outer kernels' two twiddle tables (outerTwiddle).
+  Value outerLow, outerHigh;
   std::map<int64_t, Value> laneBase; ///< see laneWords
 
   Type f32() { return b.getF32Type(); }
@@ -150,7 +152,21 @@ public:
                                   kc.idx(kc.add(at, base)));
       });
     }
-    if (!outer) {
+    if (outer) {
+      int64_t bits = outerTwiddleLowBits(p.M);
+      auto make = [&](StringRef which, int64_t count, int64_t shift) {
+        std::vector<double> v;
+        for (int64_t e = 0; e < count; ++e) {
+          Complex w = unitRoot(e << shift, p.M);
+          v.push_back(w.real());
+          v.push_back(w.imag());
+        }
+        return table(("einloom_outer_twiddles_" + which + "_" + std::to_string(p.M)).str(), f32(),
+                     v);
+      };
+      outerLow = make("low", int64_t(1) << bits, 0);
+      outerHigh = make("high", p.M >> bits, bits);
+    } else {
       std::vector<double> tw;
       for (int64_t k1 = 0; k1 < p.r0; ++k1)
         for (int64_t j2 = 0; j2 < p.r1; ++j2) {
@@ -168,16 +184,7 @@ public:
   /// (re, im): the product of two table entries (outerTwiddleLowBits).
   std::pair<Value, Value> outerTwiddle(Value k1, Value q, Value re, Value im, bool conj) {
     int64_t bits = outerTwiddleLowBits(p.M);
-    auto make = [&](StringRef which, int64_t count, int64_t shift) {
-      std::vector<double> v;
-      for (int64_t e = 0; e < count; ++e) {
-        Complex w = unitRoot(e << shift, p.M);
-        v.push_back(w.real());
-        v.push_back(w.imag());
-      }
-      return table(("einloom_outer_twiddles_" + which + "_" + std::to_string(p.M)).str(), f32(), v);
-    };
-    Value low = make("low", int64_t(1) << bits, 0), high = make("high", p.M >> bits, bits);
+    Value low = outerLow, high = outerHigh;
     Value e = kc.andI(kc.mulV(k1, q), p.M - 1);
     auto pair = [&](Value table, Value at) {
       Value v = vector::LoadOp::create(b, loc, VectorType::get({2}, f32()), table,

@@ -406,16 +406,17 @@ void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const doub
   bool io16 = precision == Precision::F16 || precision == Precision::BF16;
   auto io = [&](double x) { return io16 ? ioArith.operand(x) : x; };
   // Two passes: the outer kernels' model and twiddles, and the rows
-  // between the passes (complex f32, [unit][k1][q]).
+  // between the passes of one pair or filter (complex f32, [k1][q]).
   FFTConvKernelPlan o = p.outerPass();
   std::unique_ptr<Model> om = p.twoPass() ? std::make_unique<Model>(o, precision) : nullptr;
   std::unique_ptr<OuterTwiddles> otw =
       p.twoPass() ? std::make_unique<OuterTwiddles>(ar, p.M) : nullptr;
   std::vector<Complex> rows;
-  // The outer forward transform of unit `unit` (x(n) below len, zero past).
-  auto outerForward = [&](int64_t unit, bool filter, int64_t len,
+  // The outer forward transform of one pair or filter (x(n) below len,
+  // zero past).
+  auto outerForward = [&](bool filter, int64_t len,
                           const std::function<Complex(int64_t)> &x) {
-    rows.resize(static_cast<size_t>(std::max(unit + 1, int64_t(1)) * p.M));
+    rows.resize(static_cast<size_t>(p.M));
     for (int64_t tile = 0; tile < p.outerTiles(); ++tile) {
       int64_t q0 = tile * o.r1;
       outerTile(*om, false, filter,
@@ -424,7 +425,7 @@ void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const doub
                   return n < len ? x(n) : Complex(0);
                 },
                 [&](int64_t k1, int64_t j, Complex v) {
-                  rows[(unit * p.P + k1) * p.Q + q0 + j] = ar.mul(v, (*otw)(k1, q0 + j));
+                  rows[k1 * p.Q + q0 + j] = ar.mul(v, (*otw)(k1, q0 + j));
                 });
     }
   };
@@ -452,7 +453,7 @@ void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const doub
     for (int64_t n = 0; n < s.L; ++n)
       tapsLargest = std::max(tapsLargest, std::abs(ar.store(k[h * s.L + n])));
     if (p.twoPass())
-      outerForward(0, true, s.L, [&](int64_t n) { return Complex(ar.store(k[h * s.L + n])); });
+      outerForward(true, s.L, [&](int64_t n) { return Complex(ar.store(k[h * s.L + n])); });
     for (int64_t k1o = 0; k1o < p.P; ++k1o) {
       int64_t R = h * p.P + k1o;
       Complex *spec = spectra.data() + R * p.Q;
@@ -518,7 +519,7 @@ void einloom::codegen::fftconvKernelModel(const FFTConvKernelPlan &p, const doub
     } else {
       // Outer forward, each row through the inner kernel (in place), outer
       // inverse.
-      outerForward(0, false, s.N, [&](int64_t n) { return Complex(in[0][n], in[1][n]); });
+      outerForward(false, s.N, [&](int64_t n) { return Complex(in[0][n], in[1][n]); });
       for (int64_t k1 = 0; k1 < p.P; ++k1) {
         double scale = rowOf(k1);
         int64_t R = h * p.P + k1;
