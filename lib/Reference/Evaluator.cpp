@@ -54,14 +54,9 @@ class Evaluator {
 public:
   LogicalResult run(func::FuncOp func, const std::vector<Tensor> &args,
                     std::vector<Tensor> &results) {
+    if (failed(bindAll(func, args)))
+      return failure();
     Block &body = func.getBody().front();
-    if (args.size() != body.getNumArguments())
-      return func.emitError("reference: expected ")
-             << body.getNumArguments() << " inputs, got " << args.size();
-    for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-      if (failed(bindArgument(func, i, arg, args[i])))
-        return failure();
-    }
     for (Operation &op : body) {
       if (auto ret = dyn_cast<func::ReturnOp>(op)) {
         for (Value v : ret.getOperands())
@@ -74,8 +69,8 @@ public:
     return func.emitError("reference: function has no return");
   }
 
-  /// One step of a lockstep run over a mesh (evaluateMesh): bind the
-  /// arguments, evaluate one op, read and set values.
+  /// Binds `args` to the function's arguments; with step, valueOf and
+  /// setValue, the pieces of a lockstep run over a mesh (evaluateMesh).
   LogicalResult bindAll(func::FuncOp func, const std::vector<Tensor> &args) {
     Block &body = func.getBody().front();
     if (args.size() != body.getNumArguments())

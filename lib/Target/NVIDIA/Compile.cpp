@@ -512,18 +512,26 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
         b.kernels.push_back(k);
       };
-      // A two-pass outer kernel: `flops` a CTA (a left product of P points
-      // over its columns); a pass of the filters or the pairs between the
-      // workspace's stages ("fftconv_pass"), the last one the convolution's.
-      auto outerKernel = [&](StringRef attr, std::vector<int> args, std::vector<int> operands,
-                             int result, StringRef op) {
-        rt::BundleKernel k = launchedKernel(conv, (attr + "_kernel").str(), (attr + "_launch").str());
+      // One of the convolution's kernels (the names of its kernel and
+      // launch attributes), reading `operands`, writing `result`.
+      auto kernel = [&](StringRef kernelAttr, StringRef launchAttr, std::vector<int> args,
+                        std::vector<int> operands, int result, StringRef op) {
+        rt::BundleKernel k = launchedKernel(conv, kernelAttr, launchAttr);
         k.args = std::move(args);
         k.operands = std::move(operands);
         k.result = result;
         k.op = op.str();
         k.spec = std::to_string(M);
         k.acc = "f32";
+        return k;
+      };
+      // A two-pass outer kernel: a pass of the filters or the pairs between
+      // the workspace's stages ("fftconv_pass"), the last one the
+      // convolution's; a left product of P points over each CTA's columns.
+      auto outerKernel = [&](StringRef attr, std::vector<int> args, std::vector<int> operands,
+                             int result, StringRef op) {
+        rt::BundleKernel k = kernel((attr + "_kernel").str(), (attr + "_launch").str(),
+                                    std::move(args), std::move(operands), result, op);
         k.flops = 8 * k.grid[0] * P * P * codegen::FFTConvKernelPlan::kOuterTile;
         return k;
       };
@@ -531,13 +539,9 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         push(outerKernel("loom.outer_filter", {buffer[conv.getKernel()], wi},
                          {buffer[conv.getKernel()]}, wi, "fftconv_spectrum"));
       rt::BundleKernel spectrum =
-          launchedKernel(conv, "loom.spectrum_kernel", "loom.spectrum_launch");
-      spectrum.args = twoPass ? std::vector<int>{wi} : std::vector<int>{buffer[conv.getKernel()], wi};
-      spectrum.operands = {buffer[conv.getKernel()]};
-      spectrum.result = wi;
-      spectrum.op = "fftconv_spectrum";
-      spectrum.spec = std::to_string(M);
-      spectrum.acc = "f32";
+          kernel("loom.spectrum_kernel", "loom.spectrum_launch",
+                 twoPass ? std::vector<int>{wi} : std::vector<int>{buffer[conv.getKernel()], wi},
+                 {buffer[conv.getKernel()]}, wi, "fftconv_spectrum");
       // Four real products of Q points, one spectrum row a CTA (at most:
       // the zero halves are skipped).
       spectrum.flops = 8 * spectrum.grid[0] * Q * (r0 + r1);
@@ -555,13 +559,8 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         if (conv.getPreGate())
           in.push_back(buffer[conv.getPreGate()]);
         push(outerKernel("loom.outer_forward", in, in, wi, "fftconv_pass"));
-        rt::BundleKernel inner = launchedKernel(conv);
-        inner.args = {wi};
-        inner.operands = {wi};
-        inner.result = wi;
-        inner.op = "fftconv_pass";
-        inner.spec = std::to_string(M);
-        inner.acc = "f32";
+        rt::BundleKernel inner =
+            kernel("loom.kernel", "loom.launch", {wi}, {wi}, wi, "fftconv_pass");
         inner.flops = 16 * pairs * P * Q * (r0 + r1);
         push(inner);
         std::vector<int> out = {wi};
