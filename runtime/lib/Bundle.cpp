@@ -1,5 +1,6 @@
 //===- Bundle.cpp - reading and writing bundles ---------------------------===//
 #include "einloom/runtime/Bundle.h"
+#include "einloom/runtime/CollectivePlan.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -45,6 +46,20 @@ static std::string joinOrder(const std::vector<int> &v) {
 }
 
 bool einloom::rt::isDynamic(const Bundle &b) { return !b.dynamicLabel.empty(); }
+
+int einloom::rt::meshAxisIndex(const Bundle &b, const std::string &name) {
+  for (size_t i = 0; i < b.mesh.size(); ++i)
+    if (b.mesh[i].name == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+int64_t einloom::rt::meshRanks(const Bundle &b) {
+  int64_t n = 1;
+  for (const BundleMeshAxis &a : b.mesh)
+    n *= a.size;
+  return n;
+}
 
 const std::vector<int> *einloom::rt::launchOrderFor(const Bundle &b, int64_t size,
                                                     std::string &err) {
@@ -156,13 +171,33 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
   m << "source " << (b.source.empty() ? "-" : b.source) << "\n";
   if (isDynamic(b))
     m << "dynamic " << b.dynamicLabel << " " << b.dynamicMin << " " << b.dynamicMax << "\n";
-  for (const BundleBuffer &x : b.buffers)
+  if (isSharded(b)) {
+    m << "mesh";
+    for (const BundleMeshAxis &a : b.mesh)
+      m << " " << a.name << "=" << a.size;
+    m << "\n";
+  }
+  for (const BundleBuffer &x : b.buffers) {
     m << "buffer " << x.name << " " << x.role << " " << x.dtype << " "
       << joinInts(x.shape, 'x') << " " << x.bytes << "\n";
+    if (!x.sharding.empty()) {
+      m << "shard";
+      for (const std::string &a : x.sharding)
+        m << " " << (a.empty() ? "-" : a);
+      m << "\n";
+    }
+  }
   for (const BundleBuffer &x : b.views)
     m << "view " << x.name << " " << x.dtype << " " << joinInts(x.shape, 'x') << " " << x.bytes
       << " " << x.in << " " << x.offset << "\n";
   for (const BundleKernel &k : b.kernels) {
+    if (k.isCollective()) {
+      const BundleCollective &c = k.collective;
+      m << "collective " << k.name << " " << k.op << " " << c.axis << " " << c.dim << " "
+        << c.dim2 << " " << (k.operands.empty() ? -1 : k.operands[0]) << " " << k.result << " "
+        << c.scratch << "\n";
+      continue;
+    }
     m << "kernel " << k.name << " " << joinInts({k.grid.begin(), k.grid.end()}, ',')
       << " " << joinInts({k.block.begin(), k.block.end()}, ',') << " "
       << k.sharedMemoryBytes << " "
@@ -436,6 +471,55 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (!b.views.empty() || !b.kernels.empty())
         return bad("buffers must come before views and kernels");
       b.buffers.push_back(x);
+    } else if (kind == "mesh") {
+      if (!b.buffers.empty() || isSharded(b))
+        return bad("one 'mesh' line, before the buffers");
+      std::string axis;
+      while (ls >> axis) {
+        size_t eq = axis.find('=');
+        char *stop = nullptr;
+        long long n = eq == std::string::npos ? 0 : std::strtoll(axis.c_str() + eq + 1, &stop, 10);
+        if (eq == 0 || eq == std::string::npos || *stop || n < 1 || n > 65536)
+          return bad("bad mesh (NAME=SIZE ..., sizes 1 to 65536)");
+        BundleMeshAxis a{axis.substr(0, eq), n};
+        if (meshAxisIndex(b, a.name) >= 0)
+          return bad("mesh axis '" + a.name + "' given twice");
+        b.mesh.push_back(a);
+      }
+      if (b.mesh.empty())
+        return bad("a mesh without axes");
+    } else if (kind == "shard") {
+      if (b.buffers.empty() || !b.buffers.back().sharding.empty())
+        return bad("'shard' follows the buffer it describes, once");
+      BundleBuffer &x = b.buffers.back();
+      std::string axis;
+      while (ls >> axis) {
+        if (axis != "-" && meshAxisIndex(b, axis) < 0)
+          return bad("shard names mesh axis '" + axis + "', which the mesh lacks");
+        x.sharding.push_back(axis == "-" ? "" : axis);
+      }
+      if (x.sharding.size() != x.shape.size())
+        return bad("shard gives " + std::to_string(x.sharding.size()) + " axes for a buffer of rank " +
+                   std::to_string(x.shape.size()));
+    } else if (kind == "collective") {
+      BundleKernel k;
+      int in = -1;
+      if (!(ls >> k.name >> k.op >> k.collective.axis >> k.collective.dim >> k.collective.dim2 >>
+            in >> k.result >> k.collective.scratch) ||
+          !k.isCollective())
+        return bad("bad collective (NAME all_reduce|all_gather|reduce_scatter|all_to_all|"
+                   "shard_slice AXIS DIM DIM2 INPUT OUTPUT SCRATCH)");
+      int n = static_cast<int>(numEntries(b));
+      if (in < 0 || in >= n || k.result < 0 || k.result >= n || k.collective.scratch < -1 ||
+          k.collective.scratch >= n)
+        return bad("collective names no buffer");
+      k.operands = {in};
+      k.args = {in, k.result};
+      if (k.collective.scratch >= 0)
+        k.args.push_back(k.collective.scratch);
+      k.spec = k.collective.axis;
+      k.acc = "-";
+      b.kernels.push_back(k);
     } else if (kind == "view") {
       BundleBuffer x;
       std::string shape;
@@ -681,6 +765,16 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
     return false;
   }
   for (const BundleKernel &k : b.kernels) {
+    if (k.isCollective()) {
+      std::string why = isSharded(b) ? checkCollective(b, k) : "a collective in a bundle without a mesh";
+      if (isDynamic(b) && why.empty())
+        why = "a sharded bundle has static shapes";
+      if (!why.empty()) {
+        err = "corrupt bundle manifest: " + why;
+        return false;
+      }
+      continue;
+    }
     if (k.op.empty()) {
       err = "corrupt bundle manifest: kernel '" + k.name + "' has no 'computes' line";
       return false;

@@ -44,6 +44,9 @@ Status einloom::rt::loadNccl(const NcclTable *&out) {
     sym(table.recv, "ncclRecv");
     sym(table.groupStart, "ncclGroupStart");
     sym(table.groupEnd, "ncclGroupEnd");
+    // Optional (NCCL 2.18+): only meshes of several axes need it.
+    table.commSplit =
+        reinterpret_cast<decltype(table.commSplit)>(dlsym(handle, "ncclCommSplit"));
   });
   if (!error.empty())
     return Status::error(error);
@@ -144,31 +147,101 @@ Status Communicator::allToAll(const void *in, void *out, size_t count, int dtype
   return first ? end : first;
 }
 
-Status Communicator::wait(bool (*done)(void *), void *context, int timeoutMs) {
+Status Communicator::asyncError() {
+  nccl::Result async = nccl::kSuccess;
+  if (Status s = check(table_->commGetAsyncError(comm_, &async), "ncclCommGetAsyncError"); !s)
+    return s;
+  if (async != nccl::kSuccess && async != nccl::kInProgress)
+    return check(async, "a collective");
+  return Status::ok();
+}
+
+void Communicator::abort() {
+  if (comm_ && !aborted_)
+    table_->commAbort(comm_);
+  aborted_ = true;
+}
+
+Status Communicator::waitAll(Communicator *const *comms, size_t count, bool (*done)(void *),
+                             void *context, int timeoutMs) {
   auto start = std::chrono::steady_clock::now();
+  auto abortAll = [&] {
+    for (size_t i = 0; i < count; ++i)
+      comms[i]->abort();
+  };
   for (;;) {
     if (done(context))
       return Status::ok();
-    nccl::Result async = nccl::kSuccess;
-    if (Status s = check(table_->commGetAsyncError(comm_, &async), "ncclCommGetAsyncError"); !s)
-      return s;
-    if (async != nccl::kSuccess && async != nccl::kInProgress) {
-      Status s = check(async, "a collective");
-      table_->commAbort(comm_);
-      aborted_ = true;
-      return s;
-    }
+    for (size_t i = 0; i < count; ++i)
+      if (Status s = comms[i]->asyncError(); !s) {
+        abortAll();
+        return s;
+      }
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
     if (waited >= timeoutMs) {
-      table_->commAbort(comm_);
-      aborted_ = true;
+      abortAll();
+      const Communicator &c = *comms[0];
       return Status::error("a collective did not finish within " + std::to_string(timeoutMs) +
-                           " ms on rank " + std::to_string(rank_) + " of " +
-                           std::to_string(size_) +
+                           " ms on rank " + std::to_string(c.rank_) + " of " +
+                           std::to_string(c.size_) +
                            " (a peer stopped?); the communicator was aborted");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+}
+
+Status Communicator::split(int color, int key, Communicator &out) {
+  if (!table_->commSplit)
+    return Status::error("this NCCL has no ncclCommSplit (NCCL 2.18 or newer is needed for a "
+                         "mesh of several axes)");
+  out.table_ = table_;
+  if (Status s = check(table_->commSplit(comm_, color, key, &out.comm_, nullptr), "ncclCommSplit");
+      !s)
+    return s;
+  out.owned_ = true;
+  if (Status s = out.check(table_->commCount(out.comm_, &out.size_), "ncclCommCount"); !s)
+    return s;
+  return out.check(table_->commUserRank(out.comm_, &out.rank_), "ncclCommUserRank");
+}
+
+Status einloom::rt::meshCommunicators(Communicator &world, const std::vector<BundleMeshAxis> &mesh,
+                                      std::vector<std::unique_ptr<Communicator>> &owned,
+                                      std::vector<Communicator *> &perAxis) {
+  owned.clear();
+  perAxis.clear();
+  int64_t ranks = 1;
+  for (const BundleMeshAxis &a : mesh)
+    ranks *= a.size;
+  if (ranks != world.size())
+    return Status::error("the program's mesh has " + std::to_string(ranks) +
+                         " ranks but the communicator has " + std::to_string(world.size()));
+  if (mesh.size() == 1) {
+    perAxis.push_back(&world);
+    return Status::ok();
+  }
+  // Coordinates of this rank, the last axis fastest.
+  std::vector<int64_t> at(mesh.size());
+  for (int64_t r = world.rank(), i = static_cast<int64_t>(mesh.size()) - 1; i >= 0; --i) {
+    at[i] = r % mesh[i].size;
+    r /= mesh[i].size;
+  }
+  for (size_t a = 0; a < mesh.size(); ++a) {
+    // The color: this rank's coordinates on the other axes, as one number.
+    int64_t color = 0;
+    for (size_t i = 0; i < mesh.size(); ++i)
+      if (i != a)
+        color = color * mesh[i].size + at[i];
+    auto c = std::make_unique<Communicator>();
+    if (Status s = world.split(static_cast<int>(color), static_cast<int>(at[a]), *c); !s)
+      return s;
+    if (c->size() != mesh[a].size)
+      return Status::error("the communicator split for mesh axis '" + mesh[a].name + "' has " +
+                           std::to_string(c->size()) + " ranks, not " +
+                           std::to_string(mesh[a].size));
+    perAxis.push_back(c.get());
+    owned.push_back(std::move(c));
+  }
+  return Status::ok();
 }

@@ -1,5 +1,7 @@
 //===- Runtime.cpp - the CUDA driver API through dlopen -------------------===//
 #include "einloom/runtime/Runtime.h"
+#include "einloom/runtime/CollectivePlan.h"
+#include "einloom/runtime/Collectives.h"
 
 #include <algorithm>
 #include <chrono>
@@ -37,6 +39,9 @@ struct DriverTable {
   CUresult (*cuMemAllocHost)(void **, size_t) = nullptr;
   CUresult (*cuMemFreeHost)(void *) = nullptr;
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t) = nullptr;
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, void *) = nullptr;
+  CUresult (*cuMemcpy2DAsync)(const void *, void *) = nullptr;
+  CUresult (*cuStreamQuery)(void *) = nullptr;
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t) = nullptr;
   CUresult (*cuModuleLoadDataEx)(void **, const void *, unsigned, int *, void **) = nullptr;
   CUresult (*cuModuleUnload)(void *) = nullptr;
@@ -107,6 +112,9 @@ const DriverTable &driverTable() {
     sym(table.cuMemAllocHost, "cuMemAllocHost_v2");
     sym(table.cuMemFreeHost, "cuMemFreeHost");
     sym(table.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    sym(table.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+    sym(table.cuMemcpy2DAsync, "cuMemcpy2DAsync_v2");
+    sym(table.cuStreamQuery, "cuStreamQuery");
     sym(table.cuMemsetD8, "cuMemsetD8_v2");
     sym(table.cuModuleLoadDataEx, "cuModuleLoadDataEx");
     sym(table.cuModuleUnload, "cuModuleUnload");
@@ -281,19 +289,28 @@ Status Program::load(Device &device, const Bundle &bundle, std::unique_ptr<Progr
   p->bundle_ = bundle;
   const DriverTable &d = device.driver();
   bool useCubin = exact && !bundle.cubin.empty();
+  bool anyCode = false; // a program of collectives alone loads no module
+  for (const BundleKernel &k : bundle.kernels)
+    anyCode |= !k.isCollective();
   std::string image = useCubin ? bundle.cubin : bundle.ptx;
   if (!useCubin)
     image.push_back('\0');
   char log[8192] = {0};
   int opts[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
   void *vals[] = {log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof log))};
-  CUresult r = d.cuModuleLoadDataEx(&p->module_, image.data(), 2, opts, vals);
+  CUresult r = anyCode ? d.cuModuleLoadDataEx(&p->module_, image.data(), 2, opts, vals) : 0;
   if (r != 0) {
     Status s = check(d, r, useCubin ? "loading the bundle's cubin" : "JIT-compiling the bundle's PTX");
     return Status::error(s.message() + (log[0] ? std::string("\n") + log : ""));
   }
   p->loadedFrom_ = useCubin ? "cubin" : "ptx (JIT)";
   for (const BundleKernel &k : bundle.kernels) {
+    if (k.isCollective()) { // NCCL calls and copies: no code
+      p->functions_.push_back(nullptr);
+      p->tensorMapRings_.emplace_back();
+      p->gridLimit_.push_back(1);
+      continue;
+    }
     void *fn = nullptr;
     Status s = check(d, d.cuModuleGetFunction(&fn, p->module_, k.name.c_str()),
                      ("finding kernel '" + k.name + "'").c_str());
@@ -386,6 +403,16 @@ Program::~Program() {
     device_->driver().cuModuleUnload(module_);
 }
 
+/// What a sharded bundle needs before it launches.
+static std::string meshNeed(const Bundle &b) {
+  std::string mesh;
+  for (const BundleMeshAxis &a : b.mesh)
+    mesh += (mesh.empty() ? "" : ",") + a.name + "=" + std::to_string(a.size);
+  return "the bundle is one rank's program over the mesh " + mesh +
+         ": give it one NCCL communicator per mesh axis first (useCommunicators; the C API's "
+         "einloomProgramUseCommunicators)";
+}
+
 Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
                        int64_t dynamicSize, void *stream) {
   if (Status s = device_->makeCurrent(); !s)
@@ -412,8 +439,15 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
   // Kernel parameters: the buffers, the tensor-map table, the dynamic size.
   uint64_t params64[kMaxParams];
   void *params[kMaxParams];
+  if (isSharded(bundle_) && comms_.empty())
+    return Status::error(meshNeed(bundle_));
   for (int ki : *order) {
     const BundleKernel &k = bundle_.kernels[ki];
+    if (k.isCollective()) {
+      if (Status s = runCollective(ki, buffers, stream); !s)
+        return s;
+      continue;
+    }
     int slot = -1;
     if (Status st = kernelParams(ki, buffers, sizes, dynamicSize, params64, params, stream, &slot);
         !st)
@@ -430,6 +464,120 @@ Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t co
         return check(d, e, "cuEventRecord");
   }
   return Status::ok();
+}
+
+Status Program::useCommunicators(const std::vector<Communicator *> &perAxis) {
+  if (!isSharded(bundle_))
+    return Status::error("the bundle is not sharded; it takes no communicators");
+  if (perAxis.size() != bundle_.mesh.size())
+    return Status::error(meshNeed(bundle_) + " (got " + std::to_string(perAxis.size()) + ")");
+  for (size_t a = 0; a < perAxis.size(); ++a)
+    if (!perAxis[a] || perAxis[a]->size() != bundle_.mesh[a].size)
+      return Status::error(
+          "mesh axis '" + bundle_.mesh[a].name + "' has " + std::to_string(bundle_.mesh[a].size) +
+          " ranks but its communicator has " +
+          (perAxis[a] ? std::to_string(perAxis[a]->size()) : std::string("none")));
+  std::vector<std::vector<CollectiveStep>> steps(bundle_.kernels.size());
+  for (size_t ki = 0; ki < bundle_.kernels.size(); ++ki) {
+    const BundleKernel &k = bundle_.kernels[ki];
+    if (!k.isCollective())
+      continue;
+    const Communicator &c = *perAxis[meshAxisIndex(bundle_, k.collective.axis)];
+    steps[ki] = planCollective(bundle_, k, c.size(), c.rank());
+    // The driver's 2D copy takes pitches below 2^31 bytes.
+    for (const CollectiveStep &st : steps[ki])
+      if (st.kind == CollectiveStep::Kind::Copy && st.height > 1 &&
+          std::max(st.srcPitch, st.dstPitch) >= (uint64_t(1) << 31))
+        return Status::error("collective '" + k.name + "' would copy rows " +
+                             std::to_string(std::max(st.srcPitch, st.dstPitch)) +
+                             " bytes apart; the driver's strided copy takes less than 2 GiB");
+  }
+  comms_ = perAxis;
+  collectiveSteps_ = std::move(steps);
+  return Status::ok();
+}
+
+Status Program::runCollective(int ki, const uint64_t *buffers, void *stream) {
+  const BundleKernel &k = bundle_.kernels[ki];
+  Communicator &c = *comms_[meshAxisIndex(bundle_, k.collective.axis)];
+  const std::string &dtype = entryAt(bundle_, k.operands[0]).dtype;
+  int type = ncclTypeOf(dtype);
+  size_t eb = static_cast<size_t>(dtypeBytes(dtype));
+  const DriverTable &d = device_->driver();
+  for (const CollectiveStep &st : collectiveSteps_[ki]) {
+    uint64_t src = entryAddress(bundle_, st.src, buffers, -1) + st.srcOffset;
+    uint64_t dst = entryAddress(bundle_, st.dst, buffers, -1) + st.dstOffset;
+    void *in = reinterpret_cast<void *>(static_cast<uintptr_t>(src));
+    void *out = reinterpret_cast<void *>(static_cast<uintptr_t>(dst));
+    Status s = Status::ok();
+    switch (st.kind) {
+    case CollectiveStep::Kind::Copy:
+      if (st.height == 1 || (st.srcPitch == st.width && st.dstPitch == st.width)) {
+        s = check(d, d.cuMemcpyDtoDAsync(dst, src, st.width * st.height, stream),
+                  ("copying for '" + k.name + "' (cuMemcpyDtoDAsync)").c_str());
+      } else {
+        // CUDA_MEMCPY2D, device to device.
+        struct {
+          size_t srcX, srcY;
+          int srcType;
+          const void *srcHost;
+          CUdeviceptr srcDevice;
+          void *srcArray;
+          size_t srcPitch;
+          size_t dstX, dstY;
+          int dstType;
+          void *dstHost;
+          CUdeviceptr dstDevice;
+          void *dstArray;
+          size_t dstPitch;
+          size_t width, height;
+        } m{0, 0, 2, nullptr, src, nullptr, st.srcPitch, 0, 0, 2, nullptr, dst, nullptr,
+            st.dstPitch, st.width, st.height};
+        s = check(d, d.cuMemcpy2DAsync(&m, stream),
+                  ("copying for '" + k.name + "' (cuMemcpy2DAsync)").c_str());
+      }
+      break;
+    case CollectiveStep::Kind::AllReduce:
+      s = c.allReduce(in, out, st.count, type, stream);
+      break;
+    case CollectiveStep::Kind::AllGather:
+      s = c.allGather(in, out, st.count, type, stream);
+      break;
+    case CollectiveStep::Kind::ReduceScatter:
+      s = c.reduceScatter(in, out, st.count, type, stream);
+      break;
+    case CollectiveStep::Kind::AllToAll:
+      s = c.allToAll(in, out, st.count, type, eb, stream);
+      break;
+    }
+    if (!s)
+      return Status::error("collective '" + k.name + "': " + s.message());
+  }
+  return Status::ok();
+}
+
+Status Program::finish(void *stream, int timeoutMs) {
+  if (Status s = device_->makeCurrent(); !s)
+    return s;
+  if (!stream)
+    stream = device_->stream();
+  const DriverTable &d = device_->driver();
+  if (comms_.empty())
+    return check(d, d.cuStreamSynchronize(stream), "device work (cuStreamSynchronize)");
+  struct Query {
+    const DriverTable *d;
+    void *stream;
+    CUresult last;
+  } q{&d, stream, 0};
+  auto done = [](void *ctx) {
+    auto *q = static_cast<Query *>(ctx);
+    q->last = q->d->cuStreamQuery(q->stream);
+    return q->last != 600; // CUDA_ERROR_NOT_READY
+  };
+  Status s = Communicator::waitAll(comms_.data(), comms_.size(), done, &q, timeoutMs);
+  if (!s)
+    return s;
+  return check(d, q.last, "device work (cuStreamQuery)");
 }
 
 Status Program::kernelParams(int ki, const uint64_t *buffers, const uint64_t *sizes,

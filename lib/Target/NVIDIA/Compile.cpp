@@ -6,6 +6,7 @@
 #include "einloom/Plan/MemoryBound.h"
 #include "einloom/Plan/SelectPlan.h"
 #include "einloom/Plan/TuningDatabase.h"
+#include "einloom/runtime/CollectivePlan.h"
 
 #include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
@@ -386,11 +387,32 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     buffer[v] = static_cast<int>(b.buffers.size());
     b.buffers.push_back(x);
   };
+  // A sharded program (after loom-partition-mesh): its mesh, and each
+  // argument's and result's split, for the launcher that slices them.
+  auto mesh = func->getAttrOfType<loom::MeshAttr>("loom.mesh");
+  if (mesh) {
+    if (dynamicSize)
+      return func.emitError("a sharded program takes static shapes (no dynamic dimension yet)");
+    for (auto [name, size] : llvm::zip(mesh.getNames(), mesh.getSizes()))
+      b.mesh.push_back({name.getValue().str(), size});
+  }
+  auto shardingOf = [&](ArrayAttr axes) {
+    std::vector<std::string> out;
+    bool any = false;
+    for (Attribute a : axes ? axes.getValue() : ArrayRef<Attribute>()) {
+      out.push_back(cast<StringAttr>(a).getValue().str());
+      any |= !out.back().empty();
+    }
+    return any ? out : std::vector<std::string>();
+  };
   for (BlockArgument a : func.getArguments()) {
     if (!isa<RankedTensorType>(a.getType()))
       return func.emitError("argument #") << a.getArgNumber() << " is not a tensor";
     addBuffer(a, "arg" + std::to_string(a.getArgNumber()), "input",
               dynamicSize && func.getArgAttr(a.getArgNumber(), "loom.dynamic"));
+    if (mesh)
+      b.buffers.back().sharding =
+          shardingOf(func.getArgAttrOfType<ArrayAttr>(a.getArgNumber(), "loom.sharding"));
   }
   Operation *ret = func.getBody().front().getTerminator();
   int index = 0;
@@ -596,10 +618,51 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       continue;
     }
     if (isa<loom::AllReduceOp, loom::AllGatherOp, loom::ReduceScatterOp, loom::AllToAllOp,
-            loom::ShardSliceOp>(op))
-      return op.emitError("a sharded program's collectives cannot be part of a bundle yet (the "
-                          "runtime's NCCL layer exists, the bundle's collective entries do not); "
-                          "--emit mlir prints the program every rank runs");
+            loom::ShardSliceOp>(op)) {
+      // A collective: NCCL calls and strided copies the runtime makes
+      // (runtime/include/einloom/runtime/CollectivePlan.h), with a scratch
+      // buffer where a dimension other than the leading one moves.
+      if (!mesh)
+        return op.emitError("a collective outside a function over a mesh (`loom.mesh`)");
+      Value in = op.getOperand(0), r = op.getResult(0);
+      if (!buffer.count(in))
+        return op.emitError("reads a value the bundle does not hold");
+      auto axis = op.getAttrOfType<StringAttr>("mesh_axis");
+      int64_t ranks = mesh.getAxisSize(axis.getValue());
+      rt::BundleKernel k;
+      k.op = op.getName().stripDialect().str();
+      k.name = b.source + "_" + k.op + std::to_string(index);
+      k.spec = axis.getValue().str();
+      k.acc = "-";
+      k.collective.axis = axis.getValue().str();
+      if (auto d = op.getAttrOfType<IntegerAttr>("dim"))
+        k.collective.dim = d.getInt();
+      if (auto a = dyn_cast<loom::AllToAllOp>(op)) {
+        k.collective.dim = a.getSplitDim();
+        k.collective.dim2 = a.getConcatDim();
+      }
+      bool returned = llvm::is_contained(ret->getOperands(), r);
+      addBuffer(r, (returned ? "out" : "tmp") + std::to_string(index), returned ? "output" : "temp",
+                false);
+      auto inType = cast<RankedTensorType>(in.getType());
+      int64_t scratch = rt::collectiveScratchBytes(
+          k.op, std::vector<int64_t>(inType.getShape().begin(), inType.getShape().end()),
+          k.collective.dim, k.collective.dim2, elementBytes(inType.getElementType()), ranks);
+      k.operands = {buffer[in]};
+      k.result = buffer[r];
+      k.args = {buffer[in], buffer[r]};
+      if (scratch > 0) {
+        k.collective.scratch = static_cast<int>(b.buffers.size());
+        b.buffers.push_back({"scratch" + std::to_string(index), "temp", "i8", {scratch}, scratch});
+        k.args.push_back(k.collective.scratch);
+      }
+      if (std::string why = rt::checkCollective(b, k); !why.empty())
+        return op.emitError("cannot be bundled: ") << why;
+      b.launchOrder.push_back(static_cast<int>(b.kernels.size()));
+      b.kernels.push_back(k);
+      ++index;
+      continue;
+    }
     if (!e || !e->hasAttr("loom.kernel"))
       return op.emitError("cannot be part of a bundle yet: only loom.einsum ops with "
                           "generated kernels can");
@@ -785,9 +848,13 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
     }
     ++index;
   }
-  for (Value v : ret->getOperands())
+  for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
     if (!buffer.count(v) || b.buffers[buffer[v]].role != "output")
       return func.emitError("returns a value no einsum computes; bundles return einsum results");
+    if (mesh)
+      b.buffers[buffer[v]].sharding =
+          shardingOf(func.getResultAttrOfType<ArrayAttr>(i, "loom.sharding"));
+  }
   if (b.kernels.empty())
     return func.emitError("has no einsum to compile");
   return b;

@@ -25,6 +25,10 @@ struct BundleBuffer {
   /// per unit of the dynamic size when dynamic(). -1 for a buffer.
   int in = -1;
   int64_t offset = 0;
+  /// In a sharded bundle (Bundle::mesh), the mesh axis each dimension is
+  /// split over ("" where it is whole); empty when the buffer is whole on
+  /// every rank. The shape is one rank's slice.
+  std::vector<std::string> sharding;
   bool dynamic() const {
     for (int64_t d : shape)
       if (d < 0)
@@ -74,6 +78,19 @@ struct BundleSparse {
   bool present() const { return !format.empty(); }
   /// Whether the format has the second index buffer.
   bool hasIndex() const { return format == "bitmap" || format == "block_csr"; }
+};
+
+/// A collective of a sharded bundle (an entry of `kernels` whose op is
+/// all_reduce, all_gather, reduce_scatter, all_to_all or shard_slice): no
+/// code, but NCCL calls and device copies over one mesh axis
+/// (runtime/include/einloom/runtime/CollectivePlan.h). Its `operands` are
+/// the input, `result` the output, and its `args` the input, the output and
+/// the scratch buffer when it needs one.
+struct BundleCollective {
+  std::string axis; ///< the mesh axis whose ranks take part
+  int64_t dim = 0;  ///< gathered, scattered or sliced dimension (all_to_all: split)
+  int64_t dim2 = 0; ///< all_to_all: the concatenated dimension
+  int scratch = -1; ///< a temp entry the data is rearranged in; -1: none
 };
 
 struct BundleKernel {
@@ -127,12 +144,19 @@ struct BundleKernel {
   int rowZero = -1, colSum = -1;
   BundleWeight weight;
   BundleSparse sparse;
+  BundleCollective collective;
+  /// Whether this entry is a collective (no code to launch).
+  bool isCollective() const {
+    return op == "all_reduce" || op == "all_gather" || op == "reduce_scatter" ||
+           op == "all_to_all" || op == "shard_slice";
+  }
   /// Every single buffer index the kernel names besides `args` and
   /// `operands` (those that are set: >= 0), for renumbering.
   std::vector<int *> bufferRefs() {
     std::vector<int *> refs;
     for (int *x : {&result, &bias, &residual, &rowScale, &colScale, &rowZero, &colSum,
-                   &weight.scale, &weight.zero, &sparse.offsets, &sparse.index})
+                   &weight.scale, &weight.zero, &sparse.offsets, &sparse.index,
+                   &collective.scratch})
       if (*x >= 0)
         refs.push_back(x);
     return refs;
@@ -147,6 +171,12 @@ struct BundleKernel {
 struct BundleVariant {
   int64_t lo = 0, hi = 0;
   std::vector<int> launchOrder;
+};
+
+/// One axis of a sharded bundle's device mesh.
+struct BundleMeshAxis {
+  std::string name;
+  int64_t size = 1;
 };
 
 struct Bundle {
@@ -167,11 +197,21 @@ struct Bundle {
   std::string dynamicLabel;
   int64_t dynamicMin = 0, dynamicMax = 0;
   std::vector<BundleVariant> variants;
+  /// A sharded bundle: the program every rank of this mesh runs (each
+  /// buffer one rank's slice), with collectives among its kernels. Empty
+  /// for single-GPU bundles.
+  std::vector<BundleMeshAxis> mesh;
   std::string ptx;
   std::string cubin; ///< empty when ptxas was not available
 };
 
 bool isDynamic(const Bundle &b);
+/// Whether the bundle is the per-rank program of a device mesh.
+inline bool isSharded(const Bundle &b) { return !b.mesh.empty(); }
+/// The index of mesh axis `name`, or -1.
+int meshAxisIndex(const Bundle &b, const std::string &name);
+/// The number of ranks of the bundle's mesh (1 when not sharded).
+int64_t meshRanks(const Bundle &b);
 /// Buffer or view `i` (views follow the buffers), and how many there are.
 const BundleBuffer &entryAt(const Bundle &b, int i);
 inline size_t numEntries(const Bundle &b) { return b.buffers.size() + b.views.size(); }

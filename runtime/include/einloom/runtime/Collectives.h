@@ -21,7 +21,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace einloom::rt {
 
@@ -55,6 +57,9 @@ struct NcclTable {
   nccl::Result (*recv)(void *, size_t, int, int, nccl::Comm, void *) = nullptr;
   nccl::Result (*groupStart)() = nullptr;
   nccl::Result (*groupEnd)() = nullptr;
+  /// ncclCommSplit (NCCL 2.18 and newer; null before): one communicator per
+  /// axis of a mesh of several axes, from the world's.
+  nccl::Result (*commSplit)(nccl::Comm, int, int, nccl::Comm *, void *) = nullptr;
 };
 
 /// The process's NCCL (loaded once), or an error saying why there is none.
@@ -93,15 +98,37 @@ public:
   /// Waits until `done()` says the work is finished, or NCCL reports an
   /// asynchronous error (a peer gone), or `timeoutMs` passes: then the
   /// communicator is aborted and the error says so.
-  Status wait(bool (*done)(void *), void *context, int timeoutMs);
+  Status wait(bool (*done)(void *), void *context, int timeoutMs) {
+    Communicator *self = this;
+    return waitAll(&self, 1, done, context, timeoutMs);
+  }
+  /// The same over several communicators (a mesh's axes): an error on any
+  /// aborts them all.
+  static Status waitAll(Communicator *const *comms, size_t count, bool (*done)(void *),
+                        void *context, int timeoutMs);
+  /// The communicator of this one's ranks that share `color`, ordered by
+  /// `key` (ncclCommSplit; every rank of this one must call it).
+  Status split(int color, int key, Communicator &out);
 
 private:
   Status check(nccl::Result r, const char *what);
+  /// NCCL's asynchronous error, if any (a peer gone).
+  Status asyncError();
+  void abort();
   const NcclTable *table_ = nullptr;
   nccl::Comm comm_ = nullptr;
   int size_ = 0, rank_ = 0;
   bool owned_ = false, aborted_ = false;
 };
+
+/// Rank `rank`'s communicator for each axis of `mesh` (in its order), split
+/// from `world` (mesh ranks in row-major order, the last axis fastest):
+/// axis a's group is the ranks that agree on every other axis. A one-axis
+/// mesh uses `world` itself (`out` then holds no communicator of its own).
+/// `perAxis` gets the pointers to pass to Program::useCommunicators.
+Status meshCommunicators(Communicator &world, const std::vector<BundleMeshAxis> &mesh,
+                         std::vector<std::unique_ptr<Communicator>> &owned,
+                         std::vector<Communicator *> &perAxis);
 
 } // namespace einloom::rt
 

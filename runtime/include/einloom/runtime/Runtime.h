@@ -50,6 +50,8 @@ struct DeviceInfo {
 int timingInputCopies(size_t inputBytes, int l2Bytes);
 
 struct DriverTable;
+class Communicator;
+struct CollectiveStep;
 
 /// A device, its primary context and a stream.
 class Device {
@@ -123,6 +125,17 @@ public:
   /// host cost (microseconds per call in `usPerLaunch`).
   Status timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t dynamicSize, int count,
                             double &usPerLaunch);
+  /// A sharded bundle (Bundle::mesh): the communicators its collectives
+  /// run on, one per mesh axis in the mesh's order, each of that axis's
+  /// size (meshCommunicators splits them from a world communicator). Not
+  /// owned: they outlive the launches. Launching a sharded bundle without
+  /// them is an error.
+  Status useCommunicators(const std::vector<Communicator *> &perAxis);
+  /// Waits for the work launched on `stream` (null: the device's stream).
+  /// A sharded bundle waits through its communicators: a peer that failed or
+  /// stopped gives an error (and aborts them) within `timeoutMs`, never a
+  /// hang; other bundles synchronize the stream.
+  Status finish(void *stream, int timeoutMs);
   const Bundle &bundle() const { return bundle_; }
   /// The grid.x kernel `i` launches with at dynamic size `size` (-1 for
   /// static bundles): the manifest's, or for a persistent kernel at most the
@@ -172,8 +185,12 @@ private:
     std::vector<Slot> slots;
     int next = 0;
   };
+  /// Collective `ki`'s steps on `stream`.
+  Status runCollective(int ki, const uint64_t *buffers, void *stream);
   Device *device_ = nullptr;
   Bundle bundle_;
+  std::vector<Communicator *> comms_;                     ///< per mesh axis
+  std::vector<std::vector<CollectiveStep>> collectiveSteps_; ///< per kernel
   std::vector<TensorMapRing> tensorMapRings_; ///< per kernel; empty without maps
   std::vector<unsigned> gridLimit_; ///< per kernel: CTAs that can be resident at once
   void *module_ = nullptr;
