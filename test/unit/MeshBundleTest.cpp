@@ -1,0 +1,221 @@
+//===- MeshBundleTest.cpp - sharded bundles run on host memory ------------===//
+//
+// The compiler's bundle of a sharded program (the Megatron MLP block, with
+// and without sequence parallelism, on 1, 2, 4 and 8 ranks, and a
+// column-parallel layer whose split result is gathered along its second
+// dimension), run on every rank at once with host memory: each kernel by
+// the reference on the bytes its entries hold, each collective by its
+// planned steps (test/unit/HostCollectives.h). Every rank's result equals
+// its slice of the unsharded program's. This checks the bundle's wiring
+// (buffers, views, the workspace, scratch, launch order) and the
+// collectives' plans together, without a GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "HostCollectives.h"
+#include "MeshPrograms.h"
+#include "Runner.h"
+
+#include "einloom/Compiler.h"
+#include "einloom/Reference/Evaluator.h"
+#include "einloom/Reference/Kernels.h"
+#include "einloom/Registration.h"
+
+#include "Loom/LoomOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace einloom;
+
+namespace {
+
+/// Entry `i` of rank `r` as a reference tensor.
+ref::Tensor readEntry(const rt::Bundle &b, test::HostRank &r, int i) {
+  const rt::BundleBuffer &x = rt::entryAt(b, i);
+  ref::DType t;
+  EXPECT_TRUE(ref::parseDType(x.dtype, t)) << x.dtype;
+  int64_t n = rt::dtypeBytes(x.dtype);
+  for (int64_t d : x.shape)
+    n *= d;
+  return rt::decodeTensor(std::string(reinterpret_cast<char *>(r.entry(b, i)), size_t(n)), t,
+                          x.shape);
+}
+
+void writeEntry(const rt::Bundle &b, test::HostRank &r, int i, const ref::Tensor &t) {
+  std::string bytes = rt::encodeTensor(t);
+  ASSERT_LE(int64_t(bytes.size()), rt::entryAt(b, i).bytes);
+  std::memcpy(r.entry(b, i), bytes.data(), bytes.size());
+}
+
+/// Runs every entry of `b` in launch order on all ranks; "" or what failed.
+std::string runOnHost(const rt::Bundle &b, std::vector<test::HostRank> &ranks) {
+  for (int ki : b.launchOrder) {
+    const rt::BundleKernel &k = b.kernels[ki];
+    if (k.isCollective()) {
+      if (std::string e = test::runCollectiveOnHost(b, k, ranks); !e.empty())
+        return k.name + ": " + e;
+      continue;
+    }
+    if (k.op == "reduce")
+      continue; // a split sum's second half: the reference sums whole
+    size_t arrow = k.spec.find("->"), comma = k.spec.find(',');
+    if (k.op != "einsum" || k.operands.size() != 2 || arrow == std::string::npos ||
+        comma > arrow)
+      return "the host runs no '" + k.op + " " + k.spec + "'";
+    std::vector<std::string> subs = {k.spec.substr(0, comma),
+                                     k.spec.substr(comma + 1, arrow - comma - 1)};
+    // A split sum's epilogue sits on its reduce kernel.
+    const rt::BundleKernel *ep = &k;
+    for (int x : b.launchOrder)
+      if (b.kernels[x].op == "reduce" && b.kernels[x].result == k.result)
+        ep = &b.kernels[x];
+    for (test::HostRank &r : ranks) {
+      ref::Tensor a = readEntry(b, r, k.operands[0]), w = readEntry(b, r, k.operands[1]);
+      ref::Tensor out;
+      std::string err;
+      ref::EinsumOptions eo;
+      eo.tf32 = k.tf32;
+      ref::DType t;
+      ref::parseDType(rt::entryAt(b, k.result).dtype, t);
+      if (!ref::einsum({&a, &w}, subs, k.spec.substr(arrow + 2), ref::DType::F64, eo, out, err))
+        return err;
+      ref::Epilogue e;
+      e.alpha = ep->alpha;
+      e.beta = ep->beta;
+      e.act = ep->activation == "gelu" ? ref::Epilogue::Act::Gelu
+              : ep->activation == "relu" ? ref::Epilogue::Act::Relu
+              : ep->activation == "silu" ? ref::Epilogue::Act::Silu
+                                         : ref::Epilogue::Act::None;
+      if (ep->bias >= 0 || ep->residual >= 0 || ep->rowScale >= 0)
+        return "the host runs no bias, residual or scales";
+      ref::Tensor rounded = out;
+      rounded.dtype = t;
+      for (size_t i = 0; i < out.data.size(); ++i)
+        rounded.data[i] = e.apply(out.data[i], int64_t(i));
+      writeEntry(b, r, k.result, rounded);
+    }
+  }
+  return "";
+}
+
+/// `text`'s function compiled for the mesh, run on every rank on the host,
+/// against its slices of the unsharded program's result.
+void expectBundleMatchesWhole(const std::string &text, double tol, int expectCollectives,
+                              rt::Bundle *bundle = nullptr) {
+  mlir::DialectRegistry registry;
+  registerCompilerDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  auto whole = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  auto split = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  ASSERT_TRUE(whole && split) << text;
+  mlir::func::FuncOp f = *whole->getOps<mlir::func::FuncOp>().begin();
+  CompileOptions options;
+  options.assemble = false; // the host runs the kernels' definitions, not their code
+  auto compiled = compileModule(*split, f.getSymName(), options);
+  ASSERT_TRUE(mlir::succeeded(compiled)) << text;
+  // Through the file format, as a launcher gets it.
+  rt::Bundle b;
+  std::string err;
+  ASSERT_TRUE(rt::readBundle(rt::writeBundle(compiled->bundle), b, err)) << err;
+  ASSERT_TRUE(rt::isSharded(b));
+  int collectives = 0;
+  for (const rt::BundleKernel &k : b.kernels)
+    collectives += k.isCollective();
+  EXPECT_EQ(collectives, expectCollectives);
+  if (bundle)
+    *bundle = b;
+
+  auto args = ref::randomArguments(f, 11);
+  ASSERT_TRUE(mlir::succeeded(args));
+  auto want = ref::evaluate(f, *args);
+  ASSERT_TRUE(mlir::succeeded(want));
+  int64_t ranks = rt::meshRanks(b);
+  std::vector<test::HostRank> mem = test::hostRanks(b, ranks);
+  // Rank r's slice of a whole tensor, as the buffer's sharding says.
+  auto slice = [&](const ref::Tensor &t, const rt::BundleBuffer &x, int64_t r) {
+    ref::Tensor s = t;
+    for (size_t d = 0; d < x.sharding.size(); ++d)
+      if (!x.sharding[d].empty()) {
+        int axis = rt::meshAxisIndex(b, x.sharding[d]);
+        std::vector<int64_t> g = test::axisGroup(b, axis, r);
+        int64_t at = std::find(g.begin(), g.end(), r) - g.begin();
+        s = ref::sliceAlong(s, int64_t(d), b.mesh[axis].size, at);
+      }
+    return s;
+  };
+  for (int64_t r = 0; r < ranks; ++r)
+    for (size_t i = 0; i < args->size(); ++i) {
+      ref::Tensor s = slice((*args)[i], b.buffers[i], r);
+      ASSERT_EQ(s.shape, b.buffers[i].shape) << "argument " << i;
+      writeEntry(b, mem[r], int(i), s);
+    }
+  ASSERT_EQ(runOnHost(b, mem), "");
+  int out = -1;
+  for (size_t i = 0; i < b.buffers.size(); ++i)
+    if (b.buffers[i].role == "output")
+      out = int(i);
+  ASSERT_GE(out, 0);
+  for (int64_t r = 0; r < ranks; ++r) {
+    ref::Tensor expect = slice((*want)[0], b.buffers[out], r);
+    ref::Tensor got = readEntry(b, mem[r], out);
+    ASSERT_EQ(got.shape, expect.shape);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < got.data.size(); ++i) {
+      worst = std::max(worst, std::abs(got.data[i] - expect.data[i]));
+      scale = std::max(scale, std::abs(expect.data[i]));
+    }
+    EXPECT_GT(scale, 0);
+    EXPECT_LE(worst, tol * scale) << "rank " << r << " of " << ranks;
+  }
+}
+
+struct BundleCase {
+  int64_t ranks;
+  bool sp;
+};
+void PrintTo(const BundleCase &c, std::ostream *os) {
+  *os << "tp=" << c.ranks << (c.sp ? " sequence-parallel" : "");
+}
+class MeshBundle : public ::testing::TestWithParam<BundleCase> {};
+
+TEST_P(MeshBundle, MLPBlockOnEveryRankEqualsTheWholeBlock) {
+  const BundleCase &c = GetParam();
+  // f32 on tf32 tensor cores: the kernels' rounding, well inside 1e-2.
+  // The block's collectives: one all-reduce, or an all-gather of the tokens
+  // and a reduce-scatter back to them.
+  expectBundleMatchesWhole(test::mlp("[\"tp\" = " + std::to_string(c.ranks) + "]", "f32", c.sp,
+                                     false),
+                           1e-2, c.sp ? 2 : 1);
+}
+INSTANTIATE_TEST_SUITE_P(Mesh, MeshBundle,
+                         ::testing::Values(BundleCase{1, false}, BundleCase{2, false},
+                                           BundleCase{4, false}, BundleCase{8, false},
+                                           BundleCase{2, true}, BundleCase{4, true},
+                                           BundleCase{8, true}));
+
+TEST(MeshBundle, ColumnParallelResultGatheredAlongItsSecondDimension) {
+  // The split label f is the second dimension of the first einsum's result,
+  // which the second einsum reads whole: NCCL gathers the ranks' columns
+  // stacked, and strided copies lay them side by side.
+  std::string text =
+      "func.func @col(%x: tensor<16x64xf32>, %w: tensor<256x64xf32>, %v: tensor<32x256xf32>) -> "
+      "tensor<16x32xf32> attributes {loom.mesh = #loom.mesh<[\"tp\" = 4]>} {\n"
+      "  %h = loom.einsum \"th,fh->tf\" (%x, %w) {loom.shard = {f = \"tp\"}} : "
+      "(tensor<16x64xf32>, tensor<256x64xf32>) -> tensor<16x256xf32>\n"
+      "  %y = loom.einsum \"tf,gf->tg\" (%h, %v) : (tensor<16x256xf32>, tensor<32x256xf32>) -> "
+      "tensor<16x32xf32>\n"
+      "  return %y : tensor<16x32xf32>\n}\n";
+  rt::Bundle b;
+  expectBundleMatchesWhole(text, 1e-2, 1, &b);
+  bool gathered = false;
+  for (const rt::BundleKernel &k : b.kernels)
+    gathered |= k.op == "all_gather" && k.collective.dim == 1 && k.collective.scratch >= 0;
+  EXPECT_TRUE(gathered) << "an all-gather along dimension 1 through a scratch buffer";
+}
+
+} // namespace
