@@ -28,8 +28,9 @@ typedef struct EinloomSessionImpl *EinloomSession; /* compiler + kernel caches *
 typedef struct EinloomBundleImpl *EinloomBundle;   /* compiled kernels + manifest */
 typedef struct EinloomDeviceImpl *EinloomDevice;   /* a GPU, its context and stream */
 typedef struct EinloomProgramImpl *EinloomProgram; /* a bundle loaded on a device */
+typedef struct EinloomCommunicatorImpl *EinloomCommunicator; /* NCCL ranks (sharded bundles) */
 
-/* "einloom 0.5 (MLIR 22)"; C API version 4 (earlier versions' calls unchanged). */
+/* "einloom 0.5 (MLIR 22)"; C API version 7 (earlier versions' calls unchanged). */
 const char *einloomVersion(void);
 int einloomApiVersion(void);
 /* The last failure's message on this thread ("" when none). */
@@ -196,6 +197,37 @@ EinloomStatus einloomProgramLaunchOnStream(EinloomProgram program, const uint64_
                                            const uint64_t *sizes, size_t count, int64_t size,
                                            void *stream);
 EinloomStatus einloomProgramDestroy(EinloomProgram program);
+
+/* Sharded bundles (einloom-compile --mesh; docs/bundle.md). API version 7.
+ * A bundle's mesh: *count axes (0: not sharded); axis i's name and size. */
+EinloomStatus einloomBundleMeshAxes(EinloomBundle bundle, size_t *count);
+EinloomStatus einloomBundleMeshAxis(EinloomBundle bundle, size_t axis, const char **name,
+                                    int64_t *size);
+/* Buffer `index`'s split: the mesh axis of each dimension joined by ','
+ * ("-" for a whole dimension), "" when the buffer is whole on every rank.
+ * The buffer's shape is one rank's slice. */
+EinloomStatus einloomBundleBufferSharding(EinloomBundle bundle, size_t index,
+                                          const char **sharding);
+/* NCCL through dlopen("libnccl.so.2") (EINLOOM_LIBNCCL names another):
+ * one rank makes a unique id (128 bytes) and sends it to the others, then
+ * every rank creates its communicator from it (collectively). */
+EinloomStatus einloomNcclUniqueId(unsigned char id[128]);
+EinloomStatus einloomCommunicatorCreate(const unsigned char id[128], int ranks, int rank,
+                                        EinloomCommunicator *out);
+/* The caller's ncclComm_t (a framework's; Einloom never destroys it). */
+EinloomStatus einloomCommunicatorWrap(void *ncclComm, EinloomCommunicator *out);
+EinloomStatus einloomCommunicatorInfo(EinloomCommunicator comm, int *ranks, int *rank);
+EinloomStatus einloomCommunicatorDestroy(EinloomCommunicator comm);
+/* Gives a sharded program the world communicator of its mesh (its size the
+ * mesh's ranks; one communicator per axis is split from it for meshes of
+ * several axes). It must outlive the program's launches. Launching a
+ * sharded program without one is an error. */
+EinloomStatus einloomProgramUseCommunicator(EinloomProgram program, EinloomCommunicator world);
+/* Waits for the program's launches on `stream` (NULL: the device's). A
+ * sharded program waits through its communicators: a rank that failed or
+ * stopped gives an error within timeoutMs (the communicators are aborted)
+ * instead of a hang. */
+EinloomStatus einloomProgramFinish(EinloomProgram program, void *stream, int timeoutMs);
 
 /* The CPU reference (the oracle the GPU results are checked against), on
  * host data held as doubles: `count` operands, operand i of element type

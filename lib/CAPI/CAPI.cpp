@@ -4,10 +4,12 @@
 #include "einloom/Reference/Kernels.h"
 #include "einloom/Reference/Tensor.h"
 #include "einloom/Session.h"
+#include "einloom/runtime/Collectives.h"
 #include "einloom/runtime/Runtime.h"
 
 #include "Loom/EinsumSpec.h"
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <iterator>
@@ -15,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using namespace einloom;
 
@@ -26,6 +29,8 @@ struct EinloomBundleImpl {
   rt::Bundle bundle;
   /// einloomBundleBufferLayout's strings, per buffer asked about.
   std::map<size_t, std::string> layouts;
+  /// einloomBundleBufferSharding's strings, likewise.
+  std::map<size_t, std::string> shardings;
 };
 struct EinloomDeviceImpl {
   std::unique_ptr<rt::Device> device;
@@ -34,6 +39,11 @@ struct EinloomDeviceImpl {
 struct EinloomProgramImpl {
   std::unique_ptr<rt::Program> program;
   EinloomDeviceImpl *device;
+  /// A sharded program's per-axis communicators split from the world's.
+  std::vector<std::unique_ptr<rt::Communicator>> axisComms;
+};
+struct EinloomCommunicatorImpl {
+  rt::Communicator comm;
 };
 
 namespace {
@@ -116,7 +126,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 6; }
+int einloomApiVersion(void) { return 7; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -679,6 +689,136 @@ EinloomStatus einloomProgramLaunchOnStream(EinloomProgram program, const uint64_
   if (count && (!buffers || !sizes))
     return fail(EINLOOM_INVALID_ARGUMENT, "buffers and sizes are required");
   return fromStatus(program->program->launch(buffers, sizes, count, size, stream));
+}
+
+EinloomStatus einloomBundleMeshAxes(EinloomBundle bundle, size_t *count) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!count)
+    return invalid("the output pointer");
+  *count = bundle->bundle.mesh.size();
+  return ok();
+}
+
+EinloomStatus einloomBundleMeshAxis(EinloomBundle bundle, size_t axis, const char **name,
+                                    int64_t *size) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!name || !size)
+    return invalid("the output pointers");
+  const std::vector<rt::BundleMeshAxis> &mesh = bundle->bundle.mesh;
+  if (axis >= mesh.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "mesh axis " + std::to_string(axis) +
+                                              " is out of range (the bundle's mesh has " +
+                                              std::to_string(mesh.size()) + ")");
+  *name = mesh[axis].name.c_str();
+  *size = mesh[axis].size;
+  return ok();
+}
+
+EinloomStatus einloomBundleBufferSharding(EinloomBundle bundle, size_t index,
+                                          const char **sharding) {
+  if (!live(bundle))
+    return invalid("the bundle");
+  if (!sharding)
+    return invalid("the output pointer");
+  if (index >= bundle->bundle.buffers.size())
+    return fail(EINLOOM_INVALID_ARGUMENT, "buffer index " + std::to_string(index) +
+                                              " is out of range (the bundle has " +
+                                              std::to_string(bundle->bundle.buffers.size()) + ")");
+  std::string text;
+  for (const std::string &a : bundle->bundle.buffers[index].sharding)
+    text += (text.empty() ? "" : ",") + (a.empty() ? std::string("-") : a);
+  bundle->shardings[index] = text;
+  *sharding = bundle->shardings[index].c_str();
+  return ok();
+}
+
+EinloomStatus einloomNcclUniqueId(unsigned char id[128]) {
+  if (!id)
+    return invalid("the id buffer");
+  const rt::NcclTable *t = nullptr;
+  if (rt::Status s = rt::loadNccl(t); !s)
+    return fromStatus(s);
+  rt::nccl::UniqueId u;
+  if (int r = t->getUniqueId(&u); r != rt::nccl::kSuccess)
+    return fail(EINLOOM_ERROR, std::string("ncclGetUniqueId failed: ") +
+                                   (t->getErrorString ? t->getErrorString(r) : "NCCL error"));
+  std::memcpy(id, u.internal, sizeof u.internal);
+  return ok();
+}
+
+EinloomStatus einloomCommunicatorCreate(const unsigned char id[128], int ranks, int rank,
+                                        EinloomCommunicator *out) {
+  if (!id || !out)
+    return invalid("the id or the output pointer");
+  const rt::NcclTable *t = nullptr;
+  if (rt::Status s = rt::loadNccl(t); !s)
+    return fromStatus(s);
+  rt::nccl::UniqueId u;
+  std::memcpy(u.internal, id, sizeof u.internal);
+  auto c = std::make_unique<EinloomCommunicatorImpl>();
+  if (rt::Status s = rt::Communicator::create(*t, u, ranks, rank, c->comm); !s)
+    return fromStatus(s);
+  *out = c.release();
+  track(*out);
+  return ok();
+}
+
+EinloomStatus einloomCommunicatorWrap(void *ncclComm, EinloomCommunicator *out) {
+  if (!ncclComm || !out)
+    return invalid("the NCCL communicator or the output pointer");
+  const rt::NcclTable *t = nullptr;
+  if (rt::Status s = rt::loadNccl(t); !s)
+    return fromStatus(s);
+  auto c = std::make_unique<EinloomCommunicatorImpl>();
+  if (rt::Status s = rt::Communicator::wrap(*t, ncclComm, 0, c->comm); !s)
+    return fromStatus(s);
+  *out = c.release();
+  track(*out);
+  return ok();
+}
+
+EinloomStatus einloomCommunicatorInfo(EinloomCommunicator comm, int *ranks, int *rank) {
+  if (!live(comm))
+    return invalid("the communicator");
+  if (!ranks || !rank)
+    return invalid("the output pointers");
+  *ranks = comm->comm.size();
+  *rank = comm->comm.rank();
+  return ok();
+}
+
+EinloomStatus einloomCommunicatorDestroy(EinloomCommunicator comm) {
+  if (!untrack(comm))
+    return invalid("the communicator");
+  delete comm;
+  return ok();
+}
+
+EinloomStatus einloomProgramUseCommunicator(EinloomProgram program, EinloomCommunicator world) {
+  if (!live(program))
+    return invalid("the program");
+  if (!live(world))
+    return invalid("the communicator");
+  std::vector<std::unique_ptr<rt::Communicator>> owned;
+  std::vector<rt::Communicator *> perAxis;
+  if (rt::Status s =
+          rt::meshCommunicators(world->comm, program->program->bundle().mesh, owned, perAxis);
+      !s)
+    return fromStatus(s);
+  if (rt::Status s = program->program->useCommunicators(perAxis); !s)
+    return fromStatus(s);
+  program->axisComms = std::move(owned);
+  return ok();
+}
+
+EinloomStatus einloomProgramFinish(EinloomProgram program, void *stream, int timeoutMs) {
+  if (!live(program))
+    return invalid("the program");
+  if (timeoutMs <= 0)
+    return fail(EINLOOM_INVALID_ARGUMENT, "the timeout must be positive milliseconds");
+  return fromStatus(program->program->finish(stream, timeoutMs));
 }
 
 EinloomStatus einloomProgramDestroy(EinloomProgram program) {

@@ -19,7 +19,7 @@ static int failures = 0;
   } while (0)
 
 int main(void) {
-  CHECK(einloomApiVersion() == 6);
+  CHECK(einloomApiVersion() == 7);
   CHECK(strstr(einloomVersion(), "einloom") != NULL);
 
   char dir[] = "/tmp/einloom-capi.XXXXXX";
@@ -171,6 +171,43 @@ int main(void) {
         strcmp(layout, "bitmap_offsets") == 0);
   CHECK(einloomBundleBufferBytes(sb, 4, &bytes) == EINLOOM_OK && bytes == 5 * 4);
   CHECK(einloomBundleDestroy(sb) == EINLOOM_OK);
+  /* A sharded program (API version 7): its mesh and each buffer's split,
+   * and the communicator calls' errors where no NCCL can be loaded
+   * (EINLOOM_LIBNCCL names a library that does not exist). */
+  const char *meshed =
+      "func.func @main(%x: tensor<8x64xf16>, %w: tensor<128x64xf16>) -> tensor<8x128xf16> "
+      "attributes {loom.mesh = #loom.mesh<[\"tp\" = 4]>} {\n"
+      "  %y = loom.einsum \"mk,nk->mn\" (%x, %w) {loom.shard = {n = \"tp\"}} : "
+      "(tensor<8x64xf16>, tensor<128x64xf16>) -> tensor<8x128xf16>\n"
+      "  return %y : tensor<8x128xf16>\n}\n";
+  CHECK(einloomCompileMLIR(s, meshed, NULL, &sb) == EINLOOM_OK);
+  size_t axes = 0;
+  const char *axisName = NULL, *sharding = NULL;
+  int64_t axisSize = 0;
+  CHECK(einloomBundleMeshAxes(sb, &axes) == EINLOOM_OK && axes == 1);
+  CHECK(einloomBundleMeshAxis(sb, 0, &axisName, &axisSize) == EINLOOM_OK &&
+        strcmp(axisName, "tp") == 0 && axisSize == 4);
+  CHECK(einloomBundleMeshAxis(sb, 1, &axisName, &axisSize) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleBufferSharding(sb, 0, &sharding) == EINLOOM_OK && strcmp(sharding, "") == 0);
+  CHECK(einloomBundleBufferSharding(sb, 1, &sharding) == EINLOOM_OK &&
+        strcmp(sharding, "tp,-") == 0);
+  /* The result stays split by columns: one rank's 8 x 32. */
+  CHECK(einloomBundleBufferSharding(sb, 2, &sharding) == EINLOOM_OK &&
+        strcmp(sharding, "-,tp") == 0);
+  CHECK(einloomBundleBufferBytes(sb, 2, &bytes) == EINLOOM_OK && bytes == 8 * 32 * 2);
+  CHECK(einloomBundleBufferSharding(sb, 9, &sharding) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomBundleMeshAxes(b, &axes) == EINLOOM_OK && axes == 0);
+  CHECK(einloomBundleDestroy(sb) == EINLOOM_OK);
+  setenv("EINLOOM_LIBNCCL", "/nonexistent/libnccl.so.2", 1);
+  unsigned char uid[128];
+  EinloomCommunicator comm = NULL;
+  CHECK(einloomNcclUniqueId(uid) == EINLOOM_ERROR);
+  CHECK(strstr(einloomLastError(), "cannot load NCCL") != NULL);
+  CHECK(einloomCommunicatorCreate(uid, 2, 0, &comm) == EINLOOM_ERROR && comm == NULL);
+  CHECK(einloomCommunicatorWrap(NULL, &comm) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomCommunicatorDestroy(comm) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomProgramUseCommunicator(NULL, comm) == EINLOOM_INVALID_ARGUMENT);
+  CHECK(einloomProgramFinish(NULL, NULL, 1000) == EINLOOM_INVALID_ARGUMENT);
   /* Packing 70 x 104 (2 x 2 tiles) with three non-zeros: (0,0) 1.0, (0,9)
    * -2.0 and (69,103) 0.5 (f16 bits); -0.0 is left out. */
   static uint16_t dense[70 * 104];

@@ -73,7 +73,7 @@ int ncclTypeOf(const std::string &dtype);
 class Communicator {
 public:
   /// The caller's communicator (not destroyed here), checked against the
-  /// mesh's `ranks`.
+  /// mesh's `ranks` (0: any size).
   static Status wrap(const NcclTable &table, nccl::Comm comm, int ranks, Communicator &out);
   /// A new one from a unique id that rank 0 made (uniqueId) and every rank
   /// was given.
