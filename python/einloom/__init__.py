@@ -23,7 +23,7 @@ from ._arrays import adapter_for, is_host_array, torch_arrays as _torch_arrays
 from ._capi import Error, check, enc
 from ._spec import default_out, dtype_name, label_sizes, parse
 
-__all__ = ["Error", "Kernel", "compile", "compile_mlir", "load", "einsum", "reference",
+__all__ = ["Error", "Kernel", "Communicator", "compile", "compile_mlir", "load", "einsum", "reference",
            "explain", "version", "library_path", "pack_weight", "pack_sparse", "pack_bitmap",
            "pack_block_csr",
            "pack_two_four", "check_sparse", "check_bitmap"]
@@ -130,6 +130,22 @@ class Kernel:
                                  "flops": fl.value})
         if self.spec is None and len(self.kernels) == 1 and self.kernels[0]["op"] == "einsum":
             self.spec = self.kernels[0]["spec"]
+        # A sharded program (einloom-compile --mesh): the mesh's axes, and
+        # each buffer's split (one mesh axis or "" per dimension; its shape
+        # is one rank's slice).
+        na = ctypes.c_size_t()
+        check(_capi.einloomBundleMeshAxes(bundle, ctypes.byref(na)))
+        self.mesh = []
+        for a in range(na.value):
+            an, asz = ctypes.c_char_p(), ctypes.c_int64()
+            check(_capi.einloomBundleMeshAxis(bundle, a, ctypes.byref(an), ctypes.byref(asz)))
+            self.mesh.append((an.value.decode(), asz.value))
+        for i, b in enumerate(self.buffers):
+            sh = ctypes.c_char_p()
+            check(_capi.einloomBundleBufferSharding(bundle, i, ctypes.byref(sh)))
+            text = sh.value.decode()
+            b["sharding"] = tuple("" if a == "-" else a for a in text.split(",")) if text else ()
+        self._communicator = None
         self.inputs = [b for b in self.buffers if b["role"] == "input"]
         self.outputs = [b for b in self.buffers if b["role"] == "output"]
         self._count = len(self.buffers)
@@ -251,7 +267,48 @@ class Kernel:
             p = _capi.Handle()
             check(_capi.einloomProgramLoad(_device(device), self._bundle, ctypes.byref(p)))
             self._programs[device] = p
+            if self._communicator is not None:
+                check(_capi.einloomProgramUseCommunicator(p, self._communicator._handle))
         return p
+
+    @property
+    def ranks(self):
+        """The number of ranks of a sharded kernel's mesh (1 when not sharded)."""
+        return math.prod(n for _, n in self.mesh) if self.mesh else 1
+
+    def use_communicator(self, comm):
+        """A sharded kernel's NCCL ranks (an einloom.Communicator of the
+        mesh's size; this process is its rank). Required before the first
+        call; the communicator must outlive the kernel's launches."""
+        if not self.mesh:
+            raise Error("einloom: the kernel is not sharded; it takes no communicator")
+        if not isinstance(comm, Communicator):
+            raise Error("einloom: use_communicator takes an einloom.Communicator")
+        if comm.ranks != self.ranks:
+            raise Error(f"einloom: the kernel's mesh has {self.ranks} ranks but the "
+                        f"communicator has {comm.ranks}")
+        for p in self._programs.values():
+            check(_capi.einloomProgramUseCommunicator(p, comm._handle))
+        self._communicator = comm
+
+    def local_slice(self, index, whole, rank):
+        """Rank `rank`'s slice of the whole tensor `whole` for input `index`
+        (as the kernel's sharding splits it): what that rank passes."""
+        b = self.inputs[index]
+        return _slice_for(self.mesh, b["sharding"], whole, rank)
+
+    def output_slice(self, index, whole, rank):
+        """Rank `rank`'s slice of result `index` of the whole program (to
+        compare a rank's result with a single-GPU one)."""
+        return _slice_for(self.mesh, self.outputs[index]["sharding"], whole, rank)
+
+    def finish(self, device=0, stream=None, timeout_ms=60000):
+        """Waits for this kernel's launches. A sharded kernel waits through
+        its communicator: a rank that failed or stopped raises within
+        `timeout_ms` (the communicator is then aborted) instead of hanging."""
+        p = self._programs.get(device)
+        if p is not None:
+            check(_capi.einloomProgramFinish(p, ctypes.c_void_p(stream), int(timeout_ms)))
 
     def __call__(self, *operands, out=None):
         """Runs on the operands' GPU, on the caller's current stream. Results
@@ -392,6 +449,76 @@ class Kernel:
                                                  self._count, size,
                                                  ctypes.c_void_p(arrays.stream(first))))
         return results[0] if len(results) == 1 else tuple(results)
+
+
+def _slice_for(mesh, sharding, whole, rank):
+    """`whole` cut as `sharding` says for mesh rank `rank` (row-major
+    coordinates, the last axis fastest)."""
+    coords, r = {}, rank
+    for name, size in reversed(mesh):
+        coords[name] = r % size
+        r //= size
+    if not 0 <= rank < math.prod(n for _, n in mesh or [("", 1)]):
+        raise Error(f"einloom: rank {rank} is not in the mesh {mesh}")
+    index = []
+    for d, axis in enumerate(sharding):
+        if not axis:
+            index.append(slice(None))
+            continue
+        n = dict(mesh)[axis]
+        extent = whole.shape[d]
+        if extent % n:
+            raise Error(f"einloom: dimension {d} of {extent} does not split over the {n} "
+                        f"ranks of '{axis}'")
+        part = extent // n
+        index.append(slice(coords[axis] * part, (coords[axis] + 1) * part))
+    return whole[tuple(index)] if index else whole
+
+
+class Communicator:
+    """NCCL ranks for sharded kernels, loaded with dlopen("libnccl.so.2")
+    (EINLOOM_LIBNCCL names another). One rank makes `Communicator.unique_id()`
+    and sends it to the others (einloom.torch.communicator() does it over a
+    torch.distributed group); then every rank calls
+    `Communicator(unique_id, ranks, rank)` on its GPU, together. `wrap`
+    takes a framework's own ncclComm_t instead."""
+
+    def __init__(self, unique_id, ranks, rank, _handle=None):
+        self._handle = _handle
+        if _handle is None:
+            if not isinstance(unique_id, (bytes, bytearray)) or len(unique_id) != 128:
+                raise Error("einloom: a unique id is the 128 bytes of Communicator.unique_id()")
+            h = _capi.Handle()
+            check(_capi.einloomCommunicatorCreate(bytes(unique_id), int(ranks), int(rank),
+                                                  ctypes.byref(h)))
+            self._handle = h
+        n, r = ctypes.c_int(), ctypes.c_int()
+        check(_capi.einloomCommunicatorInfo(self._handle, ctypes.byref(n), ctypes.byref(r)))
+        self.ranks, self.rank = n.value, r.value
+
+    @staticmethod
+    def unique_id():
+        buf = ctypes.create_string_buffer(128)
+        check(_capi.einloomNcclUniqueId(buf))
+        return buf.raw
+
+    @classmethod
+    def wrap(cls, nccl_comm):
+        """The caller's ncclComm_t (an int address); Einloom never destroys it."""
+        h = _capi.Handle()
+        check(_capi.einloomCommunicatorWrap(ctypes.c_void_p(nccl_comm), ctypes.byref(h)))
+        return cls(None, 0, 0, _handle=h)
+
+    def close(self):
+        if self._handle is not None:
+            _capi.einloomCommunicatorDestroy(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
 
 
 def pack_weight(codes, bits=4, signed=False):

@@ -112,14 +112,26 @@ einloomProgramLoad = _fn("einloomProgramLoad", [Handle, Handle, P(Handle)])
 einloomProgramLaunchOnStream = _fn("einloomProgramLaunchOnStream",
                                    [Handle, P(c_uint64), P(c_uint64), c_size_t, c_int64, c_void_p])
 einloomProgramDestroy = _fn("einloomProgramDestroy", [Handle])
+# Sharded bundles and NCCL communicators (API version 7).
+einloomBundleMeshAxes = _fn("einloomBundleMeshAxes", [Handle, P(c_size_t)])
+einloomBundleMeshAxis = _fn("einloomBundleMeshAxis", [Handle, c_size_t, P(c_char_p), P(c_int64)])
+einloomBundleBufferSharding = _fn("einloomBundleBufferSharding", [Handle, c_size_t, P(c_char_p)])
+einloomNcclUniqueId = _fn("einloomNcclUniqueId", [ctypes.c_char_p])
+einloomCommunicatorCreate = _fn("einloomCommunicatorCreate", [ctypes.c_char_p, c_int, c_int,
+                                                              P(Handle)])
+einloomCommunicatorWrap = _fn("einloomCommunicatorWrap", [c_void_p, P(Handle)])
+einloomCommunicatorInfo = _fn("einloomCommunicatorInfo", [Handle, P(c_int), P(c_int)])
+einloomCommunicatorDestroy = _fn("einloomCommunicatorDestroy", [Handle])
+einloomProgramUseCommunicator = _fn("einloomProgramUseCommunicator", [Handle, Handle])
+einloomProgramFinish = _fn("einloomProgramFinish", [Handle, c_void_p, c_int])
 einloomReferenceEinsum = _fn("einloomReferenceEinsum",
                              [c_char_p, c_size_t, P(c_char_p), P(c_size_t), P(P(c_int64)),
                               P(P(ctypes.c_double)), c_char_p, c_size_t, P(c_int64), c_int,
                               P(ctypes.c_double)])
 
-if einloomApiVersion() < 6:
+if einloomApiVersion() < 7:
     raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
-                      "needs version 6 or newer")
+                      "needs version 7 or newer")
 
 
 def check(status):

@@ -68,3 +68,16 @@ def _backward(ctx, grad):
 
 
 _einsum_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+def communicator(group=None):
+    """An einloom.Communicator over the ranks of a torch.distributed group
+    (the default group when None): rank 0 makes NCCL's unique id and
+    broadcasts it, then every rank joins on its current CUDA device. Call it
+    on every rank of the group."""
+    import torch.distributed as dist
+    from . import Communicator
+    uid = [Communicator.unique_id() if dist.get_rank(group) == 0 else None]
+    src = 0 if group is None else dist.get_global_rank(group, 0)
+    dist.broadcast_object_list(uid, src=src, group=group)
+    return Communicator(uid[0], dist.get_world_size(group), dist.get_rank(group))

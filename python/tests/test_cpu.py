@@ -388,3 +388,48 @@ def test_pack_bitmap():
         einloom.check_bitmap(values, bad, offsets, w.shape)
     with pytest.raises(einloom.Error, match="bitmap"):
         einloom.pack_bitmap(w, tile_rows=12)
+
+
+SHARDED_MLP = """
+func.func @mlp(%x: tensor<8x64xf16>, %w1: tensor<256x64xf16>, %w2: tensor<64x256xf16>)
+    -> tensor<8x64xf16> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  %h = loom.einsum "th,fh->tf" (%x, %w1) {loom.shard = {f = "tp"}}
+      : (tensor<8x64xf16>, tensor<256x64xf16>) -> tensor<8x256xf16>
+  %a = loom.activation gelu %h : tensor<8x256xf16>
+  %y = loom.einsum "tf,hf->th" (%a, %w2) {loom.shard = {f = "tp"}}
+      : (tensor<8x256xf16>, tensor<64x256xf16>) -> tensor<8x64xf16>
+  return %y : tensor<8x64xf16>
+}
+"""
+
+
+def test_sharded_kernel_mesh_slices_and_communicator_errors(monkeypatch):
+    k = einloom.compile_mlir(SHARDED_MLP)
+    assert k.mesh == [("tp", 4)] and k.ranks == 4
+    assert [b["sharding"] for b in k.inputs] == [(), ("tp", ""), ("", "tp")]
+    assert [b["shape"] for b in k.inputs] == [(8, 64), (64, 64), (64, 64)]
+    assert k.outputs[0]["sharding"] == () and k.outputs[0]["shape"] == (8, 64)
+    assert any(kk["op"] == "all_reduce" for kk in k.kernels)
+    # Each rank's slice of the whole weights: w1 by rows, w2 by columns.
+    w1 = np.arange(256 * 64).reshape(256, 64)
+    w2 = np.arange(64 * 256).reshape(64, 256)
+    assert (k.local_slice(1, w1, 2) == w1[128:192]).all()
+    assert (k.local_slice(2, w2, 3) == w2[:, 192:]).all()
+    assert k.local_slice(0, w1[:8, :64], 1).shape == (8, 64)  # whole on every rank
+    with pytest.raises(einloom.Error, match="rank 4 is not in the mesh"):
+        k.local_slice(1, w1, 4)
+    with pytest.raises(einloom.Error, match="does not split over the 4 ranks"):
+        k.local_slice(1, w1[:250], 0)
+    with pytest.raises(einloom.Error, match="takes an einloom.Communicator"):
+        k.use_communicator(object())
+    plain = einloom.compile("mk,nk->mn", "m=16,n=16,k=16", "f16")
+    assert plain.mesh == [] and plain.ranks == 1
+    assert all(b["sharding"] == () for b in plain.buffers)
+    with pytest.raises(einloom.Error, match="not sharded"):
+        plain.use_communicator(None)
+    # Where no NCCL can be loaded, a clear error (not a crash).
+    monkeypatch.setenv("EINLOOM_LIBNCCL", "/nonexistent/libnccl.so.2")
+    with pytest.raises(einloom.Error, match="cannot load NCCL"):
+        einloom.Communicator.unique_id()
+    with pytest.raises(einloom.Error, match="128 bytes"):
+        einloom.Communicator(b"short", 2, 0)
