@@ -9,9 +9,9 @@ its einsums and the mesh tp = the world size), joins an einloom.Communicator
 made over the torch.distributed group, runs its slice of the weights, and
 checks its result against torch's single-GPU block on the same inputs.
 `--sp` is sequence parallelism (the tokens split, all-gathered before the
-block and reduce-scattered after it). `--kill-rank R` makes rank R leave
-before the launch: the others must stop with a clear error within
-`--timeout-ms`, not hang. Needs the package's library (`make python`) and
+block and reduce-scattered after it). `--stall-rank R` makes rank R stop
+before the launch (it sleeps, then leaves): the others must stop with a
+clear error within `--timeout-ms`, not hang. Needs the package's library (`make python`) and
 NCCL (PyTorch's, or EINLOOM_LIBNCCL).
 """
 import argparse
@@ -53,7 +53,8 @@ def main():
     ap.add_argument("--sp", action="store_true", help="sequence parallelism")
     ap.add_argument("--iters", type=int, default=0, help="time this many blocks (0: none)")
     ap.add_argument("--timeout-ms", type=int, default=30000)
-    ap.add_argument("--kill-rank", type=int, default=-1, help="this rank leaves before the launch")
+    ap.add_argument("--stall-rank", type=int, default=-1,
+                    help="this rank stops before the launch (the others must time out)")
     a = ap.parse_args()
 
     dist.init_process_group("nccl")
@@ -77,8 +78,9 @@ def main():
     w2 = (torch.randn(a.hidden, a.ffn, device="cuda", generator=g) / a.ffn ** 0.5).to(tdtype)
     mine = [k.local_slice(i, t, rank).contiguous() for i, t in enumerate((x, w1, w2))]
 
-    if rank == a.kill_rank:
-        print(f"rank {rank}: leaving before the launch (--kill-rank)", flush=True)
+    if rank == a.stall_rank:
+        print(f"rank {rank}: stopping before the launch (--stall-rank)", flush=True)
+        time.sleep(2 * a.timeout_ms / 1000 + 10)
         os._exit(3)
     stream = torch.cuda.current_stream().cuda_stream
     try:

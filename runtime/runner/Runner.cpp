@@ -3,6 +3,7 @@
 
 #include "einloom/Reference/Compare.h"
 #include "einloom/Reference/Kernels.h"
+#include "einloom/runtime/Collectives.h"
 #include "einloom/runtime/Runtime.h"
 
 #include <algorithm>
@@ -665,6 +666,14 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       const BundleKernel &k = b.kernels[ki];
       if (k.op == "reduce")
         continue; // finishes the split-K einsum before it; checked there
+      if (k.isCollective()) {
+        // One rank: every collective hands its input on unchanged.
+        bool same = checkExact(entryAt(b, k.result).name, (k.op + " over one rank").c_str(), host[k.result],
+                               expect[k.operands[0]]);
+        ok = ok && same;
+        expect[k.result] = host[k.result];
+        continue;
+      }
       if (k.op == "pack") {
         // The a_fragment repack: the reference's words exactly.
         ref::PackParams pp;
@@ -1030,6 +1039,14 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o, Device *dev) {
   }
   if (!isDynamic(b) && !o.dynamicSizes.empty())
     return fail(o, "--size applies to bundles with a dynamic dimension; this one has static shapes");
+  // A sharded bundle runs on every rank of its mesh at once: one process a
+  // GPU, under a launcher. A mesh of one rank runs here, its collectives
+  // through a communicator of one.
+  if (meshRanks(b) > 1)
+    return fail(o, "the bundle is one rank's program over a mesh of " +
+                       std::to_string(meshRanks(b)) +
+                       " ranks; run it with a launcher, one process a GPU (the Python package "
+                       "under torchrun: examples/sharded/mlp_torchrun.py)");
   std::unique_ptr<Device> owned;
   if (!dev) {
     if (Status s = Device::open(o.device, owned); !s)
@@ -1043,6 +1060,20 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o, Device *dev) {
     return fail(o, s.message());
   std::printf("bundle: %s for %s, %zu kernel(s), loaded from %s\n", b.source.c_str(),
               b.target.c_str(), b.kernels.size(), prog->loadedFrom().c_str());
+  Communicator single;
+  if (isSharded(b)) {
+    const NcclTable *nccl = nullptr;
+    nccl::UniqueId id;
+    if (Status s = loadNccl(nccl); !s)
+      return fail(o, s.message());
+    if (nccl->getUniqueId(&id) != nccl::kSuccess)
+      return fail(o, "ncclGetUniqueId failed");
+    if (Status s = Communicator::create(*nccl, id, 1, 0, single); !s)
+      return fail(o, s.message());
+    if (Status s = prog->useCommunicators(std::vector<Communicator *>(b.mesh.size(), &single)); !s)
+      return fail(o, s.message());
+    std::printf("mesh of one rank: collectives through a one-rank NCCL communicator\n");
+  }
   if (!isDynamic(b))
     return runAt(dev, prog.get(), b, o, -1);
   // Every size from the same loaded program: nothing is recompiled.
