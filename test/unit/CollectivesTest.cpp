@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,91 @@ TEST_F(Collectives, APeerGoneOrATimeoutAbortsInsteadOfHanging) {
   EXPECT_EQ(calls, (std::vector<std::string>{"abort"}));
   int flag = 1;
   EXPECT_TRUE(c.wait([](void *p) { return *static_cast<int *>(p) == 1; }, &flag, 20));
+}
+
+// Split communicators answer their own size and rank: three fake objects.
+char splitA, splitB;
+std::vector<std::pair<int, int>> splits; // (color, key) per ncclCommSplit
+nccl::Result splitAsync = nccl::kSuccess;
+
+NcclTable splittingTable() {
+  NcclTable t = fakeTable();
+  t.commSplit = [](nccl::Comm, int color, int key, nccl::Comm *out, void *) {
+    splits.push_back({color, key});
+    *out = splits.size() == 1 ? &splitA : &splitB;
+    return nccl::kSuccess;
+  };
+  // The world: 8 ranks, this one 5 (coordinates (1, 1) of dp = 2 x tp = 4);
+  // the first split (dp) has 2 ranks, the second (tp) 4.
+  t.commCount = [](nccl::Comm c, int *n) {
+    *n = c == &splitA ? 2 : c == &splitB ? 4 : 8;
+    return nccl::kSuccess;
+  };
+  t.commUserRank = [](nccl::Comm c, int *r) {
+    *r = c == &commObject ? 5 : 1;
+    return nccl::kSuccess;
+  };
+  t.commGetAsyncError = [](nccl::Comm c, nccl::Result *e) {
+    *e = c == &splitB ? splitAsync : nccl::kSuccess;
+    return nccl::kSuccess;
+  };
+  t.commAbort = [](nccl::Comm c) {
+    calls.push_back(c == &splitA ? "abort dp" : c == &splitB ? "abort tp" : "abort world");
+    return nccl::kSuccess;
+  };
+  return t;
+}
+
+TEST_F(Collectives, AMeshOfTwoAxesSplitsTheWorldPerAxis) {
+  splits.clear();
+  splitAsync = nccl::kSuccess;
+  NcclTable t = splittingTable();
+  Communicator world;
+  ASSERT_TRUE(Communicator::wrap(t, &commObject, 0, world));
+  std::vector<std::unique_ptr<Communicator>> owned;
+  std::vector<Communicator *> perAxis;
+  ASSERT_TRUE(meshCommunicators(world, {{"dp", 2}, {"tp", 4}}, owned, perAxis));
+  // dp's group: the ranks with this tp coordinate (color 1), ordered by dp
+  // (key 1); tp's: this dp coordinate (color 1), ordered by tp (key 1).
+  EXPECT_EQ(splits, (std::vector<std::pair<int, int>>{{1, 1}, {1, 1}}));
+  ASSERT_EQ(perAxis.size(), 2u);
+  EXPECT_EQ(perAxis[0]->size(), 2);
+  EXPECT_EQ(perAxis[1]->size(), 4);
+  // One axis: the world itself, nothing split.
+  splits.clear();
+  std::vector<std::unique_ptr<Communicator>> none;
+  ASSERT_TRUE(meshCommunicators(world, {{"tp", 8}}, none, perAxis));
+  EXPECT_TRUE(splits.empty() && none.empty());
+  EXPECT_EQ(perAxis, std::vector<Communicator *>{&world});
+  // A mesh that is not the communicator's size.
+  Status s = meshCommunicators(world, {{"tp", 4}}, none, perAxis);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("the program's mesh has 4 ranks but the communicator has 8"),
+            std::string::npos)
+      << s.message();
+  // A peer gone on one axis aborts every axis's communicator.
+  splits.clear();
+  ASSERT_TRUE(meshCommunicators(world, {{"dp", 2}, {"tp", 4}}, owned, perAxis));
+  calls.clear();
+  splitAsync = 6;
+  s = Communicator::waitAll(perAxis.data(), perAxis.size(), [](void *) { return false; }, nullptr,
+                            10000);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("remote process exited"), std::string::npos) << s.message();
+  EXPECT_EQ(calls, (std::vector<std::string>{"abort dp", "abort tp"}));
+}
+
+TEST_F(Collectives, NoCommSplitIsAClearErrorForTwoAxes) {
+  NcclTable t = fakeTable(); // commSplit null: an NCCL before 2.18
+  fakeSize = 8;
+  Communicator world;
+  ASSERT_TRUE(Communicator::wrap(t, &commObject, 8, world));
+  std::vector<std::unique_ptr<Communicator>> owned;
+  std::vector<Communicator *> perAxis;
+  Status s = meshCommunicators(world, {{"dp", 2}, {"tp", 4}}, owned, perAxis);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("no ncclCommSplit (NCCL 2.18 or newer"), std::string::npos)
+      << s.message();
 }
 
 TEST_F(Collectives, NoNcclIsAClearError) {
