@@ -17,13 +17,15 @@ int64_t einloom::rt::dtypeBytes(const std::string &dtype) {
   return 0;
 }
 
-namespace {
-int64_t numel(const std::vector<int64_t> &s) {
+int64_t einloom::rt::numElements(const std::vector<int64_t> &shape) {
   int64_t n = 1;
-  for (int64_t d : s)
+  for (int64_t d : shape)
     n *= d;
   return n;
 }
+
+namespace {
+int64_t numel(const std::vector<int64_t> &s) { return numElements(s); }
 /// Elements before dimension `d` (rows of the strided copy).
 int64_t outer(const std::vector<int64_t> &s, int64_t d) {
   int64_t n = 1;

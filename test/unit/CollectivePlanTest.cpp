@@ -22,12 +22,8 @@
 using namespace einloom;
 
 namespace {
-int64_t numel(const std::vector<int64_t> &s) {
-  int64_t n = 1;
-  for (int64_t d : s)
-    n *= d;
-  return n;
-}
+using rt::numElements;
+int64_t numel(const std::vector<int64_t> &s) { return numElements(s); }
 std::vector<int64_t> unflatten(int64_t flat, const std::vector<int64_t> &shape) {
   std::vector<int64_t> idx(shape.size());
   for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {

@@ -39,9 +39,7 @@ ref::Tensor readEntry(const rt::Bundle &b, test::HostRank &r, int i) {
   const rt::BundleBuffer &x = rt::entryAt(b, i);
   ref::DType t;
   EXPECT_TRUE(ref::parseDType(x.dtype, t)) << x.dtype;
-  int64_t n = rt::dtypeBytes(x.dtype);
-  for (int64_t d : x.shape)
-    n *= d;
+  int64_t n = rt::dtypeBytes(x.dtype) * rt::numElements(x.shape);
   return rt::decodeTensor(std::string(reinterpret_cast<char *>(r.entry(b, i)), size_t(n)), t,
                           x.shape);
 }

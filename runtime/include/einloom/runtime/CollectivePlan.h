@@ -35,6 +35,8 @@ struct CollectiveStep {
 
 /// Bytes of one element of a bundle dtype ("f16", "f32", ...), or 0.
 int64_t dtypeBytes(const std::string &dtype);
+/// The number of elements of a static shape.
+int64_t numElements(const std::vector<int64_t> &shape);
 
 /// Scratch bytes collective `op` needs on a rank whose input has shape
 /// `in` (elements of `elementBytes`), for `ranks` ranks: 0 when NCCL can
