@@ -5,6 +5,8 @@
 #include "einloom/Tools.h"
 #include "einloom/runtime/Cache.h"
 
+#include "Loom/LoomOps.h"
+
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -75,6 +77,11 @@ static cl::opt<std::string> meshText(
     "mesh",
     cl::desc("Run the functions over a device mesh, e.g. tp=4 or dp=2,tp=4 (sets loom.mesh; "
              "the einsums' loom.shard say which labels split over which axis)"),
+    cl::cat(category));
+static cl::opt<std::string> shardText(
+    "shard",
+    cl::desc("With --einsum and --mesh: the labels split over mesh axes, e.g. n=tp "
+             "(column-parallel) or k=tp (row-parallel: the partial sums are all-reduced)"),
     cl::cat(category));
 static cl::opt<int64_t> dynamicMax(
     "dynamic-max", cl::desc("Largest size a dynamic (`?`) dimension is compiled for"),
@@ -209,6 +216,28 @@ int main(int argc, char **argv) {
     for (auto f : module->getOps<mlir::func::FuncOp>())
       if (!f.isExternal())
         f->setAttr("loom.mesh", mesh);
+  }
+  if (!shardText.empty()) {
+    // LABEL=AXIS[,LABEL=AXIS...] as the einsum's loom.shard dictionary.
+    if (einsum.empty() || meshText.empty()) {
+      llvm::errs() << "einloom-compile: --shard goes with --einsum and --mesh; in a .mlir file, "
+                      "give the einsum a `loom.shard` attribute\n";
+      return 1;
+    }
+    llvm::SmallVector<mlir::NamedAttribute> entries;
+    llvm::SmallVector<llvm::StringRef> pairs;
+    llvm::StringRef(shardText).split(pairs, ',');
+    mlir::Builder b(&ctx);
+    for (llvm::StringRef p : pairs) {
+      auto [label, axis] = p.split('=');
+      if (label.size() != 1 || axis.empty()) {
+        llvm::errs() << "einloom-compile: --shard takes LABEL=AXIS[,LABEL=AXIS...], e.g. n=tp; "
+                        "not '" << shardText << "'\n";
+        return 1;
+      }
+      entries.push_back(b.getNamedAttr(label, b.getStringAttr(axis)));
+    }
+    module->walk([&](mlir::loom::EinsumOp e) { e->setAttr("loom.shard", b.getDictionaryAttr(entries)); });
   }
   if (!weightQuant.empty() && mlir::failed(einloom::setWeightQuant(module, weightQuant)))
     return 1;
