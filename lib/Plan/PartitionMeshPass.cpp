@@ -190,6 +190,42 @@ private:
     }
     return std::optional<SmallVector<std::string>>();
   }
+  /// How an add wants `v` split when `v` is the addend (a bias) of a split
+  /// einsum's result: as that result's trailing dimensions (its labels'
+  /// axes, `loom.out_shard`'s where given). Nothing otherwise, or where
+  /// the result is a partial sum (reduced whole before the add).
+  FailureOr<std::optional<SmallVector<std::string>>> wantedByAdd(Value v) {
+    for (OpOperand &use : v.getUses()) {
+      auto add = dyn_cast<loom::AddOp>(use.getOwner());
+      auto e = add && use.getOperandNumber() == 1 ? add.getLhs().getDefiningOp<loom::EinsumOp>()
+                                                  : loom::EinsumOp();
+      if (!e || !e->hasAttr("loom.shard"))
+        continue;
+      FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+      auto axes = labelAxes(e, "loom.shard");
+      auto outAxes = labelAxes(e, "loom.out_shard");
+      if (failed(spec) || failed(axes) || failed(outAxes))
+        return failure();
+      SmallVector<std::string> dims;
+      for (char l : spec->output) {
+        StringRef label(&l, 1);
+        auto it = outAxes->find(label);
+        auto in = axes->find(label);
+        dims.push_back(it != outAxes->end() ? it->second
+                       : in != axes->end()  ? in->second
+                                            : std::string());
+      }
+      for (char l : spec->summedLabels())
+        if (axes->count(StringRef(&l, 1)) && outAxes->empty())
+          return std::optional<SmallVector<std::string>>(); // a partial sum
+      int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+      if (rank > static_cast<int64_t>(dims.size()))
+        continue;
+      return std::optional<SmallVector<std::string>>(
+          SmallVector<std::string>(ArrayRef<std::string>(dims).take_back(rank)));
+    }
+    return std::optional<SmallVector<std::string>>();
+  }
   /// A dequantize's scale (or zero point) split to match codes split as
   /// `dims`: per channel, the channel axis's; per group, the same dims
   /// (the groups split with their codes); per tensor, whole.
@@ -402,7 +438,10 @@ LogicalResult Partitioner::run() {
           break;
         }
       }
+      // A bias: as the split result it is added to.
       auto want = wantedByEinsum(arg);
+      if (succeeded(want) && !*want)
+        want = wantedByAdd(arg);
       if (failed(want))
         return failure();
       if (*want)

@@ -62,25 +62,31 @@ std::string runOnHost(const rt::Bundle &b, std::vector<test::HostRank> &ranks) {
     if (k.op == "reduce")
       continue; // a split sum's second half: the reference sums whole
     size_t arrow = k.spec.find("->"), comma = k.spec.find(',');
-    if (k.op != "einsum" || k.operands.size() != 2 || arrow == std::string::npos ||
-        comma > arrow)
+    if (k.op != "einsum" || k.operands.size() > 2 || arrow == std::string::npos ||
+        (k.operands.size() == 2) != (comma < arrow))
       return "the host runs no '" + k.op + " " + k.spec + "'";
-    std::vector<std::string> subs = {k.spec.substr(0, comma),
-                                     k.spec.substr(comma + 1, arrow - comma - 1)};
+    std::vector<std::string> subs = {k.spec.substr(0, std::min(comma, arrow))};
+    if (k.operands.size() == 2)
+      subs.push_back(k.spec.substr(comma + 1, arrow - comma - 1));
     // A split sum's epilogue sits on its reduce kernel.
     const rt::BundleKernel *ep = &k;
     for (int x : b.launchOrder)
       if (b.kernels[x].op == "reduce" && b.kernels[x].result == k.result)
         ep = &b.kernels[x];
     for (test::HostRank &r : ranks) {
-      ref::Tensor a = readEntry(b, r, k.operands[0]), w = readEntry(b, r, k.operands[1]);
+      std::vector<ref::Tensor> ins;
+      for (int x : k.operands)
+        ins.push_back(readEntry(b, r, x));
+      std::vector<const ref::Tensor *> inPtrs;
+      for (const ref::Tensor &t : ins)
+        inPtrs.push_back(&t);
       ref::Tensor out;
       std::string err;
       ref::EinsumOptions eo;
       eo.tf32 = k.tf32;
       ref::DType t;
       ref::parseDType(rt::entryAt(b, k.result).dtype, t);
-      if (!ref::einsum({&a, &w}, subs, k.spec.substr(arrow + 2), ref::DType::F64, eo, out, err))
+      if (!ref::einsum(inPtrs, subs, k.spec.substr(arrow + 2), ref::DType::F64, eo, out, err))
         return err;
       ref::Epilogue e;
       e.alpha = ep->alpha;
@@ -89,8 +95,13 @@ std::string runOnHost(const rt::Bundle &b, std::vector<test::HostRank> &ranks) {
               : ep->activation == "relu" ? ref::Epilogue::Act::Relu
               : ep->activation == "silu" ? ref::Epilogue::Act::Silu
                                          : ref::Epilogue::Act::None;
-      if (ep->bias >= 0 || ep->residual >= 0 || ep->rowScale >= 0)
-        return "the host runs no bias, residual or scales";
+      ref::Tensor bias, residual;
+      if (ep->bias >= 0)
+        bias = readEntry(b, r, ep->bias), e.bias = &bias;
+      if (ep->residual >= 0)
+        residual = readEntry(b, r, ep->residual), e.residual = &residual;
+      if (ep->rowScale >= 0 || ep->colScale >= 0 || ep->rowZero >= 0)
+        return "the host runs no scales";
       ref::Tensor rounded = out;
       rounded.dtype = t;
       for (size_t i = 0; i < out.data.size(); ++i)
@@ -195,6 +206,29 @@ INSTANTIATE_TEST_SUITE_P(Mesh, MeshBundle,
                                            BundleCase{4, false}, BundleCase{8, false},
                                            BundleCase{2, true}, BundleCase{4, true},
                                            BundleCase{8, true}));
+
+TEST(MeshBundle, LayersWithBiasesSplitTheFirstBiasAndAddTheSecondAfterTheSum) {
+  // A column-parallel layer's bias is split with its columns (and fused
+  // into that einsum with the silu); the row-parallel layer's bias is added
+  // once, after the all-reduce.
+  std::string text =
+      "func.func @layer(%x: tensor<16x256xf32>, %w: tensor<128x256xf32>, %b: tensor<128xf32>, "
+      "%w2: tensor<64x128xf32>, %b2: tensor<64xf32>) -> tensor<16x64xf32> attributes "
+      "{loom.mesh = #loom.mesh<[\"tp\" = 4]>} {\n"
+      "  %y = loom.einsum \"mk,nk->mn\" (%x, %w) {loom.shard = {n = \"tp\"}} : "
+      "(tensor<16x256xf32>, tensor<128x256xf32>) -> tensor<16x128xf32>\n"
+      "  %z = loom.add %y, %b : tensor<16x128xf32>, tensor<128xf32>\n"
+      "  %a = loom.activation silu %z : tensor<16x128xf32>\n"
+      "  %o = loom.einsum \"mn,hn->mh\" (%a, %w2) {loom.shard = {n = \"tp\"}} : "
+      "(tensor<16x128xf32>, tensor<64x128xf32>) -> tensor<16x64xf32>\n"
+      "  %r = loom.add %o, %b2 : tensor<16x64xf32>, tensor<64xf32>\n"
+      "  return %r : tensor<16x64xf32>\n}\n";
+  rt::Bundle b;
+  expectBundleMatchesWhole(text, 1e-2, 1, &b);
+  EXPECT_EQ(b.buffers[2].sharding, (std::vector<std::string>{"tp"}));
+  EXPECT_TRUE(b.buffers[4].sharding.empty());
+  EXPECT_EQ(b.kernels[0].bias, 2) << "the split bias fused into the first einsum";
+}
 
 TEST(MeshBundle, ColumnParallelResultGatheredAlongItsSecondDimension) {
   // The split label f is the second dimension of the first einsum's result,
