@@ -66,6 +66,9 @@ std::string hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check, uint64
 /// A host tensor as the device holds it: each element in its dtype's bits,
 /// little-endian; and back.
 std::string encodeTensor(const ref::Tensor &t);
+/// `block` repeated (the last copy cut short) to `bytes` bytes: a timing
+/// run's large input from one random block.
+std::string repeatToSize(const std::string &block, size_t bytes);
 ref::Tensor decodeTensor(const std::string &bytes, ref::DType t, const std::vector<int64_t> &shape);
 
 /// Keeps each element of `t` with probability `density` (the rest 0): a

@@ -70,3 +70,12 @@ TEST(Runner, Int8SumScalesAreDrawnAsScales) {
   b.kernels[0].colScale = -1;
   EXPECT_EQ(inputRole(b, 3), einloom::ref::Role::Data);
 }
+
+TEST(Runner, TimingInputsRepeatOneBlockToTheBuffersSize) {
+  std::string block = "abcdefg";
+  std::string r = einloom::rt::repeatToSize(block, 17);
+  EXPECT_EQ(r, "abcdefgabcdefgabc");
+  EXPECT_EQ(einloom::rt::repeatToSize(block, 7), block);
+  EXPECT_EQ(einloom::rt::repeatToSize(block, 3), "abc");
+  EXPECT_EQ(einloom::rt::repeatToSize("", 5), "");
+}
