@@ -31,4 +31,10 @@ nccl_include = os.environ.get("EINLOOM_NCCL_INCLUDE") or "/usr/local/cuda/includ
 if os.path.exists(os.path.join(nccl_include, "nccl.h")) and shutil.which("c++"):
     config.available_features.add("nccl-header")
     config.substitutions.append(("%nccl_include", nccl_include))
+# The CUDA toolkit's cuda.h: the runtime's copies of driver structures are
+# checked against it (test/Target/driver-abi.test).
+cuda_include = os.environ.get("EINLOOM_CUDA_INCLUDE") or "/usr/local/cuda/include"
+if os.path.exists(os.path.join(cuda_include, "cuda.h")) and shutil.which("c++"):
+    config.available_features.add("cuda-header")
+    config.substitutions.append(("%cuda_include", cuda_include))
 config.substitutions.append(("%runtime_include", os.path.join(os.path.dirname(__file__), "..", "runtime", "include")))

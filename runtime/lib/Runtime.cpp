@@ -516,23 +516,13 @@ Status Program::runCollective(int ki, const uint64_t *buffers, void *stream) {
         s = check(d, d.cuMemcpyDtoDAsync(dst, src, st.width * st.height, stream),
                   ("copying for '" + k.name + "' (cuMemcpyDtoDAsync)").c_str());
       } else {
-        // CUDA_MEMCPY2D, device to device.
-        struct {
-          size_t srcX, srcY;
-          int srcType;
-          const void *srcHost;
-          CUdeviceptr srcDevice;
-          void *srcArray;
-          size_t srcPitch;
-          size_t dstX, dstY;
-          int dstType;
-          void *dstHost;
-          CUdeviceptr dstDevice;
-          void *dstArray;
-          size_t dstPitch;
-          size_t width, height;
-        } m{0, 0, 2, nullptr, src, nullptr, st.srcPitch, 0, 0, 2, nullptr, dst, nullptr,
-            st.dstPitch, st.width, st.height};
+        DriverMemcpy2D m; // device to device
+        m.srcDevice = src;
+        m.srcPitch = st.srcPitch;
+        m.dstDevice = dst;
+        m.dstPitch = st.dstPitch;
+        m.WidthInBytes = st.width;
+        m.Height = st.height;
         s = check(d, d.cuMemcpy2DAsync(&m, stream),
                   ("copying for '" + k.name + "' (cuMemcpy2DAsync)").c_str());
       }

@@ -26,6 +26,7 @@ static_assert(arity(&ncclSend) == 6 && arity(NcclTable{}.send) == 6, "send");
 static_assert(arity(&ncclRecv) == 6 && arity(NcclTable{}.recv) == 6, "recv");
 static_assert(arity(&ncclCommInitRank) == 4 && arity(NcclTable{}.commInitRank) == 4, "init");
 static_assert(arity(&ncclCommGetAsyncError) == 2 && arity(NcclTable{}.commGetAsyncError) == 2, "async");
+static_assert(arity(&ncclCommSplit) == 5 && arity(NcclTable{}.commSplit) == 5, "split");
 static_assert(sizeof(ncclResult_t) == sizeof(int) && sizeof(ncclDataType_t) == sizeof(int) &&
                   sizeof(ncclRedOp_t) == sizeof(int),
               "enums are ints");

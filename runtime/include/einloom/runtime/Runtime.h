@@ -51,6 +51,25 @@ int timingInputCopies(size_t inputBytes, int l2Bytes);
 
 struct DriverTable;
 class Communicator;
+
+/// The driver's CUDA_MEMCPY2D (cuMemcpy2DAsync's argument), declared here
+/// since the runtime builds without cuda.h; test/Target/driver-abi.test
+/// checks the layout against the toolkit's header. Memory type 2: device.
+struct DriverMemcpy2D {
+  size_t srcXInBytes = 0, srcY = 0;
+  int srcMemoryType = 2;
+  const void *srcHost = nullptr;
+  unsigned long long srcDevice = 0;
+  void *srcArray = nullptr;
+  size_t srcPitch = 0;
+  size_t dstXInBytes = 0, dstY = 0;
+  int dstMemoryType = 2;
+  void *dstHost = nullptr;
+  unsigned long long dstDevice = 0;
+  void *dstArray = nullptr;
+  size_t dstPitch = 0;
+  size_t WidthInBytes = 0, Height = 0;
+};
 struct CollectiveStep;
 
 /// A device, its primary context and a stream.
