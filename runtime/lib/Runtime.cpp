@@ -606,7 +606,12 @@ Status Program::timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t
     return Status::error(order ? "the bundle takes " + std::to_string(bundle_.buffers.size()) +
                                      " buffers"
                                : why);
-  int ki = order->front();
+  // The first kernel with code (a sharded bundle may start with a collective).
+  auto first = std::find_if(order->begin(), order->end(),
+                            [&](int i) { return !bundle_.kernels[i].isCollective(); });
+  if (first == order->end())
+    return Status::error("the bundle launches no kernel with code, only collectives");
+  int ki = *first;
   const BundleKernel &k = bundle_.kernels[ki];
   uint64_t params64[kMaxParams];
   void *params[kMaxParams];

@@ -139,7 +139,7 @@ public:
   Status launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,
                 int64_t dynamicSize, void *stream = nullptr);
   /// Measurement only: `count` back-to-back cuLaunchKernel calls of the
-  /// first kernel the launch for `dynamicSize` would run, with its
+  /// first kernel with code the launch for `dynamicSize` would run, with its
   /// parameters built once and no checks: the driver's share of a launch's
   /// host cost (microseconds per call in `usPerLaunch`).
   Status timeDriverLaunches(const std::vector<uint64_t> &buffers, int64_t dynamicSize, int count,
