@@ -3,6 +3,7 @@
 
 #include "einloom/Reference/Compare.h"
 #include "einloom/Reference/Kernels.h"
+#include "einloom/runtime/CollectivePlan.h"
 #include "einloom/runtime/Collectives.h"
 #include "einloom/runtime/Runtime.h"
 
@@ -198,19 +199,24 @@ static std::vector<bool> workspaceBuffers(const Bundle &b) {
 
 std::string einloom::rt::hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check,
                                             uint64_t haveBytes) {
-  // Every buffer and view but the workspaces, and with the check a second
-  // copy of each for the reference.
+  // With the check: every buffer and view but the workspaces, and a second
+  // copy of each for the reference. Timing alone: the inputs (a large one
+  // as its one repeated block) and their encoded bytes, kept for --bench.
   std::vector<bool> workspace = workspaceBuffers(b);
-  double elements = 0;
+  double need = 0;
   for (size_t i = 0; i < numEntries(b); ++i) {
-    if (i < b.buffers.size() && workspace[i])
+    const BundleBuffer &x = entryAt(b, static_cast<int>(i));
+    if ((i < b.buffers.size() && workspace[i]) || (!check && x.role != "input"))
       continue;
     double n = 1; // in double: no product can overflow
-    for (int64_t d : entryAt(b, static_cast<int>(i)).shape)
+    for (int64_t d : x.shape)
       n *= static_cast<double>(d == -1 ? size : d);
-    elements += n;
+    if (check)
+      need += 2 * n * sizeof(double);
+    else
+      need += (n > 2.0 * kTimingBlock ? double(kTimingBlock) : n) * sizeof(double) +
+              n * static_cast<double>(std::max<int64_t>(1, dtypeBytes(x.dtype)));
   }
-  double need = elements * sizeof(double) * (check ? 2 : 1);
   if (haveBytes == 0 || need <= double(haveBytes))
     return "";
   char text[200];
@@ -493,7 +499,6 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
   // repeated, made and encoded once (the values do not change the time;
   // making every element of a 1M-long convolution's inputs took minutes),
   // and results need no host copies.
-  constexpr int64_t kBenchBlock = int64_t(1) << 22;
   std::vector<bool> repeated(numEntries(b), false);
   for (size_t i = 0; i < numEntries(b); ++i) {
     const BundleBuffer &x = entryAt(b, static_cast<int>(i));
@@ -515,8 +520,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
     }
     repeated[i] = !o.check && x.role == "input" && roles[i].role == ref::Role::Data &&
                   roles[i].offsetsOf < 0 && !roles[i].sparseFor && !roles[i].packedFor &&
-                  elements > 2 * kBenchBlock;
-    host[i] = Tensor(t, repeated[i] ? std::vector<int64_t>{kBenchBlock} : shape);
+                  elements > 2 * kTimingBlock;
+    host[i] = Tensor(t, repeated[i] ? std::vector<int64_t>{kTimingBlock} : shape);
     if (x.role != "input")
       continue;
     // Codes and zero points lie in the codes' range (a dequantized weight's

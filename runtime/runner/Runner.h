@@ -58,9 +58,15 @@ int runBundle(const Bundle &b, const RunOptions &options, class Device *device =
 /// zero points, or plain data.
 ref::Role inputRole(const Bundle &b, int index);
 
+/// A timing run (no check) makes an input of more than twice this many
+/// elements from one random block of this many, repeated.
+constexpr int64_t kTimingBlock = int64_t(1) << 22;
+
 /// Why the runner's host copies of `b`'s buffers at dynamic size `size`
-/// (-1: static) would not fit in `haveBytes` of memory (doubles, twice with
-/// `check`); empty when they fit or `haveBytes` is 0 (unknown).
+/// (-1: static) would not fit in `haveBytes` of memory (with `check` every
+/// buffer as doubles, twice; without, the inputs as doubles, a large one
+/// as its block, and their encoded bytes); empty when they fit or
+/// `haveBytes` is 0 (unknown).
 std::string hostCopiesDoNotFit(const Bundle &b, int64_t size, bool check, uint64_t haveBytes);
 
 /// A host tensor as the device holds it: each element in its dtype's bits,

@@ -22,14 +22,22 @@ static Bundle gemm(int64_t m) {
 TEST(Runner, HostCopiesMustFit) {
   // 1024 rows: 3 x 2^20 elements of buffers and 2^20 of the view (the
   // workspace itself has no host copy): 32 MiB as doubles, 64 MiB checked.
+  // Timing alone: the two inputs as doubles and as f16 bytes, 20 MiB.
   Bundle b = gemm(1024);
   const uint64_t MiB = 1 << 20;
   EXPECT_EQ(hostCopiesDoNotFit(b, -1, true, 64 * MiB), "");
-  EXPECT_EQ(hostCopiesDoNotFit(b, -1, false, 32 * MiB), "");
+  EXPECT_EQ(hostCopiesDoNotFit(b, -1, false, 20 * MiB), "");
   std::string why = hostCopiesDoNotFit(b, -1, true, 63 * MiB);
   EXPECT_NE(why.find("need 0.1 GiB"), std::string::npos) << why;
   EXPECT_NE(why.find("twice for the check"), std::string::npos) << why;
-  EXPECT_NE(hostCopiesDoNotFit(b, -1, false, 31 * MiB), "");
+  EXPECT_NE(hostCopiesDoNotFit(b, -1, false, 19 * MiB), "");
+  // A timing run's large input counts as its repeated block in doubles:
+  // 2^24 rows of 1024 f16 (2^34 elements) need 32 GiB of bytes, not 128.
+  Bundle big = gemm(int64_t(1) << 24);
+  big.buffers[1].shape = {1, 1024};
+  big.buffers[1].bytes = 2048;
+  EXPECT_EQ(hostCopiesDoNotFit(big, -1, false, uint64_t(33) << 30), "");
+  EXPECT_NE(hostCopiesDoNotFit(big, -1, false, uint64_t(32) << 30), "");
   // Unknown memory: no verdict.
   EXPECT_EQ(hostCopiesDoNotFit(b, -1, true, 0), "");
   // A dynamic M counts at the size being run.
