@@ -485,6 +485,8 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
         if (meshAxisIndex(b, a.name) >= 0)
           return bad("mesh axis '" + a.name + "' given twice");
         b.mesh.push_back(a);
+        if (meshRanks(b) > (int64_t(1) << 20)) // checked each axis: no overflow
+          return bad("a mesh of more than 2^20 ranks");
       }
       if (b.mesh.empty())
         return bad("a mesh without axes");
@@ -767,6 +769,10 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
   for (const BundleKernel &k : b.kernels) {
     if (k.isCollective()) {
       std::string why = isSharded(b) ? checkCollective(b, k) : "a collective in a bundle without a mesh";
+      if (why.empty() && (!k.tensorMaps.empty() || k.persistent || k.cluster > 1 || k.sized() ||
+                          k.hasEpilogue() || k.weight.present() || k.sparse.present()))
+        why = "collective '" + k.name + "' takes no kernel lines (tensormap, persistent, cluster, "
+              "sized, epilogue, weight, sparse)";
       if (isDynamic(b) && why.empty())
         why = "a sharded bundle has static shapes";
       if (!why.empty()) {
@@ -783,6 +789,10 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       err = "corrupt bundle manifest: quantize kernel '" + k.name + "' has no 'weight' line";
       return false;
     }
+  }
+  if (isSharded(b) && isDynamic(b)) {
+    err = "corrupt bundle manifest: a sharded bundle has static shapes";
+    return false;
   }
   std::string why = checkDynamic(b);
   if (why.empty())

@@ -410,7 +410,7 @@ static std::string meshNeed(const Bundle &b) {
     mesh += (mesh.empty() ? "" : ",") + a.name + "=" + std::to_string(a.size);
   return "the bundle is one rank's program over the mesh " + mesh +
          ": give it one NCCL communicator per mesh axis first (useCommunicators; the C API's "
-         "einloomProgramUseCommunicators)";
+         "einloomProgramUseCommunicator)";
 }
 
 Status Program::launch(const uint64_t *buffers, const uint64_t *sizes, size_t count,

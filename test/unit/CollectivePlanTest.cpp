@@ -259,6 +259,9 @@ TEST(CollectivePlan, BadManifestsAreClearErrors) {
   expectError("mesh tp=4", "mesh tp=0", "bad mesh");
   expectError("mesh tp=4", "mesh tp=4 tp=2", "given twice");
   expectError("mesh tp=4\n", "", "in a bundle without a mesh");
+  expectError("mesh tp=4", "mesh tp=4 a=65536 b=65536", "more than 2^20 ranks");
+  expectError("mesh tp=4\n", "mesh tp=4\ndynamic m 1 64\n", "a sharded bundle has static shapes");
+  expectError("tp 1 0 0 1 2\n", "tp 1 0 0 1 2\nepilogue 1 1 gelu -1 -1\n", "takes no kernel lines");
   expectError("collective c0 all_gather tp", "collective c0 all_gather ep", "which the bundle's mesh lacks");
   expectError("collective c0 all_gather", "collective c0 all_sum", "bad collective");
   expectError("tp 1 0 0 1 2", "tp 3 0 0 1 2", "dimension out of range");
