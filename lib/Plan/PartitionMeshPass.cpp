@@ -78,10 +78,23 @@ private:
     return m;
   }
 
+  /// A mesh axis that `dims` names twice, or "".
+  static std::string axisTwice(ArrayRef<std::string> dims) {
+    for (size_t i = 0; i < dims.size(); ++i)
+      for (size_t j = i + 1; j < dims.size(); ++j)
+        if (!dims[i].empty() && dims[i] == dims[j])
+          return dims[i];
+    return "";
+  }
+
   /// The local (this rank's) type of `type` split as `dims`.
   FailureOr<RankedTensorType> localType(Operation *op, RankedTensorType type,
                                         ArrayRef<std::string> dims, StringRef what = "") {
     SmallVector<int64_t> shape(type.getShape());
+    if (std::string twice = axisTwice(dims); !twice.empty())
+      return op->emitOpError(what) << "splits two dimensions of " << type << " over mesh axis \""
+                                   << twice << "\"; an axis splits one dimension of a tensor",
+             failure();
     for (auto [d, axis] : llvm::enumerate(dims)) {
       int64_t n = axisSize(axis);
       if (ShapedType::isDynamic(shape[d]) || shape[d] % n != 0)
@@ -120,44 +133,81 @@ private:
     return r;
   }
 
-  /// `v` split as `want` (its partial sum reduced first).
+  /// `v` split as `want` (its partial sum reduced first): an axis that
+  /// moves from one dimension to another by an all-to-all, then every
+  /// dimension whose split changes gathered whole, then the new splits
+  /// sliced (gathers first: a slice along one axis before a gather along
+  /// it would gather different slices from each rank).
   FailureOr<Value> reshard(Operation *user, Value v, ArrayRef<std::string> want) {
     v = resolve(v);
     Sharding have = shardings[v];
-    for (size_t d = 0; d < want.size(); ++d) {
+    if (std::string twice = axisTwice(want); !twice.empty())
+      return user->emitOpError("splits two dimensions of an operand or result over mesh axis \"")
+                 << twice << "\"; an axis splits one dimension of a tensor",
+             failure();
+    for (size_t from = 0; from < want.size(); ++from) {
+      const std::string axis = have.dims[from];
+      if (axis.empty() || want[from] == axis)
+        continue;
+      for (size_t to = 0; to < want.size(); ++to) {
+        if (to == from || want[to] != axis || !have.dims[to].empty())
+          continue;
+        auto type = cast<RankedTensorType>(v.getType());
+        SmallVector<int64_t> shape(type.getShape());
+        int64_t n = axisSize(axis);
+        if (shape[to] % n != 0)
+          return user->emitOpError("dimension ")
+                     << to << " of " << type << " does not split evenly over mesh axis \""
+                     << axis << "\" of " << n << " ranks",
+                 failure();
+        shape[to] /= n;
+        shape[from] *= n;
+        auto a = loom::AllToAllOp::create(
+            b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
+            b.getStringAttr(axis), b.getI64IntegerAttr(int64_t(to)),
+            b.getI64IntegerAttr(int64_t(from)));
+        note(a, double(n - 1) / double(n) * double(bytes(v)));
+        v = a;
+        have.dims[from].clear();
+        have.dims[to] = axis;
+        shardings[v] = have;
+        break;
+      }
+    }
+    for (size_t d = 0; d < want.size(); ++d) { // gather whole
+      if (have.dims[d] == want[d] || have.dims[d].empty())
+        continue;
+      auto type = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape(type.getShape());
+      int64_t n = axisSize(have.dims[d]);
+      shape[d] *= n;
+      auto g = loom::AllGatherOp::create(
+          b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
+          b.getStringAttr(have.dims[d]), b.getI64IntegerAttr(int64_t(d)));
+      note(g, double(n - 1) / double(n) * double(bytes(g)));
+      v = g;
+      have.dims[d].clear();
+      shardings[v] = have;
+    }
+    for (size_t d = 0; d < want.size(); ++d) { // this rank's slice
       if (have.dims[d] == want[d])
         continue;
       auto type = cast<RankedTensorType>(v.getType());
-      if (!have.dims[d].empty()) { // gather it whole
-        SmallVector<int64_t> shape(type.getShape());
-        shape[d] *= axisSize(have.dims[d]);
-        auto g = loom::AllGatherOp::create(
-            b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
-            b.getStringAttr(have.dims[d]), b.getI64IntegerAttr(int64_t(d)));
-        int64_t n = axisSize(have.dims[d]);
-        note(g, double(n - 1) / double(n) * double(bytes(g)));
-        v = g;
-        have.dims[d].clear();
-        shardings[v] = have;
-        type = cast<RankedTensorType>(v.getType());
-      }
-      if (!want[d].empty()) { // this rank's slice
-        SmallVector<int64_t> shape(type.getShape());
-        int64_t n = axisSize(want[d]);
-        if (shape[d] % n != 0)
-          return user->emitOpError("dimension ")
-                     << d << " of " << type << " does not split evenly over mesh axis \""
-                     << want[d] << "\" of " << n << " ranks",
-                 failure();
-        shape[d] /= n;
-        auto s = loom::ShardSliceOp::create(
-            b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
-            b.getStringAttr(want[d]), b.getI64IntegerAttr(int64_t(d)));
-        note(s, 0);
-        v = s;
-        have.dims[d] = want[d];
-        shardings[v] = have;
-      }
+      SmallVector<int64_t> shape(type.getShape());
+      int64_t n = axisSize(want[d]);
+      if (shape[d] % n != 0)
+        return user->emitOpError("dimension ")
+                   << d << " of " << type << " does not split evenly over mesh axis \""
+                   << want[d] << "\" of " << n << " ranks",
+               failure();
+      shape[d] /= n;
+      auto s = loom::ShardSliceOp::create(
+          b, v.getLoc(), RankedTensorType::get(shape, type.getElementType()), v,
+          b.getStringAttr(want[d]), b.getI64IntegerAttr(int64_t(d)));
+      note(s, 0);
+      v = s;
+      have.dims[d] = want[d];
+      shardings[v] = have;
     }
     return v;
   }

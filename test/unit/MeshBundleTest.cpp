@@ -286,6 +286,27 @@ TEST(MeshBundle, RandomBlocksOnEveryRankEqualTheWholeBlock) {
   }
 }
 
+TEST(MeshBundle, AnAxisMovingBetweenDimensionsIsOneAllToAll) {
+  // The first einsum leaves its result split by columns (f); the second
+  // wants it split by rows (t): one all-to-all (split 0, concat 1), whose
+  // pieces move through the scratch buffer.
+  std::string text =
+      "func.func @f(%x: tensor<8x16xf32>, %w1: tensor<32x16xf32>, %w2: tensor<8x32xf32>) -> "
+      "tensor<8x8xf32> attributes {loom.mesh = #loom.mesh<[\"tp\" = 4]>} {\n"
+      "  %h = loom.einsum \"th,fh->tf\" (%x, %w1) {loom.shard = {f = \"tp\"}} : "
+      "(tensor<8x16xf32>, tensor<32x16xf32>) -> tensor<8x32xf32>\n"
+      "  %a = loom.activation relu %h : tensor<8x32xf32>\n"
+      "  %y = loom.einsum \"tf,gf->tg\" (%a, %w2) {loom.shard = {t = \"tp\"}} : "
+      "(tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x8xf32>\n"
+      "  return %y : tensor<8x8xf32>\n}\n";
+  rt::Bundle b;
+  expectBundleMatchesWhole(text, 1e-2, 1, &b);
+  bool exchanged = false;
+  for (const rt::BundleKernel &k : b.kernels)
+    exchanged |= k.op == "all_to_all" && k.collective.dim == 0 && k.collective.dim2 == 1;
+  EXPECT_TRUE(exchanged);
+}
+
 TEST(MeshBundle, ColumnParallelResultGatheredAlongItsSecondDimension) {
   // The split label f is the second dimension of the first einsum's result,
   // which the second einsum reads whole: NCCL gathers the ranks' columns

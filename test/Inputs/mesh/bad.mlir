@@ -24,3 +24,10 @@ func.func @unknown(%u: tensor<4x8x256xf16>, %k: tensor<8x256xf16>) -> tensor<4x8
   %y = loom.fftconv causal %a, %k : (tensor<4x8x256xf16>, tensor<8x256xf16>) -> tensor<4x8x256xf16>
   return %y : tensor<4x8x256xf16>
 }
+
+// Two labels of one result over the same axis (rank r would hold only the
+// block (r, r)).
+func.func @twice(%x: tensor<16x64xf32>, %w: tensor<256x64xf32>) -> tensor<16x256xf32> attributes {loom.mesh = #loom.mesh<["tp" = 4]>} {
+  %h = loom.einsum "th,fh->tf" (%x, %w) {loom.shard = {t = "tp", f = "tp"}} : (tensor<16x64xf32>, tensor<256x64xf32>) -> tensor<16x256xf32>
+  return %h : tensor<16x256xf32>
+}
