@@ -223,11 +223,21 @@ TEST(MeshFuzz, RandomShardingsPartitionCorrectlyOrFailWithAnError) {
     std::string xShard = rng() % 4 == 0 ? std::string(" {loom.sharding = [\"") + axes[rng() % 3] +
                                               "\", \"\"]}"
                                         : "";
+    // Sometimes a bias on the first result, sometimes with its own split.
+    bool bias = rng() % 3 == 0;
+    std::string biasArg =
+        !bias ? std::string()
+              : ", %b: tensor<" + std::to_string(F) + "xf64>" +
+                    (rng() % 2 ? std::string(" {loom.sharding = [\"") + axes[rng() % 3] + "\"]}"
+                               : std::string());
     std::string text =
         "func.func @f(%x: " + t(T, H) + xShard + ", %w1: " + t(F, H) + ", %w2: " + t(G, F) +
-        ") -> " + t(T, G) + " attributes {loom.mesh = #loom.mesh<" + mesh + ">} {\n" +
-        "  %h = loom.einsum \"th,fh->tf\" (%x, %w1)" + attrs(shardOf("thf", "loom.shard"), "") +
+        biasArg + ") -> " + t(T, G) + " attributes {loom.mesh = #loom.mesh<" + mesh + ">} {\n" +
+        "  %h0 = loom.einsum \"th,fh->tf\" (%x, %w1)" + attrs(shardOf("thf", "loom.shard"), "") +
         " : (" + t(T, H) + ", " + t(F, H) + ") -> " + t(T, F) + "\n" +
+        (bias ? "  %h = loom.add %h0, %b : " + t(T, F) + ", tensor<" + std::to_string(F) +
+                    "xf64>\n"
+              : "  %h = loom.scale %h0 by 0.5 : " + t(T, F) + "\n") +
         "  %a = loom.activation relu %h : " + t(T, F) + "\n" +
         "  %y = loom.einsum \"tf,gf->tg\" (%a, %w2)" +
         attrs(shardOf("tfg", "loom.shard"), shardOf("tg", "loom.out_shard")) + " : (" + t(T, F) +
