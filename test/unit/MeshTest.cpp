@@ -198,50 +198,10 @@ TEST(MeshQuantizedMLP, EachRankDequantizesItsSlice) {
 // on every rank. Never a crash, never a silent failure.
 TEST(MeshFuzz, RandomShardingsPartitionCorrectlyOrFailWithAnError) {
   std::mt19937_64 rng(20261207);
-  const char *meshes[] = {"[\"tp\" = 2]", "[\"tp\" = 4]", "[\"dp\" = 2, \"tp\" = 2]"};
-  const char *axes[] = {"tp", "tp", "dp", "ep"};
-  auto pick = [&](std::initializer_list<int64_t> v) { return *(v.begin() + rng() % v.size()); };
   int refused = 0, run = 0;
   int iterations = std::getenv("EINLOOM_MESH_FUZZ") ? std::atoi(std::getenv("EINLOOM_MESH_FUZZ")) : 300;
   for (int it = 0; it < iterations; ++it) {
-    std::string mesh = meshes[rng() % 3];
-    int64_t T = pick({4, 6, 8, 16}), H = pick({4, 8, 12}), F = pick({8, 6, 16}), G = pick({4, 8});
-    auto shardOf = [&](const std::string &labels, const char *attr) {
-      std::string d;
-      for (char l : labels)
-        if (rng() % 3 == 0)
-          d += std::string(d.empty() ? "" : ", ") + l + " = \"" + axes[rng() % 4] + "\"";
-      return d.empty() ? std::string() : std::string(attr) + " = {" + d + "}";
-    };
-    auto attrs = [](std::string a, std::string b) {
-      std::string both = a + (a.empty() || b.empty() ? "" : ", ") + b;
-      return both.empty() ? std::string() : " {" + both + "}";
-    };
-    auto t = [](int64_t a, int64_t b) {
-      return "tensor<" + std::to_string(a) + "x" + std::to_string(b) + "xf64>";
-    };
-    std::string xShard = rng() % 4 == 0 ? std::string(" {loom.sharding = [\"") + axes[rng() % 3] +
-                                              "\", \"\"]}"
-                                        : "";
-    // Sometimes a bias on the first result, sometimes with its own split.
-    bool bias = rng() % 3 == 0;
-    std::string biasArg =
-        !bias ? std::string()
-              : ", %b: tensor<" + std::to_string(F) + "xf64>" +
-                    (rng() % 2 ? std::string(" {loom.sharding = [\"") + axes[rng() % 3] + "\"]}"
-                               : std::string());
-    std::string text =
-        "func.func @f(%x: " + t(T, H) + xShard + ", %w1: " + t(F, H) + ", %w2: " + t(G, F) +
-        biasArg + ") -> " + t(T, G) + " attributes {loom.mesh = #loom.mesh<" + mesh + ">} {\n" +
-        "  %h0 = loom.einsum \"th,fh->tf\" (%x, %w1)" + attrs(shardOf("thf", "loom.shard"), "") +
-        " : (" + t(T, H) + ", " + t(F, H) + ") -> " + t(T, F) + "\n" +
-        (bias ? "  %h = loom.add %h0, %b : " + t(T, F) + ", tensor<" + std::to_string(F) +
-                    "xf64>\n"
-              : "  %h = loom.scale %h0 by 0.5 : " + t(T, F) + "\n") +
-        "  %a = loom.activation relu %h : " + t(T, F) + "\n" +
-        "  %y = loom.einsum \"tf,gf->tg\" (%a, %w2)" +
-        attrs(shardOf("tfg", "loom.shard"), shardOf("tg", "loom.out_shard")) + " : (" + t(T, F) +
-        ", " + t(G, F) + ") -> " + t(T, G) + "\n" + "  return %y : " + t(T, G) + "\n}\n";
+    std::string text = test::randomChain(rng, "f64");
     SCOPED_TRACE(text);
     mlir::MLIRContext ctx(loomRegistry());
     int errors = 0;
