@@ -110,8 +110,22 @@ def main():
         ev[1].record()
         k.finish(device=local, stream=stream, timeout_ms=a.timeout_ms)
         us = ev[0].elapsed_time(ev[1]) * 1000 / a.iters
+        # The peer: torch's block on one GPU, whole inputs, same process.
+        def torch_block():
+            hh = torch.nn.functional.gelu(x @ w1.T, approximate="tanh")
+            return hh @ w2.T
+        for _ in range(3):
+            torch_block()
+        torch.cuda.synchronize()
+        ev[0].record()
+        for _ in range(a.iters):
+            torch_block()
+        ev[1].record()
+        torch.cuda.synchronize()
+        peer = ev[0].elapsed_time(ev[1]) * 1000 / a.iters
         say(f"tp={ranks}{' sp' if a.sp else ''} {a.tokens}x{a.hidden}x{a.ffn} {a.dtype}: "
-            f"{us:.1f} us a block (rank 0)")
+            f"{us:.1f} us a block (rank 0); torch on one GPU {peer:.1f} us: "
+            f"{peer / us:.2f}x ({peer / us / ranks:.2f} of linear scaling)")
     dist.destroy_process_group()
     sys.exit(0 if ok else 1)
 
