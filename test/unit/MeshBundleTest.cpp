@@ -54,6 +54,17 @@ void writeEntry(const rt::Bundle &b, test::HostRank &r, int i, const ref::Tensor
   std::memcpy(r.entry(b, i), bytes.data(), bytes.size());
 }
 
+/// Whether `b` has collective `op` along `dim` (an all-to-all: split `dim`,
+/// concatenate `dim2`), through a scratch buffer if `scratch`.
+bool hasCollective(const rt::Bundle &b, const std::string &op, int64_t dim, int64_t dim2,
+                   bool scratch = false) {
+  for (const rt::BundleKernel &k : b.kernels)
+    if (k.op == op && k.collective.dim == dim && k.collective.dim2 == dim2 &&
+        (!scratch || k.collective.scratch >= 0))
+      return true;
+  return false;
+}
+
 /// Runs every entry of `b` in launch order on all ranks; "" or what failed.
 std::string runOnHost(const rt::Bundle &b, std::vector<test::HostRank> &ranks) {
   for (int ki : b.launchOrder) {
@@ -306,10 +317,7 @@ TEST(MeshBundle, AnAxisMovingBetweenDimensionsIsOneAllToAll) {
       "  return %y : tensor<8x8xf32>\n}\n";
   rt::Bundle b;
   expectBundleMatchesWhole(text, 1e-2, 1, &b);
-  bool exchanged = false;
-  for (const rt::BundleKernel &k : b.kernels)
-    exchanged |= k.op == "all_to_all" && k.collective.dim == 0 && k.collective.dim2 == 1;
-  EXPECT_TRUE(exchanged);
+  EXPECT_TRUE(hasCollective(b, "all_to_all", 0, 1));
 }
 
 TEST(MeshBundle, RandomShardingsCompileAndRunAsTheWholeProgram) {
@@ -356,10 +364,8 @@ TEST(MeshBundle, ColumnParallelResultGatheredAlongItsSecondDimension) {
       "  return %y : tensor<16x32xf32>\n}\n";
   rt::Bundle b;
   expectBundleMatchesWhole(text, 1e-2, 1, &b);
-  bool gathered = false;
-  for (const rt::BundleKernel &k : b.kernels)
-    gathered |= k.op == "all_gather" && k.collective.dim == 1 && k.collective.scratch >= 0;
-  EXPECT_TRUE(gathered) << "an all-gather along dimension 1 through a scratch buffer";
+  EXPECT_TRUE(hasCollective(b, "all_gather", 1, 0, true))
+      << "an all-gather along dimension 1 through a scratch buffer";
 }
 
 } // namespace
