@@ -737,13 +737,9 @@ EinloomStatus einloomBundleBufferSharding(EinloomBundle bundle, size_t index,
 EinloomStatus einloomNcclUniqueId(unsigned char id[128]) {
   if (!id)
     return invalid("the id buffer");
-  const rt::NcclTable *t = nullptr;
-  if (rt::Status s = rt::loadNccl(t); !s)
-    return fromStatus(s);
   rt::nccl::UniqueId u;
-  if (int r = t->getUniqueId(&u); r != rt::nccl::kSuccess)
-    return fail(EINLOOM_ERROR, std::string("ncclGetUniqueId failed: ") +
-                                   (t->getErrorString ? t->getErrorString(r) : "NCCL error"));
+  if (rt::Status s = rt::newUniqueId(u); !s)
+    return fromStatus(s);
   std::memcpy(id, u.internal, sizeof u.internal);
   return ok();
 }

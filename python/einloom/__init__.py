@@ -274,7 +274,7 @@ class Kernel:
     @property
     def ranks(self):
         """The number of ranks of a sharded kernel's mesh (1 when not sharded)."""
-        return math.prod(n for _, n in self.mesh) if self.mesh else 1
+        return math.prod(n for _, n in self.mesh)
 
     def use_communicator(self, comm):
         """A sharded kernel's NCCL ranks (an einloom.Communicator of the
@@ -458,7 +458,7 @@ def _slice_for(mesh, sharding, whole, rank):
     for name, size in reversed(mesh):
         coords[name] = r % size
         r //= size
-    if not 0 <= rank < math.prod(n for _, n in mesh or [("", 1)]):
+    if not 0 <= rank < math.prod(n for _, n in mesh):
         raise Error(f"einloom: rank {rank} is not in the mesh {mesh}")
     index = []
     for d, axis in enumerate(sharding):

@@ -15,6 +15,9 @@
 using namespace einloom::rt;
 
 static const char *kMagic = "EINLOOM-BUNDLE";
+static const char *kCollectiveForm =
+    "bad collective (NAME all_reduce|all_gather|reduce_scatter|all_to_all|shard_slice AXIS DIM "
+    "DIM2 INPUT OUTPUT SCRATCH)";
 static const char *kEpilogueForm =
     "bad epilogue (ALPHA BETA none|relu|gelu|silu BIAS RESIDUAL [ROWSCALE COLSCALE [ROWZERO "
     "COLSUM]])";
@@ -504,23 +507,17 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
         return bad("shard gives " + std::to_string(x.sharding.size()) + " axes for a buffer of rank " +
                    std::to_string(x.shape.size()));
     } else if (kind == "collective") {
-      BundleKernel k;
-      int in = -1;
-      if (!(ls >> k.name >> k.op >> k.collective.axis >> k.collective.dim >> k.collective.dim2 >>
-            in >> k.result >> k.collective.scratch) ||
-          !k.isCollective())
-        return bad("bad collective (NAME all_reduce|all_gather|reduce_scatter|all_to_all|"
-                   "shard_slice AXIS DIM DIM2 INPUT OUTPUT SCRATCH)");
+      std::string name, op;
+      BundleCollective c;
+      int in = -1, out = -1;
+      if (!(ls >> name >> op >> c.axis >> c.dim >> c.dim2 >> in >> out >> c.scratch))
+        return bad(kCollectiveForm);
+      BundleKernel k = collectiveEntry(name, op, c, in, out);
+      if (!k.isCollective())
+        return bad(kCollectiveForm);
       int n = static_cast<int>(numEntries(b));
-      if (in < 0 || in >= n || k.result < 0 || k.result >= n || k.collective.scratch < -1 ||
-          k.collective.scratch >= n)
+      if (in < 0 || in >= n || out < 0 || out >= n || c.scratch < -1 || c.scratch >= n)
         return bad("collective names no buffer");
-      k.operands = {in};
-      k.args = {in, k.result};
-      if (k.collective.scratch >= 0)
-        k.args.push_back(k.collective.scratch);
-      k.spec = k.collective.axis;
-      k.acc = "-";
       b.kernels.push_back(k);
     } else if (kind == "view") {
       BundleBuffer x;

@@ -1,5 +1,6 @@
 //===- CollectivePlan.cpp - a collective as NCCL calls and copies ---------===//
 #include "einloom/runtime/CollectivePlan.h"
+#include "einloom/runtime/Collectives.h"
 
 #include <algorithm>
 
@@ -15,6 +16,22 @@ int64_t einloom::rt::dtypeBytes(const std::string &dtype) {
   if (dtype == "i8" || dtype == "u8" || dtype == "f8e4m3" || dtype == "f8e5m2")
     return 1;
   return 0;
+}
+
+int einloom::rt::ncclTypeOf(const std::string &dtype) {
+  if (dtype == "f16")
+    return nccl::Float16;
+  if (dtype == "bf16")
+    return nccl::Bfloat16;
+  if (dtype == "f32")
+    return nccl::Float32;
+  if (dtype == "f64")
+    return nccl::Float64;
+  if (dtype == "i32")
+    return nccl::Int32;
+  if (dtype == "i8")
+    return nccl::Int8;
+  return -1;
 }
 
 int64_t einloom::rt::numElements(const std::vector<int64_t> &shape) {
@@ -47,6 +64,22 @@ std::vector<int64_t> piece(std::vector<int64_t> s, int64_t split, int64_t ranks)
 }
 } // namespace
 
+BundleKernel einloom::rt::collectiveEntry(const std::string &name, const std::string &op,
+                                          const BundleCollective &c, int in, int out) {
+  BundleKernel k;
+  k.name = name;
+  k.op = op;
+  k.spec = c.axis;
+  k.acc = "-";
+  k.collective = c;
+  k.operands = {in};
+  k.result = out;
+  k.args = {in, out};
+  if (c.scratch >= 0)
+    k.args.push_back(c.scratch);
+  return k;
+}
+
 int64_t einloom::rt::collectiveScratchBytes(const std::string &op, const std::vector<int64_t> &in,
                                             int64_t dim, int64_t dim2, int64_t eb, int64_t ranks) {
   int64_t all = numel(in) * eb;
@@ -76,8 +109,7 @@ std::string einloom::rt::checkCollective(const Bundle &b, const BundleKernel &k)
     return what + " needs static shapes";
   if (in.dtype != out.dtype)
     return what + " changes the type (" + in.dtype + " to " + out.dtype + ")";
-  static const char *kNccl[] = {"f16", "bf16", "f32", "f64", "i32", "i8"};
-  if (std::find(std::begin(kNccl), std::end(kNccl), in.dtype) == std::end(kNccl))
+  if (ncclTypeOf(in.dtype) < 0)
     return what + " moves " + in.dtype + ", which NCCL has no type for";
   int64_t eb = dtypeBytes(in.dtype);
   if (eb * numel(in.shape) > in.bytes || eb * numel(out.shape) > out.bytes)

@@ -54,20 +54,14 @@ Status einloom::rt::loadNccl(const NcclTable *&out) {
   return Status::ok();
 }
 
-int einloom::rt::ncclTypeOf(const std::string &dtype) {
-  if (dtype == "f16")
-    return nccl::Float16;
-  if (dtype == "bf16")
-    return nccl::Bfloat16;
-  if (dtype == "f32")
-    return nccl::Float32;
-  if (dtype == "f64")
-    return nccl::Float64;
-  if (dtype == "i32")
-    return nccl::Int32;
-  if (dtype == "i8")
-    return nccl::Int8;
-  return -1;
+Status einloom::rt::newUniqueId(nccl::UniqueId &out) {
+  const NcclTable *t = nullptr;
+  if (Status s = loadNccl(t); !s)
+    return s;
+  if (nccl::Result r = t->getUniqueId(&out); r != nccl::kSuccess)
+    return Status::error(std::string("ncclGetUniqueId failed: ") +
+                         (t->getErrorString ? t->getErrorString(r) : "NCCL error"));
+  return Status::ok();
 }
 
 Status Communicator::check(nccl::Result r, const char *what) {

@@ -1100,10 +1100,10 @@ int einloom::rt::runBundle(const Bundle &b, const RunOptions &o, Device *dev) {
   if (isSharded(b)) {
     const NcclTable *nccl = nullptr;
     nccl::UniqueId id;
-    if (Status s = loadNccl(nccl); !s)
+    if (Status s = newUniqueId(id); !s)
       return fail(o, s.message());
-    if (nccl->getUniqueId(&id) != nccl::kSuccess)
-      return fail(o, "ncclGetUniqueId failed");
+    if (Status s = loadNccl(nccl); !s) // loaded already by newUniqueId
+      return fail(o, s.message());
     if (Status s = Communicator::create(*nccl, id, 1, 0, single); !s)
       return fail(o, s.message());
     if (Status s = prog->useCommunicators(std::vector<Communicator *>(b.mesh.size(), &single)); !s)

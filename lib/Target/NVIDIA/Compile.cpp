@@ -627,35 +627,28 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       Value in = op.getOperand(0), r = op.getResult(0);
       if (!buffer.count(in))
         return op.emitError("reads a value the bundle does not hold");
-      auto axis = op.getAttrOfType<StringAttr>("mesh_axis");
-      int64_t ranks = mesh.getAxisSize(axis.getValue());
-      rt::BundleKernel k;
-      k.op = op.getName().stripDialect().str();
-      k.name = b.source + "_" + k.op + std::to_string(index);
-      k.spec = axis.getValue().str();
-      k.acc = "-";
-      k.collective.axis = axis.getValue().str();
+      std::string name = op.getName().stripDialect().str();
+      rt::BundleCollective c;
+      c.axis = op.getAttrOfType<StringAttr>("mesh_axis").getValue().str();
       if (auto d = op.getAttrOfType<IntegerAttr>("dim"))
-        k.collective.dim = d.getInt();
+        c.dim = d.getInt();
       if (auto a = dyn_cast<loom::AllToAllOp>(op)) {
-        k.collective.dim = a.getSplitDim();
-        k.collective.dim2 = a.getConcatDim();
+        c.dim = a.getSplitDim();
+        c.dim2 = a.getConcatDim();
       }
       bool returned = llvm::is_contained(ret->getOperands(), r);
       addBuffer(r, (returned ? "out" : "tmp") + std::to_string(index), returned ? "output" : "temp",
                 false);
       auto inType = cast<RankedTensorType>(in.getType());
       int64_t scratch = rt::collectiveScratchBytes(
-          k.op, std::vector<int64_t>(inType.getShape().begin(), inType.getShape().end()),
-          k.collective.dim, k.collective.dim2, elementBytes(inType.getElementType()), ranks);
-      k.operands = {buffer[in]};
-      k.result = buffer[r];
-      k.args = {buffer[in], buffer[r]};
+          name, std::vector<int64_t>(inType.getShape().begin(), inType.getShape().end()), c.dim,
+          c.dim2, elementBytes(inType.getElementType()), mesh.getAxisSize(c.axis));
       if (scratch > 0) {
-        k.collective.scratch = static_cast<int>(b.buffers.size());
+        c.scratch = static_cast<int>(b.buffers.size());
         b.buffers.push_back({"scratch" + std::to_string(index), "temp", "i8", {scratch}, scratch});
-        k.args.push_back(k.collective.scratch);
       }
+      rt::BundleKernel k = rt::collectiveEntry(b.source + "_" + name + std::to_string(index), name,
+                                               c, buffer[in], buffer[r]);
       if (std::string why = rt::checkCollective(b, k); !why.empty())
         return op.emitError("cannot be bundled: ") << why;
       b.launchOrder.push_back(static_cast<int>(b.kernels.size()));

@@ -38,6 +38,12 @@ int64_t dtypeBytes(const std::string &dtype);
 /// The number of elements of a static shape.
 int64_t numElements(const std::vector<int64_t> &shape);
 
+/// Collective `op` (BundleCollective `c`) from entry `in` to entry `out` as
+/// an entry of a bundle's kernels: its operands, result and args (input,
+/// output, then the scratch if any), as the manifest's `collective` line.
+BundleKernel collectiveEntry(const std::string &name, const std::string &op,
+                             const BundleCollective &c, int in, int out);
+
 /// Scratch bytes collective `op` needs on a rank whose input has shape
 /// `in` (elements of `elementBytes`), for `ranks` ranks: 0 when NCCL can
 /// work in place on the buffers (the dimension is the leading one, or all

@@ -65,6 +65,10 @@ struct NcclTable {
 /// The process's NCCL (loaded once), or an error saying why there is none.
 Status loadNccl(const NcclTable *&table);
 
+/// A new unique id from the process's NCCL (one rank makes it and sends it
+/// to the others, who create their communicators from it), or NCCL's error.
+Status newUniqueId(nccl::UniqueId &out);
+
 /// NCCL's data type for an element type name of the bundle ("f16", "bf16",
 /// "f32", "f64", "i32", "i8"), or -1.
 int ncclTypeOf(const std::string &dtype);
