@@ -63,21 +63,12 @@ rt::Bundle collectiveBundle(const std::vector<rt::BundleMeshAxis> &mesh, const s
   std::vector<int64_t> out = outShape(op, in, d, d2, ranks);
   b.buffers.push_back({"arg0", "input", dtype, in, numel(in) * eb});
   b.buffers.push_back({"out0", "output", dtype, out, numel(out) * eb});
-  rt::BundleKernel k;
-  k.name = "c0";
-  k.op = op;
-  k.spec = axis;
-  k.acc = "-";
-  k.collective = {axis, d, d2, -1};
-  k.operands = {0};
-  k.result = 1;
-  k.args = {0, 1};
+  rt::BundleCollective c{axis, d, d2, -1};
   if (int64_t s = rt::collectiveScratchBytes(op, in, d, d2, eb, ranks); s > 0) {
     b.buffers.push_back({"scratch0", "temp", "i8", {s}, s});
-    k.collective.scratch = 2;
-    k.args.push_back(2);
+    c.scratch = 2;
   }
-  b.kernels.push_back(k);
+  b.kernels.push_back(rt::collectiveEntry("c0", op, c, 0, 1));
   b.launchOrder = {0};
   return b;
 }
@@ -134,7 +125,7 @@ void expectCollective(const rt::Bundle &b) {
   ASSERT_EQ(test::runCollectiveOnHost(b, k, mem), "");
   for (int64_t r = 0; r < ranks; ++r) {
     std::vector<int64_t> group = test::axisGroup(b, axis, r);
-    int64_t at = std::find(group.begin(), group.end(), r) - group.begin();
+    int64_t at = test::axisPosition(b, axis, r);
     int64_t wrong = 0, first = -1;
     for (int64_t i = 0; i < numel(out); ++i) {
       int32_t got;

@@ -45,13 +45,24 @@ inline std::vector<HostRank> hostRanks(const rt::Bundle &b, int64_t ranks) {
   return out;
 }
 
-/// The ranks that share every coordinate but `axis`'s with `rank`, in
-/// their order along it (the mesh's ranks row-major, the last axis fastest).
-inline std::vector<int64_t> axisGroup(const rt::Bundle &b, int axis, int64_t rank) {
+/// Ranks apart along mesh axis `axis` (the mesh's ranks row-major, the
+/// last axis fastest).
+inline int64_t axisStride(const rt::Bundle &b, int axis) {
   int64_t stride = 1;
   for (size_t i = static_cast<size_t>(axis) + 1; i < b.mesh.size(); ++i)
     stride *= b.mesh[i].size;
-  int64_t n = b.mesh[axis].size, at = rank / stride % n;
+  return stride;
+}
+
+/// `rank`'s coordinate along mesh axis `axis`.
+inline int64_t axisPosition(const rt::Bundle &b, int axis, int64_t rank) {
+  return rank / axisStride(b, axis) % b.mesh[axis].size;
+}
+
+/// The ranks that share every coordinate but `axis`'s with `rank`, in
+/// their order along it.
+inline std::vector<int64_t> axisGroup(const rt::Bundle &b, int axis, int64_t rank) {
+  int64_t stride = axisStride(b, axis), n = b.mesh[axis].size, at = axisPosition(b, axis, rank);
   std::vector<int64_t> g;
   for (int64_t j = 0; j < n; ++j)
     g.push_back(rank + (j - at) * stride);
@@ -91,13 +102,14 @@ inline std::string runCollectiveOnHost(const rt::Bundle &b, const rt::BundleKern
   int64_t n = b.mesh[axis].size;
   const std::string &dtype = rt::entryAt(b, k.operands[0]).dtype;
   uint64_t eb = static_cast<uint64_t>(rt::dtypeBytes(dtype));
+  // Each rank's group along the axis, its position there, and its plan.
+  std::vector<std::vector<int64_t>> groups;
+  std::vector<int64_t> positions;
   std::vector<std::vector<rt::CollectiveStep>> plans;
   for (size_t r = 0; r < ranks.size(); ++r) {
-    std::vector<int64_t> g = axisGroup(b, axis, static_cast<int64_t>(r));
-    int64_t at = 0;
-    while (g[at] != static_cast<int64_t>(r))
-      ++at;
-    plans.push_back(rt::planCollective(b, k, n, at));
+    groups.push_back(axisGroup(b, axis, static_cast<int64_t>(r)));
+    positions.push_back(axisPosition(b, axis, static_cast<int64_t>(r)));
+    plans.push_back(rt::planCollective(b, k, n, positions.back()));
     if (plans.back().size() != plans.front().size())
       return "ranks plan different numbers of steps";
   }
@@ -117,10 +129,8 @@ inline std::string runCollectiveOnHost(const rt::Bundle &b, const rt::BundleKern
     // before any is written.
     std::vector<std::vector<unsigned char>> results(ranks.size());
     for (size_t r = 0; r < ranks.size(); ++r) {
-      std::vector<int64_t> g = axisGroup(b, axis, static_cast<int64_t>(r));
-      int64_t at = 0;
-      while (g[at] != static_cast<int64_t>(r))
-        ++at;
+      const std::vector<int64_t> &g = groups[r];
+      int64_t at = positions[r];
       auto input = [&](int64_t member) {
         const rt::CollectiveStep &st = plans[member][s];
         return ranks[member].entry(b, st.src) + st.srcOffset;

@@ -151,8 +151,9 @@ void expectBundleMatchesWhole(const std::string &text, double tol, int expectCol
   int collectives = 0;
   for (const rt::BundleKernel &k : b.kernels)
     collectives += k.isCollective();
-  if (expectCollectives >= 0)
+  if (expectCollectives >= 0) {
     EXPECT_EQ(collectives, expectCollectives);
+  }
   if (bundle)
     *bundle = b;
 
@@ -168,9 +169,7 @@ void expectBundleMatchesWhole(const std::string &text, double tol, int expectCol
     for (size_t d = 0; d < x.sharding.size(); ++d)
       if (!x.sharding[d].empty()) {
         int axis = rt::meshAxisIndex(b, x.sharding[d]);
-        std::vector<int64_t> g = test::axisGroup(b, axis, r);
-        int64_t at = std::find(g.begin(), g.end(), r) - g.begin();
-        s = ref::sliceAlong(s, int64_t(d), b.mesh[axis].size, at);
+        s = ref::sliceAlong(s, int64_t(d), b.mesh[axis].size, test::axisPosition(b, axis, r));
       }
     return s;
   };
