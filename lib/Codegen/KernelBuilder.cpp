@@ -222,9 +222,13 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
         dequantRecipe(c.quant->bits, c.quant->isSigned, c.elemA.isBF16(), why);
     if (!r)
       return emitError(loc, why);
-    if (!c.swapped || plan.getMma() != loom::MmaShape::M16N8K16 || plan.getTileK() != 64)
+    bool wgmmaRegs = plan.getMma() == loom::MmaShape::WgmmaK16 &&
+                     plan.getASource() == loom::OperandSource::Registers;
+    if (!c.swapped || (plan.getMma() != loom::MmaShape::M16N8K16 && !wgmmaRegs) ||
+        plan.getTileK() != 64)
       return emitError(loc, "a dequantized weight needs the mixed-input plan (order = ba, "
-                            "mma = m16n8k16, tile_k = 64)");
+                            "mma = m16n8k16, or wgmma_k16 with a_source = registers, "
+                            "tile_k = 64)");
     recipe = *r;
   }
   if (c.sparse &&
@@ -498,18 +502,60 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
     gpu::ReturnOp::create(b, loc);
   };
+  // Packed codes: each K tile's scale and zero registers (the clamp keeps
+  // an empty split's loads inside the tensors).
+  auto dequantParams = [&](Value kTile) {
+    Value global = arith::MinSIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(numK - 1));
+    return loadDequantParams(kc, a, global);
+  };
+  // The registers of K tile kt + 1 from those of tile kt (`params`): the
+  // same for the whole loop with one scale per row; reloaded only where a
+  // new group starts for groups of 128 or more (a uniform branch); every
+  // tile otherwise.
+  auto advanceParams = [&](Value kt, ArrayRef<Value> params) -> SmallVector<Value> {
+    int64_t group = c.quant->groupSize;
+    if (group == 0)
+      return SmallVector<Value>(params);
+    if (group < 128)
+      return dequantParams(kc.add(kt, kc.cst(1)));
+    Value starts = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        kc.rem(kc.add(kBegin, kc.add(kt, kc.cst(1))), group / 64), kc.cst(0));
+    SmallVector<Type> types;
+    for (Value v : params)
+      types.push_back(v.getType());
+    auto reload = scf::IfOp::create(b, loc, types, starts, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&reload.getThenRegion().front());
+      scf::YieldOp::create(b, loc, dequantParams(kc.add(kt, kc.cst(1))));
+      b.setInsertionPointToStart(&reload.getElseRegion().front());
+      scf::YieldOp::create(b, loc, params);
+    }
+    return SmallVector<Value>(reload.getResults());
+  };
   if (wgmma) {
     // Hopper: the same cp.async pipeline feeding wgmma. cp.async writes are
     // generic-proxy stores that the tensor cores read through the async
-    // proxy, hence the proxy fence before each barrier.
+    // proxy, hence the proxy fence before each barrier. Packed codes
+    // (mixed input) are dequantized into wgmma's A registers; their scale
+    // and zero registers ride in the loop's arguments after the
+    // accumulators, the next tile's loaded before this tile's MMAs.
     Type accT = c.acc;
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
     SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 f32 per thread
+    size_t numAcc = init.size();
+    if (c.quant)
+      llvm::append_range(init, dequantParams(kc.cst(0)));
     auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value kt = loop.getInductionVar();
+      SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc));
+      SmallVector<Value> nextParams;
+      if (c.quant)
+        nextParams = advanceParams(kt, params);
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
       asyncProxyFence(b, loc);
       gpu::BarrierOp::create(b, loc);
@@ -521,12 +567,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
         produce(kc.rem(next, stages), next);
       }
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
-      SmallVector<Value> acc(loop.getRegionIterArgs());
+      SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
+      a.dequant = params;
       wgmmaTile(kc, a, bt, kc.rem(kt, stages), acc);
+      llvm::append_range(acc, nextParams);
       scf::YieldOp::create(b, loc, acc);
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    SmallVector<Value> acc(loop.getResults());
+    SmallVector<Value> acc(loop.getResults().take_front(numAcc));
     finish(acc);
     return launch;
   }
@@ -544,11 +592,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   gpu::BarrierOp::create(b, loc);
   SmallVector<Value> init(numAcc, zero);
   // Packed codes: each K tile's scale and zero registers, loaded one tile
-  // ahead (the clamp keeps an empty split's loads inside the tensors).
-  auto dequantParams = [&](Value kTile) {
-    Value global = arith::MinSIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(numK - 1));
-    return loadDequantParams(kc, a, global);
-  };
+  // ahead.
   if (c.quant)
     a.dequant = dequantParams(kc.cst(0));
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
@@ -565,32 +609,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     SmallVector<Value> cur(args.slice(numAcc, numFrags));
     SmallVector<Value> params(args.slice(numAcc + numFrags, numParams));
     SmallVector<Value> sparseState(args.drop_front(numAcc + numFrags + numParams));
-    // The next K tile's scale and zero registers: the same for the whole
-    // loop with one scale per row; reloaded only where a new group starts
-    // for groups of 128 or more (a uniform branch); every tile otherwise.
+    // The next K tile's scale and zero registers.
     SmallVector<Value> nextParams;
-    int64_t group = c.quant ? c.quant->groupSize : 0;
-    if (c.quant && group == 0) {
-      nextParams = params;
-    } else if (c.quant && group >= 128) {
-      Value starts = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::eq,
-          kc.rem(kc.add(kBegin, kc.add(kt, kc.cst(1))), group / 64), kc.cst(0));
-      SmallVector<Type> types;
-      for (Value v : params)
-        types.push_back(v.getType());
-      auto reload = scf::IfOp::create(b, loc, types, starts, /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&reload.getThenRegion().front());
-        scf::YieldOp::create(b, loc, dequantParams(kc.add(kt, kc.cst(1))));
-        b.setInsertionPointToStart(&reload.getElseRegion().front());
-        scf::YieldOp::create(b, loc, params);
-      }
-      llvm::append_range(nextParams, reload.getResults());
-    } else if (c.quant) {
-      nextParams = dequantParams(kc.add(kt, kc.cst(1)));
-    }
+    if (c.quant)
+      nextParams = advanceParams(kt, params);
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));

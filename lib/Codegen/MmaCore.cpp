@@ -129,6 +129,23 @@ static SmallVector<Value> dmmaLaneOffsets(KernelContext &kc, Value warpBase, int
   return out;
 }
 
+/// Packed codes: the lane's first word of the warp's 16-row tile `f`, in
+/// bytes within a stage (a_fragment: `bits` words per lane, the 32 lanes'
+/// consecutive; the warp's tiles start at row kc.warpRow). The wgmma core
+/// reads its warp's one tile of a warpgroup's 64 rows the same way.
+static Value packedLaneOffset(KernelContext &kc, OperandTile &a, int64_t f) {
+  return kc.mul(kc.add(kc.mul(kc.add(kc.div(kc.warpRow, 16), f), 32), kc.lane),
+                4 * a.recipe.bits);
+}
+
+/// The packed operand's shared-memory region as 32-bit words.
+static Value packedWordsView(OpBuilder &b, Location loc, OperandTile &a) {
+  auto t = cast<MemRefType>(a.smemBytes.getType());
+  return memref::ViewOp::create(
+      b, loc, MemRefType::get({t.getNumElements() / 4}, b.getI32Type(), nullptr, t.getMemorySpace()),
+      a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+}
+
 FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile &a,
                                                  OperandTile &b) {
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN;
@@ -139,11 +156,8 @@ FragmentState einloom::codegen::prepareFragments(KernelContext &kc, OperandTile 
     return fs;
   }
   if (a.layout == SmemLayout::PackedFragments) {
-    // Packed codes: the lane's first word of each of the warp's 16-row
-    // tiles, in bytes within a stage (a_fragment: `bits` words per lane).
     for (int64_t f = 0; f < wm / 16; ++f)
-      fs.a.push_back(kc.mul(kc.add(kc.mul(kc.add(kc.div(kc.warpRow, 16), f), 32), kc.lane),
-                            4 * a.recipe.bits));
+      fs.a.push_back(packedLaneOffset(kc, a, f));
   } else {
     fs.a = laneOffsets(kc, a, kc.warpRow, wm / 16, /*isA=*/true);
   }
@@ -208,10 +222,7 @@ SmallVector<Value> einloom::codegen::loadFragments(KernelContext &kc, OperandTil
     return regs;
   }
   if (a.layout == SmemLayout::PackedFragments) {
-    auto t = cast<MemRefType>(a.smemBytes.getType());
-    Value words = memref::ViewOp::create(
-        b, loc, MemRefType::get({t.getNumElements() / 4}, b.getI32Type(), nullptr, t.getMemorySpace()),
-        a.smemBytes, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+    Value words = packedWordsView(b, loc, a);
     Value stageBytes = arith::MulIOp::create(b, loc, stage, kc.cst(a.stageBytes()));
     for (int64_t i = 0; i < wm / 16; ++i)
       llvm::append_range(regs, dequantFragment(kc, a, words, kc.add(stageBytes, fs.a[i]), i, ks));
@@ -391,9 +402,15 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   // steps with their own registers: each group's loads follow the wait
   // that completed the group which last used those registers, and one
   // group is always in flight while the next one loads.
+  // Packed codes (the mixed-input kernel) are read and dequantized into
+  // the same registers instead (dequantFragment, as the mma.sync core).
+  bool packed = a.layout == SmemLayout::PackedFragments;
   SmallVector<Value> lanes;
-  Value a16, aStage;
-  if (aRegs) {
+  Value a16, aStage, words, laneWord;
+  if (aRegs && packed) {
+    words = packedWordsView(b, loc, a);
+    laneWord = kc.add(kc.mul(stage, a.stageBytes()), packedLaneOffset(kc, a, 0));
+  } else if (aRegs) {
     lanes = laneOffsets(kc, a, kc.warpRow, 1, /*isA=*/true);
     a16 = halfwordView(b, loc, a);
     aStage = kc.mul(stage, a.stageBytes() / 2);
@@ -402,7 +419,8 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   for (int64_t grp = 0; grp < groups; ++grp) {
     SmallVector<Value> aFrags;
     for (int64_t ks = grp * perGroup; aRegs && ks < (grp + 1) * perGroup; ++ks)
-      llvm::append_range(aFrags, ldmatrix4(kc, a16, kc.add(aStage, lanes[ks]), false));
+      llvm::append_range(aFrags, packed ? dequantFragment(kc, a, words, laneWord, 0, ks)
+                                        : ldmatrix4(kc, a16, kc.add(aStage, lanes[ks]), false));
     NVVM::WgmmaFenceAlignedOp::create(b, loc);
     for (int64_t ks = grp * perGroup; ks < (grp + 1) * perGroup; ++ks) {
       // A k16 (k32) step is 32 bytes along a K-major row, or 16 K rows of

@@ -324,13 +324,31 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
     return emitError() << q.bits << "-bit codes have no register dequantization (2, 4 or 8 bits)";
   if (q.zeroType && (!q.zeroType.isSignlessInteger() || q.zeroType.getIntOrFloatBitWidth() > 32))
     return emitError() << "zero points must be integers of at most 32 bits, not " << q.zeroType;
-  if (p.getMma() != MmaShape::M16N8K16 || p.getProducer() != ProducerKind::CpAsync)
-    return emitError() << "the mixed-input kernel runs mma.sync m16n8k16 fed by cp.async "
-                          "(mma = m16n8k16, producer = cp_async)";
+  // Two cores: mma.sync m16n8k16, or on sm_90a wgmma m64nNk16 with the
+  // dequantized codes as its register A (warps_m x 1 warps of 16 rows,
+  // one or two warpgroups).
+  bool wgmma = p.getMma() == MmaShape::WgmmaK16;
+  if ((p.getMma() != MmaShape::M16N8K16 && !wgmma) || p.getProducer() != ProducerKind::CpAsync)
+    return emitError() << "the mixed-input kernel runs mma.sync m16n8k16 or wgmma_k16 fed by "
+                          "cp.async (mma = m16n8k16 or wgmma_k16, producer = cp_async)";
   if (p.getTileK() != 64)
     return emitError() << "the mixed-input kernel reads the packed weight in tiles of 64 k "
                           "(tile_k = 64), not "
                        << p.getTileK();
+  if (wgmma) {
+    if (!t.archSpecific)
+      return emitError() << "wgmma needs target sm_90a, not " << t.chip;
+    if (p.getASource() != OperandSource::Registers)
+      return emitError() << "the wgmma mixed-input kernel dequantizes the codes into "
+                            "registers: the plan needs a_source = registers";
+    if (p.getWarpsN() != 1 || (p.getWarpsM() != 4 && p.getWarpsM() != 8) ||
+        p.getTileM() != 16 * p.getWarpsM() || p.getTileN() > 256)
+      return emitError() << "a wgmma mixed-input plan is one or two warpgroups of 64 weight "
+                            "rows (warps_m = 4 or 8, warps_n = 1, tile_m = 16 warps_m) and "
+                            "tile_n <= 256";
+    if (p.getStages() < 3)
+      return emitError() << "the wgmma pipeline needs at least 3 stages";
+  }
   if (failed(verifyWeightWarpsAndActivations(p, c, "mixed-input", emitError)))
     return failure();
   if (p.getStages() < 2)
@@ -782,6 +800,32 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
           all.push_back(candidateFor(p, c, t, ctx, emitError));
         }
     }
+  }
+  // From 64 tokens on sm_90a, the mixed-input kernel's wgmma core: the
+  // codes dequantized into wgmma's register A, one or two warpgroups of 64
+  // weight rows, 64 to 256 tokens a tile. Listed after the mma.sync plans,
+  // which win a tie (where the codes' bytes bound both).
+  if (c.quant && t.archSpecific && tokens >= 64) {
+    int64_t most = c.quant->bits == 8 ? 8 : 4;
+    for (int64_t bm : {64, 128})
+      for (int64_t tnw : {64, 128, 256}) {
+        if (tnw > 64 && tnw / 2 >= tokens)
+          continue;
+        bool fillsUnsplit = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
+                                ((tokens + tnw - 1) / tnw) >=
+                            4 * t.numSMs;
+        int64_t stageBytes = bm * 8 * c.quant->bits + tnw * 128;
+        int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 3, most);
+        for (int64_t split : {1, 2, 4, 8, 16}) {
+          if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || fillsUnsplit))
+            continue;
+          PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages,
+                                     split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
+                                     Schedule::Cooperative, OperandSource::Registers,
+                                     OperandOrder::BA, 1);
+          all.push_back(candidateFor(p, c, t, ctx, emitError));
+        }
+      }
   }
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
@@ -1246,14 +1290,18 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
   }
   if (c.quant) {
     const WeightQuant &q = *c.quant;
-    os << "mixed-input mma.sync (m16n8k16): the weight's " << q.bits << "-bit "
+    os << (wgmma ? "mixed-input wgmma (m64n" + std::to_string(p.getTileN()) +
+                       "k16, A from registers): the weight's "
+                 : std::string("mixed-input mma.sync (m16n8k16): the weight's "))
+       << q.bits << "-bit "
        << (q.isSigned ? "signed" : "unsigned") << " codes (a_fragment layout, "
        << q.packedBytes << " bytes) stream through a " << p.getStages()
        << "-stage cp.async ring and are dequantized in registers (lop3/prmt, then the "
        << (q.zeroType ? "zero point and " : "")
        << (q.groupSize ? "scale of each group of " + std::to_string(q.groupSize)
                        : std::string(q.scaleRowStride ? "per-row scale" : "one scale"))
-       << ") straight into A fragments; the activations are B";
+       << ") straight into A fragments" << (wgmma ? " (each warp its 16 rows of a warpgroup's 64)" : "")
+       << "; the activations are B";
   } else if (c.sparse) {
     const SparseWeight &w = *c.sparse;
     if (w.twoFour() && p.getMma() == MmaShape::M16N8K32Sp)

@@ -27,6 +27,21 @@ wq quant w2c_bf16_m2       "mk,nk->mn" m=2,n=512,k=512 bf16 int2
 wq quant w4g64a_kn_f16_m4  "mk,kn->mn" m=4,n=1024,k=1024 f16 int4:g64:asym
 wq quant w4g128a_batched   "bmk,nk->bmn" b=2,m=3,n=1024,k=1024 f16 int4:g128:asym
 wq quant w4g128a_sm80_m16  "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g128:asym --target sm_80
+# The wgmma core (codes dequantized into wgmma's register A; the planner's
+# choice from 64 tokens on sm_90a, any token count with --plan): one and
+# two warpgroups, 64 to 256 tokens a tile, partial weight and token tiles,
+# every code width, split-K.
+wgplan() { echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = 64, warps_m = $(($1 / 16)), warps_n = 1, \
+mma = wgmma_k16, stages = $3, split_k = $4, order = ba, a_source = registers>"; }
+wq quant wg_w4g128a_f16_m64    "mk,nk->mn" m=64,n=4096,k=4096 f16 int4:g128:asym
+wq quant wg_w4g64a_bf16_m300   "mk,nk->mn" m=300,n=4112,k=1024 bf16 int4:g64:asym
+wq quant wg_w8c_bf16_m100      "mk,nk->mn" m=100,n=1024,k=2048 bf16 int8
+wq quant wg_w8g128a_f16_m64    "mk,nk->mn" m=64,n=2048,k=1024 f16 int8:g128:asym
+wq quant wg_w2g64a_f16_m200    "mk,nk->mn" m=200,n=1024,k=1024 f16 int2:g64:asym
+wq quant wg_w4g32_f16_m1000    "mk,nk->mn" m=1000,n=2048,k=2048 f16 int4:g32
+wq quant wg_w4g64a_bf16_m17_s2 "mk,nk->mn" m=17,n=4112,k=1024 bf16 int4:g64:asym --plan "$(wgplan 64 32 3 2)"
+wq quant wg_w4g128_f16_m256_t256 "mk,nk->mn" m=256,n=2048,k=2048 f16 int4:g128 --plan "$(wgplan 128 256 3 1)"
+wq quant wg_w4g128a_bf16_batched "bmk,nk->bmn" b=3,m=70,n=1024,k=1024 bf16 int4:g128:asym
 wq quant w8c_sm80_bf16_m4  "mk,nk->mn" m=4,n=1024,k=1024 bf16 int8 --target sm_80
 # The a_fragment repack on the GPU, and a quantized layer with a fused bias
 # and activation (test/Inputs/quant).
@@ -44,6 +59,13 @@ for kn in 4096,14336 14336,4096 8192,28672 28672,8192; do
   for m in 1 16; do
     wq quantbench "w8c_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int8
   done
+  # Prefill (the wgmma core), and at 64 and 128 tokens the mma.sync core
+  # beside it, as the planner chose it before the wgmma core existed.
+  wq quantbench "w4g128a_m4096_k${k}_n${n}" "mk,nk->mn" "m=4096,n=$n,k=$k" f16 int4:g128:asym
+  wq quantbench "w4g128a_mma_m64_k${k}_n${n}" "mk,nk->mn" "m=64,n=$n,k=$k" f16 int4:g128:asym \
+    --plan "#loom.plan<tile_m = 64, tile_n = 64, tile_k = 64, warps_m = 4, warps_n = 1, mma = m16n8k16, stages = 4, split_k = 1, order = ba>"
+  wq quantbench "w4g128a_mma_m128_k${k}_n${n}" "mk,nk->mn" "m=128,n=$n,k=$k" f16 int4:g128:asym \
+    --plan "#loom.plan<tile_m = 64, tile_n = 128, tile_k = 64, warps_m = 2, warps_n = 2, mma = m16n8k16, stages = 4, split_k = 1, order = ba>"
 done
 # The MLIR on stdin compiled into $PACK/DIR/NAME.bundle (more arguments go
 # to the compiler).

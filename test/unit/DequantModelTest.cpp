@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
 #include <random>
 
 using namespace einloom;
@@ -192,6 +194,138 @@ TEST(DequantModel, EachLaneLoadsItsOwnConsecutiveWords) {
       }
   for (int s : seen)
     EXPECT_EQ(s, 1);
+}
+
+namespace {
+/// The mixed-input wgmma kernel's CTA tile, modelled on the host with the
+/// generator's index formulas: the producer's copy of each K tile's packed
+/// run (tileBase + rowOrigin·rowBytes + stage byte), each warp's row
+/// (warpRow = (warp mod warps_m)·16), each lane's first word
+/// ((warpRow / 16·32 + lane)·4·bits) and the words of register j
+/// (j / regsPerWord), wgmma m64nNk16's register A (warp w of a warpgroup
+/// holds rows 16w to 16w + 15 as mma.sync's m16n8k16 A) and accumulators
+/// (n8 tile i / 4: rows g and g + 8, columns 2t and 2t + 1), then the
+/// epilogue's (row, column) of accumulator (n, half, e). Returns the tile's
+/// M x tokens result (row-major, rows past N or tokens past T unwritten: 0);
+/// `wordRead` is told which packed word each register came from.
+std::vector<double> modelWgmmaTile(const DequantRecipe &r, const std::vector<uint16_t> &deq,
+                                   const std::vector<double> &x, int64_t N, int64_t K,
+                                   int64_t T, int64_t bm, int64_t bn, int64_t rowOrigin,
+                                   int64_t tokenOrigin, bool bf16,
+                                   const std::function<void(int64_t, int64_t, int64_t, int64_t,
+                                                            int64_t)> &wordRead,
+                                   int64_t warpsM) {
+  DType half = bf16 ? DType::BF16 : DType::F16;
+  int64_t rowBytes = 8 * r.bits, warps = bm / 16;
+  std::vector<double> acc(warps * 32 * (bn / 2), 0.0);
+  for (int64_t kt = 0; kt < K / 64; ++kt) {
+    int64_t tileBase = kt * N * rowBytes; // issuePackedCopies
+    for (int64_t warp = 0; warp < warps; ++warp) {
+      int64_t warpRow = (warp % warpsM) * (bm / warpsM);
+      for (int64_t lane = 0; lane < 32; ++lane) {
+        int64_t laneByte = (warpRow / 16 * 32 + lane) * 4 * r.bits; // packedLaneOffset
+        // The warpgroup's 64 x 16 A of each k step, this warp's rows.
+        for (int64_t ks = 0; ks < 4; ++ks) {
+          for (int64_t reg = 0; reg < 4; ++reg) {
+            int64_t j = 4 * ks + reg;
+            int64_t wi = j / r.regsPerWord;
+            int64_t globalWord = (tileBase + rowOrigin * rowBytes + laneByte + 4 * wi) / 4;
+            wordRead(globalWord, kt, (rowOrigin + warpRow) / 16, lane, wi);
+            for (int64_t h = 0; h < 2; ++h) {
+              auto [row, k] = aFragmentElement(lane, j, h);
+              // wgmma: warp (warp mod 4) of its warpgroup holds rows
+              // 16 (warp mod 4) of the warpgroup's 64.
+              int64_t wgRow = 64 * (warp / 4) + 16 * (warp % 4) + row;
+              int64_t n = rowOrigin + warpRow + row, kk = kt * 64 + k;
+              double w = n < N ? floatFromBits(half, deq[n * K + kk]) : 0.0;
+              // The warp that holds wgRow's accumulators: the same warp,
+              // lanes with g = row mod 8.
+              int64_t owner = wgRow / 16;
+              for (int64_t col = 0; col < bn; ++col) {
+                int64_t t = tokenOrigin + col;
+                double xv = t < T ? x[t * K + kk] : 0.0;
+                int64_t rr = wgRow % 16;
+                int64_t l = (rr % 8) * 4 + (col % 8) / 2;
+                int64_t i = (col / 8) * 4 + (rr / 8) * 2 + col % 2;
+                acc[(owner * 32 + l) * (bn / 2) + i] += w * xv;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // storeEpilogue with one 16-row fragment a warp and bn / 8 n8 tiles.
+  std::vector<double> out(bm * bn, 0.0);
+  for (int64_t warp = 0; warp < warps; ++warp) {
+    int64_t warpRow = (warp % warpsM) * (bm / warpsM);
+    for (int64_t lane = 0; lane < 32; ++lane)
+      for (int64_t n = 0; n < bn / 8; ++n)
+        for (int64_t hf = 0; hf < 2; ++hf)
+          for (int64_t e = 0; e < 2; ++e) {
+            int64_t row = warpRow + lane / 4 + 8 * hf, col = 2 * (lane % 4) + 8 * n + e;
+            if (rowOrigin + row < N && tokenOrigin + col < T)
+              out[row * bn + col] = acc[(warp * 32 + lane) * (bn / 2) + n * 4 + hf * 2 + e];
+          }
+  }
+  return out;
+}
+} // namespace
+
+TEST(DequantModel, WgmmaMixedInputTileMatchesTheProduct) {
+  // One and two warpgroups, 4- and 8-bit codes, a partial last weight tile
+  // (N = 80) and a partial token tile: every element of the CTA's result
+  // equals the f64 product of the dequantized weight and the activations.
+  struct TileCase {
+    unsigned bits;
+    int64_t bm, bn, rowOrigin, tokenOrigin;
+  };
+  int64_t N = 80, K = 256, T = 40;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<double> x(T * K);
+  for (double &v : x)
+    v = roundTo(DType::F16, u(rng));
+  for (TileCase tc : {TileCase{4, 64, 32, 64, 32}, TileCase{8, 128, 64, 0, 0},
+                      TileCase{2, 128, 16, 0, 32}}) {
+    Case c{tc.bits, false, true, 64, false};
+    Weight w = makeWeight(c, N, K, 11 + tc.bits);
+    std::string why;
+    DequantRecipe r = *dequantRecipe(tc.bits, false, false, why);
+    std::vector<uint32_t> words = packWords(w.codes, tc.bits, false);
+    std::vector<uint16_t> deq = modelDequantize(r, words, N, K, w.g);
+    int64_t badWords = 0;
+    auto check = [&](int64_t word, int64_t kt, int64_t nb, int64_t lane, int64_t wi) {
+      // Past the weight's last row the copy is predicated off (rows read
+      // as zeros); elsewhere the word is the a_fragment layout's.
+      if (nb < N / 16 && word != aFragmentWord(N, kt, nb, lane, tc.bits) + wi)
+        ++badWords;
+    };
+    std::vector<double> got = modelWgmmaTile(r, deq, x, N, K, T, tc.bm, tc.bn, tc.rowOrigin,
+                                             tc.tokenOrigin, false, check, tc.bm / 16);
+    EXPECT_EQ(badWords, 0) << tc.bits << "-bit codes, " << tc.bm << " rows";
+    int64_t bad = 0;
+    for (int64_t i = 0; i < tc.bm; ++i)
+      for (int64_t j = 0; j < tc.bn; ++j) {
+        int64_t n = tc.rowOrigin + i, t = tc.tokenOrigin + j;
+        double want = 0;
+        if (n < N && t < T)
+          for (int64_t k = 0; k < K; ++k)
+            want += floatFromBits(DType::F16, deq[n * K + k]) * x[t * K + k];
+        if (std::abs(got[i * tc.bn + j] - want) > 1e-9 * (1 + std::abs(want)))
+          ++bad;
+      }
+    EXPECT_EQ(bad, 0) << tc.bits << "-bit codes, " << tc.bm << " x " << tc.bn << " tile";
+    // The mma.sync kernel's warp grid (2 x 2 warps of 32 rows) read as
+    // wgmma's rows puts the weight's rows under the wrong accumulators.
+    if (tc.bm == 128) {
+      std::vector<double> wrong = modelWgmmaTile(r, deq, x, N, K, T, tc.bm, tc.bn, tc.rowOrigin,
+                                                 tc.tokenOrigin, false,
+                                                 [](int64_t, int64_t, int64_t, int64_t, int64_t) {},
+                                                 2);
+      EXPECT_NE(wrong, got);
+    }
+  }
 }
 
 TEST(DequantModel, RefusesWidthsWithNoKernel) {
