@@ -130,8 +130,9 @@ PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (format == PackFormat::AFragment && kind != QuantKind::Signed &&
       kind != QuantKind::Unsigned)
     return emitError() << "a_fragment packs signed or unsigned codes";
-  if (format == PackFormat::AFragment && bits != 2 && bits != 4 && bits != 8)
-    return emitError() << "a_fragment layout packs 2-, 4- or 8-bit codes, got bits = " << bits;
+  if (format == PackFormat::AFragment && (bits < 2 || bits > 4) && bits != 8)
+    return emitError() << "a_fragment layout packs 2-, 3-, 4- or 8-bit codes, got bits = "
+                       << bits;
   if (format == PackFormat::BitPlanes) {
     if (bits < 1 || bits > 8)
       return emitError() << "bit_planes needs bits in [1, 8], got " << bits;

@@ -105,8 +105,8 @@ EinloomStatus einloomBundleBufferLayout(EinloomBundle bundle, size_t index, cons
 /* Packs the N x K codes of a quantized weight (row-major, one per byte: two's
  * complement when isSigned) into the a_fragment words the mixed-input
  * kernels read (docs/dialect.md): N * K * bits / 32 words at `words`. bits is
- * 2, 4 or 8; N a multiple of 16, K of 64; a code outside the width is an
- * error. On the host. API version 3. */
+ * 2, 3, 4 or 8; N a multiple of 16, K of 64; a code outside the width is an
+ * error. On the host. API version 3 (3 bits: 7). */
 EinloomStatus einloomPackWeight(const uint8_t *codes, int64_t n, int64_t k, int bits,
                                 int isSigned, uint32_t *words);
 /* Packs a rows x cols matrix of 16-bit values (f16 or bf16 bit patterns,

@@ -76,7 +76,7 @@ mlir::Type parseElementTypeName(mlir::MLIRContext &ctx, llvm::StringRef name);
 /// Makes the weight (second operand) of the one einsum in `module` (from
 /// buildEinsumModule) a quantized one: the function then takes its codes,
 /// scales and (asymmetric) zero points, and dequantizes them into the
-/// einsum. `desc` is `int<B>[:g<G>|:channel][:sym|:asym]` (B = 2, 4 or 8;
+/// einsum. `desc` is `int<B>[:g<G>|:channel][:sym|:asym]` (B = 2, 3, 4 or 8;
 /// default per channel, symmetric): symmetric codes are signed with no zero
 /// point, asymmetric ones unsigned with integer zero points (i8, i16 for 8
 /// bits, whose zero points reach 255); groups of G run

@@ -50,10 +50,20 @@ std::optional<DequantRecipe> einloom::codegen::dequantRecipe(unsigned bits, bool
       r.bias = 1024;
     }
     return r;
+  case 3: {
+    // The low bit pair as a 2-bit field, then the high bit (and a signed
+    // code's sign flip, in the magic) at bit 2 of each half.
+    r.path = DequantPath::Lop3Split;
+    r.regsPerWord = 8;
+    r.mask = 0x00030003u;
+    r.highMask = 0x00040004u;
+    r.magic = exponent | (isSigned ? r.highMask : 0u);
+    r.bias = bf16 ? 128 : 1024;
+    return r;
+  }
   default:
     why = std::to_string(bits) +
-          "-bit codes have no register dequantization (2, 4 and 8 bits do: the "
-          "fields of a 32-bit word must split evenly into the two halves of a register)";
+          "-bit codes have no register dequantization (2, 3, 4 and 8 bits do)";
     return std::nullopt;
   }
 }
@@ -131,9 +141,15 @@ std::vector<uint16_t> einloom::codegen::modelDequantize(const DequantRecipe &r,
               half[h] = ops.round(static_cast<double>(y));
             }
           } else {
-            uint32_t x = r.path == DequantPath::Lop3
-                             ? lop3(word >> r.shift(i), r.mask, r.magic, DequantRecipe::lut)
-                             : prmt(word, r.magic, r.selector(i));
+            uint32_t x = r.path == DequantPath::PrmtHalf
+                             ? prmt(word, r.magic, r.selector(i))
+                             : lop3(word >> r.shift(i), r.mask, r.magic, DequantRecipe::lut);
+            if (r.path == DequantPath::Lop3Split) {
+              uint32_t high = words[first + 2];
+              int sh = r.highShift(static_cast<unsigned>(j));
+              high = sh >= 0 ? high >> sh : high << -sh;
+              x = lop3(high, r.highMask, x, DequantRecipe::lut);
+            }
             uint16_t zc = ops.round(r.bias + static_cast<double>(z));
             for (unsigned h = 0; h < 2; ++h) {
               uint16_t xv = static_cast<uint16_t>(x >> (16 * h));

@@ -860,30 +860,61 @@ FailureOr<KernelLaunch> einloom::buildPackKernel(gpu::GPUModuleOp module, String
   // `bits`; register j = wi·R + i holds the pair (h = 0, 1) at row
   // 16nb + lane/4 + 8(r%2), k 64kt + 16ks + 2(lane%4) + 8(r/2) + h, in
   // field i + R·h (2 and 4 bits) or byte 2i + h (8 bits): docs/dialect.md.
-  int64_t regsPerWord = bits == 8 ? 2 : 16 / bits;
+  // 3 bits: words 0 and 1 are 2-bit words of the codes' low bit pairs,
+  // word 2 holds register j's high bits at bits j and j + 16.
+  bool split = bits == 3;
+  int64_t regsPerWord = bits == 8 ? 2 : split ? 8 : 16 / bits;
   Value wi = kc.rem(w, bits), slot = kc.div(w, bits);
   Value lane = kc.rem(slot, 32), tile = kc.div(slot, 32);
   Value kt = kc.div(tile, N / 16), nb = kc.rem(tile, N / 16);
   Value rowBase = kc.add(kc.mul(nb, 16), kc.div(lane, 4));
   Value kBase = kc.add(kc.mul(kt, 64), kc.mul(kc.rem(lane, 4), 2));
-  Value word = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-  Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr((1 << bits) - 1));
-  for (int64_t i = 0; i < regsPerWord; ++i)
-    for (int64_t h = 0; h < 2; ++h) {
-      // j = wi·R + i: its k step and fragment register, as values.
-      Value j = kc.add(kc.mul(wi, regsPerWord), i);
-      Value ks = kc.div(j, 4), r = kc.rem(j, 4);
-      Value row = kc.add(rowBase, kc.mul(kc.rem(r, 2), 8));
-      Value k = kc.add(kBase, kc.add(kc.mul(ks, 16), kc.add(kc.mul(kc.div(r, 2), 8), h)));
-      Value code = memref::LoadOp::create(b, loc, codes,
-                                          ValueRange{kc.idx(kc.add(kc.mul(row, K), k))});
-      Value field = arith::AndIOp::create(
-          b, loc, arith::ExtUIOp::create(b, loc, b.getI32Type(), code), mask);
-      int64_t shift = bits * (bits == 8 ? 2 * i + h : i + h * regsPerWord);
-      Value placed = arith::ShLIOp::create(
-          b, loc, field, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(shift)));
-      word = arith::OrIOp::create(b, loc, word, placed);
+  auto i32c = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
+  // The code of register j (a value), half h, as an i32.
+  auto codeOf = [&](Value j, int64_t h) -> Value {
+    Value ks = kc.div(j, 4), r = kc.rem(j, 4);
+    Value row = kc.add(rowBase, kc.mul(kc.rem(r, 2), 8));
+    Value k = kc.add(kBase, kc.add(kc.mul(ks, 16), kc.add(kc.mul(kc.div(r, 2), 8), h)));
+    Value code = memref::LoadOp::create(b, loc, codes,
+                                        ValueRange{kc.idx(kc.add(kc.mul(row, K), k))});
+    return arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
+  };
+  // Word wi of the low fields: register i of it at field i + R·h (byte
+  // 2i + h for 8 bits), `fieldBits` bits each.
+  auto lowWord = [&]() {
+    int64_t fieldBits = split ? 2 : bits;
+    Value word = i32c(0), mask = i32c((1 << fieldBits) - 1);
+    for (int64_t i = 0; i < regsPerWord; ++i)
+      for (int64_t h = 0; h < 2; ++h) {
+        Value field = arith::AndIOp::create(b, loc, codeOf(kc.add(kc.mul(wi, regsPerWord), i), h),
+                                            mask);
+        int64_t shift = fieldBits * (bits == 8 ? 2 * i + h : i + h * regsPerWord);
+        word = arith::OrIOp::create(b, loc, word, arith::ShLIOp::create(b, loc, field, i32c(shift)));
+      }
+    return word;
+  };
+  Value word;
+  if (split) {
+    auto which = scf::IfOp::create(b, loc, TypeRange{b.getI32Type()}, kc.lt(wi, 2), true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&which.getThenRegion().front());
+      scf::YieldOp::create(b, loc, lowWord());
+      b.setInsertionPointToStart(&which.getElseRegion().front());
+      Value high = i32c(0);
+      for (int64_t j = 0; j < 16; ++j)
+        for (int64_t h = 0; h < 2; ++h) {
+          Value bit = arith::AndIOp::create(
+              b, loc, arith::ShRUIOp::create(b, loc, codeOf(kc.cst(j), h), i32c(2)), i32c(1));
+          high = arith::OrIOp::create(b, loc, high,
+                                      arith::ShLIOp::create(b, loc, bit, i32c(j + 16 * h)));
+        }
+      scf::YieldOp::create(b, loc, high);
     }
+    word = which.getResult(0);
+  } else {
+    word = lowWord();
+  }
   memref::StoreOp::create(b, loc, word, out, ValueRange{kc.idx(w)});
   b.setInsertionPointAfter(inside);
   gpu::ReturnOp::create(b, loc);

@@ -105,6 +105,11 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
   SmallVector<Value, 4> regs;
   Value word;
   int64_t wordAt = -1;
+  // 3-bit codes: the lane's third word holds every register's high bits.
+  Value high;
+  if (r.path == DequantPath::Lop3Split)
+    high = memref::LoadOp::create(b, loc, words32,
+                                  ValueRange{kc.idx(kc.div(kc.add(laneBase, 8), 4))});
   for (int64_t reg = 0; reg < 4; ++reg) {
     int64_t j = 4 * ks + reg;
     int64_t wi = j / r.regsPerWord;
@@ -131,24 +136,39 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
              "mul.rn.f32 d0, d0, $3; mul.rn.f32 d1, d1, $3; cvt.rn.bf16x2.f32 $0, d1, d0; }";
     } else {
       std::string head;
-      if (r.path == DequantPath::Lop3)
+      if (r.path == DequantPath::Lop3 || r.path == DequantPath::Lop3Split)
         head = (r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) + "; lop3.b32 t, t, "
                            : std::string("lop3.b32 t, $1, ")) +
                hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
-      else
+      if (r.path == DequantPath::Lop3Split) {
+        // The high bits moved to bit 2 of each half, then ored in (a signed
+        // code's flip is in the magic: (h & mask) ^ t).
+        int sh = r.highShift(static_cast<unsigned>(j));
+        std::string moved = sh > 0   ? "shr.b32 u, $4, " + std::to_string(sh) + "; "
+                            : sh < 0 ? "shl.b32 u, $4, " + std::to_string(-sh) + "; "
+                                     : "mov.b32 u, $4; ";
+        head += moved + "lop3.b32 t, u, " + hex(r.highMask) + ", t, " +
+                hex(DequantRecipe::lut) + "; ";
+      } else if (r.path != DequantPath::Lop3)
         head = (r.wordXor ? "xor.b32 t, $1, " + hex(r.wordXor) + "; prmt.b32 t, t, "
                           : std::string("prmt.b32 t, $1, ")) +
                hex(r.magic) + ", " + hex(r.selector(i)) + "; ";
       // bf16 (lop3 only: 8-bit bf16 is PrmtFloat) subtracts and multiplies
       // with fma, which sm_80 has for bf16x2.
       if (r.bf16)
-        text = "{ .reg .b32 t, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; " + head +
-               "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }";
+        text = "{ .reg .b32 t, u, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; " +
+               head + "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }";
       else
-        text = "{ .reg .b32 t; " + head + "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
+        text = "{ .reg .b32 t, u; " + head + "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
     }
     std::string inType = r.path == DequantPath::PrmtFloat ? "f" : "r";
-    regs.push_back(inlinePtx(kc.b, kc.loc, i32, ValueRange{word, zc, s}, text, "=r,r," + inType + "," + inType));
+    SmallVector<Value, 4> ins{word, zc, s};
+    std::string constraints = "=r,r," + inType + "," + inType;
+    if (high) {
+      ins.push_back(high);
+      constraints += ",r";
+    }
+    regs.push_back(inlinePtx(kc.b, kc.loc, i32, ins, text, constraints));
   }
   return regs;
 }

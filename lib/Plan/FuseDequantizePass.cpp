@@ -3,7 +3,7 @@
 // A weight-only quantized linear layer, `dequantize(q, s, z)` feeding an
 // einsum, becomes one einsum that reads the codes (see EinsumOp's
 // weight_quant). The conditions mirror what the mixed-input kernels take:
-// the a_fragment packing (2, 4 or 8 bits, N % 16, K % 64) and the register
+// the a_fragment packing (2, 3, 4 or 8 bits, N % 16, K % 64) and the register
 // dequantization sequences of include/einloom/Codegen/Dequant.h (scale in
 // the activations' type, integer zero points). An einsum of two int8
 // operands, each dequantized per channel (W8A8), becomes an i32 einsum of
@@ -67,10 +67,9 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
   if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar)
     return "the codes are " + loom::stringifyQuantKind(q.getKind()).str() +
            " (the kernels dequantize signed or unsigned integer codes)";
-  if (q.getBits() != 2 && q.getBits() != 4 && q.getBits() != 8)
+  if ((q.getBits() < 2 || q.getBits() > 4) && q.getBits() != 8)
     return std::to_string(q.getBits()) +
-           "-bit codes (the register sequences take 2, 4 or 8 bits, whose codes never "
-           "straddle a 32-bit word)";
+           "-bit codes (the register sequences take 2, 3, 4 or 8 bits)";
   Type x = cast<RankedTensorType>(e.getInputs()[1 - w].getType()).getElementType();
   Type wt = cast<RankedTensorType>(d.getResult().getType()).getElementType();
   if (!x.isF16() && !x.isBF16())

@@ -320,8 +320,9 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
                        << c.dynamicLabel << "' is not supported with it yet)";
   if (!c.elemA.isF16() && !c.elemA.isBF16())
     return emitError() << "the mixed-input kernel dequantizes to f16 or bf16, not " << c.elemA;
-  if (q.bits != 2 && q.bits != 4 && q.bits != 8)
-    return emitError() << q.bits << "-bit codes have no register dequantization (2, 4 or 8 bits)";
+  if ((q.bits < 2 || q.bits > 4) && q.bits != 8)
+    return emitError() << q.bits
+                       << "-bit codes have no register dequantization (2, 3, 4 or 8 bits)";
   if (q.zeroType && (!q.zeroType.isSignlessInteger() || q.zeroType.getIntOrFloatBitWidth() > 32))
     return emitError() << "zero points must be integers of at most 32 bits, not " << q.zeroType;
   // Two cores: mma.sync m16n8k16, or on sm_90a wgmma m64nNk16 with the

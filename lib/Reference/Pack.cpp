@@ -357,6 +357,26 @@ struct CodeField {
 struct FragmentSlot {
   int64_t word;
   int64_t shift;
+  /// A field split across two words (3-bit a_fragment codes): its low two
+  /// bits at `shift` of `word`, its high bit at `highShift` of `highWord`.
+  int64_t highWord = -1;
+  int64_t highShift = 0;
+
+  /// Ors the field `u` into `words`.
+  void place(uint32_t *words, uint32_t u) const {
+    if (highWord < 0) {
+      words[word] |= u << shift;
+      return;
+    }
+    words[word] |= (u & 3u) << shift;
+    words[highWord] |= (u >> 2 & 1u) << highShift;
+  }
+  /// The `bits`-bit field read back from `wordAt(i)`.
+  template <typename W> uint32_t read(W wordAt, int64_t bits) const {
+    if (highWord < 0)
+      return (wordAt(word) >> shift) & ((1u << bits) - 1);
+    return ((wordAt(word) >> shift) & 3u) | ((wordAt(highWord) >> highShift & 1u) << 2);
+  }
 };
 
 /// Calls f(k, n, slot) for every element, in word order.
@@ -401,9 +421,25 @@ void forEachFragmentSlot(int64_t K, int64_t N, int64_t bits, F f) {
 /// 2- and 4-bit words hold R = 16/bits registers, register i of a word in
 /// field i (low half) and field i + R (high half), so that one shift by
 /// bits·i and one mask expose both halves; 8-bit words hold 2 registers,
-/// register i's half h in byte 2i + h.
+/// register i's half h in byte 2i + h. 3-bit codes take three words: words
+/// 0 and 1 hold the low two bits of registers 8w + i as 2-bit codes do, and
+/// word 2 the high bit of register j's half h at bit j + 16h.
 template <typename F>
 void forEachAFragmentSlot(int64_t N, int64_t K, int64_t bits, F f) {
+  if (bits == 3) {
+    for (int64_t kt = 0; kt < K / 64; ++kt)
+      for (int64_t nb = 0; nb < N / 16; ++nb)
+        for (int64_t lane = 0; lane < 32; ++lane)
+          for (int64_t j = 0; j < 16; ++j)
+            for (int64_t h = 0; h < 2; ++h) {
+              int64_t ks = j / 4, r = j % 4;
+              int64_t n = nb * 16 + lane / 4 + 8 * (r % 2);
+              int64_t k = kt * 64 + 16 * ks + 2 * (lane % 4) + 8 * (r / 2) + h;
+              int64_t first = ((kt * (N / 16) + nb) * 32 + lane) * 3;
+              f(k, n, FragmentSlot{first + j / 8, 2 * (j % 8 + 8 * h), first + 2, j + 16 * h});
+            }
+    return;
+  }
   int64_t regsPerWord = bits == 8 ? 2 : 16 / bits;
   for (int64_t kt = 0; kt < K / 64; ++kt)
     for (int64_t nb = 0; nb < N / 16; ++nb)
@@ -469,7 +505,7 @@ bool packSlots(const Tensor &dense, const PackParams &p, size_t numWords, ForEac
   forEach([&](int64_t k, int64_t n, FragmentSlot s) {
     uint32_t u = 0;
     if (ok && field.encode(dense.data[index(k, n)], u, err))
-      words[s.word] |= u << s.shift;
+      s.place(words.data(), u);
     else
       ok = false;
   });
@@ -487,17 +523,21 @@ template <typename ForEach, typename Index>
 void unpackSlots(const Tensor &words, const PackParams &p, ForEach forEach, Index index,
                  Tensor &result) {
   CodeField field{p.bits, p.kind};
-  uint32_t mask = (1u << p.bits) - 1;
   forEach([&](int64_t k, int64_t n, FragmentSlot s) {
-    result.data[index(k, n)] = field.decode((asWord(words.data[s.word]) >> s.shift) & mask);
+    result.data[index(k, n)] =
+        field.decode(s.read([&](int64_t i) { return asWord(words.data[i]); }, p.bits));
   });
 }
 } // namespace
 
 bool einloom::ref::packAFragmentWords(const uint8_t *codes, int64_t N, int64_t K, unsigned bits,
                                       bool isSigned, uint32_t *words, std::string &err) {
-  if ((bits != 2 && bits != 4 && bits != 8) || N <= 0 || K <= 0 || N % 16 || K % 64) {
-    err = "pack: a_fragment takes 2, 4 or 8 bits and an N x K weight with N % 16 == 0 and "
+  if ((bits < 2 || bits > 4) && bits != 8) {
+    err = "pack: a_fragment takes 2, 3, 4 or 8 bits; got " + std::to_string(bits);
+    return false;
+  }
+  if (N <= 0 || K <= 0 || N % 16 || K % 64) {
+    err = "pack: a_fragment takes an N x K weight with N % 16 == 0 and "
           "K % 64 == 0; got " + std::to_string(bits) + " bits, N = " + std::to_string(N) +
           ", K = " + std::to_string(K);
     return false;
@@ -512,7 +552,7 @@ bool einloom::ref::packAFragmentWords(const uint8_t *codes, int64_t N, int64_t K
     double code = isSigned ? static_cast<double>(static_cast<int8_t>(byte)) : byte;
     uint32_t f = 0;
     ok = field.encode(code, f, err);
-    words[slot.word] |= f << slot.shift;
+    slot.place(words, f);
   });
   return ok;
 }

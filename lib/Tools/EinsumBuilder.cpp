@@ -223,7 +223,7 @@ LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef d
   Location loc = FileLineColLoc::get(ctx, "--weight-quant", 1, 1);
   auto bad = [&](const Twine &why) {
     emitError(loc) << "bad --weight-quant '" << desc << "': " << why
-                   << " (expected int<B>[:g<G>|:channel][:sym|:asym], B = 2, 4 or 8, e.g. "
+                   << " (expected int<B>[:g<G>|:channel][:sym|:asym], B = 2, 3, 4 or 8, e.g. "
                       "int4:g128:asym)";
     return failure();
   };
@@ -231,8 +231,8 @@ LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef d
   desc.split(parts, ':');
   unsigned bits = 0;
   if (parts.empty() || !parts[0].consume_front("int") || parts[0].getAsInteger(10, bits) ||
-      (bits != 2 && bits != 4 && bits != 8))
-    return bad("the first part names the code width, int2, int4 or int8");
+      ((bits < 2 || bits > 4) && bits != 8))
+    return bad("the first part names the code width, int2, int3, int4 or int8");
   int64_t group = 0;
   bool asym = false, sawGranularity = false, sawScheme = false;
   for (StringRef part : ArrayRef<StringRef>(parts).drop_front()) {
@@ -293,7 +293,7 @@ LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef d
     return s + t + ">";
   };
   std::string e16 = typeText(elem);
-  std::string codes = tensor(wt.getShape(), "i" + std::to_string(bits == 2 ? 4 : bits));
+  std::string codes = tensor(wt.getShape(), "i" + std::to_string(bits < 4 ? 4 : bits));
   SmallVector<int64_t> sshape;
   if (group) {
     sshape.assign(wt.getShape().begin(), wt.getShape().end());

@@ -669,7 +669,7 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       std::string sign;
       if (!(ls >> w.bits >> sign >> w.granularity >> w.axis >> w.group >> w.kDim >> w.scale >>
             w.zero) ||
-          (w.bits != 2 && w.bits != 4 && w.bits != 8) || (sign != "signed" && sign != "unsigned") ||
+          ((w.bits < 2 || w.bits > 4) && w.bits != 8) || (sign != "signed" && sign != "unsigned") ||
           (w.granularity != "tensor" && w.granularity != "channel" && w.granularity != "group") ||
           w.axis < 0 || w.axis > 7 || w.kDim < 0 || w.kDim > 1 || w.group < 0 ||
           (w.granularity == "group") != (w.group > 0))

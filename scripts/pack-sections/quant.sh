@@ -24,6 +24,10 @@ wq quant w8c_bf16_m9       "mk,nk->mn" m=9,n=1024,k=1024 bf16 int8
 wq quant w8g64a_bf16_m1    "mk,nk->mn" m=1,n=512,k=2048 bf16 int8:g64:asym
 wq quant w2g64a_f16_m7     "mk,nk->mn" m=7,n=1024,k=1024 f16 int2:g64:asym
 wq quant w2c_bf16_m2       "mk,nk->mn" m=2,n=512,k=512 bf16 int2
+wq quant w3g128a_f16_m16   "mk,nk->mn" m=16,n=2048,k=2048 f16 int3:g128:asym
+wq quant w3c_bf16_m5       "mk,nk->mn" m=5,n=1040,k=1024 bf16 int3
+wq quant w3g64_f16_m1      "mk,nk->mn" m=1,n=512,k=4096 f16 int3:g64
+wq quant wg_w3g128a_bf16_m128 "mk,nk->mn" m=128,n=2048,k=1024 bf16 int3:g128:asym
 wq quant w4g64a_kn_f16_m4  "mk,kn->mn" m=4,n=1024,k=1024 f16 int4:g64:asym
 wq quant w4g128a_batched   "bmk,nk->bmn" b=2,m=3,n=1024,k=1024 f16 int4:g128:asym
 wq quant w4g128a_sm80_m16  "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g128:asym --target sm_80
@@ -58,6 +62,7 @@ for kn in 4096,14336 14336,4096 8192,28672 28672,8192; do
   done
   for m in 1 16; do
     wq quantbench "w8c_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int8
+    wq quantbench "w3g128a_m${m}_k${k}_n${n}" "mk,nk->mn" "m=$m,n=$n,k=$k" f16 int3:g128:asym
   done
   # Prefill (the wgmma core), and at 64 and 128 tokens the mma.sync core
   # beside it, as the planner chose it before the wgmma core existed.

@@ -31,18 +31,18 @@ func.func @w8_first(%q: tensor<128x64xi8>, %x: tensor<3x128xbf16>, %s: tensor<64
 // What does not fuse stays as it was, and --explain says why.
 // CHECK-LABEL: func.func @unfused
 // CHECK-COUNT-7: loom.dequantize
-// WHY: loom.dequantize (3-bit signed, groups of 64) runs alone, as its own memory-bound kernel (not fused): 3-bit codes
+// WHY: loom.dequantize (5-bit signed, groups of 64) runs alone, as its own memory-bound kernel (not fused): 5-bit codes
 // WHY: loom.dequantize (4-bit signed, groups of 64) runs alone, as its own memory-bound kernel (not fused): the zero points are f16 (the kernel subtracts integer zero points exactly)
 // WHY: loom.dequantize (4-bit signed, groups of 64) runs alone, as its own memory-bound kernel (not fused): the scales are f32
 // WHY: loom.dequantize (4-bit signed, groups of 16) runs alone, as its own memory-bound kernel (not fused): the groups run along 'n', not the summed label 'k'
 // WHY: loom.dequantize (4-bit signed, groups of 16) runs alone, as its own memory-bound kernel (not fused): group size 16 (the kernels take 32 or a multiple of 64)
 // WHY: loom.dequantize (4-bit signed, per channel) runs alone, as its own memory-bound kernel (not fused): the weight's kept size 40 is not a multiple of 16
 // WHY: loom.dequantize (4-bit signed, per channel) runs alone, as its own memory-bound kernel (not fused): its result has several uses
-func.func @unfused(%x: tensor<4x128xf16>, %q3: tensor<64x128xi3>, %s: tensor<64x2xf16>, %zf: tensor<64x2xf16>,
+func.func @unfused(%x: tensor<4x128xf16>, %q5: tensor<64x128xi5>, %s: tensor<64x2xf16>, %zf: tensor<64x2xf16>,
                    %q: tensor<64x128xi4>, %s32: tensor<64x2xf32>, %sn: tensor<4x128xf16>, %s16: tensor<64x8xf16>,
                    %q40: tensor<40x128xi4>, %c40: tensor<40xf16>, %c64: tensor<64xf16>)
     -> (tensor<4x64xf16>, tensor<4x64xf16>, tensor<4x64xf16>, tensor<4x64xf16>, tensor<4x64xf16>, tensor<4x40xf16>, tensor<4x64xf16>, tensor<4x64xf16>) {
-  %w0 = loom.dequantize %q3, %s {quant = #loom.quant<bits = 3, kind = signed, granularity = group, axis = 1, group_size = 64, scale_type = f16>} : (tensor<64x128xi3>, tensor<64x2xf16>) -> tensor<64x128xf16>
+  %w0 = loom.dequantize %q5, %s {quant = #loom.quant<bits = 5, kind = signed, granularity = group, axis = 1, group_size = 64, scale_type = f16>} : (tensor<64x128xi5>, tensor<64x2xf16>) -> tensor<64x128xf16>
   %y0 = loom.einsum "mk,nk->mn" (%x, %w0) : (tensor<4x128xf16>, tensor<64x128xf16>) -> tensor<4x64xf16>
   %w1 = loom.dequantize %q, %s, %zf {quant = #loom.quant<bits = 4, kind = signed, scheme = asymmetric, granularity = group, axis = 1, group_size = 64, scale_type = f16>} : (tensor<64x128xi4>, tensor<64x2xf16>, tensor<64x2xf16>) -> tensor<64x128xf16>
   %y1 = loom.einsum "mk,nk->mn" (%x, %w1) : (tensor<4x128xf16>, tensor<64x128xf16>) -> tensor<4x64xf16>

@@ -116,7 +116,7 @@ std::string name(const Case &c) {
 TEST(DequantModel, ReproducesTheReferenceBitForBit) {
   int checked = 0;
   uint32_t seed = 1;
-  for (unsigned bits : {2u, 4u, 8u})
+  for (unsigned bits : {2u, 3u, 4u, 8u})
     for (bool isSigned : {false, true})
       for (bool zero : {false, true})
         for (int64_t group : {int64_t(0), int64_t(32), int64_t(64), int64_t(128)})
@@ -140,7 +140,7 @@ TEST(DequantModel, ReproducesTheReferenceBitForBit) {
                               << (first >= 0 ? want[first] : 0);
             ++checked;
           }
-  EXPECT_EQ(checked, 3 * 2 * 2 * 4 * 2);
+  EXPECT_EQ(checked, 4 * 2 * 2 * 4 * 2);
 }
 
 // The test above can fail: a recipe that forgets the sign-bit flip, or
@@ -330,13 +330,13 @@ TEST(DequantModel, WgmmaMixedInputTileMatchesTheProduct) {
 
 TEST(DequantModel, RefusesWidthsWithNoKernel) {
   std::string why;
-  EXPECT_FALSE(dequantRecipe(3, false, false, why));
-  EXPECT_NE(why.find("3-bit"), std::string::npos) << why;
+  EXPECT_FALSE(dequantRecipe(5, false, false, why));
+  EXPECT_NE(why.find("5-bit"), std::string::npos) << why;
   EXPECT_FALSE(dequantRecipe(6, true, true, why));
 }
 
 TEST(APackedLayout, RoundTripsAndRejectsBadShapes) {
-  for (unsigned bits : {2u, 4u, 8u})
+  for (unsigned bits : {2u, 3u, 4u, 8u})
     for (bool isSigned : {false, true}) {
       Weight w = makeWeight({bits, isSigned, false, 64, false}, 32, 192, bits * 7 + isSigned);
       PackParams p = aFragmentParams(bits, isSigned);
@@ -364,7 +364,7 @@ TEST(APackedLayout, RoundTripsAndRejectsBadShapes) {
 // exactly the reference's words (every width and signedness), and refuses
 // what the reference refuses.
 TEST(APackedLayout, BytePackerMatchesTheReference) {
-  for (unsigned bits : {2u, 4u, 8u})
+  for (unsigned bits : {2u, 3u, 4u, 8u})
     for (bool isSigned : {false, true}) {
       Weight w = makeWeight({bits, isSigned, false, 64, false}, 48, 128, bits * 11 + isSigned);
       std::vector<Tensor> ref;
@@ -388,6 +388,31 @@ TEST(APackedLayout, BytePackerMatchesTheReference) {
   bytes[3] = 0x10; // 16: not an unsigned 4-bit code
   EXPECT_FALSE(packAFragmentWords(bytes.data(), 16, 64, 4, false, words.data(), err));
   EXPECT_NE(err.find("does not fit"), std::string::npos) << err;
+}
+
+// The 3-bit layout as docs/dialect.md writes it, bit by bit: element
+// (row, k) of lane 0's register j, half h, has its low bit pair in word
+// j / 8 at bits 2(j mod 8 + 8h) and its high bit in word 2 at bit j + 16h.
+TEST(APackedLayout, ThreeBitCodesSplitAsDocumented) {
+  struct Placed {
+    int64_t n, k;
+    uint8_t code;
+    int64_t lowWord, lowShift, highBit;
+  };
+  // j = 0, h = 0 / 1; j = 9 (k step 2, register 1: row 8, k 32); j = 2
+  // (register 2: k 8), h = 1.
+  for (Placed pl : {Placed{0, 0, 5, 0, 0, 0}, Placed{0, 1, 6, 0, 16, 16},
+                    Placed{8, 32, 3, 1, 2, 9}, Placed{0, 9, 4, 0, 20, 18}}) {
+    std::vector<uint8_t> codes(16 * 64, 0);
+    codes[pl.n * 64 + pl.k] = pl.code;
+    std::vector<uint32_t> words(16 * 64 * 3 / 32);
+    std::string err;
+    ASSERT_TRUE(packAFragmentWords(codes.data(), 16, 64, 3, false, words.data(), err)) << err;
+    std::vector<uint32_t> want(words.size(), 0);
+    want[pl.lowWord] = uint32_t(pl.code & 3) << pl.lowShift;
+    want[2] |= uint32_t(pl.code >> 2) << pl.highBit;
+    EXPECT_EQ(words, want) << "code " << int(pl.code) << " at (" << pl.n << ", " << pl.k << ")";
+  }
 }
 
 // W4A8 widening (Dequant.h): sub4 is byte-wise subtraction for every pair

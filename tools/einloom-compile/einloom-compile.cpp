@@ -39,7 +39,7 @@ static cl::opt<double> scale(
 static cl::opt<std::string> weightQuant(
     "weight-quant",
     cl::desc("Quantize the einsum's second operand (with --einsum): int<B>[:g<G>|:channel]"
-             "[:sym|:asym], B = 2, 4 or 8, e.g. int4:g128:asym; the bundle then takes its "
+             "[:sym|:asym], B = 2, 3, 4 or 8, e.g. int4:g128:asym; the bundle then takes its "
              "codes (a_fragment layout), scales and zero points"),
     cl::cat(category));
 static cl::opt<std::string> sparseWeight(

@@ -35,7 +35,9 @@
 
 namespace einloom::codegen {
 
-enum class DequantPath { Lop3, PrmtHalf, PrmtFloat };
+/// Lop3Split: 3-bit codes, their low two bits a 2-bit field (as Lop3) and
+/// their high bit from a third word, ored in by a second lop3.
+enum class DequantPath { Lop3, Lop3Split, PrmtHalf, PrmtFloat };
 
 struct DequantRecipe {
   unsigned bits = 4;
@@ -58,8 +60,14 @@ struct DequantRecipe {
   /// What the sign-bit flip adds to a signed code: 2^(bits-1), else 0.
   int64_t offset = 0;
 
-  /// lop3 path: the right shift that exposes register `i` of a word.
-  unsigned shift(unsigned i) const { return bits * i; }
+  /// lop3 paths: the right shift that exposes register `i` of a word (the
+  /// low two bits of a 3-bit code are a 2-bit field).
+  unsigned shift(unsigned i) const { return (bits == 3 ? 2 : bits) * i; }
+  /// Lop3Split: the high bits' mask (bit 2 of each half), and how far
+  /// right register `j`'s high bits (bits j and j + 16 of the third word)
+  /// move to reach it (negative: left).
+  uint32_t highMask = 0;
+  int highShift(unsigned j) const { return int(j) - 2; }
   /// prmt paths: the selector for register `i` of a word (PrmtHalf: both
   /// halves at once; PrmtFloat: half `h`, one f32).
   uint32_t selector(unsigned i, unsigned h = 0) const;
@@ -74,7 +82,8 @@ std::optional<DequantRecipe> dequantRecipe(unsigned bits, bool isSigned, bool bf
 
 /// The index of lane `lane`'s first word of tile (kt, nb) in an N x K
 /// a_fragment weight: each lane's `bits` words are consecutive (one 16-byte
-/// load for 4 bits).
+/// load for 4 bits; for 3 bits two words of low bit pairs, then one of high
+/// bits).
 inline int64_t aFragmentWord(int64_t N, int64_t kt, int64_t nb, int64_t lane, unsigned bits) {
   return ((kt * (N / 16) + nb) * 32 + lane) * bits;
 }

@@ -51,7 +51,7 @@ struct BundleTensorMap {
 /// A contraction that dequantizes its second operand (see docs/bundle.md,
 /// `weight`): that buffer holds the N x K codes in the a_fragment layout.
 struct BundleWeight {
-  int bits = 0;            ///< 2, 4 or 8; 0: no dequantized weight
+  int bits = 0;            ///< 2, 3, 4 or 8; 0: no dequantized weight
   bool isSigned = true;
   std::string granularity; ///< "tensor", "channel" or "group"
   int axis = 0;            ///< the quantization axis of the codes' tensor
