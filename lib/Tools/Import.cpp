@@ -155,16 +155,25 @@ int64_t field(double word, int64_t i, unsigned bits) {
   uint32_t w = static_cast<uint32_t>(static_cast<int64_t>(word));
   return (w >> (bits * i)) & ((1u << bits) - 1);
 }
+
+/// Value `i` of a run of 32-bit words read as one little-endian bit
+/// stream, `bits` bits a value (GPTQ's packing: 3-bit values cross word
+/// boundaries); `wordAt(j)` is the run's word j.
+template <typename W> int64_t streamField(W wordAt, int64_t i, unsigned bits) {
+  int64_t bit = i * bits, j = bit / 32, at = bit % 32;
+  uint64_t two = static_cast<uint32_t>(static_cast<int64_t>(wordAt(j)));
+  if (at + bits > 32)
+    two |= uint64_t(static_cast<uint32_t>(static_cast<int64_t>(wordAt(j + 1)))) << 32;
+  return static_cast<int64_t>((two >> at) & ((uint64_t(1) << bits) - 1));
+}
 } // namespace
 
 llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
                                                      const ImportOptions &o) {
   const std::string &p = o.prefix;
   bool awq = o.format == CheckpointFormat::AwqGemm;
-  if (o.bits != 2 && o.bits != 4 && o.bits != 8)
-    return fail(f.path, llvm::Twine(o.bits) +
-                            "-bit codes: the import takes 2, 4 or 8 bits (3-bit GPTQ words cross "
-                            "word boundaries, and no kernel takes 3 bits yet)");
+  if ((o.bits < 2 || o.bits > 4) && o.bits != 8)
+    return fail(f.path, llvm::Twine(o.bits) + "-bit codes: the import takes 2, 3, 4 or 8 bits");
   if (awq && o.bits != 4)
     return fail(f.path, "AutoAWQ checkpoints are 4-bit; asked for " + llvm::Twine(o.bits));
   auto qweight = safetensorsTensor(f, p + "qweight");
@@ -181,9 +190,15 @@ llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
       return fail(f.path, p + n + " is " + f.tensors.at(p + n).dtype + ", not I32 packed words");
   if (scales->shape.size() != 2 || qweight->shape.size() != 2 || qzeros->shape.size() != 2)
     return fail(f.path, "qweight, qzeros and scales must be matrices");
-  int64_t per = 32 / o.bits;
+  // GPTQ packs K (qweight) and N (qzeros) as bit streams of 32-bit
+  // words: 32 / bits values a word, or 32 values in three for 3 bits.
   int64_t groups = scales->shape[0], N = scales->shape[1];
-  int64_t K = awq ? qweight->shape[0] : qweight->shape[0] * per;
+  auto valuesIn = [&](int64_t words) { return words * 32 / o.bits; };
+  if (!awq && (qweight->shape[0] * 32) % o.bits)
+    return fail(f.path, "qweight has " + llvm::Twine(qweight->shape[0]) + " rows: " +
+                            llvm::Twine(o.bits) + "-bit values fill whole groups of " +
+                            llvm::Twine(o.bits) + " words");
+  int64_t K = awq ? qweight->shape[0] : valuesIn(qweight->shape[0]);
   if (awq ? qweight->shape[1] * 8 != N : qweight->shape[1] != N)
     return fail(f.path, "qweight " + llvm::Twine(qweight->shape[0]) + "x" +
                             llvm::Twine(qweight->shape[1]) + " does not match scales " +
@@ -196,7 +211,9 @@ llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
     return fail(f.path, "scales have " + llvm::Twine(groups) + " groups; K = " + llvm::Twine(K) +
                             " in groups of " + llvm::Twine(G) + " needs " +
                             llvm::Twine(K % G ? -1 : K / G));
-  if (qzeros->shape[0] != groups || qzeros->shape[1] * per != N)
+  if (qzeros->shape[0] != groups ||
+      (awq ? qzeros->shape[1] * 8 : valuesIn(qzeros->shape[1])) != N ||
+      (qzeros->shape[1] * 32) % o.bits)
     return fail(f.path, "qzeros " + llvm::Twine(qzeros->shape[0]) + "x" +
                             llvm::Twine(qzeros->shape[1]) + " does not match " +
                             llvm::Twine(groups) + " groups of " + llvm::Twine(N) + " columns");
@@ -208,25 +225,33 @@ llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
   w.zeros = ref::Tensor(o.bits == 8 ? ref::DType::I16 : ref::DType::I8, {N, groups});
   static const int awqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
   int64_t cols = qweight->shape[1];
-  for (int64_t r = 0; r < qweight->shape[0]; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      double word = qweight->data[r * cols + c];
-      for (int64_t i = 0; i < per; ++i) {
-        int64_t n = awq ? 8 * c + awqOrder[i] : c, k = awq ? r : r * per + i;
-        w.codes.data[n * K + k] = static_cast<double>(field(word, i, o.bits));
-      }
-    }
+  if (awq) {
+    for (int64_t r = 0; r < qweight->shape[0]; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        for (int64_t i = 0; i < 8; ++i)
+          w.codes.data[(8 * c + awqOrder[i]) * K + r] =
+              static_cast<double>(field(qweight->data[r * cols + c], i, 4));
+  } else {
+    // Column n's words down the rows are one stream of K values.
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        w.codes.data[n * K + k] = static_cast<double>(streamField(
+            [&](int64_t j) { return qweight->data[j * cols + n]; }, k, o.bits));
+  }
   int64_t zcols = qzeros->shape[1];
   for (int64_t g = 0; g < groups; ++g) {
-    for (int64_t c = 0; c < zcols; ++c)
-      for (int64_t i = 0; i < per; ++i) {
-        int64_t n = awq ? 8 * c + awqOrder[i] : c * per + i;
-        int64_t z = field(qzeros->data[g * zcols + c], i, o.bits);
-        // GPTQ v1 stores z - 1 (wrapping within the field).
-        if (o.format == CheckpointFormat::GptqV1)
-          z = (z + 1) & ((int64_t(1) << o.bits) - 1);
-        w.zeros.data[n * groups + g] = static_cast<double>(z);
-      }
+    for (int64_t n = 0; n < N; ++n) {
+      // AWQ: eight nibbles a word in its interleaved order; GPTQ: row g's
+      // words are one stream of N values.
+      int64_t z = awq ? field(qzeros->data[g * zcols + n / 8],
+                              std::find(awqOrder, awqOrder + 8, n % 8) - awqOrder, 4)
+                      : streamField([&](int64_t j) { return qzeros->data[g * zcols + j]; }, n,
+                                    o.bits);
+      // GPTQ v1 stores z - 1 (wrapping within the field).
+      if (o.format == CheckpointFormat::GptqV1)
+        z = (z + 1) & ((int64_t(1) << o.bits) - 1);
+      w.zeros.data[n * groups + g] = static_cast<double>(z);
+    }
     for (int64_t n = 0; n < N; ++n)
       w.scales.data[n * groups + g] = scales->data[g * N + n];
   }

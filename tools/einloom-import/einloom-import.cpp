@@ -60,7 +60,7 @@ static cl::opt<std::string> dtypeName("dtype",
                                                "weight's own when it is one of them; f16 for "
                                                "a .npy)"),
                                       cl::init(""), cl::cat(category));
-static cl::opt<unsigned> bits("bits", cl::desc("Code width: 2, 4 or 8 (default 4)"), cl::init(4),
+static cl::opt<unsigned> bits("bits", cl::desc("Code width: 2, 3, 4 or 8 (default 4)"), cl::init(4),
                               cl::cat(category));
 static cl::opt<int> group("group", cl::desc("Input channels per group; -1: per channel (default 128)"),
                           cl::init(128), cl::cat(category));

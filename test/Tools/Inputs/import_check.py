@@ -51,6 +51,15 @@ def pack_fields(values, bits):
     return w
 
 
+def pack_stream(values, bits):
+    """values as one little-endian bit stream of 32-bit words (GPTQ's
+    packing; 3-bit values cross word boundaries)."""
+    total = 0
+    for i, v in enumerate(values):
+        total |= v << (bits * i)
+    return [(total >> (32 * w)) & 0xFFFFFFFF for w in range(len(values) * bits // 32)]
+
+
 def npy_read(path):
     with open(path, "rb") as f:
         raw = f.read()
@@ -75,7 +84,7 @@ def npy_write(path, values, shape, descr):
 
 def unpack_a_fragment(words, n, k, bits):
     """codes[n][k] from a_fragment words (docs/dialect.md)."""
-    regs_per_word = 16 // bits if bits < 8 else 2
+    regs_per_word = 2 if bits == 8 else 8 if bits == 3 else 16 // bits
     out = [[0] * k for _ in range(n)]
     for kt in range(k // 64):
         for nb in range(n // 16):
@@ -86,9 +95,13 @@ def unpack_a_fragment(words, n, k, bits):
                     i = j % regs_per_word
                     ks, r = j // 4, j % 4
                     for h in range(2):
-                        shift = bits * (i + regs_per_word * h) if bits < 8 else 8 * (2 * i + h)
                         row = nb * 16 + lane // 4 + 8 * (r % 2)
                         kk = kt * 64 + 16 * ks + 2 * (lane % 4) + 8 * (r // 2) + h
+                        if bits == 3:  # low pair as 2-bit codes, high bit in word 2
+                            high = (words[first + 2] & 0xFFFFFFFF) >> (j + 16 * h) & 1
+                            out[row][kk] = (word >> (2 * (i + 8 * h)) & 3) | high << 2
+                            continue
+                        shift = bits * (i + regs_per_word * h) if bits < 8 else 8 * (2 * i + h)
                         out[row][kk] = (word >> shift) & ((1 << bits) - 1)
     return out
 
@@ -105,7 +118,6 @@ def check(name, fmt, bits, n, k, g, act_order=False):
     gidx = [kk // g for kk in range(k)]
     if act_order:  # each input channel's group, shuffled (g channels each)
         rng.shuffle(gidx)
-    per = 32 // bits
     t = {}
     if fmt == "awq":
         qweight = [pack_fields([q[8 * c + AWQ_ORDER[i]][kk] for i in range(8)], 4)
@@ -117,14 +129,15 @@ def check(name, fmt, bits, n, k, g, act_order=False):
     else:
         # GPTQ: qweight packed along K; with act-order the weight's column k
         # belongs to group gidx[k].
-        qweight = [pack_fields([q[nn][r * per + i] for i in range(per)], bits)
-                   for r in range(k // per) for nn in range(n)]
+        # Column nn's K values are one bit stream down qweight's rows; row
+        # gg of qzeros is one stream of N values.
+        columns = [pack_stream(q[nn], bits) for nn in range(n)]
+        qweight = [columns[nn][r] for r in range(k * bits // 32) for nn in range(n)]
         stored = [[(z[nn][gg] - 1) & ((1 << bits) - 1) if fmt == "gptq" else z[nn][gg]
                    for nn in range(n)] for gg in range(groups)]
-        qzeros = [pack_fields([stored[gg][c * per + i] for i in range(per)], bits)
-                  for gg in range(groups) for c in range(n // per)]
-        t["layer.qweight"] = ("I32", [k // per, n], i32s(qweight))
-        t["layer.qzeros"] = ("I32", [groups, n // per], i32s(qzeros))
+        qzeros = [w for gg in range(groups) for w in pack_stream(stored[gg], bits)]
+        t["layer.qweight"] = ("I32", [k * bits // 32, n], i32s(qweight))
+        t["layer.qzeros"] = ("I32", [groups, n * bits // 32], i32s(qzeros))
         t["layer.g_idx"] = ("I32", [k], i32s(gidx))
     t["layer.scales"] = ("F16", [groups, n],
                          struct.pack("<%dH" % (groups * n), *[f16_bits(s[nn][gg]) for gg in range(groups) for nn in range(n)]))
@@ -185,4 +198,6 @@ check("gptq4_v1", "gptq", 4, 16, 128, 32)
 check("gptq4_v2_actorder", "gptq-v2", 4, 32, 256, 64, act_order=True)
 check("gptq8_v2", "gptq-v2", 8, 16, 128, 64)
 check("gptq2_v1", "gptq", 2, 16, 128, 128)
+check("gptq3_v1", "gptq", 3, 32, 128, 64)
+check("gptq3_v2_actorder", "gptq-v2", 3, 64, 256, 128, act_order=True)
 sys.exit(1 if failures else 0)
