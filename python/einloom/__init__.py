@@ -525,8 +525,9 @@ def pack_weight(codes, bits=4, signed=False):
     """The N x K integer codes of a quantized weight (a NumPy array or a CPU
     torch tensor; N a multiple of 16, K of 64) packed into the int32
     a_fragment words that a kernel compiled with a dequantized weight takes
-    (docs/dialect.md). Signed codes are two's complement. Returns a NumPy
-    int32 array of N * K * bits / 32 words; move it to the GPU yourself."""
+    (docs/dialect.md); bits is 2, 3, 4 or 8. Signed codes are two's
+    complement. Returns a NumPy int32 array of N * K * bits / 32 words; move
+    it to the GPU yourself."""
     import numpy as np
     if hasattr(codes, "detach"):
         codes = codes.detach().cpu().numpy()

@@ -214,6 +214,18 @@ def test_pack_weight_layout_and_errors():
     assert (einloom.pack_weight((codes + 1) % 16, bits=4) != words).all()
     signed = einloom.pack_weight(codes - 8, bits=4, signed=True)
     assert np.uint32(signed[0]) == 0x19910880 ^ 0x88888888
+    # 3 bits: three words a lane; word 2 holds register j's high bits at j
+    # and j + 16 (docs/dialect.md).
+    c3 = (3 * np.arange(16)[:, None] + 5 * np.arange(64)[None, :]) % 8
+    w3 = einloom.pack_weight(c3, bits=3)
+    assert w3.shape == (16 * 64 * 3 // 32,)
+    want = 0
+    for j in range(16):
+        for h in range(2):
+            ks, r = j // 4, j % 4
+            code = c3[8 * (r % 2), 16 * ks + 8 * (r // 2) + h]
+            want |= int(code >> 2) << (j + 16 * h)
+    assert np.uint32(w3[2]) == want and want != 0
     with pytest.raises(einloom.Error, match="must lie in"):
         einloom.pack_weight(codes, bits=2)
     with pytest.raises(einloom.Error, match="N % 16"):
