@@ -37,7 +37,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
                                           gC, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
   // Pairs are contiguous when N's last mode has stride 1 and even extent,
   // and every other stride of C keeps the pair 2-element aligned.
-  bool pairs = c.contiguous(c.n, 'C', 2);
+  bool pairs = c.contiguous(c.n, 'C', 2) && !kc.dynamicN();
   for (const ModeGroup *g : {&c.batch, &c.m, &c.n})
     for (const Mode &md : g->modes)
       if (md.strideC % 2 && &md != &c.n.modes.back())
@@ -59,7 +59,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         Value rowOff = kc.add(batchOffC, kc.groupOffset(c.m, 'C', m));
         Value mOk = kc.ltExtent(m, c.m);
         if (pairs) {
-          Value ok = kc.andB(mOk, kc.lt(col, c.n.size()));
+          Value ok = kc.andB(mOk, kc.ltExtent(col, c.n));
           auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -72,7 +72,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         }
         for (int64_t e = 0; e < 2; ++e) {
           Value ncol = kc.add(col, kc.cst(e));
-          Value ok = kc.andB(mOk, kc.lt(ncol, c.n.size()));
+          Value ok = kc.andB(mOk, kc.ltExtent(ncol, c.n));
           auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -94,24 +94,25 @@ void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value s
                                    MemRefType::get({wType.getNumElements() / elementBytes(t)}, t),
                                    workspace, arith::ConstantIndexOp::create(b, loc, 0),
                                    ValueRange{});
-  // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace.
-  Value plane = kc.mul(kc.mulV(kc.add(kc.mul(split, B), batch), kc.mSize), N);
+  // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace
+  // (M or N the launch-time extent where it is dynamic).
+  Value plane = kc.mulV(kc.mulV(kc.add(kc.mul(split, B), batch), kc.mSize), kc.nSize);
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN, tilesN = wn / 8;
   Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
   Value rowBase = kc.add(m0, kc.add(kc.warpRow, g));
   Value colBase = kc.add(n0, kc.add(kc.warpCol, kc.mul(tq, 2)));
-  bool pairs = N % 2 == 0;
+  bool pairs = N % 2 == 0 && !kc.dynamicN();
   for (int64_t i = 0; i < wm / 16; ++i)
     for (int64_t n = 0; n < tilesN; ++n)
       for (int64_t half = 0; half < 2; ++half) {
         Value m = kc.add(rowBase, 16 * i + 8 * half);
         Value col = kc.add(colBase, 8 * n);
         size_t at = (i * tilesN + n) * 4 + half * 2;
-        Value rowOff = kc.add(plane, kc.mul(m, N));
+        Value rowOff = kc.add(plane, kc.mulV(m, kc.nSize));
         Value mOk = kc.ltExtent(m, c.m);
         for (int64_t e = 0; e < (pairs ? 1 : 2); ++e) {
           Value ncol = kc.add(col, e);
-          auto ifOp = scf::IfOp::create(b, loc, kc.andB(mOk, kc.lt(ncol, N)), false);
+          auto ifOp = scf::IfOp::create(b, loc, kc.andB(mOk, kc.ltExtent(ncol, c.n)), false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
           Value off = kc.idx(kc.add(rowOff, ncol));

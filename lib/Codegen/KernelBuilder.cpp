@@ -71,7 +71,7 @@ static bool slicesFoldIntoX(int64_t slices) { return slices > 65535; }
 
 LogicalResult einloom::codegen::setTileGrid(Location loc, KernelLaunch &launch, int64_t tiles,
                                             int64_t slices, int64_t tileM, int64_t tilesN,
-                                            bool dynamicM) {
+                                            bool dynamicM, int64_t tileN, int64_t tilesM) {
   bool folded = slicesFoldIntoX(slices);
   launch.grid = {folded ? tiles * slices : tiles, 1, folded ? 1 : slices};
   if (launch.grid[0] > INT32_MAX)
@@ -80,6 +80,10 @@ LogicalResult einloom::codegen::setTileGrid(Location loc, KernelLaunch &launch, 
            << launch.grid[0] << " CTAs: more than a grid holds (2^31 - 1)";
   if (dynamicM)
     launch.dynamicGrid = {1, tileM, folded ? tilesN * slices : tilesN};
+  // A dynamic N (a transposed product's tokens): ceil(N / tileN) tiles
+  // along N for each of the tilesM.
+  if (tileN)
+    launch.dynamicGrid = {1, tileN, folded ? tilesM * slices : tilesM};
   return success();
 }
 
@@ -280,7 +284,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.argumentBytes[2] = splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
                                        : c.tensorBytes(c.m, c.n, c.elemC);
   int64_t slices = c.batch.size() * splitK;
-  if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN, c.dynamicLabel != 0)))
+  bool dynamicN = c.dynamicLabel && c.swapped;
+  if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN,
+                         c.dynamicLabel && !dynamicN, dynamicN ? bn : 0, tilesM)))
     return failure();
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
@@ -330,8 +336,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
 
   // The slices enumerate (batch, split); each split runs tilesPerSplit K
   // tiles from kBegin (the last may run fewer, or none).
-  auto [linear, bzAll] = tileAndSlice(kc, slices, kc.mul(kc.tilesOfM(bm), tilesN));
-  auto [tm, tn] = rasterTile(kc, linear, kc.tilesOfM(bm), tilesN);
+  // (A dynamic N: row-major over the launch-time count of N tiles.)
+  Value tilesNV = kc.tilesOfN(bn);
+  auto [linear, bzAll] = tileAndSlice(kc, slices, kc.mulV(kc.tilesOfM(bm), tilesNV));
+  auto [tm, tn] = dynamicN ? std::pair<Value, Value>{kc.divV(linear, tilesNV), kc.remV(linear, tilesNV)}
+                           : rasterTile(kc, linear, kc.tilesOfM(bm), tilesN);
   Value m0 = kc.mul(tm, bm), n0 = kc.mul(tn, bn);
   Value bz = kc.div(bzAll, splitK), split = kc.rem(bzAll, splitK);
   Value kBegin = kc.mul(split, tilesPerSplit);
@@ -697,7 +706,10 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
                          MemRefType::get({launch.argumentBytes[1]}, b.getI8Type())};
   for (int64_t bytes : launch.epilogueBytes)
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
-  int64_t perRow = c.batch.size() * c.n.size(); // elements per unit of M
+  // Elements per unit of the dynamic extent (M, or a transposed product's
+  // N).
+  bool dynamicN = c.dynamicLabel && c.swapped;
+  int64_t perRow = c.batch.size() * (dynamicN ? c.m.size() : c.n.size());
   if (c.dynamicLabel) {
     launch.dynamicGrid = {perRow, threads, 1};
     args.push_back(b.getI64Type());
@@ -713,7 +725,7 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
   kc.epi.spec = &c.epilogue;
   kc.epi.bind(b, loc, entry, 2);
   // The element count: a constant, or per unit of a dynamic M times its size.
-  Value totalV = c.dynamicLabel ? kc.mul(kc.mSize, perRow) : kc.cst(total);
+  Value totalV = c.dynamicLabel ? kc.mul(dynamicN ? kc.nSize : kc.mSize, perRow) : kc.cst(total);
   Value e = kc.globalThread(threads);
   auto ifOp = scf::IfOp::create(b, loc, kc.ltV(e, totalV), false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -725,9 +737,8 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
     sum = isa<IntegerType>(c.acc) ? Value(arith::AddIOp::create(b, loc, sum, v))
                                   : Value(arith::AddFOp::create(b, loc, sum, v));
   }
-  int64_t N = c.n.size();
-  Value bIdx = kc.divV(e, kc.mul(kc.mSize, N)), mIdx = kc.remV(kc.div(e, N), kc.mSize),
-        nIdx = kc.rem(e, N);
+  Value bIdx = kc.divV(e, kc.mulV(kc.mSize, kc.nSize)),
+        mIdx = kc.remV(kc.divV(e, kc.nSize), kc.mSize), nIdx = kc.remV(e, kc.nSize);
   Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
                      kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
   Value out = storedAs(b, loc, kc.epi.apply(kc, sum, off), c.elemC);

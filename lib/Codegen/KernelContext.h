@@ -130,9 +130,10 @@ struct KernelContext {
   int64_t elemBytes;
   mlir::Type intType;
   mlir::Value tid, lane, warpRow, warpCol; // warpRow/Col: first row/col in the tile
-  /// M's extent in `intType`: a constant, or for a dynamic M (shape
-  /// polymorphism) the size the kernel is launched with. Set by initSize.
-  mlir::Value mSize;
+  /// M's and N's extents in `intType`: constants, or for the dynamic one
+  /// (shape polymorphism) the size the kernel is launched with: M, or N
+  /// in a transposed product (a weight kernel's tokens). Set by initSize.
+  mlir::Value mSize, nSize;
   /// The einsum's fused epilogue, bound to the kernel's arguments (see
   /// bindEpilogue); inactive when there is none.
   EpilogueCode epi;
@@ -142,26 +143,37 @@ struct KernelContext {
     epi.bind(b, loc, entry, 3);
   }
 
-  /// The kernel's M extent: a constant, or for a dynamic M its last
-  /// argument (i64). Call at the kernel's entry.
+  /// The kernel's M and N extents: constants, or for the dynamic one its
+  /// last argument (i64). Call at the kernel's entry.
   void initSize(mlir::Block &entry) {
-    if (!c.dynamicLabel) {
-      mSize = cst(c.m.size());
+    mSize = cst(c.m.size());
+    nSize = cst(c.n.size());
+    if (!c.dynamicLabel)
       return;
-    }
     mlir::Value arg = entry.getArguments().back();
-    mSize = arg.getType() == intType
-                ? arg
-                : mlir::arith::TruncIOp::create(b, loc, intType, arg).getResult();
+    (dynamicN() ? nSize : mSize) =
+        arg.getType() == intType
+            ? arg
+            : mlir::arith::TruncIOp::create(b, loc, intType, arg).getResult();
   }
-  bool dynamicM() const { return c.dynamicLabel != 0; }
-  /// `x < extent of g`, with the launch-time extent for a dynamic M.
+  /// The dynamic dimension is the einsum's first operand's leading one:
+  /// M, or N when the product is transposed (order = ba).
+  bool dynamicM() const { return c.dynamicLabel != 0 && !c.swapped; }
+  bool dynamicN() const { return c.dynamicLabel != 0 && c.swapped; }
+  /// `x < extent of g`, with the launch-time extent for the dynamic one.
   mlir::Value ltExtent(mlir::Value x, const ModeGroup &g) {
-    return &g == &c.m && dynamicM() ? ltV(x, mSize) : lt(x, g.size());
+    if (&g == &c.m && dynamicM())
+      return ltV(x, mSize);
+    if (&g == &c.n && dynamicN())
+      return ltV(x, nSize);
+    return lt(x, g.size());
   }
-  /// ceil(M / tile) as a value (a constant when M is static).
+  /// ceil(M / tile), ceil(N / tile) as values (constants when static).
   mlir::Value tilesOfM(int64_t tile) {
     return dynamicM() ? div(add(mSize, tile - 1), tile) : cst((c.m.size() + tile - 1) / tile);
+  }
+  mlir::Value tilesOfN(int64_t tile) {
+    return dynamicN() ? div(add(nSize, tile - 1), tile) : cst((c.n.size() + tile - 1) / tile);
   }
   mlir::Value mulV(mlir::Value x, mlir::Value y) { return mlir::arith::MulIOp::create(b, loc, x, y); }
   mlir::Value divV(mlir::Value x, mlir::Value y) { return mlir::arith::DivUIOp::create(b, loc, x, y); }
@@ -335,9 +347,12 @@ std::pair<mlir::Value, mlir::Value> rasterTile(KernelContext &kc, mlir::Value li
 /// Grid for `tiles` output tiles (tilesN per tile row of `tileM` rows) in
 /// each of `slices` (batch, split) slices: grid.x the tiles and grid.z the
 /// slices, or, where there are more slices than grid.z's 65535, grid.x
-/// both (slice-major). Fails where grid.x would pass 2^31 - 1 CTAs.
+/// both (slice-major). Fails where grid.x would pass 2^31 - 1 CTAs. With a
+/// dynamic M, or a dynamic N (tileN > 0, with tilesM tile rows), the launch
+/// sizes grid.x from the actual extent.
 mlir::LogicalResult setTileGrid(mlir::Location loc, KernelLaunch &launch, int64_t tiles,
-                                int64_t slices, int64_t tileM, int64_t tilesN, bool dynamicM);
+                                int64_t slices, int64_t tileM, int64_t tilesN, bool dynamicM,
+                                int64_t tileN = 0, int64_t tilesM = 0);
 /// The CTA's (linear tile, slice) in the grid setTileGrid chose for
 /// `slices`; `tilesPerSlice` is the tile count (at run time for a dynamic M).
 std::pair<mlir::Value, mlir::Value> tileAndSlice(KernelContext &kc, int64_t slices,

@@ -315,9 +315,8 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
   if (!c.swapped)
     return emitError() << "a dequantized weight is the MMA's A operand: the plan needs "
                           "order = ba";
-  if (c.dynamicLabel)
-    return emitError() << "a dequantized weight needs static shapes (the dynamic dimension '"
-                       << c.dynamicLabel << "' is not supported with it yet)";
+  // (A dynamic token count is the transposed product's N: the kernel takes
+  // it at launch.)
   if (!c.elemA.isF16() && !c.elemA.isBF16())
     return emitError() << "the mixed-input kernel dequantizes to f16 or bf16, not " << c.elemA;
   if ((q.bits < 2 || q.bits > 4) && q.bits != 8)

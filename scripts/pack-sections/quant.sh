@@ -46,6 +46,11 @@ wq quant wg_w4g32_f16_m1000    "mk,nk->mn" m=1000,n=2048,k=2048 f16 int4:g32
 wq quant wg_w4g64a_bf16_m17_s2 "mk,nk->mn" m=17,n=4112,k=1024 bf16 int4:g64:asym --plan "$(wgplan 64 32 3 2)"
 wq quant wg_w4g128_f16_m256_t256 "mk,nk->mn" m=256,n=2048,k=2048 f16 int4:g128 --plan "$(wgplan 128 256 3 1)"
 wq quant wg_w4g128a_bf16_batched "bmk,nk->bmn" b=3,m=70,n=1024,k=1024 bf16 int4:g128:asym
+# A dynamic token count (the JIT's size buckets): one bundle, a plan per
+# bucket (mma.sync with split-K at few tokens, wgmma above), the count
+# given at launch; gpu-check runs it at sizes across the buckets.
+wq quant dyn_w4g128a_f16 "mk,nk->mn" "m=?,n=2064,k=1024" f16 int4:g128:asym --dynamic-max 1024
+wq quant dyn_w3g64_bf16 "mk,nk->mn" "m=?,n=1024,k=512" bf16 int3:g64 --dynamic-max 1024
 wq quant w8c_sm80_bf16_m4  "mk,nk->mn" m=4,n=1024,k=1024 bf16 int8 --target sm_80
 # The a_fragment repack on the GPU, and a quantized layer with a fused bias
 # and activation (test/Inputs/quant).
