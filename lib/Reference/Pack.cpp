@@ -426,21 +426,7 @@ void forEachFragmentSlot(int64_t K, int64_t N, int64_t bits, F f) {
 /// word 2 the high bit of register j's half h at bit j + 16h.
 template <typename F>
 void forEachAFragmentSlot(int64_t N, int64_t K, int64_t bits, F f) {
-  if (bits == 3) {
-    for (int64_t kt = 0; kt < K / 64; ++kt)
-      for (int64_t nb = 0; nb < N / 16; ++nb)
-        for (int64_t lane = 0; lane < 32; ++lane)
-          for (int64_t j = 0; j < 16; ++j)
-            for (int64_t h = 0; h < 2; ++h) {
-              int64_t ks = j / 4, r = j % 4;
-              int64_t n = nb * 16 + lane / 4 + 8 * (r % 2);
-              int64_t k = kt * 64 + 16 * ks + 2 * (lane % 4) + 8 * (r / 2) + h;
-              int64_t first = ((kt * (N / 16) + nb) * 32 + lane) * 3;
-              f(k, n, FragmentSlot{first + j / 8, 2 * (j % 8 + 8 * h), first + 2, j + 16 * h});
-            }
-    return;
-  }
-  int64_t regsPerWord = bits == 8 ? 2 : 16 / bits;
+  int64_t regsPerWord = bits == 8 ? 2 : bits == 3 ? 8 : 16 / bits;
   for (int64_t kt = 0; kt < K / 64; ++kt)
     for (int64_t nb = 0; nb < N / 16; ++nb)
       for (int64_t lane = 0; lane < 32; ++lane)
@@ -449,10 +435,12 @@ void forEachAFragmentSlot(int64_t N, int64_t K, int64_t bits, F f) {
             int64_t ks = j / 4, r = j % 4;
             int64_t n = nb * 16 + lane / 4 + 8 * (r % 2);
             int64_t k = kt * 64 + 16 * ks + 2 * (lane % 4) + 8 * (r / 2) + h;
-            int64_t word = ((kt * (N / 16) + nb) * 32 + lane) * bits + j / regsPerWord;
-            int64_t i = j % regsPerWord;
-            int64_t field = bits == 8 ? 2 * i + h : i + h * regsPerWord;
-            f(k, n, FragmentSlot{word, bits * field});
+            int64_t first = ((kt * (N / 16) + nb) * 32 + lane) * bits;
+            int64_t word = first + j / regsPerWord, i = j % regsPerWord;
+            if (bits == 3) // the low pair as a 2-bit field, the high bit in word 2
+              f(k, n, FragmentSlot{word, 2 * (i + 8 * h), first + 2, j + 16 * h});
+            else
+              f(k, n, FragmentSlot{word, bits * (bits == 8 ? 2 * i + h : i + h * regsPerWord)});
           }
 }
 
