@@ -756,7 +756,10 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   SmallVector<MmaShape, 2> mmas{MmaShape::M16N8K16};
   if (c.sparse && c.sparse->twoFour() && cs.k.size() % 64 == 0)
     mmas = {MmaShape::M16N8K32Sp, MmaShape::M16N8K16};
-  for (MmaShape mma : mmas) {
+  // A dequantized weight from 64 tokens on sm_90a runs the wgmma core
+  // (below): at 64 and 128 tokens every mma.sync plan measured slower.
+  bool wgmmaCore = c.quant && t.archSpecific && tokens >= 64;
+  for (MmaShape mma : wgmmaCore ? SmallVector<MmaShape, 2>{} : mmas) {
     // (mma.sp copies its tiles through the stages: no words in registers.)
     ArrayRef<int64_t> mmaDepths =
         mma == MmaShape::M16N8K32Sp ? ArrayRef<int64_t>(depths).take_front(1) : depths;
@@ -802,30 +805,27 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
     }
   }
   // From 64 tokens on sm_90a, the mixed-input kernel's wgmma core: the
-  // codes dequantized into wgmma's register A, one or two warpgroups of 64
-  // weight rows, 64 to 256 tokens a tile. Listed after the mma.sync plans,
-  // which win a tie (where the codes' bytes bound both).
-  if (c.quant && t.archSpecific && tokens >= 64) {
+  // codes dequantized into wgmma's register A, two warpgroups (then one) of
+  // 64 weight rows, 64 to 256 tokens a tile, not split: on the H100
+  // (2026-12-07, W4 g128 at 64 and 128 tokens, (K, N) = (4096, 14336) and
+  // (8192, 28672)) every split of 2 or 4 ran 1.5-2.1x slower than no
+  // split, two warpgroups were fastest or within 3% at each shape, and the
+  // core ran 1.2-1.8x faster than the unsplit mma.sync plans.
+  if (wgmmaCore) {
     int64_t most = c.quant->bits == 8 ? 8 : 4;
-    for (int64_t bm : {64, 128})
-      for (int64_t tnw : {64, 128, 256}) {
-        if (tnw > 64 && tnw / 2 >= tokens)
-          continue;
-        bool fillsUnsplit = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
-                                ((tokens + tnw - 1) / tnw) >=
-                            4 * t.numSMs;
+    // One token tile where 256 cover the tokens (at 128 tokens, 128 ran
+    // 1.2-1.5x faster than two tiles of 64: the codes read and dequantized
+    // once), else tiles of 256.
+    int64_t tnw = tokens <= 64 ? 64 : tokens <= 128 ? 128 : 256;
+    for (int64_t bm : {128, 64}) {
         int64_t stageBytes = bm * 8 * c.quant->bits + tnw * 128;
         int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 3, most);
-        for (int64_t split : {1, 2, 4, 8, 16}) {
-          if (split > 1 && (kTiles < 2 * split || !splitCarriesEpilogue(c) || fillsUnsplit))
-            continue;
-          PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages,
-                                     split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
-                                     Schedule::Cooperative, OperandSource::Registers,
-                                     OperandOrder::BA, 1);
-          all.push_back(candidateFor(p, c, t, ctx, emitError));
-        }
-      }
+        PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
+                                   ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
+                                   Schedule::Cooperative, OperandSource::Registers,
+                                   OperandOrder::BA, 1);
+        all.push_back(candidateFor(p, c, t, ctx, emitError));
+    }
   }
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
