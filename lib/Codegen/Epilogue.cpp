@@ -94,28 +94,29 @@ void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value s
                                    MemRefType::get({wType.getNumElements() / elementBytes(t)}, t),
                                    workspace, arith::ConstantIndexOp::create(b, loc, 0),
                                    ValueRange{});
-  // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace
-  // (M or N the launch-time extent where it is dynamic).
+  // Element (split, batch, m, n) of the canonical [S][B][M][N] workspace,
+  // or [S][B][N][M] (M or N the launch-time extent where it is dynamic).
   Value plane = kc.mulV(kc.mulV(kc.add(kc.mul(split, B), batch), kc.mSize), kc.nSize);
+  bool mFastest = partialsMFastest(c);
   int64_t wm = kc.bm / kc.warpsM, wn = kc.bn / kc.warpsN, tilesN = wn / 8;
   Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
   Value rowBase = kc.add(m0, kc.add(kc.warpRow, g));
   Value colBase = kc.add(n0, kc.add(kc.warpCol, kc.mul(tq, 2)));
-  bool pairs = N % 2 == 0 && !kc.dynamicN();
+  bool pairs = N % 2 == 0 && !kc.dynamicN() && !mFastest;
   for (int64_t i = 0; i < wm / 16; ++i)
     for (int64_t n = 0; n < tilesN; ++n)
       for (int64_t half = 0; half < 2; ++half) {
         Value m = kc.add(rowBase, 16 * i + 8 * half);
         Value col = kc.add(colBase, 8 * n);
         size_t at = (i * tilesN + n) * 4 + half * 2;
-        Value rowOff = kc.add(plane, kc.mulV(m, kc.nSize));
+        Value rowOff = mFastest ? kc.add(plane, m) : kc.add(plane, kc.mulV(m, kc.nSize));
         Value mOk = kc.ltExtent(m, c.m);
         for (int64_t e = 0; e < (pairs ? 1 : 2); ++e) {
           Value ncol = kc.add(col, e);
           auto ifOp = scf::IfOp::create(b, loc, kc.andB(mOk, kc.ltExtent(ncol, c.n)), false);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          Value off = kc.idx(kc.add(rowOff, ncol));
+          Value off = kc.idx(mFastest ? kc.add(rowOff, kc.mulV(ncol, kc.mSize)) : kc.add(rowOff, ncol));
           if (pairs) {
             Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, t),
                                                        ValueRange{acc[at], acc[at + 1]});

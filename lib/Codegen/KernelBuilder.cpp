@@ -737,8 +737,12 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
     sum = isa<IntegerType>(c.acc) ? Value(arith::AddIOp::create(b, loc, sum, v))
                                   : Value(arith::AddFOp::create(b, loc, sum, v));
   }
-  Value bIdx = kc.divV(e, kc.mulV(kc.mSize, kc.nSize)),
-        mIdx = kc.remV(kc.divV(e, kc.nSize), kc.mSize), nIdx = kc.remV(e, kc.nSize);
+  // Element e of the workspace's [B][M][N] plane, or [B][N][M] where C
+  // runs M fastest: C is then written in consecutive addresses too.
+  bool mFastest = partialsMFastest(c);
+  Value bIdx = kc.divV(e, kc.mulV(kc.mSize, kc.nSize));
+  Value mIdx = mFastest ? kc.remV(e, kc.mSize) : kc.remV(kc.divV(e, kc.nSize), kc.mSize);
+  Value nIdx = mFastest ? kc.remV(kc.divV(e, kc.mSize), kc.nSize) : kc.remV(e, kc.nSize);
   Value off = kc.add(kc.groupOffset(c.batch, 'C', bIdx),
                      kc.add(kc.groupOffset(c.m, 'C', mIdx), kc.groupOffset(c.n, 'C', nIdx)));
   Value out = storedAs(b, loc, kc.epi.apply(kc, sum, off), c.elemC);

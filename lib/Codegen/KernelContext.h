@@ -333,8 +333,18 @@ llvm::SmallVector<mlir::Value> stepSparsePipeline(KernelContext &kc, OperandTile
                                                   mlir::Value kt, int64_t stages,
                                                   mlir::Value count);
 
+/// Whether the split-K workspace runs M fastest ([S][batch][N][M]) instead
+/// of N: where M, not N, is C's contiguous dimension (a weight kernel's
+/// transposed product, its weight rows along C's rows), so that the sum of
+/// the splits reads the workspace and writes C in consecutive addresses.
+inline bool partialsMFastest(const Contraction &c) {
+  return !c.m.modes.empty() && c.m.modes.back().strideC == 1 &&
+         (c.n.modes.empty() || c.n.modes.back().strideC != 1);
+}
+
 /// Split-K: stores the raw accumulators of split `split` to the workspace
-/// [S][batch][M][N] (canonical row-major, accumulator type).
+/// [S][batch][M][N], or [S][batch][N][M] (partialsMFastest), canonical
+/// row-major in the accumulator type.
 void storePartials(KernelContext &kc, mlir::Value workspace, mlir::Value split,
                    mlir::Value batch, mlir::Value m0, mlir::Value n0,
                    llvm::ArrayRef<mlir::Value> acc);
