@@ -50,8 +50,13 @@ if [ -n "${PACK_ONLY:-}" ]; then
   done
   # PACK_TUNER=1: the static tuner (scripts/build-static-jit.sh) and the
   # tuning shapes go too, for gpu-check's "tune" part.
-  # PACK_PYTHON=1: the Python package and its static library too.
-  [ -n "${PACK_PYTHON:-}" ] && pack_python
+  # PACK_PYTHON=1: the Python package and its static library too; the
+  # quant section's bench_quant.py launches through the package, so it
+  # brings the package unless PACK_PYTHON=0.
+  if [ "${PACK_PYTHON:-}" = 1 ] ||
+     { [[ " $PACK_ONLY " == *" quant "* ]] && [ "${PACK_PYTHON:-}" != 0 ]; }; then
+    pack_python
+  fi
   if [ -n "${PACK_TUNER:-}" ]; then
     xz -T2 -6 -c "${BUILD_STATIC:-build-static}/bin/einloom-tune" > "$PACK/bin/einloom-tune.xz"
     cp tuning/shapes.txt "$PACK/tune-shapes.txt"
