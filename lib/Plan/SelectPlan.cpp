@@ -757,7 +757,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   if (c.sparse && c.sparse->twoFour() && cs.k.size() % 64 == 0)
     mmas = {MmaShape::M16N8K32Sp, MmaShape::M16N8K16};
   // A dequantized weight from 64 tokens on sm_90a runs the wgmma core
-  // (below): at 64 and 128 tokens every mma.sync plan measured slower.
+  // (below): at 64 and 128 tokens the mma.sync plans measured slower.
   bool wgmmaCore = c.quant && t.archSpecific && tokens >= 64;
   for (MmaShape mma : wgmmaCore ? SmallVector<MmaShape, 2>{} : mmas) {
     // (mma.sp copies its tiles through the stages: no words in registers.)
@@ -809,8 +809,10 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   // 64 weight rows, 64 to 256 tokens a tile, not split: on the H100
   // (2026-12-07, W4 g128 at 64 and 128 tokens, (K, N) = (4096, 14336) and
   // (8192, 28672)) every split of 2 or 4 ran 1.5-2.1x slower than no
-  // split, two warpgroups were fastest or within 3% at each shape, and the
-  // core ran 1.2-1.8x faster than the unsplit mma.sync plans.
+  // split (measured before the split sums wrote C in order: see
+  // partialsMFastest; to measure again), two warpgroups were fastest or
+  // within 3% at each shape, and the core ran 1.2-1.8x faster than the
+  // unsplit mma.sync plans.
   if (wgmmaCore) {
     int64_t most = c.quant->bits == 8 ? 8 : 4;
     // One token tile where 256 cover the tokens (at 128 tokens, 128 ran
@@ -818,13 +820,13 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
     // once), else tiles of 256.
     int64_t tnw = tokens <= 64 ? 64 : tokens <= 128 ? 128 : 256;
     for (int64_t bm : {128, 64}) {
-        int64_t stageBytes = bm * 8 * c.quant->bits + tnw * 128;
-        int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 3, most);
-        PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
-                                   ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
-                                   Schedule::Cooperative, OperandSource::Registers,
-                                   OperandOrder::BA, 1);
-        all.push_back(candidateFor(p, c, t, ctx, emitError));
+      int64_t stageBytes = bm * 8 * c.quant->bits + tnw * 128;
+      int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 3, most);
+      PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
+                                 ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
+                                 Schedule::Cooperative, OperandSource::Registers,
+                                 OperandOrder::BA, 1);
+      all.push_back(candidateFor(p, c, t, ctx, emitError));
     }
   }
   auto best = all.end();
