@@ -37,7 +37,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
                                           gC, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
   // Pairs are contiguous when N's last mode has stride 1 and even extent,
   // and every other stride of C keeps the pair 2-element aligned.
-  bool pairs = c.contiguous(c.n, 'C', 2) && !kc.dynamicN();
+  bool pairs = c.contiguous(c.n, 'C', 2) && !c.dynamicN();
   for (const ModeGroup *g : {&c.batch, &c.m, &c.n})
     for (const Mode &md : g->modes)
       if (md.strideC % 2 && &md != &c.n.modes.back())
@@ -102,7 +102,7 @@ void einloom::codegen::storePartials(KernelContext &kc, Value workspace, Value s
   Value g = kc.div(kc.lane, 4), tq = kc.rem(kc.lane, 4);
   Value rowBase = kc.add(m0, kc.add(kc.warpRow, g));
   Value colBase = kc.add(n0, kc.add(kc.warpCol, kc.mul(tq, 2)));
-  bool pairs = N % 2 == 0 && !kc.dynamicN() && !mFastest;
+  bool pairs = N % 2 == 0 && !c.dynamicN() && !mFastest;
   for (int64_t i = 0; i < wm / 16; ++i)
     for (int64_t n = 0; n < tilesN; ++n)
       for (int64_t half = 0; half < 2; ++half) {

@@ -284,9 +284,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.argumentBytes[2] = splitK > 1 ? splitK * c.tensorBytes(c.m, c.n, c.acc)
                                        : c.tensorBytes(c.m, c.n, c.elemC);
   int64_t slices = c.batch.size() * splitK;
-  bool dynamicN = c.dynamicLabel && c.swapped;
-  if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN,
-                         c.dynamicLabel && !dynamicN, dynamicN ? bn : 0, tilesM)))
+  bool dynamicN = c.dynamicN();
+  if (failed(setTileGrid(loc, launch, tilesM * tilesN, slices, bm, tilesN, c.dynamicM(),
+                         dynamicN ? bn : 0, tilesM)))
     return failure();
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
@@ -708,7 +708,7 @@ FailureOr<KernelLaunch> einloom::buildSplitKReduceKernel(gpu::GPUModuleOp module
     args.push_back(MemRefType::get({bytes}, b.getI8Type()));
   // Elements per unit of the dynamic extent (M, or a transposed product's
   // N).
-  bool dynamicN = c.dynamicLabel && c.swapped;
+  bool dynamicN = c.dynamicN();
   int64_t perRow = c.batch.size() * (dynamicN ? c.m.size() : c.n.size());
   if (c.dynamicLabel) {
     launch.dynamicGrid = {perRow, threads, 1};

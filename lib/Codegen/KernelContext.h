@@ -151,29 +151,25 @@ struct KernelContext {
     if (!c.dynamicLabel)
       return;
     mlir::Value arg = entry.getArguments().back();
-    (dynamicN() ? nSize : mSize) =
+    (c.dynamicN() ? nSize : mSize) =
         arg.getType() == intType
             ? arg
             : mlir::arith::TruncIOp::create(b, loc, intType, arg).getResult();
   }
-  /// The dynamic dimension is the einsum's first operand's leading one:
-  /// M, or N when the product is transposed (order = ba).
-  bool dynamicM() const { return c.dynamicLabel != 0 && !c.swapped; }
-  bool dynamicN() const { return c.dynamicLabel != 0 && c.swapped; }
   /// `x < extent of g`, with the launch-time extent for the dynamic one.
   mlir::Value ltExtent(mlir::Value x, const ModeGroup &g) {
-    if (&g == &c.m && dynamicM())
+    if (&g == &c.m && c.dynamicM())
       return ltV(x, mSize);
-    if (&g == &c.n && dynamicN())
+    if (&g == &c.n && c.dynamicN())
       return ltV(x, nSize);
     return lt(x, g.size());
   }
   /// ceil(M / tile), ceil(N / tile) as values (constants when static).
   mlir::Value tilesOfM(int64_t tile) {
-    return dynamicM() ? div(add(mSize, tile - 1), tile) : cst((c.m.size() + tile - 1) / tile);
+    return c.dynamicM() ? div(add(mSize, tile - 1), tile) : cst((c.m.size() + tile - 1) / tile);
   }
   mlir::Value tilesOfN(int64_t tile) {
-    return dynamicN() ? div(add(nSize, tile - 1), tile) : cst((c.n.size() + tile - 1) / tile);
+    return c.dynamicN() ? div(add(nSize, tile - 1), tile) : cst((c.n.size() + tile - 1) / tile);
   }
   mlir::Value mulV(mlir::Value x, mlir::Value y) { return mlir::arith::MulIOp::create(b, loc, x, y); }
   mlir::Value divV(mlir::Value x, mlir::Value y) { return mlir::arith::DivUIOp::create(b, loc, x, y); }

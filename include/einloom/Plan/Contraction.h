@@ -217,6 +217,10 @@ struct Contraction {
   /// at launch. It is the only M mode and the leading dimension of A and C,
   /// so no stride depends on it.
   char dynamicLabel = 0;
+  /// Which extent is dynamic: M, or N once the product is transposed
+  /// (order = ba, a weight kernel's tokens).
+  bool dynamicM() const { return dynamicLabel != 0 && !swapped; }
+  bool dynamicN() const { return dynamicLabel != 0 && swapped; }
   /// For a dynamic M: the size the planner plans for (a typical size of the
   /// bucket, from the einsum's `loom.plan_at`), 0 otherwise.
   int64_t planningM = 0;
