@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Loom/LoomDialect.h"
+#include "einloom/Reference/Kernels.h"
 
 using namespace mlir;
 using namespace mlir::loom;
@@ -130,7 +131,7 @@ PackLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (format == PackFormat::AFragment && kind != QuantKind::Signed &&
       kind != QuantKind::Unsigned)
     return emitError() << "a_fragment packs signed or unsigned codes";
-  if (format == PackFormat::AFragment && (bits < 2 || bits > 4) && bits != 8)
+  if (format == PackFormat::AFragment && !einloom::ref::isAFragmentWidth(bits))
     return emitError() << "a_fragment layout packs 2-, 3-, 4- or 8-bit codes, got bits = "
                        << bits;
   if (format == PackFormat::BitPlanes) {

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Passes.h"
+#include "einloom/Reference/Kernels.h"
 
 #include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
@@ -67,7 +68,7 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
   if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar)
     return "the codes are " + loom::stringifyQuantKind(q.getKind()).str() +
            " (the kernels dequantize signed or unsigned integer codes)";
-  if ((q.getBits() < 2 || q.getBits() > 4) && q.getBits() != 8)
+  if (!ref::isAFragmentWidth(q.getBits()))
     return std::to_string(q.getBits()) +
            "-bit codes (the register sequences take 2, 3, 4 or 8 bits)";
   Type x = cast<RankedTensorType>(e.getInputs()[1 - w].getType()).getElementType();

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "einloom/Plan/SelectPlan.h"
 #include "einloom/Plan/TuningDatabase.h"
+#include "einloom/Reference/Kernels.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -319,7 +320,7 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
   // it at launch.)
   if (!c.elemA.isF16() && !c.elemA.isBF16())
     return emitError() << "the mixed-input kernel dequantizes to f16 or bf16, not " << c.elemA;
-  if ((q.bits < 2 || q.bits > 4) && q.bits != 8)
+  if (!ref::isAFragmentWidth(q.bits))
     return emitError() << q.bits
                        << "-bit codes have no register dequantization (2, 3, 4 or 8 bits)";
   if (q.zeroType && (!q.zeroType.isSignlessInteger() || q.zeroType.getIntOrFloatBitWidth() > 32))

@@ -520,7 +520,7 @@ void unpackSlots(const Tensor &words, const PackParams &p, ForEach forEach, Inde
 
 bool einloom::ref::packAFragmentWords(const uint8_t *codes, int64_t N, int64_t K, unsigned bits,
                                       bool isSigned, uint32_t *words, std::string &err) {
-  if ((bits < 2 || bits > 4) && bits != 8) {
+  if (!isAFragmentWidth(bits)) {
     err = "pack: a_fragment takes 2, 3, 4 or 8 bits; got " + std::to_string(bits);
     return false;
   }

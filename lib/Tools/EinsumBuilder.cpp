@@ -1,5 +1,6 @@
 //===- EinsumBuilder.cpp - an einsum module from command-line words -------===//
 #include "einloom/Tools.h"
+#include "einloom/Reference/Kernels.h"
 
 #include "Loom/EinsumSpec.h"
 #include "Loom/LoomOps.h"
@@ -231,7 +232,7 @@ LogicalResult einloom::setWeightQuant(OwningOpRef<ModuleOp> &module, StringRef d
   desc.split(parts, ':');
   unsigned bits = 0;
   if (parts.empty() || !parts[0].consume_front("int") || parts[0].getAsInteger(10, bits) ||
-      ((bits < 2 || bits > 4) && bits != 8))
+      !einloom::ref::isAFragmentWidth(bits))
     return bad("the first part names the code width, int2, int3, int4 or int8");
   int64_t group = 0;
   bool asym = false, sawGranularity = false, sawScheme = false;

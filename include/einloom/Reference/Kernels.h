@@ -108,6 +108,10 @@ double fp8TensorCoreDot(const double *a, const double *b, int64_t k, int accBits
 
 enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment, Bitmap };
 
+/// The code widths the a_fragment layout packs and the mixed-input
+/// kernels dequantize in registers: 2, 3, 4 or 8 bits.
+inline bool isAFragmentWidth(int64_t bits) { return (bits >= 2 && bits <= 4) || bits == 8; }
+
 struct PackParams {
   PackFormat format = PackFormat::Fragment;
   int64_t bits = 0;
