@@ -150,15 +150,9 @@ llvm::Expected<ref::Tensor> einloom::safetensorsTensor(const SafetensorsFile &f,
 }
 
 namespace {
-/// Field `i` (of `bits` bits) of a 32-bit word stored as a (signed) int32.
-int64_t field(double word, int64_t i, unsigned bits) {
-  uint32_t w = static_cast<uint32_t>(static_cast<int64_t>(word));
-  return (w >> (bits * i)) & ((1u << bits) - 1);
-}
-
-/// Value `i` of a run of 32-bit words read as one little-endian bit
-/// stream, `bits` bits a value (GPTQ's packing: 3-bit values cross word
-/// boundaries); `wordAt(j)` is the run's word j.
+/// Value `i` of a run of 32-bit words (stored as signed int32) read as one
+/// little-endian bit stream, `bits` bits a value (GPTQ's packing: 3-bit
+/// values cross word boundaries); `wordAt(j)` is the run's word j.
 template <typename W> int64_t streamField(W wordAt, int64_t i, unsigned bits) {
   int64_t bit = i * bits, j = bit / 32, at = bit % 32;
   uint64_t two = static_cast<uint32_t>(static_cast<int64_t>(wordAt(j)));
@@ -172,7 +166,7 @@ llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
                                                      const ImportOptions &o) {
   const std::string &p = o.prefix;
   bool awq = o.format == CheckpointFormat::AwqGemm;
-  if ((o.bits < 2 || o.bits > 4) && o.bits != 8)
+  if (!ref::isAFragmentWidth(o.bits))
     return fail(f.path, llvm::Twine(o.bits) + "-bit codes: the import takes 2, 3, 4 or 8 bits");
   if (awq && o.bits != 4)
     return fail(f.path, "AutoAWQ checkpoints are 4-bit; asked for " + llvm::Twine(o.bits));
@@ -223,30 +217,24 @@ llvm::Expected<ImportedWeight> einloom::importLinear(const SafetensorsFile &f,
   w.codes = ref::Tensor(ref::DType::I16, {N, K});
   w.scales = ref::Tensor(scales->dtype, {N, groups});
   w.zeros = ref::Tensor(o.bits == 8 ? ref::DType::I16 : ref::DType::I8, {N, groups});
-  static const int awqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+  // AWQ packs N: a row's words are one stream of its N values, column n
+  // at nibble awqNibble[n % 8] of word n / 8 (the inverse of AutoAWQ's
+  // order 0, 2, 4, 6, 1, 3, 5, 7).
+  static const int awqNibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+  auto awqAt = [&](int64_t n) { return 8 * (n / 8) + awqNibble[n % 8]; };
   int64_t cols = qweight->shape[1];
-  if (awq) {
-    for (int64_t r = 0; r < qweight->shape[0]; ++r)
-      for (int64_t c = 0; c < cols; ++c)
-        for (int64_t i = 0; i < 8; ++i)
-          w.codes.data[(8 * c + awqOrder[i]) * K + r] =
-              static_cast<double>(field(qweight->data[r * cols + c], i, 4));
-  } else {
-    // Column n's words down the rows are one stream of K values.
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k)
-        w.codes.data[n * K + k] = static_cast<double>(streamField(
-            [&](int64_t j) { return qweight->data[j * cols + n]; }, k, o.bits));
-  }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      // AWQ: row k's stream; GPTQ: column n's words down the rows.
+      w.codes.data[n * K + k] = static_cast<double>(
+          awq ? streamField([&](int64_t j) { return qweight->data[k * cols + j]; }, awqAt(n), 4)
+              : streamField([&](int64_t j) { return qweight->data[j * cols + n]; }, k, o.bits));
   int64_t zcols = qzeros->shape[1];
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t n = 0; n < N; ++n) {
-      // AWQ: eight nibbles a word in its interleaved order; GPTQ: row g's
-      // words are one stream of N values.
-      int64_t z = awq ? field(qzeros->data[g * zcols + n / 8],
-                              std::find(awqOrder, awqOrder + 8, n % 8) - awqOrder, 4)
-                      : streamField([&](int64_t j) { return qzeros->data[g * zcols + j]; }, n,
-                                    o.bits);
+      // Row g's words are one stream of N values (AWQ's interleaved).
+      int64_t z = streamField([&](int64_t j) { return qzeros->data[g * zcols + j]; },
+                              awq ? awqAt(n) : n, o.bits);
       // GPTQ v1 stores z - 1 (wrapping within the field).
       if (o.format == CheckpointFormat::GptqV1)
         z = (z + 1) & ((int64_t(1) << o.bits) - 1);
