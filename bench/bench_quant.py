@@ -65,18 +65,29 @@ def unpack_index(n, k, bits, device):
     lane = (row % 8) * 4 + pair // 2
     r = (row // 8) + 2 * half_k          # register within the k step
     j = 4 * step + r
+    base = ((kt * (n // 16) + nb) * 32 + lane) * bits
+    if bits == 3:
+        # Words 0 and 1: the low bit pairs as 2-bit codes (register 8w + i
+        # in fields i and i + 8); word 2: the high bit of register j's half
+        # h at bit j + 16 h.
+        i = j % 8
+        return (base + j // 8, 2 * (i + 8 * h)), (base + 2, j + 16 * h)
     regs_per_word = 16 // bits if bits < 8 else 2
-    word = ((kt * (n // 16) + nb) * 32 + lane) * bits + j // regs_per_word
+    word = base + j // regs_per_word
     i = j % regs_per_word
     shift = bits * (i + regs_per_word * h) if bits < 8 else 8 * (2 * i + h)
     return word, shift
 
 
 def dequantize(words, scales, zeros, wt, n, k, dtype):
-    word, shift = unpack_index(n, k, wt["bits"], words.device)
-    mask = (1 << wt["bits"]) - 1
+    index = unpack_index(n, k, wt["bits"], words.device)
     w = words.view(-1).to(torch.int64) & 0xFFFFFFFF
-    q = (w[word] >> shift) & mask
+    if wt["bits"] == 3:
+        (lw, ls), (hw, hs) = index
+        q = ((w[lw] >> ls) & 3) | (((w[hw] >> hs) & 1) << 2)
+    else:
+        word, shift = index
+        q = (w[word] >> shift) & ((1 << wt["bits"]) - 1)
     if wt["signed"]:
         q = torch.where(q >= (1 << (wt["bits"] - 1)), q - (1 << wt["bits"]), q)
     g = wt["group"]
