@@ -77,6 +77,27 @@ static void waitClusterParity(OpBuilder &b, Location loc, Value bar, Value parit
       LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT), ArrayAttr());
 }
 
+/// One bulk copy (no tensor map) of `bytes` (i32, a multiple of 16) from
+/// the global address `src` (i64, 16-byte aligned) to this CTA's shared
+/// memory at `dst` (i32), completing on the mbarrier at `bar` (i32) with
+/// its byte count; with `policy`, under that L2 cache policy.
+static void bulkCopyToShared(OpBuilder &b, Location loc, Value dst, Value src, Value bytes,
+                             Value bar, Value policy) {
+  std::string text =
+      "{\n.reg .u64 g;\ncvta.to.global.u64 g, $1;\n"
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes" +
+      std::string(policy ? ".L2::cache_hint [$0], [g], $2, [$3], $4;" : " [$0], [g], $2, [$3];") +
+      "\n}";
+  SmallVector<Value> operands{dst, src, bytes, bar};
+  if (policy)
+    operands.push_back(policy);
+  LLVM::InlineAsmOp::create(b, loc, Type(), operands, text, policy ? "r,l,r,r,l" : "r,l,r,r",
+                            /*has_side_effects=*/true, /*is_align_stack=*/false,
+                            LLVM::TailCallKind::None,
+                            LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+                            ArrayAttr());
+}
+
 FailureOr<KernelLaunch>
 einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                     const Contraction &c, loom::PlanAttr plan, Location loc,
@@ -91,10 +112,30 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
               : plan.getWarpsN() != 1 || (plan.getWarpsM() != 4 && plan.getWarpsM() != 8))
     return emitError(loc, "the TMA kernel runs one or two consumer warpgroups (warps_m = 4 "
                           "or 8, warps_n = 1; with mma.sync, warps_m x warps_n = 4 or 8)");
+  // A dequantized weight (the mixed-input kernel's TMA form): A is the
+  // weight's packed codes, each stage's rows one contiguous run that a bulk
+  // copy moves; the consumers dequantize them into wgmma's register A.
+  bool packed = c.quant.has_value();
+  DequantRecipe recipe;
+  if (packed) {
+    std::string why;
+    std::optional<DequantRecipe> r =
+        dequantRecipe(c.quant->bits, c.quant->isSigned, c.elemA.isBF16(), why);
+    if (!r)
+      return emitError(loc, why);
+    recipe = *r;
+    if (!c.swapped || mmaSync || plan.getASource() != loom::OperandSource::Registers ||
+        plan.getTileK() != 64 || plan.getSplitK() != 1 || plan.getClusterM() != 1 ||
+        plan.getSchedule() == loom::Schedule::PingPong || !c.batch.modes.empty() ||
+        c.dynamicLabel)
+      return emitError(loc, "the TMA mixed-input kernel takes order = ba, wgmma_k16 with "
+                            "a_source = registers, tile_k = 64, split_k = 1, cluster_m = 1, "
+                            "the cooperative schedule, and static, unbatched shapes");
+  }
   SmallVector<int64_t> dimsA, stridesA, dimsB, stridesB;
   std::string why;
   bool mnA = false, mnB = false;
-  if (failed(c.tensorMapFor('A', dimsA, stridesA, why, &mnA)) ||
+  if ((!packed && failed(c.tensorMapFor('A', dimsA, stridesA, why, &mnA))) ||
       failed(c.tensorMapFor('B', dimsB, stridesB, why, &mnB)))
     return emitError(loc, "TMA cannot describe the operands: ") << why;
   if ((mnA || mnB) && elementBytes(c.elemA) != 2)
@@ -136,7 +177,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   int64_t unitRows = ceilDiv(tilesM, mcast);
   int64_t unitsPerBatch = unitRows * tilesN;
   int64_t totalUnits = c.batch.size() * unitsPerBatch;
-  int64_t ringA = stages * bm * 128, ringB = stages * bn * 128;
+  // (Packed codes: bm rows of 8 * bits bytes a stage, the ring rounded up
+  // to the 1024 bytes that B's swizzled stages are aligned to.)
+  int64_t aRowBytes = packed ? 8 * c.quant->bits : 128;
+  int64_t ringA = packed ? (stages * bm * aRowBytes + 1023) / 1024 * 1024 : stages * bm * 128;
+  int64_t ringB = stages * bn * 128;
   // Shared memory: the A ring, the B ring, the C staging buffers (all
   // 1024-byte aligned, as the 128-byte swizzle needs), then the barriers.
   // A 16- or 32-bit C that TMA can describe is staged through shared memory
@@ -174,12 +219,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   // the whole kernel in (a 256-wide tile's 128 accumulators do not fit;
   // ptxas C7602), and 216 per consumer thread after setmaxnreg.
   int64_t ctasPerSM = tmaCtasPerSM(plan, c, kSmemPerSM);
-  bool streamA = tilesN == 1 && tilesM > 1 && c.n.size() <= 64;
+  // (A packed weight with one tile column is read once at any token count.)
+  bool streamA = tilesN == 1 && tilesM > 1 && (packed || c.n.size() <= 64);
 
   KernelLaunch launch;
   launch.name = name.str();
   launch.ctasPerSM = ctasPerSM;
-  launch.argumentBytes[c.argA()] = c.tensorBytes(c.m, c.k, c.elemA);
+  launch.argumentBytes[c.argA()] =
+      packed ? c.quant->packedBytes : c.tensorBytes(c.m, c.k, c.elemA);
   launch.argumentBytes[c.argB()] = c.tensorBytes(c.n, c.k, c.elemB);
   launch.argumentBytes[2] = c.tensorBytes(c.m, c.n, c.elemC);
   launch.grid = {cluster * std::min(totalUnits, std::max<int64_t>(ctasPerSM * numSMs / cluster, 1)),
@@ -191,7 +238,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   launch.sharedMemoryBytes = sharedMemoryBytes(plan, c);
   if (launch.sharedMemoryBytes != readyAt + splitReduceBytes(plan))
     return emitError(loc, "internal error: shared-memory layout disagrees with the plan");
-  launch.layoutA = mnA ? "mn-major (TMA)" : "k-major (TMA)";
+  launch.layoutA = packed ? "packed codes (a_fragment, bulk copies)"
+                   : mnA  ? "mn-major (TMA)"
+                          : "k-major (TMA)";
   launch.layoutB = mnB ? "mn-major (TMA)" : "k-major (TMA)";
   launch.persistent = true;
   // A K-major operand's box is 128 bytes of K by the tile's rows; an
@@ -210,8 +259,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   };
   // Each CTA of a multicast cluster copies 1/mcast of the B tile and
   // multicasts it.
-  launch.tensorMaps = {map(c.argA(), dimsA, stridesA, bm, mnA),
-                       map(c.argB(), dimsB, stridesB, bn / mcast, mnB)};
+  if (!packed)
+    launch.tensorMaps.push_back(map(c.argA(), dimsA, stridesA, bm, mnA));
+  launch.tensorMaps.push_back(map(c.argB(), dimsB, stridesB, bn / mcast, mnB));
   if (stagingBytes)
     launch.tensorMaps.push_back(map(2, dimsC, stridesC, warpStore ? warpStageRows : 64));
   // A dynamic M is the rows extent of A (K-major: it leads A) and of C; the
@@ -225,8 +275,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   }
 
   launch.epilogueBytes = c.epilogue.bufferBytes();
-  auto func = createKernelFunc(b, loc, name, launch, {int64_t(128 * launch.tensorMaps.size())},
-                               c.dynamicLabel != 0, threads);
+  // Arguments: A, B, C, the epilogue's buffers, the weight's scales and
+  // zero points (packed), then the table of tensor maps.
+  SmallVector<int64_t, 3> extra;
+  if (packed)
+    extra = packedWeightBuffers(*c.quant);
+  unsigned tableArg = 3 + launch.epilogueBytes.size() + extra.size();
+  extra.push_back(int64_t(128 * launch.tensorMaps.size()));
+  auto func = createKernelFunc(b, loc, name, launch, extra, c.dynamicLabel != 0, threads);
   // setmaxnreg needs a register cap at entry: ctasPerSM CTAs per SM.
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(ctasPerSM));
   if (cluster > 1)
@@ -281,18 +337,23 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                            arith::MulIOp::create(b, loc, to64(s), c64(8)))
                          .getResult());
   };
-  Value tmaps = addressOf(entry.getArgument(3 + launch.epilogueBytes.size()));
+  Value tmaps = addressOf(entry.getArgument(tableArg));
   auto genericPtr = LLVM::LLVMPointerType::get(ctx);
-  Value descA = LLVM::IntToPtrOp::create(b, loc, genericPtr, tmaps);
-  Value descB = LLVM::IntToPtrOp::create(b, loc, genericPtr,
-                                         arith::AddIOp::create(b, loc, tmaps, c64(128)).getResult());
-  Value descC = stagingBytes ? LLVM::IntToPtrOp::create(b, loc, genericPtr,
-                                                    arith::AddIOp::create(b, loc, tmaps, c64(256)).getResult())
-                               .getResult()
-                         : Value();
+  // The maps in the table's order: A (not for packed codes), B, C.
+  auto descriptor = [&](int64_t index) {
+    return LLVM::IntToPtrOp::create(b, loc, genericPtr,
+                                    arith::AddIOp::create(b, loc, tmaps, c64(128 * index)).getResult())
+        .getResult();
+  };
+  int64_t firstMap = packed ? -1 : 0;
+  Value descA = packed ? Value() : descriptor(0);
+  Value descB = descriptor(firstMap + 1);
+  Value descC = stagingBytes ? descriptor(firstMap + 2) : Value();
 
   OperandTile a{'A', &c.m, bm, mnA ? SmemLayout::MNMajorAtoms : SmemLayout::KMajorVector,
                 c.elemA, entry.getArgument(c.argA()), {}, {}, region(0, ringA)};
+  if (packed)
+    bindPackedWeight(kc, a, recipe, entry, 3 + launch.epilogueBytes.size());
   OperandTile bt{'B', &c.n, bn, mnB ? SmemLayout::MNMajorAtoms : SmemLayout::KMajorVector,
                  c.elemB, entry.getArgument(c.argB()), {}, {}, region(ringA, ringB)};
 
@@ -402,7 +463,16 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       NVVM::MBarrierArriveOp::create(b, loc, Type(), full, Value(), NVVM::MemScopeKind::CTA,
                                      false);
     } else {
-    NVVM::MBarrierArriveExpectTxOp::create(b, loc, Type(), full, c32((bm + bn) * 128),
+    // Packed codes: the rows of the tile that exist (the weight's rows are
+    // a multiple of 16), one run of aRowBytes a row.
+    Value packedBytes, expect = c32((bm + bn) * 128);
+    if (packed) {
+      Value rows = arith::MinSIOp::create(
+          b, loc, kc.cst(bm), arith::SubIOp::create(b, loc, kc.cst(c.m.size()), t.m0));
+      packedBytes = to32(kc.mul(rows, aRowBytes));
+      expect = arith::AddIOp::create(b, loc, packedBytes, c32(bn * 128));
+    }
+    NVVM::MBarrierArriveExpectTxOp::create(b, loc, Type(), full, expect,
                                            NVVM::MemScopeKind::CTA, false, Value());
     Value k0 = to32(kc.mul(kc.add(kBegin, kt), bk));
     // `rows` of the operand from `row0`, into the stage at byte `at` plus
@@ -430,7 +500,21 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             NVVM::TMALoadMode::TILE, false, nullptr, Value());
       }
     };
-    copy(descA, 0, bm, bm, mnA, t.m0, c64(0), Value(), hintA);
+    if (packed) {
+      // K tile kt's run starts kt * rows * aRowBytes bytes into the codes
+      // (docs/dialect.md, a_fragment); this tile's rows at m0 within it.
+      Value kTile = kc.add(kBegin, kt);
+      Value src = arith::AddIOp::create(
+          b, loc, sharedAddress(b, loc, a.global),
+          to64(kc.mul(kc.add(kc.mul(kTile, c.m.size()), t.m0), aRowBytes)));
+      Value dst = LLVM::PtrToIntOp::create(
+          b, loc, i32,
+          sharedPtr(arith::MulIOp::create(b, loc, to64(s), c64(bm * aRowBytes)).getResult()));
+      Value bar = LLVM::PtrToIntOp::create(b, loc, i32, full);
+      bulkCopyToShared(b, loc, dst, src, packedBytes, bar, hintA);
+    } else {
+      copy(descA, 0, bm, bm, mnA, t.m0, c64(0), Value(), hintA);
+    }
     if (mcast == 1) {
       copy(descB, ringA, bn, bn, mnB, t.n0, c64(0), Value(), hintB);
     } else {
@@ -663,10 +747,18 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         });
       }
     };
+    // Packed codes: each K tile's scale and zero registers, the next
+    // tile's loaded one iteration ahead (DequantParams), from this tile's
+    // weight rows.
+    std::optional<DequantParams> dq;
+    if (packed)
+      dq = makeDequantParams(kc, a, kBegin, numK);
     auto tiles = pingpong ? scf::ForOp::create(b, loc, consumer, myTiles, kc.cst(2))
                           : scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
     Tile t = tileOf(tiles.getInductionVar());
+    if (packed)
+      a.rowOrigin = t.m0;
     // Ping-pong: the consumers take turns at the main loop (this one's tile j
     // starts when the other has issued tile j - 1). Besides letting one's
     // epilogue overlap the other's MMAs, this keeps each consumer within one
@@ -732,14 +824,22 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
     } else {
       SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
+      size_t numAcc = init.size();
+      if (dq)
+        llvm::append_range(init, dq->start(kc));
       auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
       {
         OpBuilder::InsertionGuard g2(b);
         b.setInsertionPointToStart(ks.getBody());
         Value kt = ks.getInductionVar();
         Value it = kc.add(t.iterBase, kt);
+        SmallVector<Value> queue(ks.getRegionIterArgs().drop_front(numAcc)), nextQueue;
+        if (dq) {
+          nextQueue = dq->next(kc, queue, kt);
+          a.dequant = queue;
+        }
         waitFull(it);
-        SmallVector<Value> tileAcc(ks.getRegionIterArgs());
+        SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
         // Issues the fence, the MMAs, the commit, and waits for all but this
         // K tile's group: the previous stage has been read.
         wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
@@ -749,11 +849,12 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
           b.setInsertionPointToStart(&previous.getThenRegion().front());
           release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
         }
+        llvm::append_range(tileAcc, nextQueue);
         scf::YieldOp::create(b, loc, tileAcc);
       }
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
       release(arith::SubIOp::create(b, loc, kc.add(t.iterBase, kCount), kc.cst(1)));
-      acc.assign(ks.getResults().begin(), ks.getResults().end());
+      acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
     }
     if (pingpong) { // the other consumer's turn
       auto leader = scf::IfOp::create(b, loc, kc.lt(kc.rem(kc.tid, 128), 1), false);

@@ -305,11 +305,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A dequantized weight's scales and zero points follow the epilogue's
   // buffers.
   SmallVector<int64_t, 2> quantBuffers;
-  if (c.quant) {
-    quantBuffers.push_back(c.quant->scaleBytes);
-    if (c.quant->zeroType)
-      quantBuffers.push_back(c.quant->zeroBytes);
-  }
+  if (c.quant)
+    quantBuffers = packedWeightBuffers(*c.quant);
   // A sparse weight's tile offsets (a bitmap's masks after them), likewise.
   if (c.sparse)
     quantBuffers.push_back(c.sparse->offsetsBytes);
@@ -368,18 +365,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   OperandTile bt{'B', &c.n, bn, chooseLayout(c, 'B', bn), c.elemB,
                  entry.getArgument(c.argB()), kc.groupOffset(c.batch, 'B', bz), n0,
                  region(stages * bm * aRowBytes, stages * bn * 128)};
-  if (c.quant) {
-    unsigned first = 3 + launch.epilogueBytes.size();
-    a.recipe = recipe;
-    a.scales = typedView(b, loc, entry.getArgument(first), c.quant->scaleType,
-                         c.quant->scaleBytes / elementBytes(c.quant->scaleType));
-    if (c.quant->zeroType) {
-      // Zero points of 8 bits or fewer are stored one per byte.
-      Type zt = c.quant->zeroType.getIntOrFloatBitWidth() <= 8 ? b.getI8Type() : c.quant->zeroType;
-      a.zeros = typedView(b, loc, entry.getArgument(first + 1), zt,
-                          c.quant->zeroBytes / elementBytes(zt));
-    }
-  }
+  if (c.quant)
+    bindPackedWeight(kc, a, recipe, entry, 3 + launch.epilogueBytes.size());
   // A sparse weight's arguments after the epilogue's buffers: its offsets
   // (2:4: metadata; block_csr: row pointers), a bitmap's masks or
   // block_csr's column indices, then the words (values, blocks) the launch
@@ -511,38 +498,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       storeEpilogue(kc, entry.getArgument(2), batchOffC, m0, n0, acc);
     gpu::ReturnOp::create(b, loc);
   };
-  // Packed codes: each K tile's scale and zero registers (the clamp keeps
-  // an empty split's loads inside the tensors).
-  auto dequantParams = [&](Value kTile) {
-    Value global = arith::MinSIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(numK - 1));
-    return loadDequantParams(kc, a, global);
-  };
-  // The registers of K tile kt + 1 from those of tile kt (`params`): the
-  // same for the whole loop with one scale per row; reloaded only where a
-  // new group starts for groups of 128 or more (a uniform branch); every
-  // tile otherwise.
-  auto advanceParams = [&](Value kt, ArrayRef<Value> params) -> SmallVector<Value> {
-    int64_t group = c.quant->groupSize;
-    if (group == 0)
-      return SmallVector<Value>(params);
-    if (group < 128)
-      return dequantParams(kc.add(kt, kc.cst(1)));
-    Value starts = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq,
-        kc.rem(kc.add(kBegin, kc.add(kt, kc.cst(1))), group / 64), kc.cst(0));
-    SmallVector<Type> types;
-    for (Value v : params)
-      types.push_back(v.getType());
-    auto reload = scf::IfOp::create(b, loc, types, starts, /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(&reload.getThenRegion().front());
-      scf::YieldOp::create(b, loc, dequantParams(kc.add(kt, kc.cst(1))));
-      b.setInsertionPointToStart(&reload.getElseRegion().front());
-      scf::YieldOp::create(b, loc, params);
-    }
-    return SmallVector<Value>(reload.getResults());
-  };
+  // Packed codes: each K tile's scale and zero registers, the next tile's
+  // loaded one iteration ahead (DequantParams).
+  std::optional<DequantParams> dq;
+  if (c.quant)
+    dq = makeDequantParams(kc, a, kBegin, numK);
   if (wgmma) {
     // Hopper: the same cp.async pipeline feeding wgmma. cp.async writes are
     // generic-proxy stores that the tensor cores read through the async
@@ -554,17 +514,17 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
     SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 f32 per thread
     size_t numAcc = init.size();
-    if (c.quant)
-      llvm::append_range(init, dequantParams(kc.cst(0)));
+    if (dq)
+      llvm::append_range(init, dq->start(kc));
     auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value kt = loop.getInductionVar();
-      SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc));
-      SmallVector<Value> nextParams;
-      if (c.quant)
-        nextParams = advanceParams(kt, params);
+      SmallVector<Value> queue(loop.getRegionIterArgs().drop_front(numAcc));
+      SmallVector<Value> nextQueue;
+      if (dq)
+        nextQueue = dq->next(kc, queue, kt);
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
       asyncProxyFence(b, loc);
       gpu::BarrierOp::create(b, loc);
@@ -577,9 +537,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       }
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
       SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
-      a.dequant = params;
+      if (dq)
+        a.dequant = queue;
       wgmmaTile(kc, a, bt, kc.rem(kt, stages), acc);
-      llvm::append_range(acc, nextParams);
+      llvm::append_range(acc, nextQueue);
       scf::YieldOp::create(b, loc, acc);
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
@@ -602,13 +563,16 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   SmallVector<Value> init(numAcc, zero);
   // Packed codes: each K tile's scale and zero registers, loaded one tile
   // ahead.
-  if (c.quant)
-    a.dequant = dequantParams(kc.cst(0));
+  SmallVector<Value> firstQueue;
+  if (dq) {
+    firstQueue = dq->start(kc);
+    a.dequant = firstQueue;
+  }
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
   size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
-  llvm::append_range(init, a.dequant);
-  size_t numParams = a.dequant.size();
+  llvm::append_range(init, firstQueue);
+  size_t numParams = firstQueue.size();
   llvm::append_range(init, sparseInit);
   // One iteration of the main loop: K tile kt from the state `args`
   // (accumulators, the tile's first fragments, dequantization parameters,
@@ -616,12 +580,14 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   auto iteration = [&](Value kt, ArrayRef<Value> args) {
     SmallVector<Value> acc(args.take_front(numAcc));
     SmallVector<Value> cur(args.slice(numAcc, numFrags));
-    SmallVector<Value> params(args.slice(numAcc + numFrags, numParams));
+    SmallVector<Value> queue(args.slice(numAcc + numFrags, numParams));
     SmallVector<Value> sparseState(args.drop_front(numAcc + numFrags + numParams));
-    // The next K tile's scale and zero registers.
-    SmallVector<Value> nextParams;
-    if (c.quant)
-      nextParams = advanceParams(kt, params);
+    // This K tile's scale and zero registers, and the next tile's.
+    SmallVector<Value> params, nextQueue, nextParams;
+    if (dq) {
+      params = queue;
+      nextParams = nextQueue = dq->next(kc, queue, kt);
+    }
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
@@ -655,7 +621,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     }
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
-    llvm::append_range(yielded, nextParams);
+    llvm::append_range(yielded, nextQueue);
     llvm::append_range(yielded, sparseNext);
     return yielded;
   };

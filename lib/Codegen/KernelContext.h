@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include <functional>
 
 namespace einloom::codegen {
 
@@ -289,6 +290,36 @@ void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value 
 /// the warp, per group in the tile (two for groups of 32) and per row half.
 llvm::SmallVector<mlir::Value> loadDequantParams(KernelContext &kc, OperandTile &a,
                                                  mlir::Value kTile);
+/// PackedFragments: `a` reads its codes with `recipe`, and its scales (and
+/// zero points) from the kernel's arguments `first` (and `first + 1`).
+void bindPackedWeight(KernelContext &kc, OperandTile &a, const DequantRecipe &recipe,
+                      mlir::Block &entry, unsigned first);
+/// The quantized weight's extra kernel arguments: the scales' bytes, then
+/// the zero points' (where there are any).
+llvm::SmallVector<int64_t, 2> packedWeightBuffers(const WeightQuant &q);
+
+/// PackedFragments: the scale and zero registers of a K tile, which the
+/// main loop carries in its arguments: each iteration loads the next
+/// tile's, one iteration before they are used. Scales per row are loaded
+/// once; groups of 128 or more reload only where a new group starts (a
+/// uniform branch); groups of 32 and 64 every tile. (Loading three tiles
+/// ahead, every tile, ran 3-11% slower on the H100 at W4 g128, 16 and 128
+/// tokens, 2026-12-07: bench/HISTORY.md.)
+struct DequantParams {
+  /// The registers of K tile kBegin + t, clamped to the weight's last.
+  std::function<llvm::SmallVector<mlir::Value>(mlir::Value)> load;
+  mlir::Value kBegin;
+  int64_t groupSize = 0;
+
+  llvm::SmallVector<mlir::Value> start(KernelContext &kc) { return load(kc.cst(0)); }
+  /// Tile kt + 1's registers from tile kt's.
+  llvm::SmallVector<mlir::Value> next(KernelContext &kc, llvm::ArrayRef<mlir::Value> params,
+                                      mlir::Value kt);
+};
+/// `a`'s parameters for K tiles from kBegin, of the weight's numK tiles.
+DequantParams makeDequantParams(KernelContext &kc, OperandTile &a, mlir::Value kBegin,
+                                int64_t numK);
+
 /// PackedFragments: the four A-fragment registers of fragment `frag` at k
 /// step `ks`, dequantized from the lane's words of the stage at byte
 /// `laneBase` (its first word) with the registers of loadDequantParams.

@@ -12,6 +12,7 @@
 #include "KernelContext.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <cstdio>
 
@@ -171,4 +172,66 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
     regs.push_back(inlinePtx(kc.b, kc.loc, i32, ins, text, constraints));
   }
   return regs;
+}
+
+DequantParams einloom::codegen::makeDequantParams(KernelContext &kc, OperandTile &a,
+                                                  Value kBegin, int64_t numK) {
+  DequantParams d;
+  d.kBegin = kBegin;
+  d.groupSize = kc.c.quant->groupSize;
+  d.load = [&kc, &a, kBegin, numK](Value tile) {
+    // (The clamp keeps an empty split's loads inside the tensors.)
+    Value global = arith::MinSIOp::create(kc.b, kc.loc, kc.add(kBegin, tile), kc.cst(numK - 1));
+    return loadDequantParams(kc, a, global);
+  };
+  return d;
+}
+
+SmallVector<Value> DequantParams::next(KernelContext &kc, ArrayRef<Value> params, Value kt) {
+  if (groupSize == 0)
+    return SmallVector<Value>(params);
+  Value following = kc.add(kt, kc.cst(1));
+  if (groupSize < 128)
+    return load(following);
+  OpBuilder &b = kc.b;
+  Value starts = arith::CmpIOp::create(b, kc.loc, arith::CmpIPredicate::eq,
+                                       kc.rem(kc.add(kBegin, following), groupSize / 64),
+                                       kc.cst(0));
+  SmallVector<Type> types;
+  for (Value v : params)
+    types.push_back(v.getType());
+  auto reload = scf::IfOp::create(b, kc.loc, types, starts, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&reload.getThenRegion().front());
+    scf::YieldOp::create(b, kc.loc, load(following));
+    b.setInsertionPointToStart(&reload.getElseRegion().front());
+    scf::YieldOp::create(b, kc.loc, params);
+  }
+  return SmallVector<Value>(reload.getResults());
+}
+
+void einloom::codegen::bindPackedWeight(KernelContext &kc, OperandTile &a,
+                                        const DequantRecipe &recipe, Block &entry,
+                                        unsigned first) {
+  OpBuilder &b = kc.b;
+  const WeightQuant &q = *kc.c.quant;
+  a.layout = SmemLayout::PackedFragments;
+  a.rowBytes = 8 * q.bits;
+  a.recipe = recipe;
+  a.scales = typedView(b, kc.loc, entry.getArgument(first), q.scaleType,
+                       q.scaleBytes / elementBytes(q.scaleType));
+  if (q.zeroType) {
+    // Zero points of 8 bits or fewer are stored one per byte.
+    Type zt = q.zeroType.getIntOrFloatBitWidth() <= 8 ? b.getI8Type() : q.zeroType;
+    a.zeros = typedView(b, kc.loc, entry.getArgument(first + 1), zt,
+                        q.zeroBytes / elementBytes(zt));
+  }
+}
+
+SmallVector<int64_t, 2> einloom::codegen::packedWeightBuffers(const WeightQuant &q) {
+  SmallVector<int64_t, 2> out{q.scaleBytes};
+  if (q.zeroType)
+    out.push_back(q.zeroBytes);
+  return out;
 }

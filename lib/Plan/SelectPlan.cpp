@@ -95,11 +95,14 @@ static int64_t wgmmaStagingBytes(int64_t consumers, int64_t tileN, const Contrac
 
 /// The operand ring: `stages` stages of an A and a B tile.
 static int64_t ringBytes(PlanAttr p, const Contraction &c) {
-  // A dequantized weight (the kernel's A): tile_m x 64 codes of `bits` each.
-  if (c.quant && c.swapped)
-    return (p.getTileM() * p.getTileK() * c.quant->bits / 8 +
-            p.getTileN() * elementBytes(c.elemB) * p.getTileK()) *
-           p.getStages();
+  // A dequantized weight (the kernel's A): tile_m x 64 codes of `bits` each;
+  // the TMA kernel aligns B's ring after them to 1024 bytes.
+  if (c.quant && c.swapped) {
+    int64_t codes = p.getTileM() * p.getTileK() * c.quant->bits / 8 * p.getStages();
+    if (p.getProducer() == ProducerKind::Tma)
+      codes = (codes + 1023) / 1024 * 1024;
+    return codes + p.getTileN() * elementBytes(c.elemB) * p.getTileK() * p.getStages();
+  }
   return (p.getTileM() * elementBytes(c.elemA) + p.getTileN() * elementBytes(c.elemB)) *
          p.getTileK() * p.getStages();
 }
@@ -327,11 +330,28 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
     return emitError() << "zero points must be integers of at most 32 bits, not " << q.zeroType;
   // Two cores: mma.sync m16n8k16, or on sm_90a wgmma m64nNk16 with the
   // dequantized codes as its register A (warps_m x 1 warps of 16 rows,
-  // one or two warpgroups).
+  // one or two warpgroups), fed by cp.async or by a producer warpgroup's
+  // bulk copies and TMA (producer = tma).
   bool wgmma = p.getMma() == MmaShape::WgmmaK16;
-  if ((p.getMma() != MmaShape::M16N8K16 && !wgmma) || p.getProducer() != ProducerKind::CpAsync)
+  bool tma = p.getProducer() == ProducerKind::Tma;
+  if ((p.getMma() != MmaShape::M16N8K16 && !wgmma) ||
+      (p.getProducer() != ProducerKind::CpAsync && !(wgmma && tma)))
     return emitError() << "the mixed-input kernel runs mma.sync m16n8k16 or wgmma_k16 fed by "
-                          "cp.async (mma = m16n8k16 or wgmma_k16, producer = cp_async)";
+                          "cp.async, or wgmma_k16 fed by TMA (mma = m16n8k16 or wgmma_k16, "
+                          "producer = cp_async; or mma = wgmma_k16, producer = tma)";
+  if (tma) {
+    if (p.getSplitK() != 1 || p.getClusterM() != 1 || p.getSchedule() != Schedule::Cooperative)
+      return emitError() << "the TMA mixed-input kernel runs one CTA a tile: split_k = 1, "
+                            "cluster_m = 1, schedule = cooperative";
+    if (c.dynamicLabel || !c.batch.modes.empty())
+      return emitError() << "the TMA mixed-input kernel takes static, unbatched shapes; "
+                            "producer = cp_async takes "
+                         << (c.dynamicLabel ? "a dynamic token count" : "a batch");
+    SmallVector<int64_t> dims, strides;
+    std::string why;
+    if (failed(c.tensorMapFor('B', dims, strides, why)))
+      return emitError() << "TMA cannot describe the activations: " << why;
+  }
   if (p.getTileK() != 64)
     return emitError() << "the mixed-input kernel reads the packed weight in tiles of 64 k "
                           "(tile_k = 64), not "
@@ -347,8 +367,8 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
       return emitError() << "a wgmma mixed-input plan is one or two warpgroups of 64 weight "
                             "rows (warps_m = 4 or 8, warps_n = 1, tile_m = 16 warps_m) and "
                             "tile_n <= 256";
-    if (p.getStages() < 3)
-      return emitError() << "the wgmma pipeline needs at least 3 stages";
+    if (p.getStages() < (tma ? 2 : 3))
+      return emitError() << "the wgmma pipeline needs at least " << (tma ? 2 : 3) << " stages";
   }
   if (failed(verifyWeightWarpsAndActivations(p, c, "mixed-input", emitError)))
     return failure();
