@@ -827,13 +827,14 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
   }
   // From 64 tokens on sm_90a, the mixed-input kernel's wgmma core: the
   // codes dequantized into wgmma's register A, two warpgroups (then one) of
-  // 64 weight rows, 64 to 256 tokens a tile, not split: on the H100
-  // (2026-12-07, W4 g128 at 64 and 128 tokens, (K, N) = (4096, 14336) and
-  // (8192, 28672)) every split of 2 or 4 ran 1.5-2.1x slower than no
-  // split (measured before the split sums wrote C in order: see
-  // partialsMFastest; to measure again), two warpgroups were fastest or
-  // within 3% at each shape, and the core ran 1.2-1.8x faster than the
-  // unsplit mma.sync plans.
+  // 64 weight rows, 64 to 256 tokens a tile. On the H100 (2026-12-07, W4
+  // g128 at 64 and 128 tokens, (K, N) = (4096, 14336) and (8192, 28672))
+  // two warpgroups were fastest or within 3% at each shape, and the core
+  // ran 1.2-1.8x faster than the unsplit mma.sync plans. Split along K only
+  // where the unsplit grid leaves SMs idle: with 112 or more tiles a split
+  // of 2 or 4 ran 0-22% slower (the H200, 2026-12-07, after the split sums
+  // wrote C in order), while at (K, N) = (14336, 4096) the 32 unsplit
+  // tiles of 128 rows ran 0.42x cuBLAS at 64 tokens (the H100, same day).
   if (wgmmaCore) {
     int64_t most = c.quant->bits == 8 ? 8 : 4;
     // One token tile where 256 cover the tokens (at 128 tokens, 128 ran
@@ -843,11 +844,17 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
     for (int64_t bm : {128, 64}) {
       int64_t stageBytes = bm * 8 * c.quant->bits + tnw * 128;
       int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 3, most);
-      PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
-                                 ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
-                                 Schedule::Cooperative, OperandSource::Registers,
-                                 OperandOrder::BA, 1);
-      all.push_back(candidateFor(p, c, t, ctx, emitError));
+      int64_t tiles = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
+                      ((tokens + tnw - 1) / tnw);
+      for (int64_t split : {1, 2, 4, 8}) {
+        if (split > 1 && (tiles >= t.numSMs || kTiles < 2 * split || !splitCarriesEpilogue(c)))
+          continue;
+        PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages,
+                                   split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
+                                   Schedule::Cooperative, OperandSource::Registers,
+                                   OperandOrder::BA, 1);
+        all.push_back(candidateFor(p, c, t, ctx, emitError));
+      }
     }
   }
   auto best = all.end();
