@@ -32,3 +32,31 @@ tile_k = 64, warps_m = $((m == 64 ? 4 : 2)), warps_n = $((m == 64 ? 1 : 2)), mma
 split_k = 1, order = ba>"
   done
 done
+# The wgmma core's two producers at 128 and 4096 tokens: cp.async (the
+# planner's choice) against the TMA form (producer = tma: a producer
+# warpgroup's bulk copies of the codes, TMA for the activations), same
+# tiles and stages.
+wgplan() { # tile_n stages producer
+  echo "#loom.plan<tile_m = 128, tile_n = $1, tile_k = 64, warps_m = 8, warps_n = 1, \
+mma = wgmma_k16, stages = $2, split_k = 1, producer = $3, order = ba, a_source = registers>"; }
+for kn in ${QSWEEP_SHAPES:-8192,28672 4096,14336}; do
+  k=${kn%,*} n=${kn#*,}
+  qs "m128_k${k}_n${n}_wg_t128x128_cpasync" "m=128,n=$n,k=$k" "$(wgplan 128 4 cp_async)"
+  qs "m128_k${k}_n${n}_wg_t128x128_tma" "m=128,n=$n,k=$k" "$(wgplan 128 4 tma)"
+  qs "m4096_k${k}_n${n}_wg_t128x256_cpasync" "m=4096,n=$n,k=$k" "$(wgplan 256 3 cp_async)"
+  qs "m4096_k${k}_n${n}_wg_t128x256_tma" "m=4096,n=$n,k=$k" "$(wgplan 256 3 tma)"
+done
+# Decode (16 tokens, the planner's plan): what each part of the mma.sync
+# kernel costs. Scales per channel (no group reloads) and without zero
+# points; EINLOOM_EXPERIMENT=noloads / nomma compile the kernel without its
+# copies / its MMAs (results wrong; timing only).
+for kn in ${QSWEEP_SHAPES:-8192,28672 4096,14336}; do
+  k=${kn%,*} n=${kn#*,}
+  for q in int4:g128:asym int4:asym int4:g128; do
+    compile_into quantsweep "m16_k${k}_n${n}_planner_${q//:/_}" "mk,nk->mn" "m=16,n=$n,k=$k" f16 --weight-quant "$q"
+  done
+  for e in noloads nomma; do
+    EINLOOM_EXPERIMENT=$e compile_into quantsweep "m16_k${k}_n${n}_planner_$e" "mk,nk->mn" \
+      "m=16,n=$n,k=$k" f16 --weight-quant int4:g128:asym
+  done
+done
