@@ -1340,7 +1340,11 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
        << q.bits << "-bit "
        << (q.isSigned ? "signed" : "unsigned") << " codes (a_fragment layout, "
        << q.packedBytes << " bytes) stream through a " << p.getStages()
-       << "-stage cp.async ring and are dequantized in registers (lop3/prmt, then the "
+       << (p.getProducer() == ProducerKind::Tma
+               ? "-stage ring filled by a producer warpgroup (a bulk copy of each stage's "
+                 "codes, TMA for the activations, mbarriers)"
+               : "-stage cp.async ring")
+       << " and are dequantized in registers (lop3/prmt, then the "
        << (q.zeroType ? "zero point and " : "")
        << (q.groupSize ? "scale of each group of " + std::to_string(q.groupSize)
                        : std::string(q.scaleRowStride ? "per-row scale" : "one scale"))
