@@ -35,6 +35,7 @@ std::optional<DequantRecipe> einloom::codegen::dequantRecipe(unsigned bits, bool
     uint32_t sign = isSigned ? (1u << (bits - 1)) * 0x10001u : 0;
     r.magic = exponent | sign;
     r.bias = bf16 ? 128 : 1024;
+    r.pairedNibbles = bits == 4 && !bf16;
     return r;
   }
   case 8:
@@ -143,7 +144,8 @@ std::vector<uint16_t> einloom::codegen::modelDequantize(const DequantRecipe &r,
           } else {
             uint32_t x = r.path == DequantPath::PrmtHalf
                              ? prmt(word, r.magic, r.selector(i))
-                             : lop3(word >> r.shift(i), r.mask, r.magic, DequantRecipe::lut);
+                             : lop3(word >> r.shift(i), r.maskFor(i), r.magicFor(i),
+                                    DequantRecipe::lut);
             if (r.path == DequantPath::Lop3Split) {
               uint32_t high = words[first + 2];
               int sh = r.highShift(static_cast<unsigned>(j));
@@ -151,9 +153,13 @@ std::vector<uint16_t> einloom::codegen::modelDequantize(const DequantRecipe &r,
               x = lop3(high, r.highMask, x, DequantRecipe::lut);
             }
             uint16_t zc = ops.round(r.bias + static_cast<double>(z));
+            // A raised field: fma(x, 1/16, -(bias / 16 + z)), rounded once.
+            uint16_t zcRaised = ops.round(-(r.bias / 16 + static_cast<double>(z)));
             for (unsigned h = 0; h < 2; ++h) {
               uint16_t xv = static_cast<uint16_t>(x >> (16 * h));
-              half[h] = ops.mul(ops.sub(xv, zc), s);
+              uint16_t d = r.raisedField(i) ? ops.round(ops.value(xv) / 16 + ops.value(zcRaised))
+                                            : ops.sub(xv, zc);
+              half[h] = ops.mul(d, s);
             }
           }
           for (unsigned h = 0; h < 2; ++h) {

@@ -12,6 +12,7 @@
 #include "KernelContext.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/DenseMap.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <cstdio>
@@ -84,12 +85,20 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
             b, loc, z,
             arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int64_t(r.bias) + r.offset)));
         Value zc = splat16(kc, arith::SIToFPOp::create(b, loc, half, zo));
+        Value negate = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(0x80008000u)));
         if (r.bf16)
-          zc = arith::XOrIOp::create(b, loc, zc,
-                                     arith::ConstantOp::create(
-                                         b, loc, b.getI32IntegerAttr(int32_t(0x80008000u))));
+          zc = arith::XOrIOp::create(b, loc, zc, negate);
         out.push_back(splat16(kc, s));
         out.push_back(zc);
+        // Raised fields (pairedNibbles): -(bias / 16 + z + offset).
+        if (r.pairedNibbles) {
+          Value zr = arith::AddIOp::create(
+              b, loc, z,
+              arith::ConstantOp::create(b, loc,
+                                        b.getI32IntegerAttr(int64_t(r.bias) / 16 + r.offset)));
+          out.push_back(arith::XOrIOp::create(
+              b, loc, splat16(kc, arith::SIToFPOp::create(b, loc, half, zr)), negate));
+        }
       }
     }
   return out;
@@ -106,6 +115,7 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
   SmallVector<Value, 4> regs;
   Value word;
   int64_t wordAt = -1;
+  llvm::SmallDenseMap<unsigned, Value, 2> shifted;
   // 3-bit codes: the lane's third word holds every register's high bits.
   Value high;
   if (r.path == DequantPath::Lop3Split)
@@ -119,11 +129,24 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
       word = memref::LoadOp::create(b, loc, words32,
                                     ValueRange{kc.idx(kc.div(kc.add(laneBase, 4 * wi), 4))});
       wordAt = wi;
+      shifted.clear();
+    }
+    // Paired nibbles: one shift serves two registers, so it is done outside
+    // their assembly, once.
+    Value source = word;
+    if (r.pairedNibbles && r.shift(i)) {
+      Value &v = shifted[r.shift(i)];
+      if (!v)
+        v = arith::ShRUIOp::create(b, loc, word,
+                                   arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(r.shift(i))));
+      source = v;
     }
     int64_t gi = q.groupsPerTile() == 2 ? ks / 2 : 0;
     int64_t h = reg % 2;
-    size_t at = ((frag * q.groupsPerTile() + gi) * 2 + h) * 2;
+    size_t at = ((frag * q.groupsPerTile() + gi) * 2 + h) * r.paramsPerHalf();
     Value s = a.dequant[at], zc = a.dequant[at + 1];
+    if (r.raisedField(i))
+      zc = a.dequant[at + 2];
     // The register's two halves under the magic exponent (`t`), or for
     // 8-bit bf16 as two f32 (d0, d1); then minus the zero point, times the
     // scale, each step rounded once (exact but for the last).
@@ -138,9 +161,10 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
     } else {
       std::string head;
       if (r.path == DequantPath::Lop3 || r.path == DequantPath::Lop3Split)
-        head = (r.shift(i) ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) + "; lop3.b32 t, t, "
+        head = (r.shift(i) && !r.pairedNibbles ? "shr.b32 t, $1, " + std::to_string(r.shift(i)) + "; lop3.b32 t, t, "
                            : std::string("lop3.b32 t, $1, ")) +
-               hex(r.mask) + ", " + hex(r.magic) + ", " + hex(DequantRecipe::lut) + "; ";
+               hex(r.maskFor(i)) + ", " + hex(r.magicFor(i)) + ", " + hex(DequantRecipe::lut) +
+               "; ";
       if (r.path == DequantPath::Lop3Split) {
         // The high bits moved to bit 2 of each half, then ored in (a signed
         // code's flip is in the magic: (h & mask) ^ t).
@@ -159,11 +183,14 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
       if (r.bf16)
         text = "{ .reg .b32 t, u, one, nz; mov.b32 one, 0x3f803f80; mov.b32 nz, 0x80008000; " +
                head + "fma.rn.bf16x2 t, t, one, $2; fma.rn.bf16x2 $0, t, $3, nz; }";
+      else if (r.raisedField(i)) // x / 16 - (bias / 16 + z + offset), exact
+        text = "{ .reg .b32 t, u, sixteenth; mov.b32 sixteenth, 0x2c002c00; " + head +
+               "fma.rn.f16x2 t, t, sixteenth, $2; mul.rn.f16x2 $0, t, $3; }";
       else
         text = "{ .reg .b32 t, u; " + head + "sub.rn.f16x2 t, t, $2; mul.rn.f16x2 $0, t, $3; }";
     }
     std::string inType = r.path == DequantPath::PrmtFloat ? "f" : "r";
-    SmallVector<Value, 4> ins{word, zc, s};
+    SmallVector<Value, 4> ins{source, zc, s};
     std::string constraints = "=r,r," + inType + "," + inType;
     if (high) {
       ins.push_back(high);

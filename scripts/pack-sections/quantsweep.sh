@@ -60,3 +60,17 @@ for kn in ${QSWEEP_SHAPES:-8192,28672 4096,14336}; do
       "m=16,n=$n,k=$k" f16 --weight-quant int4:g128:asym
   done
 done
+# The wgmma core at 16 tokens (one warpgroup of 64 weight rows, wgmma
+# m64n16k16): cp.async with splits 1-8, and the TMA form unsplit (two CTAs
+# an SM), against the mma.sync plans above.
+for kn in ${QSWEEP_SHAPES:-8192,28672 4096,14336}; do
+  k=${kn%,*} n=${kn#*,}
+  for split in 1 2 4 8; do
+    qs "m16_k${k}_n${n}_wg_t64x16_s${split}" "m=16,n=$n,k=$k" "#loom.plan<tile_m = 64, \
+tile_n = 16, tile_k = 64, warps_m = 4, warps_n = 1, mma = wgmma_k16, stages = 4, \
+split_k = $split, order = ba, a_source = registers>"
+  done
+  qs "m16_k${k}_n${n}_wg_t64x16_tma" "m=16,n=$n,k=$k" "#loom.plan<tile_m = 64, tile_n = 16, \
+tile_k = 64, warps_m = 4, warps_n = 1, mma = wgmma_k16, stages = 6, split_k = 1, producer = tma, \
+order = ba, a_source = registers>"
+done

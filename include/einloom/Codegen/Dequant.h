@@ -60,9 +60,31 @@ struct DequantRecipe {
   /// What the sign-bit flip adds to a signed code: 2^(bits-1), else 0.
   int64_t offset = 0;
 
+  /// 4-bit codes to f16: registers 2m and 2m + 1 of a word share one shift
+  /// (by 8m). The odd one's field stays 4 bits up, under the exponent as
+  /// 16·(q + offset), so x = bias + 16·(q + offset), and one fma takes
+  /// x / 16 - (bias / 16 + z + offset) = q - z exactly (1/16 is a power of
+  /// two; every value is a small integer). One shift a word instead of
+  /// three; the odd registers need a second constant, -(bias / 16 + z +
+  /// offset), per group and row half. (bf16's 7-bit mantissa has no room
+  /// for the field 4 bits up.)
+  bool pairedNibbles = false;
   /// lop3 paths: the right shift that exposes register `i` of a word (the
   /// low two bits of a 3-bit code are a 2-bit field).
-  unsigned shift(unsigned i) const { return (bits == 3 ? 2 : bits) * i; }
+  unsigned shift(unsigned i) const {
+    return pairedNibbles ? 8 * (i / 2) : (bits == 3 ? 2 : bits) * i;
+  }
+  /// Whether register `i`'s field sits 4 bits up (pairedNibbles, odd i).
+  bool raisedField(unsigned i) const { return pairedNibbles && i % 2 == 1; }
+  /// lop3 paths: register `i`'s mask (and the magic's sign bits) after
+  /// its shift.
+  uint32_t maskFor(unsigned i) const { return raisedField(i) ? mask << 4 : mask; }
+  uint32_t magicFor(unsigned i) const {
+    return raisedField(i) ? (magic & 0xfc00fc00u) | (magic & 0x03ff03ffu) << 4 : magic;
+  }
+  /// Scale and zero registers per group and row half: the scale and bias +
+  /// z + offset, and with pairedNibbles -(bias / 16 + z + offset).
+  unsigned paramsPerHalf() const { return pairedNibbles ? 3 : 2; }
   /// Lop3Split: the high bits' mask (bit 2 of each half), and how far
   /// right register `j`'s high bits (bits j and j + 16 of the third word)
   /// move to reach it (negative: left).
