@@ -19,6 +19,12 @@
 //     1, 3, 5, ...), so one's epilogue overlaps the other's MMAs. The ring is
 //     the same; each stage is released by the one consumer that read it.
 //
+// A dequantized weight (the mixed-input kernel's TMA form) is A as packed
+// codes: the producer moves each stage's run of them with one bulk copy
+// (cp.async.bulk, no tensor map) beside the activations' TMA copy, and the
+// consumers dequantize their lanes' words into wgmma's register A
+// (MixedInput.cpp), with the scale registers one K tile ahead.
+//
 // The grid is persistent: CTA i takes tiles i, i + grid, ... in the plan's
 // raster order. The copy engine zero-fills boxes that overhang the tensor,
 // so M, N and K tails need no predication until the epilogue.
