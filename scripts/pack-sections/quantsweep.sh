@@ -45,6 +45,9 @@ for kn in ${QSWEEP_SHAPES:-8192,28672 4096,14336}; do
   qs "m128_k${k}_n${n}_wg_t128x128_tma" "m=128,n=$n,k=$k" "$(wgplan 128 4 tma)"
   qs "m4096_k${k}_n${n}_wg_t128x256_cpasync" "m=4096,n=$n,k=$k" "$(wgplan 256 3 cp_async)"
   qs "m4096_k${k}_n${n}_wg_t128x256_tma" "m=4096,n=$n,k=$k" "$(wgplan 256 3 tma)"
+  # (One CTA an SM either way at 256 tokens: registers. Deeper rings.)
+  qs "m4096_k${k}_n${n}_wg_t128x256_cpasync_st5" "m=4096,n=$n,k=$k" "$(wgplan 256 5 cp_async)"
+  qs "m4096_k${k}_n${n}_wg_t128x256_tma_st5" "m=4096,n=$n,k=$k" "$(wgplan 256 5 tma)"
 done
 # Decode (16 tokens, the planner's plan): what each part of the mma.sync
 # kernel costs. Scales per channel (no group reloads) and without zero
