@@ -24,6 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_decode import batched_ms  # noqa: E402
+from quant_layout import a_fragment_codes  # noqa: E402
 import einloom  # noqa: E402
 
 GRAPHS = "--graphs" in sys.argv
@@ -51,43 +52,9 @@ def header(path):
     return bufs, weight
 
 
-def unpack_index(n, k, bits, device):
-    """For each (row, k) of an N x K a_fragment weight: the word holding its
-    code and the code's bit offset in that word."""
-    rows = torch.arange(n, device=device).view(n, 1)
-    ks = torch.arange(k, device=device).view(1, k)
-    nb, row = rows // 16, rows % 16
-    kt, kk = ks // 64, ks % 64
-    step, kin = kk // 16, kk % 16
-    half_k = kin // 8                    # register r // 2
-    pair = kin % 8                       # 2 (lane % 4) + h
-    h = pair % 2
-    lane = (row % 8) * 4 + pair // 2
-    r = (row // 8) + 2 * half_k          # register within the k step
-    j = 4 * step + r
-    base = ((kt * (n // 16) + nb) * 32 + lane) * bits
-    if bits == 3:
-        # Words 0 and 1: the low bit pairs as 2-bit codes (register 8w + i
-        # in fields i and i + 8); word 2: the high bit of register j's half
-        # h at bit j + 16 h.
-        i = j % 8
-        return (base + j // 8, 2 * (i + 8 * h)), (base + 2, j + 16 * h)
-    regs_per_word = 16 // bits if bits < 8 else 2
-    word = base + j // regs_per_word
-    i = j % regs_per_word
-    shift = bits * (i + regs_per_word * h) if bits < 8 else 8 * (2 * i + h)
-    return word, shift
-
-
 def dequantize(words, scales, zeros, wt, n, k, dtype):
-    index = unpack_index(n, k, wt["bits"], words.device)
     w = words.view(-1).to(torch.int64) & 0xFFFFFFFF
-    if wt["bits"] == 3:
-        (lw, ls), (hw, hs) = index
-        q = ((w[lw] >> ls) & 3) | (((w[hw] >> hs) & 1) << 2)
-    else:
-        word, shift = index
-        q = (w[word] >> shift) & ((1 << wt["bits"]) - 1)
+    q = a_fragment_codes(w, n, k, wt["bits"], lambda x: torch.arange(x, device=words.device))
     if wt["signed"]:
         q = torch.where(q >= (1 << (wt["bits"] - 1)), q - (1 << wt["bits"]), q)
     g = wt["group"]
