@@ -291,6 +291,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   launch.block = {threads, 1, 1};
   int64_t aRowBytes = c.quant ? 8 * c.quant->bits : 128;
   launch.sharedMemoryBytes = stages * (bm * aRowBytes + bn * 128);
+  // A dequantized weight's staged scales and zero points follow the ring.
+  int64_t stagedBytes = c.quant ? stages * c.quant->stagedScaleBytes(bm) : 0;
+  launch.sharedMemoryBytes += stagedBytes;
   // A sparse weight's tile offsets are copied after the ring.
   int64_t ringEnd = launch.sharedMemoryBytes;
   if (c.sparse)
@@ -367,6 +370,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                  region(stages * bm * aRowBytes, stages * bn * 128)};
   if (c.quant)
     bindPackedWeight(kc, a, recipe, entry, 3 + launch.epilogueBytes.size());
+  if (stagedBytes)
+    a.staged = region(stages * (bm * aRowBytes + bn * 128), stagedBytes);
   // A sparse weight's arguments after the epilogue's buffers: its offsets
   // (2:4: metadata; block_csr: row pointers), a bitmap's masks or
   // block_csr's column indices, then the words (values, blocks) the launch
@@ -466,6 +471,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       copyTwoFourStage(kc, a, stage, kc.add(kBegin, kTile));
     if (!c.sparse) // the sparse weight has a producer of its own (below)
       produceStage(kc, a, psA, stage, k0);
+    if (a.staged) // the tile's scales and zero points beside its codes
+      stageDequantParams(kc, a, stage, kc.add(kBegin, kTile));
     produceStage(kc, bt, psB, stage, k0);
   };
   // The sparse weight's pipeline (SparseProducer.cpp): its state rides in
@@ -500,9 +507,15 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   };
   // Packed codes: each K tile's scale and zero registers, the next tile's
   // loaded one iteration ahead (DequantParams).
+  // Staged scales (a.staged) are read from the stage of their tile once it
+  // has landed instead, and ride no loop arguments.
   std::optional<DequantParams> dq;
-  if (c.quant)
+  if (c.quant && !a.staged)
     dq = makeDequantParams(kc, a, kBegin, numK);
+  auto stagedParams = [&](Value kTile) {
+    Value global = arith::MinSIOp::create(b, loc, kc.add(kBegin, kTile), kc.cst(numK - 1));
+    return loadStagedDequantParams(kc, a, global, kc.rem(kTile, stages));
+  };
   if (wgmma) {
     // Hopper: the same cp.async pipeline feeding wgmma. cp.async writes are
     // generic-proxy stores that the tensor cores read through the async
@@ -539,6 +552,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
       if (dq)
         a.dequant = queue;
+      else if (a.staged)
+        a.dequant = stagedParams(kt);
       wgmmaTile(kc, a, bt, kc.rem(kt, stages), acc);
       llvm::append_range(acc, nextQueue);
       scf::YieldOp::create(b, loc, acc);
@@ -564,8 +579,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // Packed codes: each K tile's scale and zero registers, loaded one tile
   // ahead.
   SmallVector<Value> firstQueue;
-  if (dq) {
-    firstQueue = dq->start(kc);
+  if (dq || a.staged) {
+    firstQueue = dq ? dq->start(kc) : stagedParams(kc.cst(0));
     a.dequant = firstQueue;
   }
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
@@ -587,6 +602,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     if (dq) {
       params = queue;
       nextParams = nextQueue = dq->next(kc, queue, kt);
+    } else if (a.staged) {
+      params = queue; // the next tile's: read at the last k step
     }
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
@@ -612,6 +629,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       } else {
         NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
         gpu::BarrierOp::create(b, loc);
+        if (a.staged)
+          nextParams = nextQueue = stagedParams(kc.add(kt, kc.cst(1)));
         a.dequant = nextParams;
         upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
       }

@@ -114,6 +114,11 @@ struct OperandTile {
   /// the main loop sets before each loadFragments.
   DequantRecipe recipe;
   mlir::Value scales, zeros;
+  /// The scale and zero-point arguments (bytes), and with
+  /// WeightQuant::stagedScales() in the cp.async kernels the shared-memory
+  /// region they are staged into: per stage a 4-byte word a row of the
+  /// scales, then (all stages) of the zero points (stageDequantParams).
+  mlir::Value scaleArg, zeroArg, staged;
   llvm::SmallVector<mlir::Value> dequant;
   /// A sparse weight (KMajorVector stages filled by the sparse producer).
   SparseSource sparse;
@@ -290,6 +295,15 @@ void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value 
 /// the warp, per group in the tile (two for groups of 32) and per row half.
 llvm::SmallVector<mlir::Value> loadDequantParams(KernelContext &kc, OperandTile &a,
                                                  mlir::Value kTile);
+/// The same registers read from ring stage `stage`, where
+/// stageDequantParams copied those of K tile `kTile`.
+llvm::SmallVector<mlir::Value> loadStagedDequantParams(KernelContext &kc, OperandTile &a,
+                                                       mlir::Value kTile, mlir::Value stage);
+/// Staged scales (a.staged): cp.async copies into stage `stage` of each tile
+/// row's 4-byte word of scales (and of zero points) holding the row's
+/// group(s) of K tile `kTile` (global), in the copies' current group.
+void stageDequantParams(KernelContext &kc, OperandTile &a, mlir::Value stage,
+                        mlir::Value kTile);
 /// PackedFragments: `a` reads its codes with `recipe`, and its scales (and
 /// zero points) from the kernel's arguments `first` (and `first + 1`).
 void bindPackedWeight(KernelContext &kc, OperandTile &a, const DequantRecipe &recipe,

@@ -12,6 +12,7 @@
 #include "KernelContext.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "llvm/ADT/DenseMap.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -39,13 +40,17 @@ Value splat16(KernelContext &kc, Value half) {
 }
 } // namespace
 
-SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, OperandTile &a,
-                                                       Value kTile) {
+/// The registers of loadDequantParams, with each row half's scale and
+/// zero point from `fetch(n, g, rowInTile)` (n clamped to the weight; the
+/// zero point as an i32, 0 without one).
+static SmallVector<Value>
+dequantParamsFrom(KernelContext &kc, OperandTile &a, Value kTile,
+                  function_ref<std::pair<Value, Value>(Value, Value, Value)> fetch) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   const WeightQuant &q = *kc.c.quant;
   const DequantRecipe &r = a.recipe;
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  Type f32 = b.getF32Type();
   Type half = r.bf16 ? Type(b.getBF16Type()) : Type(b.getF16Type());
   int64_t wm = kc.bm / kc.warpsM;
   int64_t rows = a.rows->size();
@@ -56,17 +61,12 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
       // The group of k = 64 kTile + 32 gi.
       Value g = q.groupSize ? kc.div(kc.add(kc.mul(kTile, 64), 32 * gi), q.groupSize) : kc.cst(0);
       for (int64_t h = 0; h < 2; ++h) {
-        Value n = kc.add(a.rowOrigin, kc.add(kc.warpRow, kc.add(laneRow, 16 * f + 8 * h)));
+        Value inTile = kc.add(kc.warpRow, kc.add(laneRow, 16 * f + 8 * h));
+        Value n = kc.add(a.rowOrigin, inTile);
         // Rows past the weight (a partial last tile) read row 0; their
         // products are never stored.
         Value nc = kc.select(kc.lt(n, rows), n, kc.cst(0));
-        Value at = kc.add(kc.mul(nc, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
-        Value s = memref::LoadOp::create(b, loc, a.scales, ValueRange{kc.idx(at)});
-        Value z = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-        if (a.zeros) {
-          Value zl = memref::LoadOp::create(b, loc, a.zeros, ValueRange{kc.idx(at)});
-          z = zl.getType() == i32 ? zl : arith::ExtSIOp::create(b, loc, i32, zl).getResult();
-        }
+        auto [s, z] = fetch(nc, g, inTile);
         if (r.path == DequantPath::PrmtFloat) {
           // f32: the scale, and 2^23 + z + offset (exact).
           Value zo = arith::AddIOp::create(
@@ -102,6 +102,107 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
       }
     }
   return out;
+}
+
+SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, OperandTile &a,
+                                                       Value kTile) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const WeightQuant &q = *kc.c.quant;
+  Type i32 = b.getI32Type();
+  return dequantParamsFrom(kc, a, kTile, [&](Value n, Value g, Value) {
+    Value at = kc.add(kc.mul(n, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
+    Value s = memref::LoadOp::create(b, loc, a.scales, ValueRange{kc.idx(at)});
+    Value z = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    if (a.zeros) {
+      Value zl = memref::LoadOp::create(b, loc, a.zeros, ValueRange{kc.idx(at)});
+      z = zl.getType() == i32 ? zl : arith::ExtSIOp::create(b, loc, i32, zl).getResult();
+    }
+    return std::pair<Value, Value>{s, z};
+  });
+}
+
+/// Element `at` of the scales (zero points): the byte offset of the
+/// aligned 4-byte word holding it, and its place in that word (a half for
+/// the scales, a byte for the zero points), as stageDequantParams copies
+/// and loadStagedDequantParams reads them.
+static Value toI32(KernelContext &kc, Value v) {
+  return v.getType() == kc.b.getI32Type()
+             ? v
+             : arith::TruncIOp::create(kc.b, kc.loc, kc.b.getI32Type(), v).getResult();
+}
+
+SmallVector<Value> einloom::codegen::loadStagedDequantParams(KernelContext &kc, OperandTile &a,
+                                                             Value kTile, Value stage) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const WeightQuant &q = *kc.c.quant;
+  Type i32 = b.getI32Type();
+  Type half = a.recipe.bf16 ? Type(b.getBF16Type()) : Type(b.getF16Type());
+  auto shared = cast<MemRefType>(a.staged.getType());
+  Value words = memref::ViewOp::create(
+      b, loc, MemRefType::get({shared.getNumElements() / 4}, i32, nullptr, shared.getMemorySpace()),
+      a.staged, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+  int64_t rows = a.tileRows, stages = kc.stages;
+  return dequantParamsFrom(kc, a, kTile, [&](Value n, Value g, Value inTile) {
+    Value at = toI32(kc, kc.add(kc.mul(n, q.scaleRowStride), kc.mul(g, q.scaleGroupStride)));
+    Value slot = kc.add(kc.mul(stage, rows), inTile);
+    Value sw = memref::LoadOp::create(b, loc, words, ValueRange{kc.idx(slot)});
+    // The scale: half (at & 1) of its word.
+    Value sh = arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, at, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1))),
+                                     arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(4)));
+    Value bits = arith::TruncIOp::create(b, loc, b.getI16Type(),
+                                         arith::ShRUIOp::create(b, loc, sw, sh));
+    Value s = arith::BitcastOp::create(b, loc, half, bits);
+    Value z = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    if (a.zeros) {
+      // The zero point: byte (at & 3) of its word, sign-extended.
+      Value zw = memref::LoadOp::create(b, loc, words,
+                                        ValueRange{kc.idx(kc.add(slot, stages * rows))});
+      Value byteShift = arith::ShLIOp::create(
+          b, loc, arith::AndIOp::create(b, loc, at, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(3))),
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(3)));
+      Value up = arith::ShLIOp::create(
+          b, loc, arith::ShRUIOp::create(b, loc, zw, byteShift),
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(24)));
+      z = arith::ShRSIOp::create(b, loc, up, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(24)));
+    }
+    return std::pair<Value, Value>{s, z};
+  });
+}
+
+void einloom::codegen::stageDequantParams(KernelContext &kc, OperandTile &a, Value stage,
+                                          Value kTile) {
+  OpBuilder &b = kc.b;
+  Location loc = kc.loc;
+  const WeightQuant &q = *kc.c.quant;
+  int64_t rows = a.tileRows, stages = kc.stages, N = a.rows->size();
+  // The tile's (first) group; a row's word holds it (and with groups of 32
+  // the next, adjacent).
+  Value g = kc.div(kc.mul(kTile, 64), q.groupSize);
+  for (int64_t pass = 0; pass * kc.threads < rows; ++pass) {
+    Value r = kc.add(kc.tid, pass * kc.threads);
+    std::optional<scf::IfOp> guard;
+    if ((pass + 1) * kc.threads > rows) {
+      guard = scf::IfOp::create(b, loc, kc.lt(r, rows), false);
+      b.setInsertionPointToStart(&guard->getThenRegion().front());
+    }
+    Value n = kc.add(a.rowOrigin, r);
+    Value nc = kc.select(kc.lt(n, N), n, kc.cst(0));
+    Value at = kc.add(kc.mul(nc, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
+    Value slot = kc.add(kc.mul(stage, rows), r);
+    auto copy = [&](Value global, Value srcByte, Value dstByte) {
+      nvgpu::DeviceAsyncCopyOp::create(b, loc, a.staged, ValueRange{kc.idx(dstByte)}, global,
+                                       ValueRange{kc.idx(srcByte)}, b.getIndexAttr(4), Value(),
+                                       UnitAttr());
+    };
+    // 2-byte scales: the word at byte (2 at) & ~3; 1-byte zero points: at & ~3.
+    copy(a.scaleArg, kc.andI(kc.mul(at, 2), ~int64_t(3)), kc.mul(slot, 4));
+    if (a.zeroArg)
+      copy(a.zeroArg, kc.andI(at, ~int64_t(3)), kc.mul(kc.add(slot, stages * rows), 4));
+    if (guard)
+      b.setInsertionPointAfter(*guard);
+  }
 }
 
 SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, OperandTile &a,
@@ -246,6 +347,9 @@ void einloom::codegen::bindPackedWeight(KernelContext &kc, OperandTile &a,
   a.layout = SmemLayout::PackedFragments;
   a.rowBytes = 8 * q.bits;
   a.recipe = recipe;
+  a.scaleArg = entry.getArgument(first);
+  if (q.zeroType)
+    a.zeroArg = entry.getArgument(first + 1);
   a.scales = typedView(b, kc.loc, entry.getArgument(first), q.scaleType,
                        q.scaleBytes / elementBytes(q.scaleType));
   if (q.zeroType) {

@@ -136,8 +136,10 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c0) {
     int64_t perCta = (kTiles + p.getSplitK() - 1) / p.getSplitK();
     return ringBytes(p, c) + c.sparse->sharedExtraBytes(perCta, p.getNumWarps() * 32);
   }
+  // A dequantized weight's staged scales follow the cp.async ring.
   if (p.getProducer() != ProducerKind::Tma)
-    return ringBytes(p, c);
+    return ringBytes(p, c) +
+           (c.quant ? p.getStages() * c.quant->stagedScaleBytes(p.getTileM()) : 0);
   // A ping-pong schedule adds two mbarriers that order its consumers.
   int64_t turns = p.getSchedule() == Schedule::PingPong ? 16 : 0;
   return ringBytes(p, c) + 16 * p.getStages() + turns + tmaStagingBytes(p, c) +

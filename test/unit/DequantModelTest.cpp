@@ -8,7 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Codegen/Dequant.h"
+#include "einloom/Plan/Contraction.h"
 #include "einloom/Reference/Kernels.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
 
@@ -504,4 +508,67 @@ TEST(WidenS6, ReproducesTheCodesBitForBit) {
   plain[2] = 0xAAAAAAAEu; // code 1's high bits at bit 2
   EXPECT_NE(widenS6Register(plain, 0), widenS6Register(w, 0));
   EXPECT_EQ(widenS6Register(w, 0), 0x00001F00u);
+}
+
+// The cp.async kernels stage each K tile's scales and zero points in
+// shared memory (WeightQuant::stagedScales): a thread copies, per weight
+// row, the aligned 4-byte word holding the element of the tile's first
+// group, at = n * rowStride + g * groupStride, from byte (2 at) & ~3 of the
+// 16-bit scales and byte at & ~3 of the 8-bit zero points; a lane reads its
+// groups' scale as half (at & 1) and zero point as byte (at & 3) of those
+// words. A model of both sides, over weights stored N x K (row stride K /
+// group, group stride 1) and K x N (row stride 1, group stride N): every
+// group of every tile must read back its own scale and zero point, and the
+// layouts where one word cannot hold a tile's two groups of 32 must not be
+// staged.
+TEST(DequantModel, StagedScaleWordsHoldEveryGroupOfTheTile) {
+  mlir::MLIRContext ctx;
+  std::mt19937 rng(11);
+  for (int64_t group : {32, 64, 128, 256})
+    for (bool kByN : {false, true})
+      for (int64_t N : {16, 48}) {
+        int64_t K = 512, groups = K / group;
+        einloom::WeightQuant q;
+        q.groupSize = group;
+        q.scaleType = mlir::Float16Type::get(&ctx);
+        q.zeroType = mlir::IntegerType::get(&ctx, 8);
+        q.scaleRowStride = kByN ? 1 : groups;
+        q.scaleGroupStride = kByN ? N : 1;
+        bool expectStaged = !(group == 32 && kByN);
+        ASSERT_EQ(q.stagedScales(), expectStaged) << group << " " << kByN;
+        if (!q.stagedScales())
+          continue;
+        EXPECT_EQ(q.stagedScaleBytes(64), 64 * 4 * 2);
+        std::vector<uint16_t> scales(static_cast<size_t>(N * groups));
+        std::vector<int8_t> zeros(scales.size());
+        for (size_t i = 0; i < scales.size(); ++i) {
+          scales[i] = static_cast<uint16_t>(rng());
+          zeros[i] = static_cast<int8_t>(rng() % 16);
+        }
+        // Every word lies inside its buffer (N is a multiple of 16, so both
+        // buffers' sizes are multiples of 4): the copies never read past it.
+        auto word = [](const void *base, size_t bytes, int64_t byte) {
+          EXPECT_LE(size_t(byte + 4), bytes);
+          uint32_t w = 0;
+          for (int i = 0; i < 4 && size_t(byte + i) < bytes; ++i)
+            w |= uint32_t(static_cast<const uint8_t *>(base)[byte + i]) << (8 * i);
+          return w;
+        };
+        for (int64_t kt = 0; kt < K / 64; ++kt)
+          for (int64_t n = 0; n < N; ++n) {
+            int64_t g0 = kt * 64 / group;
+            int64_t at0 = n * q.scaleRowStride + g0 * q.scaleGroupStride;
+            uint32_t sw = word(scales.data(), scales.size() * 2, (2 * at0) & ~int64_t(3));
+            uint32_t zw = word(zeros.data(), zeros.size(), at0 & ~int64_t(3));
+            for (int64_t gi = 0; gi < q.groupsPerTile(); ++gi) {
+              int64_t g = (kt * 64 + 32 * gi) / group;
+              int64_t at = n * q.scaleRowStride + g * q.scaleGroupStride;
+              uint16_t s = static_cast<uint16_t>(sw >> (16 * (at & 1)));
+              int8_t z = static_cast<int8_t>(zw >> (8 * (at & 3)));
+              ASSERT_EQ(s, scales[at]) << "group " << group << (kByN ? " KxN" : " NxK")
+                                       << " tile " << kt << " row " << n << " half " << gi;
+              ASSERT_EQ(z, zeros[at]) << "group " << group << " tile " << kt << " row " << n;
+            }
+          }
+      }
 }

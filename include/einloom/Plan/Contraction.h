@@ -92,6 +92,22 @@ struct WeightQuant {
   int kDim = 1;
   /// Groups of scales in one 64-k tile: 2 for groups of 32, else 1.
   int64_t groupsPerTile() const { return groupSize == 32 ? 2 : 1; }
+  /// Whether the cp.async kernels copy each K tile's scales (and zero
+  /// points) into shared memory beside its codes, so that their loads ride
+  /// the ring instead of stalling the tile: groups (a scale per row is
+  /// loaded once), 16-bit scales and zero points of at most 8 bits, each
+  /// row's a 4-byte word holding them (and for groups of 32 the tile's two
+  /// groups, adjacent).
+  bool stagedScales() const {
+    return groupSize > 0 && scaleType && scaleType.getIntOrFloatBitWidth() == 16 &&
+           (!zeroType || zeroType.getIntOrFloatBitWidth() <= 8) &&
+           (groupsPerTile() == 1 || scaleGroupStride == 1);
+  }
+  /// Shared-memory bytes of one stage's staged scales and zero points for
+  /// `rows` weight rows: a 4-byte word a row each.
+  int64_t stagedScaleBytes(int64_t rows) const {
+    return stagedScales() ? rows * 4 * (zeroType ? 2 : 1) : 0;
+  }
 };
 
 /// A weight stored sparse (the einsum's second operand has type
