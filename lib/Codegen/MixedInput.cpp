@@ -122,16 +122,17 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
   });
 }
 
-/// Element `at` of the scales (zero points): the byte offset of the
-/// aligned 4-byte word holding it, and its place in that word (a half for
-/// the scales, a byte for the zero points), as stageDequantParams copies
-/// and loadStagedDequantParams reads them.
+/// `v` as an i32 (offsets are computed in the kernel's integer type).
 static Value toI32(KernelContext &kc, Value v) {
   return v.getType() == kc.b.getI32Type()
              ? v
              : arith::TruncIOp::create(kc.b, kc.loc, kc.b.getI32Type(), v).getResult();
 }
 
+// Staged scales: element `at` of the scales (zero points) lives in the
+// aligned 4-byte word at byte (2 at) & ~3 (at & ~3) of its buffer, which
+// stageDequantParams copies into the stage's slot of the row, as half
+// (at & 1) (byte (at & 3)) of it, which loadStagedDequantParams takes out.
 SmallVector<Value> einloom::codegen::loadStagedDequantParams(KernelContext &kc, OperandTile &a,
                                                              Value kTile, Value stage) {
   OpBuilder &b = kc.b;
