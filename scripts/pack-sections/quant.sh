@@ -46,6 +46,14 @@ wq quant wg_w4g32_f16_m1000    "mk,nk->mn" m=1000,n=2048,k=2048 f16 int4:g32
 wq quant wg_w4g64a_bf16_m17_s2 "mk,nk->mn" m=17,n=4112,k=1024 bf16 int4:g64:asym --plan "$(wgplan 64 32 3 2)"
 wq quant wg_w4g128_f16_m256_t256 "mk,nk->mn" m=256,n=2048,k=2048 f16 int4:g128 --plan "$(wgplan 128 256 3 1)"
 wq quant wg_w4g128a_bf16_batched "bmk,nk->bmn" b=3,m=70,n=1024,k=1024 bf16 int4:g128:asym
+# The wgmma core's TMA form (producer = tma: bulk copies of the codes, TMA
+# for the activations): a partial weight tile (N = 4112), a partial
+# 256-token tile with 3-bit codes, one consumer warpgroup with 8-bit codes.
+tmaplan() { echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = 64, warps_m = $(($1 / 16)), warps_n = 1, \
+mma = wgmma_k16, stages = $3, split_k = 1, producer = tma, order = ba, a_source = registers>"; }
+wq quant tma_w4g128a_f16_m128  "mk,nk->mn" m=128,n=4112,k=1024 f16 int4:g128:asym --plan "$(tmaplan 128 128 4)"
+wq quant tma_w3g128a_bf16_m200 "mk,nk->mn" m=200,n=2048,k=2048 bf16 int3:g128:asym --plan "$(tmaplan 128 256 3)"
+wq quant tma_w8c_f16_m64       "mk,nk->mn" m=64,n=1024,k=2048 f16 int8 --plan "$(tmaplan 64 64 4)"
 # A dynamic token count (the JIT's size buckets): one bundle, a plan per
 # bucket (mma.sync with split-K at few tokens, wgmma above), the count
 # given at launch; gpu-check runs it at sizes across the buckets.
