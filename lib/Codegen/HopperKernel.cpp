@@ -839,10 +839,10 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         b.setInsertionPointToStart(ks.getBody());
         Value kt = ks.getInductionVar();
         Value it = kc.add(t.iterBase, kt);
-        SmallVector<Value> queue(ks.getRegionIterArgs().drop_front(numAcc)), nextQueue;
+        SmallVector<Value> params(ks.getRegionIterArgs().drop_front(numAcc)), nextParams;
         if (dq) {
-          nextQueue = dq->next(kc, queue, kt);
-          a.dequant = queue;
+          nextParams = dq->next(kc, params, kt);
+          a.dequant = params;
         }
         waitFull(it);
         SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
@@ -855,7 +855,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
           b.setInsertionPointToStart(&previous.getThenRegion().front());
           release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
         }
-        llvm::append_range(tileAcc, nextQueue);
+        llvm::append_range(tileAcc, nextParams);
         scf::YieldOp::create(b, loc, tileAcc);
       }
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);

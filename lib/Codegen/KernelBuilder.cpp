@@ -534,10 +534,10 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value kt = loop.getInductionVar();
-      SmallVector<Value> queue(loop.getRegionIterArgs().drop_front(numAcc));
-      SmallVector<Value> nextQueue;
+      SmallVector<Value> params(loop.getRegionIterArgs().drop_front(numAcc));
+      SmallVector<Value> nextParams;
       if (dq)
-        nextQueue = dq->next(kc, queue, kt);
+        nextParams = dq->next(kc, params, kt);
       NVVM::CpAsyncWaitGroupOp::create(b, loc, ahead - 1);
       asyncProxyFence(b, loc);
       gpu::BarrierOp::create(b, loc);
@@ -551,11 +551,11 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
       SmallVector<Value> acc(loop.getRegionIterArgs().take_front(numAcc));
       if (dq)
-        a.dequant = queue;
+        a.dequant = params;
       else if (a.staged)
         a.dequant = stagedParams(kt);
       wgmmaTile(kc, a, bt, kc.rem(kt, stages), acc);
-      llvm::append_range(acc, nextQueue);
+      llvm::append_range(acc, nextParams);
       scf::YieldOp::create(b, loc, acc);
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
@@ -578,16 +578,13 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   SmallVector<Value> init(numAcc, zero);
   // Packed codes: each K tile's scale and zero registers, loaded one tile
   // ahead.
-  SmallVector<Value> firstQueue;
-  if (dq || a.staged) {
-    firstQueue = dq ? dq->start(kc) : stagedParams(kc.cst(0));
-    a.dequant = firstQueue;
-  }
+  if (dq || a.staged)
+    a.dequant = dq ? dq->start(kc) : stagedParams(kc.cst(0));
   SmallVector<Value> firstFrags = loadFragments(kc, a, bt, frags, kc.cst(0), 0);
   size_t numFrags = firstFrags.size();
   llvm::append_range(init, firstFrags);
-  llvm::append_range(init, firstQueue);
-  size_t numParams = firstQueue.size();
+  llvm::append_range(init, a.dequant);
+  size_t numParams = a.dequant.size();
   llvm::append_range(init, sparseInit);
   // One iteration of the main loop: K tile kt from the state `args`
   // (accumulators, the tile's first fragments, dequantization parameters,
@@ -595,16 +592,13 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   auto iteration = [&](Value kt, ArrayRef<Value> args) {
     SmallVector<Value> acc(args.take_front(numAcc));
     SmallVector<Value> cur(args.slice(numAcc, numFrags));
-    SmallVector<Value> queue(args.slice(numAcc + numFrags, numParams));
+    SmallVector<Value> params(args.slice(numAcc + numFrags, numParams));
     SmallVector<Value> sparseState(args.drop_front(numAcc + numFrags + numParams));
-    // This K tile's scale and zero registers, and the next tile's.
-    SmallVector<Value> params, nextQueue, nextParams;
-    if (dq) {
-      params = queue;
-      nextParams = nextQueue = dq->next(kc, queue, kt);
-    } else if (a.staged) {
-      params = queue; // the next tile's: read at the last k step
-    }
+    // The next K tile's scale and zero registers (staged ones: read from
+    // its stage at the last k step, once it has landed).
+    SmallVector<Value> nextParams;
+    if (dq)
+      nextParams = dq->next(kc, params, kt);
     Value stage = kc.rem(kt, stages);
     // Refill the stage that the previous iteration finished reading.
     Value next = kc.add(kt, kc.cst(stages - 1));
@@ -630,7 +624,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
         NVVM::CpAsyncWaitGroupOp::create(b, loc, stages - 2);
         gpu::BarrierOp::create(b, loc);
         if (a.staged)
-          nextParams = nextQueue = stagedParams(kc.add(kt, kc.cst(1)));
+          nextParams = stagedParams(kc.add(kt, kc.cst(1)));
         a.dequant = nextParams;
         upcoming = loadFragments(kc, a, bt, frags, kc.rem(kc.add(kt, kc.cst(1)), stages), 0);
       }
@@ -640,7 +634,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     }
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, cur);
-    llvm::append_range(yielded, nextQueue);
+    llvm::append_range(yielded, nextParams);
     llvm::append_range(yielded, sparseNext);
     return yielded;
   };
