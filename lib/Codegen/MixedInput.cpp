@@ -13,7 +13,6 @@
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-#include "llvm/ADT/DenseMap.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <cstdio>
@@ -40,12 +39,24 @@ Value splat16(KernelContext &kc, Value half) {
 }
 } // namespace
 
+/// Weight row `n` as the scale loads read it: rows past the weight (a
+/// partial last tile) read row 0; their products are never stored.
+static Value clampRow(KernelContext &kc, Value n, int64_t rows) {
+  return kc.select(kc.lt(n, rows), n, kc.cst(0));
+}
+
+/// The scales' (and zero points') element of row `n`, group `g`.
+static Value scaleIndex(KernelContext &kc, Value n, Value g) {
+  const WeightQuant &q = *kc.c.quant;
+  return kc.add(kc.mul(n, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
+}
+
 /// The registers of loadDequantParams, with each row half's scale and
-/// zero point from `fetch(n, g, rowInTile)` (n clamped to the weight; the
-/// zero point as an i32, 0 without one).
+/// zero point from `fetch(at, rowInTile)` (`at` their element, of a row
+/// clamped to the weight; the zero point as an i32, 0 without one).
 static SmallVector<Value>
 dequantParamsFrom(KernelContext &kc, OperandTile &a, Value kTile,
-                  function_ref<std::pair<Value, Value>(Value, Value, Value)> fetch) {
+                  function_ref<std::pair<Value, Value>(Value, Value)> fetch) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   const WeightQuant &q = *kc.c.quant;
@@ -62,11 +73,8 @@ dequantParamsFrom(KernelContext &kc, OperandTile &a, Value kTile,
       Value g = q.groupSize ? kc.div(kc.add(kc.mul(kTile, 64), 32 * gi), q.groupSize) : kc.cst(0);
       for (int64_t h = 0; h < 2; ++h) {
         Value inTile = kc.add(kc.warpRow, kc.add(laneRow, 16 * f + 8 * h));
-        Value n = kc.add(a.rowOrigin, inTile);
-        // Rows past the weight (a partial last tile) read row 0; their
-        // products are never stored.
-        Value nc = kc.select(kc.lt(n, rows), n, kc.cst(0));
-        auto [s, z] = fetch(nc, g, inTile);
+        Value n = clampRow(kc, kc.add(a.rowOrigin, inTile), rows);
+        auto [s, z] = fetch(scaleIndex(kc, n, g), inTile);
         if (r.path == DequantPath::PrmtFloat) {
           // f32: the scale, and 2^23 + z + offset (exact).
           Value zo = arith::AddIOp::create(
@@ -108,10 +116,8 @@ SmallVector<Value> einloom::codegen::loadDequantParams(KernelContext &kc, Operan
                                                        Value kTile) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
-  const WeightQuant &q = *kc.c.quant;
   Type i32 = b.getI32Type();
-  return dequantParamsFrom(kc, a, kTile, [&](Value n, Value g, Value) {
-    Value at = kc.add(kc.mul(n, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
+  return dequantParamsFrom(kc, a, kTile, [&](Value at, Value) {
     Value s = memref::LoadOp::create(b, loc, a.scales, ValueRange{kc.idx(at)});
     Value z = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
     if (a.zeros) {
@@ -137,36 +143,33 @@ SmallVector<Value> einloom::codegen::loadStagedDequantParams(KernelContext &kc, 
                                                              Value kTile, Value stage) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
-  const WeightQuant &q = *kc.c.quant;
   Type i32 = b.getI32Type();
   Type half = a.recipe.bf16 ? Type(b.getBF16Type()) : Type(b.getF16Type());
+  auto c32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)).getResult();
+  };
   auto shared = cast<MemRefType>(a.staged.getType());
   Value words = memref::ViewOp::create(
       b, loc, MemRefType::get({shared.getNumElements() / 4}, i32, nullptr, shared.getMemorySpace()),
       a.staged, arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
   int64_t rows = a.tileRows, stages = kc.stages;
-  return dequantParamsFrom(kc, a, kTile, [&](Value n, Value g, Value inTile) {
-    Value at = toI32(kc, kc.add(kc.mul(n, q.scaleRowStride), kc.mul(g, q.scaleGroupStride)));
+  return dequantParamsFrom(kc, a, kTile, [&](Value atIndex, Value inTile) {
+    Value at = toI32(kc, atIndex);
     Value slot = kc.add(kc.mul(stage, rows), inTile);
     Value sw = memref::LoadOp::create(b, loc, words, ValueRange{kc.idx(slot)});
     // The scale: half (at & 1) of its word.
-    Value sh = arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, at, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1))),
-                                     arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(4)));
+    Value sh = arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, at, c32(1)), c32(4));
     Value bits = arith::TruncIOp::create(b, loc, b.getI16Type(),
                                          arith::ShRUIOp::create(b, loc, sw, sh));
     Value s = arith::BitcastOp::create(b, loc, half, bits);
-    Value z = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    Value z = c32(0);
     if (a.zeros) {
       // The zero point: byte (at & 3) of its word, sign-extended.
       Value zw = memref::LoadOp::create(b, loc, words,
                                         ValueRange{kc.idx(kc.add(slot, stages * rows))});
-      Value byteShift = arith::ShLIOp::create(
-          b, loc, arith::AndIOp::create(b, loc, at, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(3))),
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(3)));
-      Value up = arith::ShLIOp::create(
-          b, loc, arith::ShRUIOp::create(b, loc, zw, byteShift),
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(24)));
-      z = arith::ShRSIOp::create(b, loc, up, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(24)));
+      Value byteShift = arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, at, c32(3)), c32(3));
+      Value up = arith::ShLIOp::create(b, loc, arith::ShRUIOp::create(b, loc, zw, byteShift), c32(24));
+      z = arith::ShRSIOp::create(b, loc, up, c32(24));
     }
     return std::pair<Value, Value>{s, z};
   });
@@ -177,7 +180,7 @@ void einloom::codegen::stageDequantParams(KernelContext &kc, OperandTile &a, Val
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   const WeightQuant &q = *kc.c.quant;
-  int64_t rows = a.tileRows, stages = kc.stages, N = a.rows->size();
+  int64_t rows = a.tileRows, stages = kc.stages;
   // The tile's (first) group; a row's word holds it (and with groups of 32
   // the next, adjacent).
   Value g = kc.div(kc.mul(kTile, 64), q.groupSize);
@@ -188,9 +191,7 @@ void einloom::codegen::stageDequantParams(KernelContext &kc, OperandTile &a, Val
       guard = scf::IfOp::create(b, loc, kc.lt(r, rows), false);
       b.setInsertionPointToStart(&guard->getThenRegion().front());
     }
-    Value n = kc.add(a.rowOrigin, r);
-    Value nc = kc.select(kc.lt(n, N), n, kc.cst(0));
-    Value at = kc.add(kc.mul(nc, q.scaleRowStride), kc.mul(g, q.scaleGroupStride));
+    Value at = scaleIndex(kc, clampRow(kc, kc.add(a.rowOrigin, r), a.rows->size()), g);
     Value slot = kc.add(kc.mul(stage, rows), r);
     auto copy = [&](Value global, Value srcByte, Value dstByte) {
       nvgpu::DeviceAsyncCopyOp::create(b, loc, a.staged, ValueRange{kc.idx(dstByte)}, global,
@@ -217,7 +218,8 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
   SmallVector<Value, 4> regs;
   Value word;
   int64_t wordAt = -1;
-  llvm::SmallDenseMap<unsigned, Value, 2> shifted;
+  // Paired nibbles: the word shifted right by 8, for registers 2 and 3.
+  Value shifted;
   // 3-bit codes: the lane's third word holds every register's high bits.
   Value high;
   if (r.path == DequantPath::Lop3Split)
@@ -231,17 +233,17 @@ SmallVector<Value, 4> einloom::codegen::dequantFragment(KernelContext &kc, Opera
       word = memref::LoadOp::create(b, loc, words32,
                                     ValueRange{kc.idx(kc.div(kc.add(laneBase, 4 * wi), 4))});
       wordAt = wi;
-      shifted.clear();
+      shifted = Value();
     }
     // Paired nibbles: one shift serves two registers, so it is done outside
-    // their assembly, once.
+    // their assembly, once a word.
     Value source = word;
     if (r.pairedNibbles && r.shift(i)) {
-      Value &v = shifted[r.shift(i)];
-      if (!v)
-        v = arith::ShRUIOp::create(b, loc, word,
-                                   arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(r.shift(i))));
-      source = v;
+      assert(r.shift(i) == 8 && "paired nibbles shift by 0 or 8");
+      if (!shifted)
+        shifted = arith::ShRUIOp::create(b, loc, word,
+                                         arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(8)));
+      source = shifted;
     }
     int64_t gi = q.groupsPerTile() == 2 ? ks / 2 : 0;
     int64_t h = reg % 2;
