@@ -851,22 +851,19 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
       int64_t stages = std::clamp<int64_t>(t.smemPerBlock / 2 / stageBytes, 3, most);
       int64_t tiles = cs.batch.size() * ((cs.m.size() + bm - 1) / bm) *
                       ((tokens + tnw - 1) / tnw);
+      auto plan = [&](int64_t split, ProducerKind producer) {
+        return PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages, split,
+                             producer, RasterOrder::RowMajor, 1, 1, Schedule::Cooperative,
+                             OperandSource::Registers, OperandOrder::BA, 1);
+      };
       for (int64_t split : {1, 2, 4, 8}) {
         if (split > 1 && (tiles >= t.numSMs || kTiles < 2 * split || !splitCarriesEpilogue(c)))
           continue;
-        PlanAttr p = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages,
-                                   split, ProducerKind::CpAsync, RasterOrder::RowMajor, 1, 1,
-                                   Schedule::Cooperative, OperandSource::Registers,
-                                   OperandOrder::BA, 1);
-        all.push_back(candidateFor(p, c, t, ctx, emitError));
+        all.push_back(candidateFor(plan(split, ProducerKind::CpAsync), c, t, ctx, emitError));
       }
       // The TMA form (a producer warpgroup; one CTA a tile), for --explain
       // and the tuning database: its estimate ties the cp.async form's.
-      PlanAttr tma = PlanAttr::get(ctx, bm, tnw, 64, bm / 16, 1, MmaShape::WgmmaK16, stages, 1,
-                                   ProducerKind::Tma, RasterOrder::RowMajor, 1, 1,
-                                   Schedule::Cooperative, OperandSource::Registers,
-                                   OperandOrder::BA, 1);
-      all.push_back(candidateFor(tma, c, t, ctx, emitError));
+      all.push_back(candidateFor(plan(1, ProducerKind::Tma), c, t, ctx, emitError));
     }
   }
   auto best = all.end();
