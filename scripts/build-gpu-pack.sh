@@ -24,6 +24,7 @@ bench() { compile_into bench "$@"; }
 finish_pack() {
   cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
      bench/bench_python.py bench/bench_quant.py bench/bench_sparse.py bench/bench_w8a8.py \
+     bench/bench_fp8block.py \
      bench/timing.py bench/bench_fftconv.py bench/quant_layout.py \
      bench/paired.py bench/mma_peak.py scripts/einsum-fuzz.py "$PACK/"
   du -sh "$PACK"

@@ -129,6 +129,61 @@ static LogicalResult verifyWeightQuant(EinsumOp op) {
   return verifyQuantParams(op, *quant, codes, op.getScale(), op.getZeroPoint());
 }
 
+/// Block scales (scale_block = [BK, BN]): a product of two matrices with
+/// one contracted label, row_scale [rows, ceil(K / BK)] and col_scale
+/// [ceil(N / BN), ceil(K / BK)], f32, and nothing else scaling the sum.
+static LogicalResult verifyBlockScales(EinsumOp op, const EinsumSpec &spec) {
+  ArrayRef<int64_t> blk = *op.getScaleBlock();
+  if (blk.size() != 2 || blk[0] <= 0 || blk[1] <= 0)
+    return op.emitOpError("scale_block is [BK, BN]: the contracted elements a scale covers and "
+                          "the columns a col_scale row covers, both positive");
+  if (op.getInputs().size() != 2 || spec.output.size() != 2 || spec.inputs[0].size() != 2 ||
+      spec.inputs[1].size() != 2)
+    return op.emitOpError("block scales take a product of two matrices (e.g. \"mk,nk->mn\"), "
+                          "not \"")
+           << op.getSpec() << "\"";
+  char row = spec.output[0], col = spec.output[1];
+  const std::string &a = spec.inputs[0], &b = spec.inputs[1];
+  char k = a[0] == row ? a[1] : a[0];
+  if (a.find(row) == std::string::npos || b.find(col) == std::string::npos ||
+      b.find(row) != std::string::npos || a.find(col) != std::string::npos ||
+      b.find(k) == std::string::npos || k == row || k == col)
+    return op.emitOpError("block scales need the result's rows from the first operand, its "
+                          "columns from the second, and one label summed between them; \"")
+           << op.getSpec() << "\" is not that";
+  if (!op.getRowScale() || !op.getColScale())
+    return op.emitOpError("scale_block needs both row_scale and col_scale");
+  if (op.getRowZero() || op.hasDequantizedWeight())
+    return op.emitOpError("block scales take no row_zero/col_sum or weight_quant");
+  auto size = [&](int i, char l) {
+    auto t = cast<RankedTensorType>(op.getInputs()[i].getType());
+    return t.getDimSize(spec.inputs[i].find(l));
+  };
+  int64_t m = size(0, row), n = size(1, col), kk = size(0, k);
+  if (ShapedType::isDynamic(kk) || ShapedType::isDynamic(n) || kk != size(1, k))
+    return op.emitOpError("block scales need a static contracted size and column count");
+  int64_t kb = (kk + blk[0] - 1) / blk[0], nb = (n + blk[1] - 1) / blk[1];
+  for (auto [what, v, want] :
+       {std::tuple<const char *, Value, SmallVector<int64_t, 2>>{"row_scale", op.getRowScale(), {m, kb}},
+        std::tuple<const char *, Value, SmallVector<int64_t, 2>>{"col_scale", op.getColScale(), {nb, kb}}}) {
+    auto t = cast<RankedTensorType>(v.getType());
+    bool ok = t.getElementType().isF32() && t.getRank() == 2 && t.getDimSize(1) == want[1] &&
+              (t.getDimSize(0) == want[0] || ShapedType::isDynamic(want[0]));
+    if (!ok)
+      return op.emitOpError() << what << " of type " << t << " must be f32 of shape ["
+                              << (ShapedType::isDynamic(want[0]) ? std::string("?")
+                                                                 : std::to_string(want[0]))
+                              << ", " << want[1] << "] with scale_block = [" << blk[0] << ", "
+                              << blk[1] << "] (one scale a "
+                              << (StringRef(what) == "row_scale"
+                                      ? "row per " + std::to_string(blk[0]) + " of K"
+                                      : std::to_string(blk[1]) + " columns per " +
+                                            std::to_string(blk[0]) + " of K")
+                              << ")";
+  }
+  return success();
+}
+
 LogicalResult EinsumOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
@@ -238,15 +293,18 @@ LogicalResult EinsumOp::verify() {
   if (!getRowZero() != !getColSum())
     return emitOpError("row_zero and col_sum come together (the rank-1 term row_zero[row] * "
                        "col_sum[col] subtracted from the sum)");
+  if (getScaleBlock() && failed(verifyBlockScales(*this, *spec)))
+    return failure();
   // Scales of the sum (an int8 product's per-token and per-channel scales:
   // f32) and the rank-1 term's vectors (f32, i8 or i32): one per result row
   // (the result's shape without its last dimension) or per result column
   // (its last dimension).
-  for (auto [what, v, rows] : {std::tuple<const char *, Value, bool>{"row_scale", getRowScale(), true},
-                               std::tuple<const char *, Value, bool>{"col_scale", getColScale(), false},
-                               std::tuple<const char *, Value, bool>{"row_zero", getRowZero(), true},
-                               std::tuple<const char *, Value, bool>{"col_sum", getColSum(), false}}) {
-    if (!v)
+  // (rows: 1 a row, 0 a column; block scales (checked above) 3 and 2.)
+  for (auto [what, v, rows] : {std::tuple<const char *, Value, int>{"row_scale", getRowScale(), 3},
+                               std::tuple<const char *, Value, int>{"col_scale", getColScale(), 2},
+                               std::tuple<const char *, Value, int>{"row_zero", getRowZero(), 1},
+                               std::tuple<const char *, Value, int>{"col_sum", getColSum(), 0}}) {
+    if (!v || (rows >= 2 && hasBlockScales()))
       continue;
     auto t = cast<RankedTensorType>(v.getType());
     ArrayRef<int64_t> shape = result.getShape();
@@ -258,11 +316,11 @@ LogicalResult EinsumOp::verify() {
       return emitOpError() << what << " must be f32, i8 or i32, not " << t.getElementType();
     if (shape.empty())
       return emitOpError() << what << " needs a result of rank 1 or more";
-    ArrayRef<int64_t> want = rows ? shape.drop_back() : shape.take_back();
+    ArrayRef<int64_t> want = rows % 2 ? shape.drop_back() : shape.take_back();
     if (t.getShape() != want)
       return emitOpError() << what << " of type " << t << " must have the shape ["
                            << llvm::make_range(want.begin(), want.end()) << "] ("
-                           << (rows ? "the result's dimensions but the last: one a row"
+                           << (rows % 2 ? "the result's dimensions but the last: one a row"
                                     : "the result's last dimension: one a column")
                            << ")";
   }

@@ -32,6 +32,18 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     col_sum[col]` before them: an asymmetric activation's zero point times
     the weight codes' sums over the contracted labels.
 
+    Block scales (`scale_block = array<i64: BK, BN>`, DeepSeek-V3's FP8
+    recipe: activations scaled per token per BK channels, weights per BN x
+    BK block): the einsum is a product of two matrices with one contracted
+    label K; `row_scale` has the shape [rows, ceil(K / BK)] and `col_scale`
+    [ceil(N / BN), ceil(K / BK)] for the N columns. Each block of BK
+    contracted elements is summed alone and multiplied by
+    `row_scale[row, kb] * col_scale[col / BN, kb]`, and the blocks are added
+    in the accumulator type: the kernel promotes its tensor-core partial
+    sums into f32 registers every BK (fp8 wgmma accumulates in about 14
+    bits). Per-channel and per-tensor scales are the cases BK = K, BN = 1
+    and BN = N.
+
     A dequantized weight (what `loom-fuse-dequantize` makes of a
     `loom.dequantize` feeding a two-operand einsum): with `weight_quant`,
     the second input holds integer codes and the einsum reads
@@ -68,7 +80,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     OptionalAttr<F64Attr>:$alpha,
     OptionalAttr<F64Attr>:$beta,
     OptionalAttr<Loom_ActivationAttr>:$activation,
-    OptionalAttr<Loom_QuantAttr>:$weight_quant);
+    OptionalAttr<Loom_QuantAttr>:$weight_quant,
+    OptionalAttr<DenseI64ArrayAttr>:$scale_block);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $spec `(` $inputs `)` (`bias` `(` $bias^ `:` type($bias) `)`)?
@@ -88,7 +101,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
             ::mlir::Value(), ::mlir::Value(), ::mlir::Value(), ::mlir::Value(),
             ::mlir::Value(), ::mlir::Value(), $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
             ::mlir::loom::PlanAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
-            ::mlir::loom::ActivationAttr(), ::mlir::loom::QuantAttr());
+            ::mlir::loom::ActivationAttr(), ::mlir::loom::QuantAttr(),
+            ::mlir::DenseI64ArrayAttr());
     }]>];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -102,6 +116,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
       return getAlpha() || getBeta() || getActivation() || getBias() || getResidual() ||
              getRowScale() || getColScale() || getRowZero() || getColSum();
     }
+    /// True when row_scale and col_scale are block scales (scale_block).
+    bool hasBlockScales() { return getScaleBlock().has_value(); }
     /// True when the second input holds quantized codes (weight_quant).
     bool hasDequantizedWeight() { return getWeightQuant().has_value(); }
     /// True when an input carries a #loom.sparse encoding.

@@ -114,9 +114,10 @@ Value EpilogueCode::apply(KernelContext &kc, Value x, Value off) const {
     v = arith::SubFOp::create(b, loc, v,
                               arith::MulFOp::create(b, loc, loadRow(rowZero, spec->rowZeroElems),
                                                     load(colSum, spec->colSumElems)));
-  if (rowScale)
+  // (Block scales were applied by the main loop, block by block.)
+  if (rowScale && !spec->blockK)
     v = arith::MulFOp::create(b, loc, v, loadRow(rowScale, spec->rowScaleElems));
-  if (colScale)
+  if (colScale && !spec->blockK)
     v = arith::MulFOp::create(b, loc, v, load(colScale, spec->colScaleElems));
   if (spec->alpha != 1)
     v = arith::MulFOp::create(b, loc, v, cst(spec->alpha));

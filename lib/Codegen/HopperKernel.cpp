@@ -784,6 +784,110 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(fullAt, stageOf(it)), parityOf(it),
                                             suspendHint);
     };
+    // Block scales (scale_block = [blockK, blockN]; no split, order = ab):
+    // each block of blockK is summed alone into `part` (its first MMA
+    // starts from zero), waited for, and added into the result's
+    // accumulators times the block's two scales, row_scale[row][kb] *
+    // col_scale[n0 / blockN][kb] (promotion into f32 every blockK, as
+    // DeepGEMM does for fp8, whose tensor-core sums keep about 14 bits).
+    // The scales are loaded at the block's first K tile, ahead of its
+    // MMAs; rows past M read row 0 (never stored).
+    int64_t blockK = c.epilogue.blockK, perBlock = blockK ? blockK / bk : 0;
+    int64_t kBlocks = blockK ? (c.k.size() + blockK - 1) / blockK : 0;
+    auto blockScaledLoop = [&](Value m0, Value n0, Value iterBase) {
+      int64_t numAcc = bn / 2;
+      Type f32 = b.getF32Type();
+      SmallVector<Value> init(2 * numAcc, zero); // the sums, then the block's part
+      init.append(3, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ks.getBody());
+        Value kt = ks.getInductionVar();
+        Value it = kc.add(iterBase, kt);
+        auto args = ks.getRegionIterArgs();
+        SmallVector<Value> sums(args.begin(), args.begin() + numAcc);
+        SmallVector<Value> part(args.begin() + numAcc, args.begin() + 2 * numAcc);
+        SmallVector<Value> scales(args.begin() + 2 * numAcc, args.end());
+        Value kb = kc.div(kt, perBlock);
+        // (Blocks of several K tiles: whether this tile starts one.)
+        Value first = perBlock == 1 ? Value() : kc.lt(kc.rem(kt, perBlock), 1);
+        // This block's three scales: rows g and g + 8 of the warp, and the
+        // tile's column block.
+        auto loadScales = [&] {
+          SmallVector<Value> out;
+          Value row = kc.add(m0, kc.add(kc.warpRow, kc.div(kc.lane, 4)));
+          for (int64_t h = 0; h < 2; ++h) {
+            Value r = kc.add(row, 8 * h);
+            r = kc.select(kc.ltExtent(r, c.m), r, kc.cst(0));
+            out.push_back(memref::LoadOp::create(
+                b, loc, kc.epi.rowScale, ValueRange{kc.idx(kc.add(kc.mul(r, kBlocks), kb))}));
+          }
+          Value col = kc.add(kc.mul(kc.div(n0, c.epilogue.blockN), kBlocks), kb);
+          out.push_back(memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(col)}));
+          return out;
+        };
+        Value accumulate = c32(0);
+        if (!first) {
+          scales = loadScales();
+        } else {
+          auto load = scf::IfOp::create(b, loc, TypeRange{f32, f32, f32}, first, true);
+          {
+            OpBuilder::InsertionGuard g3(b);
+            b.setInsertionPointToStart(&load.getThenRegion().front());
+            scf::YieldOp::create(b, loc, loadScales());
+            b.setInsertionPointToStart(&load.getElseRegion().front());
+            scf::YieldOp::create(b, loc, scales);
+          }
+          scales = SmallVector<Value>(load.getResults());
+          // The first MMA's scale-d: 0 (start from zero) at a block's start.
+          accumulate = arith::SelectOp::create(b, loc, first, c32(0), c32(1));
+        }
+        waitFull(it);
+        wgmmaTile(kc, a, bt, stageOf(it), part, pingpong ? c64(0) : to64(consumer), accumulate);
+        auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
+        {
+          OpBuilder::InsertionGuard g3(b);
+          b.setInsertionPointToStart(&previous.getThenRegion().front());
+          release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
+        }
+        // The block's last K tile (or K's last): wait for its MMAs, promote.
+        auto promote = [&]() {
+          NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+          Value s0 = arith::MulFOp::create(b, loc, scales[0], scales[2]);
+          Value s1 = arith::MulFOp::create(b, loc, scales[1], scales[2]);
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < numAcc; ++i)
+            out.push_back(LLVM::FMAOp::create(b, loc, part[i], (i % 4) / 2 ? s1 : s0, sums[i]));
+          return out;
+        };
+        SmallVector<Value> next;
+        if (perBlock == 1) {
+          next = promote();
+        } else {
+          Value last = arith::OrIOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kc.rem(kt, perBlock),
+                                    kc.cst(perBlock - 1)),
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kc.add(kt, 1), kCount));
+          auto at = scf::IfOp::create(b, loc, TypeRange(ValueRange(sums)), last, true);
+          {
+            OpBuilder::InsertionGuard g3(b);
+            b.setInsertionPointToStart(&at.getThenRegion().front());
+            scf::YieldOp::create(b, loc, promote());
+            b.setInsertionPointToStart(&at.getElseRegion().front());
+            scf::YieldOp::create(b, loc, sums);
+          }
+          next = SmallVector<Value>(at.getResults());
+        }
+        llvm::append_range(next, part);
+        llvm::append_range(next, scales);
+        scf::YieldOp::create(b, loc, next);
+      }
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      release(arith::SubIOp::create(b, loc, kc.add(iterBase, kCount), kc.cst(1)));
+      return SmallVector<Value>(ks.getResults().begin(), ks.getResults().begin() + bn / 2);
+    };
     SmallVector<Value> acc;
     if (mmaSync) {
       // The cp.async kernel's software pipeline on the ring: k step ks
@@ -828,6 +932,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         scf::YieldOp::create(b, loc, tileAcc);
       }
       acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
+    } else if (blockK) {
+      acc = blockScaledLoop(t.m0, t.n0, t.iterBase);
     } else {
       SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
       size_t numAcc = init.size();

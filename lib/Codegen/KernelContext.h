@@ -286,9 +286,12 @@ void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,
 /// the same 128-byte-swizzled K-major tiles the producers write. Issues the
 /// fence, four k16 MMAs, the commit and the wait.
 /// `warpgroup` (i64) selects the 64-row slice of A; by default the
-/// warpgroup of the executing thread.
+/// warpgroup of the executing thread. `accumulate` (i32), where given, is
+/// the first MMA's scale-d: 0 starts the accumulators from zero (their
+/// values in are ignored), anything else adds to them.
 void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value stage,
-               llvm::SmallVectorImpl<mlir::Value> &acc, mlir::Value warpgroup = {});
+               llvm::SmallVectorImpl<mlir::Value> &acc, mlir::Value warpgroup = {},
+               mlir::Value accumulate = {});
 
 /// PackedFragments: the scale and zero-point registers each lane needs for
 /// K tile `kTile` (global, in 64-k tiles) of the weight: per A fragment of

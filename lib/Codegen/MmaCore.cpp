@@ -332,7 +332,7 @@ static Value smemDescriptor(OpBuilder &b, Location loc, Value addr, bool mnMajor
 
 void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop,
                                  Value stage, SmallVectorImpl<Value> &acc,
-                                 Value warpgroup) {
+                                 Value warpgroup, Value accumulate) {
   OpBuilder &b = kc.b;
   Location loc = kc.loc;
   MLIRContext *ctx = b.getContext();
@@ -433,7 +433,7 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
             b, loc, arith::AddIOp::create(b, loc, aBase, c64((aMN ? 2048 : 32) * ks)), aMN));
       operands.push_back(smemDescriptor(
           b, loc, arith::AddIOp::create(b, loc, bBase, c64((bMN ? 2048 : 32) * ks)), bMN));
-      operands.push_back(one);
+      operands.push_back(accumulate && ks == 0 ? accumulate : one);
       llvm::append_range(operands, acc);
       auto mma = LLVM::InlineAsmOp::create(b, loc, resultType, operands, asmText, constraints,
                                            /*has_side_effects=*/true, /*is_align_stack=*/false,

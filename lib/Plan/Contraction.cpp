@@ -170,9 +170,13 @@ std::string EpilogueSpec::describe() const {
   if (rowZeroType)
     os << sep() << "minus a zero point per row (" << rowZeroElems << " " << rowZeroType
        << ") times a sum per column (" << colSumElems << " " << colSumType << ")";
-  if (rowScaleElems)
+  if (blockK)
+    os << sep() << "block scales (one a row per " << blockK << " of K and one a block of "
+       << blockN << " columns by " << blockK << " of K: " << rowScaleElems << " and "
+       << colScaleElems << " scales), applied to each block's partial sum in the main loop";
+  if (rowScaleElems && !blockK)
     os << sep() << "times a scale per row (" << rowScaleElems << ")";
-  if (colScaleElems)
+  if (colScaleElems && !blockK)
     os << sep() << "times a scale per column (" << colScaleElems << ")";
   if (alpha != 1)
     os << sep() << "times " << alpha;
@@ -213,6 +217,10 @@ EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
   operand(op.getColSum(), e.colSumType, e.colSumElems);
   if (auto t = dyn_cast<RankedTensorType>(op.getResult().getType()); t && t.getRank() > 0)
     e.cols = std::max<int64_t>(1, t.getShape().back());
+  if (std::optional<ArrayRef<int64_t>> blk = op.getScaleBlock()) {
+    e.blockK = (*blk)[0];
+    e.blockN = (*blk)[1];
+  }
   return e;
 }
 

@@ -355,7 +355,16 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
     SmallVector<int64_t> dims, strides;
     std::string why;
     if (failed(c.tensorMapFor('B', dims, strides, why)))
-      return emitError() << "TMA cannot describe the activations: " << why;
+      return emitError() << "TMA cannot describe the activations: " << why;    // Measured on the H100 (2026-12-07, gpu-check quant): with more than
+    // one tile of tokens every output misses about one K tile's
+    // contribution (rel 0.04-0.19 at K = 256-8192, every width, group and
+    // tile size tried), while one tile column is correct. Until that is
+    // found, the form takes one tile column.
+    if (c.n.size() > p.getTileN())
+      return emitError() << "the TMA mixed-input kernel gave wrong results with more than one "
+                            "tile of tokens (H100, 2026-12-07); it takes at most tile_n = "
+                         << p.getTileN() << " tokens, not " << c.n.size()
+                         << " (producer = cp_async takes any count)";
   }
   if (p.getTileK() != 64)
     return emitError() << "the mixed-input kernel reads the packed weight in tiles of 64 k "
@@ -461,6 +470,26 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                              function_ref<InFlightDiagnostic()> emitError) {
   Contraction storage;
   const Contraction &c = oriented(p, c0, storage);
+  // Block scales: the TMA wgmma kernel promotes each block's partial sums
+  // (an f32 accumulator of its own) into the result's registers, times
+  // the block's two scales, once per scale_block K; one column scale a
+  // tile.
+  if (int64_t bk = c.epilogue.blockK) {
+    if (!isWgmmaShape(p.getMma()) || p.getProducer() != ProducerKind::Tma)
+      return emitError() << "block scales are applied by the TMA wgmma kernel (sm_90a: mma = "
+                            "wgmma_k16/wgmma_k32, producer = tma)";
+    if (!c.acc.isF32())
+      return emitError() << "block scales take a float (f32) accumulator, not " << c.acc;
+    if (c.swapped || p.getSplitK() != 1)
+      return emitError() << "block scales take order = ab and split_k = 1";
+    if (bk % p.getTileK())
+      return emitError() << "scale_block's K (" << bk << ") is not a multiple of tile_k ("
+                         << p.getTileK() << "): each block's sum must end at a K tile";
+    if (c.epilogue.blockN % p.getTileN())
+      return emitError() << "scale_block's N (" << c.epilogue.blockN
+                         << ") is not a multiple of tile_n (" << p.getTileN()
+                         << "): a tile reads one column scale a block";
+  }
   if (c.quant)
     return verifyMixedInputPlan(p, c, t, emitError);
   if (c.sparse)
@@ -1116,7 +1145,12 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                                  std::to_string(int64_t(all[i].estimate.seconds * 1e6 + 0.5)) +
                                  " us by the roofline)";
   if (!best) {
-    emitError() << "no plan fits the target " << t.chip;
+    InFlightDiagnostic d = emitError();
+    d << "no plan fits the target " << t.chip;
+    // The first candidate's reason stands for the rest (--explain lists
+    // them all).
+    if (!all.empty())
+      d << " (for example: " << all.front().rejectedBecause << ")";
     return failure();
   }
   PlanChoice choice;

@@ -264,6 +264,17 @@ private:
         return check(*e, false, err);
       in[1] = &weight;
     }
+    // Block scales: the operands scaled element by element (f64), so that
+    // the plain sum is the block-scaled one.
+    Tensor scaledA, scaledB;
+    if (std::optional<ArrayRef<int64_t>> blk = e.getScaleBlock()) {
+      std::string err;
+      if (!applyBlockScales(*in[0], *in[1], spec->inputs[0], spec->inputs[1], spec->output,
+                            values[e.getRowScale()], values[e.getColScale()], (*blk)[0],
+                            (*blk)[1], scaledA, scaledB, err))
+        return check(*e, false, err);
+      in = {&scaledA, &scaledB};
+    }
     EinsumOptions opts;
     opts.tf32 = e.getAllowTf32();
     opts.intAccBits = isa<IntegerType>(e.getAccumulatorType()) ? 32 : 0;
@@ -295,9 +306,10 @@ private:
       ep.bias = &values[b];
     if (Value r = e.getResidual())
       ep.residual = &values[r];
-    if (Value s = e.getRowScale())
+    // (Block scales are folded into the operands instead.)
+    if (Value s = e.getRowScale(); s && !e.hasBlockScales())
       ep.rowScale = &values[s];
-    if (Value s = e.getColScale())
+    if (Value s = e.getColScale(); s && !e.hasBlockScales())
       ep.colScale = &values[s];
     if (Value z = e.getRowZero())
       ep.rowZero = &values[z];

@@ -195,3 +195,43 @@ double einloom::ref::fp8TensorCoreDot(const double *a, const double *b, int64_t 
   }
   return promoteEvery > 0 ? promoted : toF32(acc);
 }
+
+bool einloom::ref::applyBlockScales(const Tensor &a, const Tensor &b, const std::string &subA,
+                                    const std::string &subB, const std::string &out,
+                                    const Tensor &rowScale, const Tensor &colScale, int64_t bk,
+                                    int64_t bn, Tensor &sa, Tensor &sb, std::string &err) {
+  if (subA.size() != 2 || subB.size() != 2 || out.size() != 2 || a.rank() != 2 || b.rank() != 2 ||
+      bk <= 0 || bn <= 0) {
+    err = "block scales take a product of two matrices and positive block sizes";
+    return false;
+  }
+  size_t rowAt = subA.find(out[0]), colAt = subB.find(out[1]);
+  if (rowAt == std::string::npos || colAt == std::string::npos) {
+    err = "the result's rows must come from the first operand and its columns from the second";
+    return false;
+  }
+  size_t kA = 1 - rowAt, kB = 1 - colAt;
+  if (subA[kA] != subB[kB] || a.shape[kA] != b.shape[kB]) {
+    err = "the two operands do not share one summed label of one size";
+    return false;
+  }
+  int64_t k = a.shape[kA], rows = a.shape[rowAt], cols = b.shape[colAt];
+  int64_t kb = (k + bk - 1) / bk, nb = (cols + bn - 1) / bn;
+  if (rowScale.numel() != rows * kb || colScale.numel() != nb * kb) {
+    err = "row_scale must hold " + std::to_string(rows) + " x " + std::to_string(kb) +
+          " and col_scale " + std::to_string(nb) + " x " + std::to_string(kb) + " scales";
+    return false;
+  }
+  auto scaled = [&](const Tensor &x, size_t kAt, const Tensor &s, int64_t per, Tensor &y) {
+    y = Tensor(DType::F64, x.shape);
+    int64_t inner = x.shape[1];
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      int64_t r = i / inner, c = i % inner;
+      int64_t kk = kAt == 1 ? c : r, other = kAt == 1 ? r : c;
+      y.data[i] = x.data[i] * s.data[(other / per) * kb + kk / bk];
+    }
+  };
+  scaled(a, kA, rowScale, 1, sa);
+  scaled(b, kB, colScale, bn, sb);
+  return true;
+}

@@ -226,6 +226,8 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       if (k.rowZero >= 0)
         m << " " << k.rowZero << " " << k.colSum;
       m << "\n";
+      if (k.blockScaled())
+        m << "blockscale " << k.scaleBlock[0] << " " << k.scaleBlock[1] << "\n";
     }
     if (k.weight.present()) {
       const BundleWeight &w = k.weight;
@@ -661,6 +663,16 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       for (int x : {k.bias, k.residual, k.rowScale, k.colScale, k.rowZero, k.colSum})
         if (x != -1 && std::find(k.args.begin(), k.args.end(), x) == k.args.end())
           return bad("epilogue names a buffer the kernel does not take");
+    } else if (kind == "blockscale") {
+      if (b.kernels.empty())
+        return bad("'blockscale' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      int64_t bk = 0, bn = 0;
+      if (!(ls >> bk >> bn) || bk < 1 || bn < 1 || bk > INT32_MAX || bn > INT32_MAX)
+        return bad("bad 'blockscale': expected BK BN, two positive block sizes");
+      if (k.rowScale < 0 || k.colScale < 0)
+        return bad("'blockscale' on a kernel whose epilogue names no row and column scales");
+      k.scaleBlock = {bk, bn};
     } else if (kind == "weight") {
       if (b.kernels.empty())
         return bad("'weight' before any kernel");

@@ -825,6 +825,20 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         }
         ins[1] = &dequantized;
       }
+      // Block scales: the operands scaled element by element (f64), so that
+      // the plain sum is the block-scaled one.
+      Tensor scaledA, scaledB;
+      if (k.blockScaled()) {
+        std::string err;
+        if (subs.size() != 2 ||
+            !ref::applyBlockScales(*ins[0], *ins[1], subs[0], subs[1], outSub, expect[k.rowScale],
+                                   expect[k.colScale], k.scaleBlock[0], k.scaleBlock[1], scaledA,
+                                   scaledB, err)) {
+          cleanup();
+          return fail(o, "reference: block scales: " + (err.empty() ? "not two operands" : err));
+        }
+        ins = {&scaledA, &scaledB};
+      }
       ref::EinsumOptions eo;
       eo.intAccBits = k.acc == "i32" ? 32 : 0;
       // Only a tf32 kernel rounds its f32 operands; the CUDA-core and
@@ -849,8 +863,10 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
                                : ref::Epilogue::Act::None;
         ep.bias = withEpilogue->bias >= 0 ? &expect[withEpilogue->bias] : nullptr;
         ep.residual = withEpilogue->residual >= 0 ? &expect[withEpilogue->residual] : nullptr;
-        ep.rowScale = withEpilogue->rowScale >= 0 ? &expect[withEpilogue->rowScale] : nullptr;
-        ep.colScale = withEpilogue->colScale >= 0 ? &expect[withEpilogue->colScale] : nullptr;
+        // (Block scales are folded into the operands instead.)
+        bool rowCol = !withEpilogue->blockScaled();
+        ep.rowScale = rowCol && withEpilogue->rowScale >= 0 ? &expect[withEpilogue->rowScale] : nullptr;
+        ep.colScale = rowCol && withEpilogue->colScale >= 0 ? &expect[withEpilogue->colScale] : nullptr;
         ep.rowZero = withEpilogue->rowZero >= 0 ? &expect[withEpilogue->rowZero] : nullptr;
         ep.colSum = withEpilogue->colSum >= 0 ? &expect[withEpilogue->colSum] : nullptr;
         ep.cols = got.shape.empty() ? 1 : std::max<int64_t>(1, got.shape.back());

@@ -176,3 +176,39 @@ for m in 16 4096; do
     w8a8 w8a8bench "w8a8_m${m}_k${k}_n${n}" "$m" "$n" "$k" f16 none
   done
 done
+# FP8 with block scales (loom.einsum scale_block, DeepSeek-V3's recipe:
+# activations scaled per token per BK channels, weights per BN x BK block;
+# the TMA wgmma kernel promotes each block's partial sums into f32 times
+# its two scales). fp8b DIR CASE M N K OUT BK BN TYPE [PLAN]: partial
+# blocks along K and N (K = 1008, N = 1000), a block of two K tiles with a
+# partial last (K = 640, BK = 256), e5m2, f16 operands (k16 tiles of 64: two
+# a block), decode, and a ping-pong schedule.
+fp8b() { local dir=$1 name=$2 m=$3 n=$4 k=$5 out=$6 bk=$7 bn=$8 ty=$9 plan=${10:-}
+  local kb=$(( (k + bk - 1) / bk )) nb=$(( (n + bn - 1) / bn ))
+  mlir_into "$dir" "$name" <<MLIR
+func.func @main(%x: tensor<${m}x${k}x${ty}>, %w: tensor<${n}x${k}x${ty}>, %sa: tensor<${m}x${kb}xf32>, %sb: tensor<${nb}x${kb}xf32>) -> tensor<${m}x${n}x${out}> {
+  %y = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<${m}x${kb}xf32>) col_scale(%sb : tensor<${nb}x${kb}xf32>) {scale_block = array<i64: ${bk}, ${bn}>${plan:+, plan = $plan}} : (tensor<${m}x${k}x${ty}>, tensor<${n}x${k}x${ty}>) -> tensor<${m}x${n}x${out}>
+  return %y : tensor<${m}x${n}x${out}>
+}
+MLIR
+}
+fp8b quant fp8b_bf16_m4096_n2048_k7168 4096 2048 7168 bf16 128 128 f8E4M3FN
+fp8b quant fp8b_bf16_m1000_n1000_k1008 1000 1000 1008 bf16 128 128 f8E4M3FN
+fp8b quant fp8b_f16_m33_n768_k512      33 768 512 f16 128 128 f8E4M3FN
+fp8b quant fp8b_bf16_m1_n4096_k1024    1 4096 1024 bf16 128 128 f8E4M3FN
+fp8b quant fp8b_bf16_m128_n256_k640_b256 128 256 640 bf16 256 128 f8E4M3FN
+fp8b quant fp8b_e5m2_bf16_m256_n512_k1024 256 512 1024 bf16 128 128 f8E5M2
+fp8b quant fp8b_f16in_m300_n512_k1000  300 512 1000 f16 128 128 f16
+fp8b quant fp8b_pingpong_m512_n1024_k2048 512 1024 2048 bf16 128 128 f8E4M3FN \
+  "#loom.plan<tile_m = 64, tile_n = 128, tile_k = 128, warps_m = 8, warps_n = 1, mma = wgmma_k32, stages = 4, producer = tma, schedule = pingpong>"
+# The FP8 benchmark (bench_fp8block.py): M = 16 and 4096 against DeepGEMM's
+# (N, K) = (7168, 16384), (4096, 7168), (2112, 7168), block-scaled (fp8b_*)
+# beside the same product without scales (fp8u_*, the unscaled fp8 kernel).
+mkdir -p "$PACK/fp8bench"
+for m in 16 4096; do
+  for nk in 7168,16384 4096,7168 2112,7168; do
+    n=${nk%,*} k=${nk#*,}
+    fp8b fp8bench "fp8b_m${m}_n${n}_k${k}" "$m" "$n" "$k" bf16 128 128 f8E4M3FN
+    compile_into fp8bench "fp8u_m${m}_n${n}_k${k}" "mk,nk->mn" "m=$m,n=$n,k=$k" f8E4M3FN --out bf16
+  done
+done

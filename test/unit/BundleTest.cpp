@@ -427,6 +427,42 @@ TEST(Bundle, RankOneTermRoundTripsAndIsChecked) {
   EXPECT_NE(err.find("names a buffer the kernel does not take"), std::string::npos) << err;
 }
 
+// Block scales: the `blockscale BK BN` line after the epilogue's scales
+// round-trips; a line without both scales, or with a block of 0, is
+// refused.
+TEST(Bundle, BlockScalesRoundTripAndAreChecked) {
+  Bundle in = sample(), out;
+  in.buffers.push_back({"arg2", "input", "f32", {4, 2}, 32});
+  in.buffers.push_back({"arg3", "input", "f32", {1, 2}, 8});
+  BundleKernel &k = in.kernels[0];
+  k.args = {0, 1, 2, 3, 4};
+  k.rowScale = 3;
+  k.colScale = 4;
+  k.scaleBlock = {128, 64};
+  std::string err;
+  std::string text = writeBundle(in);
+  EXPECT_NE(text.find("epilogue 1 1 none -1 -1 3 4\nblockscale 128 64\n"), std::string::npos)
+      << text;
+  ASSERT_TRUE(readBundle(text, out, err)) << err;
+  EXPECT_TRUE(out.kernels[0].blockScaled());
+  EXPECT_EQ(out.kernels[0].scaleBlock[0], 128);
+  EXPECT_EQ(out.kernels[0].scaleBlock[1], 64);
+  // Without it the scales are per row and column.
+  Bundle plain = in;
+  plain.kernels[0].scaleBlock = {0, 0};
+  ASSERT_TRUE(readBundle(writeBundle(plain), out, err)) << err;
+  EXPECT_FALSE(out.kernels[0].blockScaled());
+  // A zero block, and block scales on a kernel without column scales.
+  Bundle bad = in;
+  bad.kernels[0].scaleBlock = {128, 0};
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("two positive block sizes"), std::string::npos) << err;
+  bad = in;
+  bad.kernels[0].colScale = -1;
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("names no row and column scales"), std::string::npos) << err;
+}
+
 TEST(Bundle, EpilogueRoundTripsAndIsChecked) {
   Bundle in = sample(), out;
   in.buffers.push_back({"arg2", "input", "f32", {2}, 8});

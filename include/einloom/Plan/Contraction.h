@@ -52,6 +52,11 @@ struct EpilogueSpec {
   /// absent): element offset o of the result is scaled by rowScale[o /
   /// cols] and colScale[o % cols], `cols` the result's last dimension.
   int64_t rowScaleElems = 0, colScaleElems = 0, cols = 1;
+  /// Block scales (loom.einsum's scale_block; 0: none): rowScale holds rows
+  /// x ceil(K / blockK) scales and colScale ceil(N / blockN) x ceil(K /
+  /// blockK); the contraction kernel applies them to each block's partial
+  /// sum in its main loop, and the epilogue does not.
+  int64_t blockK = 0, blockN = 0;
   /// The rank-1 term subtracted from the sum before its scales
   /// (loom.einsum's row_zero and col_sum, both present or both absent):
   /// rowZero[o / cols] * colSum[o % cols]; f32, i8 or i32 elements.

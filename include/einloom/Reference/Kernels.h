@@ -106,6 +106,18 @@ bool dynamicQuantize(const Tensor &x, int bits, int64_t axis, Tensor &codes, Ten
 double fp8TensorCoreDot(const double *a, const double *b, int64_t k, int accBits,
                         int64_t promoteEvery);
 
+/// Block scales (loom.einsum's scale_block = [bk, bn]) folded into the
+/// operands of a product of two matrices: `sa` and `sb` are `a` and `b`
+/// (subscripts `subA`, `subB`; result `out`, its rows from `a` and columns
+/// from `b`) as f64 tensors with each element multiplied by its scale,
+/// rowScale[row][k / bk] or colScale[col / bn][k / bk]. Summing their
+/// products in f64 then gives the block-scaled sum, up to f64 rounding.
+/// False, with `err`, for a spec or a scale shape that does not fit.
+bool applyBlockScales(const Tensor &a, const Tensor &b, const std::string &subA,
+                      const std::string &subB, const std::string &out, const Tensor &rowScale,
+                      const Tensor &colScale, int64_t bk, int64_t bn, Tensor &sa, Tensor &sb,
+                      std::string &err);
+
 enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment, Bitmap };
 
 /// The code widths the a_fragment layout packs and the mixed-input

@@ -754,6 +754,12 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         *slot = buffer[v];
         last.args.push_back(buffer[v]);
       }
+    if (std::optional<ArrayRef<int64_t>> blk = e.getScaleBlock()) {
+      if (reduce)
+        return e.emitOpError("block scales are applied in the contraction kernel; a split sum "
+                             "cannot carry them");
+      last.scaleBlock = {(*blk)[0], (*blk)[1]};
+    }
     if (auto a = e.getAlpha())
       last.alpha = a->convertToDouble();
     if (auto be = e.getBeta())

@@ -955,3 +955,51 @@ func.func @f(%x: tensor<16x64xf16>) -> tensor<16x64xf16> attributes {loom.mesh =
   %0 = loom.all_to_all %x over "tp" split 1 concat 1 : tensor<16x64xf16> -> tensor<16x64xf16>
   return %0 : tensor<16x64xf16>
 }
+
+// -----
+
+func.func @f(%x: tensor<4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tensor<4x3xf32>, %sb: tensor<1x2xf32>) {
+  // expected-error @+1 {{row_scale of type 'tensor<4x3xf32>' must be f32 of shape [4, 2] with scale_block = [128, 128] (one scale a row per 128 of K)}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4x3xf32>) col_scale(%sb : tensor<1x2xf32>) {scale_block = array<i64: 128, 128>} : (tensor<4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<4x6xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tensor<4x2xf32>, %sb: tensor<6x2xf32>) {
+  // expected-error @+1 {{col_scale of type 'tensor<6x2xf32>' must be f32 of shape [1, 2] with scale_block = [128, 128] (one scale a 128 columns per 128 of K)}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4x2xf32>) col_scale(%sb : tensor<6x2xf32>) {scale_block = array<i64: 128, 128>} : (tensor<4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<4x6xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tensor<4x2xf32>) {
+  // expected-error @+1 {{scale_block needs both row_scale and col_scale}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4x2xf32>) {scale_block = array<i64: 128, 128>} : (tensor<4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<4x6xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tensor<4x2xf32>, %sb: tensor<1x2xf32>) {
+  // expected-error @+1 {{scale_block is [BK, BN]: the contracted elements a scale covers and the columns a col_scale row covers, both positive}}
+  %0 = loom.einsum "mk,nk->mn" (%x, %w) row_scale(%sa : tensor<4x2xf32>) col_scale(%sb : tensor<1x2xf32>) {scale_block = array<i64: 128, 0>} : (tensor<4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<4x6xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tensor<4x2xf32>, %sb: tensor<1x2xf32>) {
+  // expected-error @+1 {{block scales need the result's rows from the first operand, its columns from the second, and one label summed between them; "mk,nk->nm" is not that}}
+  %0 = loom.einsum "mk,nk->nm" (%x, %w) row_scale(%sa : tensor<4x2xf32>) col_scale(%sb : tensor<1x2xf32>) {scale_block = array<i64: 128, 128>} : (tensor<4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<6x4xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<2x4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tensor<4x2xf32>, %sb: tensor<1x2xf32>) {
+  // expected-error @+1 {{block scales take a product of two matrices (e.g. "mk,nk->mn"), not "bmk,nk->bmn"}}
+  %0 = loom.einsum "bmk,nk->bmn" (%x, %w) row_scale(%sa : tensor<4x2xf32>) col_scale(%sb : tensor<1x2xf32>) {scale_block = array<i64: 128, 128>} : (tensor<2x4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<2x4x6xbf16>
+  return
+}

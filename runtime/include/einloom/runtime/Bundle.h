@@ -142,6 +142,13 @@ struct BundleKernel {
   int bias = -1, residual = -1;
   int rowScale = -1, colScale = -1;
   int rowZero = -1, colSum = -1;
+  /// Block scales (`blockscale BK BN`; {0, 0}: rowScale and colScale are
+  /// per row and per column): rowScale holds rows x ceil(K / BK) scales,
+  /// colScale ceil(N / BN) x ceil(K / BK), and each block of BK contracted
+  /// elements is summed alone and scaled by rowScale[row][kb] *
+  /// colScale[col / BN][kb].
+  std::array<int64_t, 2> scaleBlock{0, 0};
+  bool blockScaled() const { return scaleBlock[0] > 0; }
   BundleWeight weight;
   BundleSparse sparse;
   BundleCollective collective;
