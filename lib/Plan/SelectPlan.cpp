@@ -638,6 +638,15 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                            << c.operandLayout('A', p.getTileM()) << ", B is "
                            << c.operandLayout('B', p.getTileN()) << ")";
     }
+    // Measured on the H100 (2026-12-07): order = ba with A from registers
+    // in the TMA kernel gave wrong results with more than one tile column
+    // ("mk,nk->mn" with m = 1000 tokens, rel 0.10; the same with A in shared
+    // memory, or one tile column, passed). Skinny plans have one.
+    if (c.swapped && p.getASource() == OperandSource::Registers && c.n.size() > p.getTileN())
+      return emitError() << "order = ba with a_source = registers in the TMA kernel gave wrong "
+                            "results with more than one tile column (H100, 2026-12-07); it takes "
+                            "N <= tile_n = "
+                         << p.getTileN() << ", not " << c.n.size();
     if (p.getSchedule() == Schedule::PingPong && (p.getWarpsM() != 8 || p.getClusterM() != 1))
       return emitError() << "a ping-pong schedule takes two consumer warpgroups (warps_m = 8) "
                             "and no cluster";
