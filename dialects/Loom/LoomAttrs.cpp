@@ -42,6 +42,11 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (groupSize <= 0)
       return emitError() << "per-group quantization needs group_size > 0";
     break;
+  case QuantGranularity::PerBlock:
+    if (groupSize <= 0 || axis != 0)
+      return emitError() << "per-block quantization needs group_size > 0 (the blocks' side) "
+                            "and no axis";
+    break;
   }
   if (!isa<FloatType>(scaleType))
     return emitError() << "scale_type must be a float type, got " << scaleType;

@@ -23,7 +23,10 @@ def Loom_QuantAttr : Loom_Attr<"Quant", "quant"> {
     shape follows `granularity`:
       * `tensor`: a rank-0 tensor;
       * `channel`: a 1-D tensor with the size of dimension `axis`;
-      * `group`: the input shape with dimension `axis` divided by `group_size`.
+      * `group`: the input shape with dimension `axis` divided by `group_size`;
+      * `block`: the input shape with its last two dimensions each divided
+        by `group_size`, rounded up (one scale a `group_size` x `group_size`
+        block, as DeepSeek-V3's FP8 weights; `axis` unused).
     Example:
       `#loom.quant<bits = 4, kind = unsigned, scheme = asymmetric,
                    granularity = group, axis = 0, group_size = 128,

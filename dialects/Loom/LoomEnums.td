@@ -26,7 +26,8 @@ def Loom_QuantGranularity : I32EnumAttr<"QuantGranularity",
     "which elements share a scale", [
     I32EnumAttrCase<"PerTensor", 0, "tensor">,
     I32EnumAttrCase<"PerChannel", 1, "channel">,
-    I32EnumAttrCase<"PerGroup", 2, "group">]> {
+    I32EnumAttrCase<"PerGroup", 2, "group">,
+    I32EnumAttrCase<"PerBlock", 3, "block">]> {
   let cppNamespace = "::mlir::loom";
   let genSpecializedAttr = 0;
 }

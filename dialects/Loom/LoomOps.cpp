@@ -427,7 +427,7 @@ static LogicalResult verifyQuantParams(Operation *op, QuantAttr quant,
   SmallVector<int64_t> want;
   int64_t axis = quant.getAxis();
   if (quant.getGranularity() != QuantGranularity::PerTensor &&
-      axis >= values.getRank())
+      quant.getGranularity() != QuantGranularity::PerBlock && axis >= values.getRank())
     return op->emitOpError("axis ")
            << axis << " is out of range for rank " << values.getRank();
   switch (quant.getGranularity()) {
@@ -436,6 +436,17 @@ static LogicalResult verifyQuantParams(Operation *op, QuantAttr quant,
   case QuantGranularity::PerChannel:
     want.push_back(values.getDimSize(axis));
     break;
+  case QuantGranularity::PerBlock: {
+    // The last two dimensions in blocks of group_size, rounded up.
+    if (values.getRank() < 2)
+      return op->emitOpError("block granularity needs a tensor of rank 2 or more, not ")
+             << values;
+    want.assign(values.getShape().begin(), values.getShape().end());
+    for (int64_t d = values.getRank() - 2; d < values.getRank(); ++d)
+      if (!ShapedType::isDynamic(want[d]))
+        want[d] = (want[d] + quant.getGroupSize() - 1) / quant.getGroupSize();
+    break;
+  }
   case QuantGranularity::PerGroup: {
     want.assign(values.getShape().begin(), values.getShape().end());
     int64_t dim = values.getDimSize(axis);

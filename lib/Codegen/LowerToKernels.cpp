@@ -75,6 +75,12 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         failedAny = true;
         return;
       }
+      if (q.getGranularity() == loom::QuantGranularity::PerBlock) {
+        d.emitOpError("has no GPU kernel of its own for block scales yet (they run fused: two "
+                      "fp8 dequantizes feeding an einsum become its scale_block)");
+        failedAny = true;
+        return;
+      }
       auto codes = cast<RankedTensorType>(d.getInput().getType());
       DequantizeSpec ds;
       ds.shape.assign(codes.getShape().begin(), codes.getShape().end());

@@ -398,6 +398,8 @@ FailureOr<Contraction> einloom::analyzeContraction(loom::EinsumOp op) {
     case loom::QuantGranularity::PerChannel:
       w.scaleRowStride = 1;
       break;
+    case loom::QuantGranularity::PerBlock:
+      return op.emitOpError("a dequantized weight with block scales has no mixed-input kernel");
     case loom::QuantGranularity::PerGroup: {
       // Scales shaped as the codes, K divided by the group size.
       w.groupSize = q->getGroupSize();

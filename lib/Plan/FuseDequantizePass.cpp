@@ -11,7 +11,10 @@
 // dequantized operands' roundings are then skipped (the fused form is
 // exact up to its one rounding). One operand may be asymmetric (per
 // channel zero points, e.g. per-token activations): the rank-1 term of its
-// zero points and the other's code sums is subtracted in the epilogue.
+// zero points and the other's code sums is subtracted in the epilogue. An
+// einsum of two fp8 dequantizes, the activations per group of G along K
+// and the weight per G x G block (DeepSeek-V3), becomes an einsum of the
+// codes with block scales (scale_block = [G, G]).
 //
 //===----------------------------------------------------------------------===//
 #include "einloom/Passes.h"
@@ -49,6 +52,9 @@ std::string quantText(loom::QuantAttr q) {
     return s + ", per channel";
   case loom::QuantGranularity::PerGroup:
     return s + ", groups of " + std::to_string(q.getGroupSize());
+  case loom::QuantGranularity::PerBlock:
+    return s + ", blocks of " + std::to_string(q.getGroupSize()) + " x " +
+           std::to_string(q.getGroupSize());
   }
   return s;
 }
@@ -68,6 +74,9 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
   if (q.isFloat8() || q.getKind() == loom::QuantKind::Bipolar)
     return "the codes are " + loom::stringifyQuantKind(q.getKind()).str() +
            " (the kernels dequantize signed or unsigned integer codes)";
+  if (q.getGranularity() == loom::QuantGranularity::PerBlock)
+    return "its scales are per block (the mixed-input kernels take scales per channel or per "
+           "group; block scales fuse where both operands are fp8)";
   if (!ref::isAFragmentWidth(q.getBits()))
     return std::to_string(q.getBits()) +
            "-bit codes (the register sequences take 2, 3, 4 or 8 bits)";
@@ -208,6 +217,71 @@ std::string fuseScaledInt8(loom::EinsumOp e) {
   return "";
 }
 
+/// FP8 with block scales (DeepSeek-V3): an einsum of two fp8 dequantizes,
+/// the activations' f32 scales per group of G along the summed label (one
+/// a row per G) and the weight's per G x G block, becomes an einsum of the
+/// codes with scale_block = [G, G] (row_scale, col_scale: the two scale
+/// tensors as they are). The operands go first rows, then columns, and
+/// each must be laid out with its kept label first, so that its scales
+/// have the shapes the block-scaled einsum reads. The dequantized
+/// operands' roundings are skipped. Returns why not (empty on success).
+std::string fuseBlockScaledFp8(loom::EinsumOp e) {
+  if (e.getInputs().size() != 2 || e.hasEpilogue() || e.hasDequantizedWeight())
+    return "not an einsum of two operands without an epilogue";
+  loom::DequantizeOp d[2];
+  for (int i = 0; i < 2; ++i) {
+    d[i] = e.getInputs()[i].getDefiningOp<loom::DequantizeOp>();
+    if (!d[i] || !e.getInputs()[i].hasOneUse())
+      return "not both operands are dequantized for this einsum alone";
+    loom::QuantAttr q = d[i].getQuant();
+    if (!q.isFloat8() || !q.getScaleType().isF32())
+      return "operand " + std::to_string(i) + " is not fp8 codes with f32 scales";
+  }
+  if (d[0] == d[1])
+    return "the einsum reads one dequantized tensor twice";
+  FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
+  if (failed(spec) || spec->output.size() != 2 || spec->inputs[0].size() != 2 ||
+      spec->inputs[1].size() != 2)
+    return "not a product of two matrices";
+  // Rows from the operand with the result's first label.
+  int rows = spec->inputs[0].find(spec->output[0]) != std::string::npos ? 0 : 1;
+  int cols = 1 - rows;
+  const std::string &a = spec->inputs[rows], &b = spec->inputs[cols];
+  char k = a[0] == spec->output[0] ? a[1] : a[0];
+  if (a.find(spec->output[1]) != std::string::npos || b.find(spec->output[1]) == std::string::npos ||
+      b.find(k) == std::string::npos || spec->output.find(k) != std::string::npos)
+    return "not rows from one operand, columns from the other and one summed label";
+  loom::QuantAttr qa = d[rows].getQuant(), qb = d[cols].getQuant();
+  if (qa.getGranularity() == loom::QuantGranularity::PerBlock &&
+      qb.getGranularity() == loom::QuantGranularity::PerGroup)
+    return "the result's rows come from the block-scaled weight (block scales take one scale a "
+           "row from the operand whose labels lead the result: write it activations x weight)";
+  if (qa.getGranularity() != loom::QuantGranularity::PerGroup ||
+      qb.getGranularity() != loom::QuantGranularity::PerBlock)
+    return "the activations' scales are not per group along the summed label, or the weight's "
+           "not per block";
+  if (a[qa.getAxis()] != k)
+    return "the activations' groups run along '" + std::string(1, a[qa.getAxis()]) +
+           "', not the summed label";
+  if (a[0] != spec->output[0] || b[1] != k)
+    return "the activations must be laid out rows x K and the weight columns x K (their "
+           "scales are then [rows, K/G] and [N/G, K/G], as block scales read them)";
+  if (qa.getGroupSize() != qb.getGroupSize())
+    return "the activations' groups (" + std::to_string(qa.getGroupSize()) +
+           ") and the weight's blocks (" + std::to_string(qb.getGroupSize()) + ") differ";
+  Value ra = d[rows].getScale(), rb = d[cols].getScale();
+  e.getInputsMutable().assign(ValueRange{d[rows].getInput(), d[cols].getInput()});
+  e.setSpec(a + "," + b + "->" + spec->output);
+  e.setAccAttr(TypeAttr::get(Float32Type::get(e.getContext())));
+  e.getRowScaleMutable().assign(ra);
+  e.getColScaleMutable().assign(rb);
+  e.setScaleBlockAttr(DenseI64ArrayAttr::get(e.getContext(),
+                                             {qa.getGroupSize(), qb.getGroupSize()}));
+  d[0].erase();
+  d[1].erase();
+  return "";
+}
+
 struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequantize> {
   using Base::Base;
 
@@ -242,6 +316,20 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
                   });
       if (!both)
         continue;
+      bool fp8 = llvm::all_of(e.getInputs(), [](Value v) {
+        return v.getDefiningOp<loom::DequantizeOp>().getQuant().isFloat8();
+      });
+      if (fp8) {
+        std::string why = fuseBlockScaledFp8(e);
+        if (explain)
+          llvm::errs() << "einsum \"" << e.getSpec() << "\": "
+                       << (why.empty() ? "both operands' fp8 dequantizes fused: the codes "
+                                         "contracted with block scales (scale_block), each "
+                                         "block's sum promoted into f32 times its two scales"
+                                       : "its two fp8 dequantized operands stay (" + why + ")")
+                       << "\n";
+        continue;
+      }
       std::string why = fuseScaledInt8(e);
       if (explain)
         llvm::errs() << "einsum \"" << e.getSpec() << "\": "

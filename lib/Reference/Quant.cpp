@@ -44,7 +44,10 @@ public:
           return i;
         continue;
       }
-      if (d == q.axis)
+      bool blocked = q.granularity == Granularity::PerBlock
+                         ? d >= static_cast<int64_t>(shape.size()) - 2
+                         : d == q.axis;
+      if (blocked)
         i /= q.groupSize;
       index += i * scaleStrides[d];
     }
@@ -60,13 +63,22 @@ private:
 bool checkScaleShape(const Tensor &values, const Tensor &scale,
                      const Tensor *zp, const QuantParams &q, std::string &err) {
   std::vector<int64_t> want;
-  if (q.granularity != Granularity::PerTensor &&
+  if (q.granularity != Granularity::PerTensor && q.granularity != Granularity::PerBlock &&
       (q.axis < 0 || q.axis >= values.rank())) {
     err = "quant: axis " + std::to_string(q.axis) + " out of range";
     return false;
   }
   if (q.granularity == Granularity::PerChannel)
     want = {values.shape[q.axis]};
+  if (q.granularity == Granularity::PerBlock) {
+    want = values.shape;
+    if (q.groupSize <= 0 || values.rank() < 2) {
+      err = "quant: block granularity needs a block size and a rank of 2 or more";
+      return false;
+    }
+    for (int64_t d = values.rank() - 2; d < values.rank(); ++d)
+      want[d] = (want[d] + q.groupSize - 1) / q.groupSize;
+  }
   if (q.granularity == Granularity::PerGroup) {
     want = values.shape;
     if (q.groupSize <= 0 || want[q.axis] % q.groupSize) {

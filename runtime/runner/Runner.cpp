@@ -233,7 +233,8 @@ ref::QuantParams quantParams(const BundleWeight &w) {
   q.bits = static_cast<unsigned>(w.bits);
   q.kind = w.isSigned ? ref::QuantKind::Signed : ref::QuantKind::Unsigned;
   q.zeroPoint = w.zero >= 0;
-  q.granularity = w.granularity == "group"     ? ref::Granularity::PerGroup
+  q.granularity = w.granularity == "block"     ? ref::Granularity::PerBlock
+                  : w.granularity == "group"   ? ref::Granularity::PerGroup
                   : w.granularity == "channel" ? ref::Granularity::PerChannel
                                                : ref::Granularity::PerTensor;
   q.axis = w.axis;

@@ -68,7 +68,7 @@ struct Epilogue {
 double activate(Epilogue::Act act, double x);
 
 enum class QuantKind { Signed, Unsigned, Bipolar, E4M3, E5M2 };
-enum class Granularity { PerTensor, PerChannel, PerGroup };
+enum class Granularity { PerTensor, PerChannel, PerGroup, PerBlock };
 
 struct QuantParams {
   unsigned bits = 8;

@@ -1003,3 +1003,24 @@ func.func @f(%x: tensor<2x4x256xf8E4M3FN>, %w: tensor<6x256xf8E4M3FN>, %sa: tens
   %0 = loom.einsum "bmk,nk->bmn" (%x, %w) row_scale(%sa : tensor<4x2xf32>) col_scale(%sb : tensor<1x2xf32>) {scale_block = array<i64: 128, 128>} : (tensor<2x4x256xf8E4M3FN>, tensor<6x256xf8E4M3FN>) -> tensor<2x4x6xbf16>
   return
 }
+
+// -----
+
+func.func @f(%q: tensor<256x200xf8E4M3FN>, %s: tensor<2x1xf32>) {
+  // expected-error @+1 {{scale shape does not match block granularity: expected [2, 2]}}
+  %0 = loom.dequantize %q, %s {quant = #loom.quant<bits = 8, kind = e4m3, granularity = block, group_size = 128, scale_type = f32>} : (tensor<256x200xf8E4M3FN>, tensor<2x1xf32>) -> tensor<256x200xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<256xf8E4M3FN>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{block granularity needs a tensor of rank 2 or more}}
+  %0 = loom.dequantize %q, %s {quant = #loom.quant<bits = 8, kind = e4m3, granularity = block, group_size = 128, scale_type = f32>} : (tensor<256xf8E4M3FN>, tensor<2xf32>) -> tensor<256xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{per-block quantization needs group_size > 0 (the blocks' side) and no axis}}
+func.func private @f(tensor<4xf32>) attributes {q = #loom.quant<bits = 8, kind = e4m3, granularity = block, axis = 1, group_size = 128, scale_type = f32>}
