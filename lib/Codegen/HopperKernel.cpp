@@ -791,7 +791,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     // col_scale[n0 / blockN][kb] (promotion into f32 every blockK, as
     // DeepGEMM does for fp8, whose tensor-core sums keep about 14 bits).
     // The scales are loaded at the block's first K tile, ahead of its
-    // MMAs; rows past M read row 0 (never stored).
+    // MMAs; rows past M read row 0 (never stored). (Two sets of block
+    // accumulators in turn, promoting tile kt - 1's after the wait that
+    // leaves tile kt's MMAs in flight, made ptxas serialize every wgmma
+    // (C7514: it does not tell which group a wait retired), as DeepGEMM's
+    // wait for all before promoting suggests.)
     int64_t blockK = c.epilogue.blockK, perBlock = blockK ? blockK / bk : 0;
     int64_t kBlocks = blockK ? (c.k.size() + blockK - 1) / blockK : 0;
     auto blockScaledLoop = [&](Value m0, Value n0, Value iterBase) {
