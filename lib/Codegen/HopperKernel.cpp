@@ -784,7 +784,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(fullAt, stageOf(it)), parityOf(it),
                                             suspendHint);
     };
-    // Block scales (scale_block = [blockK, blockN]; no split, order = ab):
+    // Block scales (scale_block = [blockK, blockN]):
     // each block of blockK is summed alone into `part` (its first MMA
     // starts from zero), waited for, and added into the result's
     // accumulators times the block's two scales, row_scale[row][kb] *
@@ -801,8 +801,13 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     auto blockScaledLoop = [&](Value m0, Value n0, Value iterBase) {
       int64_t numAcc = bn / 2;
       Type f32 = b.getF32Type();
+      // The scales a thread keeps: rows g and g + 8 of its warp and the
+      // tile's column block; transposed (order = ba: the kernel's rows are
+      // the weight's, its columns the tokens), the tile's weight block and
+      // the tokens of its columns 8i + 2tq and 8i + 2tq + 1.
+      int64_t numScales = c.swapped ? 1 + bn / 4 : 3;
       SmallVector<Value> init(2 * numAcc, zero); // the sums, then the block's part
-      init.append(3, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+      init.append(numScales, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
       auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
       {
         OpBuilder::InsertionGuard g2(b);
@@ -813,20 +818,32 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         SmallVector<Value> sums(args.begin(), args.begin() + numAcc);
         SmallVector<Value> part(args.begin() + numAcc, args.begin() + 2 * numAcc);
         SmallVector<Value> scales(args.begin() + 2 * numAcc, args.end());
-        Value kb = kc.div(kt, perBlock);
+        // (A split of K starts at kBegin; blocks of several K tiles run
+        // unsplit.)
+        Value kb = kc.div(kc.add(kBegin, kt), perBlock);
         // (Blocks of several K tiles: whether this tile starts one.)
         Value first = perBlock == 1 ? Value() : kc.lt(kc.rem(kt, perBlock), 1);
-        // This block's three scales: rows g and g + 8 of the warp, and the
-        // tile's column block.
+        // This block's scales (numScales of them, above). A row or column
+        // past the tensor reads row 0 (its products are never stored).
+        auto scaleAt = [&](Value buf, const ModeGroup &g, Value row) {
+          row = kc.select(kc.ltExtent(row, g), row, kc.cst(0));
+          return memref::LoadOp::create(b, loc, buf,
+                                        ValueRange{kc.idx(kc.add(kc.mul(row, kBlocks), kb))})
+              .getResult();
+        };
         auto loadScales = [&] {
           SmallVector<Value> out;
-          Value row = kc.add(m0, kc.add(kc.warpRow, kc.div(kc.lane, 4)));
-          for (int64_t h = 0; h < 2; ++h) {
-            Value r = kc.add(row, 8 * h);
-            r = kc.select(kc.ltExtent(r, c.m), r, kc.cst(0));
-            out.push_back(memref::LoadOp::create(
-                b, loc, kc.epi.rowScale, ValueRange{kc.idx(kc.add(kc.mul(r, kBlocks), kb))}));
+          if (c.swapped) {
+            Value wb = kc.add(kc.mul(kc.div(m0, c.epilogue.blockN), kBlocks), kb);
+            out.push_back(memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(wb)}));
+            Value col = kc.add(n0, kc.mul(kc.rem(kc.lane, 4), 2));
+            for (int64_t j = 0; j < bn / 4; ++j)
+              out.push_back(scaleAt(kc.epi.rowScale, c.n, kc.add(col, 8 * (j / 2) + j % 2)));
+            return out;
           }
+          Value row = kc.add(m0, kc.add(kc.warpRow, kc.div(kc.lane, 4)));
+          for (int64_t h = 0; h < 2; ++h)
+            out.push_back(scaleAt(kc.epi.rowScale, c.m, kc.add(row, 8 * h)));
           Value col = kc.add(kc.mul(kc.div(n0, c.epilogue.blockN), kBlocks), kb);
           out.push_back(memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(col)}));
           return out;
@@ -835,7 +852,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         if (!first) {
           scales = loadScales();
         } else {
-          auto load = scf::IfOp::create(b, loc, TypeRange{f32, f32, f32}, first, true);
+          auto load = scf::IfOp::create(b, loc, TypeRange(ValueRange(scales)), first, true);
           {
             OpBuilder::InsertionGuard g3(b);
             b.setInsertionPointToStart(&load.getThenRegion().front());
@@ -858,11 +875,21 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         // The block's last K tile (or K's last): wait for its MMAs, promote.
         auto promote = [&]() {
           NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-          Value s0 = arith::MulFOp::create(b, loc, scales[0], scales[2]);
-          Value s1 = arith::MulFOp::create(b, loc, scales[1], scales[2]);
+          // Accumulator i: row g + 8 ((i % 4) / 2), column 8 (i / 4) + 2tq +
+          // i % 2 of the warp's tile.
+          SmallVector<Value> s;
+          if (c.swapped) {
+            for (int64_t j = 0; j < bn / 4; ++j)
+              s.push_back(arith::MulFOp::create(b, loc, scales[1 + j], scales[0]));
+          } else {
+            s.push_back(arith::MulFOp::create(b, loc, scales[0], scales[2]));
+            s.push_back(arith::MulFOp::create(b, loc, scales[1], scales[2]));
+          }
           SmallVector<Value> out;
-          for (int64_t i = 0; i < numAcc; ++i)
-            out.push_back(LLVM::FMAOp::create(b, loc, part[i], (i % 4) / 2 ? s1 : s0, sums[i]));
+          for (int64_t i = 0; i < numAcc; ++i) {
+            Value si = c.swapped ? s[(i / 4) * 2 + i % 2] : s[(i % 4) / 2];
+            out.push_back(LLVM::FMAOp::create(b, loc, part[i], si, sums[i]));
+          }
           return out;
         };
         SmallVector<Value> next;

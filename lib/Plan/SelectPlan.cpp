@@ -480,15 +480,20 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                             "wgmma_k16/wgmma_k32, producer = tma)";
     if (!c.acc.isF32())
       return emitError() << "block scales take a float (f32) accumulator, not " << c.acc;
-    if (c.swapped || p.getSplitK() != 1)
-      return emitError() << "block scales take order = ab and split_k = 1";
     if (bk % p.getTileK())
       return emitError() << "scale_block's K (" << bk << ") is not a multiple of tile_k ("
                          << p.getTileK() << "): each block's sum must end at a K tile";
-    if (c.epilogue.blockN % p.getTileN())
-      return emitError() << "scale_block's N (" << c.epilogue.blockN
-                         << ") is not a multiple of tile_n (" << p.getTileN()
-                         << "): a tile reads one column scale a block";
+    if (p.getSplitK() != 1 && bk != p.getTileK())
+      return emitError() << "split_k with block scales takes blocks of one K tile (scale_block's "
+                            "K = tile_k = "
+                         << p.getTileK() << ")";
+    // The weight's blocks along the tile's weight side: N (order = ab) or,
+    // transposed, M.
+    int64_t side = c.swapped ? p.getTileM() : p.getTileN();
+    if (c.epilogue.blockN % side)
+      return emitError() << "scale_block's N (" << c.epilogue.blockN << ") is not a multiple of "
+                         << (c.swapped ? "tile_m" : "tile_n") << " (" << side
+                         << "): a tile reads one weight scale a block";
   }
   if (c.quant)
     return verifyMixedInputPlan(p, c, t, emitError);
@@ -781,6 +786,11 @@ static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const Target
   });
   if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
     cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
+  // Block scales on the transposed (order = ba) or split kernel compile and
+  // pass ptxas but have not run on a GPU: only a given plan uses them.
+  else if (c.epilogue.blockK && (p.getOrder() == OperandOrder::BA || p.getSplitK() > 1))
+    cand.rejectedBecause = "block scales on the transposed or split-K kernel have not run on a "
+                           "GPU yet (give the plan to use it)";
   return cand;
 }
 

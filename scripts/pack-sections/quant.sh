@@ -201,6 +201,16 @@ fp8b quant fp8b_e5m2_bf16_m256_n512_k1024 256 512 1024 bf16 128 128 f8E5M2
 fp8b quant fp8b_f16in_m300_n512_k1000  300 512 1000 f16 128 128 f16
 fp8b quant fp8b_pingpong_m512_n1024_k2048 512 1024 2048 bf16 128 128 f8E4M3FN \
   "#loom.plan<tile_m = 64, tile_n = 128, tile_k = 128, warps_m = 8, warps_n = 1, mma = wgmma_k32, stages = 4, producer = tma, schedule = pingpong>"
+# Block scales on the transposed (order = ba: tokens on the MMA's N) and
+# split-K kernels: the planner does not choose them until they have run,
+# so these give the plan.
+fp8plan() { echo "#loom.plan<tile_m = $1, tile_n = $2, tile_k = 128, warps_m = $(($1 / 16)), warps_n = 1, \
+mma = wgmma_k32, stages = $3, split_k = $4, producer = tma$5>"; }
+fp8b quant fp8b_ba_m16_n4096_k1024 16 4096 1024 bf16 128 128 f8E4M3FN "$(fp8plan 64 16 8 1 ', order = ba')"
+fp8b quant fp8b_ba_m1_n1000_k1008 1 1000 1008 bf16 128 128 f8E4M3FN "$(fp8plan 64 8 8 1 ', order = ba')"
+fp8b quant fp8b_ba_m17_n2048_k2048 17 2048 2048 f16 128 128 f8E4M3FN "$(fp8plan 64 24 8 1 ', order = ba')"
+fp8b quant fp8b_ba_s2_m64_n4096_k7168 64 4096 7168 bf16 128 128 f8E4M3FN "$(fp8plan 64 64 6 2 ', order = ba')"
+fp8b quant fp8b_s2_m256_n1024_k2048 256 1024 2048 bf16 128 128 f8E4M3FN "$(fp8plan 128 128 4 2 '')"
 # The FP8 benchmark (bench_fp8block.py): M = 16 and 4096 against DeepGEMM's
 # (N, K) = (7168, 16384), (4096, 7168), (2112, 7168), block-scaled (fp8b_*)
 # beside the same product without scales (fp8u_*, the unscaled fp8 kernel).
