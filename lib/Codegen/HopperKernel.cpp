@@ -831,6 +831,18 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                                         ValueRange{kc.idx(kc.add(kc.mul(row, kBlocks), kb))})
               .getResult();
         };
+        // `then()` where `cond` holds, else `otherwise` (an scf.if's
+        // results).
+        auto either = [&](Value cond, function_ref<SmallVector<Value>()> then,
+                          ArrayRef<Value> otherwise) {
+          auto choice = scf::IfOp::create(b, loc, TypeRange(ValueRange(otherwise)), cond, true);
+          OpBuilder::InsertionGuard g3(b);
+          b.setInsertionPointToStart(&choice.getThenRegion().front());
+          scf::YieldOp::create(b, loc, then());
+          b.setInsertionPointToStart(&choice.getElseRegion().front());
+          scf::YieldOp::create(b, loc, otherwise);
+          return SmallVector<Value>(choice.getResults());
+        };
         auto loadScales = [&] {
           SmallVector<Value> out;
           if (c.swapped) {
@@ -852,15 +864,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         if (!first) {
           scales = loadScales();
         } else {
-          auto load = scf::IfOp::create(b, loc, TypeRange(ValueRange(scales)), first, true);
-          {
-            OpBuilder::InsertionGuard g3(b);
-            b.setInsertionPointToStart(&load.getThenRegion().front());
-            scf::YieldOp::create(b, loc, loadScales());
-            b.setInsertionPointToStart(&load.getElseRegion().front());
-            scf::YieldOp::create(b, loc, scales);
-          }
-          scales = SmallVector<Value>(load.getResults());
+          scales = either(first, loadScales, scales);
           // The first MMA's scale-d: 0 (start from zero) at a block's start.
           accumulate = arith::SelectOp::create(b, loc, first, c32(0), c32(1));
         }
@@ -901,15 +905,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kc.rem(kt, perBlock),
                                     kc.cst(perBlock - 1)),
               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kc.add(kt, 1), kCount));
-          auto at = scf::IfOp::create(b, loc, TypeRange(ValueRange(sums)), last, true);
-          {
-            OpBuilder::InsertionGuard g3(b);
-            b.setInsertionPointToStart(&at.getThenRegion().front());
-            scf::YieldOp::create(b, loc, promote());
-            b.setInsertionPointToStart(&at.getElseRegion().front());
-            scf::YieldOp::create(b, loc, sums);
-          }
-          next = SmallVector<Value>(at.getResults());
+          next = either(last, promote, sums);
         }
         llvm::append_range(next, part);
         llvm::append_range(next, scales);

@@ -140,15 +140,23 @@ std::string whyNot(loom::DequantizeOp d, loom::EinsumOp e, unsigned w, const loo
 /// points times the other's code sums are subtracted first (row_zero,
 /// col_sum). Returns why not (empty on success, `e` rewritten and the two
 /// dequantizes erased).
-std::string fuseScaledInt8(loom::EinsumOp e) {
+/// The two dequantizes feeding `e` (two operands, no epilogue), each used
+/// by it alone, into `d`; why not where they are not.
+std::string bothDequantized(loom::EinsumOp e, loom::DequantizeOp (&d)[2]) {
   if (e.getInputs().size() != 2 || e.hasEpilogue() || e.hasDequantizedWeight())
     return "not an einsum of two operands without an epilogue";
-  loom::DequantizeOp d[2];
   for (int i = 0; i < 2; ++i) {
     d[i] = e.getInputs()[i].getDefiningOp<loom::DequantizeOp>();
     if (!d[i] || !e.getInputs()[i].hasOneUse())
       return "not both operands are dequantized for this einsum alone";
   }
+  return "";
+}
+
+std::string fuseScaledInt8(loom::EinsumOp e) {
+  loom::DequantizeOp d[2];
+  if (std::string why = bothDequantized(e, d); !why.empty())
+    return why;
   if (d[0] == d[1])
     return "the einsum reads one dequantized tensor twice";
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(e);
@@ -226,13 +234,10 @@ std::string fuseScaledInt8(loom::EinsumOp e) {
 /// have the shapes the block-scaled einsum reads. The dequantized
 /// operands' roundings are skipped. Returns why not (empty on success).
 std::string fuseBlockScaledFp8(loom::EinsumOp e) {
-  if (e.getInputs().size() != 2 || e.hasEpilogue() || e.hasDequantizedWeight())
-    return "not an einsum of two operands without an epilogue";
   loom::DequantizeOp d[2];
+  if (std::string why = bothDequantized(e, d); !why.empty())
+    return why;
   for (int i = 0; i < 2; ++i) {
-    d[i] = e.getInputs()[i].getDefiningOp<loom::DequantizeOp>();
-    if (!d[i] || !e.getInputs()[i].hasOneUse())
-      return "not both operands are dequantized for this einsum alone";
     loom::QuantAttr q = d[i].getQuant();
     if (!q.isFloat8() || !q.getScaleType().isF32())
       return "operand " + std::to_string(i) + " is not fp8 codes with f32 scales";
