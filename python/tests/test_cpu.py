@@ -66,6 +66,24 @@ func.func @main(%a: tensor<64x128xf16>, %w: tensor<256x128xf16>, %b: tensor<256x
     assert "fused epilogue" in k.explain()
 
 
+def test_compile_mlir_with_fp8_block_scales():
+    # Two fp8 dequantizes (activations per 1 x 128, weight per 128 x 128)
+    # fuse into one block-scaled einsum on the TMA wgmma kernel.
+    text = """
+func.func @main(%xq: tensor<256x512xf8E4M3FN>, %sa: tensor<256x4xf32>, %wq: tensor<384x512xf8E4M3FN>, %sb: tensor<3x4xf32>) -> tensor<256x384xbf16> {
+  %x = loom.dequantize %xq, %sa {quant = #loom.quant<bits = 8, kind = e4m3, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<256x512xf8E4M3FN>, tensor<256x4xf32>) -> tensor<256x512xbf16>
+  %w = loom.dequantize %wq, %sb {quant = #loom.quant<bits = 8, kind = e4m3, granularity = block, group_size = 128, scale_type = f32>} : (tensor<384x512xf8E4M3FN>, tensor<3x4xf32>) -> tensor<384x512xbf16>
+  %y = loom.einsum "mk,nk->mn" (%x, %w) : (tensor<256x512xbf16>, tensor<384x512xbf16>) -> tensor<256x384xbf16>
+  return %y : tensor<256x384xbf16>
+}"""
+    k = einloom.compile_mlir(text)
+    assert len(k.inputs) == 4
+    assert [x["op"] for x in k.kernels] == ["einsum"]
+    assert "block scales (one a row per 128 of K" in k.explain()
+    with pytest.raises(einloom.Error, match="tensor-core math needs sm_89 or newer"):
+        einloom.compile_mlir(text, target="sm_80")
+
+
 def test_compile_mlir_with_a_gated_long_convolution():
     text = open(os.path.join(os.path.dirname(__file__), "..", "..", "examples",
                              "gated-conv.mlir")).read()
