@@ -32,10 +32,11 @@ tile_k = 64, warps_m = $((m == 64 ? 4 : 2)), warps_n = $((m == 64 ? 1 : 2)), mma
 split_k = 1, order = ba>"
   done
 done
-# The wgmma core's two producers at 128 and 4096 tokens: cp.async (the
-# planner's choice) against the TMA form (producer = tma: a producer
-# warpgroup's bulk copies of the codes, TMA for the activations), same
-# tiles and stages.
+# The wgmma core's two producers at 128 tokens: cp.async (the planner's
+# choice) against the TMA form (producer = tma: a producer warpgroup's bulk
+# copies of the codes, TMA for the activations), same tiles and stages; at
+# 4096 tokens cp.async alone (the TMA form takes one tile column of tokens:
+# with several it gave wrong results on the H100, 2026-12-07).
 wgplan() { # tile_n stages producer
   echo "#loom.plan<tile_m = 128, tile_n = $1, tile_k = 64, warps_m = 8, warps_n = 1, \
 mma = wgmma_k16, stages = $2, split_k = 1, producer = $3, order = ba, a_source = registers>"; }
@@ -44,10 +45,8 @@ for kn in ${QSWEEP_SHAPES:-8192,28672 4096,14336}; do
   qs "m128_k${k}_n${n}_wg_t128x128_cpasync" "m=128,n=$n,k=$k" "$(wgplan 128 4 cp_async)"
   qs "m128_k${k}_n${n}_wg_t128x128_tma" "m=128,n=$n,k=$k" "$(wgplan 128 4 tma)"
   qs "m4096_k${k}_n${n}_wg_t128x256_cpasync" "m=4096,n=$n,k=$k" "$(wgplan 256 3 cp_async)"
-  qs "m4096_k${k}_n${n}_wg_t128x256_tma" "m=4096,n=$n,k=$k" "$(wgplan 256 3 tma)"
   # (One CTA an SM either way at 256 tokens: registers. Deeper rings.)
   qs "m4096_k${k}_n${n}_wg_t128x256_cpasync_st5" "m=4096,n=$n,k=$k" "$(wgplan 256 5 cp_async)"
-  qs "m4096_k${k}_n${n}_wg_t128x256_tma_st5" "m=4096,n=$n,k=$k" "$(wgplan 256 5 tma)"
 done
 # Decode (16 tokens, the planner's plan): what each part of the mma.sync
 # kernel costs. Scales per channel (no group reloads) and without zero
