@@ -10,7 +10,9 @@ and the bf16 torch.matmul (cuBLAS).
 usage: bench_fp8block.py RUNNER BUNDLE_DIR [--iters N] [--json FILE]
 
 BUNDLE_DIR holds fp8b_mM_nN_kK.bundle (block-scaled, bf16 result) beside
-fp8u_mM_nN_kK.bundle (unscaled), from scripts/pack-sections/quant.sh.
+fp8u_mM_nN_kK.bundle (unscaled), from scripts/pack-sections/quant.sh, and
+where present fp8bt_mM_nN_kK.bundle (block-scaled on the transposed kernel,
+few tokens), reported in two more columns.
 Einloom's times come from RUNNER (einloom-run-rt --bench --batch 20, inputs
 rotated over four L2s); the peers are timed here with their inputs rotated
 the same way. Ratios above 1 mean Einloom's block-scaled kernel is faster.
@@ -47,8 +49,8 @@ def main():
     dev = torch.device("cuda")
     print(f"fp8 block-scale bench on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print("| M x (N, K) | blocks us | TFLOP/s | unscaled us | x unscaled | torch per-tensor us "
-          "| x | torch blocks us | x | bf16 cuBLAS us | x |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| x | torch blocks us | x | bf16 cuBLAS us | x | transposed us | x unscaled |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for name in sorted(os.listdir(folder)):
         got = re.fullmatch(r"fp8b_m(\d+)_n(\d+)_k(\d+)\.bundle", name)
@@ -57,6 +59,8 @@ def main():
         m, n, k = (int(v) for v in got.groups())
         ours = runner_ms(runner, os.path.join(folder, name), iters)
         plain = runner_ms(runner, os.path.join(folder, name.replace("fp8b_", "fp8u_")), iters)
+        t_path = os.path.join(folder, name.replace("fp8b_", "fp8bt_"))
+        transposed = runner_ms(runner, t_path, iters) if os.path.exists(t_path) else float("nan")
         g = torch.Generator(device=dev).manual_seed(1)
         copies = copies_for(n * k + m * k)
         xs = [torch.randn(m, k, device=dev, generator=g).to(torch.float8_e4m3fn)
@@ -77,12 +81,15 @@ def main():
         print(f"| {m} x ({n}, {k}) | {1000 * ours:.1f} | {tflops:.0f} | {1000 * plain:.1f} | "
               f"{plain / ours:.2f} | {1000 * tensor_ms:.1f} | {tensor_ms / ours:.2f} | "
               f"{1000 * blocks_ms:.1f} | {blocks_ms / ours:.2f} | {1000 * bf16_ms:.1f} | "
-              f"{bf16_ms / ours:.2f} |", flush=True)
-        rows.append((f"{m} x ({n}, {k})", m, n, k, ours, plain, tensor_ms, blocks_ms, bf16_ms))
+              f"{bf16_ms / ours:.2f} | {1000 * transposed:.1f} | {plain / transposed:.2f} |",
+              flush=True)
+        rows.append((f"{m} x ({n}, {k})", m, n, k, ours, plain, tensor_ms, blocks_ms, bf16_ms,
+                     transposed))
         del xs, ws, xb, wb
         torch.cuda.empty_cache()
     save_json("fp8block", rows, ("case", "m", "n", "k", "einloom_ms", "unscaled_ms",
-                                 "torch_tensor_ms", "torch_blocks_ms", "bf16_ms"))
+                                 "torch_tensor_ms", "torch_blocks_ms", "bf16_ms",
+                                 "transposed_ms"))
 
 
 if __name__ == "__main__":

@@ -213,12 +213,18 @@ fp8b quant fp8b_ba_s2_m64_n4096_k7168 64 4096 7168 bf16 128 128 f8E4M3FN "$(fp8p
 fp8b quant fp8b_s2_m256_n1024_k2048 256 1024 2048 bf16 128 128 f8E4M3FN "$(fp8plan 128 128 4 2 '')"
 # The FP8 benchmark (bench_fp8block.py): M = 16 and 4096 against DeepGEMM's
 # (N, K) = (7168, 16384), (4096, 7168), (2112, 7168), block-scaled (fp8b_*)
-# beside the same product without scales (fp8u_*, the unscaled fp8 kernel).
+# beside the same product without scales (fp8u_*, the unscaled fp8 kernel);
+# at 16 tokens also on the transposed kernel (fp8bt_*, given its plan: the
+# planner does not choose it before it has run).
 mkdir -p "$PACK/fp8bench"
 for m in 16 4096; do
   for nk in 7168,16384 4096,7168 2112,7168; do
     n=${nk%,*} k=${nk#*,}
     fp8b fp8bench "fp8b_m${m}_n${n}_k${k}" "$m" "$n" "$k" bf16 128 128 f8E4M3FN
     compile_into fp8bench "fp8u_m${m}_n${n}_k${k}" "mk,nk->mn" "m=$m,n=$n,k=$k" f8E4M3FN --out bf16
+    if [ "$m" = 16 ]; then
+      fp8b fp8bench "fp8bt_m${m}_n${n}_k${k}" "$m" "$n" "$k" bf16 128 128 f8E4M3FN \
+        "$(fp8plan 64 16 8 1 ', order = ba')"
+    fi
   done
 done
