@@ -30,6 +30,7 @@
 // so M, N and K tails need no predication until the epilogue.
 //
 //===----------------------------------------------------------------------===//
+#include "einloom/Codegen/BlockScales.h"
 #include "einloom/Codegen/KernelBuilder.h"
 
 #include "KernelContext.h"
@@ -850,7 +851,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             out.push_back(memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(wb)}));
             Value col = kc.add(n0, kc.mul(kc.rem(kc.lane, 4), 2));
             for (int64_t j = 0; j < bn / 4; ++j)
-              out.push_back(scaleAt(kc.epi.rowScale, c.n, kc.add(col, 8 * (j / 2) + j % 2)));
+              out.push_back(scaleAt(kc.epi.rowScale, c.n,
+                                    kc.add(col, blockscales::tokenColumnOffset(j))));
             return out;
           }
           Value row = kc.add(m0, kc.add(kc.warpRow, kc.div(kc.lane, 4)));
@@ -879,8 +881,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         // The block's last K tile (or K's last): wait for its MMAs, promote.
         auto promote = [&]() {
           NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-          // Accumulator i: row g + 8 ((i % 4) / 2), column 8 (i / 4) + 2tq +
-          // i % 2 of the warp's tile.
+          // (The slots: include/einloom/Codegen/BlockScales.h.)
           SmallVector<Value> s;
           if (c.swapped) {
             for (int64_t j = 0; j < bn / 4; ++j)
@@ -891,7 +892,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
           }
           SmallVector<Value> out;
           for (int64_t i = 0; i < numAcc; ++i) {
-            Value si = c.swapped ? s[(i / 4) * 2 + i % 2] : s[(i % 4) / 2];
+            Value si = c.swapped ? s[blockscales::tokenSlot(i)] : s[blockscales::rowSlot(i)];
             out.push_back(LLVM::FMAOp::create(b, loc, part[i], si, sums[i]));
           }
           return out;
