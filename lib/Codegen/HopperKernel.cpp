@@ -1025,6 +1025,21 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
                       t.n0, sums);
     };
     if (splits == 1) {
+      // Under a branch that always holds (the tile's first row is inside
+      // M: tiles are enumerated from M's tile count; a multicast cluster's
+      // second CTA past an odd count has nothing to store). Without one,
+      // ptxas serialized every wgmma of the persistent direct-store kernels
+      // (C7514: order = ba decode plans such as 128x16 at m = 16, n =
+      // 14336); with the epilogue conditional, as the split-K kernels'
+      // already is, it does not.
+      // (M through an empty asm, so that the compiler does not fold the
+      // test away.)
+      Value m = kc.intType.isInteger(64)
+                    ? inlinePtx(b, loc, kc.intType, ValueRange{kc.mSize}, "mov.b64 $0, $1;", "=l,l")
+                    : inlinePtx(b, loc, kc.intType, ValueRange{kc.mSize}, "mov.b32 $0, $1;", "=r,r");
+      auto inside = scf::IfOp::create(b, loc, kc.ltV(t.m0, m), false);
+      OpBuilder::InsertionGuard g3(b);
+      b.setInsertionPointToStart(&inside.getThenRegion().front());
       epilogue(acc);
     } else {
       // Split-K: rank 0 adds the other ranks' partial sums to its own in
