@@ -299,16 +299,16 @@ LogicalResult EinsumOp::verify() {
   // f32) and the rank-1 term's vectors (f32, i8 or i32): one per result row
   // (the result's shape without its last dimension) or per result column
   // (its last dimension).
-  // (rows: 1 a row, 0 a column; block scales (checked above) 3 and 2.)
-  for (auto [what, v, rows] : {std::tuple<const char *, Value, int>{"row_scale", getRowScale(), 3},
-                               std::tuple<const char *, Value, int>{"col_scale", getColScale(), 2},
-                               std::tuple<const char *, Value, int>{"row_zero", getRowZero(), 1},
-                               std::tuple<const char *, Value, int>{"col_sum", getColSum(), 0}}) {
-    if (!v || (rows >= 2 && hasBlockScales()))
+  for (auto [what, v, rows] : {std::tuple<const char *, Value, bool>{"row_scale", getRowScale(), true},
+                               std::tuple<const char *, Value, bool>{"col_scale", getColScale(), false},
+                               std::tuple<const char *, Value, bool>{"row_zero", getRowZero(), true},
+                               std::tuple<const char *, Value, bool>{"col_sum", getColSum(), false}}) {
+    bool scale = StringRef(what).ends_with("scale");
+    // (Block scales' shapes are checked above.)
+    if (!v || (scale && hasBlockScales()))
       continue;
     auto t = cast<RankedTensorType>(v.getType());
     ArrayRef<int64_t> shape = result.getShape();
-    bool scale = StringRef(what).ends_with("scale");
     if (scale && !t.getElementType().isF32())
       return emitOpError() << what << " must hold f32 scales, not " << t.getElementType();
     if (!scale && !t.getElementType().isF32() && !t.getElementType().isSignlessInteger(8) &&
@@ -316,11 +316,11 @@ LogicalResult EinsumOp::verify() {
       return emitOpError() << what << " must be f32, i8 or i32, not " << t.getElementType();
     if (shape.empty())
       return emitOpError() << what << " needs a result of rank 1 or more";
-    ArrayRef<int64_t> want = rows % 2 ? shape.drop_back() : shape.take_back();
+    ArrayRef<int64_t> want = rows ? shape.drop_back() : shape.take_back();
     if (t.getShape() != want)
       return emitOpError() << what << " of type " << t << " must have the shape ["
                            << llvm::make_range(want.begin(), want.end()) << "] ("
-                           << (rows % 2 ? "the result's dimensions but the last: one a row"
+                           << (rows ? "the result's dimensions but the last: one a row"
                                     : "the result's last dimension: one a column")
                            << ")";
   }

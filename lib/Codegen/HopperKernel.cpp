@@ -785,6 +785,19 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       NVVM::MBarrierTryWaitParityOp::create(b, loc, barrierAt(fullAt, stageOf(it)), parityOf(it),
                                             suspendHint);
     };
+    // The wgmma loops' releases: after K tile kt's MMAs are issued (and the
+    // wait that leaves them in flight), the stage of tile kt - 1; after the
+    // loop, once every MMA is done, the last tile's.
+    auto releasePrevious = [&](Value kt, Value it) {
+      auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
+      OpBuilder::InsertionGuard g3(b);
+      b.setInsertionPointToStart(&previous.getThenRegion().front());
+      release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
+    };
+    auto releaseLast = [&](Value iterBase) {
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      release(arith::SubIOp::create(b, loc, kc.add(iterBase, kCount), kc.cst(1)));
+    };
     // Block scales (scale_block = [blockK, blockN]):
     // each block of blockK is summed alone into `part` (its first MMA
     // starts from zero), waited for, and added into the result's
@@ -844,11 +857,17 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
           scf::YieldOp::create(b, loc, otherwise);
           return SmallVector<Value>(choice.getResults());
         };
+        // The weight's block scale of the tile whose weight rows start at
+        // `first` (m0 transposed, else n0).
+        auto weightScale = [&](Value first) {
+          Value at = kc.add(kc.mul(kc.div(first, c.epilogue.blockN), kBlocks), kb);
+          return memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(at)})
+              .getResult();
+        };
         auto loadScales = [&] {
           SmallVector<Value> out;
           if (c.swapped) {
-            Value wb = kc.add(kc.mul(kc.div(m0, c.epilogue.blockN), kBlocks), kb);
-            out.push_back(memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(wb)}));
+            out.push_back(weightScale(m0));
             Value col = kc.add(n0, kc.mul(kc.rem(kc.lane, 4), 2));
             for (int64_t j = 0; j < bn / 4; ++j)
               out.push_back(scaleAt(kc.epi.rowScale, c.n,
@@ -858,8 +877,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
           Value row = kc.add(m0, kc.add(kc.warpRow, kc.div(kc.lane, 4)));
           for (int64_t h = 0; h < 2; ++h)
             out.push_back(scaleAt(kc.epi.rowScale, c.m, kc.add(row, 8 * h)));
-          Value col = kc.add(kc.mul(kc.div(n0, c.epilogue.blockN), kBlocks), kb);
-          out.push_back(memref::LoadOp::create(b, loc, kc.epi.colScale, ValueRange{kc.idx(col)}));
+          out.push_back(weightScale(n0));
           return out;
         };
         Value accumulate = c32(0);
@@ -872,12 +890,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         }
         waitFull(it);
         wgmmaTile(kc, a, bt, stageOf(it), part, pingpong ? c64(0) : to64(consumer), accumulate);
-        auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
-        {
-          OpBuilder::InsertionGuard g3(b);
-          b.setInsertionPointToStart(&previous.getThenRegion().front());
-          release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
-        }
+        releasePrevious(kt, it);
         // The block's last K tile (or K's last): wait for its MMAs, promote.
         auto promote = [&]() {
           NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
@@ -912,8 +925,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         llvm::append_range(next, scales);
         scf::YieldOp::create(b, loc, next);
       }
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-      release(arith::SubIOp::create(b, loc, kc.add(iterBase, kCount), kc.cst(1)));
+      releaseLast(iterBase);
       return SmallVector<Value>(ks.getResults().begin(), ks.getResults().begin() + bn / 2);
     };
     SmallVector<Value> acc;
@@ -983,17 +995,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         // Issues the fence, the MMAs, the commit, and waits for all but this
         // K tile's group: the previous stage has been read.
         wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
-        auto previous = scf::IfOp::create(b, loc, kc.ltV(kc.cst(0), kt), false);
-        {
-          OpBuilder::InsertionGuard g3(b);
-          b.setInsertionPointToStart(&previous.getThenRegion().front());
-          release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
-        }
+        releasePrevious(kt, it);
         llvm::append_range(tileAcc, nextParams);
         scf::YieldOp::create(b, loc, tileAcc);
       }
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-      release(arith::SubIOp::create(b, loc, kc.add(t.iterBase, kCount), kc.cst(1)));
+      releaseLast(t.iterBase);
       acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
     }
     if (pingpong) { // the other consumer's turn

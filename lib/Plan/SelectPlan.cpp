@@ -355,7 +355,8 @@ static LogicalResult verifyMixedInputPlan(PlanAttr p, const Contraction &c, cons
     SmallVector<int64_t> dims, strides;
     std::string why;
     if (failed(c.tensorMapFor('B', dims, strides, why)))
-      return emitError() << "TMA cannot describe the activations: " << why;    // Measured on the H100 (2026-12-07, gpu-check quant): with more than
+      return emitError() << "TMA cannot describe the activations: " << why;
+    // Measured on the H100 (2026-12-07, gpu-check quant): with more than
     // one tile of tokens every output misses about one K tile's
     // contribution (rel 0.04-0.19 at K = 256-8192, every width, group and
     // tile size tried), while one tile column is correct. Until that is
