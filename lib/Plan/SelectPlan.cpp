@@ -787,11 +787,6 @@ static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const Target
   });
   if (failed(verifyPlanForTarget(p, c, t, [&] { return emitError(); })))
     cand.rejectedBecause = why.empty() ? "rejected by the target" : why;
-  // Block scales on the transposed (order = ba) or split kernel compile and
-  // pass ptxas but have not run on a GPU: only a given plan uses them.
-  else if (c.epilogue.blockK && (p.getOrder() == OperandOrder::BA || p.getSplitK() > 1))
-    cand.rejectedBecause = "block scales on the transposed or split-K kernel have not run on a "
-                           "GPU yet (give the plan to use it)";
   return cand;
 }
 
