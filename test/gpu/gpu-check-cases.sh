@@ -38,4 +38,5 @@ check "default CASES runs every case" 0 "): 3 cases run" env
 check "a pattern picks its cases" 0 "): 2 cases run" env CASES="alpha_*"
 check "two patterns" 0 "): 2 cases run" env CASES="alpha_one beta_*"
 check "no match fails" 1 "suite-cases *NONE" env CASES="gamma_*"
+check "the summary times the parts" 0 "seconds per part: suite [0-9]" env
 exit $fail
