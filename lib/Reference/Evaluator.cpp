@@ -464,6 +464,13 @@ einloom::ref::evaluate(func::FuncOp func, const std::vector<Tensor> &args) {
   return results;
 }
 
+std::optional<std::pair<int64_t, int64_t>> einloom::ref::codeRangeOf(BlockArgument arg) {
+  ArgumentRole r = roleOf(arg);
+  if (r.role != Role::Codes && r.role != Role::ZeroPoint)
+    return std::nullopt;
+  return std::make_pair(r.lo, r.hi);
+}
+
 FailureOr<std::vector<Tensor>> einloom::ref::randomArguments(func::FuncOp func,
                                                              uint64_t seed) {
   if (failed(checkFitsInMemory(func)))

@@ -10,6 +10,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <cmath>
 #include <sys/stat.h>
 
 using namespace mlir;
@@ -87,8 +88,32 @@ LogicalResult einloom::runReference(func::FuncOp func,
                << arg.getArgNumber() << " has a type the reference does not model";
       Tensor t;
       std::string err;
-      if (!readNpy(path, *dt, t, err))
+      // Codes and zero points: read wide, then checked against their kind's
+      // range. Unsigned codes come as their values or as their signless
+      // container's bits (a 4-bit code 14 saved as the int8 -2, an 8-bit
+      // 200 as -56), and signed ones as values or bits (a uint8 array).
+      std::optional<std::pair<int64_t, int64_t>> range;
+      if (type.getElementType().isInteger())
+        range = codeRangeOf(arg);
+      if (!readNpy(path, range ? DType::I64 : *dt, t, err))
         return func.emitError(err);
+      if (range) {
+        auto [lo, hi] = *range;
+        double wrap = std::ldexp(1.0, int(type.getElementType().getIntOrFloatBitWidth()));
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          double v = t.data[i];
+          if (v < lo && v >= -wrap / 2 && v + wrap <= hi)
+            v += wrap; // a negative container value: an unsigned code's bits
+          else if (v > hi && v < wrap && v - wrap >= lo)
+            v -= wrap; // an unsigned container value: a signed code's bits
+          if (v < lo || v > hi)
+            return func.emitError(path) << ": code " << int64_t(t.data[i]) << " at element " << i
+                                        << " is outside the argument's range [" << lo << ", "
+                                        << hi << "] (argument #" << arg.getArgNumber() << ")";
+          t.data[i] = v;
+        }
+        t.dtype = *dt;
+      }
       args.push_back(std::move(t));
     }
   } else {

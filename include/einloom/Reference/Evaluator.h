@@ -5,8 +5,10 @@
 #include "einloom/Reference/Tensor.h"
 
 #include "mlir/IR/Types.h"
+#include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
 #include <vector>
 
 namespace mlir::func {
@@ -41,6 +43,11 @@ Tensor concatAlong(const std::vector<Tensor> &parts, int64_t dim);
 /// valid codes, inputs of a two_four pack are made 2:4 sparse.
 mlir::FailureOr<std::vector<Tensor>> randomArguments(mlir::func::FuncOp func,
                                                      uint64_t seed);
+
+/// The codes (or zero points) an argument holds, [lo, hi], where a quantize,
+/// dequantize, fused dequantized weight or pack reads it as such (unsigned
+/// 4-bit codes: [0, 15], whatever their signless container); none for data.
+std::optional<std::pair<int64_t, int64_t>> codeRangeOf(mlir::BlockArgument arg);
 
 } // namespace einloom::ref
 
