@@ -18,6 +18,16 @@ dtype holds exactly, so both sums are exact and must agree to the last bit
 after rounding to the result type. A crash, an internal error, a refusal of a
 valid einsum, a ptxas failure or a spill, or a disagreement is a failure.
 
+A share of the cases (--quant-share, default 0.15) are weight-quantized
+contractions instead: x . W with W = (q - z) * s dequantized from 2, 3, 4 or
+8-bit codes (signed, or unsigned with zero points), per channel or in
+groups of 32 to 256 along K, as `loom.dequantize` feeding `loom.einsum`
+("mk,nk->mn", "mk,kn->mn" or "bmk,nk->bmn"; f16 or bf16, f16/bf16 or f32
+results), which the compiler fuses into one mixed-input kernel. Scales are
+powers of two and codes small integers, so the dequantized weight and the
+sums are exact: the reference must match NumPy's product of the dequantized
+weight bit for bit.
+
 --emit-pack DIR also keeps each case's bundle in DIR (with cases.txt), for a
 GPU: --run-pack DIR there runs every bundle with einloom-run-rt --check (its
 own seeded inputs against the reference), a few dozen bundles per process.
@@ -65,8 +75,20 @@ class Case:
         return f"fuzz_{self.index:05d}"
 
 
+QUANT_SHARE = 0.15
+
+
+def is_quant(seed):
+    """Whether the case of `seed` is a weight-quantized one (decided apart
+    from the case's own draws, so that the dense cases of a seed set stay
+    the same whatever the share)."""
+    return random.Random(seed ^ 0x51A7E).random() < QUANT_SHARE
+
+
 def draw_case(index, seed, timing=False):
     """A random valid einsum (see the module doc)."""
+    if not timing and is_quant(seed):
+        return draw_quant_case(index, seed)
     r = random.Random(seed)
     c = Case(index, seed)
     n_ops = r.choices([1, 2, 3, 4], [10, 60, 20, 10])[0] if not timing else r.choice([2, 2, 2, 3])
@@ -152,6 +174,127 @@ def draw_case(index, seed, timing=False):
     return c
 
 
+# --- weight-quantized cases ---------------------------------------------------
+
+QUANT_FORMS = {"nk": ("mk,nk->mn", 1), "kn": ("mk,kn->mn", 0), "bnk": ("bmk,nk->bmn", 1)}
+
+
+def draw_quant_case(index, seed):
+    """x . W with W dequantized from random codes (see the module doc)."""
+    r = random.Random(seed)
+    c = Case(index, seed)
+    c.quant = True
+    c.form = r.choice(["nk", "nk", "kn", "bnk"])
+    c.bits = r.choice([2, 3, 4, 4, 8])
+    c.asym = r.random() < 0.6
+    c.group = r.choice([0, 32, 64, 128, 128, 256])
+    unit = 64 if c.group <= 64 else c.group  # K: whole 64-wide tiles and whole groups
+    c.k = unit * r.randint(1, max(1, 768 // unit))
+    c.n = 16 * r.randint(1, 24)
+    c.m = r.choice([1, 2, 3, 5, 7, 8, 16, 17, 31, 33, 64, 65, 100, 128, 200, 257])
+    c.b = r.choice([2, 3]) if c.form == "bnk" else 1
+    c.dt = r.choice(["f16", "bf16"])
+    c.out_type = "f32" if r.random() < 0.2 else c.dt
+    c.target = "sm_90a" if r.random() < 0.7 else "sm_80"
+    while c.b * c.m * c.n * c.k > MAX_WORK:  # keep the reference cheap
+        if c.m > 16:
+            c.m //= 2
+        else:
+            c.n = max(16, c.n // 32 * 16)
+    spec = QUANT_FORMS[c.form][0]
+    c.ops = [list(spec.split("->")[0].split(",")[0]), list(spec.split("->")[0].split(",")[1])]
+    return c
+
+
+def quant_shapes(c):
+    """x, the codes' (weight's) shape, the scales' shape, the result's shape."""
+    kAt = QUANT_FORMS[c.form][1]
+    x = [c.b, c.m, c.k] if c.form == "bnk" else [c.m, c.k]
+    w = [c.n, c.k] if kAt == 1 else [c.k, c.n]
+    if c.group:
+        s = list(w)
+        s[kAt] = c.k // c.group
+    else:
+        s = [c.n]
+    out = [c.b, c.m, c.n] if c.form == "bnk" else [c.m, c.n]
+    return x, w, s, out
+
+
+def quant_attr(c):
+    kAt = QUANT_FORMS[c.form][1]
+    return (f"#loom.quant<bits = {c.bits}, " +
+            ("kind = unsigned, scheme = asymmetric" if c.asym else "kind = signed") +
+            (f", granularity = group, axis = {kAt}, group_size = {c.group}" if c.group
+             else f", granularity = channel, axis = {1 - kAt}") + f", scale_type = {c.dt}>")
+
+
+def quant_mlir(c):
+    x, w, s, out = quant_shapes(c)
+    tx, tw = mlir_type(x, c.dt), mlir_type(w, c.dt)
+    tq = mlir_type(w, "i4" if c.bits <= 4 else "i8")
+    ts, tz = mlir_type(s, c.dt), mlir_type(s, "i16" if c.bits == 8 else "i8")
+    to = mlir_type(out, c.out_type)
+    z_arg, z_use, z_type = (f", %z: {tz}", ", %z", f", {tz}") if c.asym else ("", "", "")
+    return (f"func.func @main(%x: {tx}, %q: {tq}, %s: {ts}{z_arg}) -> {to} {{\n"
+            f"  %w = loom.dequantize %q, %s{z_use} {{quant = {quant_attr(c)}}} : "
+            f"({tq}, {ts}{z_type}) -> {tw}\n"
+            f"  %y = loom.einsum \"{QUANT_FORMS[c.form][0]}\" (%x, %w) : ({tx}, {tw}) -> {to}\n"
+            f"  return %y : {to}\n}}\n")
+
+
+def quant_describe(c):
+    spec = QUANT_FORMS[c.form][0]
+    sizes = (f"b={c.b}," if c.form == "bnk" else "") + f"m={c.m},n={c.n},k={c.k}"
+    q = f"int{c.bits}:" + (f"g{c.group}" if c.group else "c") + (":asym" if c.asym else "")
+    return f"{spec} {sizes} {q} {c.dt}->{c.out_type} {c.target}"
+
+
+def check_quant_reference(c, np, einloom_run, work):
+    """Einloom's reference of the fused program against NumPy's product of
+    the dequantized weight; '' or what is wrong."""
+    r = np.random.default_rng(c.seed ^ 0x5A5A)
+    x, w, s, _ = quant_shapes(c)
+    kAt = QUANT_FORMS[c.form][1]
+    lo, hi = (0, (1 << c.bits) - 1) if c.asym else (-(1 << (c.bits - 1)), (1 << (c.bits - 1)) - 1)
+    xs = r.choice(FLOAT_VALUES, size=x)
+    q = r.integers(lo, hi + 1, size=w)
+    sc = r.choice([0.125, 0.25, 0.5, 1.0, 2.0], size=s)
+    z = r.integers(lo, hi + 1, size=s) if c.asym else np.zeros(s, dtype=np.int64)
+    # Each element's scale and zero point, broadcast along K.
+    if c.group:
+        se, ze = np.repeat(sc, c.group, axis=kAt), np.repeat(z, c.group, axis=kAt)
+    else:
+        se = sc.reshape(-1, 1) if kAt == 1 else sc.reshape(1, -1)
+        ze = z.reshape(-1, 1) if kAt == 1 else z.reshape(1, -1)
+    weight = (q - ze) * se  # exact, and exact in f16 and bf16
+    paths = []
+    # Codes go in as int8: unsigned 4-bit ones as their values, unsigned
+    # 8-bit ones of 128 and above wrapped (their container's bits); the
+    # reference takes both.
+    for name, a in (("x", xs), ("q", q.astype(np.int8)), ("s", sc)) + \
+            ((("z", z.astype(np.int16 if c.bits == 8 else np.int8)),) if c.asym else ()):
+        paths.append(os.path.join(work, name + ".npy"))
+        np.save(paths[-1], a)
+    out_dir = os.path.join(work, "out")
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [einloom_run, "--reference", os.path.join(work, "case.mlir"), "--inputs", ",".join(paths),
+           "--save-outputs", out_dir, "--print-values", "0"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return f"reference failed (rc {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}"
+    got = np.load(os.path.join(out_dir, "result0.npy")).astype(np.float64)
+    exact = np.einsum(QUANT_FORMS[c.form][0], xs, weight)
+    want = round_result(np, exact, c.out_type, None)
+    if got.shape != want.shape:
+        return f"reference shape {got.shape}, numpy {want.shape}"
+    bad = got != want
+    if bad.any():
+        at = tuple(int(v) for v in np.argwhere(bad)[0])
+        return (f"reference disagrees with numpy at {bad.sum()} of {bad.size} elements, "
+                f"first {at}: {got[at]} against {want[at]}")
+    return ""
+
+
 def spec_of(c):
     ins = [("..." if e else "") + "".join(sub) for sub, e in zip(c.ops, c.ell_in)]
     return ",".join(ins) + "->" + ("..." if c.ell_out else "") + "".join(c.out)
@@ -191,6 +334,8 @@ def mlir_of(c):
 
 
 def describe(c):
+    if getattr(c, "quant", False):
+        return quant_describe(c)
     sizes = ",".join(f"{l}={c.size[l]}" for l in sorted(c.size))
     ell = f" ...={'x'.join(map(str, c.ellipsis))}" if c.ellipsis else ""
     extra = (" tf32" if c.tf32 else "") + (f" alpha={c.alpha}" if c.alpha else "")
@@ -283,7 +428,7 @@ def run_case(c, build, pack, np):
     work = tempfile.mkdtemp(prefix="einsum-fuzz-")
     try:
         with open(os.path.join(work, "case.mlir"), "w") as f:
-            f.write(mlir_of(c))
+            f.write(quant_mlir(c) if getattr(c, "quant", False) else mlir_of(c))
         bundle = os.path.join(work, "case.bundle")
         cmd = [compile_bin, os.path.join(work, "case.mlir"), "--target", c.target,
                "--ptxas-report", "-o", bundle]
@@ -309,7 +454,8 @@ def run_case(c, build, pack, np):
         if any(spills):
             return c, "FAIL", f"ptxas spills {max(spills)} bytes"
         if np is not None:
-            why = check_reference(c, np, run_bin, work)
+            why = (check_quant_reference if getattr(c, "quant", False) else check_reference)(
+                c, np, run_bin, work)
             if why:
                 return c, "FAIL", why
         if pack:
@@ -367,6 +513,9 @@ def summarize(results, args):
              "  by dtype: " + ", ".join(f"{k} {v}" for k, v in sorted(dts.items())),
              "  operands: " + ", ".join(f"{n}: {sum(1 for c, _, _ in results if len(c.ops) == n)}"
                                         for n in range(1, 5)),
+             "  families: " + ", ".join(
+                 f"{f}: {sum(1 for c, _, _ in results if getattr(c, 'quant', False) == q)}"
+                 for f, q in (("dense", False), ("weight-quantized", True))),
              "  targets: " + ", ".join(f"{t}: {sum(1 for c, _, _ in results if c.target == t)}"
                                        for t in ("sm_80", "sm_90a"))]
     for c, status, detail in results:
@@ -470,6 +619,7 @@ def time_pack(pack, cases):
 
 
 def main():
+    global QUANT_SHARE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
@@ -482,7 +632,10 @@ def main():
     ap.add_argument("--runner", help="einloom-run-rt to use with --run-pack")
     ap.add_argument("--log", help="with --run-pack: append the runner's output here")
     ap.add_argument("--timing", action="store_true", help="large cases, timed against torch.einsum")
+    ap.add_argument("--quant-share", type=float, default=QUANT_SHARE,
+                    help="the share of weight-quantized cases (default %(default)s)")
     args = ap.parse_args()
+    QUANT_SHARE = args.quant_share
     if args.run_pack:
         sys.exit(run_pack(args))
     if args.seed_case is not None:
