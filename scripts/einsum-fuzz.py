@@ -23,10 +23,12 @@ contractions instead: x . W with W = (q - z) * s dequantized from 2, 3, 4 or
 8-bit codes (signed, or unsigned with zero points), per channel or in
 groups of 32 to 256 along K, as `loom.dequantize` feeding `loom.einsum`
 ("mk,nk->mn", "mk,kn->mn" or "bmk,nk->bmn"; f16 or bf16, f16/bf16 or f32
-results), which the compiler fuses into one mixed-input kernel. Scales are
-powers of two and codes small integers, so the dequantized weight and the
-sums are exact: the reference must match NumPy's product of the dequantized
-weight bit for bit.
+results), which the compiler fuses into one mixed-input kernel; or, three
+in ten of them, fp8 (e4m3, e5m2) or f16 products with block scales
+(`scale_block`: one scale per row per BK of K, one per BN x BK block of W).
+Scales are powers of two and codes small integers, so the dequantized or
+scaled operands and the sums are exact: the reference must match NumPy's
+product bit for bit.
 
 --emit-pack DIR also keeps each case's bundle in DIR (with cases.txt), for a
 GPU: --run-pack DIR there runs every bundle with einloom-run-rt --check (its
@@ -182,8 +184,11 @@ QUANT_FORMS = {"nk": ("mk,nk->mn", 1), "kn": ("mk,kn->mn", 0), "bnk": ("bmk,nk->
 def draw_quant_case(index, seed):
     """x . W with W dequantized from random codes (see the module doc)."""
     r = random.Random(seed)
+    if r.random() < 0.3:
+        return draw_block_case(index, seed)
     c = Case(index, seed)
     c.quant = True
+    c.block = False
     c.form = r.choice(["nk", "nk", "kn", "bnk"])
     c.bits = r.choice([2, 3, 4, 4, 8])
     c.asym = r.random() < 0.6
@@ -204,6 +209,80 @@ def draw_quant_case(index, seed):
     spec = QUANT_FORMS[c.form][0]
     c.ops = [list(spec.split("->")[0].split(",")[0]), list(spec.split("->")[0].split(",")[1])]
     return c
+
+
+def draw_block_case(index, seed):
+    """An fp8 (or f16) product with block scales: one per row per BK of K
+    for x, one per BN x BK block for W (DeepSeek-V3's 1x128 and 128x128)."""
+    r = random.Random(seed ^ 0xB10C)
+    c = Case(index, seed)
+    c.quant, c.block, c.form = True, True, "nk"
+    c.dt = r.choice(["f8E4M3FN", "f8E4M3FN", "f8E5M2", "f16"])
+    c.bk, c.bn = r.choice([(128, 128), (128, 128), (256, 128)])
+    c.m = r.choice([1, 2, 5, 16, 17, 33, 64, 100, 128, 200, 257])
+    c.n = 16 * r.randint(1, 40)
+    c.k = 16 * r.randint(1, 48)
+    c.b = 1
+    c.out_type = r.choice(["bf16", "bf16", "f16", "f32"])
+    c.target = "sm_90a"
+    while c.m * c.n * c.k > MAX_WORK:
+        c.m = max(1, c.m // 2)
+    c.ops = [list("mk"), list("nk")]
+    return c
+
+
+def block_shapes(c):
+    kb, nb = -(-c.k // c.bk), -(-c.n // c.bn)
+    return [c.m, c.k], [c.n, c.k], [c.m, kb], [nb, kb], [c.m, c.n]
+
+
+def block_mlir(c):
+    x, w, sa, sb, out = block_shapes(c)
+    tx, tw, to = mlir_type(x, c.dt), mlir_type(w, c.dt), mlir_type(out, c.out_type)
+    ta, tb = mlir_type(sa, "f32"), mlir_type(sb, "f32")
+    return (f"func.func @main(%x: {tx}, %w: {tw}, %sa: {ta}, %sb: {tb}) -> {to} {{\n"
+            f"  %y = loom.einsum \"mk,nk->mn\" (%x, %w) row_scale(%sa : {ta}) col_scale(%sb : {tb}) "
+            f"{{scale_block = array<i64: {c.bk}, {c.bn}>}} : ({tx}, {tw}) -> {to}\n"
+            f"  return %y : {to}\n}}\n")
+
+
+def check_block_reference(c, np, einloom_run, work):
+    """The reference of the block-scaled product against NumPy's (the
+    operands times their blocks' scales, then the product)."""
+    r = np.random.default_rng(c.seed ^ 0x5A5A)
+    x, w, sa, sb, _ = block_shapes(c)
+    xs, ws = r.choice(FLOAT_VALUES, size=x), r.choice(FLOAT_VALUES, size=w)
+    a, b = r.choice([0.125, 0.5, 1.0, 2.0, 4.0], size=sa), r.choice([0.25, 1.0, 2.0], size=sb)
+    xe = xs * np.repeat(a, c.bk, axis=1)[:, :c.k]
+    we = ws * np.repeat(np.repeat(b, c.bn, axis=0), c.bk, axis=1)[:c.n, :c.k]
+    return run_reference(np, einloom_run, work, [("x", xs), ("w", ws), ("sa", a), ("sb", b)],
+                         np.einsum("mk,nk->mn", xe, we), c.out_type)
+
+
+def run_reference(np, einloom_run, work, inputs, exact, out_type):
+    """einloom-run --reference on case.mlir with `inputs` (name, array);
+    '' when its result is `exact` rounded to `out_type`, else what differs."""
+    paths = []
+    for name, a in inputs:
+        paths.append(os.path.join(work, name + ".npy"))
+        np.save(paths[-1], a)
+    out_dir = os.path.join(work, "out")
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [einloom_run, "--reference", os.path.join(work, "case.mlir"), "--inputs", ",".join(paths),
+           "--save-outputs", out_dir, "--print-values", "0"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        return f"reference failed (rc {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}"
+    got = np.load(os.path.join(out_dir, "result0.npy")).astype(np.float64)
+    want = round_result(np, exact, out_type, None)
+    if got.shape != want.shape:
+        return f"reference shape {got.shape}, numpy {want.shape}"
+    bad = got != want
+    if bad.any():
+        at = tuple(int(v) for v in np.argwhere(bad)[0])
+        return (f"reference disagrees with numpy at {bad.sum()} of {bad.size} elements, "
+                f"first {at}: {got[at]} against {want[at]}")
+    return ""
 
 
 def quant_shapes(c):
@@ -243,6 +322,9 @@ def quant_mlir(c):
 
 
 def quant_describe(c):
+    if c.block:
+        return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} {c.dt} blocks {c.bk}x{c.bn} "
+                f"->{c.out_type} {c.target}")
     spec = QUANT_FORMS[c.form][0]
     sizes = (f"b={c.b}," if c.form == "bnk" else "") + f"m={c.m},n={c.n},k={c.k}"
     q = f"int{c.bits}:" + (f"g{c.group}" if c.group else "c") + (":asym" if c.asym else "")
@@ -267,32 +349,14 @@ def check_quant_reference(c, np, einloom_run, work):
         se = sc.reshape(-1, 1) if kAt == 1 else sc.reshape(1, -1)
         ze = z.reshape(-1, 1) if kAt == 1 else z.reshape(1, -1)
     weight = (q - ze) * se  # exact, and exact in f16 and bf16
-    paths = []
     # Codes go in as int8: unsigned 4-bit ones as their values, unsigned
     # 8-bit ones of 128 and above wrapped (their container's bits); the
     # reference takes both.
-    for name, a in (("x", xs), ("q", q.astype(np.int8)), ("s", sc)) + \
-            ((("z", z.astype(np.int16 if c.bits == 8 else np.int8)),) if c.asym else ()):
-        paths.append(os.path.join(work, name + ".npy"))
-        np.save(paths[-1], a)
-    out_dir = os.path.join(work, "out")
-    os.makedirs(out_dir, exist_ok=True)
-    cmd = [einloom_run, "--reference", os.path.join(work, "case.mlir"), "--inputs", ",".join(paths),
-           "--save-outputs", out_dir, "--print-values", "0"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        return f"reference failed (rc {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}"
-    got = np.load(os.path.join(out_dir, "result0.npy")).astype(np.float64)
-    exact = np.einsum(QUANT_FORMS[c.form][0], xs, weight)
-    want = round_result(np, exact, c.out_type, None)
-    if got.shape != want.shape:
-        return f"reference shape {got.shape}, numpy {want.shape}"
-    bad = got != want
-    if bad.any():
-        at = tuple(int(v) for v in np.argwhere(bad)[0])
-        return (f"reference disagrees with numpy at {bad.sum()} of {bad.size} elements, "
-                f"first {at}: {got[at]} against {want[at]}")
-    return ""
+    inputs = [("x", xs), ("q", q.astype(np.int8)), ("s", sc)]
+    if c.asym:
+        inputs.append(("z", z.astype(np.int16 if c.bits == 8 else np.int8)))
+    return run_reference(np, einloom_run, work, inputs,
+                         np.einsum(QUANT_FORMS[c.form][0], xs, weight), c.out_type)
 
 
 def spec_of(c):
@@ -428,7 +492,8 @@ def run_case(c, build, pack, np):
     work = tempfile.mkdtemp(prefix="einsum-fuzz-")
     try:
         with open(os.path.join(work, "case.mlir"), "w") as f:
-            f.write(quant_mlir(c) if getattr(c, "quant", False) else mlir_of(c))
+            f.write((block_mlir(c) if c.block else quant_mlir(c)) if getattr(c, "quant", False)
+                    else mlir_of(c))
         bundle = os.path.join(work, "case.bundle")
         cmd = [compile_bin, os.path.join(work, "case.mlir"), "--target", c.target,
                "--ptxas-report", "-o", bundle]
@@ -454,8 +519,10 @@ def run_case(c, build, pack, np):
         if any(spills):
             return c, "FAIL", f"ptxas spills {max(spills)} bytes"
         if np is not None:
-            why = (check_quant_reference if getattr(c, "quant", False) else check_reference)(
-                c, np, run_bin, work)
+            check = check_reference
+            if getattr(c, "quant", False):
+                check = check_block_reference if c.block else check_quant_reference
+            why = check(c, np, run_bin, work)
             if why:
                 return c, "FAIL", why
         if pack:
@@ -515,7 +582,7 @@ def summarize(results, args):
                                         for n in range(1, 5)),
              "  families: " + ", ".join(
                  f"{f}: {sum(1 for c, _, _ in results if getattr(c, 'quant', False) == q)}"
-                 for f, q in (("dense", False), ("weight-quantized", True))),
+                 for f, q in (("dense", False), ("quantized", True))),
              "  targets: " + ", ".join(f"{t}: {sum(1 for c, _, _ in results if c.target == t)}"
                                        for t in ("sm_80", "sm_90a"))]
     for c, status, detail in results:
