@@ -149,8 +149,14 @@ int64_t einloom::sharedMemoryBytes(PlanAttr p, const Contraction &c0) {
 int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerSM) {
   const int64_t reservedPerCta = 1024; // what the driver keeps per CTA
   bool fits = 2 * (sharedMemoryBytes(p, c) + reservedPerCta) <= smemPerSM;
+  // Two CTAs an SM leave 128 registers a thread at entry. A cluster's split
+  // of K into three or more, whose rank 0 adds the others' partial sums,
+  // with scales of the sum in the epilogue (W8A8), spilled 8-28 bytes there
+  // (ptxas; found by the fuzzer, 2026-12-07): such a plan runs one a SM.
+  bool scaledSplit = p.getSplitK() > 2 &&
+                     (c.epilogue.rowScaleElems || c.epilogue.colScaleElems || c.epilogue.rowZeroType);
   return p.getProducer() == ProducerKind::Tma && isWgmmaShape(p.getMma()) && p.getWarpsM() == 4 &&
-                 p.getTileN() <= 128 && fits
+                 p.getTileN() <= 128 && fits && !scaledSplit
              ? 2
              : 1;
 }
@@ -664,6 +670,13 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
     if (p.getSchedule() == Schedule::PingPong && (p.getWarpsM() != 8 || p.getClusterM() != 1))
       return emitError() << "a ping-pong schedule takes two consumer warpgroups (warps_m = 8) "
                             "and no cluster";
+    // ptxas spilled every such plan tried (8-432 bytes, splits 2-6, tiles of
+    // 64 and 128 rows; found by the fuzzer, 2026-12-07): rank 0's sum of the
+    // partials with the rank-1 term beside the scales.
+    if (p.getSplitK() > 1 && c.epilogue.rowZeroType)
+      return emitError() << "the TMA kernel's split of K with a rank-1 term (row_zero and "
+                            "col_sum) spills registers (ptxas); take split_k = 1, or "
+                            "producer = cp_async, whose split sums in a second kernel";
     SmallVector<int64_t> dims, strides;
     std::string why;
     bool mnA = false, mnB = false;
