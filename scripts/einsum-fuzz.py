@@ -25,7 +25,9 @@ groups of 32 to 256 along K, as `loom.dequantize` feeding `loom.einsum`
 ("mk,nk->mn", "mk,kn->mn" or "bmk,nk->bmn"; f16 or bf16, f16/bf16 or f32
 results), which the compiler fuses into one mixed-input kernel; or, three
 in ten of them, fp8 (e4m3, e5m2) or f16 products with block scales
-(`scale_block`: one scale per row per BK of K, one per BN x BK block of W).
+(`scale_block`: one scale per row per BK of K, one per BN x BK block of W),
+and some W8A8 int8 products with per-token and per-channel scales (and an
+activation zero point's rank-1 term).
 Scales are powers of two and codes small integers, so the dequantized or
 scaled operands and the sums are exact: the reference must match NumPy's
 product bit for bit.
@@ -184,11 +186,14 @@ QUANT_FORMS = {"nk": ("mk,nk->mn", 1), "kn": ("mk,kn->mn", 0), "bnk": ("bmk,nk->
 def draw_quant_case(index, seed):
     """x . W with W dequantized from random codes (see the module doc)."""
     r = random.Random(seed)
-    if r.random() < 0.3:
+    kind = r.random()
+    if kind < 0.3:
         return draw_block_case(index, seed)
+    if kind < 0.45:
+        return draw_w8a8_case(index, seed)
     c = Case(index, seed)
     c.quant = True
-    c.block = False
+    c.block = c.w8a8 = False
     c.form = r.choice(["nk", "nk", "kn", "bnk"])
     c.bits = r.choice([2, 3, 4, 4, 8])
     c.asym = r.random() < 0.6
@@ -216,7 +221,7 @@ def draw_block_case(index, seed):
     for x, one per BN x BK block for W (DeepSeek-V3's 1x128 and 128x128)."""
     r = random.Random(seed ^ 0xB10C)
     c = Case(index, seed)
-    c.quant, c.block, c.form = True, True, "nk"
+    c.quant, c.block, c.w8a8, c.form = True, True, False, "nk"
     c.dt = r.choice(["f8E4M3FN", "f8E4M3FN", "f8E5M2", "f16"])
     c.bk, c.bn = r.choice([(128, 128), (128, 128), (256, 128)])
     c.m = r.choice([1, 2, 5, 16, 17, 33, 64, 100, 128, 200, 257])
@@ -229,6 +234,51 @@ def draw_block_case(index, seed):
         c.m = max(1, c.m // 2)
     c.ops = [list("mk"), list("nk")]
     return c
+
+
+def draw_w8a8_case(index, seed):
+    """int8 x int8 with per-token and per-channel f32 scales applied to the
+    i32 sum, and now and then an activation zero point's rank-1 term."""
+    r = random.Random(seed ^ 0xA8A8)
+    c = Case(index, seed)
+    c.quant, c.block, c.w8a8, c.form = True, False, True, "nk"
+    c.dt = "i8"
+    c.m = r.choice([1, 3, 16, 17, 33, 64, 100, 200, 300])
+    c.n = r.choice([8, 16, 40, 64, 96, 200, 256, 512])
+    c.k = 16 * r.randint(1, 64)
+    c.b = 1
+    c.zero = r.random() < 0.3
+    c.out_type = r.choice(["f16", "bf16", "f32"])
+    c.target = "sm_90a" if r.random() < 0.7 else "sm_80"
+    while c.m * c.n * c.k > MAX_WORK:
+        c.m = max(1, c.m // 2)
+    c.ops = [list("mk"), list("nk")]
+    return c
+
+
+def w8a8_mlir(c):
+    tx, tw = mlir_type([c.m, c.k], "i8"), mlir_type([c.n, c.k], "i8")
+    ta, tb, to = mlir_type([c.m], "f32"), mlir_type([c.n], "f32"), mlir_type([c.m, c.n], c.out_type)
+    tz, tc = mlir_type([c.m], "i8"), mlir_type([c.n], "i32")
+    zargs, zuse = (f", %za: {tz}, %cs: {tc}", f" row_zero(%za : {tz}) col_sum(%cs : {tc})") \
+        if c.zero else ("", "")
+    return (f"func.func @main(%x: {tx}, %w: {tw}, %sa: {ta}, %sb: {tb}{zargs}) -> {to} {{\n"
+            f"  %y = loom.einsum \"mk,nk->mn\" (%x, %w) row_scale(%sa : {ta}) col_scale(%sb : {tb})"
+            f"{zuse} : ({tx}, {tw}) -> {to}\n  return %y : {to}\n}}\n")
+
+
+def check_w8a8_reference(c, np, einloom_run, work):
+    """The reference against NumPy: s_a[m] s_b[n] (sum_k x w - z[m] c[n])."""
+    r = np.random.default_rng(c.seed ^ 0x5A5A)
+    x, w = r.integers(-128, 128, size=(c.m, c.k)), r.integers(-128, 128, size=(c.n, c.k))
+    a, b = r.choice([0.0078125, 0.03125, 0.5, 1.0], size=c.m), r.choice([0.001953125, 0.25, 2.0], size=c.n)
+    acc = (x @ w.T).astype(np.float64)
+    inputs = [("x", x.astype(np.int8)), ("w", w.astype(np.int8)), ("sa", a), ("sb", b)]
+    if c.zero:
+        z, cs = r.integers(-128, 128, size=c.m), w.sum(axis=1)
+        acc = acc - np.outer(z, cs)
+        inputs += [("za", z.astype(np.int8)), ("cs", cs.astype(np.int32))]
+    return run_reference(np, einloom_run, work, inputs, acc * np.outer(a, b), c.out_type)
 
 
 def block_shapes(c):
@@ -322,6 +372,9 @@ def quant_mlir(c):
 
 
 def quant_describe(c):
+    if c.w8a8:
+        return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} i8 row/col scales" +
+                (" zero points" if c.zero else "") + f" ->{c.out_type} {c.target}")
     if c.block:
         return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} {c.dt} blocks {c.bk}x{c.bn} "
                 f"->{c.out_type} {c.target}")
@@ -492,8 +545,8 @@ def run_case(c, build, pack, np):
     work = tempfile.mkdtemp(prefix="einsum-fuzz-")
     try:
         with open(os.path.join(work, "case.mlir"), "w") as f:
-            f.write((block_mlir(c) if c.block else quant_mlir(c)) if getattr(c, "quant", False)
-                    else mlir_of(c))
+            f.write((w8a8_mlir(c) if c.w8a8 else block_mlir(c) if c.block else quant_mlir(c))
+                    if getattr(c, "quant", False) else mlir_of(c))
         bundle = os.path.join(work, "case.bundle")
         cmd = [compile_bin, os.path.join(work, "case.mlir"), "--target", c.target,
                "--ptxas-report", "-o", bundle]
@@ -521,7 +574,8 @@ def run_case(c, build, pack, np):
         if np is not None:
             check = check_reference
             if getattr(c, "quant", False):
-                check = check_block_reference if c.block else check_quant_reference
+                check = (check_w8a8_reference if c.w8a8 else check_block_reference if c.block
+                         else check_quant_reference)
             why = check(c, np, run_bin, work)
             if why:
                 return c, "FAIL", why
