@@ -309,9 +309,10 @@ def check_block_reference(c, np, einloom_run, work):
                          np.einsum("mk,nk->mn", xe, we), c.out_type)
 
 
-def run_reference(np, einloom_run, work, inputs, exact, out_type):
+def run_reference(np, einloom_run, work, inputs, exact, out_type, alpha=None):
     """einloom-run --reference on case.mlir with `inputs` (name, array);
-    '' when its result is `exact` rounded to `out_type`, else what differs."""
+    '' when its result is `exact` rounded to `out_type` (times `alpha` for a
+    requantized i8), else what differs."""
     paths = []
     for name, a in inputs:
         paths.append(os.path.join(work, name + ".npy"))
@@ -324,10 +325,10 @@ def run_reference(np, einloom_run, work, inputs, exact, out_type):
     if p.returncode != 0:
         return f"reference failed (rc {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}"
     got = np.load(os.path.join(out_dir, "result0.npy")).astype(np.float64)
-    want = round_result(np, exact, out_type, None)
+    want = round_result(np, exact, out_type, alpha)
     if got.shape != want.shape:
         return f"reference shape {got.shape}, numpy {want.shape}"
-    bad = got != want
+    bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
     if bad.any():
         at = tuple(int(v) for v in np.argwhere(bad)[0])
         return (f"reference disagrees with numpy at {bad.sum()} of {bad.size} elements, "
@@ -508,29 +509,9 @@ def check_reference(c, np, einloom_run, work):
         values = INT_VALUES if c.elem == "i8" else FLOAT_VALUES
         data = np.array([r.choice(values) for _ in range(math.prod(shape))], dtype=np.float64)
         arrays.append(data.reshape(shape))
-    paths = []
-    for i, a in enumerate(arrays):
-        p = os.path.join(work, f"in{i}.npy")
-        np.save(p, a.astype(np.int8) if c.elem == "i8" else a)
-        paths.append(p)
-    out_dir = os.path.join(work, "out")
-    os.makedirs(out_dir, exist_ok=True)
-    cmd = [einloom_run, "--reference", os.path.join(work, "case.mlir"), "--inputs", ",".join(paths),
-           "--save-outputs", out_dir, "--print-values", "0"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        return f"reference failed (rc {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}"
-    got = np.load(os.path.join(out_dir, "result0.npy")).astype(np.float64)
-    exact = np.einsum(numpy_spec(c), *arrays)
-    want = round_result(np, exact, c.out_type, c.alpha)
-    if got.shape != want.shape:
-        return f"reference shape {got.shape}, numpy {want.shape}"
-    bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
-    if bad.any():
-        at = tuple(int(v) for v in np.argwhere(bad)[0])
-        return (f"reference disagrees with numpy at {bad.sum()} of {bad.size} elements, "
-                f"first {at}: {got[at]} against {want[at]}")
-    return ""
+    inputs = [(f"in{i}", a.astype(np.int8) if c.elem == "i8" else a) for i, a in enumerate(arrays)]
+    return run_reference(np, einloom_run, work, inputs, np.einsum(numpy_spec(c), *arrays),
+                         c.out_type, c.alpha)
 
 
 # --- one case on the CPU --------------------------------------------------------
