@@ -11,7 +11,11 @@ CPU mode (the default; needs NumPy, so run it with the distribution's
 labels, with repeated labels (diagonals), size-1 broadcasting and `...`,
 sizes that include 1, primes and sizes just over a tile, every dtype (f16,
 bf16, f32, tf32, f64, i8, f8E4M3FN, f8E5M2, with f32, fp8 and requantized i8
-results), for sm_80 or sm_90a, planned by the planner itself. It is compiled
+results), for sm_80 or sm_90a, planned by the planner itself. About a
+third of the two-operand float einsums are followed by elementwise ops that
+the compiler fuses into the epilogue (a power-of-two scale, a bias, relu, a
+residual, a cast), each rounded to its type by the oracle as the reference
+evaluates them one by one. It is compiled
 to a cubin (ptxas) and evaluated by Einloom's CPU reference, which is compared
 with numpy.einsum on the same inputs. Inputs are drawn from values every
 dtype holds exactly, so both sums are exact and must agree to the last bit
@@ -170,6 +174,7 @@ def draw_case(index, seed, timing=False):
             for d, l in enumerate(sub):
                 if sh[d] != 1 or size[l] == 1:
                     sh[d] = size[l]
+    c.epi = [] if timing else draw_epilogue(c, seed)
     if timing:  # operands of 8 MB or more in all
         eb = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8}[elem]
         total = sum(math.prod(sh) for sh in shapes) * eb
@@ -413,6 +418,76 @@ def check_quant_reference(c, np, einloom_run, work):
                          np.einsum(QUANT_FORMS[c.form][0], xs, weight), c.out_type)
 
 
+def draw_epilogue(c, seed):
+    """Now and then elementwise ops after a two-operand float einsum, which
+    the compiler fuses into its epilogue: a power-of-two scale, a bias along
+    the result's last dimension, relu, a residual of the result's shape, a
+    cast to a 16-bit type. Steps of (kind, argument). (Its own draws: the
+    einsum of a seed stays the same.)"""
+    r = random.Random(seed ^ 0xE9109)
+    floats = ("f16", "bf16", "f32", "f64")
+    if (len(c.ops) != 2 or c.elem not in floats or c.out_type not in floats or not out_shape(c)
+            or r.random() >= 0.3):
+        return []
+    steps = []
+    for _ in range(r.randint(1, 4)):
+        kind = r.choice(["scale", "bias", "relu", "residual"])
+        steps.append((kind, r.choice([0.25, 0.5, 2.0]) if kind == "scale" else None))
+    if c.out_type == "f32" and r.random() < 0.4:
+        steps.append(("cast", r.choice(["f16", "bf16"])))
+    return steps
+
+
+def epilogue_mlir(c, value, t):
+    """The ops of c.epi after `value` (of element type t): their text, the
+    extra arguments' declarations, and the final value and type."""
+    shape = out_shape(c)
+    lines, args = [], []
+    for i, (kind, arg) in enumerate(c.epi):
+        ty = mlir_type(shape, t)
+        if kind == "scale":
+            lines.append(f"  %e{i} = loom.scale {value} by {arg:e} : {ty}")
+        elif kind == "bias":
+            bt = mlir_type(shape[-1:], t)
+            args.append(f"%bias{i}: {bt}")
+            lines.append(f"  %e{i} = loom.add {value}, %bias{i} : {ty}, {bt}")
+        elif kind == "relu":
+            lines.append(f"  %e{i} = loom.activation relu {value} : {ty}")
+        elif kind == "residual":
+            args.append(f"%res{i}: {ty}")
+            lines.append(f"  %e{i} = loom.add {value}, %res{i} : {ty}, {ty}")
+        else:  # cast
+            lines.append(f"  %e{i} = loom.cast {value} : {ty} to {mlir_type(shape, arg)}")
+            t = arg
+        value = f"%e{i}"
+    return lines, args, value, t
+
+
+def apply_epilogue(c, np, y, rng, inputs):
+    """NumPy's value of c.epi on `y` (already rounded to the result type),
+    each op rounded to its type as the reference evaluates them one by one;
+    the extra arguments are appended to `inputs`."""
+    t, shape = c.out_type, out_shape(c)
+    for i, (kind, arg) in enumerate(c.epi):
+        if kind == "scale":
+            y = y * arg
+        elif kind == "bias":
+            b = np.array([rng.choice(FLOAT_VALUES) for _ in range(shape[-1])], dtype=np.float64)
+            inputs.append((f"bias{i}", b))
+            y = y + b
+        elif kind == "relu":
+            y = np.maximum(y, 0.0)
+        elif kind == "residual":
+            res = np.array([rng.choice(FLOAT_VALUES) for _ in range(math.prod(shape))],
+                           dtype=np.float64).reshape(shape)
+            inputs.append((f"res{i}", res))
+            y = y + res
+        else:
+            t = arg
+        y = round_result(np, y, t, None)
+    return y, t
+
+
 def spec_of(c):
     ins = [("..." if e else "") + "".join(sub) for sub, e in zip(c.ops, c.ell_in)]
     return ",".join(ins) + "->" + ("..." if c.ell_out else "") + "".join(c.out)
@@ -446,9 +521,14 @@ def mlir_of(c):
     attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
     ins = ", ".join(f"%a{i}" for i in range(len(c.ops)))
     types = ", ".join(mlir_type(full_shape(c, i), c.elem) for i in range(len(c.ops)))
-    return (f"func.func @main({args}) -> {rt} {{\n"
+    lines, extra, final, ft = epilogue_mlir(c, "%r", c.out_type) if c.epi else ([], [], "%r", c.out_type)
+    if extra:
+        args = ", ".join([args] + extra)
+    ft = mlir_type(out_shape(c), ft)
+    body = "".join(l + "\n" for l in lines)
+    return (f"func.func @main({args}) -> {ft} {{\n"
             f"  %r = loom.einsum \"{spec_of(c)}\" ({ins}){attr} : ({types}) -> {rt}\n"
-            f"  return %r : {rt}\n}}\n")
+            f"{body}  return {final} : {ft}\n}}\n")
 
 
 def describe(c):
@@ -457,6 +537,8 @@ def describe(c):
     sizes = ",".join(f"{l}={c.size[l]}" for l in sorted(c.size))
     ell = f" ...={'x'.join(map(str, c.ellipsis))}" if c.ellipsis else ""
     extra = (" tf32" if c.tf32 else "") + (f" alpha={c.alpha}" if c.alpha else "")
+    if getattr(c, "epi", None):
+        extra += " then " + ",".join(k + (f"({a})" if a is not None else "") for k, a in c.epi)
     return f"{spec_of(c)} {sizes}{ell} {c.dt}->{c.out_type}{extra} {c.target}"
 
 
@@ -510,8 +592,13 @@ def check_reference(c, np, einloom_run, work):
         data = np.array([r.choice(values) for _ in range(math.prod(shape))], dtype=np.float64)
         arrays.append(data.reshape(shape))
     inputs = [(f"in{i}", a.astype(np.int8) if c.elem == "i8" else a) for i, a in enumerate(arrays)]
-    return run_reference(np, einloom_run, work, inputs, np.einsum(numpy_spec(c), *arrays),
-                         c.out_type, c.alpha)
+    exact = np.einsum(numpy_spec(c), *arrays)
+    if not getattr(c, "epi", None):
+        return run_reference(np, einloom_run, work, inputs, exact, c.out_type, c.alpha)
+    # The einsum rounded to its type, then each op rounded to its own (the
+    # values are exact before each rounding, so NumPy rounds as it does).
+    y, t = apply_epilogue(c, np, round_result(np, exact, c.out_type, None), r, inputs)
+    return run_reference(np, einloom_run, work, inputs, y, t)
 
 
 # --- one case on the CPU --------------------------------------------------------
