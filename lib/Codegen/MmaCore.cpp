@@ -338,12 +338,16 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   MLIRContext *ctx = b.getContext();
   int64_t n = kc.bn;
   auto addressOf = [&](OperandTile &op) { return sharedAddress(b, loc, op.smemBytes); };
-  Value i64Stage = stage.getType().isInteger(64)
-                       ? stage
-                       : arith::ExtUIOp::create(b, loc, b.getI64Type(), stage).getResult();
+  // (Kernels with 64-bit indexing compute in i64 already.)
+  auto toI64 = [&](Value v) {
+    return v.getType().isInteger(64)
+               ? v
+               : arith::ExtUIOp::create(b, loc, b.getI64Type(), v).getResult();
+  };
+  Value i64Stage = toI64(stage);
   auto c64 = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)); };
   if (!warpgroup)
-    warpgroup = arith::ExtUIOp::create(b, loc, b.getI64Type(), kc.div(kc.tid, 128));
+    warpgroup = toI64(kc.div(kc.tid, 128));
   Value aBase = arith::AddIOp::create(
       b, loc, addressOf(a),
       arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, i64Stage, c64(a.stageBytes())),
