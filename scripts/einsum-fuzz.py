@@ -73,6 +73,11 @@ INTERNAL = ["internal error", "cannot be converted to LLVM IR", "LLVM ERROR", "A
 # The largest operand and the reference's work (product of every label's extent).
 MAX_OPERAND = 1 << 18
 MAX_WORK = 1 << 22
+# --large: compile-only cases of model sizes (the reference is not run), to
+# reach the plans only large shapes get (split-K, skinny decode, wide TMA
+# tiles) and check them for spills.
+LARGE = False
+LARGE_SIZES = [1, 3, 16, 33, 64, 128, 257, 1000, 1024, 2048, 4096, 4097, 8192, 14336]
 
 
 class Case:
@@ -122,7 +127,7 @@ def draw_case(index, seed, timing=False):
     r.shuffle(out)
     if timing and not out:
         out = [used[0]]
-    size = {l: r.choice(SIZES) for l in used}
+    size = {l: r.choice(LARGE_SIZES if LARGE else SIZES) for l in used}
     if timing:
         size = {l: r.choice([64, 96, 128, 256, 384, 512, 1000, 1024, 2048, 4096]) for l in used}
     dt = r.choice(DTYPES) if not timing else r.choice(["f16", "bf16", "f32", "f64"])
@@ -161,9 +166,11 @@ def draw_case(index, seed, timing=False):
     # (Timing cases: the result too is at most 2^27 elements, and the work
     # at most 2^37 multiply-adds: big enough to time, small enough to fit.)
     limit_op, limit_work = (MAX_OPERAND, MAX_WORK) if not timing else (1 << 27, 1 << 37)
+    if LARGE:
+        limit_op, limit_work = 1 << 28, 1 << 60
     while True:
         ops_elems = [math.prod(sh) * math.prod(ell_dims if e else []) for sh, e in zip(shapes, c.ell_in)]
-        if timing:
+        if timing or LARGE:
             ops_elems.append(math.prod(size[l] for l in c.out) * math.prod(ell_dims if c.ell_out else []))
         work = math.prod(size.values()) * math.prod(ell_dims)
         if max(ops_elems) <= limit_op and work <= limit_work:
@@ -204,14 +211,15 @@ def draw_quant_case(index, seed):
     c.asym = r.random() < 0.6
     c.group = r.choice([0, 32, 64, 128, 128, 256])
     unit = 64 if c.group <= 64 else c.group  # K: whole 64-wide tiles and whole groups
-    c.k = unit * r.randint(1, max(1, 768 // unit))
-    c.n = 16 * r.randint(1, 24)
-    c.m = r.choice([1, 2, 3, 5, 7, 8, 16, 17, 31, 33, 64, 65, 100, 128, 200, 257])
+    c.k = unit * r.randint(1, max(1, (16384 if LARGE else 768) // unit))
+    c.n = 16 * r.randint(1, 1792 if LARGE else 24)
+    c.m = r.choice([1, 2, 3, 5, 7, 8, 16, 17, 31, 33, 64, 65, 100, 128, 200, 257] +
+                   ([1000, 4096] if LARGE else []))
     c.b = r.choice([2, 3]) if c.form == "bnk" else 1
     c.dt = r.choice(["f16", "bf16"])
     c.out_type = "f32" if r.random() < 0.2 else c.dt
     c.target = "sm_90a" if r.random() < 0.7 else "sm_80"
-    while c.b * c.m * c.n * c.k > MAX_WORK:  # keep the reference cheap
+    while not LARGE and c.b * c.m * c.n * c.k > MAX_WORK:  # keep the reference cheap
         if c.m > 16:
             c.m //= 2
         else:
@@ -229,13 +237,13 @@ def draw_block_case(index, seed):
     c.quant, c.block, c.w8a8, c.form = True, True, False, "nk"
     c.dt = r.choice(["f8E4M3FN", "f8E4M3FN", "f8E5M2", "f16"])
     c.bk, c.bn = r.choice([(128, 128), (128, 128), (256, 128)])
-    c.m = r.choice([1, 2, 5, 16, 17, 33, 64, 100, 128, 200, 257])
-    c.n = 16 * r.randint(1, 40)
-    c.k = 16 * r.randint(1, 48)
+    c.m = r.choice([1, 2, 5, 16, 17, 33, 64, 100, 128, 200, 257] + ([1000, 4096] if LARGE else []))
+    c.n = 16 * r.randint(1, 1024 if LARGE else 40)
+    c.k = 16 * r.randint(1, 1024 if LARGE else 48)
     c.b = 1
     c.out_type = r.choice(["bf16", "bf16", "f16", "f32"])
     c.target = "sm_90a"
-    while c.m * c.n * c.k > MAX_WORK:
+    while not LARGE and c.m * c.n * c.k > MAX_WORK:
         c.m = max(1, c.m // 2)
     c.ops = [list("mk"), list("nk")]
     return c
@@ -248,14 +256,14 @@ def draw_w8a8_case(index, seed):
     c = Case(index, seed)
     c.quant, c.block, c.w8a8, c.form = True, False, True, "nk"
     c.dt = "i8"
-    c.m = r.choice([1, 3, 16, 17, 33, 64, 100, 200, 300])
-    c.n = r.choice([8, 16, 40, 64, 96, 200, 256, 512])
-    c.k = 16 * r.randint(1, 64)
+    c.m = r.choice([1, 3, 16, 17, 33, 64, 100, 200, 300] + ([1000, 4096] if LARGE else []))
+    c.n = r.choice([8, 16, 40, 64, 96, 200, 256, 512] + ([4096, 14336, 28672] if LARGE else []))
+    c.k = 16 * r.randint(1, 1024 if LARGE else 64)
     c.b = 1
     c.zero = r.random() < 0.3
     c.out_type = r.choice(["f16", "bf16", "f32"])
     c.target = "sm_90a" if r.random() < 0.7 else "sm_80"
-    while c.m * c.n * c.k > MAX_WORK:
+    while not LARGE and c.m * c.n * c.k > MAX_WORK:
         c.m = max(1, c.m // 2)
     c.ops = [list("mk"), list("nk")]
     return c
@@ -663,8 +671,8 @@ def cpu_mode(args):
         else:
             sys.exit("einsum-fuzz: NumPy is needed for the reference check; run with the "
                      "distribution's /usr/bin/python3 (python3-numpy)")
-    if args.timing:
-        np = None  # large cases: the GPU run checks them against torch
+    if args.timing or LARGE:
+        np = None  # large cases: the GPU run checks them (against torch when timed)
     if args.emit_pack:
         os.makedirs(args.emit_pack, exist_ok=True)
     cases = [draw_case(i, args.seed * 1000003 + i, args.timing) for i in range(args.cases)]
@@ -808,7 +816,7 @@ def time_pack(pack, cases):
 
 
 def main():
-    global QUANT_SHARE
+    global QUANT_SHARE, LARGE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
@@ -821,10 +829,13 @@ def main():
     ap.add_argument("--runner", help="einloom-run-rt to use with --run-pack")
     ap.add_argument("--log", help="with --run-pack: append the runner's output here")
     ap.add_argument("--timing", action="store_true", help="large cases, timed against torch.einsum")
+    ap.add_argument("--large", action="store_true",
+                    help="model-sized cases, compiled and checked for spills only (no reference)")
     ap.add_argument("--quant-share", type=float, default=QUANT_SHARE,
                     help="the share of weight-quantized cases (default %(default)s)")
     args = ap.parse_args()
     QUANT_SHARE = args.quant_share
+    LARGE = args.large
     if args.run_pack:
         sys.exit(run_pack(args))
     if args.seed_case is not None:

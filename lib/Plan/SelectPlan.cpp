@@ -871,6 +871,13 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
                               SparseWeight::mostWordRegisters)
             continue;
           int64_t warpsM = tn <= 64 ? 4 : 2, warpsN = 4 / warpsM;
+          // Dequantized weights in 128x128 tiles: eight warps of 32x64. Four
+          // of 64x64 (128 accumulators, the fragments and their scales)
+          // reached 255 registers and spilled 4-48 bytes on sm_80 (W8 g128
+          // bf16, W4 g64, W3 g32; found by the fuzzer, 2026-12-07); eight
+          // take 160-190.
+          if (c.quant && bm == 128 && tn == 128)
+            warpsM = 4, warpsN = 2;
           int64_t stages;
           if (c.quant) {
             int64_t stageBytes = bm * 8 * c.quant->bits + tn * 128;

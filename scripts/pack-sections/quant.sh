@@ -31,6 +31,11 @@ wq quant wg_w3g128a_bf16_m128 "mk,nk->mn" m=128,n=2048,k=1024 bf16 int3:g128:asy
 wq quant w4g64a_kn_f16_m4  "mk,kn->mn" m=4,n=1024,k=1024 f16 int4:g64:asym
 wq quant w4g128a_batched   "bmk,nk->bmn" b=2,m=3,n=1024,k=1024 f16 int4:g128:asym
 wq quant w4g128a_sm80_m16  "mk,nk->mn" m=16,n=2048,k=2048 f16 int4:g128:asym --target sm_80
+# sm_80 prefill: the planner's 64x128 tiles of 2x2 warps, and 128x128 tiles
+# of eight warps (four of 64x64 spilled; 2026-12-07), not yet run on a GPU.
+wq quant w8g128a_sm80_bf16_m300 "mk,nk->mn" m=300,n=1040,k=640 bf16 int8:g128:asym --target sm_80
+wq quant w4g64a_sm80_bf16_m300_8w "mk,nk->mn" m=300,n=1040,k=640 bf16 int4:g64:asym --target sm_80 \
+  --plan "#loom.plan<tile_m = 128, tile_n = 128, tile_k = 64, warps_m = 4, warps_n = 2, mma = m16n8k16, stages = 3, order = ba>"
 # The wgmma core (codes dequantized into wgmma's register A; the planner's
 # choice from 64 tokens on sm_90a, any token count with --plan): one and
 # two warpgroups, 64 to 256 tokens a tile, partial weight and token tiles,
