@@ -36,6 +36,11 @@ Scales are powers of two and codes small integers, so the dequantized or
 scaled operands and the sums are exact: the reference must match NumPy's
 product bit for bit.
 
+--large draws model-sized cases instead (labels up to 14336, weights up to
+28672 x 16384, 4096 tokens), which reach the plans only large shapes get
+(split-K, skinny decode, wide TMA tiles); they are compiled and checked for
+spills and internal errors only, with no reference.
+
 --emit-pack DIR also keeps each case's bundle in DIR (with cases.txt), for a
 GPU: --run-pack DIR there runs every bundle with einloom-run-rt --check (its
 own seeded inputs against the reference), a few dozen bundles per process.
