@@ -1069,15 +1069,26 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         OpBuilder::InsertionGuard g3(b);
         b.setInsertionPointToStart(&root.getThenRegion().front());
         waitClusterParity(b, loc, barrierAt(readyAt, kc.cst(0)), parity);
+        // A loop over the ranks rather than its unrolled copies: unrolled,
+        // every rank's partials were loaded ahead of the sums and, with
+        // scales in the epilogue, spilled from eight ranks (ptxas; found by
+        // the fuzzer, 2026-12-07).
         SmallVector<Value> sums(acc);
-        for (int64_t r = 1; r < splits; ++r) {
-          Value theirs = NVVM::MapaOp::create(b, loc, ptrCluster, sharedPtr(mine), c32(r));
-          for (size_t i = 0; i < sums.size(); ++i) {
+        auto ranks = scf::ForOp::create(b, loc, kc.cst(1), kc.cst(splits), kc.cst(1), sums);
+        {
+          OpBuilder::InsertionGuard g4(b);
+          b.setInsertionPointToStart(ranks.getBody());
+          Value theirs = NVVM::MapaOp::create(b, loc, ptrCluster, sharedPtr(mine),
+                                              to32(ranks.getInductionVar()));
+          SmallVector<Value> next(ranks.getRegionIterArgs());
+          for (size_t i = 0; i < next.size(); ++i) {
             Value v = LLVM::LoadOp::create(b, loc, c.acc, word(theirs, i));
-            sums[i] = isa<FloatType>(c.acc) ? Value(arith::AddFOp::create(b, loc, sums[i], v))
-                                            : Value(arith::AddIOp::create(b, loc, sums[i], v));
+            next[i] = isa<FloatType>(c.acc) ? Value(arith::AddFOp::create(b, loc, next[i], v))
+                                            : Value(arith::AddIOp::create(b, loc, next[i], v));
           }
+          scf::YieldOp::create(b, loc, next);
         }
+        sums.assign(ranks.getResults().begin(), ranks.getResults().end());
         for (int64_t r = 1; r < splits; ++r)
           NVVM::MBarrierArriveOp::create(
               b, loc, Type(),
