@@ -722,8 +722,10 @@ def summarize(results, args):
                                        for t in ("sm_80", "sm_90a"))]
     for c, status, detail in results:
         if status == "FAIL":
+            flags = (" --large" if LARGE else "") + \
+                (f" --quant-share {QUANT_SHARE}" if QUANT_SHARE != 0.15 else "")
             lines.append(f"FAIL {c.name()}: {describe(c)}\n  {detail}\n  reproduce: "
-                         f"einsum-fuzz.py --cases 1 --seed-case {c.seed}")
+                         f"einsum-fuzz.py --cases 1 --seed-case {c.seed}{flags}")
     text = "\n".join(lines)
     print(text)
     if args.report:
