@@ -186,7 +186,7 @@ suite tmamma_f16_509x263x520   "mk,nk->mn" m=509,n=263,k=520 f16 --plan "$(tmamm
 suite tmamma_bf16_1x7x8        "mk,nk->mn" m=1,n=7,k=8 bf16 --plan "$(tmamma 128 128 64 2 2 m16n8k16 4)"
 suite tmamma_f16_batched_f32   "bmk,bnk->bmn" b=5,m=33,n=65,k=72 f16 --out f32 --plan "$(tmamma 64 128 64 2 2 m16n8k16 4)"
 suite tmamma_i8_255x1023x80    "mk,nk->mn" m=255,n=1023,k=80 i8 --plan "$(tmamma 128 256 128 2 4 m16n8k32 3)"
-suite tmamma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tmamma 128 256 128 2 4 m16n8k32 3)"
+suite tmamma_e4m3_129x4099x144 "mk,nk->mn" m=129,n=4099,k=144 f8E4M3FN --out bf16 --plan "$(tmamma 128 128 128 2 4 m16n8k32 3)"
 suite tmamma_tf32_300x256x200  "mk,nk->mn" m=300,n=256,k=200 f32 --tf32 --plan "$(tmamma 128 128 32 2 4 m16n8k8 4)"
 suite tmamma_cluster_1000x1024x4104 "mk,nk->mn" m=1000,n=1024,k=4104 bf16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3 ", cluster_m = 2")"
 suite tmamma_f16_4096          "mk,nk->mn" m=4096,n=4096,k=4096 f16 --plan "$(tmamma 128 256 64 2 4 m16n8k16 3)"

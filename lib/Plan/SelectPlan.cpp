@@ -544,6 +544,14 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
   if (!t.supportsMma(c.elemA))
     return emitError() << c.elemA << " tensor-core math needs sm_89 or newer; "
                        << "target " << t.chip << " does not have it";
+  // fp8 mma.sync on Hopper in 64x64 warp tiles reached 255 registers and
+  // spilled 144 bytes in ptxas (f16 and s8 fit, at 254-255; found by the
+  // fuzzer, 2026-12-07); narrower warp tiles do not.
+  if (isa<Float8E4M3FNType, Float8E5M2Type>(c.elemA) && !isWgmmaShape(p.getMma()) &&
+      t.smVersion >= 90 && p.getTileM() / p.getWarpsM() >= 64 && p.getTileN() / p.getWarpsN() >= 64)
+    return emitError() << "fp8 mma.sync on " << t.chip << " spills registers (ptxas) in warp "
+                       << "tiles of " << p.getTileM() / p.getWarpsM() << "x"
+                       << p.getTileN() / p.getWarpsN() << "; take warp tiles below 64x64";
   if (isWgmmaShape(p.getMma())) {
     if (!t.archSpecific)
       return emitError() << "wgmma needs target sm_90a, not " << t.chip;
