@@ -152,7 +152,7 @@ int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerS
   // Two CTAs an SM leave 128 registers a thread at entry. A cluster's split
   // of K into three or more, whose rank 0 adds the others' partial sums,
   // with scales of the sum in the epilogue (W8A8), spilled 8-28 bytes there
-  // (ptxas; found by the fuzzer, 2026-12-07): such a plan runs one a SM.
+  // (ptxas; found by the fuzzer, 2026-12-07): such a plan runs one CTA an SM.
   bool scaledSplit = p.getSplitK() > 2 &&
                      (c.epilogue.rowScaleElems || c.epilogue.colScaleElems || c.epilogue.rowZeroType);
   return p.getProducer() == ProducerKind::Tma && isWgmmaShape(p.getMma()) && p.getWarpsM() == 4 &&
