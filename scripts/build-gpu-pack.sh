@@ -30,6 +30,10 @@ finish_pack() {
   du -sh "$PACK"
   XZ_OPT=-T2 tar -cJf "$PACK.tar.xz" "$PACK"
   du -h "$PACK.tar.xz"
+  # A device call carries at most 64 MiB.
+  if [ "$(stat -c %s "$PACK.tar.xz")" -gt $((64 << 20)) ]; then
+    echo "warning: $PACK.tar.xz is over the 64 MiB a device call carries; leave static programs out (STATIC=\"python tune\" or STATIC=python)" >&2
+  fi
 }
 # The Python package with its library (the compiler linked in statically,
 # from scripts/build-static-jit.sh), for gpu-check's "python" part.
