@@ -153,8 +153,8 @@ int64_t einloom::tmaCtasPerSM(PlanAttr p, const Contraction &c, int64_t smemPerS
   // of K into three or more, whose rank 0 adds the others' partial sums,
   // with scales of the sum in the epilogue (W8A8), spilled 8-28 bytes there
   // (ptxas; found by the fuzzer, 2026-12-07): such a plan runs one CTA an SM.
-  bool scaledSplit = p.getSplitK() > 2 &&
-                     (c.epilogue.rowScaleElems || c.epilogue.colScaleElems || c.epilogue.rowZeroType);
+  // (With the rank-1 term as well, the verifier refuses the split.)
+  bool scaledSplit = p.getSplitK() > 2 && (c.epilogue.rowScaleElems || c.epilogue.colScaleElems);
   return p.getProducer() == ProducerKind::Tma && isWgmmaShape(p.getMma()) && p.getWarpsM() == 4 &&
                  p.getTileN() <= 128 && fits && !scaledSplit
              ? 2
