@@ -88,6 +88,9 @@ LARGE_SIZES = [1, 3, 16, 33, 64, 128, 257, 1000, 1024, 2048, 4096, 4097, 8192, 1
 class Case:
     def __init__(self, index, seed):
         self.index, self.seed = index, seed
+        # "dense", or a quantized family: "weight" (dequantized weight),
+        # "block" (block scales) or "w8a8" (FAMILIES below).
+        self.family = "dense"
 
     def name(self):
         return f"fuzz_{self.index:05d}"
@@ -209,8 +212,7 @@ def draw_quant_case(index, seed):
     if kind < 0.45:
         return draw_w8a8_case(index, seed)
     c = Case(index, seed)
-    c.quant = True
-    c.block = c.w8a8 = False
+    c.family = "weight"
     c.form = r.choice(["nk", "nk", "kn", "bnk"])
     c.bits = r.choice([2, 3, 4, 4, 8])
     c.asym = r.random() < 0.6
@@ -239,7 +241,7 @@ def draw_block_case(index, seed):
     for x, one per BN x BK block for W (DeepSeek-V3's 1x128 and 128x128)."""
     r = random.Random(seed ^ 0xB10C)
     c = Case(index, seed)
-    c.quant, c.block, c.w8a8, c.form = True, True, False, "nk"
+    c.family, c.form = "block", "nk"
     c.dt = r.choice(["f8E4M3FN", "f8E4M3FN", "f8E5M2", "f16"])
     c.bk, c.bn = r.choice([(128, 128), (128, 128), (256, 128)])
     c.m = r.choice([1, 2, 5, 16, 17, 33, 64, 100, 128, 200, 257] + ([1000, 4096] if LARGE else []))
@@ -259,7 +261,7 @@ def draw_w8a8_case(index, seed):
     i32 sum, and now and then an activation zero point's rank-1 term."""
     r = random.Random(seed ^ 0xA8A8)
     c = Case(index, seed)
-    c.quant, c.block, c.w8a8, c.form = True, False, True, "nk"
+    c.family, c.form = "w8a8", "nk"
     c.dt = "i8"
     c.m = r.choice([1, 3, 16, 17, 33, 64, 100, 200, 300] + ([1000, 4096] if LARGE else []))
     c.n = r.choice([8, 16, 40, 64, 96, 200, 256, 512] + ([4096, 14336, 28672] if LARGE else []))
@@ -390,13 +392,17 @@ def quant_mlir(c):
             f"  return %y : {to}\n}}\n")
 
 
+def w8a8_describe(c):
+    return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} i8 row/col scales" +
+            (" zero points" if c.zero else "") + f" ->{c.out_type} {c.target}")
+
+
+def block_describe(c):
+    return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} {c.dt} blocks {c.bk}x{c.bn} "
+            f"->{c.out_type} {c.target}")
+
+
 def quant_describe(c):
-    if c.w8a8:
-        return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} i8 row/col scales" +
-                (" zero points" if c.zero else "") + f" ->{c.out_type} {c.target}")
-    if c.block:
-        return (f"mk,nk->mn m={c.m},n={c.n},k={c.k} {c.dt} blocks {c.bk}x{c.bn} "
-                f"->{c.out_type} {c.target}")
     spec = QUANT_FORMS[c.form][0]
     sizes = (f"b={c.b}," if c.form == "bnk" else "") + f"m={c.m},n={c.n},k={c.k}"
     q = f"int{c.bits}:" + (f"g{c.group}" if c.group else "c") + (":asym" if c.asym else "")
@@ -545,8 +551,10 @@ def mlir_of(c):
 
 
 def describe(c):
-    if getattr(c, "quant", False):
-        return quant_describe(c)
+    return FAMILIES[c.family][2](c)
+
+
+def dense_describe(c):
     sizes = ",".join(f"{l}={c.size[l]}" for l in sorted(c.size))
     ell = f" ...={'x'.join(map(str, c.ellipsis))}" if c.ellipsis else ""
     extra = (" tf32" if c.tf32 else "") + (f" alpha={c.alpha}" if c.alpha else "")
@@ -614,6 +622,15 @@ def check_reference(c, np, einloom_run, work):
     return run_reference(np, einloom_run, work, inputs, y, t)
 
 
+# Each family's MLIR, reference check (against NumPy) and description.
+FAMILIES = {
+    "dense": (mlir_of, check_reference, dense_describe),
+    "weight": (quant_mlir, check_quant_reference, quant_describe),
+    "block": (block_mlir, check_block_reference, block_describe),
+    "w8a8": (w8a8_mlir, check_w8a8_reference, w8a8_describe),
+}
+
+
 # --- one case on the CPU --------------------------------------------------------
 
 SPILL = re.compile(r"(\d+) bytes spill stores")
@@ -626,8 +643,7 @@ def run_case(c, build, pack, np):
     work = tempfile.mkdtemp(prefix="einsum-fuzz-")
     try:
         with open(os.path.join(work, "case.mlir"), "w") as f:
-            f.write((w8a8_mlir(c) if c.w8a8 else block_mlir(c) if c.block else quant_mlir(c))
-                    if getattr(c, "quant", False) else mlir_of(c))
+            f.write(FAMILIES[c.family][0](c))
         bundle = os.path.join(work, "case.bundle")
         cmd = [compile_bin, os.path.join(work, "case.mlir"), "--target", c.target,
                "--ptxas-report", "-o", bundle]
@@ -653,11 +669,7 @@ def run_case(c, build, pack, np):
         if any(spills):
             return c, "FAIL", f"ptxas spills {max(spills)} bytes"
         if np is not None:
-            check = check_reference
-            if getattr(c, "quant", False):
-                check = (check_w8a8_reference if c.w8a8 else check_block_reference if c.block
-                         else check_quant_reference)
-            why = check(c, np, run_bin, work)
+            why = FAMILIES[c.family][1](c, np, run_bin, work)
             if why:
                 return c, "FAIL", why
         if pack:
@@ -716,7 +728,7 @@ def summarize(results, args):
              "  operands: " + ", ".join(f"{n}: {sum(1 for c, _, _ in results if len(c.ops) == n)}"
                                         for n in range(1, 5)),
              "  families: " + ", ".join(
-                 f"{f}: {sum(1 for c, _, _ in results if getattr(c, 'quant', False) == q)}"
+                 f"{f}: {sum(1 for c, _, _ in results if (c.family != 'dense') == q)}"
                  for f, q in (("dense", False), ("quantized", True))),
              "  targets: " + ", ".join(f"{t}: {sum(1 for c, _, _ in results if c.target == t)}"
                                        for t in ("sm_80", "sm_90a"))]
