@@ -826,9 +826,17 @@ static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const Target
 /// The weight-streaming kernels (a dequantized or sparse weight as the
 /// MMA's A, order = ba): tiles of 64 or 128 weight rows, 16 to 128 tokens,
 /// split-K from 1 to 16; the fastest estimate wins.
+/// Marks the candidates in `avoid` as rejected (see selectPlan).
+static void rejectAvoided(std::vector<PlanCandidate> &all, ArrayRef<PlanAttr> avoid) {
+  for (PlanCandidate &cand : all)
+    if (cand.rejectedBecause.empty() && llvm::is_contained(avoid, cand.plan))
+      cand.rejectedBecause = "ptxas spilled registers with this plan in an earlier build";
+}
+
 static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const TargetInfo &t,
                                               MLIRContext *ctx,
-                                              function_ref<InFlightDiagnostic()> emitError) {
+                                              function_ref<InFlightDiagnostic()> emitError,
+                                              ArrayRef<PlanAttr> avoid) {
   Contraction cs = c.transposed();
   int64_t tokens = cs.n.size(), kTiles = (cs.k.size() + 63) / 64;
   int64_t tn = tokens <= 16 ? 16 : tokens <= 32 ? 32 : tokens <= 64 ? 64 : 128;
@@ -953,6 +961,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
       all.push_back(tma);
     }
   }
+  rejectAvoided(all, avoid);
   auto best = all.end();
   for (auto it = all.begin(); it != all.end(); ++it)
     if (it->rejectedBecause.empty() &&
@@ -985,9 +994,9 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
 
 FailureOr<PlanChoice>
 einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
-                    function_ref<InFlightDiagnostic()> emitError) {
+                    function_ref<InFlightDiagnostic()> emitError, ArrayRef<PlanAttr> avoid) {
   if (c.specialWeight())
-    return selectWeightPlan(c, t, ctx, emitError);
+    return selectWeightPlan(c, t, ctx, emitError, avoid);
   FailureOr<MmaShape> mma = mmaFor(c);
   if (failed(mma)) {
     emitError() << "no instruction for " << c.elemA << " operands";
@@ -1174,6 +1183,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     consider(simtPlan(ctx, *mma));
   size_t firstSkinny = all.size();
   addSkinnyCandidates(c, t, ctx, *mma, consider);
+  rejectAvoided(all, avoid);
   // Where the large operand dominates the bytes (a few rows against a
   // large weight), a skinny plan is chosen whenever one fits: the roofline
   // above rates a 64- or 128-row tile over 16 rows as if its wasted rows
@@ -1232,14 +1242,20 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
 FailureOr<PlanChoice> einloom::choosePlan(const Contraction &c, const TargetInfo &t,
                                           MLIRContext *ctx, const TuningDatabase *db,
                                           function_ref<InFlightDiagnostic()> emitError,
-                                          function_ref<InFlightDiagnostic()> emitWarning) {
-  FailureOr<PlanChoice> choice = selectPlan(c, t, ctx, emitError);
+                                          function_ref<InFlightDiagnostic()> emitWarning,
+                                          ArrayRef<PlanAttr> avoid) {
+  FailureOr<PlanChoice> choice = selectPlan(c, t, ctx, emitError, avoid);
   if (failed(choice) || !db)
     return choice;
   TuningKey key = tuningKeyFor(c, t);
   const TuningEntry *e = db->lookup(key);
   if (!e)
     return choice;
+  if (!avoid.empty()) {
+    ScopedDiagnosticHandler quiet(ctx, [](Diagnostic &) { return success(); });
+    if (llvm::is_contained(avoid, dyn_cast_or_null<PlanAttr>(parseAttribute(e->plan, ctx))))
+      return choice; // (ptxas spilled with it in an earlier build)
+  }
   std::string where = db->path() + " line " + std::to_string(e->line);
   std::string why;
   PlanAttr plan;

@@ -110,19 +110,24 @@ verifyPlanForTarget(mlir::loom::PlanAttr plan, const Contraction &c,
                     llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
 /// Chooses the plan with the lowest estimated time among the candidates that
-/// the target and code generation accept.
+/// the target and code generation accept. Plans in `avoid` (ones ptxas
+/// spilled registers with in an earlier build, see compileModule) are
+/// rejected with that reason.
 mlir::FailureOr<PlanChoice>
 selectPlan(const Contraction &c, const TargetInfo &t, mlir::MLIRContext *ctx,
-           llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+           llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
+           llvm::ArrayRef<mlir::loom::PlanAttr> avoid = {});
 
 /// selectPlan, then the tuning database (if any): an entry for the
 /// contraction whose plan verifies replaces the model's choice, which
 /// becomes an alternative. An entry that no longer verifies is reported
 /// through `emitWarning` and ignored.
+/// A database entry whose plan is in `avoid` is passed over too.
 mlir::FailureOr<PlanChoice>
 choosePlan(const Contraction &c, const TargetInfo &t, mlir::MLIRContext *ctx,
            const TuningDatabase *db, llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
-           llvm::function_ref<mlir::InFlightDiagnostic()> emitWarning);
+           llvm::function_ref<mlir::InFlightDiagnostic()> emitWarning,
+           llvm::ArrayRef<mlir::loom::PlanAttr> avoid = {});
 
 /// The --explain report.
 /// --explain for an einsum whose plan was given in the IR (or with --plan):

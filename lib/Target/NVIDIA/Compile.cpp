@@ -60,7 +60,25 @@ static int64_t planningSize(int64_t lo, int64_t hi) {
   return std::max<int64_t>(lo, static_cast<int64_t>(std::lround(std::sqrt(double(lo) * double(hi)))));
 }
 
+/// Marks an einsum whose plan planAndGenerate chose (see compileModule).
+static constexpr llvm::StringLiteral kPlanSite = "loom.plan_site";
+
+/// planAndGenerate, passing over the plans in `avoid[site]` at each
+/// planning site, and leaving each einsum it planned marked kPlanSite.
+static LogicalResult
+planAndGenerateAvoiding(ModuleOp module, const CompileOptions &options,
+                        const std::map<int64_t, SmallVector<loom::PlanAttr>> &avoid);
+
 LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &options) {
+  if (failed(planAndGenerateAvoiding(module, options, {})))
+    return failure();
+  module.walk([](loom::EinsumOp op) { op->removeAttr(kPlanSite); });
+  return success();
+}
+
+static LogicalResult
+planAndGenerateAvoiding(ModuleOp module, const CompileOptions &options,
+                        const std::map<int64_t, SmallVector<loom::PlanAttr>> &avoid) {
   // Functions with a dynamic dimension become one function per size bucket.
   for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
     if (!f.isExternal() && failed(specialize(f, options)))
@@ -117,6 +135,7 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
       module.emitWarning("tuning database ignored: ") << llvm::toString(loaded.takeError());
   }
   bool bad = false;
+  int64_t site = 0;
   module.walk([&](loom::EinsumOp op) {
     if (bad)
       return;
@@ -154,9 +173,11 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
       return;
     }
     Contraction planned = c->forPlanning();
+    auto avoided = avoid.find(site);
     FailureOr<PlanChoice> ch =
         choosePlan(planned, *t, op.getContext(), db ? &*db : nullptr,
-                   [&] { return op.emitOpError(); }, [&] { return op.emitWarning(); });
+                   [&] { return op.emitOpError(); }, [&] { return op.emitWarning(); },
+                   avoided == avoid.end() ? ArrayRef<loom::PlanAttr>() : avoided->second);
     if (failed(ch)) {
       bad = true;
       return;
@@ -164,6 +185,7 @@ LogicalResult einloom::planAndGenerate(ModuleOp module, const CompileOptions &op
     if (explain)
       printExplanation(*explain, planned, *t, *ch);
     op.setPlanAttr(ch->chosen.plan);
+    op->setAttr(kPlanSite, IntegerAttr::get(IntegerType::get(op.getContext(), 64), site++));
   });
   // Long convolutions: the fused kernel's plan (an error here, once, for a
   // convolution it cannot take).
@@ -1056,26 +1078,41 @@ static FailureOr<rt::Bundle> mergeVariants(ArrayRef<rt::Bundle> parts, ArrayRef<
   return out;
 }
 
-FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry,
-                                                const CompileOptions &options) {
-  if (failed(lookupTarget(options.target)))
-    return module.emitError("unknown target '")
-           << options.target << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
+/// Plans ptxas spilled registers with, by planning site.
+using AvoidedPlans = std::map<int64_t, SmallVector<loom::PlanAttr>>;
+/// Each kernel's planning site and plan: the einsums planAndGenerate gave a
+/// plan of its own choosing, numbered in the order it planned them (the
+/// same in every build of one module).
+using PlanSites = std::map<std::string, std::pair<int64_t, loom::PlanAttr>>;
+
+static int64_t totalSpills(StringRef log) {
+  int64_t total = 0;
+  for (const auto &kv : spillsByKernel(log))
+    total += kv.second;
+  return total;
+}
+
+/// Plans, generates and lowers `module`'s function `source` (or its size
+/// variants), then assembles it with `ptxas` when that is not empty.
+static FailureOr<CompileResult> buildModule(ModuleOp module, const std::string &source,
+                                            const CompileOptions &options,
+                                            const std::string &ptxas,
+                                            const AvoidedPlans &avoid, PlanSites &sites) {
+  if (failed(planAndGenerateAvoiding(module, options, avoid)))
+    return failure();
+  module.walk([&](loom::EinsumOp op) {
+    auto site = op->getAttrOfType<IntegerAttr>(kPlanSite);
+    if (!site)
+      return;
+    op->removeAttr(kPlanSite);
+    for (StringRef attr : {"loom.kernel", "loom.reduce_kernel"})
+      if (auto k = op->getAttrOfType<SymbolRefAttr>(attr))
+        sites[k.getLeafReference().str()] = {site.getInt(), op.getPlanAttr()};
+  });
   func::FuncOp func;
   for (auto f : module.getOps<func::FuncOp>())
-    if (!f.isExternal() && (entry.empty() || f.getSymName() == entry))
-      func = func ? func : f;
-  if (!func)
-    return module.emitError(entry.empty() ? "no function to compile"
-                                          : ("no function named '" + entry + "' to compile").str());
-  std::string source = func.getSymName().str();
-  // Only the chosen function is planned and generated: the module's others
-  // (a file of several layers) neither cost compile time nor add kernels.
-  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-    if (f != func && !f.isExternal() && SymbolTable::symbolKnownUseEmpty(f, module))
-      f.erase();
-  if (failed(planAndGenerate(module, options)))
-    return failure();
+    if (f.getSymName() == source)
+      func = f;
   // A function with a dynamic dimension is now its size-bucket variants.
   SmallVector<Variant> variants;
   std::string label;
@@ -1125,17 +1162,109 @@ FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry
     llvm::raw_string_ostream os(r.llvmIR);
     (*mod)->print(os, nullptr);
   }
-  if (options.assemble) {
-    std::string ptxas = findPtxas();
-    if (!ptxas.empty()) {
-      FailureOr<std::string> cubin = runPtxas(ptxas, r.ptx, options.target, r.ptxasLog, module.getLoc());
-      if (failed(cubin))
-        return failure();
-      r.cubin = *cubin;
-      retryWithoutOccupancyCap(ptxas, options.target, r.ptx, r.cubin, r.ptxasLog, module.getLoc());
-    }
+  if (!ptxas.empty()) {
+    FailureOr<std::string> cubin = runPtxas(ptxas, r.ptx, options.target, r.ptxasLog, module.getLoc());
+    if (failed(cubin))
+      return failure();
+    r.cubin = *cubin;
+    retryWithoutOccupancyCap(ptxas, options.target, r.ptx, r.cubin, r.ptxasLog, module.getLoc());
   }
   r.bundle.ptx = r.ptx;
   r.bundle.cubin = r.cubin;
+  return r;
+}
+
+FailureOr<CompileResult> einloom::compileModule(ModuleOp module, StringRef entry,
+                                                const CompileOptions &options) {
+  if (failed(lookupTarget(options.target)))
+    return module.emitError("unknown target '")
+           << options.target << "'; expected sm_80, sm_86, sm_89, sm_90 or sm_90a";
+  func::FuncOp func;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (!f.isExternal() && (entry.empty() || f.getSymName() == entry))
+      func = func ? func : f;
+  if (!func)
+    return module.emitError(entry.empty() ? "no function to compile"
+                                          : ("no function named '" + entry + "' to compile").str());
+  std::string source = func.getSymName().str();
+  // Only the chosen function is planned and generated: the module's others
+  // (a file of several layers) neither cost compile time nor add kernels.
+  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    if (f != func && !f.isExternal() && SymbolTable::symbolKnownUseEmpty(f, module))
+      f.erase();
+  std::string ptxas = options.assemble ? findPtxas() : "";
+  // The module as it was before planning: each rebuild below starts from it.
+  OwningOpRef<ModuleOp> pristine;
+  if (!ptxas.empty())
+    pristine = module.clone();
+  PlanSites sites;
+  FailureOr<CompileResult> r = buildModule(module, source, options, ptxas, {}, sites);
+  if (failed(r) || ptxas.empty())
+    return r;
+  // A kernel ptxas spilled registers in whose plan the cost model (or the
+  // tuning database) chose: plan that einsum again without the plan, up to
+  // three times, and keep the build that spills least. (A plan given in
+  // the IR or with --plan is the user's and stays. The planner's rules
+  // avoid the spills seen so far; this catches the shapes they miss, as
+  // the fuzzer found: W8A8 with a zero point on 64x256 wgmma tiles spilled
+  // 180 bytes, 2026-12-08.)
+  AvoidedPlans avoid;
+  OwningOpRef<ModuleOp> bestTrial;
+  int64_t bestSpills = totalSpills(r->ptxasLog);
+  std::string lastLog = r->ptxasLog;
+  PlanSites lastSites = sites;
+  for (int attempt = 0; attempt < 3 && bestSpills > 0; ++attempt) {
+    std::string why;
+    llvm::raw_string_ostream whyOs(why);
+    bool more = false;
+    for (const auto &[kernel, bytes] : spillsByKernel(lastLog)) {
+      auto site = lastSites.find(kernel);
+      if (bytes == 0 || site == lastSites.end())
+        continue;
+      auto &avoided = avoid[site->second.first];
+      if (llvm::is_contained(avoided, site->second.second))
+        continue;
+      avoided.push_back(site->second.second);
+      more = true;
+      whyOs << "ptxas spilled " << bytes << " bytes in " << kernel << " with "
+            << site->second.second << "; planning that einsum again without it\n";
+    }
+    if (!more)
+      break;
+    OwningOpRef<ModuleOp> trial = pristine->clone();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    CompileOptions o = options;
+    if (options.explain)
+      o.explain = &os;
+    PlanSites trialSites;
+    FailureOr<CompileResult> again;
+    {
+      // (A rebuild that fails, say because no other plan fits, is not the
+      // user's error: the first build stands.)
+      ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &) { return success(); });
+      again = buildModule(*trial, source, o, ptxas, avoid, trialSites);
+    }
+    if (failed(again))
+      break;
+    int64_t spills = totalSpills(again->ptxasLog);
+    if (options.explain)
+      *options.explain << why
+                       << (spills < bestSpills ? "" : "(the rebuild spilled no less; not kept)\n")
+                       << (spills < bestSpills ? text : "");
+    lastLog = again->ptxasLog;
+    lastSites = std::move(trialSites);
+    if (spills < bestSpills) {
+      bestSpills = spills;
+      r = std::move(again);
+      bestTrial = std::move(trial);
+    }
+  }
+  if (bestTrial) {
+    // The caller may print the kernels' IR: the module becomes the kept build.
+    module.getBody()->clear();
+    module.getBody()->getOperations().splice(module.getBody()->end(),
+                                             bestTrial->getBody()->getOperations());
+  }
   return r;
 }
