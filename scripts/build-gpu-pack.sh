@@ -398,6 +398,14 @@ suite ring5_ab_bc         "ab,bc->ac" a=7,b=50,c=3 f64
 suite ring5_dmma_7x3x50   "mk,nk->mn" m=7,n=3,k=50 f64
 suite ring5_dmma_7x8x50   "mk,nk->mn" m=7,n=8,k=50 f64
 suite ring5_dmma_32x3x48  "mk,nk->mn" m=32,n=3,k=48 f64
+# Block masks on scores (--block-mask; issue 21's BSR masks): per-batch and
+# shared masks, odd sizes (partial blocks on both sides), fills 0 and -inf,
+# 64x64 and 128x128 tiles, sm_90a and sm_80 code; the runner draws masks
+# of 0 and 1 (about half the blocks out) and checks the fill.
+suite mask_bhqk_128_ninf     "bhqd,bhkd->bhqk" b=2,h=4,q=300,k=500,d=64 bf16 --block-mask 128x128:fill=-inf
+suite mask_bqk_64_shared     "bqd,bkd->bqk" b=3,q=200,k=129,d=40 f16 --block-mask 64x64:shared
+suite mask_qk_64_sm80        "qd,kd->qk" q=1000,k=777,d=128 f16 --block-mask 64x64 --target sm_80
+suite mask_bhqk_64_f32out    "bhqd,bhkd->bhqk" b=1,h=3,q=257,k=255,d=96 f16 --out f32 --block-mask 64x64:fill=-1.5
 for f in test/Inputs/techniques/*.mlir; do
   "$COMPILE" "$f" -o "$PACK/suite/tech_$(basename "$f" .mlir).bundle"
 done

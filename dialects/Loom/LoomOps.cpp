@@ -132,6 +132,59 @@ static LogicalResult verifyWeightQuant(EinsumOp op) {
 /// Block scales (scale_block = [BK, BN]): a product of two matrices with
 /// one contracted label, row_scale [rows, ceil(K / BK)] and col_scale
 /// [ceil(N / BN), ceil(K / BK)], f32, and nothing else scaling the sum.
+/// The block mask (see loom.einsum): its attributes, the spec's shape and
+/// the mask's.
+static LogicalResult verifyBlockMask(EinsumOp op, const EinsumSpec &spec) {
+  if (!op.getBlockMask()) {
+    if (op.getMaskBlock() || op.getMaskFill())
+      return op.emitOpError("mask_block and mask_fill come with a block_mask");
+    return success();
+  }
+  std::optional<ArrayRef<int64_t>> blk = op.getMaskBlock();
+  if (!blk || blk->size() != 2 || (*blk)[0] <= 0 || (*blk)[1] <= 0)
+    return op.emitOpError("a block_mask needs mask_block = array<i64: BM, BN>, the rows and "
+                          "columns of the result one mask byte covers, both positive");
+  if (op.getInputs().size() != 2 || op.hasDequantizedWeight() || op.hasBlockScales() ||
+      op.hasSparseOperand())
+    return op.emitOpError("a block_mask takes a product of two dense inputs (no weight_quant, "
+                          "scale_block or sparse operand)");
+  const std::string &a = spec.inputs[0], &b = spec.inputs[1], &out = spec.output;
+  auto in = [](const std::string &s, char l) { return s.find(l) != std::string::npos; };
+  bool ok = out.size() >= 2 && !spec.hasRepeatedInputLabel();
+  char m = ok ? out[out.size() - 2] : 0, n = ok ? out.back() : 0;
+  ok = ok && in(a, m) && !in(b, m) && in(b, n) && !in(a, n);
+  for (size_t i = 0; ok && i + 2 < out.size(); ++i)
+    ok = in(a, out[i]) && in(b, out[i]);
+  if (!ok)
+    return op.emitOpError("a block_mask needs the result's last two labels to be M, from the "
+                          "first input only, and N, from the second only, and its others to "
+                          "be batch labels of both inputs (e.g. \"bhqd,bhkd->bhqk\"); \"")
+           << op.getSpec() << "\" is not that";
+  auto result = cast<RankedTensorType>(op.getResult().getType());
+  ArrayRef<int64_t> shape = result.getShape();
+  auto mask = cast<RankedTensorType>(op.getBlockMask().getType());
+  if (!mask.getElementType().isSignlessInteger(8))
+    return op.emitOpError("block_mask holds i8 (0: the block is not computed), not ")
+           << mask.getElementType();
+  if (!result.hasStaticShape())
+    return op.emitOpError("a block_mask needs a static result shape");
+  if (std::optional<APFloat> fill = op.getMaskFill();
+      fill && isa<IntegerType>(result.getElementType()) &&
+      (!fill->isFinite() || !fill->isInteger()))
+    return op.emitOpError("mask_fill of an integer result must be a whole number");
+  auto blocks = [](int64_t size, int64_t b) { return (size + b - 1) / b; };
+  SmallVector<int64_t> want(shape.drop_back(2));
+  want.push_back(blocks(shape[shape.size() - 2], (*blk)[0]));
+  want.push_back(blocks(shape.back(), (*blk)[1]));
+  if (mask.getShape() != ArrayRef<int64_t>(want) &&
+      mask.getShape() != ArrayRef<int64_t>(want).take_back(2))
+    return op.emitOpError("block_mask of type ")
+           << mask << " must have the shape [" << llvm::make_range(want.begin(), want.end())
+           << "] (one byte a " << (*blk)[0] << "x" << (*blk)[1]
+           << " block of the result), or its last two dimensions (one mask for every batch)";
+  return success();
+}
+
 static LogicalResult verifyBlockScales(EinsumOp op, const EinsumSpec &spec) {
   ArrayRef<int64_t> blk = *op.getScaleBlock();
   if (blk.size() != 2 || blk[0] <= 0 || blk[1] <= 0)
@@ -294,6 +347,8 @@ LogicalResult EinsumOp::verify() {
     return emitOpError("row_zero and col_sum come together (the rank-1 term row_zero[row] * "
                        "col_sum[col] subtracted from the sum)");
   if (getScaleBlock() && failed(verifyBlockScales(*this, *spec)))
+    return failure();
+  if (failed(verifyBlockMask(*this, *spec)))
     return failure();
   // Scales of the sum (an int8 product's per-token and per-channel scales:
   // f32) and the rank-1 term's vectors (f32, i8 or i32): one per result row

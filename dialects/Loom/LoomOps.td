@@ -53,6 +53,17 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     second input's shape). The kernel dequantizes in registers; the real
     weight is never written out.
 
+    A block mask (`block_mask` with `mask_block = array<i64: BM, BN>`; a
+    block-sparse mask on `bhqd,bhkd->bhqk`-style scores): the result's last
+    two labels are M, from the first input only, and N, from the second
+    only, and its other labels are batch labels of both inputs. The mask
+    holds one i8 per BM x BN block of the result, of shape [ceil(M / BM),
+    ceil(N / BN)] shared by every batch, or with the result's batch sizes
+    in front. A block whose mask byte is 0 is not computed: it holds
+    `mask_fill` (default 0; -inf for scores bound for a softmax), with no
+    epilogue. The kernel's tile is the mask's block, and a masked-out tile
+    skips its main loop.
+
     Example:
       %c = loom.einsum "bmk,bnk->bmn" (%a, %b) {acc = f32}
          : (tensor<8x64x32xf16>, tensor<8x16x32xf16>) -> tensor<8x64x16xf16>
@@ -73,6 +84,7 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     Optional<AnyRankedTensor>:$col_scale,
     Optional<AnyRankedTensor>:$row_zero,
     Optional<AnyRankedTensor>:$col_sum,
+    Optional<AnyRankedTensor>:$block_mask,
     StrAttr:$spec,
     OptionalAttr<TypeAttr>:$acc,
     UnitAttr:$allow_tf32,
@@ -81,7 +93,9 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     OptionalAttr<F64Attr>:$beta,
     OptionalAttr<Loom_ActivationAttr>:$activation,
     OptionalAttr<Loom_QuantAttr>:$weight_quant,
-    OptionalAttr<DenseI64ArrayAttr>:$scale_block);
+    OptionalAttr<DenseI64ArrayAttr>:$scale_block,
+    OptionalAttr<DenseI64ArrayAttr>:$mask_block,
+    OptionalAttr<F64Attr>:$mask_fill);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $spec `(` $inputs `)` (`bias` `(` $bias^ `:` type($bias) `)`)?
@@ -92,6 +106,7 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
     (`col_scale` `(` $col_scale^ `:` type($col_scale) `)`)?
     (`row_zero` `(` $row_zero^ `:` type($row_zero) `)`)?
     (`col_sum` `(` $col_sum^ `:` type($col_sum) `)`)?
+    (`block_mask` `(` $block_mask^ `:` type($block_mask) `)`)?
     attr-dict `:` functional-type($inputs, $result)
   }];
   let builders = [
@@ -99,10 +114,11 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
                    "::llvm::StringRef":$spec), [{
       build($_builder, $_state, result, inputs, ::mlir::Value(), ::mlir::Value(),
             ::mlir::Value(), ::mlir::Value(), ::mlir::Value(), ::mlir::Value(),
-            ::mlir::Value(), ::mlir::Value(), $_builder.getStringAttr(spec), ::mlir::TypeAttr(), ::mlir::UnitAttr(),
+            ::mlir::Value(), ::mlir::Value(), ::mlir::Value(), $_builder.getStringAttr(spec),
+            ::mlir::TypeAttr(), ::mlir::UnitAttr(),
             ::mlir::loom::PlanAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
             ::mlir::loom::ActivationAttr(), ::mlir::loom::QuantAttr(),
-            ::mlir::DenseI64ArrayAttr());
+            ::mlir::DenseI64ArrayAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::FloatAttr());
     }]>];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -116,6 +132,8 @@ def Loom_EinsumOp : Loom_Op<"einsum", [Pure, AttrSizedOperandSegments]> {
       return getAlpha() || getBeta() || getActivation() || getBias() || getResidual() ||
              getRowScale() || getColScale() || getRowZero() || getColSum();
     }
+    /// True when a block mask says which result blocks are computed.
+    bool hasBlockMask() { return static_cast<bool>(getBlockMask()); }
     /// True when row_scale and col_scale are block scales (scale_block).
     bool hasBlockScales() { return getScaleBlock().has_value(); }
     /// True when the second input holds quantized codes (weight_quant).

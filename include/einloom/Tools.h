@@ -91,6 +91,13 @@ mlir::LogicalResult setWeightQuant(mlir::OwningOpRef<mlir::ModuleOp> &module,
 /// offsets. Emits a diagnostic and fails on a bad description.
 mlir::LogicalResult setSparseWeight(mlir::ModuleOp module, llvm::StringRef desc);
 
+/// Gives the einsum a block mask (loom.einsum's block_mask), a new last
+/// function argument, as `desc` says: "BMxBN[:shared][:fill=V]", blocks of
+/// BM x BN result elements, one mask per batch (or, with `shared`, one for
+/// every batch), masked-out blocks holding V (a number, inf or -inf;
+/// default 0). Emits a diagnostic and fails on a bad description.
+mlir::LogicalResult setBlockMask(mlir::ModuleOp module, llvm::StringRef desc);
+
 /// Multiplies every loom.einsum in `module` by `scale` (its fused epilogue's
 /// alpha: with an i8 result, the requantization scale), then verifies.
 mlir::LogicalResult setEinsumScale(mlir::ModuleOp module, double scale);

@@ -55,7 +55,18 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         Value col = kc.add(colBase, kc.cst(8 * n));
         size_t at = (i * tilesN + n) * 4 + half * 2;
         // The fused epilogue (if any) at the element's offset, then C's type.
-        auto finish = [&](Value x, Value off) { return convert(b, loc, kc.epi.apply(kc, x, off), t); };
+        auto finish = [&](Value x, Value off) {
+          Value v = kc.epi.apply(kc, x, off);
+          if (kc.tileKeep) { // a masked-out tile stores the mask's fill
+            Type vt = v.getType();
+            double f = c.epilogue.maskFill;
+            TypedAttr fill = isa<FloatType>(vt) ? TypedAttr(b.getFloatAttr(vt, f))
+                                                : TypedAttr(b.getIntegerAttr(vt, int64_t(f)));
+            v = arith::SelectOp::create(b, loc, kc.tileKeep, v,
+                                        arith::ConstantOp::create(b, loc, fill));
+          }
+          return convert(b, loc, v, t);
+        };
         Value rowOff = kc.add(batchOffC, kc.groupOffset(c.m, 'C', m));
         Value mOk = kc.ltExtent(m, c.m);
         if (pairs) {

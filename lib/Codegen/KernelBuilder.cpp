@@ -209,6 +209,11 @@ FailureOr<KernelLaunch>
 einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 const Contraction &c, loom::PlanAttr plan,
                                 Location loc, int64_t numSMs) {
+  if (c.epilogue.maskElems &&
+      (plan.getProducer() != loom::ProducerKind::CpAsync || plan.getMma() == loom::MmaShape::Fma ||
+       plan.getMma() == loom::MmaShape::WgmmaK16 || plan.getMma() == loom::MmaShape::WgmmaK32 ||
+       plan.getStages() < 2 || c.quant || c.sparse || c.swapped || plan.getSplitK() != 1))
+    return emitError(loc, "a block mask is read by the cp.async mma.sync kernel only");
   if (plan.getProducer() == loom::ProducerKind::Tma)
     return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
   // (f64 on DMMA: a one-stage plan is the CUDA-core kernel's tiling, any
@@ -350,6 +355,20 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     count = arith::MaxSIOp::create(
         b, loc, kc.cst(0), arith::MinSIOp::create(b, loc, left, kc.cst(tilesPerSplit)));
   }
+  // A block mask (the last of the epilogue's buffers): the tile's byte, [batch,]
+  // tile row, tile column; a masked-out tile runs no K tile, and its store
+  // writes the mask's fill.
+  if (const EpilogueSpec &e = c.epilogue; e.maskElems) {
+    Value maskView = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size() - 1),
+                               b.getI8Type(), e.maskElems);
+    Value at = kc.add(kc.mul(tm, tilesN), tn);
+    if (e.maskPerBatch)
+      at = kc.add(at, kc.mul(bz, tilesM * tilesN));
+    Value byte = memref::LoadOp::create(b, loc, maskView, ValueRange{kc.idx(at)});
+    kc.tileKeep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, byte,
+                                        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
+    count = arith::SelectOp::create(b, loc, kc.tileKeep, count, kc.cst(0));
+  }
 
   Value smem = gpu::DynamicSharedMemoryOp::create(b, 
       loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), nullptr,
@@ -486,7 +505,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // wgmma keeps one tile's MMAs in flight, so it prefetches one tile less.
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   for (int64_t st = 0; st < ahead; ++st) {
-    if (splitK > 1 || blockSparse) { // a count known at run time
+    if (splitK > 1 || blockSparse || kc.tileKeep) { // a count known at run time
       auto guard = scf::IfOp::create(b, loc, kc.ltV(kc.cst(st), count), false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&guard.getThenRegion().front());

@@ -143,6 +143,9 @@ struct KernelContext {
   /// The einsum's fused epilogue, bound to the kernel's arguments (see
   /// bindEpilogue); inactive when there is none.
   EpilogueCode epi;
+  /// With a block mask: whether this tile is computed (i1); the store
+  /// writes the mask's fill where it is not. Null without a mask.
+  mlir::Value tileKeep;
   /// Binds `c.epilogue` to the arguments after A, B and C.
   void bindEpilogue(mlir::Block &entry) {
     epi.spec = &c.epilogue;

@@ -160,6 +160,8 @@ SmallVector<int64_t, 2> EpilogueSpec::bufferBytes() const {
     b.push_back(rowZeroElems * elementBytes(rowZeroType));
     b.push_back(colSumElems * elementBytes(colSumType));
   }
+  if (maskElems)
+    b.push_back(maskElems);
   return b;
 }
 
@@ -220,6 +222,14 @@ EpilogueSpec einloom::epilogueOf(loom::EinsumOp op) {
   if (std::optional<ArrayRef<int64_t>> blk = op.getScaleBlock()) {
     e.blockK = (*blk)[0];
     e.blockN = (*blk)[1];
+  }
+  if (Value mask = op.getBlockMask()) {
+    auto t = cast<RankedTensorType>(mask.getType());
+    e.maskElems = t.getNumElements();
+    e.maskBlockM = (*op.getMaskBlock())[0];
+    e.maskBlockN = (*op.getMaskBlock())[1];
+    e.maskPerBatch = t.getRank() > 2;
+    e.maskFill = op.getMaskFill() ? op.getMaskFill()->convertToDouble() : 0.0;
   }
   return e;
 }

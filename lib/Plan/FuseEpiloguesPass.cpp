@@ -51,6 +51,12 @@ bool fuseInto(loom::EinsumOp e, Operation *op, std::string &why) {
     why = "the einsum's plan splits K";
     return false;
   }
+  // (Masked-out blocks hold mask_fill, which an op after the einsum would
+  // change, and a fused epilogue would not.)
+  if (e.hasBlockMask()) {
+    why = "the einsum has a block mask";
+    return false;
+  }
   if (auto s = dyn_cast<loom::ScaleOp>(op)) {
     if (hasBias || hasAct || hasRes) {
       why = "a scale after a bias, an activation or a residual";

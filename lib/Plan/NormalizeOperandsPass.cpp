@@ -247,7 +247,7 @@ struct LoomNormalizeOperands
   /// [N] order and then permuted (not with a fused epilogue, which indexes
   /// the result's own layout).
   void normalizeResult(loom::EinsumOp op, const std::string (&labels)[2], const std::string &out) {
-    if (op.hasEpilogue())
+    if (op.hasEpilogue() || op.hasBlockMask())
       return;
     std::string order;
     for (char l : out)

@@ -510,6 +510,21 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                          << (c.swapped ? "tile_m" : "tile_n") << " (" << side
                          << "): a tile reads one weight scale a block";
   }
+  // A block mask: the cp.async mma.sync kernel reads a tile's mask byte
+  // before its main loop (a tile is a block, A and B in the einsum's order,
+  // one kernel).
+  if (c.epilogue.maskElems) {
+    if (p.getProducer() != ProducerKind::CpAsync || isWgmmaShape(p.getMma()) ||
+        p.getMma() == MmaShape::Fma || p.getStages() < 2 || p.getOrder() != OperandOrder::AB ||
+        c.swapped || p.getSplitK() != 1)
+      return emitError() << "a block mask is read by the cp.async mma.sync kernel (producer = "
+                            "cp_async, an mma.sync shape, 2 or more stages, order = ab, "
+                            "split_k = 1)";
+    if (p.getTileM() != c.epilogue.maskBlockM || p.getTileN() != c.epilogue.maskBlockN)
+      return emitError() << "the tile (" << p.getTileM() << "x" << p.getTileN()
+                         << ") must be the block mask's block (" << c.epilogue.maskBlockM << "x"
+                         << c.epilogue.maskBlockN << ")";
+  }
   if (c.quant)
     return verifyMixedInputPlan(p, c, t, emitError);
   if (c.sparse)
@@ -1338,6 +1353,11 @@ static void printPlanHeader(llvm::raw_ostream &os, const Contraction &c, const T
   os << what << ": ";
   printPlanLine(os, plan);
   os << "\n  " << plan << "\n";
+  if (c.epilogue.maskElems)
+    os << "  block mask: one byte a " << c.epilogue.maskBlockM << "x" << c.epilogue.maskBlockN
+       << " tile (" << c.epilogue.maskElems << (c.epilogue.maskPerBatch ? ", per batch" : ", one for every batch")
+       << "); a masked-out tile skips its main loop and stores "
+       << llvm::format("%g", c.epilogue.maskFill) << "\n";
   if (!c.epilogue.empty())
     os << "  fused epilogue: " << c.epilogue.describe()
        << (plan.getSplitK() > 1 && plan.getProducer() != ProducerKind::Tma

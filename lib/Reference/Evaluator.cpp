@@ -290,6 +290,12 @@ private:
         out.data[i] = roundResult(*dt, ep.apply(out.data[i], i));
       out.dtype = *dt;
     }
+    if (ok && e.hasBlockMask()) {
+      ArrayRef<int64_t> blk = *e.getMaskBlock();
+      out.dtype = *dt;
+      ok = applyBlockMask(out, values[e.getBlockMask()], blk[0], blk[1],
+                          e.getMaskFill() ? e.getMaskFill()->convertToDouble() : 0.0, err);
+    }
     values[e.getResult()] = std::move(out);
     return check(*e, ok, err);
   }

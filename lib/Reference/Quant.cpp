@@ -208,6 +208,32 @@ double einloom::ref::fp8TensorCoreDot(const double *a, const double *b, int64_t 
   return promoteEvery > 0 ? promoted : toF32(acc);
 }
 
+bool einloom::ref::applyBlockMask(Tensor &out, const Tensor &mask, int64_t bm, int64_t bn,
+                                  double fill, std::string &err) {
+  size_t rank = out.shape.size();
+  if (rank < 2 || bm < 1 || bn < 1 || mask.shape.size() < 2) {
+    err = "a block mask needs a result and a mask of rank 2 or more, and positive blocks";
+    return false;
+  }
+  int64_t M = out.shape[rank - 2], N = out.shape[rank - 1];
+  int64_t tm = (M + bm - 1) / bm, tn = (N + bn - 1) / bn;
+  std::vector<int64_t> want(out.shape.begin(), out.shape.end() - 2);
+  want.push_back(tm);
+  want.push_back(tn);
+  bool perBatch = mask.shape == want;
+  if (!perBatch && !(mask.shape.size() == 2 && mask.shape[0] == tm && mask.shape[1] == tn)) {
+    err = "the block mask's shape does not fit the result's";
+    return false;
+  }
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    int64_t n = i % N, m = (i / N) % M, batch = i / (M * N);
+    int64_t at = (perBatch ? batch * tm * tn : 0) + (m / bm) * tn + n / bn;
+    if (mask.data[at] == 0)
+      out.data[i] = roundResult(out.dtype, fill);
+  }
+  return true;
+}
+
 bool einloom::ref::applyBlockScales(const Tensor &a, const Tensor &b, const std::string &subA,
                                     const std::string &subB, const std::string &out,
                                     const Tensor &rowScale, const Tensor &colScale, int64_t bk,

@@ -11,6 +11,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include <cmath>
 
 #include <cctype>
 #include <map>
@@ -216,6 +217,59 @@ LogicalResult einloom::setSparseWeight(ModuleOp module, StringRef desc) {
   for (BlockArgument a : func.getArguments())
     inputs.push_back(a.getType());
   func.setType(FunctionType::get(ctx, inputs, func.getResultTypes()));
+  return verify(module);
+}
+
+LogicalResult einloom::setBlockMask(ModuleOp module, StringRef desc) {
+  MLIRContext *ctx = module.getContext();
+  Location loc = FileLineColLoc::get(ctx, "--block-mask", 1, 1);
+  auto bad = [&](const Twine &why) {
+    emitError(loc) << "bad --block-mask '" << desc << "': " << why
+                   << " (expected BMxBN[:shared][:fill=V], e.g. 64x64:fill=-inf)";
+    return failure();
+  };
+  SmallVector<StringRef> parts;
+  desc.split(parts, ':');
+  auto [bmText, bnText] = parts[0].split('x');
+  int64_t bm = 0, bn = 0;
+  if (bmText.getAsInteger(10, bm) || bnText.getAsInteger(10, bn) || bm < 1 || bn < 1)
+    return bad("the block is BMxBN, two positive sizes");
+  bool shared = false;
+  std::optional<double> fill;
+  for (StringRef p : ArrayRef<StringRef>(parts).drop_front()) {
+    if (p == "shared") {
+      shared = true;
+    } else if (p.consume_front("fill=")) {
+      double v = p == "inf" ? INFINITY : p == "-inf" ? -INFINITY : 0;
+      if (p != "inf" && p != "-inf" && (p.getAsDouble(v) || std::isnan(v)))
+        return bad("fill= takes a number, inf or -inf");
+      fill = v;
+    } else {
+      return bad("unknown part '" + p + "'");
+    }
+  }
+  SmallVector<loom::EinsumOp> einsums;
+  module.walk([&](loom::EinsumOp e) { einsums.push_back(e); });
+  func::FuncOp func = einsums.size() == 1 ? einsums[0]->getParentOfType<func::FuncOp>() : nullptr;
+  if (!func)
+    return bad("it applies to a function of one einsum");
+  loom::EinsumOp e = einsums[0];
+  auto result = cast<RankedTensorType>(e.getResult().getType());
+  if (result.getRank() < 2 || !result.hasStaticShape())
+    return bad("the result needs two static dimensions or more");
+  ArrayRef<int64_t> shape = result.getShape();
+  SmallVector<int64_t> maskShape(shared ? ArrayRef<int64_t>() : shape.drop_back(2));
+  maskShape.push_back((shape[shape.size() - 2] + bm - 1) / bm);
+  maskShape.push_back((shape.back() + bn - 1) / bn);
+  auto maskType = RankedTensorType::get(maskShape, IntegerType::get(ctx, 8));
+  unsigned at = func.getNumArguments();
+  if (failed(func.insertArgument(at, maskType, DictionaryAttr(), loc)))
+    return bad("cannot add the mask argument");
+  Builder b(ctx);
+  e.getBlockMaskMutable().assign(func.getArgument(at));
+  e.setMaskBlockAttr(b.getDenseI64ArrayAttr({bm, bn}));
+  if (fill)
+    e.setMaskFillAttr(b.getF64FloatAttr(*fill));
   return verify(module);
 }
 

@@ -229,6 +229,12 @@ std::string einloom::rt::writeBundle(const Bundle &b) {
       if (k.blockScaled())
         m << "blockscale " << k.scaleBlock[0] << " " << k.scaleBlock[1] << "\n";
     }
+    if (k.blockMask >= 0) {
+      char fill[32];
+      std::snprintf(fill, sizeof fill, "%.17g", k.maskFill);
+      m << "mask " << k.blockMask << " " << k.maskBlock[0] << " " << k.maskBlock[1] << " "
+        << fill << "\n";
+    }
     if (k.weight.present()) {
       const BundleWeight &w = k.weight;
       m << "weight " << w.bits << " " << (w.isSigned ? "signed" : "unsigned") << " "
@@ -673,6 +679,28 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (k.rowScale < 0 || k.colScale < 0)
         return bad("'blockscale' on a kernel whose epilogue names no row and column scales");
       k.scaleBlock = {bk, bn};
+    } else if (kind == "mask") {
+      if (b.kernels.empty())
+        return bad("'mask' before any kernel");
+      BundleKernel &k = b.kernels.back();
+      int64_t buf = -1, bm = 0, bn = 0;
+      std::string fill;
+      char *stop = nullptr;
+      double f = 0;
+      bool ok = static_cast<bool>(ls >> buf >> bm >> bn >> fill);
+      if (ok)
+        f = std::strtod(fill.c_str(), &stop);
+      if (!ok || *stop || std::isnan(f) || buf < 0 || buf > INT32_MAX || bm < 1 || bn < 1 ||
+          bm > INT32_MAX || bn > INT32_MAX)
+        return bad("bad 'mask': expected BUFFER BM BN FILL (a buffer index, two positive "
+                   "block sizes and a number)");
+      if (std::find(k.args.begin(), k.args.end(), static_cast<int>(buf)) == k.args.end())
+        return bad("'mask' names a buffer the kernel does not take");
+      if (static_cast<size_t>(buf) < b.buffers.size() && b.buffers[buf].dtype != "i8")
+        return bad("'mask' names a buffer of " + b.buffers[buf].dtype + ", not i8");
+      k.blockMask = static_cast<int>(buf);
+      k.maskBlock = {bm, bn};
+      k.maskFill = f;
     } else if (kind == "weight") {
       if (b.kernels.empty())
         return bad("'weight' before any kernel");

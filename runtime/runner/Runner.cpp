@@ -297,6 +297,9 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
     for (int x : {k.rowScale, k.colScale})
       if (x >= 0)
         roles[x] = {ref::Role::Scale};
+    // A block mask: bytes 0 and 1, about half the blocks masked out.
+    if (k.blockMask >= 0)
+      roles[k.blockMask] = {ref::Role::Codes, 0, 1};
     if (!k.weight.present())
       continue;
     ref::QuantParams q = quantParams(k.weight);
@@ -908,6 +911,16 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         want = full;
         for (int64_t n = 0; n < got.numel(); ++n)
           checkIdx.push_back(n);
+      }
+      // A block mask: the masked-out blocks hold its fill.
+      if (k.blockMask >= 0) {
+        std::string err;
+        want.dtype = got.dtype;
+        if (!ref::applyBlockMask(want, expect[k.blockMask], k.maskBlock[0], k.maskBlock[1],
+                                 k.maskFill, err)) {
+          cleanup();
+          return fail(o, "reference: block mask: " + err);
+        }
       }
       if (reused[k.result]) {
         std::printf("check %s (%s, einsum \"%s\"): not compared: a later kernel reused its "

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -461,6 +462,44 @@ TEST(Bundle, BlockScalesRoundTripAndAreChecked) {
   bad.kernels[0].colScale = -1;
   EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
   EXPECT_NE(err.find("names no row and column scales"), std::string::npos) << err;
+}
+
+// A block mask: the `mask BUFFER BM BN FILL` line round-trips, -inf
+// included; a mask the kernel does not take, one not of i8, a block of 0
+// and a fill that is not a number are refused.
+TEST(Bundle, BlockMaskRoundTripsAndIsChecked) {
+  Bundle in = sample(), out;
+  in.buffers.push_back({"arg2", "input", "i8", {2, 3}, 6});
+  BundleKernel &k = in.kernels[0];
+  k.args = {0, 1, 2, 3};
+  k.blockMask = 3;
+  k.maskBlock = {64, 128};
+  k.maskFill = -INFINITY;
+  std::string err;
+  std::string text = writeBundle(in);
+  EXPECT_NE(text.find("mask 3 64 128 -inf\n"), std::string::npos) << text;
+  ASSERT_TRUE(readBundle(text, out, err)) << err;
+  EXPECT_EQ(out.kernels[0].blockMask, 3);
+  EXPECT_EQ(out.kernels[0].maskBlock[0], 64);
+  EXPECT_EQ(out.kernels[0].maskBlock[1], 128);
+  EXPECT_TRUE(std::isinf(out.kernels[0].maskFill) && out.kernels[0].maskFill < 0);
+  Bundle bad = in;
+  bad.kernels[0].args = {0, 1, 2};
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("'mask' names a buffer the kernel does not take"), std::string::npos) << err;
+  bad = in;
+  bad.buffers.back().dtype = "f32";
+  bad.buffers.back().bytes = 24;
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("not i8"), std::string::npos) << err;
+  bad = in;
+  bad.kernels[0].maskBlock = {64, 0};
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("bad 'mask'"), std::string::npos) << err;
+  bad = in;
+  bad.kernels[0].maskFill = NAN;
+  EXPECT_FALSE(readBundle(writeBundle(bad), out, err));
+  EXPECT_NE(err.find("bad 'mask'"), std::string::npos) << err;
 }
 
 TEST(Bundle, EpilogueRoundTripsAndIsChecked) {

@@ -51,6 +51,13 @@ static cl::opt<std::string> sparseWeight(
              "dense by its estimates). A trailing @P gives the density the estimates assume, "
              "P percent non-zeros (default 25)"),
     cl::cat(category));
+static cl::opt<std::string> blockMask(
+    "block-mask",
+    cl::desc("Give the einsum a block mask (with --einsum; the bundle's last input, one i8 a "
+             "block, 0: not computed): BMxBN[:shared][:fill=V], BM x BN result elements a "
+             "block (the plan's tile), one mask per batch or with `shared` one for all, "
+             "masked-out blocks holding V (default 0; -inf for scores), e.g. 64x64:fill=-inf"),
+    cl::cat(category));
 static cl::opt<bool> tf32("tf32", cl::desc("Allow tf32 tensor cores for f32 operands (with --einsum)"), cl::cat(category));
 static cl::opt<std::string> target("target", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"),
                                    cl::init("sm_90a"), cl::cat(category));
@@ -243,6 +250,15 @@ int main(int argc, char **argv) {
     return 1;
   if (!sparseWeight.empty() && mlir::failed(einloom::setSparseWeight(*module, sparseWeight)))
     return 1;
+  if (!blockMask.empty()) {
+    if (einsum.empty()) {
+      llvm::errs() << "einloom-compile: --block-mask goes with --einsum; in a .mlir file, give "
+                      "the einsum a block_mask operand\n";
+      return 1;
+    }
+    if (mlir::failed(einloom::setBlockMask(*module, blockMask)))
+      return 1;
+  }
   if (scale.getNumOccurrences()) {
     if (einsum.empty()) {
       llvm::errs() << "einloom-compile: --scale goes with --einsum; in a .mlir file, give the "

@@ -62,6 +62,15 @@ struct EpilogueSpec {
   /// rowZero[o / cols] * colSum[o % cols]; f32, i8 or i32 elements.
   mlir::Type rowZeroType, colSumType;
   int64_t rowZeroElems = 0, colSumElems = 0;
+  /// A block mask (loom.einsum's block_mask; maskElems 0: none): one i8 a
+  /// maskBlockM x maskBlockN block of the result ([batch..., M blocks, N
+  /// blocks], or one mask for every batch); a block whose byte is 0 is not
+  /// computed and holds maskFill. Its buffer is the last of the extra
+  /// arguments; only the cp.async mma.sync kernel reads it (a tile is a
+  /// block).
+  int64_t maskElems = 0, maskBlockM = 0, maskBlockN = 0;
+  bool maskPerBatch = false;
+  double maskFill = 0;
   /// The result's element count (0 if not static). Every offset the epilogue
   /// is given is one of the result's, so an operand of at least this many
   /// elements is read at the offset itself, with no remainder to take.
@@ -71,7 +80,8 @@ struct EpilogueSpec {
            !colScaleElems && !rowZeroType;
   }
   /// Bytes of the extra kernel arguments, in order (bias, residual, row
-  /// scales, column scales, row zero points, column sums: those present).
+  /// scales, column scales, row zero points, column sums, the block mask:
+  /// those present).
   llvm::SmallVector<int64_t, 2> bufferBytes() const;
   /// "alpha 0.5, bias [64] f32, gelu, 2 x residual": for --explain.
   std::string describe() const;

@@ -118,6 +118,14 @@ bool applyBlockScales(const Tensor &a, const Tensor &b, const std::string &subA,
                       const Tensor &colScale, int64_t bk, int64_t bn, Tensor &sa, Tensor &sb,
                       std::string &err);
 
+/// A block mask (loom.einsum's block_mask, mask_block = [bm, bn]) on a
+/// result `out` of shape [batch..., M, N]: every element of a block whose
+/// mask byte is 0 becomes `fill`, rounded to the result's type. `mask` is
+/// [batch..., ceil(M / bm), ceil(N / bn)] or its last two dimensions (one
+/// mask for every batch). False, with `err`, for a mask that does not fit.
+bool applyBlockMask(Tensor &out, const Tensor &mask, int64_t bm, int64_t bn, double fill,
+                    std::string &err);
+
 enum class PackFormat { Fragment, TiledCsl, TwoFour, BitPlanes, BlockCsr, AFragment, Bitmap };
 
 /// The code widths the a_fragment layout packs and the mixed-input

@@ -776,6 +776,17 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
         *slot = buffer[v];
         last.args.push_back(buffer[v]);
       }
+    // A block mask: the last of the epilogue's buffers, read by the
+    // contraction kernel.
+    if (Value mask = e.getBlockMask()) {
+      if (reduce || !buffer.count(mask))
+        return e.emitOpError("a block mask must be a function argument or an einsum result, "
+                             "read by an unsplit contraction kernel");
+      last.blockMask = buffer[mask];
+      last.args.push_back(buffer[mask]);
+      last.maskBlock = {(*e.getMaskBlock())[0], (*e.getMaskBlock())[1]};
+      last.maskFill = e.getMaskFill() ? e.getMaskFill()->convertToDouble() : 0.0;
+    }
     if (std::optional<ArrayRef<int64_t>> blk = e.getScaleBlock()) {
       if (reduce)
         return e.emitOpError("block scales are applied in the contraction kernel; a split sum "

@@ -1024,3 +1024,51 @@ func.func @f(%q: tensor<256xf8E4M3FN>, %s: tensor<2xf32>) {
 
 // expected-error @+1 {{per-block quantization needs group_size > 0 (the blocks' side) and no axis}}
 func.func private @f(tensor<4xf32>) attributes {q = #loom.quant<bits = 8, kind = e4m3, granularity = block, axis = 1, group_size = 128, scale_type = f32>}
+
+// -----
+
+func.func @f(%q: tensor<2x100x16xf16>, %k: tensor<2x130x16xf16>, %m: tensor<2x2x3xi8>) {
+  // expected-error @+1 {{a block_mask needs mask_block = array<i64: BM, BN>}}
+  %0 = loom.einsum "bqd,bkd->bqk" (%q, %k) block_mask(%m : tensor<2x2x3xi8>) : (tensor<2x100x16xf16>, tensor<2x130x16xf16>) -> tensor<2x100x130xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<2x100x16xf16>, %k: tensor<2x130x16xf16>) {
+  // expected-error @+1 {{mask_block and mask_fill come with a block_mask}}
+  %0 = loom.einsum "bqd,bkd->bqk" (%q, %k) {mask_block = array<i64: 64, 64>} : (tensor<2x100x16xf16>, tensor<2x130x16xf16>) -> tensor<2x100x130xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<2x100x16xf16>, %k: tensor<2x130x16xf16>, %m: tensor<2x2x3xi8>) {
+  // expected-error @+1 {{block_mask of type 'tensor<2x2x3xi8>' must have the shape [2, 1, 2] (one byte a 128x128 block of the result), or its last two dimensions}}
+  %0 = loom.einsum "bqd,bkd->bqk" (%q, %k) block_mask(%m : tensor<2x2x3xi8>) {mask_block = array<i64: 128, 128>} : (tensor<2x100x16xf16>, tensor<2x130x16xf16>) -> tensor<2x100x130xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<2x100x16xf16>, %k: tensor<2x130x16xf16>, %m: tensor<2x3xi8>) {
+  // expected-error @+1 {{a block_mask needs the result's last two labels to be M, from the first input only, and N, from the second only}}
+  %0 = loom.einsum "bqd,bkd->bkq" (%q, %k) block_mask(%m : tensor<2x3xi8>) {mask_block = array<i64: 64, 64>} : (tensor<2x100x16xf16>, tensor<2x130x16xf16>) -> tensor<2x130x100xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<100x16xf16>, %k: tensor<130x16xf16>, %m: tensor<2x3xf32>) {
+  // expected-error @+1 {{block_mask holds i8 (0: the block is not computed), not 'f32'}}
+  %0 = loom.einsum "qd,kd->qk" (%q, %k) block_mask(%m : tensor<2x3xf32>) {mask_block = array<i64: 64, 64>} : (tensor<100x16xf16>, tensor<130x16xf16>) -> tensor<100x130xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<100x16xi8>, %k: tensor<130x16xi8>, %m: tensor<2x3xi8>) {
+  // expected-error @+1 {{mask_fill of an integer result must be a whole number}}
+  %0 = loom.einsum "qd,kd->qk" (%q, %k) block_mask(%m : tensor<2x3xi8>) {mask_block = array<i64: 64, 64>, mask_fill = 0.5 : f64} : (tensor<100x16xi8>, tensor<130x16xi8>) -> tensor<100x130xi32>
+  return
+}

@@ -118,3 +118,11 @@ func.func @dynamic_quantize(%x: tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = signed, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf32>)
   return %q, %s : tensor<4x8xi8>, tensor<4xf32>
 }
+
+// A block mask on attention scores, one byte a 64x64 block per batch.
+// CHECK-LABEL: func.func @block_mask
+// CHECK: loom.einsum "bhqd,bhkd->bhqk"(%{{.*}}, %{{.*}}) block_mask(%{{.*}} : tensor<2x3x2x3xi8>) {mask_block = array<i64: 64, 64>, mask_fill = 0xFFF0000000000000 : f64}
+func.func @block_mask(%q: tensor<2x3x100x16xf16>, %k: tensor<2x3x130x16xf16>, %m: tensor<2x3x2x3xi8>) -> tensor<2x3x100x130xf16> {
+  %s = loom.einsum "bhqd,bhkd->bhqk" (%q, %k) block_mask(%m : tensor<2x3x2x3xi8>) {mask_block = array<i64: 64, 64>, mask_fill = 0xFFF0000000000000 : f64} : (tensor<2x3x100x16xf16>, tensor<2x3x130x16xf16>) -> tensor<2x3x100x130xf16>
+  return %s : tensor<2x3x100x130xf16>
+}

@@ -149,6 +149,13 @@ struct BundleKernel {
   /// colScale[col / BN][kb].
   std::array<int64_t, 2> scaleBlock{0, 0};
   bool blockScaled() const { return scaleBlock[0] > 0; }
+  /// A block mask (`mask BUFFER BM BN FILL`; -1: none): an i8 buffer, also
+  /// among `args`, of one byte a BM x BN block of the result ([batch...,
+  /// ceil(M / BM), ceil(N / BN)], or one mask for every batch); a block
+  /// whose byte is 0 holds FILL and is not computed.
+  int blockMask = -1;
+  std::array<int64_t, 2> maskBlock{0, 0};
+  double maskFill = 0;
   BundleWeight weight;
   BundleSparse sparse;
   BundleCollective collective;
@@ -162,7 +169,7 @@ struct BundleKernel {
   std::vector<int *> bufferRefs() {
     std::vector<int *> refs;
     for (int *x : {&result, &bias, &residual, &rowScale, &colScale, &rowZero, &colSum,
-                   &weight.scale, &weight.zero, &sparse.offsets, &sparse.index,
+                   &blockMask, &weight.scale, &weight.zero, &sparse.offsets, &sparse.index,
                    &collective.scratch})
       if (*x >= 0)
         refs.push_back(x);
