@@ -31,7 +31,9 @@ results), which the compiler fuses into one mixed-input kernel; or, three
 in ten of them, fp8 (e4m3, e5m2) or f16 products with block scales
 (`scale_block`: one scale per row per BK of K, one per BN x BK block of W),
 and some W8A8 int8 products with per-token and per-channel scales (and an
-activation zero point's rank-1 term).
+activation zero point's rank-1 term), or, one in ten, attention-style
+scores under a block mask (f16, bf16 or i8; 64x64 or 128x128 blocks, one
+mask per batch or one for all, fills 0, -inf or a number).
 Scales are powers of two and codes small integers, so the dequantized or
 scaled operands and the sums are exact: the reference must match NumPy's
 product bit for bit.
@@ -89,7 +91,7 @@ class Case:
     def __init__(self, index, seed):
         self.index, self.seed = index, seed
         # "dense", or a quantized family: "weight" (dequantized weight),
-        # "block" (block scales) or "w8a8" (FAMILIES below).
+        # "block" (block scales), "w8a8" or "mask" (FAMILIES below).
         self.family = "dense"
 
     def name(self):
@@ -211,6 +213,8 @@ def draw_quant_case(index, seed):
         return draw_block_case(index, seed)
     if kind < 0.45:
         return draw_w8a8_case(index, seed)
+    if kind < 0.55:
+        return draw_mask_case(index, seed)
     c = Case(index, seed)
     c.family = "weight"
     c.form = r.choice(["nk", "nk", "kn", "bnk"])
@@ -254,6 +258,71 @@ def draw_block_case(index, seed):
         c.m = max(1, c.m // 2)
     c.ops = [list("mk"), list("nk")]
     return c
+
+
+def draw_mask_case(index, seed):
+    """Scores under a block mask (block_mask, 64x64 or 128x128 blocks, one
+    mask per batch or one for all, fills 0, -inf or a number)."""
+    r = random.Random(seed ^ 0x3A5C)
+    c = Case(index, seed)
+    c.family, c.form = "mask", "nk"
+    c.dt = r.choice(["f16", "bf16", "i8"])
+    c.out_type = "i32" if c.dt == "i8" else r.choice([c.dt, "f32"])
+    c.batch = r.choice([[], [2], [2, 3]])
+    c.m = r.choice([1, 17, 64, 100, 130, 257])
+    c.n = r.choice([8, 64, 129, 200, 300])
+    c.k = 16 * r.randint(1, 12)
+    c.b = 1
+    for d in c.batch:
+        c.b *= d
+    c.block = r.choice([64, 128])
+    c.shared = r.random() < 0.4
+    c.fill = r.choice([0.0, -7.0] if c.dt == "i8" else [0.0, float("-inf"), -2.5])
+    c.target = "sm_90a" if r.random() < 0.6 else "sm_80"
+    c.ops = [list("mk"), list("nk")]
+    return c
+
+
+def mask_shapes(c):
+    tm, tn = -(-c.m // c.block), -(-c.n // c.block)
+    return ([*c.batch, c.m, c.k], [*c.batch, c.n, c.k], ([] if c.shared else [*c.batch]) + [tm, tn],
+            [*c.batch, c.m, c.n])
+
+
+def mask_mlir(c):
+    q, k, m, out = mask_shapes(c)
+    bl = "bh"[:len(c.batch)]
+    spec = f"{bl}qd,{bl}kd->{bl}qk"
+    tq, tk, tm, to = mlir_type(q, c.dt), mlir_type(k, c.dt), mlir_type(m, "i8"), mlir_type(out, c.out_type)
+    fill = "0xFFF0000000000000" if c.fill == float("-inf") else repr(c.fill)
+    return (f"func.func @main(%q: {tq}, %k: {tk}, %m: {tm}) -> {to} {{\n"
+            f"  %s = loom.einsum \"{spec}\" (%q, %k) block_mask(%m : {tm}) "
+            f"{{mask_block = array<i64: {c.block}, {c.block}>, mask_fill = {fill} : f64}} "
+            f": ({tq}, {tk}) -> {to}\n  return %s : {to}\n}}\n")
+
+
+def check_mask_reference(c, np, einloom_run, work):
+    """The reference against NumPy: the scores, then the fill where the
+    block's byte is 0."""
+    r = np.random.default_rng(c.seed ^ 0x3A5C)
+    q, k, m, _ = mask_shapes(c)
+    if c.dt == "i8":
+        xq, xk = r.integers(-128, 128, size=q), r.integers(-128, 128, size=k)
+    else:
+        xq, xk = r.choice(FLOAT_VALUES, size=q), r.choice(FLOAT_VALUES, size=k)
+    mask = r.integers(0, 2, size=m)
+    exact = np.einsum("...qd,...kd->...qk", xq.astype(np.float64), xk.astype(np.float64))
+    full = np.repeat(np.repeat(mask, c.block, axis=-2), c.block, axis=-1)[..., :c.m, :c.n]
+    exact = np.where(np.broadcast_to(full, exact.shape) != 0, exact, c.fill)
+    cast = (lambda a: a.astype(np.int8)) if c.dt == "i8" else (lambda a: a)
+    return run_reference(np, einloom_run, work, [("q", cast(xq)), ("k", cast(xk)),
+                                                  ("m", mask.astype(np.int8))], exact, c.out_type)
+
+
+def mask_describe(c):
+    return (f"{'bh'[:len(c.batch)]}qd,{'bh'[:len(c.batch)]}kd->{'bh'[:len(c.batch)]}qk "
+            f"batch={c.batch} q={c.m},k={c.n},d={c.k} {c.dt}->{c.out_type} mask {c.block}x{c.block}"
+            f"{' shared' if c.shared else ''} fill={c.fill} {c.target}")
 
 
 def draw_w8a8_case(index, seed):
@@ -628,6 +697,7 @@ FAMILIES = {
     "weight": (quant_mlir, check_quant_reference, quant_describe),
     "block": (block_mlir, check_block_reference, block_describe),
     "w8a8": (w8a8_mlir, check_w8a8_reference, w8a8_describe),
+    "mask": (mask_mlir, check_mask_reference, mask_describe),
 }
 
 

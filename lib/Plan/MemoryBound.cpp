@@ -16,10 +16,10 @@ bool einloom::runsAsMemoryKernel(loom::EinsumOp op) {
   size_t n = op.getInputs().size();
   if (n == 1)
     return true;
-  // (A dequantized or sparse weight, or block scales, run on a
+  // (A dequantized or sparse weight, block scales or a block mask run on a
   // contraction kernel at every M.)
   if (n != 2 || op.getPlanAttr() || op.hasDequantizedWeight() || op.hasSparseOperand() ||
-      op.hasBlockScales())
+      op.hasBlockScales() || op.hasBlockMask())
     return false;
   FailureOr<loom::EinsumSpec> spec = loom::parseSpec(op);
   if (failed(spec))
