@@ -211,9 +211,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 Location loc, int64_t numSMs) {
   if (c.epilogue.maskElems &&
       (plan.getProducer() != loom::ProducerKind::CpAsync || plan.getMma() == loom::MmaShape::Fma ||
-       plan.getMma() == loom::MmaShape::WgmmaK16 || plan.getMma() == loom::MmaShape::WgmmaK32 ||
        plan.getStages() < 2 || c.quant || c.sparse || c.swapped || plan.getSplitK() != 1))
-    return emitError(loc, "a block mask is read by the cp.async mma.sync kernel only");
+    return emitError(loc, "a block mask is read by the cp.async kernel only");
   if (plan.getProducer() == loom::ProducerKind::Tma)
     return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
   // (f64 on DMMA: a one-stage plan is the CUDA-core kernel's tiling, any

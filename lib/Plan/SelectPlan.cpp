@@ -510,15 +510,15 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                          << (c.swapped ? "tile_m" : "tile_n") << " (" << side
                          << "): a tile reads one weight scale a block";
   }
-  // A block mask: the cp.async mma.sync kernel reads a tile's mask byte
-  // before its main loop (a tile is a block, A and B in the einsum's order,
-  // one kernel).
+  // A block mask: the cp.async kernel (mma.sync, or wgmma on sm_90a) reads
+  // a tile's mask byte before its main loop (a tile is a block, A and B in
+  // the einsum's order, one kernel).
   if (c.epilogue.maskElems) {
-    if (p.getProducer() != ProducerKind::CpAsync || isWgmmaShape(p.getMma()) ||
-        p.getMma() == MmaShape::Fma || p.getStages() < 2 || p.getOrder() != OperandOrder::AB ||
-        c.swapped || p.getSplitK() != 1)
-      return emitError() << "a block mask is read by the cp.async mma.sync kernel (producer = "
-                            "cp_async, an mma.sync shape, 2 or more stages, order = ab, "
+    if (p.getProducer() != ProducerKind::CpAsync || p.getMma() == MmaShape::Fma ||
+        p.getStages() < 2 || p.getOrder() != OperandOrder::AB || c.swapped ||
+        p.getSplitK() != 1)
+      return emitError() << "a block mask is read by the cp.async kernel (producer = "
+                            "cp_async, mma.sync or wgmma, 2 or more stages, order = ab, "
                             "split_k = 1)";
     if (p.getTileM() != c.epilogue.maskBlockM || p.getTileN() != c.epilogue.maskBlockN)
       return emitError() << "the tile (" << p.getTileM() << "x" << p.getTileN()

@@ -66,8 +66,8 @@ struct EpilogueSpec {
   /// maskBlockM x maskBlockN block of the result ([batch..., M blocks, N
   /// blocks], or one mask for every batch); a block whose byte is 0 is not
   /// computed and holds maskFill. Its buffer is the last of the extra
-  /// arguments; only the cp.async mma.sync kernel reads it (a tile is a
-  /// block).
+  /// arguments; only the cp.async kernel (mma.sync or wgmma) reads it (a
+  /// tile is a block).
   int64_t maskElems = 0, maskBlockM = 0, maskBlockN = 0;
   bool maskPerBatch = false;
   double maskFill = 0;
