@@ -223,6 +223,10 @@ suite inner_sum_b         "mk,nkj->mn" m=33,k=40,n=50,j=3 f16
 # f32 (no tf32) and f64 on the CUDA cores: layouts, tails, batch, dynamic M.
 suite fma_f32_nt_300x257x100 "mk,nk->mn" m=300,n=257,k=100 f32
 suite fma_f32_1x1x1          "km,nk->mn" m=1,n=1,k=1 f32
+# The 64x128 CUDA-core tile (2026-12-08; chosen where 128-row tiles leave
+# SMs idle), given and chosen, K-major and not.
+suite fma_f32_64_given_tn    "km,kn->mn" m=77,n=300,k=45 f32 --plan "#loom.plan<tile_m = 64, tile_n = 128, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1>"
+suite fma_f32_64_chosen      "mk,nk->mn" m=100,n=70,k=50 f32
 suite fma_f32_batched_odd    "bmk,bkn->bmn" b=3,m=130,n=257,k=33 f32
 suite fma_f32_tn_129x200x1000 "km,kn->mn" m=129,n=200,k=1000 f32
 suite fma_f64_tn_65x130x33   "km,kn->mn" m=65,n=130,k=33 f64

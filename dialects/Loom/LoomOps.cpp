@@ -129,9 +129,6 @@ static LogicalResult verifyWeightQuant(EinsumOp op) {
   return verifyQuantParams(op, *quant, codes, op.getScale(), op.getZeroPoint());
 }
 
-/// Block scales (scale_block = [BK, BN]): a product of two matrices with
-/// one contracted label, row_scale [rows, ceil(K / BK)] and col_scale
-/// [ceil(N / BN), ceil(K / BK)], f32, and nothing else scaling the sum.
 /// The block mask (see loom.einsum): its attributes, the spec's shape and
 /// the mask's.
 static LogicalResult verifyBlockMask(EinsumOp op, const EinsumSpec &spec) {
@@ -185,6 +182,9 @@ static LogicalResult verifyBlockMask(EinsumOp op, const EinsumSpec &spec) {
   return success();
 }
 
+/// Block scales (scale_block = [BK, BN]): a product of two matrices with
+/// one contracted label, row_scale [rows, ceil(K / BK)] and col_scale
+/// [ceil(N / BN), ceil(K / BK)], f32, and nothing else scaling the sum.
 static LogicalResult verifyBlockScales(EinsumOp op, const EinsumSpec &spec) {
   ArrayRef<int64_t> blk = *op.getScaleBlock();
   if (blk.size() != 2 || blk[0] <= 0 || blk[1] <= 0)

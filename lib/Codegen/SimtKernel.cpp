@@ -6,6 +6,9 @@
 // of accumulators, rows ty*4 + {0..3} and 64 + ty*4 + {0..3} (columns the
 // same with tx), so that each k reads its A and B values from shared memory
 // as four 16-byte loads without bank conflicts, for 64 fused multiply-adds.
+// A 64x128 tile (f32 only) keeps the first four rows of that block: 4x8
+// accumulators a thread, twice the CTAs where 128-row tiles leave SMs idle,
+// and half the registers (the fallback where the 128-row kernel spills).
 // Operands are read element by element through their strides (any layout,
 // diagonals, broadcasts), coalesced along whichever of the tile's two modes
 // is contiguous, into rows padded by four elements (a warp storing along K
@@ -39,12 +42,13 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                                                  const Contraction &c, loom::PlanAttr plan,
                                                  Location loc) {
   bool dmma = plan.getMma() == loom::MmaShape::M8N8K4;
-  // 16x16 threads; each keeps R x R accumulators (DMMA: two in each of its
+  // 16x16 threads; each keeps RM x R accumulators (DMMA: two in each of its
   // warp's MT x NT tiles of 8x8).
-  constexpr int64_t BM = 128, BN = BM, threads = 256, R = 8, MT = 8, NT = 4;
+  constexpr int64_t BN = 128, threads = 256, R = 8, MT = 8, NT = 4;
   static_assert(MT * NT * 2 == R * R, "both paths carry R x R accumulators");
-  if (plan.getTileM() != BM || plan.getTileN() != BN)
-    return emitError(loc, "the CUDA-core kernel's tile is ") << BM << "x" << BN;
+  const int64_t BM = plan.getTileM(), RM = BM / 16;
+  if ((BM != 128 && (BM != 64 || dmma)) || plan.getTileN() != BN)
+    return emitError(loc, "the CUDA-core kernel's tile is 128x128 (f32 also 64x128)");
   // K per step: the plan's (16 for both plans; 32 also builds).
   const int64_t BK = plan.getTileK();
   if (BK != 16 && BK != 32)
@@ -54,9 +58,10 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                           "their own type");
   if (dmma && !c.elemA.isF64())
     return emitError(loc, "m8n8k4 (DMMA) multiplies f64 operands, not ") << c.elemA;
-  // Shared rows: 128 + 4 elements (16-byte aligned, 4 banks apart), or 128 +
-  // 8 for the DMMA fragments' loads.
-  const int64_t pitch = dmma ? BM + 8 : BM + 4;
+  // Shared rows: the tile's rows + 4 elements (16-byte aligned, 4 banks
+  // apart), or 128 + 8 for the DMMA fragments' loads; A's rows are BM, B's
+  // BN.
+  const int64_t pitchA = dmma ? BM + 8 : BM + 4, pitchB = dmma ? BN + 8 : BN + 4;
   MLIRContext *ctx = module.getContext();
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module.getBody());
@@ -74,7 +79,7 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                          c.dynamicLabel != 0)))
     return failure();
   launch.block = {threads, 1, 1};
-  launch.sharedMemoryBytes = 2 * pitch * BK * eb;
+  launch.sharedMemoryBytes = (pitchA + pitchB) * BK * eb;
   launch.layoutA = launch.layoutB = dmma ? "elementwise into shared memory (DMMA)"
                                          : "elementwise (CUDA cores)";
 
@@ -102,26 +107,28 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
                                   arith::ConstantIndexOp::create(b, loc, offset), ValueRange{})
         .getResult();
   };
-  Value sA = tile(0, BK * pitch), sB = tile(BK * pitch * eb, BK * pitch);
+  Value sA = tile(0, BK * pitchA), sB = tile(BK * pitchA * eb, BK * pitchB);
   Value offA = kc.groupOffset(c.batch, 'A', bz), offB = kc.groupOffset(c.batch, 'B', bz);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
 
-  // One K step of one operand, BK * BM / 256 elements per thread,
+  // One K step of one operand, BK * rows / 256 elements per thread,
   // consecutive threads along the operand's contiguous mode (K, or the
   // rows): `load` reads them into registers (zero out of range), `store`
   // puts them into shared memory [k][row]. The main loop loads the next K
   // step before it multiplies this one, so the global reads overlap the math.
-  const int64_t perThread = BK * BM / threads;
+  auto tileRows = [&](char operand) { return operand == 'A' ? BM : BN; };
+  auto perThread = [&](char operand) { return BK * tileRows(operand) / threads; };
   auto place = [&](char operand, int64_t e) {
     const Mode &lastK = c.k.modes.back();
     bool kFast = (operand == 'A' ? lastK.strideA : lastK.strideB) == 1;
     Value idx = kc.add(kc.tid, e * threads);
-    return std::pair<Value, Value>{kFast ? kc.div(idx, BK) : kc.rem(idx, BM),
-                                   kFast ? kc.rem(idx, BK) : kc.div(idx, BM)};
+    int64_t rows = tileRows(operand);
+    return std::pair<Value, Value>{kFast ? kc.div(idx, BK) : kc.rem(idx, rows),
+                                   kFast ? kc.rem(idx, BK) : kc.div(idx, rows)};
   };
   auto load = [&](Value global, Value batchOff, const ModeGroup &rows, char operand, Value row0,
                   Value k0, SmallVectorImpl<Value> &out) {
-    for (int64_t e = 0; e < perThread; ++e) {
+    for (int64_t e = 0; e < perThread(operand); ++e) {
       auto [r, kk] = place(operand, e);
       Value row = kc.add(row0, r), k = kc.add(k0, kk);
       Value valid = kc.andB(kc.ltExtent(row, rows), kc.lt(k, c.k.size()));
@@ -134,7 +141,8 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     }
   };
   auto store = [&](char operand, ArrayRef<Value> values, Value dst) {
-    for (int64_t e = 0; e < perThread; ++e) {
+    int64_t pitch = operand == 'A' ? pitchA : pitchB;
+    for (int64_t e = 0; e < perThread(operand); ++e) {
       auto [r, kk] = place(operand, e);
       memref::StoreOp::create(b, loc, values[e], dst,
                               ValueRange{kc.idx(kc.add(kc.mul(kk, pitch), r))});
@@ -147,12 +155,12 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     return v;
   };
   auto storeStep = [&](ArrayRef<Value> v) {
-    store('A', v.take_front(perThread), sA);
-    store('B', v.drop_front(perThread), sB);
+    store('A', v.take_front(perThread('A')), sA);
+    store('B', v.drop_front(perThread('A')), sB);
   };
 
   Value accZero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
-  SmallVector<Value> init(R * R, accZero); // (DMMA: MT x NT tiles of two each, also 64)
+  SmallVector<Value> init(RM * R, accZero); // (DMMA: MT x NT tiles of two each, also 64)
   // K step 0 goes to shared memory before the loop; the loop carries the
   // accumulators, then the next step's elements.
   storeStep(loadStep(kc.cst(0)));
@@ -197,7 +205,7 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
       return out;
     };
     for (int64_t ks = 0; dmma && ks < BK / 4; ++ks) {
-      Value kRow = kc.mul(kc.add(inQuad, ks * 4), pitch);
+      Value kRow = kc.mul(kc.add(inQuad, ks * 4), pitchA); // (pitchA = pitchB here)
       SmallVector<Value> av, bv;
       for (int64_t mt = 0; mt < MT; ++mt)
         av.push_back(memref::LoadOp::create(
@@ -213,11 +221,11 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
     }
     for (int64_t kk = 0; !dmma && kk < BK; ++kk) {
       SmallVector<Value> av, bv;
-      for (int64_t half = 0; half < 2; ++half) {
-        llvm::append_range(av, load4(sA, kc.add(rowA, kk * pitch + 64 * half)));
-        llvm::append_range(bv, load4(sB, kc.add(colB, kk * pitch + 64 * half)));
-      }
-      for (int64_t i = 0; i < R; ++i)
+      for (int64_t half = 0; half < BM / 64; ++half)
+        llvm::append_range(av, load4(sA, kc.add(rowA, kk * pitchA + 64 * half)));
+      for (int64_t half = 0; half < 2; ++half)
+        llvm::append_range(bv, load4(sB, kc.add(colB, kk * pitchB + 64 * half)));
+      for (int64_t i = 0; i < RM; ++i)
         for (int64_t j = 0; j < R; ++j)
           // llvm.intr.fma, not math.fma: the GPU lowering may turn math.fma into a
           // libdevice call (__nv_fmaf), which a bundle cannot link.
@@ -234,7 +242,7 @@ FailureOr<KernelLaunch> einloom::buildSimtKernel(gpu::GPUModuleOp module, String
   // Epilogue: each thread's 8x8 block (DMMA: its two elements of each of
   // its warp's MT x NT tiles of 8x8), converted, bounds-checked.
   Value offC = kc.groupOffset(c.batch, 'C', bz);
-  for (int64_t i = 0; i < R; ++i)
+  for (int64_t i = 0; i < RM; ++i)
     for (int64_t j = 0; j < R; ++j) {
       Value m = kc.add(m0, kc.add(kc.mul(ty, 4), (i / 4) * 64 + i % 4));
       Value n = kc.add(n0, kc.add(kc.mul(tx, 4), (j / 4) * 64 + j % 4));

@@ -41,10 +41,11 @@ FailureOr<MmaShape> einloom::mmaFor(const Contraction &c) {
   return failure();
 }
 
-/// The CUDA-core kernel's one shape: a 128x128 tile, K in steps of 16, 256
-/// threads that each keep an 8x8 block of accumulators.
-static PlanAttr fmaPlan(MLIRContext *ctx) {
-  return PlanAttr::get(ctx, 128, 128, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
+/// The CUDA-core kernel's shapes: a 128x128 tile, K in steps of 16, 256
+/// threads that each keep an 8x8 block of accumulators; or 64x128, 4x8 a
+/// thread.
+static PlanAttr fmaPlan(MLIRContext *ctx, int64_t tileM = 128) {
+  return PlanAttr::get(ctx, tileM, 128, 16, 4, 2, MmaShape::Fma, /*stages=*/1, /*split_k=*/1,
                        ProducerKind::CpAsync, RasterOrder::RowMajor, /*swizzle=*/1,
                        /*cluster_m=*/1, Schedule::Cooperative, OperandSource::Shared,
                        OperandOrder::AB, /*prefetch=*/1);
@@ -551,9 +552,11 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
                          << " does not fit " << c.elemA << " operands; expected "
                          << stringifyMmaShape(*want);
     PlanAttr only = simtPlan(p.getContext(), *want);
-    if (p != only)
-      return emitError() << "the " << (*want == MmaShape::Fma ? "CUDA-core (fma)" : "f64 (DMMA)")
-                         << " kernel has one plan: " << only;
+    if (*want == MmaShape::Fma && p != only && p != fmaPlan(p.getContext(), 64))
+      return emitError() << "the CUDA-core (fma) kernel has two plans: " << only << " and "
+                         << fmaPlan(p.getContext(), 64);
+    if (*want != MmaShape::Fma && p != only)
+      return emitError() << "the f64 (DMMA) kernel has one plan: " << only;
     return success();
   }
   if (!t.supportsMma(c.elemA))
@@ -1018,9 +1021,31 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     return failure();
   }
   if (*mma == MmaShape::Fma) {
-    PlanAttr p = simtPlan(ctx, *mma);
-    PlanCandidate only{p, estimatePlan(p, c, t), ""};
-    return PlanChoice{only, {only}};
+    // 128-row tiles, or 64-row ones where those leave SMs idle (twice the
+    // CTAs; the estimates' whole waves decide, the 128-row tile winning a
+    // tie). A plan ptxas spilled with (avoid) is passed over.
+    std::vector<PlanCandidate> all;
+    for (int64_t bm : {128, 64})
+      all.push_back({fmaPlan(ctx, bm), estimatePlan(fmaPlan(ctx, bm), c, t), ""});
+    rejectAvoided(all, avoid);
+    if (!all[0].rejectedBecause.empty() && !all[1].rejectedBecause.empty()) {
+      emitError() << "no plan fits the target " << t.chip << " (for example: "
+                  << all[0].rejectedBecause << ")";
+      return failure();
+    }
+    bool wide = all[0].rejectedBecause.empty() &&
+                 (!all[1].rejectedBecause.empty() ||
+                  all[0].estimate.seconds <= all[1].estimate.seconds);
+    PlanChoice choice{all[wide ? 0 : 1], {}};
+    PlanCandidate other = all[wide ? 1 : 0];
+    if (other.rejectedBecause.empty())
+      other.rejectedBecause = "estimated " +
+                              llvm::formatv("{0:F1}", other.estimate.seconds * 1e6).str() +
+                              " us against " +
+                              llvm::formatv("{0:F1}", choice.chosen.estimate.seconds * 1e6).str() +
+                              " us";
+    choice.alternatives.push_back(other);
+    return choice;
   }
   if (!t.supportsMma(c.elemA)) {
     emitError() << c.elemA << " tensor-core math needs sm_89 or newer; target "
@@ -1439,10 +1464,14 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
     printEstimate(os, choice.chosen.estimate);
     return;
   }
-  if (p.getMma() == MmaShape::M8N8K4) {
-    os << "f64 tensor cores (DMMA, mma.sync m8n8k4), fed by cp.async through a "
-       << p.getStages() << "-stage ring of swizzled 128-byte rows (" << c.operandLayout('A', 128)
-       << " A, " << c.operandLayout('B', 128) << " B)\n";
+  if (p.getMma() == MmaShape::M8N8K4 || p.getMma() == MmaShape::Fma) {
+    if (p.getMma() == MmaShape::Fma)
+      os << "CUDA cores (fma): " << c.elemA
+         << " without allow_tf32 (opt in with --tf32 for tf32 tensor cores)\n";
+    else
+      os << "f64 tensor cores (DMMA, mma.sync m8n8k4), fed by cp.async through a "
+         << p.getStages() << "-stage ring of swizzled 128-byte rows (" << c.operandLayout('A', 128)
+         << " A, " << c.operandLayout('B', 128) << " B)\n";
     printEstimate(os, choice.chosen.estimate);
     os << "alternatives rejected:\n";
     for (const PlanCandidate &a : choice.alternatives) {
@@ -1450,13 +1479,6 @@ void einloom::printExplanation(llvm::raw_ostream &os, const Contraction &c,
       printPlanLine(os, a.plan);
       os << ": " << a.rejectedBecause << "\n";
     }
-    return;
-  }
-  if (p.getMma() == MmaShape::Fma) {
-    os << "CUDA cores (fma): " << c.elemA
-       << (c.elemA.isF32() ? " without allow_tf32 (opt in with --tf32 for tf32 tensor cores)"
-                           : " has no tensor-core instruction here")
-       << "\n";
     return;
   }
   if (c.quant) {

@@ -9,7 +9,7 @@ func.func @fp8_on_sm80(%a: tensor<64x64xf8E4M3FN>) -> tensor<64x64xf32> {
 // -----
 
 func.func @f32_cuda_core_plan_is_fixed(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
-  // expected-error @+1 {{the CUDA-core (fma) kernel has one plan: #loom.plan<tile_m = 128, tile_n = 128, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1>}}
+  // expected-error @+1 {{the CUDA-core (fma) kernel has two plans: #loom.plan<tile_m = 128, tile_n = 128, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1> and #loom.plan<tile_m = 64, tile_n = 128, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1>}}
   %c = loom.einsum "mk,nk->mn" (%a, %a) {plan = #loom.plan<tile_m = 128, tile_n = 64, tile_k = 16, warps_m = 4, warps_n = 2, mma = fma, stages = 1>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
   return %c : tensor<64x64xf32>
 }
