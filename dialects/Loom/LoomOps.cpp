@@ -566,6 +566,29 @@ LogicalResult DynamicQuantizeOp::verify() {
   Type e = in.getElementType();
   if (!e.isF16() && !e.isBF16() && !e.isF32())
     return emitOpError("input must be f16, bf16 or f32, not ") << e;
+  // FP8 codes in groups along the last dimension (DeepSeek-V3's activations:
+  // one scale per token per 128 channels).
+  if (q.isFloat8()) {
+    int64_t last = in.getRank() - 1, g = q.getGroupSize();
+    if (q.getGranularity() != QuantGranularity::PerGroup || q.getAxis() != last || g <= 0 ||
+        !q.getScaleType().isF32() || last < 0)
+      return emitOpError("fp8 codes take one f32 scale per group of the last dimension "
+                         "(granularity = group, axis = ")
+             << last << ", group_size > 0, scale_type = f32)";
+    Type want = q.getKind() == QuantKind::E4M3 ? Type(Float8E4M3FNType::get(getContext()))
+                                               : Type(Float8E5M2Type::get(getContext()));
+    if (codes.getShape() != in.getShape() || codes.getElementType() != want)
+      return emitOpError("codes must be ") << want << " with the input's shape, got " << codes;
+    SmallVector<int64_t> shape(in.getShape());
+    if (!ShapedType::isDynamic(shape.back()))
+      shape.back() = (shape.back() + g - 1) / g;
+    if (scales.getShape() != ArrayRef<int64_t>(shape) || !scales.getElementType().isF32())
+      return emitOpError("scales must be f32 of the input's shape with its last dimension in "
+                         "groups of ")
+             << g << " (" << RankedTensorType::get(shape, Float32Type::get(getContext()))
+             << "), got " << scales;
+    return success();
+  }
   if (q.getKind() != QuantKind::Signed || q.hasZeroPoint() || q.getBits() < 2 || q.getBits() > 8)
     return emitOpError("takes symmetric signed codes of 2 to 8 bits (the scales come from each "
                        "channel's largest magnitude)");

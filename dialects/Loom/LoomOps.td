@@ -237,6 +237,15 @@ def Loom_DynamicQuantizeOp : Loom_Op<"dynamic_quantize", [Pure]> {
     s = 0, gives code 0). Both divisions are rounded to f32, as the kernel
     computes them. The GPU kernel (scales along the first dimension) reads
     each row twice, reducing its maximum in a warp.
+
+    FP8 codes (kind = e4m3 or e5m2, `granularity = group` along the last
+    dimension, `group_size` G; DeepSeek-V3's activations, one scale per
+    token per 128 channels): `s = fl32(max |x| / fp8max)` over each group
+    (448 or 57344), `q` the fp8 value nearest `fl32(x / s)`, saturating (a
+    NaN quotient gives 0); the scales have the input's shape with its last
+    dimension ceil(K / G). Its codes and scales are what a block-scaled
+    einsum reads (through `loom.dequantize`, which `loom-fuse-dequantize`
+    folds into `scale_block`).
     Example:
       %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8,
                  kind = signed, granularity = channel, axis = 0,

@@ -126,6 +126,16 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
     // A dynamic (per-token) quantize: a warp a row.
     auto lowerDynamicQuantize = [&](loom::DynamicQuantizeOp q, StringRef name, int index) {
       auto in = cast<RankedTensorType>(q.getInput().getType());
+      std::string kernel = (name + "_dynamic_quantize" + Twine(index)).str();
+      // FP8 codes in groups along the last dimension (the verifier checked).
+      if (q.getQuant().isFloat8() && in.hasStaticShape()) {
+        int64_t cols = in.getShape().back(), rows = in.getNumElements() / std::max<int64_t>(1, cols);
+        mark(q, buildDynamicQuantizeGroupKernel(
+                    kernelModule(), kernel, rows, cols, in.getElementType(),
+                    cast<RankedTensorType>(q.getCodes().getType()).getElementType(),
+                    q.getQuant().getGroupSize(), q.getLoc()));
+        return;
+      }
       if (!in.hasStaticShape() || q.getQuant().getAxis() != 0) {
         q.emitOpError("has a GPU kernel only for static shapes with the scales along the first "
                       "dimension (one per row, the rest of the row contiguous); this is ")
@@ -134,7 +144,6 @@ struct LoomLowerToKernels : einloom::impl::LoomLowerToKernelsBase<LoomLowerToKer
         return;
       }
       int64_t rows = in.getDimSize(0), cols = in.getNumElements() / std::max<int64_t>(1, rows);
-      std::string kernel = (name + "_dynamic_quantize" + Twine(index)).str();
       mark(q, buildDynamicQuantizeKernel(kernelModule(), kernel, rows, cols, in.getElementType(),
                                          q.getQuant().getBits(), q.getLoc()));
     };

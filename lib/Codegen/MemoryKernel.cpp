@@ -840,6 +840,96 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
   return launch;
 }
 
+FailureOr<KernelLaunch> einloom::buildDynamicQuantizeGroupKernel(
+    gpu::GPUModuleOp module, StringRef name, int64_t rows, int64_t cols, Type input,
+    Type codeType, int64_t group, Location loc) {
+  if (rows * cols >= (int64_t(1) << 31))
+    return emitError(loc, "the dynamic quantize has ") << rows * cols << " elements, more than 2^31";
+  if (!isFp8(codeType) || group < 1)
+    return emitError(loc, "fp8 group quantization needs f8E4M3FN or f8E5M2 codes and a group");
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t perBlock = kThreads / 32, groups = (cols + group - 1) / group;
+  KernelLaunch launch = memoryLaunch(name);
+  launch.grid[0] = (rows + perBlock - 1) / perBlock;
+  auto func = createKernelFunc(b, loc, name,
+                               {rows * cols * elementBytes(input), rows * cols, rows * groups * 4},
+                               /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  KernelContext kc = integerContext(b, loc);
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Value x = typedView(b, loc, entry.getArgument(0), input, rows * cols);
+  Value codes = typedView(b, loc, entry.getArgument(1), b.getI8Type(), rows * cols);
+  Value scales = typedView(b, loc, entry.getArgument(2), f32, rows * groups);
+  Value tid32 = arith::IndexCastOp::create(b, loc, i32, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+  Value lane = kc.rem(tid32, 32);
+  Value row = kc.add(kc.mul(arith::IndexCastOp::create(
+                                b, loc, i32, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                            perBlock),
+                     kc.div(tid32, 32));
+  auto inside = scf::IfOp::create(b, loc, kc.lt(row, rows), false);
+  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
+  float fp8max = isa<Float8E4M3FNType>(codeType) ? 448.0f : 57344.0f;
+  // Group g of the row: the lane's values lane, lane + 32, ... of it (those
+  // inside the row), kept in registers between the maximum and the codes.
+  int64_t perLane = (group + 31) / 32;
+  auto groupLoop = scf::ForOp::create(b, loc, kc.idx(kc.cst(0)), kc.idx(kc.cst(groups)),
+                                      kc.idx(kc.cst(1)));
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(groupLoop.getBody());
+    Value gi = arith::IndexCastOp::create(b, loc, i32, groupLoop.getInductionVar());
+    Value first = kc.mul(gi, group);
+    Value end = arith::MinSIOp::create(b, loc, kc.add(first, group), kc.cst(cols));
+    SmallVector<Value> vals, oks, ats;
+    Value most = f32c(0);
+    for (int64_t j = 0; j < perLane; ++j) {
+      Value col = kc.add(first, kc.add(lane, 32 * j));
+      Value ok = kc.ltV(col, end);
+      Value at = kc.add(kc.mul(row, cols), arith::SelectOp::create(b, loc, ok, col, kc.cst(0)));
+      Value v = convertElement(b, loc, memref::LoadOp::create(b, loc, x, ValueRange{kc.idx(at)}), f32);
+      v = arith::SelectOp::create(b, loc, ok, v, f32c(0));
+      // |v| by clearing the sign bit (absf would call libdevice); maxnumf
+      // ignores a NaN.
+      Value mag = arith::BitcastOp::create(
+          b, loc, f32,
+          arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, v), kc.cst(0x7fffffff)));
+      most = arith::MaxNumFOp::create(b, loc, most, mag);
+      vals.push_back(v);
+      oks.push_back(ok);
+      ats.push_back(at);
+    }
+    most = warpReduce(b, loc, most, 32, [&](Value p, Value q) {
+      return arith::MaxNumFOp::create(b, loc, p, q).getResult();
+    });
+    Value s = arith::DivFOp::create(b, loc, most, f32c(fp8max)); // div.rn.f32
+    auto lead = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                                                lane, kc.cst(0)),
+                                  false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&lead.getThenRegion().front());
+      memref::StoreOp::create(b, loc, s, scales,
+                              ValueRange{kc.idx(kc.add(kc.mul(row, groups), gi))});
+    }
+    for (int64_t j = 0; j < perLane; ++j) {
+      Value r = arith::DivFOp::create(b, loc, vals[j], s);
+      Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, r, r);
+      r = arith::SelectOp::create(b, loc, isNan, f32c(0), r);
+      auto store = scf::IfOp::create(b, loc, oks[j], false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&store.getThenRegion().front());
+      memref::StoreOp::create(b, loc, storedAs(b, loc, r, codeType), codes,
+                              ValueRange{kc.idx(ats[j])});
+    }
+  }
+  b.setInsertionPointAfter(inside);
+  gpu::ReturnOp::create(b, loc);
+  launch.argumentBytes = {0, 0, 0};
+  return launch;
+}
+
 FailureOr<KernelLaunch> einloom::buildPackKernel(gpu::GPUModuleOp module, StringRef name,
                                                  int64_t N, int64_t K, unsigned bits,
                                                  Location loc) {

@@ -352,10 +352,17 @@ struct LoomFuseDequantize : einloom::impl::LoomFuseDequantizeBase<LoomFuseDequan
     if (explain)
       getOperation().walk([&](loom::DynamicQuantizeOp q) {
         auto in = cast<RankedTensorType>(q.getInput().getType());
-        llvm::errs() << "loom.dynamic_quantize (" << q.getQuant().getBits()
-                     << "-bit, a scale per index of dimension " << q.getQuant().getAxis()
-                     << " of " << typeText(in) << ") runs as its own memory-bound kernel (a warp "
-                        "a row: the row's largest magnitude, then its codes; the row read twice)";
+        loom::QuantAttr qa = q.getQuant();
+        if (qa.isFloat8())
+          llvm::errs() << "loom.dynamic_quantize (" << loom::stringifyQuantKind(qa.getKind())
+                       << ", a scale per " << qa.getGroupSize() << " values of the last dimension of "
+                       << typeText(in) << ") runs as its own memory-bound kernel (a warp a row: "
+                          "each group's largest magnitude, then its codes)";
+        else
+          llvm::errs() << "loom.dynamic_quantize (" << qa.getBits()
+                       << "-bit, a scale per index of dimension " << qa.getAxis() << " of "
+                       << typeText(in) << ") runs as its own memory-bound kernel (a warp "
+                          "a row: the row's largest magnitude, then its codes; the row read twice)";
         for (Operation *user : q.getCodes().getUsers())
           if (auto e = dyn_cast<loom::EinsumOp>(user)) {
             llvm::errs() << "; its codes feed einsum \"" << e.getSpec() << "\"";

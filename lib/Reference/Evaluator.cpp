@@ -168,8 +168,15 @@ private:
         .Case<loom::DynamicQuantizeOp>([&](loom::DynamicQuantizeOp q) {
           Tensor codes, scales;
           std::string err;
-          bool ok = dynamicQuantize(values[q.getInput()], static_cast<int>(q.getQuant().getBits()),
-                                    q.getQuant().getAxis(), codes, scales, err);
+          loom::QuantAttr qa = q.getQuant();
+          bool ok = qa.isFloat8()
+                        ? dynamicQuantizeGroups(values[q.getInput()],
+                                                qa.getKind() == loom::QuantKind::E4M3
+                                                    ? DType::F8E4M3FN
+                                                    : DType::F8E5M2,
+                                                qa.getGroupSize(), codes, scales, err)
+                        : dynamicQuantize(values[q.getInput()], static_cast<int>(qa.getBits()),
+                                          qa.getAxis(), codes, scales, err);
           values[q.getCodes()] = std::move(codes);
           values[q.getScales()] = std::move(scales);
           return check(op, ok, err);

@@ -153,6 +153,36 @@ bool einloom::ref::dequantize(const Tensor &codes, const Tensor &scale,
   return true;
 }
 
+bool einloom::ref::dynamicQuantizeGroups(const Tensor &x, DType codeType, int64_t group,
+                                         Tensor &codes, Tensor &scales, std::string &err) {
+  if ((codeType != DType::F8E4M3FN && codeType != DType::F8E5M2) || group < 1 || x.rank() < 1) {
+    err = "dynamic_quantize: fp8 groups need an e4m3 or e5m2 code type, a group of 1 or more "
+          "and an input of rank 1 or more";
+    return false;
+  }
+  int64_t cols = x.shape.back(), groups = (cols + group - 1) / group;
+  int64_t rows = cols ? x.numel() / cols : 0;
+  float fp8max = codeType == DType::F8E4M3FN ? 448.0f : 57344.0f;
+  std::vector<int64_t> shape = x.shape;
+  shape.back() = groups;
+  scales = Tensor(DType::F32, shape);
+  codes = Tensor(codeType, x.shape);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t lo = r * cols + g * group, hi = r * cols + std::min(cols, (g + 1) * group);
+      float most = 0;
+      for (int64_t i = lo; i < hi; ++i)
+        most = std::fmax(most, std::fabs(static_cast<float>(x.data[i]))); // NaNs ignored
+      float s = most / fp8max;
+      scales.data[r * groups + g] = s;
+      for (int64_t i = lo; i < hi; ++i) {
+        float q = static_cast<float>(x.data[i]) / s;
+        codes.data[i] = std::isnan(q) ? 0.0 : roundToSaturating(codeType, double(q));
+      }
+    }
+  return true;
+}
+
 bool einloom::ref::dynamicQuantize(const Tensor &x, int bits, int64_t axis, Tensor &codes,
                                    Tensor &scales, std::string &err) {
   if (bits < 2 || bits > 8 || axis < 0 || axis >= x.rank()) {

@@ -734,7 +734,22 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
         // Codes and per-row scales from the data: the reference's exactly.
         Tensor codes, scales;
         std::string err;
-        if (!ref::dynamicQuantize(expect[k.operands[0]], k.weight.bits, 0, codes, scales, err)) {
+        // "dynamic", or fp8 in groups of the last dimension: "dynamic:e4m3:G".
+        char kind[8] = {0};
+        long long group = 0;
+        bool fp8 = std::sscanf(k.spec.c_str(), "dynamic:%7[a-z0-9]:%lld", kind, &group) == 2;
+        if (fp8 && ((std::string(kind) != "e4m3" && std::string(kind) != "e5m2") || group < 1)) {
+          cleanup();
+          return fail(o, "kernel " + k.name + " quantizes as '" + k.spec +
+                             "', which the runner cannot check");
+        }
+        bool made = fp8 ? ref::dynamicQuantizeGroups(expect[k.operands[0]],
+                                                    std::string(kind) == "e4m3" ? DType::F8E4M3FN
+                                                                                : DType::F8E5M2,
+                                                    group, codes, scales, err)
+                        : ref::dynamicQuantize(expect[k.operands[0]], k.weight.bits, 0, codes,
+                                               scales, err);
+        if (!made) {
           cleanup();
           return fail(o, "reference: " + err);
         }

@@ -172,6 +172,23 @@ dql dql_f16_m1_n1024_k2048   1 1024 2048 f16
 dql dql_f32_m300_n512_k512   300 512 512 f32
 dql dql_f16_sm80_m16_n2048_k1024 16 2048 1024 f16 --target sm_80
 "$COMPILE" examples/w8a8-linear.mlir -o "$PACK/quant/w8a8_linear_example.bundle"
+# FP8 dynamic quantization in groups of the last dimension (e4m3 and
+# e5m2, groups of 128 and a partial last one, bf16 / f16 / f32 inputs), and
+# the DeepSeek-V3-style linear layer it feeds (the block-scaled einsum).
+dq8() { local name=$1 rows=$2 cols=$3 ty=$4 kind=$5 g=$6
+  local code=f8E4M3FN groups=$(( (cols + g - 1) / g ))
+  [ "$kind" = e5m2 ] && code=f8E5M2
+  mlir_into quant "$name" <<MLIR
+func.func @main(%x: tensor<${rows}x${cols}x${ty}>) -> (tensor<${rows}x${cols}x${code}>, tensor<${rows}x${groups}xf32>) {
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = ${kind}, granularity = group, axis = 1, group_size = ${g}, scale_type = f32>} : (tensor<${rows}x${cols}x${ty}>) -> (tensor<${rows}x${cols}x${code}>, tensor<${rows}x${groups}xf32>)
+  return %q, %s : tensor<${rows}x${cols}x${code}>, tensor<${rows}x${groups}xf32>
+}
+MLIR
+}
+dq8 dq8_bf16_300x1000_e4m3 300 1000 bf16 e4m3 128
+dq8 dq8_f16_17x4096_e5m2   17 4096 f16 e5m2 128
+dq8 dq8_f32_5x200_g32      5 200 f32 e4m3 32
+"$COMPILE" test/Inputs/quant/fp8-dynamic-linear.mlir -o "$PACK/quant/fp8_dynamic_linear.bundle"
 # The W8A8 benchmark shapes (bench_w8a8.py): M = 16 and 4096 against (K, N)
 # = (4096, 14336), (8192, 28672), (7168, 16384).
 mkdir -p "$PACK/w8a8bench"

@@ -131,6 +131,17 @@ mlir::FailureOr<KernelLaunch> buildDynamicQuantizeKernel(mlir::gpu::GPUModuleOp 
                                                          int64_t cols, mlir::Type input,
                                                          unsigned bits, mlir::Location loc);
 
+/// loom.dynamic_quantize to fp8 codes (`codeType` f8E4M3FN or f8E5M2), one
+/// f32 scale per `group` values of each row of `cols`: a warp a row, each
+/// group's largest magnitude reduced in the warp, then its codes
+/// (cvt.rn.satfinite; a NaN quotient gives 0). Arguments: the input, the
+/// codes (rows x cols bytes), the scales (rows x ceil(cols / group) f32).
+mlir::FailureOr<KernelLaunch> buildDynamicQuantizeGroupKernel(mlir::gpu::GPUModuleOp module,
+                                                              llvm::StringRef name, int64_t rows,
+                                                              int64_t cols, mlir::Type input,
+                                                              mlir::Type codeType, int64_t group,
+                                                              mlir::Location loc);
+
 /// The fused FFT convolution's plan for `conv`, or an error on it saying
 /// what the kernels cannot take (lengths, layouts, types).
 mlir::FailureOr<codegen::FFTConvKernelPlan> fftconvPlan(mlir::loom::FFTConvOp conv);

@@ -87,6 +87,14 @@ bool quantize(const Tensor &x, const Tensor &scale, const Tensor *zeroPoint,
 bool dequantize(const Tensor &codes, const Tensor &scale,
                 const Tensor *zeroPoint, const QuantParams &q,
                 DType resultType, Tensor &result, std::string &err);
+/// FP8 codes (`codeType` F8E4M3FN or F8E5M2) with one f32 scale per group
+/// of `group` along the last dimension (loom.dynamic_quantize with kind =
+/// e4m3 / e5m2, granularity = group): s = fl32(max |x| / fp8max) over the
+/// group (448 or 57344; NaNs ignored), q = the fp8 nearest fl32(x / s),
+/// saturating (a NaN quotient, as from s = 0, gives 0). scales has x's
+/// shape with its last dimension ceil(K / group).
+bool dynamicQuantizeGroups(const Tensor &x, DType codeType, int64_t group, Tensor &codes,
+                           Tensor &scales, std::string &err);
 /// loom.dynamic_quantize: for each index c along `axis`, s[c] =
 /// fl32(max |x| / qmax) over the rest of `x` (NaNs ignored; qmax =
 /// 2^(bits-1) - 1), then codes clamp(roundeven(fl32(x / s[c])), -qmax - 1,

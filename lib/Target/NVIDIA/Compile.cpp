@@ -489,7 +489,11 @@ static FailureOr<rt::Bundle> describe(func::FuncOp func, const std::string &targ
       k.operands = {buffer[q.getInput()]};
       k.result = buffer[q.getCodes()];
       k.op = "quantize";
-      k.spec = "dynamic";
+      // FP8 codes in groups of the last dimension: "dynamic:e4m3:G".
+      loom::QuantAttr qa = q.getQuant();
+      k.spec = qa.isFloat8() ? "dynamic:" + loom::stringifyQuantKind(qa.getKind()).str() + ":" +
+                                   std::to_string(qa.getGroupSize())
+                             : "dynamic";
       k.acc = "f32";
       k.flops = 0;
       k.weight = weightOf(q.getQuant(), buffer[q.getScales()], -1);

@@ -1072,3 +1072,27 @@ func.func @f(%q: tensor<100x16xi8>, %k: tensor<130x16xi8>, %m: tensor<2x3xi8>) {
   %0 = loom.einsum "qd,kd->qk" (%q, %k) block_mask(%m : tensor<2x3xi8>) {mask_block = array<i64: 64, 64>, mask_fill = 0.5 : f64} : (tensor<100x16xi8>, tensor<130x16xi8>) -> tensor<100x130xi32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<4x256xbf16>) {
+  // expected-error @+1 {{fp8 codes take one f32 scale per group of the last dimension (granularity = group, axis = 1, group_size > 0, scale_type = f32)}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e4m3, granularity = channel, axis = 0, scale_type = f32>} : (tensor<4x256xbf16>) -> (tensor<4x256xf8E4M3FN>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x256xbf16>) {
+  // expected-error @+1 {{codes must be 'f8E5M2' with the input's shape, got 'tensor<4x256xf8E4M3FN>'}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e5m2, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<4x256xbf16>) -> (tensor<4x256xf8E4M3FN>, tensor<4x2xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x300xbf16>) {
+  // expected-error @+1 {{scales must be f32 of the input's shape with its last dimension in groups of 128 ('tensor<4x3xf32>'), got 'tensor<4x2xf32>'}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e4m3, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<4x300xbf16>) -> (tensor<4x300xf8E4M3FN>, tensor<4x2xf32>)
+  return
+}
