@@ -730,36 +730,89 @@ FailureOr<KernelLaunch> einloom::buildDequantizeKernel(gpu::GPUModuleOp module, 
   return launch;
 }
 
+namespace {
+/// A dynamic quantize kernel's frame: one warp a row, kThreads / 32 rows a
+/// block; the input, codes (bytes) and f32 scales viewed from the
+/// arguments; the builder inside the test that the warp has a row.
+struct WarpRowQuantize {
+  KernelLaunch launch;
+  Value x, codes, scales, lane, row;
+};
+} // namespace
+
+static FailureOr<WarpRowQuantize> startWarpRowQuantize(OpBuilder &b, KernelContext &kc,
+                                                       gpu::GPUModuleOp module, StringRef name,
+                                                       int64_t rows, int64_t cols, Type input,
+                                                       int64_t scaleCount, Location loc) {
+  if (rows * cols >= (int64_t(1) << 31))
+    return emitError(loc, "the dynamic quantize has ") << rows * cols << " elements, more than 2^31";
+  int64_t perBlock = kThreads / 32;
+  WarpRowQuantize w;
+  w.launch = memoryLaunch(name);
+  w.launch.grid[0] = (rows + perBlock - 1) / perBlock;
+  auto func = createKernelFunc(b, loc, name,
+                               {rows * cols * elementBytes(input), rows * cols, scaleCount * 4},
+                               /*takesSize=*/false, kThreads);
+  Block &entry = func.getBody().front();
+  Type i32 = b.getI32Type();
+  w.x = typedView(b, loc, entry.getArgument(0), input, rows * cols);
+  w.codes = typedView(b, loc, entry.getArgument(1), b.getI8Type(), rows * cols);
+  w.scales = typedView(b, loc, entry.getArgument(2), b.getF32Type(), scaleCount);
+  Value tid32 = arith::IndexCastOp::create(b, loc, i32, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+  w.lane = kc.rem(tid32, 32);
+  w.row = kc.add(kc.mul(arith::IndexCastOp::create(
+                            b, loc, i32, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
+                        perBlock),
+                 kc.div(tid32, 32));
+  // A whole warp takes a row or none (rows per block divide the grid).
+  auto inside = scf::IfOp::create(b, loc, kc.lt(w.row, rows), false);
+  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  return w;
+}
+
+/// The scale of a warp's values whose largest magnitudes (one a lane) are
+/// `most`: the warp's maximum over `divisor` (div.rn.f32), stored by lane
+/// 0 at scales[at].
+static Value warpScale(OpBuilder &b, Location loc, KernelContext &kc, Value most, float divisor,
+                       Value lane, Value scales, Value at) {
+  most = warpReduce(b, loc, most, 32, [&](Value p, Value q) {
+    return arith::MaxNumFOp::create(b, loc, p, q).getResult();
+  });
+  Value s = arith::DivFOp::create(
+      b, loc, most, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(divisor)));
+  auto first = scf::IfOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, kc.cst(0)), false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&first.getThenRegion().front());
+  memref::StoreOp::create(b, loc, s, scales, ValueRange{kc.idx(at)});
+  return s;
+}
+
+/// max(m, |v|) for f32 values: |v| by clearing the sign bit (the math
+/// dialect's absf would call libdevice); maxnumf ignores a NaN.
+static Value maxMagnitude(OpBuilder &b, Location loc, KernelContext &kc, Value m, Value v) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Value mag = arith::BitcastOp::create(
+      b, loc, f32,
+      arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, v), kc.cst(0x7fffffff)));
+  return arith::MaxNumFOp::create(b, loc, m, mag);
+}
+
 FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp module,
                                                             StringRef name, int64_t rows,
                                                             int64_t cols, Type input,
                                                             unsigned bits, Location loc) {
-  if (rows * cols >= (int64_t(1) << 31))
-    return emitError(loc, "the dynamic quantize has ") << rows * cols << " elements, more than 2^31";
   OpBuilder b(module.getContext());
   b.setInsertionPointToEnd(module.getBody());
-  int64_t perBlock = kThreads / 32;
-  KernelLaunch launch = memoryLaunch(name);
-  launch.grid[0] = (rows + perBlock - 1) / perBlock;
-  auto func = createKernelFunc(b, loc, name,
-                               {rows * cols * elementBytes(input), rows * cols, rows * 4},
-                               /*takesSize=*/false, kThreads);
-  Block &entry = func.getBody().front();
   KernelContext kc = integerContext(b, loc);
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  Value x = typedView(b, loc, entry.getArgument(0), input, rows * cols);
-  Value codes = typedView(b, loc, entry.getArgument(1), b.getI8Type(), rows * cols);
-  Value scales = typedView(b, loc, entry.getArgument(2), f32, rows);
-  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value tid32 = arith::IndexCastOp::create(b, loc, i32, tid);
-  Value lane = kc.rem(tid32, 32);
-  Value row = kc.add(kc.mul(arith::IndexCastOp::create(
-                                b, loc, i32, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
-                            perBlock),
-                     kc.div(tid32, 32));
-  // A whole warp takes a row or none (rows per block divide the grid).
-  auto inside = scf::IfOp::create(b, loc, kc.lt(row, rows), false);
-  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  FailureOr<WarpRowQuantize> w =
+      startWarpRowQuantize(b, kc, module, name, rows, cols, input, rows, loc);
+  if (failed(w))
+    return failure();
+  KernelLaunch launch = w->launch;
+  Value x = w->x, codes = w->codes, scales = w->scales, lane = w->lane, row = w->row;
+  Operation *inside = b.getInsertionBlock()->getParentOp();
   Value base = kc.mul(row, cols);
   auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
   // Rows of whole 16-byte chunks are read a chunk (`width` values) at a
@@ -788,29 +841,12 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
     b.setInsertionPointToStart(maxLoop.getBody());
     Value c = arith::IndexCastOp::create(b, loc, i32, maxLoop.getInductionVar());
     Value m = maxLoop.getRegionIterArgs()[0];
-    for (Value v : loadChunk(c)) {
-      // |v| by clearing the sign bit (the math dialect's absf would call
-      // libdevice).
-      Value bits = arith::BitcastOp::create(b, loc, i32, v);
-      Value mag = arith::BitcastOp::create(
-          b, loc, f32, arith::AndIOp::create(b, loc, bits, kc.cst(0x7fffffff)));
-      m = arith::MaxNumFOp::create(b, loc, m, mag);
-    }
+    for (Value v : loadChunk(c))
+      m = maxMagnitude(b, loc, kc, m, v);
     scf::YieldOp::create(b, loc, m);
   }
-  Value most = warpReduce(b, loc, maxLoop.getResult(0), 32, [&](Value p, Value q) {
-    return arith::MaxNumFOp::create(b, loc, p, q).getResult();
-  });
   float qmax = float((1 << (bits - 1)) - 1);
-  Value s = arith::DivFOp::create(b, loc, most, f32c(qmax)); // div.rn.f32
-  auto first = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                                               lane, kc.cst(0)),
-                                 false);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&first.getThenRegion().front());
-    memref::StoreOp::create(b, loc, s, scales, ValueRange{kc.idx(row)});
-  }
+  Value s = warpScale(b, loc, kc, maxLoop.getResult(0), qmax, lane, scales, row);
   // The row again (from L1 or L2): the codes.
   auto codeLoop = scf::ForOp::create(b, loc, from, to, step);
   {
@@ -843,32 +879,20 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
 FailureOr<KernelLaunch> einloom::buildDynamicQuantizeGroupKernel(
     gpu::GPUModuleOp module, StringRef name, int64_t rows, int64_t cols, Type input,
     Type codeType, int64_t group, Location loc) {
-  if (rows * cols >= (int64_t(1) << 31))
-    return emitError(loc, "the dynamic quantize has ") << rows * cols << " elements, more than 2^31";
   if (!isFp8(codeType) || group < 1)
     return emitError(loc, "fp8 group quantization needs f8E4M3FN or f8E5M2 codes and a group");
   OpBuilder b(module.getContext());
   b.setInsertionPointToEnd(module.getBody());
-  int64_t perBlock = kThreads / 32, groups = (cols + group - 1) / group;
-  KernelLaunch launch = memoryLaunch(name);
-  launch.grid[0] = (rows + perBlock - 1) / perBlock;
-  auto func = createKernelFunc(b, loc, name,
-                               {rows * cols * elementBytes(input), rows * cols, rows * groups * 4},
-                               /*takesSize=*/false, kThreads);
-  Block &entry = func.getBody().front();
   KernelContext kc = integerContext(b, loc);
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  Value x = typedView(b, loc, entry.getArgument(0), input, rows * cols);
-  Value codes = typedView(b, loc, entry.getArgument(1), b.getI8Type(), rows * cols);
-  Value scales = typedView(b, loc, entry.getArgument(2), f32, rows * groups);
-  Value tid32 = arith::IndexCastOp::create(b, loc, i32, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
-  Value lane = kc.rem(tid32, 32);
-  Value row = kc.add(kc.mul(arith::IndexCastOp::create(
-                                b, loc, i32, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x)),
-                            perBlock),
-                     kc.div(tid32, 32));
-  auto inside = scf::IfOp::create(b, loc, kc.lt(row, rows), false);
-  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  int64_t groups = (cols + group - 1) / group;
+  FailureOr<WarpRowQuantize> w =
+      startWarpRowQuantize(b, kc, module, name, rows, cols, input, rows * groups, loc);
+  if (failed(w))
+    return failure();
+  KernelLaunch launch = w->launch;
+  Value x = w->x, codes = w->codes, scales = w->scales, lane = w->lane, row = w->row;
+  Operation *inside = b.getInsertionBlock()->getParentOp();
   auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
   float fp8max = isa<Float8E4M3FNType>(codeType) ? 448.0f : 57344.0f;
   // Group g of the row: the lane's values lane, lane + 32, ... of it (those
@@ -890,29 +914,12 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeGroupKernel(
       Value at = kc.add(kc.mul(row, cols), arith::SelectOp::create(b, loc, ok, col, kc.cst(0)));
       Value v = convertElement(b, loc, memref::LoadOp::create(b, loc, x, ValueRange{kc.idx(at)}), f32);
       v = arith::SelectOp::create(b, loc, ok, v, f32c(0));
-      // |v| by clearing the sign bit (absf would call libdevice); maxnumf
-      // ignores a NaN.
-      Value mag = arith::BitcastOp::create(
-          b, loc, f32,
-          arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, i32, v), kc.cst(0x7fffffff)));
-      most = arith::MaxNumFOp::create(b, loc, most, mag);
+      most = maxMagnitude(b, loc, kc, most, v);
       vals.push_back(v);
       oks.push_back(ok);
       ats.push_back(at);
     }
-    most = warpReduce(b, loc, most, 32, [&](Value p, Value q) {
-      return arith::MaxNumFOp::create(b, loc, p, q).getResult();
-    });
-    Value s = arith::DivFOp::create(b, loc, most, f32c(fp8max)); // div.rn.f32
-    auto lead = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                                                lane, kc.cst(0)),
-                                  false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(&lead.getThenRegion().front());
-      memref::StoreOp::create(b, loc, s, scales,
-                              ValueRange{kc.idx(kc.add(kc.mul(row, groups), gi))});
-    }
+    Value s = warpScale(b, loc, kc, most, fp8max, lane, scales, kc.add(kc.mul(row, groups), gi));
     for (int64_t j = 0; j < perLane; ++j) {
       Value r = arith::DivFOp::create(b, loc, vals[j], s);
       Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, r, r);
