@@ -33,7 +33,8 @@ in ten of them, fp8 (e4m3, e5m2) or f16 products with block scales
 and some W8A8 int8 products with per-token and per-channel scales (and an
 activation zero point's rank-1 term), or, one in ten, attention-style
 scores under a block mask (f16, bf16 or i8; 64x64 or 128x128 blocks, one
-mask per batch or one for all, fills 0, -inf or a number).
+mask per batch or one for all, fills 0, -inf or a number), or activations
+quantized at run time to fp8, one scale per row per 32 to 128 values.
 Scales are powers of two and codes small integers, so the dequantized or
 scaled operands and the sums are exact: the reference must match NumPy's
 product bit for bit.
@@ -215,6 +216,8 @@ def draw_quant_case(index, seed):
         return draw_w8a8_case(index, seed)
     if kind < 0.55:
         return draw_mask_case(index, seed)
+    if kind < 0.62:
+        return draw_dq8_case(index, seed)
     c = Case(index, seed)
     c.family = "weight"
     c.form = r.choice(["nk", "nk", "kn", "bnk"])
@@ -281,6 +284,54 @@ def draw_mask_case(index, seed):
     c.target = "sm_90a" if r.random() < 0.6 else "sm_80"
     c.ops = [list("mk"), list("nk")]
     return c
+
+
+def draw_dq8_case(index, seed):
+    """Activations quantized at run time to fp8 (loom.dynamic_quantize,
+    e4m3 or e5m2, one scale per row per G values)."""
+    r = random.Random(seed ^ 0xD98)
+    c = Case(index, seed)
+    c.family, c.form = "dq8", "nk"
+    c.dt = r.choice(["f32", "f16", "bf16"])
+    c.kind = r.choice(["e4m3", "e4m3", "e5m2"])
+    c.group = r.choice([32, 64, 128, 128])
+    c.m = r.choice([1, 2, 17, 64, 300])
+    c.k = r.choice([1, 31, 128, 200, 1000])
+    c.n, c.b = 1, 1
+    c.out_type = "f8E4M3FN" if c.kind == "e4m3" else "f8E5M2"
+    c.target = "sm_90a" if r.random() < 0.7 else "sm_89"
+    c.ops = [list("mk")]
+    return c
+
+
+def dq8_mlir(c):
+    groups = -(-c.k // c.group)
+    tx, tq, ts = mlir_type([c.m, c.k], c.dt), mlir_type([c.m, c.k], c.out_type), mlir_type([c.m, groups], "f32")
+    return (f"func.func @main(%x: {tx}) -> ({tq}, {ts}) {{\n"
+            f"  %q, %s = loom.dynamic_quantize %x {{quant = #loom.quant<bits = 8, kind = {c.kind}, "
+            f"granularity = group, axis = 1, group_size = {c.group}, scale_type = f32>}} "
+            f": ({tx}) -> ({tq}, {ts})\n  return %q, %s : {tq}, {ts}\n}}\n")
+
+
+def check_dq8_reference(c, np, einloom_run, work):
+    """The codes against NumPy's: s = fl32(max |x| / fp8max) a group, then
+    the fp8 nearest fl32(x / s), a NaN quotient giving 0."""
+    r = np.random.default_rng(c.seed ^ 0xD98)
+    x = r.choice(FLOAT_VALUES, size=(c.m, c.k)) * r.choice([1.0, 0.0], size=(c.m, 1), p=[0.9, 0.1])
+    top = np.float32(448.0 if c.kind == "e4m3" else 57344.0)
+    x32 = x.astype(np.float32)
+    want = np.zeros_like(x)
+    for g in range(0, c.k, c.group):
+        blk = x32[:, g:g + c.group]
+        s = (np.abs(blk).max(axis=1, keepdims=True) / top).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = (blk / s).astype(np.float32)
+        want[:, g:g + c.group] = np.where(np.isnan(q), 0.0, q)
+    return run_reference(np, einloom_run, work, [("x", x)], want, c.out_type)
+
+
+def dq8_describe(c):
+    return f"dynamic_quantize {c.m}x{c.k} {c.dt} -> {c.kind} groups of {c.group} {c.target}"
 
 
 def mask_shapes(c):
@@ -698,6 +749,7 @@ FAMILIES = {
     "block": (block_mlir, check_block_reference, block_describe),
     "w8a8": (w8a8_mlir, check_w8a8_reference, w8a8_describe),
     "mask": (mask_mlir, check_mask_reference, mask_describe),
+    "dq8": (dq8_mlir, check_dq8_reference, dq8_describe),
 }
 
 
