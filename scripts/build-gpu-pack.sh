@@ -24,7 +24,7 @@ bench() { compile_into bench "$@"; }
 finish_pack() {
   cp bench/bench_gemm.py bench/bench_einsum.py bench/bench_epilogue.py bench/bench_decode.py \
      bench/bench_python.py bench/bench_quant.py bench/bench_sparse.py bench/bench_w8a8.py \
-     bench/bench_fp8block.py \
+     bench/bench_fp8block.py bench/bench_mask.py \
      bench/timing.py bench/bench_fftconv.py bench/quant_layout.py \
      bench/paired.py bench/mma_peak.py scripts/einsum-fuzz.py "$PACK/"
   du -sh "$PACK"
@@ -410,6 +410,17 @@ suite mask_bhqk_128_ninf     "bhqd,bhkd->bhqk" b=2,h=4,q=300,k=500,d=64 bf16 --b
 suite mask_bqk_64_shared     "bqd,bkd->bqk" b=3,q=200,k=129,d=40 f16 --block-mask 64x64:shared
 suite mask_qk_64_sm80        "qd,kd->qk" q=1000,k=777,d=128 f16 --block-mask 64x64 --target sm_80
 suite mask_bhqk_64_f32out    "bhqd,bhkd->bhqk" b=1,h=3,q=257,k=255,d=96 f16 --out f32 --block-mask 64x64:fill=-1.5
+# The block-mask benchmark (bench_mask.py, gpu-check's "mask" part): bf16
+# scores with 128x128 blocks per batch and head against dense cuBLAS, beside
+# the same scores unmasked.
+mkdir -p "$PACK/maskbench"
+for s in 2,16,2048,2048,128 1,8,8192,8192,128; do
+  IFS=, read -r mb mh mq mk md <<< "$s"
+  compile_into maskbench "maskbench_b${mb}_h${mh}_q${mq}_k${mk}_d${md}" "bhqd,bhkd->bhqk" \
+    "b=$mb,h=$mh,q=$mq,k=$mk,d=$md" bf16 --block-mask 128x128:fill=-inf
+  compile_into maskbench "dense_b${mb}_h${mh}_q${mq}_k${mk}_d${md}" "bhqd,bhkd->bhqk" \
+    "b=$mb,h=$mh,q=$mq,k=$mk,d=$md" bf16
+done
 for f in test/Inputs/techniques/*.mlir; do
   "$COMPILE" "$f" -o "$PACK/suite/tech_$(basename "$f" .mlir).bundle"
 done

@@ -273,6 +273,9 @@ struct WeightRole {
   /// buffer itself (`offsetsOf`: the weight's buffer).
   const BundleSparse *sparseFor = nullptr;
   int offsetsOf = -1;
+  /// A block mask: each block computed (byte 1) with probability
+  /// --density, else 0.
+  bool blockMask = false;
 };
 
 std::vector<WeightRole> weightRoles(const Bundle &b) {
@@ -297,9 +300,11 @@ std::vector<WeightRole> weightRoles(const Bundle &b) {
     for (int x : {k.rowScale, k.colScale})
       if (x >= 0)
         roles[x] = {ref::Role::Scale};
-    // A block mask: bytes 0 and 1, about half the blocks masked out.
-    if (k.blockMask >= 0)
-      roles[k.blockMask] = {ref::Role::Codes, 0, 1};
+    // A block mask: bytes 1, then each kept with probability --density.
+    if (k.blockMask >= 0) {
+      roles[k.blockMask] = {ref::Role::Codes, 1, 1};
+      roles[k.blockMask].blockMask = true;
+    }
     if (!k.weight.present())
       continue;
     ref::QuantParams q = quantParams(k.weight);
@@ -536,6 +541,8 @@ static int runAt(Device *dev, Program *prog, const Bundle &b, const RunOptions &
       ref::fillRandom(host[i], rng, ref::Role::Data);
     if (roles[i].sparseFor)
       sparsify(host[i], rng, o.density, *roles[i].sparseFor);
+    if (roles[i].blockMask)
+      sparsify(host[i], rng, o.density);
   }
   // Sparse weights go to the device packed: the words to the weight's
   // buffer, the offsets to theirs.
