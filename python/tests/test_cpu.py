@@ -463,3 +463,21 @@ def test_sharded_kernel_mesh_slices_and_communicator_errors(monkeypatch):
         einloom.Communicator.unique_id()
     with pytest.raises(einloom.Error, match="128 bytes"):
         einloom.Communicator(b"short", 2, 0)
+
+
+def test_block_mask_compiles_with_the_mask_as_last_input():
+    # A mask per batch and head: one byte a 128 x 128 block of the scores.
+    k = einloom.compile("bhqd,bhkd->bhqk", {"b": 2, "h": 3, "q": 300, "d": 64, "k": 500},
+                        dtype="bf16", block_mask="128x128:fill=-inf")
+    assert len(k.inputs) == 3
+    assert k.inputs[2]["shape"] == (2, 3, 3, 4) and k.inputs[2]["dtype"] == "i8"
+    assert "tile_m = 128, tile_n = 128" in k.plan
+    shared = einloom.compile("bhqd,bhkd->bhqk", {"b": 2, "h": 3, "q": 300, "d": 64, "k": 500},
+                             dtype="bf16", block_mask="64x64:shared", target="sm_80")
+    assert shared.inputs[2]["shape"] == (5, 8)
+    with pytest.raises(einloom.Error, match="BMxBN"):
+        einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="64")
+    with pytest.raises(einloom.Error, match="fill= takes a number"):
+        einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="64x64:fill=x")
+    with pytest.raises(einloom.Error, match="no plan fits"):
+        einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="16x16")
