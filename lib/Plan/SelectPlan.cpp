@@ -515,7 +515,10 @@ einloom::verifyPlanForTarget(PlanAttr p, const Contraction &c0, const TargetInfo
   // a tile's mask byte before its main loop (a tile is a block, A and B in
   // the einsum's order, one kernel).
   if (c.epilogue.maskElems) {
-    if (p.getProducer() != ProducerKind::CpAsync || p.getMma() == MmaShape::Fma ||
+    if (p.getMma() == MmaShape::Fma)
+      return emitError() << "a block mask is read by the tensor-core kernels; f32 operands run "
+                            "on the CUDA cores unless allow_tf32 (--tf32) is given";
+    if (p.getProducer() != ProducerKind::CpAsync ||
         p.getStages() < 2 || p.getOrder() != OperandOrder::AB || c.swapped ||
         p.getSplitK() != 1)
       return emitError() << "a block mask is read by the cp.async kernel (producer = "
