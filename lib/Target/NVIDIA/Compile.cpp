@@ -1139,6 +1139,8 @@ static FailureOr<CompileResult> buildModule(ModuleOp module, const std::string &
     }
 
   CompileResult r;
+  if (variants.empty() && !func)
+    return module.emitError("no function named '") << source << "' after planning";
   if (variants.empty()) {
     FailureOr<rt::Bundle> bundle = describe(func, options.target);
     if (failed(bundle))
