@@ -814,7 +814,6 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     int64_t kBlocks = blockK ? (c.k.size() + blockK - 1) / blockK : 0;
     auto blockScaledLoop = [&](Value m0, Value n0, Value iterBase) {
       int64_t numAcc = bn / 2;
-      Type f32 = b.getF32Type();
       // The scales a thread keeps: rows g and g + 8 of its warp and the
       // tile's column block; transposed (order = ba: the kernel's rows are
       // the weight's, its columns the tokens), the tile's weight block and

@@ -180,7 +180,9 @@ std::string fuseScaledInt8(loom::EinsumOp e) {
     if (q.getGranularity() != loom::QuantGranularity::PerChannel || !q.getScaleType().isF32())
       return "operand " + std::to_string(i) + "'s scales are not f32, one per channel";
     const std::string &sub = spec->inputs[i];
-    char label = q.getAxis() < sub.size() ? sub[q.getAxis()] : 0;
+    char label = q.getAxis() >= 0 && static_cast<size_t>(q.getAxis()) < sub.size()
+                     ? sub[q.getAxis()]
+                     : 0;
     const std::string &other = spec->inputs[1 - i];
     size_t at = spec->output.find(label);
     if (!label || at == std::string::npos || other.find(label) != std::string::npos)
