@@ -92,7 +92,7 @@ class Case:
     def __init__(self, index, seed):
         self.index, self.seed = index, seed
         # "dense", or a quantized family: "weight" (dequantized weight),
-        # "block" (block scales), "w8a8" or "mask" (FAMILIES below).
+        # "block" (block scales), "w8a8", "mask" or "dq8" (FAMILIES below).
         self.family = "dense"
 
     def name(self):
@@ -340,10 +340,14 @@ def mask_shapes(c):
             [*c.batch, c.m, c.n])
 
 
+def mask_spec(c):
+    bl = "bh"[:len(c.batch)]
+    return f"{bl}qd,{bl}kd->{bl}qk"
+
+
 def mask_mlir(c):
     q, k, m, out = mask_shapes(c)
-    bl = "bh"[:len(c.batch)]
-    spec = f"{bl}qd,{bl}kd->{bl}qk"
+    spec = mask_spec(c)
     tq, tk, tm, to = mlir_type(q, c.dt), mlir_type(k, c.dt), mlir_type(m, "i8"), mlir_type(out, c.out_type)
     fill = "0xFFF0000000000000" if c.fill == float("-inf") else repr(c.fill)
     return (f"func.func @main(%q: {tq}, %k: {tk}, %m: {tm}) -> {to} {{\n"
@@ -371,8 +375,7 @@ def check_mask_reference(c, np, einloom_run, work):
 
 
 def mask_describe(c):
-    return (f"{'bh'[:len(c.batch)]}qd,{'bh'[:len(c.batch)]}kd->{'bh'[:len(c.batch)]}qk "
-            f"batch={c.batch} q={c.m},k={c.n},d={c.k} {c.dt}->{c.out_type} mask {c.block}x{c.block}"
+    return (f"{mask_spec(c)} batch={c.batch} q={c.m},k={c.n},d={c.k} {c.dt}->{c.out_type} mask {c.block}x{c.block}"
             f"{' shared' if c.shared else ''} fill={c.fill} {c.target}")
 
 

@@ -733,10 +733,11 @@ FailureOr<KernelLaunch> einloom::buildDequantizeKernel(gpu::GPUModuleOp module, 
 namespace {
 /// A dynamic quantize kernel's frame: one warp a row, kThreads / 32 rows a
 /// block; the input, codes (bytes) and f32 scales viewed from the
-/// arguments; the builder inside the test that the warp has a row.
+/// arguments; the builder inside `inside`, the test that the warp has a row.
 struct WarpRowQuantize {
   KernelLaunch launch;
   Value x, codes, scales, lane, row;
+  Operation *inside = nullptr;
 };
 } // namespace
 
@@ -767,6 +768,7 @@ static FailureOr<WarpRowQuantize> startWarpRowQuantize(OpBuilder &b, KernelConte
   // A whole warp takes a row or none (rows per block divide the grid).
   auto inside = scf::IfOp::create(b, loc, kc.lt(w.row, rows), false);
   b.setInsertionPointToStart(&inside.getThenRegion().front());
+  w.inside = inside;
   return w;
 }
 
@@ -812,7 +814,7 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeKernel(gpu::GPUModuleOp mod
     return failure();
   KernelLaunch launch = w->launch;
   Value x = w->x, codes = w->codes, scales = w->scales, lane = w->lane, row = w->row;
-  Operation *inside = b.getInsertionBlock()->getParentOp();
+  Operation *inside = w->inside;
   Value base = kc.mul(row, cols);
   auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
   // Rows of whole 16-byte chunks are read a chunk (`width` values) at a
@@ -892,7 +894,7 @@ FailureOr<KernelLaunch> einloom::buildDynamicQuantizeGroupKernel(
     return failure();
   KernelLaunch launch = w->launch;
   Value x = w->x, codes = w->codes, scales = w->scales, lane = w->lane, row = w->row;
-  Operation *inside = b.getInsertionBlock()->getParentOp();
+  Operation *inside = w->inside;
   auto f32c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult(); };
   float fp8max = isa<Float8E4M3FNType>(codeType) ? 448.0f : 57344.0f;
   // Group g of the row: the lane's values lane, lane + 32, ... of it (those

@@ -847,6 +847,52 @@ static PlanCandidate candidateFor(PlanAttr p, const Contraction &c, const Target
 /// The weight-streaming kernels (a dequantized or sparse weight as the
 /// MMA's A, order = ba): tiles of 64 or 128 weight rows, 16 to 128 tokens,
 /// split-K from 1 to 16; the fastest estimate wins.
+/// The candidate not rejected with the lowest estimate, from `first` on (the
+/// earlier one wins a tie); all.end() when there is none.
+static std::vector<PlanCandidate>::iterator fastest(std::vector<PlanCandidate> &all,
+                                                    size_t first = 0) {
+  auto best = all.end();
+  for (auto it = all.begin() + first; it != all.end(); ++it)
+    if (it->rejectedBecause.empty() &&
+        (best == all.end() || it->estimate.seconds < best->estimate.seconds))
+      best = it;
+  return best;
+}
+
+/// The fastest candidate from `first` on as the choice, every other one as
+/// an alternative (those not rejected: slower by the estimates); an error
+/// naming the first candidate's reason when none fits.
+static FailureOr<PlanChoice> fastestChoice(std::vector<PlanCandidate> &all, size_t first,
+                                           const TargetInfo &t,
+                                           function_ref<InFlightDiagnostic()> emitError) {
+  auto best = fastest(all, first);
+  if (best == all.end()) {
+    InFlightDiagnostic d = emitError();
+    d << "no plan fits the target " << t.chip;
+    // The first candidate's reason stands for the rest (--explain lists
+    // them all).
+    if (!all.empty())
+      d << " (for example: " << all.front().rejectedBecause << ")";
+    return failure();
+  }
+  PlanChoice choice;
+  choice.chosen = *best;
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    if (it == best)
+      continue;
+    if (it->rejectedBecause.empty()) {
+      std::string why;
+      llvm::raw_string_ostream os(why);
+      os << "estimated " << llvm::format("%.1f", it->estimate.seconds * 1e6)
+         << " us against " << llvm::format("%.1f", best->estimate.seconds * 1e6)
+         << " us (" << llvm::format("%.2f", it->estimate.waves) << " waves)";
+      it->rejectedBecause = why;
+    }
+    choice.alternatives.push_back(*it);
+  }
+  return choice;
+}
+
 /// Marks the candidates in `avoid` as rejected (see selectPlan).
 static void rejectAvoided(std::vector<PlanCandidate> &all, ArrayRef<PlanAttr> avoid) {
   for (PlanCandidate &cand : all)
@@ -983,11 +1029,7 @@ static FailureOr<PlanChoice> selectWeightPlan(const Contraction &c, const Target
     }
   }
   rejectAvoided(all, avoid);
-  auto best = all.end();
-  for (auto it = all.begin(); it != all.end(); ++it)
-    if (it->rejectedBecause.empty() &&
-        (best == all.end() || it->estimate.seconds < best->estimate.seconds))
-      best = it;
+  auto best = fastest(all);
   if (best == all.end()) {
     InFlightDiagnostic d = emitError();
     d << "no " << (c.sparse ? "sparse" : "mixed-input") << " plan fits this einsum";
@@ -1031,24 +1073,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     for (int64_t bm : {128, 64})
       all.push_back({fmaPlan(ctx, bm), estimatePlan(fmaPlan(ctx, bm), c, t), ""});
     rejectAvoided(all, avoid);
-    if (!all[0].rejectedBecause.empty() && !all[1].rejectedBecause.empty()) {
-      emitError() << "no plan fits the target " << t.chip << " (for example: "
-                  << all[0].rejectedBecause << ")";
-      return failure();
-    }
-    bool wide = all[0].rejectedBecause.empty() &&
-                 (!all[1].rejectedBecause.empty() ||
-                  all[0].estimate.seconds <= all[1].estimate.seconds);
-    PlanChoice choice{all[wide ? 0 : 1], {}};
-    PlanCandidate other = all[wide ? 1 : 0];
-    if (other.rejectedBecause.empty())
-      other.rejectedBecause = "estimated " +
-                              llvm::formatv("{0:F1}", other.estimate.seconds * 1e6).str() +
-                              " us against " +
-                              llvm::formatv("{0:F1}", choice.chosen.estimate.seconds * 1e6).str() +
-                              " us";
-    choice.alternatives.push_back(other);
-    return choice;
+    return fastestChoice(all, 0, t, emitError);
   }
   if (!t.supportsMma(c.elemA)) {
     emitError() << c.elemA << " tensor-core math needs sm_89 or newer; target "
@@ -1241,13 +1266,6 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
     for (size_t i = firstSkinny; i < all.size(); ++i)
       preferSkinny = preferSkinny || (all[i].rejectedBecause.empty() && large >= 4 * rest);
   }
-  PlanCandidate *best = nullptr;
-  for (size_t i = preferSkinny ? firstSkinny : 0; i < all.size(); ++i) {
-    PlanCandidate &cand = all[i];
-    if (cand.rejectedBecause.empty() &&
-        (!best || cand.estimate.seconds < best->estimate.seconds))
-      best = &cand;
-  }
   if (preferSkinny)
     for (size_t i = 0; i < firstSkinny; ++i)
       if (all[i].rejectedBecause.empty())
@@ -1255,31 +1273,7 @@ einloom::selectPlan(const Contraction &c, const TargetInfo &t, MLIRContext *ctx,
                                  "wasted rows (estimated " +
                                  std::to_string(int64_t(all[i].estimate.seconds * 1e6 + 0.5)) +
                                  " us by the roofline)";
-  if (!best) {
-    InFlightDiagnostic d = emitError();
-    d << "no plan fits the target " << t.chip;
-    // The first candidate's reason stands for the rest (--explain lists
-    // them all).
-    if (!all.empty())
-      d << " (for example: " << all.front().rejectedBecause << ")";
-    return failure();
-  }
-  PlanChoice choice;
-  choice.chosen = *best;
-  for (PlanCandidate &cand : all) {
-    if (&cand == best)
-      continue;
-    if (cand.rejectedBecause.empty()) {
-      std::string why;
-      llvm::raw_string_ostream os(why);
-      os << "estimated " << llvm::format("%.1f", cand.estimate.seconds * 1e6)
-         << " us against " << llvm::format("%.1f", best->estimate.seconds * 1e6)
-         << " us (" << llvm::format("%.2f", cand.estimate.waves) << " waves)";
-      cand.rejectedBecause = why;
-    }
-    choice.alternatives.push_back(cand);
-  }
-  return choice;
+  return fastestChoice(all, preferSkinny ? firstSkinny : 0, t, emitError);
 }
 
 FailureOr<PlanChoice> einloom::choosePlan(const Contraction &c, const TargetInfo &t,

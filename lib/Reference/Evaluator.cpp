@@ -299,7 +299,6 @@ private:
     }
     if (ok && e.hasBlockMask()) {
       ArrayRef<int64_t> blk = *e.getMaskBlock();
-      out.dtype = *dt;
       ok = applyBlockMask(out, values[e.getBlockMask()], blk[0], blk[1],
                           e.getMaskFill() ? e.getMaskFill()->convertToDouble() : 0.0, err);
     }

@@ -294,6 +294,14 @@ static std::map<std::string, int64_t> spillsByKernel(StringRef log) {
   return spills;
 }
 
+/// Every kernel's spill stores together, in bytes.
+static int64_t totalSpills(StringRef log) {
+  int64_t total = 0;
+  for (const auto &kv : spillsByKernel(log))
+    total += kv.second;
+  return total;
+}
+
 /// ptxas, given only a kernel's block size (.maxntid), may cap its
 /// registers to fit more CTAs on an SM and spill a few bytes to get there
 /// (seen with CUDA 13 on small memory-bound and CUDA-core kernels). Where a
@@ -303,14 +311,11 @@ static std::map<std::string, int64_t> spillsByKernel(StringRef log) {
 static void retryWithoutOccupancyCap(const std::string &ptxas, const std::string &chip,
                                      std::string &ptx, std::string &cubin, std::string &log,
                                      Location loc) {
-  std::map<std::string, int64_t> before = spillsByKernel(log);
-  int64_t total = 0;
   std::string edited = ptx;
   bool changed = false;
-  for (const auto &[name, bytes] : before) {
+  for (const auto &[name, bytes] : spillsByKernel(log)) {
     if (bytes == 0)
       continue;
-    total += bytes;
     size_t entry = edited.find(".entry " + name + "(");
     if (entry == std::string::npos)
       continue;
@@ -331,10 +336,7 @@ static void retryWithoutOccupancyCap(const std::string &ptxas, const std::string
   FailureOr<std::string> again = runPtxas(ptxas, edited, chip, retryLog, loc);
   if (failed(again))
     return;
-  int64_t after = 0;
-  for (const auto &[name, bytes] : spillsByKernel(retryLog))
-    after += bytes;
-  if (after < total) {
+  if (totalSpills(retryLog) < totalSpills(log)) {
     ptx = std::move(edited);
     cubin = std::move(*again);
     log = std::move(retryLog);
@@ -1099,13 +1101,6 @@ using AvoidedPlans = std::map<int64_t, SmallVector<loom::PlanAttr>>;
 /// plan of its own choosing, numbered in the order it planned them (the
 /// same in every build of one module).
 using PlanSites = std::map<std::string, std::pair<int64_t, loom::PlanAttr>>;
-
-static int64_t totalSpills(StringRef log) {
-  int64_t total = 0;
-  for (const auto &kv : spillsByKernel(log))
-    total += kv.second;
-  return total;
-}
 
 /// Plans, generates and lowers `module`'s function `source` (or its size
 /// variants), then assembles it with `ptxas` when that is not empty.
