@@ -575,10 +575,10 @@ LogicalResult DynamicQuantizeOp::verify() {
       return emitOpError("fp8 codes take one f32 scale per group of the last dimension "
                          "(granularity = group, axis = ")
              << last << ", group_size > 0, scale_type = f32)";
-    Type want = q.getKind() == QuantKind::E4M3 ? Type(Float8E4M3FNType::get(getContext()))
-                                               : Type(Float8E5M2Type::get(getContext()));
-    if (codes.getShape() != in.getShape() || codes.getElementType() != want)
-      return emitOpError("codes must be ") << want << " with the input's shape, got " << codes;
+    if (codes.getShape() != in.getShape())
+      return emitOpError("codes must have the input's shape, got ") << codes;
+    if (failed(verifyCodeType(*this, q, codes.getElementType(), "code")))
+      return failure();
     SmallVector<int64_t> shape(in.getShape());
     if (!ShapedType::isDynamic(shape.back()))
       shape.back() = (shape.back() + g - 1) / g;

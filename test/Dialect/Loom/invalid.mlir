@@ -1084,7 +1084,7 @@ func.func @f(%x: tensor<4x256xbf16>) {
 // -----
 
 func.func @f(%x: tensor<4x256xbf16>) {
-  // expected-error @+1 {{codes must be 'f8E5M2' with the input's shape, got 'tensor<4x256xf8E4M3FN>'}}
+  // expected-error @+1 {{code element type 'f8E4M3FN' does not match fp8 kind 'e5m2'}}
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e5m2, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<4x256xbf16>) -> (tensor<4x256xf8E4M3FN>, tensor<4x2xf32>)
   return
 }
@@ -1094,5 +1094,13 @@ func.func @f(%x: tensor<4x256xbf16>) {
 func.func @f(%x: tensor<4x300xbf16>) {
   // expected-error @+1 {{scales must be f32 of the input's shape with its last dimension in groups of 128 ('tensor<4x3xf32>'), got 'tensor<4x2xf32>'}}
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e4m3, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<4x300xbf16>) -> (tensor<4x300xf8E4M3FN>, tensor<4x2xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x256xbf16>) {
+  // expected-error @+1 {{codes must have the input's shape, got 'tensor<4x128xf8E4M3FN>'}}
+  %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e4m3, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<4x256xbf16>) -> (tensor<4x128xf8E4M3FN>, tensor<4x2xf32>)
   return
 }
