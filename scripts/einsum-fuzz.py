@@ -761,6 +761,20 @@ FAMILIES = {
 SPILL = re.compile(r"(\d+) bytes spill stores")
 
 
+def runtime_loads(build, bundle, work):
+    """The runtime's reading of the bundle, short of the GPU: with no driver
+    to load, a bundle it accepts stops at the driver's error, and one it
+    rejects names what is wrong (as the dynamic quantize's group scales once
+    were, found only on the GPU). Returns why it failed, or ""."""
+    rt = os.path.join(build, "bin", "einloom-run-rt")
+    env = dict(os.environ, EINLOOM_LIBCUDA=os.path.join(work, "no-driver.so"))
+    p = subprocess.run([rt, bundle], capture_output=True, text=True, timeout=120, env=env)
+    said = (p.stdout + p.stderr).strip()
+    if "cannot load the CUDA driver" in said:
+        return ""
+    return f"the runtime rejects the bundle: {said[-300:]}"
+
+
 def run_case(c, build, pack, np):
     """Compile and check one case; returns (case, status, detail)."""
     compile_bin = os.path.join(build, "bin", "einloom-compile")
@@ -793,6 +807,9 @@ def run_case(c, build, pack, np):
             return c, "FAIL", "no ptxas report (is ptxas installed?)"
         if any(spills):
             return c, "FAIL", f"ptxas spills {max(spills)} bytes"
+        why = runtime_loads(build, bundle, work)
+        if why:
+            return c, "FAIL", why
         if np is not None:
             why = FAMILIES[c.family][1](c, np, run_bin, work)
             if why:

@@ -723,13 +723,15 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       bool fits = k.op == "einsum"     ? k.operands.size() == 2
                   : k.op == "dequantize" ? k.operands.size() >= 2 && k.operands[1] == w.scale
                   : k.op == "quantize"   ? k.operands.size() == 1 && w.zero == -1 &&
-                                             w.granularity == "channel" && w.axis == 0 &&
+                                             (w.granularity == "channel" ? w.axis == 0
+                                                                         : w.bits == 8 &&
+                                                                               w.granularity == "group") &&
                                              k.args.size() == 3 && k.args[2] == w.scale
                                          : false;
       if (!fits)
         return bad("a 'weight' line belongs to an einsum of two operands, a dequantize "
                    "(codes, scale[, zero point]) or a dynamic quantize (input; codes and "
-                   "per-row scales)");
+                   "per-row or per-group scales)");
     } else if (kind == "sparse") {
       if (b.kernels.empty())
         return bad("'sparse' before any kernel");
