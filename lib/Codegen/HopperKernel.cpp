@@ -794,9 +794,11 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       b.setInsertionPointToStart(&previous.getThenRegion().front());
       release(arith::SubIOp::create(b, loc, it, kc.cst(1)));
     };
-    auto releaseLast = [&](Value iterBase) {
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    // (It returns `acc` read after the wait: wgmmaWaitAll.)
+    auto releaseLast = [&](Value iterBase, ValueRange acc) {
+      SmallVector<Value> done = wgmmaWaitAll(b, loc, acc);
       release(arith::SubIOp::create(b, loc, kc.add(iterBase, kCount), kc.cst(1)));
+      return done;
     };
     // Block scales (scale_block = [blockK, blockN]):
     // each block of blockK is summed alone into `part` (its first MMA
@@ -892,7 +894,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         releasePrevious(kt, it);
         // The block's last K tile (or K's last): wait for its MMAs, promote.
         auto promote = [&]() {
-          NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+          SmallVector<Value> done = wgmmaWaitAll(b, loc, part);
           // (The slots: include/einloom/Codegen/BlockScales.h.)
           SmallVector<Value> s;
           if (c.swapped) {
@@ -905,7 +907,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
           SmallVector<Value> out;
           for (int64_t i = 0; i < numAcc; ++i) {
             Value si = c.swapped ? s[blockscales::tokenSlot(i)] : s[blockscales::rowSlot(i)];
-            out.push_back(LLVM::FMAOp::create(b, loc, part[i], si, sums[i]));
+            out.push_back(LLVM::FMAOp::create(b, loc, done[i], si, sums[i]));
           }
           return out;
         };
@@ -924,7 +926,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         llvm::append_range(next, scales);
         scf::YieldOp::create(b, loc, next);
       }
-      releaseLast(iterBase);
+      releaseLast(iterBase, {}); // (the sums are the FMAs' results, read after each promotion's wait)
       return SmallVector<Value>(ks.getResults().begin(), ks.getResults().begin() + bn / 2);
     };
     SmallVector<Value> acc;
@@ -998,8 +1000,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         llvm::append_range(tileAcc, nextParams);
         scf::YieldOp::create(b, loc, tileAcc);
       }
-      releaseLast(t.iterBase);
-      acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
+      acc = releaseLast(t.iterBase, ks.getResults().take_front(numAcc));
     }
     if (pingpong) { // the other consumer's turn
       auto leader = scf::IfOp::create(b, loc, kc.lt(kc.rem(kc.tid, 128), 1), false);

@@ -576,9 +576,7 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
       llvm::append_range(acc, nextParams);
       scf::YieldOp::create(b, loc, acc);
     }
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    SmallVector<Value> acc(loop.getResults().take_front(numAcc));
-    finish(acc);
+    finish(wgmmaWaitAll(b, loc, loop.getResults().take_front(numAcc)));
     return launch;
   }
 

@@ -296,6 +296,16 @@ void wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile &bop, mlir::Value 
                llvm::SmallVectorImpl<mlir::Value> &acc, mlir::Value warpgroup = {},
                mlir::Value accumulate = {});
 
+/// Waits for every wgmma of the warpgroup (wait_group 0) and returns `acc`
+/// passed through an empty asm ordered after that wait. The accumulators
+/// are the MMA asm's outputs, so to LLVM they are ready when it issues, and
+/// a plain read of them (a conversion in the epilogue) could move above the
+/// wait and read registers the tensor cores still write: with a block mask
+/// LLVM sank the f16 conversions into the loop's branch, before the wait
+/// (rel 0.55 on an H100, fuzz_01698 of seed 20261209).
+llvm::SmallVector<mlir::Value> wgmmaWaitAll(mlir::OpBuilder &b, mlir::Location loc,
+                                            mlir::ValueRange acc);
+
 /// PackedFragments: the scale and zero-point registers each lane needs for
 /// K tile `kTile` (global, in 64-k tiles) of the weight: per A fragment of
 /// the warp, per group in the tile (two for groups of 32) and per row half.

@@ -456,6 +456,33 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   }
 }
 
+SmallVector<Value> einloom::codegen::wgmmaWaitAll(OpBuilder &b, Location loc, ValueRange acc) {
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  if (acc.empty())
+    return {};
+  // One asm of no instructions that rewrites each accumulator in place
+  // ("=f"/"=r" tied to the input); with side effects, it stays after the
+  // wait, and every later read goes through its results.
+  std::string constraints;
+  for (Value v : acc)
+    constraints += v.getType().isInteger(32) ? "=r," : "=f,";
+  for (size_t i = 0; i < acc.size(); ++i)
+    constraints += (i ? "," : "") + std::to_string(i);
+  SmallVector<Type> types;
+  for (Value v : acc)
+    types.push_back(v.getType());
+  MLIRContext *ctx = b.getContext();
+  auto st = LLVM::LLVMStructType::getLiteral(ctx, types);
+  auto fence = LLVM::InlineAsmOp::create(
+      b, loc, st, acc, "", constraints, /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::TailCallKind::None, LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+      ArrayAttr());
+  SmallVector<Value> out;
+  for (size_t i = 0; i < acc.size(); ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, loc, fence.getRes(), ArrayRef<int64_t>{int64_t(i)}));
+  return out;
+}
+
 Value einloom::codegen::sharedAddress(OpBuilder &b, Location loc, Value memref) {
   Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
   return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), p).getResult();

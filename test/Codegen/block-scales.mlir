@@ -8,9 +8,12 @@
 // EXPLAIN: 128x256x128 tile{{.*}}: 'loom.einsum' op scale_block's N (128) is not a multiple of tile_n (256)
 // RUN: einloom-compile %s --emit ptx -o - | FileCheck %s --check-prefix=PTX
 // The promotion (laid out first by the compiler): the wait for the block's
-// MMAs, the two products of scales, 64 fma a thread (m64n128's f32
-// accumulators).
+// MMAs, the empty asm that orders the accumulators' reads after it
+// (wgmmaWaitAll), the two products of scales, 64 fma a thread (m64n128's
+// f32 accumulators).
 // PTX: wgmma.wait_group.sync.aligned 0;
+// PTX-NOT: wgmma
+// PTX: // end inline asm
 // PTX-NEXT: mul.rn.f32 [[S0:%r[0-9]+]],
 // PTX-NEXT: mul.rn.f32 [[S1:%r[0-9]+]],
 // PTX-COUNT-64: fma.rn.f32 {{%r[0-9]+}}, {{%r[0-9]+}}, {{%r[0-9]+}}, {{%r[0-9]+}};
