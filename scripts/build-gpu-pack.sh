@@ -402,6 +402,14 @@ suite ring5_ab_bc         "ab,bc->ac" a=7,b=50,c=3 f64
 suite ring5_dmma_7x3x50   "mk,nk->mn" m=7,n=3,k=50 f64
 suite ring5_dmma_7x8x50   "mk,nk->mn" m=7,n=8,k=50 f64
 suite ring5_dmma_32x3x48  "mk,nk->mn" m=32,n=3,k=48 f64
+# On the H100 (2026-12-08) 7x3x50 and 7x8x50 failed again and 32x3x48
+# passed, all on the DMMA 32x64x16 plan of two warps; the fuzzer's cases on
+# that plan passed at K = 4, 8, 24 and 64 (M = 17). These vary one thing at
+# a time: K (16, 34, 48, 64, 66), M (8, 32, 33) and N (64).
+for mnk in 7x3x48 32x3x50 33x3x50 8x3x50 7x3x16 7x3x34 7x3x64 7x3x66 7x64x50; do
+  IFS=x read -r m n k <<< "$mnk"
+  suite "ring5_dmma_$mnk" "mk,nk->mn" "m=$m,n=$n,k=$k" f64
+done
 # Block masks on scores (--block-mask; issue 21's BSR masks): per-batch and
 # shared masks, odd sizes (partial blocks on both sides), fills 0 and -inf,
 # 64x64 and 128x128 tiles, sm_90a and sm_80 code; the runner draws masks
@@ -410,6 +418,11 @@ suite mask_bhqk_128_ninf     "bhqd,bhkd->bhqk" b=2,h=4,q=300,k=500,d=64 bf16 --b
 suite mask_bqk_64_shared     "bqd,bkd->bqk" b=3,q=200,k=129,d=40 f16 --block-mask 64x64:shared
 suite mask_qk_64_sm80        "qd,kd->qk" q=1000,k=777,d=128 f16 --block-mask 64x64 --target sm_80
 suite mask_bhqk_64_f32out    "bhqd,bhkd->bhqk" b=1,h=3,q=257,k=255,d=96 f16 --out f32 --block-mask 64x64:fill=-1.5
+# The fuzzer's failure of 2026-12-08 (fuzz_01698, seed 20261209: rel 0.551,
+# the accumulators converted before wgmma's last wait; fixed by
+# wgmmaWaitAll), and the same with a mask per batch and three K tiles.
+suite mask_bhqk_q1_shared    "bhqd,bhkd->bhqk" b=2,h=3,q=1,k=200,d=128 f16 --block-mask 128x128:shared:fill=-2.5
+suite mask_bhqk_q1_d192      "bhqd,bhkd->bhqk" b=2,h=3,q=1,k=200,d=192 f16 --block-mask 128x128:fill=-2.5
 # The block-mask benchmark (bench_mask.py, gpu-check's "mask" part): bf16
 # scores with 128x128 blocks per batch and head against dense cuBLAS, beside
 # the same scores unmasked.
