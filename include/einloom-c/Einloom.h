@@ -61,6 +61,19 @@ EinloomStatus einloomExplainEinsum(EinloomSession session, const char *spec, con
                                    const char *dtype, const char *acc, const char *out,
                                    const char *plan, const char **text);
 EinloomStatus einloomExplainMLIR(EinloomSession session, const char *mlir, const char **text);
+/* As einloomCompileEinsumEx / einloomExplainEinsum, with a block mask
+ * (blockMask "BMxBN[:shared][:fill=V]", NULL or "" for none): the bundle's
+ * last input, one i8 a BM x BN block of the result, 0 where the block is
+ * not computed and holds V (default 0), per batch or, with "shared", one
+ * for all. API version 8. */
+EinloomStatus einloomCompileEinsumMasked(EinloomSession session, const char *spec,
+                                         const char *sizes, const char *dtype, const char *acc,
+                                         const char *out, const char *plan,
+                                         const char *blockMask, EinloomBundle *bundle);
+EinloomStatus einloomExplainEinsumMasked(EinloomSession session, const char *spec,
+                                         const char *sizes, const char *dtype, const char *acc,
+                                         const char *out, const char *plan,
+                                         const char *blockMask, const char **text);
 /* 1 when the last compile on this session was served from a cache. */
 EinloomStatus einloomSessionLastWasCached(EinloomSession session, int *cached);
 

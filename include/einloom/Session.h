@@ -68,6 +68,9 @@ struct EinsumRequest {
   std::string spec, sizes, dtype = "f16", acc, out;
   bool tf32 = false;
   std::string plan; ///< "#loom.plan<...>" to override the planner
+  /// "BMxBN[:shared][:fill=V]": a block mask, the bundle's last input
+  /// (setBlockMask); empty for none.
+  std::string blockMask;
 };
 
 /// How a request was served.

@@ -126,7 +126,7 @@ EinloomStatus finishCompile(EinloomSessionImpl *s, llvm::Expected<rt::Bundle> b,
 extern "C" {
 
 const char *einloomVersion(void) { return compilerVersion(); }
-int einloomApiVersion(void) { return 7; }
+int einloomApiVersion(void) { return 8; }
 const char *einloomLastError(void) { return lastError.c_str(); }
 
 EinloomStatus einloomSessionCreate(const char *target, const char *cacheDir, EinloomSession *out) {
@@ -182,29 +182,51 @@ EinloomStatus einloomCompileMLIR(EinloomSession session, const char *text, const
   return finishCompile(session, std::move(b), how, out);
 }
 
-EinloomStatus einloomCompileEinsumEx(EinloomSession session, const char *spec, const char *sizes,
-                                     const char *dtype, const char *acc, const char *out,
-                                     const char *plan, EinloomBundle *bundle) {
+/// An einsum request from the C arguments (NULL: the default).
+static EinsumRequest requestOf(const char *spec, const char *sizes, const char *dtype,
+                               const char *acc, const char *out, const char *plan,
+                               const char *blockMask) {
+  EinsumRequest q{spec, sizes, dtype ? dtype : "f16", acc ? acc : "", out ? out : "", false,
+                  plan ? plan : ""};
+  q.blockMask = blockMask ? blockMask : "";
+  return q;
+}
+
+EinloomStatus einloomCompileEinsumMasked(EinloomSession session, const char *spec,
+                                         const char *sizes, const char *dtype, const char *acc,
+                                         const char *out, const char *plan,
+                                         const char *blockMask, EinloomBundle *bundle) {
   if (!live(session))
     return invalid("the session");
   if (!spec || !sizes || !bundle)
     return invalid(!spec ? "the spec" : !sizes ? "the sizes" : "the output pointer");
   *bundle = nullptr;
-  EinsumRequest q{spec, sizes, dtype ? dtype : "f16", acc ? acc : "", out ? out : "", false,
-                  plan ? plan : ""};
+  EinsumRequest q = requestOf(spec, sizes, dtype, acc, out, plan, blockMask);
   CacheOutcome how = CacheOutcome::Compiled;
   return finishCompile(session, session->session->compileEinsum(q, &how), how, bundle);
+}
+
+EinloomStatus einloomCompileEinsumEx(EinloomSession session, const char *spec, const char *sizes,
+                                     const char *dtype, const char *acc, const char *out,
+                                     const char *plan, EinloomBundle *bundle) {
+  return einloomCompileEinsumMasked(session, spec, sizes, dtype, acc, out, plan, nullptr, bundle);
 }
 
 EinloomStatus einloomExplainEinsum(EinloomSession session, const char *spec, const char *sizes,
                                    const char *dtype, const char *acc, const char *out,
                                    const char *plan, const char **text) {
+  return einloomExplainEinsumMasked(session, spec, sizes, dtype, acc, out, plan, nullptr, text);
+}
+
+EinloomStatus einloomExplainEinsumMasked(EinloomSession session, const char *spec,
+                                         const char *sizes, const char *dtype, const char *acc,
+                                         const char *out, const char *plan,
+                                         const char *blockMask, const char **text) {
   if (!live(session))
     return invalid("the session");
   if (!spec || !sizes || !text)
     return invalid(!spec ? "the spec" : !sizes ? "the sizes" : "the output pointer");
-  EinsumRequest q{spec, sizes, dtype ? dtype : "f16", acc ? acc : "", out ? out : "", false,
-                  plan ? plan : ""};
+  EinsumRequest q = requestOf(spec, sizes, dtype, acc, out, plan, blockMask);
   llvm::Expected<std::string> r = session->session->explainEinsum(q);
   if (!r)
     return fromExpected(r);

@@ -43,6 +43,9 @@ struct Session::Impl {
 
   /// A hex SHA-256 over the parts, each length-prefixed.
   std::string hash(std::initializer_list<StringRef> parts) const {
+    return hash(ArrayRef<StringRef>(parts.begin(), parts.end()));
+  }
+  std::string hash(ArrayRef<StringRef> parts) const {
     llvm::SHA256 h;
     std::string shapes = "dynamic-max=" + std::to_string(options.dynamicMax) + " buckets=";
     for (int64_t e : options.buckets)
@@ -257,18 +260,34 @@ llvm::Expected<rt::Bundle> Session::compileMLIR(StringRef text, StringRef entry,
                });
 }
 
+/// The module of an einsum request: the einsum, then its plan and block
+/// mask where given; null (with `what` saying which part) on a bad one.
+static OwningOpRef<ModuleOp> requestModule(MLIRContext &ctx, const EinsumRequest &q,
+                                           std::string &what) {
+  what = "invalid einsum request";
+  OwningOpRef<ModuleOp> module =
+      buildEinsumModule(ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
+  if (module && !q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan))) {
+    what = "invalid plan";
+    return nullptr;
+  }
+  if (module && !q.blockMask.empty() && mlir::failed(setBlockMask(*module, q.blockMask))) {
+    what = "invalid block mask";
+    return nullptr;
+  }
+  return module;
+}
+
 llvm::Expected<rt::Bundle> Session::compileEinsum(const EinsumRequest &q, CacheOutcome *outcome) {
-  std::string request = impl_->hash({"einsum", q.spec, q.sizes, q.dtype, q.acc, q.out,
-                                     q.tf32 ? "tf32" : "", q.plan});
+  // (A request without a mask hashes as it did before masks.)
+  std::string mask = "mask " + q.blockMask;
+  SmallVector<StringRef> parts = {"einsum", q.spec, q.sizes, q.dtype, q.acc, q.out,
+                                  q.tf32 ? "tf32" : "", q.plan};
+  if (!q.blockMask.empty())
+    parts.push_back(mask);
+  std::string request = impl_->hash(parts);
   return impl_->serve(request, "main", outcome, [&](std::string &, std::string &what) {
-    what = "invalid einsum request";
-    OwningOpRef<ModuleOp> module =
-        buildEinsumModule(*impl_->ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
-    if (module && !q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan))) {
-      what = "invalid plan";
-      module = nullptr;
-    }
-    return module;
+    return requestModule(*impl_->ctx, q, what);
   });
 }
 
@@ -294,12 +313,10 @@ llvm::Expected<std::string> Session::explainEinsum(const EinsumRequest &q) {
   std::lock_guard<std::mutex> lock(impl_->compileMutex);
   std::string diagnostics;
   Collect collect(impl_->ctx.get(), diagnostics);
-  OwningOpRef<ModuleOp> module =
-      buildEinsumModule(*impl_->ctx, q.spec, q.sizes, q.dtype, q.acc, q.out, q.tf32);
-  if (module && !q.plan.empty() && mlir::failed(setEinsumPlan(*module, q.plan)))
-    return failure("invalid plan", diagnostics);
+  std::string what;
+  OwningOpRef<ModuleOp> module = requestModule(*impl_->ctx, q, what);
   if (!module)
-    return failure("invalid einsum request", diagnostics);
+    return failure(what, diagnostics);
   return explainModule(*module, impl_->options, impl_->tuningPath, diagnostics);
 }
 

@@ -224,7 +224,7 @@ LogicalResult einloom::setBlockMask(ModuleOp module, StringRef desc) {
   MLIRContext *ctx = module.getContext();
   Location loc = FileLineColLoc::get(ctx, "--block-mask", 1, 1);
   auto bad = [&](const Twine &why) {
-    emitError(loc) << "bad --block-mask '" << desc << "': " << why
+    emitError(loc) << "bad block mask '" << desc << "': " << why
                    << " (expected BMxBN[:shared][:fill=V], e.g. 64x64:fill=-inf)";
     return failure();
   };

@@ -193,8 +193,8 @@ class Kernel:
             text = ctypes.c_char_p()
             s = _session(self.target)
             if self._request is not None:
-                check(_capi.einloomExplainEinsum(s, *[enc(x) for x in self._request],
-                                                 ctypes.byref(text)))
+                check(_capi.einloomExplainEinsumMasked(s, *[enc(x) for x in self._request],
+                                                       ctypes.byref(text)))
             elif self._mlir is not None:
                 check(_capi.einloomExplainMLIR(s, enc(self._mlir), ctypes.byref(text)))
             else:
@@ -701,54 +701,17 @@ def _mlir_type(shape, dtype, encoding=None):
             (f", {encoding}" if encoding else "") + ">")
 
 
-def _block_mask(desc):
-    """"BMxBN[:shared][:fill=V]" as (bm, bn, shared, fill)."""
-    parts = str(desc).split(":")
-    try:
-        bm, bn = (int(x) for x in parts[0].split("x"))
-    except ValueError:
-        raise Error(f"einloom: block_mask is 'BMxBN[:shared][:fill=V]', not {desc!r}") from None
-    shared, fill = False, None
-    for p in parts[1:]:
-        if p == "shared":
-            shared = True
-        elif p.startswith("fill="):
-            try:
-                fill = float(p[5:])
-            except ValueError:
-                raise Error(f"einloom: block_mask fill= takes a number, not {p[5:]!r}") from None
-        else:
-            raise Error(f"einloom: block_mask part {p!r} is not 'shared' or 'fill=V'")
-    if bm < 1 or bn < 1:
-        raise Error(f"einloom: block_mask blocks are positive, not {desc!r}")
-    return bm, bn, shared, fill
-
-
-def _einsum_mlir(spec, shapes, dtype, out_dtype, tf32=False, scale=None, sparse=None, mask=None):
+def _einsum_mlir(spec, shapes, dtype, out_dtype, tf32=False, scale=None, sparse=None):
     _, out_shape, _, _ = label_sizes(spec, shapes)
     ts = [_mlir_type(s, dtype, _sparse_encoding(sparse) if sparse and i == 1 else None)
           for i, s in enumerate(shapes)]
     rt = _mlir_type(out_shape, out_dtype)
     attrs = (["allow_tf32"] if tf32 else []) + ([f"alpha = {float(scale)!r} : f64"] if scale else [])
-    operands = ""
-    if mask:
-        bm, bn, shared, fill = _block_mask(mask)
-        if len(out_shape) < 2:
-            raise Error(f"einloom: a block mask needs a result of rank 2 or more ({spec!r})")
-        mshape = ([] if shared else list(out_shape[:-2])) + [-(-out_shape[-2] // bm),
-                                                            -(-out_shape[-1] // bn)]
-        ts.append(_mlir_type(mshape, "i8"))
-        operands = f" block_mask(%a{len(shapes)} : {ts[-1]})"
-        attrs.append(f"mask_block = array<i64: {bm}, {bn}>")
-        if fill is not None:
-            attrs.append("mask_fill = " + ("0xFFF0000000000000" if fill == float("-inf") else
-                                           "0x7FF0000000000000" if fill == float("inf") else
-                                           repr(fill)) + " : f64")
     args = ", ".join(f"%a{i}: {t}" for i, t in enumerate(ts))
     attr = " {" + ", ".join(attrs) + "}" if attrs else ""
     names = ", ".join(f"%a{i}" for i in range(len(shapes)))
     return (f"func.func @main({args}) -> {rt} {{\n"
-            f"  %r = loom.einsum \"{spec}\" ({names}){operands}{attr} : "
+            f"  %r = loom.einsum \"{spec}\" ({names}){attr} : "
             f"({', '.join(ts[:len(shapes)])}) -> {rt}\n"
             f"  return %r : {rt}\n}}\n")
 
@@ -777,9 +740,12 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
     the block holding V; per batch, or with "shared" one for all)."""
     dtype = dtype_name(dtype)
     out_dtype = dtype_name(out_dtype) or default_out(dtype)
-    if sparse is not None or block_mask is not None:
+    if block_mask is not None and (sparse is not None or dynamic):
+        raise Error("einloom: block_mask= takes a product of two dense operands of static "
+                    "sizes (no sparse= or dynamic=)")
+    if sparse is not None:
         if dynamic or plan:
-            raise Error("einloom: sparse= and block_mask= go without dynamic= and plan=")
+            raise Error("einloom: sparse= goes without dynamic= and plan=")
         if isinstance(sizes, str):
             sizes = dict(item.split("=", 1) for item in sizes.split(",") if "=" in item)
         if isinstance(sizes, dict):
@@ -790,11 +756,11 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
                 raise Error(f"einloom: no size for label {e} of {spec!r}") from None
         else:
             shapes = [tuple(int(d) for d in s) for s in sizes]
-        return compile_mlir(_einsum_mlir(spec, shapes, dtype, out_dtype, sparse=sparse,
-                                         mask=block_mask), target, _spec=spec)
+        return compile_mlir(_einsum_mlir(spec, shapes, dtype, out_dtype, sparse=sparse),
+                            target, _spec=spec)
     if isinstance(sizes, (list, tuple)) and (not sizes or not isinstance(sizes[0], (int,))):
         shapes = [tuple(int(d) for d in s) for s in sizes]
-        if dynamic or plan:
+        if dynamic or plan or block_mask is not None:
             label, _, ins, _ = label_sizes(spec, shapes)
             sizes = dict(label)
         else:
@@ -811,10 +777,12 @@ def compile(spec, sizes, dtype="f16", out_dtype=None, target="sm_90a", dynamic=N
             raise Error(f"einloom: dynamic label {dynamic!r} has no size in {sizes!r}")
         items[dynamic] = "?"
         sizes = ",".join(f"{k}={v}" for k, v in items.items())
-    request = (spec, sizes, dtype, None, out_dtype, plan)
+    # (The block mask is parsed and checked by the compiler: setBlockMask.)
+    request = (spec, sizes, dtype, None, out_dtype, plan,
+               None if block_mask is None else str(block_mask))
     b = _capi.Handle()
-    check(_capi.einloomCompileEinsumEx(_session(target), *[enc(x) for x in request],
-                                       ctypes.byref(b)))
+    check(_capi.einloomCompileEinsumMasked(_session(target), *[enc(x) for x in request],
+                                           ctypes.byref(b)))
     return Kernel(b, target, spec=spec, request=request)
 
 

@@ -60,6 +60,11 @@ def _fn(name, args, res=c_int):
 
 einloomVersion = _fn("einloomVersion", [], c_char_p)
 einloomApiVersion = _fn("einloomApiVersion", [], c_int)
+# (Checked before the other functions are looked up: an older library lacks
+# some, and would fail with a bare missing-symbol error.)
+if einloomApiVersion() < 8:
+    raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
+                      "needs version 8 or newer")
 einloomLastError = _fn("einloomLastError", [], c_char_p)
 einloomSessionCreate = _fn("einloomSessionCreate", [c_char_p, c_char_p, P(Handle)])
 einloomSessionDestroy = _fn("einloomSessionDestroy", [Handle])
@@ -71,6 +76,12 @@ einloomExplainEinsum = _fn("einloomExplainEinsum",
                            [Handle, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p,
                             P(c_char_p)])
 einloomExplainMLIR = _fn("einloomExplainMLIR", [Handle, c_char_p, P(c_char_p)])
+einloomCompileEinsumMasked = _fn("einloomCompileEinsumMasked",
+                                 [Handle, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p,
+                                  c_char_p, c_char_p, P(Handle)])
+einloomExplainEinsumMasked = _fn("einloomExplainEinsumMasked",
+                                 [Handle, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p,
+                                  c_char_p, c_char_p, P(c_char_p)])
 einloomBundleNumBuffers = _fn("einloomBundleNumBuffers", [Handle, P(c_size_t)])
 einloomBundleBufferBytesAt = _fn("einloomBundleBufferBytesAt",
                                  [Handle, c_size_t, c_int64, P(c_uint64)])
@@ -129,9 +140,6 @@ einloomReferenceEinsum = _fn("einloomReferenceEinsum",
                               P(P(ctypes.c_double)), c_char_p, c_size_t, P(c_int64), c_int,
                               P(ctypes.c_double)])
 
-if einloomApiVersion() < 7:
-    raise ImportError(f"einloom: {path} has C API version {einloomApiVersion()}; this package "
-                      "needs version 7 or newer")
 
 
 def check(status):

@@ -481,3 +481,13 @@ def test_block_mask_compiles_with_the_mask_as_last_input():
         einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="64x64:fill=x")
     with pytest.raises(einloom.Error, match="no plan fits"):
         einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="16x16")
+    # The compiler parses the mask (the C API's einloomCompileEinsumMasked),
+    # from shapes too, and --explain's report tells of it.
+    from_shapes = einloom.compile("qd,kd->qk", [(100, 64), (200, 64)], block_mask="64x64:shared")
+    assert from_shapes.inputs[2]["shape"] == (2, 4)
+    assert "block mask: one byte a 64x64 tile" in from_shapes.explain()
+    with pytest.raises(einloom.Error, match="bad block mask '64x64:oops'"):
+        einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="64x64:oops")
+    with pytest.raises(einloom.Error, match="no sparse= or dynamic="):
+        einloom.compile("qd,kd->qk", {"q": 64, "d": 64, "k": 64}, block_mask="64x64",
+                        dynamic="q")

@@ -19,7 +19,7 @@ static int failures = 0;
   } while (0)
 
 int main(void) {
-  CHECK(einloomApiVersion() == 7);
+  CHECK(einloomApiVersion() == 8);
   CHECK(strstr(einloomVersion(), "einloom") != NULL);
 
   char dir[] = "/tmp/einloom-capi.XXXXXX";
@@ -102,6 +102,31 @@ int main(void) {
   CHECK(strstr(einloomLastError(), "program") != NULL);
   CHECK(einloomBundleDynamic(NULL, &label, &lo, &hi) == EINLOOM_INVALID_ARGUMENT);
   CHECK(einloomBundleDestroy(dyn) == EINLOOM_OK);
+
+  /* A block mask (API version 8): the bundle's last input, one i8 a
+   * 64 x 64 block of the 100 x 200 result; a bad description is an error
+   * with no bundle; the mask is part of the request's cache key. */
+  EinloomBundle masked = NULL;
+  CHECK(einloomCompileEinsumMasked(s, "qd,kd->qk", "q=100,k=200,d=64", "f16", NULL, NULL, NULL,
+                                   "64x64:fill=-inf", &masked) == EINLOOM_OK);
+  CHECK(einloomSessionLastWasCached(s, &cached) == EINLOOM_OK && cached == 0);
+  CHECK(einloomBundleNumBuffers(masked, &n) == EINLOOM_OK && n == 4);
+  CHECK(einloomBundleBufferBytes(masked, 2, &bytes) == EINLOOM_OK && bytes == 2 * 4);
+  const char *report = NULL;
+  CHECK(einloomExplainEinsumMasked(s, "qd,kd->qk", "q=100,k=200,d=64", "f16", NULL, NULL, NULL,
+                                   "64x64:fill=-inf", &report) == EINLOOM_OK);
+  CHECK(report && strstr(report, "block mask: one byte a 64x64 tile") != NULL);
+  EinloomBundle unmasked = NULL;
+  CHECK(einloomCompileEinsumMasked(s, "qd,kd->qk", "q=100,k=200,d=64", "f16", NULL, NULL, NULL,
+                                   "", &unmasked) == EINLOOM_OK);
+  CHECK(einloomSessionLastWasCached(s, &cached) == EINLOOM_OK && cached == 0);
+  CHECK(einloomBundleNumBuffers(unmasked, &n) == EINLOOM_OK && n == 3);
+  EinloomBundle badMask = NULL;
+  CHECK(einloomCompileEinsumMasked(s, "qd,kd->qk", "q=100,k=200,d=64", "f16", NULL, NULL, NULL,
+                                   "64x", &badMask) == EINLOOM_ERROR && badMask == NULL);
+  CHECK(strstr(einloomLastError(), "bad block mask '64x'") != NULL);
+  CHECK(einloomBundleDestroy(masked) == EINLOOM_OK);
+  CHECK(einloomBundleDestroy(unmasked) == EINLOOM_OK);
 
   /* A dequantized weight (API version 3): the codes' buffer is packed. */
   const char *w4 =
