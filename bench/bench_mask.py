@@ -8,7 +8,8 @@ dense scores.
 usage: bench_mask.py RUNNER BUNDLE_DIR [--iters N] [--json FILE]
 
 BUNDLE_DIR holds maskbench_bB_hH_qQ_kK_dD.bundle (bf16, a block mask per
-batch and head, fill -inf) beside dense_bB_hH_qQ_kK_dD.bundle, from
+batch and head, fill -inf) beside dense_bB_hH_qQ_kK_dD.bundle (and
+tmamask_bB_hH_qQ_kK_dD.bundle, the same mask on the TMA kernel), from
 scripts/build-gpu-pack.sh. Einloom's times come from RUNNER (einloom-run-rt
 --bench --batch 20) at several --density values, the share of blocks
 computed (the mask is random, so the kept blocks spread over every CTA);
@@ -53,10 +54,18 @@ def main():
               for _ in range(copies)]
         cublas, = batched_ms([rotating(lambda x, y: torch.matmul(x, y.transpose(-1, -2)),
                                        list(zip(qs, ks)))], iters)
-        cells = " | ".join(f"{1000 * t:.1f} | {cublas / t:.2f}" for t in masked)
-        print(f"| {bb} x {h} x {q} x {k} x {d} | {1000 * cublas:.1f} | {1000 * ours_dense:.1f} | "
-              f"{cells} |", flush=True)
-        rows.append((f"{bb}x{h}x{q}x{k}x{d}", cublas, ours_dense, *masked))
+        # The same mask on the TMA kernel (tmamask_*: its plan given, as the
+        # planner does not choose it before it has run here), where packed.
+        tma_path = os.path.join(folder, name.replace("maskbench_", "tmamask_"))
+        kinds = [("", masked)]
+        if os.path.exists(tma_path):
+            kinds.append((" (TMA)", [runner_ms(runner, tma_path, iters, "--density", str(p))
+                                     for p in DENSITIES]))
+        for label, times in kinds:
+            cells = " | ".join(f"{1000 * t:.1f} | {cublas / t:.2f}" for t in times)
+            print(f"| {bb} x {h} x {q} x {k} x {d}{label} | {1000 * cublas:.1f} | "
+                  f"{1000 * ours_dense:.1f} | {cells} |", flush=True)
+            rows.append((f"{bb}x{h}x{q}x{k}x{d}{label.strip()}", cublas, ours_dense, *times))
         del qs, ks
         torch.cuda.empty_cache()
     save_json("mask", rows, ("case", "cublas_ms", "einloom_dense_ms",

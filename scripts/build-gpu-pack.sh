@@ -423,6 +423,16 @@ suite mask_bhqk_64_f32out    "bhqd,bhkd->bhqk" b=1,h=3,q=257,k=255,d=96 f16 --ou
 # wgmmaWaitAll), and the same with a mask per batch and three K tiles.
 suite mask_bhqk_q1_shared    "bhqd,bhkd->bhqk" b=2,h=3,q=1,k=200,d=128 f16 --block-mask 128x128:shared:fill=-2.5
 suite mask_bhqk_q1_d192      "bhqd,bhkd->bhqk" b=2,h=3,q=1,k=200,d=192 f16 --block-mask 128x128:fill=-2.5
+# Block masks on the TMA kernel (2026-12-08; the planner does not choose it
+# until these pass): direct stores (N = 500), staged TMA stores (N = 256),
+# one token, a shared mask, int8 on wgmma k32.
+MASKTMA='#loom.plan<tile_m = 128, tile_n = 128, tile_k = 64, warps_m = 8, warps_n = 1, mma = wgmma_k16, stages = 4, producer = tma>'
+MASKTMA8='#loom.plan<tile_m = 128, tile_n = 128, tile_k = 128, warps_m = 8, warps_n = 1, mma = wgmma_k32, stages = 4, producer = tma>'
+suite mask_tma_bhqk_ninf     "bhqd,bhkd->bhqk" b=2,h=4,q=300,k=500,d=64 bf16 --block-mask 128x128:fill=-inf --plan "$MASKTMA"
+suite mask_tma_staged        "bhqd,bhkd->bhqk" b=1,h=2,q=256,k=256,d=64 f16 --block-mask 128x128:fill=-1.5 --plan "$MASKTMA"
+suite mask_tma_q1_shared     "bhqd,bhkd->bhqk" b=2,h=3,q=1,k=200,d=128 f16 --block-mask 128x128:shared:fill=-2.5 --plan "$MASKTMA"
+suite mask_tma_i8            "bqd,bkd->bqk" b=2,q=257,k=129,d=176 i8 --block-mask 128x128 --plan "$MASKTMA8"
+suite mask_tma_f32out        "bhqd,bhkd->bhqk" b=1,h=3,q=257,k=255,d=96 f16 --out f32 --block-mask 128x128:fill=-1.5 --plan "$MASKTMA"
 # The block-mask benchmark (bench_mask.py, gpu-check's "mask" part): bf16
 # scores with 128x128 blocks per batch and head against dense cuBLAS, beside
 # the same scores unmasked.
@@ -433,6 +443,8 @@ for s in 2,16,2048,2048,128 1,8,8192,8192,128; do
     "b=$mb,h=$mh,q=$mq,k=$mk,d=$md" bf16 --block-mask 128x128:fill=-inf
   compile_into maskbench "dense_b${mb}_h${mh}_q${mq}_k${mk}_d${md}" "bhqd,bhkd->bhqk" \
     "b=$mb,h=$mh,q=$mq,k=$mk,d=$md" bf16
+  compile_into maskbench "tmamask_b${mb}_h${mh}_q${mq}_k${mk}_d${md}" "bhqd,bhkd->bhqk" \
+    "b=$mb,h=$mh,q=$mq,k=$mk,d=$md" bf16 --block-mask 128x128:fill=-inf --plan "$MASKTMA"
 done
 for f in test/Inputs/techniques/*.mlir; do
   "$COMPILE" "$f" -o "$PACK/suite/tech_$(basename "$f" .mlir).bundle"

@@ -24,6 +24,18 @@ static Value convert(OpBuilder &b, Location loc, Value v, Type to) {
   return storedAs(b, loc, v, to);
 }
 
+Value einloom::codegen::maskedOrFill(KernelContext &kc, Value v) {
+  if (!kc.tileKeep)
+    return v;
+  OpBuilder &b = kc.b;
+  Type vt = v.getType();
+  double f = kc.c.epilogue.maskFill;
+  TypedAttr fill = isa<FloatType>(vt) ? TypedAttr(b.getFloatAttr(vt, f))
+                                      : TypedAttr(b.getIntegerAttr(vt, int64_t(f)));
+  return arith::SelectOp::create(b, kc.loc, kc.tileKeep, v,
+                                 arith::ConstantOp::create(b, kc.loc, fill));
+}
+
 void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOffC,
                                      Value m0, Value n0, ArrayRef<Value> acc) {
   OpBuilder &b = kc.b;
@@ -56,16 +68,7 @@ void einloom::codegen::storeEpilogue(KernelContext &kc, Value gC, Value batchOff
         size_t at = (i * tilesN + n) * 4 + half * 2;
         // The fused epilogue (if any) at the element's offset, then C's type.
         auto finish = [&](Value x, Value off) {
-          Value v = kc.epi.apply(kc, x, off);
-          if (kc.tileKeep) { // a masked-out tile stores the mask's fill
-            Type vt = v.getType();
-            double f = c.epilogue.maskFill;
-            TypedAttr fill = isa<FloatType>(vt) ? TypedAttr(b.getFloatAttr(vt, f))
-                                                : TypedAttr(b.getIntegerAttr(vt, int64_t(f)));
-            v = arith::SelectOp::create(b, loc, kc.tileKeep, v,
-                                        arith::ConstantOp::create(b, loc, fill));
-          }
-          return convert(b, loc, v, t);
+          return convert(b, loc, maskedOrFill(kc, kc.epi.apply(kc, x, off)), t);
         };
         Value rowOff = kc.add(batchOffC, kc.groupOffset(c.m, 'C', m));
         Value mOk = kc.ltExtent(m, c.m);

@@ -416,15 +416,52 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     kCount = arith::MinUIOp::create(b, loc, kc.cst(kPer),
                                     arith::SubIOp::create(b, loc, kc.cst(numK), kBegin));
   }
+  // A block mask (the last of the epilogue's buffers): one byte a tile,
+  // [batch,] tile row, tile column. A masked-out tile copies and multiplies
+  // nothing, and its consumers store the fill; the ring then advances by
+  // the kept tiles' K tiles alone, so the producer's and the consumers'
+  // tile loops carry the ring position (`iterBase`) instead of computing
+  // it from the tile's index. (Cooperative, unsplit, unclustered plans:
+  // the verifier.)
+  const EpilogueSpec &spec = c.epilogue;
+  bool masked = spec.maskElems != 0;
+  Value maskView;
+  if (masked)
+    maskView = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size() - 1),
+                         b.getI8Type(), spec.maskElems);
   struct Tile {
     Value batch, m0, n0, iterBase;
+    Value keep; ///< the tile's mask byte is not 0 (masked plans only)
   };
   auto tileOf = [&](Value j) {
     Value linear = kc.add(bid, arith::MulIOp::create(b, loc, j, grid).getResult());
     Value bz = kc.divV(linear, unitsPerBatchV);
     auto [tu, tn] = rasterTile(kc, kc.remV(linear, unitsPerBatchV), unitRowsV, tilesN);
     Value tm = mcast > 1 ? kc.add(kc.mul(tu, mcast), rank) : tu;
-    return Tile{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mulV(j, kCount)};
+    Tile t{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mulV(j, kCount), Value()};
+    if (masked) {
+      Value at = kc.add(kc.mul(tm, tilesN), tn);
+      if (spec.maskPerBatch)
+        at = kc.add(at, kc.mul(bz, tilesM * tilesN));
+      Value byte = memref::LoadOp::create(b, loc, maskView, ValueRange{kc.idx(at)});
+      t.keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, byte,
+                                     arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
+    }
+    return t;
+  };
+  // A masked plan's tile loop: the ring position rides in its argument.
+  auto tileLoop = [&](Value first, Value step) {
+    return masked ? scf::ForOp::create(b, loc, first, myTiles, step, ValueRange{kc.cst(0)})
+                  : scf::ForOp::create(b, loc, first, myTiles, step);
+  };
+  // The tile's K tiles (none where it is masked out), and the loop's next
+  // ring position after them.
+  auto kTilesOf = [&](const Tile &t) {
+    return masked ? kc.select(t.keep, kCount, kc.cst(0)) : kCount;
+  };
+  auto nextTile = [&](const Tile &t) {
+    if (masked)
+      scf::YieldOp::create(b, loc, ValueRange{kc.add(t.iterBase, kTilesOf(t))});
   };
   // Ring position of the it-th K tile this CTA handles: stage and phase parity.
   auto stageOf = [&](Value it) { return kc.rem(it, stages); };
@@ -437,6 +474,9 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   const char *experiment = std::getenv("EINLOOM_EXPERIMENT");
   bool noCopies = experiment && StringRef(experiment) == "nocopies";
   bool noEpilogue = experiment && StringRef(experiment) == "noepilogue";
+  if (masked && (noCopies || noEpilogue || pingpong || splits > 1 || cluster > 1))
+    return emitError(loc, "internal error: a block mask on a ping-pong, split, clustered or "
+                          "experimental TMA plan");
   auto isProducer = scf::IfOp::create(b, loc, kc.lt(warpgroup, 1), /*withElse=*/true);
   {
     OpBuilder::InsertionGuard g(b);
@@ -453,10 +493,14 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       hintA = l2Policy(b, loc, "evict_first");
       hintB = l2Policy(b, loc, "evict_last");
     }
-    auto tiles = scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
+    auto tiles = tileLoop(kc.cst(0), kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
     Tile t = tileOf(tiles.getInductionVar());
-    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1));
+    if (masked)
+      t.iterBase = tiles.getRegionIterArgs()[0];
+    auto ks = scf::ForOp::create(b, loc, kc.cst(0), kTilesOf(t), kc.cst(1));
+    b.setInsertionPointAfter(ks);
+    nextTile(t);
     b.setInsertionPointToStart(ks.getBody());
     Value kt = ks.getInductionVar();
     Value it = kc.add(t.iterBase, kt);
@@ -604,8 +648,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
         x0 = kc.epi.apply(kc, x0, off);
         x1 = kc.epi.apply(kc, x1, kc.select(ok1, kc.add(off, 1), kc.cst(0)));
       }
-      Value v0 = convertElement(b, loc, x0, c.elemC);
-      Value v1 = convertElement(b, loc, x1, c.elemC);
+      Value v0 = convertElement(b, loc, maskedOrFill(kc, x0), c.elemC);
+      Value v1 = convertElement(b, loc, maskedOrFill(kc, x1), c.elemC);
       return vector::FromElementsOp::create(b, loc, VectorType::get({2}, c.elemC),
                                             ValueRange{v0, v1})
           .getResult();
@@ -761,9 +805,13 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     if (packed)
       dq = makeDequantParams(kc, a, kBegin, numK);
     auto tiles = pingpong ? scf::ForOp::create(b, loc, consumer, myTiles, kc.cst(2))
-                          : scf::ForOp::create(b, loc, kc.cst(0), myTiles, kc.cst(1));
+                          : tileLoop(kc.cst(0), kc.cst(1));
     b.setInsertionPointToStart(tiles.getBody());
     Tile t = tileOf(tiles.getInductionVar());
+    if (masked) {
+      t.iterBase = tiles.getRegionIterArgs()[0];
+      kc.tileKeep = t.keep; // (the epilogues store the fill where it is false)
+    }
     if (packed)
       a.rowOrigin = t.m0;
     // Ping-pong: the consumers take turns at the main loop (this one's tile j
@@ -929,78 +977,100 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       releaseLast(iterBase, {}); // (the sums are the FMAs' results, read after each promotion's wait)
       return SmallVector<Value>(ks.getResults().begin(), ks.getResults().begin() + bn / 2);
     };
-    SmallVector<Value> acc;
-    if (mmaSync) {
-      // The cp.async kernel's software pipeline on the ring: k step ks
-      // issues the MMAs on the fragments loaded during k step ks - 1; the
-      // last k step waits for the next K tile's stage and loads its first
-      // fragments (carried across the loop edge), then releases the stage
-      // it has finished reading. After this tile's last K tile that stage
-      // may not be armed: the wait is skipped and the fragments, loaded
-      // from whatever the stage holds, are discarded.
-      size_t numAcc = (wm / 16) * (wn / 8) * 4;
-      waitFull(t.iterBase);
-      SmallVector<Value> init(numAcc, zero);
-      llvm::append_range(init, loadFragments(kc, a, bt, frags, stageOf(t.iterBase), 0));
-      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
-      {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(ks.getBody());
-        Value kt = ks.getInductionVar();
-        Value it = kc.add(t.iterBase, kt);
-        Value stage = stageOf(it);
-        SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
-        SmallVector<Value> cur(ks.getRegionIterArgs().drop_front(numAcc));
-        for (int64_t step = 0; step < kStepsPerTile; ++step) {
-          SmallVector<Value> upcoming;
-          if (step + 1 < kStepsPerTile) {
-            upcoming = loadFragments(kc, a, bt, frags, stage, step + 1);
-          } else {
-            Value next = kc.add(it, 1);
-            auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kCount), false);
-            {
-              OpBuilder::InsertionGuard g3(b);
-              b.setInsertionPointToStart(&more.getThenRegion().front());
-              waitFull(next);
+    // The tile's main loop: its accumulators.
+    auto mainLoop = [&]() -> SmallVector<Value> {
+      SmallVector<Value> acc;
+      if (mmaSync) {
+        // The cp.async kernel's software pipeline on the ring: k step ks
+        // issues the MMAs on the fragments loaded during k step ks - 1; the
+        // last k step waits for the next K tile's stage and loads its first
+        // fragments (carried across the loop edge), then releases the stage
+        // it has finished reading. After this tile's last K tile that stage
+        // may not be armed: the wait is skipped and the fragments, loaded
+        // from whatever the stage holds, are discarded.
+        size_t numAcc = (wm / 16) * (wn / 8) * 4;
+        waitFull(t.iterBase);
+        SmallVector<Value> init(numAcc, zero);
+        llvm::append_range(init, loadFragments(kc, a, bt, frags, stageOf(t.iterBase), 0));
+        auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(ks.getBody());
+          Value kt = ks.getInductionVar();
+          Value it = kc.add(t.iterBase, kt);
+          Value stage = stageOf(it);
+          SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
+          SmallVector<Value> cur(ks.getRegionIterArgs().drop_front(numAcc));
+          for (int64_t step = 0; step < kStepsPerTile; ++step) {
+            SmallVector<Value> upcoming;
+            if (step + 1 < kStepsPerTile) {
+              upcoming = loadFragments(kc, a, bt, frags, stage, step + 1);
+            } else {
+              Value next = kc.add(it, 1);
+              auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kCount), false);
+              {
+                OpBuilder::InsertionGuard g3(b);
+                b.setInsertionPointToStart(&more.getThenRegion().front());
+                waitFull(next);
+              }
+              upcoming = loadFragments(kc, a, bt, frags, stageOf(next), 0);
             }
-            upcoming = loadFragments(kc, a, bt, frags, stageOf(next), 0);
+            mmaStep(kc, cur, tileAcc);
+            cur = upcoming;
           }
-          mmaStep(kc, cur, tileAcc);
-          cur = upcoming;
+          release(it);
+          llvm::append_range(tileAcc, cur);
+          scf::YieldOp::create(b, loc, tileAcc);
         }
-        release(it);
-        llvm::append_range(tileAcc, cur);
-        scf::YieldOp::create(b, loc, tileAcc);
+        acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
+      } else if (blockK) {
+        acc = blockScaledLoop(t.m0, t.n0, t.iterBase);
+      } else {
+        SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
+        size_t numAcc = init.size();
+        if (dq)
+          llvm::append_range(init, dq->start(kc));
+        auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
+        {
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(ks.getBody());
+          Value kt = ks.getInductionVar();
+          Value it = kc.add(t.iterBase, kt);
+          SmallVector<Value> params(ks.getRegionIterArgs().drop_front(numAcc)), nextParams;
+          if (dq) {
+            nextParams = dq->next(kc, params, kt);
+            a.dequant = params;
+          }
+          waitFull(it);
+          SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
+          // Issues the fence, the MMAs, the commit, and waits for all but this
+          // K tile's group: the previous stage has been read.
+          wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
+          releasePrevious(kt, it);
+          llvm::append_range(tileAcc, nextParams);
+          scf::YieldOp::create(b, loc, tileAcc);
+        }
+        acc = releaseLast(t.iterBase, ks.getResults().take_front(numAcc));
       }
-      acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
-    } else if (blockK) {
-      acc = blockScaledLoop(t.m0, t.n0, t.iterBase);
-    } else {
-      SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
-      size_t numAcc = init.size();
-      if (dq)
-        llvm::append_range(init, dq->start(kc));
-      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
+      return acc;
+    };
+    // A masked-out tile: no main loop (nothing was copied for it), zeros
+    // for the epilogue, which stores the fill.
+    SmallVector<Value> acc;
+    if (masked) {
+      size_t numAcc = mmaSync ? (bm / kc.warpsM / 16) * (bn / kc.warpsN / 8) * 4 : bn / 2;
+      auto kept = scf::IfOp::create(b, loc, SmallVector<Type>(numAcc, c.acc), t.keep,
+                                    /*withElseRegion=*/true);
       {
         OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(ks.getBody());
-        Value kt = ks.getInductionVar();
-        Value it = kc.add(t.iterBase, kt);
-        SmallVector<Value> params(ks.getRegionIterArgs().drop_front(numAcc)), nextParams;
-        if (dq) {
-          nextParams = dq->next(kc, params, kt);
-          a.dequant = params;
-        }
-        waitFull(it);
-        SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
-        // Issues the fence, the MMAs, the commit, and waits for all but this
-        // K tile's group: the previous stage has been read.
-        wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
-        releasePrevious(kt, it);
-        llvm::append_range(tileAcc, nextParams);
-        scf::YieldOp::create(b, loc, tileAcc);
+        b.setInsertionPointToStart(&kept.getThenRegion().front());
+        scf::YieldOp::create(b, loc, mainLoop());
+        b.setInsertionPointToStart(&kept.getElseRegion().front());
+        scf::YieldOp::create(b, loc, SmallVector<Value>(numAcc, zero));
       }
-      acc = releaseLast(t.iterBase, ks.getResults().take_front(numAcc));
+      acc.assign(kept.getResults().begin(), kept.getResults().end());
+    } else {
+      acc = mainLoop();
     }
     if (pingpong) { // the other consumer's turn
       auto leader = scf::IfOp::create(b, loc, kc.lt(kc.rem(kc.tid, 128), 1), false);
@@ -1112,6 +1182,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
             Value(), NVVM::MemScopeKind::CLUSTER, false);
       }
     }
+    nextTile(t);
     b.setInsertionPointAfter(tiles);
     // Shared memory must outlive the last stores' reads of it.
     if (tmaStore || warpStore) {

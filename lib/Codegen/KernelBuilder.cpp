@@ -210,9 +210,9 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
                                 const Contraction &c, loom::PlanAttr plan,
                                 Location loc, int64_t numSMs) {
   if (c.epilogue.maskElems &&
-      (plan.getProducer() != loom::ProducerKind::CpAsync || plan.getMma() == loom::MmaShape::Fma ||
-       plan.getStages() < 2 || c.quant || c.sparse || c.swapped || plan.getSplitK() != 1))
-    return emitError(loc, "a block mask is read by the cp.async kernel only");
+      (plan.getMma() == loom::MmaShape::Fma || plan.getStages() < 2 || c.quant || c.sparse ||
+       c.swapped || plan.getSplitK() != 1))
+    return emitError(loc, "a block mask is read by the cp.async and TMA kernels only");
   if (plan.getProducer() == loom::ProducerKind::Tma)
     return buildWarpSpecializedKernel(module, name, c, plan, loc, numSMs);
   // (f64 on DMMA: a one-stage plan is the CUDA-core kernel's tiling, any

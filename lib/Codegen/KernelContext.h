@@ -279,6 +279,11 @@ llvm::SmallVector<mlir::Value> loadFragments(KernelContext &kc, OperandTile &a,
 void mmaStep(KernelContext &kc, llvm::ArrayRef<mlir::Value> frags,
              llvm::SmallVectorImpl<mlir::Value> &acc);
 
+/// `v` (a result element after the fused epilogue), or the block mask's
+/// fill where the tile is masked out (kc.tileKeep false); `v` unchanged
+/// without a mask.
+mlir::Value maskedOrFill(KernelContext &kc, mlir::Value v);
+
 /// Converts and stores the accumulators to C.
 void storeEpilogue(KernelContext &kc, mlir::Value gC, mlir::Value batchOffC,
                    mlir::Value m0, mlir::Value n0,
