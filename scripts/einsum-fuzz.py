@@ -283,7 +283,20 @@ def draw_mask_case(index, seed):
     c.fill = r.choice([0.0, -7.0] if c.dt == "i8" else [0.0, float("-inf"), -2.5])
     c.target = "sm_90a" if r.random() < 0.6 else "sm_80"
     c.ops = [list("mk"), list("nk")]
+    # Half the sm_90a cases give the TMA kernel's plan (the planner does not
+    # choose it until it has run on a GPU; drawn last, so that the other
+    # fields of a seed stay as they were).
+    c.tma = c.target == "sm_90a" and r.random() < 0.5
     return c
+
+
+def mask_plan(c):
+    """The TMA kernel's plan for a masked case: the block as the tile, one
+    warpgroup per 64 rows, wgmma k16 (k32 for int8)."""
+    i8 = c.dt == "i8"
+    return (f"#loom.plan<tile_m = {c.block}, tile_n = {c.block}, tile_k = {128 if i8 else 64}, "
+            f"warps_m = {c.block // 16}, warps_n = 1, mma = {'wgmma_k32' if i8 else 'wgmma_k16'}, "
+            f"stages = 4, producer = tma>")
 
 
 def draw_dq8_case(index, seed):
@@ -352,7 +365,8 @@ def mask_mlir(c):
     fill = "0xFFF0000000000000" if c.fill == float("-inf") else repr(c.fill)
     return (f"func.func @main(%q: {tq}, %k: {tk}, %m: {tm}) -> {to} {{\n"
             f"  %s = loom.einsum \"{spec}\" (%q, %k) block_mask(%m : {tm}) "
-            f"{{mask_block = array<i64: {c.block}, {c.block}>, mask_fill = {fill} : f64}} "
+            f"{{mask_block = array<i64: {c.block}, {c.block}>, mask_fill = {fill} : f64"
+            f"{', plan = ' + mask_plan(c) if getattr(c, 'tma', False) else ''}}} "
             f": ({tq}, {tk}) -> {to}\n  return %s : {to}\n}}\n")
 
 
@@ -376,7 +390,8 @@ def check_mask_reference(c, np, einloom_run, work):
 
 def mask_describe(c):
     return (f"{mask_spec(c)} batch={c.batch} q={c.m},k={c.n},d={c.k} {c.dt}->{c.out_type} mask {c.block}x{c.block}"
-            f"{' shared' if c.shared else ''} fill={c.fill} {c.target}")
+            f"{' shared' if c.shared else ''} fill={c.fill} {c.target}"
+            f"{' TMA plan' if getattr(c, 'tma', False) else ''}")
 
 
 def draw_w8a8_case(index, seed):
