@@ -1026,10 +1026,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       } else if (blockK) {
         acc = blockScaledLoop(t.m0, t.n0, t.iterBase);
       } else {
-        SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 accumulators per thread
-        size_t numAcc = init.size();
-        if (dq)
-          llvm::append_range(init, dq->start(kc));
+        size_t numAcc;
+        SmallVector<Value> init = wgmmaLoopInit(kc, bn, zero, dq, numAcc);
         auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
         {
           OpBuilder::InsertionGuard g2(b);

@@ -543,10 +543,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
     // accumulators, the next tile's loaded before this tile's MMAs.
     Type accT = c.acc;
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(accT));
-    SmallVector<Value> init(bn / 2, zero); // m64nN: N/2 f32 per thread
-    size_t numAcc = init.size();
-    if (dq)
-      llvm::append_range(init, dq->start(kc));
+    size_t numAcc;
+    SmallVector<Value> init = wgmmaLoopInit(kc, bn, zero, dq, numAcc);
     auto loop = scf::ForOp::create(b, loc, kc.cst(0), count, kc.cst(1), init);
     {
       OpBuilder::InsertionGuard guard(b);

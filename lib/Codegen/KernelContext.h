@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include <functional>
+#include <optional>
 
 namespace einloom::codegen {
 
@@ -351,6 +352,12 @@ struct DequantParams {
   llvm::SmallVector<mlir::Value> next(KernelContext &kc, llvm::ArrayRef<mlir::Value> params,
                                       mlir::Value kt);
 };
+/// The wgmma main loop's initial arguments: m64nN's N / 2 accumulators a
+/// thread (`zero`), then, for packed codes, the first K tile's
+/// parameters. `numAcc` is set to the accumulators' count.
+llvm::SmallVector<mlir::Value> wgmmaLoopInit(KernelContext &kc, int64_t bn, mlir::Value zero,
+                                             std::optional<DequantParams> &dq, size_t &numAcc);
+
 /// `a`'s parameters for K tiles from kBegin, of the weight's numK tiles.
 DequantParams makeDequantParams(KernelContext &kc, OperandTile &a, mlir::Value kBegin,
                                 int64_t numK);

@@ -456,6 +456,16 @@ void einloom::codegen::wgmmaTile(KernelContext &kc, OperandTile &a, OperandTile 
   }
 }
 
+SmallVector<Value> einloom::codegen::wgmmaLoopInit(KernelContext &kc, int64_t bn, Value zero,
+                                                  std::optional<DequantParams> &dq,
+                                                  size_t &numAcc) {
+  SmallVector<Value> init(bn / 2, zero);
+  numAcc = init.size();
+  if (dq)
+    llvm::append_range(init, dq->start(kc));
+  return init;
+}
+
 SmallVector<Value> einloom::codegen::wgmmaWaitAll(OpBuilder &b, Location loc, ValueRange acc) {
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
   if (acc.empty())
