@@ -246,7 +246,7 @@ bool einloom::ref::applyBlockMask(Tensor &out, const Tensor &mask, int64_t bm, i
     return false;
   }
   int64_t M = out.shape[rank - 2], N = out.shape[rank - 1];
-  int64_t tm = (M + bm - 1) / bm, tn = (N + bn - 1) / bn;
+  int64_t tm = M / bm + (M % bm != 0), tn = N / bn + (N % bn != 0); // (no overflow at any bm)
   std::vector<int64_t> want(out.shape.begin(), out.shape.end() - 2);
   want.push_back(tm);
   want.push_back(tn);

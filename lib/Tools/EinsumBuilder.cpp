@@ -241,7 +241,7 @@ LogicalResult einloom::setBlockMask(ModuleOp module, StringRef desc) {
       shared = true;
     } else if (p.consume_front("fill=")) {
       double v = p == "inf" ? INFINITY : p == "-inf" ? -INFINITY : 0;
-      if (p != "inf" && p != "-inf" && (p.getAsDouble(v) || std::isnan(v)))
+      if (p != "inf" && p != "-inf" && (p.getAsDouble(v) || !std::isfinite(v)))
         return bad("fill= takes a number, inf or -inf");
       fill = v;
     } else {
@@ -259,8 +259,9 @@ LogicalResult einloom::setBlockMask(ModuleOp module, StringRef desc) {
     return bad("the result needs two static dimensions or more");
   ArrayRef<int64_t> shape = result.getShape();
   SmallVector<int64_t> maskShape(shared ? ArrayRef<int64_t>() : shape.drop_back(2));
-  maskShape.push_back((shape[shape.size() - 2] + bm - 1) / bm);
-  maskShape.push_back((shape.back() + bn - 1) / bn);
+  auto blocks = [](int64_t size, int64_t b) { return size / b + (size % b != 0); };
+  maskShape.push_back(blocks(shape[shape.size() - 2], bm));
+  maskShape.push_back(blocks(shape.back(), bn));
   auto maskType = RankedTensorType::get(maskShape, IntegerType::get(ctx, 8));
   unsigned at = func.getNumArguments();
   if (failed(func.insertArgument(at, maskType, DictionaryAttr(), loc)))

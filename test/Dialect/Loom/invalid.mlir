@@ -1051,6 +1051,16 @@ func.func @f(%q: tensor<2x100x16xf16>, %k: tensor<2x130x16xf16>, %m: tensor<2x2x
 
 // -----
 
+// A block near 2^63: the block count is 1, not an overflowed 0 (a 0x0 mask
+// once passed for none).
+func.func @f(%q: tensor<100x16xf16>, %k: tensor<130x16xf16>, %m: tensor<0x0xi8>) {
+  // expected-error @+1 {{must have the shape [1, 1]}}
+  %0 = loom.einsum "qd,kd->qk" (%q, %k) block_mask(%m : tensor<0x0xi8>) {mask_block = array<i64: 9223372036854775807, 9223372036854775807>} : (tensor<100x16xf16>, tensor<130x16xf16>) -> tensor<100x130xf16>
+  return
+}
+
+// -----
+
 func.func @f(%q: tensor<2x100x16xf16>, %k: tensor<2x130x16xf16>, %m: tensor<2x3xi8>) {
   // expected-error @+1 {{a block_mask needs the result's last two labels to be M, from the first input only, and N, from the second only}}
   %0 = loom.einsum "bqd,bkd->bkq" (%q, %k) block_mask(%m : tensor<2x3xi8>) {mask_block = array<i64: 64, 64>} : (tensor<2x100x16xf16>, tensor<2x130x16xf16>) -> tensor<2x130x100xf16>
