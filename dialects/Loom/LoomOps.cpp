@@ -239,9 +239,24 @@ static LogicalResult verifyBlockScales(EinsumOp op, const EinsumSpec &spec) {
   return success();
 }
 
+/// Whether `t`'s static elements, in bytes of 8, fit in 62 bits: a larger
+/// product wraps (m = 2^62 by n = 4 had "0 elements" and compiled as a
+/// zero-sized einsum; m = 2^63 - 1 by n = 2 compiled, its buffers 0 bytes).
+static bool sizeFits(RankedTensorType t) {
+  uint64_t n = 8;
+  for (int64_t d : t.getShape())
+    if (d > 0 && __builtin_mul_overflow(n, uint64_t(d), &n))
+      return false;
+  return n < (uint64_t(1) << 62);
+}
+
 LogicalResult EinsumOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
+  for (Value v : llvm::concat<Value>(getInputs(), getOperation()->getResults()))
+    if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && !sizeFits(t))
+      return emitOpError("operand or result ")
+             << t << " is too large: its size in bytes overflows 64-bit arithmetic";
   FailureOr<EinsumSpec> spec = parseSpec(
       *this, [&](size_t pos, const Twine &msg) {
         emitOpError("invalid spec \"") << getSpec() << "\" at position " << pos

@@ -1114,3 +1114,13 @@ func.func @f(%x: tensor<4x256xbf16>) {
   %q, %s = loom.dynamic_quantize %x {quant = #loom.quant<bits = 8, kind = e4m3, granularity = group, axis = 1, group_size = 128, scale_type = f32>} : (tensor<4x256xbf16>) -> (tensor<4x128xf8E4M3FN>, tensor<4x2xf32>)
   return
 }
+
+// -----
+
+// Sizes whose byte count wraps around 64 bits (m = 2^62 by 4 once counted
+// 0 elements and passed as a zero-sized einsum).
+func.func @f(%a: tensor<4611686018427387904x4xf16>, %b: tensor<4x4xf16>) {
+  // expected-error @+1 {{is too large: its size in bytes overflows 64-bit arithmetic}}
+  %0 = loom.einsum "mk,nk->mn" (%a, %b) : (tensor<4611686018427387904x4xf16>, tensor<4x4xf16>) -> tensor<4611686018427387904x4xf16>
+  return
+}
