@@ -1124,3 +1124,12 @@ func.func @f(%a: tensor<4611686018427387904x4xf16>, %b: tensor<4x4xf16>) {
   %0 = loom.einsum "mk,nk->mn" (%a, %b) : (tensor<4611686018427387904x4xf16>, tensor<4x4xf16>) -> tensor<4611686018427387904x4xf16>
   return
 }
+
+// -----
+
+// The same check on every loom op (here an FFT convolution).
+func.func @f(%u: tensor<4611686018427387904x4x256xf16>, %k: tensor<4x256xf16>) {
+  // expected-error @+1 {{is too large: its size in bytes overflows 64-bit arithmetic}}
+  %y = loom.fftconv causal %u, %k : (tensor<4611686018427387904x4x256xf16>, tensor<4x256xf16>) -> tensor<4611686018427387904x4x256xf16>
+  return
+}
