@@ -58,9 +58,15 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
   SmallVector<int64_t> ellipsisDims;
   SmallVector<StringRef> items;
   sizes.split(items, ',', -1, /*KeepEmpty=*/false);
+  bool ellipsisGiven = false;
   for (StringRef item : items) {
     auto [label, value] = item.split('=');
     if (label.trim() == "...") {
+      if (ellipsisGiven) {
+        emitError(loc) << "'...' is given two sizes in '" << sizes << "'";
+        return nullptr;
+      }
+      ellipsisGiven = true;
       SmallVector<StringRef> dims;
       value.trim().split(dims, 'x');
       for (StringRef d : dims) {
@@ -80,7 +86,10 @@ OwningOpRef<ModuleOp> einloom::buildEinsumModule(MLIRContext &ctx, StringRef spe
                      << "'; expected LABEL=SIZE (e.g. m=4096), or LABEL=? for a dynamic size";
       return nullptr;
     }
-    size[label.trim()[0]] = v;
+    if (!size.emplace(label.trim()[0], v).second) {
+      emitError(loc) << "label '" << label.trim() << "' is given two sizes in '" << sizes << "'";
+      return nullptr;
+    }
   }
   SmallVector<int64_t> ranks;
   {
