@@ -479,6 +479,16 @@ bool einloom::rt::readBundle(const std::string &bytes, Bundle &b, std::string &e
       if (!(ls >> x.name >> x.role >> x.dtype >> shape >> x.bytes) ||
           !parseInts(shape, 'x', x.shape) || x.bytes < 0)
         return bad("bad buffer");
+      if (x.role != "input" && x.role != "output" && x.role != "temp")
+        return bad("a buffer's role is input, output or temp, not '" + x.role + "'");
+      // Extents are positive (or -1, dynamic), and their product fits in 2^48
+      // elements: a mutated manifest's 2^63 x 8192 reached the runner.
+      uint64_t elems = 1;
+      for (int64_t d : x.shape)
+        if (d == 0 || d < -1 || (d > 0 && __builtin_mul_overflow(elems, uint64_t(d), &elems)) ||
+            elems > (uint64_t(1) << 48))
+          return bad("a buffer's extents are positive (or ? for the dynamic one), at most 2^48 "
+                     "elements in all");
       if (!b.views.empty() || !b.kernels.empty())
         return bad("buffers must come before views and kernels");
       b.buffers.push_back(x);
