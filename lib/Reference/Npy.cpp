@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -108,8 +109,19 @@ bool einloom::ref::readNpy(const std::string &path, DType want, Tensor &out,
     return false;
   }
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // (A corrupt header's bytes are quoted in the messages: any that are not
+  // printable ASCII are written \xNN.)
   auto fail = [&](const std::string &msg) {
-    err = path + ": " + msg;
+    err = path + ": ";
+    for (unsigned char c : msg) {
+      if (c >= 0x20 && c < 0x7f) {
+        err += static_cast<char>(c);
+        continue;
+      }
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      err += hex;
+    }
     return false;
   };
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
