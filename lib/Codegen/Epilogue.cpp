@@ -24,6 +24,21 @@ static Value convert(OpBuilder &b, Location loc, Value v, Type to) {
   return storedAs(b, loc, v, to);
 }
 
+Value einloom::codegen::blockMaskKeeps(KernelContext &kc, Block &entry, const KernelLaunch &launch,
+                                       Value bz, Value tm, Value tn, int64_t tilesM,
+                                       int64_t tilesN) {
+  OpBuilder &b = kc.b;
+  const EpilogueSpec &e = kc.c.epilogue;
+  Value mask = typedView(b, kc.loc, entry.getArgument(3 + launch.epilogueBytes.size() - 1),
+                         b.getI8Type(), e.maskElems);
+  Value at = kc.add(kc.mul(tm, tilesN), tn);
+  if (e.maskPerBatch)
+    at = kc.add(at, kc.mul(bz, tilesM * tilesN));
+  Value byte = memref::LoadOp::create(b, kc.loc, mask, ValueRange{kc.idx(at)});
+  return arith::CmpIOp::create(b, kc.loc, arith::CmpIPredicate::ne, byte,
+                               arith::ConstantOp::create(b, kc.loc, b.getI8IntegerAttr(0)));
+}
+
 Value einloom::codegen::maskedOrFill(KernelContext &kc, Value v) {
   if (!kc.tileKeep)
     return v;

@@ -423,12 +423,7 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
   // tile loops carry the ring position (`iterBase`) instead of computing
   // it from the tile's index. (Cooperative, unsplit, unclustered plans:
   // the verifier.)
-  const EpilogueSpec &spec = c.epilogue;
-  bool masked = spec.maskElems != 0;
-  Value maskView;
-  if (masked)
-    maskView = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size() - 1),
-                         b.getI8Type(), spec.maskElems);
+  bool masked = c.epilogue.maskElems != 0;
   struct Tile {
     Value batch, m0, n0, iterBase;
     Value keep; ///< the tile's mask byte is not 0 (masked plans only)
@@ -439,14 +434,8 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
     auto [tu, tn] = rasterTile(kc, kc.remV(linear, unitsPerBatchV), unitRowsV, tilesN);
     Value tm = mcast > 1 ? kc.add(kc.mul(tu, mcast), rank) : tu;
     Tile t{bz, kc.mul(tm, bm), kc.mul(tn, bn), kc.mulV(j, kCount), Value()};
-    if (masked) {
-      Value at = kc.add(kc.mul(tm, tilesN), tn);
-      if (spec.maskPerBatch)
-        at = kc.add(at, kc.mul(bz, tilesM * tilesN));
-      Value byte = memref::LoadOp::create(b, loc, maskView, ValueRange{kc.idx(at)});
-      t.keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, byte,
-                                     arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
-    }
+    if (masked)
+      t.keep = blockMaskKeeps(kc, entry, launch, bz, tm, tn, tilesM, tilesN);
     return t;
   };
   // A masked plan's tile loop: the ring position rides in its argument.
@@ -977,98 +966,93 @@ einloom::buildWarpSpecializedKernel(gpu::GPUModuleOp module, StringRef name,
       releaseLast(iterBase, {}); // (the sums are the FMAs' results, read after each promotion's wait)
       return SmallVector<Value>(ks.getResults().begin(), ks.getResults().begin() + bn / 2);
     };
-    // The tile's main loop: its accumulators.
-    auto mainLoop = [&]() -> SmallVector<Value> {
-      SmallVector<Value> acc;
-      if (mmaSync) {
-        // The cp.async kernel's software pipeline on the ring: k step ks
-        // issues the MMAs on the fragments loaded during k step ks - 1; the
-        // last k step waits for the next K tile's stage and loads its first
-        // fragments (carried across the loop edge), then releases the stage
-        // it has finished reading. After this tile's last K tile that stage
-        // may not be armed: the wait is skipped and the fragments, loaded
-        // from whatever the stage holds, are discarded.
-        size_t numAcc = (wm / 16) * (wn / 8) * 4;
-        waitFull(t.iterBase);
-        SmallVector<Value> init(numAcc, zero);
-        llvm::append_range(init, loadFragments(kc, a, bt, frags, stageOf(t.iterBase), 0));
-        auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
-        {
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(ks.getBody());
-          Value kt = ks.getInductionVar();
-          Value it = kc.add(t.iterBase, kt);
-          Value stage = stageOf(it);
-          SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
-          SmallVector<Value> cur(ks.getRegionIterArgs().drop_front(numAcc));
-          for (int64_t step = 0; step < kStepsPerTile; ++step) {
-            SmallVector<Value> upcoming;
-            if (step + 1 < kStepsPerTile) {
-              upcoming = loadFragments(kc, a, bt, frags, stage, step + 1);
-            } else {
-              Value next = kc.add(it, 1);
-              auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kCount), false);
-              {
-                OpBuilder::InsertionGuard g3(b);
-                b.setInsertionPointToStart(&more.getThenRegion().front());
-                waitFull(next);
-              }
-              upcoming = loadFragments(kc, a, bt, frags, stageOf(next), 0);
-            }
-            mmaStep(kc, cur, tileAcc);
-            cur = upcoming;
-          }
-          release(it);
-          llvm::append_range(tileAcc, cur);
-          scf::YieldOp::create(b, loc, tileAcc);
-        }
-        acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
-      } else if (blockK) {
-        acc = blockScaledLoop(t.m0, t.n0, t.iterBase);
-      } else {
-        size_t numAcc;
-        SmallVector<Value> init = wgmmaLoopInit(kc, bn, zero, dq, numAcc);
-        auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
-        {
-          OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(ks.getBody());
-          Value kt = ks.getInductionVar();
-          Value it = kc.add(t.iterBase, kt);
-          SmallVector<Value> params(ks.getRegionIterArgs().drop_front(numAcc)), nextParams;
-          if (dq) {
-            nextParams = dq->next(kc, params, kt);
-            a.dequant = params;
-          }
-          waitFull(it);
-          SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
-          // Issues the fence, the MMAs, the commit, and waits for all but this
-          // K tile's group: the previous stage has been read.
-          wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
-          releasePrevious(kt, it);
-          llvm::append_range(tileAcc, nextParams);
-          scf::YieldOp::create(b, loc, tileAcc);
-        }
-        acc = releaseLast(t.iterBase, ks.getResults().take_front(numAcc));
-      }
-      return acc;
-    };
-    // A masked-out tile: no main loop (nothing was copied for it), zeros
-    // for the epilogue, which stores the fill.
-    SmallVector<Value> acc;
+    // A block mask: the main loop under the tile's byte (nothing was copied
+    // for a masked-out tile), which otherwise gives zeros to the epilogue,
+    // and the epilogue stores the fill.
+    scf::IfOp kept;
+    size_t keptAcc = mmaSync ? (bm / kc.warpsM / 16) * (bn / kc.warpsN / 8) * 4 : bn / 2;
     if (masked) {
-      size_t numAcc = mmaSync ? (bm / kc.warpsM / 16) * (bn / kc.warpsN / 8) * 4 : bn / 2;
-      auto kept = scf::IfOp::create(b, loc, SmallVector<Type>(numAcc, c.acc), t.keep,
-                                    /*withElseRegion=*/true);
+      kept = scf::IfOp::create(b, loc, SmallVector<Type>(keptAcc, c.acc), t.keep,
+                               /*withElseRegion=*/true);
+      b.setInsertionPointToStart(&kept.getThenRegion().front());
+    }
+    SmallVector<Value> acc;
+    if (mmaSync) {
+      // The cp.async kernel's software pipeline on the ring: k step ks
+      // issues the MMAs on the fragments loaded during k step ks - 1; the
+      // last k step waits for the next K tile's stage and loads its first
+      // fragments (carried across the loop edge), then releases the stage
+      // it has finished reading. After this tile's last K tile that stage
+      // may not be armed: the wait is skipped and the fragments, loaded
+      // from whatever the stage holds, are discarded.
+      size_t numAcc = (wm / 16) * (wn / 8) * 4;
+      waitFull(t.iterBase);
+      SmallVector<Value> init(numAcc, zero);
+      llvm::append_range(init, loadFragments(kc, a, bt, frags, stageOf(t.iterBase), 0));
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
       {
         OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPointToStart(&kept.getThenRegion().front());
-        scf::YieldOp::create(b, loc, mainLoop());
-        b.setInsertionPointToStart(&kept.getElseRegion().front());
-        scf::YieldOp::create(b, loc, SmallVector<Value>(numAcc, zero));
+        b.setInsertionPointToStart(ks.getBody());
+        Value kt = ks.getInductionVar();
+        Value it = kc.add(t.iterBase, kt);
+        Value stage = stageOf(it);
+        SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
+        SmallVector<Value> cur(ks.getRegionIterArgs().drop_front(numAcc));
+        for (int64_t step = 0; step < kStepsPerTile; ++step) {
+          SmallVector<Value> upcoming;
+          if (step + 1 < kStepsPerTile) {
+            upcoming = loadFragments(kc, a, bt, frags, stage, step + 1);
+          } else {
+            Value next = kc.add(it, 1);
+            auto more = scf::IfOp::create(b, loc, kc.ltV(kc.add(kt, 1), kCount), false);
+            {
+              OpBuilder::InsertionGuard g3(b);
+              b.setInsertionPointToStart(&more.getThenRegion().front());
+              waitFull(next);
+            }
+            upcoming = loadFragments(kc, a, bt, frags, stageOf(next), 0);
+          }
+          mmaStep(kc, cur, tileAcc);
+          cur = upcoming;
+        }
+        release(it);
+        llvm::append_range(tileAcc, cur);
+        scf::YieldOp::create(b, loc, tileAcc);
       }
-      acc.assign(kept.getResults().begin(), kept.getResults().end());
+      acc.assign(ks.getResults().begin(), ks.getResults().begin() + numAcc);
+    } else if (blockK) {
+      acc = blockScaledLoop(t.m0, t.n0, t.iterBase);
     } else {
-      acc = mainLoop();
+      size_t numAcc;
+      SmallVector<Value> init = wgmmaLoopInit(kc, bn, zero, dq, numAcc);
+      auto ks = scf::ForOp::create(b, loc, kc.cst(0), kCount, kc.cst(1), init);
+      {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(ks.getBody());
+        Value kt = ks.getInductionVar();
+        Value it = kc.add(t.iterBase, kt);
+        SmallVector<Value> params(ks.getRegionIterArgs().drop_front(numAcc)), nextParams;
+        if (dq) {
+          nextParams = dq->next(kc, params, kt);
+          a.dequant = params;
+        }
+        waitFull(it);
+        SmallVector<Value> tileAcc(ks.getRegionIterArgs().take_front(numAcc));
+        // Issues the fence, the MMAs, the commit, and waits for all but this
+        // K tile's group: the previous stage has been read.
+        wgmmaTile(kc, a, bt, stageOf(it), tileAcc, pingpong ? c64(0) : to64(consumer));
+        releasePrevious(kt, it);
+        llvm::append_range(tileAcc, nextParams);
+        scf::YieldOp::create(b, loc, tileAcc);
+      }
+      acc = releaseLast(t.iterBase, ks.getResults().take_front(numAcc));
+    }
+    if (masked) {
+      scf::YieldOp::create(b, loc, acc);
+      b.setInsertionPointToStart(&kept.getElseRegion().front());
+      scf::YieldOp::create(b, loc, SmallVector<Value>(keptAcc, zero));
+      b.setInsertionPointAfter(kept);
+      acc.assign(kept.getResults().begin(), kept.getResults().end());
     }
     if (pingpong) { // the other consumer's turn
       auto leader = scf::IfOp::create(b, loc, kc.lt(kc.rem(kc.tid, 128), 1), false);

@@ -357,15 +357,8 @@ einloom::buildContractionKernel(gpu::GPUModuleOp module, StringRef name,
   // A block mask (the last of the epilogue's buffers): the tile's byte, [batch,]
   // tile row, tile column; a masked-out tile runs no K tile, and its store
   // writes the mask's fill.
-  if (const EpilogueSpec &e = c.epilogue; e.maskElems) {
-    Value maskView = typedView(b, loc, entry.getArgument(3 + launch.epilogueBytes.size() - 1),
-                               b.getI8Type(), e.maskElems);
-    Value at = kc.add(kc.mul(tm, tilesN), tn);
-    if (e.maskPerBatch)
-      at = kc.add(at, kc.mul(bz, tilesM * tilesN));
-    Value byte = memref::LoadOp::create(b, loc, maskView, ValueRange{kc.idx(at)});
-    kc.tileKeep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, byte,
-                                        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0)));
+  if (c.epilogue.maskElems) {
+    kc.tileKeep = blockMaskKeeps(kc, entry, launch, bz, tm, tn, tilesM, tilesN);
     count = arith::SelectOp::create(b, loc, kc.tileKeep, count, kc.cst(0));
   }
 

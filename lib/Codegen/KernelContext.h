@@ -280,6 +280,14 @@ llvm::SmallVector<mlir::Value> loadFragments(KernelContext &kc, OperandTile &a,
 void mmaStep(KernelContext &kc, llvm::ArrayRef<mlir::Value> frags,
              llvm::SmallVectorImpl<mlir::Value> &acc);
 
+/// Whether tile (tm, tn) of batch `bz` is kept: its byte of the block mask
+/// (the kernel's last epilogue buffer, argument 3 + epilogue buffers - 1:
+/// [batch,] tile row, tile column, one mask for all batches unless
+/// maskPerBatch) is not 0.
+mlir::Value blockMaskKeeps(KernelContext &kc, mlir::Block &entry, const KernelLaunch &launch,
+                           mlir::Value bz, mlir::Value tm, mlir::Value tn, int64_t tilesM,
+                           int64_t tilesN);
+
 /// `v` (a result element after the fused epilogue), or the block mask's
 /// fill where the tile is masked out (kc.tileKeep false); `v` unchanged
 /// without a mask.
