@@ -16,7 +16,13 @@ def Loom_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
 }
 
+// Every loom op: its tensors' sizes in bytes fit 64-bit arithmetic
+// (LoomOps.h, SizesFit).
+def Loom_SizesFit : NativeOpTrait<"SizesFit"> {
+  let cppNamespace = "::mlir::loom";
+}
+
 class Loom_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Loom_Dialect, mnemonic, traits>;
+    : Op<Loom_Dialect, mnemonic, !listconcat(traits, [Loom_SizesFit])>;
 
 #endif // LOOM_DIALECT_TD

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::loom;
@@ -250,8 +251,7 @@ static bool sizeFits(RankedTensorType t) {
   return n < (uint64_t(1) << 62);
 }
 
-/// Every loom op's operands and results fit (sizeFits).
-static LogicalResult verifySizes(Operation *op) {
+LogicalResult mlir::loom::verifySizes(Operation *op) {
   for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
     if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && !sizeFits(t))
       return op->emitOpError("operand or result ")
@@ -260,8 +260,6 @@ static LogicalResult verifySizes(Operation *op) {
 }
 
 LogicalResult EinsumOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
   FailureOr<EinsumSpec> spec = parseSpec(
@@ -434,18 +432,10 @@ static LogicalResult verifyFloatTensor(Operation *op, Type t) {
   return success();
 }
 
-LogicalResult ScaleOp::verify() {
-  return failure(failed(verifySizes(*this)) ||
-                 failed(verifyFloatTensor(*this, getInput().getType())));
-}
-LogicalResult ActivationOp::verify() {
-  return failure(failed(verifySizes(*this)) ||
-                 failed(verifyFloatTensor(*this, getInput().getType())));
-}
+LogicalResult ScaleOp::verify() { return verifyFloatTensor(*this, getInput().getType()); }
+LogicalResult ActivationOp::verify() { return verifyFloatTensor(*this, getInput().getType()); }
 
 LogicalResult AddOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   if (failed(verifyFloatTensor(*this, getLhs().getType())))
     return failure();
   auto lhs = cast<RankedTensorType>(getLhs().getType());
@@ -456,8 +446,6 @@ LogicalResult AddOp::verify() {
 }
 
 LogicalResult CastOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   if (failed(verifyFloatTensor(*this, getInput().getType())) ||
       failed(verifyFloatTensor(*this, getResult().getType())))
     return failure();
@@ -569,8 +557,6 @@ static LogicalResult verifyQuantParams(Operation *op, QuantAttr quant,
 }
 
 LogicalResult QuantizeOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   auto in = cast<RankedTensorType>(getInput().getType());
   auto out = cast<RankedTensorType>(getResult().getType());
   if (!isa<FloatType>(in.getElementType()))
@@ -583,8 +569,6 @@ LogicalResult QuantizeOp::verify() {
 }
 
 LogicalResult DequantizeOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   auto in = cast<RankedTensorType>(getInput().getType());
   auto out = cast<RankedTensorType>(getResult().getType());
   if (!isa<FloatType>(out.getElementType()))
@@ -597,8 +581,6 @@ LogicalResult DequantizeOp::verify() {
 }
 
 LogicalResult DynamicQuantizeOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   auto in = cast<RankedTensorType>(getInput().getType());
   auto codes = cast<RankedTensorType>(getCodes().getType());
   auto scales = cast<RankedTensorType>(getScales().getType());
@@ -685,16 +667,12 @@ static LogicalResult verifyPacked(Operation *op, PackLayoutAttr layout,
 }
 
 LogicalResult PackOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   return verifyPacked(*this, getLayout(),
                       cast<RankedTensorType>(getInput().getType()),
                       getResultTypes(), "results", "result");
 }
 
 LogicalResult UnpackOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   return verifyPacked(*this, getLayout(),
                       cast<RankedTensorType>(getResult().getType()),
                       getInputs().getTypes(), "operands", "operand");
@@ -705,8 +683,6 @@ LogicalResult UnpackOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult FFTConvOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   auto u = cast<RankedTensorType>(getInput().getType());
   auto k = cast<RankedTensorType>(getKernel().getType());
   auto y = cast<RankedTensorType>(getResult().getType());
@@ -817,8 +793,6 @@ static LogicalResult verifyResized(Operation *op, StringRef axis,
 }
 
 LogicalResult AllReduceOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   if (failed(collectiveAxis(*this, getMeshAxis())))
     return failure();
   Type t = getInput().getType().getElementType();
@@ -827,27 +801,19 @@ LogicalResult AllReduceOp::verify() {
   return success();
 }
 LogicalResult AllGatherOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   return verifyResized(*this, getMeshAxis(), {{getDim(), true}});
 }
 LogicalResult ReduceScatterOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   Type t = getInput().getType().getElementType();
   if (!isa<FloatType>(t) && !t.isSignlessInteger(32))
     return emitOpError("sums floats or i32, not ") << t;
   return verifyResized(*this, getMeshAxis(), {{getDim(), false}});
 }
 LogicalResult AllToAllOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   if (getSplitDim() == getConcatDim())
     return emitOpError("splits and concatenates the same dimension ") << getSplitDim();
   return verifyResized(*this, getMeshAxis(), {{getSplitDim(), false}, {getConcatDim(), true}});
 }
 LogicalResult ShardSliceOp::verify() {
-  if (failed(verifySizes(*this)))
-    return failure();
   return verifyResized(*this, getMeshAxis(), {{getDim(), false}});
 }

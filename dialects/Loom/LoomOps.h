@@ -11,6 +11,20 @@
 
 #include "Loom/EinsumSpec.h"
 
+namespace mlir::loom {
+/// Fails, with a diagnostic, where a ranked tensor operand or result of
+/// `op` has more bytes than 64-bit arithmetic can count (a product that
+/// wraps passed for a zero-sized or 0-byte tensor).
+LogicalResult verifySizes(Operation *op);
+
+/// The trait every loom op carries (Loom_Op): verifySizes.
+template <typename ConcreteType>
+class SizesFit : public OpTrait::TraitBase<ConcreteType, SizesFit> {
+public:
+  static LogicalResult verifyTrait(Operation *op) { return verifySizes(op); }
+};
+} // namespace mlir::loom
+
 #define GET_OP_CLASSES
 #include "Loom/LoomOps.h.inc"
 
