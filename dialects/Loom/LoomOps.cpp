@@ -170,9 +170,9 @@ static LogicalResult verifyBlockMask(EinsumOp op, const EinsumSpec &spec) {
       fill && isa<IntegerType>(result.getElementType()) &&
       (!fill->isFinite() || !fill->isInteger()))
     return op.emitOpError("mask_fill of an integer result must be a whole number");
-  // (size + b - 1) / b overflowed for a block near 2^63, and a 0 x 0 mask
-  // then passed for none at all.
-  auto blocks = [](int64_t size, int64_t b) { return size / b + (size % b != 0); };
+  // (llvm::divideCeil, which does not overflow: (size + b - 1) / b did for a
+  // block near 2^63, and a 0 x 0 mask then passed for none at all.)
+  auto blocks = [](int64_t size, int64_t b) { return int64_t(llvm::divideCeil(size, b)); };
   SmallVector<int64_t> want(shape.drop_back(2));
   want.push_back(blocks(shape[shape.size() - 2], (*blk)[0]));
   want.push_back(blocks(shape.back(), (*blk)[1]));

@@ -11,6 +11,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/MathExtras.h"
 #include <cmath>
 
 #include <cctype>
@@ -268,9 +269,8 @@ LogicalResult einloom::setBlockMask(ModuleOp module, StringRef desc) {
     return bad("the result needs two static dimensions or more");
   ArrayRef<int64_t> shape = result.getShape();
   SmallVector<int64_t> maskShape(shared ? ArrayRef<int64_t>() : shape.drop_back(2));
-  auto blocks = [](int64_t size, int64_t b) { return size / b + (size % b != 0); };
-  maskShape.push_back(blocks(shape[shape.size() - 2], bm));
-  maskShape.push_back(blocks(shape.back(), bn));
+  maskShape.push_back(llvm::divideCeil(shape[shape.size() - 2], bm));
+  maskShape.push_back(llvm::divideCeil(shape.back(), bn));
   auto maskType = RankedTensorType::get(maskShape, IntegerType::get(ctx, 8));
   unsigned at = func.getNumArguments();
   if (failed(func.insertArgument(at, maskType, DictionaryAttr(), loc)))
